@@ -1,0 +1,211 @@
+//! What the state machines ask their host to do. Core never performs an
+//! effect itself: it queues an [`Action`] (or a frame, see
+//! [`Transmit`]) and the host, the firmware or the simulator carries it out.
+
+use crate::node::LinkId;
+use crate::wire::DenyReason;
+
+/// A script stage, as in Apple's `/Library/IPFailover/<addr>/` directory:
+/// every executable whose name starts with the stage name runs, in lexical
+/// order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Stage {
+    /// Before acquiring: a non-zero exit vetoes the takeover.
+    Test,
+    /// Before the addresses are added: a non-zero exit cancels the takeover.
+    PreAcq,
+    /// After the addresses are added and announced.
+    PostAcq,
+    /// Before the addresses are removed.
+    PreRel,
+    /// After the addresses are removed.
+    PostRel,
+}
+
+impl Stage {
+    /// The script name prefix, exactly as Apple spelled it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Stage::Test => "Test",
+            Stage::PreAcq => "PreAcq",
+            Stage::PostAcq => "PostAcq",
+            Stage::PreRel => "PreRel",
+            Stage::PostRel => "PostRel",
+        }
+    }
+
+    /// The first argument scripts receive: `acquire` or `release`.
+    pub const fn operation(self) -> &'static str {
+        match self {
+            Stage::Test | Stage::PreAcq | Stage::PostAcq => "acquire",
+            Stage::PreRel | Stage::PostRel => "release",
+        }
+    }
+}
+
+/// How a script stage ended, as the host reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StageOutcome {
+    /// Every script exited 0 (or there were none).
+    Success,
+    /// A script exited with this non-zero status (or was killed by a signal,
+    /// reported as 128 + signal number, as shells do).
+    Failed(i32),
+    /// A script outlived its time limit and was killed.
+    TimedOut,
+}
+
+impl StageOutcome {
+    /// Whether the stage succeeded.
+    pub const fn is_success(self) -> bool {
+        matches!(self, StageOutcome::Success)
+    }
+}
+
+/// A bit set of links, for reporting which networks are silent or alive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub struct LinkMask(pub u8);
+
+impl LinkMask {
+    /// No link.
+    pub const NONE: LinkMask = LinkMask(0);
+
+    /// The first `n` links.
+    pub const fn first(n: u8) -> LinkMask {
+        if n >= 8 {
+            LinkMask(0xff)
+        } else {
+            LinkMask((1u8 << n) - 1)
+        }
+    }
+    /// Whether `link` is in the set.
+    pub const fn contains(self, link: LinkId) -> bool {
+        link.0 < 8 && self.0 & (1 << link.0) != 0
+    }
+    /// The set with `link` added.
+    pub const fn with(self, link: LinkId) -> LinkMask {
+        if link.0 < 8 {
+            LinkMask(self.0 | (1 << link.0))
+        } else {
+            self
+        }
+    }
+    /// Whether the set is empty.
+    pub const fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+}
+
+/// Something an administrator should hear about: always logged, and mailed
+/// when the host is configured to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    /// The secondary took over the service addresses (PostAcq has run).
+    TookOver,
+    /// The primary is silent on some links but not all: no takeover.
+    /// `silent` names the silent links.
+    NetworkAnomaly {
+        /// The links on which the primary is silent.
+        silent: LinkMask,
+    },
+    /// The primary is heard on every link again after an anomaly.
+    NetworkRestored,
+    /// The secondary released the service addresses (PostRel has run).
+    Relinquished,
+    /// A Test or PreAcq script refused the takeover.
+    Vetoed {
+        /// The stage that refused.
+        stage: Stage,
+        /// How it ended.
+        outcome: StageOutcome,
+    },
+    /// A PostAcq, PreRel or PostRel script failed; the sequence went on.
+    ScriptFailed {
+        /// The stage that failed.
+        stage: Stage,
+        /// How it ended.
+        outcome: StageOutcome,
+    },
+    /// A takeover was abandoned before the addresses were added because the
+    /// primary was heard again.
+    TakeoverCancelled,
+    /// The witness grant ran out unrenewed (the witness, or the path to it,
+    /// is gone); with policy "required" the secondary dropped the addresses.
+    LeaseExpired,
+    /// The witness stopped answering or beating.
+    WitnessLost,
+    /// The witness is heard again.
+    WitnessRegained,
+    /// The witness refused a takeover request.
+    WitnessDenied {
+        /// Why.
+        reason: DenyReason,
+    },
+    /// Without a reachable witness, policy "preferred" fell back to Apple's
+    /// rule after the longer hold-down.
+    WitnessFallback,
+    /// The primary took the service addresses (after the reclaim handshake,
+    /// or after the secondary's silence).
+    Acquired,
+    /// The primary removed its own addresses because the secondary holds
+    /// them (it was frozen or cut off while the secondary took over).
+    Yielded,
+    /// The primary removed its addresses because it heard neither the
+    /// secondary nor the witness: it is the one cut off.
+    Isolated,
+    /// This node was not scheduled (frozen, suspended) for longer than its
+    /// peers need to declare it dead; it dropped the addresses it held and
+    /// listens afresh.
+    Stalled,
+    /// The peer server is silent on every link (for the primary: the
+    /// backup is gone and the service is unprotected).
+    PeerLost,
+    /// The peer server is heard again.
+    PeerRegained,
+    /// The witness granted a takeover to `subject` (witness only).
+    Granted,
+    /// The grant ended: released by the holder or expired (witness only).
+    GrantEnded,
+}
+
+/// An effect the host carries out. Frames are not actions: see
+/// `Machine::poll_transmit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Run every script of `stage` (for every service address), then report
+    /// with `Machine::handle_stage_done`. The machine keeps beating and
+    /// detecting meanwhile.
+    RunStage(Stage),
+    /// Add the service addresses to their interfaces.
+    AddAddresses,
+    /// Announce the service addresses (gratuitous ARP).
+    Announce,
+    /// Remove the service addresses from their interfaces.
+    RemoveAddresses,
+    /// Tell the administrator.
+    Notify(Event),
+    /// Witness only: drive the fence output (true = asserted).
+    SetFence(bool),
+}
+
+/// Where a frame goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dest {
+    /// The link's configured heartbeat targets (broadcast or unicast),
+    /// as in `FAILOVER_BCAST_IPS`.
+    Peers,
+    /// The witness's address.
+    Witness,
+}
+
+/// A frame ready to send: the bytes are in the buffer given to
+/// `Machine::poll_transmit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transmit {
+    /// The link to send on.
+    pub link: LinkId,
+    /// To whom.
+    pub dest: Dest,
+    /// The frame's length in the buffer.
+    pub len: usize,
+}

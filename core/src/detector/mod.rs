@@ -1,0 +1,498 @@
+//! The failure detector: per peer, per link, arrival times and heartbeat
+//! numbers; loss measured from the gaps; and the verdicts the state machines
+//! act on (a link is silent, the peer is dead).
+//!
+//! Two ways to decide how long silence must last ([`DeadTime`]):
+//!
+//! * **Fixed**, Apple-compatible: a duration, the same for the whole peer and
+//!   for each link.
+//! * **Adaptive**: the detector chooses how many consecutive silent
+//!   heartbeat intervals it needs so that, given the loss it measured on each
+//!   link, an alive peer is wrongly declared dead with probability at most
+//!   [`AdaptiveDeadTime::false_verdict_bound`] per interval. The reasoning,
+//!   its assumptions and its numbers are in `docs/detector.md`.
+//!
+//! Cheap by construction: [`PeerDetector::on_heartbeat`] does O(links)
+//! integer work on the common path, and the queries are a few comparisons
+//! against cached dead times.
+
+mod dead_time;
+mod loss;
+
+#[cfg(test)]
+mod tests;
+
+use crate::action::LinkMask;
+use crate::node::{LinkId, MAX_LINKS};
+use crate::time::{Duration, Instant};
+
+use dead_time::{intervals_for, intervals_in, intervals_near, span, INTERVALS_CEILING, INTERVALS_FLOOR};
+use loss::{from_q24, q24_to_ppm, LossEstimator, ONE};
+
+/// How long silence must last before a verdict.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum DeadTime {
+    /// Apple-compatible: a fixed duration of silence (on all links for
+    /// "dead"; on one link for that link's anomaly).
+    Fixed(Duration),
+    /// The detector picks how many consecutive silent intervals it needs
+    /// from the measured loss.
+    Adaptive(AdaptiveDeadTime),
+}
+
+/// Parameters of the adaptive dead time.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AdaptiveDeadTime {
+    /// Upper bound on the probability, per heartbeat interval, of a false
+    /// verdict ("dead" while alive). Default 1e-6. Not positive (or NaN):
+    /// never satisfiable, so `max_intervals` is used.
+    pub false_verdict_bound: f64,
+    /// Never fewer silent intervals than this (default 2; values below 2
+    /// are raised to 2: a single lost round must never be a verdict).
+    pub min_intervals: u32,
+    /// Never more (default 64): caps the verdict time on terrible links.
+    /// Raised to `min_intervals` if below it; at most 65 535.
+    pub max_intervals: u32,
+}
+
+impl Default for AdaptiveDeadTime {
+    fn default() -> Self {
+        AdaptiveDeadTime {
+            false_verdict_bound: 1e-6,
+            min_intervals: 2,
+            max_intervals: 64,
+        }
+    }
+}
+
+impl AdaptiveDeadTime {
+    /// The parameters as the detector applies them (see the field docs).
+    fn sanitized(self) -> Self {
+        let min = self.min_intervals.clamp(INTERVALS_FLOOR, INTERVALS_CEILING);
+        AdaptiveDeadTime {
+            false_verdict_bound: self.false_verdict_bound,
+            min_intervals: min,
+            max_intervals: self.max_intervals.clamp(min, INTERVALS_CEILING),
+        }
+    }
+}
+
+/// The interval assumed when the caller passes zero: Apple's heartbeat.
+const FALLBACK_INTERVAL: Duration = Duration::from_secs(1);
+
+/// What is known about the peer on one link.
+#[derive(Debug, Clone)]
+struct Link {
+    /// When a heartbeat last arrived here.
+    last_heard: Option<Instant>,
+    /// The last heartbeat round seen here in the current epoch.
+    last_beat: Option<u32>,
+    loss: LossEstimator,
+    /// The pessimistic loss probability in force (Q24).
+    p: u32,
+    /// Silent intervals this link alone needs for an anomaly.
+    k: u32,
+    /// `k` as a duration (or the fixed dead time).
+    dead_time: Duration,
+}
+
+impl Link {
+    const fn new() -> Self {
+        Link {
+            last_heard: None,
+            last_beat: None,
+            loss: LossEstimator::new(),
+            p: ONE,
+            k: 0,
+            dead_time: Duration::ZERO,
+        }
+    }
+
+    /// Silence on this link is counted from here.
+    fn baseline(&self, start: Instant) -> Instant {
+        match self.last_heard {
+            Some(t) => t.max(start),
+            None => start,
+        }
+    }
+
+    /// Record a round after `lost` missing ones; whether the loss estimate
+    /// in force changed.
+    fn record(&mut self, lost: u32) -> bool {
+        let p = self.loss.record(lost);
+        let changed = p != self.p;
+        self.p = p;
+        changed
+    }
+}
+
+/// Tracks one peer on up to [`MAX_LINKS`] links.
+///
+/// Time never goes backwards inside the detector: a heartbeat stamped
+/// earlier than what it has already seen (or than `start`) counts as
+/// arriving at the latest instant seen.
+#[derive(Debug, Clone)]
+pub struct PeerDetector {
+    mode: DeadTime,
+    links: u8,
+    expected_interval: Duration,
+    interval: Duration,
+    start: Instant,
+    epoch: Option<u32>,
+    link: [Link; MAX_LINKS],
+    /// The latest heartbeat on any link.
+    last_any: Option<Instant>,
+    /// Links counted in the peer's dead time (adaptive mode): those not
+    /// already silent for their own dead time when the latest heartbeat
+    /// arrived.
+    counted: u8,
+    /// Silent intervals the peer verdict needs.
+    k: u32,
+    dead_time: Duration,
+}
+
+impl PeerDetector {
+    /// `links`: how many links are watched (1..=MAX_LINKS; clamp).
+    /// `expected_interval`: the peer's interval until its first heartbeat
+    /// says otherwise (zero means Apple's 1 s). `start`: the instant watching
+    /// began — silence is counted from here until the first heartbeat, so a
+    /// node that never hears its peer reaches a verdict one dead time after
+    /// start.
+    pub fn new(dead_time: DeadTime, links: u8, expected_interval: Duration, start: Instant) -> Self {
+        let mode = match dead_time {
+            DeadTime::Fixed(d) => DeadTime::Fixed(d),
+            DeadTime::Adaptive(a) => DeadTime::Adaptive(a.sanitized()),
+        };
+        let expected_interval = if expected_interval == Duration::ZERO {
+            FALLBACK_INTERVAL
+        } else {
+            expected_interval
+        };
+        let mut detector = PeerDetector {
+            mode,
+            links: links.clamp(1, MAX_LINKS as u8),
+            expected_interval,
+            interval: expected_interval,
+            start,
+            epoch: None,
+            link: [Link::new(), Link::new(), Link::new(), Link::new()],
+            last_any: None,
+            counted: 0,
+            k: 0,
+            dead_time: Duration::ZERO,
+        };
+        detector.reset(start);
+        detector
+    }
+
+    /// Forget everything and start counting silence from `now` (used when
+    /// roles change or after a restart). Loss estimates start over from the
+    /// conservative prior too, and the interval reverts to the expected one.
+    pub fn reset(&mut self, now: Instant) {
+        self.start = now;
+        self.interval = self.expected_interval;
+        self.epoch = None;
+        self.last_any = None;
+        for link in self.link.iter_mut() {
+            *link = Link::new();
+        }
+        self.refresh_all();
+    }
+
+    /// A valid (authenticated, non-replayed) heartbeat from the peer arrived
+    /// on `link`. `epoch`/`beat` are from the frame (beat = heartbeat round,
+    /// same on every link; a new epoch means the peer restarted: gap
+    /// accounting restarts on every link and the restart is not counted as
+    /// loss; a frame from an older epoch still proves the peer was alive but
+    /// is not counted). `interval` is the peer's advertised interval (zero is
+    /// ignored). Links >= the watched count are ignored.
+    pub fn on_heartbeat(&mut self, now: Instant, link: LinkId, epoch: u32, beat: u32, interval: Duration) {
+        let Some(index) = link.index().filter(|&i| i < usize::from(self.links)) else {
+            return;
+        };
+        let now = now.max(self.latest());
+
+        let mut count = true;
+        match self.epoch {
+            Some(current) if epoch < current => count = false,
+            Some(current) if epoch == current => {}
+            _ => {
+                self.epoch = Some(epoch);
+                for l in self.link.iter_mut() {
+                    l.last_beat = None;
+                }
+            }
+        }
+
+        let interval_changed = interval != Duration::ZERO && interval != self.interval;
+        if interval_changed {
+            self.interval = interval;
+        }
+
+        let Some(l) = self.link.get_mut(index) else {
+            return;
+        };
+        l.last_heard = Some(now);
+        self.last_any = Some(now);
+        let mut p_changed = false;
+        if count {
+            let lost = match l.last_beat {
+                None => Some(0),
+                Some(previous) => {
+                    let ahead = beat.wrapping_sub(previous);
+                    // Zero: a duplicate. Half the number space or more: an
+                    // older round, reordered. Neither says anything new
+                    // (the reordered one was counted lost: pessimistic).
+                    (ahead != 0 && ahead < 1 << 31).then(|| ahead - 1)
+                }
+            };
+            if let Some(lost) = lost {
+                l.last_beat = Some(beat);
+                p_changed = l.record(lost);
+            }
+        }
+
+        match self.mode {
+            DeadTime::Fixed(d) => {
+                if interval_changed {
+                    self.k = intervals_in(d, self.interval);
+                }
+            }
+            DeadTime::Adaptive(a) => {
+                let mut link_k_changed = false;
+                if p_changed {
+                    if let Some(l) = self.link.get_mut(index) {
+                        let k = intervals_near(from_q24(l.p), l.k, a.false_verdict_bound, a.min_intervals, a.max_intervals);
+                        if k != l.k {
+                            l.k = k;
+                            l.dead_time = span(k, self.interval);
+                            link_k_changed = true;
+                        }
+                    }
+                }
+                if interval_changed {
+                    let interval = self.interval;
+                    for l in self.watched_mut() {
+                        l.dead_time = span(l.k, interval);
+                    }
+                }
+                // Which links count depends on their dead times, so this
+                // comes after them.
+                let _ = link_k_changed;
+                let counted = self.counted_links(now);
+                let counted_changed = counted != self.counted;
+                self.counted = counted;
+                let p_counts = p_changed && counted & (1 << index) != 0;
+                if p_counts || counted_changed {
+                    let k = self.peer_intervals(a);
+                    if k != self.k || interval_changed {
+                        self.k = k;
+                        self.dead_time = span(k, self.interval);
+                    }
+                } else if interval_changed {
+                    self.dead_time = span(self.k, self.interval);
+                }
+            }
+        }
+    }
+
+    /// Whether `link` has been heard within its link dead time. A dead peer
+    /// (see [`is_dead`](Self::is_dead)) is silent on every link.
+    pub fn link_alive(&self, now: Instant, link: LinkId) -> bool {
+        match link.index().filter(|&i| i < usize::from(self.links)) {
+            Some(i) => match self.link.get(i) {
+                Some(l) => self.link_heard_within(now, l) && !self.is_dead(now),
+                None => false,
+            },
+            None => false,
+        }
+    }
+
+    /// The watched links that are currently silent (not alive).
+    pub fn silent_links(&self, now: Instant) -> LinkMask {
+        if self.is_dead(now) {
+            return LinkMask::first(self.links);
+        }
+        let mut mask = LinkMask::NONE;
+        for (i, l) in self.watched().enumerate() {
+            if !self.link_heard_within(now, l) {
+                mask = mask.with(LinkId(i as u8));
+            }
+        }
+        mask
+    }
+
+    /// True when the peer has been silent on every link for the dead time:
+    /// the "primary is dead" verdict.
+    pub fn is_dead(&self, now: Instant) -> bool {
+        now.saturating_since(self.latest()) >= self.dead_time
+    }
+
+    /// The current dead time for the whole peer (all links together).
+    ///
+    /// Adaptive mode: `k` intervals plus half an interval, where `k` comes
+    /// from the product of the loss estimates of the links counted. A link
+    /// that was already silent for its own dead time when the latest
+    /// heartbeat arrived is not counted (its silence is an outage, not
+    /// evidence about the peer), so with one link cut the dead time is that
+    /// of the remaining link alone.
+    pub fn dead_time(&self) -> Duration {
+        self.dead_time
+    }
+
+    /// The current dead time for one link alone (used for anomaly notices).
+    /// Zero for links that are not watched.
+    pub fn link_dead_time(&self, link: LinkId) -> Duration {
+        self.watched_link(link).map_or(Duration::ZERO, |l| l.dead_time)
+    }
+
+    /// Consecutive silent intervals currently required for the verdict
+    /// (Fixed mode: dead_time / interval rounded up).
+    pub fn required_intervals(&self) -> u32 {
+        self.k
+    }
+
+    /// Silent intervals one link alone currently needs for its anomaly
+    /// (Fixed mode: the same as [`required_intervals`](Self::required_intervals));
+    /// zero for links that are not watched.
+    pub fn link_required_intervals(&self, link: LinkId) -> u32 {
+        self.watched_link(link).map_or(0, |l| l.k)
+    }
+
+    /// Last heartbeat time on `link`, if any.
+    pub fn last_heard(&self, link: LinkId) -> Option<Instant> {
+        self.watched_link(link).and_then(|l| l.last_heard)
+    }
+
+    /// Last heartbeat on any link, if any.
+    pub fn last_heard_any(&self) -> Option<Instant> {
+        self.last_any
+    }
+
+    /// Measured loss on `link`, parts per million: the plain ratio of lost
+    /// to expected rounds over the last 1024 to 2048 rounds, each gap counted
+    /// at most 64 rounds. Zero before any data and for unwatched links.
+    pub fn loss_ppm(&self, link: LinkId) -> u32 {
+        self.watched_link(link).map_or(0, |l| l.loss.observed_ppm())
+    }
+
+    /// The pessimistic loss estimate the adaptive dead time uses for `link`,
+    /// parts per million (an upper confidence bound; 1 000 000 before any
+    /// data). Zero for unwatched links.
+    pub fn loss_bound_ppm(&self, link: LinkId) -> u32 {
+        self.watched_link(link).map_or(0, |l| q24_to_ppm(l.p))
+    }
+
+    /// The peer's interval as last advertised (or the expected one).
+    pub fn interval(&self) -> Duration {
+        self.interval
+    }
+
+    /// Whether any heartbeat has been heard since new()/reset().
+    pub fn heard_any(&self) -> bool {
+        self.last_any.is_some()
+    }
+
+    /// The earliest instant after `now` at which `link_alive`,
+    /// `silent_links` or `is_dead` would change if nothing more arrives;
+    /// None if nothing can change (all links silent and dead already).
+    pub fn next_change(&self, now: Instant) -> Option<Instant> {
+        // Once dead, every link reads silent until a heartbeat arrives.
+        if self.is_dead(now) {
+            return None;
+        }
+        let mut next: Option<Instant> = None;
+        let mut consider = |at: Instant| {
+            if at > now {
+                next = Some(next.map_or(at, |n| n.min(at)));
+            }
+        };
+        let verdict = self.latest() + self.dead_time;
+        // Saturated sums may name an instant at which nothing changes yet.
+        if self.is_dead(verdict) {
+            consider(verdict);
+        }
+        for l in self.watched() {
+            let at = l.baseline(self.start) + l.dead_time;
+            if !self.link_heard_within(at, l) {
+                consider(at);
+            }
+        }
+        next
+    }
+
+    // ---- internals ----
+
+    /// Silence on all links is counted from here.
+    fn latest(&self) -> Instant {
+        match self.last_any {
+            Some(t) => t.max(self.start),
+            None => self.start,
+        }
+    }
+
+    fn watched(&self) -> impl Iterator<Item = &Link> {
+        self.link.iter().take(usize::from(self.links))
+    }
+
+    fn watched_mut(&mut self) -> impl Iterator<Item = &mut Link> {
+        self.link.iter_mut().take(usize::from(self.links))
+    }
+
+    fn watched_link(&self, link: LinkId) -> Option<&Link> {
+        link.index().filter(|&i| i < usize::from(self.links)).and_then(|i| self.link.get(i))
+    }
+
+    fn link_heard_within(&self, now: Instant, l: &Link) -> bool {
+        now.saturating_since(l.baseline(self.start)) < l.dead_time
+    }
+
+    /// The links counted in the peer's dead time when the latest heartbeat
+    /// arrived at `latest`: those not yet silent for their own dead time.
+    fn counted_links(&self, latest: Instant) -> u8 {
+        let mut mask = 0u8;
+        for (i, l) in self.watched().enumerate() {
+            if self.link_heard_within(latest, l) {
+                mask |= 1 << i;
+            }
+        }
+        mask
+    }
+
+    /// `k` for the whole peer from the counted links' losses.
+    fn peer_intervals(&self, a: AdaptiveDeadTime) -> u32 {
+        let mut q = 1.0f64;
+        for (i, l) in self.watched().enumerate() {
+            if self.counted & (1 << i) != 0 {
+                q *= from_q24(l.p);
+            }
+        }
+        intervals_near(q, self.k, a.false_verdict_bound, a.min_intervals, a.max_intervals)
+    }
+
+    /// Recompute every cached dead time from scratch.
+    fn refresh_all(&mut self) {
+        let interval = self.interval;
+        match self.mode {
+            DeadTime::Fixed(d) => {
+                let k = intervals_in(d, interval);
+                for l in self.watched_mut() {
+                    l.k = k;
+                    l.dead_time = d;
+                }
+                self.k = k;
+                self.dead_time = d;
+                self.counted = LinkMask::first(self.links).0;
+            }
+            DeadTime::Adaptive(a) => {
+                for l in self.watched_mut() {
+                    l.k = intervals_for(from_q24(l.p), a.false_verdict_bound, a.min_intervals, a.max_intervals);
+                    l.dead_time = span(l.k, interval);
+                }
+                self.counted = self.counted_links(self.latest());
+                self.k = self.peer_intervals(a);
+                self.dead_time = span(self.k, interval);
+            }
+        }
+    }
+}

@@ -1,0 +1,390 @@
+use super::*;
+use proptest::prelude::*;
+use std::vec::Vec;
+
+const I: Duration = Duration::from_millis(5);
+const A: LinkId = LinkId(0);
+const B: LinkId = LinkId(1);
+
+fn ms(t: u64) -> Instant {
+    Instant::from_millis(t)
+}
+
+fn us(t: u64) -> Instant {
+    Instant::from_micros(t)
+}
+
+fn adaptive() -> DeadTime {
+    DeadTime::Adaptive(AdaptiveDeadTime::default())
+}
+
+/// Beats `rounds` rounds on the given links, round `n` at `t0 + n * I`,
+/// beat numbers starting at `beat0`. Returns the time of the last round.
+fn beat(d: &mut PeerDetector, links: &[LinkId], t0: Instant, beat0: u32, rounds: u32) -> Instant {
+    let mut t = t0;
+    for n in 0..rounds {
+        t = t0 + I.saturating_mul(u64::from(n));
+        for &l in links {
+            d.on_heartbeat(t, l, 1, beat0 + n, I);
+        }
+    }
+    t
+}
+
+#[test]
+fn defaults_and_clamping() {
+    let a = AdaptiveDeadTime::default();
+    assert_eq!((a.false_verdict_bound, a.min_intervals, a.max_intervals), (1e-6, 2, 64));
+    assert_eq!(PeerDetector::new(adaptive(), 0, I, ms(0)).silent_links(ms(1000)), LinkMask(0b1));
+    assert_eq!(PeerDetector::new(adaptive(), 200, I, ms(0)).silent_links(ms(1000)), LinkMask(0b1111));
+    let d = PeerDetector::new(adaptive(), 2, Duration::ZERO, ms(0));
+    assert_eq!(d.interval(), Duration::from_secs(1));
+    let silly = AdaptiveDeadTime {
+        false_verdict_bound: f64::NAN,
+        min_intervals: 0,
+        max_intervals: 0,
+    };
+    let d = PeerDetector::new(DeadTime::Adaptive(silly), 2, I, ms(0));
+    assert_eq!(d.required_intervals(), 2);
+    let upside_down = AdaptiveDeadTime {
+        false_verdict_bound: 1e-6,
+        min_intervals: 10,
+        max_intervals: 3,
+    };
+    let d = PeerDetector::new(DeadTime::Adaptive(upside_down), 2, I, ms(0));
+    assert_eq!(d.required_intervals(), 10);
+}
+
+#[test]
+fn fixed_mode_exact_boundaries() {
+    let d15 = Duration::from_millis(15);
+    let start = ms(1000);
+    let mut d = PeerDetector::new(DeadTime::Fixed(d15), 2, I, start);
+    assert_eq!(d.required_intervals(), 3);
+    assert_eq!(d.dead_time(), d15);
+    assert_eq!(d.link_dead_time(A), d15);
+    assert!(!d.heard_any());
+    // Never heard: silence counts from start.
+    assert!(d.link_alive(start + d15 - Duration::from_micros(1), A));
+    assert!(!d.is_dead(start + d15 - Duration::from_micros(1)));
+    assert_eq!(d.next_change(start), Some(start + d15));
+    assert!(d.is_dead(start + d15));
+    assert_eq!(d.silent_links(start + d15), LinkMask(0b11));
+    assert_eq!(d.next_change(start + d15), None);
+
+    // Heard on A at 1010 ms: A alive until 1025 ms exclusive, B silent from
+    // 1015 ms, dead at 1025 ms.
+    d.on_heartbeat(ms(1010), A, 7, 100, I);
+    assert!(d.heard_any());
+    assert_eq!(d.last_heard(A), Some(ms(1010)));
+    assert_eq!(d.last_heard(B), None);
+    assert_eq!(d.last_heard_any(), Some(ms(1010)));
+    assert_eq!(d.silent_links(ms(1010)), LinkMask::NONE);
+    assert_eq!(d.next_change(ms(1010)), Some(ms(1015)));
+    assert_eq!(d.silent_links(ms(1015)), LinkMask(0b10));
+    assert_eq!(d.next_change(ms(1015)), Some(ms(1025)));
+    assert!(d.link_alive(ms(1025) - Duration::from_micros(1), A));
+    assert!(!d.is_dead(ms(1025) - Duration::from_micros(1)));
+    assert!(!d.link_alive(ms(1025), A));
+    assert!(d.is_dead(ms(1025)));
+    assert_eq!(d.silent_links(ms(1025)), LinkMask(0b11));
+
+    // A new advertised interval changes required_intervals, not the time.
+    d.on_heartbeat(ms(1030), B, 7, 101, Duration::from_millis(4));
+    assert_eq!(d.interval(), Duration::from_millis(4));
+    assert_eq!(d.required_intervals(), 4);
+    assert_eq!(d.dead_time(), d15);
+    assert!(!d.is_dead(ms(1044)));
+    assert!(d.is_dead(ms(1045)));
+    // Fixed(0): dead at once and nothing alive; nothing ever changes.
+    let z = PeerDetector::new(DeadTime::Fixed(Duration::ZERO), 2, I, start);
+    assert!(z.is_dead(start));
+    assert_eq!(z.required_intervals(), 0);
+    assert_eq!(z.next_change(start), None);
+}
+
+#[test]
+fn adaptive_never_heard_needs_max_intervals() {
+    let start = ms(500);
+    let d = PeerDetector::new(adaptive(), 2, I, start);
+    assert_eq!(d.required_intervals(), 64);
+    assert_eq!(d.dead_time(), Duration::from_micros(64 * 5000 + 2500));
+    assert_eq!(d.loss_bound_ppm(A), 1_000_000);
+    let verdict = start + d.dead_time();
+    assert!(!d.is_dead(verdict - Duration::from_micros(1)));
+    assert!(d.is_dead(verdict));
+    assert_eq!(d.next_change(start), Some(verdict));
+}
+
+#[test]
+fn adaptive_clean_links_reach_two_intervals() {
+    let mut d = PeerDetector::new(adaptive(), 2, I, ms(0));
+    let last = beat(&mut d, &[A, B], ms(0), 0, 3000);
+    assert_eq!(d.required_intervals(), 2);
+    assert_eq!(d.link_required_intervals(A), 3);
+    assert_eq!(d.dead_time(), Duration::from_micros(12_500));
+    assert_eq!(d.link_dead_time(A), Duration::from_micros(17_500));
+    assert_eq!(d.loss_ppm(A), 0);
+    assert!(d.loss_bound_ppm(A) < 9_000);
+    let verdict = last + Duration::from_micros(12_500);
+    assert_eq!(d.next_change(last), Some(verdict));
+    assert!(!d.is_dead(verdict - Duration::from_micros(1)));
+    assert_eq!(d.silent_links(verdict - Duration::from_micros(1)), LinkMask::NONE);
+    assert!(d.is_dead(verdict));
+    // A dead peer is silent everywhere, before the links' own dead times.
+    assert_eq!(d.silent_links(verdict), LinkMask(0b11));
+    assert!(!d.link_alive(verdict, A));
+    assert_eq!(d.next_change(verdict), None);
+}
+
+#[test]
+fn warm_up_shortens_the_dead_time_step_by_step() {
+    let mut d = PeerDetector::new(adaptive(), 2, I, ms(0));
+    let mut previous = d.required_intervals();
+    let mut seen = Vec::new();
+    for n in 0..400u32 {
+        let t = ms(0) + I.saturating_mul(u64::from(n));
+        d.on_heartbeat(t, A, 1, n, I);
+        d.on_heartbeat(t, B, 1, n, I);
+        let k = d.required_intervals();
+        assert!(k <= previous, "clean beats never lengthen the dead time");
+        previous = k;
+        seen.push(k);
+    }
+    assert_eq!(previous, 2);
+    assert!(seen.contains(&10) && seen.contains(&4));
+}
+
+#[test]
+fn one_link_cut_is_an_anomaly_not_a_death() {
+    let mut d = PeerDetector::new(adaptive(), 2, I, ms(0));
+    let cut = beat(&mut d, &[A, B], ms(0), 0, 3000);
+    let ldt = d.link_dead_time(B);
+    assert_eq!(ldt, Duration::from_micros(17_500));
+    // B is cut; A goes on for a long time.
+    let mut t = cut;
+    for n in 3000..30_000u32 {
+        t = ms(0) + I.saturating_mul(u64::from(n));
+        d.on_heartbeat(t, A, 1, n, I);
+        assert!(!d.is_dead(t + I - Duration::from_micros(1)));
+        let silent = d.silent_links(t);
+        if t.saturating_since(cut) < ldt {
+            assert_eq!(silent, LinkMask::NONE, "at {t:?}");
+        } else {
+            assert_eq!(silent, LinkMask(0b10), "at {t:?}");
+        }
+    }
+    assert_eq!(d.silent_links(cut + ldt - Duration::from_micros(1)), LinkMask::NONE);
+    // With B out, the verdict rests on A alone: A's own dead time.
+    assert_eq!(d.required_intervals(), d.link_required_intervals(A));
+    assert_eq!(d.dead_time(), d.link_dead_time(A));
+    assert!(!d.is_dead(t + d.dead_time() - Duration::from_micros(1)));
+    assert!(d.is_dead(t + d.dead_time()));
+}
+
+#[test]
+fn both_links_silent_at_once_count_both() {
+    let mut d = PeerDetector::new(adaptive(), 2, I, ms(0));
+    let last = beat(&mut d, &[A, B], ms(0), 0, 3000);
+    // A lost two rounds just before the end: still counted.
+    d.on_heartbeat(last + I, B, 1, 3000, I);
+    d.on_heartbeat(last + I.saturating_mul(2), B, 1, 3001, I);
+    assert_eq!(d.required_intervals(), 2);
+}
+
+#[test]
+fn epoch_change_is_not_loss() {
+    let mut d = PeerDetector::new(adaptive(), 2, I, ms(0));
+    let t = beat(&mut d, &[A, B], ms(0), 1_000_000, 3000);
+    // The peer restarts: epoch 2, beats from 0.
+    for n in 0..100u32 {
+        let now = t + I.saturating_mul(u64::from(n + 1));
+        d.on_heartbeat(now, A, 2, n, I);
+        d.on_heartbeat(now, B, 2, n, I);
+    }
+    assert_eq!(d.loss_ppm(A), 0);
+    assert_eq!(d.loss_ppm(B), 0);
+    // 9 / (1024 + 9) at worst: no loss was counted.
+    assert!(d.loss_bound_ppm(A) <= 8_713, "{}", d.loss_bound_ppm(A));
+    assert_eq!(d.required_intervals(), 2);
+    // A straggler from the old epoch proves life but is not counted.
+    let now = t + I.saturating_mul(101);
+    d.on_heartbeat(now, B, 1, 5, I);
+    assert_eq!(d.last_heard(B), Some(now));
+    assert_eq!(d.loss_ppm(B), 0);
+    d.on_heartbeat(now, B, 2, 100, I);
+    assert_eq!(d.loss_ppm(B), 0);
+}
+
+#[test]
+fn gaps_duplicates_and_reordering() {
+    let mut d = PeerDetector::new(adaptive(), 2, I, ms(0));
+    d.on_heartbeat(ms(0), A, 1, 10, I);
+    d.on_heartbeat(ms(5), A, 1, 10, I); // duplicate
+    d.on_heartbeat(ms(10), A, 1, 13, I); // 11, 12 lost
+    d.on_heartbeat(ms(15), A, 1, 12, I); // late: ignored
+    // 4 rounds expected (10..=13), 2 lost
+    assert_eq!(d.loss_ppm(A), 500_000);
+    // Wrapping beat numbers: u32::MAX then 0 is consecutive.
+    let mut w = PeerDetector::new(adaptive(), 1, I, ms(0));
+    w.on_heartbeat(ms(0), A, 1, u32::MAX, I);
+    w.on_heartbeat(ms(5), A, 1, 0, I);
+    assert_eq!(w.loss_ppm(A), 0);
+}
+
+#[test]
+fn unwatched_links_are_ignored() {
+    let mut d = PeerDetector::new(adaptive(), 2, I, ms(0));
+    d.on_heartbeat(ms(1), LinkId(2), 1, 1, I);
+    d.on_heartbeat(ms(1), LinkId(200), 1, 1, I);
+    assert!(!d.heard_any());
+    assert!(!d.link_alive(ms(1), LinkId(2)));
+    assert_eq!(d.last_heard(LinkId(3)), None);
+    assert_eq!(d.loss_ppm(LinkId(9)), 0);
+    assert_eq!(d.link_dead_time(LinkId(9)), Duration::ZERO);
+}
+
+#[test]
+fn reset_forgets_everything() {
+    let mut d = PeerDetector::new(adaptive(), 2, I, ms(0));
+    let t = beat(&mut d, &[A, B], ms(0), 0, 3000);
+    d.on_heartbeat(t, A, 1, 3000, Duration::from_millis(7));
+    d.reset(t + I);
+    assert!(!d.heard_any());
+    assert_eq!(d.last_heard(A), None);
+    assert_eq!(d.interval(), I);
+    assert_eq!(d.required_intervals(), 64);
+    assert_eq!(d.next_change(t + I), Some(t + I + d.dead_time()));
+}
+
+#[test]
+fn time_going_backwards_is_clamped() {
+    let mut d = PeerDetector::new(DeadTime::Fixed(Duration::from_millis(15)), 2, I, ms(100));
+    d.on_heartbeat(ms(50), A, 1, 1, I);
+    assert_eq!(d.last_heard(A), Some(ms(100)));
+    d.on_heartbeat(ms(120), A, 1, 2, I);
+    d.on_heartbeat(ms(110), B, 1, 2, I);
+    assert_eq!(d.last_heard(B), Some(ms(120)));
+    assert!(!d.is_dead(ms(0)));
+}
+
+#[test]
+fn interval_change_rescales_adaptive_dead_times() {
+    let mut d = PeerDetector::new(adaptive(), 2, I, ms(0));
+    let t = beat(&mut d, &[A, B], ms(0), 0, 3000);
+    d.on_heartbeat(t + I, A, 1, 3000, Duration::from_secs(1));
+    d.on_heartbeat(t + I, B, 1, 3000, Duration::from_secs(1));
+    assert_eq!(d.dead_time(), Duration::from_millis(2500));
+    assert_eq!(d.link_dead_time(A), Duration::from_millis(3500));
+    // Zero is ignored.
+    d.on_heartbeat(t + I, B, 1, 3001, Duration::ZERO);
+    assert_eq!(d.interval(), Duration::from_secs(1));
+}
+
+#[test]
+fn huge_values_saturate() {
+    let mut d = PeerDetector::new(adaptive(), 4, Duration::MAX, Instant::from_micros(u64::MAX - 5));
+    assert_eq!(d.dead_time(), Duration::MAX);
+    d.on_heartbeat(Instant::from_micros(u64::MAX), LinkId(3), u32::MAX, u32::MAX, Duration::MAX);
+    assert!(!d.is_dead(Instant::from_micros(u64::MAX)));
+    assert_eq!(d.next_change(Instant::from_micros(u64::MAX)), None);
+    let f = PeerDetector::new(DeadTime::Fixed(Duration::MAX), 2, Duration::from_micros(1), us(0));
+    assert_eq!(f.required_intervals(), u32::MAX);
+    // Dead only at the very end of time.
+    assert_eq!(f.next_change(us(0)), Some(Instant::from_micros(u64::MAX)));
+}
+
+/// Everything observable at `now`, to check `next_change`.
+fn observe(d: &PeerDetector, now: Instant) -> (bool, LinkMask, [bool; MAX_LINKS]) {
+    let mut alive = [false; MAX_LINKS];
+    for (i, a) in alive.iter_mut().enumerate() {
+        *a = d.link_alive(now, LinkId(i as u8));
+    }
+    (d.is_dead(now), d.silent_links(now), alive)
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Beat { dt: u64, link: u8, epoch: u32, beat: u32, interval: u64 },
+    Wait(u64),
+    Reset(u64),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let small = 0u64..20_000;
+    let any_time = prop_oneof![small.clone(), any::<u64>()];
+    prop_oneof![
+        8 => (any_time.clone(), 0u8..6, 0u32..4, prop_oneof![0u32..50, any::<u32>()],
+              prop_oneof![Just(5_000u64), 0u64..10_000, any::<u64>()])
+            .prop_map(|(dt, link, epoch, beat, interval)| Op::Beat { dt, link, epoch, beat, interval }),
+        2 => any_time.clone().prop_map(Op::Wait),
+        1 => any_time.prop_map(Op::Reset),
+    ]
+}
+
+fn dead_time() -> impl Strategy<Value = DeadTime> {
+    prop_oneof![
+        prop_oneof![0u64..100_000, any::<u64>()].prop_map(|d| DeadTime::Fixed(Duration::from_micros(d))),
+        (
+            prop_oneof![Just(1e-6), any::<f64>(), 0.0f64..1.0],
+            prop_oneof![0u32..10, any::<u32>()],
+            prop_oneof![0u32..100, any::<u32>()],
+        )
+            .prop_map(|(b, min, max)| DeadTime::Adaptive(AdaptiveDeadTime {
+                false_verdict_bound: b,
+                min_intervals: min,
+                max_intervals: max,
+            })),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn arbitrary_calls_never_panic_and_next_change_is_exact(
+        mode in dead_time(),
+        links in any::<u8>(),
+        interval in prop_oneof![Just(5_000u64), any::<u64>()],
+        start in prop_oneof![0u64..1_000_000, any::<u64>()],
+        ops in proptest::collection::vec(op(), 0..200),
+    ) {
+        let mut now = Instant::from_micros(start);
+        let mut d = PeerDetector::new(mode, links, Duration::from_micros(interval), now);
+        for op in ops {
+            match op {
+                Op::Beat { dt, link, epoch, beat, interval } => {
+                    now += Duration::from_micros(dt);
+                    d.on_heartbeat(now, LinkId(link), epoch, beat, Duration::from_micros(interval));
+                }
+                Op::Wait(dt) => now += Duration::from_micros(dt),
+                Op::Reset(dt) => {
+                    now += Duration::from_micros(dt);
+                    d.reset(now);
+                }
+            }
+            let here = observe(&d, now);
+            // The dead verdict means silence everywhere.
+            if here.0 {
+                prop_assert_eq!(here.1, LinkMask::first(links.clamp(1, MAX_LINKS as u8)));
+            }
+            let _ = (d.dead_time(), d.required_intervals(), d.interval(), d.last_heard_any());
+            for l in 0..6u8 {
+                let _ = (d.link_dead_time(LinkId(l)), d.loss_ppm(LinkId(l)), d.loss_bound_ppm(LinkId(l)));
+                prop_assert!(d.loss_ppm(LinkId(l)) <= 1_000_000);
+                prop_assert!(d.loss_bound_ppm(LinkId(l)) <= 1_000_000);
+            }
+            match d.next_change(now) {
+                None => {
+                    // Nothing changes, even at the end of time.
+                    prop_assert_eq!(observe(&d, Instant::from_micros(u64::MAX)), here);
+                }
+                Some(at) => {
+                    prop_assert!(at > now);
+                    prop_assert_eq!(observe(&d, at - Duration::from_micros(1)), here);
+                    prop_assert_ne!(observe(&d, at), here);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,39 @@
+//! The failover protocol core: wire format, failure detector and the three
+//! decision machines (primary `heartbeatd`, secondary `failoverd`, witness).
+//!
+//! Sans-IO and allocation-free: no clock, socket, file or heap is touched
+//! here. Every machine implements [`Machine`]: the caller passes `now` and
+//! inputs, and drains actions and frames. The same code runs in the Linux
+//! daemons, in the Cortex-M witness and in the deterministic simulator
+//! (`core/tests/simulator.rs`).
+#![no_std]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
+
+#[cfg(test)]
+extern crate std;
+
+pub mod action;
+pub mod detector;
+pub mod machine;
+pub mod node;
+pub mod primary;
+pub mod replay;
+pub mod secondary;
+pub mod time;
+pub mod wire;
+pub mod witness;
+
+mod beat;
+pub(crate) mod endpoint;
+
+pub use action::{Action, Dest, Event, LinkMask, Stage, StageOutcome, Transmit};
+pub use detector::{AdaptiveDeadTime, DeadTime, PeerDetector};
+pub use machine::Machine;
+pub use node::{LinkId, NodeId, Role, MAX_LINKS};
+pub use primary::{Primary, PrimaryConfig};
+pub use secondary::{Secondary, SecondaryConfig, WitnessPolicy};
+pub use endpoint::RxStats;
+pub use time::{Duration, Instant};
+pub use witness::{FenceConfig, Witness, WitnessConfig};

@@ -1,0 +1,458 @@
+//! The primary's decisions (`heartbeatd`): beat on every link, and, when it
+//! manages the service addresses itself, take them only when no one else
+//! holds them.
+//!
+//! Apple's heartbeatd only beats; the primary's address was static, so a
+//! primary returning while the secondary still held it found "its IP address
+//! in use" (seed 000). Here a managing primary starts in *reclaim*: its
+//! heartbeats ask for the addresses back, and it adds them only after the
+//! secondary has acknowledged a heartbeat of this reclaim, sent moments ago
+//! (its `ack_epoch` and `ack_seq`), and no longer holds them, or after the secondary has been silent on every link for the
+//! dead time. If it ever hears that the secondary holds the addresses while
+//! it holds them too (it was frozen, say), it drops its own at once and
+//! reclaims. With a witness configured, a primary that hears neither the
+//! secondary nor the witness for `isolation_fence` drops its addresses: it is
+//! the one cut off, and the witness may be granting a takeover.
+
+use heapless::Deque;
+
+use crate::action::{Action, Dest, Event, Stage, StageOutcome, Transmit};
+use crate::beat::Beater;
+use crate::detector::{DeadTime, PeerDetector};
+use crate::endpoint::{Endpoint, Freshness, RxStats};
+use crate::machine::{stall_limit, Machine, Wake};
+use crate::node::{LinkId, NodeId, Role};
+use crate::time::{Duration, Instant};
+use crate::wire::{Body, HeartbeatFlags, HeartbeatRepr, Keyring, MAX_MESSAGE_LEN};
+
+
+/// Everything the primary needs to know. [`PrimaryConfig::new`] fills in the
+/// defaults.
+#[derive(Debug, Clone)]
+pub struct PrimaryConfig {
+    /// This node.
+    pub node: NodeId,
+    /// This boot's epoch (see `docs/protocol.md`).
+    pub epoch: u32,
+    /// The secondary's node id; `None` listens to any node in that role.
+    pub secondary: Option<NodeId>,
+    /// How many links to beat on (link 0 private, link 1 public, …).
+    pub links: u8,
+    /// The heartbeat interval.
+    pub interval: Duration,
+    /// Whether this node adds and removes the service addresses itself
+    /// (`heartbeatd --service`); otherwise it only beats, as Apple's did.
+    pub manage_addresses: bool,
+    /// How long the secondary must be silent on every link before a
+    /// reclaiming primary takes the addresses without its acknowledgement.
+    pub secondary_dead_time: DeadTime,
+    /// The witness's node id, when there is a witness; `None` with a fence
+    /// configured accepts any node in the witness role.
+    pub witness_node: Option<NodeId>,
+    /// With a witness: drop the addresses after hearing neither the
+    /// secondary nor the witness for this long. Must be shorter than the
+    /// witness's own dead time, so the primary lets go before the witness
+    /// can grant a takeover.
+    pub isolation_fence: Option<Duration>,
+    /// Authentication keys.
+    pub keys: Option<Keyring>,
+    /// Free text carried in heartbeats (`heartbeatd -m`).
+    pub message: heapless::Vec<u8, MAX_MESSAGE_LEN>,
+}
+
+impl PrimaryConfig {
+    /// Defaults: Apple's behaviour (beat only), secondary dead time of three
+    /// intervals, no witness.
+    pub fn new(node: NodeId, epoch: u32, links: u8, interval: Duration) -> Self {
+        PrimaryConfig {
+            node,
+            epoch,
+            secondary: None,
+            links,
+            interval,
+            manage_addresses: false,
+            secondary_dead_time: DeadTime::Fixed(interval.saturating_mul(3)),
+            witness_node: None,
+            isolation_fence: None,
+            keys: None,
+            message: heapless::Vec::new(),
+        }
+    }
+}
+
+/// Where the primary is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Beats only; the addresses are not this machine's business.
+    Unmanaged,
+    /// Asks for the addresses back and waits until no one else holds them.
+    Reclaiming {
+        /// Silence of the secondary counts from here (or from when the
+        /// witness was last regained, whichever is later).
+        since: Instant,
+    },
+    /// Holds the addresses.
+    Holding,
+    /// Shut down.
+    Stopped,
+}
+
+/// The primary state machine. See the module docs.
+#[derive(Debug, Clone)]
+pub struct Primary {
+    config: PrimaryConfig,
+    endpoint: Endpoint,
+    beater: Beater,
+    secondary: PeerDetector,
+    secondary_state: Freshness,
+    secondary_epoch: u32,
+    secondary_seq: u32,
+    /// Frames sent recently and when: an acknowledgement must name one of
+    /// these to count.
+    sent: Deque<(u32, Instant), 16>,
+    /// Only acknowledgements of frames after this one answer the current
+    /// reclaim.
+    reclaim_floor: u32,
+    /// The secondary's latest state: holds (or may hold) the addresses.
+    secondary_holds: bool,
+    /// The secondary's latest heartbeat acknowledges this boot's epoch.
+    secondary_acked: bool,
+    witness: PeerDetector,
+    /// The freshest word from the witness: when the frame of ours it echoed
+    /// was sent, and whether it said a grant is outstanding.
+    witness_view: Option<(Instant, bool)>,
+    /// The send time of the newest frame of ours that the secondary or the
+    /// witness echoed back: a round trip proves this node was connected
+    /// then, which a delayed or replayed frame cannot fake.
+    last_contact: Instant,
+    witness_was_alive: bool,
+    peer_lost_reported: bool,
+    phase: Phase,
+    actions: Deque<Action, 16>,
+}
+
+impl Primary {
+    /// A primary starting at `now`. A managing primary starts by reclaiming.
+    pub fn new(config: PrimaryConfig, now: Instant) -> Self {
+        let links = config.links.clamp(1, crate::node::MAX_LINKS as u8);
+        let witness_dead = config.isolation_fence.unwrap_or(config.interval.saturating_mul(3));
+        Primary {
+            endpoint: Endpoint::new(config.node, Role::Primary, config.epoch, config.keys.clone(), now),
+            beater: Beater::new(config.interval, links, now),
+            secondary: PeerDetector::new(config.secondary_dead_time, links, config.interval, now),
+            secondary_state: Freshness::default(),
+            secondary_epoch: 0,
+            secondary_seq: 0,
+            sent: Deque::new(),
+            reclaim_floor: 0,
+            secondary_holds: false,
+            secondary_acked: false,
+            witness: PeerDetector::new(DeadTime::Fixed(witness_dead), 1, config.interval, now),
+            witness_view: None,
+            last_contact: now,
+            witness_was_alive: false,
+            peer_lost_reported: false,
+            phase: if config.manage_addresses {
+                Phase::Reclaiming { since: now }
+            } else {
+                Phase::Unmanaged
+            },
+            actions: Deque::new(),
+            config,
+        }
+    }
+
+    /// Where the machine is.
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    /// The secondary's detector, for status output.
+    pub fn secondary_detector(&self) -> &PeerDetector {
+        &self.secondary
+    }
+
+    /// Whether the secondary's latest heartbeat says it holds the addresses.
+    pub fn secondary_holds(&self) -> bool {
+        self.secondary_holds
+    }
+
+    /// Counters of received frames.
+    pub fn rx_stats(&self) -> RxStats {
+        self.endpoint.stats
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &PrimaryConfig {
+        &self.config
+    }
+
+    /// Sends a heartbeat round at once (SIGHUP, Apple's "tickle").
+    pub fn tickle(&mut self, now: Instant) {
+        let now = self.enter(now);
+        self.beater.tickle(now);
+    }
+
+    /// Stop (SIGTERM): remove the addresses if held, stop beating.
+    pub fn shutdown(&mut self, now: Instant) {
+        self.enter(now);
+        if self.phase == Phase::Holding {
+            self.push(Action::RemoveAddresses);
+        }
+        self.phase = Phase::Stopped;
+    }
+
+    /// Whether the machine has shut down.
+    pub fn is_stopped(&self) -> bool {
+        self.phase == Phase::Stopped
+    }
+
+    /// Every entry point starts here: time moves forward, and a stall is
+    /// noticed before anything else happens.
+    fn enter(&mut self, now: Instant) -> Instant {
+        let stalled = now.saturating_since(self.endpoint.now()) > stall_limit(self.config.interval);
+        let now = self.endpoint.advance(now);
+        if stalled {
+            // This node was not running (frozen, suspended) for longer than
+            // the secondary needs to declare it dead: it heard nothing
+            // meanwhile, and the secondary may have taken the addresses.
+            self.secondary.reset(now);
+            self.witness.reset(now);
+            self.secondary_holds = false;
+            self.secondary_acked = false;
+            self.witness_view = None;
+            if self.phase == Phase::Holding {
+                self.start_reclaim(now, Event::Stalled);
+            } else if let Phase::Reclaiming { .. } = self.phase {
+                self.enter_reclaim(now);
+            }
+        }
+        now
+    }
+
+    fn push(&mut self, action: Action) {
+        if self.actions.is_full() {
+            self.actions.pop_front();
+        }
+        let _ = self.actions.push_back(action);
+    }
+
+    fn witness_alive(&self, now: Instant) -> bool {
+        self.witness.heard_any() && !self.witness.is_dead(now)
+    }
+
+    /// When this node sent the frame a peer's heartbeat echoes, if it is
+    /// one of ours from this boot and recent enough to be remembered.
+    fn echo_time(&self, hb: &HeartbeatRepr) -> Option<Instant> {
+        if hb.ack_epoch != self.config.epoch {
+            return None;
+        }
+        self.sent.iter().find(|(seq, _)| *seq == hb.ack_seq).map(|(_, at)| *at)
+    }
+
+    fn on_echo(&mut self, sent_at: Option<Instant>) {
+        if let Some(t) = sent_at {
+            self.last_contact = self.last_contact.max(t);
+        }
+    }
+
+    fn start_reclaim(&mut self, now: Instant, event: Event) {
+        self.push(Action::RemoveAddresses);
+        self.push(Action::Notify(event));
+        self.enter_reclaim(now);
+    }
+
+    fn enter_reclaim(&mut self, now: Instant) {
+        self.secondary_acked = false;
+        self.reclaim_floor = self.endpoint.last_seq();
+        self.phase = Phase::Reclaiming { since: now };
+    }
+
+    /// Whether a secondary heartbeat acknowledges the current reclaim: it
+    /// echoes a frame this node sent since the reclaim began, and recently.
+    /// The secondary cannot start a takeover sooner than two of this node's
+    /// intervals after hearing that frame, so a fresh acknowledgement that
+    /// says "not holding" still holds when the addresses are added; an old
+    /// one (delayed, or captured and replayed) proves nothing.
+    fn acknowledges(&self, now: Instant, hb: &HeartbeatRepr) -> bool {
+        hb.ack_seq > self.reclaim_floor && self.recent(now, self.echo_time(hb))
+    }
+
+    fn recent(&self, now: Instant, sent_at: Option<Instant>) -> bool {
+        sent_at.is_some_and(|t| now.saturating_since(t) < stall_limit(self.config.interval))
+    }
+
+    fn evaluate(&mut self, now: Instant) {
+        let secondary_dead = self.secondary.is_dead(now);
+        if secondary_dead != self.peer_lost_reported && self.secondary.heard_any() {
+            self.peer_lost_reported = secondary_dead;
+            self.push(Action::Notify(if secondary_dead {
+                Event::PeerLost
+            } else {
+                Event::PeerRegained
+            }));
+        }
+        let witness_alive = self.witness_alive(now);
+        let witness_regained = witness_alive && !self.witness_was_alive;
+        self.witness_was_alive = witness_alive;
+
+        match self.phase {
+            Phase::Unmanaged | Phase::Stopped => {}
+            Phase::Holding => {
+                if self.secondary_holds {
+                    self.start_reclaim(now, Event::Yielded);
+                } else if let Some(fence) = self.config.isolation_fence {
+                    if now.saturating_since(self.last_contact) >= fence {
+                        self.start_reclaim(now, Event::Isolated);
+                    }
+                }
+            }
+            Phase::Reclaiming { mut since } => {
+                if witness_regained {
+                    // Back from isolation: the secondary's silence only counts
+                    // from when this node could hear again.
+                    since = now;
+                    self.phase = Phase::Reclaiming { since };
+                }
+                let acknowledged = self.secondary_acked && !self.secondary_holds;
+                let from = self.secondary.last_heard_any().map_or(since, |t| t.max(since));
+                let silent = now.saturating_since(from) >= self.secondary.dead_time();
+                // With a witness, silence alone is not enough: this node may
+                // be the one cut off, or the secondary may be cut off while
+                // holding a grant (it drops the addresses when the grant
+                // runs out, which is before the witness's count ends). So the
+                // witness must have echoed a recent frame of ours and said
+                // that no grant is outstanding.
+                let connected = self.config.isolation_fence.is_none()
+                    || self
+                        .witness_view
+                        .is_some_and(|(t, out)| !out && self.recent(now, Some(t)));
+                if acknowledged || (silent && connected) {
+                    self.push(Action::AddAddresses);
+                    self.push(Action::Announce);
+                    self.push(Action::Notify(Event::Acquired));
+                    self.phase = Phase::Holding;
+                }
+            }
+        }
+    }
+
+    fn heartbeat(&self) -> HeartbeatRepr {
+        HeartbeatRepr {
+            beat: self.beater.beat(),
+            interval: self.beater.interval(),
+            ack_epoch: self.secondary_epoch,
+            ack_seq: self.secondary_seq,
+            flags: HeartbeatFlags::empty()
+                .with_if(HeartbeatFlags::HOLDS, self.phase == Phase::Holding)
+                .with_if(
+                    HeartbeatFlags::RECLAIM,
+                    matches!(self.phase, Phase::Reclaiming { .. }),
+                ),
+            message: self.config.message.clone(),
+        }
+    }
+}
+
+impl Machine for Primary {
+    fn handle_frame(&mut self, now: Instant, link: LinkId, bytes: &[u8]) {
+        let now = self.enter(now);
+        let secondary = self.config.secondary;
+        let witness = self.config.witness_node;
+        let Some(frame) = self.endpoint.receive(bytes, |f| match f.header.role {
+            Role::Secondary => secondary.is_none_or(|s| s == f.header.sender),
+            Role::Witness => witness.is_none_or(|w| w == f.header.sender),
+            Role::Primary => false,
+        }) else {
+            return;
+        };
+        let h = &frame.header;
+        if let Body::Heartbeat(hb) = &frame.body {
+            match h.role {
+                Role::Secondary => {
+                    self.secondary.on_heartbeat(now, link, h.epoch, hb.beat, hb.interval);
+                    self.on_echo(self.echo_time(hb));
+                    if self.secondary_state.advance(h.epoch, h.seq) {
+                        self.secondary_epoch = h.epoch;
+                        self.secondary_seq = h.seq;
+                        self.secondary_holds = hb.flags.contains(HeartbeatFlags::HOLDS);
+                        self.secondary_acked = self.acknowledges(now, hb);
+                    }
+                }
+                Role::Witness => {
+                    self.witness.on_heartbeat(now, LinkId(0), h.epoch, hb.beat, hb.interval);
+                    let echoed = self.echo_time(hb);
+                    self.on_echo(echoed);
+                    if let Some(t) = echoed {
+                        if self.witness_view.is_none_or(|(seen, _)| t >= seen) {
+                            self.witness_view = Some((t, hb.flags.contains(HeartbeatFlags::HOLDS)));
+                        }
+                    }
+                }
+                Role::Primary => {}
+            }
+        }
+        self.evaluate(now);
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        let now = self.enter(now);
+        self.evaluate(now);
+    }
+
+    fn handle_stage_done(&mut self, now: Instant, _stage: Stage, _outcome: StageOutcome) {
+        // The primary runs no scripts; a stray report changes nothing.
+        let now = self.enter(now);
+        self.evaluate(now);
+    }
+
+    fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
+        let now = self.enter(now);
+        if self.phase == Phase::Stopped {
+            return None;
+        }
+        let link = self.beater.poll(now)?;
+        let len = self.endpoint.emit(link, Body::Heartbeat(self.heartbeat()), buf)?;
+        if self.sent.is_full() {
+            self.sent.pop_front();
+        }
+        let _ = self.sent.push_back((self.endpoint.last_seq(), now));
+        Some(Transmit {
+            link,
+            dest: Dest::Peers,
+            len,
+        })
+    }
+
+    fn poll_at(&self) -> Option<Instant> {
+        let now = self.endpoint.now();
+        if self.phase == Phase::Stopped {
+            return None;
+        }
+        let mut wake = Wake::new(now);
+        self.beater.wake(&mut wake, now);
+        wake.at(self.secondary.next_change(now));
+        wake.at(self.witness.next_change(now));
+        match self.phase {
+            Phase::Reclaiming { since } => {
+                let from = self.secondary.last_heard_any().map_or(since, |t| t.max(since));
+                wake.at(Some(from + self.secondary.dead_time()));
+            }
+            Phase::Holding => {
+                if let Some(fence) = self.config.isolation_fence {
+                    wake.at(Some(self.last_contact + fence));
+                }
+            }
+            Phase::Unmanaged | Phase::Stopped => {}
+        }
+        wake.get()
+    }
+
+    fn holds_addresses(&self) -> bool {
+        self.phase == Phase::Holding
+    }
+}

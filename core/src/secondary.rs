@@ -1,0 +1,837 @@
+//! The secondary's decisions (`failoverd`): watch the primary on every link,
+//! take the service addresses when it is dead, give them back when it
+//! returns.
+//!
+//! Apple's rules, kept: silence on all links starts the acquire sequence
+//! (Test, PreAcq, add and announce, PostAcq, notify), where a failing Test or
+//! PreAcq cancels it; silence on some links only is a "network anomaly"
+//! notice; heartbeats back on every link start the release sequence (PreRel,
+//! remove, PostRel, notify). Added: an optional hold-down, the witness
+//! (a takeover needs its grant, or with policy "preferred" falls back to
+//! Apple's rule when the witness is unreachable), and the primary's reclaim
+//! request, answered by releasing and then acknowledging.
+
+use heapless::Deque;
+
+use crate::action::{Action, Dest, Event, LinkMask, Stage, StageOutcome, Transmit};
+use crate::beat::Beater;
+use crate::detector::{DeadTime, PeerDetector};
+use crate::endpoint::{Endpoint, Freshness, RxStats};
+use crate::machine::{stall_limit, Machine, Wake};
+use crate::node::{LinkId, NodeId, Role};
+use crate::time::{Duration, Instant};
+use crate::wire::{
+    Body, DenyReason, FrameRepr, HeartbeatFlags, HeartbeatRepr, Keyring, WitnessKind, WitnessRepr,
+    MAX_MESSAGE_LEN,
+};
+
+/// What the witness's opinion counts for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WitnessPolicy {
+    /// No witness: Apple's rule alone (silence on every link).
+    Off,
+    /// Take over only with the witness's grant. A secondary that cannot
+    /// reach the witness never takes over.
+    Required,
+    /// Ask the witness when it is reachable and obey it; when it has been
+    /// unreachable, fall back to Apple's rule once `fallback_hold_down` has
+    /// passed since the verdict.
+    Preferred {
+        /// How long after the verdict the fallback may act.
+        fallback_hold_down: Duration,
+    },
+}
+
+/// Everything the secondary needs to know. [`SecondaryConfig::new`] fills in
+/// the defaults.
+#[derive(Debug, Clone)]
+pub struct SecondaryConfig {
+    /// This node.
+    pub node: NodeId,
+    /// This boot's epoch (see `docs/protocol.md`: larger than any before).
+    pub epoch: u32,
+    /// The primary's node id; `None` listens to any node in the primary role.
+    pub primary: Option<NodeId>,
+    /// How many links to watch (link 0 private, link 1 public, …).
+    pub links: u8,
+    /// This node's own heartbeat interval.
+    pub interval: Duration,
+    /// The primary's interval until its first heartbeat says otherwise.
+    pub primary_interval: Duration,
+    /// How long silence must last for the verdict.
+    pub dead_time: DeadTime,
+    /// Wait this long after the verdict before acting (seed 002's 240 s).
+    pub hold_down: Duration,
+    /// What the witness's opinion counts for.
+    pub witness: WitnessPolicy,
+    /// The witness's node id; `None` accepts any node in the witness role.
+    pub witness_node: Option<NodeId>,
+    /// The witness counts as unreachable after this much silence.
+    pub witness_dead_time: Duration,
+    /// Ask the witness again when it has not answered within this.
+    pub request_timeout: Duration,
+    /// Give up waiting for a stage report after this long (the host's own
+    /// per-script limit should fire first).
+    pub stage_timeout: Duration,
+    /// After a veto, try the takeover again after this long if the primary
+    /// is still dead.
+    pub veto_retry: Duration,
+    /// Authentication keys; `None` sends and accepts unauthenticated frames.
+    pub keys: Option<Keyring>,
+    /// Free text carried in heartbeats.
+    pub message: heapless::Vec<u8, MAX_MESSAGE_LEN>,
+}
+
+impl SecondaryConfig {
+    /// Defaults: Apple's dead time of three intervals, no hold-down, no
+    /// witness, 60 s stage limit, retry a vetoed takeover after 60 s.
+    pub fn new(node: NodeId, epoch: u32, links: u8, interval: Duration) -> Self {
+        SecondaryConfig {
+            node,
+            epoch,
+            primary: None,
+            links,
+            interval,
+            primary_interval: interval,
+            dead_time: DeadTime::Fixed(interval.saturating_mul(3)),
+            hold_down: Duration::ZERO,
+            witness: WitnessPolicy::Off,
+            witness_node: None,
+            witness_dead_time: interval.saturating_mul(3),
+            request_timeout: interval,
+            stage_timeout: Duration::from_secs(60),
+            veto_retry: Duration::from_secs(60),
+            keys: None,
+            message: heapless::Vec::new(),
+        }
+    }
+}
+
+/// Where the secondary is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// The primary is alive (or has not been silent long enough).
+    Monitoring,
+    /// The primary is dead; waiting out the hold-down (or, with policy
+    /// "preferred" and no witness, the longer fallback hold-down).
+    HoldDown {
+        /// When the wait ends.
+        until: Instant,
+        /// Whether this is the witness fallback wait.
+        fallback: bool,
+    },
+    /// Asked the witness for a grant; waiting for the answer.
+    AwaitGrant {
+        /// The request's nonce.
+        nonce: u32,
+        /// When the request was sent: the lease counts from here.
+        sent_at: Instant,
+        /// When to ask again.
+        resend_at: Instant,
+    },
+    /// Running the acquire sequence; `stage` is the script stage under way.
+    Acquiring {
+        /// The stage running.
+        stage: Stage,
+        /// When to stop waiting for its report.
+        deadline: Instant,
+        /// The primary came back before the addresses were added: stop
+        /// after this stage.
+        abort: bool,
+    },
+    /// Holds the service addresses.
+    Holding,
+    /// Running the release sequence.
+    Releasing {
+        /// The stage running.
+        stage: Stage,
+        /// When to stop waiting for its report.
+        deadline: Instant,
+    },
+    /// A Test or PreAcq script refused; try again at `retry_at` if the
+    /// primary is still dead.
+    Vetoed {
+        /// When to try again.
+        retry_at: Instant,
+    },
+    /// Shut down (after releasing, if it held the addresses).
+    Stopped,
+}
+
+/// A grant from the witness, as this node counts it: from when the request
+/// was sent, so it always ends before the witness's own count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lease {
+    /// The nonce of the request it answered.
+    pub nonce: u32,
+    /// When it ends.
+    pub expires: Instant,
+}
+
+/// The secondary state machine. See the module docs.
+#[derive(Debug, Clone)]
+pub struct Secondary {
+    config: SecondaryConfig,
+    endpoint: Endpoint,
+    beater: Beater,
+    primary: PeerDetector,
+    primary_state: Freshness,
+    /// The primary's epoch and sequence number as last heard (acknowledged
+    /// in our heartbeats).
+    primary_epoch: u32,
+    primary_seq: u32,
+    /// The primary's latest heartbeat asks for the addresses back.
+    reclaim: bool,
+    witness: PeerDetector,
+    witness_reported_alive: bool,
+    phase: Phase,
+    /// When the primary was last declared dead.
+    verdict_at: Option<Instant>,
+    lease: Option<Lease>,
+    /// Nonce of a lease renewal in flight, and when it was sent.
+    renewal: Option<(u32, Instant)>,
+    /// The reason of the last deny notified in this attempt.
+    denied: Option<DenyReason>,
+    /// The primary epoch whose reclaim this node answered by releasing.
+    released_for: Option<u32>,
+    reported_silent: LinkMask,
+    peer_lost_reported: bool,
+    shutting_down: bool,
+    actions: Deque<Action, 32>,
+    to_witness: Deque<WitnessRepr, 4>,
+}
+
+impl Secondary {
+    /// A secondary that starts watching at `now`. It has heard nothing yet,
+    /// so the primary is declared dead one dead time from now unless it is
+    /// heard first.
+    pub fn new(config: SecondaryConfig, now: Instant) -> Self {
+        let links = config.links.clamp(1, crate::node::MAX_LINKS as u8);
+        let primary = PeerDetector::new(config.dead_time, links, config.primary_interval, now);
+        let witness = PeerDetector::new(
+            DeadTime::Fixed(config.witness_dead_time),
+            1,
+            config.interval,
+            now,
+        );
+        Secondary {
+            endpoint: Endpoint::new(
+                config.node,
+                Role::Secondary,
+                config.epoch,
+                config.keys.clone(),
+                now,
+            ),
+            beater: Beater::new(config.interval, links, now),
+            primary,
+            primary_state: Freshness::default(),
+            primary_epoch: 0,
+            primary_seq: 0,
+            reclaim: false,
+            witness,
+            witness_reported_alive: false,
+            phase: Phase::Monitoring,
+            verdict_at: None,
+            lease: None,
+            renewal: None,
+            denied: None,
+            released_for: None,
+            reported_silent: LinkMask::NONE,
+            peer_lost_reported: false,
+            shutting_down: false,
+            actions: Deque::new(),
+            to_witness: Deque::new(),
+            config,
+        }
+    }
+
+    /// Where the machine is.
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    /// The primary's detector, for status output.
+    pub fn primary_detector(&self) -> &PeerDetector {
+        &self.primary
+    }
+
+    /// The witness's detector (one link: the private one), for status output.
+    pub fn witness_detector(&self) -> &PeerDetector {
+        &self.witness
+    }
+
+    /// The current witness grant, if any.
+    pub fn lease(&self) -> Option<Lease> {
+        self.lease
+    }
+
+    /// Counters of received frames.
+    pub fn rx_stats(&self) -> RxStats {
+        self.endpoint.stats
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &SecondaryConfig {
+        &self.config
+    }
+
+    /// Whether the witness has been heard within its dead time.
+    pub fn witness_reachable(&self) -> bool {
+        self.witness.heard_any() && !self.witness.is_dead(self.endpoint.now())
+    }
+
+    /// Sends a heartbeat round at once (SIGHUP).
+    pub fn tickle(&mut self, now: Instant) {
+        let now = self.enter(now);
+        self.beater.tickle(now);
+    }
+
+    /// Stop (SIGTERM): release the addresses if held, through PreRel and
+    /// PostRel, then [`Phase::Stopped`]. Keep driving the machine until
+    /// [`is_stopped`](Secondary::is_stopped).
+    pub fn shutdown(&mut self, now: Instant) {
+        let now = self.enter(now);
+        self.shutting_down = true;
+        self.evaluate(now);
+    }
+
+    /// Whether the machine has finished shutting down.
+    pub fn is_stopped(&self) -> bool {
+        self.phase == Phase::Stopped
+    }
+
+    /// Every entry point starts here: time moves forward, and a stall is
+    /// noticed before anything else happens.
+    fn enter(&mut self, now: Instant) -> Instant {
+        let stalled = now.saturating_since(self.endpoint.now()) > stall_limit(self.config.interval);
+        let now = self.endpoint.advance(now);
+        if stalled {
+            self.on_stall(now);
+        }
+        now
+    }
+
+    /// This node was not running for longer than the primary needs to take
+    /// the addresses back on its silence: whatever it held must go at once
+    /// (PreRel cannot come first), and what it heard is stale, so silence
+    /// counts afresh.
+    fn on_stall(&mut self, now: Instant) {
+        self.primary.reset(now);
+        self.witness.reset(now);
+        self.reported_silent = LinkMask::NONE;
+        let addresses_on = match self.phase {
+            Phase::Holding | Phase::Releasing { stage: Stage::PreRel, .. } => true,
+            Phase::Acquiring { stage, .. } => stage == Stage::PostAcq,
+            _ => false,
+        };
+        if addresses_on {
+            self.push(Action::RemoveAddresses);
+            self.notify(Event::Stalled);
+            self.run_release_stage(now, Stage::PostRel);
+        }
+    }
+
+    fn push(&mut self, action: Action) {
+        // Capacity covers the longest burst one input can cause many times
+        // over; if a host stops draining, the oldest entries go first.
+        if self.actions.is_full() {
+            self.actions.pop_front();
+        }
+        let _ = self.actions.push_back(action);
+    }
+
+    fn notify(&mut self, event: Event) {
+        self.push(Action::Notify(event));
+    }
+
+    fn send_witness(&mut self, kind: WitnessKind, nonce: u32) {
+        if self.to_witness.is_full() {
+            self.to_witness.pop_front();
+        }
+        let _ = self.to_witness.push_back(WitnessRepr {
+            kind,
+            nonce,
+            subject: self.config.node,
+            lease: Duration::ZERO,
+            reason: DenyReason::None,
+        });
+    }
+
+    fn holds_flag(&self) -> bool {
+        match self.phase {
+            Phase::Acquiring { stage, abort, .. } => stage == Stage::PostAcq || !abort,
+            Phase::Holding => true,
+            // Until PostRel has run: the primary waits for the whole release
+            // sequence, so its scripts never race the secondary's.
+            Phase::Releasing { .. } => true,
+            _ => false,
+        }
+    }
+
+    fn on_primary_heartbeat(&mut self, now: Instant, link: LinkId, frame: &FrameRepr, hb: &HeartbeatRepr) {
+        let h = &frame.header;
+        self.primary.on_heartbeat(now, link, h.epoch, hb.beat, hb.interval);
+        if self.primary_state.advance(h.epoch, h.seq) {
+            self.primary_epoch = h.epoch;
+            self.primary_seq = h.seq;
+            self.reclaim = hb.flags.contains(HeartbeatFlags::RECLAIM);
+        }
+    }
+
+    fn on_witness_frame(&mut self, now: Instant, msg: &WitnessRepr) {
+        if msg.subject != self.config.node {
+            return;
+        }
+        match msg.kind {
+            WitnessKind::Grant => self.on_grant(now, msg),
+            WitnessKind::Deny => {
+                if let Phase::AwaitGrant { nonce, .. } = self.phase {
+                    if nonce == msg.nonce && self.denied != Some(msg.reason) {
+                        self.denied = Some(msg.reason);
+                        self.notify(Event::WitnessDenied { reason: msg.reason });
+                    }
+                }
+            }
+            WitnessKind::Request | WitnessKind::Release => {}
+        }
+    }
+
+    fn on_grant(&mut self, now: Instant, msg: &WitnessRepr) {
+        match self.phase {
+            Phase::AwaitGrant { nonce, sent_at, .. } if nonce == msg.nonce => {
+                self.lease = Some(Lease {
+                    nonce,
+                    expires: sent_at + msg.lease,
+                });
+                self.start_acquire(now);
+            }
+            _ => match self.renewal {
+                Some((nonce, sent_at)) if nonce == msg.nonce => {
+                    self.lease = Some(Lease {
+                        nonce,
+                        expires: sent_at + msg.lease,
+                    });
+                    self.renewal = None;
+                }
+                // A grant this node no longer wants (it was answered late,
+                // after the primary came back): hand it back at once so the
+                // witness is free.
+                _ if self.lease.is_none() && !matches!(self.phase, Phase::AwaitGrant { .. }) => {
+                    self.send_witness(WitnessKind::Release, msg.nonce);
+                }
+                _ => {}
+            },
+        }
+    }
+
+    fn release_lease(&mut self) {
+        if let Some(lease) = self.lease.take() {
+            self.send_witness(WitnessKind::Release, lease.nonce);
+        }
+        self.renewal = None;
+    }
+
+    fn request_grant(&mut self, now: Instant) {
+        let nonce = self.endpoint.nonce();
+        self.phase = Phase::AwaitGrant {
+            nonce,
+            sent_at: now,
+            resend_at: now + self.config.request_timeout,
+        };
+        self.send_witness(WitnessKind::Request, nonce);
+    }
+
+    fn start_acquire(&mut self, now: Instant) {
+        self.denied = None;
+        self.run_acquire_stage(now, Stage::Test);
+    }
+
+    fn run_acquire_stage(&mut self, now: Instant, stage: Stage) {
+        self.phase = Phase::Acquiring {
+            stage,
+            deadline: now + self.config.stage_timeout,
+            abort: false,
+        };
+        self.push(Action::RunStage(stage));
+    }
+
+    fn run_release_stage(&mut self, now: Instant, stage: Stage) {
+        self.phase = Phase::Releasing {
+            stage,
+            deadline: now + self.config.stage_timeout,
+        };
+        self.push(Action::RunStage(stage));
+    }
+
+    /// The primary is dead: hold down, ask the witness, or start acquiring.
+    fn begin_takeover(&mut self, now: Instant) {
+        self.verdict_at = Some(now);
+        self.denied = None;
+        if self.config.hold_down > Duration::ZERO {
+            self.phase = Phase::HoldDown {
+                until: now + self.config.hold_down,
+                fallback: false,
+            };
+        } else {
+            self.after_hold_down(now);
+        }
+    }
+
+    fn after_hold_down(&mut self, now: Instant) {
+        match self.config.witness {
+            WitnessPolicy::Off => self.start_acquire(now),
+            WitnessPolicy::Required => self.request_grant(now),
+            WitnessPolicy::Preferred { .. } if self.witness_reachable() => self.request_grant(now),
+            WitnessPolicy::Preferred { .. } => self.fall_back(now),
+        }
+    }
+
+    /// Policy "preferred" with the witness unreachable: Apple's rule, once
+    /// the longer hold-down since the verdict has passed.
+    fn fall_back(&mut self, now: Instant) {
+        let WitnessPolicy::Preferred { fallback_hold_down } = self.config.witness else {
+            return;
+        };
+        let until = self.verdict_at.unwrap_or(now) + fallback_hold_down;
+        if now >= until {
+            self.notify(Event::WitnessFallback);
+            self.start_acquire(now);
+        } else {
+            self.phase = Phase::HoldDown {
+                until,
+                fallback: true,
+            };
+        }
+    }
+
+    fn finish_stage(&mut self, now: Instant, stage: Stage, outcome: StageOutcome) {
+        match self.phase {
+            Phase::Acquiring { stage: running, abort, .. } if running == stage => match stage {
+                Stage::Test | Stage::PreAcq if abort => {
+                    self.notify(Event::TakeoverCancelled);
+                    self.release_lease();
+                    self.phase = Phase::Monitoring;
+                }
+                Stage::Test | Stage::PreAcq if !outcome.is_success() => {
+                    self.notify(Event::Vetoed { stage, outcome });
+                    self.release_lease();
+                    self.phase = Phase::Vetoed {
+                        retry_at: now + self.config.veto_retry,
+                    };
+                }
+                Stage::Test => self.run_acquire_stage(now, Stage::PreAcq),
+                Stage::PreAcq => {
+                    self.push(Action::AddAddresses);
+                    self.push(Action::Announce);
+                    self.run_acquire_stage(now, Stage::PostAcq);
+                }
+                _ => {
+                    if !outcome.is_success() {
+                        self.notify(Event::ScriptFailed { stage, outcome });
+                    }
+                    self.released_for = None;
+                    self.phase = Phase::Holding;
+                    self.notify(Event::TookOver);
+                }
+            },
+            Phase::Releasing { stage: running, .. } if running == stage => {
+                if !outcome.is_success() {
+                    self.notify(Event::ScriptFailed { stage, outcome });
+                }
+                if stage == Stage::PreRel {
+                    self.push(Action::RemoveAddresses);
+                    self.run_release_stage(now, Stage::PostRel);
+                } else {
+                    self.notify(Event::Relinquished);
+                    self.release_lease();
+                    if self.reclaim {
+                        self.released_for = Some(self.primary_epoch);
+                    }
+                    self.phase = Phase::Monitoring;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Re-derives every decision from the current facts. Called after every
+    /// input, so no decision depends on which input happened to come last.
+    fn evaluate(&mut self, now: Instant) {
+        let dead = self.primary.is_dead(now);
+        self.report_links(now, dead);
+        self.report_witness(now);
+        self.check_lease(now);
+
+        match self.phase {
+            Phase::Monitoring
+            | Phase::HoldDown { .. }
+            | Phase::AwaitGrant { .. }
+            | Phase::Vetoed { .. }
+                if self.shutting_down =>
+            {
+                self.release_lease();
+                self.phase = Phase::Stopped;
+            }
+            Phase::Monitoring if dead => self.begin_takeover(now),
+            Phase::Monitoring | Phase::Stopped => {}
+            Phase::HoldDown { .. } | Phase::AwaitGrant { .. } | Phase::Vetoed { .. } if !dead => {
+                self.phase = Phase::Monitoring;
+            }
+            Phase::HoldDown { until, fallback } => {
+                if now >= until {
+                    if fallback {
+                        self.fall_back(now);
+                    } else {
+                        self.after_hold_down(now);
+                    }
+                }
+            }
+            Phase::AwaitGrant { resend_at, .. } => {
+                let preferred = matches!(self.config.witness, WitnessPolicy::Preferred { .. });
+                if preferred && !self.witness_reachable() {
+                    self.fall_back(now);
+                } else if now >= resend_at {
+                    self.request_grant(now);
+                }
+            }
+            Phase::Vetoed { retry_at } => {
+                if now >= retry_at {
+                    self.begin_takeover(now);
+                }
+            }
+            Phase::Acquiring { stage, deadline, abort } => {
+                let before_add = matches!(stage, Stage::Test | Stage::PreAcq);
+                if before_add && !abort && (!dead || self.shutting_down) {
+                    self.phase = Phase::Acquiring { stage, deadline, abort: true };
+                } else {
+                    self.renew_lease(now);
+                }
+                if now >= deadline {
+                    self.finish_stage(now, stage, StageOutcome::TimedOut);
+                }
+            }
+            Phase::Holding => {
+                let primary_back = self.primary.heard_any()
+                    && !dead
+                    && (self.reclaim || self.primary.silent_links(now).is_empty());
+                if primary_back || self.shutting_down {
+                    self.run_release_stage(now, Stage::PreRel);
+                } else {
+                    self.renew_lease(now);
+                }
+            }
+            Phase::Releasing { stage, deadline } => {
+                if now >= deadline {
+                    self.finish_stage(now, stage, StageOutcome::TimedOut);
+                }
+            }
+        }
+    }
+
+    /// With policy "required" the grant is binding: when it runs out (this
+    /// node counts it from when it sent the request, so it runs out here
+    /// before it does at the witness), the addresses go at once. A
+    /// secondary cut off from everyone cannot renew, and the primary may take
+    /// the addresses back as soon as the witness has no grant outstanding.
+    /// With "preferred" an unrenewed grant lapses quietly: Apple's rule
+    /// (the primary is still silent) keeps the addresses.
+    fn check_lease(&mut self, now: Instant) {
+        let Some(lease) = self.lease else { return };
+        if now < lease.expires {
+            return;
+        }
+        self.lease = None;
+        self.renewal = None;
+        if self.config.witness != WitnessPolicy::Required {
+            return;
+        }
+        self.notify(Event::LeaseExpired);
+        match self.phase {
+            Phase::Acquiring { stage: stage @ (Stage::Test | Stage::PreAcq), deadline, .. } => {
+                self.phase = Phase::Acquiring { stage, deadline, abort: true };
+            }
+            Phase::Holding
+            | Phase::Acquiring { .. }
+            | Phase::Releasing { stage: Stage::PreRel, .. } => {
+                self.push(Action::RemoveAddresses);
+                self.run_release_stage(now, Stage::PostRel);
+            }
+            _ => {}
+        }
+    }
+
+    /// Keeps the witness grant alive while acquiring and holding: ask again
+    /// when three request timeouts of it are left, and each timeout after.
+    fn renew_lease(&mut self, now: Instant) {
+        if let Some(at) = self.renew_at() {
+            if now >= at {
+                let nonce = self.endpoint.nonce();
+                self.renewal = Some((nonce, now));
+                self.send_witness(WitnessKind::Request, nonce);
+            }
+        }
+    }
+
+    /// When to ask the witness to extend the grant: when three request
+    /// timeouts of it are left, and again each timeout until it answers.
+    fn renew_at(&self) -> Option<Instant> {
+        let lease = self.lease?;
+        let due = lease.expires - self.config.request_timeout.saturating_mul(3);
+        Some(match self.renewal {
+            Some((_, sent)) => due.max(sent + self.config.request_timeout),
+            None => due,
+        })
+    }
+
+    /// Anomaly notices: one per change of the set of silent links while the
+    /// primary is alive; "peer lost/regained" around the verdict.
+    fn report_links(&mut self, now: Instant, dead: bool) {
+        if dead {
+            self.reported_silent = LinkMask::NONE;
+            if !self.peer_lost_reported && self.primary.heard_any() {
+                self.peer_lost_reported = true;
+                self.notify(Event::PeerLost);
+            }
+            return;
+        }
+        if self.peer_lost_reported {
+            self.peer_lost_reported = false;
+            self.notify(Event::PeerRegained);
+        }
+        let silent = self.primary.silent_links(now);
+        if silent != self.reported_silent && self.primary.heard_any() {
+            if silent.is_empty() {
+                self.notify(Event::NetworkRestored);
+            } else {
+                self.notify(Event::NetworkAnomaly { silent });
+            }
+            self.reported_silent = silent;
+        }
+    }
+
+    fn report_witness(&mut self, now: Instant) {
+        if self.config.witness == WitnessPolicy::Off {
+            return;
+        }
+        let alive = self.witness.heard_any() && !self.witness.is_dead(now);
+        if alive != self.witness_reported_alive {
+            self.witness_reported_alive = alive;
+            self.notify(if alive {
+                Event::WitnessRegained
+            } else {
+                Event::WitnessLost
+            });
+        }
+    }
+
+    fn heartbeat(&self) -> HeartbeatRepr {
+        let holds = self.holds_flag();
+        let released = !holds && self.released_for == Some(self.primary_epoch);
+        HeartbeatRepr {
+            beat: self.beater.beat(),
+            interval: self.beater.interval(),
+            ack_epoch: self.primary_epoch,
+            ack_seq: self.primary_seq,
+            flags: HeartbeatFlags::empty()
+                .with_if(HeartbeatFlags::HOLDS, holds)
+                .with_if(HeartbeatFlags::RELEASED, released),
+            message: self.config.message.clone(),
+        }
+    }
+}
+
+impl Machine for Secondary {
+    fn handle_frame(&mut self, now: Instant, link: LinkId, bytes: &[u8]) {
+        let now = self.enter(now);
+        let primary = self.config.primary;
+        let witness = self.config.witness_node;
+        let Some(frame) = self.endpoint.receive(bytes, |f| match f.header.role {
+            Role::Primary => primary.is_none_or(|p| p == f.header.sender),
+            Role::Witness => witness.is_none_or(|w| w == f.header.sender),
+            Role::Secondary => false,
+        }) else {
+            return;
+        };
+        match (&frame.body, frame.header.role) {
+            (Body::Heartbeat(hb), Role::Primary) => self.on_primary_heartbeat(now, link, &frame, hb),
+            (Body::Heartbeat(hb), Role::Witness) => {
+                // The witness lives on the private link alone.
+                self.witness
+                    .on_heartbeat(now, LinkId(0), frame.header.epoch, hb.beat, hb.interval)
+            }
+            (Body::Witness(msg), Role::Witness) => self.on_witness_frame(now, msg),
+            _ => {}
+        }
+        self.evaluate(now);
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        let now = self.enter(now);
+        self.evaluate(now);
+    }
+
+    fn handle_stage_done(&mut self, now: Instant, stage: Stage, outcome: StageOutcome) {
+        let now = self.enter(now);
+        self.finish_stage(now, stage, outcome);
+        self.evaluate(now);
+    }
+
+    fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
+        let now = self.enter(now);
+        if let Some(msg) = self.to_witness.front().copied() {
+            let len = self.endpoint.emit(LinkId(0), Body::Witness(msg), buf)?;
+            self.to_witness.pop_front();
+            return Some(Transmit {
+                link: LinkId(0),
+                dest: Dest::Witness,
+                len,
+            });
+        }
+        if self.phase == Phase::Stopped {
+            return None;
+        }
+        let link = self.beater.poll(now)?;
+        let len = self.endpoint.emit(link, Body::Heartbeat(self.heartbeat()), buf)?;
+        Some(Transmit {
+            link,
+            dest: Dest::Peers,
+            len,
+        })
+    }
+
+    fn poll_at(&self) -> Option<Instant> {
+        let now = self.endpoint.now();
+        let mut wake = Wake::new(now);
+        if !self.to_witness.is_empty() {
+            wake.now();
+        }
+        if self.phase != Phase::Stopped {
+            self.beater.wake(&mut wake, now);
+        }
+        wake.at(self.primary.next_change(now));
+        if self.config.witness != WitnessPolicy::Off {
+            wake.at(self.witness.next_change(now));
+        }
+        wake.at(match self.phase {
+            Phase::HoldDown { until, .. } => Some(until),
+            Phase::AwaitGrant { resend_at, .. } => Some(resend_at),
+            Phase::Acquiring { deadline, .. } | Phase::Releasing { deadline, .. } => Some(deadline),
+            Phase::Vetoed { retry_at } => Some(retry_at),
+            Phase::Holding => self.renew_at(),
+            Phase::Monitoring | Phase::Stopped => None,
+        });
+        wake.at(self.lease.map(|l| l.expires));
+        if matches!(self.phase, Phase::Acquiring { .. }) {
+            wake.at(self.renew_at());
+        }
+        wake.get()
+    }
+
+    fn holds_addresses(&self) -> bool {
+        self.holds_flag()
+    }
+}

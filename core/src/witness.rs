@@ -1,0 +1,431 @@
+//! The witness's decisions: the tie-breaker on the private link.
+//!
+//! The secondary cannot tell "the primary died" from "I am the one cut off".
+//! The witness, a third node on the private link, can help: it grants a
+//! takeover only when it, too, has not heard the primary for its own dead
+//! time. At most one grant is outstanding; a grant is a lease that expires
+//! unless its holder renews it. Optionally the witness first drives a fence
+//! output (a relay cutting the primary's power, say) for `pulse`, waits
+//! `settle`, and only then grants.
+//!
+//! A freshly booted witness has listened to nobody: it counts the primary's
+//! silence from its own boot, so it never grants before a full dead time of
+//! listening. That is what keeps a witness rebooted in the middle of a
+//! takeover from handing out a second grant. For one lease after boot its
+//! heartbeats also say a grant may be outstanding, since one granted before
+//! the reboot may still be running at the secondary.
+
+use heapless::Deque;
+
+use crate::action::{Action, Dest, Event, Stage, StageOutcome, Transmit};
+use crate::beat::Beater;
+use crate::detector::{DeadTime, PeerDetector};
+use crate::endpoint::{Endpoint, Freshness, RxStats};
+use crate::machine::{stall_limit, Machine, Wake};
+use crate::node::{LinkId, NodeId, Role};
+use crate::time::{Duration, Instant};
+use crate::wire::{
+    Body, DenyReason, HeartbeatFlags, HeartbeatRepr, Keyring, WitnessKind, WitnessRepr,
+};
+
+/// The fence step before a grant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FenceConfig {
+    /// How long the fence output stays asserted.
+    pub pulse: Duration,
+    /// How long to wait after releasing it before granting.
+    pub settle: Duration,
+}
+
+/// Everything the witness needs to know. [`WitnessConfig::new`] fills in the
+/// defaults.
+#[derive(Debug, Clone)]
+pub struct WitnessConfig {
+    /// This node.
+    pub node: NodeId,
+    /// This boot's epoch.
+    pub epoch: u32,
+    /// The primary's node id; `None` watches any node in the primary role.
+    pub primary: Option<NodeId>,
+    /// The secondary's node id; `None` grants to any node in that role.
+    pub secondary: Option<NodeId>,
+    /// This node's heartbeat interval (on the private link only).
+    pub interval: Duration,
+    /// The primary's interval until its first heartbeat says otherwise.
+    pub primary_interval: Duration,
+    /// How long the primary must be silent before a grant.
+    pub dead_time: DeadTime,
+    /// How long a grant lasts unless renewed.
+    pub lease: Duration,
+    /// The optional fence step.
+    pub fence: Option<FenceConfig>,
+    /// Authentication keys.
+    pub keys: Option<Keyring>,
+}
+
+impl WitnessConfig {
+    /// Defaults: dead time of three primary intervals, a lease of 20 own
+    /// intervals, no fence.
+    pub fn new(node: NodeId, epoch: u32, interval: Duration) -> Self {
+        WitnessConfig {
+            node,
+            epoch,
+            primary: None,
+            secondary: None,
+            interval,
+            primary_interval: interval,
+            dead_time: DeadTime::Fixed(interval.saturating_mul(3)),
+            lease: interval.saturating_mul(20),
+            fence: None,
+            keys: None,
+        }
+    }
+}
+
+/// The one outstanding grant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Grant {
+    /// Who holds it.
+    pub holder: NodeId,
+    /// The nonce of the request it last answered.
+    pub nonce: u32,
+    /// When it lapses unless renewed.
+    pub expires: Instant,
+}
+
+/// The fence step's progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fence {
+    /// Not fencing.
+    Idle,
+    /// The output is asserted until `until`, on behalf of `holder`.
+    Asserted {
+        /// The requester the fence is for.
+        holder: NodeId,
+        /// When to release the output.
+        until: Instant,
+    },
+    /// The output is released; grant after `until`.
+    Settling {
+        /// The requester the fence is for.
+        holder: NodeId,
+        /// When the fence step is complete.
+        until: Instant,
+    },
+    /// Fenced: the next request from `holder` before `until` is granted.
+    Done {
+        /// The requester the fence was for.
+        holder: NodeId,
+        /// When this fence stops counting.
+        until: Instant,
+    },
+}
+
+/// The witness state machine. See the module docs.
+#[derive(Debug, Clone)]
+pub struct Witness {
+    config: WitnessConfig,
+    endpoint: Endpoint,
+    beater: Beater,
+    primary: PeerDetector,
+    /// The primary's freshest frame: echoed in heartbeats, so the primary
+    /// knows this witness heard it recently.
+    primary_last: Freshness,
+    primary_echo: (u32, u32),
+    secondary_heard: Option<Instant>,
+    grant: Option<Grant>,
+    /// Until then, a grant from before this boot may still be running at
+    /// the secondary: heartbeats say a grant is outstanding.
+    amnesia_until: Instant,
+    fence: Fence,
+    actions: Deque<Action, 16>,
+    replies: Deque<WitnessRepr, 4>,
+}
+
+impl Witness {
+    /// A witness booting at `now`.
+    pub fn new(config: WitnessConfig, now: Instant) -> Self {
+        Witness {
+            endpoint: Endpoint::new(config.node, Role::Witness, config.epoch, config.keys.clone(), now),
+            beater: Beater::new(config.interval, 1, now),
+            primary: PeerDetector::new(config.dead_time, 1, config.primary_interval, now),
+            primary_last: Freshness::default(),
+            primary_echo: (0, 0),
+            secondary_heard: None,
+            grant: None,
+            amnesia_until: now + config.lease,
+            fence: Fence::Idle,
+            actions: Deque::new(),
+            replies: Deque::new(),
+            config,
+        }
+    }
+
+    /// The outstanding grant, if any.
+    pub fn grant(&self) -> Option<Grant> {
+        self.grant
+    }
+
+    /// The fence step's progress.
+    pub fn fence(&self) -> Fence {
+        self.fence
+    }
+
+    /// The primary's detector (one link), for status output and the LEDs.
+    pub fn primary_detector(&self) -> &PeerDetector {
+        &self.primary
+    }
+
+    /// When the secondary was last heard, for status output and the LEDs.
+    pub fn secondary_last_heard(&self) -> Option<Instant> {
+        self.secondary_heard
+    }
+
+    /// Counters of received frames.
+    pub fn rx_stats(&self) -> RxStats {
+        self.endpoint.stats
+    }
+
+    /// Whether the primary counts as alive now.
+    pub fn primary_alive(&self) -> bool {
+        !self.primary.is_dead(self.endpoint.now())
+    }
+
+    fn enter(&mut self, now: Instant) -> Instant {
+        let stalled = now.saturating_since(self.endpoint.now()) > stall_limit(self.config.interval);
+        let now = self.endpoint.advance(now);
+        if stalled {
+            // Deaf while stalled: the primary's silence over that time proves
+            // nothing, so count it afresh.
+            self.primary.reset(now);
+        }
+        now
+    }
+
+    fn push(&mut self, action: Action) {
+        if self.actions.is_full() {
+            self.actions.pop_front();
+        }
+        let _ = self.actions.push_back(action);
+    }
+
+    fn reply(&mut self, kind: WitnessKind, request: &WitnessRepr, lease: Duration, reason: DenyReason) {
+        if self.replies.is_full() {
+            self.replies.pop_front();
+        }
+        let _ = self.replies.push_back(WitnessRepr {
+            kind,
+            nonce: request.nonce,
+            subject: request.subject,
+            lease,
+            reason,
+        });
+    }
+
+    fn on_request(&mut self, now: Instant, requester: NodeId, msg: &WitnessRepr) {
+        if msg.subject != requester {
+            return;
+        }
+        let deny = |reason| (WitnessKind::Deny, Duration::ZERO, reason);
+        let (kind, lease, reason) = if self.config.secondary.is_some_and(|s| s != requester) {
+            deny(DenyReason::NotSecondary)
+        } else if !self.primary.is_dead(now) {
+            deny(DenyReason::PrimaryAlive)
+        } else if self.grant.is_some_and(|g| g.holder != requester) {
+            deny(DenyReason::GrantOutstanding)
+        } else if !self.fenced_for(requester) {
+            if self.fence == Fence::Idle {
+                if let Some(fence) = self.config.fence {
+                    self.push(Action::SetFence(true));
+                    self.fence = Fence::Asserted {
+                        holder: requester,
+                        until: now + fence.pulse,
+                    };
+                }
+            }
+            deny(DenyReason::Fencing)
+        } else {
+            if self.grant.is_none() {
+                self.push(Action::Notify(Event::Granted));
+            }
+            self.grant = Some(Grant {
+                holder: requester,
+                nonce: msg.nonce,
+                expires: now + self.config.lease,
+            });
+            (WitnessKind::Grant, self.config.lease, DenyReason::None)
+        };
+        self.reply(kind, msg, lease, reason);
+    }
+
+    /// Whether the fence step (if configured) is complete for `holder`.
+    /// A renewal by the current holder needs no new fence.
+    fn fenced_for(&self, holder: NodeId) -> bool {
+        if self.config.fence.is_none() || self.grant.is_some_and(|g| g.holder == holder) {
+            return true;
+        }
+        matches!(self.fence, Fence::Done { holder: h, .. } if h == holder)
+    }
+
+    fn evaluate(&mut self, now: Instant) {
+        if let Some(grant) = self.grant {
+            if now >= grant.expires {
+                self.grant = None;
+                self.push(Action::Notify(Event::GrantEnded));
+            }
+        }
+        let primary_back = !self.primary.is_dead(now);
+        match self.fence {
+            Fence::Asserted { holder, until } => {
+                if now >= until || primary_back {
+                    self.push(Action::SetFence(false));
+                    let settle = self.config.fence.map_or(Duration::ZERO, |f| f.settle);
+                    self.fence = if primary_back {
+                        Fence::Idle
+                    } else {
+                        Fence::Settling {
+                            holder,
+                            until: now + settle,
+                        }
+                    };
+                }
+            }
+            Fence::Settling { holder, until } => {
+                if primary_back {
+                    self.fence = Fence::Idle;
+                } else if now >= until {
+                    self.fence = Fence::Done {
+                        holder,
+                        until: now + self.config.lease,
+                    };
+                }
+            }
+            Fence::Done { until, .. } => {
+                if primary_back || now >= until {
+                    self.fence = Fence::Idle;
+                }
+            }
+            Fence::Idle => {}
+        }
+    }
+}
+
+impl Machine for Witness {
+    fn handle_frame(&mut self, now: Instant, _link: LinkId, bytes: &[u8]) {
+        let now = self.enter(now);
+        let primary = self.config.primary;
+        let secondary = self.config.secondary;
+        let Some(frame) = self.endpoint.receive(bytes, |f| match f.header.role {
+            Role::Primary => primary.is_none_or(|p| p == f.header.sender),
+            // Requests from an unexpected secondary are answered (NotSecondary),
+            // so the operator sees the misconfiguration in its log.
+            Role::Secondary => true,
+            Role::Witness => false,
+        }) else {
+            return;
+        };
+        let h = &frame.header;
+        match (&frame.body, h.role) {
+            // The witness lives on the private link: a primary frame that
+            // says it was sent on another link did not come the usual way
+            // (a loop, or a replay from elsewhere) and proves nothing.
+            (Body::Heartbeat(hb), Role::Primary) if h.link == LinkId::PRIVATE => {
+                self.primary.on_heartbeat(now, LinkId(0), h.epoch, hb.beat, hb.interval);
+                if self.primary_last.advance(h.epoch, h.seq) {
+                    self.primary_echo = (h.epoch, h.seq);
+                }
+            }
+            (Body::Heartbeat(_), Role::Secondary) if secondary.is_none_or(|s| s == h.sender) => {
+                self.secondary_heard = Some(now);
+            }
+            (Body::Witness(msg), Role::Secondary) => {
+                let sender = h.sender;
+                match msg.kind {
+                    WitnessKind::Request => {
+                        self.evaluate(now);
+                        self.on_request(now, sender, msg);
+                    }
+                    WitnessKind::Release => {
+                        if self.grant.is_some_and(|g| g.holder == sender) {
+                            self.grant = None;
+                            self.push(Action::Notify(Event::GrantEnded));
+                        }
+                    }
+                    WitnessKind::Grant | WitnessKind::Deny => {}
+                }
+            }
+            _ => {}
+        }
+        self.evaluate(now);
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        let now = self.enter(now);
+        self.evaluate(now);
+    }
+
+    fn handle_stage_done(&mut self, now: Instant, _stage: Stage, _outcome: StageOutcome) {
+        // The witness runs no scripts.
+        let now = self.enter(now);
+        self.evaluate(now);
+    }
+
+    fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
+        let now = self.enter(now);
+        if let Some(msg) = self.replies.front().copied() {
+            let len = self.endpoint.emit(LinkId(0), Body::Witness(msg), buf)?;
+            self.replies.pop_front();
+            return Some(Transmit {
+                link: LinkId(0),
+                dest: Dest::Peers,
+                len,
+            });
+        }
+        let link = self.beater.poll(now)?;
+        // HOLDS on a witness heartbeat: a grant is (or, right after boot,
+        // may be) outstanding. A primary takes the addresses on the
+        // secondary's silence only when it is clear.
+        let grant_out = self.grant.is_some() || now < self.amnesia_until;
+        let hb = HeartbeatRepr {
+            beat: self.beater.beat(),
+            interval: self.beater.interval(),
+            ack_epoch: self.primary_echo.0,
+            ack_seq: self.primary_echo.1,
+            flags: HeartbeatFlags::empty().with_if(HeartbeatFlags::HOLDS, grant_out),
+            message: heapless::Vec::new(),
+        };
+        let len = self.endpoint.emit(link, Body::Heartbeat(hb), buf)?;
+        Some(Transmit {
+            link,
+            dest: Dest::Peers,
+            len,
+        })
+    }
+
+    fn poll_at(&self) -> Option<Instant> {
+        let now = self.endpoint.now();
+        let mut wake = Wake::new(now);
+        if !self.replies.is_empty() {
+            wake.now();
+        }
+        self.beater.wake(&mut wake, now);
+        wake.at(self.primary.next_change(now));
+        wake.at(self.grant.map(|g| g.expires));
+        wake.at(Some(self.amnesia_until));
+        wake.at(match self.fence {
+            Fence::Asserted { until, .. }
+            | Fence::Settling { until, .. }
+            | Fence::Done { until, .. } => Some(until),
+            Fence::Idle => None,
+        });
+        wake.get()
+    }
+
+    fn holds_addresses(&self) -> bool {
+        false
+    }
+}

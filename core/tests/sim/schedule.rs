@@ -1,0 +1,163 @@
+//! Random fault schedules, drawn from a seed: the same seed always gives the
+//! same schedule, so a failure replays exactly with `SIM_SEED`.
+
+use failover_core::{AdaptiveDeadTime, DeadTime, Duration, Instant, WitnessPolicy};
+use rand::seq::SliceRandom;
+use rand::Rng;
+use rand_pcg::Pcg64Mcg;
+
+use super::NodeIx;
+
+/// A fault (or its repair) at a moment of the schedule.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Fault {
+    /// A node's switch port on a link goes down / comes up.
+    Port { node: NodeIx, link: usize, up: bool },
+    /// Random loss on every path of a link (0.0 repairs it).
+    Loss { link: usize, loss: f64 },
+    /// Duplication on every path of a link.
+    Dup { link: usize, dup: f64 },
+    /// Power loss: the node stops, its addresses vanish.
+    Kill(NodeIx),
+    /// Power back: the node boots with a new epoch.
+    Restart(NodeIx),
+    /// The node is suspended: it runs nothing and hears nothing.
+    Freeze(NodeIx),
+    /// The node resumes.
+    Thaw(NodeIx),
+    /// An attacker (or a confused switch) re-sends a burst of old frames.
+    Replay { count: u32 },
+}
+
+/// Everything a run needs: the deployment's configuration and its faults.
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    pub seed: u64,
+    pub interval: Duration,
+    pub dead_time: DeadTime,
+    pub hold_down: Duration,
+    pub policy: WitnessPolicy,
+    /// Whether the witness runs at all (policy off may still have none).
+    pub witness_present: bool,
+    pub fence: bool,
+    pub authenticated: bool,
+    /// Script behaviour: the longest normal run, and the chances that a
+    /// Test/PreAcq script refuses or that any script hangs until killed.
+    pub script_max: Duration,
+    pub veto_chance: f64,
+    pub hang_chance: f64,
+    pub script_timeout: Duration,
+    pub delay_min: Duration,
+    pub delay_max: Duration,
+    /// When faults stop; after this, everything is repaired and the system
+    /// must settle with the primary holding the addresses.
+    pub faults_until: Instant,
+    pub end: Instant,
+    pub faults: Vec<(Instant, Fault)>,
+}
+
+impl Schedule {
+    /// The schedule of `seed`.
+    pub fn generate(seed: u64) -> Schedule {
+        let mut rng = Pcg64Mcg::new(u128::from(seed) ^ 0x5eed_0f_fa11_0fe7);
+        let interval = Duration::from_millis(*[5u64, 10, 20, 100].choose(&mut rng).unwrap_or(&10));
+        let dead_time = if rng.gen_bool(0.5) {
+            DeadTime::Adaptive(AdaptiveDeadTime::default())
+        } else {
+            DeadTime::Fixed(interval.saturating_mul(rng.gen_range(3..=6)))
+        };
+        let hold_down = if rng.gen_bool(0.2) {
+            interval.saturating_mul(rng.gen_range(1..=20))
+        } else {
+            Duration::ZERO
+        };
+        let policy = match rng.gen_range(0..3) {
+            0 => WitnessPolicy::Off,
+            1 => WitnessPolicy::Required,
+            _ => WitnessPolicy::Preferred {
+                fallback_hold_down: interval.saturating_mul(rng.gen_range(10..=40)),
+            },
+        };
+        let witness_present = policy != WitnessPolicy::Off || rng.gen_bool(0.3);
+        let fence = witness_present && rng.gen_bool(0.2);
+        let authenticated = rng.gen_bool(0.5);
+        let script_max = interval.saturating_mul(rng.gen_range(0..=4));
+        let veto_chance = if rng.gen_bool(0.2) { 0.3 } else { 0.0 };
+        let hang_chance = if rng.gen_bool(0.1) { 0.2 } else { 0.0 };
+        let script_timeout = interval.saturating_mul(10);
+        // Delays well under an interval, as on a LAN; the stall rule and the
+        // detector's half-interval grace assume that.
+        let delay_max = Duration::from_micros(interval.total_micros() / rng.gen_range(5..=20));
+        let delay_min = Duration::from_micros(delay_max.total_micros() / 4);
+
+        let intervals: u64 = rng.gen_range(400..=1200);
+        let faults_until = Instant::ZERO + interval.saturating_mul(intervals * 6 / 10);
+        let end = Instant::ZERO + interval.saturating_mul(intervals);
+        let mut faults = Vec::new();
+        let n = rng.gen_range(0..=6);
+        // Let the system settle for a while before the first fault.
+        let earliest = interval.saturating_mul(60).total_micros();
+        let latest = faults_until.total_micros().max(earliest + 1);
+        for _ in 0..n {
+            let at = Instant::from_micros(rng.gen_range(earliest..latest));
+            let heal = at + interval.saturating_mul(rng.gen_range(1..=200));
+            let heal = heal.min(faults_until);
+            let node = *[NodeIx::Primary, NodeIx::Secondary, NodeIx::Witness]
+                .choose(&mut rng)
+                .unwrap_or(&NodeIx::Primary);
+            match rng.gen_range(0..8) {
+                0 | 1 => {
+                    let link = if node == NodeIx::Witness { 0 } else { rng.gen_range(0..2) };
+                    faults.push((at, Fault::Port { node, link, up: false }));
+                    faults.push((heal, Fault::Port { node, link, up: true }));
+                    // Sometimes the other link too: a node cut off entirely.
+                    if node != NodeIx::Witness && rng.gen_bool(0.5) {
+                        faults.push((at, Fault::Port { node, link: 1 - link, up: false }));
+                        faults.push((heal, Fault::Port { node, link: 1 - link, up: true }));
+                    }
+                }
+                2 => {
+                    let loss = *[0.1, 0.2, 0.3].choose(&mut rng).unwrap_or(&0.3);
+                    for link in 0..2 {
+                        faults.push((at, Fault::Loss { link, loss }));
+                        faults.push((heal, Fault::Loss { link, loss: 0.0 }));
+                    }
+                }
+                3 => {
+                    let link = rng.gen_range(0..2);
+                    faults.push((at, Fault::Dup { link, dup: 0.2 }));
+                    faults.push((heal, Fault::Dup { link, dup: 0.0 }));
+                }
+                4 | 5 => {
+                    faults.push((at, Fault::Kill(node)));
+                    faults.push((heal, Fault::Restart(node)));
+                }
+                6 => {
+                    faults.push((at, Fault::Freeze(node)));
+                    faults.push((heal, Fault::Thaw(node)));
+                }
+                _ => faults.push((at, Fault::Replay { count: rng.gen_range(1..=20) })),
+            }
+        }
+        faults.sort_by_key(|(t, _)| *t);
+        Schedule {
+            seed,
+            interval,
+            dead_time,
+            hold_down,
+            policy,
+            witness_present,
+            fence,
+            authenticated,
+            script_max,
+            veto_chance,
+            hang_chance,
+            script_timeout,
+            delay_min,
+            delay_max,
+            faults_until,
+            end,
+            faults,
+        }
+    }
+}

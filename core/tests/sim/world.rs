@@ -1,0 +1,698 @@
+//! The simulated world: the three machines, the network between them, their
+//! scripts and addresses, virtual time, and the invariants checked after
+//! every step.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+use std::fmt::Write as _;
+
+use failover_core::wire::{Key, Keyring, MAX_FRAME_LEN};
+use failover_core::{
+    Action, DeadTime, Dest, Duration, FenceConfig, Instant, LinkId, Machine, NodeId, Primary,
+    PrimaryConfig, Secondary, SecondaryConfig, Stage, StageOutcome, Witness, WitnessConfig,
+    WitnessPolicy,
+};
+use rand::Rng;
+use rand_pcg::Pcg64Mcg;
+
+use super::net::{attached, Network};
+use super::schedule::{Fault, Schedule};
+use super::NodeIx;
+
+const NODES: [NodeIx; 3] = [NodeIx::Primary, NodeIx::Secondary, NodeIx::Witness];
+const TRACE_LINES: usize = 60;
+/// Frames kept for replay attacks.
+const CAPTURE: usize = 64;
+
+/// The state machine a simulated node runs.
+enum AnyMachine {
+    Primary(Box<Primary>),
+    Secondary(Box<Secondary>),
+    Witness(Box<Witness>),
+}
+
+impl AnyMachine {
+    fn as_machine(&mut self) -> &mut dyn Machine {
+        match self {
+            AnyMachine::Primary(m) => m.as_mut(),
+            AnyMachine::Secondary(m) => m.as_mut(),
+            AnyMachine::Witness(m) => m.as_mut(),
+        }
+    }
+    fn poll_at(&self) -> Option<Instant> {
+        match self {
+            AnyMachine::Primary(m) => m.poll_at(),
+            AnyMachine::Secondary(m) => m.poll_at(),
+            AnyMachine::Witness(m) => m.poll_at(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Power {
+    Up,
+    Frozen,
+    Down,
+}
+
+struct SimNode {
+    machine: Option<AnyMachine>,
+    power: Power,
+    /// Ground truth: the addresses are on this node's interfaces.
+    has_addresses: bool,
+    epoch: u32,
+    /// Counts boots, so a script report from a previous life is dropped.
+    life: u32,
+    /// Stage reports that arrived while frozen, delivered at thaw.
+    deferred: Vec<(Stage, StageOutcome)>,
+}
+
+/// Something scheduled to happen at a future instant.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Pending {
+    /// `from` is `None` for a replayed copy.
+    Deliver { to: NodeIx, link: u8, from: Option<NodeIx>, frame: Vec<u8> },
+    StageDone { node: NodeIx, life: u32, stage: StageKey, outcome: OutcomeKey },
+    Fault(usize),
+}
+
+// Ordering keys for the heap (the core types are not `Ord`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct StageKey(u8);
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct OutcomeKey(i32);
+
+const STAGES: [Stage; 5] = [Stage::Test, Stage::PreAcq, Stage::PostAcq, Stage::PreRel, Stage::PostRel];
+
+fn stage_key(s: Stage) -> StageKey {
+    StageKey(STAGES.iter().position(|x| *x == s).unwrap_or(0) as u8)
+}
+fn outcome_key(o: StageOutcome) -> OutcomeKey {
+    match o {
+        StageOutcome::Success => OutcomeKey(0),
+        StageOutcome::TimedOut => OutcomeKey(-1),
+        StageOutcome::Failed(c) => OutcomeKey(c.max(1)),
+    }
+}
+fn outcome_of(k: OutcomeKey) -> StageOutcome {
+    match k.0 {
+        0 => StageOutcome::Success,
+        -1 => StageOutcome::TimedOut,
+        c => StageOutcome::Failed(c),
+    }
+}
+
+/// Why a run failed.
+#[derive(Debug)]
+pub struct Violation {
+    pub at: Instant,
+    pub what: String,
+}
+
+/// What one run observed, for the summary.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RunStats {
+    pub takeovers: u64,
+    pub excused_overlaps: u64,
+    pub liveness_checked: u64,
+    pub frames: u64,
+}
+
+pub struct World {
+    sched: Schedule,
+    now: Instant,
+    rng: Pcg64Mcg,
+    net: Network,
+    nodes: [SimNode; 3],
+    heap: BinaryHeap<Reverse<(Instant, u64, Pending)>>,
+    order: u64,
+    captured: VecDeque<(u8, Vec<u8>)>,
+    /// `heard[to][from]`: the last instant a genuine frame from `from`
+    /// reached `to` (replayed copies do not count).
+    heard: [[Option<Instant>; 3]; 3],
+    /// Whether the current overlap (if any) is one of the documented
+    /// exceptions.
+    overlap: Option<bool>,
+    liveness: Option<Instant>,
+    trace: VecDeque<String>,
+    pub stats: RunStats,
+    verbose: bool,
+}
+
+fn keyring() -> Keyring {
+    let key = Key::new(7, b"simulated pre-shared key, 32 by.").expect("valid key");
+    Keyring::new(key)
+}
+
+impl World {
+    pub fn new(sched: Schedule, verbose: bool) -> World {
+        let rng = Pcg64Mcg::new(u128::from(sched.seed).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+        let net = Network::new(sched.delay_min, sched.delay_max);
+        let node = || SimNode {
+            machine: None,
+            power: Power::Down,
+            has_addresses: false,
+            epoch: 0,
+            life: 0,
+            deferred: Vec::new(),
+        };
+        let mut world = World {
+            now: Instant::ZERO,
+            rng,
+            net,
+            nodes: [node(), node(), node()],
+            heap: BinaryHeap::new(),
+            order: 0,
+            captured: VecDeque::new(),
+            heard: [[None; 3]; 3],
+            overlap: None,
+            liveness: None,
+            trace: VecDeque::new(),
+            stats: RunStats::default(),
+            verbose,
+            sched,
+        };
+        world.boot(NodeIx::Primary);
+        world.boot(NodeIx::Secondary);
+        if world.sched.witness_present {
+            world.boot(NodeIx::Witness);
+        }
+        for i in 0..world.sched.faults.len() {
+            let at = world.sched.faults[i].0;
+            world.at(at, Pending::Fault(i));
+        }
+        world
+    }
+
+    fn note(&mut self, line: impl FnOnce() -> String) {
+        let line = format!("{:>10.3} ms  {}", self.now.total_micros() as f64 / 1000.0, line());
+        if self.verbose {
+            println!("{line}");
+        }
+        if self.trace.len() == TRACE_LINES {
+            self.trace.pop_front();
+        }
+        self.trace.push_back(line);
+    }
+
+    /// The last lines of the trace, for a failure report.
+    pub fn trace(&self) -> String {
+        let mut out = String::new();
+        for line in &self.trace {
+            let _ = writeln!(out, "  {line}");
+        }
+        out
+    }
+
+    fn at(&mut self, t: Instant, p: Pending) {
+        self.order += 1;
+        self.heap.push(Reverse((t, self.order, p)));
+    }
+
+    fn keys(&self) -> Option<Keyring> {
+        self.sched.authenticated.then(keyring)
+    }
+
+    fn boot(&mut self, ix: NodeIx) {
+        let s = &self.sched;
+        let n = &mut self.nodes[ix as usize];
+        n.epoch += 1;
+        n.life += 1;
+        n.power = Power::Up;
+        n.has_addresses = false;
+        n.deferred.clear();
+        let epoch = n.epoch;
+        let now = self.now;
+        let machine = match ix {
+            NodeIx::Primary => {
+                let mut c = PrimaryConfig::new(NodeId(1), epoch, 2, s.interval);
+                c.secondary = Some(NodeId(2));
+                c.manage_addresses = true;
+                c.secondary_dead_time = s.dead_time;
+                if s.policy != WitnessPolicy::Off {
+                    c.witness_node = Some(NodeId(3));
+                    // Let go before the witness can grant: see
+                    // `witness_dead_time` for the margin.
+                    c.isolation_fence = Some(isolation_fence(s));
+                }
+                c.keys = self.keys();
+                AnyMachine::Primary(Box::new(Primary::new(c, now)))
+            }
+            NodeIx::Secondary => {
+                let mut c = SecondaryConfig::new(NodeId(2), epoch, 2, s.interval);
+                c.primary = Some(NodeId(1));
+                c.dead_time = s.dead_time;
+                c.hold_down = s.hold_down;
+                c.witness = s.policy;
+                c.witness_node = Some(NodeId(3));
+                c.witness_dead_time = s.interval.saturating_mul(4);
+                c.stage_timeout = s.script_timeout.saturating_mul(2);
+                c.veto_retry = s.interval.saturating_mul(50);
+                c.keys = self.keys();
+                AnyMachine::Secondary(Box::new(Secondary::new(c, now)))
+            }
+            NodeIx::Witness => {
+                let mut c = WitnessConfig::new(NodeId(3), epoch, s.interval);
+                c.primary = Some(NodeId(1));
+                c.secondary = Some(NodeId(2));
+                c.dead_time = witness_dead_time(s);
+                if s.fence {
+                    c.fence = Some(FenceConfig {
+                        pulse: s.interval,
+                        settle: s.interval,
+                    });
+                }
+                c.keys = self.keys();
+                AnyMachine::Witness(Box::new(Witness::new(c, now)))
+            }
+        };
+        self.nodes[ix as usize].machine = Some(machine);
+        self.note(|| format!("{ix:?} boots, epoch {epoch}"));
+    }
+
+    /// Runs the schedule to its end; the first violated invariant stops it.
+    pub fn run(&mut self) -> Result<(), Violation> {
+        let mut buf = [0u8; MAX_FRAME_LEN];
+        // Bounded: every step advances time or drains a finite queue.
+        let max_steps = 50_000_000u64;
+        for _ in 0..max_steps {
+            let next_wake = NODES
+                .iter()
+                .filter(|ix| self.nodes[**ix as usize].power == Power::Up)
+                .filter_map(|ix| self.nodes[*ix as usize].machine.as_ref().and_then(|m| m.poll_at()))
+                .min();
+            let next_event = self.heap.peek().map(|Reverse((t, _, _))| *t);
+            let next = match (next_wake, next_event) {
+                (Some(a), Some(b)) => a.min(b),
+                (a, b) => match a.or(b) {
+                    Some(t) => t,
+                    None => break,
+                },
+            };
+            if next > self.sched.end {
+                break;
+            }
+            if next > self.now {
+                self.now = next;
+            }
+            // Liveness deadline passed?
+            if let Some(deadline) = self.liveness {
+                if self.now >= deadline {
+                    self.liveness = None;
+                    self.stats.liveness_checked += 1;
+                    if !self.nodes[NodeIx::Secondary as usize].has_addresses {
+                        return Err(self.violation("(2) the primary died with the secondary and witness healthy, and the secondary does not hold the addresses in time"));
+                    }
+                }
+            }
+            // Events due now.
+            while let Some(Reverse((t, _, _))) = self.heap.peek() {
+                if *t > self.now {
+                    break;
+                }
+                let Some(Reverse((_, _, p))) = self.heap.pop() else { break };
+                self.handle(p)?;
+            }
+            // Timers due now, then drain every machine.
+            for ix in NODES {
+                let due = self.nodes[ix as usize].power == Power::Up
+                    && self.nodes[ix as usize]
+                        .machine
+                        .as_ref()
+                        .and_then(|m| m.poll_at())
+                        .is_some_and(|t| t <= self.now);
+                if due {
+                    let now = self.now;
+                    if let Some(m) = self.nodes[ix as usize].machine.as_mut() {
+                        m.as_machine().handle_timeout(now);
+                    }
+                }
+                self.drain(ix, &mut buf)?;
+            }
+        }
+        self.final_check()
+    }
+
+    fn violation(&self, what: &str) -> Violation {
+        Violation {
+            at: self.now,
+            what: what.to_string(),
+        }
+    }
+
+    fn handle(&mut self, p: Pending) -> Result<(), Violation> {
+        match p {
+            Pending::Deliver { to, link, from, frame } => {
+                let n = &mut self.nodes[to as usize];
+                if n.power != Power::Up {
+                    return Ok(());
+                }
+                if let Some(from) = from {
+                    self.heard[to as usize][from as usize] = Some(self.now);
+                }
+                if let Some(m) = n.machine.as_mut() {
+                    m.as_machine().handle_frame(self.now, LinkId(link), &frame);
+                }
+                if self.verbose {
+                    if let Ok(f) = failover_core::wire::FrameRepr::parse(&frame, None) {
+                        if let failover_core::wire::Body::Witness(w) = f.body {
+                            let phase = match self.nodes[to as usize].machine.as_ref() {
+                                Some(AnyMachine::Secondary(m)) => format!("{:?}", m.phase()),
+                                _ => String::new(),
+                            };
+                            self.note(|| format!("{to:?} <- {:?} {w:?} {phase}", f.header.sender));
+                        }
+                    }
+                }
+                let mut buf = [0u8; MAX_FRAME_LEN];
+                self.drain(to, &mut buf)?;
+            }
+            Pending::StageDone { node, life, stage, outcome } => {
+                let stage = STAGES[stage.0 as usize];
+                let outcome = outcome_of(outcome);
+                let n = &mut self.nodes[node as usize];
+                if n.life != life || n.power == Power::Down {
+                    return Ok(());
+                }
+                if n.power == Power::Frozen {
+                    n.deferred.push((stage, outcome));
+                    return Ok(());
+                }
+                if let Some(m) = n.machine.as_mut() {
+                    m.as_machine().handle_stage_done(self.now, stage, outcome);
+                }
+                self.note(|| format!("{node:?} stage {} done: {outcome:?}", stage.name()));
+                let mut buf = [0u8; MAX_FRAME_LEN];
+                self.drain(node, &mut buf)?;
+            }
+            Pending::Fault(i) => {
+                let fault = self.sched.faults[i].1;
+                self.apply(fault);
+                let mut buf = [0u8; MAX_FRAME_LEN];
+                for ix in NODES {
+                    self.drain(ix, &mut buf)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, fault: Fault) {
+        self.note(|| format!("FAULT {fault:?}"));
+        // Any fault while a liveness check is pending makes it moot.
+        if !matches!(fault, Fault::Kill(NodeIx::Primary)) {
+            self.liveness = None;
+        }
+        match fault {
+            Fault::Port { node, link, up } => self.net.up[link][node as usize] = up,
+            Fault::Loss { link, loss } => self.net.set_link_loss(link, loss),
+            Fault::Dup { link, dup } => {
+                for from in 0..3 {
+                    for to in 0..3 {
+                        self.net.quality[link][from][to].dup = dup;
+                    }
+                }
+            }
+            Fault::Kill(ix) => {
+                let n = &mut self.nodes[ix as usize];
+                if n.power == Power::Down {
+                    return;
+                }
+                let was_clean = n.power == Power::Up;
+                n.power = Power::Down;
+                n.machine = None;
+                n.has_addresses = false;
+                if ix == NodeIx::Primary && was_clean {
+                    self.arm_liveness();
+                }
+            }
+            Fault::Restart(ix) => {
+                if self.nodes[ix as usize].power == Power::Down {
+                    self.boot(ix);
+                }
+            }
+            Fault::Freeze(ix) => {
+                let n = &mut self.nodes[ix as usize];
+                if n.power == Power::Up {
+                    n.power = Power::Frozen;
+                }
+            }
+            Fault::Thaw(ix) => {
+                let n = &mut self.nodes[ix as usize];
+                if n.power == Power::Frozen {
+                    n.power = Power::Up;
+                    let now = self.now;
+                    let deferred = std::mem::take(&mut n.deferred);
+                    if let Some(m) = n.machine.as_mut() {
+                        // A resumed node first notices the time that passed.
+                        m.as_machine().handle_timeout(now);
+                        for (stage, outcome) in deferred {
+                            m.as_machine().handle_stage_done(now, stage, outcome);
+                        }
+                    }
+                }
+            }
+            Fault::Replay { count } => {
+                for _ in 0..count {
+                    if self.captured.is_empty() {
+                        break;
+                    }
+                    let i = self.rng.gen_range(0..self.captured.len());
+                    let (link, frame) = self.captured[i].clone();
+                    let to = NODES[self.rng.gen_range(0..NODES.len())];
+                    let delay = Duration::from_micros(self.rng.gen_range(0..=self.sched.delay_max.total_micros()));
+                    self.at(self.now + delay, Pending::Deliver { to, link, from: None, frame });
+                }
+            }
+        }
+    }
+
+    /// The primary just lost power with everything else healthy: the
+    /// secondary must hold the addresses within its dead time, the witness's
+    /// (when asked), the scripts and one interval.
+    fn arm_liveness(&mut self) {
+        let s = &self.sched;
+        let healthy = self.net.all_up()
+            && self.net.max_loss() == 0.0
+            && s.veto_chance == 0.0
+            && s.hang_chance == 0.0
+            && self.nodes[NodeIx::Secondary as usize].power == Power::Up
+            && (!s.witness_present || self.nodes[NodeIx::Witness as usize].power == Power::Up)
+            && (s.policy != WitnessPolicy::Required || s.witness_present);
+        if !healthy {
+            return;
+        }
+        let Some(AnyMachine::Secondary(sec)) = self.nodes[NodeIx::Secondary as usize].machine.as_ref() else {
+            return;
+        };
+        // Already holding or part-way through something else: not the
+        // scenario this invariant describes.
+        if sec.phase() != failover_core::secondary::Phase::Monitoring || !sec.primary_detector().heard_any() {
+            return;
+        }
+        let mut dead = sec.primary_detector().dead_time();
+        let asks_witness = match s.policy {
+            WitnessPolicy::Off => false,
+            WitnessPolicy::Required => true,
+            WitnessPolicy::Preferred { .. } => sec.witness_reachable(),
+        };
+        if asks_witness {
+            if let Some(AnyMachine::Witness(w)) = self.nodes[NodeIx::Witness as usize].machine.as_ref() {
+                dead = dead.max(w.primary_detector().dead_time());
+            }
+            if s.fence {
+                dead = dead + s.interval.saturating_mul(2);
+            }
+            // One request round trip, plus a retry if it raced the verdict.
+            dead = dead + s.interval;
+        }
+        let bound = dead + s.hold_down + s.script_max.saturating_mul(2) + s.interval + s.delay_max.saturating_mul(4);
+        self.liveness = Some(self.now + bound);
+    }
+
+    fn drain(&mut self, ix: NodeIx, buf: &mut [u8; MAX_FRAME_LEN]) -> Result<(), Violation> {
+        if self.nodes[ix as usize].power != Power::Up {
+            return Ok(());
+        }
+        // Bounded: a machine's queues are finite.
+        for _ in 0..1000 {
+            let now = self.now;
+            let Some(m) = self.nodes[ix as usize].machine.as_mut() else { return Ok(()) };
+            let action = m.as_machine().poll_action();
+            if let Some(action) = action {
+                self.act(ix, action)?;
+                continue;
+            }
+            let tx = m.as_machine().poll_transmit(now, buf);
+            let Some(tx) = tx else { return Ok(()) };
+            let frame = buf[..tx.len].to_vec();
+            self.stats.frames += 1;
+            for to in NODES {
+                if to == ix {
+                    continue;
+                }
+                let wanted = match tx.dest {
+                    Dest::Peers => attached(tx.link, to),
+                    Dest::Witness => to == NodeIx::Witness,
+                };
+                if !wanted {
+                    continue;
+                }
+                let fate = self.net.fate(&mut self.rng, tx.link, ix, to);
+                for delay in fate.into_iter().flatten() {
+                    self.at(
+                        self.now + delay,
+                        Pending::Deliver { to, link: tx.link.0, from: Some(ix), frame: frame.clone() },
+                    );
+                }
+            }
+            // Keep a sample of what went out, for replay attacks later; the
+            // victim is drawn at replay time.
+            if self.captured.len() < CAPTURE {
+                self.captured.push_back((tx.link.0, frame));
+            } else if self.rng.gen_ratio(1, 16) {
+                let i = self.rng.gen_range(0..CAPTURE);
+                self.captured[i] = (tx.link.0, frame);
+            }
+        }
+        Err(self.violation("a machine produced more than 1000 actions and frames in one step"))
+    }
+
+    fn act(&mut self, ix: NodeIx, action: Action) -> Result<(), Violation> {
+        self.note(|| format!("{ix:?} {action:?}"));
+        match action {
+            Action::RunStage(stage) => {
+                if ix == NodeIx::Secondary && stage == Stage::Test {
+                    self.check_no_takeover_while_heard()?;
+                }
+                let s = &self.sched;
+                let acquire_gate = matches!(stage, Stage::Test | Stage::PreAcq);
+                let (delay, outcome) = if s.hang_chance > 0.0 && self.rng.gen_bool(s.hang_chance) {
+                    (s.script_timeout, StageOutcome::TimedOut)
+                } else if acquire_gate && s.veto_chance > 0.0 && self.rng.gen_bool(s.veto_chance) {
+                    (Duration::ZERO, StageOutcome::Failed(1))
+                } else {
+                    let max = s.script_max.total_micros();
+                    (Duration::from_micros(self.rng.gen_range(0..=max)), StageOutcome::Success)
+                };
+                let life = self.nodes[ix as usize].life;
+                self.at(
+                    self.now + delay,
+                    Pending::StageDone { node: ix, life, stage: stage_key(stage), outcome: outcome_key(outcome) },
+                );
+            }
+            Action::AddAddresses => {
+                if ix == NodeIx::Witness {
+                    return Err(self.violation("the witness added the service addresses"));
+                }
+                self.nodes[ix as usize].has_addresses = true;
+                if ix == NodeIx::Secondary {
+                    self.stats.takeovers += 1;
+                }
+            }
+            Action::RemoveAddresses => self.nodes[ix as usize].has_addresses = false,
+            Action::Announce | Action::Notify(_) | Action::SetFence(false) => {}
+            Action::SetFence(true) => {}
+        }
+        self.check_overlap()
+    }
+
+    /// Whether `to` has heard `from` within the last two intervals.
+    fn hears(&self, to: NodeIx, from: NodeIx) -> bool {
+        self.heard[to as usize][from as usize]
+            .is_some_and(|t| self.now.saturating_since(t) < self.sched.interval.saturating_mul(2))
+    }
+
+    /// The documented exceptions to (1), both cases where every node that
+    /// could vouch for a live primary was deaf to it, so no rule can tell
+    /// "dead" from "hidden":
+    /// - without a required witness, the two servers could not hear each
+    ///   other (Apple's rule);
+    /// - with a required witness, the witness could not hear the primary
+    ///   either (its private port is down) and the secondary's verdict was
+    ///   false (loss on the remaining link outlasted the dead time). The
+    ///   primary, still hearing someone, did not fence; it yields as soon as
+    ///   it hears the secondary hold the addresses.
+    fn overlap_excused(&self) -> bool {
+        use NodeIx::{Primary as P, Secondary as S, Witness as W};
+        let servers_deaf = !self.hears(S, P) || !self.hears(P, S);
+        match self.sched.policy {
+            WitnessPolicy::Required => {
+                servers_deaf && !self.hears(W, P) && (self.hears(P, S) || self.hears(P, W))
+            }
+            _ => servers_deaf,
+        }
+    }
+
+    /// (3) No takeover while the secondary hears the primary.
+    fn check_no_takeover_while_heard(&self) -> Result<(), Violation> {
+        let p_up = self.nodes[NodeIx::Primary as usize].power == Power::Up;
+        if p_up && self.hears(NodeIx::Secondary, NodeIx::Primary) {
+            return Err(self.violation("(3) the secondary started a takeover while it was hearing the primary"));
+        }
+        Ok(())
+    }
+
+    /// (1) At most one node holds the addresses (a frozen node answers for
+    /// nothing: it is suspended whole).
+    fn check_overlap(&mut self) -> Result<(), Violation> {
+        let active = |ix: NodeIx| {
+            let n = &self.nodes[ix as usize];
+            n.power == Power::Up && n.has_addresses
+        };
+        let both = active(NodeIx::Primary) && active(NodeIx::Secondary);
+        match (both, self.overlap) {
+            (true, None) => {
+                if self.overlap_excused() {
+                    self.stats.excused_overlaps += 1;
+                    self.overlap = Some(true);
+                    self.note(|| "overlap (documented exception: the primary was hidden from the secondary without a required witness)".into());
+                } else {
+                    return Err(self.violation("(1) two nodes hold the service addresses"));
+                }
+            }
+            (false, Some(_)) => self.overlap = None,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// (4) Once every fault is repaired, the addresses end on the primary
+    /// alone.
+    fn final_check(&mut self) -> Result<(), Violation> {
+        // Repair everything still broken at faults_until is the schedule's
+        // job (every fault has a heal before it); here just check.
+        let p = &self.nodes[NodeIx::Primary as usize];
+        let s = &self.nodes[NodeIx::Secondary as usize];
+        if p.power == Power::Up && s.power == Power::Up && self.net.all_up() && self.net.max_loss() == 0.0 {
+            if s.has_addresses {
+                return Err(self.violation("(4) after every fault was repaired, the secondary still holds the addresses"));
+            }
+            if !p.has_addresses {
+                return Err(self.violation("(4) after every fault was repaired, the primary does not hold the addresses"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The primary lets go of the addresses after hearing neither the
+/// secondary nor the witness for four intervals: three frames an interval
+/// all lost for four intervals at 30 % loss is a 5e-7 event.
+fn isolation_fence(s: &Schedule) -> Duration {
+    s.interval.saturating_mul(4)
+}
+
+/// The witness's dead time must outlast the primary's isolation fence by
+/// more than an interval and a delay: the primary's last contact can be up
+/// to one interval later than the witness's last frame from the primary.
+/// Six intervals leave one of margin.
+fn witness_dead_time(s: &Schedule) -> DeadTime {
+    match s.dead_time {
+        DeadTime::Fixed(d) => DeadTime::Fixed(d.max(s.interval.saturating_mul(6))),
+        DeadTime::Adaptive(a) => DeadTime::Adaptive(failover_core::AdaptiveDeadTime {
+            min_intervals: a.min_intervals.max(6),
+            ..a
+        }),
+    }
+}

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The lab demo (README command 1). As root on a fresh Debian 12 machine:
+#   ./demo.sh
+# Checks that it can work (root, network namespaces), installs the Debian
+# packages it needs if they are missing, builds the workspace in release mode
+# and runs `failover-lab demo`.
+#
+# The demo itself lands with issue 4 (hil-tests); until then `failover-lab
+# demo` says so and exits with status 2.
+set -euo pipefail
+cd "$(dirname "$0")"
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
+
+if ! is_root; then
+    warn "sorry, the demo needs root: it creates network namespaces, bridges and"
+    warn "firewall rules on this machine (and removes them afterwards)."
+    warn "Please run it as root, for example: sudo ./demo.sh"
+    exit 1
+fi
+
+# Kernel support and permission for network namespaces, checked before
+# installing anything. `unshare` is in util-linux, which every Debian has.
+if ! err="$(unshare --net true 2>&1)"; then
+    warn "sorry, this machine does not let us create network namespaces, which the lab is made of:"
+    warn "  unshare --net: $err"
+    warn "(In a container, it needs CAP_SYS_ADMIN, e.g. a privileged container, or a VM.)"
+    exit 1
+fi
+
+# iproute2 for `ip netns`; nftables for the lab's loss injection.
+apt_install_missing iproute2 nftables
+
+# Named namespaces (`ip netns`) additionally need /run/netns to be mountable.
+probe="failover-probe-$$"
+cleanup_probe() { ip netns delete "$probe" 2>/dev/null || true; }
+trap cleanup_probe EXIT
+if ! err="$(ip netns add "$probe" 2>&1)"; then
+    warn "sorry, \`ip netns add\` does not work here, and the lab needs it:"
+    warn "  $err"
+    exit 1
+fi
+cleanup_probe
+trap - EXIT
+
+# Prefer rustup's toolchain; on a machine without one, use Debian's
+# rustc-web/cargo-web (1.96, newer than the workspace needs).
+use_rustup_path
+if command -v cargo >/dev/null && [[ "$(command -v cargo)" != "$DEBIAN_CARGO" ]]; then
+    CARGO=(cargo)
+else
+    say "no rustup toolchain found; using Debian's rustc-web and cargo-web"
+    apt_install_missing rustc-web cargo-web
+    CARGO=(env RUSTC="$DEBIAN_RUSTC" "$DEBIAN_CARGO")
+fi
+
+say "building (cargo build --release)"
+"${CARGO[@]}" build --release
+
+exec target/release/failover-lab demo
