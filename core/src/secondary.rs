@@ -195,6 +195,8 @@ pub struct Secondary {
     /// The primary epoch whose reclaim this node answered by releasing.
     released_for: Option<u32>,
     reported_silent: LinkMask,
+    /// When the primary was last heard again after a verdict.
+    regained_at: Instant,
     peer_lost_reported: bool,
     shutting_down: bool,
     actions: Deque<Action, 32>,
@@ -237,6 +239,7 @@ impl Secondary {
             denied: None,
             released_for: None,
             reported_silent: LinkMask::NONE,
+            regained_at: now,
             peer_lost_reported: false,
             shutting_down: false,
             actions: Deque::new(),
@@ -696,9 +699,18 @@ impl Secondary {
         }
         if self.peer_lost_reported {
             self.peer_lost_reported = false;
+            self.regained_at = now;
             self.notify(Event::PeerRegained);
         }
-        let silent = self.primary.silent_links(now);
+        // A primary coming back is heard on one link a moment before the
+        // others: its links' silence counts from its return, not from its
+        // death, or every failback would mail a spurious anomaly.
+        let mut silent = LinkMask::NONE;
+        for link in (0..self.config.links).map(LinkId) {
+            if now >= self.link_silent_at(link) {
+                silent = silent.with(link);
+            }
+        }
         if silent != self.reported_silent && self.primary.heard_any() {
             if silent.is_empty() {
                 self.notify(Event::NetworkRestored);
@@ -707,6 +719,13 @@ impl Secondary {
             }
             self.reported_silent = silent;
         }
+    }
+
+    /// When `link` counts as silent for anomaly notices if nothing more
+    /// arrives on it.
+    fn link_silent_at(&self, link: LinkId) -> Instant {
+        let heard = self.primary.last_heard(link).map_or(self.regained_at, |t| t.max(self.regained_at));
+        heard + self.primary.link_dead_time(link)
     }
 
     fn report_witness(&mut self, now: Instant) {
@@ -813,6 +832,9 @@ impl Machine for Secondary {
             self.beater.wake(&mut wake, now);
         }
         wake.at(self.primary.next_change(now));
+        for link in (0..self.config.links).map(LinkId) {
+            wake.at(Some(self.link_silent_at(link)));
+        }
         if self.config.witness != WitnessPolicy::Off {
             wake.at(self.witness.next_change(now));
         }

@@ -66,7 +66,8 @@ pub(crate) fn intervals_for(q: f64, bound: f64, min: u32, max: u32) -> u32 {
 pub(crate) fn intervals_near(q: f64, k0: u32, bound: f64, min: u32, max: u32) -> u32 {
     let max = max.clamp(1, INTERVALS_CEILING);
     let min = min.min(max);
-    if (min..=max).contains(&k0) && k0 >= 1 {
+    // The check relies on q^k falling with k: only for probabilities.
+    if (min..=max).contains(&k0) && k0 >= 1 && (0.0..=1.0).contains(&q) && bound > 0.0 && bound < 1.0 {
         let below = powi(q, k0 - 1);
         let at = below * q;
         // NaNs fail both comparisons and fall through to the search.

@@ -101,20 +101,28 @@ impl LossEstimator {
         }
     }
 
-    /// One round arrived after `lost` rounds that did not (capped here at
-    /// [`GAP_CAP`]). Returns the estimate in force, Q24.
-    pub(crate) fn record(&mut self, lost: u32) -> u32 {
+    /// Only the counts, for [`observed_ppm`](Self::observed_ppm) (Fixed
+    /// mode needs no estimate). Whether a bucket changed.
+    pub(crate) fn count(&mut self, lost: u32) -> bool {
         let lost = lost.min(GAP_CAP);
         self.cur_sent = self.cur_sent.saturating_add(lost + 1);
         self.cur_lost = self.cur_lost.saturating_add(lost);
-        let mut refresh = self.stale >= REFRESH_EVERY || lost >= u32::from(REFRESH_EVERY);
         if self.cur_sent >= BUCKET {
             self.prev_sent = self.cur_sent;
             self.prev_lost = self.cur_lost;
             self.cur_sent = 0;
             self.cur_lost = 0;
-            refresh = true;
+            return true;
         }
+        false
+    }
+
+    /// One round arrived after `lost` rounds that did not (capped here at
+    /// [`GAP_CAP`]). Returns the estimate in force, Q24.
+    pub(crate) fn record(&mut self, lost: u32) -> u32 {
+        let lost = lost.min(GAP_CAP);
+        let rotated = self.count(lost);
+        let mut refresh = rotated || self.stale >= REFRESH_EVERY || lost >= u32::from(REFRESH_EVERY);
         let (lost_total, sent_total) = self.window();
         // Warming up, every round moves the bound a lot: keep it current.
         refresh |= sent_total < BUCKET;
@@ -145,6 +153,13 @@ impl LossEstimator {
     #[cfg(test)]
     fn bound(&self) -> u32 {
         self.bound
+    }
+
+    /// The Wilson bound over the window as it stands (Fixed mode reports
+    /// it on demand), Q24.
+    pub(crate) fn wilson_now(&self) -> u32 {
+        let (lost, sent) = self.window();
+        wilson_upper(lost, sent)
     }
 
     /// The observed loss over the window (no pessimism), parts per million.

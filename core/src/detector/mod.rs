@@ -117,8 +117,12 @@ impl Link {
     }
 
     /// Record a round after `lost` missing ones; whether the loss estimate
-    /// in force changed.
-    fn record(&mut self, lost: u32) -> bool {
+    /// in force changed. Fixed mode only counts.
+    fn record(&mut self, lost: u32, adaptive: bool) -> bool {
+        if !adaptive {
+            self.loss.count(lost);
+            return false;
+        }
         let p = self.loss.record(lost);
         let changed = p != self.p;
         self.p = p;
@@ -229,6 +233,7 @@ impl PeerDetector {
             self.interval = interval;
         }
 
+        let adaptive = matches!(self.mode, DeadTime::Adaptive(_));
         let Some(l) = self.link.get_mut(index) else {
             return;
         };
@@ -248,7 +253,7 @@ impl PeerDetector {
             };
             if let Some(lost) = lost {
                 l.last_beat = Some(beat);
-                p_changed = l.record(lost);
+                p_changed = l.record(lost, adaptive);
             }
         }
 
@@ -259,14 +264,12 @@ impl PeerDetector {
                 }
             }
             DeadTime::Adaptive(a) => {
-                let mut link_k_changed = false;
                 if p_changed {
                     if let Some(l) = self.link.get_mut(index) {
                         let k = intervals_near(from_q24(l.p), l.k, a.false_verdict_bound, a.min_intervals, a.max_intervals);
                         if k != l.k {
                             l.k = k;
                             l.dead_time = span(k, self.interval);
-                            link_k_changed = true;
                         }
                     }
                 }
@@ -278,7 +281,6 @@ impl PeerDetector {
                 }
                 // Which links count depends on their dead times, so this
                 // comes after them.
-                let _ = link_k_changed;
                 let counted = self.counted_links(now);
                 let counted_changed = counted != self.counted;
                 self.counted = counted;
@@ -378,9 +380,16 @@ impl PeerDetector {
 
     /// The pessimistic loss estimate the adaptive dead time uses for `link`,
     /// parts per million (an upper confidence bound; 1 000 000 before any
-    /// data). Zero for unwatched links.
+    /// data). Fixed mode, which uses no estimate, reports the window's
+    /// Wilson bound. Zero for unwatched links.
     pub fn loss_bound_ppm(&self, link: LinkId) -> u32 {
-        self.watched_link(link).map_or(0, |l| q24_to_ppm(l.p))
+        let Some(l) = self.watched_link(link) else {
+            return 0;
+        };
+        match self.mode {
+            DeadTime::Fixed(_) => q24_to_ppm(l.loss.wilson_now()),
+            DeadTime::Adaptive(_) => q24_to_ppm(l.p),
+        }
     }
 
     /// The peer's interval as last advertised (or the expected one).

@@ -2,6 +2,10 @@
 //! network and virtual time, driven by seeded fault schedules. See
 //! `core/tests/simulator.rs` for how to run it.
 
+// Shared by the `simulator` and `scenarios` test binaries, each of which
+// uses only part of it.
+#![allow(dead_code)]
+
 pub mod net;
 pub mod schedule;
 pub mod world;

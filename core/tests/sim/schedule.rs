@@ -27,6 +27,10 @@ pub enum Fault {
     Thaw(NodeIx),
     /// An attacker (or a confused switch) re-sends a burst of old frames.
     Replay { count: u32 },
+    /// An attacker without the key sends heartbeats claiming to be the
+    /// primary, asking for the addresses back, to the secondary and the
+    /// witness (only drawn in authenticated schedules).
+    Forge { count: u32 },
 }
 
 /// Everything a run needs: the deployment's configuration and its faults.
@@ -49,14 +53,43 @@ pub struct Schedule {
     pub script_timeout: Duration,
     pub delay_min: Duration,
     pub delay_max: Duration,
-    /// When faults stop; after this, everything is repaired and the system
-    /// must settle with the primary holding the addresses.
-    pub faults_until: Instant,
     pub end: Instant,
     pub faults: Vec<(Instant, Fault)>,
 }
 
 impl Schedule {
+    /// A calm deployment for hand-written scenarios: 10 ms beats, Apple's
+    /// fixed dead time of three intervals, no witness, clean instant
+    /// scripts, a fixed 100 µs delay, no faults yet.
+    pub fn calm(end: Instant) -> Schedule {
+        let interval = Duration::from_millis(10);
+        Schedule {
+            seed: 1,
+            interval,
+            dead_time: DeadTime::Fixed(interval.saturating_mul(3)),
+            hold_down: Duration::ZERO,
+            policy: WitnessPolicy::Off,
+            witness_present: false,
+            fence: false,
+            authenticated: false,
+            script_max: Duration::ZERO,
+            veto_chance: 0.0,
+            hang_chance: 0.0,
+            script_timeout: interval.saturating_mul(10),
+            delay_min: Duration::from_micros(100),
+            delay_max: Duration::from_micros(100),
+            end,
+            faults: Vec::new(),
+        }
+    }
+
+    /// Adds `fault` at `at` milliseconds.
+    pub fn with(mut self, at_ms: u64, fault: Fault) -> Schedule {
+        self.faults.push((Instant::from_millis(at_ms), fault));
+        self.faults.sort_by_key(|(t, _)| *t);
+        self
+    }
+
     /// The schedule of `seed`.
     pub fn generate(seed: u64) -> Schedule {
         let mut rng = Pcg64Mcg::new(u128::from(seed) ^ 0x5eed_0f_fa11_0fe7);
@@ -91,6 +124,8 @@ impl Schedule {
         let delay_min = Duration::from_micros(delay_max.total_micros() / 4);
 
         let intervals: u64 = rng.gen_range(400..=1200);
+        // After this every fault is repaired, and the system must settle
+        // with the primary holding the addresses.
         let faults_until = Instant::ZERO + interval.saturating_mul(intervals * 6 / 10);
         let end = Instant::ZERO + interval.saturating_mul(intervals);
         let mut faults = Vec::new();
@@ -136,6 +171,9 @@ impl Schedule {
                     faults.push((at, Fault::Freeze(node)));
                     faults.push((heal, Fault::Thaw(node)));
                 }
+                _ if authenticated && rng.gen_bool(0.5) => {
+                    faults.push((at, Fault::Forge { count: rng.gen_range(1..=50) }))
+                }
                 _ => faults.push((at, Fault::Replay { count: rng.gen_range(1..=20) })),
             }
         }
@@ -155,7 +193,6 @@ impl Schedule {
             script_timeout,
             delay_min,
             delay_max,
-            faults_until,
             end,
             faults,
         }

@@ -6,10 +6,12 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 use std::fmt::Write as _;
 
-use failover_core::wire::{Key, Keyring, MAX_FRAME_LEN};
+use failover_core::wire::{
+    Body, FrameRepr, Header, HeartbeatFlags, HeartbeatRepr, Key, Keyring, MAX_FRAME_LEN,
+};
 use failover_core::{
     Action, DeadTime, Dest, Duration, FenceConfig, Instant, LinkId, Machine, NodeId, Primary,
-    PrimaryConfig, Secondary, SecondaryConfig, Stage, StageOutcome, Witness, WitnessConfig,
+    PrimaryConfig, Role, Secondary, SecondaryConfig, Stage, StageOutcome, Witness, WitnessConfig,
     WitnessPolicy,
 };
 use rand::Rng;
@@ -137,6 +139,8 @@ pub struct World {
     trace: VecDeque<String>,
     pub stats: RunStats,
     verbose: bool,
+    /// Every action of every node, when recording (scenario tests).
+    pub log: Option<Vec<(Instant, NodeIx, Action)>>,
 }
 
 fn keyring() -> Keyring {
@@ -170,6 +174,7 @@ impl World {
             trace: VecDeque::new(),
             stats: RunStats::default(),
             verbose,
+            log: None,
             sched,
         };
         world.boot(NodeIx::Primary);
@@ -193,6 +198,11 @@ impl World {
             self.trace.pop_front();
         }
         self.trace.push_back(line);
+    }
+
+    /// Whether node `ix` has the service addresses on its interfaces now.
+    pub fn has_addresses(&self, ix: NodeIx) -> bool {
+        self.nodes[ix as usize].has_addresses
     }
 
     /// The last lines of the trace, for a failure report.
@@ -452,6 +462,35 @@ impl World {
                     }
                 }
             }
+            Fault::Forge { count } => {
+                let forger = Keyring::new(Key::new(7, b"the attacker's guess at the key").expect("valid key"));
+                for i in 0..count {
+                    let frame = FrameRepr {
+                        header: Header {
+                            sender: NodeId(1),
+                            role: Role::Primary,
+                            link: LinkId(i as u8 % 2),
+                            epoch: u32::MAX,
+                            seq: i,
+                        },
+                        body: Body::Heartbeat(HeartbeatRepr {
+                            beat: i,
+                            interval: self.sched.interval,
+                            ack_epoch: 0,
+                            ack_seq: 0,
+                            flags: HeartbeatFlags::RECLAIM.with(HeartbeatFlags::HOLDS),
+                            message: heapless::Vec::new(),
+                        }),
+                    };
+                    let mut buf = [0u8; MAX_FRAME_LEN];
+                    let Ok(len) = frame.emit(&mut buf, Some(&forger)) else { continue };
+                    for to in [NodeIx::Secondary, NodeIx::Witness] {
+                        let link = if to == NodeIx::Witness { 0 } else { (i % 2) as u8 };
+                        let at = self.now + self.sched.interval.saturating_div(u64::from(count)).saturating_mul(u64::from(i));
+                        self.at(at, Pending::Deliver { to, link, from: None, frame: buf[..len].to_vec() });
+                    }
+                }
+            }
             Fault::Replay { count } => {
                 for _ in 0..count {
                     if self.captured.is_empty() {
@@ -560,6 +599,9 @@ impl World {
 
     fn act(&mut self, ix: NodeIx, action: Action) -> Result<(), Violation> {
         self.note(|| format!("{ix:?} {action:?}"));
+        if let Some(log) = self.log.as_mut() {
+            log.push((self.now, ix, action));
+        }
         match action {
             Action::RunStage(stage) => {
                 if ix == NodeIx::Secondary && stage == Stage::Test {

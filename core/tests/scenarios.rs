@@ -1,0 +1,274 @@
+//! Conformance scenarios: hand-written fault schedules played through the
+//! simulator with fixed delays, asserting the exact sequence of actions each
+//! machine takes. Where `simulator.rs` proves the invariants over random
+//! schedules, these pin down the behaviour an administrator sees: Apple's
+//! rules, the scripts' order, the reclaim handshake, the witness policies.
+//! Every run also checks the simulator's invariants.
+
+mod sim;
+
+use failover_core::{Action, Duration, Event, Instant, Stage, StageOutcome, WitnessPolicy};
+use sim::schedule::{Fault, Schedule};
+use sim::world::World;
+use sim::NodeIx::{self, Primary as P, Secondary as S, Witness as W};
+
+/// Runs `schedule`, failing with the trace on any invariant violation, and
+/// returns the world with its action log.
+fn play(schedule: Schedule) -> World {
+    let mut world = World::new(schedule, false);
+    world.log = Some(Vec::new());
+    if let Err(v) = world.run() {
+        panic!(
+            "invariant violated at {:?}: {}\n{}",
+            v.at,
+            v.what,
+            world.trace()
+        );
+    }
+    world
+}
+
+fn actions(world: &World, node: NodeIx) -> Vec<(Instant, Action)> {
+    world
+        .log
+        .as_ref()
+        .map(|log| log.iter().filter(|(_, n, _)| *n == node).map(|(t, _, a)| (*t, *a)).collect())
+        .unwrap_or_default()
+}
+
+/// The node's actions after `from_ms`, without the timestamps.
+fn after(world: &World, node: NodeIx, from_ms: u64) -> Vec<Action> {
+    actions(world, node)
+        .into_iter()
+        .filter(|(t, _)| *t >= Instant::from_millis(from_ms))
+        .map(|(_, a)| a)
+        .collect()
+}
+
+fn first_at(world: &World, node: NodeIx, action: Action) -> Option<Instant> {
+    actions(world, node).into_iter().find(|(_, a)| *a == action).map(|(t, _)| t)
+}
+
+fn notified(list: &[Action], event: Event) -> bool {
+    list.contains(&Action::Notify(event))
+}
+
+fn ms(t: Instant) -> u64 {
+    t.total_micros() / 1000
+}
+
+#[test]
+fn steady_state_primary_takes_the_addresses_once_and_nothing_else_happens() {
+    let world = play(Schedule::calm(Instant::from_millis(2000)));
+    assert_eq!(
+        after(&world, P, 0),
+        vec![Action::AddAddresses, Action::Announce, Action::Notify(Event::Acquired)]
+    );
+    assert!(after(&world, S, 0).is_empty(), "{:?}", after(&world, S, 0));
+    assert!(world.has_addresses(P) && !world.has_addresses(S));
+}
+
+#[test]
+fn silence_on_one_network_is_an_anomaly_notice_only() {
+    let world = play(
+        Schedule::calm(Instant::from_millis(2000))
+            .with(500, Fault::Port { node: P, link: 0, up: false })
+            .with(1200, Fault::Port { node: P, link: 0, up: true }),
+    );
+    let s = after(&world, S, 0);
+    assert_eq!(
+        s,
+        vec![
+            Action::Notify(Event::NetworkAnomaly { silent: failover_core::LinkMask(0b01) }),
+            Action::Notify(Event::NetworkRestored),
+        ]
+    );
+    // The notice comes once the private link has been silent for its dead
+    // time (three 10 ms intervals after the last heartbeat), not before.
+    let at = first_at(&world, S, s[0]).expect("anomaly notice");
+    assert!(ms(at) >= 515 && ms(at) <= 535, "anomaly noticed at {} ms", ms(at));
+    assert!(world.has_addresses(P) && !world.has_addresses(S));
+}
+
+#[test]
+fn silence_on_both_networks_runs_the_acquire_sequence_in_apples_order() {
+    let world = play(
+        Schedule::calm(Instant::from_millis(1500)).with(500, Fault::Kill(P)),
+    );
+    assert_eq!(
+        after(&world, S, 0),
+        vec![
+            Action::Notify(Event::PeerLost),
+            Action::RunStage(Stage::Test),
+            Action::RunStage(Stage::PreAcq),
+            Action::AddAddresses,
+            Action::Announce,
+            Action::RunStage(Stage::PostAcq),
+            Action::Notify(Event::TookOver),
+        ]
+    );
+    // Dead time 30 ms after the last heartbeat (sent at most one interval
+    // before the kill), scripts instant: the addresses move within 40 ms.
+    let added = first_at(&world, S, Action::AddAddresses).expect("takeover");
+    assert!(ms(added) <= 540, "secondary added the addresses at {} ms", ms(added));
+    assert!(world.has_addresses(S));
+}
+
+#[test]
+fn a_failing_test_script_vetoes_the_takeover() {
+    let mut schedule = Schedule::calm(Instant::from_millis(1500)).with(500, Fault::Kill(P));
+    schedule.veto_chance = 1.0;
+    let world = play(schedule);
+    let s = after(&world, S, 0);
+    assert!(s.contains(&Action::Notify(Event::Vetoed { stage: Stage::Test, outcome: StageOutcome::Failed(1) })), "{s:?}");
+    assert!(!s.contains(&Action::AddAddresses), "{s:?}");
+    assert!(!s.contains(&Action::RunStage(Stage::PreAcq)), "{s:?}");
+    assert!(!world.has_addresses(S));
+}
+
+#[test]
+fn the_returning_primary_gets_its_addresses_back_without_overlap() {
+    let world = play(
+        Schedule::calm(Instant::from_millis(2500))
+            .with(500, Fault::Kill(P))
+            .with(1000, Fault::Restart(P)),
+    );
+    assert_eq!(
+        after(&world, S, 1000),
+        vec![
+            Action::Notify(Event::PeerRegained),
+            Action::RunStage(Stage::PreRel),
+            Action::RemoveAddresses,
+            Action::RunStage(Stage::PostRel),
+            Action::Notify(Event::Relinquished),
+        ]
+    );
+    let removed = actions(&world, S)
+        .into_iter()
+        .rfind(|(_, a)| *a == Action::RemoveAddresses)
+        .map(|(t, _)| t)
+        .expect("released");
+    let reacquired = actions(&world, P)
+        .into_iter()
+        .rfind(|(_, a)| *a == Action::AddAddresses)
+        .map(|(t, _)| t)
+        .expect("reacquired");
+    assert!(reacquired > removed, "primary re-added at {reacquired:?}, secondary removed at {removed:?}");
+    // The handshake is quick: the primary's reclaim, the secondary's
+    // release and acknowledgement take a few intervals.
+    assert!(ms(reacquired) - 1000 <= 60, "failback took {} ms", ms(reacquired) - 1000);
+    assert!(world.has_addresses(P) && !world.has_addresses(S));
+}
+
+#[test]
+fn hold_down_delays_the_takeover_and_a_primary_back_in_time_cancels_it() {
+    let mut schedule = Schedule::calm(Instant::from_millis(2500))
+        .with(500, Fault::Kill(P))
+        .with(600, Fault::Restart(P))
+        .with(1500, Fault::Kill(P));
+    schedule.hold_down = Duration::from_millis(200);
+    let world = play(schedule);
+    let s = actions(&world, S);
+    let added = first_at(&world, S, Action::AddAddresses).expect("second outage taken over");
+    assert!(ms(added) >= 1700, "took over at {} ms despite the hold-down", ms(added));
+    assert!(
+        s.iter().all(|(t, a)| *a != Action::RunStage(Stage::Test) || ms(*t) >= 1500),
+        "the first outage, shorter than the hold-down, started a takeover: {s:?}"
+    );
+}
+
+#[test]
+fn witness_required_an_isolated_secondary_never_takes_over() {
+    let mut schedule = Schedule::calm(Instant::from_millis(2000))
+        .with(500, Fault::Port { node: S, link: 0, up: false })
+        .with(500, Fault::Port { node: S, link: 1, up: false });
+    schedule.policy = WitnessPolicy::Required;
+    schedule.witness_present = true;
+    let world = play(schedule);
+    let s = after(&world, S, 0);
+    assert!(!s.contains(&Action::RunStage(Stage::Test)), "{s:?}");
+    assert!(notified(&s, Event::WitnessLost), "{s:?}");
+    assert!(world.has_addresses(P) && !world.has_addresses(S));
+}
+
+#[test]
+fn witness_required_primary_death_is_taken_over_with_the_grant() {
+    let mut schedule = Schedule::calm(Instant::from_millis(2000)).with(500, Fault::Kill(P));
+    schedule.policy = WitnessPolicy::Required;
+    schedule.witness_present = true;
+    let world = play(schedule);
+    assert!(notified(&after(&world, W, 0), Event::Granted));
+    let added = first_at(&world, S, Action::AddAddresses).expect("takeover");
+    // The witness's own dead time is six intervals (see the simulator's
+    // configuration), then one request round trip.
+    assert!(ms(added) <= 580, "took over at {} ms", ms(added));
+    assert!(world.has_addresses(S));
+}
+
+#[test]
+fn witness_required_an_isolated_primary_lets_go_before_the_secondary_takes_over() {
+    let mut schedule = Schedule::calm(Instant::from_millis(2000))
+        .with(500, Fault::Port { node: P, link: 0, up: false })
+        .with(500, Fault::Port { node: P, link: 1, up: false });
+    schedule.policy = WitnessPolicy::Required;
+    schedule.witness_present = true;
+    let world = play(schedule);
+    let fenced = first_at(&world, P, Action::Notify(Event::Isolated)).expect("primary fenced itself");
+    let added = first_at(&world, S, Action::AddAddresses).expect("secondary took over");
+    assert!(fenced < added);
+    assert!(world.has_addresses(S) && !world.has_addresses(P));
+}
+
+#[test]
+fn witness_preferred_falls_back_to_apples_rule_when_the_witness_is_gone() {
+    let mut schedule = Schedule::calm(Instant::from_millis(2500))
+        .with(300, Fault::Kill(W))
+        .with(800, Fault::Kill(P));
+    schedule.policy = WitnessPolicy::Preferred { fallback_hold_down: Duration::from_millis(500) };
+    schedule.witness_present = true;
+    let world = play(schedule);
+    let s = after(&world, S, 0);
+    assert!(notified(&s, Event::WitnessLost), "{s:?}");
+    assert!(notified(&s, Event::WitnessFallback), "{s:?}");
+    let added = first_at(&world, S, Action::AddAddresses).expect("fallback takeover");
+    assert!(ms(added) >= 1300 && ms(added) <= 1360, "took over at {} ms", ms(added));
+}
+
+#[test]
+fn a_frozen_primary_gives_the_addresses_up_when_it_thaws() {
+    let world = play(
+        Schedule::calm(Instant::from_millis(2500))
+            .with(500, Fault::Freeze(P))
+            .with(900, Fault::Thaw(P)),
+    );
+    assert!(notified(&after(&world, P, 900), Event::Stalled));
+    assert!(first_at(&world, S, Action::AddAddresses).is_some());
+    // And the handshake brings them back to the primary afterwards.
+    assert!(world.has_addresses(P) && !world.has_addresses(S));
+}
+
+#[test]
+fn forged_heartbeats_without_the_key_do_not_hold_off_the_failover() {
+    let mut schedule = Schedule::calm(Instant::from_millis(1500))
+        .with(500, Fault::Kill(P))
+        .with(505, Fault::Forge { count: 40 })
+        .with(520, Fault::Forge { count: 40 });
+    schedule.authenticated = true;
+    let world = play(schedule);
+    let added = first_at(&world, S, Action::AddAddresses).expect("takeover despite forgeries");
+    assert!(ms(added) <= 540, "took over at {} ms", ms(added));
+    assert!(world.has_addresses(S));
+}
+
+#[test]
+fn replayed_frames_do_not_bring_a_dead_primary_back() {
+    let mut schedule = Schedule::calm(Instant::from_millis(1500))
+        .with(500, Fault::Kill(P))
+        .with(600, Fault::Replay { count: 60 })
+        .with(700, Fault::Replay { count: 60 });
+    schedule.authenticated = true;
+    let world = play(schedule);
+    let s = after(&world, S, 600);
+    assert!(!s.contains(&Action::RunStage(Stage::PreRel)), "released on replayed frames: {s:?}");
+    assert!(world.has_addresses(S));
+}
