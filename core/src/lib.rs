@@ -15,6 +15,7 @@
 extern crate std;
 
 pub mod action;
+pub mod config;
 pub mod detector;
 pub mod machine;
 pub mod node;
@@ -28,6 +29,7 @@ pub mod witness;
 mod beat;
 pub(crate) mod endpoint;
 
+pub use config::{ConfigError, Timing};
 pub use action::{Action, Dest, Event, LinkMask, Stage, StageOutcome, Transmit};
 pub use detector::{AdaptiveDeadTime, DeadTime, PeerDetector};
 pub use machine::Machine;

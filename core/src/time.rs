@@ -98,6 +98,13 @@ impl Duration {
         }
     }
 
+    /// `self + other`, saturating.
+    pub const fn saturating_add(self, other: Duration) -> Self {
+        Duration {
+            micros: self.micros.saturating_add(other.micros),
+        }
+    }
+
     /// `self - other`, zero if `other` is longer.
     pub const fn saturating_sub(self, other: Duration) -> Self {
         Duration {

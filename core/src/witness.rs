@@ -64,9 +64,11 @@ pub struct WitnessConfig {
 }
 
 impl WitnessConfig {
-    /// Defaults: dead time of three primary intervals, a lease of 20 own
-    /// intervals, no fence.
+    /// Defaults: the [recommended timing](crate::config::Timing) for
+    /// `interval` (a dead time of six intervals, a lease of twenty), no
+    /// fence.
     pub fn new(node: NodeId, epoch: u32, interval: Duration) -> Self {
+        let timing = crate::config::Timing::recommended(interval);
         WitnessConfig {
             node,
             epoch,
@@ -74,8 +76,8 @@ impl WitnessConfig {
             secondary: None,
             interval,
             primary_interval: interval,
-            dead_time: DeadTime::Fixed(interval.saturating_mul(3)),
-            lease: interval.saturating_mul(20),
+            dead_time: DeadTime::Fixed(timing.witness_dead_time),
+            lease: timing.lease,
             fence: None,
             keys: None,
         }

@@ -25,14 +25,14 @@ pub(crate) const INTERVALS_FLOOR: u32 = 2;
 pub(crate) fn intervals_for(q: f64, bound: f64, min: u32, max: u32) -> u32 {
     let max = max.clamp(1, INTERVALS_CEILING);
     let min = min.min(max);
-    // NaN fails every comparison: route it to the pessimistic answer.
-    if !(bound > 0.0) {
+    // NaN is routed to the pessimistic answer.
+    if bound.is_nan() || bound <= 0.0 {
         return max;
     }
     if bound >= 1.0 {
         return min;
     }
-    if !(q < 1.0) {
+    if q.is_nan() || q >= 1.0 {
         return max;
     }
     if q <= 0.0 {
@@ -67,7 +67,12 @@ pub(crate) fn intervals_near(q: f64, k0: u32, bound: f64, min: u32, max: u32) ->
     let max = max.clamp(1, INTERVALS_CEILING);
     let min = min.min(max);
     // The check relies on q^k falling with k: only for probabilities.
-    if (min..=max).contains(&k0) && k0 >= 1 && (0.0..=1.0).contains(&q) && bound > 0.0 && bound < 1.0 {
+    if (min..=max).contains(&k0)
+        && k0 >= 1
+        && (0.0..=1.0).contains(&q)
+        && bound > 0.0
+        && bound < 1.0
+    {
         let below = powi(q, k0 - 1);
         let at = below * q;
         // NaNs fail both comparisons and fall through to the search.
@@ -112,7 +117,7 @@ pub(crate) fn intervals_in(d: Duration, interval: Duration) -> u32 {
 /// (AM-GM) and square their relative error each time; three steps take the
 /// ≤ 3.5 % first guess to ~1e-14.
 pub(crate) fn sqrt_upper(v: f64) -> f64 {
-    if !(v > 0.0) {
+    if v.is_nan() || v <= 0.0 {
         return 0.0;
     }
     if v == f64::INFINITY {
@@ -156,7 +161,10 @@ mod tests {
                     assert!(a.abs_diff(b) <= 1, "q={q} bound={bound} {a} vs {b}");
                     if a != b {
                         let qa = q.powi(a.min(b) as i32);
-                        assert!((qa - bound).abs() <= bound * 1e-9, "q={q} bound={bound} {a} vs {b}");
+                        assert!(
+                            (qa - bound).abs() <= bound * 1e-9,
+                            "q={q} bound={bound} {a} vs {b}"
+                        );
                     }
                 }
             }
@@ -166,7 +174,20 @@ mod tests {
     #[test]
     fn the_shortcut_agrees_with_the_search() {
         let bounds = [1e-6, 1e-3, 0.5, 1.0, 2.0, 0.0, f64::NAN];
-        let qs = [0.0, 1e-9, 0.01, 0.09, 0.1, 0.3, 0.5, 0.9, 0.999, 1.0, 1.5, f64::NAN];
+        let qs = [
+            0.0,
+            1e-9,
+            0.01,
+            0.09,
+            0.1,
+            0.3,
+            0.5,
+            0.9,
+            0.999,
+            1.0,
+            1.5,
+            f64::NAN,
+        ];
         for &bound in &bounds {
             for &q in &qs {
                 for &(min, max) in &[(2, 64), (2, 10), (5, 5), (10, 3)] {
@@ -228,6 +249,9 @@ mod tests {
         assert_eq!(intervals_in(Duration::from_millis(15), i), 3);
         assert_eq!(intervals_in(Duration::from_micros(15_001), i), 4);
         assert_eq!(intervals_in(Duration::ZERO, i), 0);
-        assert_eq!(intervals_in(Duration::MAX, Duration::from_micros(1)), u32::MAX);
+        assert_eq!(
+            intervals_in(Duration::MAX, Duration::from_micros(1)),
+            u32::MAX
+        );
     }
 }

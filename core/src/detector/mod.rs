@@ -26,7 +26,9 @@ use crate::action::LinkMask;
 use crate::node::{LinkId, MAX_LINKS};
 use crate::time::{Duration, Instant};
 
-use dead_time::{intervals_for, intervals_in, intervals_near, span, INTERVALS_CEILING, INTERVALS_FLOOR};
+use dead_time::{
+    intervals_for, intervals_in, intervals_near, span, INTERVALS_CEILING, INTERVALS_FLOOR,
+};
 use loss::{from_q24, q24_to_ppm, LossEstimator, ONE};
 
 /// How long silence must last before a verdict.
@@ -162,7 +164,12 @@ impl PeerDetector {
     /// began — silence is counted from here until the first heartbeat, so a
     /// node that never hears its peer reaches a verdict one dead time after
     /// start.
-    pub fn new(dead_time: DeadTime, links: u8, expected_interval: Duration, start: Instant) -> Self {
+    pub fn new(
+        dead_time: DeadTime,
+        links: u8,
+        expected_interval: Duration,
+        start: Instant,
+    ) -> Self {
         let mode = match dead_time {
             DeadTime::Fixed(d) => DeadTime::Fixed(d),
             DeadTime::Adaptive(a) => DeadTime::Adaptive(a.sanitized()),
@@ -210,7 +217,14 @@ impl PeerDetector {
     /// loss; a frame from an older epoch still proves the peer was alive but
     /// is not counted). `interval` is the peer's advertised interval (zero is
     /// ignored). Links >= the watched count are ignored.
-    pub fn on_heartbeat(&mut self, now: Instant, link: LinkId, epoch: u32, beat: u32, interval: Duration) {
+    pub fn on_heartbeat(
+        &mut self,
+        now: Instant,
+        link: LinkId,
+        epoch: u32,
+        beat: u32,
+        interval: Duration,
+    ) {
         let Some(index) = link.index().filter(|&i| i < usize::from(self.links)) else {
             return;
         };
@@ -266,7 +280,13 @@ impl PeerDetector {
             DeadTime::Adaptive(a) => {
                 if p_changed {
                     if let Some(l) = self.link.get_mut(index) {
-                        let k = intervals_near(from_q24(l.p), l.k, a.false_verdict_bound, a.min_intervals, a.max_intervals);
+                        let k = intervals_near(
+                            from_q24(l.p),
+                            l.k,
+                            a.false_verdict_bound,
+                            a.min_intervals,
+                            a.max_intervals,
+                        );
                         if k != l.k {
                             l.k = k;
                             l.dead_time = span(k, self.interval);
@@ -345,7 +365,8 @@ impl PeerDetector {
     /// The current dead time for one link alone (used for anomaly notices).
     /// Zero for links that are not watched.
     pub fn link_dead_time(&self, link: LinkId) -> Duration {
-        self.watched_link(link).map_or(Duration::ZERO, |l| l.dead_time)
+        self.watched_link(link)
+            .map_or(Duration::ZERO, |l| l.dead_time)
     }
 
     /// Consecutive silent intervals currently required for the verdict
@@ -449,7 +470,9 @@ impl PeerDetector {
     }
 
     fn watched_link(&self, link: LinkId) -> Option<&Link> {
-        link.index().filter(|&i| i < usize::from(self.links)).and_then(|i| self.link.get(i))
+        link.index()
+            .filter(|&i| i < usize::from(self.links))
+            .and_then(|i| self.link.get(i))
     }
 
     fn link_heard_within(&self, now: Instant, l: &Link) -> bool {
@@ -476,7 +499,13 @@ impl PeerDetector {
                 q *= from_q24(l.p);
             }
         }
-        intervals_near(q, self.k, a.false_verdict_bound, a.min_intervals, a.max_intervals)
+        intervals_near(
+            q,
+            self.k,
+            a.false_verdict_bound,
+            a.min_intervals,
+            a.max_intervals,
+        )
     }
 
     /// Recompute every cached dead time from scratch.
@@ -495,7 +524,12 @@ impl PeerDetector {
             }
             DeadTime::Adaptive(a) => {
                 for l in self.watched_mut() {
-                    l.k = intervals_for(from_q24(l.p), a.false_verdict_bound, a.min_intervals, a.max_intervals);
+                    l.k = intervals_for(
+                        from_q24(l.p),
+                        a.false_verdict_bound,
+                        a.min_intervals,
+                        a.max_intervals,
+                    );
                     l.dead_time = span(l.k, interval);
                 }
                 self.counted = self.counted_links(self.latest());

@@ -34,9 +34,18 @@ fn beat(d: &mut PeerDetector, links: &[LinkId], t0: Instant, beat0: u32, rounds:
 #[test]
 fn defaults_and_clamping() {
     let a = AdaptiveDeadTime::default();
-    assert_eq!((a.false_verdict_bound, a.min_intervals, a.max_intervals), (1e-6, 2, 64));
-    assert_eq!(PeerDetector::new(adaptive(), 0, I, ms(0)).silent_links(ms(1000)), LinkMask(0b1));
-    assert_eq!(PeerDetector::new(adaptive(), 200, I, ms(0)).silent_links(ms(1000)), LinkMask(0b1111));
+    assert_eq!(
+        (a.false_verdict_bound, a.min_intervals, a.max_intervals),
+        (1e-6, 2, 64)
+    );
+    assert_eq!(
+        PeerDetector::new(adaptive(), 0, I, ms(0)).silent_links(ms(1000)),
+        LinkMask(0b1)
+    );
+    assert_eq!(
+        PeerDetector::new(adaptive(), 200, I, ms(0)).silent_links(ms(1000)),
+        LinkMask(0b1111)
+    );
     let d = PeerDetector::new(adaptive(), 2, Duration::ZERO, ms(0));
     assert_eq!(d.interval(), Duration::from_secs(1));
     let silly = AdaptiveDeadTime {
@@ -129,7 +138,10 @@ fn adaptive_clean_links_reach_two_intervals() {
     let verdict = last + Duration::from_micros(12_500);
     assert_eq!(d.next_change(last), Some(verdict));
     assert!(!d.is_dead(verdict - Duration::from_micros(1)));
-    assert_eq!(d.silent_links(verdict - Duration::from_micros(1)), LinkMask::NONE);
+    assert_eq!(
+        d.silent_links(verdict - Duration::from_micros(1)),
+        LinkMask::NONE
+    );
     assert!(d.is_dead(verdict));
     // A dead peer is silent everywhere, before the links' own dead times.
     assert_eq!(d.silent_links(verdict), LinkMask(0b11));
@@ -174,7 +186,10 @@ fn one_link_cut_is_an_anomaly_not_a_death() {
             assert_eq!(silent, LinkMask(0b10), "at {t:?}");
         }
     }
-    assert_eq!(d.silent_links(cut + ldt - Duration::from_micros(1)), LinkMask::NONE);
+    assert_eq!(
+        d.silent_links(cut + ldt - Duration::from_micros(1)),
+        LinkMask::NONE
+    );
     // With B out, the verdict rests on A alone: A's own dead time.
     assert_eq!(d.required_intervals(), d.link_required_intervals(A));
     assert_eq!(d.dead_time(), d.link_dead_time(A));
@@ -223,7 +238,7 @@ fn gaps_duplicates_and_reordering() {
     d.on_heartbeat(ms(5), A, 1, 10, I); // duplicate
     d.on_heartbeat(ms(10), A, 1, 13, I); // 11, 12 lost
     d.on_heartbeat(ms(15), A, 1, 12, I); // late: ignored
-    // 4 rounds expected (10..=13), 2 lost
+                                         // 4 rounds expected (10..=13), 2 lost
     assert_eq!(d.loss_ppm(A), 500_000);
     // Wrapping beat numbers: u32::MAX then 0 is consecutive.
     let mut w = PeerDetector::new(adaptive(), 1, I, ms(0));
@@ -283,12 +298,28 @@ fn interval_change_rescales_adaptive_dead_times() {
 
 #[test]
 fn huge_values_saturate() {
-    let mut d = PeerDetector::new(adaptive(), 4, Duration::MAX, Instant::from_micros(u64::MAX - 5));
+    let mut d = PeerDetector::new(
+        adaptive(),
+        4,
+        Duration::MAX,
+        Instant::from_micros(u64::MAX - 5),
+    );
     assert_eq!(d.dead_time(), Duration::MAX);
-    d.on_heartbeat(Instant::from_micros(u64::MAX), LinkId(3), u32::MAX, u32::MAX, Duration::MAX);
+    d.on_heartbeat(
+        Instant::from_micros(u64::MAX),
+        LinkId(3),
+        u32::MAX,
+        u32::MAX,
+        Duration::MAX,
+    );
     assert!(!d.is_dead(Instant::from_micros(u64::MAX)));
     assert_eq!(d.next_change(Instant::from_micros(u64::MAX)), None);
-    let f = PeerDetector::new(DeadTime::Fixed(Duration::MAX), 2, Duration::from_micros(1), us(0));
+    let f = PeerDetector::new(
+        DeadTime::Fixed(Duration::MAX),
+        2,
+        Duration::from_micros(1),
+        us(0),
+    );
     assert_eq!(f.required_intervals(), u32::MAX);
     // Dead only at the very end of time.
     assert_eq!(f.next_change(us(0)), Some(Instant::from_micros(u64::MAX)));
@@ -305,7 +336,13 @@ fn observe(d: &PeerDetector, now: Instant) -> (bool, LinkMask, [bool; MAX_LINKS]
 
 #[derive(Debug, Clone)]
 enum Op {
-    Beat { dt: u64, link: u8, epoch: u32, beat: u32, interval: u64 },
+    Beat {
+        dt: u64,
+        link: u8,
+        epoch: u32,
+        beat: u32,
+        interval: u64,
+    },
     Wait(u64),
     Reset(u64),
 }
@@ -324,7 +361,8 @@ fn op() -> impl Strategy<Value = Op> {
 
 fn dead_time() -> impl Strategy<Value = DeadTime> {
     prop_oneof![
-        prop_oneof![0u64..100_000, any::<u64>()].prop_map(|d| DeadTime::Fixed(Duration::from_micros(d))),
+        prop_oneof![0u64..100_000, any::<u64>()]
+            .prop_map(|d| DeadTime::Fixed(Duration::from_micros(d))),
         (
             prop_oneof![Just(1e-6), any::<f64>(), 0.0f64..1.0],
             prop_oneof![0u32..10, any::<u32>()],
