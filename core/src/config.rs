@@ -119,8 +119,7 @@ impl Timing {
         Timing {
             interval,
             isolation_fence: interval.saturating_mul(4),
-            witness_dead_time: interval.saturating_mul(6)
-                .saturating_add(DELAY_ALLOWANCE),
+            witness_dead_time: interval.saturating_mul(6).saturating_add(DELAY_ALLOWANCE),
             lease: interval.saturating_mul(20),
         }
     }
@@ -154,7 +153,11 @@ fn check_common(problems: &mut Problems, interval: Duration, links: u8, dead_tim
 /// Checks that a primary's isolation `fence` ends before a witness with
 /// `witness_dead_time` can grant: the primary's last round trip can be up to
 /// one interval later than the witness's last frame from it, plus delay.
-pub fn check_fence(fence: Duration, witness_dead_time: Duration, interval: Duration) -> Option<ConfigError> {
+pub fn check_fence(
+    fence: Duration,
+    witness_dead_time: Duration,
+    interval: Duration,
+) -> Option<ConfigError> {
     let needed = fence
         .saturating_add(interval)
         .saturating_add(DELAY_ALLOWANCE);
@@ -169,7 +172,12 @@ impl PrimaryConfig {
     /// Every problem with this configuration.
     pub fn problems(&self) -> Problems {
         let mut problems = Problems::new();
-        check_common(&mut problems, self.interval, self.links, self.secondary_dead_time);
+        check_common(
+            &mut problems,
+            self.interval,
+            self.links,
+            self.secondary_dead_time,
+        );
         problems
     }
 }
@@ -230,7 +238,11 @@ mod tests {
     fn recommended_timing_passes_its_own_rule() {
         for ms in [1, 5, 10, 1000] {
             let t = Timing::recommended(Duration::from_millis(ms));
-            assert_eq!(check_fence(t.isolation_fence, t.witness_dead_time, t.interval), None, "{ms} ms");
+            assert_eq!(
+                check_fence(t.isolation_fence, t.witness_dead_time, t.interval),
+                None,
+                "{ms} ms"
+            );
         }
     }
 
@@ -248,7 +260,9 @@ mod tests {
         c.witness = WitnessPolicy::Required;
         let p = c.problems();
         assert!(p.contains(&ConfigError::Links(0)));
-        assert!(p.iter().any(|e| matches!(e, ConfigError::DeadTimeTooShort { .. })));
+        assert!(p
+            .iter()
+            .any(|e| matches!(e, ConfigError::DeadTimeTooShort { .. })));
         assert!(p.contains(&ConfigError::NoWitness));
         assert_eq!(p.len(), 3);
     }
@@ -257,7 +271,9 @@ mod tests {
     fn defaults_are_clean() {
         let i = Duration::from_millis(10);
         assert!(PrimaryConfig::new(NodeId(1), 1, 2, i).problems().is_empty());
-        assert!(SecondaryConfig::new(NodeId(2), 1, 2, i).problems().is_empty());
+        assert!(SecondaryConfig::new(NodeId(2), 1, 2, i)
+            .problems()
+            .is_empty());
         let t = Timing::recommended(i);
         let mut w = WitnessConfig::new(NodeId(3), 1, i);
         w.dead_time = DeadTime::Fixed(t.witness_dead_time);

@@ -43,7 +43,13 @@ pub(crate) struct Endpoint {
 }
 
 impl Endpoint {
-    pub fn new(node: NodeId, role: Role, epoch: u32, keys: Option<Keyring>, start: Instant) -> Self {
+    pub fn new(
+        node: NodeId,
+        role: Role,
+        epoch: u32,
+        keys: Option<Keyring>,
+        start: Instant,
+    ) -> Self {
         Endpoint {
             node,
             role,

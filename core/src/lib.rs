@@ -9,7 +9,15 @@
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 
 #[cfg(test)]
 extern crate std;
@@ -29,13 +37,13 @@ pub mod witness;
 mod beat;
 pub(crate) mod endpoint;
 
-pub use config::{ConfigError, Timing};
 pub use action::{Action, Dest, Event, LinkMask, Stage, StageOutcome, Transmit};
+pub use config::{ConfigError, Timing};
 pub use detector::{AdaptiveDeadTime, DeadTime, PeerDetector};
+pub use endpoint::RxStats;
 pub use machine::Machine;
 pub use node::{LinkId, NodeId, Role, MAX_LINKS};
 pub use primary::{Primary, PrimaryConfig};
 pub use secondary::{Secondary, SecondaryConfig, WitnessPolicy};
-pub use endpoint::RxStats;
 pub use time::{Duration, Instant};
 pub use witness::{FenceConfig, Witness, WitnessConfig};

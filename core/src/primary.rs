@@ -25,7 +25,6 @@ use crate::node::{LinkId, NodeId, Role};
 use crate::time::{Duration, Instant};
 use crate::wire::{Body, HeartbeatFlags, HeartbeatRepr, Keyring, MAX_MESSAGE_LEN};
 
-
 /// Everything the primary needs to know. [`PrimaryConfig::new`] fills in the
 /// defaults.
 #[derive(Debug, Clone)]
@@ -135,9 +134,17 @@ impl Primary {
     /// A primary starting at `now`. A managing primary starts by reclaiming.
     pub fn new(config: PrimaryConfig, now: Instant) -> Self {
         let links = config.links.clamp(1, crate::node::MAX_LINKS as u8);
-        let witness_dead = config.isolation_fence.unwrap_or(config.interval.saturating_mul(3));
+        let witness_dead = config
+            .isolation_fence
+            .unwrap_or(config.interval.saturating_mul(3));
         Primary {
-            endpoint: Endpoint::new(config.node, Role::Primary, config.epoch, config.keys.clone(), now),
+            endpoint: Endpoint::new(
+                config.node,
+                Role::Primary,
+                config.epoch,
+                config.keys.clone(),
+                now,
+            ),
             beater: Beater::new(config.interval, links, now),
             secondary: PeerDetector::new(config.secondary_dead_time, links, config.interval, now),
             secondary_state: Freshness::default(),
@@ -247,7 +254,10 @@ impl Primary {
         if hb.ack_epoch != self.config.epoch {
             return None;
         }
-        self.sent.iter().find(|(seq, _)| *seq == hb.ack_seq).map(|(_, at)| *at)
+        self.sent
+            .iter()
+            .find(|(seq, _)| *seq == hb.ack_seq)
+            .map(|(_, at)| *at)
     }
 
     fn on_echo(&mut self, sent_at: Option<Instant>) {
@@ -315,7 +325,10 @@ impl Primary {
                     self.phase = Phase::Reclaiming { since };
                 }
                 let acknowledged = self.secondary_acked && !self.secondary_holds;
-                let from = self.secondary.last_heard_any().map_or(since, |t| t.max(since));
+                let from = self
+                    .secondary
+                    .last_heard_any()
+                    .map_or(since, |t| t.max(since));
                 let silent = now.saturating_since(from) >= self.secondary.dead_time();
                 // With a witness, silence alone is not enough: this node may
                 // be the one cut off, or the secondary may be cut off while
@@ -370,7 +383,8 @@ impl Machine for Primary {
         if let Body::Heartbeat(hb) = &frame.body {
             match h.role {
                 Role::Secondary => {
-                    self.secondary.on_heartbeat(now, link, h.epoch, hb.beat, hb.interval);
+                    self.secondary
+                        .on_heartbeat(now, link, h.epoch, hb.beat, hb.interval);
                     self.on_echo(self.echo_time(hb));
                     if self.secondary_state.advance(h.epoch, h.seq) {
                         self.secondary_epoch = h.epoch;
@@ -380,7 +394,8 @@ impl Machine for Primary {
                     }
                 }
                 Role::Witness => {
-                    self.witness.on_heartbeat(now, LinkId(0), h.epoch, hb.beat, hb.interval);
+                    self.witness
+                        .on_heartbeat(now, LinkId(0), h.epoch, hb.beat, hb.interval);
                     let echoed = self.echo_time(hb);
                     self.on_echo(echoed);
                     if let Some(t) = echoed {
@@ -416,7 +431,9 @@ impl Machine for Primary {
             return None;
         }
         let link = self.beater.poll(now)?;
-        let len = self.endpoint.emit(link, Body::Heartbeat(self.heartbeat()), buf)?;
+        let len = self
+            .endpoint
+            .emit(link, Body::Heartbeat(self.heartbeat()), buf)?;
         if self.sent.is_full() {
             self.sent.pop_front();
         }
@@ -439,7 +456,10 @@ impl Machine for Primary {
         wake.at(self.witness.next_change(now));
         match self.phase {
             Phase::Reclaiming { since } => {
-                let from = self.secondary.last_heard_any().map_or(since, |t| t.max(since));
+                let from = self
+                    .secondary
+                    .last_heard_any()
+                    .map_or(since, |t| t.max(since));
                 wake.at(Some(from + self.secondary.dead_time()));
             }
             Phase::Holding => {

@@ -101,7 +101,11 @@ impl<const N: usize> ReplayGuard<N> {
             .find(|e| e.sender == sender && e.link == link)
         {
             if epoch > entry.epoch || (epoch == entry.epoch && seq > entry.seq) {
-                let shift = if epoch > entry.epoch { u32::MAX } else { seq - entry.seq };
+                let shift = if epoch > entry.epoch {
+                    u32::MAX
+                } else {
+                    seq - entry.seq
+                };
                 entry.seen = entry.seen.checked_shl(shift).unwrap_or(0) | 1;
                 entry.epoch = epoch;
                 entry.seq = seq;

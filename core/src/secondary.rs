@@ -323,7 +323,11 @@ impl Secondary {
         self.witness.reset(now);
         self.reported_silent = LinkMask::NONE;
         let addresses_on = match self.phase {
-            Phase::Holding | Phase::Releasing { stage: Stage::PreRel, .. } => true,
+            Phase::Holding
+            | Phase::Releasing {
+                stage: Stage::PreRel,
+                ..
+            } => true,
             Phase::Acquiring { stage, .. } => stage == Stage::PostAcq,
             _ => false,
         };
@@ -371,9 +375,16 @@ impl Secondary {
         }
     }
 
-    fn on_primary_heartbeat(&mut self, now: Instant, link: LinkId, frame: &FrameRepr, hb: &HeartbeatRepr) {
+    fn on_primary_heartbeat(
+        &mut self,
+        now: Instant,
+        link: LinkId,
+        frame: &FrameRepr,
+        hb: &HeartbeatRepr,
+    ) {
         let h = &frame.header;
-        self.primary.on_heartbeat(now, link, h.epoch, hb.beat, hb.interval);
+        self.primary
+            .on_heartbeat(now, link, h.epoch, hb.beat, hb.interval);
         if self.primary_state.advance(h.epoch, h.seq) {
             self.primary_epoch = h.epoch;
             self.primary_seq = h.seq;
@@ -509,7 +520,11 @@ impl Secondary {
 
     fn finish_stage(&mut self, now: Instant, stage: Stage, outcome: StageOutcome) {
         match self.phase {
-            Phase::Acquiring { stage: running, abort, .. } if running == stage => match stage {
+            Phase::Acquiring {
+                stage: running,
+                abort,
+                ..
+            } if running == stage => match stage {
                 Stage::Test | Stage::PreAcq if abort => {
                     self.notify(Event::TakeoverCancelled);
                     self.release_lease();
@@ -602,10 +617,18 @@ impl Secondary {
                     self.begin_takeover(now);
                 }
             }
-            Phase::Acquiring { stage, deadline, abort } => {
+            Phase::Acquiring {
+                stage,
+                deadline,
+                abort,
+            } => {
                 let before_add = matches!(stage, Stage::Test | Stage::PreAcq);
                 if before_add && !abort && (!dead || self.shutting_down) {
-                    self.phase = Phase::Acquiring { stage, deadline, abort: true };
+                    self.phase = Phase::Acquiring {
+                        stage,
+                        deadline,
+                        abort: true,
+                    };
                 } else {
                     self.renew_lease(now);
                 }
@@ -650,12 +673,23 @@ impl Secondary {
         }
         self.notify(Event::LeaseExpired);
         match self.phase {
-            Phase::Acquiring { stage: stage @ (Stage::Test | Stage::PreAcq), deadline, .. } => {
-                self.phase = Phase::Acquiring { stage, deadline, abort: true };
+            Phase::Acquiring {
+                stage: stage @ (Stage::Test | Stage::PreAcq),
+                deadline,
+                ..
+            } => {
+                self.phase = Phase::Acquiring {
+                    stage,
+                    deadline,
+                    abort: true,
+                };
             }
             Phase::Holding
             | Phase::Acquiring { .. }
-            | Phase::Releasing { stage: Stage::PreRel, .. } => {
+            | Phase::Releasing {
+                stage: Stage::PreRel,
+                ..
+            } => {
                 self.push(Action::RemoveAddresses);
                 self.run_release_stage(now, Stage::PostRel);
             }
@@ -724,7 +758,10 @@ impl Secondary {
     /// When `link` counts as silent for anomaly notices if nothing more
     /// arrives on it.
     fn link_silent_at(&self, link: LinkId) -> Instant {
-        let heard = self.primary.last_heard(link).map_or(self.regained_at, |t| t.max(self.regained_at));
+        let heard = self
+            .primary
+            .last_heard(link)
+            .map_or(self.regained_at, |t| t.max(self.regained_at));
         heard + self.primary.link_dead_time(link)
     }
 
@@ -772,7 +809,9 @@ impl Machine for Secondary {
             return;
         };
         match (&frame.body, frame.header.role) {
-            (Body::Heartbeat(hb), Role::Primary) => self.on_primary_heartbeat(now, link, &frame, hb),
+            (Body::Heartbeat(hb), Role::Primary) => {
+                self.on_primary_heartbeat(now, link, &frame, hb)
+            }
             (Body::Heartbeat(hb), Role::Witness) => {
                 // The witness lives on the private link alone.
                 self.witness
@@ -814,7 +853,9 @@ impl Machine for Secondary {
             return None;
         }
         let link = self.beater.poll(now)?;
-        let len = self.endpoint.emit(link, Body::Heartbeat(self.heartbeat()), buf)?;
+        let len = self
+            .endpoint
+            .emit(link, Body::Heartbeat(self.heartbeat()), buf)?;
         Some(Transmit {
             link,
             dest: Dest::Peers,

@@ -169,10 +169,19 @@ mod tests {
 
     #[test]
     fn arithmetic_saturates_instead_of_panicking() {
-        assert_eq!(Instant::from_micros(u64::MAX) + Duration::from_micros(1), Instant::from_micros(u64::MAX));
-        assert_eq!(Instant::from_micros(3) - Duration::from_micros(5), Instant::ZERO);
+        assert_eq!(
+            Instant::from_micros(u64::MAX) + Duration::from_micros(1),
+            Instant::from_micros(u64::MAX)
+        );
+        assert_eq!(
+            Instant::from_micros(3) - Duration::from_micros(5),
+            Instant::ZERO
+        );
         assert_eq!(Duration::from_millis(5).saturating_div(0), Duration::MAX);
-        assert_eq!(Instant::from_micros(3).saturating_since(Instant::from_micros(9)), Duration::ZERO);
+        assert_eq!(
+            Instant::from_micros(3).saturating_since(Instant::from_micros(9)),
+            Duration::ZERO
+        );
         assert_eq!(Duration::from_secs(u64::MAX), Duration::MAX);
     }
 }

@@ -148,7 +148,13 @@ impl Witness {
     /// A witness booting at `now`.
     pub fn new(config: WitnessConfig, now: Instant) -> Self {
         Witness {
-            endpoint: Endpoint::new(config.node, Role::Witness, config.epoch, config.keys.clone(), now),
+            endpoint: Endpoint::new(
+                config.node,
+                Role::Witness,
+                config.epoch,
+                config.keys.clone(),
+                now,
+            ),
             beater: Beater::new(config.interval, 1, now),
             primary: PeerDetector::new(config.dead_time, 1, config.primary_interval, now),
             primary_last: Freshness::default(),
@@ -211,7 +217,13 @@ impl Witness {
         let _ = self.actions.push_back(action);
     }
 
-    fn reply(&mut self, kind: WitnessKind, request: &WitnessRepr, lease: Duration, reason: DenyReason) {
+    fn reply(
+        &mut self,
+        kind: WitnessKind,
+        request: &WitnessRepr,
+        lease: Duration,
+        reason: DenyReason,
+    ) {
         if self.replies.is_full() {
             self.replies.pop_front();
         }
@@ -332,7 +344,8 @@ impl Machine for Witness {
             // says it was sent on another link did not come the usual way
             // (a loop, or a replay from elsewhere) and proves nothing.
             (Body::Heartbeat(hb), Role::Primary) if h.link == LinkId::PRIVATE => {
-                self.primary.on_heartbeat(now, LinkId(0), h.epoch, hb.beat, hb.interval);
+                self.primary
+                    .on_heartbeat(now, LinkId(0), h.epoch, hb.beat, hb.interval);
                 if self.primary_last.advance(h.epoch, h.seq) {
                     self.primary_echo = (h.epoch, h.seq);
                 }

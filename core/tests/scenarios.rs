@@ -32,7 +32,12 @@ fn actions(world: &World, node: NodeIx) -> Vec<(Instant, Action)> {
     world
         .log
         .as_ref()
-        .map(|log| log.iter().filter(|(_, n, _)| *n == node).map(|(t, _, a)| (*t, *a)).collect())
+        .map(|log| {
+            log.iter()
+                .filter(|(_, n, _)| *n == node)
+                .map(|(t, _, a)| (*t, *a))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -46,7 +51,10 @@ fn after(world: &World, node: NodeIx, from_ms: u64) -> Vec<Action> {
 }
 
 fn first_at(world: &World, node: NodeIx, action: Action) -> Option<Instant> {
-    actions(world, node).into_iter().find(|(_, a)| *a == action).map(|(t, _)| t)
+    actions(world, node)
+        .into_iter()
+        .find(|(_, a)| *a == action)
+        .map(|(t, _)| t)
 }
 
 fn notified(list: &[Action], event: Event) -> bool {
@@ -62,7 +70,11 @@ fn steady_state_primary_takes_the_addresses_once_and_nothing_else_happens() {
     let world = play(Schedule::calm(Instant::from_millis(2000)));
     assert_eq!(
         after(&world, P, 0),
-        vec![Action::AddAddresses, Action::Announce, Action::Notify(Event::Acquired)]
+        vec![
+            Action::AddAddresses,
+            Action::Announce,
+            Action::Notify(Event::Acquired)
+        ]
     );
     assert!(after(&world, S, 0).is_empty(), "{:?}", after(&world, S, 0));
     assert!(world.has_addresses(P) && !world.has_addresses(S));
@@ -72,29 +84,47 @@ fn steady_state_primary_takes_the_addresses_once_and_nothing_else_happens() {
 fn silence_on_one_network_is_an_anomaly_notice_only() {
     let world = play(
         Schedule::calm(Instant::from_millis(2000))
-            .with(500, Fault::Port { node: P, link: 0, up: false })
-            .with(1200, Fault::Port { node: P, link: 0, up: true }),
+            .with(
+                500,
+                Fault::Port {
+                    node: P,
+                    link: 0,
+                    up: false,
+                },
+            )
+            .with(
+                1200,
+                Fault::Port {
+                    node: P,
+                    link: 0,
+                    up: true,
+                },
+            ),
     );
     let s = after(&world, S, 0);
     assert_eq!(
         s,
         vec![
-            Action::Notify(Event::NetworkAnomaly { silent: failover_core::LinkMask(0b01) }),
+            Action::Notify(Event::NetworkAnomaly {
+                silent: failover_core::LinkMask(0b01)
+            }),
             Action::Notify(Event::NetworkRestored),
         ]
     );
     // The notice comes once the private link has been silent for its dead
     // time (three 10 ms intervals after the last heartbeat), not before.
     let at = first_at(&world, S, s[0]).expect("anomaly notice");
-    assert!(ms(at) >= 515 && ms(at) <= 535, "anomaly noticed at {} ms", ms(at));
+    assert!(
+        ms(at) >= 515 && ms(at) <= 535,
+        "anomaly noticed at {} ms",
+        ms(at)
+    );
     assert!(world.has_addresses(P) && !world.has_addresses(S));
 }
 
 #[test]
 fn silence_on_both_networks_runs_the_acquire_sequence_in_apples_order() {
-    let world = play(
-        Schedule::calm(Instant::from_millis(1500)).with(500, Fault::Kill(P)),
-    );
+    let world = play(Schedule::calm(Instant::from_millis(1500)).with(500, Fault::Kill(P)));
     assert_eq!(
         after(&world, S, 0),
         vec![
@@ -110,7 +140,11 @@ fn silence_on_both_networks_runs_the_acquire_sequence_in_apples_order() {
     // Dead time 30 ms after the last heartbeat (sent at most one interval
     // before the kill), scripts instant: the addresses move within 40 ms.
     let added = first_at(&world, S, Action::AddAddresses).expect("takeover");
-    assert!(ms(added) <= 540, "secondary added the addresses at {} ms", ms(added));
+    assert!(
+        ms(added) <= 540,
+        "secondary added the addresses at {} ms",
+        ms(added)
+    );
     assert!(world.has_addresses(S));
 }
 
@@ -120,7 +154,13 @@ fn a_failing_test_script_vetoes_the_takeover() {
     schedule.veto_chance = 1.0;
     let world = play(schedule);
     let s = after(&world, S, 0);
-    assert!(s.contains(&Action::Notify(Event::Vetoed { stage: Stage::Test, outcome: StageOutcome::Failed(1) })), "{s:?}");
+    assert!(
+        s.contains(&Action::Notify(Event::Vetoed {
+            stage: Stage::Test,
+            outcome: StageOutcome::Failed(1)
+        })),
+        "{s:?}"
+    );
     assert!(!s.contains(&Action::AddAddresses), "{s:?}");
     assert!(!s.contains(&Action::RunStage(Stage::PreAcq)), "{s:?}");
     assert!(!world.has_addresses(S));
@@ -153,10 +193,17 @@ fn the_returning_primary_gets_its_addresses_back_without_overlap() {
         .rfind(|(_, a)| *a == Action::AddAddresses)
         .map(|(t, _)| t)
         .expect("reacquired");
-    assert!(reacquired > removed, "primary re-added at {reacquired:?}, secondary removed at {removed:?}");
+    assert!(
+        reacquired > removed,
+        "primary re-added at {reacquired:?}, secondary removed at {removed:?}"
+    );
     // The handshake is quick: the primary's reclaim, the secondary's
     // release and acknowledgement take a few intervals.
-    assert!(ms(reacquired) - 1000 <= 60, "failback took {} ms", ms(reacquired) - 1000);
+    assert!(
+        ms(reacquired) - 1000 <= 60,
+        "failback took {} ms",
+        ms(reacquired) - 1000
+    );
     assert!(world.has_addresses(P) && !world.has_addresses(S));
 }
 
@@ -170,9 +217,14 @@ fn hold_down_delays_the_takeover_and_a_primary_back_in_time_cancels_it() {
     let world = play(schedule);
     let s = actions(&world, S);
     let added = first_at(&world, S, Action::AddAddresses).expect("second outage taken over");
-    assert!(ms(added) >= 1700, "took over at {} ms despite the hold-down", ms(added));
     assert!(
-        s.iter().all(|(t, a)| *a != Action::RunStage(Stage::Test) || ms(*t) >= 1500),
+        ms(added) >= 1700,
+        "took over at {} ms despite the hold-down",
+        ms(added)
+    );
+    assert!(
+        s.iter()
+            .all(|(t, a)| *a != Action::RunStage(Stage::Test) || ms(*t) >= 1500),
         "the first outage, shorter than the hold-down, started a takeover: {s:?}"
     );
 }
@@ -180,8 +232,22 @@ fn hold_down_delays_the_takeover_and_a_primary_back_in_time_cancels_it() {
 #[test]
 fn witness_required_an_isolated_secondary_never_takes_over() {
     let mut schedule = Schedule::calm(Instant::from_millis(2000))
-        .with(500, Fault::Port { node: S, link: 0, up: false })
-        .with(500, Fault::Port { node: S, link: 1, up: false });
+        .with(
+            500,
+            Fault::Port {
+                node: S,
+                link: 0,
+                up: false,
+            },
+        )
+        .with(
+            500,
+            Fault::Port {
+                node: S,
+                link: 1,
+                up: false,
+            },
+        );
     schedule.policy = WitnessPolicy::Required;
     schedule.witness_present = true;
     let world = play(schedule);
@@ -208,12 +274,27 @@ fn witness_required_primary_death_is_taken_over_with_the_grant() {
 #[test]
 fn witness_required_an_isolated_primary_lets_go_before_the_secondary_takes_over() {
     let mut schedule = Schedule::calm(Instant::from_millis(2000))
-        .with(500, Fault::Port { node: P, link: 0, up: false })
-        .with(500, Fault::Port { node: P, link: 1, up: false });
+        .with(
+            500,
+            Fault::Port {
+                node: P,
+                link: 0,
+                up: false,
+            },
+        )
+        .with(
+            500,
+            Fault::Port {
+                node: P,
+                link: 1,
+                up: false,
+            },
+        );
     schedule.policy = WitnessPolicy::Required;
     schedule.witness_present = true;
     let world = play(schedule);
-    let fenced = first_at(&world, P, Action::Notify(Event::Isolated)).expect("primary fenced itself");
+    let fenced =
+        first_at(&world, P, Action::Notify(Event::Isolated)).expect("primary fenced itself");
     let added = first_at(&world, S, Action::AddAddresses).expect("secondary took over");
     assert!(fenced < added);
     assert!(world.has_addresses(S) && !world.has_addresses(P));
@@ -224,14 +305,20 @@ fn witness_preferred_falls_back_to_apples_rule_when_the_witness_is_gone() {
     let mut schedule = Schedule::calm(Instant::from_millis(2500))
         .with(300, Fault::Kill(W))
         .with(800, Fault::Kill(P));
-    schedule.policy = WitnessPolicy::Preferred { fallback_hold_down: Duration::from_millis(500) };
+    schedule.policy = WitnessPolicy::Preferred {
+        fallback_hold_down: Duration::from_millis(500),
+    };
     schedule.witness_present = true;
     let world = play(schedule);
     let s = after(&world, S, 0);
     assert!(notified(&s, Event::WitnessLost), "{s:?}");
     assert!(notified(&s, Event::WitnessFallback), "{s:?}");
     let added = first_at(&world, S, Action::AddAddresses).expect("fallback takeover");
-    assert!(ms(added) >= 1300 && ms(added) <= 1360, "took over at {} ms", ms(added));
+    assert!(
+        ms(added) >= 1300 && ms(added) <= 1360,
+        "took over at {} ms",
+        ms(added)
+    );
 }
 
 #[test]
@@ -269,6 +356,9 @@ fn replayed_frames_do_not_bring_a_dead_primary_back() {
     schedule.authenticated = true;
     let world = play(schedule);
     let s = after(&world, S, 600);
-    assert!(!s.contains(&Action::RunStage(Stage::PreRel)), "released on replayed frames: {s:?}");
+    assert!(
+        !s.contains(&Action::RunStage(Stage::PreRel)),
+        "released on replayed frames: {s:?}"
+    );
     assert!(world.has_addresses(S));
 }

@@ -40,7 +40,10 @@ fn run_seed(seed: u64, verbose: bool) -> Result<RunStats, String> {
         let w = world.insert(World::new(schedule, verbose));
         w.run().map(|()| w.stats)
     }));
-    let trace = world.as_ref().map(|w: &World| w.trace()).unwrap_or_default();
+    let trace = world
+        .as_ref()
+        .map(|w: &World| w.trace())
+        .unwrap_or_default();
     match result {
         Ok(Ok(stats)) => Ok(stats),
         Ok(Err(v)) => Err(format!(
@@ -72,7 +75,9 @@ fn fault_schedules_keep_every_invariant() {
     }
     let count = env_u64("SIM_SCHEDULES").unwrap_or(100_000);
     let first = env_u64("SIM_FIRST_SEED").unwrap_or(0);
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).max(1) as u64;
+    let threads = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .max(1) as u64;
     let next = AtomicU64::new(first);
     let failed = AtomicBool::new(false);
     let failures = Mutex::new(Vec::new());
@@ -123,7 +128,10 @@ fn fault_schedules_keep_every_invariant() {
     );
     let failures = failures.into_inner().unwrap();
     if let Some(first_failure) = failures.first() {
-        panic!("{} schedule(s) failed; the first:\n{first_failure}", failures.len());
+        panic!(
+            "{} schedule(s) failed; the first:\n{first_failure}",
+            failures.len()
+        );
     }
     // The schedules must actually exercise the invariants, or the test
     // proves nothing.

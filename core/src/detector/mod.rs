@@ -96,6 +96,9 @@ struct Link {
     k: u32,
     /// `k` as a duration (or the fixed dead time).
     dead_time: Duration,
+    /// The first instant at which the link reads silent (baseline plus
+    /// dead time); `None`: never (the sum is past the end of time).
+    silent_from: Option<Instant>,
 }
 
 impl Link {
@@ -107,7 +110,13 @@ impl Link {
             p: ONE,
             k: 0,
             dead_time: Duration::ZERO,
+            silent_from: Some(Instant::ZERO),
         }
+    }
+
+    /// Whether the link has been heard within its dead time at `now`.
+    fn heard_at(&self, now: Instant) -> bool {
+        self.silent_from.is_none_or(|t| now < t)
     }
 
     /// Silence on this link is counted from here.
@@ -155,6 +164,9 @@ pub struct PeerDetector {
     /// Silent intervals the peer verdict needs.
     k: u32,
     dead_time: Duration,
+    /// The first instant of the dead verdict (latest heartbeat plus dead
+    /// time); `None`: never.
+    dead_from: Option<Instant>,
 }
 
 impl PeerDetector {
@@ -191,6 +203,7 @@ impl PeerDetector {
             counted: 0,
             k: 0,
             dead_time: Duration::ZERO,
+            dead_from: Some(Instant::ZERO),
         };
         detector.reset(start);
         detector
@@ -214,9 +227,12 @@ impl PeerDetector {
     /// on `link`. `epoch`/`beat` are from the frame (beat = heartbeat round,
     /// same on every link; a new epoch means the peer restarted: gap
     /// accounting restarts on every link and the restart is not counted as
-    /// loss; a frame from an older epoch still proves the peer was alive but
-    /// is not counted). `interval` is the peer's advertised interval (zero is
-    /// ignored). Links >= the watched count are ignored.
+    /// loss). Only a frame that moves the peer forward (a newer epoch, or a
+    /// newer round on its link) refreshes liveness: an older epoch, a
+    /// duplicate or an older round is ignored, so a genuine frame delivered
+    /// late by an attacker cannot hold off a verdict. `interval` is the
+    /// peer's advertised interval (zero is ignored). Links >= the watched
+    /// count are ignored.
     pub fn on_heartbeat(
         &mut self,
         now: Instant,
@@ -230,15 +246,37 @@ impl PeerDetector {
         };
         let now = now.max(self.latest());
 
-        let mut count = true;
-        match self.epoch {
-            Some(current) if epoch < current => count = false,
-            Some(current) if epoch == current => {}
-            _ => {
-                self.epoch = Some(epoch);
-                for l in self.link.iter_mut() {
-                    l.last_beat = None;
+        // Only a frame that moves the peer forward proves it is alive now: a
+        // newer epoch, or a newer round on this link. A frame of an older
+        // epoch, a duplicate or an older round says nothing new, and such a
+        // frame is exactly what an attacker can deliver late (a genuine one
+        // it captured): letting it refresh liveness would let it hold off a
+        // failover.
+        let new_epoch = self.epoch.is_none_or(|current| epoch > current);
+        if !new_epoch && self.epoch.is_some_and(|current| epoch < current) {
+            return;
+        }
+        let previous = if new_epoch {
+            None
+        } else {
+            self.link.get(index).and_then(|l| l.last_beat)
+        };
+        let lost = match previous {
+            None => 0,
+            Some(previous) => {
+                let ahead = beat.wrapping_sub(previous);
+                // Zero: a duplicate. Half the number space or more: an older
+                // round, reordered (it was counted lost: pessimistic).
+                if ahead == 0 || ahead >= 1 << 31 {
+                    return;
                 }
+                ahead - 1
+            }
+        };
+        if new_epoch {
+            self.epoch = Some(epoch);
+            for l in self.link.iter_mut() {
+                l.last_beat = None;
             }
         }
 
@@ -253,29 +291,19 @@ impl PeerDetector {
         };
         l.last_heard = Some(now);
         self.last_any = Some(now);
-        let mut p_changed = false;
-        if count {
-            let lost = match l.last_beat {
-                None => Some(0),
-                Some(previous) => {
-                    let ahead = beat.wrapping_sub(previous);
-                    // Zero: a duplicate. Half the number space or more: an
-                    // older round, reordered. Neither says anything new
-                    // (the reordered one was counted lost: pessimistic).
-                    (ahead != 0 && ahead < 1 << 31).then(|| ahead - 1)
-                }
-            };
-            if let Some(lost) = lost {
-                l.last_beat = Some(beat);
-                p_changed = l.record(lost, adaptive);
-            }
-        }
+        l.last_beat = Some(beat);
+        let p_changed = l.record(lost, adaptive);
 
         match self.mode {
             DeadTime::Fixed(d) => {
                 if interval_changed {
-                    self.k = intervals_in(d, self.interval);
+                    let k = intervals_in(d, self.interval);
+                    self.k = k;
+                    for l in self.watched_mut() {
+                        l.k = k;
+                    }
                 }
+                self.update_link_deadline(index);
             }
             DeadTime::Adaptive(a) => {
                 if p_changed {
@@ -298,6 +326,11 @@ impl PeerDetector {
                     for l in self.watched_mut() {
                         l.dead_time = span(l.k, interval);
                     }
+                    for i in 0..usize::from(self.links) {
+                        self.update_link_deadline(i);
+                    }
+                } else {
+                    self.update_link_deadline(index);
                 }
                 // Which links count depends on their dead times, so this
                 // comes after them.
@@ -316,6 +349,7 @@ impl PeerDetector {
                 }
             }
         }
+        self.dead_from = deadline(now, self.dead_time);
     }
 
     /// Whether `link` has been heard within its link dead time. A dead peer
@@ -323,7 +357,7 @@ impl PeerDetector {
     pub fn link_alive(&self, now: Instant, link: LinkId) -> bool {
         match link.index().filter(|&i| i < usize::from(self.links)) {
             Some(i) => match self.link.get(i) {
-                Some(l) => self.link_heard_within(now, l) && !self.is_dead(now),
+                Some(l) => l.heard_at(now) && !self.is_dead(now),
                 None => false,
             },
             None => false,
@@ -337,7 +371,7 @@ impl PeerDetector {
         }
         let mut mask = LinkMask::NONE;
         for (i, l) in self.watched().enumerate() {
-            if !self.link_heard_within(now, l) {
+            if !l.heard_at(now) {
                 mask = mask.with(LinkId(i as u8));
             }
         }
@@ -347,7 +381,7 @@ impl PeerDetector {
     /// True when the peer has been silent on every link for the dead time:
     /// the "primary is dead" verdict.
     pub fn is_dead(&self, now: Instant) -> bool {
-        now.saturating_since(self.latest()) >= self.dead_time
+        self.dead_from.is_some_and(|t| now >= t)
     }
 
     /// The current dead time for the whole peer (all links together).
@@ -437,14 +471,11 @@ impl PeerDetector {
                 next = Some(next.map_or(at, |n| n.min(at)));
             }
         };
-        let verdict = self.latest() + self.dead_time;
-        // Saturated sums may name an instant at which nothing changes yet.
-        if self.is_dead(verdict) {
+        if let Some(verdict) = self.dead_from {
             consider(verdict);
         }
         for l in self.watched() {
-            let at = l.baseline(self.start) + l.dead_time;
-            if !self.link_heard_within(at, l) {
+            if let Some(at) = l.silent_from {
                 consider(at);
             }
         }
@@ -475,8 +506,12 @@ impl PeerDetector {
             .and_then(|i| self.link.get(i))
     }
 
-    fn link_heard_within(&self, now: Instant, l: &Link) -> bool {
-        now.saturating_since(l.baseline(self.start)) < l.dead_time
+    /// Recompute link `index`'s cached silence instant.
+    fn update_link_deadline(&mut self, index: usize) {
+        let start = self.start;
+        if let Some(l) = self.link.get_mut(index) {
+            l.silent_from = deadline(l.baseline(start), l.dead_time);
+        }
     }
 
     /// The links counted in the peer's dead time when the latest heartbeat
@@ -484,7 +519,7 @@ impl PeerDetector {
     fn counted_links(&self, latest: Instant) -> u8 {
         let mut mask = 0u8;
         for (i, l) in self.watched().enumerate() {
-            if self.link_heard_within(latest, l) {
+            if l.heard_at(latest) {
                 mask |= 1 << i;
             }
         }
@@ -521,6 +556,9 @@ impl PeerDetector {
                 self.k = k;
                 self.dead_time = d;
                 self.counted = LinkMask::first(self.links).0;
+                for i in 0..usize::from(self.links) {
+                    self.update_link_deadline(i);
+                }
             }
             DeadTime::Adaptive(a) => {
                 for l in self.watched_mut() {
@@ -532,10 +570,25 @@ impl PeerDetector {
                     );
                     l.dead_time = span(l.k, interval);
                 }
+                for i in 0..usize::from(self.links) {
+                    self.update_link_deadline(i);
+                }
                 self.counted = self.counted_links(self.latest());
                 self.k = self.peer_intervals(a);
                 self.dead_time = span(self.k, interval);
             }
         }
+        self.dead_from = deadline(self.latest(), self.dead_time);
     }
+}
+
+/// The first instant `t` with `t.saturating_since(from) >= span`: `from +
+/// span`, every instant when `span` is zero, `None` past the end of time.
+fn deadline(from: Instant, span: Duration) -> Option<Instant> {
+    if span == Duration::ZERO {
+        return Some(Instant::ZERO);
+    }
+    from.total_micros()
+        .checked_add(span.total_micros())
+        .map(Instant::from_micros)
 }

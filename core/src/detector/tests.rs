@@ -102,6 +102,7 @@ fn fixed_mode_exact_boundaries() {
     d.on_heartbeat(ms(1030), B, 7, 101, Duration::from_millis(4));
     assert_eq!(d.interval(), Duration::from_millis(4));
     assert_eq!(d.required_intervals(), 4);
+    assert_eq!(d.link_required_intervals(A), 4);
     assert_eq!(d.dead_time(), d15);
     assert!(!d.is_dead(ms(1044)));
     assert!(d.is_dead(ms(1045)));
@@ -222,11 +223,16 @@ fn epoch_change_is_not_loss() {
     // 9 / (1024 + 9) at worst: no loss was counted.
     assert!(d.loss_bound_ppm(A) <= 8_713, "{}", d.loss_bound_ppm(A));
     assert_eq!(d.required_intervals(), 2);
-    // A straggler from the old epoch proves life but is not counted.
+    // A straggler from the old epoch (or a replay of one) proves nothing:
+    // it neither refreshes liveness nor counts.
+    let before = d.last_heard(B);
     let now = t + I.saturating_mul(101);
     d.on_heartbeat(now, B, 1, 5, I);
-    assert_eq!(d.last_heard(B), Some(now));
+    assert_eq!(d.last_heard(B), before);
     assert_eq!(d.loss_ppm(B), 0);
+    // Nor does a duplicate of the newest round.
+    d.on_heartbeat(now, B, 2, 99, I);
+    assert_eq!(d.last_heard(B), before);
     d.on_heartbeat(now, B, 2, 100, I);
     assert_eq!(d.loss_ppm(B), 0);
 }

@@ -71,6 +71,24 @@ impl core::fmt::Debug for Key {
     }
 }
 
+/// Why [`Keyring::add`] refused a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddKeyError {
+    /// The ring already holds a key with this id.
+    DuplicateId(u8),
+    /// The ring holds [`MAX_KEYS`] keys already.
+    Full,
+}
+
+impl core::fmt::Display for AddKeyError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            AddKeyError::DuplicateId(id) => write!(f, "a key with id {id} is already installed"),
+            AddKeyError::Full => write!(f, "at most {MAX_KEYS} keys can be installed at once"),
+        }
+    }
+}
+
 /// The keys a node accepts, and the one it signs with.
 ///
 /// There is always a current key; at most [`MAX_KEYS`] keys are held in all.
@@ -92,13 +110,12 @@ impl Keyring {
     }
 
     /// Accepts frames signed with `key` too (the first step of a rotation).
-    /// The key is handed back if its id is already in use or the ring is
-    /// full.
-    pub fn add(&mut self, key: Key) -> Result<(), Key> {
+    /// Refused if its id is already in use or the ring is full.
+    pub fn add(&mut self, key: Key) -> Result<(), AddKeyError> {
         if self.get(key.id).is_some() {
-            return Err(key);
+            return Err(AddKeyError::DuplicateId(key.id));
         }
-        self.others.push(key)
+        self.others.push(key).map_err(|_| AddKeyError::Full)
     }
 
     /// Signs with the key named `id` from now on. Returns `false`, changing
@@ -202,8 +219,8 @@ mod tests {
         assert!(ring.add(Key::new(2, SECRET_B).unwrap()).is_ok());
         // Full.
         assert_eq!(
-            ring.add(Key::new(3, SECRET_B).unwrap()).unwrap_err().id(),
-            3
+            ring.add(Key::new(3, SECRET_B).unwrap()).unwrap_err(),
+            AddKeyError::Full
         );
         assert!(ring.get(1).is_some() && ring.get(2).is_some() && ring.get(3).is_none());
         assert!(!ring.set_current(3));

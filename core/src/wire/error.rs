@@ -32,7 +32,9 @@ impl core::fmt::Display for WireError {
             WireError::UnsupportedVersion(v) => write!(f, "unsupported protocol version {v}"),
             WireError::UnknownType(t) => write!(f, "unknown message type {t}"),
             WireError::Malformed => write!(f, "malformed frame"),
-            WireError::AuthRequired => write!(f, "unauthenticated frame refused (a key is configured)"),
+            WireError::AuthRequired => {
+                write!(f, "unauthenticated frame refused (a key is configured)")
+            }
             WireError::AuthFailed => write!(f, "authentication tag mismatch"),
             WireError::UnknownKey(id) => write!(f, "signed with unknown key id {id}"),
             WireError::BufferTooSmall => write!(f, "buffer too small"),

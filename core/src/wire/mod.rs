@@ -12,7 +12,7 @@ mod error;
 mod packet;
 mod repr;
 
-pub use auth::{Key, Keyring, MAX_KEYS, MAX_KEY_LEN, MIN_KEY_LEN, TAG_LEN};
+pub use auth::{AddKeyError, Key, Keyring, MAX_KEYS, MAX_KEY_LEN, MIN_KEY_LEN, TAG_LEN};
 pub use error::WireError;
 pub use packet::Packet;
 pub use repr::{

@@ -23,7 +23,10 @@ pub struct PathQuality {
 }
 
 impl PathQuality {
-    pub const CLEAN: PathQuality = PathQuality { loss: 0.0, dup: 0.0 };
+    pub const CLEAN: PathQuality = PathQuality {
+        loss: 0.0,
+        dup: 0.0,
+    };
 }
 
 /// The whole network's state.
@@ -60,7 +63,13 @@ impl Network {
     }
 
     /// The delays (zero, one or two copies) of a frame sent now.
-    pub fn fate(&self, rng: &mut Pcg64Mcg, link: LinkId, from: NodeIx, to: NodeIx) -> [Option<Duration>; 2] {
+    pub fn fate(
+        &self,
+        rng: &mut Pcg64Mcg,
+        link: LinkId,
+        from: NodeIx,
+        to: NodeIx,
+    ) -> [Option<Duration>; 2] {
         if !self.connected(link, from, to) {
             return [None, None];
         }

@@ -92,7 +92,7 @@ impl Schedule {
 
     /// The schedule of `seed`.
     pub fn generate(seed: u64) -> Schedule {
-        let mut rng = Pcg64Mcg::new(u128::from(seed) ^ 0x5eed_0f_fa11_0fe7);
+        let mut rng = Pcg64Mcg::new(u128::from(seed) ^ 0x005e_ed0f_fa11_0fe7);
         let interval = Duration::from_millis(*[5u64, 10, 20, 100].choose(&mut rng).unwrap_or(&10));
         let dead_time = if rng.gen_bool(0.5) {
             DeadTime::Adaptive(AdaptiveDeadTime::default())
@@ -142,13 +142,45 @@ impl Schedule {
                 .unwrap_or(&NodeIx::Primary);
             match rng.gen_range(0..8) {
                 0 | 1 => {
-                    let link = if node == NodeIx::Witness { 0 } else { rng.gen_range(0..2) };
-                    faults.push((at, Fault::Port { node, link, up: false }));
-                    faults.push((heal, Fault::Port { node, link, up: true }));
+                    let link = if node == NodeIx::Witness {
+                        0
+                    } else {
+                        rng.gen_range(0..2)
+                    };
+                    faults.push((
+                        at,
+                        Fault::Port {
+                            node,
+                            link,
+                            up: false,
+                        },
+                    ));
+                    faults.push((
+                        heal,
+                        Fault::Port {
+                            node,
+                            link,
+                            up: true,
+                        },
+                    ));
                     // Sometimes the other link too: a node cut off entirely.
                     if node != NodeIx::Witness && rng.gen_bool(0.5) {
-                        faults.push((at, Fault::Port { node, link: 1 - link, up: false }));
-                        faults.push((heal, Fault::Port { node, link: 1 - link, up: true }));
+                        faults.push((
+                            at,
+                            Fault::Port {
+                                node,
+                                link: 1 - link,
+                                up: false,
+                            },
+                        ));
+                        faults.push((
+                            heal,
+                            Fault::Port {
+                                node,
+                                link: 1 - link,
+                                up: true,
+                            },
+                        ));
                     }
                 }
                 2 => {
@@ -171,10 +203,18 @@ impl Schedule {
                     faults.push((at, Fault::Freeze(node)));
                     faults.push((heal, Fault::Thaw(node)));
                 }
-                _ if authenticated && rng.gen_bool(0.5) => {
-                    faults.push((at, Fault::Forge { count: rng.gen_range(1..=50) }))
-                }
-                _ => faults.push((at, Fault::Replay { count: rng.gen_range(1..=20) })),
+                _ if authenticated && rng.gen_bool(0.5) => faults.push((
+                    at,
+                    Fault::Forge {
+                        count: rng.gen_range(1..=50),
+                    },
+                )),
+                _ => faults.push((
+                    at,
+                    Fault::Replay {
+                        count: rng.gen_range(1..=20),
+                    },
+                )),
             }
         }
         faults.sort_by_key(|(t, _)| *t);

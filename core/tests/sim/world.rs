@@ -11,8 +11,8 @@ use failover_core::wire::{
 };
 use failover_core::{
     Action, DeadTime, Dest, Duration, FenceConfig, Instant, LinkId, Machine, NodeId, Primary,
-    PrimaryConfig, Role, Secondary, Timing, SecondaryConfig, Stage, StageOutcome, Witness, WitnessConfig,
-    WitnessPolicy,
+    PrimaryConfig, Role, Secondary, SecondaryConfig, Stage, StageOutcome, Timing, Witness,
+    WitnessConfig, WitnessPolicy,
 };
 use rand::Rng;
 use rand_pcg::Pcg64Mcg;
@@ -73,8 +73,18 @@ struct SimNode {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 enum Pending {
     /// `from` is `None` for a replayed copy.
-    Deliver { to: NodeIx, link: u8, from: Option<NodeIx>, frame: Vec<u8> },
-    StageDone { node: NodeIx, life: u32, stage: StageKey, outcome: OutcomeKey },
+    Deliver {
+        to: NodeIx,
+        link: u8,
+        from: Option<NodeIx>,
+        frame: Vec<u8>,
+    },
+    StageDone {
+        node: NodeIx,
+        life: u32,
+        stage: StageKey,
+        outcome: OutcomeKey,
+    },
     Fault(usize),
 }
 
@@ -84,7 +94,13 @@ struct StageKey(u8);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct OutcomeKey(i32);
 
-const STAGES: [Stage; 5] = [Stage::Test, Stage::PreAcq, Stage::PostAcq, Stage::PreRel, Stage::PostRel];
+const STAGES: [Stage; 5] = [
+    Stage::Test,
+    Stage::PreAcq,
+    Stage::PostAcq,
+    Stage::PreRel,
+    Stage::PostRel,
+];
 
 fn stage_key(s: Stage) -> StageKey {
     StageKey(STAGES.iter().position(|x| *x == s).unwrap_or(0) as u8)
@@ -204,7 +220,11 @@ impl World {
     }
 
     fn note(&mut self, line: impl FnOnce() -> String) {
-        let line = format!("{:>10.3} ms  {}", self.now.total_micros() as f64 / 1000.0, line());
+        let line = format!(
+            "{:>10.3} ms  {}",
+            self.now.total_micros() as f64 / 1000.0,
+            line()
+        );
         if self.verbose {
             println!("{line}");
         }
@@ -307,7 +327,12 @@ impl World {
             let next_wake = NODES
                 .iter()
                 .filter(|ix| self.nodes[**ix as usize].power == Power::Up)
-                .filter_map(|ix| self.nodes[*ix as usize].machine.as_ref().and_then(|m| m.poll_at()))
+                .filter_map(|ix| {
+                    self.nodes[*ix as usize]
+                        .machine
+                        .as_ref()
+                        .and_then(|m| m.poll_at())
+                })
                 .min();
             let next_event = self.heap.peek().map(|Reverse((t, _, _))| *t);
             let next = match (next_wake, next_event) {
@@ -338,7 +363,9 @@ impl World {
                 if *t > self.now {
                     break;
                 }
-                let Some(Reverse((_, _, p))) = self.heap.pop() else { break };
+                let Some(Reverse((_, _, p))) = self.heap.pop() else {
+                    break;
+                };
                 self.handle(p)?;
             }
             // Timers due now, then drain every machine.
@@ -370,7 +397,12 @@ impl World {
 
     fn handle(&mut self, p: Pending) -> Result<(), Violation> {
         match p {
-            Pending::Deliver { to, link, from, frame } => {
+            Pending::Deliver {
+                to,
+                link,
+                from,
+                frame,
+            } => {
                 let n = &mut self.nodes[to as usize];
                 if n.power != Power::Up {
                     return Ok(());
@@ -395,7 +427,12 @@ impl World {
                 let mut buf = [0u8; MAX_FRAME_LEN];
                 self.drain(to, &mut buf)?;
             }
-            Pending::StageDone { node, life, stage, outcome } => {
+            Pending::StageDone {
+                node,
+                life,
+                stage,
+                outcome,
+            } => {
                 let stage = STAGES[stage.0 as usize];
                 let outcome = outcome_of(outcome);
                 let n = &mut self.nodes[node as usize];
@@ -481,7 +518,9 @@ impl World {
                 }
             }
             Fault::Forge { count } => {
-                let forger = Keyring::new(Key::new(7, b"the attacker's guess at the key").expect("valid key"));
+                let forger = Keyring::new(
+                    Key::new(7, b"the attacker's guess at the key").expect("valid key"),
+                );
                 for i in 0..count {
                     let frame = FrameRepr {
                         header: Header {
@@ -501,11 +540,30 @@ impl World {
                         }),
                     };
                     let mut buf = [0u8; MAX_FRAME_LEN];
-                    let Ok(len) = frame.emit(&mut buf, Some(&forger)) else { continue };
+                    let Ok(len) = frame.emit(&mut buf, Some(&forger)) else {
+                        continue;
+                    };
                     for to in [NodeIx::Secondary, NodeIx::Witness] {
-                        let link = if to == NodeIx::Witness { 0 } else { (i % 2) as u8 };
-                        let at = self.now + self.sched.interval.saturating_div(u64::from(count)).saturating_mul(u64::from(i));
-                        self.at(at, Pending::Deliver { to, link, from: None, frame: buf[..len].to_vec() });
+                        let link = if to == NodeIx::Witness {
+                            0
+                        } else {
+                            (i % 2) as u8
+                        };
+                        let at = self.now
+                            + self
+                                .sched
+                                .interval
+                                .saturating_div(u64::from(count))
+                                .saturating_mul(u64::from(i));
+                        self.at(
+                            at,
+                            Pending::Deliver {
+                                to,
+                                link,
+                                from: None,
+                                frame: buf[..len].to_vec(),
+                            },
+                        );
                     }
                 }
             }
@@ -517,8 +575,18 @@ impl World {
                     let i = self.rng.gen_range(0..self.captured.len());
                     let (link, frame) = self.captured[i].clone();
                     let to = NODES[self.rng.gen_range(0..NODES.len())];
-                    let delay = Duration::from_micros(self.rng.gen_range(0..=self.sched.delay_max.total_micros()));
-                    self.at(self.now + delay, Pending::Deliver { to, link, from: None, frame });
+                    let delay = Duration::from_micros(
+                        self.rng.gen_range(0..=self.sched.delay_max.total_micros()),
+                    );
+                    self.at(
+                        self.now + delay,
+                        Pending::Deliver {
+                            to,
+                            link,
+                            from: None,
+                            frame,
+                        },
+                    );
                 }
             }
         }
@@ -539,12 +607,16 @@ impl World {
         if !healthy {
             return;
         }
-        let Some(AnyMachine::Secondary(sec)) = self.nodes[NodeIx::Secondary as usize].machine.as_ref() else {
+        let Some(AnyMachine::Secondary(sec)) =
+            self.nodes[NodeIx::Secondary as usize].machine.as_ref()
+        else {
             return;
         };
         // Already holding or part-way through something else: not the
         // scenario this invariant describes.
-        if sec.phase() != failover_core::secondary::Phase::Monitoring || !sec.primary_detector().heard_any() {
+        if sec.phase() != failover_core::secondary::Phase::Monitoring
+            || !sec.primary_detector().heard_any()
+        {
             return;
         }
         let mut dead = sec.primary_detector().dead_time();
@@ -554,7 +626,9 @@ impl World {
             WitnessPolicy::Preferred { .. } => sec.witness_reachable(),
         };
         if asks_witness {
-            if let Some(AnyMachine::Witness(w)) = self.nodes[NodeIx::Witness as usize].machine.as_ref() {
+            if let Some(AnyMachine::Witness(w)) =
+                self.nodes[NodeIx::Witness as usize].machine.as_ref()
+            {
                 dead = dead.max(w.primary_detector().dead_time());
             }
             if s.fence {
@@ -563,7 +637,11 @@ impl World {
             // One request round trip, plus a retry if it raced the verdict.
             dead = dead + s.interval;
         }
-        let bound = dead + s.hold_down + s.script_max.saturating_mul(2) + s.interval + s.delay_max.saturating_mul(4);
+        let bound = dead
+            + s.hold_down
+            + s.script_max.saturating_mul(2)
+            + s.interval
+            + s.delay_max.saturating_mul(4);
         self.liveness = Some(self.now + bound);
     }
 
@@ -574,7 +652,9 @@ impl World {
         // Bounded: a machine's queues are finite.
         for _ in 0..1000 {
             let now = self.now;
-            let Some(m) = self.nodes[ix as usize].machine.as_mut() else { return Ok(()) };
+            let Some(m) = self.nodes[ix as usize].machine.as_mut() else {
+                return Ok(());
+            };
             let action = m.as_machine().poll_action();
             if let Some(action) = action {
                 self.act(ix, action)?;
@@ -599,7 +679,12 @@ impl World {
                 for delay in fate.into_iter().flatten() {
                     self.at(
                         self.now + delay,
-                        Pending::Deliver { to, link: tx.link.0, from: Some(ix), frame: frame.clone() },
+                        Pending::Deliver {
+                            to,
+                            link: tx.link.0,
+                            from: Some(ix),
+                            frame: frame.clone(),
+                        },
                     );
                 }
             }
@@ -633,12 +718,20 @@ impl World {
                     (Duration::ZERO, StageOutcome::Failed(1))
                 } else {
                     let max = s.script_max.total_micros();
-                    (Duration::from_micros(self.rng.gen_range(0..=max)), StageOutcome::Success)
+                    (
+                        Duration::from_micros(self.rng.gen_range(0..=max)),
+                        StageOutcome::Success,
+                    )
                 };
                 let life = self.nodes[ix as usize].life;
                 self.at(
                     self.now + delay,
-                    Pending::StageDone { node: ix, life, stage: stage_key(stage), outcome: outcome_key(outcome) },
+                    Pending::StageDone {
+                        node: ix,
+                        life,
+                        stage: stage_key(stage),
+                        outcome: outcome_key(outcome),
+                    },
                 );
             }
             Action::AddAddresses => {
@@ -678,7 +771,8 @@ impl World {
         let servers_deaf = !self.hears(S, P) || !self.hears(P, S);
         match self.sched.policy {
             WitnessPolicy::Required => {
-                let blind = servers_deaf && !self.hears(W, P) && (self.hears(P, S) || self.hears(P, W));
+                let blind =
+                    servers_deaf && !self.hears(W, P) && (self.hears(P, S) || self.hears(P, W));
                 blind.then_some(Excuse::BlindWitness)
             }
             _ => servers_deaf.then_some(Excuse::Partition),
@@ -689,7 +783,9 @@ impl World {
     fn check_no_takeover_while_heard(&self) -> Result<(), Violation> {
         let p_up = self.nodes[NodeIx::Primary as usize].power == Power::Up;
         if p_up && self.hears(NodeIx::Secondary, NodeIx::Primary) {
-            return Err(self.violation("(3) the secondary started a takeover while it was hearing the primary"));
+            return Err(self.violation(
+                "(3) the secondary started a takeover while it was hearing the primary",
+            ));
         }
         Ok(())
     }
@@ -728,12 +824,20 @@ impl World {
         // job (every fault has a heal before it); here just check.
         let p = &self.nodes[NodeIx::Primary as usize];
         let s = &self.nodes[NodeIx::Secondary as usize];
-        if p.power == Power::Up && s.power == Power::Up && self.net.all_up() && self.net.max_loss() == 0.0 {
+        if p.power == Power::Up
+            && s.power == Power::Up
+            && self.net.all_up()
+            && self.net.max_loss() == 0.0
+        {
             if s.has_addresses {
-                return Err(self.violation("(4) after every fault was repaired, the secondary still holds the addresses"));
+                return Err(self.violation(
+                    "(4) after every fault was repaired, the secondary still holds the addresses",
+                ));
             }
             if !p.has_addresses {
-                return Err(self.violation("(4) after every fault was repaired, the primary does not hold the addresses"));
+                return Err(self.violation(
+                    "(4) after every fault was repaired, the primary does not hold the addresses",
+                ));
             }
         }
         Ok(())
