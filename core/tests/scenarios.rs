@@ -248,8 +248,7 @@ fn witness_required_an_isolated_secondary_never_takes_over() {
                 up: false,
             },
         );
-    schedule.policy = WitnessPolicy::Required;
-    schedule.witness_present = true;
+    schedule = schedule.witness(WitnessPolicy::Required);
     let world = play(schedule);
     let s = after(&world, S, 0);
     assert!(!s.contains(&Action::RunStage(Stage::Test)), "{s:?}");
@@ -260,8 +259,7 @@ fn witness_required_an_isolated_secondary_never_takes_over() {
 #[test]
 fn witness_required_primary_death_is_taken_over_with_the_grant() {
     let mut schedule = Schedule::calm(Instant::from_millis(2000)).with(500, Fault::Kill(P));
-    schedule.policy = WitnessPolicy::Required;
-    schedule.witness_present = true;
+    schedule = schedule.witness(WitnessPolicy::Required);
     let world = play(schedule);
     assert!(notified(&after(&world, W, 0), Event::Granted));
     let added = first_at(&world, S, Action::AddAddresses).expect("takeover");
@@ -290,8 +288,7 @@ fn witness_required_an_isolated_primary_lets_go_before_the_secondary_takes_over(
                 up: false,
             },
         );
-    schedule.policy = WitnessPolicy::Required;
-    schedule.witness_present = true;
+    schedule = schedule.witness(WitnessPolicy::Required);
     let world = play(schedule);
     let fenced =
         first_at(&world, P, Action::Notify(Event::Isolated)).expect("primary fenced itself");
@@ -305,10 +302,9 @@ fn witness_preferred_falls_back_to_apples_rule_when_the_witness_is_gone() {
     let mut schedule = Schedule::calm(Instant::from_millis(2500))
         .with(300, Fault::Kill(W))
         .with(800, Fault::Kill(P));
-    schedule.policy = WitnessPolicy::Preferred {
+    schedule = schedule.witness(WitnessPolicy::Preferred {
         fallback_hold_down: Duration::from_millis(500),
-    };
-    schedule.witness_present = true;
+    });
     let world = play(schedule);
     let s = after(&world, S, 0);
     assert!(notified(&s, Event::WitnessLost), "{s:?}");

@@ -83,6 +83,13 @@ impl Schedule {
         }
     }
 
+    /// Runs a witness, with `policy` on the secondary.
+    pub fn witness(mut self, policy: WitnessPolicy) -> Schedule {
+        self.policy = policy;
+        self.witness_present = true;
+        self
+    }
+
     /// Adds `fault` at `at` milliseconds.
     pub fn with(mut self, at_ms: u64, fault: Fault) -> Schedule {
         self.faults.push((Instant::from_millis(at_ms), fault));
