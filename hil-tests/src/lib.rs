@@ -13,3 +13,4 @@
 #![forbid(unsafe_code)]
 
 pub mod cli;
+pub mod netns;

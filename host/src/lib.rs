@@ -7,9 +7,22 @@
 //! address changes, gratuitous ARP, the Test/PreAcq/PostAcq/PreRel/PostRel
 //! scripts, syslog and email notifications).
 //!
-//! **Nothing is implemented here yet.** The daemons land with issue 3
-//! ("host: heartbeatd and failoverd for Linux"). Until then this crate is an
-//! empty placeholder so that the workspace builds; it deliberately has no
-//! `heartbeatd` or `failoverd` binaries, because a stub daemon would pretend
-//! to work.
+//! The building blocks are here, each tested on its own (the network ones
+//! in network namespaces): the command lines, configuration file and key
+//! file ([`cli`], [`hostconfig`], [`options`]), raw heartbeat frames,
+//! gratuitous ARP and AF_PACKET channels ([`net`]), netlink address
+//! management ([`addr`]), the script runner ([`scripts`]), syslog and email
+//! notifications ([`notify`]), the boot epoch and the pid file ([`daemon`]).
+//! **The daemon binaries themselves are not written yet**: the event loop
+//! that ties these to the core machines is the next step of issue 3, so
+//! there is deliberately no `heartbeatd` or `failoverd` binary to install.
 #![forbid(unsafe_code)]
+
+pub mod addr;
+pub mod cli;
+pub mod daemon;
+pub mod hostconfig;
+pub mod net;
+pub mod notify;
+pub mod options;
+pub mod scripts;

@@ -1,0 +1,113 @@
+//! The boot epoch (see `docs/protocol.md`, "Epochs"): chosen at start-up as
+//! `max(persisted last epoch + 1, current UNIX time in seconds)` and written
+//! to stable storage before the first frame is sent. So a restarted daemon is
+//! never locked out by the sequence numbers of its previous life, and frames
+//! of that life (an older epoch) are refused by its peers.
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Where a daemon keeps its last epoch, unless told otherwise.
+pub const STATE_DIR: &str = "/var/lib/failover";
+
+/// The default epoch file of `program` (`/var/lib/failover/<program>.epoch`).
+pub fn default_path(program: &str) -> PathBuf {
+    Path::new(STATE_DIR).join(format!("{program}.epoch"))
+}
+
+/// Chooses this boot's epoch and persists it at `path` before returning.
+/// `now_secs` is the current UNIX time; a missing file counts as epoch 0, an
+/// unreadable or corrupt one is an error (refusing to start is better than
+/// reusing an epoch).
+pub fn next_epoch(path: &Path, now_secs: u64) -> io::Result<u32> {
+    let persisted = match fs::read_to_string(path) {
+        Ok(text) => text.trim().parse::<u32>().map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "epoch file {} does not hold a number ({:?}); remove it only if you are sure the daemon is not running",
+                    path.display(),
+                    text.trim()
+                ),
+            )
+        })?,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => 0,
+        Err(e) => return Err(e),
+    };
+    let clock = u32::try_from(now_secs).unwrap_or(u32::MAX);
+    let epoch = persisted.checked_add(1).ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("epoch file {} is exhausted (u32::MAX)", path.display()),
+        )
+    })?;
+    let epoch = epoch.max(clock);
+    write_atomically(path, &format!("{epoch}\n"))?;
+    Ok(epoch)
+}
+
+/// The current UNIX time in seconds (0 if the clock is before 1970).
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Writes `text` to a temporary file next to `path`, syncs it and renames it
+/// over `path`, so a crash leaves either the old or the new epoch, never a
+/// torn one.
+fn write_atomically(path: &Path, text: &str) -> io::Result<()> {
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension("epoch.tmp");
+    {
+        let mut f = fs::File::create(&tmp)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+    }
+    fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent() {
+        // Make the rename itself durable.
+        if let Ok(d) = fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn epochs_increase_across_restarts_even_with_a_stopped_clock() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state/failoverd.epoch");
+        let a = next_epoch(&path, 1_000).unwrap();
+        assert_eq!(a, 1_000);
+        // Same second, or a clock that went backwards: still larger.
+        let b = next_epoch(&path, 1_000).unwrap();
+        let c = next_epoch(&path, 10).unwrap();
+        assert_eq!((b, c), (1_001, 1_002));
+        // The clock moved on: it wins.
+        assert_eq!(next_epoch(&path, 5_000).unwrap(), 5_000);
+        assert_eq!(fs::read_to_string(&path).unwrap(), "5000\n");
+    }
+
+    #[test]
+    fn a_corrupt_epoch_file_refuses_to_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.epoch");
+        fs::write(&path, "garbage").unwrap();
+        let err = next_epoch(&path, 1).unwrap_err();
+        assert!(err.to_string().contains("does not hold a number"), "{err}");
+        assert_eq!(
+            fs::read_to_string(&path).unwrap(),
+            "garbage",
+            "left as it was"
+        );
+    }
+}

@@ -1,0 +1,93 @@
+//! The pid file: written at start, locked for the daemon's life so a second
+//! copy refuses to start (instead of both fighting over the addresses), and
+//! removed on a clean exit.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Seek, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use nix::fcntl::{Flock, FlockArg};
+
+/// A held pid file. Dropping it removes the file and releases the lock.
+#[derive(Debug)]
+pub struct PidFile {
+    path: PathBuf,
+    _lock: Flock<File>,
+}
+
+impl PidFile {
+    /// Creates (or takes over a stale) pid file at `path` for `pid`. Fails
+    /// with a message naming the running copy's pid when another process
+    /// holds the lock.
+    pub fn acquire(path: &Path, pid: u32) -> io::Result<PidFile> {
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir)?;
+        }
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o644)
+            .open(path)?;
+        let mut lock = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+            Ok(lock) => lock,
+            Err((mut file, _)) => {
+                let mut text = String::new();
+                let _ = file.read_to_string(&mut text);
+                return Err(io::Error::new(
+                    io::ErrorKind::AddrInUse,
+                    format!(
+                        "already running (pid {}, pid file {})",
+                        text.trim(),
+                        path.display()
+                    ),
+                ));
+            }
+        };
+        lock.set_len(0)?;
+        lock.rewind()?;
+        writeln!(lock, "{pid}")?;
+        lock.sync_all()?;
+        Ok(PidFile {
+            path: path.to_path_buf(),
+            _lock: lock,
+        })
+    }
+
+    /// Where the pid file is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for PidFile {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.path);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_copy_is_refused_and_the_file_goes_on_drop() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run/failoverd.pid");
+        let held = PidFile::acquire(&path, 4242).unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "4242\n");
+        let err = PidFile::acquire(&path, 7).unwrap_err();
+        assert!(
+            err.to_string().contains("already running (pid 4242"),
+            "{err}"
+        );
+        drop(held);
+        assert!(!path.exists());
+        // A stale file (no lock held) is taken over.
+        fs::write(&path, "99\n").unwrap();
+        let again = PidFile::acquire(&path, 8).unwrap();
+        assert_eq!(fs::read_to_string(again.path()).unwrap(), "8\n");
+    }
+}

@@ -1,0 +1,513 @@
+//! The configuration file: `/etc/hostconfig`-style `KEY=VALUE` lines, as
+//! Apple's IPFailover startup item read them from `/etc/hostconfig` and as
+//! Debian keeps daemon settings in `/etc/default/`.
+//!
+//! The keys are Apple's: `FAILOVER_BCAST_IPS` (heartbeatd's targets, private
+//! network first), `FAILOVER_PEER_IP` (failoverd's `master_priv_addr`),
+//! `FAILOVER_PEER_IP_PAIRS` (failoverd's `interface:pub_addr[/mask]`
+//! triplets) and `FAILOVER_EMAIL_RECIPIENT` (who is mailed; `root` when
+//! unset). The command line wins over the file ([`crate::options`]).
+//!
+//! The syntax is the subset of `sh` such files use, so the same file can
+//! still be sourced by a shell script: `#` comments, blank lines, an
+//! optional `export `, and values bare, in `"double"` or in `'single'`
+//! quotes. **No shell expansion is done**: `$VAR` and `` `cmd` `` are taken
+//! literally (with a warning), because the daemon must not run commands or
+//! depend on its environment to read its configuration. A malformed line is
+//! a problem (the daemon does not guess), reported with `file:line` and the
+//! text; an unknown key is only a warning.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::cli::Problem;
+
+/// Where the configuration file is looked for when `--config` is not given.
+/// Its absence is not an error: everything can be on the command line.
+pub const DEFAULT_CONFIG_FILE: &str = "/etc/default/failover";
+
+/// heartbeatd's targets: space-separated addresses, private network first.
+pub const KEY_BCAST_IPS: &str = "FAILOVER_BCAST_IPS";
+/// failoverd's `master_priv_addr`.
+pub const KEY_PEER_IP: &str = "FAILOVER_PEER_IP";
+/// failoverd's space-separated `interface:pub_addr[/mask]` triplets (the
+/// "PAIRS" name is historical, as Apple's man page says).
+pub const KEY_PEER_IP_PAIRS: &str = "FAILOVER_PEER_IP_PAIRS";
+/// Who receives email notifications; `root` when unset, no email when set
+/// to the empty string.
+pub const KEY_EMAIL_RECIPIENT: &str = "FAILOVER_EMAIL_RECIPIENT";
+/// The keys this file may set; any other is ignored with a warning.
+pub const KNOWN_KEYS: [&str; 4] = [
+    KEY_BCAST_IPS,
+    KEY_PEER_IP,
+    KEY_PEER_IP_PAIRS,
+    KEY_EMAIL_RECIPIENT,
+];
+
+/// One value read from the file, with the line it came from so that a
+/// message about it can point there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Setting {
+    /// The value, quotes removed.
+    pub value: String,
+    /// The line number, from 1.
+    pub line: usize,
+}
+
+impl Setting {
+    /// The value's space-separated words (the lists in
+    /// `FAILOVER_BCAST_IPS` and `FAILOVER_PEER_IP_PAIRS`).
+    pub fn words(&self) -> impl Iterator<Item = &str> {
+        self.value.split_whitespace()
+    }
+}
+
+/// What one configuration file says, and what was wrong with it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostConfig {
+    /// The file (read or looked for), for messages.
+    pub path: PathBuf,
+    /// Whether the file was found and read.
+    pub loaded: bool,
+    /// `FAILOVER_BCAST_IPS`.
+    pub bcast_ips: Option<Setting>,
+    /// `FAILOVER_PEER_IP`.
+    pub peer_ip: Option<Setting>,
+    /// `FAILOVER_PEER_IP_PAIRS`.
+    pub peer_ip_pairs: Option<Setting>,
+    /// `FAILOVER_EMAIL_RECIPIENT`.
+    pub email_recipient: Option<Setting>,
+    /// Unknown keys, repeated keys, literal `$`: worth logging, not fatal.
+    pub warnings: Vec<String>,
+    /// Malformed lines and unreadable files: the daemon refuses to start.
+    pub problems: Vec<Problem>,
+}
+
+impl HostConfig {
+    /// No file: every key unset.
+    pub fn absent(path: &Path) -> HostConfig {
+        HostConfig {
+            path: path.to_owned(),
+            ..HostConfig::default()
+        }
+    }
+
+    /// Reads the configuration file. `explicit` is the `--config` argument:
+    /// a file named there must exist; without it, [`DEFAULT_CONFIG_FILE`]
+    /// is read if it exists and silently skipped if it does not. A file that
+    /// exists but cannot be read is a problem either way.
+    pub fn load(explicit: Option<&Path>) -> HostConfig {
+        let path = explicit.unwrap_or(Path::new(DEFAULT_CONFIG_FILE));
+        match std::fs::read(path) {
+            Ok(bytes) => HostConfig::parse(path, &String::from_utf8_lossy(&bytes)),
+            Err(e) if explicit.is_none() && e.kind() == io::ErrorKind::NotFound => {
+                HostConfig::absent(path)
+            }
+            Err(e) => {
+                let mut c = HostConfig::absent(path);
+                c.problems.push(Problem::no_input(format!(
+                    "cannot read configuration file {}: {e}",
+                    path.display()
+                )));
+                c
+            }
+        }
+    }
+
+    /// Parses the text of a configuration file read from `path`.
+    pub fn parse(path: &Path, text: &str) -> HostConfig {
+        let mut c = HostConfig::absent(path);
+        c.loaded = true;
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        for (i, raw) in text.lines().enumerate() {
+            let line = i + 1;
+            let here = format!("{}:{line}", path.display());
+            match parse_line(raw) {
+                Ok(None) => {}
+                Ok(Some(assignment)) => {
+                    if assignment.literal_expansion {
+                        c.warnings.push(format!(
+                            "{here}: {}: '$' and '`' are taken literally (this file is read \
+                             without shell expansion)",
+                            assignment.key
+                        ));
+                    }
+                    c.set(&here, line, assignment.key, assignment.value);
+                }
+                Err(reason) => c
+                    .problems
+                    .push(Problem::config(format!("{here}: {reason}: {}", raw.trim()))),
+            }
+        }
+        c
+    }
+
+    fn set(&mut self, here: &str, line: usize, key: &str, value: String) {
+        let slot = match key {
+            KEY_BCAST_IPS => &mut self.bcast_ips,
+            KEY_PEER_IP => &mut self.peer_ip,
+            KEY_PEER_IP_PAIRS => &mut self.peer_ip_pairs,
+            KEY_EMAIL_RECIPIENT => &mut self.email_recipient,
+            _ => {
+                self.warnings
+                    .push(format!("{here}: unknown key {key} ignored"));
+                return;
+            }
+        };
+        if let Some(old) = slot {
+            self.warnings.push(format!(
+                "{here}: {key} is set again; this value replaces the one on line {}",
+                old.line
+            ));
+        }
+        *slot = Some(Setting { value, line });
+    }
+
+    /// Where a setting came from, for messages: `KEY at /path:line`.
+    pub fn context(&self, key: &str, setting: &Setting) -> String {
+        format!("{key} at {}:{}", self.path.display(), setting.line)
+    }
+}
+
+/// One `KEY=VALUE` line, parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Assignment<'a> {
+    key: &'a str,
+    value: String,
+    /// An unquoted or double-quoted `$` or `` ` ``, which a shell would
+    /// have expanded.
+    literal_expansion: bool,
+}
+
+/// Typographic quotes that word processors and web pages put in place of
+/// `"` and `'` (seeds 000 and 001 show `FAILOVER_BCAST_IPS=”…″`).
+const TYPOGRAPHIC_QUOTES: [char; 7] = ['“', '”', '„', '″', '‘', '’', '′'];
+
+/// Parses one line: `Ok(None)` for a blank or comment line, the assignment,
+/// or why the line is malformed.
+fn parse_line(raw: &str) -> Result<Option<Assignment<'_>>, String> {
+    let line = raw.trim_start();
+    if line.is_empty() || line.starts_with('#') {
+        return Ok(None);
+    }
+    let line = match line.strip_prefix("export") {
+        Some(rest) if rest.starts_with([' ', '\t']) => rest.trim_start(),
+        _ => line,
+    };
+    let key_len = line
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(line.len());
+    let (key, rest) = line.split_at(key_len);
+    if key.is_empty() || key.starts_with(|c: char| c.is_ascii_digit()) {
+        return Err("expected KEY=VALUE".into());
+    }
+    let Some(rest) = rest.strip_prefix('=') else {
+        return Err(if rest.trim_start().starts_with('=') {
+            "no spaces are allowed before '=' (as in sh)".into()
+        } else {
+            "expected KEY=VALUE".into()
+        });
+    };
+    if rest.starts_with([' ', '\t']) && !rest.trim().is_empty() && !rest.trim().starts_with('#') {
+        return Err("no spaces are allowed after '=' (as in sh); quote a value with spaces".into());
+    }
+    let (value, literal_expansion, after) = parse_value(rest)?;
+    let after = after.trim_start();
+    if !after.is_empty() && !after.starts_with('#') {
+        return Err("unexpected text after the value; quote a value with spaces".into());
+    }
+    Ok(Some(Assignment {
+        key,
+        value,
+        literal_expansion,
+    }))
+}
+
+/// Reads a value up to the first unquoted whitespace, sh-style: bare,
+/// `"…"` (where `\` escapes `"`, `\`, `$` and `` ` ``) and `'…'` segments
+/// concatenate. Returns the value, whether it held a literal `$` or `` ` ``
+/// outside single quotes, and the rest of the line.
+fn parse_value(text: &str) -> Result<(String, bool, &str), String> {
+    let mut value = String::new();
+    let mut expansion = false;
+    let mut chars = text.char_indices().peekable();
+    while let Some(&(i, c)) = chars.peek() {
+        match c {
+            c if c.is_whitespace() => return Ok((value, expansion, &text[i..])),
+            '"' => {
+                chars.next();
+                loop {
+                    match chars.next() {
+                        None => {
+                            return Err(
+                                "unterminated double quote (a value cannot span lines)".into()
+                            )
+                        }
+                        Some((_, '"')) => break,
+                        Some((_, '\\')) => match chars.peek() {
+                            Some(&(_, e @ ('"' | '\\' | '$' | '`'))) => {
+                                value.push(e);
+                                chars.next();
+                            }
+                            _ => value.push('\\'),
+                        },
+                        Some((_, d)) => {
+                            expansion |= d == '$' || d == '`';
+                            value.push(d);
+                        }
+                    }
+                }
+            }
+            '\'' => {
+                chars.next();
+                loop {
+                    match chars.next() {
+                        None => {
+                            return Err(
+                                "unterminated single quote (a value cannot span lines)".into()
+                            )
+                        }
+                        Some((_, '\'')) => break,
+                        Some((_, d)) => value.push(d),
+                    }
+                }
+            }
+            '\\' => {
+                chars.next();
+                match chars.next() {
+                    Some((_, e)) => value.push(e),
+                    None => return Err("a '\\' at the end of the line".into()),
+                }
+            }
+            c if TYPOGRAPHIC_QUOTES.contains(&c) => {
+                return Err(format!(
+                    "'{c}' is a typographic quote, not a quote character: use a plain \" \
+                     (an editor or a web page replaced it)"
+                ))
+            }
+            c => {
+                chars.next();
+                expansion |= c == '$' || c == '`';
+                value.push(c);
+            }
+        }
+    }
+    Ok((value, expansion, ""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::ProblemKind;
+
+    fn parse(text: &str) -> HostConfig {
+        HostConfig::parse(Path::new("/etc/default/failover"), text)
+    }
+
+    fn value(text: &str) -> String {
+        match parse_line(text) {
+            Ok(Some(a)) => a.value,
+            other => panic!("{text:?}: {other:?}"),
+        }
+    }
+
+    fn malformed(text: &str) -> String {
+        parse_line(text).expect_err(text)
+    }
+
+    #[test]
+    fn apples_hostconfig_lines() {
+        let c = parse(
+            "# IP failover\n\
+             FAILOVER_PEER_IP=10.100.0.10\n\
+             FAILOVER_PEER_IP_PAIRS=\"en0:192.13.2.2/16 en1:1.2.3.4/24\"\n\
+             FAILOVER_EMAIL_RECIPIENT=failure_notifications@groups.example.com\n\
+             \n\
+             FAILOVER_BCAST_IPS=\"192.168.1.255 10.1.0.255\"\n",
+        );
+        assert!(c.loaded);
+        assert!(c.problems.is_empty(), "{:?}", c.problems);
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+        let peer = c.peer_ip.as_ref().expect("set");
+        assert_eq!((peer.value.as_str(), peer.line), ("10.100.0.10", 2));
+        let pairs = c.peer_ip_pairs.as_ref().expect("set");
+        assert_eq!(
+            pairs.words().collect::<Vec<_>>(),
+            ["en0:192.13.2.2/16", "en1:1.2.3.4/24"]
+        );
+        assert_eq!(
+            c.email_recipient.as_ref().map(|s| s.value.as_str()),
+            Some("failure_notifications@groups.example.com")
+        );
+        let b = c.bcast_ips.as_ref().expect("set");
+        assert_eq!(
+            b.words().collect::<Vec<_>>(),
+            ["192.168.1.255", "10.1.0.255"]
+        );
+        assert_eq!(b.line, 6);
+        assert_eq!(
+            c.context(KEY_BCAST_IPS, b),
+            "FAILOVER_BCAST_IPS at /etc/default/failover:6"
+        );
+    }
+
+    #[test]
+    fn value_forms() {
+        assert_eq!(value("A=bare"), "bare");
+        assert_eq!(value("A=\"two words\""), "two words");
+        assert_eq!(value("A='two words'"), "two words");
+        assert_eq!(value("A="), "");
+        assert_eq!(value("A=\"\""), "");
+        assert_eq!(value("export A=x"), "x");
+        assert_eq!(value("export\tA='x'"), "x");
+        assert_eq!(value("   A=x   "), "x");
+        assert_eq!(value("A=x # a comment"), "x");
+        assert_eq!(value("A=\"x\"\t# a comment"), "x");
+        assert_eq!(value("A=x#y"), "x#y");
+        assert_eq!(value("A=\"a\"'b'c"), "abc");
+        assert_eq!(
+            value(r#"A="say \"hi\" \\ \$ \` \n""#),
+            r#"say "hi" \ $ ` \n"#
+        );
+        assert_eq!(value(r"A='no \escapes'"), r"no \escapes");
+        assert_eq!(value(r"A=a\ b"), "a b");
+        assert_eq!(value("A= # only a comment"), "");
+        assert_eq!(value("exporter=1"), "1");
+        assert_eq!(
+            parse_line("export=1").map(|a| a.map(|a| a.key)),
+            Ok(Some("export"))
+        );
+        for blank in ["", "   ", "# comment", "   # indented comment", "\t"] {
+            assert_eq!(parse_line(blank), Ok(None), "{blank:?}");
+        }
+    }
+
+    #[test]
+    fn malformed_lines() {
+        assert_eq!(malformed("FOO bar"), "expected KEY=VALUE");
+        assert_eq!(malformed("FOO"), "expected KEY=VALUE");
+        assert_eq!(malformed("=x"), "expected KEY=VALUE");
+        assert_eq!(malformed("1A=x"), "expected KEY=VALUE");
+        assert_eq!(malformed("A-B=x"), "expected KEY=VALUE");
+        assert_eq!(malformed("export"), "expected KEY=VALUE");
+        assert_eq!(
+            malformed("A =x"),
+            "no spaces are allowed before '=' (as in sh)"
+        );
+        assert_eq!(
+            malformed("A= x"),
+            "no spaces are allowed after '=' (as in sh); quote a value with spaces"
+        );
+        assert_eq!(
+            malformed("A=a b"),
+            "unexpected text after the value; quote a value with spaces"
+        );
+        assert_eq!(
+            malformed("A=\"open"),
+            "unterminated double quote (a value cannot span lines)"
+        );
+        assert_eq!(
+            malformed("A='open"),
+            "unterminated single quote (a value cannot span lines)"
+        );
+        assert_eq!(malformed("A=x\\"), "a '\\' at the end of the line");
+    }
+
+    #[test]
+    fn the_seeds_typographic_quotes_are_named() {
+        let c = parse("FAILOVER_BCAST_IPS=”192.168.1.255 10.1.0.255″\n");
+        assert_eq!(c.bcast_ips, None);
+        assert_eq!(c.problems.len(), 1);
+        assert_eq!(c.problems[0].kind, ProblemKind::Config);
+        assert_eq!(
+            c.problems[0].message,
+            "/etc/default/failover:1: '”' is a typographic quote, not a quote character: use a \
+             plain \" (an editor or a web page replaced it): \
+             FAILOVER_BCAST_IPS=”192.168.1.255 10.1.0.255″"
+        );
+    }
+
+    #[test]
+    fn problems_name_the_file_line_and_text_and_all_are_reported() {
+        let c = parse("A=1\n  bad line here  \nFAILOVER_PEER_IP=198.51.100.1\nB = 2\n");
+        let messages: Vec<_> = c.problems.iter().map(|p| p.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "/etc/default/failover:2: expected KEY=VALUE: bad line here",
+                "/etc/default/failover:4: no spaces are allowed before '=' (as in sh): B = 2",
+            ]
+        );
+        // The good lines around them still count.
+        assert_eq!(c.peer_ip.map(|s| s.value), Some("198.51.100.1".into()));
+    }
+
+    #[test]
+    fn warnings_for_unknown_repeated_and_literal_expansion() {
+        let c = parse(
+            "IPFORWARDING=-YES-\n\
+             FAILOVER_PEER_IP=198.51.100.1\n\
+             FAILOVER_PEER_IP=198.51.100.2\n\
+             FAILOVER_EMAIL_RECIPIENT=\"$ADMIN\"\n\
+             export FAILOVER_BCAST_IPS='$literal'\n",
+        );
+        assert!(c.problems.is_empty());
+        assert_eq!(
+            c.warnings,
+            [
+                "/etc/default/failover:1: unknown key IPFORWARDING ignored",
+                "/etc/default/failover:3: FAILOVER_PEER_IP is set again; this value replaces the \
+                 one on line 2",
+                "/etc/default/failover:4: FAILOVER_EMAIL_RECIPIENT: '$' and '`' are taken \
+                 literally (this file is read without shell expansion)",
+            ]
+        );
+        assert_eq!(
+            c.peer_ip.map(|s| (s.value, s.line)),
+            Some(("198.51.100.2".into(), 3))
+        );
+        assert_eq!(c.email_recipient.map(|s| s.value), Some("$ADMIN".into()));
+        assert_eq!(c.bcast_ips.map(|s| s.value), Some("$literal".into()));
+    }
+
+    #[test]
+    fn crlf_and_byte_order_mark_are_tolerated() {
+        let c = parse("\u{feff}FAILOVER_PEER_IP=198.51.100.1\r\nFAILOVER_BCAST_IPS=\"a b\"\r\n");
+        assert!(c.problems.is_empty(), "{:?}", c.problems);
+        assert_eq!(c.peer_ip.map(|s| s.value), Some("198.51.100.1".into()));
+        assert_eq!(c.bcast_ips.map(|s| s.value), Some("a b".into()));
+    }
+
+    #[test]
+    fn missing_default_file_is_fine_but_a_named_one_is_not() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let missing = dir.path().join("nope");
+        let c = HostConfig::load(Some(&missing));
+        assert!(!c.loaded);
+        assert_eq!(c.problems.len(), 1);
+        assert_eq!(c.problems[0].kind, ProblemKind::NoInput);
+        assert_eq!(
+            c.problems[0].message,
+            format!(
+                "cannot read configuration file {}: No such file or directory (os error 2)",
+                missing.display()
+            )
+        );
+        let file = dir.path().join("failover");
+        std::fs::write(&file, "FAILOVER_PEER_IP=198.51.100.1\n").expect("write");
+        let c = HostConfig::load(Some(&file));
+        assert!(c.loaded && c.problems.is_empty());
+        assert_eq!(c.path, file);
+        // A directory is not a file.
+        let c = HostConfig::load(Some(dir.path()));
+        assert_eq!(c.problems[0].kind, ProblemKind::NoInput);
+        // The default file: absent on a build machine is fine, present is
+        // read. Either way no "cannot read" problem for a missing file.
+        let c = HostConfig::load(None);
+        assert_eq!(c.path, Path::new(DEFAULT_CONFIG_FILE));
+        assert!(c
+            .problems
+            .iter()
+            .all(|p| !p.message.contains("No such file")));
+    }
+}

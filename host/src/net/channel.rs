@@ -1,0 +1,693 @@
+//! One raw AF_PACKET channel per interface, through pnet's datalink layer.
+//!
+//! Heartbeats and gratuitous ARPs go out and come in as whole Ethernet
+//! frames on these channels, so reception does not depend on the addresses
+//! an interface holds (see [`super::frame`]).
+//!
+//! # What pnet gives, and what we add
+//!
+//! `pnet_datalink` 0.35's Linux backend opens an AF_PACKET socket, binds it
+//! to the interface, makes it non-blocking, and on each `next()` calls
+//! `poll()` on it with the configured `read_timeout` (`None` = wait forever)
+//! and then `recvfrom()` into a buffer it owns; `send_to()` likewise polls
+//! for POLLOUT with `write_timeout`. It does **not** expose the socket's file
+//! descriptor, so a daemon could not wait on several interfaces, a signal
+//! pipe and its script children at once; the only pnet-only loop design is
+//! a short `read_timeout` per channel, i.e. waking up every few milliseconds
+//! for nothing — CPU that is measurable at idle and wrong for a daemon.
+//!
+//! But its `linux::Config` has a `socket_fd` field: pnet uses a socket we
+//! made instead of making its own. So [`Channel::open`]:
+//!
+//! 1. creates the AF_PACKET socket itself (socket2, no unsafe), with protocol
+//!    0 so that it receives nothing before it is bound to the interface (an
+//!    ETH_P_ALL socket would briefly see every interface's frames);
+//! 2. attaches a classic BPF filter ([`RxFilter`]): the kernel drops, before
+//!    waking us, every frame that is not a UDP datagram to the heartbeat
+//!    port (optionally: or ARP), every IPv4 fragment, and this host's own
+//!    outgoing frames (which an ETH_P_ALL socket otherwise sees). A daemon on
+//!    a busy public network thus wakes only for heartbeats;
+//! 3. keeps a duplicate of the descriptor for `poll(2)` ([`Channel`]
+//!    implements [`AsFd`]) and hands the original to pnet, which binds it and
+//!    owns it from then on;
+//! 4. configures pnet with `read_timeout = Some(0)` and
+//!    `write_timeout = Some(0)`: receive and send never block.
+//!
+//! # The event loop this enables (recommended for the daemons)
+//!
+//! ```text
+//! loop {
+//!     timeout = min(machine.poll_at(), announcer.next_due(), script deadlines) - now
+//!     poll([channel fds (POLLIN)..., signal self-pipe/signalfd, script pipes], timeout)
+//!     now = monotonic clock
+//!     for each readable channel: while let Some(frame) = ch.try_recv()? (at most N per wake-up):
+//!         if let Some(v) = parse_udp_frame(frame, port) { machine.handle_frame(now, link, v.payload) }
+//!     machine.handle_timeout(now); drain poll_transmit -> build_udp_frame -> ch.send
+//!     announcer.poll(now) -> build_garp -> ch.send
+//! }
+//! ```
+//!
+//! When `poll()` reports POLLIN *or POLLERR* on a channel, call
+//! [`Channel::try_recv`]: it returns a pending socket error (ENETDOWN when
+//! the interface went down) once and clears it, so the loop never spins on
+//! a sticky POLLERR; the channel keeps working when the interface comes
+//! back. An interface that is deleted and re-created gets a new index: reopen
+//! the channel by name.
+//!
+//! Idle, the daemon sleeps in one `poll()` until its next beat or deadline:
+//! at 1 s beats that is a handful of wake-ups a second, no measurable CPU.
+//! `poll()` takes milliseconds; for sub-millisecond deadlines at 5 ms beats
+//! use `ppoll()` (nanoseconds) or round the timeout up, never down (rounding
+//! down spins until the deadline).
+//!
+//! Steady state allocates nothing: [`Channel::send`] passes the caller's
+//! slice to `sendto`, [`Channel::try_recv`] returns a slice of pnet's
+//! receive buffer, and the frame builders and parsers write into and borrow
+//! from caller buffers.
+
+use std::fmt;
+use std::io;
+use std::net::Ipv4Addr;
+use std::os::fd::{AsFd, BorrowedFd, IntoRawFd, OwnedFd};
+use std::time::{Duration, Instant};
+
+use nix::poll::{PollFd, PollFlags, PollTimeout};
+use pnet_datalink::{ChannelType, DataLinkReceiver, DataLinkSender, MacAddr, NetworkInterface};
+use socket2::{Domain, SockFilter, Socket, Type};
+
+use super::garp::{build_arp_request, parse_arp, ARP_FRAME_LEN};
+use crate::addr::{AddrError, Netlink};
+
+/// Which frames the kernel lets through to the channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RxFilter {
+    /// Everything, both directions (the lab's capture).
+    Everything,
+    /// Unfragmented IPv4 UDP datagrams to `port` (and, with `arp`, ARP
+    /// frames), received from the wire only: not this host's own frames.
+    Udp {
+        /// The heartbeat port.
+        port: u16,
+        /// Also pass ARP (for [`Channel::resolve_mac`] or ARP observation).
+        arp: bool,
+    },
+}
+
+/// How to open a [`Channel`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChannelConfig {
+    /// The kernel-side filter.
+    pub filter: RxFilter,
+    /// Put the interface in promiscuous mode while the channel is open (the
+    /// daemons do not need it: heartbeats are broadcast or to our MAC).
+    pub promiscuous: bool,
+    /// Refuse an interface that is administratively down.
+    pub require_up: bool,
+    /// Largest frame received whole; longer ones are truncated (and then
+    /// fail to parse).
+    pub read_buffer_size: usize,
+}
+
+impl ChannelConfig {
+    /// What a daemon uses: heartbeats to `port` only, not promiscuous, the
+    /// interface must be up, 2 KiB frames (1500 MTU plus headers).
+    pub const fn heartbeat(port: u16) -> Self {
+        ChannelConfig {
+            filter: RxFilter::Udp { port, arp: false },
+            promiscuous: false,
+            require_up: true,
+            read_buffer_size: 2048,
+        }
+    }
+
+    /// What the lab's capture uses: every frame in both directions,
+    /// promiscuous, 64 KiB frames (veth delivers GRO-merged ones).
+    pub const fn capture() -> Self {
+        ChannelConfig {
+            filter: RxFilter::Everything,
+            promiscuous: true,
+            require_up: true,
+            read_buffer_size: 65536,
+        }
+    }
+}
+
+/// Why a channel could not be opened.
+#[derive(Debug)]
+pub enum ChannelError {
+    /// No interface of that name in this network namespace.
+    NoSuchInterface {
+        /// The name asked for.
+        name: String,
+    },
+    /// The interface exists but is administratively down.
+    NotUp {
+        /// The interface.
+        name: String,
+    },
+    /// Not an Ethernet interface with a MAC address (loopback, tun, ...).
+    NotEthernet {
+        /// The interface.
+        name: String,
+    },
+    /// Opening a raw socket needs root or CAP_NET_RAW.
+    PermissionDenied {
+        /// The interface.
+        name: String,
+    },
+    /// Any other failure.
+    Io {
+        /// The interface.
+        name: String,
+        /// What was attempted.
+        operation: &'static str,
+        /// The cause.
+        source: io::Error,
+    },
+}
+
+impl fmt::Display for ChannelError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ChannelError::NoSuchInterface { name } => write!(f, "{name}: no such interface"),
+            ChannelError::NotUp { name } => write!(
+                f,
+                "{name}: interface is down (bring it up first: ip link set {name} up)"
+            ),
+            ChannelError::NotEthernet { name } => {
+                write!(f, "{name}: not an Ethernet interface with a MAC address")
+            }
+            ChannelError::PermissionDenied { name } => write!(
+                f,
+                "{name}: permission denied opening a raw socket (run as root or grant CAP_NET_RAW)"
+            ),
+            ChannelError::Io {
+                name,
+                operation,
+                source,
+            } => write!(f, "{name}: {operation}: {source}"),
+        }
+    }
+}
+
+impl std::error::Error for ChannelError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ChannelError::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+/// An open raw channel on one interface: send frames, receive frames without
+/// blocking, and a descriptor to `poll()` on.
+pub struct Channel {
+    name: String,
+    index: u32,
+    mac: MacAddr,
+    filter: RxFilter,
+    tx: Box<dyn DataLinkSender>,
+    rx: Box<dyn DataLinkReceiver>,
+    /// A dup of pnet's socket, for poll(): same open file, same queue.
+    poll_fd: OwnedFd,
+}
+
+impl fmt::Debug for Channel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Channel")
+            .field("name", &self.name)
+            .field("index", &self.index)
+            .field("mac", &self.mac)
+            .field("filter", &self.filter)
+            .finish_non_exhaustive()
+    }
+}
+
+// Classic BPF opcodes (linux/filter.h).
+const BPF_LD: u16 = 0x00;
+const BPF_LDX: u16 = 0x01;
+const BPF_JMP: u16 = 0x05;
+const BPF_RET: u16 = 0x06;
+const BPF_W: u16 = 0x00;
+const BPF_H: u16 = 0x08;
+const BPF_B: u16 = 0x10;
+const BPF_ABS: u16 = 0x20;
+const BPF_IND: u16 = 0x40;
+const BPF_MSH: u16 = 0xa0;
+const BPF_JEQ: u16 = 0x10;
+const BPF_JSET: u16 = 0x40;
+const BPF_K: u16 = 0x00;
+/// SKF_AD_OFF + SKF_AD_PKTTYPE: the ancillary "packet type" load.
+const SKF_AD_PKTTYPE: u32 = 0xffff_f000 + 4;
+const PACKET_OUTGOING: u32 = 4;
+/// Accept up to this many bytes of a frame (all of it).
+const ACCEPT_ALL: u32 = 0x0004_0000;
+
+/// One classic BPF instruction as the kernel's `struct sock_filter`:
+/// (code, jump-if-true, jump-if-false, k).
+pub type BpfInsn = (u16, u8, u8, u32);
+
+/// The classic BPF program for [`RxFilter::Udp`]: drop outgoing frames;
+/// accept ARP if asked; accept unfragmented IPv4 UDP to `port`; drop the
+/// rest. (The shape of `tcpdump -dd 'udp dst port P and ip[6:2] & 0x3fff =
+/// 0'`, plus the packet-type test.) Public so it can be inspected and tested.
+pub const fn udp_filter(port: u16, arp: bool) -> [BpfInsn; 14] {
+    const ACCEPT: u8 = 12;
+    const DROP: u8 = 13;
+    // jump offset from instruction `at` to instruction `to`
+    const fn off(at: u8, to: u8) -> u8 {
+        to - at - 1
+    }
+    let arp_target = if arp { ACCEPT } else { DROP };
+    [
+        /* 0 */ (BPF_LD | BPF_W | BPF_ABS, 0, 0, SKF_AD_PKTTYPE),
+        /* 1 */ (BPF_JMP | BPF_JEQ | BPF_K, off(1, DROP), 0, PACKET_OUTGOING),
+        /* 2 */ (BPF_LD | BPF_H | BPF_ABS, 0, 0, 12),
+        /* 3 */ (BPF_JMP | BPF_JEQ | BPF_K, off(3, 5), 0, 0x0800),
+        /* 4 */
+        (
+            BPF_JMP | BPF_JEQ | BPF_K,
+            off(4, arp_target),
+            off(4, DROP),
+            0x0806,
+        ),
+        /* 5 */ (BPF_LD | BPF_B | BPF_ABS, 0, 0, 23),
+        /* 6 */ (BPF_JMP | BPF_JEQ | BPF_K, 0, off(6, DROP), 17),
+        /* 7 */ (BPF_LD | BPF_H | BPF_ABS, 0, 0, 20),
+        /* 8 */ (BPF_JMP | BPF_JSET | BPF_K, off(8, DROP), 0, 0x3fff),
+        /* 9 */ (BPF_LDX | BPF_B | BPF_MSH, 0, 0, 14),
+        /* 10 */ (BPF_LD | BPF_H | BPF_IND, 0, 0, 16),
+        /* 11 */ (BPF_JMP | BPF_JEQ | BPF_K, 0, off(11, DROP), port as u32),
+        /* 12 */ (BPF_RET | BPF_K, 0, 0, ACCEPT_ALL),
+        /* 13 */ (BPF_RET | BPF_K, 0, 0, 0),
+    ]
+}
+
+impl Channel {
+    /// Opens a channel on the interface called `name`, in the network
+    /// namespace of the calling thread. Errors name the problem: no such
+    /// interface, not up, not Ethernet, permission denied.
+    pub fn open(name: &str, config: &ChannelConfig) -> Result<Channel, ChannelError> {
+        let io_err = |operation: &'static str| {
+            let name = name.to_owned();
+            move |source: io::Error| ChannelError::Io {
+                name,
+                operation,
+                source,
+            }
+        };
+        let link = Netlink::open()
+            .and_then(|mut nl| nl.link_by_name(name))
+            .map_err(|e| match e {
+                AddrError::NoSuchInterface { .. } => ChannelError::NoSuchInterface {
+                    name: name.to_owned(),
+                },
+                AddrError::Io { operation, source } => ChannelError::Io {
+                    name: name.to_owned(),
+                    operation,
+                    source,
+                },
+                other => ChannelError::Io {
+                    name: name.to_owned(),
+                    operation: "querying the interface",
+                    source: io::Error::other(other.to_string()),
+                },
+            })?;
+        let mac = match (link.ethernet, link.mac) {
+            (true, Some(mac)) => mac,
+            _ => {
+                return Err(ChannelError::NotEthernet {
+                    name: name.to_owned(),
+                })
+            }
+        };
+        if config.require_up && !link.up {
+            return Err(ChannelError::NotUp {
+                name: name.to_owned(),
+            });
+        }
+
+        // Protocol 0: no frames until pnet binds it with ETH_P_ALL.
+        let socket = Socket::new(Domain::PACKET, Type::RAW, None).map_err(|e| {
+            if matches!(e.kind(), io::ErrorKind::PermissionDenied) {
+                ChannelError::PermissionDenied {
+                    name: name.to_owned(),
+                }
+            } else {
+                io_err("creating an AF_PACKET socket")(e)
+            }
+        })?;
+        if let RxFilter::Udp { port, arp } = config.filter {
+            socket
+                .attach_filter(
+                    &udp_filter(port, arp)
+                        .map(|(code, jt, jf, k)| SockFilter::new(code, jt, jf, k)),
+                )
+                .map_err(io_err("attaching the BPF filter"))?;
+        }
+        let poll_fd: OwnedFd = socket
+            .try_clone()
+            .map_err(io_err("duplicating the socket"))?
+            .into();
+
+        let iface = NetworkInterface {
+            name: link.name.clone(),
+            description: String::new(),
+            index: link.index,
+            mac: Some(mac),
+            ips: Vec::new(),
+            flags: 0,
+        };
+        let pnet_config = pnet_datalink::linux::Config {
+            write_buffer_size: 64,
+            read_buffer_size: config.read_buffer_size.max(64),
+            read_timeout: Some(Duration::ZERO),
+            write_timeout: Some(Duration::ZERO),
+            channel_type: ChannelType::Layer2,
+            fanout: None,
+            promiscuous: config.promiscuous,
+            // pnet owns (and closes) the socket from here on, also on error.
+            socket_fd: Some(socket.into_raw_fd()),
+        };
+        let (tx, rx) = match pnet_datalink::linux::channel(&iface, pnet_config) {
+            Ok(pnet_datalink::Channel::Ethernet(tx, rx)) => (tx, rx),
+            Ok(_) => {
+                return Err(io_err("opening the pnet channel")(io::Error::other(
+                    "pnet returned a non-Ethernet channel",
+                )))
+            }
+            Err(e) => return Err(io_err("binding the AF_PACKET socket")(e)),
+        };
+        Ok(Channel {
+            name: link.name,
+            index: link.index,
+            mac,
+            filter: config.filter,
+            tx,
+            rx,
+            poll_fd,
+        })
+    }
+
+    /// The interface name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The interface index.
+    pub fn index(&self) -> u32 {
+        self.index
+    }
+
+    /// The interface's MAC address (the source of our frames), as read at
+    /// open time.
+    pub fn mac(&self) -> MacAddr {
+        self.mac
+    }
+
+    /// The filter the channel was opened with.
+    pub fn filter(&self) -> RxFilter {
+        self.filter
+    }
+
+    /// Sends one complete Ethernet frame. Never blocks: a full socket buffer
+    /// is reported as [`io::ErrorKind::WouldBlock`] (the frame is dropped;
+    /// the next beat follows), a downed interface as ENETDOWN.
+    pub fn send(&mut self, frame: &[u8]) -> io::Result<()> {
+        match self.tx.send_to(frame, None) {
+            Some(Ok(())) => Ok(()),
+            Some(Err(e)) if e.kind() == io::ErrorKind::TimedOut => Err(io::Error::new(
+                io::ErrorKind::WouldBlock,
+                "socket send buffer full",
+            )),
+            Some(Err(e)) => Err(e),
+            None => Err(io::Error::other("pnet refused the frame")),
+        }
+    }
+
+    /// Waits up to `timeout` for a frame. A pending socket error (ENETDOWN
+    /// after the interface went down, ...) is taken off the socket and
+    /// returned once: left there, it would keep poll() returning POLLERR and
+    /// the daemon loop spinning (pnet's receiver does not read on POLLERR).
+    fn ready(&self, timeout: Duration) -> io::Result<bool> {
+        let events = poll_in(self.poll_fd.as_fd(), timeout)?;
+        if events.contains(PollFlags::POLLERR) {
+            if let Some(e) = socket2::SockRef::from(&self.poll_fd).take_error()? {
+                return Err(e);
+            }
+        }
+        Ok(events.contains(PollFlags::POLLIN))
+    }
+
+    /// Returns the next queued frame, or `None` at once if there is none.
+    /// The slice borrows the channel's receive buffer (no allocation).
+    pub fn try_recv(&mut self) -> io::Result<Option<&[u8]>> {
+        // Ask poll() first: pnet reports "nothing queued" as a freshly
+        // allocated io::Error, and draining a channel ends with exactly that
+        // case on every wake-up; the steady state must not allocate.
+        if !self.ready(Duration::ZERO)? {
+            return Ok(None);
+        }
+        match self.rx.next() {
+            Ok(frame) => Ok(Some(frame)),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+                ) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Waits at most `timeout` for a frame (sleeping in `poll()`, not
+    /// spinning) and returns it, or `None` when the time is up. For tests,
+    /// tools and the resolver; the daemons poll all their descriptors at
+    /// once instead.
+    pub fn recv_timeout(&mut self, timeout: Duration) -> io::Result<Option<&[u8]>> {
+        if !self.ready(timeout)? {
+            return Ok(None);
+        }
+        match self.rx.next() {
+            Ok(frame) => Ok(Some(frame)),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+                ) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Finds the MAC of `target_ip` by ARP: sends a request (from
+    /// `sender_ip`, which may be 0.0.0.0 for an RFC 5227 probe) up to three
+    /// times within `timeout` and waits for a reply from `target_ip`.
+    /// `Ok(None)` when nobody answered in time. Blocks for up to `timeout`,
+    /// so it is for start-up and tools, not the daemon loop (which sends
+    /// unicast-IP heartbeats to the broadcast MAC; see [`super::frame`]).
+    /// Needs a channel opened with ARP in its filter.
+    pub fn resolve_mac(
+        &mut self,
+        sender_ip: Ipv4Addr,
+        target_ip: Ipv4Addr,
+        timeout: Duration,
+    ) -> io::Result<Option<MacAddr>> {
+        if matches!(self.filter, RxFilter::Udp { arp: false, .. }) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "resolve_mac needs a channel whose filter passes ARP",
+            ));
+        }
+        let mut request = [0u8; ARP_FRAME_LEN];
+        let len = build_arp_request(&mut request, self.mac, sender_ip, target_ip)
+            .map_err(|e| io::Error::other(e.to_string()))?;
+        let start = Instant::now();
+        let deadline = start + timeout;
+        const TRIES: u32 = 3;
+        for attempt in 0..TRIES {
+            self.send(&request[..len])?;
+            let attempt_end = (start + timeout * (attempt + 1) / TRIES).min(deadline);
+            // Bounded by time, and in count by the frames that can arrive.
+            for _ in 0..10_000 {
+                let now = Instant::now();
+                if now >= attempt_end {
+                    break;
+                }
+                let Some(frame) = self.recv_timeout(attempt_end - now)? else {
+                    break;
+                };
+                if let Some(arp) = parse_arp(frame) {
+                    if arp.operation == 2 && arp.sender_ip == target_ip {
+                        return Ok(Some(arp.sender_mac));
+                    }
+                }
+            }
+        }
+        Ok(None)
+    }
+}
+
+impl AsFd for Channel {
+    /// The descriptor to `poll()` for POLLIN: readable when a frame passed
+    /// the filter. Reading must go through [`Channel::try_recv`].
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.poll_fd.as_fd()
+    }
+}
+
+/// Waits up to `timeout` for `fd` to become readable or to report a
+/// pending socket error; returns whether either happened. Retries on EINTR
+/// within the same deadline. The timeout is rounded up to whole
+/// milliseconds, so a wait never ends early and the caller never spins.
+pub fn wait_readable(fd: BorrowedFd<'_>, timeout: Duration) -> io::Result<bool> {
+    poll_in(fd, timeout).map(|events| !events.is_empty())
+}
+
+/// poll(2) for POLLIN on one descriptor; the events seen (empty on
+/// timeout). POLLNVAL (a closed descriptor) is an error.
+fn poll_in(fd: BorrowedFd<'_>, timeout: Duration) -> io::Result<PollFlags> {
+    let deadline = Instant::now() + timeout;
+    // Bounded: each pass either returns or sleeps until the deadline; EINTR
+    // storms are cut off by the count.
+    for _ in 0..1000 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let ms = left.as_micros().div_ceil(1000);
+        let ms = PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX);
+        let mut fds = [PollFd::new(fd, PollFlags::POLLIN)];
+        match nix::poll::poll(&mut fds, ms) {
+            Ok(0) => return Ok(PollFlags::empty()),
+            Ok(_) => {
+                let revents = fds[0].revents().unwrap_or(PollFlags::empty());
+                if revents.contains(PollFlags::POLLNVAL) {
+                    return Err(io::Error::other("channel descriptor is closed"));
+                }
+                return Ok(revents & (PollFlags::POLLIN | PollFlags::POLLERR));
+            }
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(io::Error::from(e)),
+        }
+    }
+    Ok(PollFlags::empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::frame::{build_udp_frame, UdpFlow, BROADCAST_MAC};
+    use crate::net::garp::{build_garp, GarpForm};
+
+    /// A classic-BPF interpreter for the subset the filter uses, so the
+    /// program's logic is checked here and not only in the namespace tests.
+    fn run(prog: &[BpfInsn], frame: &[u8], pkttype: u32) -> u32 {
+        let load = |off: u32, size: usize| -> Option<u32> {
+            let off = off as usize;
+            let b = frame.get(off..off + size)?;
+            Some(b.iter().fold(0u32, |acc, &v| (acc << 8) | u32::from(v)))
+        };
+        let (mut a, mut x, mut pc) = (0u32, 0u32, 0usize);
+        for _ in 0..prog.len() {
+            let (code, jt, jf, k) = prog[pc];
+            match code {
+                c if c == BPF_LD | BPF_W | BPF_ABS => {
+                    assert_eq!(k, SKF_AD_PKTTYPE);
+                    a = pkttype;
+                }
+                c if c == BPF_LD | BPF_H | BPF_ABS => match load(k, 2) {
+                    Some(v) => a = v,
+                    None => return 0,
+                },
+                c if c == BPF_LD | BPF_B | BPF_ABS => match load(k, 1) {
+                    Some(v) => a = v,
+                    None => return 0,
+                },
+                c if c == BPF_LDX | BPF_B | BPF_MSH => match load(k, 1) {
+                    Some(v) => x = (v & 0xf) * 4,
+                    None => return 0,
+                },
+                c if c == BPF_LD | BPF_H | BPF_IND => match load(x + k, 2) {
+                    Some(v) => a = v,
+                    None => return 0,
+                },
+                c if c == BPF_JMP | BPF_JEQ | BPF_K => {
+                    pc += usize::from(if a == k { jt } else { jf });
+                }
+                c if c == BPF_JMP | BPF_JSET | BPF_K => {
+                    pc += usize::from(if a & k != 0 { jt } else { jf });
+                }
+                c if c == BPF_RET | BPF_K => return k,
+                other => panic!("unexpected opcode {other:#x}"),
+            }
+            pc += 1;
+        }
+        panic!("program did not return");
+    }
+
+    #[test]
+    fn filter_semantics() {
+        const HOST: u32 = 0;
+        const BROADCAST: u32 = 1;
+        let flow = UdpFlow {
+            src_mac: MacAddr(2, 0, 0, 0, 0, 1),
+            dst_mac: BROADCAST_MAC,
+            src_ip: Ipv4Addr::new(198, 51, 100, 1),
+            dst_ip: Ipv4Addr::new(198, 51, 100, 255),
+            src_port: 1694,
+            dst_port: 1694,
+        };
+        let mut hb = [0u8; 128];
+        let n = build_udp_frame(&mut hb, &flow, b"beat").unwrap();
+        let hb = &hb[..n];
+        let mut other = [0u8; 128];
+        let n2 = build_udp_frame(
+            &mut other,
+            &UdpFlow {
+                dst_port: 53,
+                ..flow
+            },
+            b"dns",
+        )
+        .unwrap();
+        let other = &other[..n2];
+        let mut garp = [0u8; 60];
+        build_garp(&mut garp, GarpForm::Reply, flow.src_mac, flow.src_ip).unwrap();
+        let mut frag = hb.to_vec();
+        frag[20] |= 0x20; // more fragments
+        let mut later_frag = hb.to_vec();
+        later_frag[21] = 0x10; // offset
+        let mut tcp = hb.to_vec();
+        tcp[23] = 6;
+        let mut options = vec![0u8; n + 4];
+        // Same datagram with a 4-byte IPv4 option (IHL 6): port found via X.
+        options[..34].copy_from_slice(&hb[..34]);
+        options[14] = 0x46;
+        options[34..38].copy_from_slice(&[1, 1, 1, 0]);
+        options[38..].copy_from_slice(&hb[34..]);
+
+        let prog = udp_filter(1694, false);
+        assert_eq!(run(&prog, hb, BROADCAST), ACCEPT_ALL, "broadcast heartbeat");
+        assert_eq!(run(&prog, hb, HOST), ACCEPT_ALL, "unicast heartbeat");
+        assert_eq!(
+            run(&prog, &options, BROADCAST),
+            ACCEPT_ALL,
+            "with IP options"
+        );
+        assert_eq!(run(&prog, hb, PACKET_OUTGOING), 0, "own frame");
+        assert_eq!(run(&prog, other, BROADCAST), 0, "other port");
+        assert_eq!(run(&prog, &tcp, BROADCAST), 0, "not UDP");
+        assert_eq!(run(&prog, &garp, BROADCAST), 0, "ARP not asked for");
+        assert_eq!(run(&prog, &frag, BROADCAST), 0, "first fragment");
+        assert_eq!(run(&prog, &later_frag, BROADCAST), 0, "later fragment");
+        assert_eq!(run(&prog, &hb[..30], BROADCAST), 0, "truncated");
+        assert_eq!(run(&prog, &[], BROADCAST), 0, "empty");
+        let prog = udp_filter(1694, true);
+        assert_eq!(run(&prog, &garp, BROADCAST), ACCEPT_ALL, "ARP asked for");
+        assert_eq!(run(&prog, hb, BROADCAST), ACCEPT_ALL);
+        assert_eq!(run(&prog, &garp, PACKET_OUTGOING), 0);
+        assert_eq!(run(&udp_filter(9, true), hb, BROADCAST), 0);
+    }
+}

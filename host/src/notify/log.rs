@@ -1,0 +1,672 @@
+//! The daemons' log: syslog (always, with the `-L` facility) and the
+//! terminal (with `-d`).
+//!
+//! # Why not a syslog crate
+//!
+//! A syslog client on Linux is one datagram per message to `/dev/log`. Doing
+//! it here (about a hundred lines) keeps the dependency list short and gives
+//! control where it matters to a failover daemon:
+//!
+//! - **it never blocks**: the socket is non-blocking; when the log daemon is
+//!   backed up, messages are dropped and counted, and the count is logged
+//!   once it drains, instead of stalling heartbeats behind `journald`;
+//! - **it survives a log daemon restart**: a failed send drops the socket and
+//!   the next message (at most one attempt a second) reconnects; meanwhile
+//!   messages go to stderr, which systemd sends to the journal;
+//! - **no local-time computation**: the RFC 3164 layout needs a timestamp,
+//!   and getting the local zone in a multi-threaded process is not sound
+//!   without `unsafe` or a time-zone database. Both Debian log daemons stamp
+//!   messages from `/dev/log` with their reception time (journald always,
+//!   rsyslog's imuxsock by default: `SysSock.IgnoreTimestamp="on"`), so the
+//!   field's value is not used; it is written in UTC for parsers that expect
+//!   the `syslog(3)` layout.
+//!
+//! The layout is exactly what glibc's `syslog(3)` sends to `/dev/log`:
+//! `<PRI>Mmm dd hh:mm:ss ident[pid]: message` (see [`format_syslog`]).
+
+use std::collections::VecDeque;
+use std::fmt::{self, Write as _};
+use std::io::{ErrorKind, Write as _};
+use std::os::unix::net::UnixDatagram;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// A syslog severity (RFC 5424 §6.2.1). Ordered from most to least severe,
+/// so `level <= Level::Warning` means "warning or worse".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Level {
+    /// The system is unusable.
+    Emerg = 0,
+    /// Action must be taken immediately.
+    Alert = 1,
+    /// Critical conditions: the service is down or unprotected.
+    Crit = 2,
+    /// Error conditions.
+    Err = 3,
+    /// Warning conditions.
+    Warning = 4,
+    /// Normal but significant.
+    Notice = 5,
+    /// Informational.
+    Info = 6,
+    /// Debugging detail.
+    Debug = 7,
+}
+
+impl Level {
+    /// The severity code that goes into the syslog priority.
+    pub const fn code(self) -> u8 {
+        self as u8
+    }
+
+    /// The name syslog tools use (`logger -p daemon.<name>`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Level::Emerg => "emerg",
+            Level::Alert => "alert",
+            Level::Crit => "crit",
+            Level::Err => "err",
+            Level::Warning => "warning",
+            Level::Notice => "notice",
+            Level::Info => "info",
+            Level::Debug => "debug",
+        }
+    }
+}
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The `-L` facility: the command line's type (`crate::cli::Facility`),
+/// re-exported so that the logger and the option parser share one.
+pub use crate::cli::Facility;
+
+/// The longest message sent to syslog or the terminal, in bytes; longer ones
+/// are cut (on a character boundary) and marked. Script output lines are
+/// already shorter (see `ScriptConfig::max_line`).
+pub const MAX_MESSAGE: usize = 4096;
+
+/// Records a memory log keeps before dropping the oldest.
+const CAPTURE_CAPACITY: usize = 10_000;
+
+/// Minimum time between two attempts to (re)connect to the syslog socket.
+const RECONNECT_EVERY: Duration = Duration::from_secs(1);
+
+/// Where and what a [`Logger`] writes.
+#[derive(Debug, Clone)]
+pub struct LogConfig {
+    /// The program name in every line (`failoverd`, `heartbeatd`).
+    pub ident: String,
+    /// The `-L` facility.
+    pub facility: Facility,
+    /// Whether to send to syslog at all (off only for tests and `-n`).
+    pub syslog: bool,
+    /// The syslog socket, `/dev/log`.
+    pub syslog_path: PathBuf,
+    /// Messages less severe than this are not sent to syslog (default
+    /// [`Level::Info`]: debug detail stays out of the system log).
+    pub syslog_level: Level,
+    /// Whether to print to the terminal (stderr): `-d` and `-n`.
+    pub terminal: bool,
+    /// Messages less severe than this are not printed (default
+    /// [`Level::Debug`]: everything, since `-d` is for watching).
+    pub terminal_level: Level,
+}
+
+impl LogConfig {
+    /// Syslog only, at `facility`, info and above: the daemon's default.
+    pub fn new(ident: &str, facility: Facility) -> LogConfig {
+        LogConfig {
+            ident: ident.to_owned(),
+            facility,
+            syslog: true,
+            syslog_path: PathBuf::from("/dev/log"),
+            syslog_level: Level::Info,
+            terminal: false,
+            terminal_level: Level::Debug,
+        }
+    }
+}
+
+/// One message kept by a memory log ([`Logger::memory`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogRecord {
+    /// Its severity.
+    pub level: Level,
+    /// The message as it would have been sent (sanitised, cut).
+    pub message: String,
+}
+
+/// The messages of a [`Logger::memory`] logger, for tests (and for `-n`
+/// style reports that collect problems before printing them).
+#[derive(Debug, Clone)]
+pub struct LogCapture {
+    records: Arc<Mutex<VecDeque<LogRecord>>>,
+}
+
+impl LogCapture {
+    /// Every message kept so far (at most the last 10 000).
+    pub fn records(&self) -> Vec<LogRecord> {
+        lock(&self.records).iter().cloned().collect()
+    }
+
+    /// Whether some message contains `needle`.
+    pub fn contains(&self, needle: &str) -> bool {
+        lock(&self.records)
+            .iter()
+            .any(|r| r.message.contains(needle))
+    }
+
+    /// All messages, one per line, as `level: message`.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        for r in lock(&self.records).iter() {
+            let _ = writeln!(out, "{}: {}", r.level, r.message);
+        }
+        out
+    }
+}
+
+/// The daemon's logger: cheap to clone (one shared sink), usable from any
+/// thread, never blocks and never panics. Every part of the daemon logs
+/// through one of these so that `-L` and `-d` apply everywhere.
+#[derive(Debug, Clone)]
+pub struct Logger {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    config: LogConfig,
+    pid: u32,
+    syslog: Mutex<SyslogSocket>,
+    capture: Option<Arc<Mutex<VecDeque<LogRecord>>>>,
+}
+
+#[derive(Debug, Default)]
+struct SyslogSocket {
+    socket: Option<UnixDatagram>,
+    last_attempt: Option<Instant>,
+    /// Messages dropped since the last successful send.
+    dropped: u64,
+    /// Whether the last connection attempt failed (so the fallback notice
+    /// is printed once, not per message).
+    down_reported: bool,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic elsewhere while holding the lock must not take logging down.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Logger {
+    /// A logger with the sinks `config` asks for. Connects to syslog lazily,
+    /// on the first message.
+    pub fn new(config: LogConfig) -> Logger {
+        Logger {
+            inner: Arc::new(Inner {
+                config,
+                pid: std::process::id(),
+                syslog: Mutex::new(SyslogSocket::default()),
+                capture: None,
+            }),
+        }
+    }
+
+    /// A logger that only keeps its messages in memory (every level), and
+    /// the handle to read them: for tests, without a syslog daemon.
+    pub fn memory(ident: &str) -> (Logger, LogCapture) {
+        let mut config = LogConfig::new(ident, Facility::Daemon);
+        config.syslog = false;
+        let records = Arc::new(Mutex::new(VecDeque::new()));
+        let logger = Logger {
+            inner: Arc::new(Inner {
+                config,
+                pid: std::process::id(),
+                syslog: Mutex::new(SyslogSocket::default()),
+                capture: Some(Arc::clone(&records)),
+            }),
+        };
+        (logger, LogCapture { records })
+    }
+
+    /// The program name the logger writes.
+    pub fn ident(&self) -> &str {
+        &self.inner.config.ident
+    }
+
+    /// Logs `msg` at `level`. Control characters become `?` (a message is
+    /// one line), and messages over [`MAX_MESSAGE`] bytes are cut.
+    pub fn log(&self, level: Level, msg: impl fmt::Display) {
+        let inner = &*self.inner;
+        let config = &inner.config;
+        let want_syslog = config.syslog && level <= config.syslog_level;
+        let want_terminal = config.terminal && level <= config.terminal_level;
+        if !want_syslog && !want_terminal && inner.capture.is_none() {
+            return;
+        }
+        let message = sanitize(&msg.to_string());
+        let now = SystemTime::now();
+        if let Some(capture) = &inner.capture {
+            let mut records = lock(capture);
+            if records.len() >= CAPTURE_CAPACITY {
+                records.pop_front();
+            }
+            records.push_back(LogRecord {
+                level,
+                message: message.clone(),
+            });
+        }
+        let mut syslog_failed = false;
+        if want_syslog {
+            syslog_failed = !self.send_syslog(level, &message, now);
+        }
+        if want_terminal || syslog_failed {
+            let line = format_terminal(now, &config.ident, inner.pid, level, &message);
+            let _ = std::io::stderr().lock().write_all(line.as_bytes());
+        }
+    }
+
+    /// Logs at [`Level::Err`].
+    pub fn error(&self, msg: impl fmt::Display) {
+        self.log(Level::Err, msg);
+    }
+
+    /// Logs at [`Level::Warning`].
+    pub fn warning(&self, msg: impl fmt::Display) {
+        self.log(Level::Warning, msg);
+    }
+
+    /// Logs at [`Level::Notice`].
+    pub fn notice(&self, msg: impl fmt::Display) {
+        self.log(Level::Notice, msg);
+    }
+
+    /// Logs at [`Level::Info`].
+    pub fn info(&self, msg: impl fmt::Display) {
+        self.log(Level::Info, msg);
+    }
+
+    /// Logs at [`Level::Debug`].
+    pub fn debug(&self, msg: impl fmt::Display) {
+        self.log(Level::Debug, msg);
+    }
+
+    /// Sends one message to syslog; false if it could not (the caller then
+    /// falls back to stderr).
+    fn send_syslog(&self, level: Level, message: &str, now: SystemTime) -> bool {
+        let inner = &*self.inner;
+        let config = &inner.config;
+        let mut state = lock(&inner.syslog);
+        if state.socket.is_none() {
+            let due = state
+                .last_attempt
+                .is_none_or(|t| t.elapsed() >= RECONNECT_EVERY);
+            if !due {
+                return false;
+            }
+            state.last_attempt = Some(Instant::now());
+            match connect(&config.syslog_path) {
+                Ok(socket) => {
+                    state.socket = Some(socket);
+                    state.down_reported = false;
+                }
+                Err(e) => {
+                    if !state.down_reported {
+                        state.down_reported = true;
+                        let line = format_terminal(
+                            now,
+                            &config.ident,
+                            inner.pid,
+                            Level::Warning,
+                            &format!(
+                                "cannot reach syslog at {}: {e}; logging to stderr until it is back",
+                                config.syslog_path.display()
+                            ),
+                        );
+                        let _ = std::io::stderr().lock().write_all(line.as_bytes());
+                    }
+                    return false;
+                }
+            }
+        }
+        if state.dropped > 0 {
+            let note = format!(
+                "{} log messages were dropped while syslog was busy",
+                state.dropped
+            );
+            let packet = format_syslog(
+                config.facility,
+                Level::Warning,
+                &config.ident,
+                inner.pid,
+                now,
+                &note,
+            );
+            if send(&mut state, &packet).is_ok() {
+                state.dropped = 0;
+            }
+        }
+        let packet = format_syslog(
+            config.facility,
+            level,
+            &config.ident,
+            inner.pid,
+            now,
+            message,
+        );
+        match send(&mut state, &packet) {
+            Ok(()) => true,
+            Err(SendError::Busy) => {
+                state.dropped = state.dropped.saturating_add(1);
+                // Not a failure to fall back from: the log daemon is alive,
+                // only slow; the count is reported when it catches up.
+                true
+            }
+            Err(SendError::Gone) => false,
+        }
+    }
+}
+
+enum SendError {
+    /// The socket buffer is full: the message is dropped.
+    Busy,
+    /// The log daemon went away: the socket is closed.
+    Gone,
+}
+
+fn send(state: &mut SyslogSocket, packet: &[u8]) -> Result<(), SendError> {
+    let Some(socket) = &state.socket else {
+        return Err(SendError::Gone);
+    };
+    // A few retries on EINTR only; everything else is decided at once.
+    for _ in 0..3 {
+        match socket.send(packet) {
+            Ok(_) => return Ok(()),
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return Err(SendError::Busy),
+            Err(_) => {
+                state.socket = None;
+                return Err(SendError::Gone);
+            }
+        }
+    }
+    Err(SendError::Busy)
+}
+
+fn connect(path: &std::path::Path) -> std::io::Result<UnixDatagram> {
+    let socket = UnixDatagram::unbound()?;
+    socket.connect(path)?;
+    socket.set_nonblocking(true)?;
+    Ok(socket)
+}
+
+/// One line for syslog: control characters replaced by `?` (tabs by a
+/// space), cut at [`MAX_MESSAGE`] bytes on a character boundary.
+pub fn sanitize(msg: &str) -> String {
+    let mut out = String::with_capacity(msg.len().min(MAX_MESSAGE));
+    for c in msg.chars() {
+        if out.len() + c.len_utf8() > MAX_MESSAGE {
+            out.push_str(" [cut]");
+            break;
+        }
+        out.push(match c {
+            '\t' => ' ',
+            c if c.is_control() => '?',
+            c => c,
+        });
+    }
+    out
+}
+
+/// The datagram for `/dev/log`, in the layout glibc's `syslog(3)` uses:
+/// `<PRI>Mmm dd hh:mm:ss ident[pid]: message`, PRI = facility × 8 +
+/// severity. `message` should already be [`sanitize`]d. The timestamp is
+/// UTC (see the module documentation for why that is harmless).
+pub fn format_syslog(
+    facility: Facility,
+    level: Level,
+    ident: &str,
+    pid: u32,
+    time: SystemTime,
+    message: &str,
+) -> Vec<u8> {
+    // `Facility::code` is already shifted (`LOG_DAEMON` = 3 << 3).
+    let pri = facility.code() + i32::from(level.code());
+    let t = Civil::from_system_time(time);
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let month = MONTHS[usize::from(t.month.clamp(1, 12) - 1)];
+    format!(
+        "<{pri}>{month} {:>2} {:02}:{:02}:{:02} {ident}[{pid}]: {message}",
+        t.day, t.hour, t.minute, t.second
+    )
+    .into_bytes()
+}
+
+/// A terminal line: `2025-03-29T17:55:01.123Z failoverd[412] warning: message`
+/// (UTC, so that lines from both servers compare directly).
+pub fn format_terminal(
+    time: SystemTime,
+    ident: &str,
+    pid: u32,
+    level: Level,
+    message: &str,
+) -> String {
+    format!(
+        "{} {ident}[{pid}] {level}: {message}\n",
+        utc_timestamp(time)
+    )
+}
+
+/// `2025-03-29T17:55:01.123Z`.
+pub fn utc_timestamp(time: SystemTime) -> String {
+    let t = Civil::from_system_time(time);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t.year, t.month, t.day, t.hour, t.minute, t.second, t.millis
+    )
+}
+
+/// An RFC 5322 `Date:` value in UTC: `Sat, 29 Mar 2025 17:55:01 +0000`.
+pub fn rfc5322_date(time: SystemTime) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let t = Civil::from_system_time(time);
+    format!(
+        "{}, {:02} {} {:04} {:02}:{:02}:{:02} +0000",
+        DAYS[t.weekday_from_thursday],
+        t.day,
+        MONTHS[usize::from(t.month.clamp(1, 12) - 1)],
+        t.year,
+        t.hour,
+        t.minute,
+        t.second
+    )
+}
+
+/// A UTC calendar time, computed without a time-zone database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Civil {
+    year: i64,
+    month: u8,
+    day: u8,
+    hour: u8,
+    minute: u8,
+    second: u8,
+    millis: u16,
+    /// 0 = Thursday (1970-01-01 was one).
+    weekday_from_thursday: usize,
+}
+
+impl Civil {
+    fn from_system_time(time: SystemTime) -> Civil {
+        // Before 1970 (a broken clock): show the epoch rather than fail.
+        let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
+        let secs = since.as_secs();
+        let days = (secs / 86_400) as i64;
+        let rem = secs % 86_400;
+        // Howard Hinnant's days-to-civil algorithm.
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z.rem_euclid(146_097);
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = (doy - (153 * mp + 2) / 5 + 1) as u8;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
+        let year = yoe + era * 400 + i64::from(month <= 2);
+        Civil {
+            year,
+            month,
+            day,
+            hour: (rem / 3600) as u8,
+            minute: (rem % 3600 / 60) as u8,
+            second: (rem % 60) as u8,
+            millis: since.subsec_millis() as u16,
+            weekday_from_thursday: days.rem_euclid(7) as usize,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::net::UnixDatagram;
+
+    fn at(secs: u64, millis: u64) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(secs) + Duration::from_millis(millis)
+    }
+
+    #[test]
+    fn syslog_line_has_glibc_layout() {
+        // 2005-03-29 17:55:01 UTC, the day seed 000 was posted.
+        let t = at(1_112_118_901, 0);
+        let line = format_syslog(
+            Facility::Daemon,
+            Level::Crit,
+            "failoverd",
+            412,
+            t,
+            "took over",
+        );
+        assert_eq!(
+            String::from_utf8(line).unwrap(),
+            "<26>Mar 29 17:55:01 failoverd[412]: took over"
+        );
+        // Day of month space-padded, local7.debug = 23*8+7 = 191.
+        let t = at(1_110_330_000, 0); // 2005-03-09 01:00:00
+        let line = format_syslog(Facility::Local(7), Level::Debug, "heartbeatd", 1, t, "x");
+        assert_eq!(
+            String::from_utf8(line).unwrap(),
+            "<191>Mar  9 01:00:00 heartbeatd[1]: x"
+        );
+        let line = format_syslog(Facility::Auth, Level::Emerg, "a", 2, t, "y");
+        assert!(line.starts_with(b"<32>"));
+        let line = format_syslog(Facility::User, Level::Info, "a", 2, t, "y");
+        assert!(line.starts_with(b"<14>"));
+    }
+
+    #[test]
+    fn times_are_utc_civil() {
+        assert_eq!(utc_timestamp(at(0, 0)), "1970-01-01T00:00:00.000Z");
+        assert_eq!(
+            utc_timestamp(at(1_112_118_901, 123)),
+            "2005-03-29T17:55:01.123Z"
+        );
+        // Leap day.
+        assert_eq!(
+            utc_timestamp(at(951_782_400, 0)),
+            "2000-02-29T00:00:00.000Z"
+        );
+        assert_eq!(rfc5322_date(at(0, 0)), "Thu, 01 Jan 1970 00:00:00 +0000");
+        assert_eq!(
+            rfc5322_date(at(1_112_118_901, 0)),
+            "Tue, 29 Mar 2005 17:55:01 +0000"
+        );
+        assert_eq!(
+            rfc5322_date(at(951_782_400, 0)),
+            "Tue, 29 Feb 2000 00:00:00 +0000"
+        );
+    }
+
+    #[test]
+    fn messages_are_one_bounded_line() {
+        assert_eq!(sanitize("a\nb\tc\rd\u{7}"), "a?b c?d?");
+        let long = "é".repeat(MAX_MESSAGE);
+        let s = sanitize(&long);
+        assert!(s.len() <= MAX_MESSAGE + 8);
+        assert!(s.ends_with(" [cut]"));
+        let t = format_terminal(at(0, 5), "failoverd", 9, Level::Warning, "hello");
+        assert_eq!(t, "1970-01-01T00:00:00.005Z failoverd[9] warning: hello\n");
+    }
+
+    #[test]
+    fn memory_logger_keeps_every_level() {
+        let (log, cap) = Logger::memory("t");
+        log.debug("d");
+        log.error(format_args!("e {}", 1));
+        let r = cap.records();
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[0].level, Level::Debug);
+        assert_eq!(r[1].message, "e 1");
+        assert!(cap.contains("e 1"));
+        assert_eq!(cap.text(), "debug: d\nerr: e 1\n");
+    }
+
+    /// A private "syslogd" on a socket in a temp dir: what the logger sends
+    /// is exactly one datagram per message, with the configured facility.
+    #[test]
+    fn sends_datagrams_to_the_socket() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log");
+        let server = UnixDatagram::bind(&path).unwrap();
+        server
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let mut config = LogConfig::new("failoverd", Facility::Local(3));
+        config.syslog_path = path;
+        let log = Logger::new(config);
+        log.notice("network anomaly");
+        log.debug("not sent: below the syslog level");
+        log.warning("second");
+        let mut buf = [0u8; 512];
+        let n = server.recv(&mut buf).unwrap();
+        let got = std::str::from_utf8(&buf[..n]).unwrap();
+        // local3.notice = 19*8+5 = 157
+        assert!(got.starts_with("<157>"), "{got}");
+        assert!(
+            got.ends_with(&format!(
+                "failoverd[{}]: network anomaly",
+                std::process::id()
+            )),
+            "{got}"
+        );
+        let n = server.recv(&mut buf).unwrap();
+        let got = std::str::from_utf8(&buf[..n]).unwrap();
+        assert!(
+            got.starts_with("<156>") && got.ends_with("]: second"),
+            "{got}"
+        );
+    }
+
+    /// If the real `/dev/log` exists, a message reaches it without error
+    /// (what the log daemon does with it is not checked).
+    #[test]
+    fn real_dev_log_if_present() {
+        if !std::path::Path::new("/dev/log").exists() {
+            eprintln!("no /dev/log here: skipping the real syslog check");
+            return;
+        }
+        let log = Logger::new(LogConfig::new("failover-host-test", Facility::User));
+        log.debug("failover-host unit test: debug, not sent");
+        log.info("failover-host unit test: ignore this message");
+    }
+}

@@ -1,0 +1,692 @@
+//! What each [`Event`] says: severity, whether it is mailed, and the words
+//! an administrator reads in the log line and the email. The table in the
+//! [`crate::notify`] module documentation is generated from the same
+//! [`policy`] function (a unit test keeps them in step).
+
+use failover_core::action::{Event, StageOutcome};
+use failover_core::node::LinkId;
+use failover_core::wire::DenyReason;
+use failover_core::Stage;
+
+use super::log::Level;
+use super::NotifyContext;
+use failover_core::Role;
+
+/// Severity and mail decision for `event` on a node of `role`.
+pub fn policy(event: &Event, role: Role) -> (Level, bool) {
+    match event {
+        Event::TookOver => (Level::Crit, true),
+        Event::NetworkAnomaly { .. } => (Level::Warning, true),
+        Event::NetworkRestored => (Level::Notice, true),
+        Event::Relinquished => (Level::Notice, true),
+        Event::Vetoed { .. } => (Level::Crit, true),
+        Event::ScriptFailed { .. } => (Level::Err, true),
+        Event::TakeoverCancelled => (Level::Warning, true),
+        Event::LeaseExpired => (Level::Crit, true),
+        Event::WitnessLost => (Level::Warning, true),
+        Event::WitnessRegained => (Level::Notice, true),
+        Event::WitnessDenied { .. } => (Level::Warning, true),
+        Event::WitnessFallback => (Level::Err, true),
+        Event::Acquired => (Level::Notice, true),
+        Event::Yielded => (Level::Crit, true),
+        Event::Isolated => (Level::Crit, true),
+        Event::Stalled => (Level::Err, true),
+        // On the primary nobody else reports it: the backup is gone. On the
+        // secondary the outcome follows in its own notice (took over,
+        // refused, cancelled, relinquished), which is what gets mailed.
+        Event::PeerLost => match role {
+            Role::Primary => (Level::Err, true),
+            _ => (Level::Warning, false),
+        },
+        Event::PeerRegained => match role {
+            Role::Primary => (Level::Notice, true),
+            _ => (Level::Notice, false),
+        },
+        Event::Granted => (Level::Notice, false),
+        Event::GrantEnded => (Level::Info, false),
+    }
+}
+
+/// The event's name, for the log, the `X-Failover-Event` header and
+/// filters.
+pub fn tag(event: &Event) -> &'static str {
+    match event {
+        Event::TookOver => "TookOver",
+        Event::NetworkAnomaly { .. } => "NetworkAnomaly",
+        Event::NetworkRestored => "NetworkRestored",
+        Event::Relinquished => "Relinquished",
+        Event::Vetoed { .. } => "Vetoed",
+        Event::ScriptFailed { .. } => "ScriptFailed",
+        Event::TakeoverCancelled => "TakeoverCancelled",
+        Event::LeaseExpired => "LeaseExpired",
+        Event::WitnessLost => "WitnessLost",
+        Event::WitnessRegained => "WitnessRegained",
+        Event::WitnessDenied { .. } => "WitnessDenied",
+        Event::WitnessFallback => "WitnessFallback",
+        Event::Acquired => "Acquired",
+        Event::Yielded => "Yielded",
+        Event::Isolated => "Isolated",
+        Event::Stalled => "Stalled",
+        Event::PeerLost => "PeerLost",
+        Event::PeerRegained => "PeerRegained",
+        Event::Granted => "Granted",
+        Event::GrantEnded => "GrantEnded",
+    }
+}
+
+/// An event put into words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    /// Syslog severity.
+    pub level: Level,
+    /// Whether it is mailed.
+    pub mail: bool,
+    /// [`tag`].
+    pub tag: &'static str,
+    /// One line: the log message and the mail subject.
+    pub summary: String,
+    /// What happened, in sentences.
+    pub happened: String,
+    /// What the daemon did about it.
+    pub did: String,
+    /// What the administrator should check, most likely first.
+    pub check: Vec<String>,
+}
+
+/// How a script stage ended, in words.
+pub fn outcome_text(outcome: StageOutcome) -> String {
+    match outcome {
+        StageOutcome::Success => "succeeded".to_owned(),
+        StageOutcome::TimedOut => "did not finish within its time limit and was killed".to_owned(),
+        StageOutcome::Failed(126) => "could not be run (status 126)".to_owned(),
+        StageOutcome::Failed(127) => "was not found (status 127)".to_owned(),
+        StageOutcome::Failed(code) if (129..=192).contains(&code) => {
+            format!("was killed by signal {} (status {code})", code - 128)
+        }
+        StageOutcome::Failed(code) => format!("exited with status {code}"),
+    }
+}
+
+fn outcome_short(outcome: StageOutcome) -> String {
+    match outcome {
+        StageOutcome::Success => "ok".to_owned(),
+        StageOutcome::TimedOut => "timed out".to_owned(),
+        StageOutcome::Failed(code) => format!("status {code}"),
+    }
+}
+
+fn deny_text(reason: DenyReason) -> (&'static str, &'static str) {
+    match reason {
+        DenyReason::PrimaryAlive => (
+            "the witness still hears the primary",
+            "The witness still hears the primary, so this server is probably the one cut off \
+             from it: check this server's private and public links first.",
+        ),
+        DenyReason::GrantOutstanding => (
+            "another node holds the witness's grant",
+            "Another node holds the witness's only grant: check that no other secondary is \
+             configured against the same witness.",
+        ),
+        DenyReason::NotSecondary => (
+            "this node is not the witness's configured secondary",
+            "The witness is not configured with this node as the secondary: check the node ids \
+             and addresses in the witness's configuration.",
+        ),
+        DenyReason::Fencing => (
+            "the witness is fencing",
+            "The witness is driving its fence output (isolating or powering off the primary); \
+             the request is retried shortly.",
+        ),
+        DenyReason::None | DenyReason::Other => (
+            "a reason this version does not know",
+            "The witness gave a reason code this version does not know: check that the witness \
+             firmware and the daemons are of matching versions.",
+        ),
+    }
+}
+
+struct Words<'a> {
+    ctx: &'a NotifyContext,
+}
+
+impl Words<'_> {
+    fn host(&self) -> &str {
+        if self.ctx.hostname.is_empty() {
+            "this server"
+        } else {
+            &self.ctx.hostname
+        }
+    }
+
+    fn daemon(&self) -> &'static str {
+        match self.ctx.role {
+            Role::Primary => "heartbeatd",
+            Role::Secondary => "failoverd",
+            Role::Witness => "the witness",
+        }
+    }
+
+    /// `192.0.2.10`, `192.0.2.10 and 192.0.2.11`, `192.0.2.10 and 3 more`.
+    fn addrs(&self) -> String {
+        let a = &self.ctx.addresses;
+        match a.len() {
+            0 => "the service addresses".to_owned(),
+            1 => a[0].address.to_string(),
+            2 => format!("{} and {}", a[0].address, a[1].address),
+            n => format!("{} and {} more", a[0].address, n - 1),
+        }
+    }
+
+    /// `192.0.2.10 on eth0, 192.0.2.11/24 on eth1`.
+    fn addrs_long(&self) -> String {
+        if self.ctx.addresses.is_empty() {
+            return "the service addresses".to_owned();
+        }
+        self.ctx
+            .addresses
+            .iter()
+            .map(|a| a.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// `the primary (198.51.100.1)` from the secondary's side.
+    fn peer(&self) -> String {
+        let who = match self.ctx.role {
+            Role::Primary => "the secondary",
+            Role::Secondary => "the primary",
+            Role::Witness => "the peer",
+        };
+        match &self.ctx.peer {
+            Some(p) if !p.is_empty() => format!("{who} ({p})"),
+            _ => who.to_owned(),
+        }
+    }
+
+    fn link_name(&self, i: u8) -> String {
+        match self.ctx.links.get(usize::from(i)) {
+            Some(l) if !l.name.is_empty() => l.name.clone(),
+            _ => match LinkId(i) {
+                LinkId::PRIVATE => "the private link".to_owned(),
+                LinkId::PUBLIC => "the public link".to_owned(),
+                _ => format!("link {i}"),
+            },
+        }
+    }
+
+    /// The names of the links in (or out of) `mask`, among the configured
+    /// ones (at least the two Apple ones).
+    fn links(&self, mask: failover_core::action::LinkMask, inside: bool) -> String {
+        let n = self.ctx.links.len().clamp(2, 8) as u8;
+        let names: Vec<String> = (0..n)
+            .filter(|&i| mask.contains(LinkId(i)) == inside)
+            .map(|i| self.link_name(i))
+            .collect();
+        if names.is_empty() {
+            "no link".to_owned()
+        } else {
+            names.join(" and ")
+        }
+    }
+
+    fn scripts_dir(&self) -> String {
+        match &self.ctx.scripts_dir {
+            Some(d) => d.display().to_string(),
+            None => crate::scripts::DEFAULT_SCRIPTS_DIR.to_owned(),
+        }
+    }
+
+    fn log_hint(&self) -> String {
+        format!(
+            "the system log (`journalctl -t {}` or /var/log/syslog)",
+            self.daemon()
+        )
+    }
+}
+
+/// Puts `event` into words for `ctx`.
+pub fn describe(event: &Event, ctx: &NotifyContext) -> Notice {
+    let (level, mail) = policy(event, ctx.role);
+    let w = Words { ctx };
+    let host = w.host();
+    let addrs = w.addrs();
+    let addrs_long = w.addrs_long();
+    let peer = w.peer();
+    let daemon = w.daemon();
+    let log_hint = w.log_hint();
+    let (summary, happened, did, check): (String, String, String, Vec<String>) = match *event {
+        Event::TookOver => (
+            format!("took over {addrs}: {peer} is silent on every network"),
+            format!(
+                "{host} no longer hears {peer} on any network, for longer than the dead time, \
+                 and has taken over its service address(es): {addrs_long}."
+            ),
+            format!(
+                "Ran the Test and PreAcq scripts, added the addresses, announced them \
+                 (gratuitous ARP) and ran the PostAcq scripts. Clients of {addrs} are now \
+                 served by {host}."
+            ),
+            vec![
+                "Why the primary stopped: power, a crash or hang (console, IPMI), or both of \
+                 its network links down."
+                    .to_owned(),
+                format!(
+                    "That the services the PostAcq scripts start are running on {host}; the \
+                     scripts' output is in {log_hint}."
+                ),
+                format!(
+                    "Nothing else is needed for failback: when the primary is heard again on \
+                     every network, {daemon} runs PreRel, removes the addresses, runs PostRel \
+                     and the primary takes them back. Do not add the addresses to the primary \
+                     by hand while {host} holds them."
+                ),
+            ],
+        ),
+        Event::NetworkAnomaly { silent } => {
+            let silent_names = w.links(silent, true);
+            let heard_names = w.links(silent, false);
+            (
+                format!("network anomaly: {peer} is silent on {silent_names}"),
+                format!(
+                    "{host} no longer hears {peer} on {silent_names}, but still hears it on \
+                     {heard_names}, so it is presumed alive."
+                ),
+                format!(
+                    "Nothing: {daemon} does not take over while the primary is heard on any \
+                     network. Protection is degraded: if {heard_names} fails too, {host} will \
+                     take over {addrs} even if the primary is still running (unless a witness \
+                     decides)."
+                ),
+                vec![
+                    format!(
+                        "Cable, switch port and interface of {silent_names} on both servers \
+                         (`ip -s link`, `ethtool`, the switch's log)."
+                    ),
+                    "On the primary, the heartbeat targets (FAILOVER_BCAST_IPS): a broadcast \
+                     address that does not match the interface's netmask is the classic cause \
+                     of one silent network."
+                        .to_owned(),
+                    "A firewall dropping the heartbeats (UDP port 1694 unless -p says \
+                     otherwise) on that network."
+                        .to_owned(),
+                ],
+            )
+        }
+        Event::NetworkRestored => (
+            format!("network restored: {peer} is heard on every network again"),
+            format!("{host} hears {peer} on every network again after an anomaly."),
+            "Nothing: normal monitoring, with full protection again.".to_owned(),
+            vec![
+                "Nothing urgent. If anomalies repeat, look for errors on the link that went \
+                 silent (`ip -s link`)."
+                    .to_owned(),
+            ],
+        ),
+        Event::Relinquished => (
+            format!("gave {addrs} back: {host} is on standby again"),
+            format!(
+                "{host} no longer holds {addrs_long}: {peer} is heard again, or {daemon} is \
+                 shutting down."
+            ),
+            format!(
+                "Ran the PreRel scripts, removed the addresses and ran the PostRel scripts. \
+                 {host} is on standby."
+            ),
+            vec![
+                format!("That the primary serves {addrs} again (it announces them itself)."),
+                format!(
+                    "The PreRel and PostRel output in {log_hint}: services stopped, shared \
+                     storage unmounted."
+                ),
+            ],
+        ),
+        Event::Vetoed { stage, outcome } => (
+            format!(
+                "takeover REFUSED by the {} script ({}): {addrs} may be unreachable",
+                stage.name(),
+                outcome_short(outcome)
+            ),
+            format!(
+                "{peer} is silent on every network, but a {} script {}, which vetoes the \
+                 takeover. If the primary is really down, nobody serves {addrs} now.",
+                stage.name(),
+                outcome_text(outcome)
+            ),
+            format!(
+                "Did not take over{}. {daemon} tries again later while the primary stays \
+                 silent.",
+                if stage == Stage::PreAcq {
+                    " (the addresses were not added; anything the PreAcq scripts already did \
+                     is not undone)"
+                } else {
+                    ""
+                }
+            ),
+            vec![
+                "Whether the primary is really down: if it is, the service is down.".to_owned(),
+                format!(
+                    "The {} script's output in {log_hint}, for why it refused.",
+                    stage.name()
+                ),
+                format!(
+                    "The scripts in {}/<address>/: run the one that refused by hand, with the \
+                     same arguments (`<script> acquire <address>`).",
+                    w.scripts_dir()
+                ),
+            ],
+        ),
+        Event::ScriptFailed { stage, outcome } => {
+            let (doing, consequence) = match stage {
+                Stage::PreRel => (
+                    "releasing",
+                    "Removed the addresses anyway and ran PostRel: services the script should \
+                     have stopped may still run, shared storage may still be mounted.",
+                ),
+                Stage::PostRel => (
+                    "releasing",
+                    "The addresses are removed; the clean-up the script should have done may \
+                     be incomplete.",
+                ),
+                _ => (
+                    "taking over",
+                    "The addresses are up and announced and this server holds them, but the \
+                     services the script should have started may not be running.",
+                ),
+            };
+            (
+                format!(
+                    "{} script failed ({}) while {doing} {addrs}",
+                    stage.name(),
+                    outcome_short(outcome)
+                ),
+                format!(
+                    "A {} script {} while {host} was {doing} {addrs_long}.",
+                    stage.name(),
+                    outcome_text(outcome)
+                ),
+                format!("Went on with the sequence. {consequence}"),
+                vec![
+                    format!("The script's output in {log_hint}."),
+                    format!(
+                        "The services it manages, by hand. The scripts are in {}/<address>/: \
+                         run the failing one with the same arguments (`<script> {} <address>`).",
+                        w.scripts_dir(),
+                        stage.operation()
+                    ),
+                ],
+            )
+        }
+        Event::TakeoverCancelled => (
+            format!("takeover cancelled: {peer} came back"),
+            format!(
+                "{peer} was silent on every network long enough to start a takeover, but was \
+                 heard again before the addresses were added."
+            ),
+            "Stopped before adding the addresses. Whatever the PreAcq scripts already did is \
+             not undone (PreRel/PostRel only run after the addresses were added)."
+                .to_owned(),
+            vec![
+                "Why the primary paused: overload, a hung disk or NFS mount, a VM pause, or a \
+                 flapping network."
+                    .to_owned(),
+                "Whether a PreAcq script left something half done (a mount, a started \
+                 service)."
+                    .to_owned(),
+            ],
+        ),
+        Event::LeaseExpired => (
+            format!("witness grant expired: dropped {addrs}"),
+            format!(
+                "{host} held (or was acquiring) {addrs_long} under a grant from the witness and \
+                 could not renew it: the witness, or the private network to it, is gone."
+            ),
+            format!(
+                "With witness policy \"required\", removed the addresses at once (and ran \
+                 PostRel) so that the primary may safely take them back. Until the primary or \
+                 the witness is reachable, nobody may be serving {addrs}."
+            ),
+            vec![
+                "The witness: power, and its link on the private network.".to_owned(),
+                format!("The private network between {host} and the witness."),
+                "The primary.".to_owned(),
+            ],
+        ),
+        Event::WitnessLost => (
+            "witness lost: it no longer answers".to_owned(),
+            format!("{host} no longer hears the witness on the private network."),
+            "Nothing yet. Without the witness a takeover waits for the longer fallback \
+             hold-down (policy \"preferred\") or cannot happen at all (policy \"required\")."
+                .to_owned(),
+            vec![
+                "The witness: power, its link and cable on the private network.".to_owned(),
+                format!("The private network interface of {host}."),
+            ],
+        ),
+        Event::WitnessRegained => (
+            "witness heard again".to_owned(),
+            format!("{host} hears the witness again."),
+            "Nothing: full protection again.".to_owned(),
+            vec!["Nothing urgent.".to_owned()],
+        ),
+        Event::WitnessDenied { reason } => {
+            let (short, long) = deny_text(reason);
+            (
+                format!("witness refused the takeover: {short}"),
+                format!(
+                    "{host} stopped hearing {peer} and asked the witness for the service \
+                     addresses; the witness refused. {long}"
+                ),
+                "Did not take over; it asks again while the primary stays silent.".to_owned(),
+                vec![
+                    format!("The links of {host} and of the primary."),
+                    "The witness's state (its LEDs or console).".to_owned(),
+                ],
+            )
+        }
+        Event::WitnessFallback => (
+            format!("taking over {addrs} WITHOUT the witness, which is unreachable"),
+            format!(
+                "{peer} is silent on every network and the witness cannot be reached. With \
+                 witness policy \"preferred\", after the longer hold-down {host} falls back to \
+                 Apple's rule."
+            ),
+            format!(
+                "Starting the takeover (Test, PreAcq, add, announce, PostAcq). There is no \
+                 third opinion: if the primary is in fact alive but cut off from {host}, both \
+                 may hold {addrs}."
+            ),
+            vec![
+                "Whether the primary is really down (console, IPMI); power it off if in doubt."
+                    .to_owned(),
+                "The witness and its network.".to_owned(),
+            ],
+        ),
+        Event::Acquired => (
+            format!("now serving {addrs}"),
+            format!(
+                "{host} (primary) has taken its service address(es) {addrs_long}: at start-up, \
+                 or back from the secondary after the reclaim handshake."
+            ),
+            format!(
+                "Added and announced the addresses after {peer} confirmed it does not hold \
+                 them (or stayed silent long enough)."
+            ),
+            vec![
+                "Nothing urgent. After a failover, check that the secondary released cleanly \
+                 (its \"gave back\" notice)."
+                    .to_owned(),
+            ],
+        ),
+        Event::Yielded => (
+            format!("gave up {addrs}: {peer} holds them"),
+            format!(
+                "{host} (primary) found {peer} holding the service addresses: {host} was \
+                 frozen, suspended or cut off long enough for the secondary to take over."
+            ),
+            "Removed the addresses at once so that only one server holds them, and started \
+             the reclaim handshake: it takes them back when the secondary releases them."
+                .to_owned(),
+            vec![
+                format!(
+                    "Why {host} stopped sending heartbeats: a paused or migrated VM, heavy \
+                     swapping, a hung disk, or both networks down."
+                ),
+                "That the secondary then releases the addresses (its \"gave back\" notice)."
+                    .to_owned(),
+            ],
+        ),
+        Event::Isolated => (
+            format!("dropped {addrs}: cut off from the secondary and the witness"),
+            format!(
+                "{host} (primary) heard neither {peer} nor the witness for too long: it is \
+                 probably the one cut off, and the secondary may have taken over."
+            ),
+            "Removed the addresses so that at most one server holds them; it takes them back \
+             through the reclaim handshake when the network returns."
+                .to_owned(),
+            vec![format!(
+                "The network links of {host}, private and public: cables, switch ports, \
+                 interface errors."
+            )],
+        ),
+        Event::Stalled => (
+            format!("{daemon} was frozen too long: dropped {addrs}"),
+            format!(
+                "{daemon} on {host} was not scheduled for longer than its peers need to \
+                 declare it dead (the machine or VM was suspended, frozen or overloaded)."
+            ),
+            match ctx.role {
+                Role::Primary => "Removed the addresses it held and started the reclaim \
+                                  handshake to take them back safely."
+                    .to_owned(),
+                _ => "Removed the addresses it held (and ran PostRel), and listens afresh."
+                    .to_owned(),
+            },
+            vec![format!(
+                "Why {host} stalled: VM suspend or migration, a swap storm, a clock jump, a \
+                 hung storage device (`dmesg`)."
+            )],
+        ),
+        Event::PeerLost => match ctx.role {
+            Role::Primary => (
+                format!("{peer} lost: failover protection is OFF"),
+                format!("{host} (primary) no longer hears {peer} on any network."),
+                format!(
+                    "Nothing: it keeps serving {addrs}. If {host} fails now, nobody takes over."
+                ),
+                vec![
+                    "The secondary: is the machine up, does `systemctl status failoverd` show \
+                     it running, are its links up?"
+                        .to_owned(),
+                ],
+            ),
+            _ => (
+                format!("{peer} is silent on every network"),
+                format!("{host} no longer hears {peer} on any network: it is presumed dead."),
+                "Starting the takeover procedure (hold-down, witness, Test scripts); a \
+                 separate notice reports the result."
+                    .to_owned(),
+                vec!["The primary.".to_owned()],
+            ),
+        },
+        Event::PeerRegained => match ctx.role {
+            Role::Primary => (
+                format!("{peer} heard again: failover protection restored"),
+                format!("{host} (primary) hears {peer} again."),
+                "Nothing: normal operation.".to_owned(),
+                vec!["Nothing urgent.".to_owned()],
+            ),
+            _ => (
+                format!("{peer} heard again"),
+                format!("{host} hears {peer} again."),
+                "Back to monitoring; if it held the addresses, it gives them back (a separate \
+                 notice)."
+                    .to_owned(),
+                vec!["Nothing urgent.".to_owned()],
+            ),
+        },
+        Event::Granted => (
+            "granted a takeover".to_owned(),
+            "The witness granted the service addresses to the secondary.".to_owned(),
+            "Holds the grant as a lease until it is released or expires.".to_owned(),
+            vec!["The primary.".to_owned()],
+        ),
+        Event::GrantEnded => (
+            "grant ended".to_owned(),
+            "The witness's grant was released by its holder or expired.".to_owned(),
+            "Nothing.".to_owned(),
+            vec!["Nothing urgent.".to_owned()],
+        ),
+    };
+    Notice {
+        level,
+        mail,
+        tag: tag(event),
+        summary,
+        happened: capitalized(happened),
+        did: capitalized(did),
+        check: check.into_iter().map(capitalized).collect(),
+    }
+}
+
+/// `s` with its first letter in upper case: sentences may start with a
+/// name such as "the primary (198.51.100.1)".
+fn capitalized(s: String) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(c) if c.is_lowercase() => c.to_uppercase().chain(chars).collect(),
+        _ => s,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use failover_core::action::LinkMask;
+
+    #[test]
+    fn outcomes_read_like_a_shell() {
+        assert_eq!(
+            outcome_text(StageOutcome::Failed(3)),
+            "exited with status 3"
+        );
+        assert_eq!(
+            outcome_text(StageOutcome::Failed(137)),
+            "was killed by signal 9 (status 137)"
+        );
+        assert_eq!(
+            outcome_text(StageOutcome::Failed(127)),
+            "was not found (status 127)"
+        );
+        assert!(outcome_text(StageOutcome::TimedOut).contains("time limit"));
+    }
+
+    #[test]
+    fn anomaly_names_the_silent_link() {
+        let mut ctx = super::super::tests::context(Role::Secondary);
+        let n = describe(
+            &Event::NetworkAnomaly {
+                silent: LinkMask(0b01),
+            },
+            &ctx,
+        );
+        assert_eq!(
+            n.summary,
+            "network anomaly: the primary (198.51.100.1) is silent on private (eth1)"
+        );
+        assert!(n.happened.contains("still hears it on public (eth0)"));
+        // Without link names: Apple's convention, link 0 private.
+        ctx.links.clear();
+        let n = describe(
+            &Event::NetworkAnomaly {
+                silent: LinkMask(0b10),
+            },
+            &ctx,
+        );
+        assert!(
+            n.summary.ends_with("silent on the public link"),
+            "{}",
+            n.summary
+        );
+    }
+}

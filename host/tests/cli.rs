@@ -1,0 +1,223 @@
+//! The daemons' start-up path end to end, as the binaries will run it:
+//! argv and real files in, options and core machines out (or every problem,
+//! with the exit status).
+
+use std::net::Ipv4Addr;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use failover_core::{Instant, Machine, NodeId, Primary, Secondary};
+use failover_host::cli::{Invocation, EXIT_CONFIG, EXIT_USAGE};
+use failover_host::options::{
+    failoverd_from_args, heartbeatd_from_args, node_id, FailoverdOptions, HeartbeatdOptions,
+};
+
+const KEY: &str = "2b7e151628aed2a6abf7158809cf4f3c762e7160f38b4da56a784d9045190cfe";
+
+fn write(dir: &Path, name: &str, text: &str, mode: u32) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+    path
+}
+
+fn run_failoverd(args: &[&str]) -> FailoverdOptions {
+    match failoverd_from_args(std::iter::once("failoverd").chain(args.iter().copied())) {
+        Ok(Invocation::Run(o)) => o,
+        Ok(other) => panic!("{args:?}: {other:?}"),
+        Err(e) => panic!("{args:?}:\n{e}"),
+    }
+}
+
+fn run_heartbeatd(args: &[&str]) -> HeartbeatdOptions {
+    match heartbeatd_from_args(std::iter::once("heartbeatd").chain(args.iter().copied())) {
+        Ok(Invocation::Run(o)) => o,
+        Ok(other) => panic!("{args:?}: {other:?}"),
+        Err(e) => panic!("{args:?}:\n{e}"),
+    }
+}
+
+fn ip(s: &str) -> Ipv4Addr {
+    s.parse().expect("address")
+}
+
+/// Seed 001's walk-through, on documentation addresses: the primary's
+/// `FAILOVER_BCAST_IPS`, the secondary's `FAILOVER_PEER_IP` and
+/// `FAILOVER_PEER_IP_PAIRS`, both reading their own copy of the file, with
+/// a shared key. The core machines build from the options and agree on who
+/// is who.
+#[test]
+fn seed_walkthrough_configures_both_daemons() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let primary_conf = write(
+        dir.path(),
+        "primary",
+        "# server1\nFAILOVER_BCAST_IPS=\"198.51.100.255 192.0.2.255\"\nIPFORWARDING=-YES-\n",
+        0o644,
+    );
+    let secondary_conf = write(
+        dir.path(),
+        "secondary",
+        "# server2\n\
+         FAILOVER_PEER_IP=\"198.51.100.1\"\n\
+         FAILOVER_PEER_IP_PAIRS=\"eth0:192.0.2.1\"\n\
+         FAILOVER_EMAIL_RECIPIENT=admin@example.com\n",
+        0o644,
+    );
+    let key = write(dir.path(), "key", &format!("1 {KEY}\n"), 0o600);
+    let key = key.to_str().expect("utf-8");
+
+    let h = run_heartbeatd(&[
+        "-x",
+        "--config",
+        primary_conf.to_str().expect("utf-8"),
+        "--key-file",
+        key,
+    ]);
+    assert_eq!(h.targets, [ip("198.51.100.255"), ip("192.0.2.255")]);
+    assert_eq!(h.common.warnings.len(), 1, "{:?}", h.common.warnings);
+    assert!(h.common.warnings[0].ends_with(":3: unknown key IPFORWARDING ignored"));
+
+    let f = run_failoverd(&[
+        "-x",
+        "--config",
+        secondary_conf.to_str().expect("utf-8"),
+        "--key-file",
+        key,
+    ]);
+    assert_eq!(f.master, ip("198.51.100.1"));
+    assert_eq!(f.services[0].to_string(), "eth0:192.0.2.1");
+    assert_eq!(
+        f.common.email_recipient.as_deref(),
+        Some("admin@example.com")
+    );
+
+    // heartbeatd's own private address is failoverd's master_priv_addr.
+    let p = h.primary_config(ip("198.51.100.1"), 1);
+    let s = f.secondary_config(ip("198.51.100.2"), 1);
+    assert_eq!(s.primary, Some(p.node));
+    assert_eq!(p.node, node_id(ip("198.51.100.1")));
+    assert_eq!(s.node, NodeId(0xC633_6402));
+    assert_eq!(p.links, s.links);
+    assert!(p.problems().is_empty() && s.problems().is_empty());
+
+    // The machines start and want to beat.
+    let now = Instant::ZERO;
+    let primary = Primary::new(p, now);
+    let secondary = Secondary::new(s, now);
+    assert!(primary.poll_at().is_some());
+    assert!(secondary.poll_at().is_some());
+}
+
+/// Apple's two man-page examples, on documentation addresses.
+#[test]
+fn apples_examples() {
+    let o = run_failoverd(&["198.51.100.100", "en0:192.0.2.2"]);
+    assert_eq!(o.links(), 2);
+    let o = run_failoverd(&["198.51.100.10", "en0:192.0.2.2/16", "en1:203.0.113.4/24"]);
+    assert_eq!(o.links(), 3);
+    assert_eq!(o.services[1].prefix_len(), 24);
+}
+
+/// What an administrator sees for a broken command line: one line per
+/// problem, each with the program name, then the synopsis; exit 64.
+#[test]
+fn every_problem_on_stderr() {
+    let e = failoverd_from_args([
+        "failoverd",
+        "--config",
+        "/nonexistent/failover.conf",
+        "-p",
+        "0",
+        "-L",
+        "mail",
+        "198.51.100.300",
+        "en0:192.0.2.1/64",
+    ])
+    .expect_err("refused");
+    assert_eq!(e.exit_code(), EXIT_USAGE);
+    let text = e.to_string();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[..5],
+        [
+            "failoverd: Invalid port. Valid ports range from 1 to 65535.",
+            "failoverd: Invalid syslog facility. \"mail\" is not one of daemon (the default), \
+             auth, user, local0 to local7.",
+            "failoverd: CNode: invalid IP address: 198.51.100.300 (master_priv_addr)",
+            "failoverd: Invalid mask: /64 (in en0:192.0.2.1/64): a mask is a prefix length from \
+             /0 to /32",
+            "failoverd: cannot read configuration file /nonexistent/failover.conf: No such file \
+             or directory (os error 2)",
+        ]
+    );
+    assert!(
+        lines[5].starts_with("usage: failoverd [-d | -n | -x]"),
+        "{text}"
+    );
+}
+
+/// A key file others can read stops both daemons, with the fix in the
+/// message; exit 78.
+#[test]
+fn a_key_file_readable_by_others_stops_both_daemons() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = write(dir.path(), "key", &format!("1 {KEY}\n"), 0o644);
+    let k = key.to_str().expect("utf-8");
+    let e = heartbeatd_from_args(["heartbeatd", "--key-file", k, "198.51.100.255"])
+        .expect_err("refused");
+    assert_eq!(e.exit_code(), EXIT_CONFIG);
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "heartbeatd: key file {k} is accessible by group or others (mode 0644): anyone who \
+             can read it can forge heartbeats; fix with: chmod 600 {k}\n"
+        )
+    );
+    let e = failoverd_from_args(["failoverd", "--key-file", k, "198.51.100.1", "e:192.0.2.1"])
+        .expect_err("refused");
+    assert_eq!(e.exit_code(), EXIT_CONFIG);
+}
+
+/// Every option the help promises is accepted.
+#[test]
+fn help_lists_every_option() {
+    let Ok(Invocation::Help(f)) = failoverd_from_args(["failoverd", "-h"]) else {
+        panic!("no help");
+    };
+    for opt in [
+        "--debug",
+        "--no-run",
+        "--no-fork",
+        "--port",
+        "--syslog",
+        "--help",
+        "--version",
+        "--interval",
+        "--deadtime",
+        "--hold-down",
+        "--witness",
+        "--witness-policy",
+        "--key-file",
+        "--scripts-dir",
+        "--script-timeout",
+        "--config",
+        "--pid-file",
+        "--sendmail",
+    ] {
+        assert!(f.contains(opt), "failoverd help lacks {opt}");
+    }
+    let Ok(Invocation::Help(h)) = heartbeatd_from_args(["heartbeatd", "--help"]) else {
+        panic!("no help");
+    };
+    for opt in [
+        "-m, --message",
+        "--service",
+        "--witness",
+        "--key-file",
+        "--interval",
+    ] {
+        assert!(h.contains(opt), "heartbeatd help lacks {opt}");
+    }
+    assert!(!h.contains("--hold-down") && !h.contains("--scripts-dir"));
+}

@@ -1,0 +1,806 @@
+//! The stage runner and the notifier against real processes: shell scripts
+//! and a fake `sendmail` written by each test into its own temporary
+//! directory. Every wait is bounded; nothing touches the network or the
+//! real `/etc/failover`.
+
+use std::fs;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use failover_core::action::Event;
+use failover_core::{Role, Stage, StageOutcome};
+use failover_host::notify::{LinkReport, Logger, MailConfig, Notifier, NotifyContext};
+use failover_host::scripts::{self, ScriptConfig, ServiceAddress, StageContext, StageRunner};
+
+const A: &str = "192.0.2.10";
+
+/// A fresh directory under cargo's per-target temporary directory, not
+/// `/tmp`, which may be mounted `noexec` (the tests execute scripts there).
+fn tempdir() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("failover-scripts-")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .unwrap()
+}
+const B: &str = "192.0.2.11";
+
+struct Lab {
+    dir: tempfile::TempDir,
+    config: ScriptConfig,
+    ctx: StageContext,
+}
+
+impl Lab {
+    /// A scripts directory with one directory per address, owned by whoever
+    /// runs the test (root in CI).
+    fn new(addresses: &[&str]) -> Lab {
+        let dir = tempdir();
+        let root = dir.path().join("failover");
+        fs::create_dir(&root).unwrap();
+        fs::set_permissions(&root, fs::Permissions::from_mode(0o755)).unwrap();
+        let mut config = ScriptConfig::new(&root);
+        config.owner = fs::metadata(&root).unwrap().uid();
+        config.script_timeout = Duration::from_secs(20);
+        config.stage_timeout = Duration::from_secs(30);
+        config.kill_grace = Duration::from_secs(1);
+        let mut list = Vec::new();
+        for (i, a) in addresses.iter().enumerate() {
+            let d = root.join(a);
+            fs::create_dir(&d).unwrap();
+            fs::set_permissions(&d, fs::Permissions::from_mode(0o755)).unwrap();
+            list.push(ServiceAddress {
+                interface: format!("eth{i}"),
+                address: a.parse().unwrap(),
+                prefix: if i == 0 { Some(24) } else { None },
+            });
+        }
+        let ctx = StageContext {
+            role: Role::Secondary,
+            addresses: list,
+            peer: Some("198.51.100.1".parse().unwrap()),
+            reason: "primary silent on every link for 3.0 s".to_owned(),
+        };
+        Lab { dir, config, ctx }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// A `#!/bin/sh` script in `addr`'s directory, with `mode`.
+    fn script(&self, addr: &str, name: &str, body: &str, mode: u32) -> PathBuf {
+        let p = self.config.dir.join(addr).join(name);
+        fs::write(&p, format!("#!/bin/sh\n{body}\n")).unwrap();
+        fs::set_permissions(&p, fs::Permissions::from_mode(mode)).unwrap();
+        p
+    }
+
+    /// A script that appends `<name> <args>` to the record file.
+    fn recorder(&self, addr: &str, name: &str) {
+        let rec = self.path("record");
+        self.script(
+            addr,
+            name,
+            &format!("echo \"$(basename \"$0\") $*\" >> '{}'", rec.display()),
+            0o755,
+        );
+    }
+
+    fn record(&self) -> Vec<String> {
+        fs::read_to_string(self.path("record"))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+/// Polls until the stage reports (at most `limit`), sleeping until the
+/// runner's next deadline (at most 50 ms at a time).
+fn wait(r: &mut StageRunner, limit: Duration) -> Option<(Stage, StageOutcome)> {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if let Some(done) = r.poll(Instant::now()) {
+            return Some(done);
+        }
+        let nap = r
+            .next_deadline()
+            .map_or(Duration::from_millis(20), |t| {
+                t.saturating_duration_since(Instant::now())
+            })
+            .min(Duration::from_millis(50));
+        std::thread::sleep(nap);
+    }
+    None
+}
+
+fn run(lab: &Lab, stage: Stage) -> (StageOutcome, failover_host::notify::LogCapture, StageRunner) {
+    let (log, cap) = Logger::memory("failoverd");
+    let mut r = StageRunner::new(lab.config.clone(), log);
+    r.start(Instant::now(), stage, &lab.ctx);
+    let (s, outcome) = wait(&mut r, Duration::from_secs(30)).expect("stage did not finish");
+    assert_eq!(s, stage);
+    (outcome, cap, r)
+}
+
+/// Whether process `pid` is gone (or a zombie nobody has reaped yet).
+fn gone(pid: u32) -> bool {
+    match fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+    }
+}
+
+fn wait_gone(pid: u32) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(5) {
+        if gone(pid) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+fn read_pid(p: &Path) -> u32 {
+    let start = Instant::now();
+    loop {
+        if let Ok(s) = fs::read_to_string(p) {
+            if let Ok(pid) = s.trim().parse() {
+                return pid;
+            }
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "no pid in {}",
+            p.display()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn lexical_order_per_address_in_configured_order_with_arguments() {
+    // B is configured first: its directory runs first.
+    let lab = Lab::new(&[B, A]);
+    for name in ["PreAcq_b", "PreAcq_a", "PreAcq_9", "PreAcq_10", "PreAcq"] {
+        lab.recorder(A, name);
+    }
+    lab.recorder(B, "PreAcq_z");
+    lab.recorder(A, "PostAcq_other_stage");
+    let (outcome, cap, _) = run(&lab, Stage::PreAcq);
+    assert_eq!(outcome, StageOutcome::Success, "{}", cap.text());
+    assert_eq!(
+        lab.record(),
+        [
+            format!("PreAcq_z acquire {B}"),
+            format!("PreAcq acquire {A}"),
+            format!("PreAcq_10 acquire {A}"),
+            format!("PreAcq_9 acquire {A}"),
+            format!("PreAcq_a acquire {A}"),
+            format!("PreAcq_b acquire {A}"),
+        ]
+    );
+    // Release stages say "release".
+    fs::remove_file(lab.path("record")).unwrap();
+    lab.recorder(A, "PreRel_x");
+    let (outcome, _, _) = run(&lab, Stage::PreRel);
+    assert_eq!(outcome, StageOutcome::Success);
+    assert_eq!(lab.record(), [format!("PreRel_x release {A}")]);
+}
+
+#[test]
+fn scripts_get_a_clean_environment_describing_the_event() {
+    let lab = Lab::new(&[A, B]);
+    let out = lab.path("env");
+    lab.script(A, "PostAcq", &format!("env > '{}'", out.display()), 0o755);
+    let (outcome, cap, _) = run(&lab, Stage::PostAcq);
+    assert_eq!(outcome, StageOutcome::Success, "{}", cap.text());
+    let env = fs::read_to_string(&out).unwrap();
+    let vars: Vec<&str> = env.lines().collect();
+    for want in [
+        "PATH=/usr/sbin:/usr/bin:/sbin:/bin".to_owned(),
+        "HOME=/".to_owned(),
+        "FAILOVER_STAGE=PostAcq".to_owned(),
+        "FAILOVER_OPERATION=acquire".to_owned(),
+        format!("FAILOVER_ADDRESS={A}"),
+        "FAILOVER_INTERFACE=eth0".to_owned(),
+        "FAILOVER_PREFIX=24".to_owned(),
+        format!("FAILOVER_ADDRESSES=eth0:{A}/24 eth1:{B}"),
+        "FAILOVER_PEER=198.51.100.1".to_owned(),
+        "FAILOVER_ROLE=secondary".to_owned(),
+        "FAILOVER_REASON=primary silent on every link for 3.0 s".to_owned(),
+    ] {
+        assert!(vars.contains(&want.as_str()), "missing {want} in\n{env}");
+    }
+    // Nothing of the daemon's own environment (cargo sets CARGO_* here).
+    assert!(
+        !vars.iter().any(|v| v.starts_with("CARGO")),
+        "leaked environment:\n{env}"
+    );
+}
+
+#[test]
+fn a_failing_test_script_vetoes_and_stops_the_stage() {
+    let lab = Lab::new(&[A]);
+    lab.recorder(A, "Test_1");
+    lab.script(A, "Test_2", "echo 'sync is stale' >&2; exit 3", 0o755);
+    lab.recorder(A, "Test_3");
+    let (outcome, cap, r) = run(&lab, Stage::Test);
+    assert_eq!(outcome, StageOutcome::Failed(3));
+    assert_eq!(lab.record(), [format!("Test_1 acquire {A}")]);
+    let detail = r.failure_detail().unwrap();
+    assert!(
+        detail.contains("Test_2") && detail.contains("status 3"),
+        "{detail}"
+    );
+    assert!(cap.contains(&format!("{A}/Test_2: sync is stale")));
+    assert!(cap.contains("1 script(s) not run"), "{}", cap.text());
+}
+
+#[test]
+fn a_failing_post_stage_runs_every_script_and_reports_the_first_failure() {
+    let lab = Lab::new(&[A]);
+    lab.script(A, "PreRel_1", "exit 4", 0o755);
+    lab.recorder(A, "PreRel_2");
+    lab.script(A, "PreRel_3", "exit 5", 0o755);
+    let (outcome, _, _) = run(&lab, Stage::PreRel);
+    assert_eq!(outcome, StageOutcome::Failed(4));
+    assert_eq!(lab.record(), [format!("PreRel_2 release {A}")]);
+}
+
+#[test]
+fn a_signal_death_is_128_plus_the_signal() {
+    let lab = Lab::new(&[A]);
+    lab.script(A, "PreAcq", "kill -USR1 $$; sleep 5", 0o755);
+    let (outcome, cap, _) = run(&lab, Stage::PreAcq);
+    assert_eq!(outcome, StageOutcome::Failed(128 + 10), "{}", cap.text());
+    assert!(
+        cap.contains("killed by signal 10 (SIGUSR1)"),
+        "{}",
+        cap.text()
+    );
+}
+
+#[test]
+fn a_hanging_script_is_killed_with_its_process_group() {
+    let mut lab = Lab::new(&[A]);
+    lab.config.script_timeout = Duration::from_millis(500);
+    let child_pid = lab.path("child.pid");
+    lab.script(
+        A,
+        "Test_hang",
+        &format!(
+            "sleep 1000 &\necho $! > '{}'\nsleep 1000",
+            child_pid.display()
+        ),
+        0o755,
+    );
+    lab.recorder(A, "Test_later");
+    let start = Instant::now();
+    let (outcome, cap, _) = run(&lab, Stage::Test);
+    assert_eq!(outcome, StageOutcome::TimedOut);
+    // SIGTERM was enough: well before the SIGKILL grace.
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(cap.contains("still running at its limit"), "{}", cap.text());
+    assert!(
+        wait_gone(read_pid(&child_pid)),
+        "the script's child survived"
+    );
+    assert!(
+        lab.record().is_empty(),
+        "a veto stage went on after a time-out"
+    );
+}
+
+#[test]
+fn a_script_ignoring_sigterm_gets_sigkill_after_the_grace() {
+    let mut lab = Lab::new(&[A]);
+    lab.config.script_timeout = Duration::from_millis(300);
+    lab.config.kill_grace = Duration::from_millis(700);
+    let child_pid = lab.path("child.pid");
+    lab.script(
+        A,
+        "PostRel_stubborn",
+        &format!(
+            "trap '' TERM\nsleep 1000 &\necho $! > '{}'\nwhile :; do sleep 1; done",
+            child_pid.display()
+        ),
+        0o755,
+    );
+    lab.recorder(A, "PostRel_next");
+    let start = Instant::now();
+    let (outcome, _, _) = run(&lab, Stage::PostRel);
+    let took = start.elapsed();
+    assert_eq!(outcome, StageOutcome::TimedOut);
+    assert!(took >= Duration::from_millis(1000), "{took:?}");
+    assert!(took < Duration::from_secs(8), "{took:?}");
+    assert!(wait_gone(read_pid(&child_pid)));
+    // A Post* stage goes on after a script's own time-out.
+    assert_eq!(lab.record(), [format!("PostRel_next release {A}")]);
+}
+
+#[test]
+fn the_stage_limit_stops_the_stage() {
+    let mut lab = Lab::new(&[A]);
+    lab.config.stage_timeout = Duration::from_millis(600);
+    lab.script(A, "PostAcq_1", "sleep 30", 0o755);
+    lab.recorder(A, "PostAcq_2");
+    let (outcome, cap, _) = run(&lab, Stage::PostAcq);
+    assert_eq!(outcome, StageOutcome::TimedOut);
+    assert!(cap.contains("the PostAcq stage's limit"), "{}", cap.text());
+    assert!(lab.record().is_empty());
+}
+
+#[test]
+fn leftovers_and_unsafe_files_are_skipped_with_a_warning() {
+    let lab = Lab::new(&[A]);
+    lab.recorder(A, "Test_ok");
+    for name in [
+        "Test_ok~",
+        "Test_ok.bak",
+        ".Test_ok.swp",
+        "#Test_ok#",
+        "Test.dpkg-old",
+        "Test_ok.orig",
+        "Test_ok.rej",
+        "test_lowercase",
+    ] {
+        lab.recorder(A, name);
+    }
+    lab.script(A, "Test_noexec", "exit 9", 0o644);
+    lab.script(A, "Test_writable", "exit 9", 0o777);
+    fs::create_dir(lab.config.dir.join(A).join("Test_dir")).unwrap();
+    let (outcome, cap, _) = run(&lab, Stage::Test);
+    assert_eq!(outcome, StageOutcome::Success, "{}", cap.text());
+    assert_eq!(lab.record(), [format!("Test_ok acquire {A}")]);
+    let text = cap.text();
+    for (name, why) in [
+        ("Test_ok~", "leftover"),
+        ("Test_ok.bak", "leftover"),
+        (".Test_ok.swp", "leftover"),
+        ("#Test_ok#", "leftover"),
+        ("Test.dpkg-old", "leftover"),
+        ("Test_ok.orig", "leftover"),
+        ("Test_ok.rej", "leftover"),
+        ("test_lowercase", "case-sensitive"),
+        ("Test_noexec", "not executable"),
+        ("Test_writable", "writable by group or others"),
+        ("Test_dir", "a directory"),
+    ] {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("warning: Test: skipping") && l.contains(&format!("/{name}: ")))
+            .unwrap_or_else(|| panic!("no warning for {name} in\n{text}"));
+        assert!(line.contains(why), "{line}");
+    }
+    // -n sees the same problems.
+    let problems = scripts::check(&lab.config, &lab.ctx.addresses);
+    assert_eq!(problems.len(), 11, "{problems:#?}");
+}
+
+#[test]
+fn scripts_not_owned_by_the_required_user_are_skipped() {
+    let mut lab = Lab::new(&[A]);
+    lab.recorder(A, "PreAcq");
+    lab.config.owner = lab.config.owner.wrapping_add(4242);
+    let (outcome, cap, _) = run(&lab, Stage::PreAcq);
+    assert_eq!(outcome, StageOutcome::Success);
+    assert!(lab.record().is_empty());
+    // The scripts directory itself is refused first.
+    assert!(
+        cap.contains("not root: its scripts are not run"),
+        "{}",
+        cap.text()
+    );
+}
+
+#[test]
+fn a_writable_address_directory_is_refused() {
+    let lab = Lab::new(&[A]);
+    lab.recorder(A, "PreAcq");
+    fs::set_permissions(lab.config.dir.join(A), fs::Permissions::from_mode(0o777)).unwrap();
+    let (outcome, cap, _) = run(&lab, Stage::PreAcq);
+    assert_eq!(outcome, StageOutcome::Success);
+    assert!(lab.record().is_empty());
+    assert!(
+        cap.contains("writable by group or others (mode 777)"),
+        "{}",
+        cap.text()
+    );
+    assert_eq!(scripts::check(&lab.config, &lab.ctx.addresses).len(), 1);
+}
+
+#[test]
+fn no_directory_means_no_scripts() {
+    let lab = Lab::new(&[]);
+    let mut ctx = lab.ctx.clone();
+    ctx.addresses.push(ServiceAddress {
+        interface: "eth0".to_owned(),
+        address: "203.0.113.7".parse().unwrap(),
+        prefix: None,
+    });
+    let (log, _) = Logger::memory("failoverd");
+    let mut r = StageRunner::new(lab.config.clone(), log);
+    let now = Instant::now();
+    r.start(now, Stage::PostRel, &ctx);
+    assert!(r.next_deadline().is_some_and(|t| t <= now));
+    assert_eq!(r.poll(now), Some((Stage::PostRel, StageOutcome::Success)));
+    assert_eq!(r.poll(now), None);
+    assert_eq!(r.next_deadline(), None);
+    assert!(scripts::check(&lab.config, &ctx.addresses).is_empty());
+}
+
+#[test]
+fn output_goes_to_the_log_line_by_line_and_bounded() {
+    let mut lab = Lab::new(&[A]);
+    lab.config.max_line = 100;
+    lab.config.max_output = 2000;
+    lab.script(
+        A,
+        "PostAcq_out",
+        "echo hello\necho oops >&2\nprintf 'no newline'; echo\n\
+         head -c 5000 /dev/zero | tr '\\0' x; echo\n\
+         i=0; while [ $i -lt 200 ]; do echo \"filler line $i\"; i=$((i+1)); done",
+        0o755,
+    );
+    let (outcome, cap, _) = run(&lab, Stage::PostAcq);
+    assert_eq!(outcome, StageOutcome::Success);
+    let text = cap.text();
+    assert!(
+        text.contains(&format!("info: {A}/PostAcq_out: hello\n")),
+        "{text}"
+    );
+    assert!(text.contains(&format!("info: {A}/PostAcq_out: oops\n")));
+    assert!(text.contains(&format!("info: {A}/PostAcq_out: no newline\n")));
+    assert!(text.contains("[line cut at 100 bytes]"));
+    assert!(text.contains("output exceeds 2000 bytes"), "{text}");
+    assert!(text.contains("more bytes of output not logged"), "{text}");
+    assert!(!text.contains("filler line 199"));
+    assert!(!text.contains(&"x".repeat(101)));
+}
+
+#[test]
+fn background_processes_survive_a_successful_script_and_are_still_heard() {
+    let lab = Lab::new(&[A]);
+    // As seed 000's PostAcq does with `mysqld_safe &`.
+    lab.script(
+        A,
+        "PostAcq_start",
+        "(sleep 1; echo late) &\necho started",
+        0o755,
+    );
+    let (log, cap) = Logger::memory("failoverd");
+    let mut r = StageRunner::new(lab.config.clone(), log);
+    let start = Instant::now();
+    r.start(start, Stage::PostAcq, &lab.ctx);
+    let (_, outcome) = wait(&mut r, Duration::from_secs(10)).unwrap();
+    assert_eq!(outcome, StageOutcome::Success);
+    assert!(
+        start.elapsed() < Duration::from_millis(900),
+        "waited for the background"
+    );
+    assert!(
+        !r.fds().is_empty(),
+        "the background's output is no longer read"
+    );
+    let until = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < until && !cap.contains("(background): late") {
+        let _ = r.poll(Instant::now());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        cap.contains(&format!("{A}/PostAcq_start (background): late")),
+        "{}",
+        cap.text()
+    );
+}
+
+#[test]
+fn the_output_descriptor_wakes_a_poll_loop() {
+    let lab = Lab::new(&[A]);
+    lab.script(A, "PreAcq", "sleep 0.3; echo ready; sleep 0.2", 0o755);
+    let (log, cap) = Logger::memory("failoverd");
+    let mut r = StageRunner::new(lab.config.clone(), log);
+    r.start(Instant::now(), Stage::PreAcq, &lab.ctx);
+    let start = Instant::now();
+    {
+        let mut fds: Vec<nix::poll::PollFd> = r
+            .fds()
+            .into_iter()
+            .map(|fd| nix::poll::PollFd::new(fd, nix::poll::PollFlags::POLLIN))
+            .collect();
+        assert_eq!(fds.len(), 1);
+        let n = nix::poll::poll(&mut fds, 5000u16).unwrap();
+        assert_eq!(n, 1);
+    }
+    assert!(start.elapsed() >= Duration::from_millis(200));
+    assert_eq!(r.poll(Instant::now()), None);
+    assert!(cap.contains("/PreAcq: ready"));
+    assert_eq!(
+        wait(&mut r, Duration::from_secs(5)),
+        Some((Stage::PreAcq, StageOutcome::Success))
+    );
+}
+
+#[test]
+fn a_new_stage_supersedes_the_running_one() {
+    let lab = Lab::new(&[A]);
+    let pid = lab.path("pid");
+    lab.script(
+        A,
+        "PreAcq_slow",
+        &format!("echo $$ > '{}'; sleep 1000", pid.display()),
+        0o755,
+    );
+    lab.recorder(A, "PostRel");
+    let (log, cap) = Logger::memory("failoverd");
+    let mut r = StageRunner::new(lab.config.clone(), log);
+    r.start(Instant::now(), Stage::PreAcq, &lab.ctx);
+    let slow = read_pid(&pid);
+    assert_eq!(r.poll(Instant::now()), None);
+    r.start(Instant::now(), Stage::PostRel, &lab.ctx);
+    assert_eq!(r.running(), Some(Stage::PostRel));
+    // Only the new stage reports.
+    assert_eq!(
+        wait(&mut r, Duration::from_secs(10)),
+        Some((Stage::PostRel, StageOutcome::Success))
+    );
+    assert!(wait_gone(slow));
+    assert_eq!(lab.record(), [format!("PostRel release {A}")]);
+    assert!(
+        cap.contains("PreAcq superseded by PostRel"),
+        "{}",
+        cap.text()
+    );
+}
+
+#[test]
+fn an_unrunnable_script_fails_like_a_shell_says() {
+    let lab = Lab::new(&[A]);
+    // Executable, but its interpreter does not exist.
+    let p = lab.config.dir.join(A).join("Test");
+    fs::write(&p, "#!/nonexistent/interpreter\n").unwrap();
+    fs::set_permissions(&p, fs::Permissions::from_mode(0o755)).unwrap();
+    let (outcome, cap, _) = run(&lab, Stage::Test);
+    assert_eq!(outcome, StageOutcome::Failed(127), "{}", cap.text());
+}
+
+// ---- notifications -------------------------------------------------------
+
+fn notify_context() -> NotifyContext {
+    let mut ctx = NotifyContext::new("server2", Role::Secondary);
+    ctx.peer = Some("198.51.100.1".to_owned());
+    ctx.addresses = vec![ServiceAddress {
+        interface: "eth0".to_owned(),
+        address: A.parse().unwrap(),
+        prefix: None,
+    }];
+    ctx.links = vec![
+        LinkReport {
+            name: "private (eth1)".to_owned(),
+            state: "silent for 3.1 s".to_owned(),
+        },
+        LinkReport {
+            name: "public (eth0)".to_owned(),
+            state: "silent for 3.0 s".to_owned(),
+        },
+    ];
+    ctx.reason = Some("dead time 3.0 s passed on both links".to_owned());
+    ctx
+}
+
+/// A fake `sendmail` that saves its arguments and its input.
+fn fake_sendmail(dir: &Path, extra: &str) -> (PathBuf, PathBuf) {
+    let out = dir.join("mail.out");
+    let bin = dir.join("sendmail");
+    fs::write(
+        &bin,
+        format!(
+            "#!/bin/sh\n{{ echo \"ARGS: $*\"; cat; }} >> '{}'\n{extra}\n",
+            out.display()
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(&bin, fs::Permissions::from_mode(0o755)).unwrap();
+    (bin, out)
+}
+
+fn drain(n: &mut Notifier, limit: Duration) {
+    let start = Instant::now();
+    while n.mailer().is_some_and(|m| m.pending() > 0) && start.elapsed() < limit {
+        n.poll(Instant::now());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn took_over_is_mailed_through_sendmail_t_i() {
+    let dir = tempdir();
+    let (bin, out) = fake_sendmail(dir.path(), "");
+    let (log, cap) = Logger::memory("failoverd");
+    let mail = MailConfig {
+        sendmail: bin,
+        recipient: "admin@example.org, oncall@example.org".to_owned(),
+        ..MailConfig::default()
+    };
+    let mut n = Notifier::new(log, Some(mail));
+    n.notify(Instant::now(), Event::TookOver, &notify_context());
+    assert!(n.next_deadline().is_some());
+    drain(&mut n, Duration::from_secs(10));
+    let text = fs::read_to_string(&out).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("ARGS: -t -i"));
+    assert_eq!(
+        lines.next(),
+        Some("To: admin@example.org, oncall@example.org")
+    );
+    assert_eq!(
+        lines.next(),
+        Some(
+            "Subject: [failover] server2: took over 192.0.2.10: the primary (198.51.100.1) is \
+             silent on every network"
+        )
+    );
+    for want in [
+        "Auto-Submitted: auto-generated",
+        "WHAT HAPPENED",
+        "  192.0.2.10 on eth0.",
+        "Addresses: 192.0.2.10 on eth0",
+        "WHAT FAILOVERD DID",
+        "WHAT TO CHECK",
+        "Link private (eth1): silent for 3.1 s",
+        "Link public (eth0): silent for 3.0 s",
+        "Detail: dead time 3.0 s passed on both links",
+    ] {
+        assert!(text.contains(want), "missing {want:?} in\n{text}");
+    }
+    assert!(cap.contains("handed to sendmail"), "{}", cap.text());
+    // Logged at crit with the reason and the links.
+    let rec = &cap.records()[0];
+    assert_eq!(rec.level, failover_host::notify::Level::Crit);
+    assert!(rec
+        .message
+        .contains("links: private (eth1): silent for 3.1 s"));
+    assert_eq!(n.next_deadline(), None);
+}
+
+#[test]
+fn log_only_events_do_not_mail() {
+    let dir = tempdir();
+    let (bin, out) = fake_sendmail(dir.path(), "");
+    let (log, cap) = Logger::memory("failoverd");
+    let mail = MailConfig {
+        sendmail: bin,
+        ..MailConfig::default()
+    };
+    let mut n = Notifier::new(log, Some(mail));
+    // On the secondary, "peer lost" is followed by its outcome's notice.
+    n.notify(Instant::now(), Event::PeerLost, &notify_context());
+    assert_eq!(n.mailer().unwrap().pending(), 0);
+    assert!(!out.exists());
+    assert!(cap.contains("silent on every network"));
+    // On the primary it is the only warning that protection is gone.
+    let mut ctx = notify_context();
+    ctx.role = Role::Primary;
+    n.notify(Instant::now(), Event::PeerLost, &ctx);
+    drain(&mut n, Duration::from_secs(10));
+    let text = fs::read_to_string(&out).unwrap();
+    assert!(text.contains("Subject: [failover] server2: the secondary (198.51.100.1) lost"));
+    assert!(text.contains("To: root"));
+}
+
+#[test]
+fn missing_sendmail_is_logged_once_not_an_error() {
+    let dir = tempdir();
+    let (log, cap) = Logger::memory("failoverd");
+    let mail = MailConfig {
+        sendmail: dir.path().join("no-such-sendmail"),
+        ..MailConfig::default()
+    };
+    let mut n = Notifier::new(log, Some(mail));
+    n.notify(Instant::now(), Event::Relinquished, &notify_context());
+    n.notify(Instant::now(), Event::TookOver, &notify_context());
+    assert_eq!(n.mailer().unwrap().pending(), 0);
+    assert_eq!(n.next_deadline(), None);
+    let disabled = cap
+        .records()
+        .iter()
+        .filter(|r| r.message.contains("email notifications disabled"))
+        .count();
+    assert_eq!(disabled, 1, "{}", cap.text());
+    assert!(cap.contains("no-such-sendmail not found"));
+    // Both events are in the log regardless.
+    assert!(cap.contains("gave 192.0.2.10 back"));
+    assert!(cap.contains("took over 192.0.2.10"));
+}
+
+#[test]
+fn a_failing_or_hanging_sendmail_is_reported_and_bounded() {
+    let dir = tempdir();
+    let (bin, _) = fake_sendmail(dir.path(), "echo 'queue dir missing' >&2; exit 75");
+    let (log, cap) = Logger::memory("failoverd");
+    let mail = MailConfig {
+        sendmail: bin,
+        ..MailConfig::default()
+    };
+    let mut n = Notifier::new(log, Some(mail));
+    n.notify(
+        Instant::now(),
+        Event::NetworkAnomaly {
+            silent: failover_core::LinkMask(1),
+        },
+        &notify_context(),
+    );
+    drain(&mut n, Duration::from_secs(10));
+    assert!(
+        cap.contains("sendmail: queue dir missing"),
+        "{}",
+        cap.text()
+    );
+    assert!(cap.contains("exited with status 75"), "{}", cap.text());
+
+    let dir = tempdir();
+    let (bin, _) = fake_sendmail(dir.path(), "sleep 1000");
+    let (log, cap) = Logger::memory("failoverd");
+    let mail = MailConfig {
+        sendmail: bin,
+        timeout: Duration::from_millis(300),
+        kill_grace: Duration::from_millis(300),
+        ..MailConfig::default()
+    };
+    let mut n = Notifier::new(log, Some(mail));
+    let start = Instant::now();
+    n.notify(
+        Instant::now(),
+        Event::Vetoed {
+            stage: Stage::Test,
+            outcome: StageOutcome::Failed(5),
+        },
+        &notify_context(),
+    );
+    drain(&mut n, Duration::from_secs(10));
+    assert!(start.elapsed() < Duration::from_secs(5));
+    assert!(cap.contains("killing it"), "{}", cap.text());
+    assert!(
+        cap.contains("not sent: sendmail was killed"),
+        "{}",
+        cap.text()
+    );
+}
+
+#[test]
+fn mail_is_bounded_in_concurrency_and_rate() {
+    let dir = tempdir();
+    let (bin, out) = fake_sendmail(dir.path(), "sleep 0.2");
+    let (log, cap) = Logger::memory("failoverd");
+    let mail = MailConfig {
+        sendmail: bin,
+        max_concurrent: 2,
+        max_queued: 3,
+        max_per_hour: 4,
+        ..MailConfig::default()
+    };
+    let mut n = Notifier::new(log, Some(mail));
+    for _ in 0..6 {
+        n.notify(Instant::now(), Event::WitnessLost, &notify_context());
+    }
+    // 2 running + 3 queued; the 6th is refused at once.
+    assert_eq!(n.mailer().unwrap().pending(), 5);
+    assert!(cap.contains("mail queue full"));
+    drain(&mut n, Duration::from_secs(10));
+    // Four fit in the hour; the fifth is refused by the rate limit.
+    let sent = fs::read_to_string(&out)
+        .unwrap()
+        .matches("ARGS: -t -i")
+        .count();
+    assert_eq!(sent, 4);
+    assert!(cap.contains("mail rate limit reached"), "{}", cap.text());
+}
