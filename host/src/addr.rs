@@ -544,18 +544,13 @@ impl Netlink {
         label: &str,
     ) -> Result<Change, AddrError> {
         let msg = address_message(ifindex, addr, prefix_len, label, true)?;
-        match self.exchange(
+        self.change(
+            ifindex,
             RouteNetlinkMessage::NewAddress(msg),
             NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
-        ) {
-            Ok(_) => Ok(Change::Done),
-            Err(e) if e.raw_os_error() == Some(EEXIST) => Ok(Change::AlreadyThere),
-            Err(e) => Err(AddrError::from_io(
-                "adding an address",
-                || format!("#{ifindex}"),
-                e,
-            )),
-        }
+            EEXIST,
+            "adding an address",
+        )
     }
 
     /// Removes `addr/prefix_len` from the interface `ifindex`, but only if it
@@ -569,14 +564,31 @@ impl Netlink {
         label: &str,
     ) -> Result<Change, AddrError> {
         let msg = address_message(ifindex, addr, prefix_len, label, false)?;
-        match self.exchange(RouteNetlinkMessage::DelAddress(msg), NLM_F_ACK) {
+        self.change(
+            ifindex,
+            RouteNetlinkMessage::DelAddress(msg),
+            NLM_F_ACK,
+            EADDRNOTAVAIL,
+            "removing an address",
+        )
+    }
+
+    /// Sends an address change for the interface `ifindex` and waits for
+    /// its acknowledgement. The error `already_errno` means the change is
+    /// already made ([`Change::AlreadyThere`]); `doing` names the change in
+    /// other errors.
+    fn change(
+        &mut self,
+        ifindex: u32,
+        message: RouteNetlinkMessage,
+        flags: u16,
+        already_errno: i32,
+        doing: &'static str,
+    ) -> Result<Change, AddrError> {
+        match self.exchange(message, flags) {
             Ok(_) => Ok(Change::Done),
-            Err(e) if e.raw_os_error() == Some(EADDRNOTAVAIL) => Ok(Change::AlreadyThere),
-            Err(e) => Err(AddrError::from_io(
-                "removing an address",
-                || format!("#{ifindex}"),
-                e,
-            )),
+            Err(e) if e.raw_os_error() == Some(already_errno) => Ok(Change::AlreadyThere),
+            Err(e) => Err(AddrError::from_io(doing, || format!("#{ifindex}"), e)),
         }
     }
 }

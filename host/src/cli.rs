@@ -21,7 +21,7 @@ use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 
-use clap::{ArgGroup, CommandFactory, Parser};
+use clap::{ArgGroup, Args, Parser};
 
 /// Exit status for a command-line mistake (sysexits' `EX_USAGE`): a
 /// malformed option or value. systemd shows it as `USAGE`.
@@ -572,6 +572,79 @@ pub fn parse_digits(text: &str) -> Option<u64> {
     text.parse().ok()
 }
 
+/// The options both daemons take, declared once and flattened into
+/// [`FailoverdArgs`] and [`HeartbeatdArgs`].
+///
+/// Where the daemons word an option's help differently (`-p`, `--witness`,
+/// `--pid-file`), each sets its own with `mut_arg`. The `display_order`s
+/// keep `--help` listing the options as before, each daemon's own options
+/// in the gaps left for them (4, 9, 10, 12, 14 and 15).
+#[derive(Debug, Clone, Default, Args)]
+#[group(skip)]
+#[command(group(ArgGroup::new("mode").args(["debug", "no_run", "no_fork"]).multiple(false)))]
+pub struct CommonArgs {
+    /// Do not move to background and print log strings to the terminal.
+    #[arg(short = 'd', long = "debug", display_order = 0)]
+    pub debug: bool,
+    /// Check the configuration of hardware and software, print every problem, and quit.
+    #[arg(short = 'n', long = "no-run", display_order = 1)]
+    pub no_run: bool,
+    /// Do not move to background (as under systemd); log to syslog.
+    #[arg(short = 'x', long = "no-fork", display_order = 2)]
+    pub no_fork: bool,
+    /// The UDP port heartbeats use instead of 1694 (help text: each daemon's).
+    #[arg(short = 'p', long = "port", value_name = "port", display_order = 3)]
+    pub port: Option<String>,
+    /// Log to syslog with this facility: daemon (the default), auth, user, local0 to local7.
+    #[arg(
+        short = 'L',
+        long = "syslog",
+        value_name = "facility",
+        display_order = 5
+    )]
+    pub syslog: Option<String>,
+    /// Print usage summary and exit.
+    #[arg(short = 'h', long = "help", exclusive = true, display_order = 6)]
+    pub show_help: bool,
+    /// Print build version and exit.
+    #[arg(short = 'v', long = "version", exclusive = true, display_order = 7)]
+    pub show_version: bool,
+    /// Heartbeat interval in milliseconds [default: 1000].
+    #[arg(long = "interval", value_name = "MS", display_order = 8)]
+    pub interval: Option<String>,
+    /// The witness's address on the private network (help text: each daemon's).
+    #[arg(long = "witness", value_name = "ADDR", display_order = 11)]
+    pub witness: Option<String>,
+    /// Pre-shared key file (lines "ID HEXSECRET"; mode 600): authenticate heartbeats.
+    #[arg(long = "key-file", value_name = "PATH", display_order = 13)]
+    pub key_file: Option<PathBuf>,
+    /// Configuration file of KEY=VALUE lines [default: /etc/default/failover].
+    #[arg(long = "config", value_name = "FILE", display_order = 16)]
+    pub config: Option<PathBuf>,
+    /// Where to write the daemon's process id (help text: each daemon's).
+    #[arg(long = "pid-file", value_name = "PATH", display_order = 17)]
+    pub pid_file: Option<PathBuf>,
+    /// Send email notifications through this sendmail [default: /usr/sbin/sendmail].
+    #[arg(long = "sendmail", value_name = "PATH", display_order = 18)]
+    pub sendmail: Option<PathBuf>,
+}
+
+impl CommonArgs {
+    /// The run mode chosen by `-d`, `-n` or `-x` (clap has already refused
+    /// more than one).
+    pub fn mode(&self) -> RunMode {
+        if self.debug {
+            RunMode::Debug
+        } else if self.no_run {
+            RunMode::NoRun
+        } else if self.no_fork {
+            RunMode::NoFork
+        } else {
+            RunMode::Background
+        }
+    }
+}
+
 /// `failoverd`'s command line: Apple's, plus long-option extensions.
 #[derive(Debug, Clone, Default, Parser)]
 #[command(
@@ -581,67 +654,37 @@ pub fn parse_digits(text: &str) -> Option<u64> {
     override_usage = FAILOVERD_USAGE,
     disable_help_flag = true,
     disable_version_flag = true,
-    group(ArgGroup::new("mode").args(["debug", "no_run", "no_fork"]).multiple(false)),
+    mut_arg("port", |a| a.help("Listen on this UDP port instead of 1694; must match heartbeatd's")),
+    mut_arg("witness", |a| a.help("The witness's address on the private network")),
+    mut_arg("pid_file", |a| a.help("Write the daemon's process id here [default: /run/failoverd.pid]")),
     after_help = "Configuration file keys (the command line wins): FAILOVER_PEER_IP, \
                   FAILOVER_PEER_IP_PAIRS, FAILOVER_EMAIL_RECIPIENT.\n\
                   Exit status: 0 success, 64 usage, 66 unreadable file, 77 not root, \
                   78 configuration problem."
 )]
 pub struct FailoverdArgs {
-    /// Do not move to background and print log strings to the terminal.
-    #[arg(short = 'd', long = "debug")]
-    pub debug: bool,
-    /// Check the configuration of hardware and software, print every problem, and quit.
-    #[arg(short = 'n', long = "no-run")]
-    pub no_run: bool,
-    /// Do not move to background (as under systemd); log to syslog.
-    #[arg(short = 'x', long = "no-fork")]
-    pub no_fork: bool,
-    /// Listen on this UDP port instead of 1694; must match heartbeatd's.
-    #[arg(short = 'p', long = "port", value_name = "port")]
-    pub port: Option<String>,
-    /// Log to syslog with this facility: daemon (the default), auth, user, local0 to local7.
-    #[arg(short = 'L', long = "syslog", value_name = "facility")]
-    pub syslog: Option<String>,
-    /// Print usage summary and exit.
-    #[arg(short = 'h', long = "help", exclusive = true)]
-    pub show_help: bool,
-    /// Print build version and exit.
-    #[arg(short = 'v', long = "version", exclusive = true)]
-    pub show_version: bool,
-    /// Heartbeat interval in milliseconds [default: 1000].
-    #[arg(long = "interval", value_name = "MS")]
-    pub interval: Option<String>,
+    /// The options both daemons take.
+    #[command(flatten)]
+    pub common: CommonArgs,
     /// How long the primary must be silent on every network before it is declared dead: milliseconds, or "auto" to adapt to the measured loss [default: 3 × interval].
-    #[arg(long = "deadtime", value_name = "MS|auto")]
+    #[arg(long = "deadtime", value_name = "MS|auto", display_order = 9)]
     pub deadtime: Option<String>,
     /// Wait this many milliseconds after the verdict before taking over [default: 0].
-    #[arg(long = "hold-down", value_name = "MS")]
+    #[arg(long = "hold-down", value_name = "MS", display_order = 10)]
     pub hold_down: Option<String>,
-    /// The witness's address on the private network.
-    #[arg(long = "witness", value_name = "ADDR")]
-    pub witness: Option<String>,
     /// What the witness's opinion counts for: off, preferred or required [default: required with --witness, else off].
-    #[arg(long = "witness-policy", value_name = "off|preferred|required")]
+    #[arg(
+        long = "witness-policy",
+        value_name = "off|preferred|required",
+        display_order = 12
+    )]
     pub witness_policy: Option<String>,
-    /// Pre-shared key file (lines "ID HEXSECRET"; mode 600): authenticate heartbeats.
-    #[arg(long = "key-file", value_name = "PATH")]
-    pub key_file: Option<PathBuf>,
     /// Directory holding one script directory per public address [default: /etc/failover].
-    #[arg(long = "scripts-dir", value_name = "DIR")]
+    #[arg(long = "scripts-dir", value_name = "DIR", display_order = 14)]
     pub scripts_dir: Option<PathBuf>,
-    /// Kill a script that runs longer than this many seconds [default: 60].
-    #[arg(long = "script-timeout", value_name = "SECONDS")]
+    /// Kill a script that runs longer than this many seconds [default: 300].
+    #[arg(long = "script-timeout", value_name = "SECONDS", display_order = 15)]
     pub script_timeout: Option<String>,
-    /// Configuration file of KEY=VALUE lines [default: /etc/default/failover].
-    #[arg(long = "config", value_name = "FILE")]
-    pub config: Option<PathBuf>,
-    /// Write the daemon's process id here [default: /run/failoverd.pid].
-    #[arg(long = "pid-file", value_name = "PATH")]
-    pub pid_file: Option<PathBuf>,
-    /// Send email notifications through this sendmail [default: /usr/sbin/sendmail].
-    #[arg(long = "sendmail", value_name = "PATH")]
-    pub sendmail: Option<PathBuf>,
     /// One of the master's IP addresses that the backup does not acquire, used to hear its status.
     #[arg(value_name = "master_priv_addr")]
     pub master_priv_addr: Option<String>,
@@ -659,93 +702,49 @@ pub struct FailoverdArgs {
     override_usage = HEARTBEATD_USAGE,
     disable_help_flag = true,
     disable_version_flag = true,
-    group(ArgGroup::new("mode").args(["debug", "no_run", "no_fork"]).multiple(false)),
+    mut_arg("port", |a| a.help("Send to this UDP port instead of 1694; must match failoverd's")),
+    mut_arg("witness", |a| a.help(
+        "The witness's address on the private network (with --service: give up the addresses \
+         when cut off from both the secondary and the witness)"
+    )),
+    mut_arg("pid_file", |a| a.help("Write the daemon's process id here [default: /run/heartbeatd.pid]")),
     after_help = "Configuration file keys (the command line wins): FAILOVER_BCAST_IPS, \
                   FAILOVER_EMAIL_RECIPIENT.\n\
                   Exit status: 0 success, 64 usage, 66 unreadable file, 77 not root, \
                   78 configuration problem."
 )]
 pub struct HeartbeatdArgs {
-    /// Do not move to background and print log strings to the terminal.
-    #[arg(short = 'd', long = "debug")]
-    pub debug: bool,
-    /// Check the configuration of hardware and software, print every problem, and quit.
-    #[arg(short = 'n', long = "no-run")]
-    pub no_run: bool,
-    /// Do not move to background (as under systemd); log to syslog.
-    #[arg(short = 'x', long = "no-fork")]
-    pub no_fork: bool,
-    /// Send to this UDP port instead of 1694; must match failoverd's.
-    #[arg(short = 'p', long = "port", value_name = "port")]
-    pub port: Option<String>,
+    /// The options both daemons take.
+    #[command(flatten)]
+    pub common: CommonArgs,
     /// Free text carried in every heartbeat (at most 64 bytes).
     #[arg(
         short = 'm',
         long = "message",
         value_name = "message",
-        allow_hyphen_values = true
+        allow_hyphen_values = true,
+        display_order = 4
     )]
     pub message: Option<String>,
-    /// Log to syslog with this facility: daemon (the default), auth, user, local0 to local7.
-    #[arg(short = 'L', long = "syslog", value_name = "facility")]
-    pub syslog: Option<String>,
-    /// Print usage summary and exit.
-    #[arg(short = 'h', long = "help", exclusive = true)]
-    pub show_help: bool,
-    /// Print build version and exit.
-    #[arg(short = 'v', long = "version", exclusive = true)]
-    pub show_version: bool,
-    /// Heartbeat interval in milliseconds [default: 1000].
-    #[arg(long = "interval", value_name = "MS")]
-    pub interval: Option<String>,
-    /// The witness's address on the private network (with --service: give up the addresses when cut off from both the secondary and the witness).
-    #[arg(long = "witness", value_name = "ADDR")]
-    pub witness: Option<String>,
-    /// Pre-shared key file (lines "ID HEXSECRET"; mode 600): authenticate heartbeats.
-    #[arg(long = "key-file", value_name = "PATH")]
-    pub key_file: Option<PathBuf>,
     /// A service address this primary holds itself and takes back from the secondary without overlap (repeatable).
-    #[arg(long = "service", value_name = "IFACE:ADDR[/MASK]")]
+    #[arg(long = "service", value_name = "IFACE:ADDR[/MASK]", display_order = 14)]
     pub service: Vec<String>,
-    /// Configuration file of KEY=VALUE lines [default: /etc/default/failover].
-    #[arg(long = "config", value_name = "FILE")]
-    pub config: Option<PathBuf>,
-    /// Write the daemon's process id here [default: /run/heartbeatd.pid].
-    #[arg(long = "pid-file", value_name = "PATH")]
-    pub pid_file: Option<PathBuf>,
-    /// Send email notifications through this sendmail [default: /usr/sbin/sendmail].
-    #[arg(long = "sendmail", value_name = "PATH")]
-    pub sendmail: Option<PathBuf>,
     /// Where to send heartbeats: broadcast (or unicast) addresses, private network first.
     #[arg(value_name = "ip_addr")]
     pub targets: Vec<String>,
 }
 
 impl FailoverdArgs {
-    /// The run mode chosen by `-d`, `-n` or `-x` (clap has already refused
-    /// more than one).
+    /// The run mode chosen by `-d`, `-n` or `-x`.
     pub fn mode(&self) -> RunMode {
-        run_mode(self.debug, self.no_run, self.no_fork)
+        self.common.mode()
     }
 }
 
 impl HeartbeatdArgs {
-    /// The run mode chosen by `-d`, `-n` or `-x` (clap has already refused
-    /// more than one).
+    /// The run mode chosen by `-d`, `-n` or `-x`.
     pub fn mode(&self) -> RunMode {
-        run_mode(self.debug, self.no_run, self.no_fork)
-    }
-}
-
-fn run_mode(debug: bool, no_run: bool, no_fork: bool) -> RunMode {
-    if debug {
-        RunMode::Debug
-    } else if no_run {
-        RunMode::NoRun
-    } else if no_fork {
-        RunMode::NoFork
-    } else {
-        RunMode::Background
+        self.common.mode()
     }
 }
 
@@ -762,15 +761,7 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let parsed =
-        FailoverdArgs::try_parse_from(args).map_err(|e| clap_error(Program::Failoverd, &e))?;
-    Ok(if parsed.show_help {
-        Invocation::Help(FailoverdArgs::command().render_help().to_string())
-    } else if parsed.show_version {
-        Invocation::Version(version_text(Program::Failoverd))
-    } else {
-        Invocation::Run(parsed)
-    })
+    parse_args(Program::Failoverd, args, |a: &FailoverdArgs| &a.common)
 }
 
 /// Parses `heartbeatd`'s command line (`args` includes the program name).
@@ -781,12 +772,27 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let parsed =
-        HeartbeatdArgs::try_parse_from(args).map_err(|e| clap_error(Program::Heartbeatd, &e))?;
-    Ok(if parsed.show_help {
-        Invocation::Help(HeartbeatdArgs::command().render_help().to_string())
-    } else if parsed.show_version {
-        Invocation::Version(version_text(Program::Heartbeatd))
+    parse_args(Program::Heartbeatd, args, |a: &HeartbeatdArgs| &a.common)
+}
+
+/// Parses `program`'s command line into `A`, whose shared options `common`
+/// finds, and turns `-h` and `-v` into the texts to print.
+fn parse_args<A, I, T>(
+    program: Program,
+    args: I,
+    common: impl Fn(&A) -> &CommonArgs,
+) -> Result<Invocation<A>, StartupError>
+where
+    A: Parser,
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let parsed = A::try_parse_from(args).map_err(|e| clap_error(program, &e))?;
+    let shared = common(&parsed);
+    Ok(if shared.show_help {
+        Invocation::Help(A::command().render_help().to_string())
+    } else if shared.show_version {
+        Invocation::Version(version_text(program))
     } else {
         Invocation::Run(parsed)
     })
@@ -855,8 +861,8 @@ mod tests {
             &["-p2000", "-Llocal3"],
         ] {
             let a = run_f(args);
-            assert_eq!(a.port.as_deref(), Some("2000"), "{args:?}");
-            assert_eq!(a.syslog.as_deref(), Some("local3"), "{args:?}");
+            assert_eq!(a.common.port.as_deref(), Some("2000"), "{args:?}");
+            assert_eq!(a.common.syslog.as_deref(), Some("local3"), "{args:?}");
         }
         assert_eq!(run_f(&["-d"]).mode(), RunMode::Debug);
         assert_eq!(run_f(&["--debug"]).mode(), RunMode::Debug);

@@ -38,7 +38,7 @@ use failover_core::{
 
 use crate::cli::{
     parse_digits, parse_failoverd_args, parse_heartbeatd_args, parse_ipv4, parse_port,
-    parse_service_addr, value_error, AddrUse, Facility, FailoverdArgs, HeartbeatdArgs,
+    parse_service_addr, value_error, AddrUse, CommonArgs, Facility, FailoverdArgs, HeartbeatdArgs,
     InterfaceName, Invocation, Problem, Program, RunMode, ServiceAddr, StartupError,
     DEFAULT_INTERVAL_MS, DEFAULT_PORT, DEFAULT_SCRIPTS_DIR, DEFAULT_SCRIPT_TIMEOUT_SECS,
     DEFAULT_SENDMAIL, MAX_INTERVAL_MS, MAX_SCRIPT_TIMEOUT_SECS, MSG_INVALID_IP,
@@ -188,7 +188,7 @@ where
 {
     Ok(match parse_failoverd_args(args)? {
         Invocation::Run(a) => {
-            let file = HostConfig::load(a.config.as_deref());
+            let file = HostConfig::load(a.common.config.as_deref());
             Invocation::Run(FailoverdOptions::resolve(&a, &file)?)
         }
         Invocation::Help(t) => Invocation::Help(t),
@@ -205,24 +205,12 @@ where
 {
     Ok(match parse_heartbeatd_args(args)? {
         Invocation::Run(a) => {
-            let file = HostConfig::load(a.config.as_deref());
+            let file = HostConfig::load(a.common.config.as_deref());
             Invocation::Run(HeartbeatdOptions::resolve(&a, &file)?)
         }
         Invocation::Help(t) => Invocation::Help(t),
         Invocation::Version(t) => Invocation::Version(t),
     })
-}
-
-/// The options both command lines have, as given.
-struct CommonArgs<'a> {
-    mode: RunMode,
-    port: Option<&'a str>,
-    syslog: Option<&'a str>,
-    interval: Option<&'a str>,
-    witness: Option<&'a str>,
-    key_file: Option<&'a Path>,
-    pid_file: Option<&'a Path>,
-    sendmail: Option<&'a Path>,
 }
 
 /// Collects problems and warnings while resolving.
@@ -293,28 +281,33 @@ fn parse_interval(text: &str) -> Option<Duration> {
         .map(Duration::from_millis)
 }
 
+/// Checks the options both daemons share, and the email recipient of the
+/// configuration `file`. Also says whether `--interval` was valid: the
+/// core's checks, which depend on it, are run only if it was.
 fn resolve_common(
     program: Program,
-    a: &CommonArgs<'_>,
+    a: &CommonArgs,
     file: &HostConfig,
     c: &mut Collector,
-) -> CommonOptions {
-    let port = match a.port {
+) -> (CommonOptions, bool) {
+    let port = match a.port.as_deref() {
         Some(p) => parse_port(p).unwrap_or_else(|e| {
             c.usage(e);
             DEFAULT_PORT
         }),
         None => DEFAULT_PORT,
     };
-    let facility = match a.syslog {
+    let facility = match a.syslog.as_deref() {
         Some(f) => Facility::parse(f).unwrap_or_else(|e| {
             c.usage(e);
             Facility::default()
         }),
         None => Facility::default(),
     };
-    let interval = match a.interval {
+    let mut interval_ok = true;
+    let interval = match a.interval.as_deref() {
         Some(t) => parse_interval(t).unwrap_or_else(|| {
+            interval_ok = false;
             c.usage(value_error(
                 "Invalid interval",
                 t,
@@ -325,7 +318,7 @@ fn resolve_common(
         }),
         None => Duration::from_millis(DEFAULT_INTERVAL_MS),
     };
-    let witness = a.witness.and_then(|w| {
+    let witness = a.witness.as_deref().and_then(|w| {
         parse_ipv4(w, "--witness", AddrUse::Host)
             .map_err(|e| c.usage(e))
             .ok()
@@ -344,26 +337,28 @@ fn resolve_common(
         }
         Some(s) => Some(s.value.trim().to_owned()),
     };
-    CommonOptions {
-        mode: a.mode,
+    let common = CommonOptions {
+        mode: a.mode(),
         port,
         facility,
         interval,
         witness,
-        key_file: a.key_file.map(Path::to_owned),
+        key_file: a.key_file.clone(),
         keys: None,
         config_file: file.path.clone(),
         config_loaded: file.loaded,
-        pid_file: a.pid_file.map_or_else(
-            || PathBuf::from(format!("/run/{}.pid", program.name())),
-            Path::to_owned,
-        ),
+        pid_file: a
+            .pid_file
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(format!("/run/{}.pid", program.name()))),
         sendmail: a
             .sendmail
-            .map_or_else(|| PathBuf::from(DEFAULT_SENDMAIL), Path::to_owned),
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_SENDMAIL)),
         email_recipient,
         warnings: Vec::new(),
-    }
+    };
+    (common, interval_ok)
 }
 
 /// Loads the key file named with `--key-file`, if any, into `common.keys`.
@@ -420,25 +415,7 @@ impl FailoverdOptions {
     ) -> Result<FailoverdOptions, StartupError> {
         let program = Program::Failoverd;
         let mut c = Collector::new(file);
-        let mut common = resolve_common(
-            program,
-            &CommonArgs {
-                mode: args.mode(),
-                port: args.port.as_deref(),
-                syslog: args.syslog.as_deref(),
-                interval: args.interval.as_deref(),
-                witness: args.witness.as_deref(),
-                key_file: args.key_file.as_deref(),
-                pid_file: args.pid_file.as_deref(),
-                sendmail: args.sendmail.as_deref(),
-            },
-            file,
-            &mut c,
-        );
-        let interval_ok = args
-            .interval
-            .as_deref()
-            .is_none_or(|t| parse_interval(t).is_some());
+        let (mut common, interval_ok) = resolve_common(program, &args.common, file, &mut c);
         let interval = common.interval;
 
         let mut dead_time_ok = true;
@@ -475,7 +452,7 @@ impl FailoverdOptions {
             ),
         };
         let witness_mode = match args.witness_policy.as_deref() {
-            None if args.witness.is_some() => WitnessMode::Required,
+            None if args.common.witness.is_some() => WitnessMode::Required,
             None => WitnessMode::Off,
             Some(t) => WitnessMode::parse(t).unwrap_or_else(|| {
                 c.usage(value_error(
@@ -610,8 +587,9 @@ impl FailoverdOptions {
             }
         }
 
+        resolve_keys(&mut common, &mut c);
         let mut options = FailoverdOptions {
-            common: CommonOptions::placeholder(),
+            common,
             master: master.unwrap_or(Ipv4Addr::UNSPECIFIED),
             services,
             dead_time,
@@ -623,15 +601,13 @@ impl FailoverdOptions {
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_SCRIPTS_DIR)),
             script_timeout,
         };
-        resolve_keys(&mut common, &mut c);
-        options.common = common;
         if interval_ok && dead_time_ok {
             let config = options.secondary_config(Ipv4Addr::UNSPECIFIED, 0);
             core_problems(
                 program,
                 &config.problems(),
                 witness_mode,
-                args.witness.is_some(),
+                args.common.witness.is_some(),
                 &mut c,
             );
         }
@@ -715,25 +691,7 @@ impl HeartbeatdOptions {
     ) -> Result<HeartbeatdOptions, StartupError> {
         let program = Program::Heartbeatd;
         let mut c = Collector::new(file);
-        let mut common = resolve_common(
-            program,
-            &CommonArgs {
-                mode: args.mode(),
-                port: args.port.as_deref(),
-                syslog: args.syslog.as_deref(),
-                interval: args.interval.as_deref(),
-                witness: args.witness.as_deref(),
-                key_file: args.key_file.as_deref(),
-                pid_file: args.pid_file.as_deref(),
-                sendmail: args.sendmail.as_deref(),
-            },
-            file,
-            &mut c,
-        );
-        let interval_ok = args
-            .interval
-            .as_deref()
-            .is_none_or(|t| parse_interval(t).is_some());
+        let (mut common, interval_ok) = resolve_common(program, &args.common, file, &mut c);
         let message = args.message.clone().unwrap_or_default();
         if message.len() > MAX_MESSAGE_LEN {
             c.usage(format!(
@@ -793,14 +751,13 @@ impl HeartbeatdOptions {
                 ));
             }
         }
+        resolve_keys(&mut common, &mut c);
         let mut options = HeartbeatdOptions {
-            common: CommonOptions::placeholder(),
+            common,
             targets,
             services,
             message,
         };
-        resolve_keys(&mut common, &mut c);
-        options.common = common;
         // An empty target list is reported above; the core's link count
         // check covers too many.
         if interval_ok && !options.targets.is_empty() {
@@ -840,26 +797,6 @@ impl HeartbeatdOptions {
             .message
             .extend_from_slice(bytes.get(..MAX_MESSAGE_LEN).unwrap_or(bytes));
         c
-    }
-}
-
-impl CommonOptions {
-    fn placeholder() -> Self {
-        CommonOptions {
-            mode: RunMode::default(),
-            port: DEFAULT_PORT,
-            facility: Facility::default(),
-            interval: Duration::from_millis(DEFAULT_INTERVAL_MS),
-            witness: None,
-            key_file: None,
-            keys: None,
-            config_file: PathBuf::new(),
-            config_loaded: false,
-            pid_file: PathBuf::new(),
-            sendmail: PathBuf::new(),
-            email_recipient: None,
-            warnings: Vec::new(),
-        }
     }
 }
 

@@ -442,24 +442,7 @@ impl Channel {
     /// Returns the next queued frame, or `None` at once if there is none.
     /// The slice borrows the channel's receive buffer (no allocation).
     pub fn try_recv(&mut self) -> io::Result<Option<&[u8]>> {
-        // Ask poll() first: pnet reports "nothing queued" as a freshly
-        // allocated io::Error, and draining a channel ends with exactly that
-        // case on every wake-up; the steady state must not allocate.
-        if !self.ready(Duration::ZERO)? {
-            return Ok(None);
-        }
-        match self.rx.next() {
-            Ok(frame) => Ok(Some(frame)),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
-                ) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(e),
-        }
+        self.recv_timeout(Duration::ZERO)
     }
 
     /// Waits at most `timeout` for a frame (sleeping in `poll()`, not
@@ -467,6 +450,10 @@ impl Channel {
     /// tools and the resolver; the daemons poll all their descriptors at
     /// once instead.
     pub fn recv_timeout(&mut self, timeout: Duration) -> io::Result<Option<&[u8]>> {
+        // Ask poll() first, even with no time to wait: pnet reports
+        // "nothing queued" as a freshly allocated io::Error, and draining a
+        // channel with try_recv ends with exactly that case on every
+        // wake-up; the steady state must not allocate.
         if !self.ready(timeout)? {
             return Ok(None);
         }
