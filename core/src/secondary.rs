@@ -197,6 +197,9 @@ pub struct Secondary {
     reported_silent: LinkMask,
     /// When the primary was last heard again after a verdict.
     regained_at: Instant,
+    /// Since `regained_at`, some link has been neither heard nor silent for
+    /// its dead time: its silence must count from the return.
+    settling: bool,
     peer_lost_reported: bool,
     shutting_down: bool,
     actions: Deque<Action, 32>,
@@ -240,6 +243,7 @@ impl Secondary {
             released_for: None,
             reported_silent: LinkMask::NONE,
             regained_at: now,
+            settling: false,
             peer_lost_reported: false,
             shutting_down: false,
             actions: Deque::new(),
@@ -734,17 +738,33 @@ impl Secondary {
         if self.peer_lost_reported {
             self.peer_lost_reported = false;
             self.regained_at = now;
+            self.settling = true;
             self.notify(Event::PeerRegained);
         }
         // A primary coming back is heard on one link a moment before the
         // others: its links' silence counts from its return, not from its
-        // death, or every failback would mail a spurious anomaly.
-        let mut silent = LinkMask::NONE;
-        for link in (0..self.config.links).map(LinkId) {
-            if now >= self.link_silent_at(link) {
-                silent = silent.with(link);
+        // death, or every failback would mail a spurious anomaly. Once every
+        // link has been heard since, or been silent for its dead time, the
+        // detector's own view is the same, and cheaper.
+        let silent = if self.settling {
+            let mut silent = LinkMask::NONE;
+            let mut settled = true;
+            for link in (0..self.config.links).map(LinkId) {
+                if now >= self.link_silent_at(link) {
+                    silent = silent.with(link);
+                } else if self
+                    .primary
+                    .last_heard(link)
+                    .is_none_or(|t| t < self.regained_at)
+                {
+                    settled = false;
+                }
             }
-        }
+            self.settling = !settled;
+            silent
+        } else {
+            self.primary.silent_links(now)
+        };
         if silent != self.reported_silent && self.primary.heard_any() {
             if silent.is_empty() {
                 self.notify(Event::NetworkRestored);
@@ -873,8 +893,10 @@ impl Machine for Secondary {
             self.beater.wake(&mut wake, now);
         }
         wake.at(self.primary.next_change(now));
-        for link in (0..self.config.links).map(LinkId) {
-            wake.at(Some(self.link_silent_at(link)));
+        if self.settling {
+            for link in (0..self.config.links).map(LinkId) {
+                wake.at(Some(self.link_silent_at(link)));
+            }
         }
         if self.config.witness != WitnessPolicy::Off {
             wake.at(self.witness.next_change(now));
