@@ -143,6 +143,10 @@ impl Endpoint {
     }
 
     /// The sequence number of the last frame emitted.
+    pub fn set_keys(&mut self, keys: Option<Keyring>) {
+        self.keys = keys;
+    }
+
     pub fn last_seq(&self) -> u32 {
         self.seq
     }

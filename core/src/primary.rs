@@ -126,6 +126,8 @@ pub struct Primary {
     last_contact: Instant,
     witness_was_alive: bool,
     peer_lost_reported: bool,
+    /// Since when the host has reported no carrier on any link, if it has.
+    carrier_lost_at: Option<Instant>,
     phase: Phase,
     actions: Deque<Action, 16>,
 }
@@ -159,6 +161,7 @@ impl Primary {
             last_contact: now,
             witness_was_alive: false,
             peer_lost_reported: false,
+            carrier_lost_at: None,
             phase: if config.manage_addresses {
                 Phase::Reclaiming { since: now }
             } else {
@@ -177,6 +180,12 @@ impl Primary {
     /// The secondary's detector, for status output.
     pub fn secondary_detector(&self) -> &PeerDetector {
         &self.secondary
+    }
+
+    /// What the primary knows of the witness's heartbeats (for status
+    /// output); never heard when no witness is configured.
+    pub fn witness_detector(&self) -> &PeerDetector {
+        &self.witness
     }
 
     /// Whether the secondary's latest heartbeat says it holds the addresses.
@@ -207,6 +216,49 @@ impl Primary {
             self.push(Action::RemoveAddresses);
         }
         self.phase = Phase::Stopped;
+    }
+
+    /// Replaces the authentication keys (a reload: key rotation without a
+    /// restart). Replay windows are kept, so nothing old becomes acceptable.
+    pub fn set_keys(&mut self, keys: Option<Keyring>) {
+        self.endpoint.set_keys(keys.clone());
+        self.config.keys = keys;
+    }
+
+    /// Replaces the free text carried in every heartbeat (a reload).
+    pub fn set_message(&mut self, message: heapless::Vec<u8, MAX_MESSAGE_LEN>) {
+        self.config.message = message;
+    }
+
+    /// The host's view of its own links: `any_up` is false when not one of
+    /// them has a carrier (every cable pulled, the switch off). Such a node
+    /// reaches no one and no one reaches it, so after one interval of it
+    /// (a carrier blip is not worth a reclaim) it lets go of the addresses,
+    /// at no cost to any client, and does not take them again until a
+    /// carrier is back and the reclaim handshake (or the secondary's
+    /// silence, counted afresh) says so. Without this, a primary cut off
+    /// without a witness would still hold the addresses when its cables
+    /// return, and answer for them next to the secondary that took over.
+    pub fn set_carrier(&mut self, now: Instant, any_up: bool) {
+        let now = self.enter(now);
+        match (any_up, self.carrier_lost_at) {
+            (false, None) => self.carrier_lost_at = Some(now),
+            (true, Some(_)) => {
+                self.carrier_lost_at = None;
+                if let Phase::Reclaiming { .. } = self.phase {
+                    // Silence heard while deaf proves nothing.
+                    self.phase = Phase::Reclaiming { since: now };
+                }
+            }
+            _ => {}
+        }
+        self.evaluate(now);
+    }
+
+    /// Whether the carrier has been gone on every link for an interval.
+    fn cut_off(&self, now: Instant) -> bool {
+        self.carrier_lost_at
+            .is_some_and(|t| now.saturating_since(t) >= self.config.interval)
     }
 
     /// Whether the machine has shut down.
@@ -309,7 +361,9 @@ impl Primary {
         match self.phase {
             Phase::Unmanaged | Phase::Stopped => {}
             Phase::Holding => {
-                if self.secondary_holds {
+                if self.cut_off(now) {
+                    self.start_reclaim(now, Event::Isolated);
+                } else if self.secondary_holds {
                     self.start_reclaim(now, Event::Yielded);
                 } else if let Some(fence) = self.config.isolation_fence {
                     if now.saturating_since(self.last_contact) >= fence {
@@ -340,7 +394,7 @@ impl Primary {
                     || self
                         .witness_view
                         .is_some_and(|(t, out)| !out && self.recent(now, Some(t)));
-                if acknowledged || (silent && connected) {
+                if (acknowledged || (silent && connected)) && self.carrier_lost_at.is_none() {
                     self.push(Action::AddAddresses);
                     self.push(Action::Announce);
                     self.push(Action::Notify(Event::Acquired));
@@ -454,6 +508,9 @@ impl Machine for Primary {
         self.beater.wake(&mut wake, now);
         wake.at(self.secondary.next_change(now));
         wake.at(self.witness.next_change(now));
+        if let Some(t) = self.carrier_lost_at {
+            wake.at(Some(t + self.config.interval));
+        }
         match self.phase {
             Phase::Reclaiming { since } => {
                 let from = self

@@ -202,6 +202,8 @@ pub struct Secondary {
     settling: bool,
     peer_lost_reported: bool,
     shutting_down: bool,
+    /// Since when the host has reported no carrier on any link, if it has.
+    carrier_lost_at: Option<Instant>,
     actions: Deque<Action, 32>,
     to_witness: Deque<WitnessRepr, 4>,
 }
@@ -246,6 +248,7 @@ impl Secondary {
             settling: false,
             peer_lost_reported: false,
             shutting_down: false,
+            carrier_lost_at: None,
             actions: Deque::new(),
             to_witness: Deque::new(),
             config,
@@ -300,6 +303,42 @@ impl Secondary {
         let now = self.enter(now);
         self.shutting_down = true;
         self.evaluate(now);
+    }
+
+    /// Replaces the authentication keys (a reload: key rotation without a
+    /// restart). Replay windows are kept, so nothing old becomes acceptable.
+    pub fn set_keys(&mut self, keys: Option<Keyring>) {
+        self.endpoint.set_keys(keys.clone());
+        self.config.keys = keys;
+    }
+
+    /// The host's view of its own links: `any_up` is false when not one of
+    /// them has a carrier. After one interval of that, a silent primary
+    /// proves nothing (this node hears no one), so no takeover starts, and
+    /// addresses held are released: no client can reach them here, and on
+    /// reconnection they would meet the primary's.
+    pub fn set_carrier(&mut self, now: Instant, any_up: bool) {
+        let now = self.enter(now);
+        match (any_up, self.carrier_lost_at) {
+            (false, None) => self.carrier_lost_at = Some(now),
+            (true, Some(_)) => {
+                if self.cut_off(now) {
+                    // Silence heard while deaf proves nothing: count afresh.
+                    self.primary.reset(now);
+                    self.witness.reset(now);
+                    self.reported_silent = LinkMask::NONE;
+                }
+                self.carrier_lost_at = None;
+            }
+            _ => {}
+        }
+        self.evaluate(now);
+    }
+
+    /// Whether the carrier has been gone on every link for an interval.
+    fn cut_off(&self, now: Instant) -> bool {
+        self.carrier_lost_at
+            .is_some_and(|t| now.saturating_since(t) >= self.config.interval)
     }
 
     /// Whether the machine has finished shutting down.
@@ -579,8 +618,11 @@ impl Secondary {
     /// Re-derives every decision from the current facts. Called after every
     /// input, so no decision depends on which input happened to come last.
     fn evaluate(&mut self, now: Instant) {
-        let dead = self.primary.is_dead(now);
-        self.report_links(now, dead);
+        let silent = self.primary.is_dead(now);
+        self.report_links(now, silent);
+        // Deaf is not the same as the primary being dead.
+        let dead = silent && self.carrier_lost_at.is_none();
+        let cut_off = self.cut_off(now);
         self.report_witness(now);
         self.check_lease(now);
 
@@ -644,7 +686,7 @@ impl Secondary {
                 let primary_back = self.primary.heard_any()
                     && !dead
                     && (self.reclaim || self.primary.silent_links(now).is_empty());
-                if primary_back || self.shutting_down {
+                if primary_back || self.shutting_down || cut_off {
                     self.run_release_stage(now, Stage::PreRel);
                 } else {
                     self.renew_lease(now);
@@ -893,6 +935,9 @@ impl Machine for Secondary {
             self.beater.wake(&mut wake, now);
         }
         wake.at(self.primary.next_change(now));
+        if let Some(t) = self.carrier_lost_at {
+            wake.at(Some(t + self.config.interval));
+        }
         if self.settling {
             for link in (0..self.config.links).map(LinkId) {
                 wake.at(Some(self.link_silent_at(link)));

@@ -358,3 +358,87 @@ fn replayed_frames_do_not_bring_a_dead_primary_back() {
     );
     assert!(world.has_addresses(S));
 }
+
+fn port(node: NodeIx, link: usize, up: bool) -> Fault {
+    Fault::Port { node, link, up }
+}
+
+#[test]
+fn a_primary_unplugged_from_everything_lets_go_and_takes_back_without_overlap() {
+    // Seed 000's procedure without a witness: both of the primary's cables
+    // pulled, then plugged back. The host reports the lost carrier, so the
+    // primary drops the addresses after one interval (no one can reach
+    // them), and on its return reclaims them only after the secondary
+    // released: never two holders on a connected network.
+    let world = play(
+        Schedule::calm(Instant::from_millis(3000))
+            .with(500, port(P, 0, false))
+            .with(500, port(P, 1, false))
+            .with(1500, port(P, 0, true))
+            .with(1500, port(P, 1, true)),
+    );
+    let p = actions(&world, P);
+    let s = actions(&world, S);
+    let at = |list: &[(Instant, Action)], action: Action, from: u64| {
+        list.iter()
+            .find(|(t, a)| *a == action && ms(*t) >= from)
+            .map(|(t, _)| ms(*t))
+    };
+    let p_dropped = at(&p, Action::RemoveAddresses, 500).expect("primary let go");
+    assert!(p_dropped <= 520, "primary let go at {p_dropped} ms");
+    assert!(notified(&after(&world, P, 500), Event::Isolated));
+    let s_added = at(&s, Action::AddAddresses, 500).expect("secondary took over");
+    assert!(s_added > p_dropped);
+    let s_removed = at(&s, Action::RemoveAddresses, 1500).expect("secondary released");
+    let p_added = at(&p, Action::AddAddresses, 1500).expect("primary took back");
+    assert!(
+        p_added > s_removed,
+        "primary re-added at {p_added} ms, secondary removed at {s_removed} ms"
+    );
+    assert!(world.has_addresses(P) && !world.has_addresses(S));
+}
+
+#[test]
+fn a_secondary_unplugged_from_everything_never_takes_over() {
+    let world = play(
+        Schedule::calm(Instant::from_millis(2500))
+            .with(500, port(S, 0, false))
+            .with(500, port(S, 1, false))
+            .with(1500, port(S, 0, true))
+            .with(1500, port(S, 1, true)),
+    );
+    let s = after(&world, S, 0);
+    assert!(!s.contains(&Action::RunStage(Stage::Test)), "{s:?}");
+    assert!(world.has_addresses(P) && !world.has_addresses(S));
+}
+
+#[test]
+fn a_secondary_holding_when_unplugged_releases_and_the_primary_returns_cleanly() {
+    // The primary dies, the secondary takes over, then the secondary loses
+    // every cable: it releases (no client can reach it there). The primary
+    // restarts meanwhile and, hearing no one, takes the addresses on the
+    // secondary's silence; when the secondary is plugged back it finds the
+    // primary alive and stays on standby.
+    let world = play(
+        Schedule::calm(Instant::from_millis(3500))
+            .with(300, Fault::Kill(P))
+            .with(1000, port(S, 0, false))
+            .with(1000, port(S, 1, false))
+            .with(1200, Fault::Restart(P))
+            .with(2500, port(S, 0, true))
+            .with(2500, port(S, 1, true)),
+    );
+    let s = actions(&world, S);
+    let released = s
+        .iter()
+        .find(|(t, a)| *a == Action::RemoveAddresses && ms(*t) >= 1000)
+        .map(|(t, _)| ms(*t))
+        .expect("released when unplugged");
+    assert!(released <= 1100, "released at {released} ms");
+    assert!(
+        !s.iter()
+            .any(|(t, a)| *a == Action::AddAddresses && ms(*t) >= 1000),
+        "took over again: {s:?}"
+    );
+    assert!(world.has_addresses(P) && !world.has_addresses(S));
+}

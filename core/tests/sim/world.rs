@@ -41,6 +41,14 @@ impl AnyMachine {
             AnyMachine::Witness(m) => m.as_mut(),
         }
     }
+    /// What a host's link monitor reports: whether any cable has a carrier.
+    fn set_carrier(&mut self, now: Instant, any_up: bool) {
+        match self {
+            AnyMachine::Primary(m) => m.set_carrier(now, any_up),
+            AnyMachine::Secondary(m) => m.set_carrier(now, any_up),
+            AnyMachine::Witness(_) => {}
+        }
+    }
     fn poll_at(&self) -> Option<Instant> {
         match self {
             AnyMachine::Primary(m) => m.poll_at(),
@@ -316,6 +324,20 @@ impl World {
         };
         self.nodes[ix as usize].machine = Some(machine);
         self.note(|| format!("{ix:?} boots, epoch {epoch}"));
+        self.report_carrier(ix);
+    }
+
+    /// Tells a running node's machine whether any of its ports is up, as
+    /// the host's link monitor does; a frozen node hears of it at thaw.
+    fn report_carrier(&mut self, ix: NodeIx) {
+        let any_up = self.net.up.iter().any(|link| link[ix as usize]);
+        let now = self.now;
+        let n = &mut self.nodes[ix as usize];
+        if n.power == Power::Up {
+            if let Some(m) = n.machine.as_mut() {
+                m.set_carrier(now, any_up);
+            }
+        }
     }
 
     /// Runs the schedule to its end; the first violated invariant stops it.
@@ -469,7 +491,10 @@ impl World {
             self.liveness = None;
         }
         match fault {
-            Fault::Port { node, link, up } => self.net.up[link][node as usize] = up,
+            Fault::Port { node, link, up } => {
+                self.net.up[link][node as usize] = up;
+                self.report_carrier(node);
+            }
             Fault::Loss { link, loss } => self.net.set_link_loss(link, loss),
             Fault::Dup { link, dup } => {
                 for from in 0..3 {
@@ -515,6 +540,7 @@ impl World {
                             m.as_machine().handle_stage_done(now, stage, outcome);
                         }
                     }
+                    self.report_carrier(ix);
                 }
             }
             Fault::Forge { count } => {
