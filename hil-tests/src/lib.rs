@@ -14,3 +14,4 @@
 
 pub mod cli;
 pub mod netns;
+pub mod topology;

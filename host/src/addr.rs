@@ -156,7 +156,11 @@ impl std::error::Error for AddrError {
 }
 
 impl AddrError {
-    fn from_io(operation: &'static str, name: impl FnOnce() -> String, e: io::Error) -> Self {
+    pub(crate) fn from_io(
+        operation: &'static str,
+        name: impl FnOnce() -> String,
+        e: io::Error,
+    ) -> Self {
         match e.raw_os_error() {
             Some(libc_enodev) if libc_enodev == ENODEV => {
                 AddrError::NoSuchInterface { name: name() }
@@ -633,7 +637,7 @@ fn address_message(
     Ok(msg)
 }
 
-fn link_info(l: &LinkMessage) -> LinkInfo {
+pub(crate) fn link_info(l: &LinkMessage) -> LinkInfo {
     let mut info = LinkInfo {
         name: String::new(),
         index: l.header.index,

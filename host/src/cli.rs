@@ -253,6 +253,8 @@ pub enum Invocation<T> {
     Help(String),
     /// `-v` / `--version`: print this text to standard output, exit 0.
     Version(String),
+    /// `--status`: ask the daemon whose pid file is this one for its state.
+    Status(PathBuf),
 }
 
 /// How the daemon runs: Apple's `-d`, `-n` and `-x`, which exclude each
@@ -627,6 +629,12 @@ pub struct CommonArgs {
     /// Send email notifications through this sendmail [default: /usr/sbin/sendmail].
     #[arg(long = "sendmail", value_name = "PATH", display_order = 18)]
     pub sendmail: Option<PathBuf>,
+    /// Keep the boot epoch in this directory [default: /var/lib/failover].
+    #[arg(long = "state-dir", value_name = "DIR", display_order = 19)]
+    pub state_dir: Option<PathBuf>,
+    /// Print the running daemon's state (role, links, addresses, witness) and exit: 0 shown, 3 not running, 1 no answer.
+    #[arg(long = "status", conflicts_with = "mode", display_order = 20)]
+    pub status: bool,
 }
 
 impl CommonArgs {
@@ -793,9 +801,18 @@ where
         Invocation::Help(A::command().render_help().to_string())
     } else if shared.show_version {
         Invocation::Version(version_text(program))
+    } else if shared.status {
+        Invocation::Status(pid_file_path(program, shared))
     } else {
         Invocation::Run(parsed)
     })
+}
+
+/// The pid file `--pid-file` names, or `/run/<program>.pid`.
+pub fn pid_file_path(program: Program, args: &CommonArgs) -> PathBuf {
+    args.pid_file
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("/run/{}.pid", program.name())))
 }
 
 fn clap_error(program: Program, e: &clap::Error) -> StartupError {

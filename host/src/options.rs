@@ -38,10 +38,11 @@ use failover_core::{
 
 use crate::cli::{
     parse_digits, parse_failoverd_args, parse_heartbeatd_args, parse_ipv4, parse_port,
-    parse_service_addr, value_error, AddrUse, CommonArgs, Facility, FailoverdArgs, HeartbeatdArgs,
-    InterfaceName, Invocation, Problem, Program, RunMode, ServiceAddr, StartupError,
-    DEFAULT_INTERVAL_MS, DEFAULT_PORT, DEFAULT_SCRIPTS_DIR, DEFAULT_SCRIPT_TIMEOUT_SECS,
-    DEFAULT_SENDMAIL, MAX_INTERVAL_MS, MAX_SCRIPT_TIMEOUT_SECS, MSG_INVALID_IP,
+    parse_service_addr, pid_file_path, value_error, AddrUse, CommonArgs, Facility, FailoverdArgs,
+    HeartbeatdArgs, InterfaceName, Invocation, Problem, Program, RunMode, ServiceAddr,
+    StartupError, DEFAULT_INTERVAL_MS, DEFAULT_PORT, DEFAULT_SCRIPTS_DIR,
+    DEFAULT_SCRIPT_TIMEOUT_SECS, DEFAULT_SENDMAIL, MAX_INTERVAL_MS, MAX_SCRIPT_TIMEOUT_SECS,
+    MSG_INVALID_IP,
 };
 use crate::hostconfig::{
     HostConfig, KEY_BCAST_IPS, KEY_EMAIL_RECIPIENT, KEY_PEER_IP, KEY_PEER_IP_PAIRS,
@@ -125,6 +126,9 @@ pub struct CommonOptions {
     pub config_file: PathBuf,
     /// Whether that file existed and was read.
     pub config_loaded: bool,
+    /// Where the boot epoch is kept (`--state-dir`; default
+    /// `/var/lib/failover`).
+    pub state_dir: PathBuf,
     /// Where to write the process id (`--pid-file`; default
     /// `/run/<daemon>.pid`).
     pub pid_file: PathBuf,
@@ -193,6 +197,7 @@ where
         }
         Invocation::Help(t) => Invocation::Help(t),
         Invocation::Version(t) => Invocation::Version(t),
+        Invocation::Status(p) => Invocation::Status(p),
     })
 }
 
@@ -210,6 +215,7 @@ where
         }
         Invocation::Help(t) => Invocation::Help(t),
         Invocation::Version(t) => Invocation::Version(t),
+        Invocation::Status(p) => Invocation::Status(p),
     })
 }
 
@@ -347,10 +353,11 @@ fn resolve_common(
         keys: None,
         config_file: file.path.clone(),
         config_loaded: file.loaded,
-        pid_file: a
-            .pid_file
+        pid_file: pid_file_path(program, a),
+        state_dir: a
+            .state_dir
             .clone()
-            .unwrap_or_else(|| PathBuf::from(format!("/run/{}.pid", program.name()))),
+            .unwrap_or_else(|| PathBuf::from(crate::daemon::epoch::STATE_DIR)),
         sendmail: a
             .sendmail
             .clone()

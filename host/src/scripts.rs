@@ -654,6 +654,12 @@ impl StageRunner {
         &self.config
     }
 
+    /// Replaces the configuration (a reload): the next stage uses it; a
+    /// stage already running keeps its scripts and limits.
+    pub fn set_config(&mut self, config: ScriptConfig) {
+        self.config = config;
+    }
+
     /// Starts `stage` for the addresses in `ctx` (core's
     /// `Action::RunStage`): finds the scripts, logs what it skips, and
     /// spawns the first one. Never blocks, never fails: problems are logged

@@ -1,5 +1,13 @@
-//! What both daemons need to run as daemons, apart from the protocol: the
-//! boot epoch and the pid file.
+//! The daemons themselves: start-up ([`start`]), the event loop
+//! ([`runtime`]) over a core machine ([`node`]), the raw channels
+//! ([`ports`]), the service addresses ([`services`]), `--status`
+//! ([`status`]), the boot epoch and the pid file.
 
 pub mod epoch;
+pub mod node;
 pub mod pidfile;
+pub mod ports;
+pub mod runtime;
+pub mod services;
+pub mod start;
+pub mod status;

@@ -56,6 +56,16 @@ impl PidFile {
         })
     }
 
+    /// Writes a new pid into the held file: after moving to the background,
+    /// where the daemon's pid changes but the lock (held by the open file,
+    /// which the child inherits) stays.
+    pub fn rewrite(&mut self, pid: u32) -> io::Result<()> {
+        self._lock.set_len(0)?;
+        self._lock.rewind()?;
+        writeln!(self._lock, "{pid}")?;
+        self._lock.sync_all()
+    }
+
     /// Where the pid file is.
     pub fn path(&self) -> &Path {
         &self.path

@@ -1,0 +1,139 @@
+//! The lab's standard network: a switch namespace with two bridges, the
+//! private network (`198.51.100.0/24`) and the public one (`192.0.2.0/24`),
+//! and three hosts plugged into them: `primary` and `secondary` on both,
+//! `client` on the public one. Pulling a cable is taking the host's switch
+//! port down, so the host sees its carrier go, as with a real cable.
+//!
+//! ```text
+//!   primary  priv0 198.51.100.1 ─┐          ┌─ priv0 198.51.100.2  secondary
+//!            pub0  192.0.2.1   ─┼─ switch ─┼─ pub0  192.0.2.2
+//!   client   pub0  192.0.2.100 ─┘          │
+//! ```
+//!
+//! Used by the daemons' integration tests (host/tests) and the lab's
+//! scenarios alike.
+
+use std::io;
+use std::net::Ipv4Addr;
+
+use crate::netns::{Netns, Switch};
+
+/// The private network's bridge in the switch.
+pub const PRIVATE_BRIDGE: &str = "br-priv";
+/// The public network's bridge in the switch.
+pub const PUBLIC_BRIDGE: &str = "br-pub";
+/// Every host's interface on the private network.
+pub const PRIVATE_IF: &str = "priv0";
+/// Every host's interface on the public network.
+pub const PUBLIC_IF: &str = "pub0";
+/// The private network's directed broadcast (heartbeatd's first target).
+pub const PRIVATE_BROADCAST: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 255);
+/// The public network's directed broadcast.
+pub const PUBLIC_BROADCAST: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 255);
+/// The service address the servers hand over.
+pub const SERVICE: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 10);
+/// The client's address.
+pub const CLIENT_IP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 100);
+
+/// Which network a cable is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Net {
+    /// The private (heartbeat) network.
+    Private,
+    /// The public (service) network.
+    Public,
+}
+
+/// A server of the lab.
+#[derive(Debug)]
+pub struct Server {
+    /// Its namespace.
+    pub ns: Netns,
+    /// `primary` or `secondary`: also the prefix of its switch ports.
+    pub name: &'static str,
+    /// Its address on the private network.
+    pub private_ip: Ipv4Addr,
+    /// Its own address on the public network.
+    pub public_ip: Ipv4Addr,
+}
+
+impl Server {
+    /// The switch port of this server's cable on `net`.
+    pub fn port(&self, net: Net) -> String {
+        match net {
+            Net::Private => format!("{}-priv", self.name),
+            Net::Public => format!("{}-pub", self.name),
+        }
+    }
+
+    /// Whether `addr` is on this server's public interface right now.
+    pub fn holds(&self, addr: Ipv4Addr) -> io::Result<bool> {
+        let out = self
+            .ns
+            .ip(&["-4", "-o", "addr", "show", "dev", PUBLIC_IF])?;
+        let needle = format!("inet {addr}/");
+        Ok(out.contains(&needle))
+    }
+
+    /// The MAC of its public interface.
+    pub fn public_mac(&self) -> io::Result<String> {
+        self.ns.mac(PUBLIC_IF)
+    }
+}
+
+/// The whole lab network. Dropping it kills everything started in it and
+/// deletes every namespace (switch last).
+#[derive(Debug)]
+pub struct Topology {
+    /// The primary server.
+    pub primary: Server,
+    /// The secondary server.
+    pub secondary: Server,
+    /// The client, on the public network only.
+    pub client: Netns,
+    /// The switch (declared last: dropped after the hosts).
+    pub switch: Switch,
+}
+
+impl Topology {
+    /// Builds the network, every cable plugged in.
+    pub fn new() -> io::Result<Topology> {
+        let switch = Switch::new()?;
+        switch.add_bridge(PRIVATE_BRIDGE)?;
+        switch.add_bridge(PUBLIC_BRIDGE)?;
+        let server = |name: &'static str, n: u8| -> io::Result<Server> {
+            let s = Server {
+                ns: Netns::new(name)?,
+                name,
+                private_ip: Ipv4Addr::new(198, 51, 100, n),
+                public_ip: Ipv4Addr::new(192, 0, 2, n),
+            };
+            switch.connect(PRIVATE_BRIDGE, &s.port(Net::Private), &s.ns, PRIVATE_IF)?;
+            switch.connect(PUBLIC_BRIDGE, &s.port(Net::Public), &s.ns, PUBLIC_IF)?;
+            s.ns.add_addr(PRIVATE_IF, &format!("{}/24", s.private_ip))?;
+            s.ns.add_addr(PUBLIC_IF, &format!("{}/24", s.public_ip))?;
+            Ok(s)
+        };
+        let primary = server("primary", 1)?;
+        let secondary = server("secondary", 2)?;
+        let client = Netns::new("client")?;
+        switch.connect(PUBLIC_BRIDGE, "client-pub", &client, PUBLIC_IF)?;
+        client.add_addr(PUBLIC_IF, &format!("{CLIENT_IP}/24"))?;
+        Ok(Topology {
+            primary,
+            secondary,
+            client,
+            switch,
+        })
+    }
+
+    /// Pulls `server`'s cable on `net`.
+    pub fn unplug(&self, server: &Server, net: Net) -> io::Result<()> {
+        self.switch.port_down(&server.port(net))
+    }
+
+    /// Plugs `server`'s cable on `net` back in.
+    pub fn plug(&self, server: &Server, net: Net) -> io::Result<()> {
+        self.switch.port_up(&server.port(net))
+    }
+}

@@ -1,0 +1,163 @@
+//! The service addresses on this host: added and removed over netlink with
+//! the daemon's label (`<if>:fo`), so that a restarted daemon finds what a
+//! previous run left behind, and never removes an address it did not add.
+
+use std::net::Ipv4Addr;
+
+use crate::addr::{daemon_label, Change, Netlink};
+use crate::cli::ServiceAddr;
+use crate::notify::Logger;
+
+/// One service address and where it goes.
+#[derive(Debug, Clone)]
+pub struct Service {
+    /// As configured.
+    pub spec: ServiceAddr,
+    /// The interface's index, looked up at start.
+    pub ifindex: u32,
+    /// The label it carries.
+    pub label: String,
+}
+
+/// The service addresses this daemon manages.
+#[derive(Debug, Default)]
+pub struct Services {
+    list: Vec<Service>,
+}
+
+impl Services {
+    /// Looks up the interfaces of `specs`. Errors name the interface.
+    pub fn resolve(nl: &mut Netlink, specs: &[ServiceAddr]) -> Result<Services, String> {
+        let mut list = Vec::with_capacity(specs.len());
+        for s in specs {
+            let name = s.interface.as_str();
+            let link = nl
+                .link_by_name(name)
+                .map_err(|e| format!("service address {s}: {e}"))?;
+            let label = daemon_label(name).map_err(|e| format!("service address {s}: {e}"))?;
+            list.push(Service {
+                spec: s.clone(),
+                ifindex: link.index,
+                label,
+            });
+        }
+        Ok(Services { list })
+    }
+
+    /// The addresses, in configuration order.
+    pub fn iter(&self) -> impl Iterator<Item = &Service> {
+        self.list.iter()
+    }
+
+    /// Whether there are none (heartbeatd without `--service`).
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    /// Adds every address (with the label). Returns how many failed; each
+    /// failure is logged.
+    pub fn add_all(&self, nl: &mut Netlink, log: &Logger) -> usize {
+        let mut failed = 0;
+        for s in &self.list {
+            let (addr, prefix) = (s.spec.addr, s.spec.prefix_len());
+            match nl.add(s.ifindex, addr, prefix, &s.label) {
+                Ok(Change::Done) => log.info(format_args!(
+                    "added {addr}/{prefix} to {} (label {})",
+                    s.spec.interface, s.label
+                )),
+                Ok(Change::AlreadyThere) => log.warning(format_args!(
+                    "{addr} is already on {}: left as it is",
+                    s.spec.interface
+                )),
+                Err(e) => {
+                    failed += 1;
+                    log.error(format_args!(
+                        "cannot add {addr}/{prefix} to {}: {e}",
+                        s.spec.interface
+                    ));
+                }
+            }
+        }
+        failed
+    }
+
+    /// Removes every address that carries our label. Returns how many
+    /// removals failed; each failure is logged.
+    pub fn remove_all(&self, nl: &mut Netlink, log: &Logger) -> usize {
+        let mut failed = 0;
+        for s in &self.list {
+            let (addr, prefix) = (s.spec.addr, s.spec.prefix_len());
+            match nl.remove(s.ifindex, addr, prefix, &s.label) {
+                Ok(Change::Done) => {
+                    log.info(format_args!("removed {addr} from {}", s.spec.interface))
+                }
+                Ok(Change::AlreadyThere) => log.debug(format_args!(
+                    "{addr} was not on {} with our label: nothing to remove",
+                    s.spec.interface
+                )),
+                Err(e) => {
+                    failed += 1;
+                    log.error(format_args!(
+                        "cannot remove {addr} from {}: {e}",
+                        s.spec.interface
+                    ));
+                }
+            }
+        }
+        failed
+    }
+
+    /// At start: removes every address a previous run left with our label
+    /// on the service interfaces (after a crash or a kill -9), so that the
+    /// core machine, which starts holding nothing, matches the interfaces.
+    /// The primary takes its addresses back through the reclaim handshake,
+    /// the secondary only after a new verdict: either way never two holders.
+    /// Addresses configured by anyone else are never touched.
+    pub fn remove_leftovers(&self, nl: &mut Netlink, log: &Logger) {
+        let mut seen: Vec<&str> = Vec::new();
+        for s in &self.list {
+            let name = s.spec.interface.as_str();
+            if seen.contains(&name) {
+                continue;
+            }
+            seen.push(name);
+            match nl.list_labelled(name) {
+                Ok(found) => {
+                    for a in found {
+                        match nl.remove(s.ifindex, a.addr, a.prefix_len, &s.label) {
+                            Ok(_) => log.warning(format_args!(
+                                "removed {}/{} from {name}: left by a previous run (label {})",
+                                a.addr, a.prefix_len, s.label
+                            )),
+                            Err(e) => log.error(format_args!(
+                                "cannot remove {} left on {name} by a previous run: {e}",
+                                a.addr
+                            )),
+                        }
+                    }
+                }
+                Err(e) => log.error(format_args!(
+                    "cannot list the addresses of {name} to clean up after a previous run: {e}"
+                )),
+            }
+        }
+    }
+
+    /// Which of the addresses are on their interface right now with our
+    /// label, read from the kernel (for `--status`).
+    pub fn present(&self, nl: &mut Netlink) -> Vec<Option<bool>> {
+        self.list
+            .iter()
+            .map(|s| {
+                nl.list_labelled(s.spec.interface.as_str())
+                    .ok()
+                    .map(|found| found.iter().any(|a| a.addr == s.spec.addr))
+            })
+            .collect()
+    }
+
+    /// The addresses alone.
+    pub fn addrs(&self) -> Vec<Ipv4Addr> {
+        self.list.iter().map(|s| s.spec.addr).collect()
+    }
+}

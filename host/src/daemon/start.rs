@@ -1,0 +1,489 @@
+//! Start-up, shared by both binaries: read and check the options, resolve
+//! them against the interfaces, report every problem (`-n` stops there),
+//! then open everything that can fail (channels, pid file, epoch) while the
+//! terminal still shows errors, move to the background, and hand over to
+//! the [`Runtime`](super::runtime::Runtime).
+
+use std::ffi::OsString;
+use std::fmt::Debug;
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Instant as StdInstant;
+
+use failover_core::{DeadTime, Instant, Primary, Role, Secondary};
+use nix::sys::signal::{SigSet, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+
+use super::node::Node;
+use super::pidfile::PidFile;
+use super::ports::{LinkSpec, Ports};
+use super::runtime::{Reload, Reloader, Runtime, Setup};
+use super::services::Services;
+use super::status;
+use crate::addr::Netlink;
+use crate::cli::{
+    Invocation, Problem, Program, ServiceAddr, StartupError, EXIT_CONFIG, EXIT_NOPERM,
+};
+use crate::linkwatch::LinkWatch;
+use crate::net::AnnouncePlan;
+use crate::notify::{local_hostname, LogConfig, Logger, MailConfig, Notifier, NotifyContext};
+use crate::options::{
+    check_privileges, failoverd_from_args, heartbeatd_from_args, to_std, CommonOptions,
+    FailoverdOptions, HeartbeatdOptions,
+};
+use crate::plan::{failoverd_plan, heartbeatd_plan, Plan};
+use crate::scripts::{ScriptConfig, ServiceAddress, StageContext, StageRunner};
+
+/// Exit status for a failure at run time (a channel that cannot be opened,
+/// another copy running).
+pub const EXIT_FAILURE: u8 = 1;
+
+/// `failoverd`'s `main`: `args` is the whole command line.
+pub fn failoverd_main(args: Vec<OsString>) -> u8 {
+    let program = Program::Failoverd;
+    let opts = match first_step(program, failoverd_from_args(args.clone())) {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
+    let mut nl = match Netlink::open() {
+        Ok(nl) => nl,
+        Err(e) => return fail(program, &format!("cannot open netlink: {e}")),
+    };
+    let plan = failoverd_plan(&opts, &mut nl);
+    if let Some(code) = check(
+        program,
+        &opts.common,
+        &plan,
+        &summary_failoverd(&opts, &plan),
+    ) {
+        return code;
+    }
+    let spec = Spec {
+        program,
+        common: opts.common.clone(),
+        services: opts.services.clone(),
+        scripts: Some(script_config(&opts)),
+        peer: Some(opts.master),
+        peer_label: format!("primary {}", opts.master),
+        fingerprint: failoverd_fingerprint(&opts, &plan),
+        reload: Box::new(move || match failoverd_from_args(args.clone())? {
+            Invocation::Run(o) => Ok(Reload {
+                fingerprint: failoverd_fingerprint(&o, &Plan::default()),
+                keys: o.common.keys.clone(),
+                mail: mail_config(&o.common),
+                scripts: Some(script_config(&o)),
+                message: String::new(),
+            }),
+            _ => Err(not_a_run(program)),
+        }),
+        plan,
+    };
+    start(spec, nl, |epoch, local, now| {
+        Secondary::new(opts.secondary_config(local, epoch), now)
+    })
+}
+
+/// `heartbeatd`'s `main`: `args` is the whole command line.
+pub fn heartbeatd_main(args: Vec<OsString>) -> u8 {
+    let program = Program::Heartbeatd;
+    let opts = match first_step(program, heartbeatd_from_args(args.clone())) {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
+    let mut nl = match Netlink::open() {
+        Ok(nl) => nl,
+        Err(e) => return fail(program, &format!("cannot open netlink: {e}")),
+    };
+    let plan = heartbeatd_plan(&opts, &mut nl);
+    if let Some(code) = check(
+        program,
+        &opts.common,
+        &plan,
+        &summary_heartbeatd(&opts, &plan),
+    ) {
+        return code;
+    }
+    let spec = Spec {
+        program,
+        common: opts.common.clone(),
+        services: opts.services.clone(),
+        scripts: None,
+        peer: None,
+        peer_label: "secondary".to_owned(),
+        fingerprint: heartbeatd_fingerprint(&opts),
+        reload: Box::new(move || match heartbeatd_from_args(args.clone())? {
+            Invocation::Run(o) => Ok(Reload {
+                fingerprint: heartbeatd_fingerprint(&o),
+                keys: o.common.keys.clone(),
+                mail: mail_config(&o.common),
+                scripts: None,
+                message: o.message.clone(),
+            }),
+            _ => Err(not_a_run(program)),
+        }),
+        plan,
+    };
+    start(spec, nl, |epoch, local, now| {
+        Primary::new(opts.primary_config(local, epoch), now)
+    })
+}
+
+/// Handles everything that does not run the daemon: errors in the options,
+/// `-h`, `-v` and `--status`. Returns the options to run with, or the exit
+/// status.
+fn first_step<T: HasCommon>(
+    program: Program,
+    parsed: Result<Invocation<T>, StartupError>,
+) -> Result<T, u8> {
+    match parsed {
+        Err(e) => {
+            eprintln!("{e}");
+            Err(e.exit_code())
+        }
+        Ok(Invocation::Help(text) | Invocation::Version(text)) => {
+            print!("{text}");
+            Err(0)
+        }
+        Ok(Invocation::Status(pid_file)) => {
+            let answer = status::query(&pid_file, status::ANSWER_TIMEOUT);
+            match &answer {
+                status::Answer::State(text) => print!("{text}"),
+                status::Answer::NotRunning(m) | status::Answer::NoAnswer(m) => {
+                    eprintln!("{}: {m}", program.name());
+                }
+            }
+            Err(answer.exit_code())
+        }
+        Ok(Invocation::Run(o)) => {
+            for w in &o.common().warnings {
+                eprintln!("{}: warning: {w}", program.name());
+            }
+            Ok(o)
+        }
+    }
+}
+
+/// Options that carry the [`CommonOptions`].
+trait HasCommon {
+    fn common(&self) -> &CommonOptions;
+}
+
+impl HasCommon for FailoverdOptions {
+    fn common(&self) -> &CommonOptions {
+        &self.common
+    }
+}
+
+impl HasCommon for HeartbeatdOptions {
+    fn common(&self) -> &CommonOptions {
+        &self.common
+    }
+}
+
+/// Prints the plan's warnings and problems and the privilege check; with
+/// `-n`, ends there. Returns the exit status if the daemon must not run.
+fn check(program: Program, common: &CommonOptions, plan: &Plan, summary: &str) -> Option<u8> {
+    let name = program.name();
+    for w in &plan.warnings {
+        eprintln!("{name}: warning: {w}");
+    }
+    for p in &plan.problems {
+        eprintln!("{name}: {p}");
+    }
+    let privileges = check_privileges(program).err();
+    if let Some(p) = &privileges {
+        eprintln!("{p}");
+    }
+    if !plan.problems.is_empty() {
+        return Some(EXIT_CONFIG);
+    }
+    if privileges.is_some() {
+        return Some(EXIT_NOPERM);
+    }
+    if common.mode.validate_only() {
+        println!("{name}: configuration OK\n{summary}");
+        return Some(0);
+    }
+    None
+}
+
+/// The reload's command line asks for help or status instead of a run:
+/// cannot happen (it is the running daemon's own), but is not a panic.
+fn not_a_run(program: Program) -> StartupError {
+    StartupError::new(
+        program,
+        vec![Problem::usage(
+            "the command line no longer describes a daemon to run",
+        )],
+        Vec::new(),
+    )
+}
+
+fn fail(program: Program, message: &str) -> u8 {
+    eprintln!("{}: {message}", program.name());
+    EXIT_FAILURE
+}
+
+/// What differs between the daemons at start.
+struct Spec {
+    program: Program,
+    common: CommonOptions,
+    plan: Plan,
+    services: Vec<ServiceAddr>,
+    scripts: Option<ScriptConfig>,
+    peer: Option<Ipv4Addr>,
+    peer_label: String,
+    fingerprint: String,
+    reload: Reloader,
+}
+
+fn start<N: Node>(
+    spec: Spec,
+    mut nl: Netlink,
+    make: impl FnOnce(u32, Ipv4Addr, Instant) -> N,
+) -> u8 {
+    let program = spec.program;
+    let name = program.name();
+    let common = &spec.common;
+    let links: Vec<LinkSpec> = spec
+        .plan
+        .links
+        .iter()
+        .map(|l| LinkSpec {
+            interface: l.interface.clone(),
+            source: l.source,
+            peers: l.peers,
+            witness: if l.link.0 == 0 { common.witness } else { None },
+        })
+        .collect();
+    let extra: Vec<&str> = spec
+        .services
+        .iter()
+        .map(|s| s.interface.as_str())
+        .filter(|i| !links.iter().any(|l| l.interface == *i))
+        .collect();
+    let ports = match Ports::open(&links, &extra, common.port) {
+        Ok(p) => p,
+        Err(e) => return fail(program, &e.to_string()),
+    };
+    let services = match Services::resolve(&mut nl, &spec.services) {
+        Ok(s) => s,
+        Err(e) => return fail(program, &e),
+    };
+    let link_ifaces: Vec<&str> = links.iter().map(|l| l.interface.as_str()).collect();
+    let carrier = match LinkWatch::open(&mut nl, &link_ifaces) {
+        Ok(w) => w,
+        Err(e) => return fail(program, &e.to_string()),
+    };
+    // Before the pid file exists: a --status query (SIGUSR1) must never
+    // find a daemon that would die of it.
+    let mut mask = SigSet::empty();
+    for s in [
+        Signal::SIGTERM,
+        Signal::SIGINT,
+        Signal::SIGHUP,
+        Signal::SIGUSR1,
+    ] {
+        mask.add(s);
+    }
+    let signals = match mask
+        .thread_block()
+        .and_then(|()| SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC))
+    {
+        Ok(s) => s,
+        Err(e) => return fail(program, &format!("cannot set up signal handling: {e}")),
+    };
+    let mut pid_file = match PidFile::acquire(&common.pid_file, std::process::id()) {
+        Ok(p) => p,
+        Err(e) => {
+            return fail(
+                program,
+                &format!(
+                    "cannot take the pid file {}: {e}",
+                    common.pid_file.display()
+                ),
+            )
+        }
+    };
+    if let Err(e) = std::fs::create_dir_all(&common.state_dir) {
+        return fail(
+            program,
+            &format!(
+                "cannot create the state directory {}: {e}",
+                common.state_dir.display()
+            ),
+        );
+    }
+    let epoch_path = common.state_dir.join(format!("{name}.epoch"));
+    let epoch = match super::epoch::next_epoch(&epoch_path, super::epoch::unix_now()) {
+        Ok(e) => e,
+        Err(e) => {
+            return fail(
+                program,
+                &format!(
+                    "cannot choose the boot epoch ({}): {e}",
+                    epoch_path.display()
+                ),
+            )
+        }
+    };
+    if common.mode.forks() {
+        if let Err(e) = nix::unistd::daemon(false, false) {
+            return fail(program, &format!("cannot move to the background: {e}"));
+        }
+        if let Err(e) = pid_file.rewrite(std::process::id()) {
+            return fail(program, &format!("cannot write the pid file: {e}"));
+        }
+    }
+
+    let mut log_config = LogConfig::new(name, common.facility);
+    if common.mode.logs_to_terminal() {
+        log_config.terminal = true;
+        log_config.syslog = false;
+    }
+    let log = Logger::new(log_config);
+    services.remove_leftovers(&mut nl, &log);
+
+    let addresses: Vec<ServiceAddress> = spec.services.iter().map(ServiceAddress::from).collect();
+    let role = match program {
+        Program::Failoverd => Role::Secondary,
+        Program::Heartbeatd => Role::Primary,
+    };
+    let mut notify_base = NotifyContext::new(&local_hostname(), role);
+    notify_base.peer = spec.peer.map(|p| p.to_string());
+    notify_base.addresses = addresses.clone();
+    notify_base.scripts_dir = spec.scripts.as_ref().map(|s| s.dir.clone());
+    let stage_base = StageContext {
+        role,
+        addresses,
+        peer: spec.peer.map(IpAddr::V4),
+        reason: String::new(),
+    };
+    let link_names = spec
+        .plan
+        .links
+        .iter()
+        .map(|l| {
+            let kind = if l.link.0 == 0 { "private" } else { "public" };
+            format!("{kind} ({})", l.interface)
+        })
+        .collect();
+    let origin = StdInstant::now();
+    let node = make(epoch, spec.plan.local_private, Instant::from_micros(0));
+    let setup = Setup {
+        program,
+        log: log.clone(),
+        ports,
+        link_names,
+        services,
+        carrier,
+        netlink: nl,
+        runner: spec.scripts.map(|c| StageRunner::new(c, log.clone())),
+        notifier: Notifier::new(log.clone(), mail_config(common)),
+        notify_base,
+        peer_label: spec.peer_label,
+        witness_label: common.witness.map(|w| format!("witness {w}")),
+        stage_base,
+        signals,
+        pid_file: common.pid_file.clone(),
+        announce: AnnouncePlan::default(),
+        reload: spec.reload,
+        fingerprint: spec.fingerprint,
+    };
+    log.info(format_args!(
+        "epoch {epoch}, node id {}, interval {} ms",
+        spec.plan.local_private,
+        common.interval.total_millis()
+    ));
+    let code = Runtime::new(node, setup, origin).run();
+    drop(pid_file);
+    code
+}
+
+fn mail_config(common: &CommonOptions) -> Option<MailConfig> {
+    common.email_recipient.as_ref().map(|r| MailConfig {
+        sendmail: common.sendmail.clone(),
+        recipient: r.clone(),
+        ..MailConfig::default()
+    })
+}
+
+fn script_config(o: &FailoverdOptions) -> ScriptConfig {
+    let mut c = ScriptConfig::new(&o.scripts_dir);
+    c.script_timeout = to_std(o.script_timeout);
+    c.fit_within_core(to_std(
+        o.secondary_config(Ipv4Addr::UNSPECIFIED, 0).stage_timeout,
+    ));
+    c
+}
+
+fn fingerprint(parts: &[&dyn Debug]) -> String {
+    format!("{parts:?}")
+}
+
+fn failoverd_fingerprint(o: &FailoverdOptions, _plan: &Plan) -> String {
+    fingerprint(&[
+        &o.common.port,
+        &o.common.interval,
+        &o.common.witness,
+        &o.master,
+        &o.services,
+        &o.dead_time,
+        &o.hold_down,
+        &o.witness_mode,
+    ])
+}
+
+fn heartbeatd_fingerprint(o: &HeartbeatdOptions) -> String {
+    fingerprint(&[
+        &o.common.port,
+        &o.common.interval,
+        &o.common.witness,
+        &o.targets,
+        &o.services,
+    ])
+}
+
+fn links_summary(plan: &Plan) -> String {
+    let lines: Vec<String> = plan
+        .links
+        .iter()
+        .map(|l| {
+            format!(
+                "  link {} on {}: from {} to {}",
+                l.link.0, l.interface, l.source, l.peers
+            )
+        })
+        .collect();
+    lines.join("\n")
+}
+
+fn summary_failoverd(o: &FailoverdOptions, plan: &Plan) -> String {
+    let services: Vec<String> = o.services.iter().map(ToString::to_string).collect();
+    format!(
+        "  watching primary {} every {} ms, dead time {}, hold-down {} ms, witness policy {}\n{}\n  takes over: {}",
+        o.master,
+        o.common.interval.total_millis(),
+        match o.dead_time {
+            DeadTime::Fixed(d) => format!("{} ms", d.total_millis()),
+            DeadTime::Adaptive(_) => "auto".to_owned(),
+        },
+        o.hold_down.total_millis(),
+        o.witness_mode.name(),
+        links_summary(plan),
+        services.join(", ")
+    )
+}
+
+fn summary_heartbeatd(o: &HeartbeatdOptions, plan: &Plan) -> String {
+    let services: Vec<String> = o.services.iter().map(ToString::to_string).collect();
+    format!(
+        "  beating every {} ms\n{}\n  service addresses held here: {}",
+        o.common.interval.total_millis(),
+        links_summary(plan),
+        if services.is_empty() {
+            "none".to_owned()
+        } else {
+            services.join(", ")
+        }
+    )
+}

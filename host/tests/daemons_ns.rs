@@ -1,0 +1,458 @@
+//! The real `heartbeatd` and `failoverd` binaries in the lab network
+//! (network namespaces joined by a bridge "switch", documentation addresses
+//! only), replaying seed 000's test procedure: pull the primary's private
+//! cable (an anomaly notice only), pull its public one too (the secondary
+//! takes over and the client reaches it), plug both back (the secondary
+//! releases and the primary has the address again, never both at once).
+//! Scripts, the notification mail, a vetoing Test script, SIGTERM, the
+//! status command and the restart clean-up are checked on the way.
+//!
+//! They need root. Without it each test prints a loud "SKIPPED: needs root"
+//! and returns; CI runs as root and runs them all.
+
+use std::fs::{self, File};
+use std::net::{Ipv4Addr, UdpSocket};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use failover_host::net::channel::{Channel, ChannelConfig, RxFilter};
+use failover_lab::netns::{skip_unless_root, wait_until, Netns};
+use failover_lab::topology::{
+    Net, Server, Topology, CLIENT_IP, PRIVATE_BROADCAST, PUBLIC_BROADCAST, PUBLIC_IF, SERVICE,
+};
+use nix::sys::signal::Signal;
+
+/// Heartbeat interval of the test daemons: fast, so the tests are short,
+/// but slow enough for a loaded CI machine (dead time is 3 intervals).
+const INTERVAL_MS: &str = "50";
+/// Generous bound on anything that must happen (a takeover, a release).
+const WAIT: Duration = Duration::from_secs(10);
+/// How long "nothing happens" is watched for.
+const QUIET: Duration = Duration::from_millis(1500);
+const STEP: Duration = Duration::from_millis(5);
+
+/// A daemon started in a namespace, with its files.
+struct Daemon {
+    pid: u32,
+    log: PathBuf,
+    pid_file: PathBuf,
+    binary: &'static str,
+}
+
+impl Daemon {
+    fn log(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn logged(&self, needle: &str) -> bool {
+        self.log().contains(needle)
+    }
+
+    fn wait_logged(&self, needle: &str) {
+        assert!(
+            wait_until(WAIT, STEP, || self.logged(needle)),
+            "{} never logged {needle:?}; its log:\n{}",
+            self.binary,
+            self.log()
+        );
+    }
+
+    fn status(&self) -> (i32, String) {
+        let out = Command::new(self.binary)
+            .args(["--status", "--pid-file"])
+            .arg(&self.pid_file)
+            .output()
+            .expect("run --status");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    }
+}
+
+/// The test's files: scripts, logs, pid files, the fake sendmail.
+struct Files {
+    dir: tempfile::TempDir,
+}
+
+impl Files {
+    fn new() -> Files {
+        let dir = tempfile::tempdir().expect("tempdir");
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+        let f = Files { dir };
+        // An empty configuration file: the command line says it all.
+        fs::write(f.path("failover.conf"), "").unwrap();
+        // A sendmail that keeps what it is given, with its arguments.
+        f.script(
+            &f.path("sendmail"),
+            &format!(
+                "echo \"ARGS: $*\" >> {mail}\ncat >> {mail}\necho ---- >> {mail}\n",
+                mail = f.path("mail.txt").display()
+            ),
+        );
+        f
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn script(&self, path: &Path, body: &str) {
+        fs::write(path, format!("#!/bin/sh\n{body}")).unwrap();
+        fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    /// Every stage's script for the service address records its name and
+    /// arguments; `Test` exits with `test_status`.
+    fn stage_scripts(&self, test_status: u8) {
+        let dir = self.path("scripts").join(SERVICE.to_string());
+        fs::create_dir_all(&dir).unwrap();
+        fs::set_permissions(self.path("scripts"), fs::Permissions::from_mode(0o755)).unwrap();
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
+        let record = self.path("stages.txt");
+        for stage in ["Test", "PreAcq", "PostAcq", "PreRel", "PostRel"] {
+            let exit = if stage == "Test" { test_status } else { 0 };
+            self.script(
+                &dir.join(format!("{stage}_record")),
+                &format!(
+                    "echo \"{stage} $* $FAILOVER_STAGE\" >> {}\nexit {exit}\n",
+                    record.display()
+                ),
+            );
+        }
+        // Skipped, with a warning: not executable, and an editor leftover.
+        fs::write(dir.join("PreAcq_disabled_by_mode"), "#!/bin/sh\nexit 1\n").unwrap();
+        self.script(&dir.join("PreAcq_old~"), "exit 1\n");
+    }
+
+    fn stages(&self) -> Vec<String> {
+        fs::read_to_string(self.path("stages.txt"))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    fn mail(&self) -> String {
+        fs::read_to_string(self.path("mail.txt")).unwrap_or_default()
+    }
+}
+
+fn spawn(ns: &Netns, files: &Files, binary: &'static str, name: &str, args: &[&str]) -> Daemon {
+    let log = files.path(&format!("{name}.log"));
+    let pid_file = files.path(&format!("{name}.pid"));
+    let mut all: Vec<String> = vec![
+        "-d".into(),
+        "--interval".into(),
+        INTERVAL_MS.into(),
+        "--pid-file".into(),
+        pid_file.display().to_string(),
+        "--state-dir".into(),
+        files.path("state").display().to_string(),
+        "--config".into(),
+        files.path("failover.conf").display().to_string(),
+        "--sendmail".into(),
+        files.path("sendmail").display().to_string(),
+    ];
+    all.extend(args.iter().map(|a| (*a).to_owned()));
+    let all: Vec<&str> = all.iter().map(String::as_str).collect();
+    let out = File::create(&log).unwrap();
+    let err = out.try_clone().unwrap();
+    let pid = ns
+        .spawn(binary, &all, Stdio::from(out), Stdio::from(err))
+        .expect("spawn daemon");
+    let d = Daemon {
+        pid,
+        log,
+        pid_file,
+        binary,
+    };
+    d.wait_logged("started");
+    d
+}
+
+fn heartbeatd(t: &Topology, files: &Files) -> Daemon {
+    let service = format!("{PUBLIC_IF}:{SERVICE}/32");
+    spawn(
+        &t.primary.ns,
+        files,
+        env!("CARGO_BIN_EXE_heartbeatd"),
+        "heartbeatd",
+        &[
+            "--service",
+            &service,
+            &PRIVATE_BROADCAST.to_string(),
+            &PUBLIC_BROADCAST.to_string(),
+        ],
+    )
+}
+
+fn failoverd(t: &Topology, files: &Files) -> Daemon {
+    let pair = format!("{PUBLIC_IF}:{SERVICE}");
+    let scripts = files.path("scripts").display().to_string();
+    spawn(
+        &t.secondary.ns,
+        files,
+        env!("CARGO_BIN_EXE_failoverd"),
+        "failoverd",
+        &[
+            "--scripts-dir",
+            &scripts,
+            "--script-timeout",
+            "5",
+            &t.primary.private_ip.to_string(),
+            &pair,
+        ],
+    )
+}
+
+fn holds(s: &Server) -> bool {
+    s.holds(SERVICE).expect("read addresses")
+}
+
+/// Waits until exactly `owner` holds the service address, checking at every
+/// step that the two servers never hold it at once.
+fn wait_owner(t: &Topology, owner: &Server) {
+    let other = if owner.name == t.primary.name {
+        &t.secondary
+    } else {
+        &t.primary
+    };
+    let mut both = 0;
+    let ok = wait_until(WAIT, STEP, || {
+        let (a, b) = (holds(owner), holds(other));
+        if a && b {
+            both += 1;
+        }
+        a && !b
+    });
+    assert!(
+        ok,
+        "{} never became the only holder of {SERVICE}",
+        owner.name
+    );
+    assert_eq!(both, 0, "both servers held {SERVICE} at once");
+}
+
+/// Who answers ARP for the service address on the public network, seen
+/// from the client, and whether a datagram to it reaches a host (the host's
+/// ICMP port-unreachable comes back as ECONNREFUSED).
+fn probe(t: &Topology) -> (Option<String>, bool) {
+    t.client
+        .run(|| {
+            let mut ch = Channel::open(
+                PUBLIC_IF,
+                &ChannelConfig {
+                    filter: RxFilter::Udp { port: 9, arp: true },
+                    ..ChannelConfig::heartbeat(9)
+                },
+            )
+            .expect("client channel");
+            let mac = ch
+                .resolve_mac(CLIENT_IP, SERVICE, Duration::from_millis(600))
+                .expect("arp")
+                .map(|m| m.to_string());
+            let sock = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)).unwrap();
+            sock.connect((SERVICE, 9)).unwrap();
+            sock.set_read_timeout(Some(Duration::from_millis(200)))
+                .unwrap();
+            let mut reached = false;
+            for _ in 0..5 {
+                let _ = sock.send(b"probe");
+                let mut buf = [0u8; 16];
+                if let Err(e) = sock.recv(&mut buf) {
+                    if e.kind() == std::io::ErrorKind::ConnectionRefused {
+                        reached = true;
+                        break;
+                    }
+                }
+            }
+            (mac, reached)
+        })
+        .expect("run in client namespace")
+}
+
+fn wait_answered_by(t: &Topology, server: &Server) {
+    let mac = server.public_mac().unwrap();
+    let mut last = (None, false);
+    let ok = wait_until(WAIT, Duration::from_millis(50), || {
+        last = probe(t);
+        last.0.as_deref() == Some(mac.as_str()) && last.1
+    });
+    assert!(
+        ok,
+        "the client is not served by {} ({mac}): last probe {last:?}",
+        server.name
+    );
+}
+
+#[test]
+fn seed_000_procedure_with_scripts_and_mail() {
+    if skip_unless_root("seed_000_procedure_with_scripts_and_mail") {
+        return;
+    }
+    let t = Topology::new().expect("lab network");
+    let files = Files::new();
+    files.stage_scripts(0);
+    let hb = heartbeatd(&t, &files);
+    let fo = failoverd(&t, &files);
+    wait_owner(&t, &t.primary);
+    wait_answered_by(&t, &t.primary);
+    fo.wait_logged("monitoring");
+
+    // The status command shows both sides.
+    let (code, text) = fo.status();
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("role: secondary"), "{text}");
+    assert!(text.contains("primary 198.51.100.1: alive"), "{text}");
+    assert!(text.contains("link 1 public (pub0): heard"), "{text}");
+    let (code, text) = hb.status();
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("192.0.2.10/32 on pub0: on this host"),
+        "{text}"
+    );
+
+    // 1. The private cable: a network anomaly, nothing else.
+    t.unplug(&t.primary, Net::Private).unwrap();
+    fo.wait_logged("network anomaly");
+    std::thread::sleep(QUIET);
+    assert!(holds(&t.primary) && !holds(&t.secondary));
+    assert!(files.stages().is_empty(), "{:?}", files.stages());
+    assert!(!fo.logged("took over"), "{}", fo.log());
+
+    // 2. The public cable too: the secondary takes over.
+    t.unplug(&t.primary, Net::Public).unwrap();
+    assert!(
+        wait_until(WAIT, STEP, || holds(&t.secondary)),
+        "{}",
+        fo.log()
+    );
+    wait_answered_by(&t, &t.secondary);
+    fo.wait_logged("took over 192.0.2.10");
+    assert_eq!(
+        files.stages(),
+        [
+            "Test acquire 192.0.2.10 Test",
+            "PreAcq acquire 192.0.2.10 PreAcq",
+            "PostAcq acquire 192.0.2.10 PostAcq"
+        ]
+    );
+    assert!(fo.logged("PreAcq_disabled_by_mode"), "{}", fo.log());
+    assert!(wait_until(WAIT, STEP, || files
+        .mail()
+        .contains("took over")));
+    let mail = files.mail();
+    assert!(mail.contains("ARGS: -t -i"), "{mail}");
+    assert!(mail.contains("Subject: "), "{mail}");
+    assert!(mail.contains("network anomaly"), "{mail}");
+
+    // 3. Both cables back: the secondary releases, the primary takes the
+    // address back, never both at once.
+    t.plug(&t.primary, Net::Private).unwrap();
+    t.plug(&t.primary, Net::Public).unwrap();
+    wait_owner(&t, &t.primary);
+    wait_answered_by(&t, &t.primary);
+    fo.wait_logged("gave 192.0.2.10 back");
+    let stages = files.stages();
+    assert_eq!(
+        stages.get(3..).unwrap_or_default(),
+        [
+            "PreRel release 192.0.2.10 PreRel",
+            "PostRel release 192.0.2.10 PostRel"
+        ]
+    );
+    drop(hb);
+}
+
+#[test]
+fn failing_test_script_blocks_the_takeover() {
+    if skip_unless_root("failing_test_script_blocks_the_takeover") {
+        return;
+    }
+    let t = Topology::new().expect("lab network");
+    let files = Files::new();
+    files.stage_scripts(3);
+    let _hb = heartbeatd(&t, &files);
+    let fo = failoverd(&t, &files);
+    wait_owner(&t, &t.primary);
+    fo.wait_logged("monitoring");
+
+    t.unplug(&t.primary, Net::Private).unwrap();
+    t.unplug(&t.primary, Net::Public).unwrap();
+    fo.wait_logged("vetoed");
+    std::thread::sleep(QUIET);
+    assert!(!holds(&t.secondary), "{}", fo.log());
+    let stages = files.stages();
+    assert!(
+        stages.iter().all(|s| s.starts_with("Test ")),
+        "only Test may run: {stages:?}"
+    );
+    assert!(
+        wait_until(WAIT, STEP, || files.mail().contains("veto")),
+        "{}",
+        files.mail()
+    );
+    assert!(fo.logged("exited with status 3"), "{}", fo.log());
+}
+
+#[test]
+fn sigterm_releases_and_a_restart_cleans_up() {
+    if skip_unless_root("sigterm_releases_and_a_restart_cleans_up") {
+        return;
+    }
+    let t = Topology::new().expect("lab network");
+    let files = Files::new();
+    files.stage_scripts(0);
+    // No primary at all: the secondary takes over after the dead time.
+    let fo = failoverd(&t, &files);
+    assert!(
+        wait_until(WAIT, STEP, || holds(&t.secondary)),
+        "{}",
+        fo.log()
+    );
+    fo.wait_logged("took over");
+
+    // SIGTERM: PreRel, remove, PostRel, exit 0.
+    t.secondary.ns.signal(fo.pid, Signal::SIGTERM).unwrap();
+    fo.wait_logged("failoverd stopped");
+    assert!(!holds(&t.secondary));
+    assert!(files.stages().ends_with(&[
+        "PreRel release 192.0.2.10 PreRel".to_owned(),
+        "PostRel release 192.0.2.10 PostRel".to_owned()
+    ]));
+    // Once it has exited, --status says so (exit 3).
+    let mut last = (0, String::new());
+    assert!(
+        wait_until(WAIT, Duration::from_millis(20), || {
+            last = fo.status();
+            last.0 == 3
+        }),
+        "{last:?}"
+    );
+    assert!(last.1.contains("not running"), "{last:?}");
+
+    // A crash while holding leaves the address; the next start removes it
+    // (and only it: the server's own address stays).
+    let fo = failoverd(&t, &files);
+    assert!(
+        wait_until(WAIT, STEP, || holds(&t.secondary)),
+        "{}",
+        fo.log()
+    );
+    t.secondary.ns.signal(fo.pid, Signal::SIGKILL).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(holds(&t.secondary), "a killed daemon cannot clean up");
+    let fo = failoverd(&t, &files);
+    assert!(fo.logged("left by a previous run"), "{}", fo.log());
+    assert!(!holds(&t.secondary));
+    let _hb = heartbeatd(&t, &files);
+    wait_owner(&t, &t.primary);
+    assert!(t
+        .secondary
+        .holds(t.secondary.public_ip)
+        .expect("read addresses"));
+}
