@@ -105,10 +105,10 @@ impl fmt::Display for Program {
 }
 
 const FAILOVERD_USAGE: &str = "failoverd [-d | -n | -x] [-p port] [-L facility] [options] \
-master_priv_addr interface:pub_addr[/mask] ...\n       failoverd [-h | -v]";
+master_priv_addr interface:pub_addr[/mask] ...\n       failoverd --status [--pid-file PATH]\n       failoverd [-h | -v]";
 const HEARTBEATD_USAGE: &str =
     "heartbeatd [-d | -n | -x] [-p port] [-m message] [-L facility] [options] ip_addr ...\n       \
-heartbeatd [-h | -v]";
+heartbeatd --status [--pid-file PATH]\n       heartbeatd [-h | -v]";
 
 /// What kind of mistake a [`Problem`] is; decides the exit status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -667,7 +667,8 @@ impl CommonArgs {
     mut_arg("pid_file", |a| a.help("Write the daemon's process id here [default: /run/failoverd.pid]")),
     after_help = "Configuration file keys (the command line wins): FAILOVER_PEER_IP, \
                   FAILOVER_PEER_IP_PAIRS, FAILOVER_EMAIL_RECIPIENT.\n\
-                  Exit status: 0 success, 64 usage, 66 unreadable file, 77 not root, \
+                  Exit status: 0 success, 1 failure at run time, 3 --status: not running, \
+                  64 usage, 66 unreadable file, 77 not root, \
                   78 configuration problem."
 )]
 pub struct FailoverdArgs {
@@ -718,7 +719,8 @@ pub struct FailoverdArgs {
     mut_arg("pid_file", |a| a.help("Write the daemon's process id here [default: /run/heartbeatd.pid]")),
     after_help = "Configuration file keys (the command line wins): FAILOVER_BCAST_IPS, \
                   FAILOVER_EMAIL_RECIPIENT.\n\
-                  Exit status: 0 success, 64 usage, 66 unreadable file, 77 not root, \
+                  Exit status: 0 success, 1 failure at run time, 3 --status: not running, \
+                  64 usage, 66 unreadable file, 77 not root, \
                   78 configuration problem."
 )]
 pub struct HeartbeatdArgs {
@@ -1222,7 +1224,8 @@ mod tests {
              failoverd: Invalid port. Valid ports range from 1 to 65535.\n\
              failoverd: dead time 1000 ms is too short\n\
              usage: failoverd [-d | -n | -x] [-p port] [-L facility] [options] master_priv_addr \
-             interface:pub_addr[/mask] ...\n       failoverd [-h | -v]"
+             interface:pub_addr[/mask] ...\n       failoverd --status [--pid-file PATH]\n       \
+             failoverd [-h | -v]"
         );
         let e = StartupError::new(
             Program::Heartbeatd,

@@ -341,6 +341,21 @@ fn resolve_common(
             ));
             None
         }
+        Some(s) if crate::notify::mail::parse_recipients(&s.value).is_err() => {
+            let why = crate::notify::mail::parse_recipients(&s.value)
+                .err()
+                .unwrap_or_default();
+            c.config(value_error(
+                "Invalid email recipient",
+                &s.value.escape_debug().to_string(),
+                &file.context(KEY_EMAIL_RECIPIENT, s),
+                Some(&format!(
+                    "{why}: give plain addresses (user or user@example.org), separated by \
+                     commas or spaces, without names, quotes or angle brackets"
+                )),
+            ));
+            None
+        }
         Some(s) => Some(s.value.trim().to_owned()),
     };
     let common = CommonOptions {
@@ -1265,6 +1280,20 @@ mod tests {
         assert_eq!(e.problems.len(), 2);
         // The usage synopsis follows.
         assert!(e.to_string().ends_with("failoverd [-h | -v]"), "{e}");
+    }
+
+    #[test]
+    fn an_email_recipient_the_mailer_would_refuse_is_refused_at_start() {
+        let f = file("FAILOVER_EMAIL_RECIPIENT=\"Ops <ops@example.org>\"\n");
+        let e = f_err(&[], &f);
+        let m = e.messages().join("\n");
+        assert!(m.contains("Invalid email recipient"), "{m}");
+        assert!(m.contains("without names, quotes or angle brackets"), "{m}");
+        let f = file("FAILOVER_EMAIL_RECIPIENT=\"ops@example.org, root\"\n");
+        assert!(f_err(&[], &f)
+            .messages()
+            .iter()
+            .all(|m| !m.contains("recipient")));
     }
 
     #[test]

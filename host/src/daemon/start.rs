@@ -64,6 +64,10 @@ pub fn failoverd_main(args: Vec<OsString>) -> u8 {
         scripts: Some(script_config(&opts)),
         peer: Some(opts.master),
         peer_label: format!("primary {}", opts.master),
+        witness_label: opts
+            .common
+            .witness
+            .map(|w| format!("witness {w} (policy {})", opts.witness_mode.name())),
         fingerprint: failoverd_fingerprint(&opts, &plan),
         reload: Box::new(move || match failoverd_from_args(args.clone())? {
             Invocation::Run(o) => Ok(Reload {
@@ -109,6 +113,10 @@ pub fn heartbeatd_main(args: Vec<OsString>) -> u8 {
         scripts: None,
         peer: None,
         peer_label: "secondary".to_owned(),
+        witness_label: opts
+            .common
+            .witness
+            .map(|w| format!("witness {w} (isolation fence on)")),
         fingerprint: heartbeatd_fingerprint(&opts),
         reload: Box::new(move || match heartbeatd_from_args(args.clone())? {
             Invocation::Run(o) => Ok(Reload {
@@ -232,6 +240,7 @@ struct Spec {
     scripts: Option<ScriptConfig>,
     peer: Option<Ipv4Addr>,
     peer_label: String,
+    witness_label: Option<String>,
     fingerprint: String,
     reload: Reloader,
 }
@@ -381,7 +390,7 @@ fn start<N: Node>(
         notifier: Notifier::new(log.clone(), mail_config(common)),
         notify_base,
         peer_label: spec.peer_label,
-        witness_label: common.witness.map(|w| format!("witness {w}")),
+        witness_label: spec.witness_label,
         stage_base,
         signals,
         pid_file: common.pid_file.clone(),

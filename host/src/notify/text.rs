@@ -306,8 +306,9 @@ pub fn describe(event: &Event, ctx: &NotifyContext) -> Notice {
                      address that does not match the interface's netmask is the classic cause \
                      of one silent network."
                         .to_owned(),
-                    "A firewall dropping the heartbeats (UDP port 1694 unless -p says \
-                     otherwise) on that network."
+                    "A switch ACL, VLAN change or network firewall between the servers \
+                     dropping the heartbeats (UDP port 1694 unless -p says otherwise); the \
+                     hosts' own firewalls do not matter, the daemons read raw frames."
                         .to_owned(),
                 ],
             )
