@@ -12,10 +12,14 @@ use std::net::{Ipv4Addr, UdpSocket};
 use std::time::{Duration, Instant};
 
 use failover_core::Instant as CoreInstant;
+use failover_core::{Primary, PrimaryConfig, Secondary, SecondaryConfig};
 use failover_host::addr::{daemon_label, AddrError, Change, Netlink, TargetKind};
+use failover_host::cli::Program;
+use failover_host::daemon::node::Node;
 use failover_host::net::channel::{Channel, ChannelConfig, ChannelError, RxFilter};
 use failover_host::net::frame::{build_udp_frame, parse_udp_frame, UdpFlow, BROADCAST_MAC};
 use failover_host::net::garp::{build_garp, parse_arp, AnnouncePlan, Announcer, GarpForm};
+use failover_host::options::node_id;
 use failover_lab::netns::{skip_unless_root, veth, Netns};
 
 const PORT: u16 = 1694;
@@ -611,4 +615,150 @@ fn receiving_5ms_beats_costs_little_cpu() {
         assert_eq!(got, BEATS);
         assert!(share < 5.0, "{share:.2} % of a core for the receive path");
     });
+}
+
+/// What one daemon loop did in the measured window.
+#[derive(Debug)]
+struct LoopReport {
+    allocations: u64,
+    accepted: u32,
+    turns: u64,
+}
+
+/// Runs a real daemon loop (the `Runtime` both binaries run, with raw
+/// channels, netlink, the carrier watch, signals and notifications, but no
+/// fork or pid file) for `node` on `ifname`, inside the calling thread's
+/// namespace: `warm_up` first, then `measure` with the allocations of this
+/// thread counted.
+fn run_daemon_loop<N: Node>(
+    node: N,
+    program: Program,
+    ifname: &str,
+    warm_up: Duration,
+    measure: Duration,
+) -> LoopReport {
+    use failover_host::daemon::ports::{LinkSpec, Ports};
+    use failover_host::daemon::runtime::{Runtime, Setup};
+    use failover_host::daemon::services::Services;
+    use failover_host::linkwatch::LinkWatch;
+    use failover_host::notify::{Logger, Notifier, NotifyContext};
+    use failover_host::scripts::{ScriptConfig, StageContext, StageRunner};
+    use nix::sys::signal::{SigSet, Signal as Sig};
+    use nix::sys::signalfd::{SfdFlags, SignalFd};
+
+    let role = node.role();
+    let dir = tempfile::tempdir().unwrap();
+    let (log, capture) = Logger::memory(program.name());
+    let mut nl = Netlink::open().unwrap();
+    let ports = Ports::open(
+        &[LinkSpec {
+            interface: ifname.to_owned(),
+            source: Ipv4Addr::UNSPECIFIED,
+            peers: PRIVATE_BCAST,
+            witness: None,
+        }],
+        &[],
+        PORT,
+    )
+    .unwrap();
+    let carrier = LinkWatch::open(&mut nl, &[ifname]).unwrap();
+    // Only this thread's mask: the signal fd is what the loop polls.
+    let mut mask = SigSet::empty();
+    mask.add(Sig::SIGUSR2);
+    mask.thread_block().unwrap();
+    let signals = SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK).unwrap();
+    let setup = Setup {
+        program,
+        log: log.clone(),
+        ports,
+        link_names: vec![format!("private ({ifname})")],
+        services: Services::default(),
+        carrier,
+        netlink: nl,
+        runner: Some(StageRunner::new(ScriptConfig::new(dir.path()), log.clone())),
+        notifier: Notifier::new(log.clone(), None),
+        notify_base: NotifyContext::new("test", role),
+        peer_label: "peer".to_owned(),
+        witness_label: None,
+        stage_base: StageContext {
+            role,
+            addresses: Vec::new(),
+            peer: None,
+            reason: String::new(),
+        },
+        signals,
+        pid_file: dir.path().join("d.pid"),
+        announce: AnnouncePlan::default(),
+        reload: Box::new(move || {
+            Err(failover_host::cli::StartupError::new(
+                program,
+                Vec::new(),
+                Vec::new(),
+            ))
+        }),
+        fingerprint: String::new(),
+    };
+    let mut rt = Runtime::new(node, setup, Instant::now());
+    let start = Instant::now();
+    while start.elapsed() < warm_up {
+        rt.turn();
+    }
+    let accepted = rt.node().stats().accepted;
+    let before = allocations();
+    let mut turns = 0;
+    let start = Instant::now();
+    while start.elapsed() < measure {
+        rt.turn();
+        turns += 1;
+    }
+    let report = LoopReport {
+        allocations: allocations() - before,
+        accepted: rt.node().stats().accepted - accepted,
+        turns,
+    };
+    drop(rt);
+    assert!(
+        !capture.contains("cannot"),
+        "the loop reported an error:\n{}",
+        capture.text()
+    );
+    report
+}
+
+#[test]
+fn daemon_loops_allocate_nothing_per_heartbeat() {
+    if skip_unless_root("net_ns::daemon_loops_allocate_nothing_per_heartbeat") {
+        return;
+    }
+    let (a, b) = pair();
+    let interval = failover_core::Duration::from_millis(5);
+    let primary = PrimaryConfig::new(node_id(A_IP), 1, 1, interval);
+    let mut secondary = SecondaryConfig::new(node_id(B_IP), 1, 1, interval);
+    secondary.primary = Some(node_id(A_IP));
+    let (warm_up, measure) = (Duration::from_millis(500), Duration::from_secs(2));
+    let (p, s) = std::thread::scope(|scope| {
+        let p = scope.spawn(|| {
+            a.run(|| {
+                let node = Primary::new(primary, CoreInstant::from_micros(0));
+                run_daemon_loop(node, Program::Heartbeatd, "a0", warm_up, measure)
+            })
+            .unwrap()
+        });
+        let s = scope.spawn(|| {
+            b.run(|| {
+                let node = Secondary::new(secondary, CoreInstant::from_micros(0));
+                run_daemon_loop(node, Program::Failoverd, "b0", warm_up, measure)
+            })
+            .unwrap()
+        });
+        (p.join().unwrap(), s.join().unwrap())
+    });
+    println!("daemon loops, 2 s at 5 ms beats: primary {p:?}, secondary {s:?}");
+    // 2 s at 5 ms is 400 beats; a loaded machine may lose some, not most.
+    assert!(p.accepted >= 100 && s.accepted >= 100, "{p:?} {s:?}");
+    // No busy loop: a wake-up per beat sent and per beat received, give or
+    // take; a spinning loop would turn millions of times.
+    assert!(p.turns < 4000 && s.turns < 4000, "{p:?} {s:?}");
+    assert_eq!(p.allocations, 0, "heartbeatd's loop allocated: {p:?}");
+    assert_eq!(s.allocations, 0, "failoverd's loop allocated: {s:?}");
 }

@@ -176,6 +176,20 @@ impl<N: Node> Runtime<N> {
         0
     }
 
+    /// One turn of the loop: everything due now, then sleep until the next
+    /// input or deadline and take in what arrived. [`Runtime::run`] is this
+    /// in a loop; tests drive it directly (the allocation test counts what
+    /// a turn allocates).
+    pub fn turn(&mut self) {
+        self.step(StdInstant::now());
+        self.sleep();
+    }
+
+    /// The machine, for tests and tools that read its state.
+    pub fn node(&self) -> &N {
+        &self.node
+    }
+
     fn runner_idle(&self) -> bool {
         self.s.runner.as_ref().is_none_or(|r| r.running().is_none())
     }
