@@ -207,9 +207,14 @@ pub struct Channel {
     mac: MacAddr,
     filter: RxFilter,
     tx: Box<dyn DataLinkSender>,
-    rx: Box<dyn DataLinkReceiver>,
-    /// A dup of pnet's socket, for poll(): same open file, same queue.
+    /// pnet's receiver: it shares the socket with `tx`; frames are read
+    /// through `poll_fd` instead (see [`Channel::recv_timeout`]).
+    _rx: Box<dyn DataLinkReceiver>,
+    /// A dup of pnet's socket, for poll() and reading: same open file, same
+    /// queue.
     poll_fd: OwnedFd,
+    /// The receive buffer, allocated once.
+    rx_buf: Box<[u8]>,
 }
 
 impl fmt::Debug for Channel {
@@ -384,8 +389,9 @@ impl Channel {
             mac,
             filter: config.filter,
             tx,
-            rx,
+            _rx: rx,
             poll_fd,
+            rx_buf: vec![0; config.read_buffer_size.max(64)].into_boxed_slice(),
         })
     }
 
@@ -440,9 +446,22 @@ impl Channel {
     }
 
     /// Returns the next queued frame, or `None` at once if there is none.
-    /// The slice borrows the channel's receive buffer (no allocation).
+    /// The slice borrows the channel's receive buffer (no allocation). One
+    /// non-blocking `recv` per call: a daemon drains a readable channel
+    /// with one system call per frame, plus one that finds it empty. A
+    /// pending socket error (ENETDOWN after the interface went down, ...)
+    /// is returned once, and so taken off the socket.
     pub fn try_recv(&mut self) -> io::Result<Option<&[u8]>> {
-        self.recv_timeout(Duration::ZERO)
+        use std::os::fd::AsRawFd;
+        match nix::sys::socket::recv(
+            self.poll_fd.as_raw_fd(),
+            &mut self.rx_buf,
+            nix::sys::socket::MsgFlags::MSG_DONTWAIT,
+        ) {
+            Ok(n) => Ok(self.rx_buf.get(..n)),
+            Err(nix::errno::Errno::EAGAIN | nix::errno::Errno::EINTR) => Ok(None),
+            Err(e) => Err(io::Error::from(e)),
+        }
     }
 
     /// Waits at most `timeout` for a frame (sleeping in `poll()`, not
@@ -450,25 +469,10 @@ impl Channel {
     /// tools and the resolver; the daemons poll all their descriptors at
     /// once instead.
     pub fn recv_timeout(&mut self, timeout: Duration) -> io::Result<Option<&[u8]>> {
-        // Ask poll() first, even with no time to wait: pnet reports
-        // "nothing queued" as a freshly allocated io::Error, and draining a
-        // channel with try_recv ends with exactly that case on every
-        // wake-up; the steady state must not allocate.
         if !self.ready(timeout)? {
             return Ok(None);
         }
-        match self.rx.next() {
-            Ok(frame) => Ok(Some(frame)),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
-                ) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(e),
-        }
+        self.try_recv()
     }
 
     /// Finds the MAC of `target_ip` by ARP: sends a request (from
