@@ -1,5 +1,5 @@
 //! Drive a secondary with an arbitrary input sequence (time, frames, stage
-//! reports, tickle, shutdown) and check the invariants after every input.
+//! reports, tickle, shutdown, carrier) and check the invariants after every input.
 #![no_main]
 
 use arbitrary::Arbitrary;

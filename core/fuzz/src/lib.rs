@@ -251,6 +251,8 @@ pub enum Step {
     Tickle,
     /// `shutdown` (primary, secondary; nothing for the witness).
     Shutdown,
+    /// `set_carrier`: whether any link has a carrier (primary, secondary).
+    Carrier(bool),
 }
 
 /// A script stage for `handle_stage_done`.
@@ -505,6 +507,8 @@ pub trait Target: Machine {
     fn tickle(&mut self, _now: Instant) {}
     /// Stop.
     fn shutdown(&mut self, _now: Instant) {}
+    /// The host's carrier watch.
+    fn set_carrier(&mut self, _now: Instant, _any_up: bool) {}
 }
 
 impl Target for Primary {
@@ -514,6 +518,9 @@ impl Target for Primary {
     fn shutdown(&mut self, now: Instant) {
         Primary::shutdown(self, now)
     }
+    fn set_carrier(&mut self, now: Instant, any_up: bool) {
+        Primary::set_carrier(self, now, any_up)
+    }
 }
 
 impl Target for Secondary {
@@ -522,6 +529,9 @@ impl Target for Secondary {
     }
     fn shutdown(&mut self, now: Instant) {
         Secondary::shutdown(self, now)
+    }
+    fn set_carrier(&mut self, now: Instant, any_up: bool) {
+        Secondary::set_carrier(self, now, any_up)
     }
 }
 
@@ -653,6 +663,7 @@ impl<M: Target> Harness<M> {
             }
             Step::Tickle => self.machine.tickle(self.now),
             Step::Shutdown => self.machine.shutdown(self.now),
+            Step::Carrier(up) => self.machine.set_carrier(self.now, *up),
         }
         assert!(self.now >= before, "the harness moved time backwards");
         self.drain();
