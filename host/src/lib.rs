@@ -7,15 +7,15 @@
 //! address changes, gratuitous ARP, the Test/PreAcq/PostAcq/PreRel/PostRel
 //! scripts, syslog and email notifications).
 //!
-//! The building blocks are here, each tested on its own (the network ones
-//! in network namespaces): the command lines, configuration file and key
-//! file ([`cli`], [`hostconfig`], [`options`]), raw heartbeat frames,
-//! gratuitous ARP and AF_PACKET channels ([`net`]), netlink address
-//! management ([`addr`]), the script runner ([`scripts`]), syslog and email
-//! notifications ([`notify`]), the boot epoch and the pid file ([`daemon`]).
-//! **The daemon binaries themselves are not written yet**: the event loop
-//! that ties these to the core machines is the next step of issue 3, so
-//! there is deliberately no `heartbeatd` or `failoverd` binary to install.
+//! The binaries (`src/bin/heartbeatd.rs`, `src/bin/failoverd.rs`) only call
+//! [`daemon::start`]: it reads and checks the options ([`cli`],
+//! [`hostconfig`], [`options`]), resolves them against the interfaces
+//! ([`plan`]), and runs the event loop ([`daemon::runtime`]) over the core
+//! machine. The loop's parts: raw heartbeat frames, gratuitous ARP and
+//! AF_PACKET channels ([`net`]), netlink addresses ([`addr`]) and carrier
+//! ([`linkwatch`]), the script runner ([`scripts`]), syslog and email
+//! ([`notify`]). Users' documentation: `docs/operations.md` and the man
+//! pages in `docs/man/`.
 #![forbid(unsafe_code)]
 
 pub mod addr;

@@ -2,7 +2,7 @@
 //! them against the interfaces, report every problem (`-n` stops there),
 //! then open everything that can fail (channels, pid file, epoch) while the
 //! terminal still shows errors, move to the background, and hand over to
-//! the [`Runtime`](super::runtime::Runtime).
+//! the [`Runtime`].
 
 use std::ffi::OsString;
 use std::fmt::Debug;
