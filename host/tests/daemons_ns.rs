@@ -416,6 +416,27 @@ fn sigterm_releases_and_a_restart_cleans_up() {
     );
     fo.wait_logged("took over");
 
+    // SIGHUP: a heartbeat round at once, and a reload. A configuration
+    // with a problem is refused and the daemon goes on as it was; a sound
+    // one is applied.
+    fs::write(
+        files.path("failover.conf"),
+        "FAILOVER_EMAIL_RECIPIENT=\"Ops <ops@example.org>\"\n",
+    )
+    .unwrap();
+    t.secondary.ns.signal(fo.pid, Signal::SIGHUP).unwrap();
+    fo.wait_logged("reload refused: Invalid email recipient");
+    fo.wait_logged("still running with the previous configuration");
+    assert!(holds(&t.secondary));
+    fs::write(
+        files.path("failover.conf"),
+        "FAILOVER_EMAIL_RECIPIENT=ops\n",
+    )
+    .unwrap();
+    t.secondary.ns.signal(fo.pid, Signal::SIGHUP).unwrap();
+    fo.wait_logged("configuration reloaded");
+    assert!(fo.logged("SIGHUP: sent a heartbeat round at once"));
+
     // SIGTERM: PreRel, remove, PostRel, exit 0.
     t.secondary.ns.signal(fo.pid, Signal::SIGTERM).unwrap();
     fo.wait_logged("failoverd stopped");
@@ -455,4 +476,52 @@ fn sigterm_releases_and_a_restart_cleans_up() {
         .secondary
         .holds(t.secondary.public_ip)
         .expect("read addresses"));
+}
+
+#[test]
+fn no_run_reports_every_problem_and_exits_78() {
+    if skip_unless_root("no_run_reports_every_problem_and_exits_78") {
+        return;
+    }
+    let t = Topology::new().expect("lab network");
+    let files = Files::new();
+    let conf = files.path("failover.conf").display().to_string();
+    let state = files.path("state").display().to_string();
+    let run = |args: &[&str]| {
+        let out = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                t.secondary.ns.name(),
+                env!("CARGO_BIN_EXE_failoverd"),
+            ])
+            .args(["-n", "--config", &conf, "--state-dir", &state])
+            .args(args)
+            .output()
+            .expect("run failoverd -n");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    // Sound: exit 0 and a summary of what it would do.
+    let (code, text) = run(&["198.51.100.1", "pub0:192.0.2.10"]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("configuration OK"), "{text}");
+    assert!(text.contains("link 1 on pub0"), "{text}");
+    // Three problems at once: a witness off the private network, a missing
+    // interface, and the /32 rule (192.0.2.10/24 on pub0's own subnet).
+    let (code, text) = run(&[
+        "--witness",
+        "203.0.113.3",
+        "198.51.100.1",
+        "pub0:192.0.2.10/24",
+        "nosuch0:192.0.2.11",
+    ]);
+    assert_eq!(code, Some(78), "{text}");
+    for needle in ["203.0.113.3", "nosuch0", "/32"] {
+        assert!(text.contains(needle), "{needle} not reported:\n{text}");
+    }
+    assert!(!text.contains("configuration OK"), "{text}");
 }
