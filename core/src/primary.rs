@@ -246,8 +246,11 @@ impl Primary {
             (true, Some(_)) => {
                 self.carrier_lost_at = None;
                 if let Phase::Reclaiming { .. } = self.phase {
-                    // Silence heard while deaf proves nothing.
-                    self.phase = Phase::Reclaiming { since: now };
+                    // Start the reclaim over: silence heard while deaf
+                    // proves nothing, and an acknowledgement from before
+                    // the cut is stale (the secondary may have taken over
+                    // since).
+                    self.enter_reclaim(now);
                 }
             }
             _ => {}
