@@ -632,6 +632,12 @@ pub struct CommonArgs {
     /// Keep the boot epoch in this directory [default: /var/lib/failover].
     #[arg(long = "state-dir", value_name = "DIR", display_order = 19)]
     pub state_dir: Option<PathBuf>,
+    /// Gratuitous ARP rounds announcing each acquired address (1 to 50) [default: 3].
+    #[arg(long = "arp-count", value_name = "N", display_order = 21)]
+    pub arp_count: Option<String>,
+    /// Milliseconds between gratuitous ARP rounds (up to 10000) [default: 50].
+    #[arg(long = "arp-spacing", value_name = "MS", display_order = 22)]
+    pub arp_spacing: Option<String>,
     /// Print the running daemon's state (role, links, addresses, witness) and exit: 0 shown, 3 not running, 1 no answer.
     #[arg(long = "status", conflicts_with = "mode", display_order = 20)]
     pub status: bool,

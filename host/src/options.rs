@@ -47,6 +47,7 @@ use crate::cli::{
 use crate::hostconfig::{
     HostConfig, KEY_BCAST_IPS, KEY_EMAIL_RECIPIENT, KEY_PEER_IP, KEY_PEER_IP_PAIRS,
 };
+use crate::net::AnnouncePlan;
 
 /// Who is mailed when `FAILOVER_EMAIL_RECIPIENT` is not set (Apple's
 /// default).
@@ -138,6 +139,9 @@ pub struct CommonOptions {
     /// Who is mailed (`FAILOVER_EMAIL_RECIPIENT`; default `root`); `None`
     /// when the file sets it to the empty string: syslog only.
     pub email_recipient: Option<String>,
+    /// How acquired addresses are announced (`--arp-count`,
+    /// `--arp-spacing`).
+    pub announce: AnnouncePlan,
     /// Things to log at startup that did not stop it (unknown keys in the
     /// configuration file, …).
     pub warnings: Vec<String>,
@@ -358,6 +362,42 @@ fn resolve_common(
         }
         Some(s) => Some(s.value.trim().to_owned()),
     };
+    let mut announce = AnnouncePlan::default();
+    if let Some(t) = a.arp_count.as_deref() {
+        match parse_digits(t).and_then(|n| u8::try_from(n).ok()) {
+            Some(n) => announce.rounds = n,
+            None => c.usage(value_error(
+                "Invalid gratuitous ARP count",
+                t,
+                "--arp-count",
+                Some("give a number of rounds from 1 to 50"),
+            )),
+        }
+    }
+    if let Some(t) = a.arp_spacing.as_deref() {
+        match parse_digits(t) {
+            Some(ms) => announce.spacing = Duration::from_millis(ms),
+            None => c.usage(value_error(
+                "Invalid gratuitous ARP spacing",
+                t,
+                "--arp-spacing",
+                Some("give milliseconds from 0 to 10000"),
+            )),
+        }
+    }
+    if let Err(why) = announce.validate() {
+        let given = format!(
+            "--arp-count {} --arp-spacing {}",
+            announce.rounds,
+            announce.spacing.total_millis()
+        );
+        c.usage(value_error(
+            "Invalid gratuitous ARP plan",
+            &given,
+            "--arp-count/--arp-spacing",
+            Some(why),
+        ));
+    }
     let common = CommonOptions {
         mode: a.mode(),
         port,
@@ -378,6 +418,7 @@ fn resolve_common(
             .clone()
             .unwrap_or_else(|| PathBuf::from(DEFAULT_SENDMAIL)),
         email_recipient,
+        announce,
         warnings: Vec::new(),
     };
     (common, interval_ok)
@@ -1280,6 +1321,37 @@ mod tests {
         assert_eq!(e.problems.len(), 2);
         // The usage synopsis follows.
         assert!(e.to_string().ends_with("failoverd [-h | -v]"), "{e}");
+    }
+
+    #[test]
+    fn gratuitous_arp_plan_is_configurable_and_checked() {
+        let o = failoverd(
+            &[
+                "--arp-count",
+                "5",
+                "--arp-spacing",
+                "20",
+                "10.0.0.1",
+                "eth0:192.0.2.1",
+            ],
+            &no_file(),
+        );
+        assert_eq!(o.common.announce.rounds, 5);
+        assert_eq!(o.common.announce.spacing, Duration::from_millis(20));
+        let o = failoverd(&["10.0.0.1", "eth0:192.0.2.1"], &no_file());
+        assert_eq!(o.common.announce, AnnouncePlan::default());
+        for (args, needle) in [
+            (&["--arp-count", "0"][..], "between 1 and 50"),
+            (&["--arp-count", "51"], "between 1 and 50"),
+            (&["--arp-count", "x"], "Invalid gratuitous ARP count: x"),
+            (&["--arp-spacing", "20000"], "at most 10000 ms"),
+            (&["--arp-spacing", "0"], "positive when repeating"),
+        ] {
+            let mut all = args.to_vec();
+            all.extend(["10.0.0.1", "eth0:192.0.2.1"]);
+            let m = f_one(&all);
+            assert!(m.contains(needle), "{args:?}: {m}");
+        }
     }
 
     #[test]

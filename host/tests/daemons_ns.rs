@@ -525,3 +525,111 @@ fn no_run_reports_every_problem_and_exits_78() {
     }
     assert!(!text.contains("configuration OK"), "{text}");
 }
+
+/// Kills a daemon that moved to the background (not a child of the test)
+/// by the pid its pid file names, also when the test fails.
+struct KillOnDrop(Option<i32>);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0 {
+            let pid = nix::unistd::Pid::from_raw(pid);
+            let _ = nix::sys::signal::kill(pid, Signal::SIGKILL);
+        }
+    }
+}
+
+#[test]
+fn background_mode_forks_keeps_the_pid_file_and_stops_on_sigterm() {
+    if skip_unless_root("background_mode_forks_keeps_the_pid_file_and_stops_on_sigterm") {
+        return;
+    }
+    let t = Topology::new().expect("lab network");
+    let files = Files::new();
+    let pid_file = files.path("bg.pid");
+    let conf = files.path("failover.conf").display().to_string();
+    let state = files.path("state").display().to_string();
+    let pair = format!("{PUBLIC_IF}:{SERVICE}");
+    let pid_arg = pid_file.display().to_string();
+    let out = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            t.secondary.ns.name(),
+            env!("CARGO_BIN_EXE_failoverd"),
+        ])
+        .args([
+            "--interval",
+            INTERVAL_MS,
+            "--config",
+            &conf,
+            "--state-dir",
+            &state,
+        ])
+        .args(["--pid-file", &pid_arg, "198.51.100.1", &pair])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run failoverd");
+    // The foreground process returns once the daemon is in the background.
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    // The daemon rewrites the pid file with its own pid just after the
+    // fork: wait for a pid that is a running failoverd.
+    let is_daemon = |pid: i32| {
+        fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "failoverd")
+    };
+    let mut pid = 0;
+    assert!(
+        wait_until(WAIT, STEP, || {
+            pid = fs::read_to_string(&pid_file)
+                .ok()
+                .and_then(|t| t.trim().parse().ok())
+                .unwrap_or(0);
+            pid > 0 && is_daemon(pid)
+        }),
+        "no running failoverd in the pid file"
+    );
+    let guard = KillOnDrop(Some(pid));
+    let alive = || Path::new(&format!("/proc/{pid}")).exists();
+    assert!(alive(), "the daemon {pid} is not running");
+    let daemon = Daemon {
+        pid: 0,
+        log: files.path("none.log"),
+        pid_file: pid_file.clone(),
+        binary: env!("CARGO_BIN_EXE_failoverd"),
+    };
+    let mut last = (0, String::new());
+    assert!(
+        wait_until(WAIT, Duration::from_millis(20), || {
+            last = daemon.status();
+            last.0 == 0
+        }),
+        "{last:?}"
+    );
+    assert!(last.1.contains(&format!("pid {pid}")), "{last:?}");
+    // A second copy refuses to start while the first runs.
+    let out = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            t.secondary.ns.name(),
+            env!("CARGO_BIN_EXE_failoverd"),
+        ])
+        .args(["-x", "--config", &conf, "--state-dir", &state])
+        .args(["--pid-file", &pid_arg, "198.51.100.1", &pair])
+        .output()
+        .expect("run a second failoverd");
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains(&format!("already running (pid {pid}")),
+        "{text}"
+    );
+
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), Signal::SIGTERM).unwrap();
+    assert!(
+        wait_until(WAIT, STEP, || !alive()),
+        "still running after SIGTERM"
+    );
+    assert!(!pid_file.exists(), "the pid file is left behind");
+    drop(guard);
+}

@@ -59,10 +59,13 @@ impl PidFile {
     /// Writes a new pid into the held file: after moving to the background,
     /// where the daemon's pid changes but the lock (held by the open file,
     /// which the child inherits) stays.
+    /// The new pid is written before the file is cut to its length, so a
+    /// reader never finds it empty.
     pub fn rewrite(&mut self, pid: u32) -> io::Result<()> {
-        self._lock.set_len(0)?;
+        let text = format!("{pid}\n");
         self._lock.rewind()?;
-        writeln!(self._lock, "{pid}")?;
+        self._lock.write_all(text.as_bytes())?;
+        self._lock.set_len(text.len() as u64)?;
         self._lock.sync_all()
     }
 

@@ -24,7 +24,6 @@ use crate::cli::{
     Invocation, Problem, Program, ServiceAddr, StartupError, EXIT_CONFIG, EXIT_NOPERM,
 };
 use crate::linkwatch::LinkWatch;
-use crate::net::AnnouncePlan;
 use crate::notify::{local_hostname, LogConfig, Logger, MailConfig, Notifier, NotifyContext};
 use crate::options::{
     check_privileges, failoverd_from_args, heartbeatd_from_args, to_std, CommonOptions,
@@ -394,7 +393,7 @@ fn start<N: Node>(
         stage_base,
         signals,
         pid_file: common.pid_file.clone(),
-        announce: AnnouncePlan::default(),
+        announce: common.announce,
         reload: spec.reload,
         fingerprint: spec.fingerprint,
     };
