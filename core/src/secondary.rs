@@ -15,6 +15,7 @@ use heapless::Deque;
 
 use crate::action::{Action, Dest, Event, LinkMask, Stage, StageOutcome, Transmit};
 use crate::beat::Beater;
+use crate::config::Timing;
 use crate::detector::{DeadTime, PeerDetector};
 use crate::endpoint::{Endpoint, Freshness, RxStats};
 use crate::machine::{stall_limit, Machine, Wake};
@@ -524,14 +525,34 @@ impl Secondary {
     fn begin_takeover(&mut self, now: Instant) {
         self.verdict_at = Some(now);
         self.denied = None;
-        if self.config.hold_down > Duration::ZERO {
+        let until = (now + self.config.hold_down).max(self.fenced_at().unwrap_or(now));
+        if until > now {
             self.phase = Phase::HoldDown {
-                until: now + self.config.hold_down,
+                until,
                 fallback: false,
             };
         } else {
             self.after_hold_down(now);
         }
+    }
+
+    /// With a witness, when a primary that is in fact alive is sure to have
+    /// fenced itself: the witness's own rule (`Timing::recommended`'s
+    /// witness dead time: the primary's isolation fence, plus a stall's
+    /// margin and the delay allowance), counted from when this node last
+    /// heard the primary. The witness may grant at once when it lost the
+    /// primary long before (the primary's private port went first, and it
+    /// kept in touch through this node on a public link); this node's own
+    /// count covers that case. A primary's isolation fence counts from its
+    /// last round trip, which cannot be later than the last frame of its
+    /// this node heard, so this bound holds. `None` without a witness
+    /// (Apple's rule has no fence) or if the primary was never heard.
+    fn fenced_at(&self) -> Option<Instant> {
+        if self.config.witness == WitnessPolicy::Off {
+            return None;
+        }
+        let wait = Timing::recommended(self.primary.interval()).witness_dead_time;
+        self.primary.last_heard_any().map(|t| t + wait)
     }
 
     fn after_hold_down(&mut self, now: Instant) {

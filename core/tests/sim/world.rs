@@ -649,7 +649,13 @@ impl World {
         let asks_witness = match s.policy {
             WitnessPolicy::Off => false,
             WitnessPolicy::Required => true,
-            WitnessPolicy::Preferred { .. } => sec.witness_reachable(),
+            // A witness that is up may be regained before the verdict, and
+            // then it is asked.
+            WitnessPolicy::Preferred { .. } => {
+                sec.witness_reachable()
+                    || (s.witness_present
+                        && self.nodes[NodeIx::Witness as usize].power == Power::Up)
+            }
         };
         if asks_witness {
             if let Some(AnyMachine::Witness(w)) =
