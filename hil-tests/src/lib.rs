@@ -13,5 +13,11 @@
 #![forbid(unsafe_code)]
 
 pub mod cli;
+pub mod daemons;
+pub mod demo;
+pub mod interrupt;
 pub mod netns;
+pub mod observe;
+pub mod service;
+pub mod timeline;
 pub mod topology;

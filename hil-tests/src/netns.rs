@@ -283,6 +283,23 @@ impl Netns {
         })
     }
 
+    /// Runs `f` on a new background thread that has entered this namespace
+    /// and returns its handle: for lab observers and responders that run
+    /// alongside the test. `f` must end on its own (bounded in time).
+    pub fn spawn_thread<T, F>(&self, f: F) -> io::Result<std::thread::JoinHandle<io::Result<T>>>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let file = File::open(self.path())
+            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", self.path().display())))?;
+        Ok(std::thread::spawn(move || -> io::Result<T> {
+            setns(&file, CloneFlags::CLONE_NEWNET).map_err(io::Error::from)?;
+            drop(file);
+            Ok(f())
+        }))
+    }
+
     /// Starts `program args...` inside the namespace (through `ip netns
     /// exec`, which execs it, so the PID is the program's) and returns its
     /// PID. It is killed when this value is dropped. Standard input is

@@ -40,8 +40,10 @@ pub trait Node: Machine {
 }
 
 fn until(now: Instant, t: Instant) -> String {
-    let d = t.saturating_since(now);
-    format!("{:.1} s from now", d.total_micros() as f64 / 1e6)
+    format!(
+        "{} from now",
+        super::runtime::duration_text(t.saturating_since(now))
+    )
 }
 
 impl Node for Secondary {

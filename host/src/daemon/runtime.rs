@@ -339,8 +339,8 @@ impl<N: Node> Runtime<N> {
                 Some(format!("{} was asked to stop", self.s.program.name()))
             }
             Event::TookOver => Some(format!(
-                "dead time {:.1} s",
-                self.node.peer().dead_time().total_micros() as f64 / 1e6
+                "dead time {}",
+                duration_text(self.node.peer().dead_time())
             )),
             _ => None,
         };
@@ -635,7 +635,7 @@ impl<N: Node> Runtime<N> {
         let peer = self.node.peer();
         let _ = writeln!(
             out,
-            "{}: {} (dead after {:.1} s of silence on every network)",
+            "{}: {} (dead after {} of silence on every network)",
             self.s.peer_label,
             if peer.is_dead(t) && peer.heard_any() {
                 "declared dead"
@@ -644,7 +644,7 @@ impl<N: Node> Runtime<N> {
             } else {
                 "not heard yet"
             },
-            peer.dead_time().total_micros() as f64 / 1e6
+            duration_text(peer.dead_time())
         );
         for (i, r) in self.link_reports(t).iter().enumerate() {
             let link = LinkId(u8::try_from(i).unwrap_or(u8::MAX));
@@ -706,18 +706,29 @@ fn role_name(role: failover_core::Role) -> &'static str {
     }
 }
 
-/// `heard 0.3 s ago`, `silent for 3.2 s`, `never heard`.
+/// `heard 4 ms ago`, `silent for 3.2 s`, `never heard`.
 fn heard_text(last: Option<Instant>, alive: bool, now: Instant) -> String {
     match last {
         None => "never heard".to_owned(),
         Some(at) => {
-            let age = now.saturating_since(at).total_micros() as f64 / 1e6;
+            let age = duration_text(now.saturating_since(at));
             if alive {
-                format!("heard {age:.1} s ago")
+                format!("heard {age} ago")
             } else {
-                format!("silent for {age:.1} s")
+                format!("silent for {age}")
             }
         }
+    }
+}
+
+/// A duration as an administrator reads it: `7 ms` below a second (the
+/// fast profiles live there), `3.2 s` above.
+pub fn duration_text(d: failover_core::Duration) -> String {
+    let us = d.total_micros();
+    if us < 1_000_000 {
+        format!("{} ms", (us + 500) / 1000)
+    } else {
+        format!("{:.1} s", us as f64 / 1e6)
     }
 }
 

@@ -537,10 +537,11 @@ pub fn describe(event: &Event, ctx: &NotifyContext) -> Notice {
             ],
         ),
         Event::Isolated => (
-            format!("dropped {addrs}: cut off from the secondary and the witness"),
+            format!("dropped {addrs}: {host} is cut off from the network"),
             format!(
-                "{host} (primary) heard neither {peer} nor the witness for too long: it is \
-                 probably the one cut off, and the secondary may have taken over."
+                "{host} (primary) lost the carrier on every link, or (with a witness) heard \
+                 neither {peer} nor the witness for too long: it is the one cut off, and the \
+                 secondary may take over."
             ),
             "Removed the addresses so that at most one server holds them; it takes them back \
              through the reclaim handshake when the network returns."

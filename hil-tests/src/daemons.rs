@@ -1,0 +1,301 @@
+//! The real daemons in the lab: finding the binaries, starting
+//! `heartbeatd` and `failoverd` in the servers' namespaces with a run
+//! directory of their own (pid files, boot epochs, scripts, a fake
+//! `sendmail`), and reading their log lines as they come, each stamped with
+//! the lab's clock on arrival, so the timeline can place "the secondary's
+//! verdict" next to the faults and the packets.
+
+use std::fs::{self, File};
+use std::io::{self, BufRead, BufReader, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use crate::netns::Netns;
+use crate::topology::{Topology, PRIVATE_BROADCAST, PUBLIC_BROADCAST, PUBLIC_IF, SERVICE};
+
+/// Where the daemons' binaries are.
+#[derive(Debug, Clone)]
+pub struct Binaries {
+    /// `heartbeatd`.
+    pub heartbeatd: PathBuf,
+    /// `failoverd`.
+    pub failoverd: PathBuf,
+}
+
+impl Binaries {
+    /// Looks in `$FAILOVER_BIN_DIR`, then next to the running program and
+    /// one directory up (cargo puts test programs in `target/*/deps`).
+    pub fn find() -> io::Result<Binaries> {
+        let mut dirs: Vec<PathBuf> = Vec::new();
+        if let Some(d) = std::env::var_os("FAILOVER_BIN_DIR") {
+            dirs.push(PathBuf::from(d));
+        }
+        if let Ok(exe) = std::env::current_exe() {
+            if let Some(d) = exe.parent() {
+                dirs.push(d.to_path_buf());
+                if let Some(up) = d.parent() {
+                    dirs.push(up.to_path_buf());
+                }
+            }
+        }
+        for d in &dirs {
+            let (h, f) = (d.join("heartbeatd"), d.join("failoverd"));
+            if h.is_file() && f.is_file() {
+                return Ok(Binaries {
+                    heartbeatd: h,
+                    failoverd: f,
+                });
+            }
+        }
+        Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!(
+                "heartbeatd and failoverd not found in {dirs:?}: build them first \
+                 (cargo build -p failover-host, or --release) or set FAILOVER_BIN_DIR"
+            ),
+        ))
+    }
+}
+
+/// How fast the daemons beat and judge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Profile {
+    /// Its name in reports: `apple`, `fast`, `fastest`.
+    pub name: &'static str,
+    /// Heartbeat interval, milliseconds.
+    pub interval_ms: u64,
+    /// `--deadtime` (`None`: the default, three intervals).
+    pub deadtime: Option<String>,
+}
+
+impl Profile {
+    /// Apple-compatible: 1 s beats, 3 s dead time.
+    pub fn apple() -> Profile {
+        Profile {
+            name: "apple",
+            interval_ms: 1000,
+            deadtime: None,
+        }
+    }
+
+    /// Fast: 10 ms beats, 30 ms dead time.
+    pub fn fast() -> Profile {
+        Profile {
+            name: "fast",
+            interval_ms: 10,
+            deadtime: None,
+        }
+    }
+}
+
+/// Log lines, each with the lab time it arrived.
+pub type Lines = Arc<Mutex<Vec<(Instant, String)>>>;
+
+/// A daemon running in a lab namespace.
+#[derive(Debug)]
+pub struct Daemon {
+    /// `heartbeatd` or `failoverd`.
+    pub name: &'static str,
+    /// Its process id (it runs in the foreground, `-d`).
+    pub pid: u32,
+    /// Its pid file.
+    pub pid_file: PathBuf,
+    lines: Lines,
+    reader: Option<JoinHandle<()>>,
+}
+
+impl Daemon {
+    /// Every log line so far.
+    pub fn lines(&self) -> Vec<(Instant, String)> {
+        lock(&self.lines).clone()
+    }
+
+    /// When the first line containing `needle` arrived at or after `since`.
+    pub fn logged_after(&self, since: Instant, needle: &str) -> Option<Instant> {
+        lock(&self.lines)
+            .iter()
+            .find(|(t, l)| *t >= since && l.contains(needle))
+            .map(|(t, _)| *t)
+    }
+
+    /// Whether some line contains `needle`.
+    pub fn logged(&self, needle: &str) -> bool {
+        lock(&self.lines).iter().any(|(_, l)| l.contains(needle))
+    }
+
+    /// The whole log.
+    pub fn log_text(&self) -> String {
+        lock(&self.lines)
+            .iter()
+            .map(|(_, l)| format!("{l}\n"))
+            .collect()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        // The namespace kills the process; the reader ends at EOF then.
+        if let Some(r) = self.reader.take() {
+            if r.is_finished() {
+                let _ = r.join();
+            }
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A run's directory: scripts, pid files, epochs, logs, mail.
+#[derive(Debug, Clone)]
+pub struct RunDir {
+    /// Its path.
+    pub path: PathBuf,
+}
+
+impl RunDir {
+    /// Creates `path` with an empty configuration file, a scripts
+    /// directory and a `sendmail` that appends each message to `mail.txt`.
+    pub fn create(path: &Path) -> io::Result<RunDir> {
+        fs::create_dir_all(path.join("scripts").join(SERVICE.to_string()))?;
+        for d in [
+            path.to_path_buf(),
+            path.join("scripts"),
+            path.join("scripts").join(SERVICE.to_string()),
+        ] {
+            fs::set_permissions(&d, fs::Permissions::from_mode(0o755))?;
+        }
+        fs::write(path.join("failover.conf"), "")?;
+        let sendmail = path.join("sendmail");
+        fs::write(
+            &sendmail,
+            format!(
+                "#!/bin/sh\n{{ echo \"ARGS: $*\"; cat; echo ----; }} >> {}\n",
+                path.join("mail.txt").display()
+            ),
+        )?;
+        fs::set_permissions(&sendmail, fs::Permissions::from_mode(0o755))?;
+        Ok(RunDir {
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Adds a script for the service address (`Test_lab`, ...).
+    pub fn script(&self, name: &str, body: &str) -> io::Result<()> {
+        let p = self
+            .path
+            .join("scripts")
+            .join(SERVICE.to_string())
+            .join(name);
+        fs::write(&p, format!("#!/bin/sh\n{body}"))?;
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o755))
+    }
+
+    /// What the fake `sendmail` received.
+    pub fn mail(&self) -> String {
+        fs::read_to_string(self.path.join("mail.txt")).unwrap_or_default()
+    }
+
+    fn common_args(&self, name: &str, profile: &Profile) -> Vec<String> {
+        let p = |f: &str| self.path.join(f).display().to_string();
+        let mut a = vec![
+            "-d".to_owned(),
+            "--interval".to_owned(),
+            profile.interval_ms.to_string(),
+            "--pid-file".to_owned(),
+            p(&format!("{name}.pid")),
+            "--state-dir".to_owned(),
+            p("state"),
+            "--config".to_owned(),
+            p("failover.conf"),
+            "--sendmail".to_owned(),
+            p("sendmail"),
+        ];
+        if name == "failoverd" {
+            if let Some(d) = &profile.deadtime {
+                a.extend(["--deadtime".to_owned(), d.clone()]);
+            }
+            a.extend(["--scripts-dir".to_owned(), p("scripts")]);
+        }
+        a
+    }
+}
+
+/// Starts `binary args...` in `ns` with its output read line by line (and
+/// kept in `<run>/<name>.log`).
+pub fn start(
+    ns: &Netns,
+    binary: &Path,
+    name: &'static str,
+    args: &[String],
+    run: &RunDir,
+) -> io::Result<Daemon> {
+    let (reader, writer) = io::pipe()?;
+    let writer2 = writer.try_clone()?;
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let program = binary
+        .to_str()
+        .ok_or_else(|| io::Error::other("non-UTF-8 path"))?;
+    let pid = ns.spawn(program, &args, Stdio::from(writer), Stdio::from(writer2))?;
+    let lines: Lines = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&lines);
+    let mut file = File::create(run.path.join(format!("{name}.log")))?;
+    let handle = std::thread::spawn(move || {
+        // Ends at EOF, when the daemon exits or is killed.
+        for line in BufReader::new(reader).lines().take(10_000_000) {
+            let Ok(line) = line else { break };
+            let _ = writeln!(file, "{line}");
+            lock(&sink).push((Instant::now(), line));
+        }
+    });
+    Ok(Daemon {
+        name,
+        pid,
+        pid_file: run.path.join(format!("{name}.pid")),
+        lines,
+        reader: Some(handle),
+    })
+}
+
+/// Starts `heartbeatd` on the lab's primary: it holds the service address
+/// itself (`--service`), beating on the private network first.
+pub fn start_heartbeatd(
+    t: &Topology,
+    bins: &Binaries,
+    run: &RunDir,
+    profile: &Profile,
+    extra: &[&str],
+) -> io::Result<Daemon> {
+    let mut args = run.common_args("heartbeatd", profile);
+    args.extend(extra.iter().map(|s| (*s).to_owned()));
+    args.extend([
+        "--service".to_owned(),
+        format!("{PUBLIC_IF}:{SERVICE}/32"),
+        PRIVATE_BROADCAST.to_string(),
+        PUBLIC_BROADCAST.to_string(),
+    ]);
+    start(&t.primary.ns, &bins.heartbeatd, "heartbeatd", &args, run)
+}
+
+/// Starts `failoverd` on the lab's secondary, watching the primary and
+/// taking over the service address on its public interface.
+pub fn start_failoverd(
+    t: &Topology,
+    bins: &Binaries,
+    run: &RunDir,
+    profile: &Profile,
+    extra: &[&str],
+) -> io::Result<Daemon> {
+    let mut args = run.common_args("failoverd", profile);
+    args.extend(extra.iter().map(|s| (*s).to_owned()));
+    args.extend([
+        t.primary.private_ip.to_string(),
+        format!("{PUBLIC_IF}:{SERVICE}"),
+    ]);
+    start(&t.secondary.ns, &bins.failoverd, "failoverd", &args, run)
+}

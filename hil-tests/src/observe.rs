@@ -1,0 +1,249 @@
+//! The lab's observers, each a bounded background thread in the namespace
+//! it watches:
+//!
+//! - [`Capture`]: the public bridge in the switch, every gratuitous ARP and
+//!   every ARP reply for the service address, with the sender's MAC;
+//! - [`Ownership`]: which server has the service address on its interface,
+//!   sampled over netlink every millisecond, as intervals.
+//!
+//! Together with the prober ([`crate::service`]) and the daemons' logs
+//! ([`crate::daemons`]) they make the run's [`crate::timeline`].
+
+use std::io;
+use std::net::Ipv4Addr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use failover_host::addr::Netlink;
+use failover_host::net::channel::{Channel, ChannelConfig};
+use failover_host::net::garp::{parse_arp, GarpForm};
+
+use crate::netns::Netns;
+use crate::service::MAX_RUN;
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A background thread that runs until stopped (or [`MAX_RUN`]).
+#[derive(Debug)]
+struct Worker {
+    stop: Arc<AtomicBool>,
+    handle: Option<JoinHandle<io::Result<io::Result<()>>>>,
+}
+
+impl Worker {
+    fn halt(&mut self) -> io::Result<()> {
+        self.stop.store(true, Ordering::Relaxed);
+        match self.handle.take().map(JoinHandle::join) {
+            Some(Ok(Ok(Ok(())))) | None => Ok(()),
+            Some(Ok(Ok(Err(e)) | Err(e))) => Err(e),
+            Some(Err(_)) => Err(io::Error::other("observer thread panicked")),
+        }
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.halt();
+    }
+}
+
+/// An ARP frame about the service address seen on the bridge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArpSeen {
+    /// When.
+    pub at: Instant,
+    /// The sender's MAC, as `ip link` prints it.
+    pub mac: String,
+    /// `Some(form)` for a gratuitous ARP, `None` for an ordinary reply.
+    pub garp: Option<GarpForm>,
+}
+
+/// The capture on a bridge of the switch.
+#[derive(Debug)]
+pub struct Capture {
+    seen: Arc<Mutex<Vec<ArpSeen>>>,
+    worker: Worker,
+}
+
+impl Capture {
+    /// Starts capturing on `bridge` in `switch`: ARP frames whose sender is
+    /// `addr` (gratuitous ARPs and replies).
+    pub fn start(switch: &Netns, bridge: &'static str, addr: Ipv4Addr) -> io::Result<Capture> {
+        // Opened here, so that a failure is reported to the caller.
+        let ready = Arc::new(Mutex::new(None::<io::Result<()>>));
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (flag, sink, report) = (Arc::clone(&stop), Arc::clone(&seen), Arc::clone(&ready));
+        let handle = switch.spawn_thread(move || -> io::Result<()> {
+            let mut ch = match Channel::open(bridge, &ChannelConfig::capture()) {
+                Ok(ch) => {
+                    *lock(&report) = Some(Ok(()));
+                    ch
+                }
+                Err(e) => {
+                    let e = io::Error::other(format!("capture on {bridge}: {e}"));
+                    *lock(&report) = Some(Err(io::Error::new(e.kind(), e.to_string())));
+                    return Err(e);
+                }
+            };
+            let start = Instant::now();
+            while !flag.load(Ordering::Relaxed) && start.elapsed() < MAX_RUN {
+                let Some(frame) = ch.recv_timeout(Duration::from_millis(20))? else {
+                    continue;
+                };
+                let at = Instant::now();
+                if let Some(arp) = parse_arp(frame) {
+                    let garp = arp.garp_form();
+                    if arp.sender_ip == addr && (garp.is_some() || arp.operation == 2) {
+                        lock(&sink).push(ArpSeen {
+                            at,
+                            mac: arp.sender_mac.to_string(),
+                            garp,
+                        });
+                    }
+                }
+            }
+            Ok(())
+        })?;
+        let worker = Worker {
+            stop,
+            handle: Some(handle),
+        };
+        for _ in 0..500 {
+            if let Some(r) = lock(&ready).take() {
+                r?;
+                return Ok(Capture { seen, worker });
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        Err(io::Error::other(format!(
+            "capture on {bridge} did not start"
+        )))
+    }
+
+    /// Everything seen so far.
+    pub fn seen(&self) -> Vec<ArpSeen> {
+        lock(&self.seen).clone()
+    }
+
+    /// The first gratuitous ARP from `mac` at or after `since`.
+    pub fn first_garp(&self, mac: &str, since: Instant) -> Option<Instant> {
+        lock(&self.seen)
+            .iter()
+            .find(|s| s.at >= since && s.garp.is_some() && s.mac == mac)
+            .map(|s| s.at)
+    }
+
+    /// Stops the capture.
+    pub fn stop(mut self) -> io::Result<Vec<ArpSeen>> {
+        self.worker.halt()?;
+        Ok(self.seen())
+    }
+}
+
+/// When a server had the address: `(from, until)`, `until` `None` while it
+/// still has it.
+pub type Held = (Instant, Option<Instant>);
+
+/// Samples whether a server has an address on an interface.
+#[derive(Debug)]
+pub struct Ownership {
+    held: Arc<Mutex<Vec<Held>>>,
+    worker: Worker,
+}
+
+impl Ownership {
+    /// Starts sampling `ifname` in `ns` for `addr` every `period`.
+    pub fn start(
+        ns: &Netns,
+        ifname: &'static str,
+        addr: Ipv4Addr,
+        period: Duration,
+    ) -> io::Result<Ownership> {
+        let held = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (flag, sink) = (Arc::clone(&stop), Arc::clone(&held));
+        let handle = ns.spawn_thread(move || -> io::Result<()> {
+            let mut nl = Netlink::open().map_err(io::Error::other)?;
+            let start = Instant::now();
+            let mut had = false;
+            while !flag.load(Ordering::Relaxed) && start.elapsed() < MAX_RUN {
+                let index = nl.link_by_name(ifname).map_err(io::Error::other)?.index;
+                let has = nl
+                    .addresses(index)
+                    .map_err(io::Error::other)?
+                    .iter()
+                    .any(|a| a.addr == addr);
+                let at = Instant::now();
+                if has != had {
+                    let mut h = lock(&sink);
+                    if has {
+                        h.push((at, None));
+                    } else if let Some(last) = h.last_mut() {
+                        last.1 = Some(at);
+                    }
+                    had = has;
+                }
+                std::thread::sleep(period);
+            }
+            Ok(())
+        })?;
+        Ok(Ownership {
+            held,
+            worker: Worker {
+                stop,
+                handle: Some(handle),
+            },
+        })
+    }
+
+    /// The intervals so far.
+    pub fn held(&self) -> Vec<Held> {
+        lock(&self.held).clone()
+    }
+
+    /// Whether the address is on the interface now (as last sampled).
+    pub fn holds_now(&self) -> bool {
+        lock(&self.held).last().is_some_and(|h| h.1.is_none())
+    }
+
+    /// Stops sampling.
+    pub fn stop(mut self) -> io::Result<Vec<Held>> {
+        self.worker.halt()?;
+        Ok(self.held())
+    }
+}
+
+/// The total time two sets of intervals overlap, measured up to `end` for
+/// intervals still open.
+pub fn overlap(a: &[Held], b: &[Held], end: Instant) -> Duration {
+    let mut total = Duration::ZERO;
+    for (a0, a1) in a {
+        for (b0, b1) in b {
+            let start = (*a0).max(*b0);
+            let stop = a1.unwrap_or(end).min(b1.unwrap_or(end));
+            total += stop.saturating_duration_since(start);
+        }
+    }
+    total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overlap_of_intervals() {
+        let t = Instant::now();
+        let ms = |n: u64| t + Duration::from_millis(n);
+        let a = [(ms(0), Some(ms(10))), (ms(50), None)];
+        let b = [(ms(10), Some(ms(50)))];
+        assert_eq!(overlap(&a, &b, ms(100)), Duration::ZERO);
+        let b = [(ms(5), Some(ms(12))), (ms(90), None)];
+        assert_eq!(overlap(&a, &b, ms(100)), Duration::from_millis(15));
+    }
+}
