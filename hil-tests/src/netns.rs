@@ -589,8 +589,14 @@ mod tests {
                         .unwrap_or(true)
             }
         ));
-        // b's end of the pair went with a's.
-        assert!(b.ip(&["link", "show", "dev", "vb"]).is_err());
+        // b's end of the pair goes with a's: the kernel tears the namespace
+        // down asynchronously, later on a busy machine.
+        assert!(
+            wait_until(Duration::from_secs(10), Duration::from_millis(10), || b
+                .ip(&["link", "show", "dev", "vb"])
+                .is_err()),
+            "vb outlived a's namespace by 10 s"
+        );
     }
 
     #[test]

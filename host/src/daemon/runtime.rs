@@ -503,6 +503,26 @@ impl<N: Node> Runtime<N> {
                 let now = StdInstant::now();
                 self.node.set_carrier(self.core(now), any);
                 self.drive(now);
+                // Gratuitous ARPs sent while a service interface had no
+                // carrier were lost (the addresses may be added as soon as
+                // the private link is back, before the public one): announce
+                // again the moment it returns, not at the next round.
+                let returned = changes.iter().any(|c| {
+                    c.carrier
+                        && self
+                            .s
+                            .services
+                            .iter()
+                            .any(|s| s.spec.interface.as_str() == c.name)
+                });
+                if returned && self.node.holds_addresses() && !self.s.services.is_empty() {
+                    self.s.log.info(format_args!(
+                        "announcing {} again: a service interface's carrier is back",
+                        join(&self.s.services.addrs())
+                    ));
+                    self.announcer.start(self.core(now));
+                    self.drive(now);
+                }
             }
             Err(e) => self
                 .s
