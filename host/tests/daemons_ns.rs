@@ -526,15 +526,23 @@ fn no_run_reports_every_problem_and_exits_78() {
     assert!(!text.contains("configuration OK"), "{text}");
 }
 
-/// Kills a daemon that moved to the background (not a child of the test)
-/// by the pid its pid file names, also when the test fails.
-struct KillOnDrop(Option<i32>);
+/// Kills a daemon that moved to the background (not a child of the test):
+/// whatever failoverd its pid file names when this is dropped, so that a
+/// failing test leaves no daemon behind either.
+struct KillOnDrop(PathBuf);
 
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
-        if let Some(pid) = self.0 {
-            let pid = nix::unistd::Pid::from_raw(pid);
-            let _ = nix::sys::signal::kill(pid, Signal::SIGKILL);
+        let Some(pid) = fs::read_to_string(&self.0)
+            .ok()
+            .and_then(|t| t.trim().parse::<i32>().ok())
+        else {
+            return;
+        };
+        let is_failoverd =
+            fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "failoverd");
+        if is_failoverd {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), Signal::SIGKILL);
         }
     }
 }
@@ -551,6 +559,7 @@ fn background_mode_forks_keeps_the_pid_file_and_stops_on_sigterm() {
     let state = files.path("state").display().to_string();
     let pair = format!("{PUBLIC_IF}:{SERVICE}");
     let pid_arg = pid_file.display().to_string();
+    let _guard = KillOnDrop(pid_file.clone());
     let out = Command::new("ip")
         .args([
             "netns",
@@ -588,7 +597,6 @@ fn background_mode_forks_keeps_the_pid_file_and_stops_on_sigterm() {
         }),
         "no running failoverd in the pid file"
     );
-    let guard = KillOnDrop(Some(pid));
     let alive = || Path::new(&format!("/proc/{pid}")).exists();
     assert!(alive(), "the daemon {pid} is not running");
     let daemon = Daemon {
@@ -631,5 +639,4 @@ fn background_mode_forks_keeps_the_pid_file_and_stops_on_sigterm() {
         "still running after SIGTERM"
     );
     assert!(!pid_file.exists(), "the pid file is left behind");
-    drop(guard);
 }
