@@ -12,10 +12,13 @@
 //! and then say plainly that they are not implemented yet.
 #![forbid(unsafe_code)]
 
+pub mod bench;
 pub mod cli;
 pub mod daemons;
 pub mod demo;
+pub mod faults;
 pub mod interrupt;
+pub mod measure;
 pub mod netns;
 pub mod observe;
 pub mod service;

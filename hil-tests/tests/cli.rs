@@ -1,6 +1,11 @@
 //! The `failover-lab` binary as a user meets it: exit statuses and messages.
 
 use std::process::{Command, Output};
+use std::sync::Mutex;
+
+/// The lab tests run one at a time: two labs at once on a small machine
+/// would time each other's heartbeats.
+static LAB: Mutex<()> = Mutex::new(());
 
 fn lab(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_failover-lab"))
@@ -42,6 +47,7 @@ fn help_lists_both_subcommands() {
 
 #[test]
 fn demo_runs_the_lab_as_root_and_refuses_otherwise() {
+    let _one_lab = LAB.lock().unwrap_or_else(|e| e.into_inner());
     let o = lab(&["demo"]);
     let e = stderr(&o);
     let out = String::from_utf8_lossy(&o.stdout);
@@ -63,4 +69,79 @@ fn demo_runs_the_lab_as_root_and_refuses_otherwise() {
         assert_eq!(o.status.code(), Some(1), "{e}");
         assert!(e.contains("needs root"), "{e}");
     }
+}
+
+#[test]
+fn bench_smoke_run_writes_its_json_and_picture() {
+    if failover_lab::netns::skip_unless_root("cli::bench_smoke_run_writes_its_json_and_picture") {
+        let o = lab(&["bench", "--runs", "1"]);
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        return;
+    }
+    let _one_lab = LAB.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = std::env::temp_dir().join(format!("failover-lab-bench-smoke-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let out_dir = dir.to_str().expect("a UTF-8 temporary directory");
+    // The smoke run: one takeover, 30 % loss for 2 s with each dead time.
+    let o = lab(&[
+        "bench",
+        "--runs",
+        "1",
+        "--profiles",
+        "fast",
+        "--loss-seconds",
+        "2",
+        "--loss",
+        "30",
+        "--steady-seconds",
+        "1",
+        "--out",
+        out_dir,
+    ]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{out}\n{}", stderr(&o));
+    for needle in ["run 1/1: verdict", "targets:", "bench: done"] {
+        assert!(out.contains(needle), "{needle:?} missing from:\n{out}");
+    }
+    let json = std::fs::read_to_string(dir.join("bench.json")).expect("bench.json written");
+    let v: serde_json::Value = serde_json::from_str(&json).expect("bench.json is JSON");
+    assert_eq!(v["schema"], "failover-lab-bench/1", "{json}");
+    assert_eq!(v["complete"], true, "{json}");
+    let fast = &v["profiles"][0];
+    assert_eq!(fast["name"], "fast", "{json}");
+    assert_eq!(fast["failover"]["took_over"], 1, "{json}");
+    for key in ["verdict_ms", "first_garp_ms", "recovery_ms"] {
+        for stat in ["median", "p95", "max"] {
+            assert!(
+                fast["failover"][key][stat].is_number(),
+                "{key}.{stat}: {json}"
+            );
+        }
+    }
+    let loss = fast["loss"].as_array().expect("loss runs");
+    assert_eq!(loss.len(), 2, "{json}");
+    for run in loss {
+        assert_eq!(run["percent"], 30, "{json}");
+        assert!(run["false_takeovers"].is_u64(), "{json}");
+        assert!(
+            run["frames_dropped"].as_u64().unwrap_or(0) > 0,
+            "no loss seen: {json}"
+        );
+    }
+    for daemon in ["heartbeatd", "failoverd"] {
+        assert!(
+            fast["steady"][daemon]["rss_kb"].as_u64().unwrap_or(0) > 0,
+            "{json}"
+        );
+        assert!(fast["steady"][daemon]["cpu_ms"].is_number(), "{json}");
+    }
+    assert!(
+        v["targets"].as_array().is_some_and(|t| t.len() >= 3),
+        "{json}"
+    );
+    let svg = std::fs::read_to_string(dir.join("recovery.svg")).expect("recovery.svg written");
+    assert!(svg.starts_with("<svg"), "{svg}");
+    assert!(svg.contains("fast (10 ms beats)"), "{svg}");
+    assert!(svg.contains("<circle"), "{svg}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
