@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # The whole test suite (README command 2). CI runs exactly this (.ci/run).
 #
-#   1. cargo fmt --check, cargo clippy -D warnings, cargo test (workspace)
-#   2. no_std cross-check: failover-core builds for thumbv7m-none-eabi with
-#      only `core` available (Debian's rustc-web, see ../shared/TOOLCHAIN.md)
-#   3. root-only lab tests (none yet: they land with issue 4)
+#   1. cargo fmt --check (workspace and firmware), cargo clippy -D warnings
+#   2. the witness firmware for thumbv7m-none-eabi (scripts/firmware.sh:
+#      Debian's rustc-web, see ../shared/TOOLCHAIN.md), with its footprint
+#   3. cargo test (workspace): unit, property, simulator, and as root the
+#      namespace tests, the daemons end to end, the lab's demo, scenarios and
+#      the witness firmware in QEMU
+#   4. no_std cross-check: failover-core builds for thumbv7m-none-eabi with
+#      only `core` available
 #
 # Steps run in that order and stop at the first failure. Steps that cannot
 # run (not root) are reported as SKIPPED, loudly; under CI=true a skip is a
@@ -48,6 +52,8 @@ command -v cargo >/dev/null ||
 begin "cargo fmt --check"
 cargo fmt --version >/dev/null 2>&1 || die "rustfmt missing: rustup component add rustfmt"
 cargo fmt --all -- --check
+# The firmware is its own cargo project (outside the workspace).
+cargo fmt --manifest-path firmware/Cargo.toml -- --check
 pass
 
 begin "cargo clippy -D warnings"
@@ -55,9 +61,30 @@ cargo clippy --version >/dev/null 2>&1 || die "clippy missing: rustup component 
 cargo clippy --workspace --all-targets -- -D warnings
 pass
 
+# The witness firmware, built before the tests because the lab's witness
+# tests boot it in QEMU. As root, firmware.sh installs what it needs; as a
+# normal user it builds if the toolchain is there and is skipped otherwise.
+build_firmware() {
+    if is_root; then
+        scripts/firmware.sh
+    elif debian_cross_toolchain_present && command -v arm-none-eabi-size >/dev/null; then
+        scripts/firmware.sh --no-install
+    else
+        loud "SKIPPED: the witness firmware build (thumbv7m-none-eabi, Debian rustc-web)." \
+            "It needs Debian packages that only root can install; see scripts/firmware.sh." \
+            "Run ./test.sh as root for a full run."
+        is_ci && die "CI must build the firmware (run .ci/run as root)"
+        skipped "not root, Debian toolchain missing"
+        return 0
+    fi
+    pass
+}
+begin "witness firmware (scripts/firmware.sh)"
+build_firmware
+
 # The test profile is optimised (top Cargo.toml), so the simulator's and the
 # detector's long runs stay fast.
-begin "cargo test (unit, property, simulator)"
+begin "cargo test (unit, property, simulator, and as root: namespaces, daemons, lab, witness)"
 cargo test --workspace
 pass
 
@@ -103,7 +130,8 @@ begin "no_std cross-check: failover-core for thumbv7m-none-eabi (Debian rustc-we
 cross_check_core
 
 # Tests that need root: network namespaces, the lab, the daemons on real
-# sockets. There are none yet; issues 3 and 4 add them here.
+# sockets, the witness in QEMU. They are ordinary cargo tests that skip
+# themselves, loudly, when not root; as root they ran in "cargo test".
 root_only_tests() {
     if ! is_root; then
         loud "SKIPPED: the root-only tests (network namespaces, lab scenarios)." \
@@ -112,10 +140,7 @@ root_only_tests() {
         skipped "not root"
         return 0
     fi
-    # The network-namespace tests (host/tests/net_ns.rs, hil-tests' netns
-    # fixture) are ordinary cargo tests that skip themselves, loudly, when
-    # not root; as root they ran in "cargo test" above.
-    say "namespace tests ran inside cargo test (as root); the lab scenarios land with issue 4"
+    say "namespace, daemon, lab and witness tests ran inside cargo test (as root)"
     SUMMARY+=("PASS     $CURRENT (namespace tests ran in cargo test)")
     CURRENT=""
 }

@@ -24,3 +24,4 @@ pub mod observe;
 pub mod service;
 pub mod timeline;
 pub mod topology;
+pub mod witness;

@@ -1,0 +1,597 @@
+//! Build-time configuration of the witness.
+//!
+//! Reads `witness.toml` (or the file named by `FAILOVER_WITNESS_CONFIG`),
+//! checks every value — with failover-core's own rules for the timing, the
+//! same ones the daemons' `-n` applies — and writes
+//! `$OUT_DIR/witness_config.rs`, which `src/config.rs` includes. Any problem
+//! stops the build with every mistake listed, each naming its key and line.
+//!
+//! Also puts the board's `memory.x` where the linker finds it.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+
+use failover_core::config::Timing;
+use failover_core::wire::{Key, MAX_KEYS, MAX_KEY_LEN, MIN_KEY_LEN};
+use failover_core::{DeadTime, Duration, FenceConfig, NodeId, WitnessConfig};
+
+/// The longest heartbeat interval accepted (the daemons' limit is an hour).
+const MAX_INTERVAL_MS: u64 = 3_600_000;
+/// At most this many destinations for the witness's frames.
+const MAX_PEERS: usize = 4;
+
+fn main() {
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it"));
+
+    // The linker script of the board.
+    std::fs::copy(manifest.join("memory.x"), out.join("memory.x")).expect("copy memory.x");
+    println!("cargo:rustc-link-search={}", out.display());
+    println!("cargo:rerun-if-changed=memory.x");
+
+    println!("cargo:rerun-if-env-changed=FAILOVER_WITNESS_CONFIG");
+    let path = match std::env::var_os("FAILOVER_WITNESS_CONFIG") {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => manifest.join("witness.toml"),
+    };
+    println!("cargo:rerun-if-changed={}", path.display());
+    match configure(&path) {
+        Ok((code, key_file)) => {
+            if let Some(k) = key_file {
+                println!("cargo:rerun-if-changed={}", k.display());
+            }
+            std::fs::write(out.join("witness_config.rs"), code).expect("write witness_config.rs");
+        }
+        Err(problems) => {
+            eprintln!(
+                "\nerror: the witness configuration {} has {} problem(s):",
+                path.display(),
+                problems.len()
+            );
+            for p in &problems {
+                eprintln!("  {p}");
+            }
+            eprintln!(
+                "\nFix them in that file (documented in firmware/witness.toml), or point \
+                 FAILOVER_WITNESS_CONFIG at another file.\n"
+            );
+            std::process::exit(1);
+        }
+    }
+}
+
+/// A value of the TOML subset.
+#[derive(Debug, Clone)]
+enum Value {
+    Str(String),
+    Int(u64),
+    List(Vec<String>),
+}
+
+/// `key -> (line, value)`.
+type Table = BTreeMap<String, (usize, Value)>;
+
+/// Parses the TOML subset: `key = "str" | 123 | ["a", "b"]`, `#` comments.
+fn parse(text: &str, name: &str, problems: &mut Vec<String>) -> Table {
+    let mut table = Table::new();
+    for (i, raw) in text.lines().enumerate() {
+        let n = i + 1;
+        let line = strip_comment(raw).trim();
+        if line.is_empty() {
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            problems.push(format!(
+                "{name}:{n}: expected `key = value`, found {line:?}"
+            ));
+            continue;
+        };
+        let key = key.trim();
+        if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            problems.push(format!("{name}:{n}: invalid key {key:?}"));
+            continue;
+        }
+        let value = value.trim();
+        let parsed = if let Some(s) = unquote(value) {
+            Some(Value::Str(s.to_owned()))
+        } else if let Some(inner) = value.strip_prefix('[').and_then(|v| v.strip_suffix(']')) {
+            let mut items = Vec::new();
+            let mut ok = true;
+            for item in inner.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                match unquote(item) {
+                    Some(s) => items.push(s.to_owned()),
+                    None => ok = false,
+                }
+            }
+            ok.then_some(Value::List(items))
+        } else {
+            value.replace('_', "").parse::<u64>().ok().map(Value::Int)
+        };
+        match parsed {
+            Some(v) => {
+                if table.insert(key.to_owned(), (n, v)).is_some() {
+                    problems.push(format!("{name}:{n}: {key} is given twice"));
+                }
+            }
+            None => problems.push(format!(
+                "{name}:{n}: {key}: expected a \"string\", a whole number or a [\"list\", \"of strings\"], found {value:?}"
+            )),
+        }
+    }
+    table
+}
+
+/// The line without a `#` comment (a `#` inside quotes is kept).
+fn strip_comment(line: &str) -> &str {
+    let mut quoted = false;
+    for (i, c) in line.char_indices() {
+        match c {
+            '"' => quoted = !quoted,
+            '#' if !quoted => return &line[..i],
+            _ => {}
+        }
+    }
+    line
+}
+
+fn unquote(v: &str) -> Option<&str> {
+    let s = v.strip_prefix('"')?.strip_suffix('"')?;
+    (!s.contains('"') && !s.contains('\\')).then_some(s)
+}
+
+/// Reads typed values out of the table, collecting problems.
+struct Reader<'a> {
+    table: Table,
+    name: &'a str,
+    problems: &'a mut Vec<String>,
+}
+
+impl Reader<'_> {
+    fn at(&self, key: &str) -> String {
+        match self.table.get(key) {
+            Some((line, _)) => format!("{}:{line}: {key}", self.name),
+            None => format!("{}: {key}", self.name),
+        }
+    }
+
+    fn str(&mut self, key: &str, default: &str) -> String {
+        match self.table.get(key).map(|(_, v)| v.clone()) {
+            None => default.to_owned(),
+            Some(Value::Str(s)) => s,
+            Some(_) => {
+                let at = self.at(key);
+                self.problems.push(format!("{at}: expected a \"string\""));
+                default.to_owned()
+            }
+        }
+    }
+
+    fn int(&mut self, key: &str, default: u64) -> u64 {
+        match self.table.get(key).map(|(_, v)| v.clone()) {
+            None => default,
+            Some(Value::Int(i)) => i,
+            Some(_) => {
+                let at = self.at(key);
+                self.problems.push(format!("{at}: expected a whole number"));
+                default
+            }
+        }
+    }
+
+    fn list(&mut self, key: &str) -> Vec<String> {
+        match self.table.get(key).map(|(_, v)| v.clone()) {
+            None => Vec::new(),
+            Some(Value::List(l)) => l,
+            Some(_) => {
+                let at = self.at(key);
+                self.problems
+                    .push(format!("{at}: expected a [\"list\", \"of strings\"]"));
+                Vec::new()
+            }
+        }
+    }
+
+    fn problem(&mut self, key: &str, what: impl std::fmt::Display) {
+        let at = self.at(key);
+        self.problems.push(format!("{at}: {what}"));
+    }
+}
+
+const KNOWN_KEYS: &[&str] = &[
+    "address",
+    "prefix_len",
+    "mac",
+    "port",
+    "primary",
+    "secondary",
+    "peers",
+    "interval_ms",
+    "primary_interval_ms",
+    "dead_time_ms",
+    "lease_ms",
+    "fence_pulse_ms",
+    "fence_settle_ms",
+    "key_file",
+    "secondary_request_timeout_ms",
+    "primary_fence_ms",
+];
+
+fn in_subnet(a: Ipv4Addr, net: u32, mask: u32) -> bool {
+    u32::from(a) & mask == net
+}
+
+/// Checks the configuration and returns the generated Rust, or every
+/// problem found.
+fn configure(path: &Path) -> Result<(String, Option<PathBuf>), Vec<String>> {
+    let name = path.display().to_string();
+    let text =
+        std::fs::read_to_string(path).map_err(|e| vec![format!("{name}: cannot read it: {e}")])?;
+    let mut problems = Vec::new();
+    let table = parse(&text, &name, &mut problems);
+    for (key, (line, _)) in &table {
+        if !KNOWN_KEYS.contains(&key.as_str()) {
+            problems.push(format!(
+                "{name}:{line}: unknown key {key:?} (known: {})",
+                KNOWN_KEYS.join(", ")
+            ));
+        }
+    }
+    let mut r = Reader {
+        table,
+        name: &name,
+        problems: &mut problems,
+    };
+
+    // Addresses.
+    let address_text = r.str("address", "");
+    let address = match address_text.parse::<Ipv4Addr>() {
+        Ok(a) if a.is_unspecified() || a.is_broadcast() || a.is_multicast() || a.is_loopback() => {
+            r.problem("address", format!("{a} cannot be a node's address"));
+            None
+        }
+        Ok(a) => Some(a),
+        Err(_) => {
+            r.problem(
+                "address",
+                format!("{address_text:?} is not an IPv4 address (required)"),
+            );
+            None
+        }
+    };
+    let prefix_len = r.int("prefix_len", 24);
+    if !(8..=30).contains(&prefix_len) {
+        r.problem(
+            "prefix_len",
+            format!("{prefix_len}: give 8 to 30 (the network needs a broadcast address)"),
+        );
+    }
+    let mask: u32 = if (8..=30).contains(&prefix_len) {
+        u32::MAX << (32 - prefix_len)
+    } else {
+        u32::MAX << 8
+    };
+    let net = address.map_or(0, |a| u32::from(a) & mask);
+    let broadcast = Ipv4Addr::from(net | !mask);
+    if let Some(a) = address {
+        let host = u32::from(a) & !mask;
+        if host == 0 || host == !mask {
+            r.problem(
+                "address",
+                format!("{a} is the network's or the broadcast address of {a}/{prefix_len}"),
+            );
+        }
+    }
+
+    let mac_text = r.str("mac", "");
+    let mac: Option<[u8; 6]> = if mac_text.is_empty() {
+        None
+    } else {
+        let parts: Vec<Option<u8>> = mac_text
+            .split(':')
+            .map(|p| {
+                (p.len() == 2)
+                    .then(|| u8::from_str_radix(p, 16).ok())
+                    .flatten()
+            })
+            .collect();
+        match <[Option<u8>; 6]>::try_from(parts) {
+            Ok(octets) if octets.iter().all(Option::is_some) => {
+                let m = octets.map(|o| o.unwrap_or(0));
+                if m[0] & 1 != 0 || m == [0; 6] {
+                    r.problem("mac", format!("{mac_text}: not a unicast Ethernet address"));
+                }
+                Some(m)
+            }
+            _ => {
+                r.problem(
+                    "mac",
+                    format!(
+                        "{mac_text:?}: expected six hex octets like \"02:00:00:00:00:03\", or \"\""
+                    ),
+                );
+                None
+            }
+        }
+    };
+
+    let port = r.int("port", u64::from(failover_core::wire::DEFAULT_PORT));
+    if !(1..=65535).contains(&port) {
+        r.problem("port", format!("{port}: give 1 to 65535"));
+    }
+
+    let node = |r: &mut Reader, key: &str| -> Option<Ipv4Addr> {
+        let text = r.str(key, "any");
+        if text == "any" {
+            return None;
+        }
+        match text.parse::<Ipv4Addr>() {
+            Ok(a) => {
+                if address.is_some_and(|own| own == a) {
+                    r.problem(key, format!("{a} is this witness's own address"));
+                } else if address.is_some() && !in_subnet(a, net, mask) {
+                    r.problem(
+                        key,
+                        format!(
+                            "{a} is not on the private network {}/{prefix_len}: the witness only \
+                             hears the servers there",
+                            Ipv4Addr::from(net)
+                        ),
+                    );
+                }
+                Some(a)
+            }
+            Err(_) => {
+                r.problem(
+                    key,
+                    format!("{text:?}: expected the node's private IPv4 address, or \"any\""),
+                );
+                None
+            }
+        }
+    };
+    let primary = node(&mut r, "primary");
+    let secondary = node(&mut r, "secondary");
+    if primary.is_some() && primary == secondary {
+        r.problem("secondary", "the primary and the secondary must differ");
+    }
+
+    let mut peers = Vec::new();
+    for p in r.list("peers") {
+        match p.parse::<Ipv4Addr>() {
+            Ok(a) if address.is_some_and(|own| own == a) => {
+                r.problem("peers", format!("{a} is this witness's own address"))
+            }
+            Ok(a)
+                if address.is_none()
+                    || a == broadcast
+                    || a.is_broadcast()
+                    || in_subnet(a, net, mask) =>
+            {
+                peers.push(a)
+            }
+            Ok(a) => r.problem(
+                "peers",
+                format!(
+                    "{a} is not on the private network {}/{prefix_len} (nor its broadcast {broadcast})",
+                    Ipv4Addr::from(net)
+                ),
+            ),
+            Err(_) => r.problem("peers", format!("{p:?} is not an IPv4 address")),
+        }
+    }
+    if peers.len() > MAX_PEERS {
+        r.problem("peers", format!("at most {MAX_PEERS} destinations"));
+        peers.truncate(MAX_PEERS);
+    }
+    if peers.is_empty() {
+        peers.push(broadcast);
+    }
+
+    // Timing.
+    let interval_ms = r.int("interval_ms", 1000);
+    if !(1..=MAX_INTERVAL_MS).contains(&interval_ms) {
+        r.problem(
+            "interval_ms",
+            format!("{interval_ms}: give 1 to {MAX_INTERVAL_MS}"),
+        );
+    }
+    let interval = Duration::from_millis(interval_ms.max(1));
+    let ms_or = |r: &mut Reader, key: &str, default: Duration| -> Duration {
+        match r.int(key, 0) {
+            0 => default,
+            v => Duration::from_millis(v),
+        }
+    };
+    let primary_interval = ms_or(&mut r, "primary_interval_ms", interval);
+    let timing = Timing::recommended(interval);
+    let dead_time = ms_or(&mut r, "dead_time_ms", timing.witness_dead_time);
+    let lease = ms_or(&mut r, "lease_ms", timing.lease);
+    let pulse = r.int("fence_pulse_ms", 0);
+    let settle = r.int("fence_settle_ms", 0);
+    let fence = if pulse > 0 {
+        Some(FenceConfig {
+            pulse: Duration::from_millis(pulse),
+            settle: Duration::from_millis(settle),
+        })
+    } else {
+        if settle > 0 {
+            r.problem(
+                "fence_settle_ms",
+                "set without fence_pulse_ms: the fence is off unless fence_pulse_ms is above 0",
+            );
+        }
+        None
+    };
+    let request_timeout = ms_or(&mut r, "secondary_request_timeout_ms", primary_interval);
+    let primary_fence = ms_or(
+        &mut r,
+        "primary_fence_ms",
+        Timing::recommended(primary_interval).isolation_fence,
+    );
+
+    // Keys.
+    let key_file_text = r.str("key_file", "");
+    let mut keys: Vec<(u8, Vec<u8>)> = Vec::new();
+    let key_file = if key_file_text.is_empty() {
+        None
+    } else {
+        let kp = path.parent().unwrap_or(Path::new(".")).join(&key_file_text);
+        match std::fs::read_to_string(&kp) {
+            Ok(text) => keys = parse_keys(&text, &kp.display().to_string(), r.problems),
+            Err(e) => r.problem("key_file", format!("cannot read {}: {e}", kp.display())),
+        }
+        Some(kp)
+    };
+
+    // The core's own rules, as the daemons check them.
+    let epoch_placeholder = 1;
+    let mut config = WitnessConfig::new(
+        NodeId(address.map_or(0, u32::from)),
+        epoch_placeholder,
+        interval,
+    );
+    config.primary = primary.map(|a| NodeId(u32::from(a)));
+    config.secondary = secondary.map(|a| NodeId(u32::from(a)));
+    config.primary_interval = primary_interval;
+    config.dead_time = DeadTime::Fixed(dead_time);
+    config.lease = lease;
+    config.fence = fence;
+    for e in config.problems(request_timeout, primary_fence, primary_interval) {
+        let key = match e {
+            failover_core::ConfigError::FenceTooLate { .. } => "dead_time_ms",
+            failover_core::ConfigError::LeaseTooShort { .. } => "lease_ms",
+            _ => "interval_ms",
+        };
+        r.problem(key, e);
+    }
+
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+
+    // The generated constants.
+    let mut code = String::new();
+    let ip = |a: Ipv4Addr| format!("{:?}", a.octets());
+    let opt_ip = |a: Option<Ipv4Addr>| match a {
+        Some(a) => format!("Some({})", ip(a)),
+        None => "None".to_owned(),
+    };
+    let w = &mut code;
+    let _ = writeln!(w, "// Generated by build.rs from {name}. Do not edit.");
+    let _ = writeln!(w, "pub const CONFIG_FILE: &str = {name:?};");
+    let _ = writeln!(
+        w,
+        "pub const ADDRESS: [u8; 4] = {};",
+        ip(address.unwrap_or(Ipv4Addr::UNSPECIFIED))
+    );
+    let _ = writeln!(w, "pub const PREFIX_LEN: u8 = {prefix_len};");
+    let _ = writeln!(w, "pub const MAC: Option<[u8; 6]> = {mac:?};");
+    let _ = writeln!(w, "pub const PORT: u16 = {port};");
+    let _ = writeln!(
+        w,
+        "pub const PRIMARY: Option<[u8; 4]> = {};",
+        opt_ip(primary)
+    );
+    let _ = writeln!(
+        w,
+        "pub const SECONDARY: Option<[u8; 4]> = {};",
+        opt_ip(secondary)
+    );
+    let peers: Vec<String> = peers.into_iter().map(ip).collect();
+    let _ = writeln!(w, "pub const PEERS: &[[u8; 4]] = &[{}];", peers.join(", "));
+    let _ = writeln!(
+        w,
+        "pub const INTERVAL_US: u64 = {};",
+        interval.total_micros()
+    );
+    let _ = writeln!(
+        w,
+        "pub const PRIMARY_INTERVAL_US: u64 = {};",
+        primary_interval.total_micros()
+    );
+    let _ = writeln!(
+        w,
+        "pub const DEAD_TIME_US: u64 = {};",
+        dead_time.total_micros()
+    );
+    let _ = writeln!(w, "pub const LEASE_US: u64 = {};", lease.total_micros());
+    let fence = fence.map(|f| (f.pulse.total_micros(), f.settle.total_micros()));
+    let _ = writeln!(w, "pub const FENCE_US: Option<(u64, u64)> = {fence:?};");
+    let keys: Vec<String> = keys
+        .iter()
+        .map(|(id, secret)| format!("({id}, &{secret:?})"))
+        .collect();
+    let _ = writeln!(
+        w,
+        "pub const KEYS: &[(u8, &[u8])] = &[{}];",
+        keys.join(", ")
+    );
+    Ok((code, key_file))
+}
+
+/// The daemons' key-file format (host/src/options.rs, `parse_keys`): one key
+/// per line, `ID HEXSECRET`, `#` comments; the first key signs, a second
+/// one is also accepted.
+fn parse_keys(text: &str, name: &str, problems: &mut Vec<String>) -> Vec<(u8, Vec<u8>)> {
+    let mut keys: Vec<(u8, Vec<u8>)> = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let n = i + 1;
+        let line = raw.split('#').next().unwrap_or("").trim();
+        if line.is_empty() {
+            continue;
+        }
+        let mut words = line.split_whitespace();
+        let (Some(id_text), Some(hex), None) = (words.next(), words.next(), words.next()) else {
+            problems.push(format!(
+                "{name}:{n}: expected \"ID HEXSECRET\" (a key id from 0 to 255, a space, then the secret in hex)"
+            ));
+            continue;
+        };
+        let Ok(id) = id_text.parse::<u8>() else {
+            problems.push(format!(
+                "{name}:{n}: invalid key id {id_text:?}: give a number from 0 to 255"
+            ));
+            continue;
+        };
+        let secret: Option<Vec<u8>> = (hex.len() % 2 == 0)
+            .then(|| {
+                (0..hex.len())
+                    .step_by(2)
+                    .map(|j| u8::from_str_radix(&hex[j..j + 2], 16).ok())
+                    .collect()
+            })
+            .flatten();
+        let Some(secret) = secret else {
+            problems.push(format!(
+                "{name}:{n}: the secret is not an even number of hex digits"
+            ));
+            continue;
+        };
+        if Key::new(id, &secret).is_none() {
+            problems.push(format!(
+                "{name}:{n}: the secret is {} bytes; a key needs {MIN_KEY_LEN} to {MAX_KEY_LEN}",
+                secret.len()
+            ));
+            continue;
+        }
+        if keys.iter().any(|(k, _)| *k == id) {
+            problems.push(format!("{name}:{n}: key id {id} is given twice"));
+            continue;
+        }
+        if keys.len() == MAX_KEYS {
+            problems.push(format!(
+                "{name}:{n}: more than {MAX_KEYS} keys: the file holds the signing key and at most one more"
+            ));
+            continue;
+        }
+        keys.push((id, secret));
+    }
+    if keys.is_empty() {
+        problems.push(format!(
+            "{name}: no key found (expected lines \"ID HEXSECRET\")"
+        ));
+    }
+    keys
+}
