@@ -107,7 +107,7 @@ pub struct BenchArgs {
         value_parser = clap::value_parser!(u64).range(1..=1000)
     )]
     pub fastest_candidates: Vec<u64>,
-    /// Where to write bench.json, recovery.svg and the daemons' logs [default: target/lab-bench/<UTC time>/].
+    /// Where to write bench.json, recovery.svg and the daemons' logs [default: target/lab-bench/UTC-TIME/].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
 }

@@ -1,15 +1,12 @@
 //! `failover-lab`: the failover lab.
 //!
-//! The lab will build a small network of real Linux network stacks on one
+//! The lab builds a small network of real Linux network stacks on one
 //! machine (network namespaces joined by bridges, documentation addresses
-//! only), run the real daemons and the witness firmware in it, inject faults
-//! and measure what a client of the service sees. It will provide the README
-//! demo (`./demo.sh`) and the failover benchmark.
-//!
-//! **None of that exists yet**: it lands with issue 4 ("hil-tests"). Today
-//! this crate only holds the command line of the `failover-lab` binary, whose
-//! `demo` and `bench` subcommands check for root (the real ones need it too)
-//! and then say plainly that they are not implemented yet.
+//! only), runs the real daemons and the witness firmware (in QEMU) in it,
+//! injects faults and measures what a client of the service sees. It
+//! provides the README demo (`./demo.sh`, [`demo`]), the scenario tests
+//! (`tests/`) and the failover benchmark ([`bench`](mod@crate::bench)). `docs/lab.md`
+//! describes the parts and what each figure measures.
 #![forbid(unsafe_code)]
 
 pub mod bench;
