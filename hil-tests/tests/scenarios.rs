@@ -23,7 +23,7 @@
 //! scheduling ([`real_time`]); the scenarios whose claim is that nothing
 //! happens use a 200 ms dead time ([`fast_patient`]); and "the primary held
 //! the address throughout" allows the drops heartbeatd logged as its own
-//! stalls ([`primary_kept_it`]). Typical run: about 45 s in all.
+//! stalls ([`primary_kept_it`]). Typical run: about 40 s in all.
 //!
 //! They need root. Without it each test prints a loud "SKIPPED: needs root"
 //! and returns; CI runs as root and runs them all. The daemons' binaries
@@ -580,6 +580,18 @@ fn anomaly_mails_only(mail: &[String]) -> bool {
         && mail.iter().filter(|e| *e == "NetworkRestored").count() == 1
 }
 
+/// When failoverd reached a verdict (the primary silent on every network),
+/// as its log says.
+fn verdicts(fo: &Daemon) -> Vec<Instant> {
+    fo.lines()
+        .iter()
+        .filter(|(_, l)| {
+            l.contains("warning: the primary") && l.contains("is silent on every network")
+        })
+        .map(|(t, _)| *t)
+        .collect()
+}
+
 /// Removes the service address from the primary, as its death would (the
 /// kernel of a crashed host takes its addresses along).
 fn primary_host_forgets_the_address(t: &Topology) {
@@ -657,6 +669,9 @@ fn public_cut_is_an_anomaly_only() {
 
     let cut = Instant::now();
     lab.t.unplug(&lab.t.primary, Net::Public).unwrap();
+    // Out for certain from here (the `ip` command may take a while on a
+    // loaded machine).
+    let out = Instant::now();
     lab.wait("the anomaly", WAIT, &logs, || {
         fo.logged_after(cut, "network anomaly").is_some()
     });
@@ -693,7 +708,7 @@ fn public_cut_is_an_anomaly_only() {
     let probes = lab.probes();
     let during = probes
         .iter()
-        .filter(|p| p.sent >= cut + Duration::from_millis(50) && p.sent < plugged)
+        .filter(|p| p.sent >= out + Duration::from_millis(50) && p.sent < plugged)
         .filter(|p| p.answer.is_some())
         .count();
     lab.check(
@@ -1075,24 +1090,63 @@ fn thirty_percent_loss_everywhere_makes_no_false_takeover() {
         &format!("the loss was there: {counts:?}"),
         &logs,
     );
+    // A verdict is false (the loss's doing) unless heartbeatd itself says
+    // it did not run then: a primary that does not run for longer than the
+    // dead time is rightly taken over from (this happens on a machine
+    // loaded beyond its two cores even at real-time priority). It drops
+    // the address when it runs again, and the secondary gives it back.
+    let verdicts = verdicts(&fo);
+    let hb_stalls: Vec<Instant> = hb
+        .lines()
+        .iter()
+        .filter(|(_, l)| l.contains("was frozen too long"))
+        .map(|(t, _)| *t)
+        .collect();
+    let false_verdicts: Vec<&Instant> = verdicts
+        .iter()
+        .filter(|v| {
+            !hb_stalls.iter().any(|s| {
+                *s + Duration::from_millis(200) >= **v && *s <= **v + Duration::from_secs(1)
+            })
+        })
+        .collect();
+    lab.check(
+        false_verdicts.is_empty(),
+        &format!(
+            "no false verdict: {} verdict(s), {} with no primary stall ({} stall(s))",
+            verdicts.len(),
+            false_verdicts.len(),
+            hb_stalls.len()
+        ),
+        &logs,
+    );
     let (p, s) = lab.held();
-    lab.check(
-        s.is_empty(),
-        &format!("no false takeover: the secondary held {s:?}"),
-        &logs,
-    );
-    lab.check(!fo.logged("took over"), "no takeover in the log", &logs);
-    lab.check(stages(&lab.srun).is_empty(), "no script ran", &logs);
-    lab.check(
-        primary_kept_it(&p, &hb),
-        "the primary held the address throughout",
-        &logs,
-    );
-    lab.check(
-        lab.runs() == ["primary"],
-        "only the primary answered the client",
-        &logs,
-    );
+    if verdicts.is_empty() {
+        lab.check(
+            s.is_empty(),
+            &format!("no false takeover: the secondary held {s:?}"),
+            &logs,
+        );
+        lab.check(!fo.logged("took over"), "no takeover in the log", &logs);
+        lab.check(stages(&lab.srun).is_empty(), "no script ran", &logs);
+        lab.check(
+            primary_kept_it(&p, &hb),
+            "the primary held the address throughout",
+            &logs,
+        );
+        lab.check(
+            lab.runs() == ["primary"],
+            "only the primary answered the client",
+            &logs,
+        );
+    } else {
+        eprintln!(
+            "note: {} takeover(s) of a stalled primary during the lossy period (the machine \
+             is overloaded); none was the loss's doing",
+            verdicts.len()
+        );
+        lab.wait_owner(Owner::Primary, &logs);
+    }
     let status = status(&lab.bins.failoverd, &fo);
     lab.check(
         status.contains("role: secondary") && status.contains("198.51.100.1: alive"),
@@ -1929,4 +1983,28 @@ fn helpers_measure_what_they_say() {
         })
     );
     assert_eq!(counters("nothing"), None);
+    let owned = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    let mut ran = owned(&ACQUIRE);
+    assert!(!acquire_then_release(&ran));
+    ran.extend(owned(&RELEASE));
+    assert!(acquire_then_release(&ran));
+    ran.extend(owned(&RELEASE));
+    assert!(!acquire_then_release(&ran), "two PreRel");
+    assert!(anomaly_mails_only(&owned(&[
+        "NetworkAnomaly",
+        "NetworkRestored"
+    ])));
+    assert!(anomaly_mails_only(&owned(&[
+        "NetworkAnomaly",
+        "NetworkAnomaly",
+        "NetworkRestored"
+    ])));
+    assert!(!anomaly_mails_only(&owned(&["NetworkAnomaly"])));
+    assert!(!anomaly_mails_only(&owned(&[
+        "NetworkAnomaly",
+        "TookOver",
+        "NetworkRestored"
+    ])));
+    assert_eq!(held_at(&a, ms(50)), Some(a[0]));
+    assert_eq!(held_at(&a, ms(120)), None);
 }
