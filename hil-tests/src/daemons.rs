@@ -151,6 +151,39 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// A test's scratch directory, `<tmp>/folab-<kind>-<pid>-<test>`: removed
+/// when the test passes, kept and named on standard error when it fails,
+/// so the daemons' logs and mail of a failed scenario can be read.
+#[derive(Debug)]
+pub struct Scratch {
+    /// Its path.
+    pub base: PathBuf,
+    what: &'static str,
+}
+
+impl Scratch {
+    /// Creates it afresh (mode 755: the daemons refuse scripts in a
+    /// directory others can write). `what` says what it holds, for the
+    /// failure message.
+    pub fn new(kind: &str, test: &str, what: &'static str) -> io::Result<Scratch> {
+        let base = std::env::temp_dir().join(format!("folab-{kind}-{}-{test}", std::process::id()));
+        let _ = fs::remove_dir_all(&base);
+        fs::create_dir_all(&base)?;
+        fs::set_permissions(&base, fs::Permissions::from_mode(0o755))?;
+        Ok(Scratch { base, what })
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("{} are in {}", self.what, self.base.display());
+        } else {
+            let _ = fs::remove_dir_all(&self.base);
+        }
+    }
+}
+
 /// A run's directory: scripts, pid files, epochs, logs, mail.
 #[derive(Debug, Clone)]
 pub struct RunDir {

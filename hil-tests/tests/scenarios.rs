@@ -50,7 +50,9 @@ use failover_core::{LinkId, NodeId, Role};
 use failover_host::net::{
     build_udp_frame, parse_udp_frame, Channel, ChannelConfig, UdpFlow, BROADCAST_MAC,
 };
-use failover_lab::daemons::{start_failoverd, start_heartbeatd, Binaries, Daemon, Profile, RunDir};
+use failover_lab::daemons::{
+    start_failoverd, start_heartbeatd, Binaries, Daemon, Profile, RunDir, Scratch,
+};
 use failover_lab::faults::{Direction, Loss};
 use failover_lab::netns::{skip_unless_root, wait_until, Netns};
 use failover_lab::observe::{overlap, Capture, Held, Ownership};
@@ -85,35 +87,14 @@ fn serial() -> MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// The scenario's directory: removed when the scenario passes, kept (and
-/// named) when it fails.
-struct Files {
-    base: PathBuf,
-}
-
-impl Files {
-    fn new(test: &str) -> Files {
-        let base =
-            std::env::temp_dir().join(format!("folab-scenario-{}-{test}", std::process::id()));
-        let _ = fs::remove_dir_all(&base);
-        fs::create_dir_all(&base).expect("scenario directory");
-        // The daemons refuse scripts in a directory others can write.
-        fs::set_permissions(&base, fs::Permissions::from_mode(0o755)).expect("chmod");
-        Files { base }
-    }
-}
-
-impl Drop for Files {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            eprintln!(
-                "scenario failed: its logs, mail and scripts are in {}",
-                self.base.display()
-            );
-        } else {
-            let _ = fs::remove_dir_all(&self.base);
-        }
-    }
+/// The scenario's directory (see `Scratch`).
+fn scratch(test: &str) -> Scratch {
+    Scratch::new(
+        "scenario",
+        test,
+        "scenario failed: its logs, mail and scripts",
+    )
+    .expect("scenario directory")
 }
 
 /// A lab network with the observers running. On drop, failoverd is
@@ -135,7 +116,7 @@ struct Lab {
     srun: RunDir,
     /// Every failoverd started, for the teardown.
     failoverds: RefCell<Vec<u32>>,
-    _files: Files,
+    _files: Scratch,
 }
 
 impl Drop for Lab {
@@ -152,7 +133,7 @@ impl Lab {
             Ok(b) => b,
             Err(e) => panic!("{e}"),
         };
-        let files = Files::new(test);
+        let files = scratch(test);
         let prun = RunDir::create(&files.base.join("primary")).expect("primary's run dir");
         let srun = RunDir::create(&files.base.join("secondary")).expect("secondary's run dir");
         let t = Topology::new().expect("lab network");

@@ -20,15 +20,15 @@
 //! test keeps its directory (daemon logs, mail, the witness's defmt streams,
 //! decoded when `defmt-print` is installed) and names it.
 
-use std::fs;
 use std::io;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use failover_lab::daemons::{start_failoverd, start_heartbeatd, Binaries, Daemon, Profile, RunDir};
+use failover_lab::daemons::{
+    start_failoverd, start_heartbeatd, Binaries, Daemon, Profile, RunDir, Scratch,
+};
 use failover_lab::netns::{skip_unless_root, wait_until};
 use failover_lab::observe::{overlap, Held, Ownership};
 use failover_lab::topology::{Net, Topology, PUBLIC_IF, SERVICE};
@@ -57,33 +57,14 @@ fn ready(test: &str) -> Option<PathBuf> {
     witness::skip_unless_ready(test)
 }
 
-/// The scenario's directory: removed when it passes, kept when it fails.
-struct Files {
-    base: PathBuf,
-}
-
-impl Files {
-    fn new(test: &str) -> Files {
-        let base =
-            std::env::temp_dir().join(format!("folab-witness-{}-{test}", std::process::id()));
-        let _ = fs::remove_dir_all(&base);
-        fs::create_dir_all(&base).expect("scenario directory");
-        fs::set_permissions(&base, fs::Permissions::from_mode(0o755)).expect("chmod");
-        Files { base }
-    }
-}
-
-impl Drop for Files {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            eprintln!(
-                "witness scenario failed: its logs, mail and the witness's defmt streams are in {}",
-                self.base.display()
-            );
-        } else {
-            let _ = fs::remove_dir_all(&self.base);
-        }
-    }
+/// The scenario's directory (see `Scratch`).
+fn scratch(test: &str) -> Scratch {
+    Scratch::new(
+        "witness",
+        test,
+        "witness scenario failed: its logs, mail and the witness's defmt streams",
+    )
+    .expect("scenario directory")
 }
 
 /// The lab network with the witness plugged in. Fields drop in order: the
@@ -97,13 +78,13 @@ struct Lab {
     profile: Profile,
     prun: RunDir,
     srun: RunDir,
-    files: Files,
+    files: Scratch,
 }
 
 impl Lab {
     fn new(test: &str, elf: &Path) -> Lab {
         let bins = Binaries::find().unwrap_or_else(|e| panic!("{e}"));
-        let files = Files::new(test);
+        let files = scratch(test);
         let prun = RunDir::create(&files.base.join("primary")).expect("primary's run dir");
         let srun = RunDir::create(&files.base.join("secondary")).expect("secondary's run dir");
         let t = Topology::new().expect("lab network");
