@@ -46,8 +46,13 @@ pub struct Outcome {
 
 impl Outcome {
     /// Whether the demo showed what it promises.
+    /// The overlap is measured by two samplers, each in its own thread, 1 ms
+    /// apart: on a loaded machine a sample can be a few ms late, so an
+    /// apparent overlap below [`OVERLAP_PRECISION`] is within the
+    /// measurement's error (CI saw 1.7 ms while the daemons' logs put the
+    /// secondary's removal 2 ms before the primary's add).
     pub fn ok(&self) -> bool {
-        self.took_over && self.failed_back && self.overlap.is_zero()
+        self.took_over && self.failed_back && self.overlap < OVERLAP_PRECISION
     }
 }
 
