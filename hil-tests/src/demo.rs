@@ -29,6 +29,10 @@ pub const STEADY: Duration = Duration::from_secs(2);
 /// (the slower log lines: PostAcq, "took over", the mail).
 pub const SETTLE: Duration = Duration::from_millis(500);
 
+/// The ownership samplers' precision on a loaded machine (see
+/// [`Outcome::ok`]).
+pub const OVERLAP_PRECISION: Duration = Duration::from_millis(5);
+
 /// What the demo measured.
 #[derive(Debug, Clone, Default)]
 pub struct Outcome {
