@@ -325,9 +325,7 @@ impl Secondary {
             (true, Some(_)) => {
                 if self.cut_off(now) {
                     // Silence heard while deaf proves nothing: count afresh.
-                    self.primary.reset(now);
-                    self.witness.reset(now);
-                    self.reported_silent = LinkMask::NONE;
+                    self.forget_primary(now);
                 }
                 self.carrier_lost_at = None;
             }
@@ -363,9 +361,7 @@ impl Secondary {
     /// (PreRel cannot come first), and what it heard is stale, so silence
     /// counts afresh.
     fn on_stall(&mut self, now: Instant) {
-        self.primary.reset(now);
-        self.witness.reset(now);
-        self.reported_silent = LinkMask::NONE;
+        self.forget_primary(now);
         let addresses_on = match self.phase {
             Phase::Holding
             | Phase::Releasing {
@@ -789,6 +785,19 @@ impl Secondary {
 
     /// Anomaly notices: one per change of the set of silent links while the
     /// primary is alive; "peer lost/regained" around the verdict.
+    /// What this node heard is stale (it was stalled, or deaf): the
+    /// detectors start afresh. What it reported stands until a link is
+    /// heard again or is silent for its dead time counted from now (the
+    /// settling rule of `report_links`), so a stall neither repeats an
+    /// anomaly notice, nor forgets one it sent, nor passes for the
+    /// primary's return.
+    fn forget_primary(&mut self, now: Instant) {
+        self.primary.reset(now);
+        self.witness.reset(now);
+        self.regained_at = now;
+        self.settling = true;
+    }
+
     fn report_links(&mut self, now: Instant, dead: bool) {
         if dead {
             self.reported_silent = LinkMask::NONE;
@@ -798,7 +807,8 @@ impl Secondary {
             }
             return;
         }
-        if self.peer_lost_reported {
+        // Not dead only because the detector was reset is not a return.
+        if self.peer_lost_reported && self.primary.heard_any() {
             self.peer_lost_reported = false;
             self.regained_at = now;
             self.settling = true;
@@ -820,7 +830,11 @@ impl Secondary {
                     .last_heard(link)
                     .is_none_or(|t| t < self.regained_at)
                 {
+                    // Unknown yet: what was reported of it stands.
                     settled = false;
+                    if self.reported_silent.contains(link) {
+                        silent = silent.with(link);
+                    }
                 }
             }
             self.settling = !settled;
