@@ -145,8 +145,12 @@ impl Capture {
     }
 }
 
-/// When a server had the address: `(from, until)`, `until` `None` while it
-/// still has it.
+/// When a server certainly had the address: `(from, until)`, `until`
+/// `None` while it still has it. A sample only says the address was there
+/// at some instant of its netlink query, and the sampling thread may run
+/// late, so an interval runs from the end of the first query that saw the
+/// address to the start of the last one: overlaps computed from these are
+/// real ones, never an artefact of a late sample.
 pub type Held = (Instant, Option<Instant>);
 
 /// Samples whether a server has an address on an interface.
@@ -171,22 +175,28 @@ impl Ownership {
             let mut nl = Netlink::open().map_err(io::Error::other)?;
             let start = Instant::now();
             let mut had = false;
+            // Start of the query of the last sample that saw the address.
+            let mut last_seen = start;
             while !flag.load(Ordering::Relaxed) && start.elapsed() < MAX_RUN {
+                let before = Instant::now();
                 let index = nl.link_by_name(ifname).map_err(io::Error::other)?.index;
                 let has = nl
                     .addresses(index)
                     .map_err(io::Error::other)?
                     .iter()
                     .any(|a| a.addr == addr);
-                let at = Instant::now();
+                let after = Instant::now();
                 if has != had {
                     let mut h = lock(&sink);
                     if has {
-                        h.push((at, None));
+                        h.push((after, None));
                     } else if let Some(last) = h.last_mut() {
-                        last.1 = Some(at);
+                        last.1 = Some(last_seen.max(last.0));
                     }
                     had = has;
+                }
+                if has {
+                    last_seen = before;
                 }
                 std::thread::sleep(period);
             }
