@@ -67,10 +67,10 @@ pub fn failoverd_main(args: Vec<OsString>) -> u8 {
             .common
             .witness
             .map(|w| format!("witness {w} (policy {})", opts.witness_mode.name())),
-        fingerprint: failoverd_fingerprint(&opts, &plan),
+        fingerprint: failoverd_fingerprint(&opts),
         reload: Box::new(move || match failoverd_from_args(args.clone())? {
             Invocation::Run(o) => Ok(Reload {
-                fingerprint: failoverd_fingerprint(&o, &Plan::default()),
+                fingerprint: failoverd_fingerprint(&o),
                 keys: o.common.keys.clone(),
                 mail: mail_config(&o.common),
                 scripts: Some(script_config(&o)),
@@ -428,7 +428,7 @@ fn fingerprint(parts: &[&dyn Debug]) -> String {
     format!("{parts:?}")
 }
 
-fn failoverd_fingerprint(o: &FailoverdOptions, _plan: &Plan) -> String {
+fn failoverd_fingerprint(o: &FailoverdOptions) -> String {
     fingerprint(&[
         &o.common.port,
         &o.common.interval,
