@@ -3,9 +3,11 @@
 #   ./demo.sh
 # Checks that it can work (root, network namespaces), installs the Debian
 # packages it needs if they are missing, builds the workspace in release mode
-# and runs `failover-lab demo`: the lab network with the real daemons, the
-# primary's plug pulled, the takeover and the zero-overlap failback, each
-# with its timeline. Exit status 0 when the demo showed all of that.
+# and the witness firmware (scripts/firmware.sh: Debian's rustc-web and QEMU),
+# and runs `failover-lab demo`: the lab network with the real daemons and the
+# witness in QEMU, the primary's plug pulled, the takeover (with the witness's
+# grant) and the zero-overlap failback, each with its timeline. Exit status 0
+# when the demo showed all of that.
 set -euo pipefail
 cd "$(dirname "$0")"
 # shellcheck source=scripts/lib.sh
@@ -55,5 +57,13 @@ fi
 
 say "building (cargo build --release)"
 "${CARGO[@]}" build --release
+
+# The witness: its firmware, built with Debian's bare-metal toolchain, booted
+# in QEMU by the demo. Without it the demo still runs, with the two servers
+# only, and says so.
+say "building the witness firmware (scripts/firmware.sh; the first time installs Debian's rustc-web and QEMU)"
+if ! scripts/firmware.sh; then
+    warn "the witness firmware could not be built (see above): the demo runs without the witness"
+fi
 
 exec target/release/failover-lab demo

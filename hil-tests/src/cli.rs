@@ -42,9 +42,18 @@ pub struct Cli {
 #[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
 pub enum Command {
     /// Start the lab, pull the primary's plug, show the takeover and the failback with their timelines.
-    Demo,
+    Demo(DemoArgs),
     /// Measure failover times, false takeovers under loss, and the daemons' memory and CPU, per profile.
     Bench(BenchArgs),
+}
+
+/// `failover-lab demo`'s options.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
+pub struct DemoArgs {
+    /// Run without the witness even if its firmware is built (by default it boots in QEMU when
+    /// scripts/firmware.sh has built it and qemu-system-arm is installed).
+    #[arg(long)]
+    pub no_witness: bool,
 }
 
 /// `failover-lab bench`'s options. A quick smoke run:
@@ -133,7 +142,7 @@ impl Command {
     /// The subcommand's name as typed on the command line.
     pub fn name(&self) -> &'static str {
         match self {
-            Command::Demo => "demo",
+            Command::Demo(_) => "demo",
             Command::Bench(_) => "bench",
         }
     }
@@ -155,7 +164,7 @@ pub fn run(command: Command, is_root: bool, err: &mut impl Write) -> io::Result<
         return Ok(EXIT_REFUSED);
     }
     match command {
-        Command::Demo => demo(err),
+        Command::Demo(args) => demo(&args, err),
         Command::Bench(args) => bench(&args, err),
     }
 }
@@ -188,10 +197,10 @@ fn bench(args: &BenchArgs, err: &mut impl Write) -> io::Result<u8> {
 }
 
 /// The demo, with its report on standard output and problems on `err`.
-fn demo(err: &mut impl Write) -> io::Result<u8> {
+fn demo(args: &DemoArgs, err: &mut impl Write) -> io::Result<u8> {
     let run_dir = std::env::temp_dir().join(format!("failover-lab-{}", std::process::id()));
     let mut out = io::stdout().lock();
-    match crate::demo::run(&mut out, run_dir.clone()) {
+    match crate::demo::run(&mut out, run_dir.clone(), !args.no_witness) {
         Ok(outcome) => {
             writeln!(
                 out,
@@ -238,7 +247,11 @@ mod tests {
     fn parses_the_two_subcommands() {
         assert_eq!(
             parse(&["demo"]).map(|c| c.command).ok(),
-            Some(Command::Demo)
+            Some(Command::Demo(DemoArgs::default()))
+        );
+        assert_eq!(
+            parse(&["demo", "--no-witness"]).map(|c| c.command).ok(),
+            Some(Command::Demo(DemoArgs { no_witness: true }))
         );
         let Some(Command::Bench(b)) = parse(&["bench"]).ok().map(|c| c.command) else {
             panic!("bench does not parse");
@@ -266,7 +279,7 @@ mod tests {
     #[test]
     fn refuses_politely_when_not_root() {
         let bench = parse(&["bench"]).unwrap().command;
-        for command in [Command::Demo, bench] {
+        for command in [Command::Demo(DemoArgs::default()), bench] {
             let mut err = Vec::new();
             let status = run(command, false, &mut err).ok();
             let text = String::from_utf8_lossy(&err);

@@ -3,9 +3,16 @@
 //! its timeline, the plug back in, and the failback without overlap, then
 //! everything removed. It checks what it shows: the exit status says
 //! whether the takeover and the zero-overlap failback happened.
+//!
+//! With the witness (the default when its firmware is built and QEMU is
+//! installed, as `./demo.sh` arranges), the real firmware boots in QEMU on
+//! the private network, both daemons name it, `failoverd` runs with
+//! `--witness-policy required`, and the takeover's timeline shows the
+//! secondary's request and the witness's grant as captured on the wire: the
+//! demo then also requires that grant.
 
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::daemons::{Binaries, Profile, RunDir};
@@ -16,6 +23,7 @@ use crate::observe::overlap;
 use crate::service::{service_runs, Probe, Prober};
 use crate::timeline::ms;
 use crate::topology::{Topology, CLIENT_IP, SERVICE};
+use crate::witness::{self, WitnessNode, WITNESS_IP};
 
 pub use crate::measure::OWNERSHIP_PERIOD;
 
@@ -42,17 +50,57 @@ pub struct Outcome {
     pub takeover_outage: Option<Duration>,
     /// Client-visible outage at the failback.
     pub failback_outage: Option<Duration>,
+    /// The witness took part.
+    pub witness: bool,
+    /// The witness granted the takeover (seen on the private network).
+    pub granted: bool,
 }
 
 impl Outcome {
     /// Whether the demo showed what it promises.
     pub fn ok(&self) -> bool {
-        self.took_over && self.failed_back && self.overlap.is_zero()
+        self.took_over
+            && self.failed_back
+            && self.overlap.is_zero()
+            && (self.granted || !self.witness)
     }
 }
 
+/// The witness firmware to boot, or why there is none: QEMU missing, or
+/// the ELF not built.
+pub fn witness_firmware() -> Result<PathBuf, String> {
+    if !witness::on_path(witness::QEMU) {
+        return Err(format!(
+            "{} is not installed (scripts/firmware.sh installs it and builds the firmware)",
+            witness::QEMU
+        ));
+    }
+    witness::find_elf().map_err(|e| e.to_string())
+}
+
+/// Boots the witness on the lab's private network and returns it with the
+/// daemons' extra arguments (`--witness`, the key if the firmware has one;
+/// `failoverd` also `--witness-policy required`).
+fn start_witness(
+    t: &Topology,
+    elf: &Path,
+    dir: &Path,
+) -> io::Result<(WitnessNode, Vec<String>, Vec<String>)> {
+    let mut node = WitnessNode::attach(t, elf, dir)?;
+    node.power_on(t)?;
+    let keys = witness::key_args();
+    let mut hb = vec!["--witness".to_owned(), WITNESS_IP.to_string()];
+    hb.extend(keys.iter().cloned());
+    let mut fo = hb.clone();
+    fo.extend(["--witness-policy".to_owned(), "required".to_owned()]);
+    Ok((node, hb, fo))
+}
+
 /// Runs the demo, printing to `out`. The run's logs stay in `run_dir`.
-pub fn run(out: &mut impl Write, run_dir: PathBuf) -> io::Result<Outcome> {
+///
+/// `use_witness`: boot the witness if its firmware and QEMU are there
+/// (without them the demo says why and runs with the two servers only).
+pub fn run(out: &mut impl Write, run_dir: PathBuf, use_witness: bool) -> io::Result<Outcome> {
     let profile = Profile::fast();
     let stale = cleanup_stale()?;
     if stale > 0 {
@@ -104,8 +152,33 @@ pub fn run(out: &mut impl Write, run_dir: PathBuf) -> io::Result<Outcome> {
         profile.interval_ms,
         profile.interval_ms * 3
     )?;
+    let firmware = if use_witness {
+        witness_firmware()
+    } else {
+        Err("left out (--no-witness)".to_owned())
+    };
+    let (mut witness, hb_extra, fo_extra) = match &firmware {
+        Ok(elf) => {
+            let (node, hb, fo) = start_witness(&t, elf, &run.path.join("witness"))?;
+            writeln!(
+                out,
+                "  witness    {WITNESS_IP} (private only): the real firmware in QEMU (mps2-an385, \
+                 LAN9118); failoverd may take over only with its grant (--witness-policy required)"
+            )?;
+            (Some(node), hb, fo)
+        }
+        Err(why) => {
+            writeln!(
+                out,
+                "  no witness: {why}\n  (running with the two servers only, as Apple's IP failover did)"
+            )?;
+            (None, Vec::new(), Vec::new())
+        }
+    };
+    let hb_extra: Vec<&str> = hb_extra.iter().map(String::as_str).collect();
+    let fo_extra: Vec<&str> = fo_extra.iter().map(String::as_str).collect();
 
-    let rig = Rig::start(&t, &bins, &run, &profile, &[], &[])?;
+    let rig = Rig::start(&t, &bins, &run, &profile, &hb_extra, &fo_extra)?;
     let prober = Prober::start(&t.client, SERVICE, PROBE_PERIOD)?;
 
     // Steady state: the primary serves.
@@ -133,6 +206,20 @@ pub fn run(out: &mut impl Write, run_dir: PathBuf) -> io::Result<Outcome> {
         answered,
         steady_from.duration_since(started).as_millis()
     )?;
+    let beats = |ip| rig.private.heartbeats_from(ip, steady_from);
+    let mut heard = format!(
+        "  heartbeats on the private network: primary {}, secondary {}",
+        beats(t.primary.private_ip),
+        beats(t.secondary.private_ip)
+    );
+    if witness.is_some() {
+        let from_witness = beats(WITNESS_IP);
+        heard.push_str(&format!(", witness {from_witness}"));
+        if from_witness == 0 {
+            heard.push_str(" (THE WITNESS IS SILENT: see its log in the run directory)");
+        }
+    }
+    writeln!(out, "{heard}")?;
 
     // The plug. Zero is when the primary's last cable lost its carrier, as
     // its own heartbeatd saw it (the two `ip` commands take a few ms each).
@@ -144,6 +231,13 @@ pub fn run(out: &mut impl Write, run_dir: PathBuf) -> io::Result<Outcome> {
         takeover.timeline()
     )?;
     let took_over = takeover.served();
+    let granted = takeover.granted.is_some();
+    if witness.is_some() && !granted {
+        writeln!(
+            out,
+            "  the witness's grant was not seen on the private network: WITNESS FAILED"
+        )?;
+    }
     let takeover_outage = match takeover.outage() {
         Some(d) => {
             writeln!(
@@ -217,11 +311,31 @@ pub fn run(out: &mut impl Write, run_dir: PathBuf) -> io::Result<Outcome> {
     drop(capture);
     drop((hb, fo));
     drop(responders);
+    if let Some(node) = witness.as_mut() {
+        node.power_off(&t)?;
+        let dir = run.path.join("witness");
+        if node.decode_logs().is_some() {
+            writeln!(
+                out,
+                "  the witness's own log (defmt, decoded): {}",
+                dir.join("witness-boot1.log").display()
+            )?;
+        } else {
+            writeln!(
+                out,
+                "  the witness's log is kept raw (defmt) in {}: decode it with \
+                 `defmt-print -e <firmware ELF> < witness-boot1.defmt` (cargo install defmt-print --locked)",
+                dir.display()
+            )?;
+        }
+    }
     Ok(Outcome {
         took_over,
         failed_back: failback.failed_back,
         overlap: both,
         takeover_outage,
         failback_outage,
+        witness: witness.is_some(),
+        granted,
     })
 }

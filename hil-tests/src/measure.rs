@@ -13,10 +13,12 @@ use std::time::{Duration, Instant};
 
 use crate::daemons::{start_failoverd, start_heartbeatd, Binaries, Daemon, Profile, RunDir};
 use crate::interrupt;
-use crate::observe::{Capture, Ownership};
+use failover_core::wire::{WitnessKind, DEFAULT_PORT};
+
+use crate::observe::{Capture, FrameSeen, Ownership, ProtocolCapture};
 use crate::service::{Probe, Prober, Responder};
 use crate::timeline::{signed_ms, Timeline};
-use crate::topology::{Net, Topology, PUBLIC_BRIDGE, PUBLIC_IF, SERVICE};
+use crate::topology::{Net, Topology, PRIVATE_BRIDGE, PUBLIC_BRIDGE, PUBLIC_IF, SERVICE};
 
 /// How often address ownership is sampled.
 pub const OWNERSHIP_PERIOD: Duration = Duration::from_millis(1);
@@ -103,6 +105,9 @@ pub struct Rig {
     /// Gratuitous ARPs and ARP replies for the service address on the
     /// public bridge.
     pub capture: Capture,
+    /// The protocol on the private bridge: heartbeats and, with a witness,
+    /// its exchange with the secondary.
+    pub private: ProtocolCapture,
     /// `heartbeatd` on the primary.
     pub hb: Daemon,
     /// `failoverd` on the secondary.
@@ -132,6 +137,7 @@ impl Rig {
             Ownership::start(&t.secondary.ns, PUBLIC_IF, SERVICE, OWNERSHIP_PERIOD)?,
         );
         let capture = Capture::start(t.switch.ns(), PUBLIC_BRIDGE, SERVICE)?;
+        let private = ProtocolCapture::start(t.switch.ns(), PRIVATE_BRIDGE, DEFAULT_PORT)?;
         let hb = start_heartbeatd(t, bins, run, profile, hb_extra)?;
         let fo = start_failoverd(t, bins, run, profile, fo_extra)?;
         Ok(Rig {
@@ -140,6 +146,7 @@ impl Rig {
             responders,
             owners,
             capture,
+            private,
             hb,
             fo,
         })
@@ -173,6 +180,10 @@ pub struct Takeover {
     pub last_primary: Option<Instant>,
     /// `failoverd`: "the primary is silent on every network".
     pub verdict: Option<Instant>,
+    /// With a witness: the secondary's first request to it.
+    pub asked: Option<FrameSeen>,
+    /// With a witness: its first grant.
+    pub granted: Option<FrameSeen>,
     /// `failoverd` added the service address.
     pub added: Option<Instant>,
     /// The first gratuitous ARP from the secondary on the public bridge.
@@ -223,6 +234,17 @@ impl Takeover {
             self.verdict,
             "failoverd: the primary is silent on every network (verdict)",
         );
+        tl.add(
+            self.asked.as_ref().map(|f| f.at),
+            "failoverd asks the witness for the address, now that the primary must have fenced itself",
+        );
+        if let Some(g) = &self.granted {
+            let lease = g.witness.map_or(0, |w| w.lease.total_millis());
+            tl.add(
+                Some(g.at),
+                format!("witness: grant (it no longer hears the primary either; lease {lease} ms)"),
+            );
+        }
         tl.add(self.added, "failoverd: added 192.0.2.10 to pub0");
         tl.add(self.first_garp, "first gratuitous ARP from the secondary");
         tl.add(self.post_acq, "failoverd: PostAcq script ran");
@@ -278,6 +300,8 @@ pub fn pull_plug(
         priv_lost,
         last_primary,
         verdict: fo("is silent on every network"),
+        asked: rig.private.first(WitnessKind::Request, pulled),
+        granted: rig.private.first(WitnessKind::Grant, pulled),
         added: fo("added 192.0.2.10"),
         first_garp: rig.capture.first_garp(&rig.secondary_mac, pulled),
         post_acq: fo("PostAcq acquire"),

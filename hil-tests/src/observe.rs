@@ -3,6 +3,8 @@
 //!
 //! - [`Capture`]: the public bridge in the switch, every gratuitous ARP and
 //!   every ARP reply for the service address, with the sender's MAC;
+//! - [`ProtocolCapture`]: the failover protocol on a bridge (the private
+//!   one: heartbeats and the witness exchange), with each frame's sender;
 //! - [`Ownership`]: which server has the service address on its interface,
 //!   sampled over netlink every millisecond, as intervals.
 //!
@@ -16,8 +18,10 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use failover_core::wire::{Body, FrameRepr, WitnessKind, WitnessRepr};
 use failover_host::addr::Netlink;
 use failover_host::net::channel::{Channel, ChannelConfig};
+use failover_host::net::frame::parse_udp_frame;
 use failover_host::net::garp::{parse_arp, GarpForm};
 
 use crate::netns::Netns;
@@ -69,60 +73,74 @@ pub struct Capture {
     worker: Worker,
 }
 
+/// Opens a capture on `bridge` in `switch` and runs it in a bounded
+/// background thread: every frame goes to `classify`, and what it returns
+/// is kept, stamped on arrival. Returns once the capture is open (or why it
+/// could not be).
+fn spawn_capture<T: Send + 'static>(
+    switch: &Netns,
+    bridge: &'static str,
+    classify: impl Fn(&[u8], Instant) -> Option<T> + Send + 'static,
+) -> io::Result<(Arc<Mutex<Vec<T>>>, Worker)> {
+    // Opened in the thread (the namespace's), reported here, so that a
+    // failure reaches the caller.
+    let ready = Arc::new(Mutex::new(None::<io::Result<()>>));
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let (flag, sink, report) = (Arc::clone(&stop), Arc::clone(&seen), Arc::clone(&ready));
+    let handle = switch.spawn_thread(move || -> io::Result<()> {
+        let mut ch = match Channel::open(bridge, &ChannelConfig::capture()) {
+            Ok(ch) => {
+                *lock(&report) = Some(Ok(()));
+                ch
+            }
+            Err(e) => {
+                let e = io::Error::other(format!("capture on {bridge}: {e}"));
+                *lock(&report) = Some(Err(io::Error::new(e.kind(), e.to_string())));
+                return Err(e);
+            }
+        };
+        let start = Instant::now();
+        while !flag.load(Ordering::Relaxed) && start.elapsed() < MAX_RUN {
+            let Some(frame) = ch.recv_timeout(Duration::from_millis(20))? else {
+                continue;
+            };
+            if let Some(item) = classify(frame, Instant::now()) {
+                lock(&sink).push(item);
+            }
+        }
+        Ok(())
+    })?;
+    let worker = Worker {
+        stop,
+        handle: Some(handle),
+    };
+    for _ in 0..500 {
+        if let Some(r) = lock(&ready).take() {
+            r?;
+            return Ok((seen, worker));
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    Err(io::Error::other(format!(
+        "capture on {bridge} did not start"
+    )))
+}
+
 impl Capture {
     /// Starts capturing on `bridge` in `switch`: ARP frames whose sender is
     /// `addr` (gratuitous ARPs and replies).
     pub fn start(switch: &Netns, bridge: &'static str, addr: Ipv4Addr) -> io::Result<Capture> {
-        // Opened here, so that a failure is reported to the caller.
-        let ready = Arc::new(Mutex::new(None::<io::Result<()>>));
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (flag, sink, report) = (Arc::clone(&stop), Arc::clone(&seen), Arc::clone(&ready));
-        let handle = switch.spawn_thread(move || -> io::Result<()> {
-            let mut ch = match Channel::open(bridge, &ChannelConfig::capture()) {
-                Ok(ch) => {
-                    *lock(&report) = Some(Ok(()));
-                    ch
-                }
-                Err(e) => {
-                    let e = io::Error::other(format!("capture on {bridge}: {e}"));
-                    *lock(&report) = Some(Err(io::Error::new(e.kind(), e.to_string())));
-                    return Err(e);
-                }
-            };
-            let start = Instant::now();
-            while !flag.load(Ordering::Relaxed) && start.elapsed() < MAX_RUN {
-                let Some(frame) = ch.recv_timeout(Duration::from_millis(20))? else {
-                    continue;
-                };
-                let at = Instant::now();
-                if let Some(arp) = parse_arp(frame) {
-                    let garp = arp.garp_form();
-                    if arp.sender_ip == addr && (garp.is_some() || arp.operation == 2) {
-                        lock(&sink).push(ArpSeen {
-                            at,
-                            mac: arp.sender_mac.to_string(),
-                            garp,
-                        });
-                    }
-                }
-            }
-            Ok(())
+        let (seen, worker) = spawn_capture(switch, bridge, move |frame, at| {
+            let arp = parse_arp(frame)?;
+            let garp = arp.garp_form();
+            (arp.sender_ip == addr && (garp.is_some() || arp.operation == 2)).then(|| ArpSeen {
+                at,
+                mac: arp.sender_mac.to_string(),
+                garp,
+            })
         })?;
-        let worker = Worker {
-            stop,
-            handle: Some(handle),
-        };
-        for _ in 0..500 {
-            if let Some(r) = lock(&ready).take() {
-                r?;
-                return Ok(Capture { seen, worker });
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        }
-        Err(io::Error::other(format!(
-            "capture on {bridge} did not start"
-        )))
+        Ok(Capture { seen, worker })
     }
 
     /// Everything seen so far.
@@ -140,6 +158,76 @@ impl Capture {
 
     /// Stops the capture.
     pub fn stop(mut self) -> io::Result<Vec<ArpSeen>> {
+        self.worker.halt()?;
+        Ok(self.seen())
+    }
+}
+
+/// A failover-protocol frame seen on a bridge: a heartbeat or a witness
+/// exchange message, and who sent it. Signed frames are read without
+/// checking their tags (the capture holds no key): this is what was on the
+/// wire, not what a daemon accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrameSeen {
+    /// When.
+    pub at: Instant,
+    /// The sender's node id, as an address.
+    pub sender: Ipv4Addr,
+    /// `None` for a heartbeat; the exchange message otherwise.
+    pub witness: Option<WitnessRepr>,
+}
+
+/// The capture of the failover protocol (UDP, one port) on a bridge of the
+/// switch: on the private bridge it shows the witness exchange (requests,
+/// grants, denials) that the daemons' logs only summarise.
+#[derive(Debug)]
+pub struct ProtocolCapture {
+    seen: Arc<Mutex<Vec<FrameSeen>>>,
+    worker: Worker,
+}
+
+impl ProtocolCapture {
+    /// Starts capturing the protocol's frames to UDP `port` on `bridge` in
+    /// `switch`.
+    pub fn start(switch: &Netns, bridge: &'static str, port: u16) -> io::Result<ProtocolCapture> {
+        let (seen, worker) = spawn_capture(switch, bridge, move |frame, at| {
+            let udp = parse_udp_frame(frame, port)?;
+            let repr = FrameRepr::parse(udp.payload, None).ok()?;
+            Some(FrameSeen {
+                at,
+                sender: Ipv4Addr::from(repr.header.sender.0),
+                witness: match repr.body {
+                    Body::Heartbeat(_) => None,
+                    Body::Witness(w) => Some(w),
+                },
+            })
+        })?;
+        Ok(ProtocolCapture { seen, worker })
+    }
+
+    /// Everything seen so far.
+    pub fn seen(&self) -> Vec<FrameSeen> {
+        lock(&self.seen).clone()
+    }
+
+    /// Heartbeats from `sender` seen at or after `since`.
+    pub fn heartbeats_from(&self, sender: Ipv4Addr, since: Instant) -> usize {
+        lock(&self.seen)
+            .iter()
+            .filter(|f| f.at >= since && f.sender == sender && f.witness.is_none())
+            .count()
+    }
+
+    /// The first exchange message of `kind` at or after `since`.
+    pub fn first(&self, kind: WitnessKind, since: Instant) -> Option<FrameSeen> {
+        lock(&self.seen)
+            .iter()
+            .find(|f| f.at >= since && f.witness.is_some_and(|w| w.kind == kind))
+            .cloned()
+    }
+
+    /// Stops the capture.
+    pub fn stop(mut self) -> io::Result<Vec<FrameSeen>> {
         self.worker.halt()?;
         Ok(self.seen())
     }

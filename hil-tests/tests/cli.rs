@@ -65,6 +65,17 @@ fn demo_runs_the_lab_as_root_and_refuses_otherwise() {
         ] {
             assert!(out.contains(needle), "{needle:?} missing from:\n{out}");
         }
+        // With the firmware built (CI builds it), the witness takes part and
+        // its grant, captured on the private network, is in the timeline.
+        if failover_lab::demo::witness_firmware().is_ok() {
+            for needle in [
+                "witness    198.51.100.3",
+                "witness: grant (",
+                "heartbeats on the private network",
+            ] {
+                assert!(out.contains(needle), "{needle:?} missing from:\n{out}");
+            }
+        }
     } else {
         assert_eq!(o.status.code(), Some(1), "{e}");
         assert!(e.contains("needs root"), "{e}");
