@@ -11,11 +11,11 @@
 //!    last cable lost its carrier; median, p95 and max;
 //! 3. runs with random loss on every switch port (nftables, see
 //!    [`crate::faults`]) and no real fault, counting false takeovers, with
-//!    `failoverd`'s default dead time (three intervals) and with
-//!    `--deadtime auto`.
+//!    a fixed dead time of three intervals (Apple's rule) and with
+//!    `--deadtime auto` (failoverd's default below 1 s intervals).
 //!
 //! The `fastest` profile first looks for the shortest interval the daemons
-//! sustain: each candidate gets a loss-free run with the default dead time
+//! sustain: each candidate gets a loss-free run with the fixed dead time
 //! (any scheduling stall of three intervals is a false takeover) and a run
 //! at 10 % loss with `--deadtime auto` (the adaptive dead time absorbs the
 //! statistics of the loss, so a false takeover there is the daemons not
@@ -106,8 +106,9 @@ impl ProfileName {
 /// `failoverd`'s dead time in a loss run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DeadtimeMode {
-    /// The default: three intervals, fixed (Apple's rule).
-    Default,
+    /// Three intervals, fixed (Apple's rule; failoverd's default at 1 s
+    /// beats and longer).
+    Fixed,
     /// `--deadtime auto`: adapted to the measured loss.
     Auto,
 }
@@ -116,7 +117,7 @@ impl DeadtimeMode {
     /// As on the command line and in reports.
     pub fn as_str(self) -> &'static str {
         match self {
-            DeadtimeMode::Default => "default",
+            DeadtimeMode::Fixed => "fixed",
             DeadtimeMode::Auto => "auto",
         }
     }
@@ -124,7 +125,7 @@ impl DeadtimeMode {
     fn apply(self, profile: &Profile) -> Profile {
         let mut p = profile.clone();
         p.deadtime = match self {
-            DeadtimeMode::Default => None,
+            DeadtimeMode::Fixed => Some((profile.interval_ms * 3).to_string()),
             DeadtimeMode::Auto => Some("auto".to_owned()),
         };
         p
@@ -199,7 +200,7 @@ impl Default for Options {
             loss_seconds: 30,
             loss_percents: vec![10, 20, 30],
             loss_way: LossWay::Both,
-            deadtimes: vec![DeadtimeMode::Default, DeadtimeMode::Auto],
+            deadtimes: vec![DeadtimeMode::Fixed, DeadtimeMode::Auto],
             steady_seconds: 10,
             fastest_candidates: vec![5, 3, 2],
             out: None,
@@ -384,7 +385,7 @@ pub struct FastestSearch {
 pub struct Trial {
     /// The interval, ms.
     pub interval_ms: u64,
-    /// The loss-free run, default dead time.
+    /// The loss-free run, fixed dead time (three intervals).
     pub loss_free: LossResult,
     /// The 10 % run, `--deadtime auto`.
     pub loss_10: LossResult,
@@ -399,8 +400,8 @@ pub struct ProfileResult {
     pub name: &'static str,
     /// Heartbeat interval, ms.
     pub interval_ms: u64,
-    /// `failoverd`'s default dead time (three intervals), ms.
-    pub default_deadtime_ms: u64,
+    /// The power-loss runs' dead time: three intervals, fixed, ms.
+    pub deadtime_ms: u64,
     /// The steady window: resources, false takeovers.
     pub steady: Steady,
     /// The primary power-loss runs.
@@ -621,11 +622,7 @@ pub fn run(opts: &Options, command: String, out: &mut impl Write) -> io::Result<
                 let search = search_fastest(&ctx, out)?;
                 let ms = search.chosen_ms;
                 report.fastest_search = Some(search);
-                Profile {
-                    name: "fastest",
-                    interval_ms: ms,
-                    deadtime: None,
-                }
+                Profile::fixed("fastest", ms)
             }
         };
         let result = bench_profile(&ctx, *name, &profile, out)?;
@@ -719,7 +716,7 @@ fn bench_profile(
     let runs = ctx.opts.runs_for(name);
     writeln!(
         out,
-        "\nprofile {}: heartbeats every {} ms, default dead time {} ms",
+        "\nprofile {}: heartbeats every {} ms, dead time {} ms (three intervals, fixed)",
         profile.name,
         profile.interval_ms,
         profile.interval_ms * 3
@@ -782,7 +779,7 @@ fn bench_profile(
     Ok(ProfileResult {
         name: profile.name,
         interval_ms: profile.interval_ms,
-        default_deadtime_ms: profile.interval_ms * 3,
+        deadtime_ms: profile.interval_ms * 3,
         steady,
         failover,
         loss,
@@ -1085,7 +1082,7 @@ fn search_fastest(ctx: &Ctx, out: &mut impl Write) -> io::Result<FastestSearch> 
     let seconds = Duration::from_secs(ctx.opts.loss_seconds.min(SEARCH_SECONDS_MAX));
     writeln!(
         out,
-        "\nfastest: trying {} ms, each with a {} s loss-free run (default dead time) and a {} s \
+        "\nfastest: trying {} ms, each with a {} s loss-free run (fixed dead time) and a {} s \
          run at 10 % loss per port ({}, --deadtime auto); the shortest without a false takeover wins",
         candidates
             .iter()
@@ -1099,16 +1096,12 @@ fn search_fastest(ctx: &Ctx, out: &mut impl Write) -> io::Result<FastestSearch> 
     let mut tried = Vec::new();
     let mut chosen = None;
     for c in &candidates {
-        let profile = Profile {
-            name: "fastest",
-            interval_ms: *c,
-            deadtime: None,
-        };
+        let profile = Profile::fixed("fastest", *c);
         let dir = ctx.logs.join("fastest-search").join(format!("{c}ms"));
         let loss_free = loss_run(
             ctx,
             &profile,
-            DeadtimeMode::Default,
+            DeadtimeMode::Fixed,
             0,
             seconds,
             &dir.join("loss-free"),
@@ -1229,7 +1222,7 @@ pub fn summary(r: &Report) -> String {
             "  {:<8} {:>4}ms {:>4}ms {:>7}  {:<25} {:<25} {:<25} {:<25}",
             p.name,
             p.interval_ms,
-            p.default_deadtime_ms,
+            p.deadtime_ms,
             format!("{}/{}", f.took_over, f.runs),
             triple(&f.verdict_ms),
             triple(&f.first_garp_ms),
@@ -1678,7 +1671,7 @@ mod tests {
         ProfileResult {
             name,
             interval_ms,
-            default_deadtime_ms: interval_ms * 3,
+            deadtime_ms: interval_ms * 3,
             steady: Steady {
                 seconds: 10.0,
                 false_takeovers: 0,
@@ -1690,8 +1683,8 @@ mod tests {
             },
             failover: summarise_runs(recoveries.len(), 1, samples),
             loss: vec![
-                loss(10, "default", 0),
-                loss(30, "default", 4),
+                loss(10, "fixed", 0),
+                loss(30, "fixed", 4),
                 loss(10, "auto", 0),
                 loss(30, "auto", 0),
             ],
@@ -1758,7 +1751,7 @@ mod tests {
         assert!(fast["failover"]["first_garp_ms"]["median"].is_number());
         assert_eq!(fast["loss"][1]["percent"], 30);
         assert_eq!(fast["loss"][1]["false_takeovers"], 4);
-        assert_eq!(fast["loss"][1]["deadtime"], "default");
+        assert_eq!(fast["loss"][1]["deadtime"], "fixed");
         assert_eq!(fast["steady"]["failoverd"]["rss_kb"], 1900);
         assert!(fast["steady"]["heartbeatd"]["cpu_percent"].is_number());
         let targets = v["targets"].as_array().unwrap();
@@ -1780,7 +1773,7 @@ mod tests {
             "30 % (51 % e2e)",
             "MISSED fast profile: client-visible recovery, median: 21.8 ms (target ≤ 20 ms)",
             "met    fast: false takeovers at 30 % loss (both, dead time auto, 30 s): 0 (target 0)",
-            "MISSED fast: false takeovers at 30 % loss (both, dead time default, 30 s): 4",
+            "MISSED fast: false takeovers at 30 % loss (both, dead time fixed, 30 s): 4",
             "met    fast: backup (failoverd) RSS: 1.86 MB (target ≤ 2 MB)",
             "the benchmark took 812 s",
         ] {

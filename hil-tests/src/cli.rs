@@ -94,13 +94,13 @@ pub struct BenchArgs {
     /// Which frames of every switch port the loss applies to: both ways, or only those entering the switch.
     #[arg(long, value_enum, value_name = "WAY", default_value = "both")]
     pub loss_direction: LossWay,
-    /// failoverd's dead time in the loss runs: its default (three intervals), --deadtime auto, or both.
+    /// failoverd's dead time in the loss runs: fixed (three intervals, Apple's rule), --deadtime auto, or both.
     #[arg(
         long,
         value_enum,
         value_delimiter = ',',
         value_name = "MODE,...",
-        default_value = "default,auto"
+        default_value = "fixed,auto"
     )]
     pub deadtimes: Vec<DeadtimeMode>,
     /// Seconds of the fault-free window in which each daemon's memory and CPU time are read.

@@ -25,8 +25,12 @@ use failover_lab::topology::{
 use nix::sys::signal::Signal;
 
 /// Heartbeat interval of the test daemons: fast, so the tests are short,
-/// but slow enough for a loaded CI machine (dead time is 3 intervals).
+/// but slow enough for a loaded CI machine.
 const INTERVAL_MS: &str = "50";
+/// failoverd's dead time: three intervals, fixed (below 1 s intervals the
+/// default is adaptive, which needs seconds after a start to trust the
+/// network; these tests time their steps against a known dead time).
+const DEADTIME_MS: &str = "150";
 /// Generous bound on anything that must happen (a takeover, a release).
 const WAIT: Duration = Duration::from_secs(10);
 /// How long "nothing happens" is watched for.
@@ -199,6 +203,8 @@ fn failoverd(t: &Topology, files: &Files) -> Daemon {
         env!("CARGO_BIN_EXE_failoverd"),
         "failoverd",
         &[
+            "--deadtime",
+            DEADTIME_MS,
             "--scripts-dir",
             &scripts,
             "--script-timeout",
