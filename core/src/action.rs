@@ -168,6 +168,36 @@ pub enum Event {
     GrantEnded,
 }
 
+impl Event {
+    /// The event's name, without its fields: for logs (the daemons' and the
+    /// witness firmware's), the daemons' `X-Failover-Event` mail header and
+    /// filters. Stable: administrators match on it.
+    pub const fn name(&self) -> &'static str {
+        match self {
+            Event::TookOver => "TookOver",
+            Event::NetworkAnomaly { .. } => "NetworkAnomaly",
+            Event::NetworkRestored => "NetworkRestored",
+            Event::Relinquished => "Relinquished",
+            Event::Vetoed { .. } => "Vetoed",
+            Event::ScriptFailed { .. } => "ScriptFailed",
+            Event::TakeoverCancelled => "TakeoverCancelled",
+            Event::LeaseExpired => "LeaseExpired",
+            Event::WitnessLost => "WitnessLost",
+            Event::WitnessRegained => "WitnessRegained",
+            Event::WitnessDenied { .. } => "WitnessDenied",
+            Event::WitnessFallback => "WitnessFallback",
+            Event::Acquired => "Acquired",
+            Event::Yielded => "Yielded",
+            Event::Isolated => "Isolated",
+            Event::Stalled => "Stalled",
+            Event::PeerLost => "PeerLost",
+            Event::PeerRegained => "PeerRegained",
+            Event::Granted => "Granted",
+            Event::GrantEnded => "GrantEnded",
+        }
+    }
+}
+
 /// An effect the host carries out. Frames are not actions: see
 /// `Machine::poll_transmit`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -208,4 +238,57 @@ pub struct Transmit {
     pub dest: Dest,
     /// The frame's length in the buffer.
     pub len: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::DenyReason;
+
+    #[test]
+    fn event_names_are_unique_and_ignore_fields() {
+        let all = [
+            Event::TookOver,
+            Event::NetworkAnomaly {
+                silent: LinkMask::default(),
+            },
+            Event::NetworkRestored,
+            Event::Relinquished,
+            Event::Vetoed {
+                stage: Stage::Test,
+                outcome: StageOutcome::Failed(1),
+            },
+            Event::ScriptFailed {
+                stage: Stage::PostAcq,
+                outcome: StageOutcome::TimedOut,
+            },
+            Event::TakeoverCancelled,
+            Event::LeaseExpired,
+            Event::WitnessLost,
+            Event::WitnessRegained,
+            Event::WitnessDenied {
+                reason: DenyReason::PrimaryAlive,
+            },
+            Event::WitnessFallback,
+            Event::Acquired,
+            Event::Yielded,
+            Event::Isolated,
+            Event::Stalled,
+            Event::PeerLost,
+            Event::PeerRegained,
+            Event::Granted,
+            Event::GrantEnded,
+        ];
+        for (i, a) in all.iter().enumerate() {
+            for b in &all[i + 1..] {
+                assert_ne!(a.name(), b.name());
+            }
+        }
+        let denied = |reason| Event::WitnessDenied { reason }.name();
+        assert_eq!(
+            denied(DenyReason::PrimaryAlive),
+            denied(DenyReason::Fencing)
+        );
+        assert_eq!(denied(DenyReason::Other), "WitnessDenied");
+    }
 }

@@ -199,6 +199,14 @@ impl Witness {
         !self.primary.is_dead(self.endpoint.now())
     }
 
+    /// Whether the primary is heard: alive *and* heard at least once since
+    /// this machine started (or was last deaf). Right after boot the machine
+    /// counts the primary's silence from boot, so "not yet dead" is not yet
+    /// "heard"; status LEDs and logs want this one.
+    pub fn primary_heard(&self) -> bool {
+        self.primary_alive() && self.primary.heard_any()
+    }
+
     fn enter(&mut self, now: Instant) -> Instant {
         let stalled = now.saturating_since(self.endpoint.now()) > stall_limit(self.config.interval);
         let now = self.endpoint.advance(now);

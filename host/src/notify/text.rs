@@ -50,28 +50,7 @@ pub fn policy(event: &Event, role: Role) -> (Level, bool) {
 /// The event's name, for the log, the `X-Failover-Event` header and
 /// filters.
 pub fn tag(event: &Event) -> &'static str {
-    match event {
-        Event::TookOver => "TookOver",
-        Event::NetworkAnomaly { .. } => "NetworkAnomaly",
-        Event::NetworkRestored => "NetworkRestored",
-        Event::Relinquished => "Relinquished",
-        Event::Vetoed { .. } => "Vetoed",
-        Event::ScriptFailed { .. } => "ScriptFailed",
-        Event::TakeoverCancelled => "TakeoverCancelled",
-        Event::LeaseExpired => "LeaseExpired",
-        Event::WitnessLost => "WitnessLost",
-        Event::WitnessRegained => "WitnessRegained",
-        Event::WitnessDenied { .. } => "WitnessDenied",
-        Event::WitnessFallback => "WitnessFallback",
-        Event::Acquired => "Acquired",
-        Event::Yielded => "Yielded",
-        Event::Isolated => "Isolated",
-        Event::Stalled => "Stalled",
-        Event::PeerLost => "PeerLost",
-        Event::PeerRegained => "PeerRegained",
-        Event::Granted => "Granted",
-        Event::GrantEnded => "GrantEnded",
-    }
+    event.name()
 }
 
 /// An event put into words.
