@@ -170,9 +170,8 @@ impl<N: Node> Runtime<N> {
         }
         self.s.notifier.flush(MAIL_FLUSH);
         status::remove(&self.s.pid_file);
-        self.s
-            .log
-            .notice(format_args!("{} stopped", self.s.program.name()));
+        // "stopped" is logged by the caller once the pid file's lock is
+        // released, so a restart prompted by that line finds it free.
         0
     }
 

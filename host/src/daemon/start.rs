@@ -403,7 +403,10 @@ fn start<N: Node>(
         common.interval.total_millis()
     ));
     let code = Runtime::new(node, setup, origin).run();
+    // Unlock first, then say so: whoever restarts the daemon on reading
+    // "stopped" must not find the old lock still held.
     drop(pid_file);
+    log.notice(format_args!("{} stopped", program.name()));
     code
 }
 
