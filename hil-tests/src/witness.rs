@@ -27,7 +27,9 @@
 //!   boot: a rebooted witness must use a larger epoch than before.
 //!
 //! The firmware is configured at build time (`firmware/witness.toml`) for
-//! exactly this network and the daemons' "fast" profile (10 ms beats).
+//! exactly this network and the daemons' "fast" profile (10 ms beats), with
+//! the lab's published key ([`lab_key_file`]); [`key_args`] gives the
+//! daemons the same key.
 
 use std::fs::File;
 use std::io::{self, Write};
@@ -51,16 +53,58 @@ pub const TAP: &str = "witness-priv";
 /// Names the firmware ELF to boot, overriding the default location.
 pub const ELF_ENV: &str = "FAILOVER_WITNESS_ELF";
 /// Names the key file the firmware was built with (its `witness.toml`'s
-/// `key_file`), if any: the daemons then get `--key-file` with it.
+/// `key_file`), for the daemons' `--key-file`: unset, the lab's key
+/// ([`lab_key_file`], what `firmware/witness.toml` names by default); `none`
+/// or empty for a firmware built without a key.
 pub const KEY_FILE_ENV: &str = "FAILOVER_WITNESS_KEY_FILE";
 
-/// The daemons' arguments for the key the firmware was built with
-/// (`$FAILOVER_WITNESS_KEY_FILE`), or none.
-pub fn key_args() -> Vec<String> {
-    match std::env::var(KEY_FILE_ENV) {
-        Ok(path) if !path.is_empty() => vec!["--key-file".to_owned(), path],
-        _ => Vec::new(),
+/// The lab's key, `firmware/lab-only.key`: published in the repository, so
+/// not secret; the default `firmware/witness.toml` builds it into the
+/// firmware so that the lab runs with authentication on. Never for a real
+/// deployment.
+pub fn lab_key_file() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("firmware/lab-only.key")
+}
+
+/// The key file the firmware was built with, or `None` for an unkeyed
+/// firmware (see [`KEY_FILE_ENV`]).
+pub fn key_file() -> Option<PathBuf> {
+    match std::env::var_os(KEY_FILE_ENV) {
+        None => Some(lab_key_file()),
+        Some(v) if v.is_empty() || v == "none" => None,
+        Some(v) => Some(PathBuf::from(v)),
     }
+}
+
+/// The daemons' arguments for the key the firmware was built with
+/// (`--key-file <file>`, see [`key_file`]), or none.
+///
+/// The daemons refuse a key file that group or others may read, and git
+/// checks files out with mode 644: the lab's own key file is set to mode 600
+/// here (git records only the executable bit, so the checkout does not
+/// change). A file named by [`KEY_FILE_ENV`] is passed as it is.
+pub fn key_args() -> Vec<String> {
+    let Some(path) = key_file() else {
+        return Vec::new();
+    };
+    if path == lab_key_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let private = std::fs::metadata(&path).is_ok_and(|m| m.permissions().mode() & 0o077 == 0);
+        if !private {
+            if let Err(e) = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+            {
+                let _ = writeln!(
+                    io::stderr().lock(),
+                    "warning: cannot make the lab's key file {} private ({e}): the daemons \
+                     will refuse it",
+                    path.display()
+                );
+            }
+        }
+    }
+    vec!["--key-file".to_owned(), path.display().to_string()]
 }
 
 /// Extra arguments for QEMU, whitespace-separated (debugging).
