@@ -23,8 +23,11 @@
 //!   [`WitnessNode::decode_logs`] turns the streams into text with
 //!   `defmt-print` when it is installed.
 //! * The firmware's boot epoch is the host's time of day in seconds
-//!   (semihosting), so power-on waits for the next second after the previous
-//!   boot: a rebooted witness must use a larger epoch than before.
+//!   (semihosting), read when the firmware starts, which is some time after
+//!   QEMU was spawned (tens to hundreds of milliseconds later on a loaded
+//!   machine). So power-on waits for the next second after the previous
+//!   boot's power-off, the latest moment that boot can have read its
+//!   epoch: a rebooted witness must use a larger epoch than before.
 //!
 //! The firmware is configured at build time (`firmware/witness.toml`) for
 //! exactly this network and the daemons' "fast" profile (10 ms beats), with
@@ -186,7 +189,9 @@ pub struct WitnessNode {
     dir: PathBuf,
     boots: u32,
     pid: Option<u32>,
-    last_boot_secs: u64,
+    /// The latest second the running (or last) boot can have taken as its
+    /// epoch: when it was powered off, or, while it runs, now.
+    epoch_bound: u64,
 }
 
 impl WitnessNode {
@@ -203,7 +208,7 @@ impl WitnessNode {
             dir: dir.to_path_buf(),
             boots: 0,
             pid: None,
-            last_boot_secs: 0,
+            epoch_bound: 0,
         })
     }
 
@@ -235,11 +240,12 @@ impl WitnessNode {
                 "the witness is already on (QEMU pid {pid})"
             )));
         }
-        // A new boot needs a new epoch: the next whole second (bounded).
+        // A new boot needs a new epoch: the next whole second after the
+        // previous boot's power-off (bounded).
         let _ = wait_until(Duration::from_secs(2), Duration::from_millis(20), || {
-            unix_secs() > self.last_boot_secs
+            unix_secs() > self.epoch_bound
         });
-        self.last_boot_secs = unix_secs();
+        self.epoch_bound = unix_secs();
         self.boots += 1;
         let n = self.boots;
         let stdout = File::create(self.defmt_path(n))?;
@@ -304,6 +310,8 @@ impl WitnessNode {
         let gone = wait_until(Duration::from_secs(5), Duration::from_millis(5), || {
             !self.is_running()
         });
+        // The firmware read its epoch before it died, so no later than now.
+        self.epoch_bound = self.epoch_bound.max(unix_secs());
         self.pid = None;
         if gone {
             Ok(())
