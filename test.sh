@@ -62,11 +62,14 @@ cargo clippy --workspace --all-targets -- -D warnings
 pass
 
 # The witness firmware, built before the tests because the lab's witness
-# tests boot it in QEMU. As root, firmware.sh installs what it needs; as a
-# normal user it builds if the toolchain is there and is skipped otherwise.
+# tests boot it in QEMU. As root, firmware.sh installs what it needs, and
+# with --defmt-print also defmt-print (`cargo install defmt-print --locked`
+# into ~/.cargo/bin, about 3 min once), which the witness tests use to decode
+# the firmware's log and check it (required under CI=true); as a normal user
+# it builds if the toolchain is there and is skipped otherwise.
 build_firmware() {
     if is_root; then
-        scripts/firmware.sh
+        scripts/firmware.sh --defmt-print
     elif debian_cross_toolchain_present && command -v arm-none-eabi-size >/dev/null; then
         scripts/firmware.sh --no-install
     else

@@ -20,8 +20,9 @@
 //!   power loss: no goodbye frame). Each boot's defmt stream (semihosting
 //!   stdout) goes to `witness-boot<N>.defmt` in the run's directory and
 //!   QEMU's own messages (and a panic's) to `witness-boot<N>.stderr`;
-//!   [`WitnessNode::decode_logs`] turns the streams into text with
-//!   `defmt-print` when it is installed.
+//!   [`WitnessNode::decode_logs`] turns the streams into text,
+//!   `witness-boot<N>.log` beside them, with `defmt-print -e <elf>` when it
+//!   is installed (`scripts/firmware.sh --defmt-print`; required under CI).
 //! * The firmware's boot epoch is the host's time of day in seconds
 //!   (semihosting), read when the firmware starts, which is some time after
 //!   QEMU was spawned (tens to hundreds of milliseconds later on a loaded
@@ -148,10 +149,39 @@ pub fn on_path(program: &str) -> bool {
         .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
 }
 
+/// Whether this is a CI run (`CI=true`), where a missing tool fails
+/// instead of skipping.
+pub fn is_ci() -> bool {
+    matches!(std::env::var("CI").as_deref(), Ok("true" | "1"))
+}
+
+/// The `defmt-print` program: on `PATH`, or where `cargo install` puts it
+/// (`$CARGO_HOME/bin`, `~/.cargo/bin`; `sudo` and CI shells often lack
+/// those on `PATH`).
+pub fn defmt_print() -> Option<PathBuf> {
+    if on_path("defmt-print") {
+        return Some(PathBuf::from("defmt-print"));
+    }
+    let cargo_home = std::env::var_os("CARGO_HOME").map(PathBuf::from);
+    let home = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo"));
+    [cargo_home, home]
+        .into_iter()
+        .flatten()
+        .map(|d| d.join("bin").join("defmt-print"))
+        .find(|p| p.is_file())
+}
+
 /// For the witness tests: returns the ELF to boot, or `None` (skip) after
 /// saying loudly why — QEMU or the firmware is missing — and how to get
-/// them. Under `CI=true` a skip is a failure: CI must run them.
+/// them. Under `CI=true` a skip is a failure: CI must run them, and decode
+/// the witness's log, so there `defmt-print` missing fails too.
 pub fn skip_unless_ready(test: &str) -> Option<PathBuf> {
+    if is_ci() && defmt_print().is_none() {
+        panic!(
+            "{test}: CI must decode the witness's log, and defmt-print is not installed \
+             (scripts/firmware.sh --defmt-print installs it: cargo install defmt-print --locked)"
+        );
+    }
     let why = if !on_path(QEMU) {
         format!(
             "{QEMU} is not installed (apt-get install qemu-system-arm; scripts/firmware.sh \
@@ -163,7 +193,7 @@ pub fn skip_unless_ready(test: &str) -> Option<PathBuf> {
             Err(e) => e.to_string(),
         }
     };
-    if matches!(std::env::var("CI").as_deref(), Ok("true" | "1")) {
+    if is_ci() {
         panic!("{test}: cannot run under CI: {why}");
     }
     let _ = writeln!(
@@ -327,24 +357,29 @@ impl WitnessNode {
         std::fs::read_to_string(self.stderr_path(self.boots)).unwrap_or_default()
     }
 
-    /// Decodes every boot's defmt stream with `defmt-print` (when it is on
-    /// `PATH`) into `witness-boot<N>.log` next to it, and returns the text
-    /// of all boots; `None` without `defmt-print`. The raw streams stay
-    /// either way (`defmt-print -e <elf> < witness-boot<N>.defmt`).
+    /// The decoded log of boot `n` (see [`decode_logs`](Self::decode_logs)).
+    pub fn log_path(&self, n: u32) -> PathBuf {
+        self.dir.join(format!("witness-boot{n}.log"))
+    }
+
+    /// Decodes every boot's defmt stream with `defmt-print` (see
+    /// [`defmt_print`]) into `witness-boot<N>.log` next to it, and returns
+    /// the text of all boots, each after a `--- witness boot <N>` line;
+    /// `None` without `defmt-print`. The raw streams stay either way
+    /// (`defmt-print -e <elf> < witness-boot<N>.defmt`). A stream still
+    /// being written (QEMU running) is decoded as far as it goes.
     pub fn decode_logs(&self) -> Option<String> {
-        if !on_path("defmt-print") {
-            return None;
-        }
+        let program = defmt_print()?;
         let mut all = String::new();
         for n in 1..=self.boots {
             let Ok(input) = File::open(self.defmt_path(n)) else {
                 continue;
             };
-            let mut cmd = Command::new("defmt-print");
+            let mut cmd = Command::new(&program);
             cmd.arg("-e").arg(&self.elf).stdin(input);
             let out = output_within(cmd, Duration::from_secs(20)).ok()?;
             let text = String::from_utf8_lossy(&out).into_owned();
-            let _ = std::fs::write(self.dir.join(format!("witness-boot{n}.log")), &text);
+            let _ = std::fs::write(self.log_path(n), &text);
             all.push_str(&format!("--- witness boot {n}\n{text}"));
         }
         Some(all)
