@@ -6,7 +6,10 @@
 //! `$OUT_DIR/witness_config.rs`, which `src/config.rs` includes. Any problem
 //! stops the build with every mistake listed, each naming its key and line.
 //!
-//! Also puts the board's `memory.x` where the linker finds it.
+//! Also puts the board's memory layout (`memory/<board>.x`) where the
+//! linker finds it, as `memory.x`. No `memory.x` may lie in this directory:
+//! the linker looks in the working directory (this one) before the search
+//! paths, so it would win over the board's.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -26,10 +29,33 @@ fn main() {
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it"));
 
-    // The linker script of the board.
-    std::fs::copy(manifest.join("memory.x"), out.join("memory.x")).expect("copy memory.x");
+    // The linker script of the board (cargo features: exactly one board).
+    let boards = [
+        ("CARGO_FEATURE_BOARD_MPS2_AN385", "memory/mps2-an385.x"),
+        (
+            "CARGO_FEATURE_BOARD_NUCLEO_F429ZI",
+            "memory/nucleo-f429zi.x",
+        ),
+    ];
+    let chosen: Vec<&str> = boards
+        .iter()
+        .filter(|(feature, _)| std::env::var_os(feature).is_some())
+        .map(|(_, memory)| *memory)
+        .collect();
+    let [memory] = chosen[..] else {
+        eprintln!(
+            "\nerror: build the witness for exactly one board: the default feature \
+             board-mps2-an385 (QEMU), or --no-default-features --features \
+             board-nucleo-f429zi --target thumbv7em-none-eabihf\n"
+        );
+        std::process::exit(1);
+    };
+    std::fs::copy(manifest.join(memory), out.join("memory.x"))
+        .unwrap_or_else(|e| panic!("copy {memory}: {e}"));
     println!("cargo:rustc-link-search={}", out.display());
-    println!("cargo:rerun-if-changed=memory.x");
+    for (_, memory) in boards {
+        println!("cargo:rerun-if-changed={memory}");
+    }
 
     println!("cargo:rerun-if-env-changed=FAILOVER_WITNESS_CONFIG");
     let path = match std::env::var_os("FAILOVER_WITNESS_CONFIG") {

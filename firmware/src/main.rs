@@ -6,9 +6,11 @@
 //! * `app`: the board-independent loop, generic over a smoltcp device, a
 //!   clock, an idle strategy and embedded-hal output pins;
 //! * `hal`: those traits, and a no-op pin;
-//! * `lan9118`: the Ethernet controller's driver (registers, chip
-//!   procedures, smoltcp glue);
-//! * `board`: one small module per board;
+//! * `lan9118`: the QEMU board's Ethernet controller's driver (registers,
+//!   chip procedures, smoltcp glue);
+//! * `bootcount`: the real board's boot counter in flash (the epoch);
+//! * `board`: one small module per board, chosen by cargo feature
+//!   (`board-mps2-an385`, the default, or `board-nucleo-f429zi`);
 //! * `config`: the build-time configuration.
 //!
 //! The only `unsafe` code is the LAN9118's register access
@@ -19,18 +21,34 @@
 #![no_main]
 #![deny(unsafe_code)]
 
-// The critical-section implementation defmt-semihosting needs (cortex-m's
+#[cfg(all(feature = "board-mps2-an385", feature = "board-nucleo-f429zi"))]
+compile_error!(
+    "two boards selected: build the NUCLEO with --no-default-features --features board-nucleo-f429zi"
+);
+#[cfg(not(any(feature = "board-mps2-an385", feature = "board-nucleo-f429zi")))]
+compile_error!("no board selected: enable board-mps2-an385 or board-nucleo-f429zi");
+
+// The critical-section implementation the defmt loggers need (cortex-m's
 // `critical-section-single-core`); the link fails without a reference.
 use cortex_m as _;
-// The defmt logger (semihosting stdout) and the panic handler (the message
-// on semihosting stderr, then QEMU exits with a failure status).
+// QEMU: the defmt logger (semihosting stdout) and the panic handler (the
+// message on semihosting stderr, then QEMU exits with a failure status).
+#[cfg(feature = "board-mps2-an385")]
 use defmt_semihosting as _;
+#[cfg(feature = "board-mps2-an385")]
 use semihosting as _;
+// A real board: the defmt logger over RTT (a debug probe reads it from
+// RAM); its panic handler is in its board module.
+#[cfg(feature = "board-nucleo-f429zi")]
+use defmt_rtt as _;
 
 mod app;
 mod board;
+#[cfg(feature = "board-nucleo-f429zi")]
+mod bootcount;
 mod config;
 mod hal;
+#[cfg(feature = "board-mps2-an385")]
 mod lan9118;
 
 use core::sync::atomic::{AtomicU32, Ordering};
@@ -53,5 +71,5 @@ pub(crate) fn fatal(why: &'static str) -> ! {
 
 #[cortex_m_rt::entry]
 fn main() -> ! {
-    board::mps2_an385::run()
+    board::run()
 }
