@@ -1,26 +1,32 @@
 #!/usr/bin/env bash
-# Builds the witness firmware (firmware/, issue 5) for thumbv7m-none-eabi with
-# Debian's rustc-web toolchain, exactly as ../shared/TOOLCHAIN.md describes,
-# and prints its flash and RAM footprint.
+# Builds the witness firmware (firmware/, issue 5) with Debian's rustc-web
+# toolchain, exactly as ../shared/TOOLCHAIN.md describes, for both boards, and
+# prints each one's flash and RAM footprint against the budget:
+#   1. QEMU's mps2-an385 (thumbv7m-none-eabi), which the lab boots;
+#   2. ST's NUCLEO-F429ZI (thumbv7em-none-eabihf), the real board.
 #
 #   scripts/firmware.sh                 install what is missing (root), build, sizes
 #   scripts/firmware.sh --defmt-print   also `cargo install defmt-print` (decodes
 #                                       the witness's log in the lab; ~3 min)
 #   scripts/firmware.sh --no-install    never install: fail if anything is missing
+#   scripts/firmware.sh --board B       only board B (mps2-an385 or nucleo-f429zi)
 #
 # Installs (as root, only what is missing): rustc-web cargo-web rust-web-src lld
 # (the compiler and the library sources in one command, so their versions
 # match), binutils-arm-none-eabi (arm-none-eabi-size), qemu-system-arm (the lab
 # boots the firmware in QEMU's mps2-an385), tcpdump and iproute2.
 #
-# The ELF lands in firmware/target/thumbv7m-none-eabi/release/failover-witness,
+# The QEMU ELF lands in firmware/target/thumbv7m-none-eabi/release/failover-witness,
 # where the lab (hil-tests/src/witness.rs) looks for it (or set
-# FAILOVER_WITNESS_ELF). The witness's configuration is firmware/witness.toml
-# (or FAILOVER_WITNESS_CONFIG=/path), checked at build time.
+# FAILOVER_WITNESS_ELF); the NUCLEO's in
+# firmware/target/thumbv7em-none-eabihf/release/failover-witness (flash it with
+# probe-rs: firmware/README.md). The witness's configuration is
+# firmware/witness.toml (or FAILOVER_WITNESS_CONFIG=/path), checked at build time.
 #
 # Budget (issue 5): at most 48 KiB of flash and 16 KiB of RAM, stack
-# included. firmware/memory.x gives the linker exactly that, so an image that
-# outgrows it fails to link; this script prints the figures.
+# included. Each board's firmware/memory/<board>.x gives the linker exactly
+# that, so an image that outgrows it fails to link; this script prints the
+# figures and checks them again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib.sh
@@ -28,21 +34,30 @@ cd "$(dirname "$0")/.."
 
 INSTALL=1
 DEFMT_PRINT=0
-for arg in "$@"; do
-    case "$arg" in
+BOARDS=(mps2-an385 nucleo-f429zi)
+while [[ $# -gt 0 ]]; do
+    case "$1" in
         --no-install) INSTALL=0 ;;
         --defmt-print) DEFMT_PRINT=1 ;;
+        --board)
+            [[ $# -ge 2 ]] || die "--board needs a board: mps2-an385 or nucleo-f429zi"
+            case "$2" in
+                mps2-an385 | nucleo-f429zi) BOARDS=("$2") ;;
+                *) die "unknown board $2 (mps2-an385 or nucleo-f429zi)" ;;
+            esac
+            shift
+            ;;
         -h | --help)
-            sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'
+            sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'
             exit 0
             ;;
-        *) die "unknown option $arg (see --help)" ;;
+        *) die "unknown option $1 (see --help)" ;;
     esac
+    shift
 done
 
 FLASH_BUDGET=$((48 * 1024))
 RAM_BUDGET=$((16 * 1024))
-ELF=firmware/target/thumbv7m-none-eabi/release/failover-witness
 FIRMWARE_PACKAGES=("${DEBIAN_CROSS_PACKAGES[@]}" binutils-arm-none-eabi tcpdump iproute2)
 
 # qemu-system-arm from Debian 12 breaks a newer qemu-utils (a backport some
@@ -83,27 +98,52 @@ if [[ $DEFMT_PRINT -eq 1 ]] && ! command -v defmt-print >/dev/null; then
     cargo install defmt-print --locked
 fi
 
-say "building the witness firmware (Debian rustc-web $("$DEBIAN_RUSTC" --version | awk '{print $2}'), -Zbuild-std=core, ld.lld)"
-started=$SECONDS
-# firmware/.cargo/config.toml sets the target, -Zbuild-std=core, ld.lld and
-# the linker scripts; debian_cargo sets RUSTC and RUSTC_BOOTSTRAP=1.
-(cd firmware && debian_cargo build --release --locked)
-say "built in $((SECONDS - started)) s: $ELF"
+# build_board BOARD TARGET CARGO-ARGS...: builds one board's firmware, prints
+# its footprint and checks it against the budget.
+build_board() {
+    local board="$1" target="$2"
+    shift 2
+    local elf="firmware/target/$target/release/failover-witness"
+    local memory="firmware/memory/$board.x"
+    say "building the witness firmware for $board ($target; Debian rustc-web $("$DEBIAN_RUSTC" --version | awk '{print $2}'), -Zbuild-std=core, ld.lld)"
+    local started=$SECONDS
+    # firmware/.cargo/config.toml sets the default target, -Zbuild-std=core,
+    # ld.lld and the linker scripts; debian_cargo sets RUSTC and
+    # RUSTC_BOOTSTRAP=1.
+    (cd firmware && debian_cargo build --release --locked "$@")
+    say "built $board in $((SECONDS - started)) s: $elf"
 
-# Footprint. Flash: everything loaded (vectors, code, read-only data, the
-# initial values of .data). RAM: .data + .bss + .uninit, plus the stack
-# region memory.x reserves (the stack cannot grow past it: it would fault).
-arm-none-eabi-size "$ELF"
-read -r flash static_ram < <(arm-none-eabi-size -A "$ELF" | awk '
-    $1 == ".vector_table" || $1 == ".text" || $1 == ".rodata" { flash += $2 }
-    $1 == ".data" { flash += $2; ram += $2 }
-    $1 == ".bss" || $1 == ".uninit" { ram += $2 }
-    END { print flash + 0, ram + 0 }')
-stack_k="$(sed -n 's/^ *STACK *: *ORIGIN *= *[0-9a-fA-Fx]*, *LENGTH *= *\([0-9]*\)K.*/\1/p' firmware/memory.x)"
-stack=$((${stack_k:-0} * 1024))
-ram=$((static_ram + stack))
-awk -v f="$flash" -v r="$ram" -v s="$static_ram" -v k="$stack" -v fb=$((FLASH_BUDGET / 1024)) -v rb=$((RAM_BUDGET / 1024)) 'BEGIN {
-    printf "firmware footprint: flash %d B (%.1f KiB of %d KiB), RAM %d B (%.1f KiB of %d KiB: %d B static + %d B stack)\n",
-        f, f / 1024, fb, r, r / 1024, rb, s, k }'
-[[ $flash -le $FLASH_BUDGET ]] || die "flash $flash B exceeds the budget of $FLASH_BUDGET B"
-[[ $ram -le $RAM_BUDGET ]] || die "RAM $ram B exceeds the budget of $RAM_BUDGET B"
+    # Footprint. Flash: everything loaded (vectors, code, read-only data,
+    # the initial values of .data). RAM: .data + .bss + .uninit, plus the
+    # stack region the board's memory layout reserves (the stack cannot grow
+    # past it: it would fault).
+    arm-none-eabi-size "$elf"
+    local flash static_ram stack_k stack ram
+    read -r flash static_ram < <(arm-none-eabi-size -A "$elf" | awk '
+        $1 == ".vector_table" || $1 == ".text" || $1 == ".rodata" { flash += $2 }
+        $1 == ".data" { flash += $2; ram += $2 }
+        $1 == ".bss" || $1 == ".uninit" { ram += $2 }
+        END { print flash + 0, ram + 0 }')
+    stack_k="$(sed -n 's/^ *STACK *: *ORIGIN *= *[0-9a-fA-Fx]*, *LENGTH *= *\([0-9]*\)K.*/\1/p' "$memory")"
+    [[ -n "$stack_k" ]] || die "no STACK region in $memory"
+    stack=$((stack_k * 1024))
+    ram=$((static_ram + stack))
+    awk -v b="$board" -v f="$flash" -v r="$ram" -v s="$static_ram" -v k="$stack" -v fb=$((FLASH_BUDGET / 1024)) -v rb=$((RAM_BUDGET / 1024)) 'BEGIN {
+        printf "firmware footprint (%s): flash %d B (%.1f KiB of %d KiB), RAM %d B (%.1f KiB of %d KiB: %d B static + %d B stack)\n",
+            b, f, f / 1024, fb, r, r / 1024, rb, s, k }'
+    [[ $flash -le $FLASH_BUDGET ]] || die "$board: flash $flash B exceeds the budget of $FLASH_BUDGET B"
+    [[ $ram -le $RAM_BUDGET ]] || die "$board: RAM $ram B exceeds the budget of $RAM_BUDGET B"
+}
+
+for board in "${BOARDS[@]}"; do
+    case "$board" in
+        # The lab's witness: the default feature and target.
+        mps2-an385) build_board mps2-an385 thumbv7m-none-eabi ;;
+        # The real board: the first build for this target also builds core
+        # for it (about 2.5 minutes on two cores).
+        nucleo-f429zi)
+            build_board nucleo-f429zi thumbv7em-none-eabihf \
+                --no-default-features --features board-nucleo-f429zi --target thumbv7em-none-eabihf
+            ;;
+    esac
+done
