@@ -179,6 +179,7 @@ impl Lab {
         args.extend(self.keys.iter().map(String::as_str));
         let d = start_heartbeatd(&self.t, &self.bins, &self.prun, &self.profile, &args)
             .expect("start heartbeatd");
+        real_time(&d);
         self.wait("heartbeatd to start", &[&d], || d.logged("started"));
         d
     }
@@ -194,6 +195,7 @@ impl Lab {
         args.extend(self.keys.iter().map(String::as_str));
         let d = start_failoverd(&self.t, &self.bins, &self.srun, &self.profile, &args)
             .expect("start failoverd");
+        real_time(&d);
         self.wait("failoverd to start", &[&d], || d.logged("started"));
         d
     }
@@ -457,6 +459,26 @@ fn boots(log: &str) -> Vec<String> {
     out
 }
 
+/// A note for a failure message when a boot of the witness granted before
+/// it had received a single frame: its silence count since boot was
+/// deafness (its network not passing frames yet: seen when the machine was
+/// so loaded that `ip` commands took seconds), not the primary's silence.
+fn granted_deaf(log: &str) -> String {
+    let mut notes = String::new();
+    for (n, boot) in boots(log).iter().enumerate() {
+        let grant = boot.find("GRANT");
+        let heard = boot.find(" heard");
+        if grant.is_some_and(|g| heard.is_none_or(|h| h > g)) {
+            notes.push_str(&format!(
+                "\n(note: witness boot {} granted before it had heard anyone: it counted its \
+                 own deafness after boot as the primary's silence)",
+                n + 1
+            ));
+        }
+    }
+    notes
+}
+
 /// The epoch a boot's log announces ("witness … up: … epoch N, …").
 fn boot_epoch(boot_log: &str) -> Option<u32> {
     let line = boot_log.lines().find(|l| l.contains(" up: "))?;
@@ -496,6 +518,29 @@ fn counters(status: &str) -> Option<Counters> {
         }
     }
     Some(c)
+}
+
+/// Gives a daemon real-time scheduling (SCHED_FIFO, priority 20; its
+/// scripts and sendmail go back to normal scheduling, SCHED_RESET_ON_FORK),
+/// as the lab's scenarios do (tests/scenarios.rs): at 10 ms beats a daemon
+/// that waits for the CPU over two intervals on the shared two-core machine
+/// has, rightly, stalled and drops its addresses; these scenarios are about
+/// the witness's decisions, not the scheduler. QEMU stays at normal
+/// priority. Without `chrt` the daemons do too.
+fn real_time(d: &Daemon) {
+    let mut cmd = Command::new("chrt");
+    cmd.args([
+        "--fifo",
+        "--reset-on-fork",
+        "--pid",
+        "20",
+        &d.pid.to_string(),
+    ]);
+    match run_bounded(cmd, Duration::from_secs(10)) {
+        Ok(text) if text.trim().is_empty() => {}
+        Ok(text) => eprintln!("note: {} may stay at normal priority: {text}", d.name),
+        Err(e) => eprintln!("note: {} stays at normal priority (chrt: {e})", d.name),
+    }
 }
 
 fn run_bounded(mut cmd: Command, timeout: Duration) -> io::Result<String> {
@@ -828,15 +873,24 @@ fn secondary_isolated_cannot_reach_the_witness_and_takes_nothing() {
         &logs,
     );
     let during = since(&p, cut);
+    // On a loaded machine heartbeatd may not run for over two intervals:
+    // the stall rule drops the address, and it takes it back at once (the
+    // witness says no grant is outstanding). That is logged, and allowed.
     lab.check(
-        during.len() == 1 && during[0].0 < cut && during[0].1.is_none(),
-        "the primary, which still hears the witness, holds the address throughout",
+        !during.is_empty()
+            && during[0].0 < cut
+            && during.len() <= 1 + stalls(&hb)
+            && during.last().is_some_and(|h| h.1.is_none()),
+        &format!(
+            "the primary, which still hears the witness, holds the address throughout (but \
+             for its {} logged stall(s)): {during:?}",
+            stalls(&hb)
+        ),
         &logs,
     );
     let (pm, sm) = (events_since(&lab.prun, &pm_before), events(&lab.srun));
     lab.check(
-        !pm.iter()
-            .any(|e| e == "Isolated" || e == "Yielded" || e == "Stalled"),
+        !pm.iter().any(|e| e == "Isolated" || e == "Yielded"),
         &format!("the primary never thought itself cut off: {pm:?}"),
         &logs,
     );
@@ -1191,7 +1245,10 @@ fn witness_rebooted_while_the_live_primary_is_lost_to_the_secondary_grants_nothi
     let (p, s) = lab.held();
     lab.check(
         s.is_empty(),
-        &format!("the secondary never held the address: {s:?}"),
+        &format!(
+            "the secondary never held the address: {s:?}{}",
+            granted_deaf(&lab.witness.decode_logs().unwrap_or_default())
+        ),
         &logs,
     );
     let gap = since(&p, split)
