@@ -374,6 +374,9 @@ pub fn run() -> ! {
     };
     defmt::info!("NUCLEO-F429ZI: witness firmware starting");
     let epoch = boot_epoch(dp.FLASH);
+    // Keep the bus clocked while the core sleeps in `wfi`, so a probe can
+    // still read the RTT log (and halt the core); a little more power.
+    dp.DBGMCU.cr.modify(|_, w| w.dbg_sleep().set_bit());
 
     // A hang here means no clock on HSE: the ST-LINK's MCO solder bridge.
     defmt::info!(
