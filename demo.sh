@@ -61,8 +61,8 @@ say "building (cargo build --release)"
 # The witness: its firmware, built with Debian's bare-metal toolchain, booted
 # in QEMU by the demo. Without it the demo still runs, with the two servers
 # only, and says so.
-say "building the witness firmware (scripts/firmware.sh; the first time installs Debian's rustc-web and QEMU)"
-if ! scripts/firmware.sh; then
+say "building the witness firmware for QEMU (scripts/firmware.sh --board mps2-an385; the first time installs Debian's rustc-web and QEMU)"
+if ! scripts/firmware.sh --board mps2-an385; then
     warn "the witness firmware could not be built (see above): the demo runs without the witness"
 fi
 
