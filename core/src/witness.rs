@@ -135,6 +135,9 @@ pub struct Witness {
     primary_last: Freshness,
     primary_echo: (u32, u32),
     secondary_heard: Option<Instant>,
+    /// When a frame from anyone was last accepted: silence from everyone
+    /// for longer than the dead time means this witness may have been deaf.
+    heard_anyone: Option<Instant>,
     grant: Option<Grant>,
     /// Until then, a grant from before this boot may still be running at
     /// the secondary: heartbeats say a grant is outstanding.
@@ -160,6 +163,7 @@ impl Witness {
             primary_last: Freshness::default(),
             primary_echo: (0, 0),
             secondary_heard: None,
+            heard_anyone: None,
             grant: None,
             amnesia_until: now + config.lease,
             fence: Fence::Idle,
@@ -252,7 +256,11 @@ impl Witness {
         let (kind, lease, reason) = if self.config.secondary.is_some_and(|s| s != requester) {
             deny(DenyReason::NotSecondary)
         } else if !self.primary.is_dead(now) {
-            deny(DenyReason::PrimaryAlive)
+            deny(if self.primary.heard_any() {
+                DenyReason::PrimaryAlive
+            } else {
+                DenyReason::Listening
+            })
         } else if self.grant.is_some_and(|g| g.holder != requester) {
             deny(DenyReason::GrantOutstanding)
         } else if !self.fenced_for(requester) {
@@ -346,6 +354,19 @@ impl Machine for Witness {
         }) else {
             return;
         };
+        // Deaf until now? Silence from everyone for longer than the dead
+        // time (or since boot) says nothing about the primary: this witness
+        // may not have been able to hear (its link down, its switch port
+        // dead, a PHY still negotiating after boot), and the first frame it
+        // hears may be the secondary's request. Count the primary's silence
+        // afresh from here.
+        let deaf = self
+            .heard_anyone
+            .is_none_or(|t| now.saturating_since(t) > self.primary.dead_time());
+        self.heard_anyone = Some(now);
+        if deaf {
+            self.primary.restart_count(now);
+        }
         let h = &frame.header;
         match (&frame.body, h.role) {
             // The witness lives on the private link: a primary frame that

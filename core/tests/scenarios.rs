@@ -270,6 +270,57 @@ fn witness_required_primary_death_is_taken_over_with_the_grant() {
 }
 
 #[test]
+fn a_deaf_witness_counts_the_primarys_silence_only_from_when_it_hears_again() {
+    // The witness's own port is down (a dead switch port, a PHY still
+    // negotiating after boot) while the primary dies. When it comes back,
+    // the first thing it hears is the secondary, asking: its silence from
+    // the primary over the deaf second proves nothing, so it listens for a
+    // whole dead time of its own before it grants.
+    let mut schedule = Schedule::calm(Instant::from_millis(3000))
+        .with(
+            500,
+            Fault::Port {
+                node: W,
+                link: 0,
+                up: false,
+            },
+        )
+        .with(1000, Fault::Kill(P))
+        .with(
+            2000,
+            Fault::Port {
+                node: W,
+                link: 0,
+                up: true,
+            },
+        );
+    schedule = schedule.witness(WitnessPolicy::Required);
+    let world = play(schedule);
+    let witness_dead_time = failover_core::Timing::recommended(Duration::from_millis(10))
+        .witness_dead_time
+        .total_micros()
+        / 1000;
+    let granted = first_at(&world, W, Action::Notify(Event::Granted)).expect("a grant");
+    assert!(
+        ms(granted) >= 2000 + witness_dead_time,
+        "granted at {} ms, before listening for {witness_dead_time} ms after 2000 ms",
+        ms(granted)
+    );
+    let s = after(&world, S, 0);
+    assert!(
+        notified(
+            &s,
+            Event::WitnessDenied {
+                reason: failover_core::wire::DenyReason::Listening
+            }
+        ),
+        "{s:?}"
+    );
+    let added = first_at(&world, S, Action::AddAddresses).expect("takeover");
+    assert!(added > granted && world.has_addresses(S));
+}
+
+#[test]
 fn witness_required_an_isolated_primary_lets_go_before_the_secondary_takes_over() {
     let mut schedule = Schedule::calm(Instant::from_millis(2000))
         .with(

@@ -88,6 +88,7 @@ fn witness() -> impl Strategy<Value = WitnessRepr> {
         Just(DenyReason::GrantOutstanding),
         Just(DenyReason::NotSecondary),
         Just(DenyReason::Fencing),
+        Just(DenyReason::Listening),
         Just(DenyReason::Other),
     ];
     (kind, any::<u32>(), any::<u32>(), any::<u32>(), reason).prop_map(

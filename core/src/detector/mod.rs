@@ -223,6 +223,20 @@ impl PeerDetector {
         self.refresh_all();
     }
 
+    /// Counts silence afresh from `now`, as if watching began then, but
+    /// keeps what was learned (the links' loss estimates, the peer's epoch,
+    /// rounds and interval): for a node that may have been deaf for a while
+    /// (its own link down), during which the peer's silence proves nothing
+    /// but the network's statistics are still the best estimate. The rounds
+    /// missed meanwhile count as loss when the peer is heard again (at most
+    /// 64, as any gap). [`PeerDetector::heard_any`] reads `false` until the
+    /// peer's next heartbeat.
+    pub fn restart_count(&mut self, now: Instant) {
+        self.start = now;
+        self.last_any = None;
+        self.refresh_all();
+    }
+
     /// A valid (authenticated, non-replayed) heartbeat from the peer arrived
     /// on `link`. `epoch`/`beat` are from the frame (beat = heartbeat round,
     /// same on every link; a new epoch means the peer restarted: gap

@@ -279,6 +279,23 @@ fn reset_forgets_everything() {
 }
 
 #[test]
+fn restart_count_counts_silence_afresh_but_keeps_the_learned_loss() {
+    let mut d = PeerDetector::new(adaptive(), 2, I, ms(0));
+    let t = beat(&mut d, &[A, B], ms(0), 0, 3000);
+    let (k, dead_time) = (d.required_intervals(), d.dead_time());
+    assert!(k < 64, "learned: {k}");
+    // Deaf for a long time: by the old count the peer is long dead.
+    let back = t + Duration::from_secs(5);
+    assert!(d.is_dead(back));
+    d.restart_count(back);
+    assert!(!d.heard_any());
+    assert!(!d.is_dead(back));
+    assert_eq!((d.required_intervals(), d.dead_time()), (k, dead_time));
+    assert_eq!(d.next_change(back), Some(back + dead_time));
+    assert!(d.is_dead(back + dead_time));
+}
+
+#[test]
 fn time_going_backwards_is_clamped() {
     let mut d = PeerDetector::new(DeadTime::Fixed(Duration::from_millis(15)), 2, I, ms(100));
     d.on_heartbeat(ms(50), A, 1, 1, I);

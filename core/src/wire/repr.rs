@@ -110,6 +110,10 @@ pub enum DenyReason {
     NotSecondary = 3,
     /// The witness is driving its fence output; ask again shortly.
     Fencing = 4,
+    /// The witness has not listened long enough to know: it has just
+    /// started, or heard nobody for longer than a dead time (its own link
+    /// was down), and counts the primary's silence afresh; ask again.
+    Listening = 5,
     /// A reason this version does not know.
     Other = 255,
 }
@@ -123,6 +127,7 @@ impl DenyReason {
             2 => DenyReason::GrantOutstanding,
             3 => DenyReason::NotSecondary,
             4 => DenyReason::Fencing,
+            5 => DenyReason::Listening,
             _ => DenyReason::Other,
         }
     }

@@ -116,6 +116,12 @@ fn deny_text(reason: DenyReason) -> (&'static str, &'static str) {
             "The witness is driving its fence output (isolating or powering off the primary); \
              the request is retried shortly.",
         ),
+        DenyReason::Listening => (
+            "the witness is still listening",
+            "The witness has only just started hearing the private network (it was booting, or \
+             its own link was down) and has not yet listened for a whole dead time, so it cannot \
+             tell whether the primary is silent; the request is retried shortly.",
+        ),
         DenyReason::None | DenyReason::Other => (
             "a reason this version does not know",
             "The witness gave a reason code this version does not know: check that the witness \
