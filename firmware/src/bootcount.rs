@@ -11,7 +11,8 @@
 //! power cut while programming it) and is skipped.
 //!
 //! A boot reads every record, takes the largest valid epoch (0 when there
-//! is none: a new or erased chip), adds one, and programs the result into
+//! is none: a new or erased chip), adds one, raises that to the floor it
+//! is given (the image's build time: see below), and programs the result into
 //! the first free record after the last used one of the block that holds
 //! that largest epoch. When that block is full, the *other* block is erased
 //! and the record goes first in it. So the block holding the largest epoch
@@ -27,9 +28,14 @@
 //!
 //! # Erasing the chip
 //!
-//! A full-chip erase empties both blocks: the next boot's epoch is 1
-//! again, lower than the one the servers last heard. See the README
-//! ("Boot counter") for what that means and what to do.
+//! A full-chip erase empties both blocks. The floor keeps the next epoch
+//! increasing anyway when a newer image is flashed: it is the image's build
+//! time in UNIX seconds (the daemons' own rule, `max(persisted + 1, time)`,
+//! with the build's time standing in for a clock the board lacks), and a
+//! witness boots far less than once a second. Flashing the *same* image
+//! again after an erase starts over at its build time, which may be lower
+//! than the epoch the servers last heard. See the README ("Boot counter")
+//! for what that means and what to do.
 
 use embedded_storage::nor_flash::NorFlash;
 
@@ -85,9 +91,10 @@ fn encode(epoch: u32) -> [u8; RECORD as usize] {
     r
 }
 
-/// Reads the counter, advances it, and records this boot's epoch in
-/// `flash` (erase and program must be allowed: an unlocked flash).
-pub fn advance<F: NorFlash>(flash: &mut F, area: &Area) -> Result<Boot, Error> {
+/// Reads the counter, advances it (to at least `floor`), and records this
+/// boot's epoch in `flash` (erase and program must be allowed: an unlocked
+/// flash).
+pub fn advance<F: NorFlash>(flash: &mut F, area: &Area, floor: u32) -> Result<Boot, Error> {
     let records = area.block_len / RECORD;
     // The largest valid epoch and its block.
     let mut best: Option<(u32, usize)> = None;
@@ -120,6 +127,7 @@ pub fn advance<F: NorFlash>(flash: &mut F, area: &Area) -> Result<Boot, Error> {
     let (last, block) = best.unwrap_or((0, 0));
     let epoch = last
         .checked_add(1)
+        .map(|e| e.max(floor))
         .filter(|&e| e != u32::MAX)
         .ok_or(Error::Exhausted)?;
     let (block, record, erased) = if next_free[block] < records {

@@ -60,7 +60,10 @@ fn boot_epoch() -> u32 {
     let secs = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(1, |d| d.as_secs());
-    u32::try_from(secs).unwrap_or(u32::MAX).max(1)
+    // The image's build time as a floor, should the host's clock be off.
+    u32::try_from(secs)
+        .unwrap_or(u32::MAX)
+        .max(crate::config::BUILD_EPOCH)
 }
 
 /// Brings the board up and runs the witness; never returns.

@@ -310,11 +310,11 @@ fn boot_epoch(mut flash: pac::FLASH) -> u32 {
     if usize::try_from(end).map_or(true, |end| flash.capacity() < end) {
         crate::fatal("flash smaller than 2 MiB: not an STM32F429ZI");
     }
-    match bootcount::advance(&mut flash, &BOOT_COUNTER) {
+    match bootcount::advance(&mut flash, &BOOT_COUNTER, crate::config::BUILD_EPOCH) {
         Ok(boot) => {
             if !boot.found {
                 defmt::warn!(
-                    "boot counter: none in flash (a new or fully erased chip): starting at epoch 1"
+                    "boot counter: none in flash (a new or fully erased chip): starting at the image's build time"
                 );
             }
             defmt::info!(
