@@ -267,6 +267,8 @@ fn act<F: OutputPin>(action: Action, witness: &Witness, fence: &mut F) {
             None => defmt::warn!("GRANT"),
         },
         Action::Notify(Event::GrantEnded) => defmt::info!("grant ended (released or expired)"),
+        // A witness machine notifies nothing else; naming every event
+        // would cost half a kilobyte of flash for lines never logged.
         Action::Notify(_) => defmt::info!("event"),
         // Server actions; a witness machine never asks for them.
         Action::RunStage(_) | Action::AddAddresses | Action::Announce | Action::RemoveAddresses => {
@@ -289,9 +291,9 @@ where
     F: OutputPin,
 {
     let shown = Shown {
-        // "Not yet declared dead" is not "heard": right after boot the
-        // machine counts the primary's silence from boot.
-        primary: witness.primary_alive() && witness.primary_detector().heard_any(),
+        // "Not yet declared dead" is not "heard": right after boot (or
+        // after deafness) the machine counts the primary's silence afresh.
+        primary: witness.primary_heard(),
         secondary: witness
             .secondary_last_heard()
             .is_some_and(|t| now.saturating_since(t) < dead_time),
