@@ -2,8 +2,10 @@
 # The whole test suite (README command 2). CI runs exactly this (.ci/run).
 #
 #   1. cargo fmt --check (workspace and firmware), cargo clippy -D warnings
-#   2. the witness firmware for thumbv7m-none-eabi (scripts/firmware.sh:
-#      Debian's rustc-web, see ../shared/TOOLCHAIN.md), with its footprint
+#   2. the witness firmware for both boards, QEMU's mps2-an385
+#      (thumbv7m-none-eabi) and the NUCLEO-F429ZI (thumbv7em-none-eabihf)
+#      (scripts/firmware.sh: Debian's rustc-web, see ../shared/TOOLCHAIN.md),
+#      with their footprints, and defmt-print to decode the witness's log
 #   3. cargo test (workspace): unit, property, simulator, and as root the
 #      namespace tests, the daemons end to end, the lab's demo, scenarios and
 #      the witness firmware in QEMU
