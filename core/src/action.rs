@@ -246,49 +246,23 @@ mod tests {
     use crate::wire::DenyReason;
 
     #[test]
-    fn event_names_are_unique_and_ignore_fields() {
-        let all = [
-            Event::TookOver,
-            Event::NetworkAnomaly {
-                silent: LinkMask::default(),
-            },
-            Event::NetworkRestored,
-            Event::Relinquished,
-            Event::Vetoed {
-                stage: Stage::Test,
-                outcome: StageOutcome::Failed(1),
-            },
-            Event::ScriptFailed {
-                stage: Stage::PostAcq,
-                outcome: StageOutcome::TimedOut,
-            },
-            Event::TakeoverCancelled,
-            Event::LeaseExpired,
-            Event::WitnessLost,
-            Event::WitnessRegained,
-            Event::WitnessDenied {
-                reason: DenyReason::PrimaryAlive,
-            },
-            Event::WitnessFallback,
-            Event::Acquired,
-            Event::Yielded,
-            Event::Isolated,
-            Event::Stalled,
-            Event::PeerLost,
-            Event::PeerRegained,
-            Event::Granted,
-            Event::GrantEnded,
-        ];
-        for (i, a) in all.iter().enumerate() {
-            for b in &all[i + 1..] {
-                assert_ne!(a.name(), b.name());
-            }
-        }
+    fn an_event_name_ignores_the_fields() {
         let denied = |reason| Event::WitnessDenied { reason }.name();
         assert_eq!(
             denied(DenyReason::PrimaryAlive),
             denied(DenyReason::Fencing)
         );
         assert_eq!(denied(DenyReason::Other), "WitnessDenied");
+        let vetoed = |outcome| {
+            Event::Vetoed {
+                stage: Stage::Test,
+                outcome,
+            }
+            .name()
+        };
+        assert_eq!(
+            vetoed(StageOutcome::TimedOut),
+            vetoed(StageOutcome::Failed(1))
+        );
     }
 }

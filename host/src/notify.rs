@@ -451,6 +451,14 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn event_names_are_unique() {
+        let names: Vec<&str> = all_events().iter().map(Event::name).collect();
+        for (i, a) in names.iter().enumerate() {
+            assert!(!names[i + 1..].contains(a), "{a} twice");
+        }
+    }
+
+    #[test]
     fn every_event_reads_well_for_every_role() {
         for role in [Role::Primary, Role::Secondary, Role::Witness] {
             for e in all_events() {
