@@ -5,6 +5,8 @@
 //! * `board-mps2-an385` (default): QEMU's MPS2-AN385, the lab's witness;
 //! * `board-nucleo-f429zi`: ST's NUCLEO-F429ZI, a real board.
 
+mod tick;
+
 #[cfg(feature = "board-mps2-an385")]
 pub mod mps2_an385;
 #[cfg(feature = "board-mps2-an385")]

@@ -5,11 +5,8 @@
 //! so the pins are [`NoPin`]s; semihosting carries the defmt log out and
 //! provides the time of day for the boot epoch.
 
-use cortex_m::peripheral::syst::SystClkSource;
-use cortex_m::peripheral::SYST;
-use cortex_m_rt::exception;
-
-use crate::hal::{Idle, NoPin};
+use super::tick::TickIdle;
+use crate::hal::NoPin;
 use crate::lan9118::phy::Lan9118;
 use crate::lan9118::regs::Regs;
 use crate::lan9118::{Chip, FreeRunClock};
@@ -20,34 +17,6 @@ const CORE_HZ: u32 = 25_000_000;
 /// NIC again, so the delay it adds to a frame. Well under the protocol's
 /// 1 ms delay allowance.
 const TICK_US: u32 = 250;
-
-/// Sleeps in `wfi` until the next SysTick.
-pub struct SysTickIdle {
-    _syst: SYST,
-}
-
-impl SysTickIdle {
-    fn start(mut syst: SYST) -> Self {
-        syst.set_clock_source(SystClkSource::Core);
-        syst.set_reload(CORE_HZ / 1_000_000 * TICK_US - 1);
-        syst.clear_current();
-        syst.enable_interrupt();
-        syst.enable_counter();
-        SysTickIdle { _syst: syst }
-    }
-}
-
-impl Idle for SysTickIdle {
-    const MAX_SLEEP_US: u32 = TICK_US;
-
-    fn idle(&mut self) {
-        cortex_m::asm::wfi();
-    }
-}
-
-/// The tick only wakes the core; the loop does the work.
-#[exception]
-fn SysTick() {}
 
 /// The boot epoch: the host's time of day (semihosting SYS_TIME, whole
 /// seconds), so each boot's epoch is larger than the last one's, as the
@@ -85,7 +54,7 @@ pub fn run() -> ! {
     let mut clock = FreeRunClock::new(chip.free_run());
     let mac = chip.mac();
     let mut nic = Lan9118::new(chip);
-    let mut idle = SysTickIdle::start(core.SYST);
+    let mut idle = TickIdle::<TICK_US>::start(core.SYST, CORE_HZ);
     let pins = crate::app::Pins {
         primary_led: NoPin,
         secondary_led: NoPin,

@@ -19,9 +19,6 @@
 //! `stm32-eth`'s own smoltcp glue is for smoltcp 0.12; [`Nic`] below is the
 //! few lines of glue for 0.14, over the driver's descriptor rings.
 
-use cortex_m::peripheral::syst::SystClkSource;
-use cortex_m::peripheral::SYST;
-use cortex_m_rt::exception;
 use embedded_storage::nor_flash::ReadNorFlash;
 use smoltcp::phy::{self, Checksum, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
@@ -36,8 +33,9 @@ use stm32f4xx_hal::prelude::*;
 use stm32f4xx_hal::signature::Uid;
 use stm32f4xx_hal::timer::CounterUs;
 
+use super::tick::TickIdle;
 use crate::bootcount::{self, Area};
-use crate::hal::{Clock, Idle, NetStatus};
+use crate::hal::{Clock, NetStatus};
 
 /// The ST-LINK's clock output, fed to HSE (bypass).
 const HSE_HZ: u32 = 8_000_000;
@@ -94,34 +92,6 @@ impl Clock for Tim2Clock {
         self.total
     }
 }
-
-/// Sleeps in `wfi` until the next SysTick or Ethernet interrupt.
-pub struct TickIdle {
-    _syst: SYST,
-}
-
-impl TickIdle {
-    fn start(mut syst: SYST) -> Self {
-        syst.set_clock_source(SystClkSource::Core);
-        syst.set_reload(CORE_HZ / 1_000_000 * TICK_US - 1);
-        syst.clear_current();
-        syst.enable_interrupt();
-        syst.enable_counter();
-        TickIdle { _syst: syst }
-    }
-}
-
-impl Idle for TickIdle {
-    const MAX_SLEEP_US: u32 = TICK_US;
-
-    fn idle(&mut self) {
-        cortex_m::asm::wfi();
-    }
-}
-
-/// The tick only wakes the core; the loop does the work.
-#[exception]
-fn SysTick() {}
 
 /// A frame arrived or went out: clear the DMA's status so the interrupt
 /// ends; waking the core is all it is for.
@@ -457,6 +427,6 @@ pub fn run() -> ! {
     };
     let mac = crate::config::MAC.unwrap_or_else(mac_from_uid);
 
-    let mut idle = TickIdle::start(cp.SYST);
+    let mut idle = TickIdle::<TICK_US>::start(cp.SYST, CORE_HZ);
     crate::app::run(&mut nic, mac, &mut clock, &mut idle, pins, epoch)
 }
