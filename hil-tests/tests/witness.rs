@@ -169,6 +169,17 @@ impl Lab {
         self.witness.power_on(&self.t).expect("start QEMU");
     }
 
+    /// Powers the witness on, starts both daemons and waits for the steady
+    /// state (the primary holds; failoverd hears the primary and the
+    /// witness).
+    fn start_all(&mut self) -> (Daemon, Daemon) {
+        self.power_on();
+        let hb = self.heartbeatd();
+        let fo = self.failoverd();
+        self.steady(&hb, &fo, true);
+        (hb, fo)
+    }
+
     fn power_off(&mut self) {
         self.witness.power_off(&self.t).expect("stop QEMU");
     }
@@ -787,10 +798,7 @@ fn primary_power_loss_the_witness_grants_and_the_secondary_takes_over() {
     let Some(elf) = ready(test) else { return };
     let _serial = serial();
     let mut lab = Lab::new("power-loss", &elf);
-    lab.power_on();
-    let hb = lab.heartbeatd();
-    let fo = lab.failoverd();
-    lab.steady(&hb, &fo, true);
+    let (hb, fo) = lab.start_all();
     let logs = [&hb, &fo];
 
     // Power loss: both cables out; the primary's kernel drops its address
@@ -846,10 +854,7 @@ fn secondary_isolated_cannot_reach_the_witness_and_takes_nothing() {
     let Some(elf) = ready(test) else { return };
     let _serial = serial();
     let mut lab = Lab::new("secondary-isolated", &elf);
-    lab.power_on();
-    let hb = lab.heartbeatd();
-    let fo = lab.failoverd();
-    lab.steady(&hb, &fo, true);
+    let (hb, fo) = lab.start_all();
     let logs = [&hb, &fo];
 
     let pm_before = events(&lab.prun);
@@ -915,10 +920,7 @@ fn witness_down_with_policy_required_no_takeover_until_it_is_back() {
     let Some(elf) = ready(test) else { return };
     let _serial = serial();
     let mut lab = Lab::new("witness-down", &elf);
-    lab.power_on();
-    let hb = lab.heartbeatd();
-    let fo = lab.failoverd();
-    lab.steady(&hb, &fo, true);
+    let (hb, fo) = lab.start_all();
     let logs = [&hb, &fo];
 
     // The witness loses power: the secondary notices and says so.
@@ -978,10 +980,7 @@ fn witness_down_with_policy_preferred_apple_rule_after_the_longer_hold_down() {
     let _serial = serial();
     let mut lab = Lab::new("preferred", &elf);
     lab.policy = "preferred";
-    lab.power_on();
-    let hb = lab.heartbeatd();
-    let fo = lab.failoverd();
-    lab.steady(&hb, &fo, true);
+    let (hb, fo) = lab.start_all();
     let logs = [&hb, &fo];
 
     lab.power_off();
@@ -1058,10 +1057,7 @@ fn witness_rebooted_right_after_its_grant_the_lease_binds_and_no_second_holder()
     let Some(elf) = ready(test) else { return };
     let _serial = serial();
     let mut lab = Lab::new("reboot-at-grant", &elf);
-    lab.power_on();
-    let hb = lab.heartbeatd();
-    let fo = lab.failoverd();
-    lab.steady(&hb, &fo, true);
+    let (hb, fo) = lab.start_all();
     let logs = [&hb, &fo];
 
     // The primary loses power; the witness grants; the moment the
@@ -1198,10 +1194,7 @@ fn witness_rebooted_while_the_live_primary_is_lost_to_the_secondary_grants_nothi
     let Some(elf) = ready(test) else { return };
     let _serial = serial();
     let mut lab = Lab::new("reboot-while-asked", &elf);
-    lab.power_on();
-    let hb = lab.heartbeatd();
-    let fo = lab.failoverd();
-    lab.steady(&hb, &fo, true);
+    let (hb, fo) = lab.start_all();
     let logs = [&hb, &fo];
 
     // The servers lose each other; both still reach the witness (and the
@@ -1313,10 +1306,7 @@ fn forged_grants_from_another_host_are_refused_with_a_key() {
          scenario needs one)",
         &[],
     );
-    lab.power_on();
-    let hb = lab.heartbeatd();
-    let fo = lab.failoverd();
-    lab.steady(&hb, &fo, true);
+    let (hb, fo) = lab.start_all();
     let logs = [&hb, &fo];
     let attacker = Attacker::join_private(&lab.t);
     let forger = Forger::start(attacker.channel());
