@@ -11,6 +11,7 @@
 
 pub mod bench;
 pub mod cli;
+pub mod control;
 pub mod daemons;
 pub mod demo;
 pub mod faults;

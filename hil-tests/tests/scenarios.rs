@@ -20,7 +20,7 @@
 //! drops its addresses: the stall rule) and a primary that does not run for
 //! 30 ms is taken over from. On a shared two-core machine both happen many
 //! times a minute at normal priority, so the daemons run with real-time
-//! scheduling ([`real_time`]); the scenarios whose claim is that nothing
+//! scheduling (`failover_lab::control::real_time`); the scenarios whose claim is that nothing
 //! happens use a 200 ms dead time ([`fast_patient`]); and "the primary held
 //! the address throughout" allows the drops heartbeatd logged as its own
 //! stalls ([`primary_kept_it`]). Typical run: about 40 s in all.
@@ -36,8 +36,7 @@ use std::fs;
 use std::io;
 use std::net::Ipv4Addr;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -50,6 +49,7 @@ use failover_core::{LinkId, NodeId, Role};
 use failover_host::net::{
     build_udp_frame, parse_udp_frame, Channel, ChannelConfig, UdpFlow, BROADCAST_MAC,
 };
+use failover_lab::control::{real_time, status, FrameCounters};
 use failover_lab::daemons::{
     start_failoverd, start_heartbeatd, Binaries, Daemon, Profile, RunDir, Scratch,
 };
@@ -412,103 +412,12 @@ fn longest_outage(probes: &[Probe], from: Instant, to: Instant) -> Duration {
     longest
 }
 
-/// Runs a command to completion within `timeout` (killing it past that)
-/// and returns whether it succeeded, and its standard output and error.
-fn run_bounded(mut cmd: Command, timeout: Duration) -> io::Result<(bool, String)> {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()?;
-    let deadline = Instant::now() + timeout;
-    for _ in 0..100_000 {
-        if child.try_wait()?.is_some() {
-            let out = child.wait_with_output()?;
-            let text = String::from_utf8_lossy(&out.stdout).into_owned()
-                + &String::from_utf8_lossy(&out.stderr);
-            return Ok((out.status.success(), text));
-        }
-        if Instant::now() >= deadline {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    Err(io::Error::new(
-        io::ErrorKind::TimedOut,
-        "still running, killed",
-    ))
-}
-
-/// `<daemon> --status --pid-file <its pid file>`: the daemon's own account.
-fn status(binary: &Path, d: &Daemon) -> String {
-    let mut cmd = Command::new(binary);
-    cmd.arg("--status").arg("--pid-file").arg(&d.pid_file);
-    match run_bounded(cmd, Duration::from_secs(10)) {
-        Ok((_, text)) => text,
-        Err(e) => format!("--status: {e}"),
-    }
-}
-
-/// The frame counters of a `--status` text.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-struct Counters {
-    accepted: u64,
-    malformed: u64,
-    auth_failed: u64,
-    replayed: u64,
-}
-
-fn counters(status: &str) -> Option<Counters> {
-    let line = status
-        .lines()
-        .find_map(|l| l.strip_prefix("frames received: "))?;
-    let mut c = Counters::default();
-    for part in line.split(", ") {
-        let (n, what) = part.split_once(' ')?;
-        let n: u64 = n.parse().ok()?;
-        match what {
-            "accepted" => c.accepted = n,
-            "malformed" => c.malformed = n,
-            "failed authentication" => c.auth_failed = n,
-            "replayed" => c.replayed = n,
-            _ => {}
-        }
-    }
-    Some(c)
-}
-
 /// Whether `pid` is a live process (not gone, not a zombie).
 fn is_running(pid: u32) -> bool {
     fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
         !s.rsplit_once(") ")
             .is_some_and(|(_, rest)| rest.starts_with('Z'))
     })
-}
-
-/// Gives a daemon real-time scheduling (SCHED_FIFO, priority 20; its
-/// scripts and sendmail go back to normal scheduling, SCHED_RESET_ON_FORK),
-/// as a deployment at 10 ms beats on a busy host would. The lab shares two
-/// cores with builds: at normal priority a daemon waits for the CPU longer
-/// than the fast profile's stall limit (two intervals, 20 ms) many times a
-/// minute, and each such wait is, rightly, a stall (addresses dropped) or
-/// a takeover. The scenarios are about the protocol's decisions, not about
-/// the machine's scheduler. Without `chrt` they run at normal priority.
-fn real_time(d: &Daemon) {
-    let mut cmd = Command::new("chrt");
-    cmd.args([
-        "--fifo",
-        "--reset-on-fork",
-        "--pid",
-        "20",
-        &d.pid.to_string(),
-    ]);
-    match run_bounded(cmd, Duration::from_secs(10)) {
-        Ok((true, _)) => {}
-        Ok((false, text)) => eprintln!("note: {} stays at normal priority: {text}", d.name),
-        Err(e) => eprintln!("note: {} stays at normal priority (chrt: {e})", d.name),
-    }
 }
 
 /// The fast profile (10 ms beats) with a dead time of 200 ms instead of
@@ -1233,7 +1142,7 @@ fn forged_and_replayed_heartbeats_neither_hold_off_nor_undo_a_takeover() {
         "the attacker captured primary frames",
         &logs,
     );
-    let before = counters(&status(&lab.bins.failoverd, &fo)).expect("counters");
+    let before = FrameCounters::from_status(&status(&lab.bins.failoverd, &fo)).expect("counters");
 
     // From now on it sends, every 2 ms, a heartbeat that claims to be the
     // primary's (its node id, a newer epoch, HOLDS; later also RECLAIM)
@@ -1310,7 +1219,7 @@ fn forged_and_replayed_heartbeats_neither_hold_off_nor_undo_a_takeover() {
     stop.store(true, Ordering::Relaxed);
     let _ = forger.join();
 
-    let after = counters(&status(&lab.bins.failoverd, &fo)).expect("counters");
+    let after = FrameCounters::from_status(&status(&lab.bins.failoverd, &fo)).expect("counters");
     let forged = u64::from(sent.load(Ordering::Relaxed));
     lab.check(
         forged > 500,
@@ -1390,8 +1299,8 @@ fn a_flood_of_malformed_frames_changes_nothing() {
     let mut ch = attacker.channel();
     let flow = attacker.flow(&ch);
     let before = (
-        counters(&status(&lab.bins.heartbeatd, &hb)).expect("counters"),
-        counters(&status(&lab.bins.failoverd, &fo)).expect("counters"),
+        FrameCounters::from_status(&status(&lab.bins.heartbeatd, &hb)).expect("counters"),
+        FrameCounters::from_status(&status(&lab.bins.failoverd, &fo)).expect("counters"),
     );
 
     // 3 s of garbage on port 1694, about 5000 datagrams a second: every
@@ -1477,8 +1386,10 @@ fn a_flood_of_malformed_frames_changes_nothing() {
         );
     }
     let after = (
-        counters(&status(&lab.bins.heartbeatd, &hb)).expect("heartbeatd answers --status"),
-        counters(&status(&lab.bins.failoverd, &fo)).expect("failoverd answers --status"),
+        FrameCounters::from_status(&status(&lab.bins.heartbeatd, &hb))
+            .expect("heartbeatd answers --status"),
+        FrameCounters::from_status(&status(&lab.bins.failoverd, &fo))
+            .expect("failoverd answers --status"),
     );
     for (name, b, a) in [
         ("heartbeatd", before.0, after.0),
@@ -1939,17 +1850,6 @@ fn helpers_measure_what_they_say() {
         longest_outage(&probes, ms(3), ms(30)),
         Duration::from_millis(20)
     );
-    let text = "role: secondary\nframes received: 10 accepted, 2 malformed, 0 unknown version or type, 3 failed authentication, 4 replayed, 1 ignored\n";
-    assert_eq!(
-        counters(text),
-        Some(Counters {
-            accepted: 10,
-            malformed: 2,
-            auth_failed: 3,
-            replayed: 4
-        })
-    );
-    assert_eq!(counters("nothing"), None);
     let owned = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
     let mut ran = owned(&ACQUIRE);
     assert!(!acquire_then_release(&ran));

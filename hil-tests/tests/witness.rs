@@ -47,7 +47,6 @@
 use std::cell::Cell;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
@@ -61,6 +60,7 @@ use failover_core::{LinkId, NodeId, Role};
 use failover_host::net::{
     build_udp_frame, parse_udp_frame, Channel, ChannelConfig, MacAddr, UdpFlow,
 };
+use failover_lab::control::{real_time, status, FrameCounters};
 use failover_lab::daemons::{
     start_failoverd, start_heartbeatd, Binaries, Daemon, Profile, RunDir, Scratch,
 };
@@ -496,88 +496,6 @@ fn boot_epoch(boot_log: &str) -> Option<u32> {
     let rest = &line[line.find("epoch ")? + "epoch ".len()..];
     let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
     digits.parse().ok()
-}
-
-/// `failoverd --status --pid-file <its pid file>`.
-fn status(binary: &Path, d: &Daemon) -> String {
-    let mut cmd = Command::new(binary);
-    cmd.arg("--status").arg("--pid-file").arg(&d.pid_file);
-    run_bounded(cmd, Duration::from_secs(10)).unwrap_or_else(|e| format!("--status: {e}"))
-}
-
-/// The frame counters of a `--status` text.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-struct Counters {
-    accepted: u64,
-    auth_failed: u64,
-    replayed: u64,
-}
-
-fn counters(status: &str) -> Option<Counters> {
-    let line = status
-        .lines()
-        .find_map(|l| l.strip_prefix("frames received: "))?;
-    let mut c = Counters::default();
-    for part in line.split(", ") {
-        let (n, what) = part.split_once(' ')?;
-        let n: u64 = n.parse().ok()?;
-        match what {
-            "accepted" => c.accepted = n,
-            "failed authentication" => c.auth_failed = n,
-            "replayed" => c.replayed = n,
-            _ => {}
-        }
-    }
-    Some(c)
-}
-
-/// Gives a daemon real-time scheduling (SCHED_FIFO, priority 20; its
-/// scripts and sendmail go back to normal scheduling, SCHED_RESET_ON_FORK),
-/// as the lab's scenarios do (tests/scenarios.rs): at 10 ms beats a daemon
-/// that waits for the CPU over two intervals on the shared two-core machine
-/// has, rightly, stalled and drops its addresses; these scenarios are about
-/// the witness's decisions, not the scheduler. QEMU stays at normal
-/// priority. Without `chrt` the daemons do too.
-fn real_time(d: &Daemon) {
-    let mut cmd = Command::new("chrt");
-    cmd.args([
-        "--fifo",
-        "--reset-on-fork",
-        "--pid",
-        "20",
-        &d.pid.to_string(),
-    ]);
-    match run_bounded(cmd, Duration::from_secs(10)) {
-        Ok(text) if text.trim().is_empty() => {}
-        Ok(text) => eprintln!("note: {} may stay at normal priority: {text}", d.name),
-        Err(e) => eprintln!("note: {} stays at normal priority (chrt: {e})", d.name),
-    }
-}
-
-fn run_bounded(mut cmd: Command, timeout: Duration) -> io::Result<String> {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()?;
-    let deadline = Instant::now() + timeout;
-    for _ in 0..100_000 {
-        if child.try_wait()?.is_some() {
-            let out = child.wait_with_output()?;
-            return Ok(String::from_utf8_lossy(&out.stdout).into_owned()
-                + &String::from_utf8_lossy(&out.stderr));
-        }
-        if Instant::now() >= deadline {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    Err(io::Error::new(
-        io::ErrorKind::TimedOut,
-        "still running, killed",
-    ))
 }
 
 /// A third host on the private network (198.51.100.66), with a raw
@@ -1335,7 +1253,7 @@ fn forged_grants_from_another_host_are_refused_with_a_key() {
     // holds, and replays a real grant. A secondary that took any of them
     // would take the address from a live primary.
     let sm_before = events(&lab.srun);
-    let before = counters(&status(&lab.bins.failoverd, &fo)).expect("counters");
+    let before = FrameCounters::from_status(&status(&lab.bins.failoverd, &fo)).expect("counters");
     let split = Instant::now();
     lab.split(true);
     forger.forging(true);
@@ -1346,7 +1264,7 @@ fn forged_grants_from_another_host_are_refused_with_a_key() {
     std::thread::sleep(QUIET);
     forger.forging(false);
     std::thread::sleep(Duration::from_millis(50));
-    let after = counters(&status(&lab.bins.failoverd, &fo)).expect("counters");
+    let after = FrameCounters::from_status(&status(&lab.bins.failoverd, &fo)).expect("counters");
     let forged = forger.report();
     lab.split(false);
     lab.wait_hears_primary(&fo, &logs);
