@@ -136,4 +136,17 @@ impl Topology {
     pub fn plug(&self, server: &Server, net: Net) -> io::Result<()> {
         self.switch.port_up(&server.port(net))
     }
+
+    /// Pulls both of `server`'s cables, private first: what the server sees
+    /// when it loses power or its plug is pulled.
+    pub fn unplug_both(&self, server: &Server) -> io::Result<()> {
+        self.unplug(server, Net::Private)?;
+        self.unplug(server, Net::Public)
+    }
+
+    /// Plugs both of `server`'s cables back in, private first.
+    pub fn plug_both(&self, server: &Server) -> io::Result<()> {
+        self.plug(server, Net::Private)?;
+        self.plug(server, Net::Public)
+    }
 }

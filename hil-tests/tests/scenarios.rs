@@ -625,8 +625,7 @@ fn both_cut_takes_over_and_fails_back_on_replug() {
     );
 
     let cut = Instant::now();
-    lab.t.unplug(&lab.t.primary, Net::Private).unwrap();
-    lab.t.unplug(&lab.t.primary, Net::Public).unwrap();
+    lab.t.unplug_both(&lab.t.primary).unwrap();
     lab.wait_owner(Owner::Secondary, &logs);
     lab.wait_served_by("secondary", cut, &logs);
     lab.wait_mailed(&lab.srun, "TookOver", &logs);
@@ -643,8 +642,7 @@ fn both_cut_takes_over_and_fails_back_on_replug() {
     );
 
     let plugged = Instant::now();
-    lab.t.plug(&lab.t.primary, Net::Private).unwrap();
-    lab.t.plug(&lab.t.primary, Net::Public).unwrap();
+    lab.t.plug_both(&lab.t.primary).unwrap();
     lab.wait_owner(Owner::Primary, &logs);
     lab.wait_served_by("primary", plugged, &logs);
     lab.wait_mailed(&lab.srun, "Relinquished", &logs);
@@ -883,16 +881,14 @@ fn secondary_isolated_takes_nothing_and_the_client_keeps_its_service() {
     let logs = [&hb, &fo];
 
     let cut = Instant::now();
-    lab.t.unplug(&lab.t.secondary, Net::Private).unwrap();
-    lab.t.unplug(&lab.t.secondary, Net::Public).unwrap();
+    lab.t.unplug_both(&lab.t.secondary).unwrap();
     lab.wait("failoverd to see it is cut off", WAIT, &logs, || {
         fo.logged_after(cut, "no carrier on any link").is_some()
     });
     lab.wait_mailed(&lab.prun, "PeerLost", &logs);
     std::thread::sleep(QUIET);
     let plugged = Instant::now();
-    lab.t.plug(&lab.t.secondary, Net::Private).unwrap();
-    lab.t.plug(&lab.t.secondary, Net::Public).unwrap();
+    lab.t.plug_both(&lab.t.secondary).unwrap();
     lab.wait_mailed(&lab.prun, "PeerRegained", &logs);
     // Back on the network, failoverd watches the primary again.
     let bin = lab.bins.failoverd.clone();
@@ -1474,8 +1470,7 @@ fn a_hanging_test_script_is_killed_and_vetoes_the_takeover() {
     let logs = [&hb, &fo];
 
     let cut = Instant::now();
-    lab.t.unplug(&lab.t.primary, Net::Private).unwrap();
-    lab.t.unplug(&lab.t.primary, Net::Public).unwrap();
+    lab.t.unplug_both(&lab.t.primary).unwrap();
     let mut hung: Vec<u32> = Vec::new();
     lab.wait("the Test script to start", WAIT, &logs, || {
         hung = fs::read_to_string(&pids)
@@ -1538,8 +1533,7 @@ fn a_hanging_test_script_is_killed_and_vetoes_the_takeover() {
 
     // The primary comes back and serves again; still never two holders.
     let plugged = Instant::now();
-    lab.t.plug(&lab.t.primary, Net::Private).unwrap();
-    lab.t.plug(&lab.t.primary, Net::Public).unwrap();
+    lab.t.plug_both(&lab.t.primary).unwrap();
     lab.wait_owner(Owner::Primary, &logs);
     lab.wait_served_by("primary", plugged, &logs);
     lab.check(lab.overlap().is_zero(), "never two holders", &logs);
@@ -1564,8 +1558,7 @@ fn failoverd_restarted_while_holding() {
 
     // The primary is cut off: the secondary takes over.
     let cut = Instant::now();
-    lab.t.unplug(&lab.t.primary, Net::Private).unwrap();
-    lab.t.unplug(&lab.t.primary, Net::Public).unwrap();
+    lab.t.unplug_both(&lab.t.primary).unwrap();
     lab.wait_owner(Owner::Secondary, &[&hb, &fo]);
     lab.wait_served_by("secondary", cut, &[&hb, &fo]);
     lab.wait_mailed(&lab.srun, "TookOver", &[&fo]);
@@ -1632,8 +1625,7 @@ fn failoverd_restarted_while_holding() {
 
     // The primary comes back: failback, never two holders in all of it.
     let plugged = Instant::now();
-    lab.t.plug(&lab.t.primary, Net::Private).unwrap();
-    lab.t.plug(&lab.t.primary, Net::Public).unwrap();
+    lab.t.plug_both(&lab.t.primary).unwrap();
     let logs = [&hb, &fo3];
     lab.wait_owner(Owner::Primary, &logs);
     lab.wait_served_by("primary", plugged, &logs);
@@ -1667,8 +1659,7 @@ fn failoverd_restarted_while_holding() {
 fn freeze_failoverd_while_it_holds(lab: &mut Lab, hb: &Daemon, fo: &Daemon) -> Instant {
     lab.steady(hb, fo);
     let cut = Instant::now();
-    lab.t.unplug(&lab.t.primary, Net::Private).unwrap();
-    lab.t.unplug(&lab.t.primary, Net::Public).unwrap();
+    lab.t.unplug_both(&lab.t.primary).unwrap();
     lab.wait_owner(Owner::Secondary, &[hb, fo]);
     lab.wait_served_by("secondary", cut, &[hb, fo]);
     lab.wait_mailed(&lab.srun, "TookOver", &[fo]);
@@ -1734,8 +1725,7 @@ fn secondary_frozen_while_holding_drops_at_once_and_takes_over_again() {
 
     // The primary comes back: failback, and never two holders.
     let plugged = Instant::now();
-    lab.t.plug(&lab.t.primary, Net::Private).unwrap();
-    lab.t.plug(&lab.t.primary, Net::Public).unwrap();
+    lab.t.plug_both(&lab.t.primary).unwrap();
     lab.wait_owner(Owner::Primary, &logs);
     lab.wait_served_by("primary", plugged, &logs);
     let both = lab.overlap();

@@ -722,8 +722,7 @@ fn primary_power_loss_the_witness_grants_and_the_secondary_takes_over() {
     // Power loss: both cables out; the primary's kernel drops its address
     // (its heartbeatd sees no carrier anywhere and lets go too).
     let cut = Instant::now();
-    lab.t.unplug(&lab.t.primary, Net::Private).unwrap();
-    lab.t.unplug(&lab.t.primary, Net::Public).unwrap();
+    lab.t.unplug_both(&lab.t.primary).unwrap();
     lab.wait_owner(Owner::Secondary, &logs);
     let took = cut.elapsed();
     lab.wait_mailed(&lab.srun, "TookOver", &logs);
@@ -777,15 +776,13 @@ fn secondary_isolated_cannot_reach_the_witness_and_takes_nothing() {
 
     let pm_before = events(&lab.prun);
     let cut = Instant::now();
-    lab.t.unplug(&lab.t.secondary, Net::Private).unwrap();
-    lab.t.unplug(&lab.t.secondary, Net::Public).unwrap();
+    lab.t.unplug_both(&lab.t.secondary).unwrap();
     lab.wait("failoverd to see it is cut off", &logs, || {
         fo.logged_after(cut, "no carrier on any link").is_some()
     });
     lab.wait_mailed(&lab.prun, "PeerLost", &logs);
     std::thread::sleep(QUIET);
-    lab.t.plug(&lab.t.secondary, Net::Private).unwrap();
-    lab.t.plug(&lab.t.secondary, Net::Public).unwrap();
+    lab.t.plug_both(&lab.t.secondary).unwrap();
     lab.wait_mailed(&lab.prun, "PeerRegained", &logs);
     std::thread::sleep(Duration::from_millis(300));
 
@@ -848,8 +845,7 @@ fn witness_down_with_policy_required_no_takeover_until_it_is_back() {
 
     // Then the primary goes: without the witness, policy "required" takes
     // nothing.
-    lab.t.unplug(&lab.t.primary, Net::Private).unwrap();
-    lab.t.unplug(&lab.t.primary, Net::Public).unwrap();
+    lab.t.unplug_both(&lab.t.primary).unwrap();
     std::thread::sleep(QUIET);
     let (_, s) = lab.held();
     lab.check(
@@ -910,8 +906,7 @@ fn witness_down_with_policy_preferred_apple_rule_after_the_longer_hold_down() {
     // hold-down — one lease, 200 ms — has passed since the verdict: any
     // grant the witness may have given meanwhile has run out by then.
     let cut = Instant::now();
-    lab.t.unplug(&lab.t.primary, Net::Private).unwrap();
-    lab.t.unplug(&lab.t.primary, Net::Public).unwrap();
+    lab.t.unplug_both(&lab.t.primary).unwrap();
     lab.wait_owner(Owner::Secondary, &logs);
     lab.wait_mailed(&lab.srun, "TookOver", &logs);
 
@@ -981,8 +976,7 @@ fn witness_rebooted_right_after_its_grant_the_lease_binds_and_no_second_holder()
     // The primary loses power; the witness grants; the moment the
     // secondary has the address, the witness loses power too.
     let cut = Instant::now();
-    lab.t.unplug(&lab.t.primary, Net::Private).unwrap();
-    lab.t.unplug(&lab.t.primary, Net::Public).unwrap();
+    lab.t.unplug_both(&lab.t.primary).unwrap();
     lab.wait_owner(Owner::Secondary, &logs);
     let off = Instant::now();
     lab.power_off();
@@ -1035,8 +1029,7 @@ fn witness_rebooted_right_after_its_grant_the_lease_binds_and_no_second_holder()
 
     // The primary comes back: a failback through the reclaim handshake.
     let back = Instant::now();
-    lab.t.plug(&lab.t.primary, Net::Private).unwrap();
-    lab.t.plug(&lab.t.primary, Net::Public).unwrap();
+    lab.t.plug_both(&lab.t.primary).unwrap();
     lab.wait_owner(Owner::Primary, &logs);
     lab.wait_mailed(&lab.srun, "Relinquished", &logs);
     std::thread::sleep(Duration::from_millis(300));
@@ -1232,15 +1225,13 @@ fn forged_grants_from_another_host_are_refused_with_a_key() {
     // A real takeover first, with the key: the attacker records the
     // witness's genuine, signed grants off the wire. Then the primary
     // comes back (failback).
-    lab.t.unplug(&lab.t.primary, Net::Private).unwrap();
-    lab.t.unplug(&lab.t.primary, Net::Public).unwrap();
+    lab.t.unplug_both(&lab.t.primary).unwrap();
     lab.wait_owner(Owner::Secondary, &logs);
     lab.wait_mailed(&lab.srun, "TookOver", &logs);
     lab.wait("the attacker to capture a real grant", &logs, || {
         !forger.report().captured.is_empty()
     });
-    lab.t.plug(&lab.t.primary, Net::Private).unwrap();
-    lab.t.plug(&lab.t.primary, Net::Public).unwrap();
+    lab.t.plug_both(&lab.t.primary).unwrap();
     lab.wait_owner(Owner::Primary, &logs);
     lab.wait_mailed(&lab.srun, "Relinquished", &logs);
     lab.wait_hears_primary(&fo, &logs);

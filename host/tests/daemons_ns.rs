@@ -358,8 +358,7 @@ fn seed_000_procedure_with_scripts_and_mail() {
 
     // 3. Both cables back: the secondary releases, the primary takes the
     // address back, never both at once.
-    t.plug(&t.primary, Net::Private).unwrap();
-    t.plug(&t.primary, Net::Public).unwrap();
+    t.plug_both(&t.primary).unwrap();
     wait_owner(&t, &t.primary);
     wait_answered_by(&t, &t.primary);
     fo.wait_logged("gave 192.0.2.10 back");
@@ -387,8 +386,7 @@ fn failing_test_script_blocks_the_takeover() {
     wait_owner(&t, &t.primary);
     fo.wait_logged("monitoring");
 
-    t.unplug(&t.primary, Net::Private).unwrap();
-    t.unplug(&t.primary, Net::Public).unwrap();
+    t.unplug_both(&t.primary).unwrap();
     fo.wait_logged("vetoed");
     std::thread::sleep(QUIET);
     assert!(!holds(&t.secondary), "{}", fo.log());
