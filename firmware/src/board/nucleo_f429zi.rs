@@ -32,10 +32,11 @@ use stm32f4xx_hal::pac::{self, interrupt, TIM2};
 use stm32f4xx_hal::prelude::*;
 use stm32f4xx_hal::signature::Uid;
 use stm32f4xx_hal::timer::CounterUs;
+use stm32f4xx_hal::watchdog::IndependentWatchdog;
 
 use super::tick::TickIdle;
 use crate::bootcount::{self, Area};
-use crate::hal::{Clock, NetStatus};
+use crate::hal::{Clock, Idle, NetStatus};
 
 /// The ST-LINK's clock output, fed to HSE (bypass).
 const HSE_HZ: u32 = 8_000_000;
@@ -44,6 +45,12 @@ const CORE_HZ: u32 = 48_000_000;
 /// SysTick period: the longest the witness sleeps when no frame arrives
 /// (a frame wakes it at once through the Ethernet interrupt).
 const TICK_US: u32 = 250;
+/// The independent watchdog's period: a witness whose loop stops turning
+/// for this long (a hang, a livelock) resets and comes back with a new
+/// epoch, instead of staying silent until someone power-cycles it. The
+/// loop turns at least every tick (250 µs); a second is far beyond any
+/// turn's work.
+const WATCHDOG_MS: u32 = 1000;
 /// The LAN8742A's address on the MDIO bus (strapped on the board).
 const PHY_ADDR: u8 = 0;
 /// The largest frame smoltcp may build (Ethernet header included, FCS
@@ -336,6 +343,21 @@ fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
     cortex_m::asm::udf()
 }
 
+/// [`TickIdle`] that feeds the watchdog on every turn of the loop.
+struct WatchedIdle {
+    tick: TickIdle<TICK_US>,
+    dog: IndependentWatchdog,
+}
+
+impl Idle for WatchedIdle {
+    const MAX_SLEEP_US: u32 = TICK_US;
+
+    fn idle(&mut self) {
+        self.dog.feed();
+        self.tick.idle();
+    }
+}
+
 /// Brings the board up and runs the witness; never returns.
 pub fn run() -> ! {
     // Taken once, at reset: cannot fail.
@@ -427,6 +449,15 @@ pub fn run() -> ! {
     };
     let mac = crate::config::MAC.unwrap_or_else(mac_from_uid);
 
-    let mut idle = TickIdle::<TICK_US>::start(cp.SYST, CORE_HZ);
+    // Started last: the boot counter's sector erase (up to 4 s) and the
+    // PHY bring-up come before. Frozen with the core when a probe halts it.
+    let mut dog = IndependentWatchdog::new(dp.IWDG);
+    dog.stop_on_debug(&dp.DBGMCU, true);
+    dog.start(WATCHDOG_MS.millis());
+    defmt::info!("watchdog: {} ms", WATCHDOG_MS);
+    let mut idle = WatchedIdle {
+        tick: TickIdle::start(cp.SYST, CORE_HZ),
+        dog,
+    };
     crate::app::run(&mut nic, mac, &mut clock, &mut idle, pins, epoch)
 }
