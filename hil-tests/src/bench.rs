@@ -184,6 +184,9 @@ pub struct Options {
     pub loss_way: LossWay,
     /// `failoverd`'s dead time in the loss runs.
     pub deadtimes: Vec<DeadtimeMode>,
+    /// `failoverd`'s dead time in the power-loss runs and the steady
+    /// window.
+    pub failover_deadtime: DeadtimeMode,
     /// Seconds of the steady window (memory, CPU).
     pub steady_seconds: u64,
     /// Intervals (ms) the fastest profile tries.
@@ -201,6 +204,7 @@ impl Default for Options {
             loss_percents: vec![10, 20, 30],
             loss_way: LossWay::Both,
             deadtimes: vec![DeadtimeMode::Fixed, DeadtimeMode::Auto],
+            failover_deadtime: DeadtimeMode::Fixed,
             steady_seconds: 10,
             fastest_candidates: vec![5, 3, 2],
             out: None,
@@ -346,8 +350,10 @@ pub struct OptionsReport {
     pub loss_percents: Vec<u8>,
     /// `both` or `from-host`.
     pub loss_direction: &'static str,
-    /// `default`, `auto`.
+    /// `fixed`, `auto`.
     pub deadtimes: Vec<&'static str>,
+    /// The power-loss runs' dead time: `fixed` or `auto`.
+    pub failover_deadtime: &'static str,
     /// Seconds of the steady window.
     pub steady_seconds: u64,
     /// Intervals the fastest profile tries, ms.
@@ -363,6 +369,7 @@ impl OptionsReport {
             loss_percents: o.loss_percents.clone(),
             loss_direction: o.loss_way.as_str(),
             deadtimes: o.deadtimes.iter().map(|d| d.as_str()).collect(),
+            failover_deadtime: o.failover_deadtime.as_str(),
             steady_seconds: o.steady_seconds,
             fastest_candidates: o.fastest_candidates.clone(),
         }
@@ -400,8 +407,9 @@ pub struct ProfileResult {
     pub name: &'static str,
     /// Heartbeat interval, ms.
     pub interval_ms: u64,
-    /// The power-loss runs' dead time: three intervals, fixed, ms.
-    pub deadtime_ms: u64,
+    /// The power-loss runs' dead time: three intervals, fixed, ms; `None`
+    /// with `--failover-deadtime auto`.
+    pub deadtime_ms: Option<u64>,
     /// The steady window: resources, false takeovers.
     pub steady: Steady,
     /// The primary power-loss runs.
@@ -714,13 +722,22 @@ fn bench_profile(
     out: &mut impl Write,
 ) -> io::Result<ProfileResult> {
     let runs = ctx.opts.runs_for(name);
-    writeln!(
-        out,
-        "\nprofile {}: heartbeats every {} ms, dead time {} ms (three intervals, fixed)",
-        profile.name,
-        profile.interval_ms,
-        profile.interval_ms * 3
-    )?;
+    let mode = ctx.opts.failover_deadtime;
+    let fixed_ms = (mode == DeadtimeMode::Fixed).then_some(profile.interval_ms * 3);
+    let failover_profile = mode.apply(profile);
+    let profile = &failover_profile;
+    match fixed_ms {
+        Some(ms) => writeln!(
+            out,
+            "\nprofile {}: heartbeats every {} ms, dead time {ms} ms (three intervals, fixed)",
+            profile.name, profile.interval_ms
+        )?,
+        None => writeln!(
+            out,
+            "\nprofile {}: heartbeats every {} ms, dead time auto (adaptive)",
+            profile.name, profile.interval_ms
+        )?,
+    }
     let dir = ctx.logs.join(profile.name);
     let mut labs = 1;
     let mut lab = Lab::start(ctx, profile, &dir.join("failover-1"))?;
@@ -779,7 +796,7 @@ fn bench_profile(
     Ok(ProfileResult {
         name: profile.name,
         interval_ms: profile.interval_ms,
-        deadtime_ms: profile.interval_ms * 3,
+        deadtime_ms: fixed_ms,
         steady,
         failover,
         loss,
@@ -1219,10 +1236,11 @@ pub fn summary(r: &Report) -> String {
         let f = &p.failover;
         let _ = writeln!(
             s,
-            "  {:<8} {:>4}ms {:>4}ms {:>7}  {:<25} {:<25} {:<25} {:<25}",
+            "  {:<8} {:>4}ms {:>6} {:>7}  {:<25} {:<25} {:<25} {:<25}",
             p.name,
             p.interval_ms,
-            p.deadtime_ms,
+            p.deadtime_ms
+                .map_or_else(|| "auto".to_owned(), |ms| format!("{ms}ms")),
             format!("{}/{}", f.took_over, f.runs),
             triple(&f.verdict_ms),
             triple(&f.first_garp_ms),
@@ -1671,7 +1689,7 @@ mod tests {
         ProfileResult {
             name,
             interval_ms,
-            deadtime_ms: interval_ms * 3,
+            deadtime_ms: Some(interval_ms * 3),
             steady: Steady {
                 seconds: 10.0,
                 false_takeovers: 0,

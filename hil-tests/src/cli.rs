@@ -103,6 +103,9 @@ pub struct BenchArgs {
         default_value = "fixed,auto"
     )]
     pub deadtimes: Vec<DeadtimeMode>,
+    /// failoverd's dead time in the power-loss runs and the steady window: fixed (three intervals) or auto (its default below 1 s intervals).
+    #[arg(long, value_enum, value_name = "MODE", default_value = "fixed")]
+    pub failover_deadtime: DeadtimeMode,
     /// Seconds of the fault-free window in which each daemon's memory and CPU time are read.
     #[arg(long, value_name = "S", default_value_t = 10,
           value_parser = clap::value_parser!(u64).range(1..=600))]
@@ -131,6 +134,7 @@ impl BenchArgs {
             loss_percents: self.loss.clone(),
             loss_way: self.loss_direction,
             deadtimes: self.deadtimes.clone(),
+            failover_deadtime: self.failover_deadtime,
             steady_seconds: self.steady_seconds,
             fastest_candidates: self.fastest_candidates.clone(),
             out: self.out.clone(),
