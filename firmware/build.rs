@@ -82,10 +82,22 @@ fn main() {
     };
     println!("cargo:rerun-if-changed={}", path.display());
     match configure(&path) {
-        Ok((code, key_file)) => {
-            if let Some(k) = key_file {
+        Ok((mut code, key_file)) => {
+            // The lab's published key (lab-only.key, or a copy of it):
+            // fine for QEMU in the lab, a hole on a real network.
+            let lab_key = key_file.as_ref().is_some_and(|k| {
                 println!("cargo:rerun-if-changed={}", k.display());
+                let lab = std::fs::read(manifest.join("lab-only.key")).ok();
+                lab.is_some() && std::fs::read(k).ok() == lab
+            });
+            if lab_key && std::env::var_os("CARGO_FEATURE_BOARD_MPS2_AN385").is_none() {
+                println!(
+                    "cargo:warning=this real-board image carries the lab's PUBLISHED key \
+                     (firmware/lab-only.key): anyone can forge its grants. For a deployment, \
+                     set key_file in witness.toml to your own key (firmware/README.md)"
+                );
             }
+            let _ = writeln!(code, "pub const LAB_KEY: bool = {lab_key};");
             std::fs::write(out.join("witness_config.rs"), code).expect("write witness_config.rs");
         }
         Err(problems) => {

@@ -152,6 +152,11 @@ where
         if config::FENCE_US.is_some() { "on" } else { "off" },
         if config::KEYS.is_empty() { "off" } else { "on" },
     );
+    if config::LAB_KEY {
+        defmt::warn!(
+            "built with the lab's PUBLISHED key (lab-only.key): anyone can forge this witness's frames; not for a deployment"
+        );
+    }
     defmt::info!(
         "ram: witness machine {} B, interface {} B; sends to {} peer address(es); link {}; wakes every {} us at most; config {}",
         core::mem::size_of::<Witness>(),
