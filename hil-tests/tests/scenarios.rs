@@ -301,6 +301,29 @@ impl Lab {
     }
 
     /// Waits until `run` has mailed `event` (mail goes out asynchronously).
+    /// What a fault on one network must leave behind (Apple's rule): the
+    /// secondary never held the address, the primary kept it (`kept` says
+    /// how), no takeover, no script, and no mail but the anomaly and its
+    /// end.
+    fn check_anomaly_only(&self, hb: &Daemon, fo: &Daemon, kept: &str) {
+        let logs = [hb, fo];
+        let (p, s) = self.held();
+        self.check(
+            s.is_empty(),
+            "the secondary must never hold the address",
+            &logs,
+        );
+        self.check(primary_kept_it(&p, hb), kept, &logs);
+        self.check(!fo.logged("took over"), "no takeover", &logs);
+        self.check(stages(&self.srun).is_empty(), "no script may run", &logs);
+        let mail = events(&self.srun);
+        self.check(
+            anomaly_mails_only(&mail),
+            &format!("the secondary mails the anomaly and its end, nothing else: {mail:?}"),
+            &logs,
+        );
+    }
+
     fn wait_mailed(&self, run: &RunDir, event: &str, logs: &[&Daemon]) {
         self.wait(&format!("a {event} mail"), WAIT, logs, || {
             events(run).iter().any(|e| e == event)
@@ -507,27 +530,7 @@ fn private_cut_is_an_anomaly_only() {
     lab.wait_mailed(&lab.srun, "NetworkRestored", &logs);
     let end = Instant::now();
 
-    let (p, s) = lab.held();
-    lab.check(
-        s.is_empty(),
-        "the secondary must never hold the address",
-        &logs,
-    );
-    lab.check(
-        primary_kept_it(&p, &hb),
-        "the primary must hold the address throughout",
-        &logs,
-    );
-    lab.check(!fo.logged("took over"), "no takeover", &logs);
-    lab.check(stages(&lab.srun).is_empty(), "no script may run", &logs);
-    lab.check(
-        anomaly_mails_only(&events(&lab.srun)),
-        &format!(
-            "the secondary mails the anomaly and its end, nothing else: {:?}",
-            events(&lab.srun)
-        ),
-        &logs,
-    );
+    lab.check_anomaly_only(&hb, &fo, "the primary must hold the address throughout");
     lab.check(lab.runs() == ["primary"], "only the primary serves", &logs);
     let outage = longest_outage(&lab.probes(), cut, end);
     lab.check(
@@ -565,26 +568,10 @@ fn public_cut_is_an_anomaly_only() {
     // The client reaches the primary again once its cable is back.
     lab.wait_served_by("primary", plugged, &logs);
 
-    let (p, s) = lab.held();
-    lab.check(
-        s.is_empty(),
-        "the secondary must never hold the address",
-        &logs,
-    );
-    lab.check(
-        primary_kept_it(&p, &hb),
+    lab.check_anomaly_only(
+        &hb,
+        &fo,
         "the primary keeps the address (on its unplugged interface) throughout",
-        &logs,
-    );
-    lab.check(!fo.logged("took over"), "no takeover", &logs);
-    lab.check(stages(&lab.srun).is_empty(), "no script may run", &logs);
-    lab.check(
-        anomaly_mails_only(&events(&lab.srun)),
-        &format!(
-            "the secondary mails the anomaly and its end, nothing else: {:?}",
-            events(&lab.srun)
-        ),
-        &logs,
     );
     // Apple's rule: one silent network is not a takeover, whatever the
     // client sees. With the primary's public cable out nobody serves it.
