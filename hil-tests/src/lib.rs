@@ -9,6 +9,7 @@
 //! describes the parts and what each figure measures.
 #![forbid(unsafe_code)]
 
+pub mod attacker;
 pub mod bench;
 pub mod cli;
 pub mod control;

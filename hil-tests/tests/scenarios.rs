@@ -33,8 +33,6 @@
 
 use std::cell::RefCell;
 use std::fs;
-use std::io;
-use std::net::Ipv4Addr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -46,20 +44,17 @@ use failover_core::wire::{
     MAX_FRAME_LEN,
 };
 use failover_core::{LinkId, NodeId, Role};
-use failover_host::net::{
-    build_udp_frame, parse_udp_frame, Channel, ChannelConfig, UdpFlow, BROADCAST_MAC,
-};
+use failover_host::net::{build_udp_frame, parse_udp_frame};
+use failover_lab::attacker::{send, Attacker};
 use failover_lab::control::{real_time, status, FrameCounters};
 use failover_lab::daemons::{
     start_failoverd, start_heartbeatd, Binaries, Daemon, Profile, RunDir, Scratch,
 };
 use failover_lab::faults::{Direction, Loss};
-use failover_lab::netns::{skip_unless_root, wait_until, Netns};
+use failover_lab::netns::{skip_unless_root, wait_until};
 use failover_lab::observe::{overlap, Capture, Held, Ownership};
 use failover_lab::service::{service_runs, Probe, Prober, Responder};
-use failover_lab::topology::{
-    Net, Topology, PRIVATE_BRIDGE, PRIVATE_BROADCAST, PRIVATE_IF, PUBLIC_BRIDGE, PUBLIC_IF, SERVICE,
-};
+use failover_lab::topology::{Net, Topology, PUBLIC_BRIDGE, PUBLIC_IF, SERVICE};
 use nix::sys::signal::Signal;
 
 /// Generous bound on anything that must happen (a verdict, a takeover, a
@@ -1025,59 +1020,6 @@ fn thirty_percent_loss_everywhere_makes_no_false_takeover() {
     );
 }
 
-/// A third host on the private network, with a raw channel on it.
-struct Attacker {
-    ns: Netns,
-    ip: Ipv4Addr,
-}
-
-impl Attacker {
-    fn join_private(t: &Topology) -> Attacker {
-        let ns = Netns::new("attacker").expect("attacker namespace");
-        t.switch
-            .connect(PRIVATE_BRIDGE, "attacker-priv", &ns, PRIVATE_IF)
-            .expect("attacker's cable");
-        ns.add_addr(PRIVATE_IF, "198.51.100.66/24")
-            .expect("attacker's address");
-        Attacker {
-            ns,
-            ip: Ipv4Addr::new(198, 51, 100, 66),
-        }
-    }
-
-    fn channel(&self) -> Channel {
-        self.ns
-            .run(|| Channel::open(PRIVATE_IF, &ChannelConfig::heartbeat(DEFAULT_PORT)))
-            .expect("enter the attacker's namespace")
-            .expect("attacker's raw channel")
-    }
-
-    /// The headers of a heartbeat from the attacker, to the private
-    /// network's broadcast.
-    fn flow(&self, ch: &Channel) -> UdpFlow {
-        UdpFlow {
-            src_mac: ch.mac(),
-            dst_mac: BROADCAST_MAC,
-            src_ip: self.ip,
-            dst_ip: PRIVATE_BROADCAST,
-            src_port: DEFAULT_PORT,
-            dst_port: DEFAULT_PORT,
-        }
-    }
-}
-
-/// Sends `frame` on `ch`, waiting out a full socket buffer (bounded).
-fn send(ch: &mut Channel, frame: &[u8]) {
-    for _ in 0..100 {
-        match ch.send(frame) {
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                std::thread::sleep(Duration::from_micros(200));
-            }
-            _ => return,
-        }
-    }
-}
-
 /// Writes a key file (mode 600) with one key, id 1, and returns its path.
 fn key_file(run: &RunDir, hex: &str) -> String {
     let p = run.path.join("keys");
@@ -1102,8 +1044,8 @@ fn forged_and_replayed_heartbeats_neither_hold_off_nor_undo_a_takeover() {
     let fo = lab.failoverd(&["--key-file", &skeys]);
     lab.steady(&hb, &fo);
     let logs = [&hb, &fo];
-    let attacker = Attacker::join_private(&lab.t);
-    let mut ch = attacker.channel();
+    let attacker = Attacker::join_private(&lab.t).expect("the attacker joins");
+    let mut ch = attacker.channel().expect("the attacker's channel");
 
     // The attacker records genuine, signed frames of the primary.
     let mut captured: Vec<Vec<u8>> = Vec::new();
@@ -1134,7 +1076,7 @@ fn forged_and_replayed_heartbeats_neither_hold_off_nor_undo_a_takeover() {
     let stop = Arc::new(AtomicBool::new(false));
     let reclaim = Arc::new(AtomicBool::new(false));
     let sent = Arc::new(AtomicU32::new(0));
-    let flow = attacker.flow(&ch);
+    let flow = Attacker::flow(&ch);
     let interval = failover_core::Duration::from_millis(lab.profile.interval_ms);
     let forger = {
         let (stop, reclaim, sent) = (stop.clone(), reclaim.clone(), sent.clone());
@@ -1278,9 +1220,9 @@ fn a_flood_of_malformed_frames_changes_nothing() {
     let fo = lab.failoverd(&[]);
     lab.steady(&hb, &fo);
     let logs = [&hb, &fo];
-    let attacker = Attacker::join_private(&lab.t);
-    let mut ch = attacker.channel();
-    let flow = attacker.flow(&ch);
+    let attacker = Attacker::join_private(&lab.t).expect("the attacker joins");
+    let mut ch = attacker.channel().expect("the attacker's channel");
+    let flow = Attacker::flow(&ch);
     let before = (
         FrameCounters::from_status(&status(&lab.bins.heartbeatd, &hb)).expect("counters"),
         FrameCounters::from_status(&status(&lab.bins.failoverd, &fo)).expect("counters"),

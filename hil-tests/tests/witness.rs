@@ -45,7 +45,6 @@
 //! `witness/witness-boot<N>.log`), names it and prints the log's tail.
 
 use std::cell::Cell;
-use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -57,16 +56,15 @@ use failover_core::wire::{
     MAX_FRAME_LEN,
 };
 use failover_core::{LinkId, NodeId, Role};
-use failover_host::net::{
-    build_udp_frame, parse_udp_frame, Channel, ChannelConfig, MacAddr, UdpFlow,
-};
+use failover_host::net::{build_udp_frame, parse_udp_frame, Channel, MacAddr, UdpFlow};
+use failover_lab::attacker::{send, Attacker};
 use failover_lab::control::{real_time, status, FrameCounters};
 use failover_lab::daemons::{
     start_failoverd, start_heartbeatd, Binaries, Daemon, Profile, RunDir, Scratch,
 };
-use failover_lab::netns::{skip_unless_root, wait_until, Netns};
+use failover_lab::netns::{skip_unless_root, wait_until};
 use failover_lab::observe::{overlap, Held, Ownership};
-use failover_lab::topology::{Net, Topology, PRIVATE_BRIDGE, PRIVATE_IF, PUBLIC_IF, SERVICE};
+use failover_lab::topology::{Net, Topology, PUBLIC_IF, SERVICE};
 use failover_lab::witness::{self, WitnessNode, WITNESS_IP, WITNESS_MAC};
 
 /// Generous bound on anything that must happen.
@@ -498,33 +496,6 @@ fn boot_epoch(boot_log: &str) -> Option<u32> {
     digits.parse().ok()
 }
 
-/// A third host on the private network (198.51.100.66), with a raw
-/// channel on it: it can see everything broadcast there (the daemons send
-/// every frame, the requests to the witness too, to the Ethernet broadcast
-/// address; the witness broadcasts its grants) and send anything.
-struct Attacker {
-    ns: Netns,
-}
-
-impl Attacker {
-    fn join_private(t: &Topology) -> Attacker {
-        let ns = Netns::new("attacker").expect("attacker namespace");
-        t.switch
-            .connect(PRIVATE_BRIDGE, "attacker-priv", &ns, PRIVATE_IF)
-            .expect("attacker's cable");
-        ns.add_addr(PRIVATE_IF, "198.51.100.66/24")
-            .expect("attacker's address");
-        Attacker { ns }
-    }
-
-    fn channel(&self) -> Channel {
-        self.ns
-            .run(|| Channel::open(PRIVATE_IF, &ChannelConfig::heartbeat(DEFAULT_PORT)))
-            .expect("enter the attacker's namespace")
-            .expect("attacker's raw channel")
-    }
-}
-
 /// What the forger did.
 #[derive(Debug, Default, Clone)]
 struct Forged {
@@ -694,20 +665,6 @@ fn forger(ch: &mut Channel, stop: &AtomicBool, forge: &AtomicBool, done: &Mutex<
             }
         }
     }
-}
-
-/// Sends `frame` on `ch`, waiting out a full socket buffer (bounded).
-fn send(ch: &mut Channel, frame: &[u8]) -> bool {
-    for _ in 0..100 {
-        match ch.send(frame) {
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                std::thread::sleep(Duration::from_micros(200));
-            }
-            Err(_) => return false,
-            Ok(()) => return true,
-        }
-    }
-    false
 }
 
 #[test]
@@ -1219,8 +1176,8 @@ fn forged_grants_from_another_host_are_refused_with_a_key() {
     );
     let (hb, fo) = lab.start_all();
     let logs = [&hb, &fo];
-    let attacker = Attacker::join_private(&lab.t);
-    let forger = Forger::start(attacker.channel());
+    let attacker = Attacker::join_private(&lab.t).expect("the attacker joins");
+    let forger = Forger::start(attacker.channel().expect("the attacker's channel"));
 
     // A real takeover first, with the key: the attacker records the
     // witness's genuine, signed grants off the wire. Then the primary

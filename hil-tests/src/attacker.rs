@@ -1,0 +1,70 @@
+//! A third host on the lab's private network: the forger and replayer of
+//! the security scenarios. It joins the private bridge with an address of
+//! its own and a raw channel on the protocol's port, so it sees everything
+//! broadcast there and can send any frame.
+
+use std::io;
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use failover_core::wire::DEFAULT_PORT;
+use failover_host::net::{Channel, ChannelConfig, UdpFlow, BROADCAST_MAC};
+
+use crate::netns::Netns;
+use crate::topology::{Topology, PRIVATE_BRIDGE, PRIVATE_BROADCAST, PRIVATE_IF};
+
+/// The attacker's private address.
+pub const ATTACKER_IP: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 66);
+
+/// The attacker's host: a namespace cabled to the private bridge.
+#[derive(Debug)]
+pub struct Attacker {
+    ns: Netns,
+}
+
+impl Attacker {
+    /// Plugs a new host into `t`'s private bridge, as [`ATTACKER_IP`].
+    pub fn join_private(t: &Topology) -> io::Result<Attacker> {
+        let ns = Netns::new("attacker")?;
+        t.switch
+            .connect(PRIVATE_BRIDGE, "attacker-priv", &ns, PRIVATE_IF)?;
+        ns.add_addr(PRIVATE_IF, &format!("{ATTACKER_IP}/24"))?;
+        Ok(Attacker { ns })
+    }
+
+    /// A raw channel on the attacker's private interface, receiving the
+    /// protocol's frames (port 1694).
+    pub fn channel(&self) -> io::Result<Channel> {
+        self.ns
+            .run(|| Channel::open(PRIVATE_IF, &ChannelConfig::heartbeat(DEFAULT_PORT)))?
+            .map_err(|e| io::Error::other(format!("attacker's raw channel: {e}")))
+    }
+
+    /// The headers of a frame from the attacker to the private network's
+    /// broadcast address, from and to the protocol's port.
+    pub fn flow(ch: &Channel) -> UdpFlow {
+        UdpFlow {
+            src_mac: ch.mac(),
+            dst_mac: BROADCAST_MAC,
+            src_ip: ATTACKER_IP,
+            dst_ip: PRIVATE_BROADCAST,
+            src_port: DEFAULT_PORT,
+            dst_port: DEFAULT_PORT,
+        }
+    }
+}
+
+/// Sends `frame` on `ch`, waiting out a full socket buffer (bounded: 100
+/// tries, 200 µs apart); whether it went.
+pub fn send(ch: &mut Channel, frame: &[u8]) -> bool {
+    for _ in 0..100 {
+        match ch.send(frame) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                std::thread::sleep(Duration::from_micros(200));
+            }
+            Err(_) => return false,
+            Ok(()) => return true,
+        }
+    }
+    false
+}
