@@ -234,6 +234,19 @@ impl Lab {
         });
     }
 
+    /// Checks that the address was never on both servers so far, and
+    /// returns who held it when.
+    fn check_never_two_holders(&self, logs: &[&Daemon]) -> (Vec<Held>, Vec<Held>) {
+        let (p, s) = self.held();
+        let both = overlap(&p, &s, Instant::now());
+        self.check(
+            both.is_zero(),
+            &format!("never two holders (overlap {both:?})"),
+            logs,
+        );
+        (p, s)
+    }
+
     fn held(&self) -> (Vec<Held>, Vec<Held>) {
         (self.owners.0.held(), self.owners.1.held())
     }
@@ -684,13 +697,7 @@ fn primary_power_loss_the_witness_grants_and_the_secondary_takes_over() {
     let took = cut.elapsed();
     lab.wait_mailed(&lab.srun, "TookOver", &logs);
 
-    let (p, s) = lab.held();
-    let both = overlap(&p, &s, Instant::now());
-    lab.check(
-        both.is_zero(),
-        &format!("never two holders (overlap {both:?})"),
-        &logs,
-    );
+    let (p, s) = lab.check_never_two_holders(&logs);
     lab.check(
         since(&p, cut).len() == 1
             && p.last().is_some_and(|h| h.1.is_some())
@@ -822,13 +829,7 @@ fn witness_down_with_policy_required_no_takeover_until_it_is_back() {
     lab.power_on();
     lab.wait_owner(Owner::Secondary, &logs);
     lab.wait_mailed(&lab.srun, "TookOver", &logs);
-    let (p, s) = lab.held();
-    let both = overlap(&p, &s, Instant::now());
-    lab.check(
-        both.is_zero(),
-        &format!("never two holders (overlap {both:?})"),
-        &logs,
-    );
+    lab.check_never_two_holders(&logs);
     lab.check(
         lab.witness.boots() == 2 && lab.witness.is_running(),
         "the witness runs its second boot",
@@ -867,13 +868,7 @@ fn witness_down_with_policy_preferred_apple_rule_after_the_longer_hold_down() {
     lab.wait_owner(Owner::Secondary, &logs);
     lab.wait_mailed(&lab.srun, "TookOver", &logs);
 
-    let (p, s) = lab.held();
-    let both = overlap(&p, &s, Instant::now());
-    lab.check(
-        both.is_zero(),
-        &format!("never two holders (overlap {both:?})"),
-        &logs,
-    );
+    let (p, s) = lab.check_never_two_holders(&logs);
     lab.check(
         since(&p, cut).len() == 1 && p.last().is_some_and(|h| h.1.is_some()) && s.len() == 1,
         "the primary until the cut, then the secondary",
