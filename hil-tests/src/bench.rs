@@ -40,7 +40,7 @@ use crate::daemons::{Binaries, Profile, RunDir};
 use crate::faults::{self, Direction, Loss};
 use crate::interrupt;
 use crate::measure::{self, first_answer_from, poll, Rig, POLL_STEP};
-use crate::netns::cleanup_stale;
+use crate::netns::cleanup_stale_reporting;
 use crate::observe::{overlap, Held};
 use crate::service::Prober;
 use crate::topology::{Net, Topology, SERVICE};
@@ -578,13 +578,7 @@ pub fn run(opts: &Options, command: String, out: &mut impl Write) -> io::Result<
         svg: dir.join(SVG_FILE),
         dir,
     };
-    let stale = cleanup_stale()?;
-    if stale > 0 {
-        writeln!(
-            out,
-            "removed {stale} namespace(s) left by an earlier run that was killed"
-        )?;
-    }
+    cleanup_stale_reporting(out)?;
     let bins = Binaries::find()?;
     if !opts.loss_percents.is_empty() && !opts.deadtimes.is_empty() {
         // Before anything is measured: loss needs nft (installed if missing).

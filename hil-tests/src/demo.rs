@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use crate::daemons::{Binaries, Profile, RunDir};
 use crate::interrupt;
 use crate::measure::{self, Rig};
-use crate::netns::cleanup_stale;
+use crate::netns::cleanup_stale_reporting;
 use crate::observe::overlap;
 use crate::service::{service_runs, Probe, Prober};
 use crate::timeline::ms;
@@ -102,13 +102,7 @@ fn start_witness(
 /// (without them the demo says why and runs with the two servers only).
 pub fn run(out: &mut impl Write, run_dir: PathBuf, use_witness: bool) -> io::Result<Outcome> {
     let profile = Profile::fast();
-    let stale = cleanup_stale()?;
-    if stale > 0 {
-        writeln!(
-            out,
-            "removed {stale} namespace(s) left by an earlier run that was killed"
-        )?;
-    }
+    cleanup_stale_reporting(out)?;
     let bins = Binaries::find()?;
     let run = RunDir::create(&run_dir)?;
     run.script(

@@ -450,6 +450,19 @@ impl Switch {
     }
 }
 
+/// [`cleanup_stale`], saying on `out` how many namespaces it removed (if
+/// any): the demo's and the benchmark's first step.
+pub fn cleanup_stale_reporting(out: &mut impl std::io::Write) -> io::Result<()> {
+    let stale = cleanup_stale()?;
+    if stale > 0 {
+        writeln!(
+            out,
+            "removed {stale} namespace(s) left by an earlier run that was killed"
+        )?;
+    }
+    Ok(())
+}
+
 /// Deletes namespaces left behind by runs that died without cleaning up
 /// (killed, Ctrl-C): every `folab-<pid>-...` whose `<pid>` is no longer a
 /// running process. Returns how many were removed. Never touches other

@@ -177,6 +177,15 @@ impl Lab {
     /// Waits for the steady state (the primary alone holds the address, the
     /// secondary hears it), then starts the client and waits until the
     /// primary answers it.
+    /// Starts both daemons with the profile's arguments only and waits for
+    /// the steady state.
+    fn start_both(&mut self) -> (Daemon, Daemon) {
+        let hb = self.heartbeatd(&[]);
+        let fo = self.failoverd(&[]);
+        self.steady(&hb, &fo);
+        (hb, fo)
+    }
+
     fn steady(&mut self, hb: &Daemon, fo: &Daemon) {
         self.wait_owner(Owner::Primary, &[hb, fo]);
         let bin = self.bins.failoverd.clone();
@@ -510,9 +519,7 @@ fn private_cut_is_an_anomaly_only() {
     let _serial = serial();
     let mut lab = Lab::new("private-cut", fast_patient());
     record_stages(&lab.srun);
-    let hb = lab.heartbeatd(&[]);
-    let fo = lab.failoverd(&[]);
-    lab.steady(&hb, &fo);
+    let (hb, fo) = lab.start_both();
     let logs = [&hb, &fo];
 
     let cut = Instant::now();
@@ -543,9 +550,7 @@ fn public_cut_is_an_anomaly_only() {
     let _serial = serial();
     let mut lab = Lab::new("public-cut", fast_patient());
     record_stages(&lab.srun);
-    let hb = lab.heartbeatd(&[]);
-    let fo = lab.failoverd(&[]);
-    lab.steady(&hb, &fo);
+    let (hb, fo) = lab.start_both();
     let logs = [&hb, &fo];
 
     let cut = Instant::now();
@@ -597,9 +602,7 @@ fn both_cut_takes_over_and_fails_back_on_replug() {
     let mut lab = Lab::new("both-cut", Profile::fast());
     record_stages(&lab.srun);
     lab.capture = Some(Capture::start(lab.t.switch.ns(), PUBLIC_BRIDGE, SERVICE).expect("capture"));
-    let hb = lab.heartbeatd(&[]);
-    let fo = lab.failoverd(&[]);
-    lab.steady(&hb, &fo);
+    let (hb, fo) = lab.start_both();
     let logs = [&hb, &fo];
     let (pmac, smac) = (
         lab.t.primary.public_mac().unwrap(),
@@ -683,9 +686,7 @@ fn primary_process_killed_then_restarted() {
     let _serial = serial();
     let mut lab = Lab::new("primary-killed", Profile::fast());
     record_stages(&lab.srun);
-    let hb = lab.heartbeatd(&[]);
-    let fo = lab.failoverd(&[]);
-    lab.steady(&hb, &fo);
+    let (hb, fo) = lab.start_both();
 
     let killed = Instant::now();
     lab.t.primary.ns.signal(hb.pid, Signal::SIGKILL).unwrap();
@@ -773,9 +774,7 @@ fn primary_frozen_then_thawed_drops_at_once() {
     let _serial = serial();
     let mut lab = Lab::new("primary-frozen", Profile::fast());
     record_stages(&lab.srun);
-    let hb = lab.heartbeatd(&[]);
-    let fo = lab.failoverd(&[]);
-    lab.steady(&hb, &fo);
+    let (hb, fo) = lab.start_both();
     let logs = [&hb, &fo];
 
     let frozen = Instant::now();
@@ -857,9 +856,7 @@ fn secondary_isolated_takes_nothing_and_the_client_keeps_its_service() {
     let _serial = serial();
     let mut lab = Lab::new("secondary-isolated", fast_patient());
     record_stages(&lab.srun);
-    let hb = lab.heartbeatd(&[]);
-    let fo = lab.failoverd(&[]);
-    lab.steady(&hb, &fo);
+    let (hb, fo) = lab.start_both();
     let logs = [&hb, &fo];
 
     let cut = Instant::now();
@@ -1216,9 +1213,7 @@ fn a_flood_of_malformed_frames_changes_nothing() {
     let _serial = serial();
     let mut lab = Lab::new("malformed-flood", fast_patient());
     record_stages(&lab.srun);
-    let hb = lab.heartbeatd(&[]);
-    let fo = lab.failoverd(&[]);
-    lab.steady(&hb, &fo);
+    let (hb, fo) = lab.start_both();
     let logs = [&hb, &fo];
     let attacker = Attacker::join_private(&lab.t).expect("the attacker joins");
     let mut ch = attacker.channel().expect("the attacker's channel");
@@ -1481,9 +1476,7 @@ fn failoverd_restarted_while_holding() {
     let _serial = serial();
     let mut lab = Lab::new("failoverd-restart", Profile::fast());
     record_stages(&lab.srun);
-    let hb = lab.heartbeatd(&[]);
-    let fo = lab.failoverd(&[]);
-    lab.steady(&hb, &fo);
+    let (hb, fo) = lab.start_both();
 
     // The primary is cut off: the secondary takes over.
     let cut = Instant::now();
@@ -1694,9 +1687,7 @@ fn an_anomaly_mailed_before_a_stall_is_still_closed() {
     }
     let _serial = serial();
     let mut lab = Lab::new("stall-anomaly", fast_patient());
-    let hb = lab.heartbeatd(&[]);
-    let fo = lab.failoverd(&[]);
-    lab.steady(&hb, &fo);
+    let (hb, fo) = lab.start_both();
     let logs = [&hb, &fo];
     lab.t.unplug(&lab.t.primary, Net::Private).unwrap();
     lab.wait_mailed(&lab.srun, "NetworkAnomaly", &logs);
@@ -1714,9 +1705,7 @@ fn an_anomaly_is_mailed_once_across_a_stall() {
     }
     let _serial = serial();
     let mut lab = Lab::new("stall-anomaly-twice", fast_patient());
-    let hb = lab.heartbeatd(&[]);
-    let fo = lab.failoverd(&[]);
-    lab.steady(&hb, &fo);
+    let (hb, fo) = lab.start_both();
     let logs = [&hb, &fo];
     lab.t.unplug(&lab.t.primary, Net::Private).unwrap();
     lab.wait_mailed(&lab.srun, "NetworkAnomaly", &logs);
