@@ -155,7 +155,7 @@ impl Sub for Duration {
 
 impl core::fmt::Display for Duration {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        if self.micros.is_multiple_of(1000) {
+        if self.micros % 1000 == 0 {
             write!(f, "{} ms", self.micros / 1000)
         } else {
             write!(f, "{}.{:03} ms", self.micros / 1000, self.micros % 1000)

@@ -31,12 +31,10 @@ compile_error!("no board selected: enable board-mps2-an385 or board-nucleo-f429z
 // The critical-section implementation the defmt loggers need (cortex-m's
 // `critical-section-single-core`); the link fails without a reference.
 use cortex_m as _;
-// QEMU: the defmt logger (semihosting stdout) and the panic handler (the
-// message on semihosting stderr, then QEMU exits with a failure status).
+// QEMU: the defmt logger (semihosting stdout). Each board's panic handler
+// is in its board module.
 #[cfg(feature = "board-mps2-an385")]
 use defmt_semihosting as _;
-#[cfg(feature = "board-mps2-an385")]
-use semihosting as _;
 // A real board: the defmt logger over RTT (a debug probe reads it from
 // RAM); its panic handler is in its board module.
 #[cfg(feature = "board-nucleo-f429zi")]

@@ -278,7 +278,10 @@ pub fn start(
     args: &[String],
     run: &RunDir,
 ) -> io::Result<Daemon> {
-    let (reader, writer) = io::pipe()?;
+    // Close-on-exec, so no other child keeps the pipe open past this
+    // daemon's exit (std's io::pipe does the same, but needs Rust 1.87).
+    let (reader, writer) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
+    let (reader, writer) = (File::from(reader), File::from(writer));
     let writer2 = writer.try_clone()?;
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let program = binary

@@ -108,7 +108,7 @@ pub(crate) fn span(k: u32, interval: Duration) -> Duration {
 /// `ceil(d / interval)`, saturating; the interval is never zero here.
 pub(crate) fn intervals_in(d: Duration, interval: Duration) -> u32 {
     let i = interval.total_micros().max(1);
-    let n = d.total_micros() / i + u64::from(!d.total_micros().is_multiple_of(i));
+    let n = d.total_micros() / i + u64::from(d.total_micros() % i != 0);
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
