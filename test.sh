@@ -56,11 +56,14 @@ cargo fmt --version >/dev/null 2>&1 || die "rustfmt missing: rustup component ad
 cargo fmt --all -- --check
 # The firmware is its own cargo project (outside the workspace).
 cargo fmt --manifest-path firmware/Cargo.toml -- --check
+# So is the boot counter's host-side test crate.
+cargo fmt --manifest-path firmware/bootcount-tests/Cargo.toml -- --check
 pass
 
 begin "cargo clippy -D warnings"
 cargo clippy --version >/dev/null 2>&1 || die "clippy missing: rustup component add clippy"
 cargo clippy --workspace --all-targets -- -D warnings
+cargo clippy --manifest-path firmware/bootcount-tests/Cargo.toml --all-targets --locked -- -D warnings
 pass
 
 # The witness firmware, built before the tests because the lab's witness
@@ -86,6 +89,13 @@ build_firmware() {
 }
 begin "witness firmware (scripts/firmware.sh)"
 build_firmware
+
+# The firmware's boot counter (firmware/src/bootcount.rs, compiled for the
+# host) on a mock NOR flash with power cuts at every point; rustup's
+# toolchain, no Cortex-M target needed.
+begin "witness boot counter on a mock flash (firmware/bootcount-tests)"
+cargo test --manifest-path firmware/bootcount-tests/Cargo.toml --locked
+pass
 
 # The test profile is optimised (top Cargo.toml), so the simulator's and the
 # detector's long runs stay fast.
