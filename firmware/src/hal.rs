@@ -26,14 +26,15 @@ pub trait NetStatus {
 
 /// Sleeping between wake-ups.
 pub trait Idle {
-    /// Sleeps until the board's next tick or interrupt (at most
-    /// [`Idle::MAX_SLEEP_US`] µs), so the loop looks at the network and the
-    /// timers again.
-    fn idle(&mut self);
+    /// Sleeps until a frame may have arrived or the clock reaches
+    /// `until_us` (the loop's next deadline, in [`Clock::now_micros`]'s
+    /// terms; `now_us` is the time now), whichever comes first. A board may
+    /// wake earlier (a periodic tick); never later than the deadline, as
+    /// far as its timer allows.
+    fn idle(&mut self, now_us: u64, until_us: u64);
 
-    /// The longest [`Idle::idle`] sleeps: the latency the witness adds to a
-    /// frame it receives.
-    const MAX_SLEEP_US: u32;
+    /// When [`Idle::idle`] returns, in words, for the start-up log.
+    const WAKES: &'static str;
 }
 
 /// An output that goes nowhere: a board without LEDs or a fence relay (the

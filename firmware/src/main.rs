@@ -11,10 +11,13 @@
 //! * `bootcount`: the real board's boot counter in flash (the epoch);
 //! * `board`: one small module per board, chosen by cargo feature
 //!   (`board-mps2-an385`, the default, or `board-nucleo-f429zi`);
-//! * `config`: the build-time configuration.
+//! * `config`: the build-time configuration;
+//! * `stack`: the stack's high-water mark, for the status log.
 //!
-//! The only `unsafe` code is the LAN9118's register access
-//! (`lan9118/regs.rs`); everything else is denied it.
+//! `unsafe` code is denied everywhere except, each with its reasons: the
+//! LAN9118's register access (`lan9118/regs.rs`), the QEMU board's
+//! interrupt number and unmasking (`board/mps2_an385.rs`), and the read of
+//! the painted stack region (`stack.rs`).
 //!
 //! [`Witness`]: failover_core::Witness
 #![no_std]
@@ -48,6 +51,7 @@ mod config;
 mod hal;
 #[cfg(feature = "board-mps2-an385")]
 mod lan9118;
+mod stack;
 
 use core::sync::atomic::{AtomicU32, Ordering};
 

@@ -824,6 +824,12 @@ pub fn parse_stat_times(stat: &str) -> Option<(u64, u64)> {
     Some((utime, stime))
 }
 
+/// The CPU time (user + system) a process has used so far, in seconds.
+pub fn cpu_seconds(pid: u32) -> io::Result<f64> {
+    let (utime, stime, _, _) = proc_usage(pid)?;
+    Ok((utime + stime) as f64 / clock_ticks_per_second())
+}
+
 fn clock_ticks_per_second() -> f64 {
     match nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK) {
         Ok(Some(t)) if t > 0 => t as f64,

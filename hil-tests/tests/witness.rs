@@ -58,6 +58,7 @@ use failover_core::wire::{
 use failover_core::{LinkId, NodeId, Role};
 use failover_host::net::{build_udp_frame, parse_udp_frame, Channel, MacAddr, UdpFlow};
 use failover_lab::attacker::{send, Attacker};
+use failover_lab::bench::cpu_seconds;
 use failover_lab::control::{real_time, status, FrameCounters};
 use failover_lab::daemons::{
     start_failoverd, start_heartbeatd, Binaries, Daemon, Profile, RunDir, Scratch,
@@ -1297,5 +1298,113 @@ fn forged_grants_from_another_host_are_refused_with_a_key() {
         forged.unauthentic(),
         forged.replayed,
         forged.captured.len()
+    );
+}
+
+/// The numbers of the witness's first status line (10 s after boot):
+/// frames the NIC received and sent, turns of its loop, its stack's peak
+/// and size.
+struct WitnessStatus {
+    nic_rx: u64,
+    nic_tx: u64,
+    turns: u64,
+    stack_peak: u64,
+    stack_size: u64,
+}
+
+/// The first `status:` line of a decoded witness log.
+fn first_status(log: &str) -> Option<WitnessStatus> {
+    let line = log.lines().find(|l| l.contains("status: primary"))?;
+    let after = |key: &str| -> Option<u64> {
+        let rest = &line[line.find(key)? + key.len()..];
+        rest.split(|c: char| !c.is_ascii_digit())
+            .find(|w| !w.is_empty())?
+            .parse()
+            .ok()
+    };
+    Some(WitnessStatus {
+        nic_rx: after("nic rx ")?,
+        nic_tx: after(" tx ")?,
+        turns: after("turns ")?,
+        stack_peak: after("stack peak ")?,
+        stack_size: after(" B of ")?,
+    })
+}
+
+/// The QEMU witness sleeps until a frame or its next deadline instead of
+/// polling (it used to wake every 250 µs: 40 000 turns in 10 s, whatever
+/// the traffic), and its stack keeps at least 1 KiB spare. Both are read
+/// from its first status line, 10 s after boot, after a takeover has run
+/// its deepest paths (a request, its grant, HMAC on every frame). Prints
+/// the QEMU process's CPU while the witness is alone on the network (its
+/// idle cost) and while both servers beat.
+#[test]
+fn the_witness_sleeps_between_frames_and_its_stack_keeps_a_margin() {
+    let test = "witness::the_witness_sleeps_between_frames_and_its_stack_keeps_a_margin";
+    let Some(elf) = ready(test) else { return };
+    let _serial = serial();
+    let mut lab = Lab::new("sleeps", &elf);
+    lab.power_on();
+    let booted = Instant::now();
+    let pid = lab.witness.pid().expect("QEMU's pid");
+    let window = Duration::from_secs(3);
+    let cpu_over = |what: &str| {
+        let before = cpu_seconds(pid).expect("QEMU's CPU time");
+        std::thread::sleep(window);
+        let used = cpu_seconds(pid).expect("QEMU's CPU time") - before;
+        eprintln!(
+            "witness (QEMU) CPU {what}: {:.1} % of a core over {} s",
+            100.0 * used / window.as_secs_f64(),
+            window.as_secs()
+        );
+    };
+    std::thread::sleep(Duration::from_secs(1));
+    cpu_over("alone on the network (idle)");
+
+    let hb = lab.heartbeatd();
+    let fo = lab.failoverd();
+    lab.steady(&hb, &fo, true);
+    let logs = [&hb, &fo];
+    cpu_over("with both servers beating every 10 ms");
+    lab.t.unplug_both(&lab.t.primary).unwrap();
+    lab.wait_owner(Owner::Secondary, &logs);
+
+    // The first status line comes 10 s after boot.
+    let status_at = booted + Duration::from_secs(11);
+    std::thread::sleep(status_at.saturating_duration_since(Instant::now()));
+    let mut status = None;
+    lab.wait("the witness's first status line", &logs, || {
+        status = lab.witness_log(&logs).as_deref().and_then(first_status);
+        status.is_some() || !witness::is_ci() && witness::defmt_print().is_none()
+    });
+    let Some(s) = status else {
+        eprintln!("note: defmt-print is not installed: the witness's status line is not checked");
+        return;
+    };
+    eprintln!(
+        "witness after 10 s: {} turns for {} frames received and {} sent; stack peak {} B of {} B",
+        s.turns, s.nic_rx, s.nic_tx, s.stack_peak, s.stack_size
+    );
+    // One turn per frame received or sent and per timer (its heartbeat
+    // every 10 ms, up to three deadlines per interval), plus slack for the
+    // boot: a loop that polls turns whether or not anything happened.
+    let timers = 3 * 10_000 / 10;
+    lab.check(
+        s.turns <= s.nic_rx + s.nic_tx + timers + 200,
+        &format!(
+            "the witness woke only for frames and timers: {} turns for {} frames, {} timer slots",
+            s.turns,
+            s.nic_rx + s.nic_tx,
+            timers
+        ),
+        &logs,
+    );
+    lab.check(
+        s.stack_peak > 0 && s.stack_peak + 1024 <= s.stack_size,
+        &format!(
+            "the stack kept 1 KiB spare: peak {} B of {} B",
+            s.stack_peak, s.stack_size
+        ),
+        &logs,
     );
 }

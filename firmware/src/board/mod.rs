@@ -5,6 +5,7 @@
 //! * `board-mps2-an385` (default): QEMU's MPS2-AN385, the lab's witness;
 //! * `board-nucleo-f429zi`: ST's NUCLEO-F429ZI, a real board.
 
+#[cfg(feature = "board-nucleo-f429zi")]
 mod tick;
 
 #[cfg(feature = "board-mps2-an385")]

@@ -1,22 +1,95 @@
 //! The Arm MPS2 FPGA board with the AN385 image (Cortex-M3), as QEMU models
 //! it (`qemu-system-arm -M mps2-an385`): the SMSC LAN9118 at 0x4020_0000 is
 //! the network device and, through its 25 MHz FREE_RUN counter, the clock;
-//! SysTick wakes the core from `wfi`; there are no LEDs or relay to drive,
-//! so the pins are [`NoPin`]s; semihosting carries the defmt log out and
-//! provides the time of day for the boot epoch.
+//! the core sleeps in `wfi` until the LAN9118's interrupt line (a frame) or
+//! SysTick (the loop's next deadline) wakes it ([`FrameOrDeadline`]);
+//! there are no LEDs or relay to drive, so the pins are [`NoPin`]s;
+//! semihosting carries the defmt log out and provides the time of day for
+//! the boot epoch.
 
-use super::tick::TickIdle;
-use crate::hal::NoPin;
+use cortex_m::interrupt::InterruptNumber;
+use cortex_m::peripheral::syst::SystClkSource;
+use cortex_m::peripheral::{NVIC, SCB, SYST};
+
+use crate::hal::{Idle, NoPin};
 use crate::lan9118::phy::Lan9118;
 use crate::lan9118::regs::Regs;
-use crate::lan9118::{Chip, FreeRunClock};
+use crate::lan9118::{Chip, FreeRunClock, RxInterrupt};
 
 /// The core clock (and SysTick's) on the MPS2: 25 MHz.
 const CORE_HZ: u32 = 25_000_000;
-/// SysTick period: the longest the witness sleeps before it looks at the
-/// NIC again, so the delay it adds to a frame. Well under the protocol's
-/// 1 ms delay allowance.
-const TICK_US: u32 = 250;
+/// SysTick's counter is 24 bits: at 25 MHz it reaches 0.67 s at most, so
+/// an idle witness still wakes about 1.5 times a second.
+const SYSTICK_MAX: u32 = 0x00FF_FFFF;
+
+/// The LAN9118's interrupt line on the MPS2's NVIC: external interrupt 13
+/// (`ETHERNET_IRQn` in Arm's AN385 documentation; QEMU's `hw/arm/mps2.c`).
+#[derive(Clone, Copy)]
+struct EthernetIrq;
+
+// SAFETY: 13 is an external interrupt the MPS2-AN385's NVIC has (QEMU's
+// Cortex-M3 there has 32), which is what `InterruptNumber` requires.
+#[allow(unsafe_code)]
+unsafe impl InterruptNumber for EthernetIrq {
+    fn number(self) -> u16 {
+        13
+    }
+}
+
+/// Sleeps in `wfi` until a frame arrives or the loop's deadline passes,
+/// with interrupts masked for good (PRIMASK): a pending interrupt still
+/// ends `wfi`, but no handler ever runs. So nothing happens in interrupt
+/// context, and a frame that arrives after the loop last read the chip
+/// keeps its interrupt pending, and the next `wfi` returns at once: no
+/// wake-up is lost. Before this, the witness woke every 250 µs to poll.
+struct FrameOrDeadline {
+    syst: SYST,
+    rx: RxInterrupt,
+}
+
+impl FrameOrDeadline {
+    fn start(mut syst: SYST, rx: RxInterrupt) -> Self {
+        cortex_m::interrupt::disable();
+        syst.set_clock_source(SystClkSource::Core);
+        // TICKINT: reaching zero pends SysTick, which ends `wfi`.
+        syst.enable_interrupt();
+        // SAFETY: unmasking an interrupt is unsafe because its handler may
+        // then run and break a critical section. None ever runs here:
+        // PRIMASK was set just above and is never cleared (the only
+        // critical sections, defmt's, save and restore it), so the line only
+        // wakes `wfi`.
+        #[allow(unsafe_code)]
+        unsafe {
+            NVIC::unmask(EthernetIrq);
+        }
+        FrameOrDeadline { syst, rx }
+    }
+}
+
+impl Idle for FrameOrDeadline {
+    const WAKES: &'static str = "on a frame or at its next deadline";
+
+    fn idle(&mut self, now_us: u64, until_us: u64) {
+        if until_us <= now_us {
+            return;
+        }
+        let cycles = (until_us - now_us).saturating_mul(u64::from(CORE_HZ / 1_000_000));
+        let reload = u32::try_from(cycles)
+            .unwrap_or(SYSTICK_MAX)
+            .clamp(1, SYSTICK_MAX);
+        self.syst.disable_counter();
+        self.syst.set_reload(reload);
+        self.syst.clear_current();
+        SCB::clear_pendst();
+        self.syst.enable_counter();
+        cortex_m::asm::wfi();
+        // Re-arm both sources before the loop reads the chip (see the
+        // type's documentation).
+        self.rx.acknowledge();
+        NVIC::unpend(EthernetIrq);
+        SCB::clear_pendst();
+    }
+}
 
 /// The boot epoch: the host's time of day (semihosting SYS_TIME, whole
 /// seconds), so each boot's epoch is larger than the last one's, as the
@@ -53,8 +126,8 @@ pub fn run() -> ! {
     };
     let mut clock = FreeRunClock::new(chip.free_run());
     let mac = chip.mac();
+    let mut idle = FrameOrDeadline::start(core.SYST, chip.rx_interrupt());
     let mut nic = Lan9118::new(chip);
-    let mut idle = TickIdle::<TICK_US>::start(core.SYST, CORE_HZ);
     let pins = crate::app::Pins {
         primary_led: NoPin,
         secondary_led: NoPin,

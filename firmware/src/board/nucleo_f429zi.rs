@@ -350,11 +350,11 @@ struct WatchedIdle {
 }
 
 impl Idle for WatchedIdle {
-    const MAX_SLEEP_US: u32 = TICK_US;
+    const WAKES: &'static str = TickIdle::<TICK_US>::WAKES;
 
-    fn idle(&mut self) {
+    fn idle(&mut self, now_us: u64, until_us: u64) {
         self.dog.feed();
-        self.tick.idle();
+        self.tick.idle(now_us, until_us);
     }
 }
 

@@ -27,9 +27,11 @@ impl<const TICK_US: u32> TickIdle<TICK_US> {
 }
 
 impl<const TICK_US: u32> Idle for TickIdle<TICK_US> {
-    const MAX_SLEEP_US: u32 = TICK_US;
+    const WAKES: &'static str = "at every tick or on an interrupt";
 
-    fn idle(&mut self) {
+    /// Ignores the deadline: the tick is shorter than any of the
+    /// witness's timers.
+    fn idle(&mut self, _now_us: u64, _until_us: u64) {
         cortex_m::asm::wfi();
     }
 }

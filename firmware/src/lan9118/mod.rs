@@ -11,8 +11,11 @@
 //!   through the RX and TX FIFOs, the FREE_RUN counter as a clock;
 //! * [`phy`]: the glue that makes it a smoltcp [`Device`](smoltcp::phy::Device).
 //!
-//! The chip is polled (no interrupt): the application loop checks for frames
-//! at every wake-up. Frames longer than [`FRAME_BUF`] are dropped on receipt
+//! The chip raises its interrupt line when a frame is received (RX status
+//! FIFO level, `RSFL`), active high and push-pull, so the board can sleep
+//! in `wfi` until a frame or its timer wakes it; the application loop then
+//! reads the FIFOs. Nothing runs in interrupt context: the board only uses
+//! the line to wake the core ([`RxInterrupt`]). Frames longer than [`FRAME_BUF`] are dropped on receipt
 //! and never built for sending (smoltcp is told the MTU): the witness's
 //! frames are under 200 bytes, and the buffers are part of a 16 KiB RAM
 //! budget.
@@ -34,7 +37,7 @@ pub mod phy;
 #[allow(unsafe_code)]
 pub mod regs;
 
-use regs::{FreeRun, Reg, Regs};
+use regs::{FreeRun, IntSts, Reg, Regs};
 
 /// Largest frame handled, Ethernet header included, FCS excluded.
 pub const FRAME_BUF: usize = 256;
@@ -46,6 +49,12 @@ const BYTE_TEST_VALUE: u32 = 0x8765_4321;
 
 // HW_CFG
 const HW_CFG_SRST: u32 = 1 << 0;
+// IRQ_CFG: the line enabled, active high, push-pull.
+const IRQ_CFG_EN: u32 = 1 << 8;
+const IRQ_CFG_POL_HIGH: u32 = 1 << 4;
+const IRQ_CFG_PUSH_PULL: u32 = 1 << 0;
+// INT_STS / INT_EN: RX status FIFO level (above FIFO_INT's RX level).
+const INT_RSFL: u32 = 1 << 3;
 // PMT_CTRL
 const PMT_READY: u32 = 1 << 0;
 // TX_CFG
@@ -158,10 +167,16 @@ impl Chip {
         chip.wait("PMT_CTRL.READY", || {
             chip.regs.read(Reg::PmtCtrl) & PMT_READY != 0
         })?;
-        // Polled: no interrupt line, every status cleared.
+        // The line rises when the RX status FIFO holds more than 0 words,
+        // that is on every received frame; every other source is off.
         chip.regs.write(Reg::IntEn, 0);
         chip.regs.write(Reg::IntSts, u32::MAX);
-        chip.regs.write(Reg::IrqCfg, 0);
+        chip.regs.write(Reg::FifoInt, 0);
+        chip.regs.write(Reg::IntEn, INT_RSFL);
+        chip.regs.write(
+            Reg::IrqCfg,
+            IRQ_CFG_EN | IRQ_CFG_POL_HIGH | IRQ_CFG_PUSH_PULL,
+        );
 
         if let Some(m) = mac {
             chip.mac_write(MAC_ADDRL, u32::from_le_bytes([m[0], m[1], m[2], m[3]]))?;
@@ -192,6 +207,11 @@ impl Chip {
     /// The chip's Ethernet address.
     pub fn mac(&self) -> [u8; 6] {
         self.mac
+    }
+
+    /// The receive interrupt's acknowledger, for the board's sleep.
+    pub fn rx_interrupt(&self) -> RxInterrupt {
+        RxInterrupt(self.regs.int_sts())
     }
 
     /// The counters.
@@ -387,5 +407,20 @@ impl crate::hal::Clock for FreeRunClock {
         }
         self.last = t;
         ((self.wraps << 32) | u64::from(t)) / Self::TICKS_PER_US
+    }
+}
+
+/// Lowers the chip's interrupt line after a wake-up, so the next frame
+/// raises it again. Acknowledge *before* the FIFOs are read: a frame that
+/// arrives while the loop works then keeps the line up, and the next
+/// `wfi` returns at once instead of sleeping on it.
+#[derive(Debug)]
+pub struct RxInterrupt(IntSts);
+
+impl RxInterrupt {
+    /// Clears the receive status bit (the line drops if nothing else is
+    /// pending).
+    pub fn acknowledge(&self) {
+        self.0.clear(INT_RSFL);
     }
 }

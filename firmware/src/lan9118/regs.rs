@@ -33,6 +33,8 @@ pub enum Reg {
     IntSts = 0x58,
     /// Interrupt enable.
     IntEn = 0x5C,
+    /// FIFO levels that raise an interrupt: RX status words (7:0).
+    FifoInt = 0x68,
     /// Reads 0x87654321 whatever the bus width and byte order.
     ByteTest = 0x64,
     /// Receive configuration (alignment, dump).
@@ -99,6 +101,30 @@ impl Regs {
     /// A read-only view of the free-running counter, for the clock.
     pub fn free_run(&self) -> FreeRun {
         FreeRun { base: self.base }
+    }
+
+    /// A handle that can only clear interrupt status bits, for the board's
+    /// sleep (it re-arms the receive interrupt after each wake-up).
+    pub fn int_sts(&self) -> IntSts {
+        IntSts { base: self.base }
+    }
+}
+
+/// The INT_STS register alone, written only: writing 1s clears those
+/// status bits and nothing else, so it cannot disturb the driver's FIFO
+/// work, whoever owns the rest of the window.
+#[derive(Debug)]
+pub struct IntSts {
+    base: usize,
+}
+
+impl IntSts {
+    /// Clears the status bits set in `bits`.
+    pub fn clear(&self, bits: u32) {
+        // SAFETY: as in `Regs::write`: an aligned 32-bit volatile store to
+        // INT_STS, inside the LAN9118's window, which no Rust object
+        // occupies; write-1-to-clear has no effect on other registers.
+        unsafe { write_volatile((self.base + Reg::IntSts as usize) as *mut u32, bits) }
     }
 }
 
