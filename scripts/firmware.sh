@@ -9,12 +9,27 @@
 #   scripts/firmware.sh --defmt-print   also `cargo install defmt-print` (decodes
 #                                       the witness's log in the lab; ~3 min)
 #   scripts/firmware.sh --no-install    never install: fail if anything is missing
+#   scripts/firmware.sh --install-only  install what is missing (root), build nothing
 #   scripts/firmware.sh --board B       only board B (mps2-an385 or nucleo-f429zi)
 #
 # Installs (as root, only what is missing): rustc-web cargo-web rust-web-src lld
 # (the compiler and the library sources in one command, so their versions
 # match), binutils-arm-none-eabi (arm-none-eabi-size), qemu-system-arm (the lab
 # boots the firmware in QEMU's mps2-an385), tcpdump and iproute2.
+#
+# It never removes or downgrades an installed package (scripts/lib.sh): it
+# checks apt's plan first and, if the plan would, installs nothing and stops
+# with the commands to run. QEMU: Debian 12's qemu-system-arm (7.2) cannot be
+# installed beside a newer qemu-utils from bookworm-backports (10.x Breaks
+# qemu-system-common << 8.0). Then the right QEMU is qemu-system-arm (with
+# qemu-system-common and qemu-system-data) at exactly the installed
+# qemu-utils version, from bookworm-backports:
+#   - bookworm-backports configured: installs it;
+#   - not configured, under CI=true or with FAILOVER_LAB_ENABLE_BACKPORTS=1:
+#     writes /etc/apt/sources.list.d/failover-lab-bookworm-backports.sources
+#     (deb.debian.org, bookworm-backports main; backports are NotAutomatic,
+#     so nothing else is upgraded from them), runs apt-get update, installs it;
+#   - otherwise: prints those commands and stops.
 #
 # The QEMU ELF lands in firmware/target/thumbv7m-none-eabi/release/failover-witness,
 # where the lab (hil-tests/src/witness.rs) looks for it (or set
@@ -33,11 +48,13 @@ cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
 INSTALL=1
+INSTALL_ONLY=0
 DEFMT_PRINT=0
 BOARDS=(mps2-an385 nucleo-f429zi)
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --no-install) INSTALL=0 ;;
+        --install-only) INSTALL_ONLY=1 ;;
         --defmt-print) DEFMT_PRINT=1 ;;
         --board)
             [[ $# -ge 2 ]] || die "--board needs a board: mps2-an385 or nucleo-f429zi"
@@ -48,7 +65,7 @@ while [[ $# -gt 0 ]]; do
             shift
             ;;
         -h | --help)
-            sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'
+            awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0" | sed 's/^# \{0,1\}//'
             exit 0
             ;;
         *) die "unknown option $1 (see --help)" ;;
@@ -60,30 +77,67 @@ FLASH_BUDGET=$((48 * 1024))
 RAM_BUDGET=$((16 * 1024))
 FIRMWARE_PACKAGES=("${DEBIAN_CROSS_PACKAGES[@]}" binutils-arm-none-eabi tcpdump iproute2)
 
-# qemu-system-arm from Debian 12 breaks a newer qemu-utils (a backport some
-# images carry): install qemu-utils at qemu-system-arm's version in the same
-# command, downgrading it if need be (qemu-img keeps working).
+# qemu-system-arm, never removing or downgrading anything (see the header).
 install_qemu() {
     pkg_installed qemu-system-arm && return 0
-    is_root || die "qemu-system-arm is missing (run as root, or: apt-get install qemu-system-arm)"
-    export DEBIAN_FRONTEND=noninteractive
-    local version
-    version="$(apt-cache policy qemu-system-arm 2>/dev/null | awk '/Candidate:/ {print $2}')"
-    if [[ -z "$version" || "$version" == "(none)" ]]; then
-        say "refreshing the package lists to find qemu-system-arm"
-        apt-get update || die "apt-get update failed (no network or no Debian mirror?)"
-        version="$(apt-cache policy qemu-system-arm | awk '/Candidate:/ {print $2}')"
+    is_root || die "qemu-system-arm is missing (run as root, or: apt-get install --no-install-recommends qemu-system-arm)"
+    # A QEMU package from bookworm-backports installed (qemu-utils, say)?
+    # Debian 12's qemu-system-arm would break it, so the right one is
+    # bookworm-backports' at the same version (qemu-system-data, arch all,
+    # carries no binNMU suffix: the source version).
+    local from="" version="" data_version=""
+    read -r from version data_version < <(
+        dpkg-query -W -f='${db:Status-Abbrev} ${source:Package} ${Package} ${Version} ${source:Version}\n' |
+            awk '$1 == "ii" && $2 == "qemu" && $4 ~ /~bpo12/ { print $3, $4, $5; exit }'
+    ) || true
+    if [[ -z "$version" ]]; then
+        apt_install_safely qemu-system-arm # stops if apt would remove or downgrade anything
+        return
     fi
-    [[ -n "$version" && "$version" != "(none)" ]] || die "no qemu-system-arm package available"
-    say "installing qemu-system-arm $version (and qemu-utils at the same version)"
-    apt-get install -y --no-install-recommends --allow-downgrades \
-        "qemu-system-arm=$version" "qemu-utils=$version" ||
-        die "could not install qemu-system-arm $version"
+    local want=("qemu-system-arm=$version" "qemu-system-common=$version" "qemu-system-data=$data_version")
+    if ! apt_has_version qemu-system-arm "$version"; then
+        if backports_configured; then
+            apt_update_once
+        elif is_ci || [[ "${FAILOVER_LAB_ENABLE_BACKPORTS:-}" =~ ^(1|true|yes)$ ]]; then
+            enable_backports
+        else
+            # What Debian 12's would do, for the message (apt may also just
+            # fail to find a plan: qemu-utils 10 Breaks qemu-system-common << 8.0).
+            local harm
+            harm="$(apt_harm qemu-system-arm 2>/dev/null)" || harm=""
+            {
+                if [[ -n "$harm" ]]; then
+                    printf '%s: qemu-system-arm is missing, and installing Debian 12'"'"'s would remove or downgrade installed packages:\n' "${0##*/}"
+                    harm_lines "$harm"
+                else
+                    printf '%s: qemu-system-arm is missing, and Debian 12'"'"'s does not go with the installed\n' "${0##*/}"
+                    printf '    %s %s (apt finds no plan that keeps it)\n' "$from" "$version"
+                fi
+                printf '%s: these scripts never remove or downgrade a package, so nothing was installed.\n' "${0##*/}"
+                printf '%s %s comes from bookworm-backports, which has the matching qemu-system-arm,\n' "$from" "$version"
+                printf 'but bookworm-backports is not configured on this machine. To install it, run as root:\n'
+                printf '    %s\n' "$(backports_command)" "apt-get update" \
+                    "apt-get install --no-install-recommends ${want[*]}"
+                printf '(backports are NotAutomatic: adding them upgrades nothing by itself)\n'
+                printf 'or let the script do exactly that: FAILOVER_LAB_ENABLE_BACKPORTS=1 scripts/firmware.sh\n'
+                printf '(or FAILOVER_LAB_ENABLE_BACKPORTS=1 ./demo.sh)\n'
+            } >&2
+            die "qemu-system-arm not installed: Debian 12's would remove or downgrade $from $version (from bookworm-backports); see the commands above, or rerun with FAILOVER_LAB_ENABLE_BACKPORTS=1"
+        fi
+        apt_has_version qemu-system-arm "$version" ||
+            die "bookworm-backports offers no qemu-system-arm $version, the version of the installed $from: install a matching QEMU yourself"
+    fi
+    say "installing qemu-system-arm $version from bookworm-backports: the version of the installed $from"
+    apt_install_safely "${want[@]}"
 }
 
 if [[ $INSTALL -eq 1 ]]; then
     apt_install_missing "${FIRMWARE_PACKAGES[@]}"
     install_qemu
+    if [[ $INSTALL_ONLY -eq 1 ]]; then
+        say "installed what was missing; built nothing (--install-only)"
+        exit 0
+    fi
 else
     for p in "${FIRMWARE_PACKAGES[@]}" qemu-system-arm; do
         pkg_installed "$p" || die "missing Debian package $p (run without --no-install, as root)"

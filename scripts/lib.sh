@@ -1,6 +1,11 @@
 # shellcheck shell=bash
-# Shared helpers for ./demo.sh, ./test.sh (and, later, the firmware build).
+# Shared helpers for ./demo.sh, ./test.sh, scripts/firmware.sh and .ci/run.
 # Source it; do not run it. Callers set `set -euo pipefail` themselves.
+#
+# Debian packages: every install path uses apt_install_missing or
+# apt_install_safely below, which install only what is missing and never
+# remove or downgrade an installed package (they check apt's plan first and
+# stop with the commands to run instead).
 
 # The Debian packages of the bare-metal toolchain (see ../shared/TOOLCHAIN.md,
 # summarised in firmware/README.md). Installed in one apt command so that the
@@ -12,8 +17,14 @@ DEBIAN_RUST_SRC=/usr/lib/rustlib/src/rust
 
 say() { printf '%s: %s\n' "${0##*/}" "$*"; }
 warn() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }
+# die MESSAGE: prints "error: MESSAGE" and exits 1. When
+# FAILOVER_LAB_ERROR_FILE names a file, MESSAGE is also appended to it, so
+# that a caller (demo.sh) can say why a script it ran failed.
 die() {
     warn "error: $*"
+    if [[ -n "${FAILOVER_LAB_ERROR_FILE:-}" ]]; then
+        printf '%s\n' "$*" >>"$FAILOVER_LAB_ERROR_FILE" || true
+    fi
     exit 1
 }
 
@@ -35,23 +46,162 @@ pkg_installed() {
     dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
 }
 
+# Installing Debian packages. The rule: install only what is missing, never
+# remove or downgrade an installed package (no --allow-downgrades, ever).
+# Every install goes through apt_install_safely, which first asks apt for its
+# plan (`apt-get install -s`) and, when that plan would remove or downgrade
+# anything, installs nothing and stops, naming the packages, their installed
+# versions and the commands the user can run. The real install also passes
+# --no-remove (apt aborts rather than remove), and without
+# --allow-downgrades apt -y refuses to downgrade.
+
+APT_UPDATED=0
+apt_update_once() {
+    [[ $APT_UPDATED -eq 1 ]] && return 0
+    say "refreshing the package lists (apt-get update)"
+    apt-get update || die "apt-get update failed (no network or no Debian mirror?)"
+    APT_UPDATED=1
+}
+
+# apt_harm PKG-SPEC...: simulates `apt-get install --no-install-recommends
+# PKG-SPEC...` (names, or name=version) and prints one line per installed
+# package that the plan removes or downgrades: "NAME INSTALLED-VERSION" or
+# "NAME INSTALLED-VERSION NEW-VERSION". Fails, with apt's messages on stderr,
+# when apt cannot make a plan.
+apt_harm() {
+    local plan line
+    local remv='^(Remv|Purg) ([^ ]+) \[([^]]+)\]'
+    local inst='^Inst ([^ ]+) \[([^]]+)\] \(([^ ]+) '
+    if ! plan="$(LC_ALL=C apt-get install -s --no-install-recommends "$@" 2>&1)"; then
+        printf '%s\n' "$plan" >&2
+        return 1
+    fi
+    while IFS= read -r line; do
+        if [[ $line =~ $remv ]]; then
+            printf '%s %s\n' "${BASH_REMATCH[2]}" "${BASH_REMATCH[3]}"
+        elif [[ $line =~ $inst ]] && dpkg --compare-versions "${BASH_REMATCH[3]}" lt "${BASH_REMATCH[2]}"; then
+            printf '%s %s %s\n' "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}" "${BASH_REMATCH[3]}"
+        fi
+    done <<<"$plan"
+}
+
+# apt_plan PKG-SPEC...: sets APT_HARM to apt_harm's output, refreshing the
+# package lists once if apt cannot make a plan (stale or empty lists); dies
+# if it still cannot.
+APT_HARM=""
+apt_plan() {
+    if ! APT_HARM="$(apt_harm "$@")"; then
+        apt_update_once
+        APT_HARM="$(apt_harm "$@")" || die "apt cannot install $* (see apt's message above)"
+    fi
+}
+
+# harm_lines HARM: apt_harm's lines as sentences, indented.
+harm_lines() {
+    local name old new
+    while read -r name old new; do
+        if [[ -n "$new" ]]; then
+            printf '    %s %s (installed) would be DOWNGRADED to %s\n' "$name" "$old" "$new"
+        else
+            printf '    %s %s (installed) would be REMOVED\n' "$name" "$old"
+        fi
+    done <<<"$1"
+}
+
+# harm_summary HARM: apt_harm's lines on one line.
+harm_summary() {
+    local name old new out=""
+    while read -r name old new; do
+        out+="${out:+, }$name $old"
+        if [[ -n "$new" ]]; then out+=" (downgraded to $new)"; else out+=" (removed)"; fi
+    done <<<"$1"
+    printf '%s' "$out"
+}
+
+# apt_refuse HARM PKG-SPEC...: stops, explaining that installing PKG-SPEC...
+# would remove or downgrade what HARM (apt_harm's output) lists.
+apt_refuse() {
+    local harm="$1"
+    shift
+    {
+        printf '%s: installing %s would remove or downgrade installed packages:\n' "${0##*/}" "$*"
+        harm_lines "$harm"
+        printf '%s: these scripts never remove or downgrade a package, so nothing was installed.\n' "${0##*/}"
+        printf 'To see what apt would do:\n    apt-get install -s --no-install-recommends %s\n' "$*"
+        printf 'If you accept those changes, install it yourself, then run this script again:\n'
+        printf '    apt-get install --no-install-recommends %s\n' "$*"
+    } >&2
+    die "not installing $*: apt would change installed packages: $(harm_summary "$harm")"
+}
+
+# apt_install_safely PKG-SPEC...: (root) installs PKG-SPEC... (names, or
+# name=version) after checking apt's plan (apt_refuse when it removes or
+# downgrades anything). If the install itself fails (a stale list naming a
+# file the mirror no longer has), refreshes the lists and tries once more,
+# checking the new plan again.
+apt_install_safely() {
+    export DEBIAN_FRONTEND=noninteractive
+    local attempt
+    for attempt in 1 2; do
+        apt_plan "$@"
+        [[ -z "$APT_HARM" ]] || apt_refuse "$APT_HARM" "$@"
+        say "apt's plan (apt-get install -s) removes and downgrades nothing: installing $*"
+        apt-get install -y --no-install-recommends --no-remove "$@" && return 0
+        [[ $attempt -eq 1 && $APT_UPDATED -eq 0 ]] || break
+        say "apt-get install failed; refreshing the package lists and retrying"
+        apt_update_once
+    done
+    die "could not install: $*"
+}
+
 # apt_install_missing PKG...: installs those of PKG... that are missing (root
-# only). Runs `apt-get update` only if the first attempt fails, so a machine
-# whose package lists are fresh (CI runs `apt-get update` once) is not slowed.
+# only), with apt_install_safely. Runs `apt-get update` only if apt needs it,
+# so a machine whose package lists are fresh (CI runs `apt-get update` once)
+# is not slowed.
 apt_install_missing() {
     local missing=() p
     for p in "$@"; do pkg_installed "$p" || missing+=("$p"); done
     [[ ${#missing[@]} -eq 0 ]] && return 0
-    is_root || die "missing Debian packages: ${missing[*]} (run as root, or: apt-get install ${missing[*]})"
+    is_root || die "missing Debian packages: ${missing[*]} (run as root, or: apt-get install --no-install-recommends ${missing[*]})"
     command -v apt-get >/dev/null || die "missing packages ${missing[*]} and no apt-get: this expects Debian 12"
     say "installing missing Debian packages: ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    if ! apt-get install -y --no-install-recommends "${missing[@]}"; then
-        say "apt-get install failed; refreshing the package lists and retrying"
-        apt-get update || die "apt-get update failed (no network or no Debian mirror?)"
-        apt-get install -y --no-install-recommends "${missing[@]}" ||
-            die "could not install: ${missing[*]}"
-    fi
+    apt_install_safely "${missing[@]}"
+}
+
+# bookworm-backports, for a package that must match one already installed
+# from there (firmware.sh: qemu-system-arm beside a backported qemu-utils).
+# Backports are NotAutomatic: enabling them upgrades nothing by itself; only
+# a version asked for explicitly comes from there.
+BACKPORTS_SOURCES=/etc/apt/sources.list.d/failover-lab-bookworm-backports.sources
+BACKPORTS_DEB822='Types: deb
+URIs: http://deb.debian.org/debian
+Suites: bookworm-backports
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg'
+
+# True when an apt source names bookworm-backports.
+backports_configured() {
+    grep -qsE '^[^#]*bookworm-backports' /etc/apt/sources.list \
+        /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources
+}
+
+# The one command that writes $BACKPORTS_SOURCES, as a user would type it.
+backports_command() {
+    local body="${BACKPORTS_DEB822//$'\n'/\\n}\\n"
+    printf '%s\n' "printf '$body' > $BACKPORTS_SOURCES"
+}
+
+# Writes $BACKPORTS_SOURCES and refreshes the package lists (root).
+enable_backports() {
+    say "enabling bookworm-backports: $BACKPORTS_SOURCES (NotAutomatic: nothing is upgraded from it unless asked for)"
+    printf '%s\n' "$BACKPORTS_DEB822" >"$BACKPORTS_SOURCES"
+    APT_UPDATED=0
+    apt_update_once
+}
+
+# apt_has_version PKG VERSION: true when an apt source offers PKG at VERSION.
+apt_has_version() {
+    apt-cache madison "$1" | awk -F' [|] ' -v v="$2" '$2 == v { found = 1 } END { exit !found }'
 }
 
 # Puts rustup's cargo first on PATH when it exists (root's PATH under sudo
