@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::bench::{self, DeadtimeMode, LossWay, ProfileName};
+use crate::demo::Outcome;
 
 /// Exit status when the command did its job.
 pub const EXIT_OK: u8 = 0;
@@ -18,9 +19,9 @@ pub const EXIT_REFUSED: u8 = 1;
 /// Exit status of a usage error (clap's).
 pub const EXIT_USAGE: u8 = 2;
 /// Exit status when the demo ran but did not show what it promises (no
-/// takeover, no failback, or an overlap), or the lab could not be built;
-/// for the benchmark, when it could not finish (it was interrupted, or the
-/// lab could not be built).
+/// takeover, no failback, or an overlap; under `CI=true`, also the witness
+/// left out), or the lab could not be built; for the benchmark, when it
+/// could not finish (it was interrupted, or the lab could not be built).
 pub const EXIT_FAILED: u8 = 3;
 
 /// The failover lab: network namespaces, fault injection, the demo and the benchmark.
@@ -30,7 +31,10 @@ pub const EXIT_FAILED: u8 = 3;
     version,
     after_help = "Both subcommands need root (they create network namespaces).\n\
                   Exit status: 0 done, 1 refused (not root), 2 usage error,\n\
-                  3 the demo failed or the benchmark could not finish (the output says why)."
+                  3 the demo failed or the benchmark could not finish (the output says why).\n\
+                  The demo's last line is its verdict: `demo: OK`, or, when the witness was\n\
+                  left out, `demo: OK without the witness (left out: REASON)` (exit status 0),\n\
+                  under CI=true a failure instead (exit status 3)."
 )]
 pub struct Cli {
     /// What to run.
@@ -54,6 +58,21 @@ pub struct DemoArgs {
     /// scripts/firmware.sh has built it and qemu-system-arm is installed).
     #[arg(long)]
     pub no_witness: bool,
+    /// Run without the witness because it could not be built or booted, for REASON (./demo.sh
+    /// passes scripts/firmware.sh's error); the final line names it.
+    #[arg(long, value_name = "REASON", conflicts_with = "no_witness")]
+    pub witness_missing: Option<String>,
+}
+
+impl DemoArgs {
+    /// Why the witness is to be left out, if it is.
+    pub fn leave_out(&self) -> Option<String> {
+        if self.no_witness {
+            Some("--no-witness".to_owned())
+        } else {
+            self.witness_missing.clone()
+        }
+    }
 }
 
 /// `failover-lab bench`'s options. A quick smoke run:
@@ -204,7 +223,7 @@ fn bench(args: &BenchArgs, err: &mut impl Write) -> io::Result<u8> {
 fn demo(args: &DemoArgs, err: &mut impl Write) -> io::Result<u8> {
     let run_dir = std::env::temp_dir().join(format!("failover-lab-{}", std::process::id()));
     let mut out = io::stdout().lock();
-    match crate::demo::run(&mut out, run_dir.clone(), !args.no_witness) {
+    match crate::demo::run(&mut out, run_dir.clone(), args.leave_out()) {
         Ok(outcome) => {
             writeln!(
                 out,
@@ -212,13 +231,14 @@ fn demo(args: &DemoArgs, err: &mut impl Write) -> io::Result<u8> {
                  sent are in {}",
                 run_dir.display()
             )?;
-            if outcome.ok() {
-                writeln!(out, "demo: OK")?;
-                Ok(EXIT_OK)
+            let (status, line) = verdict(&outcome, crate::witness::is_ci());
+            if status == EXIT_OK {
+                writeln!(out, "{line}")?;
             } else {
-                writeln!(err, "failover-lab demo: FAILED: {outcome:?}")?;
-                Ok(EXIT_FAILED)
+                out.flush()?;
+                writeln!(err, "{line}")?;
             }
+            Ok(status)
         }
         Err(e) => {
             writeln!(
@@ -229,6 +249,32 @@ fn demo(args: &DemoArgs, err: &mut impl Write) -> io::Result<u8> {
             )?;
             Ok(EXIT_FAILED)
         }
+    }
+}
+
+/// The demo's exit status and final line. Without the witness the two
+/// servers' failover is still shown, but the final line says that the
+/// headline was left out, and why; under CI (`ci`) that is a failure.
+pub fn verdict(outcome: &Outcome, ci: bool) -> (u8, String) {
+    if !outcome.ok() {
+        return (
+            EXIT_FAILED,
+            format!("failover-lab demo: FAILED: {outcome:?}"),
+        );
+    }
+    match &outcome.witness_left_out {
+        None => (EXIT_OK, "demo: OK".to_owned()),
+        Some(why) if ci => (
+            EXIT_FAILED,
+            format!(
+                "demo: FAILED under CI=true: the witness was left out ({why}); \
+                 the two servers failed over without it"
+            ),
+        ),
+        Some(why) => (
+            EXIT_OK,
+            format!("demo: OK without the witness (left out: {why})"),
+        ),
     }
 }
 
@@ -253,14 +299,65 @@ mod tests {
             parse(&["demo"]).map(|c| c.command).ok(),
             Some(Command::Demo(DemoArgs::default()))
         );
+        let demo = |args: &[&str]| match parse(args).map(|c| c.command) {
+            Ok(Command::Demo(d)) => Some(d),
+            _ => None,
+        };
+        let no_witness = demo(&["demo", "--no-witness"]);
+        assert!(no_witness.as_ref().is_some_and(|d| d.no_witness));
         assert_eq!(
-            parse(&["demo", "--no-witness"]).map(|c| c.command).ok(),
-            Some(Command::Demo(DemoArgs { no_witness: true }))
+            no_witness.and_then(|d| d.leave_out()).as_deref(),
+            Some("--no-witness")
         );
+        let missing = demo(&["demo", "--witness-missing", "no QEMU"]);
+        assert_eq!(
+            missing.and_then(|d| d.leave_out()).as_deref(),
+            Some("no QEMU")
+        );
+        assert_eq!(demo(&["demo"]).and_then(|d| d.leave_out()), None);
+        assert!(parse(&["demo", "--no-witness", "--witness-missing", "x"]).is_err());
         let Some(Command::Bench(b)) = parse(&["bench"]).ok().map(|c| c.command) else {
             panic!("bench does not parse");
         };
         assert_eq!(b.options(), bench::Options::default());
+    }
+
+    #[test]
+    fn the_demo_verdict_names_a_missing_witness() {
+        let shown = Outcome {
+            took_over: true,
+            failed_back: true,
+            granted: true,
+            ..Outcome::default()
+        };
+        assert_eq!(verdict(&shown, false), (EXIT_OK, "demo: OK".to_owned()));
+        assert_eq!(verdict(&shown, true), (EXIT_OK, "demo: OK".to_owned()));
+        let without = Outcome {
+            granted: false,
+            witness_left_out: Some("scripts/firmware.sh failed: no QEMU".to_owned()),
+            ..shown.clone()
+        };
+        assert_eq!(
+            verdict(&without, false),
+            (
+                EXIT_OK,
+                "demo: OK without the witness (left out: scripts/firmware.sh failed: no QEMU)"
+                    .to_owned()
+            )
+        );
+        let (status, line) = verdict(&without, true);
+        assert_eq!(status, EXIT_FAILED);
+        assert!(
+            line.starts_with("demo: FAILED under CI=true: the witness was left out (scripts/firmware.sh failed: no QEMU)"),
+            "{line}"
+        );
+        let ungranted = Outcome {
+            granted: false,
+            ..shown
+        };
+        let (status, line) = verdict(&ungranted, false);
+        assert_eq!(status, EXIT_FAILED);
+        assert!(line.starts_with("failover-lab demo: FAILED"), "{line}");
     }
 
     #[test]

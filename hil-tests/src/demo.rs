@@ -9,7 +9,9 @@
 //! the private network, both daemons name it, `failoverd` runs with
 //! `--witness-policy required`, and the takeover's timeline shows the
 //! secondary's request and the witness's grant as captured on the wire: the
-//! demo then also requires that grant.
+//! demo then also requires that grant. Without it (its firmware not built,
+//! QEMU missing, `--no-witness`) the demo shows the two servers only and
+//! keeps the reason in [`Outcome::witness_left_out`], for its final line.
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -50,8 +52,8 @@ pub struct Outcome {
     pub takeover_outage: Option<Duration>,
     /// Client-visible outage at the failback.
     pub failback_outage: Option<Duration>,
-    /// The witness took part.
-    pub witness: bool,
+    /// Why the witness was left out; `None` when it took part.
+    pub witness_left_out: Option<String>,
     /// The witness granted the takeover (seen on the private network).
     pub granted: bool,
 }
@@ -62,7 +64,7 @@ impl Outcome {
         self.took_over
             && self.failed_back
             && self.overlap.is_zero()
-            && (self.granted || !self.witness)
+            && (self.granted || self.witness_left_out.is_some())
     }
 }
 
@@ -98,9 +100,14 @@ fn start_witness(
 
 /// Runs the demo, printing to `out`. The run's logs stay in `run_dir`.
 ///
-/// `use_witness`: boot the witness if its firmware and QEMU are there
-/// (without them the demo says why and runs with the two servers only).
-pub fn run(out: &mut impl Write, run_dir: PathBuf, use_witness: bool) -> io::Result<Outcome> {
+/// `leave_out`: why to run without the witness, or `None` to boot it if its
+/// firmware and QEMU are there (without them the demo says why and runs with
+/// the two servers only).
+pub fn run(
+    out: &mut impl Write,
+    run_dir: PathBuf,
+    leave_out: Option<String>,
+) -> io::Result<Outcome> {
     let profile = Profile::fast();
     cleanup_stale_reporting(out)?;
     let bins = Binaries::find()?;
@@ -146,10 +153,9 @@ pub fn run(out: &mut impl Write, run_dir: PathBuf, use_witness: bool) -> io::Res
         profile.interval_ms,
         profile.interval_ms * 3
     )?;
-    let firmware = if use_witness {
-        witness_firmware()
-    } else {
-        Err("left out (--no-witness)".to_owned())
+    let firmware = match leave_out {
+        Some(why) => Err(why),
+        None => witness_firmware(),
     };
     let (mut witness, hb_extra, fo_extra) = match &firmware {
         Ok(elf) => {
@@ -164,7 +170,7 @@ pub fn run(out: &mut impl Write, run_dir: PathBuf, use_witness: bool) -> io::Res
         Err(why) => {
             writeln!(
                 out,
-                "  no witness: {why}\n  (running with the two servers only, as Apple's IP failover did)"
+                "  no witness (left out: {why})\n  (running with the two servers only, as Apple's IP failover did)"
             )?;
             (None, Vec::new(), Vec::new())
         }
@@ -329,7 +335,7 @@ pub fn run(out: &mut impl Write, run_dir: PathBuf, use_witness: bool) -> io::Res
         overlap: both,
         takeover_outage,
         failback_outage,
-        witness: witness.is_some(),
+        witness_left_out: firmware.err(),
         granted,
     })
 }

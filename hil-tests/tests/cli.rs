@@ -8,14 +8,24 @@ use std::sync::Mutex;
 static LAB: Mutex<()> = Mutex::new(());
 
 fn lab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_failover-lab"))
-        .args(args)
+    lab_command(args)
         .output()
         .expect("the failover-lab binary runs")
 }
 
+fn lab_command(args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_failover-lab"));
+    c.args(args);
+    c
+}
+
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The last line of `text`.
+fn last_line(text: &str) -> &str {
+    text.lines().last().unwrap_or_default()
 }
 
 #[test]
@@ -61,13 +71,15 @@ fn demo_runs_the_lab_as_root_and_refuses_otherwise() {
             "client: answered by the secondary",
             "client: answered by the primary again",
             "never on both servers at once",
-            "demo: OK",
         ] {
             assert!(out.contains(needle), "{needle:?} missing from:\n{out}");
         }
         // With the firmware built (CI builds it), the witness takes part and
         // its grant, captured on the private network, is in the timeline.
-        if failover_lab::demo::witness_firmware().is_ok() {
+        // Without it the final line says so (and under CI the exit status
+        // above was not 0).
+        let Err(why) = failover_lab::demo::witness_firmware() else {
+            assert_eq!(last_line(&out), "demo: OK", "{out}");
             for needle in [
                 "witness    198.51.100.3",
                 "witness: grant (",
@@ -75,10 +87,64 @@ fn demo_runs_the_lab_as_root_and_refuses_otherwise() {
             ] {
                 assert!(out.contains(needle), "{needle:?} missing from:\n{out}");
             }
-        }
+            return;
+        };
+        assert_eq!(
+            last_line(&out),
+            format!("demo: OK without the witness (left out: {why})"),
+            "{out}"
+        );
     } else {
         assert_eq!(o.status.code(), Some(1), "{e}");
         assert!(e.contains("needs root"), "{e}");
+    }
+}
+
+/// The demo never passes silently without its headline: without the
+/// witness it still shows the two servers' failover, but its final line says
+/// that the witness was left out and why, and under CI=true it fails.
+#[test]
+fn demo_without_the_witness_says_so_last_and_fails_under_ci() {
+    if failover_lab::netns::skip_unless_root(
+        "cli::demo_without_the_witness_says_so_last_and_fails_under_ci",
+    ) {
+        return;
+    }
+    let _one_lab = LAB.lock().unwrap_or_else(|e| e.into_inner());
+    let o = lab_command(&["demo", "--no-witness"])
+        .env_remove("CI")
+        .output()
+        .expect("the failover-lab binary runs");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{out}\n{}", stderr(&o));
+    assert!(out.contains("client: answered by the secondary"), "{out}");
+    assert_eq!(
+        last_line(&out),
+        "demo: OK without the witness (left out: --no-witness)",
+        "{out}"
+    );
+
+    // Under CI, a firmware that is not there: the same failover, then a
+    // failure that names the reason.
+    let o = lab_command(&["demo"])
+        .env("CI", "true")
+        .env(
+            failover_lab::witness::ELF_ENV,
+            "/nonexistent/failover-witness",
+        )
+        .output()
+        .expect("the failover-lab binary runs");
+    let (out, e) = (String::from_utf8_lossy(&o.stdout), stderr(&o));
+    assert_eq!(o.status.code(), Some(3), "{out}\n{e}");
+    assert!(out.contains("client: answered by the secondary"), "{out}");
+    assert!(!out.contains("demo: OK"), "{out}");
+    let line = last_line(&e);
+    assert!(
+        line.starts_with("demo: FAILED under CI=true: the witness was left out ("),
+        "{e}"
+    );
+    if failover_lab::witness::on_path(failover_lab::witness::QEMU) {
+        assert!(line.contains("/nonexistent/failover-witness"), "{e}");
     }
 }
 
