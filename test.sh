@@ -11,6 +11,12 @@
 #      the witness firmware in QEMU
 #   4. no_std cross-check: failover-core builds for thumbv7m-none-eabi with
 #      only `core` available
+#   5. the oldest supported toolchain: the workspace's `rust-version` (one
+#      value, restated by the firmware's own cargo projects and checked
+#      against them) is met by Debian's rustc-web as installed, and the
+#      whole workspace builds with it (cargo check --all-targets)
+#
+# The summary names both toolchains and the firmware's footprints.
 #
 # Steps run in that order and stop at the first failure. Steps that cannot
 # run (not root) are reported as SKIPPED, loudly; under CI=true a skip is a
@@ -32,10 +38,14 @@ pass() { SUMMARY+=("PASS     $CURRENT"); CURRENT=""; }
 SKIPPED_ANY=0
 skipped() { SUMMARY+=("SKIPPED  $CURRENT ($1)"); CURRENT=""; SKIPPED_ANY=1; }
 
+# Facts the summary reports after the steps: toolchain versions, footprints.
+FACTS=()
+
 print_summary() {
     local rc=$1 s
     printf '\n==== test.sh summary (%ds) ====\n' "$((SECONDS - STARTED))"
     for s in "${SUMMARY[@]}"; do printf '  %s\n' "$s"; done
+    for s in "${FACTS[@]}"; do printf '  %s\n' "$s"; done
     if [[ $rc -ne 0 ]]; then
         printf '  FAILED   %s (exit status %d)\n' "${CURRENT:-setup}" "$rc"
         printf 'test.sh: FAILED. See the output of "%s" above.\n' "${CURRENT:-setup}"
@@ -50,6 +60,21 @@ trap 'print_summary $?' EXIT
 use_rustup_path
 command -v cargo >/dev/null ||
     die "cargo not found: install Rust with rustup (https://rustup.rs), stable toolchain with clippy and rustfmt"
+FACTS+=("toolchain for fmt, clippy, tests: $(rustc --version)")
+
+# rust_version MANIFEST: the `rust-version` a Cargo.toml states.
+rust_version() {
+    sed -n -E 's/^rust-version *= *"([0-9.]+)".*/\1/p' "$1" | head -n 1
+}
+# The oldest toolchain supported is stated once, in the workspace's
+# Cargo.toml; the firmware's cargo projects (outside the workspace) restate
+# it and must agree.
+MSRV="$(rust_version Cargo.toml)"
+[[ -n "$MSRV" ]] || die "Cargo.toml states no rust-version"
+for manifest in firmware/Cargo.toml firmware/bootcount-tests/Cargo.toml; do
+    [[ "$(rust_version "$manifest")" == "$MSRV" ]] ||
+        die "$manifest states rust-version $(rust_version "$manifest"), the workspace $MSRV: make them agree"
+done
 
 begin "cargo fmt --check"
 cargo fmt --version >/dev/null 2>&1 || die "rustfmt missing: rustup component add rustfmt"
@@ -73,10 +98,12 @@ pass
 # the firmware's log and check it (required under CI=true); as a normal user
 # it builds if the toolchain is there and is skipped otherwise.
 build_firmware() {
+    local log=target/firmware-build.log
+    mkdir -p target
     if is_root; then
-        scripts/firmware.sh --defmt-print
+        scripts/firmware.sh --defmt-print | tee "$log"
     elif debian_cross_toolchain_present && command -v arm-none-eabi-size >/dev/null; then
-        scripts/firmware.sh --no-install
+        scripts/firmware.sh --no-install | tee "$log"
     else
         loud "SKIPPED: the witness firmware build (thumbv7m-none-eabi, Debian rustc-web)." \
             "It needs Debian packages that only root can install; see scripts/firmware.sh." \
@@ -85,6 +112,9 @@ build_firmware() {
         skipped "not root, Debian toolchain missing"
         return 0
     fi
+    # The footprints (and the compiler) into the summary.
+    local line
+    while IFS= read -r line; do FACTS+=("$line"); done < <(grep -E '^firmware footprint' "$log")
     pass
 }
 begin "witness firmware (scripts/firmware.sh)"
@@ -109,8 +139,8 @@ pass
 # here. This is the crate's no_std / no-alloc proof; it has no cargo features
 # to switch off.
 #
-# Why this works on the workspace as it is: Debian's cargo-web (1.96) is newer
-# than the workspace needs, reads its Cargo.lock (v4) and `*.workspace = true`
+# Why this works on the workspace as it is: Debian's cargo-web meets the
+# workspace's rust-version (checked below), reads its Cargo.lock (v4) and `*.workspace = true`
 # inheritance, and for a `--lib` build only builds the normal dependencies
 # (heapless, hmac, sha2), not the dev-dependencies (proptest, criterion, ...).
 # `--locked` keeps it from rewriting Cargo.lock; its own target directory keeps
@@ -144,6 +174,32 @@ cross_check_core() {
 begin "no_std cross-check: failover-core for thumbv7m-none-eabi (Debian rustc-web)"
 cross_check_core
 
+# The oldest supported toolchain: Debian's rustc-web as the archive serves
+# it (its version has gone down as well as up: ../shared/TOOLCHAIN.md) must
+# meet the workspace's rust-version, and the whole workspace (daemons, lab,
+# tests, benches) must build with it, so the rust-version is a checked fact,
+# not a wish. MSRV-aware resolution (.cargo/config.toml) keeps a lock-file
+# refresh from picking crates that need more.
+check_oldest_toolchain() {
+    if ! debian_cross_toolchain_present; then
+        is_ci && die "CI must check the oldest supported toolchain (run .ci/run as root)"
+        skipped "Debian's rustc-web not installed"
+        return 0
+    fi
+    local have
+    have="$("$DEBIAN_RUSTC" --version | awk '{print $2}')"
+    FACTS+=("toolchain for the firmware, no_std and MSRV checks: $("$DEBIAN_RUSTC" --version) (Debian $(dpkg-query -W -f='${Version}' rustc-web 2>/dev/null || echo '?'))")
+    if [[ "$(printf '%s\n%s\n' "$have" "$MSRV" | sort -V | head -n 1)" != "$MSRV" ]]; then
+        die "Debian's rustc-web is $have, older than the workspace's rust-version $MSRV: lower rust-version (and the crates that need more) to what the archive serves"
+    fi
+    env -u RUSTFLAGS -u CARGO_ENCODED_RUSTFLAGS -u CARGO_BUILD_TARGET -u RUSTC_WRAPPER \
+        RUSTC="$DEBIAN_RUSTC" "$DEBIAN_CARGO" check --workspace --all-targets --locked \
+        --target-dir target/oldest-toolchain
+    pass
+}
+begin "oldest supported toolchain: rust-version $MSRV, the workspace with Debian's rustc-web"
+check_oldest_toolchain
+
 # Tests that need root: network namespaces, the lab, the daemons on real
 # sockets, the witness in QEMU. They are ordinary cargo tests that skip
 # themselves, loudly, when not root; as root they ran in "cargo test".
@@ -161,3 +217,11 @@ root_only_tests() {
 }
 begin "root-only tests (lab)"
 root_only_tests
+
+# The QEMU witness's peak stack, as the lab measured it under its traffic
+# (hil-tests/tests/witness.rs writes it beside the ELF).
+peak=firmware/target/thumbv7m-none-eabi/release/failover-witness.stack-peak
+if [[ -f "$peak" && "$peak" -nt firmware/target/thumbv7m-none-eabi/release/failover-witness ]]; then
+    FACTS+=("witness stack (mps2-an385), peak measured in the lab: $(cat "$peak")")
+fi
+FACTS+=("witness stack (nucleo-f429zi): not measured, no board here (firmware/README.md, Footprint)")

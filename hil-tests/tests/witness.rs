@@ -1385,6 +1385,11 @@ fn the_witness_sleeps_between_frames_and_its_stack_keeps_a_margin() {
         "witness after 10 s: {} turns for {} frames received and {} sent; stack peak {} B of {} B",
         s.turns, s.nic_rx, s.nic_tx, s.stack_peak, s.stack_size
     );
+    // Beside the ELF, for test.sh's summary (the firmware's footprint).
+    let _ = std::fs::write(
+        elf.with_extension("stack-peak"),
+        format!("{} B of {} B\n", s.stack_peak, s.stack_size),
+    );
     // One turn per frame received or sent and per timer (its heartbeat
     // every 10 ms, up to three deadlines per interval), plus slack for the
     // boot: a loop that polls turns whether or not anything happened.
