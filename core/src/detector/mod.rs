@@ -224,16 +224,23 @@ impl PeerDetector {
     }
 
     /// Counts silence afresh from `now`, as if watching began then, but
-    /// keeps what was learned (the links' loss estimates, the peer's epoch,
-    /// rounds and interval): for a node that may have been deaf for a while
-    /// (its own link down), during which the peer's silence proves nothing
-    /// but the network's statistics are still the best estimate. The rounds
-    /// missed meanwhile count as loss when the peer is heard again (at most
-    /// 64, as any gap). [`PeerDetector::heard_any`] reads `false` until the
-    /// peer's next heartbeat.
+    /// keeps what was learned (the links' loss estimates, the peer's epoch
+    /// and interval): for a node that may have been deaf for a while (its
+    /// own link down), during which the peer's silence proves nothing but
+    /// the network's statistics are still the best estimate. The rounds
+    /// missed meanwhile are not the network's loss either: gap accounting
+    /// starts afresh with the peer's next heartbeat on each link, as after
+    /// the peer's restart. (Counting them once let a witness deaf for 2.5 s
+    /// learn 25 lost rounds, stretch its adaptive dead time to seconds, and
+    /// deny a legitimate takeover long past the deadline: simulator seed
+    /// 50229129.) [`PeerDetector::heard_any`] reads `false` until the peer's
+    /// next heartbeat.
     pub fn restart_count(&mut self, now: Instant) {
         self.start = now;
         self.last_any = None;
+        for l in self.link.iter_mut() {
+            l.last_beat = None;
+        }
         self.refresh_all();
     }
 

@@ -293,6 +293,11 @@ fn restart_count_counts_silence_afresh_but_keeps_the_learned_loss() {
     assert_eq!((d.required_intervals(), d.dead_time()), (k, dead_time));
     assert_eq!(d.next_change(back), Some(back + dead_time));
     assert!(d.is_dead(back + dead_time));
+    // The rounds missed while deaf are not the network's loss: heard
+    // again (50 rounds later), the dead time is what it was.
+    d.on_heartbeat(back + I, A, 1, 3050, I);
+    d.on_heartbeat(back + I, B, 1, 3050, I);
+    assert_eq!((d.required_intervals(), d.dead_time()), (k, dead_time));
 }
 
 #[test]
