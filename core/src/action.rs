@@ -216,6 +216,10 @@ pub enum Action {
     Notify(Event),
     /// Witness only: drive the fence output (true = asserted).
     SetFence(bool),
+    /// This node moved to a new epoch on its own, because its frame counter
+    /// ran out (docs/protocol.md, "Epochs"): store it where the next start
+    /// reads its last epoch, so no later start can choose it again.
+    PersistEpoch(u32),
 }
 
 /// Where a frame goes.

@@ -35,6 +35,9 @@ pub(crate) struct Endpoint {
     pub role: Role,
     pub epoch: u32,
     seq: u32,
+    /// An epoch this endpoint moved to on its own (its seq counter ran
+    /// out) that the machine has not yet asked its host to persist.
+    rolled: Option<u32>,
     keys: Option<Keyring>,
     replay: ReplayGuard<16>,
     pub stats: RxStats,
@@ -55,6 +58,7 @@ impl Endpoint {
             role,
             epoch,
             seq: 0,
+            rolled: None,
             keys,
             replay: ReplayGuard::new(),
             stats: RxStats::default(),
@@ -126,29 +130,60 @@ impl Endpoint {
 
     /// Numbers, signs and writes a frame into `buf`; `None` if `buf` is too
     /// small (the frame is then not counted as sent).
+    ///
+    /// A frame is numbered `(epoch, seq)`, and receivers accept only what is
+    /// newer than what they have seen. When `seq` has run out, the endpoint
+    /// moves to the next epoch and starts `seq` over, as a restart would
+    /// (docs/protocol.md, "Epochs"); the machine then asks its host to
+    /// persist the new epoch ([`Endpoint::take_rolled`]). A wrapped `seq`
+    /// in the same epoch would be refused by every receiver as a replay, for
+    /// good (at 1 ms beats on two links, after 25 days). When the epoch has
+    /// run out too (the year 2106, with epochs from the clock), nothing is
+    /// sent: silence is the one failure the peers already handle.
     pub fn emit(&mut self, link: LinkId, body: Body, buf: &mut [u8]) -> Option<usize> {
+        let (epoch, seq) = match self.seq.checked_add(1) {
+            Some(seq) => (self.epoch, seq),
+            None => (self.epoch.checked_add(1)?, 1),
+        };
         let frame = FrameRepr {
             header: Header {
                 sender: self.node,
                 role: self.role,
                 link,
-                epoch: self.epoch,
-                seq: self.seq.wrapping_add(1),
+                epoch,
+                seq,
             },
             body,
         };
         let len = frame.emit(buf, self.keys.as_ref()).ok()?;
-        self.seq = self.seq.wrapping_add(1);
+        if epoch != self.epoch {
+            self.epoch = epoch;
+            self.rolled = Some(epoch);
+        }
+        self.seq = seq;
         Some(len)
     }
 
-    /// The sequence number of the last frame emitted.
+    /// Numbers the next frame `seq + 1` (see the machines'
+    /// `starting_after_seq`).
+    pub fn start_after_seq(&mut self, seq: u32) {
+        self.seq = seq;
+    }
+
+    /// Replaces the keys frames are signed and checked with.
     pub fn set_keys(&mut self, keys: Option<Keyring>) {
         self.keys = keys;
     }
 
-    pub fn last_seq(&self) -> u32 {
-        self.seq
+    /// The `(epoch, seq)` of the last frame emitted.
+    pub fn last_sent(&self) -> (u32, u32) {
+        (self.epoch, self.seq)
+    }
+
+    /// The epoch this endpoint moved to when its seq ran out, once: the
+    /// machine turns it into [`crate::Action::PersistEpoch`].
+    pub fn take_rolled(&mut self) -> Option<u32> {
+        self.rolled.take()
     }
 
     /// A fresh nonce for a witness request: unique within this epoch.
@@ -178,5 +213,57 @@ impl Freshness {
                 true
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::Duration;
+    use crate::wire::{HeartbeatFlags, HeartbeatRepr, MAX_FRAME_LEN};
+
+    fn heartbeat() -> Body {
+        Body::Heartbeat(HeartbeatRepr {
+            beat: 1,
+            interval: Duration::from_millis(10),
+            ack_epoch: 0,
+            ack_seq: 0,
+            flags: HeartbeatFlags::empty(),
+            message: heapless::Vec::new(),
+        })
+    }
+
+    #[test]
+    fn the_seq_space_running_out_moves_to_the_next_epoch_and_receivers_keep_accepting() {
+        let t = Instant::ZERO;
+        let mut tx = Endpoint::new(NodeId(1), Role::Primary, 7, None, t);
+        tx.start_after_seq(u32::MAX - 2);
+        let mut rx = Endpoint::new(NodeId(2), Role::Secondary, 9, None, t);
+        let mut buf = [0u8; MAX_FRAME_LEN];
+        let mut sent = [(0, 0); 4];
+        for s in sent.iter_mut() {
+            let len = tx.emit(LinkId(0), heartbeat(), &mut buf).expect("emitted");
+            let frame = rx.receive(&buf[..len], |_| true).expect("accepted");
+            *s = (frame.header.epoch, frame.header.seq);
+            assert_eq!(tx.last_sent(), *s);
+        }
+        assert_eq!(
+            sent,
+            [(7, u32::MAX - 1), (7, u32::MAX), (8, 1), (8, 2)],
+            "the last seq of epoch 7, then epoch 8 from 1"
+        );
+        assert_eq!(tx.take_rolled(), Some(8), "the host is asked to persist it");
+        assert_eq!(tx.take_rolled(), None, "once");
+        assert_eq!(rx.stats.replayed, 0);
+    }
+
+    #[test]
+    fn with_the_epoch_space_run_out_too_nothing_is_sent() {
+        let mut tx = Endpoint::new(NodeId(1), Role::Primary, u32::MAX, None, Instant::ZERO);
+        tx.start_after_seq(u32::MAX);
+        let mut buf = [0u8; MAX_FRAME_LEN];
+        assert_eq!(tx.emit(LinkId(0), heartbeat(), &mut buf), None);
+        assert_eq!(tx.last_sent(), (u32::MAX, u32::MAX));
+        assert_eq!(tx.take_rolled(), None);
     }
 }

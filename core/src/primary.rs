@@ -106,12 +106,12 @@ pub struct Primary {
     secondary_state: Freshness,
     secondary_epoch: u32,
     secondary_seq: u32,
-    /// Frames sent recently and when: an acknowledgement must name one of
-    /// these to count.
-    sent: Deque<(u32, Instant), 16>,
-    /// Only acknowledgements of frames after this one answer the current
-    /// reclaim.
-    reclaim_floor: u32,
+    /// Frames sent recently, as `(epoch, seq)`, and when: an
+    /// acknowledgement must name one of these to count.
+    sent: Deque<((u32, u32), Instant), 16>,
+    /// Only acknowledgements of frames after this `(epoch, seq)` answer the
+    /// current reclaim.
+    reclaim_floor: (u32, u32),
     /// The secondary's latest state: holds (or may hold) the addresses.
     secondary_holds: bool,
     /// The secondary's latest heartbeat acknowledges this boot's epoch.
@@ -153,7 +153,7 @@ impl Primary {
             secondary_epoch: 0,
             secondary_seq: 0,
             sent: Deque::new(),
-            reclaim_floor: 0,
+            reclaim_floor: (0, 0),
             secondary_holds: false,
             secondary_acked: false,
             witness: PeerDetector::new(DeadTime::Fixed(witness_dead), 1, config.interval, now),
@@ -170,6 +170,14 @@ impl Primary {
             actions: Deque::new(),
             config,
         }
+    }
+
+    /// This machine's first frame is `(epoch, seq + 1)` instead of
+    /// `(epoch, 1)`: for tests and simulations of the epoch rollover, which
+    /// a real node reaches only after 2³² frames.
+    pub fn starting_after_seq(mut self, seq: u32) -> Self {
+        self.endpoint.start_after_seq(seq);
+        self
     }
 
     /// Where the machine is.
@@ -304,14 +312,11 @@ impl Primary {
     }
 
     /// When this node sent the frame a peer's heartbeat echoes, if it is
-    /// one of ours from this boot and recent enough to be remembered.
+    /// one of ours and recent enough to be remembered.
     fn echo_time(&self, hb: &HeartbeatRepr) -> Option<Instant> {
-        if hb.ack_epoch != self.config.epoch {
-            return None;
-        }
         self.sent
             .iter()
-            .find(|(seq, _)| *seq == hb.ack_seq)
+            .find(|(sent, _)| *sent == (hb.ack_epoch, hb.ack_seq))
             .map(|(_, at)| *at)
     }
 
@@ -329,7 +334,7 @@ impl Primary {
 
     fn enter_reclaim(&mut self, now: Instant) {
         self.secondary_acked = false;
-        self.reclaim_floor = self.endpoint.last_seq();
+        self.reclaim_floor = self.endpoint.last_sent();
         self.phase = Phase::Reclaiming { since: now };
     }
 
@@ -340,7 +345,7 @@ impl Primary {
     /// says "not holding" still holds when the addresses are added; an old
     /// one (delayed, or captured and replayed) proves nothing.
     fn acknowledges(&self, now: Instant, hb: &HeartbeatRepr) -> bool {
-        hb.ack_seq > self.reclaim_floor && self.recent(now, self.echo_time(hb))
+        (hb.ack_epoch, hb.ack_seq) > self.reclaim_floor && self.recent(now, self.echo_time(hb))
     }
 
     fn recent(&self, now: Instant, sent_at: Option<Instant>) -> bool {
@@ -479,6 +484,10 @@ impl Machine for Primary {
     }
 
     fn poll_action(&mut self) -> Option<Action> {
+        // A new epoch is persisted before anything else is done.
+        if let Some(epoch) = self.endpoint.take_rolled() {
+            return Some(Action::PersistEpoch(epoch));
+        }
         self.actions.pop_front()
     }
 
@@ -494,7 +503,7 @@ impl Machine for Primary {
         if self.sent.is_full() {
             self.sent.pop_front();
         }
-        let _ = self.sent.push_back((self.endpoint.last_seq(), now));
+        let _ = self.sent.push_back((self.endpoint.last_sent(), now));
         Some(Transmit {
             link,
             dest: Dest::Peers,

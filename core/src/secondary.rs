@@ -256,6 +256,14 @@ impl Secondary {
         }
     }
 
+    /// This machine's first frame is `(epoch, seq + 1)` instead of
+    /// `(epoch, 1)`: for tests and simulations of the epoch rollover, which
+    /// a real node reaches only after 2³² frames.
+    pub fn starting_after_seq(mut self, seq: u32) -> Self {
+        self.endpoint.start_after_seq(seq);
+        self
+    }
+
     /// Where the machine is.
     pub fn phase(&self) -> Phase {
         self.phase
@@ -932,6 +940,10 @@ impl Machine for Secondary {
     }
 
     fn poll_action(&mut self) -> Option<Action> {
+        // A new epoch is persisted before anything else is done.
+        if let Some(epoch) = self.endpoint.take_rolled() {
+            return Some(Action::PersistEpoch(epoch));
+        }
         self.actions.pop_front()
     }
 

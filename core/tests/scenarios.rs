@@ -493,3 +493,82 @@ fn a_secondary_holding_when_unplugged_releases_and_the_primary_returns_cleanly()
     );
     assert!(world.has_addresses(P) && !world.has_addresses(S));
 }
+
+/// The node's actions without its epoch rollovers, and the rollovers.
+fn split_rollovers(list: Vec<Action>) -> (Vec<Action>, Vec<u32>) {
+    let epochs = list
+        .iter()
+        .filter_map(|a| match a {
+            Action::PersistEpoch(e) => Some(*e),
+            _ => None,
+        })
+        .collect();
+    let rest = list
+        .into_iter()
+        .filter(|a| !matches!(a, Action::PersistEpoch(_)))
+        .collect();
+    (rest, epochs)
+}
+
+#[test]
+fn running_out_of_sequence_numbers_rolls_the_epoch_over_and_changes_nothing_else() {
+    // Every node starts two frames short of the end of the seq space: its
+    // third frame is the first of the next epoch, which its host persists.
+    let mut schedule = Schedule::calm(Instant::from_millis(2000));
+    schedule.start_seq = u32::MAX - 2;
+    let world = play(schedule);
+    let (primary, primary_epochs) = split_rollovers(after(&world, P, 0));
+    assert_eq!(
+        primary,
+        vec![
+            Action::AddAddresses,
+            Action::Announce,
+            Action::Notify(Event::Acquired)
+        ]
+    );
+    assert_eq!(primary_epochs, vec![2], "booted in epoch 1, rolled once");
+    let (secondary, secondary_epochs) = split_rollovers(after(&world, S, 0));
+    assert!(secondary.is_empty(), "{secondary:?}");
+    assert_eq!(secondary_epochs, vec![2]);
+    assert!(world.has_addresses(P) && !world.has_addresses(S));
+}
+
+#[test]
+fn the_failback_handshake_holds_across_an_epoch_rollover() {
+    // The restarted primary rolls over right at the start of its reclaim:
+    // the secondary's acknowledgement names a frame of the new epoch, which
+    // the reclaim must accept (its floor is a frame of the old one).
+    let mut schedule = Schedule::calm(Instant::from_millis(2500))
+        .with(500, Fault::Kill(P))
+        .with(1000, Fault::Restart(P));
+    schedule.start_seq = u32::MAX - 2;
+    let world = play(schedule);
+    let (secondary, _) = split_rollovers(after(&world, S, 1000));
+    assert_eq!(
+        secondary,
+        vec![
+            Action::Notify(Event::PeerRegained),
+            Action::RunStage(Stage::PreRel),
+            Action::RemoveAddresses,
+            Action::RunStage(Stage::PostRel),
+            Action::Notify(Event::Relinquished),
+        ]
+    );
+    let (_, restarted_epochs) = split_rollovers(after(&world, P, 1000));
+    assert_eq!(
+        restarted_epochs,
+        vec![4],
+        "second life: epoch 2 + 1 (boot) + 1 (rollover)"
+    );
+    let reacquired = actions(&world, P)
+        .into_iter()
+        .rfind(|(_, a)| *a == Action::AddAddresses)
+        .map(|(t, _)| t)
+        .expect("reacquired");
+    assert!(
+        ms(reacquired) - 1000 <= 60,
+        "failback took {} ms",
+        ms(reacquired) - 1000
+    );
+    assert!(world.has_addresses(P) && !world.has_addresses(S));
+}

@@ -93,36 +93,27 @@ fn fault_schedules_keep_every_invariant() {
                         break;
                     }
                     match run_seed(seed, false) {
-                        Ok(s) => {
-                            local.takeovers += s.takeovers;
-                            local.partition_overlaps += s.partition_overlaps;
-                            local.blind_witness_overlaps += s.blind_witness_overlaps;
-                            local.liveness_checked += s.liveness_checked;
-                            local.frames += s.frames;
-                        }
+                        Ok(s) => local.add(&s),
                         Err(report) => {
                             failed.store(true, Ordering::Relaxed);
                             failures.lock().unwrap().push(report);
                         }
                     }
                 }
-                let mut t = totals.lock().unwrap();
-                t.takeovers += local.takeovers;
-                t.partition_overlaps += local.partition_overlaps;
-                t.blind_witness_overlaps += local.blind_witness_overlaps;
-                t.liveness_checked += local.liveness_checked;
-                t.frames += local.frames;
+                totals.lock().unwrap().add(&local);
             });
         }
     });
     let t = totals.into_inner().unwrap();
     println!(
-        "simulator: {count} schedules from seed {first} in {:.1} s: {} takeovers, {} liveness checks, {} frames; \
-         documented overlaps: {} partitions without a required witness, {} false verdicts the blind witness could not veto",
+        "simulator: {count} schedules from seed {first} in {:.1} s: {} takeovers, {} liveness checks, {} frames, \
+         {} epoch rollovers; documented overlaps: {} partitions without a required witness, {} false verdicts \
+         the blind witness could not veto",
         started.elapsed().as_secs_f64(),
         t.takeovers,
         t.liveness_checked,
         t.frames,
+        t.rollovers,
         t.partition_overlaps,
         t.blind_witness_overlaps
     );
@@ -137,6 +128,7 @@ fn fault_schedules_keep_every_invariant() {
     // proves nothing.
     if count >= 1000 {
         assert!(t.takeovers > 0, "no schedule produced a takeover");
+        assert!(t.rollovers > 0, "no schedule rolled an epoch over");
         assert!(t.liveness_checked > 0, "no schedule checked liveness");
     }
 }

@@ -295,6 +295,12 @@ fn act<F: OutputPin>(action: Action, witness: &Witness, fence: &mut F) {
             None => defmt::warn!("GRANT"),
         },
         Action::Notify(Event::GrantEnded) => defmt::info!("grant ended (released or expired)"),
+        // After 2^32 frames (497 days at 10 ms beats). Not recorded: QEMU's
+        // next boot takes the time of day, far above; the NUCLEO's boot
+        // counter does not learn it yet (firmware/README.md, "Not yet").
+        Action::PersistEpoch(epoch) => {
+            defmt::warn!("frame counter ran out: now sending in epoch {}", epoch)
+        }
         // A witness machine notifies nothing else; naming every event
         // would cost half a kilobyte of flash for lines never logged.
         Action::Notify(_) => defmt::info!("event"),

@@ -688,6 +688,7 @@ fn run_daemon_loop<N: Node>(
         },
         signals,
         pid_file: dir.path().join("d.pid"),
+        epoch_file: dir.path().join("d.epoch"),
         announce: AnnouncePlan::default(),
         reload: Box::new(move || {
             Err(failover_host::cli::StartupError::new(

@@ -156,6 +156,20 @@ pub struct RunStats {
     pub blind_witness_overlaps: u64,
     pub liveness_checked: u64,
     pub frames: u64,
+    /// Epochs a node moved to because its seq ran out.
+    pub rollovers: u64,
+}
+
+impl RunStats {
+    /// Adds another run's counts to these.
+    pub fn add(&mut self, other: &RunStats) {
+        self.takeovers += other.takeovers;
+        self.partition_overlaps += other.partition_overlaps;
+        self.blind_witness_overlaps += other.blind_witness_overlaps;
+        self.liveness_checked += other.liveness_checked;
+        self.frames += other.frames;
+        self.rollovers += other.rollovers;
+    }
 }
 
 pub struct World {
@@ -289,7 +303,9 @@ impl World {
                 }
                 c.keys = self.keys();
                 assert_eq!(c.problems().as_slice(), &[], "primary configuration");
-                AnyMachine::Primary(Box::new(Primary::new(c, now)))
+                AnyMachine::Primary(Box::new(
+                    Primary::new(c, now).starting_after_seq(s.start_seq),
+                ))
             }
             NodeIx::Secondary => {
                 let mut c = SecondaryConfig::new(NodeId(2), epoch, 2, s.interval);
@@ -303,7 +319,9 @@ impl World {
                 c.veto_retry = s.interval.saturating_mul(50);
                 c.keys = self.keys();
                 assert_eq!(c.problems().as_slice(), &[], "secondary configuration");
-                AnyMachine::Secondary(Box::new(Secondary::new(c, now)))
+                AnyMachine::Secondary(Box::new(
+                    Secondary::new(c, now).starting_after_seq(s.start_seq),
+                ))
             }
             NodeIx::Witness => {
                 let mut c = WitnessConfig::new(NodeId(3), epoch, s.interval);
@@ -319,7 +337,9 @@ impl World {
                 c.keys = self.keys();
                 let problems = c.problems(s.interval, isolation_fence(s), s.interval);
                 assert_eq!(problems.as_slice(), &[], "witness configuration");
-                AnyMachine::Witness(Box::new(Witness::new(c, now)))
+                AnyMachine::Witness(Box::new(
+                    Witness::new(c, now).starting_after_seq(s.start_seq),
+                ))
             }
         };
         self.nodes[ix as usize].machine = Some(machine);
@@ -776,6 +796,17 @@ impl World {
                 }
             }
             Action::RemoveAddresses => self.nodes[ix as usize].has_addresses = false,
+            Action::PersistEpoch(epoch) => {
+                // The host records it, so the next boot counts on from it.
+                let was = self.nodes[ix as usize].epoch;
+                if epoch != was + 1 {
+                    return Err(
+                        self.violation(&format!("{ix:?} rolled over from epoch {was} to {epoch}"))
+                    );
+                }
+                self.nodes[ix as usize].epoch = epoch;
+                self.stats.rollovers += 1;
+            }
             Action::Announce | Action::Notify(_) | Action::SetFence(false) => {}
             Action::SetFence(true) => {}
         }

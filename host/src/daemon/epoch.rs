@@ -48,6 +48,13 @@ pub fn next_epoch(path: &Path, now_secs: u64) -> io::Result<u32> {
     Ok(epoch)
 }
 
+/// Records `epoch` at `path` as the last one used: a running daemon that
+/// moved to a new epoch (its frame counter ran out) keeps the next start
+/// from choosing it again.
+pub fn persist(path: &Path, epoch: u32) -> io::Result<()> {
+    write_atomically(path, &format!("{epoch}\n"))
+}
+
 /// The current UNIX time in seconds (0 if the clock is before 1970).
 pub fn unix_now() -> u64 {
     SystemTime::now()

@@ -93,6 +93,8 @@ pub struct Setup {
     pub signals: SignalFd,
     /// The pid file; the status file goes next to it.
     pub pid_file: PathBuf,
+    /// Where this daemon's last epoch is kept (a rollover updates it).
+    pub epoch_file: PathBuf,
     /// How acquired addresses are announced.
     pub announce: AnnouncePlan,
     /// The reload.
@@ -305,6 +307,18 @@ impl<N: Node> Runtime<N> {
                 self.s.notifier.notify(now, event, &ctx);
             }
             Action::SetFence(_) => {}
+            Action::PersistEpoch(epoch) => {
+                let file = self.s.epoch_file.display();
+                match super::epoch::persist(&self.s.epoch_file, epoch) {
+                    Ok(()) => self.s.log.notice(format_args!(
+                        "frame counter ran out: now sending in epoch {epoch} (kept in {file})"
+                    )),
+                    Err(e) => self.s.log.warning(format_args!(
+                        "frame counter ran out: now sending in epoch {epoch}, but cannot keep it in {file}: {e} \
+                         (a restart with the clock behind could choose it again)"
+                    )),
+                }
+            }
         }
     }
 

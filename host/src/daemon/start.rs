@@ -393,6 +393,7 @@ fn start<N: Node>(
         stage_base,
         signals,
         pid_file: common.pid_file.clone(),
+        epoch_file: epoch_path.clone(),
         announce: common.announce,
         reload: spec.reload,
         fingerprint: spec.fingerprint,
