@@ -11,6 +11,11 @@
 #   scripts/firmware.sh --no-install    never install: fail if anything is missing
 #   scripts/firmware.sh --install-only  install what is missing (root), build nothing
 #   scripts/firmware.sh --board B       only board B (mps2-an385 or nucleo-f429zi)
+#   scripts/firmware.sh --oldest-too   also build every board with the oldest
+#                                       rustc-web the archive serves, when it is
+#                                       not the installed one (unpacked, not
+#                                       installed: scripts/lib.sh), and check
+#                                       both compilers' footprints
 #
 # Installs (as root, only what is missing): rustc-web cargo-web rust-web-src lld
 # (the compiler and the library sources in one command, so their versions
@@ -50,12 +55,14 @@ cd "$(dirname "$0")/.."
 INSTALL=1
 INSTALL_ONLY=0
 DEFMT_PRINT=0
+OLDEST_TOO=0
 BOARDS=(mps2-an385 nucleo-f429zi)
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --no-install) INSTALL=0 ;;
         --install-only) INSTALL_ONLY=1 ;;
         --defmt-print) DEFMT_PRINT=1 ;;
+        --oldest-too) OLDEST_TOO=1 ;;
         --board)
             [[ $# -ge 2 ]] || die "--board needs a board: mps2-an385 or nucleo-f429zi"
             case "$2" in
@@ -156,17 +163,23 @@ fi
 
 # build_board BOARD TARGET CARGO-ARGS...: builds one board's firmware, prints
 # its footprint and checks it against the budget.
+# build_board BOARD TARGET TARGET-DIR CARGO-ARGS...: builds one board's
+# firmware with the Debian toolchain debian_cargo runs, into TARGET-DIR
+# (relative to firmware/), prints its footprint and checks it against the
+# budget.
 build_board() {
-    local board="$1" target="$2"
-    shift 2
-    local elf="firmware/target/$target/release/failover-witness"
+    local board="$1" target="$2" target_dir="$3"
+    shift 3
+    local elf="firmware/$target_dir/$target/release/failover-witness"
     local memory="firmware/memory/$board.x"
-    say "building the witness firmware for $board ($target; Debian rustc-web $("$DEBIAN_RUSTC" --version | awk '{print $2}'), -Zbuild-std=core, ld.lld)"
+    local rustc_version
+    rustc_version="$(debian_rustc_version)"
+    say "building the witness firmware for $board ($target; Debian rustc-web $rustc_version, -Zbuild-std=core, ld.lld)"
     local started=$SECONDS
     # firmware/.cargo/config.toml sets the default target, -Zbuild-std=core,
     # ld.lld and the linker scripts; debian_cargo sets RUSTC and
     # RUSTC_BOOTSTRAP=1.
-    (cd firmware && debian_cargo build --release --locked "$@")
+    (cd firmware && debian_cargo build --release --locked --target-dir "$target_dir" "$@")
     say "built $board in $((SECONDS - started)) s: $elf"
 
     # Footprint. Flash: everything loaded (vectors, code, read-only data,
@@ -184,8 +197,6 @@ build_board() {
     [[ -n "$stack_k" ]] || die "no STACK region in $memory"
     stack=$((stack_k * 1024))
     ram=$((static_ram + stack))
-    local rustc_version
-    rustc_version="$("$DEBIAN_RUSTC" --version | awk '{print $2}')"
     awk -v b="$board" -v c="$rustc_version" -v f="$flash" -v r="$ram" -v s="$static_ram" -v k="$stack" -v fb=$((FLASH_BUDGET / 1024)) -v rb=$((RAM_BUDGET / 1024)) 'BEGIN {
         printf "firmware footprint (%s, rustc %s): flash %d B (%.1f KiB of %d KiB), RAM %d B (%.1f KiB of %d KiB: %d B static + %d B stack region)\n",
             b, c, f, f / 1024, fb, r, r / 1024, rb, s, k }'
@@ -199,15 +210,39 @@ build_board() {
     fi
 }
 
-for board in "${BOARDS[@]}"; do
-    case "$board" in
-        # The lab's witness: the default feature and target.
-        mps2-an385) build_board mps2-an385 thumbv7m-none-eabi ;;
-        # The real board: the first build for this target also builds core
-        # for it (about 2.5 minutes on two cores).
-        nucleo-f429zi)
-            build_board nucleo-f429zi thumbv7em-none-eabihf \
-                --no-default-features --features board-nucleo-f429zi --target thumbv7em-none-eabihf
-            ;;
-    esac
-done
+# build_boards TARGET-DIR: every board asked for, with the toolchain
+# debian_cargo runs.
+build_boards() {
+    local board
+    for board in "${BOARDS[@]}"; do
+        case "$board" in
+            # The lab's witness: the default feature and target.
+            mps2-an385) build_board mps2-an385 thumbv7m-none-eabi "$1" ;;
+            # The real board: the first build for this target also builds
+            # core for it (about 2.5 minutes on two cores).
+            nucleo-f429zi)
+                build_board nucleo-f429zi thumbv7em-none-eabihf "$1" \
+                    --no-default-features --features board-nucleo-f429zi --target thumbv7em-none-eabihf
+                ;;
+        esac
+    done
+}
+
+# The installed toolchain builds the ELFs the lab boots (firmware/target/).
+build_boards target
+
+# --oldest-too: the oldest rustc-web the archive serves, when it is not the
+# installed one (lib.sh: debian_toolchain_root), builds every board again
+# into firmware/target/rustc-<version>/, so both compilers' footprints are
+# checked against the budget.
+if [[ $OLDEST_TOO -eq 1 ]]; then
+    oldest="$(debian_oldest_served)"
+    [[ -n "$oldest" ]] || die "apt knows no rustc-web version (apt-get update?)"
+    if [[ "$oldest" == "$(dpkg-query -W -f='${Version}' rustc-web 2>/dev/null || true)" ]]; then
+        say "the installed rustc-web ($oldest) is the oldest the archive serves: built once"
+    else
+        root="$(debian_toolchain_root "$oldest")" || die "cannot get rustc-web $oldest (see above)"
+        use_debian_toolchain "$root"
+        build_boards "target/rustc-$(debian_rustc_version)"
+    fi
+fi

@@ -232,9 +232,99 @@ debian_cross_toolchain_consistent() {
     fi
 }
 
-# debian_cargo ARGS...: runs Debian's cargo with Debian's rustc. RUSTFLAGS
-# meant for the host must not leak into a bare-metal build.
+# debian_cargo ARGS...: runs Debian's cargo with Debian's rustc (the
+# installed one, or the one use_debian_toolchain chose). RUSTFLAGS meant for
+# the host must not leak into a bare-metal build.
 debian_cargo() {
     env -u RUSTFLAGS -u CARGO_ENCODED_RUSTFLAGS -u CARGO_BUILD_TARGET -u RUSTC_WRAPPER \
+        ${DEBIAN_LIBS:+LD_LIBRARY_PATH="$DEBIAN_LIBS"} \
         RUSTC="$DEBIAN_RUSTC" RUSTC_BOOTSTRAP=1 "$DEBIAN_CARGO" "$@"
+}
+
+# debian_rustc_version: the X.Y.Z of the Debian rustc debian_cargo runs.
+debian_rustc_version() {
+    env ${DEBIAN_LIBS:+LD_LIBRARY_PATH="$DEBIAN_LIBS"} "$DEBIAN_RUSTC" --version | awk '{print $2}'
+}
+
+# --- The oldest toolchain the archive serves --------------------------------
+#
+# The Debian archive's rustc-web has gone down as well as up (1.96 on
+# 2026-11-23, 1.85 on 2026-12-04 morning, 1.96 again from
+# bookworm-security that evening, with 1.85 still in bookworm). The project
+# supports the oldest one served: ./test.sh builds the firmware, the no_std
+# core and the whole workspace with it too, whichever one apt installed.
+# When it is not the installed one, it is unpacked (dpkg -x, nothing
+# installed, no package changed) under target/debian-toolchains/<version>.
+
+# debian_oldest_served: the oldest rustc-web version apt knows of.
+debian_oldest_served() {
+    local v oldest=""
+    while read -r v; do
+        if [[ -z "$oldest" ]] || dpkg --compare-versions "$v" lt "$oldest"; then oldest="$v"; fi
+    done < <(apt-cache madison rustc-web 2>/dev/null | awk -F'|' '{gsub(/ /, "", $2); print $2}')
+    printf '%s\n' "$oldest"
+}
+
+# use_debian_toolchain ROOT: debian_cargo then runs the rustc-web under
+# ROOT (/ for the installed one).
+use_debian_toolchain() {
+    local root="${1%/}"
+    DEBIAN_CARGO="$root/usr/bin/cargo"
+    DEBIAN_RUSTC="$root/usr/bin/rustc"
+    DEBIAN_RUST_SRC="$root/usr/lib/rustlib/src/rust"
+    DEBIAN_LIBS=""
+    [[ -n "$root" ]] && DEBIAN_LIBS="$root/usr/lib/x86_64-linux-gnu"
+    return 0
+}
+
+# debian_toolchain_root VERSION: prints the root of rustc-web VERSION: / when
+# it is the installed one, else a private copy, unpacked on first use from
+# the archive's packages (rustc-web, cargo-web, rust-web-src and the
+# packages that must have exactly their version, plus any library they need
+# that the machine lacks; libraries the machine has are used as they are).
+debian_toolchain_root() {
+    local version="$1"
+    if [[ "$(dpkg-query -W -f='${Version}' rustc-web 2>/dev/null || true)" == "$version" &&
+        "$(dpkg-query -W -f='${Version}' rust-web-src 2>/dev/null || true)" == "$version" ]]; then
+        echo /
+        return 0
+    fi
+    local root
+    root="$(pwd)/target/debian-toolchains/$version"
+    if [[ -x "$root/usr/bin/cargo" && -d "$root/usr/lib/rustlib/src/rust/library/core" ]]; then
+        echo "$root"
+        return 0
+    fi
+    # The packages built from the same source at that version, by their
+    # exact-version dependencies (rustc-web needs libstd-rust-web-dev = V...).
+    local set="rustc-web cargo-web rust-web-src" more p i
+    for i in 1 2 3 4; do
+        more="$(for p in $set; do
+            apt-cache show "$p=$version" 2>/dev/null | sed -n 's/^\(Pre-\)\{0,1\}Depends: //p' |
+                tr ',' '\n' | grep -F "(= $version)" | awk '{print $1}'
+        done)"
+        # shellcheck disable=SC2086
+        set="$(printf '%s\n' $set $more | sort -u | tr '\n' ' ')"
+    done
+    # What apt would install for them on an empty machine; of that, what is
+    # in the set or missing here.
+    local want=() name ver
+    # shellcheck disable=SC2086
+    while read -r name ver; do
+        if [[ " $set " == *" $name "* ]] || ! pkg_installed "$name"; then want+=("$name=$ver"); fi
+    done < <(apt-get install -s --no-install-recommends -o Dir::State::status=/dev/null \
+        $(for p in $set; do printf '%s=%s ' "$p" "$version"; done) 2>/dev/null |
+        awk '/^Inst / {gsub(/[()]/, "", $3); print $2, $3}')
+    [[ ${#want[@]} -gt 0 ]] || die "apt cannot resolve rustc-web $version (apt-get update?)"
+    local debs="$root.debs"
+    rm -rf "$root" "$debs"
+    mkdir -p "$root" "$debs"
+    say "unpacking rustc-web $version (not installing it) into $root: ${want[*]}" >&2
+    (cd "$debs" && apt-get download "${want[@]}" >/dev/null 2>&1) ||
+        die "could not download rustc-web $version's packages: ${want[*]}"
+    local deb
+    for deb in "$debs"/*.deb; do dpkg -x "$deb" "$root"; done
+    rm -rf "$debs"
+    [[ -x "$root/usr/bin/cargo" ]] || die "rustc-web $version unpacked without cargo under $root"
+    echo "$root"
 }
