@@ -13,8 +13,10 @@
 #      only `core` available
 #   5. the oldest supported toolchain: the workspace's `rust-version` (one
 #      value, restated by the firmware's own cargo projects and checked
-#      against them) is met by Debian's rustc-web as installed, and the
-#      whole workspace builds with it (cargo check --all-targets)
+#      against them) is met by the oldest rustc-web the Debian archive
+#      serves (unpacked privately when apt installed a newer one), which
+#      builds the no_std core and the whole workspace (cargo check
+#      --all-targets); step 2 built both boards with it too
 #
 # The summary names both toolchains and the firmware's footprints.
 #
