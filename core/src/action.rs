@@ -166,6 +166,16 @@ pub enum Event {
     Granted,
     /// The grant ended: released by the holder or expired (witness only).
     GrantEnded,
+    /// The peer server (for the witness: the primary) advertises a
+    /// heartbeat interval outside 1/4..4 times this node's expected one
+    /// (`detector::INTERVAL_TRUST`): a configuration mismatch, or a forged
+    /// frame. Its detector uses the nearest end of the range instead.
+    IntervalRefused {
+        /// What the peer's frame claimed.
+        advertised: crate::time::Duration,
+        /// What the detector uses.
+        used: crate::time::Duration,
+    },
 }
 
 impl Event {
@@ -194,6 +204,7 @@ impl Event {
             Event::PeerRegained => "PeerRegained",
             Event::Granted => "Granted",
             Event::GrantEnded => "GrantEnded",
+            Event::IntervalRefused { .. } => "IntervalRefused",
         }
     }
 }

@@ -447,6 +447,10 @@ impl Machine for Primary {
                 Role::Secondary => {
                     self.secondary
                         .on_heartbeat(now, link, h.epoch, hb.beat, hb.interval);
+                    if let Some(advertised) = self.secondary.take_interval_refused() {
+                        let used = self.secondary.interval();
+                        self.push(Action::Notify(Event::IntervalRefused { advertised, used }));
+                    }
                     self.on_echo(self.echo_time(hb));
                     if self.secondary_state.advance(h.epoch, h.seq) {
                         self.secondary_epoch = h.epoch;

@@ -433,6 +433,10 @@ impl Secondary {
         let h = &frame.header;
         self.primary
             .on_heartbeat(now, link, h.epoch, hb.beat, hb.interval);
+        if let Some(advertised) = self.primary.take_interval_refused() {
+            let used = self.primary.interval();
+            self.notify(Event::IntervalRefused { advertised, used });
+        }
         if self.primary_state.advance(h.epoch, h.seq) {
             self.primary_epoch = h.epoch;
             self.primary_seq = h.seq;

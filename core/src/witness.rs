@@ -383,6 +383,10 @@ impl Machine for Witness {
             (Body::Heartbeat(hb), Role::Primary) if h.link == LinkId::PRIVATE => {
                 self.primary
                     .on_heartbeat(now, LinkId(0), h.epoch, hb.beat, hb.interval);
+                if let Some(advertised) = self.primary.take_interval_refused() {
+                    let used = self.primary.interval();
+                    self.push(Action::Notify(Event::IntervalRefused { advertised, used }));
+                }
                 if self.primary_last.advance(h.epoch, h.seq) {
                     self.primary_echo = (h.epoch, h.seq);
                 }

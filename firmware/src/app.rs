@@ -295,6 +295,11 @@ fn act<F: OutputPin>(action: Action, witness: &Witness, fence: &mut F) {
             None => defmt::warn!("GRANT"),
         },
         Action::Notify(Event::GrantEnded) => defmt::info!("grant ended (released or expired)"),
+        Action::Notify(Event::IntervalRefused { advertised, used }) => defmt::warn!(
+            "the primary advertises a {} us interval, out of the range believed: using {} us",
+            advertised.total_micros(),
+            used.total_micros()
+        ),
         // After 2^32 frames (497 days at 10 ms beats). Not recorded: QEMU's
         // next boot takes the time of day, far above; the NUCLEO's boot
         // counter does not learn it yet (firmware/README.md, "Not yet").

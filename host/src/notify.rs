@@ -47,6 +47,7 @@
 //! | PeerRegained (secondary, witness) | notice | no | a relinquish notice follows if it held |
 //! | Granted | notice | no | witness bookkeeping |
 //! | GrantEnded | info | no | witness bookkeeping |
+//! | IntervalRefused | err | yes | the peer's timing is not believed: a mismatch or a forgery |
 //!
 //! Script output, skipped scripts and mail delivery go to the same log (see
 //! [`crate::scripts`]).
@@ -352,6 +353,7 @@ pub(crate) mod tests {
     use super::*;
     use failover_core::action::{LinkMask, StageOutcome};
     use failover_core::wire::DenyReason;
+    use failover_core::Duration;
     use failover_core::Stage;
 
     pub(crate) fn context(role: Role) -> NotifyContext {
@@ -412,6 +414,10 @@ pub(crate) mod tests {
             Event::PeerRegained,
             Event::Granted,
             Event::GrantEnded,
+            Event::IntervalRefused {
+                advertised: Duration::from_secs(4000),
+                used: Duration::from_secs(4),
+            },
         ]
     }
 
@@ -447,7 +453,7 @@ pub(crate) mod tests {
             }
             rows += 1;
         }
-        assert_eq!(rows, 22);
+        assert_eq!(rows, 23);
     }
 
     #[test]

@@ -82,6 +82,15 @@ impl AdaptiveDeadTime {
 /// The interval assumed when the caller passes zero: Apple's heartbeat.
 const FALLBACK_INTERVAL: Duration = Duration::from_secs(1);
 
+/// How far from the expected interval (the receiver's own configuration) a
+/// peer's advertised interval is believed: a factor of 4 either way. The
+/// advertised value is clamped to that range, never trusted raw: without a
+/// key a forged frame could otherwise claim `u32::MAX` µs and stretch the
+/// dead time to hours, and with one a misconfigured peer would still set
+/// the receiver's timing. Daemons and witness configured alike are far
+/// inside it.
+pub const INTERVAL_TRUST: u64 = 4;
+
 /// What is known about the peer on one link.
 #[derive(Debug, Clone)]
 struct Link {
@@ -152,6 +161,11 @@ pub struct PeerDetector {
     links: u8,
     expected_interval: Duration,
     interval: Duration,
+    /// The interval the peer last advertised outside the range this
+    /// detector believes (see [`INTERVAL_TRUST`]), until it is reported
+    /// ([`PeerDetector::take_interval_refused`]); the flag says whether it
+    /// has been.
+    refused_interval: Option<(Duration, bool)>,
     start: Instant,
     epoch: Option<u32>,
     link: [Link; MAX_LINKS],
@@ -196,6 +210,7 @@ impl PeerDetector {
             links: links.clamp(1, MAX_LINKS as u8),
             expected_interval,
             interval: expected_interval,
+            refused_interval: None,
             start,
             epoch: None,
             link: [Link::new(), Link::new(), Link::new(), Link::new()],
@@ -207,6 +222,39 @@ impl PeerDetector {
         };
         detector.reset(start);
         detector
+    }
+
+    /// The interval to use for an advertised one: zero stays zero (no
+    /// word), anything else is clamped to [`INTERVAL_TRUST`] times the
+    /// expected interval either way, and a value outside is remembered for
+    /// [`PeerDetector::take_interval_refused`].
+    fn believable(&mut self, advertised: Duration) -> Duration {
+        if advertised == Duration::ZERO {
+            return advertised;
+        }
+        let low = Duration::from_micros(self.expected_interval.total_micros() / INTERVAL_TRUST);
+        let high = self.expected_interval.saturating_mul(INTERVAL_TRUST);
+        let used = advertised.max(low).min(high);
+        if used == advertised {
+            self.refused_interval = None;
+        } else if self.refused_interval.is_none_or(|(a, _)| a != advertised) {
+            self.refused_interval = Some((advertised, false));
+        }
+        used
+    }
+
+    /// An advertised interval outside the believed range (the value the
+    /// peer claimed), once per new value: the machine tells the
+    /// administrator, since a peer configured that differently is either a
+    /// mistake or a forgery.
+    pub fn take_interval_refused(&mut self) -> Option<Duration> {
+        match self.refused_interval {
+            Some((advertised, false)) => {
+                self.refused_interval = Some((advertised, true));
+                Some(advertised)
+            }
+            _ => None,
+        }
     }
 
     /// Forget everything and start counting silence from `now` (used when
@@ -301,6 +349,7 @@ impl PeerDetector {
             }
         }
 
+        let interval = self.believable(interval);
         let interval_changed = interval != Duration::ZERO && interval != self.interval;
         if interval_changed {
             self.interval = interval;

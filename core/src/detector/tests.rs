@@ -315,13 +315,52 @@ fn time_going_backwards_is_clamped() {
 fn interval_change_rescales_adaptive_dead_times() {
     let mut d = PeerDetector::new(adaptive(), 2, I, ms(0));
     let t = beat(&mut d, &[A, B], ms(0), 0, 3000);
-    d.on_heartbeat(t + I, A, 1, 3000, Duration::from_secs(1));
-    d.on_heartbeat(t + I, B, 1, 3000, Duration::from_secs(1));
-    assert_eq!(d.dead_time(), Duration::from_millis(2500));
-    assert_eq!(d.link_dead_time(A), Duration::from_millis(3500));
+    // Four times the expected interval: the most a peer is believed.
+    d.on_heartbeat(t + I, A, 1, 3000, ms_d(20));
+    d.on_heartbeat(t + I, B, 1, 3000, ms_d(20));
+    assert_eq!(d.dead_time(), ms_d(50));
+    assert_eq!(d.link_dead_time(A), ms_d(70));
+    assert_eq!(d.take_interval_refused(), None);
     // Zero is ignored.
     d.on_heartbeat(t + I, B, 1, 3001, Duration::ZERO);
-    assert_eq!(d.interval(), Duration::from_secs(1));
+    assert_eq!(d.interval(), ms_d(20));
+}
+
+fn ms_d(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+#[test]
+fn an_advertised_interval_is_believed_only_within_four_times_the_expected_one() {
+    let mut d = PeerDetector::new(adaptive(), 2, I, ms(0));
+    let t = beat(&mut d, &[A, B], ms(0), 0, 3000);
+    let (k, dead_time) = (d.required_intervals(), d.dead_time());
+    // A forged (or misconfigured) u32::MAX µs would stretch the dead time
+    // to hours: the detector uses 4 × 5 ms, and says so once.
+    let forged = Duration::from_micros(u64::from(u32::MAX));
+    d.on_heartbeat(t + I, A, 1, 3000, forged);
+    assert_eq!(d.interval(), ms_d(20));
+    assert_eq!(d.required_intervals(), k);
+    assert!(d.dead_time() <= dead_time.saturating_mul(4) + ms_d(20));
+    assert_eq!(d.take_interval_refused(), Some(forged));
+    d.on_heartbeat(t + I.saturating_mul(2), A, 1, 3001, forged);
+    assert_eq!(d.take_interval_refused(), None, "reported once");
+    // Too fast: 1 µs becomes 5 ms / 4.
+    d.on_heartbeat(
+        t + I.saturating_mul(3),
+        A,
+        1,
+        3002,
+        Duration::from_micros(1),
+    );
+    assert_eq!(d.interval(), Duration::from_micros(1250));
+    assert_eq!(d.take_interval_refused(), Some(Duration::from_micros(1)));
+    // Back in range: nothing to report, and a later refusal is new again.
+    d.on_heartbeat(t + I.saturating_mul(4), A, 1, 3003, I);
+    assert_eq!(d.interval(), I);
+    assert_eq!(d.take_interval_refused(), None);
+    d.on_heartbeat(t + I.saturating_mul(5), A, 1, 3004, forged);
+    assert_eq!(d.take_interval_refused(), Some(forged));
 }
 
 #[test]

@@ -44,6 +44,7 @@ pub fn policy(event: &Event, role: Role) -> (Level, bool) {
         },
         Event::Granted => (Level::Notice, false),
         Event::GrantEnded => (Level::Info, false),
+        Event::IntervalRefused { .. } => (Level::Err, true),
     }
 }
 
@@ -603,6 +604,25 @@ pub fn describe(event: &Event, ctx: &NotifyContext) -> Notice {
             "The witness's grant was released by its holder or expired.".to_owned(),
             "Nothing.".to_owned(),
             vec!["Nothing urgent.".to_owned()],
+        ),
+        Event::IntervalRefused { advertised, used } => (
+            format!("{peer} advertises a heartbeat interval of {advertised}: using {used}"),
+            format!(
+                "{peer}'s heartbeats say it beats every {advertised}, more than four times away \
+                 from the interval {host} is configured to expect. {host} does not believe it: its \
+                 failure detector uses {used}, the nearest value it trusts."
+            ),
+            "Keeps watching with that interval. If the peer really beats that slowly, \
+             {host} may declare it dead while it is alive; if it beats that fast, a failure \
+             is noticed later than configured."
+                .to_owned(),
+            vec![
+                "Both servers' interval settings (`-i`, FAILOVER_INTERVAL): they should match."
+                    .to_owned(),
+                "Without a key, anyone on the network can send such a frame: set \
+                 --key-file on both servers."
+                    .to_owned(),
+            ],
         ),
     };
     Notice {
