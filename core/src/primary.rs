@@ -434,9 +434,9 @@ impl Machine for Primary {
         let now = self.enter(now);
         let secondary = self.config.secondary;
         let witness = self.config.witness_node;
-        let Some(frame) = self.endpoint.receive(bytes, |f| match f.header.role {
-            Role::Secondary => secondary.is_none_or(|s| s == f.header.sender),
-            Role::Witness => witness.is_none_or(|w| w == f.header.sender),
+        let Some(frame) = self.endpoint.receive(bytes, |h| match h.role {
+            Role::Secondary => secondary.is_none_or(|s| s == h.sender),
+            Role::Witness => witness.is_none_or(|w| w == h.sender),
             Role::Primary => false,
         }) else {
             return;

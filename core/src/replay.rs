@@ -137,6 +137,25 @@ impl<const N: usize> ReplayGuard<N> {
         Ok(())
     }
 
+    /// Whether [`ReplayGuard::accept`] would refuse `(epoch, seq)` from
+    /// `sender` on `link`, without remembering anything: for checking a
+    /// frame before the work of authenticating it.
+    pub fn would_refuse(&self, sender: NodeId, link: LinkId, epoch: u32, seq: u32) -> bool {
+        let Some(entry) = self
+            .entries
+            .iter()
+            .find(|e| e.sender == sender && e.link == link)
+        else {
+            return false;
+        };
+        if epoch > entry.epoch || (epoch == entry.epoch && seq > entry.seq) {
+            return false;
+        }
+        let behind = entry.seq.wrapping_sub(seq);
+        let bit = 1u64.checked_shl(behind).unwrap_or(0);
+        epoch < entry.epoch || behind >= WINDOW || entry.seen & bit != 0
+    }
+
     /// The last `(epoch, seq)` accepted from `sender` on `link`, if it is
     /// remembered.
     pub fn last(&self, sender: NodeId, link: LinkId) -> Option<(u32, u32)> {

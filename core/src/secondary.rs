@@ -910,9 +910,9 @@ impl Machine for Secondary {
         let now = self.enter(now);
         let primary = self.config.primary;
         let witness = self.config.witness_node;
-        let Some(frame) = self.endpoint.receive(bytes, |f| match f.header.role {
-            Role::Primary => primary.is_none_or(|p| p == f.header.sender),
-            Role::Witness => witness.is_none_or(|w| w == f.header.sender),
+        let Some(frame) = self.endpoint.receive(bytes, |h| match h.role {
+            Role::Primary => primary.is_none_or(|p| p == h.sender),
+            Role::Witness => witness.is_none_or(|w| w == h.sender),
             Role::Secondary => false,
         }) else {
             return;

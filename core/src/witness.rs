@@ -353,8 +353,8 @@ impl Machine for Witness {
         let now = self.enter(now);
         let primary = self.config.primary;
         let secondary = self.config.secondary;
-        let Some(frame) = self.endpoint.receive(bytes, |f| match f.header.role {
-            Role::Primary => primary.is_none_or(|p| p == f.header.sender),
+        let Some(frame) = self.endpoint.receive(bytes, |h| match h.role {
+            Role::Primary => primary.is_none_or(|p| p == h.sender),
             // Requests from an unexpected secondary are answered (NotSecondary),
             // so the operator sees the misconfiguration in its log.
             Role::Secondary => true,

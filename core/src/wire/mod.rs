@@ -14,7 +14,7 @@ mod repr;
 
 pub use auth::{AddKeyError, Key, Keyring, MAX_KEYS, MAX_KEY_LEN, MIN_KEY_LEN, TAG_LEN};
 pub use error::WireError;
-pub use packet::Packet;
+pub use packet::{Packet, UnverifiedFrame};
 pub use repr::{
     Body, DenyReason, FrameRepr, Header, HeartbeatFlags, HeartbeatRepr, WitnessKind, WitnessRepr,
 };

@@ -456,26 +456,24 @@ impl WitnessRepr {
     }
 }
 
-impl FrameRepr {
-    /// Parses and authenticates one frame (one UDP payload).
-    ///
+/// A frame whose structure and header were checked, but neither its tag
+/// nor its body yet: what a receiver needs to decide cheaply whether the
+/// frame is worth authenticating (its sender, role, link, epoch and seq),
+/// so that a flood of frames it would refuse anyway costs no HMAC.
+#[derive(Debug, Clone)]
+pub struct UnverifiedFrame<'a> {
+    packet: Packet<&'a [u8]>,
+    witness_kind: Option<WitnessKind>,
+    /// The header, as the frame claims it.
+    pub header: Header,
+}
+
+impl<'a> UnverifiedFrame<'a> {
     /// Checks, in order: header length (`Truncated`), magic (`BadMagic`),
     /// version (`UnsupportedVersion`), declared length (`Truncated`, or
     /// `Malformed` below the header length), type (`UnknownType`), role and
-    /// link (`Malformed`), auth code (`Malformed` if unknown), then
-    /// authentication, then the body (`Truncated` if shorter than its
-    /// fields, `Malformed` for a zero interval or an over-long message).
-    /// Bytes after the declared length are ignored, as are body bytes after
-    /// the body's fields.
-    ///
-    /// With `keys`, the frame must be signed (`AuthRequired`) with a key the
-    /// ring holds (`UnknownKey`) and its tag must match (`AuthFailed`;
-    /// compared in constant time). Without `keys`, unsigned frames are
-    /// accepted and so are signed ones, whose tag is then *not checked*: an
-    /// unkeyed node trusts its network, and interoperates with keyed nodes
-    /// only in that it can read their frames (they refuse its own). That is
-    /// the operator's choice when no key is configured.
-    pub fn parse(bytes: &[u8], keys: Option<&Keyring>) -> Result<FrameRepr, WireError> {
+    /// link (`Malformed`), auth code (`Malformed` if unknown).
+    pub fn parse(bytes: &'a [u8]) -> Result<UnverifiedFrame<'a>, WireError> {
         if bytes.len() < HEADER_LEN {
             return Err(WireError::Truncated);
         }
@@ -500,8 +498,26 @@ impl FrameRepr {
         if auth != auth_code::NONE && auth != auth_code::HMAC_SHA256_128 {
             return Err(WireError::Malformed);
         }
+        let header = Header {
+            sender: NodeId(packet.sender()),
+            role,
+            link: LinkId(packet.link()),
+            epoch: packet.epoch(),
+            seq: packet.seq(),
+        };
+        Ok(UnverifiedFrame {
+            packet,
+            witness_kind,
+            header,
+        })
+    }
+
+    /// Authenticates the frame (with `keys`) and parses its body: see
+    /// [`FrameRepr::parse`] for the rules.
+    pub fn verify(self, keys: Option<&Keyring>) -> Result<FrameRepr, WireError> {
+        let packet = self.packet;
         if let Some(keys) = keys {
-            if auth != auth_code::HMAC_SHA256_128 {
+            if packet.auth() != auth_code::HMAC_SHA256_128 {
                 return Err(WireError::AuthRequired);
             }
             let key = keys
@@ -511,18 +527,33 @@ impl FrameRepr {
                 return Err(WireError::AuthFailed);
             }
         }
-        let header = Header {
-            sender: NodeId(packet.sender()),
-            role,
-            link: LinkId(packet.link()),
-            epoch: packet.epoch(),
-            seq: packet.seq(),
-        };
-        let body = match witness_kind {
+        let body = match self.witness_kind {
             None => Body::Heartbeat(HeartbeatRepr::parse(packet.body())?),
             Some(kind) => Body::Witness(WitnessRepr::parse(kind, packet.body())?),
         };
-        Ok(FrameRepr { header, body })
+        Ok(FrameRepr {
+            header: self.header,
+            body,
+        })
+    }
+}
+
+impl FrameRepr {
+    /// Parses and authenticates one frame (one UDP payload): the checks of
+    /// [`UnverifiedFrame::parse`], then authentication, then the body
+    /// (`Truncated` if shorter than its fields, `Malformed` for a zero
+    /// interval or an over-long message). Bytes after the declared length
+    /// are ignored, as are body bytes after the body's fields.
+    ///
+    /// With `keys`, the frame must be signed (`AuthRequired`) with a key the
+    /// ring holds (`UnknownKey`) and its tag must match (`AuthFailed`;
+    /// compared in constant time). Without `keys`, unsigned frames are
+    /// accepted and so are signed ones, whose tag is then *not checked*: an
+    /// unkeyed node trusts its network, and interoperates with keyed nodes
+    /// only in that it can read their frames (they refuse its own). That is
+    /// the operator's choice when no key is configured.
+    pub fn parse(bytes: &[u8], keys: Option<&Keyring>) -> Result<FrameRepr, WireError> {
+        UnverifiedFrame::parse(bytes)?.verify(keys)
     }
 
     /// The length of the frame `emit` writes: signed (`authenticated`) or

@@ -7,7 +7,7 @@ use crate::node::{LinkId, NodeId, Role};
 use crate::time::Duration;
 
 /// The fields every frame carries.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Header {
     /// Who sent the frame.
     pub sender: NodeId,
