@@ -93,11 +93,7 @@ impl Endpoint {
     /// wanted sender is authenticated. Such a frame with a bad tag is
     /// counted as failing authentication; one that is also old counts as
     /// replayed.
-    pub fn receive(
-        &mut self,
-        bytes: &[u8],
-        wanted: impl Fn(&Header) -> bool,
-    ) -> Option<FrameRepr> {
+    pub fn receive(&mut self, bytes: &[u8], wanted: impl Fn(&Header) -> bool) -> Option<FrameRepr> {
         let unverified = match UnverifiedFrame::parse(bytes) {
             Ok(frame) => frame,
             Err(err) => {
@@ -307,7 +303,9 @@ mod tests {
         assert!(rx.receive(&broken[..len], |_| true).is_none());
         assert_eq!((rx.stats.replayed, rx.stats.auth_failed), (1, 0));
         // From a sender it does not listen to: ignored, not authenticated.
-        assert!(rx.receive(&broken[..len], |h| h.sender != NodeId(1)).is_none());
+        assert!(rx
+            .receive(&broken[..len], |h| h.sender != NodeId(1))
+            .is_none());
         assert_eq!((rx.stats.ignored, rx.stats.auth_failed), (1, 0));
         // A fresh seq with a broken tag is authenticated, and fails.
         let len = tx.emit(LinkId(0), heartbeat(), &mut buf).expect("emitted");
