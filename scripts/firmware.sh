@@ -200,6 +200,13 @@ build_board() {
     awk -v b="$board" -v c="$rustc_version" -v f="$flash" -v r="$ram" -v s="$static_ram" -v k="$stack" -v fb=$((FLASH_BUDGET / 1024)) -v rb=$((RAM_BUDGET / 1024)) 'BEGIN {
         printf "firmware footprint (%s, rustc %s): flash %d B (%.1f KiB of %d KiB), RAM %d B (%.1f KiB of %d KiB: %d B static + %d B stack region)\n",
             b, c, f, f / 1024, fb, r, r / 1024, rb, s, k }'
+    # The stack's peak is measured where the firmware runs: the lab's
+    # witness test writes it beside the ELF it booted.
+    if [[ -f "$elf.stack-peak" && "$elf.stack-peak" -nt "$elf" ]]; then
+        say "$board, rustc $rustc_version: stack peak $(cat "$elf.stack-peak") (measured in the lab)"
+    else
+        say "$board, rustc $rustc_version: stack peak not measured for this build (the lab measures the ELF it boots: hil-tests/tests/witness.rs)"
+    fi
     [[ $flash -le $FLASH_BUDGET ]] || die "$board: flash $flash B exceeds the budget of $FLASH_BUDGET B"
     [[ $ram -le $RAM_BUDGET ]] || die "$board: RAM $ram B exceeds the budget of $RAM_BUDGET B"
     # The margin the next feature needs (2 KiB of flash, 1 KiB of RAM):
