@@ -24,18 +24,21 @@ use failover_core::{
 
 const INTERVAL: Duration = Duration::from_millis(5);
 
+/// Frames with their arrival time and link.
+type Frames = Vec<(Instant, LinkId, Vec<u8>)>;
+
 fn keyring() -> Keyring {
     Keyring::new(Key::new(1, b"benchmark key of thirty-two bytes").expect("key"))
 }
 
 /// `n` heartbeats from a real primary machine, alternating links, each with
 /// its arrival time, so the replay guard and the detector see a live stream.
-fn frames(n: u64, keys: Option<Keyring>) -> Vec<(Instant, LinkId, Vec<u8>)> {
+fn frames(n: u64, keys: Option<Keyring>) -> Frames {
     frames_from(NodeId(1), n, keys)
 }
 
 /// The same from a primary with node id `node`.
-fn frames_from(node: NodeId, n: u64, keys: Option<Keyring>) -> Vec<(Instant, LinkId, Vec<u8>)> {
+fn frames_from(node: NodeId, n: u64, keys: Option<Keyring>) -> Frames {
     let mut config = PrimaryConfig::new(node, 1, 2, INTERVAL);
     config.keys = keys;
     let mut primary = Primary::new(config, Instant::ZERO);
@@ -62,7 +65,7 @@ fn secondary(keys: Option<Keyring>) -> Secondary {
 /// A secondary that has already processed `warm_up` frames of the stream
 /// (so the detector and the replay window are in their steady state), and
 /// the next `batch` frames to feed it.
-fn fixture(keys: Option<Keyring>) -> (Secondary, Vec<(Instant, LinkId, Vec<u8>)>) {
+fn fixture(keys: Option<Keyring>) -> (Secondary, Frames) {
     const WARM_UP: usize = 4096;
     const BATCH: usize = 4096;
     let mut stream = frames((WARM_UP + BATCH) as u64, keys.clone());
@@ -74,31 +77,36 @@ fn fixture(keys: Option<Keyring>) -> (Secondary, Vec<(Instant, LinkId, Vec<u8>)>
     (machine, batch)
 }
 
+/// Times `iters` frames of `input`: each iteration is one frame (and the
+/// `poll_at` a daemon asks next, when `poll` is set); batches replay the
+/// same frames into a fresh copy of `machine` (the copy is not timed), so
+/// its replay guard sees every frame once per copy.
+fn feed(iters: u64, machine: &Secondary, input: &Frames, poll: bool) -> std::time::Duration {
+    let mut total = std::time::Duration::ZERO;
+    let mut left = iters as usize;
+    while left > 0 {
+        let n = left.min(input.len());
+        let mut m = machine.clone();
+        let start = WallClock::now();
+        for (now, link, frame) in &input[..n] {
+            m.handle_frame(*now, *link, frame);
+            if poll {
+                black_box(m.poll_at());
+            }
+        }
+        total += start.elapsed();
+        left -= n;
+    }
+    total
+}
+
 fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("heartbeat");
     for (name, keys) in [("unauthenticated", None), ("hmac-sha256", Some(keyring()))] {
         let (warm, batch) = fixture(keys);
         group.throughput(criterion::Throughput::Elements(1));
         group.bench_function(name, |b| {
-            // Each iteration is one heartbeat; batches replay the same
-            // frames into a fresh copy of the warmed-up machine (the copy is
-            // not timed), so the replay guard sees every frame once.
-            b.iter_custom(|iters| {
-                let mut total = std::time::Duration::ZERO;
-                let mut left = iters as usize;
-                while left > 0 {
-                    let n = left.min(batch.len());
-                    let mut machine = warm.clone();
-                    let start = WallClock::now();
-                    for (now, link, frame) in &batch[..n] {
-                        machine.handle_frame(*now, *link, frame);
-                        black_box(machine.poll_at());
-                    }
-                    total += start.elapsed();
-                    left -= n;
-                }
-                total
-            })
+            b.iter_custom(|iters| feed(iters, &warm, &batch, true))
         });
     }
     group.finish();
@@ -142,21 +150,7 @@ fn refused(c: &mut Criterion) {
         ("keyed-bad-tag", &warm, &bad_tag),
     ] {
         group.bench_function(name, |b| {
-            b.iter_custom(|iters| {
-                let mut total = std::time::Duration::ZERO;
-                let mut left = iters as usize;
-                while left > 0 {
-                    let n = left.min(input.len());
-                    let mut m = machine.clone();
-                    let start = WallClock::now();
-                    for (now, link, frame) in &input[..n] {
-                        m.handle_frame(*now, *link, frame);
-                    }
-                    total += start.elapsed();
-                    left -= n;
-                }
-                total
-            })
+            b.iter_custom(|iters| feed(iters, machine, input, false))
         });
     }
     group.finish();
