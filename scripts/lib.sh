@@ -291,7 +291,10 @@ debian_toolchain_root() {
     fi
     local root
     root="$(pwd)/target/debian-toolchains/$version"
-    if [[ -x "$root/usr/bin/cargo" && -d "$root/usr/lib/rustlib/src/rust/library/core" ]]; then
+    # A copy unpacked earlier is reused if it still runs: it leans on the
+    # machine's libraries, which may have been removed since.
+    if [[ -x "$root/usr/bin/cargo" && -d "$root/usr/lib/rustlib/src/rust/library/core" ]] &&
+        LD_LIBRARY_PATH="$root/usr/lib/x86_64-linux-gnu" "$root/usr/bin/rustc" -vV >/dev/null 2>&1; then
         echo "$root"
         return 0
     fi
