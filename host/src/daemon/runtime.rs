@@ -136,9 +136,7 @@ impl<N: Node> Runtime<N> {
     }
 
     fn core(&self, t: StdInstant) -> Instant {
-        Instant::from_micros(
-            u64::try_from(t.saturating_duration_since(self.origin).as_micros()).unwrap_or(u64::MAX),
-        )
+        core_time(self.origin, t)
     }
 
     fn std(&self, t: Instant) -> StdInstant {
@@ -462,21 +460,25 @@ impl<N: Node> Runtime<N> {
         if link_event {
             self.take_link_events();
         }
-        let now = StdInstant::now();
-        let t = self.core(now);
         for (i, r) in ready.iter().enumerate() {
             if *r {
-                self.receive(i, t);
+                self.receive(i);
             }
         }
     }
 
-    fn receive(&mut self, channel: usize, t: Instant) {
+    /// Takes in every frame waiting on `channel`, each stamped with the
+    /// time it was read, not the time the loop woke: a process stopped
+    /// between the two (SIGSTOP, a suspended VM) would otherwise hand the
+    /// frames queued meanwhile to the machine with a time from before the
+    /// stop, and the machine would act on them (a HOLDS from the secondary
+    /// that took over) before it noticed its own stall.
+    fn receive(&mut self, channel: usize) {
         let node = &mut self.node;
-        let result = self
-            .s
-            .ports
-            .drain(channel, |link, payload| node.handle_frame(t, link, payload));
+        let origin = self.origin;
+        let result = self.s.ports.drain(channel, |link, payload| {
+            node.handle_frame(core_time(origin, StdInstant::now()), link, payload)
+        });
         let failing = self.rx_failing.get_mut(channel);
         match (result, failing) {
             (Err(e), Some(f)) if !*f => {
@@ -776,4 +778,11 @@ fn duration_words(secs: u64) -> String {
 fn join(addrs: &[std::net::Ipv4Addr]) -> String {
     let parts: Vec<String> = addrs.iter().map(ToString::to_string).collect();
     parts.join(", ")
+}
+
+/// Core time (microseconds since `origin`, the machine's time zero) of `t`.
+fn core_time(origin: StdInstant, t: StdInstant) -> Instant {
+    Instant::from_micros(
+        u64::try_from(t.saturating_duration_since(origin).as_micros()).unwrap_or(u64::MAX),
+    )
 }
