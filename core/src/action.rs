@@ -166,6 +166,20 @@ pub enum Event {
     Granted,
     /// The grant ended: released by the holder or expired (witness only).
     GrantEnded,
+    /// This server cannot reach clients where the service addresses live:
+    /// a service interface lost its carrier, or its probe target stopped
+    /// answering (the reachability rule). A primary that holds the
+    /// addresses hands them to the secondary if the secondary can serve.
+    Unreachable,
+    /// This server's service network has been reachable again for the
+    /// settling time.
+    Reachable,
+    /// The primary removed its addresses so that the secondary, which can
+    /// be reached, serves them (primary only).
+    HandedOver,
+    /// The primary, unreachable, asked this node to serve; the takeover
+    /// follows (secondary only).
+    PrimaryHandedOver,
     /// The peer server (for the witness: the primary) advertises a
     /// heartbeat interval outside 1/4..4 times this node's expected one
     /// (`detector::INTERVAL_TRUST`): a configuration mismatch, or a forged
@@ -198,6 +212,10 @@ impl Event {
             Event::WitnessFallback => "WitnessFallback",
             Event::Acquired => "Acquired",
             Event::Yielded => "Yielded",
+            Event::Unreachable => "Unreachable",
+            Event::Reachable => "Reachable",
+            Event::HandedOver => "HandedOver",
+            Event::PrimaryHandedOver => "PrimaryHandedOver",
             Event::Isolated => "Isolated",
             Event::Stalled => "Stalled",
             Event::PeerLost => "PeerLost",

@@ -28,6 +28,7 @@ pub mod detector;
 pub mod machine;
 pub mod node;
 pub mod primary;
+pub mod reach;
 pub mod replay;
 pub mod secondary;
 pub mod time;

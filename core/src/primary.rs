@@ -22,6 +22,7 @@ use crate::detector::{DeadTime, PeerDetector};
 use crate::endpoint::{Endpoint, Freshness, RxStats};
 use crate::machine::{stall_limit, Machine, Wake};
 use crate::node::{LinkId, NodeId, Role};
+use crate::reach::Reach;
 use crate::time::{Duration, Instant};
 use crate::wire::{Body, HeartbeatFlags, HeartbeatRepr, Keyring, MAX_MESSAGE_LEN};
 
@@ -57,6 +58,11 @@ pub struct PrimaryConfig {
     pub keys: Option<Keyring>,
     /// Free text carried in heartbeats (`heartbeatd -m`).
     pub message: heapless::Vec<u8, MAX_MESSAGE_LEN>,
+    /// How long the service network must have been reachable again
+    /// ([`Primary::set_reachable`]) before this node reclaims: a
+    /// half-healed cable that flaps does not drag the service back and
+    /// forth.
+    pub reach_settle: Duration,
 }
 
 impl PrimaryConfig {
@@ -75,6 +81,7 @@ impl PrimaryConfig {
             isolation_fence: None,
             keys: None,
             message: heapless::Vec::new(),
+            reach_settle: interval.saturating_mul(3),
         }
     }
 }
@@ -128,6 +135,15 @@ pub struct Primary {
     peer_lost_reported: bool,
     /// Since when the host has reported no carrier on any link, if it has.
     carrier_lost_at: Option<Instant>,
+    /// Whether clients can reach this node where the addresses live.
+    reach: Reach,
+    /// The reachability last notified: lost after an interval out, back
+    /// after the settling time.
+    reach_ok: bool,
+    /// Whether this node could serve at the last evaluation.
+    could_serve: bool,
+    /// The secondary's latest heartbeat says it cannot serve.
+    secondary_unreachable: bool,
     phase: Phase,
     actions: Deque<Action, 16>,
 }
@@ -162,6 +178,10 @@ impl Primary {
             witness_was_alive: false,
             peer_lost_reported: false,
             carrier_lost_at: None,
+            reach: Reach::new(),
+            reach_ok: true,
+            could_serve: true,
+            secondary_unreachable: false,
             phase: if config.manage_addresses {
                 Phase::Reclaiming { since: now }
             } else {
@@ -266,6 +286,59 @@ impl Primary {
         self.evaluate(now);
     }
 
+    /// The host's view of the service network (the reachability rule,
+    /// `docs/protocol.md`): `reachable` is false when an interface that
+    /// carries a service address has no carrier, or its probe target stopped
+    /// answering. Clients cannot reach a primary that holds the addresses
+    /// there, however well its heartbeats flow on the other links. After one
+    /// interval of it, a holding primary hands the addresses to the
+    /// secondary if the secondary says it can serve (release here first,
+    /// then the secondary acquires: the zero-overlap order), and stays out
+    /// until the network has been back for `reach_settle`; then the normal
+    /// reclaim. Until then its heartbeats say `UNREACHABLE`, so a secondary
+    /// that holds the addresses keeps them.
+    pub fn set_reachable(&mut self, now: Instant, reachable: bool) {
+        let now = self.enter(now);
+        self.reach.set(now, reachable);
+        self.evaluate(now);
+    }
+
+    /// Whether this node can serve clients now (reachable, and settled).
+    fn can_serve(&self, now: Instant) -> bool {
+        self.reach.can_serve(now, self.config.reach_settle)
+    }
+
+    /// Whether handing the addresses over would help: the secondary is
+    /// alive, says it can serve, and, with a witness, the witness (whose
+    /// grant it will ask for) is alive too.
+    fn secondary_can_serve(&self, now: Instant) -> bool {
+        self.secondary.heard_any()
+            && !self.secondary.is_dead(now)
+            && !self.secondary_unreachable
+            && (self.config.isolation_fence.is_none() || self.witness_alive(now))
+    }
+
+    /// Notifies reachability changes, and starts the reclaim over whenever
+    /// this node can serve again: the secondary's acknowledgements of
+    /// frames that asked it to serve (`HANDOVER`) say nothing about whether
+    /// it is acquiring now.
+    fn report_reach(&mut self, now: Instant) {
+        let can_serve = self.can_serve(now);
+        if can_serve && !self.could_serve {
+            if let Phase::Reclaiming { .. } = self.phase {
+                self.enter_reclaim(now);
+            }
+        }
+        self.could_serve = can_serve;
+        if self.reach_ok && self.reach.lost_for(now, self.config.interval) {
+            self.reach_ok = false;
+            self.push(Action::Notify(Event::Unreachable));
+        } else if !self.reach_ok && can_serve {
+            self.reach_ok = true;
+            self.push(Action::Notify(Event::Reachable));
+        }
+    }
+
     /// Whether the carrier has been gone on every link for an interval.
     fn cut_off(&self, now: Instant) -> bool {
         self.carrier_lost_at
@@ -362,6 +435,7 @@ impl Primary {
                 Event::PeerRegained
             }));
         }
+        self.report_reach(now);
         let witness_alive = self.witness_alive(now);
         let witness_regained = witness_alive && !self.witness_was_alive;
         self.witness_was_alive = witness_alive;
@@ -373,6 +447,8 @@ impl Primary {
                     self.start_reclaim(now, Event::Isolated);
                 } else if self.secondary_holds {
                     self.start_reclaim(now, Event::Yielded);
+                } else if !self.reach_ok && self.secondary_can_serve(now) {
+                    self.start_reclaim(now, Event::HandedOver);
                 } else if let Some(fence) = self.config.isolation_fence {
                     if now.saturating_since(self.last_contact) >= fence {
                         self.start_reclaim(now, Event::Isolated);
@@ -402,7 +478,10 @@ impl Primary {
                     || self
                         .witness_view
                         .is_some_and(|(t, out)| !out && self.recent(now, Some(t)));
-                if (acknowledged || (silent && connected)) && self.carrier_lost_at.is_none() {
+                if (acknowledged || (silent && connected))
+                    && self.carrier_lost_at.is_none()
+                    && self.can_serve(now)
+                {
                     self.push(Action::AddAddresses);
                     self.push(Action::Announce);
                     self.push(Action::Notify(Event::Acquired));
@@ -413,6 +492,8 @@ impl Primary {
     }
 
     fn heartbeat(&self) -> HeartbeatRepr {
+        let can_serve = self.can_serve(self.endpoint.now());
+        let reclaiming = matches!(self.phase, Phase::Reclaiming { .. });
         HeartbeatRepr {
             beat: self.beater.beat(),
             interval: self.beater.interval(),
@@ -420,10 +501,9 @@ impl Primary {
             ack_seq: self.secondary_seq,
             flags: HeartbeatFlags::empty()
                 .with_if(HeartbeatFlags::HOLDS, self.phase == Phase::Holding)
-                .with_if(
-                    HeartbeatFlags::RECLAIM,
-                    matches!(self.phase, Phase::Reclaiming { .. }),
-                ),
+                .with_if(HeartbeatFlags::RECLAIM, reclaiming && can_serve)
+                .with_if(HeartbeatFlags::UNREACHABLE, !can_serve)
+                .with_if(HeartbeatFlags::HANDOVER, reclaiming && !can_serve),
             message: self.config.message.clone(),
         }
     }
@@ -456,6 +536,7 @@ impl Machine for Primary {
                         self.secondary_epoch = h.epoch;
                         self.secondary_seq = h.seq;
                         self.secondary_holds = hb.flags.contains(HeartbeatFlags::HOLDS);
+                        self.secondary_unreachable = hb.flags.contains(HeartbeatFlags::UNREACHABLE);
                         self.secondary_acked = self.acknowledges(now, hb);
                     }
                 }
@@ -527,6 +608,9 @@ impl Machine for Primary {
         if let Some(t) = self.carrier_lost_at {
             wake.at(Some(t + self.config.interval));
         }
+        wake.at(self
+            .reach
+            .next_change(now, self.config.interval, self.config.reach_settle));
         match self.phase {
             Phase::Reclaiming { since } => {
                 let from = self

@@ -20,6 +20,7 @@ use crate::detector::{DeadTime, PeerDetector};
 use crate::endpoint::{Endpoint, Freshness, RxStats};
 use crate::machine::{stall_limit, Machine, Wake};
 use crate::node::{LinkId, NodeId, Role};
+use crate::reach::{HandoverRequest, Reach};
 use crate::time::{Duration, Instant};
 use crate::wire::{
     Body, DenyReason, FrameRepr, HeartbeatFlags, HeartbeatRepr, Keyring, WitnessKind, WitnessRepr,
@@ -81,6 +82,9 @@ pub struct SecondaryConfig {
     pub keys: Option<Keyring>,
     /// Free text carried in heartbeats.
     pub message: heapless::Vec<u8, MAX_MESSAGE_LEN>,
+    /// How long the service network must have been reachable again
+    /// ([`Secondary::set_reachable`]) before this node says it can serve.
+    pub reach_settle: Duration,
 }
 
 impl SecondaryConfig {
@@ -104,6 +108,7 @@ impl SecondaryConfig {
             veto_retry: Duration::from_secs(60),
             keys: None,
             message: heapless::Vec::new(),
+            reach_settle: interval.saturating_mul(3),
         }
     }
 }
@@ -205,6 +210,15 @@ pub struct Secondary {
     shutting_down: bool,
     /// Since when the host has reported no carrier on any link, if it has.
     carrier_lost_at: Option<Instant>,
+    /// Whether clients can reach this node where the addresses live.
+    reach: Reach,
+    /// The reachability last notified.
+    reach_ok: bool,
+    /// The primary's latest heartbeat says it cannot serve: the addresses
+    /// are not given back to it.
+    primary_unreachable: bool,
+    /// The primary asks this node to serve (it cannot be reached).
+    handover: HandoverRequest,
     actions: Deque<Action, 32>,
     to_witness: Deque<WitnessRepr, 4>,
 }
@@ -250,6 +264,10 @@ impl Secondary {
             peer_lost_reported: false,
             shutting_down: false,
             carrier_lost_at: None,
+            reach: Reach::new(),
+            reach_ok: true,
+            primary_unreachable: false,
+            handover: HandoverRequest::default(),
             actions: Deque::new(),
             to_witness: Deque::new(),
             config,
@@ -340,6 +358,55 @@ impl Secondary {
             _ => {}
         }
         self.evaluate(now);
+    }
+
+    /// The host's view of the service network (the reachability rule,
+    /// `docs/protocol.md`): `reachable` is false when an interface that
+    /// carries a service address has no carrier, or its probe target stopped
+    /// answering. Heartbeats then say `UNREACHABLE`, so the primary does not
+    /// hand the addresses to this node; a takeover on the primary's silence
+    /// still happens (Apple's rule: the service is ready here when the
+    /// cable returns).
+    pub fn set_reachable(&mut self, now: Instant, reachable: bool) {
+        let now = self.enter(now);
+        self.reach.set(now, reachable);
+        self.evaluate(now);
+    }
+
+    /// Whether this node can serve clients now (reachable, and settled).
+    fn can_serve(&self, now: Instant) -> bool {
+        self.reach.can_serve(now, self.config.reach_settle)
+    }
+
+    fn report_reach(&mut self, now: Instant) {
+        if self.reach_ok && self.reach.lost_for(now, self.config.interval) {
+            self.reach_ok = false;
+            self.notify(Event::Unreachable);
+        } else if !self.reach_ok && self.can_serve(now) {
+            self.reach_ok = true;
+            self.notify(Event::Reachable);
+        }
+    }
+
+    /// Whether the primary, alive, asks this node to serve, and this node
+    /// can.
+    fn handed_over(&self, now: Instant) -> bool {
+        self.handover.stands(self.config.keys.is_some()) && self.can_serve(now)
+    }
+
+    /// The primary handed the service over: take it without a verdict or a
+    /// hold-down. With a witness, its grant is still asked for (it grants
+    /// to a primary's handover request), so a secondary holding the
+    /// addresses always holds a lease that runs out if it is cut off.
+    fn take_over_on_request(&mut self, now: Instant) {
+        self.notify(Event::PrimaryHandedOver);
+        self.verdict_at = Some(now);
+        self.denied = None;
+        match self.config.witness {
+            WitnessPolicy::Off => self.start_acquire(now),
+            WitnessPolicy::Preferred { .. } if !self.witness_reachable() => self.start_acquire(now),
+            WitnessPolicy::Required | WitnessPolicy::Preferred { .. } => self.request_grant(now),
+        }
     }
 
     /// Whether the carrier has been gone on every link for an interval.
@@ -441,6 +508,8 @@ impl Secondary {
             self.primary_epoch = h.epoch;
             self.primary_seq = h.seq;
             self.reclaim = hb.flags.contains(HeartbeatFlags::RECLAIM);
+            self.primary_unreachable = hb.flags.contains(HeartbeatFlags::UNREACHABLE);
+            self.handover.on_frame(hb.flags);
         }
     }
 
@@ -652,6 +721,9 @@ impl Secondary {
         // Deaf is not the same as the primary being dead.
         let dead = silent && self.carrier_lost_at.is_none();
         let cut_off = self.cut_off(now);
+        // The primary, alive, asks this node to serve.
+        let handed_over = !dead && !cut_off && self.handed_over(now);
+        self.report_reach(now);
         self.report_witness(now);
         self.check_lease(now);
 
@@ -666,10 +738,16 @@ impl Secondary {
                 self.phase = Phase::Stopped;
             }
             Phase::Monitoring if dead => self.begin_takeover(now),
+            Phase::Monitoring if handed_over => self.take_over_on_request(now),
             Phase::Monitoring | Phase::Stopped => {}
-            Phase::HoldDown { .. } | Phase::AwaitGrant { .. } | Phase::Vetoed { .. } if !dead => {
+            Phase::HoldDown { .. } | Phase::AwaitGrant { .. } | Phase::Vetoed { .. }
+                if !dead && !handed_over =>
+            {
                 self.phase = Phase::Monitoring;
             }
+            // Asked to serve while waiting out a verdict's hold-down: the
+            // primary is alive, and released first.
+            Phase::HoldDown { .. } if handed_over => self.take_over_on_request(now),
             Phase::HoldDown { until, fallback } => {
                 if now >= until {
                     if fallback {
@@ -689,7 +767,11 @@ impl Secondary {
             }
             Phase::Vetoed { retry_at } => {
                 if now >= retry_at {
-                    self.begin_takeover(now);
+                    if handed_over {
+                        self.take_over_on_request(now);
+                    } else {
+                        self.begin_takeover(now);
+                    }
                 }
             }
             Phase::Acquiring {
@@ -698,7 +780,7 @@ impl Secondary {
                 abort,
             } => {
                 let before_add = matches!(stage, Stage::Test | Stage::PreAcq);
-                if before_add && !abort && (!dead || self.shutting_down) {
+                if before_add && !abort && (!(dead || handed_over) || self.shutting_down) {
                     self.phase = Phase::Acquiring {
                         stage,
                         deadline,
@@ -712,8 +794,13 @@ impl Secondary {
                 }
             }
             Phase::Holding => {
+                // A primary that says it cannot serve (its service network
+                // is out, or just back and settling) is not given the
+                // addresses back, however many links it is heard on.
                 let primary_back = self.primary.heard_any()
                     && !dead
+                    && !self.primary_unreachable
+                    && !handed_over
                     && (self.reclaim || self.primary.silent_links(now).is_empty());
                 if primary_back || self.shutting_down || cut_off {
                     self.run_release_stage(now, Stage::PreRel);
@@ -805,6 +892,7 @@ impl Secondary {
     /// primary's return.
     fn forget_primary(&mut self, now: Instant) {
         self.primary.reset(now);
+        self.handover.reset();
         self.witness.reset(now);
         self.regained_at = now;
         self.settling = true;
@@ -899,7 +987,11 @@ impl Secondary {
             ack_seq: self.primary_seq,
             flags: HeartbeatFlags::empty()
                 .with_if(HeartbeatFlags::HOLDS, holds)
-                .with_if(HeartbeatFlags::RELEASED, released),
+                .with_if(HeartbeatFlags::RELEASED, released)
+                .with_if(
+                    HeartbeatFlags::UNREACHABLE,
+                    !self.can_serve(self.endpoint.now()),
+                ),
             message: self.config.message.clone(),
         }
     }
@@ -989,6 +1081,9 @@ impl Machine for Secondary {
         if let Some(t) = self.carrier_lost_at {
             wake.at(Some(t + self.config.interval));
         }
+        wake.at(self
+            .reach
+            .next_change(now, self.config.interval, self.config.reach_settle));
         if self.settling {
             for link in (0..self.config.links).map(LinkId) {
                 wake.at(Some(self.link_silent_at(link)));

@@ -23,6 +23,7 @@ use crate::detector::{DeadTime, PeerDetector};
 use crate::endpoint::{Endpoint, Freshness, RxStats};
 use crate::machine::{stall_limit, Machine, Wake};
 use crate::node::{LinkId, NodeId, Role};
+use crate::reach::HandoverRequest;
 use crate::time::{Duration, Instant};
 use crate::wire::{
     Body, DenyReason, HeartbeatFlags, HeartbeatRepr, Keyring, WitnessKind, WitnessRepr,
@@ -134,6 +135,9 @@ pub struct Witness {
     /// knows this witness heard it recently.
     primary_last: Freshness,
     primary_echo: (u32, u32),
+    /// The primary asks the secondary to serve (it cannot be reached by
+    /// clients): a grant is given although it is alive, without the fence.
+    handover: HandoverRequest,
     secondary_heard: Option<Instant>,
     /// When a frame from anyone was last accepted: silence from everyone
     /// for longer than the dead time means this witness may have been deaf.
@@ -162,6 +166,7 @@ impl Witness {
             primary: PeerDetector::new(config.dead_time, 1, config.primary_interval, now),
             primary_last: Freshness::default(),
             primary_echo: (0, 0),
+            handover: HandoverRequest::default(),
             secondary_heard: None,
             heard_anyone: None,
             grant: None,
@@ -226,6 +231,7 @@ impl Witness {
             // Deaf while stalled: the primary's silence over that time proves
             // nothing, so count it afresh.
             self.primary.reset(now);
+            self.handover.reset();
         }
         now
     }
@@ -261,9 +267,13 @@ impl Witness {
             return;
         }
         let deny = |reason| (WitnessKind::Deny, Duration::ZERO, reason);
+        // The primary, alive, asks the secondary to serve: it released the
+        // addresses first, so no fence is needed either.
+        let handover =
+            !self.primary.is_dead(now) && self.handover.stands(self.config.keys.is_some());
         let (kind, lease, reason) = if self.config.secondary.is_some_and(|s| s != requester) {
             deny(DenyReason::NotSecondary)
-        } else if !self.primary.is_dead(now) {
+        } else if !self.primary.is_dead(now) && !handover {
             deny(if self.primary.heard_any() {
                 DenyReason::PrimaryAlive
             } else {
@@ -271,7 +281,7 @@ impl Witness {
             })
         } else if self.grant.is_some_and(|g| g.holder != requester) {
             deny(DenyReason::GrantOutstanding)
-        } else if !self.fenced_for(requester) {
+        } else if !handover && !self.fenced_for(requester) {
             if self.fence == Fence::Idle {
                 if let Some(fence) = self.config.fence {
                     self.push(Action::SetFence(true));
@@ -283,17 +293,28 @@ impl Witness {
             }
             deny(DenyReason::Fencing)
         } else {
-            if self.grant.is_none() {
-                self.push(Action::Notify(Event::Granted));
-            }
-            self.grant = Some(Grant {
-                holder: requester,
-                nonce: msg.nonce,
-                expires: now + self.config.lease,
-            });
-            (WitnessKind::Grant, self.config.lease, DenyReason::None)
+            self.grant_to(now, requester, msg)
         };
         self.reply(kind, msg, lease, reason);
+    }
+
+    /// Grants (or renews) the one lease to `requester`; the caller has
+    /// checked that no one else holds it.
+    fn grant_to(
+        &mut self,
+        now: Instant,
+        requester: NodeId,
+        msg: &WitnessRepr,
+    ) -> (WitnessKind, Duration, DenyReason) {
+        if self.grant.is_none() {
+            self.push(Action::Notify(Event::Granted));
+        }
+        self.grant = Some(Grant {
+            holder: requester,
+            nonce: msg.nonce,
+            expires: now + self.config.lease,
+        });
+        (WitnessKind::Grant, self.config.lease, DenyReason::None)
     }
 
     /// Whether the fence step (if configured) is complete for `holder`.
@@ -389,6 +410,7 @@ impl Machine for Witness {
                 }
                 if self.primary_last.advance(h.epoch, h.seq) {
                     self.primary_echo = (h.epoch, h.seq);
+                    self.handover.on_frame(hb.flags);
                 }
             }
             (Body::Heartbeat(_), Role::Secondary) if secondary.is_none_or(|s| s == h.sender) => {

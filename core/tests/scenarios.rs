@@ -560,3 +560,162 @@ fn the_failback_handshake_holds_across_an_epoch_rollover() {
         "second life: epoch 2 + 1 (boot) + 1 (rollover)"
     );
 }
+
+/// The primary's actions, each with the millisecond it was taken.
+fn timed(world: &World, node: NodeIx) -> Vec<(u64, Action)> {
+    actions(world, node)
+        .into_iter()
+        .map(|(t, a)| (ms(t), a))
+        .collect()
+}
+
+#[test]
+fn a_primary_cut_from_its_public_network_hands_over_and_takes_back_when_it_returns() {
+    // Issue 11, B: the primary's public cable (where the service address
+    // lives) is pulled; the private link still works. The primary cannot
+    // serve, the secondary can: the primary lets go first, then the
+    // secondary acquires, and the address comes back once the cable has
+    // been in for the settling time (three intervals).
+    let world = play(
+        Schedule::calm(Instant::from_millis(2000))
+            .with(500, port(P, 1, false))
+            .with(1200, port(P, 1, true)),
+    );
+    let p = after(&world, P, 400);
+    assert_eq!(
+        p,
+        vec![
+            Action::Notify(Event::Unreachable),
+            Action::RemoveAddresses,
+            Action::Notify(Event::HandedOver),
+            Action::Notify(Event::Reachable),
+            Action::AddAddresses,
+            Action::Announce,
+            Action::Notify(Event::Acquired),
+        ],
+        "{:?}",
+        timed(&world, P)
+    );
+    let released = first_at(&world, P, Action::RemoveAddresses).expect("handed over");
+    assert_eq!(ms(released), 510, "one interval after the carrier went");
+    // The secondary mails the public link's silence (it cannot tell whose
+    // cable it is), then the primary's handover, then runs the acquire
+    // sequence.
+    let s = after(&world, S, 400);
+    assert!(
+        s[1..].starts_with(&[
+            Action::Notify(Event::PrimaryHandedOver),
+            Action::RunStage(Stage::Test)
+        ]),
+        "{:?}",
+        timed(&world, S)
+    );
+    let added = first_at(&world, S, Action::AddAddresses).expect("takeover");
+    // Three frames of the primary's asking (no key: one could be forged),
+    // two rounds on its private link alone.
+    assert!(
+        ms(added) <= 500 + 3 * 10 + 5,
+        "took over at {} ms",
+        ms(added)
+    );
+    let back = actions(&world, P)
+        .into_iter()
+        .filter(|(_, a)| *a == Action::AddAddresses)
+        .map(|(t, _)| t)
+        .last()
+        .expect("failback");
+    assert!(
+        ms(back) >= 1200 + 30,
+        "the primary waited for the settling time: back at {} ms",
+        ms(back)
+    );
+    assert!(world.has_addresses(P) && !world.has_addresses(S));
+}
+
+#[test]
+fn a_half_healed_primary_does_not_get_the_addresses_back() {
+    // Issue 11, A, and Apple's own test procedure: both of the primary's
+    // cables are pulled; the secondary takes over. The private cable comes
+    // back first, the public one (the service network) a second later.
+    // Hearing the primary on the private link again is not a reason to
+    // give the address back to a server nobody can reach.
+    let world = play(
+        Schedule::calm(Instant::from_millis(3000))
+            .with(500, port(P, 0, false))
+            .with(500, port(P, 1, false))
+            .with(1000, port(P, 0, true))
+            .with(2000, port(P, 1, true)),
+    );
+    let s = timed(&world, S);
+    let took = s
+        .iter()
+        .find(|(_, a)| *a == Action::AddAddresses)
+        .expect("takeover")
+        .0;
+    let released = s
+        .iter()
+        .find(|(_, a)| *a == Action::RemoveAddresses)
+        .expect("failback")
+        .0;
+    assert!(took < 1000, "took over at {took} ms");
+    assert!(
+        released >= 2000 + 30,
+        "the secondary kept serving until the public cable was back and settled: released at {released} ms, {s:?}"
+    );
+    let p_added: Vec<u64> = timed(&world, P)
+        .into_iter()
+        .filter(|(_, a)| *a == Action::AddAddresses)
+        .map(|(t, _)| t)
+        .collect();
+    assert_eq!(p_added.len(), 2, "at start and after the heal: {p_added:?}");
+    assert!(p_added[1] >= released, "{p_added:?}");
+    assert!(world.has_addresses(P) && !world.has_addresses(S));
+}
+
+#[test]
+fn an_unreachable_primary_keeps_the_addresses_when_the_secondary_cannot_serve_either() {
+    // Both servers' probe targets stop answering (the gateway rebooted, say):
+    // handing over would help no one, so nothing moves. When the
+    // secondary's probe answers again (and has for the settling time), the
+    // primary hands over; when its own does, it takes the service back.
+    let world = play(
+        Schedule::calm(Instant::from_millis(3000))
+            .with(300, Fault::Probe { node: S, up: false })
+            .with(500, Fault::Probe { node: P, up: false })
+            .with(1000, Fault::Probe { node: S, up: true })
+            .with(2000, Fault::Probe { node: P, up: true }),
+    );
+    let p = timed(&world, P);
+    let handed = p
+        .iter()
+        .find(|(_, a)| *a == Action::Notify(Event::HandedOver))
+        .expect("handed over")
+        .0;
+    assert!(
+        (1000 + 30..=1000 + 50).contains(&handed),
+        "handed over once the secondary could serve: {p:?}"
+    );
+    assert!(notified(&after(&world, S, 0), Event::TookOver));
+    assert!(world.has_addresses(P) && !world.has_addresses(S));
+}
+
+#[test]
+fn witness_required_a_handover_is_granted_without_the_fence() {
+    let mut schedule = Schedule::calm(Instant::from_millis(2000))
+        .with(500, port(P, 1, false))
+        .with(1200, port(P, 1, true));
+    schedule = schedule.witness(WitnessPolicy::Required);
+    schedule.fence = true;
+    let world = play(schedule);
+    let w = after(&world, W, 0);
+    assert!(notified(&w, Event::Granted), "{w:?}");
+    assert!(
+        !w.contains(&Action::SetFence(true)),
+        "a primary that hands over is not fenced: {w:?}"
+    );
+    let added = first_at(&world, S, Action::AddAddresses).expect("takeover");
+    // The witness hears the primary on the private link only: three of its
+    // frames, then one request round trip.
+    assert!(ms(added) <= 500 + 5 * 10, "took over at {} ms", ms(added));
+    assert!(world.has_addresses(P) && !world.has_addresses(S));
+}

@@ -926,7 +926,7 @@ mod tests {
             hb.flags = HeartbeatFlags(0xff);
         }
         let (buf, n) = emit(&repr, None);
-        assert_eq!(buf[24 + 16], 0x07);
+        assert_eq!(buf[24 + 16], HeartbeatFlags::KNOWN.0);
         let Ok(FrameRepr {
             body: Body::Heartbeat(hb),
             ..

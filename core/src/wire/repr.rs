@@ -35,8 +35,17 @@ impl HeartbeatFlags {
     /// The secondary finished releasing the addresses in answer to the
     /// reclaim of the primary epoch named in `ack_epoch`.
     pub const RELEASED: HeartbeatFlags = HeartbeatFlags(0x04);
+    /// The sender cannot serve clients now: a service interface has no
+    /// carrier, or its probe target does not answer, or it came back too
+    /// recently to be trusted (the reachability rule). A secondary does not
+    /// give the addresses back to a primary that says this.
+    pub const UNREACHABLE: HeartbeatFlags = HeartbeatFlags(0x08);
+    /// The primary does not hold the addresses and asks the secondary to
+    /// serve them: it cannot be reached where they live (with
+    /// `UNREACHABLE`).
+    pub const HANDOVER: HeartbeatFlags = HeartbeatFlags(0x10);
     /// The flags this version defines; others are ignored on receipt.
-    pub const KNOWN: HeartbeatFlags = HeartbeatFlags(0x07);
+    pub const KNOWN: HeartbeatFlags = HeartbeatFlags(0x1F);
 
     /// No flag set.
     pub const fn empty() -> Self {

@@ -27,6 +27,10 @@ pub enum Fault {
     Thaw(NodeIx),
     /// An attacker (or a confused switch) re-sends a burst of old frames.
     Replay { count: u32 },
+    /// The probe target stops answering a node (or answers again): its
+    /// host reports the service network unreachable although every cable
+    /// has a carrier.
+    Probe { node: NodeIx, up: bool },
     /// An attacker without the key sends heartbeats claiming to be the
     /// primary, asking for the addresses back, to the secondary and the
     /// witness (only drawn in authenticated schedules).
@@ -231,6 +235,62 @@ impl Schedule {
                     },
                 )),
             }
+        }
+        // The reachability rule's faults, from a stream of their own (so the
+        // faults above stay what they were for every seed): a server's
+        // probe target goes silent, and a server cut off on both links gets
+        // its private cable back first and its public one (the service
+        // network) only later: the half-healed cable.
+        let mut reach_rng = Pcg64Mcg::new((u128::from(seed) << 1) ^ 0x0000_2eac_4ab1_e000);
+        let server = |rng: &mut Pcg64Mcg| {
+            if rng.gen_bool(0.5) {
+                NodeIx::Primary
+            } else {
+                NodeIx::Secondary
+            }
+        };
+        if reach_rng.gen_bool(0.15) {
+            let node = server(&mut reach_rng);
+            let at = Instant::from_micros(reach_rng.gen_range(earliest..latest));
+            let heal =
+                (at + interval.saturating_mul(reach_rng.gen_range(1..=200))).min(faults_until);
+            faults.push((at, Fault::Probe { node, up: false }));
+            faults.push((heal, Fault::Probe { node, up: true }));
+        }
+        if reach_rng.gen_bool(0.15) {
+            let node = server(&mut reach_rng);
+            let at = Instant::from_micros(reach_rng.gen_range(earliest..latest));
+            let private_back =
+                (at + interval.saturating_mul(reach_rng.gen_range(5..=100))).min(faults_until);
+            let public_back = (private_back
+                + interval.saturating_mul(reach_rng.gen_range(1..=100)))
+            .min(faults_until);
+            for link in 0..2 {
+                faults.push((
+                    at,
+                    Fault::Port {
+                        node,
+                        link,
+                        up: false,
+                    },
+                ));
+            }
+            faults.push((
+                private_back,
+                Fault::Port {
+                    node,
+                    link: 0,
+                    up: true,
+                },
+            ));
+            faults.push((
+                public_back,
+                Fault::Port {
+                    node,
+                    link: 1,
+                    up: true,
+                },
+            ));
         }
         faults.sort_by_key(|(t, _)| *t);
         // From a stream of its own, so every other choice of a seed stays

@@ -49,6 +49,15 @@ impl AnyMachine {
             AnyMachine::Witness(_) => {}
         }
     }
+    /// What a host reports of its service network (the public link here):
+    /// its carrier, and the probe target answering.
+    fn set_reachable(&mut self, now: Instant, reachable: bool) {
+        match self {
+            AnyMachine::Primary(m) => m.set_reachable(now, reachable),
+            AnyMachine::Secondary(m) => m.set_reachable(now, reachable),
+            AnyMachine::Witness(_) => {}
+        }
+    }
     fn poll_at(&self) -> Option<Instant> {
         match self {
             AnyMachine::Primary(m) => m.poll_at(),
@@ -75,6 +84,15 @@ struct SimNode {
     life: u32,
     /// Stage reports that arrived while frozen, delivered at thaw.
     deferred: Vec<(Stage, StageOutcome)>,
+    /// Ground truth: the probe target does not answer this node.
+    probe_down: bool,
+    /// Ground truth: clients can reach this node (its public port is up
+    /// and its probe answers).
+    reachable: bool,
+    /// What its machine was last told of that, and when (a frozen node
+    /// hears of it at thaw).
+    told_reachable: bool,
+    told_since: Instant,
 }
 
 /// Something scheduled to happen at a future instant.
@@ -211,6 +229,10 @@ impl World {
             epoch: 0,
             life: 0,
             deferred: Vec::new(),
+            probe_down: false,
+            reachable: true,
+            told_reachable: true,
+            told_since: Instant::ZERO,
         };
         let mut world = World {
             now: Instant::ZERO,
@@ -287,6 +309,8 @@ impl World {
         n.power = Power::Up;
         n.has_addresses = false;
         n.deferred.clear();
+        // A new machine believes itself reachable until told otherwise.
+        n.told_reachable = true;
         let epoch = n.epoch;
         let now = self.now;
         let machine = match ix {
@@ -348,16 +372,32 @@ impl World {
     }
 
     /// Tells a running node's machine whether any of its ports is up, as
-    /// the host's link monitor does; a frozen node hears of it at thaw.
+    /// the host's link monitor does, and whether its service network (the
+    /// public link) is reachable; a frozen node hears of it at thaw.
     fn report_carrier(&mut self, ix: NodeIx) {
         let any_up = self.net.up.iter().any(|link| link[ix as usize]);
         let now = self.now;
+        let public_up = self.net.up[1][ix as usize];
         let n = &mut self.nodes[ix as usize];
+        let reachable = public_up && !n.probe_down;
+        n.reachable = reachable;
         if n.power == Power::Up {
+            if reachable != n.told_reachable {
+                n.told_reachable = reachable;
+                n.told_since = now;
+            }
             if let Some(m) = n.machine.as_mut() {
                 m.set_carrier(now, any_up);
+                m.set_reachable(now, reachable);
             }
         }
+    }
+
+    /// Whether node `ix`'s machine has known it unreachable by clients at
+    /// some point in the last `window`.
+    fn unreachable_within(&self, ix: NodeIx, window: Duration) -> bool {
+        let n = &self.nodes[ix as usize];
+        !n.told_reachable || self.now.saturating_since(n.told_since) < window
     }
 
     /// Runs the schedule to its end; the first violated invariant stops it.
@@ -513,6 +553,10 @@ impl World {
         match fault {
             Fault::Port { node, link, up } => {
                 self.net.up[link][node as usize] = up;
+                self.report_carrier(node);
+            }
+            Fault::Probe { node, up } => {
+                self.nodes[node as usize].probe_down = !up;
                 self.report_carrier(node);
             }
             Fault::Loss { link, loss } => self.net.set_link_loss(link, loss),
@@ -790,6 +834,11 @@ impl World {
                 if ix == NodeIx::Witness {
                     return Err(self.violation("the witness added the service addresses"));
                 }
+                if ix == NodeIx::Primary && !self.nodes[ix as usize].reachable {
+                    return Err(self.violation(
+                        "(5) the primary took the addresses where clients cannot reach it",
+                    ));
+                }
                 self.nodes[ix as usize].has_addresses = true;
                 if ix == NodeIx::Secondary {
                     self.stats.takeovers += 1;
@@ -842,13 +891,26 @@ impl World {
         }
     }
 
-    /// (3) No takeover while the secondary hears the primary.
+    /// (3) No takeover while the secondary hears the primary, unless the
+    /// primary handed the addresses over: it cannot be reached (or just
+    /// could not: its handover frames are still arriving), it let them go
+    /// first, and (5) the secondary can be reached.
     fn check_no_takeover_while_heard(&self) -> Result<(), Violation> {
-        let p_up = self.nodes[NodeIx::Primary as usize].power == Power::Up;
-        if p_up && self.hears(NodeIx::Secondary, NodeIx::Primary) {
-            return Err(self.violation(
-                "(3) the secondary started a takeover while it was hearing the primary",
-            ));
+        use NodeIx::{Primary as P, Secondary as S};
+        let p_up = self.nodes[P as usize].power == Power::Up;
+        if p_up && self.hears(S, P) {
+            let settle = self.sched.interval.saturating_mul(5);
+            let handover =
+                !self.nodes[P as usize].has_addresses && self.unreachable_within(P, settle);
+            if !handover {
+                return Err(self.violation(
+                    "(3) the secondary started a takeover while it was hearing the primary",
+                ));
+            }
+            if !self.nodes[S as usize].reachable {
+                return Err(self
+                    .violation("(5) the secondary took a handover where clients cannot reach it"));
+            }
         }
         Ok(())
     }
@@ -889,6 +951,8 @@ impl World {
         let s = &self.nodes[NodeIx::Secondary as usize];
         if p.power == Power::Up
             && s.power == Power::Up
+            && p.reachable
+            && s.reachable
             && self.net.all_up()
             && self.net.max_loss() == 0.0
         {
