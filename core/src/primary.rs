@@ -303,8 +303,10 @@ impl Primary {
         self.evaluate(now);
     }
 
-    /// Whether this node can serve clients now (reachable, and settled).
-    fn can_serve(&self, now: Instant) -> bool {
+    /// Whether this node can serve clients now (reachable, and settled):
+    /// while it cannot, it does not reclaim, and asks the secondary to
+    /// serve instead.
+    pub fn can_serve(&self, now: Instant) -> bool {
         self.reach.can_serve(now, self.config.reach_settle)
     }
 

@@ -620,9 +620,9 @@ fn a_primary_cut_from_its_public_network_hands_over_and_takes_back_when_it_retur
     );
     let back = actions(&world, P)
         .into_iter()
-        .filter(|(_, a)| *a == Action::AddAddresses)
+        .rev()
+        .find(|(_, a)| *a == Action::AddAddresses)
         .map(|(t, _)| t)
-        .last()
         .expect("failback");
     assert!(
         ms(back) >= 1200 + 30,

@@ -30,6 +30,11 @@ struct Watched {
     index: u32,
     name: String,
     carrier: bool,
+    /// A heartbeat link (else only a service interface).
+    link: bool,
+    /// Carries a service address: its carrier decides whether clients can
+    /// reach this host (the reachability rule).
+    service: bool,
 }
 
 /// What changed, for the log.
@@ -51,16 +56,26 @@ pub struct LinkWatch {
 
 impl LinkWatch {
     /// Subscribes to link changes, then reads the current state of the
-    /// interfaces `names` (in that order, so no change is missed).
-    pub fn open(nl: &mut Netlink, names: &[&str]) -> Result<LinkWatch, AddrError> {
+    /// heartbeat links `links` and the service interfaces `services` (in
+    /// that order, so no change is missed).
+    pub fn open(
+        nl: &mut Netlink,
+        links: &[&str],
+        services: &[&str],
+    ) -> Result<LinkWatch, AddrError> {
         let io = |e| AddrError::from_io("watching interface changes", String::new, e);
         let mut socket = Socket::new(NETLINK_ROUTE).map_err(io)?;
         socket.bind_auto().map_err(io)?;
         socket.add_membership(RTNLGRP_LINK).map_err(io)?;
         socket.set_non_blocking(true).map_err(io)?;
-        let mut watched = Vec::with_capacity(names.len());
-        for name in names {
-            if watched.iter().any(|w: &Watched| w.name == *name) {
+        let mut watched: Vec<Watched> = Vec::with_capacity(links.len() + services.len());
+        let named = links
+            .iter()
+            .map(|n| (n, true))
+            .chain(services.iter().map(|n| (n, false)));
+        for (name, link) in named {
+            if let Some(w) = watched.iter_mut().find(|w| w.name == *name) {
+                w.service |= !link;
                 continue;
             }
             let info = nl.link_by_name(name)?;
@@ -68,14 +83,26 @@ impl LinkWatch {
                 index: info.index,
                 name: info.name,
                 carrier: info.up && info.lower_up,
+                link,
+                service: !link,
             });
         }
         Ok(LinkWatch { socket, watched })
     }
 
-    /// Whether any watched interface has a carrier.
+    /// Whether any heartbeat link has a carrier.
     pub fn any_carrier(&self) -> bool {
-        self.watched.iter().any(|w| w.carrier)
+        self.watched.iter().any(|w| w.link && w.carrier)
+    }
+
+    /// The service interfaces without a carrier: clients cannot reach this
+    /// host there. Empty when every one has a carrier (or there are none).
+    pub fn services_without_carrier(&self) -> Vec<&str> {
+        self.watched
+            .iter()
+            .filter(|w| w.service && !w.carrier)
+            .map(|w| w.name.as_str())
+            .collect()
     }
 
     /// Whether the interface `name` has a carrier (`None`: not watched).

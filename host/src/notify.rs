@@ -414,6 +414,10 @@ pub(crate) mod tests {
             Event::PeerRegained,
             Event::Granted,
             Event::GrantEnded,
+            Event::Unreachable,
+            Event::Reachable,
+            Event::HandedOver,
+            Event::PrimaryHandedOver,
             Event::IntervalRefused {
                 advertised: Duration::from_secs(4000),
                 used: Duration::from_secs(4),

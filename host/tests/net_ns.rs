@@ -661,7 +661,7 @@ fn run_daemon_loop<N: Node>(
         PORT,
     )
     .unwrap();
-    let carrier = LinkWatch::open(&mut nl, &[ifname]).unwrap();
+    let carrier = LinkWatch::open(&mut nl, &[ifname], &[]).unwrap();
     // Only this thread's mask: the signal fd is what the loop polls.
     let mut mask = SigSet::empty();
     mask.add(Sig::SIGUSR2);
@@ -762,4 +762,55 @@ fn daemon_loops_allocate_nothing_per_heartbeat() {
     assert!(p.turns < 4000 && s.turns < 4000, "{p:?} {s:?}");
     assert_eq!(p.allocations, 0, "heartbeatd's loop allocated: {p:?}");
     assert_eq!(s.allocations, 0, "failoverd's loop allocated: {s:?}");
+}
+
+#[test]
+fn link_watch_tells_a_dark_service_interface_from_a_dark_link() {
+    // The reachability rule's input: a service interface without carrier
+    // makes this host unreachable for clients; only the heartbeat links
+    // count for "cut off from everyone".
+    if skip_unless_root("net_ns::link_watch_tells_a_dark_service_interface_from_a_dark_link") {
+        return;
+    }
+    use failover_host::linkwatch::LinkWatch;
+    let (a, b) = pair();
+    veth(&a, "a1", &b, "b1").expect("second veth pair");
+    let (mut nl, mut watch) = a
+        .run(|| {
+            let mut nl = Netlink::open().expect("netlink");
+            let watch = LinkWatch::open(&mut nl, &["a0"], &["a1"]).expect("link watch");
+            (nl, watch)
+        })
+        .expect("enter namespace");
+    assert!(watch.any_carrier());
+    assert!(watch.services_without_carrier().is_empty());
+
+    // The peer's end going down takes the carrier of ours.
+    b.link_down("b1").unwrap();
+    let deadline = Instant::now() + WAIT;
+    while watch.services_without_carrier().is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+        watch.poll(&mut nl).expect("read link changes");
+    }
+    assert_eq!(watch.services_without_carrier(), ["a1"]);
+    assert!(
+        watch.any_carrier(),
+        "a service interface is not a heartbeat link"
+    );
+
+    b.link_down("b0").unwrap();
+    let deadline = Instant::now() + WAIT;
+    while watch.any_carrier() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+        watch.poll(&mut nl).expect("read link changes");
+    }
+    assert!(!watch.any_carrier());
+
+    b.link_up("b1").unwrap();
+    let deadline = Instant::now() + WAIT;
+    while !watch.services_without_carrier().is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+        watch.poll(&mut nl).expect("read link changes");
+    }
+    assert!(watch.services_without_carrier().is_empty());
 }

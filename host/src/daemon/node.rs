@@ -21,6 +21,9 @@ pub trait Node: Machine {
     fn is_stopped(&self) -> bool;
     /// The carrier watch: whether any of this host's links has a carrier.
     fn set_carrier(&mut self, now: Instant, any_up: bool);
+    /// The reachability rule: whether every service interface has a
+    /// carrier (clients can reach this host where the addresses live).
+    fn set_reachable(&mut self, now: Instant, reachable: bool);
     /// A reload: new authentication keys.
     fn set_keys(&mut self, keys: Option<Keyring>);
     /// A reload: a new heartbeat message (the primary's `-m`; the secondary
@@ -61,6 +64,9 @@ impl Node for Secondary {
     }
     fn set_carrier(&mut self, now: Instant, any_up: bool) {
         Secondary::set_carrier(self, now, any_up);
+    }
+    fn set_reachable(&mut self, now: Instant, reachable: bool) {
+        Secondary::set_reachable(self, now, reachable);
     }
     fn set_keys(&mut self, keys: Option<Keyring>) {
         Secondary::set_keys(self, keys);
@@ -143,6 +149,9 @@ impl Node for Primary {
     fn set_carrier(&mut self, now: Instant, any_up: bool) {
         Primary::set_carrier(self, now, any_up);
     }
+    fn set_reachable(&mut self, now: Instant, reachable: bool) {
+        Primary::set_reachable(self, now, reachable);
+    }
     fn set_keys(&mut self, keys: Option<Keyring>) {
         Primary::set_keys(self, keys);
     }
@@ -160,10 +169,15 @@ impl Node for Primary {
             primary::Phase::Stopped => "stopped",
         }
     }
-    fn phase_text(&self, _now: Instant) -> String {
+    fn phase_text(&self, now: Instant) -> String {
         match self.phase() {
             primary::Phase::Unmanaged => {
                 "beating (no --service addresses: the addresses are not managed here)".into()
+            }
+            primary::Phase::Reclaiming { .. } if !self.can_serve(now) => {
+                "handing the service to the secondary: clients cannot reach this server yet \
+                 (a service interface without carrier, or back for less than the settling time)"
+                    .into()
             }
             primary::Phase::Reclaiming { .. } => format!(
                 "reclaiming the service addresses: waiting until the secondary {}",

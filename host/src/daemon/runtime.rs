@@ -113,6 +113,8 @@ pub struct Runtime<N: Node> {
     last_phase: &'static str,
     stopping: bool,
     rx_failing: Vec<bool>,
+    /// The service interfaces last reported without a carrier.
+    dark: Vec<String>,
     payload: [u8; MAX_FRAME_LEN],
 }
 
@@ -131,6 +133,7 @@ impl<N: Node> Runtime<N> {
             last_phase,
             stopping: false,
             rx_failing: vec![false; channels],
+            dark: Vec::new(),
             payload: [0; MAX_FRAME_LEN],
         }
     }
@@ -160,6 +163,7 @@ impl<N: Node> Runtime<N> {
                 .warning("no carrier on any link: this host is cut off from everyone");
         }
         self.node.set_carrier(self.core(now), any);
+        self.report_reachability(now, true);
         loop {
             let now = StdInstant::now();
             self.step(now);
@@ -517,6 +521,7 @@ impl<N: Node> Runtime<N> {
                 }
                 let now = StdInstant::now();
                 self.node.set_carrier(self.core(now), any);
+                self.report_reachability(now, false);
                 self.drive(now);
                 // Gratuitous ARPs sent while a service interface had no
                 // carrier were lost (the addresses may be added as soon as
@@ -544,6 +549,36 @@ impl<N: Node> Runtime<N> {
                 .log
                 .error(format_args!("cannot read interface changes: {e}")),
         }
+    }
+
+    /// The reachability rule's input: clients can reach this host only if
+    /// every interface that carries a service address has a carrier. The
+    /// core decides what follows (a primary hands the service over, a
+    /// secondary says it cannot serve); this logs why.
+    fn report_reachability(&mut self, now: StdInstant, starting: bool) {
+        let dark: Vec<String> = self
+            .s
+            .carrier
+            .services_without_carrier()
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        let reachable = dark.is_empty();
+        if dark != self.dark || starting {
+            if !reachable {
+                self.s.log.warning(format_args!(
+                    "clients cannot reach this server: no carrier on {} (service addresses \
+                     live there)",
+                    dark.join(", ")
+                ));
+            } else if !starting {
+                self.s.log.notice(
+                    "every service interface has a carrier again: clients can reach this server",
+                );
+            }
+            self.dark = dark;
+        }
+        self.node.set_reachable(self.core(now), reachable);
     }
 
     fn take_signals(&mut self) {

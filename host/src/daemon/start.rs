@@ -278,7 +278,8 @@ fn start<N: Node>(
         Err(e) => return fail(program, &e),
     };
     let link_ifaces: Vec<&str> = links.iter().map(|l| l.interface.as_str()).collect();
-    let carrier = match LinkWatch::open(&mut nl, &link_ifaces) {
+    let service_ifaces: Vec<&str> = spec.services.iter().map(|s| s.interface.as_str()).collect();
+    let carrier = match LinkWatch::open(&mut nl, &link_ifaces, &service_ifaces) {
         Ok(w) => w,
         Err(e) => return fail(program, &e.to_string()),
     };

@@ -45,6 +45,10 @@ pub fn policy(event: &Event, role: Role) -> (Level, bool) {
         Event::Granted => (Level::Notice, false),
         Event::GrantEnded => (Level::Info, false),
         Event::IntervalRefused { .. } => (Level::Err, true),
+        Event::Unreachable => (Level::Crit, true),
+        Event::Reachable => (Level::Notice, true),
+        Event::HandedOver => (Level::Crit, true),
+        Event::PrimaryHandedOver => (Level::Crit, true),
     }
 }
 
@@ -521,6 +525,71 @@ pub fn describe(event: &Event, ctx: &NotifyContext) -> Notice {
                 "That the secondary then releases the addresses (its \"gave back\" notice)."
                     .to_owned(),
             ],
+        ),
+        Event::Unreachable => (
+            format!("{host} cannot be reached where {addrs} live"),
+            format!(
+                "A service interface of {host} lost its carrier (or its probe target stopped \
+                 answering) for longer than an interval: clients cannot reach {host} there, \
+                 whatever the heartbeats on the other links say."
+            ),
+            match ctx.role {
+                Role::Primary => format!(
+                    "If {peer} can serve (it is heard and says it is reachable), {host} hands \
+                     the addresses to it: released here first, then {peer} acquires them. \
+                     Otherwise {host} keeps them, since moving them would help no one."
+                ),
+                _ => format!(
+                    "{host} tells the primary it cannot serve, so the addresses are not handed \
+                     to it; a takeover on the primary's silence still happens (Apple's rule)."
+                ),
+            },
+            vec![format!(
+                "The service interface of {host}: its cable, its switch port, the link's state \
+                 (`ip link`), and the probe target if one is configured."
+            )],
+        ),
+        Event::Reachable => (
+            format!("{host} can be reached again where {addrs} live"),
+            format!(
+                "The service interfaces of {host} have a carrier again (and the probe answers), \
+                 and have for the settling time."
+            ),
+            match ctx.role {
+                Role::Primary => format!(
+                    "If {peer} serves the addresses, {host} asks for them back with the reclaim \
+                     handshake."
+                ),
+                _ => "Nothing: this server can take the service again if it has to.".to_owned(),
+            },
+            vec!["Nothing urgent. If it flaps, the cable or switch port.".to_owned()],
+        ),
+        Event::HandedOver => (
+            format!("handed {addrs} to {peer}: {host} cannot be reached"),
+            format!(
+                "{host} (primary) lost the carrier (or its probe) on a service interface, while \
+                 {peer} can serve: a server nobody can reach should not hold the addresses."
+            ),
+            format!(
+                "Removed the addresses here first; {peer} acquires them when it hears that \
+                 (zero overlap). {host} takes them back with the reclaim handshake once its \
+                 service network has been back for the settling time."
+            ),
+            vec![format!(
+                "The service interface of {host}: cable, switch port, `ip link`."
+            )],
+        ),
+        Event::PrimaryHandedOver => (
+            format!("{peer} handed {addrs} over: it cannot be reached"),
+            format!(
+                "{peer} (primary) says clients cannot reach it (a service interface without \
+                 carrier, or its probe unanswered) and has released the addresses."
+            ),
+            format!(
+                "{host} takes them over now, with the usual sequence (Test, PreAcq, add and \
+                 announce, PostAcq); it gives them back when {peer} reclaims them."
+            ),
+            vec![format!("The service network of {peer}.")],
         ),
         Event::Isolated => (
             format!("dropped {addrs}: {host} is cut off from the network"),
