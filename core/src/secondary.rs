@@ -219,6 +219,9 @@ pub struct Secondary {
     primary_unreachable: bool,
     /// The primary asks this node to serve (it cannot be reached).
     handover: HandoverRequest,
+    /// The takeover under way or held was asked for by the primary, not
+    /// caused by its silence.
+    on_request: bool,
     actions: Deque<Action, 32>,
     to_witness: Deque<WitnessRepr, 4>,
 }
@@ -268,6 +271,7 @@ impl Secondary {
             reach_ok: true,
             primary_unreachable: false,
             handover: HandoverRequest::default(),
+            on_request: false,
             actions: Deque::new(),
             to_witness: Deque::new(),
             config,
@@ -399,6 +403,7 @@ impl Secondary {
     /// to a primary's handover request), so a secondary holding the
     /// addresses always holds a lease that runs out if it is cut off.
     fn take_over_on_request(&mut self, now: Instant) {
+        self.on_request = true;
         self.notify(Event::PrimaryHandedOver);
         self.verdict_at = Some(now);
         self.denied = None;
@@ -407,6 +412,12 @@ impl Secondary {
             WitnessPolicy::Preferred { .. } if !self.witness_reachable() => self.start_acquire(now),
             WitnessPolicy::Required | WitnessPolicy::Preferred { .. } => self.request_grant(now),
         }
+    }
+
+    /// Whether the last takeover was the primary's handover (it could not
+    /// be reached) rather than its silence: for the words of notices.
+    pub fn took_over_on_request(&self) -> bool {
+        self.on_request
     }
 
     /// Whether the carrier has been gone on every link for an interval.
@@ -600,6 +611,7 @@ impl Secondary {
 
     /// The primary is dead: hold down, ask the witness, or start acquiring.
     fn begin_takeover(&mut self, now: Instant) {
+        self.on_request = false;
         self.verdict_at = Some(now);
         self.denied = None;
         let until = (now + self.config.hold_down).max(self.fenced_at().unwrap_or(now));

@@ -226,6 +226,42 @@ impl Loss {
     }
 }
 
+/// ARP frames blocked between two ports of the switch: a host whose probe
+/// target stops answering it (a switch that forwards nothing between them)
+/// while every carrier stays up. Its own table, so it neither disturbs nor
+/// is disturbed by the loss rules.
+#[derive(Debug, Clone, Copy)]
+pub struct ArpBlock;
+
+/// The table [`ArpBlock`] keeps its rule in.
+pub const ARP_TABLE: &str = "lab_arp";
+
+impl ArpBlock {
+    /// Drops every ARP frame forwarded from port `from` to port `to` (one
+    /// direction; replaces what was blocked before).
+    pub fn set(switch: &Switch, from: &str, to: &str) -> io::Result<()> {
+        check_port(from)?;
+        check_port(to)?;
+        nft(
+            switch,
+            &format!(
+                "add table bridge {ARP_TABLE}\ndelete table bridge {ARP_TABLE}\n\
+                 add table bridge {ARP_TABLE}\n\
+                 add chain bridge {ARP_TABLE} arp_block {{ type filter hook forward priority 0; policy accept; }}\n\
+                 add rule bridge {ARP_TABLE} arp_block iifname \"{from}\" oifname \"{to}\" ether type arp drop\n"
+            ),
+        )
+    }
+
+    /// Lets ARP through again.
+    pub fn clear(switch: &Switch) -> io::Result<()> {
+        nft(
+            switch,
+            &format!("add table bridge {ARP_TABLE}\ndelete table bridge {ARP_TABLE}\n"),
+        )
+    }
+}
+
 /// Port names go into the nft text: interface names only (letters,
 /// digits, `-`, `_`, `.`, at most 15), so nothing can be injected.
 fn check_port(port: &str) -> io::Result<()> {

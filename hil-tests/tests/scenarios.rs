@@ -50,11 +50,11 @@ use failover_lab::control::{real_time, status, FrameCounters};
 use failover_lab::daemons::{
     start_failoverd, start_heartbeatd, Binaries, Daemon, Profile, RunDir, Scratch,
 };
-use failover_lab::faults::{Direction, Loss};
+use failover_lab::faults::{ArpBlock, Direction, Loss};
 use failover_lab::netns::{skip_unless_root, wait_until};
 use failover_lab::observe::{overlap, Capture, Held, Ownership};
 use failover_lab::service::{service_runs, Probe, Prober, Responder};
-use failover_lab::topology::{Net, Topology, PUBLIC_BRIDGE, PUBLIC_IF, SERVICE};
+use failover_lab::topology::{Net, Topology, CLIENT_IP, PUBLIC_BRIDGE, PUBLIC_IF, SERVICE};
 use nix::sys::signal::Signal;
 
 /// Generous bound on anything that must happen (a verdict, a takeover, a
@@ -574,6 +574,15 @@ fn a_public_cut_on_the_primary_hands_the_service_over_and_back() {
         "heartbeatd says why it handed over",
         &logs,
     );
+    lab.check(
+        fo.logged_after(
+            cut,
+            "took over 192.0.2.10: the primary (198.51.100.1) handed them over",
+        )
+        .is_some(),
+        "failoverd says why it took over",
+        &logs,
+    );
     // Ten intervals of 10 ms is generous: an interval of grace, three
     // frames of asking, the scripts; `ip link` itself can be slow here.
     lab.check(
@@ -682,6 +691,69 @@ fn a_half_healed_primary_does_not_get_the_service_back() {
     lab.check(
         lab.runs() == ["primary", "secondary", "primary"],
         "the client was served by the primary, the secondary, the primary",
+        &logs,
+    );
+}
+
+#[test]
+fn a_primary_whose_probe_goes_unanswered_hands_over_and_takes_back() {
+    // Issue 11, item 2: every carrier stays up, but the switch stops
+    // forwarding between the primary and the rest of the public network
+    // (here: ARP from the client, the probe target, to the primary's port).
+    // `--probe` notices within ten probe periods; the primary hands over,
+    // and takes the service back once the probe answers again.
+    if skip_unless_root(
+        "scenarios::a_primary_whose_probe_goes_unanswered_hands_over_and_takes_back",
+    ) {
+        return;
+    }
+    let _serial = serial();
+    let mut lab = Lab::new("probe", Profile::fast());
+    let probe = CLIENT_IP.to_string();
+    let hb = lab.heartbeatd(&["--probe", &probe]);
+    let fo = lab.failoverd(&["--probe", &probe]);
+    lab.steady(&hb, &fo);
+    let logs = [&hb, &fo];
+
+    let primary_port = lab.t.primary.port(Net::Public);
+    let blocked = Instant::now();
+    ArpBlock::set(&lab.t.switch, "client-pub", &primary_port).expect("block ARP");
+    lab.wait_owner(Owner::Secondary, &logs);
+    lab.wait_mailed(&lab.prun, "HandedOver", &logs);
+    let (_, s) = lab.held();
+    let moved = s.first().map(|h| h.0.saturating_duration_since(blocked));
+    println!("probe unanswered: the secondary held the address after {moved:?}");
+    lab.check(
+        hb.logged_after(
+            blocked,
+            &format!("no answer from the probe {probe} on pub0"),
+        )
+        .is_some(),
+        "heartbeatd says the probe went unanswered",
+        &logs,
+    );
+    lab.check(
+        hb.logged_after(blocked, "carrier lost").is_none(),
+        "no carrier was lost",
+        &logs,
+    );
+
+    let cleared = Instant::now();
+    ArpBlock::clear(&lab.t.switch).expect("unblock ARP");
+    lab.wait_owner(Owner::Primary, &logs);
+    lab.wait_served_by("primary", cleared, &logs);
+    let both = lab.overlap();
+    lab.check(
+        both.is_zero(),
+        &format!("never two holders (overlap {both:?})"),
+        &logs,
+    );
+    let runs = lab.runs();
+    lab.check(
+        runs.first().is_some_and(|r| r == "primary")
+            && runs.last().is_some_and(|r| r == "primary")
+            && runs.iter().any(|r| r == "secondary"),
+        &format!("the client was served by the primary, the secondary, the primary: {runs:?}"),
         &logs,
     );
 }

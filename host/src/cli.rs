@@ -617,6 +617,9 @@ pub struct CommonArgs {
     /// The witness's address on the private network (help text: each daemon's).
     #[arg(long = "witness", value_name = "ADDR", display_order = 11)]
     pub witness: Option<String>,
+    /// ARP-probe this host on each service interface every interval (at least 100 ms); unanswered 10 times in a row, clients count as cut off there (the gateway, say).
+    #[arg(long = "probe", value_name = "ADDR", display_order = 12)]
+    pub probe: Option<String>,
     /// Pre-shared key file (lines "ID HEXSECRET"; mode 600): authenticate heartbeats.
     #[arg(long = "key-file", value_name = "PATH", display_order = 13)]
     pub key_file: Option<PathBuf>,

@@ -95,6 +95,17 @@ impl LinkWatch {
         self.watched.iter().any(|w| w.link && w.carrier)
     }
 
+    /// A bit per watched interface (in order) that carries a service address
+    /// and has no carrier: cheap to compare on every turn of the loop.
+    pub fn service_dark_mask(&self) -> u32 {
+        self.watched
+            .iter()
+            .enumerate()
+            .take(32)
+            .filter(|(_, w)| w.service && !w.carrier)
+            .fold(0, |m, (i, _)| m | (1 << i))
+    }
+
     /// The service interfaces without a carrier: clients cannot reach this
     /// host there. Empty when every one has a carrier (or there are none).
     pub fn services_without_carrier(&self) -> Vec<&str> {

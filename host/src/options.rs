@@ -117,6 +117,9 @@ pub struct CommonOptions {
     pub interval: Duration,
     /// The witness's private address (`--witness`), if there is one.
     pub witness: Option<Ipv4Addr>,
+    /// The host ARP-probed on each service interface (`--probe`): evidence
+    /// beyond the carrier that clients can reach this server there.
+    pub probe: Option<Ipv4Addr>,
     /// The key file (`--key-file`), if heartbeats are authenticated.
     pub key_file: Option<PathBuf>,
     /// The keys read from it: the signing key first, then at most one more
@@ -333,6 +336,11 @@ fn resolve_common(
             .map_err(|e| c.usage(e))
             .ok()
     });
+    let probe = a.probe.as_deref().and_then(|w| {
+        parse_ipv4(w, "--probe", AddrUse::Host)
+            .map_err(|e| c.usage(e))
+            .ok()
+    });
     let email_recipient = match &file.email_recipient {
         None => Some(DEFAULT_EMAIL_RECIPIENT.to_owned()),
         Some(s) if s.value.trim().is_empty() => None,
@@ -404,6 +412,7 @@ fn resolve_common(
         facility,
         interval,
         witness,
+        probe,
         key_file: a.key_file.clone(),
         keys: None,
         config_file: file.path.clone(),

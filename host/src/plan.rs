@@ -48,6 +48,7 @@ use failover_core::LinkId;
 
 use crate::addr::{daemon_label, InterfaceInfo, Ipv4IfAddr, Netlink, TargetKind};
 use crate::cli::{value_error, ServiceAddr, MSG_INVALID_IFNAME};
+use crate::net::probe::ProbeTarget;
 use crate::options::{to_std, FailoverdOptions, HeartbeatdOptions};
 use crate::scripts::{self, ScriptConfig, ServiceAddress};
 
@@ -82,6 +83,8 @@ pub struct Plan {
     pub problems: Vec<String>,
     /// Things worth knowing that do not stop the daemon.
     pub warnings: Vec<String>,
+    /// What `--probe` asks on each service interface (empty without it).
+    pub probes: Vec<ProbeTarget>,
 }
 
 impl Default for Plan {
@@ -93,6 +96,7 @@ impl Default for Plan {
             local_private: Ipv4Addr::UNSPECIFIED,
             problems: Vec::new(),
             warnings: Vec::new(),
+            probes: Vec::new(),
         }
     }
 }
@@ -476,6 +480,7 @@ fn plan_failoverd(opts: &FailoverdOptions, ifaces: &[InterfaceInfo]) -> Plan {
     }
 
     check_witness(opts.common.witness, private.as_ref(), &mut plan);
+    check_probe(opts.common.probe, &opts.services, &own, &mut plan);
     plan
 }
 
@@ -677,6 +682,7 @@ fn plan_heartbeatd(opts: &HeartbeatdOptions, ifaces: &[InterfaceInfo]) -> Plan {
     }
 
     check_witness(opts.common.witness, private.as_ref(), &mut plan);
+    check_probe(opts.common.probe, &opts.services, &own, &mut plan);
     plan
 }
 
@@ -814,6 +820,86 @@ fn check_present(
 }
 
 /// `--witness` must be a third machine on the private subnet.
+/// Resolves `--probe`: the target is asked on every interface that carries
+/// a service address, so it must be a host on a network each of them has
+/// (the gateway of the service network, typically). The requests' sender
+/// is this host's own address on that network, not a service address (which
+/// moves between the servers).
+fn check_probe(
+    probe: Option<Ipv4Addr>,
+    services: &[ServiceAddr],
+    own: &[InterfaceInfo],
+    plan: &mut Plan,
+) {
+    let Some(target) = probe else { return };
+    if services.is_empty() {
+        plan.problem(format!(
+            "--probe {target} needs --service addresses: it tells whether clients can reach \
+             this server on the interfaces that carry them"
+        ));
+        return;
+    }
+    if services.iter().any(|s| s.addr == target) {
+        plan.problem(format!(
+            "--probe {target} is a service address: it moves between the servers; give a host \
+             that stays put, such as the gateway"
+        ));
+        return;
+    }
+    let mut names: Vec<&str> = services.iter().map(|s| s.interface.as_str()).collect();
+    names.dedup();
+    for name in names {
+        if plan.probes.iter().any(|p| p.interface == name) {
+            continue;
+        }
+        let Some(i) = find(own, name) else {
+            continue; // a missing interface is reported already
+        };
+        let mine = i
+            .addrs
+            .iter()
+            .filter(|a| !services.iter().any(|s| s.addr == a.addr));
+        let on = mine.clone().find(|a| a.contains(target));
+        let source = match on {
+            Some(a) if a.addr == target => {
+                plan.problem(format!(
+                    "--probe {target} is this host's own address on {name}: give a host that \
+                     clients' traffic passes, such as the gateway of {}",
+                    subnet(a)
+                ));
+                continue;
+            }
+            Some(a) if target == a.network() || Some(target) == a.directed_broadcast() => {
+                plan.problem(format!(
+                    "--probe {target} is not a host address of {} on {name}: give one host, \
+                     such as the gateway",
+                    subnet(a)
+                ));
+                continue;
+            }
+            Some(a) => a.addr,
+            None => {
+                let nets: Vec<String> = mine.map(subnet).collect();
+                plan.warning(format!(
+                    "--probe {target} is on none of {name}'s networks ({}): it is asked from \
+                     0.0.0.0 and must answer on {name} itself; give a host on that network",
+                    if nets.is_empty() {
+                        "it has no address of its own".to_owned()
+                    } else {
+                        nets.join(", ")
+                    }
+                ));
+                Ipv4Addr::UNSPECIFIED
+            }
+        };
+        plan.probes.push(ProbeTarget {
+            interface: name.to_owned(),
+            source,
+            target,
+        });
+    }
+}
+
 fn check_witness(
     witness: Option<Ipv4Addr>,
     private: Option<&(String, Ipv4IfAddr)>,
@@ -962,6 +1048,55 @@ mod tests {
             ]
         );
         assert_eq!(p.local_private, ip("198.51.100.2"));
+    }
+
+    #[test]
+    fn the_probe_is_asked_from_this_hosts_own_address_on_each_service_interface() {
+        let o = fopts(&["--probe", "192.0.2.254", "198.51.100.1", "a1:192.0.2.10"]);
+        let p = plan_failoverd(&o, &secondary_host());
+        assert!(p.is_sound(), "{:#?}", p.problems);
+        assert_eq!(
+            p.probes,
+            [ProbeTarget {
+                interface: "a1".into(),
+                source: ip("192.0.2.2"),
+                target: ip("192.0.2.254"),
+            }]
+        );
+        // Off the service network: asked from 0.0.0.0, with a warning.
+        let o = fopts(&["--probe", "203.0.113.1", "198.51.100.1", "a1:192.0.2.10"]);
+        let p = plan_failoverd(&o, &secondary_host());
+        assert!(p.is_sound(), "{:#?}", p.problems);
+        assert_eq!(p.probes[0].source, Ipv4Addr::UNSPECIFIED);
+        assert!(
+            p.warnings
+                .iter()
+                .any(|w| w
+                    .contains("--probe 203.0.113.1 is on none of a1's networks (192.0.2.0/24)")),
+            "{:#?}",
+            p.warnings
+        );
+    }
+
+    #[test]
+    fn a_probe_that_cannot_work_is_a_problem() {
+        let bad = [
+            ("192.0.2.2", "this host's own address on a1"),
+            ("192.0.2.255", "not a host address of 192.0.2.0/24"),
+            ("192.0.2.10", "is a service address"),
+        ];
+        for (target, why) in bad {
+            let o = fopts(&["--probe", target, "198.51.100.1", "a1:192.0.2.10"]);
+            let p = plan_failoverd(&o, &secondary_host());
+            assert!(one_problem(&p).contains(why), "{target}: {:?}", p.problems);
+        }
+        let o = hopts(&["--probe", "192.0.2.254", "198.51.100.255", "192.0.2.255"]);
+        let p = plan_heartbeatd(&o, &primary_host());
+        assert!(
+            one_problem(&p).contains("--probe 192.0.2.254 needs --service addresses"),
+            "{:?}",
+            p.problems
+        );
     }
 
     #[test]

@@ -674,6 +674,7 @@ fn run_daemon_loop<N: Node>(
         link_names: vec![format!("private ({ifname})")],
         services: Services::default(),
         carrier,
+        probe: None,
         netlink: nl,
         runner: Some(StageRunner::new(ScriptConfig::new(dir.path()), log.clone())),
         notifier: Notifier::new(log.clone(), None),
@@ -813,4 +814,47 @@ fn link_watch_tells_a_dark_service_interface_from_a_dark_link() {
         watch.poll(&mut nl).expect("read link changes");
     }
     assert!(watch.services_without_carrier().is_empty());
+}
+
+#[test]
+fn the_probe_counts_arp_replies_and_gives_up_when_they_stop() {
+    if skip_unless_root("net_ns::the_probe_counts_arp_replies_and_gives_up_when_they_stop") {
+        return;
+    }
+    use failover_host::net::probe::{ProbeTarget, Prober, MIN_PROBE_PERIOD, PROBE_MISSES};
+    let (a, b) = pair();
+    a.add_addr("a0", &format!("{A_IP}/24")).unwrap();
+    b.add_addr("b0", &format!("{B_IP}/24")).unwrap();
+    let target = ProbeTarget {
+        interface: "a0".into(),
+        source: A_IP,
+        target: B_IP,
+    };
+    let mut prober = a
+        .run(move || Prober::open(&[target], Duration::from_millis(1)))
+        .expect("enter namespace")
+        .expect("open the probe");
+    // Drives the probe for `span`, bounded in count by the probe periods.
+    let mut drive = |span: Duration| {
+        let end = Instant::now() + span;
+        while Instant::now() < end {
+            let now = Instant::now();
+            assert!(prober.send_due(now).is_empty(), "sending failed");
+            let fd = prober.fd(0).unwrap();
+            let wait = prober
+                .next_deadline(now)
+                .map_or(Duration::from_millis(10), |t| {
+                    t.saturating_duration_since(now)
+                })
+                .min(end.saturating_duration_since(now));
+            let _ = failover_host::net::channel::wait_readable(fd, wait);
+            prober.receive(0, Instant::now());
+        }
+        prober.unanswered_mask(Instant::now())
+    };
+    let span = MIN_PROBE_PERIOD * (PROBE_MISSES + 5);
+    assert_eq!(drive(span), 0, "the target answers: the probe must say so");
+    // The target goes away: no more replies.
+    b.ip(&["addr", "flush", "dev", "b0"]).unwrap();
+    assert_eq!(drive(span), 1, "the target is gone: the probe must give up");
 }

@@ -40,6 +40,11 @@ pub trait Node: Machine {
     fn witness(&self) -> Option<&PeerDetector>;
     /// Received-frame counters.
     fn stats(&self) -> RxStats;
+    /// Whether the last takeover was asked for by the primary (it could not
+    /// be reached) rather than caused by its silence.
+    fn took_over_on_request(&self) -> bool {
+        false
+    }
 }
 
 fn until(now: Instant, t: Instant) -> String {
@@ -67,6 +72,9 @@ impl Node for Secondary {
     }
     fn set_reachable(&mut self, now: Instant, reachable: bool) {
         Secondary::set_reachable(self, now, reachable);
+    }
+    fn took_over_on_request(&self) -> bool {
+        Secondary::took_over_on_request(self)
     }
     fn set_keys(&mut self, keys: Option<Keyring>) {
         Secondary::set_keys(self, keys);

@@ -28,6 +28,7 @@ use super::status;
 use crate::addr::Netlink;
 use crate::cli::{Program, StartupError};
 use crate::linkwatch::LinkWatch;
+use crate::net::probe::Prober;
 use crate::net::{AnnouncePlan, Announcer};
 use crate::notify::{LinkReport, Logger, MailConfig, Notifier, NotifyContext};
 use crate::scripts::{ScriptConfig, StageContext, StageRunner};
@@ -75,6 +76,8 @@ pub struct Setup {
     pub services: Services,
     /// The carrier of the links' interfaces.
     pub carrier: LinkWatch,
+    /// The `--probe` of the service interfaces, if configured.
+    pub probe: Option<Prober>,
     /// Netlink, for the addresses.
     pub netlink: Netlink,
     /// The script runner (failoverd); heartbeatd runs no scripts.
@@ -113,8 +116,10 @@ pub struct Runtime<N: Node> {
     last_phase: &'static str,
     stopping: bool,
     rx_failing: Vec<bool>,
-    /// The service interfaces last reported without a carrier.
-    dark: Vec<String>,
+    /// The reachability last reported: the service interfaces without a
+    /// carrier, and the probes unanswered, as bit masks (compared on every
+    /// turn without allocating).
+    reach_state: Option<(u32, u32)>,
     payload: [u8; MAX_FRAME_LEN],
 }
 
@@ -133,7 +138,7 @@ impl<N: Node> Runtime<N> {
             last_phase,
             stopping: false,
             rx_failing: vec![false; channels],
-            dark: Vec::new(),
+            reach_state: None,
             payload: [0; MAX_FRAME_LEN],
         }
     }
@@ -163,7 +168,7 @@ impl<N: Node> Runtime<N> {
                 .warning("no carrier on any link: this host is cut off from everyone");
         }
         self.node.set_carrier(self.core(now), any);
-        self.report_reachability(now, true);
+        self.report_reachability(now);
         loop {
             let now = StdInstant::now();
             self.step(now);
@@ -204,6 +209,21 @@ impl<N: Node> Runtime<N> {
             if let Some((stage, outcome)) = r.poll(now) {
                 self.node.handle_stage_done(t, stage, outcome);
             }
+        }
+        if let Some(p) = self.s.probe.as_mut() {
+            // Replies that queued up while this process was not running
+            // (a stall) count before the verdict is taken: the time it was
+            // away must not look like the target's silence.
+            for i in 0..p.len() {
+                p.receive(i, now);
+            }
+            for (iface, e) in p.send_due(now) {
+                self.s.log.warning(format_args!(
+                    "cannot send the --probe request on {iface}: {e} (logged once until it works \
+                     again)"
+                ));
+            }
+            self.report_reachability(now);
         }
         if self.node.poll_at().is_some_and(|at| at <= t) {
             self.node.handle_timeout(t);
@@ -326,7 +346,13 @@ impl<N: Node> Runtime<N> {
 
     fn stage_reason(&self, t: Instant, stage: Stage) -> String {
         let acquiring = matches!(stage, Stage::Test | Stage::PreAcq | Stage::PostAcq);
-        if acquiring {
+        if acquiring && self.node.took_over_on_request() {
+            format!(
+                "the {} handed the service over: clients cannot reach it ({})",
+                self.s.peer_label,
+                self.links_text(t)
+            )
+        } else if acquiring {
             format!(
                 "the {} is silent on every network ({})",
                 self.s.peer_label,
@@ -352,6 +378,9 @@ impl<N: Node> Runtime<N> {
                 .map(str::to_owned),
             Event::Relinquished if self.stopping => {
                 Some(format!("{} was asked to stop", self.s.program.name()))
+            }
+            Event::TookOver if self.node.took_over_on_request() => {
+                Some(crate::notify::text::HANDED_OVER.to_owned())
             }
             Event::TookOver => Some(format!(
                 "dead time {}",
@@ -413,6 +442,7 @@ impl<N: Node> Runtime<N> {
         earliest(self.announcer.next_due().map(|t| self.std(t)));
         earliest(self.s.runner.as_ref().and_then(StageRunner::next_deadline));
         earliest(self.s.notifier.next_deadline());
+        earliest(self.s.probe.as_ref().and_then(|p| p.next_deadline(now)));
         let timeout = wake.map_or(MAX_SLEEP, |w| {
             w.saturating_duration_since(now).min(MAX_SLEEP)
         });
@@ -421,6 +451,8 @@ impl<N: Node> Runtime<N> {
         let mut ready: heapless::Vec<bool, MAX_POLL_FDS> = heapless::Vec::new();
         let mut signalled = false;
         let mut link_event = false;
+        let probes = self.s.probe.as_ref().map_or(0, Prober::len);
+        let mut probe_ready: heapless::Vec<bool, MAX_POLL_FDS> = heapless::Vec::new();
         {
             let script_fds = self
                 .s
@@ -433,6 +465,11 @@ impl<N: Node> Runtime<N> {
             let _ = fds.push(PollFd::new(self.s.carrier.as_fd(), PollFlags::POLLIN));
             for i in 0..channels {
                 if let Some(fd) = self.s.ports.fd(i) {
+                    let _ = fds.push(PollFd::new(fd, PollFlags::POLLIN));
+                }
+            }
+            for i in 0..probes {
+                if let Some(fd) = self.s.probe.as_ref().and_then(|p| p.fd(i)) {
                     let _ = fds.push(PollFd::new(fd, PollFlags::POLLIN));
                 }
             }
@@ -449,6 +486,9 @@ impl<N: Node> Runtime<N> {
                     link_event = fds.get(1).is_some_and(is_ready);
                     for f in fds.iter().skip(2).take(channels) {
                         let _ = ready.push(is_ready(f));
+                    }
+                    for f in fds.iter().skip(2 + channels).take(probes) {
+                        let _ = probe_ready.push(is_ready(f));
                     }
                 }
                 Err(nix::errno::Errno::EINTR) => {}
@@ -467,6 +507,14 @@ impl<N: Node> Runtime<N> {
         for (i, r) in ready.iter().enumerate() {
             if *r {
                 self.receive(i);
+            }
+        }
+        if let Some(p) = self.s.probe.as_mut() {
+            let now = StdInstant::now();
+            for (i, r) in probe_ready.iter().enumerate() {
+                if *r {
+                    p.receive(i, now);
+                }
             }
         }
     }
@@ -521,7 +569,7 @@ impl<N: Node> Runtime<N> {
                 }
                 let now = StdInstant::now();
                 self.node.set_carrier(self.core(now), any);
-                self.report_reachability(now, false);
+                self.report_reachability(now);
                 self.drive(now);
                 // Gratuitous ARPs sent while a service interface had no
                 // carrier were lost (the addresses may be added as soon as
@@ -552,31 +600,42 @@ impl<N: Node> Runtime<N> {
     }
 
     /// The reachability rule's input: clients can reach this host only if
-    /// every interface that carries a service address has a carrier. The
-    /// core decides what follows (a primary hands the service over, a
-    /// secondary says it cannot serve); this logs why.
-    fn report_reachability(&mut self, now: StdInstant, starting: bool) {
-        let dark: Vec<String> = self
+    /// every interface that carries a service address has a carrier and,
+    /// with `--probe`, its probe target answers there. The core decides
+    /// what follows (a primary hands the service over, a secondary says it
+    /// cannot serve); this logs why. Cheap when nothing changed: called on
+    /// every turn with a probe.
+    fn report_reachability(&mut self, now: StdInstant) {
+        let state = (
+            self.s.carrier.service_dark_mask(),
+            self.s.probe.as_ref().map_or(0, |p| p.unanswered_mask(now)),
+        );
+        if self.reach_state == Some(state) {
+            return;
+        }
+        let starting = self.reach_state.is_none();
+        self.reach_state = Some(state);
+        let mut why: Vec<String> = self
             .s
             .carrier
             .services_without_carrier()
             .into_iter()
-            .map(str::to_owned)
+            .map(|i| format!("no carrier on {i}"))
             .collect();
-        let reachable = dark.is_empty();
-        if dark != self.dark || starting {
-            if !reachable {
-                self.s.log.warning(format_args!(
-                    "clients cannot reach this server: no carrier on {} (service addresses \
-                     live there)",
-                    dark.join(", ")
-                ));
-            } else if !starting {
-                self.s.log.notice(
-                    "every service interface has a carrier again: clients can reach this server",
-                );
-            }
-            self.dark = dark;
+        if let Some(p) = self.s.probe.as_ref() {
+            why.extend(p.unanswered(now));
+        }
+        let reachable = why.is_empty();
+        if !reachable {
+            self.s.log.warning(format_args!(
+                "clients cannot reach this server: {} (service addresses live there)",
+                why.join("; ")
+            ));
+        } else if !starting {
+            self.s.log.notice(
+                "every service interface has a carrier (and its probe answers) again: clients can \
+                 reach this server",
+            );
         }
         self.node.set_reachable(self.core(now), reachable);
     }

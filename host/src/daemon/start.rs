@@ -24,6 +24,7 @@ use crate::cli::{
     Invocation, Problem, Program, ServiceAddr, StartupError, EXIT_CONFIG, EXIT_NOPERM,
 };
 use crate::linkwatch::LinkWatch;
+use crate::net::probe::Prober;
 use crate::notify::{local_hostname, LogConfig, Logger, MailConfig, Notifier, NotifyContext};
 use crate::options::{
     check_privileges, failoverd_from_args, heartbeatd_from_args, to_std, CommonOptions,
@@ -283,6 +284,14 @@ fn start<N: Node>(
         Ok(w) => w,
         Err(e) => return fail(program, &e.to_string()),
     };
+    let probe = if spec.plan.probes.is_empty() {
+        None
+    } else {
+        match Prober::open(&spec.plan.probes, crate::options::to_std(common.interval)) {
+            Ok(p) => Some(p),
+            Err(e) => return fail(program, &format!("cannot open the --probe channel: {e}")),
+        }
+    };
     // Before the pid file exists: a --status query (SIGUSR1) must never
     // find a daemon that would die of it.
     let mut mask = SigSet::empty();
@@ -385,6 +394,7 @@ fn start<N: Node>(
         link_names,
         services,
         carrier,
+        probe,
         netlink: nl,
         runner: spec.scripts.map(|c| StageRunner::new(c, log.clone())),
         notifier: Notifier::new(log.clone(), mail_config(common)),

@@ -10,6 +10,7 @@
 pub mod channel;
 pub mod frame;
 pub mod garp;
+pub mod probe;
 
 pub use channel::{Channel, ChannelConfig, ChannelError, RxFilter};
 pub use frame::{build_udp_frame, parse_udp_frame, UdpFlow, UdpView, BROADCAST_MAC};

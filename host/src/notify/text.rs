@@ -52,6 +52,10 @@ pub fn policy(event: &Event, role: Role) -> (Level, bool) {
     }
 }
 
+/// The reason a takeover notice carries when the primary handed the
+/// service over instead of falling silent.
+pub const HANDED_OVER: &str = "the primary handed the service over";
+
 /// The event's name, for the log, the `X-Failover-Event` header and
 /// filters.
 pub fn tag(event: &Event) -> &'static str {
@@ -245,6 +249,27 @@ pub fn describe(event: &Event, ctx: &NotifyContext) -> Notice {
     let daemon = w.daemon();
     let log_hint = w.log_hint();
     let (summary, happened, did, check): (String, String, String, Vec<String>) = match *event {
+        Event::TookOver if ctx.reason.as_deref() == Some(HANDED_OVER) => (
+            format!("took over {addrs}: {peer} handed them over"),
+            format!(
+                "{peer} (primary) said clients cannot reach it (a service interface without \
+                 carrier, or its probe unanswered) and released the addresses; {host} has taken \
+                 them over: {addrs_long}."
+            ),
+            format!(
+                "Ran the Test and PreAcq scripts, added the addresses, announced them \
+                 (gratuitous ARP) and ran the PostAcq scripts. Clients of {addrs} are now \
+                 served by {host}."
+            ),
+            vec![
+                format!("The service network of {peer}: cable, switch port, `ip link`."),
+                format!(
+                    "Nothing else is needed for failback: once {peer} can be reached again (and \
+                     has been for the settling time), it reclaims the addresses and {daemon} \
+                     gives them back."
+                ),
+            ],
+        ),
         Event::TookOver => (
             format!("took over {addrs}: {peer} is silent on every network"),
             format!(
