@@ -233,6 +233,13 @@ impl Primary {
         self.config.keys = keys;
     }
 
+    /// Without a key: refuses every frame of `peer` from an epoch older than
+    /// `epoch`, the one the host persisted for it in an earlier life of this
+    /// node ([`Action::PersistPeerEpoch`]). Call before the first frame.
+    pub fn remember_peer_epoch(&mut self, peer: NodeId, epoch: u32) {
+        self.endpoint.set_peer_floor(peer, epoch);
+    }
+
     /// Replaces the free text carried in every heartbeat (a reload).
     pub fn set_message(&mut self, message: heapless::Vec<u8, MAX_MESSAGE_LEN>) {
         self.config.message = message;
@@ -434,7 +441,8 @@ impl Machine for Primary {
         let now = self.enter(now);
         let secondary = self.config.secondary;
         let witness = self.config.witness_node;
-        let Some(frame) = self.endpoint.receive(bytes, |h| match h.role {
+        let quiet = (self.secondary.dead_time(), self.config.interval);
+        let Some(frame) = self.endpoint.receive(bytes, quiet, |h| match h.role {
             Role::Secondary => secondary.is_none_or(|s| s == h.sender),
             Role::Witness => witness.is_none_or(|w| w == h.sender),
             Role::Primary => false,
@@ -442,6 +450,16 @@ impl Machine for Primary {
             return;
         };
         let h = &frame.header;
+        if self.endpoint.take_rewound().is_some() {
+            match h.role {
+                Role::Secondary => {
+                    self.secondary.forget_epoch();
+                    self.secondary_state.forget();
+                }
+                Role::Witness => self.witness.forget_epoch(),
+                Role::Primary => {}
+            }
+        }
         if let Body::Heartbeat(hb) = &frame.body {
             match h.role {
                 Role::Secondary => {
@@ -491,6 +509,9 @@ impl Machine for Primary {
         // A new epoch is persisted before anything else is done.
         if let Some(epoch) = self.endpoint.take_rolled() {
             return Some(Action::PersistEpoch(epoch));
+        }
+        if let Some((peer, epoch)) = self.endpoint.take_settled() {
+            return Some(Action::PersistPeerEpoch { peer, epoch });
         }
         self.actions.pop_front()
     }

@@ -314,6 +314,13 @@ impl Secondary {
         self.evaluate(now);
     }
 
+    /// Without a key: refuses every frame of `peer` from an epoch older than
+    /// `epoch`, the one the host persisted for it in an earlier life of this
+    /// node ([`Action::PersistPeerEpoch`]). Call before the first frame.
+    pub fn remember_peer_epoch(&mut self, peer: NodeId, epoch: u32) {
+        self.endpoint.set_peer_floor(peer, epoch);
+    }
+
     /// Replaces the authentication keys (a reload: key rotation without a
     /// restart). Replay windows are kept, so nothing old becomes acceptable.
     pub fn set_keys(&mut self, keys: Option<Keyring>) {
@@ -910,13 +917,24 @@ impl Machine for Secondary {
         let now = self.enter(now);
         let primary = self.config.primary;
         let witness = self.config.witness_node;
-        let Some(frame) = self.endpoint.receive(bytes, |h| match h.role {
+        let quiet = (self.primary.dead_time(), self.config.primary_interval);
+        let Some(frame) = self.endpoint.receive(bytes, quiet, |h| match h.role {
             Role::Primary => primary.is_none_or(|p| p == h.sender),
             Role::Witness => witness.is_none_or(|w| w == h.sender),
             Role::Secondary => false,
         }) else {
             return;
         };
+        if self.endpoint.take_rewound().is_some() {
+            match frame.header.role {
+                Role::Primary => {
+                    self.primary.forget_epoch();
+                    self.primary_state.forget();
+                }
+                Role::Witness => self.witness.forget_epoch(),
+                Role::Secondary => {}
+            }
+        }
         match (&frame.body, frame.header.role) {
             (Body::Heartbeat(hb), Role::Primary) => {
                 self.on_primary_heartbeat(now, link, &frame, hb)
@@ -947,6 +965,9 @@ impl Machine for Secondary {
         // A new epoch is persisted before anything else is done.
         if let Some(epoch) = self.endpoint.take_rolled() {
             return Some(Action::PersistEpoch(epoch));
+        }
+        if let Some((peer, epoch)) = self.endpoint.take_settled() {
+            return Some(Action::PersistPeerEpoch { peer, epoch });
         }
         self.actions.pop_front()
     }

@@ -201,6 +201,13 @@ impl Witness {
         self.secondary_heard
     }
 
+    /// Without a key: refuses every frame of `peer` from an epoch older than
+    /// `epoch`, the one persisted for it in an earlier life of this node
+    /// ([`Action::PersistPeerEpoch`]). Call before the first frame.
+    pub fn remember_peer_epoch(&mut self, peer: NodeId, epoch: u32) {
+        self.endpoint.set_peer_floor(peer, epoch);
+    }
+
     /// Counters of received frames.
     pub fn rx_stats(&self) -> RxStats {
         self.endpoint.stats
@@ -353,7 +360,8 @@ impl Machine for Witness {
         let now = self.enter(now);
         let primary = self.config.primary;
         let secondary = self.config.secondary;
-        let Some(frame) = self.endpoint.receive(bytes, |h| match h.role {
+        let quiet = (self.primary.dead_time(), self.config.interval);
+        let Some(frame) = self.endpoint.receive(bytes, quiet, |h| match h.role {
             Role::Primary => primary.is_none_or(|p| p == h.sender),
             // Requests from an unexpected secondary are answered (NotSecondary),
             // so the operator sees the misconfiguration in its log.
@@ -362,6 +370,10 @@ impl Machine for Witness {
         }) else {
             return;
         };
+        if self.endpoint.take_rewound().is_some() && frame.header.role == Role::Primary {
+            self.primary.forget_epoch();
+            self.primary_last.forget();
+        }
         // Deaf until now? Silence from everyone for longer than the dead
         // time (or since boot) says nothing about the primary: this witness
         // may not have been able to hear (its link down, its switch port
@@ -430,6 +442,9 @@ impl Machine for Witness {
         // A new epoch is persisted before anything else is done.
         if let Some(epoch) = self.endpoint.take_rolled() {
             return Some(Action::PersistEpoch(epoch));
+        }
+        if let Some((peer, epoch)) = self.endpoint.take_settled() {
+            return Some(Action::PersistPeerEpoch { peer, epoch });
         }
         self.actions.pop_front()
     }

@@ -1,0 +1,373 @@
+//! Which epoch of each peer a node *without a key* believes (docs/protocol.md,
+//! "Epochs from an unkeyed peer").
+//!
+//! Without a key anyone on the LAN can send a frame in a peer's name. The
+//! replay window alone then lets one forged frame with a large epoch (say
+//! `0xFFFF_FFFF`) make every genuine frame of the peer "older", for good.
+//! So an unkeyed receiver believes a peer's epoch only when it is
+//! *corroborated*: [`CORROBORATION`] frames of it with strictly increasing
+//! `seq`, no further apart than the quiet time (the peer's dead time). A
+//! genuine peer corroborates its new epoch within its first round (it sends
+//! the round on every link, with consecutive `seq`), or within two rounds on
+//! one link; a single forged frame never does. A newer epoch from a peer
+//! silent for half the quiet time (it restarted) is believed at once. The same holds for a jump of
+//! more than [`WINDOW`](crate::replay::WINDOW) in `seq` within the believed
+//! epoch (a forged "far future" seq would otherwise push the real frames out
+//! of the replay window); the allowance grows by [`PACE`] per interval the peer
+//! was silent, so a peer back from a long cut is believed at once.
+//!
+//! A believed epoch that has been silent for the quiet time no longer blocks
+//! another one, older or newer: a forged epoch that got corroborated by a
+//! short burst holds the real peer off for one dead time at most. Once an
+//! epoch has been heard for a whole quiet time it is *settled*: it becomes
+//! the floor below which nothing from that peer is accepted again, and the
+//! machine asks its host to persist it ([`crate::Action::PersistPeerEpoch`]),
+//! so frames of the peer's earlier lives stay refused after a restart of
+//! this node ([`EpochTrust::set_floor`]).
+//!
+//! With a key none of this runs: the tag already proves the epoch.
+
+use crate::node::NodeId;
+use crate::replay::WINDOW;
+use crate::time::{Duration, Instant};
+
+/// How many frames of a new epoch (with increasing `seq`) make it believed.
+pub const CORROBORATION: u8 = 2;
+
+/// How many frames per interval of silence a peer's `seq` may move on
+/// without corroboration (on top of the replay window).
+pub const PACE: u32 = 16;
+
+/// What to do with a frame, as far as its epoch is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// The frame is of the believed epoch: go on with the replay window.
+    Believed,
+    /// The frame corroborated a new epoch, now believed. `rewound`: it is
+    /// older than the one believed before (that one fell silent), so the
+    /// replay window and the machine's ordering of the peer must forget the
+    /// newer one.
+    Corroborated {
+        /// The new epoch is below the previous belief.
+        rewound: bool,
+    },
+    /// Not (yet) believable: held as a candidate, or refused outright (below
+    /// the floor, or older than a believed epoch that is still heard).
+    Unconfirmed,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Candidate {
+    epoch: u32,
+    seq: u32,
+    count: u8,
+    first: Instant,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    sender: NodeId,
+    /// The believed epoch and the highest seq accepted in it.
+    believed: Option<(u32, u32)>,
+    /// Since when the believed epoch is believed.
+    since: Instant,
+    /// The last frame of the believed epoch accepted.
+    heard: Instant,
+    /// Settled (heard for a whole quiet time) and raised into the floor.
+    settled: bool,
+    /// Nothing below this epoch is accepted (the persisted, settled one).
+    floor: u32,
+    candidate: Option<Candidate>,
+}
+
+impl Entry {
+    fn new(sender: NodeId, now: Instant) -> Entry {
+        Entry {
+            sender,
+            believed: None,
+            since: now,
+            heard: now,
+            settled: false,
+            floor: 0,
+            candidate: None,
+        }
+    }
+}
+
+/// The believed epoch of up to `N` peers. See the module docs.
+#[derive(Debug, Clone)]
+pub(crate) struct EpochTrust<const N: usize> {
+    entries: heapless::Vec<Entry, N>,
+    /// A settled epoch not yet handed to the host for persisting.
+    settled: Option<(NodeId, u32)>,
+}
+
+impl<const N: usize> EpochTrust<N> {
+    pub const fn new() -> Self {
+        EpochTrust {
+            entries: heapless::Vec::new(),
+            settled: None,
+        }
+    }
+
+    fn entry(&mut self, sender: NodeId, now: Instant) -> Option<&mut Entry> {
+        let i = match self.entries.iter().position(|e| e.sender == sender) {
+            Some(i) => i,
+            None => {
+                if self.entries.is_full() {
+                    // Forget the peer heard least recently (with three nodes
+                    // and N >= 3 this never happens to a configured one).
+                    let oldest = self
+                        .entries
+                        .iter()
+                        .enumerate()
+                        .min_by_key(|(_, e)| e.heard)
+                        .map(|(i, _)| i)?;
+                    self.entries.swap_remove(oldest);
+                }
+                self.entries.push(Entry::new(sender, now)).ok()?;
+                self.entries.len().checked_sub(1)?
+            }
+        };
+        self.entries.get_mut(i)
+    }
+
+    /// Nothing older than `epoch` from `sender` is accepted: the epoch the
+    /// host persisted in an earlier life of this node.
+    pub fn set_floor(&mut self, sender: NodeId, epoch: u32, now: Instant) {
+        if let Some(e) = self.entry(sender, now) {
+            e.floor = e.floor.max(epoch);
+        }
+    }
+
+    /// Judges a frame `(epoch, seq)` from `sender` at `now`; `quiet` is how
+    /// long a believed epoch may be silent before it stops blocking others,
+    /// `interval` how often the peer is expected to beat.
+    /// Changes nothing for a frame of the believed epoch (see
+    /// [`EpochTrust::heard`], called once the frame is accepted).
+    pub fn judge(
+        &mut self,
+        sender: NodeId,
+        epoch: u32,
+        seq: u32,
+        now: Instant,
+        quiet: Duration,
+        interval: Duration,
+    ) -> Verdict {
+        let Some(e) = self.entry(sender, now) else {
+            return Verdict::Unconfirmed;
+        };
+        if epoch < e.floor {
+            return Verdict::Unconfirmed;
+        }
+        let silent = now.saturating_since(e.heard) >= quiet;
+        if let Some((believed, top)) = e.believed {
+            // A genuine peer silent for a while (cut off) comes back with a
+            // seq that moved on meanwhile: allow PACE more per interval of
+            // silence (four times what a node sends in that time).
+            let intervals =
+                now.saturating_since(e.heard).total_micros() / interval.total_micros().max(1);
+            let allowance = PACE
+                .saturating_mul(u32::try_from(intervals).unwrap_or(u32::MAX))
+                .saturating_add(WINDOW);
+            let plausible = epoch == believed && seq <= top.saturating_add(allowance);
+            if plausible {
+                return Verdict::Believed;
+            }
+            // Older than a believed epoch that is still heard, or settled:
+            // a replay.
+            if epoch < believed && (!silent || e.settled) {
+                return Verdict::Unconfirmed;
+            }
+        }
+        // A newer epoch from a peer that has been silent for half the quiet
+        // time is believed at once: that is how a restarted peer comes back,
+        // and its first frame must not wait for a second one while the
+        // verdict on its silence is due. A forged frame then can only delay
+        // that verdict, once, by one quiet time: after it, it is silent too.
+        if e.believed.is_some_and(|(b, _)| epoch > b)
+            && now.saturating_since(e.heard) >= quiet.saturating_div(2)
+        {
+            e.candidate = None;
+            e.believed = Some((epoch, seq));
+            e.since = now;
+            e.settled = false;
+            e.heard = now;
+            return Verdict::Corroborated { rewound: false };
+        }
+        // A candidate: a new epoch, a far jump in seq, or an older epoch
+        // while the believed one is silent.
+        let corroborates = e.candidate.is_some_and(|c| {
+            c.epoch == epoch && seq > c.seq && now.saturating_since(c.first) < quiet
+        });
+        match e.candidate.as_mut() {
+            Some(c) if corroborates => {
+                c.seq = seq;
+                c.count = c.count.saturating_add(1);
+            }
+            Some(c) if c.epoch == epoch && now.saturating_since(c.first) < quiet => {
+                // The same epoch without a greater seq (a copy): no news.
+                return Verdict::Unconfirmed;
+            }
+            _ => {
+                e.candidate = Some(Candidate {
+                    epoch,
+                    seq,
+                    count: 1,
+                    first: now,
+                });
+            }
+        }
+        if e.candidate.is_none_or(|c| c.count < CORROBORATION) {
+            return Verdict::Unconfirmed;
+        }
+        let rewound = e.believed.is_some_and(|(b, _)| epoch < b);
+        let same = e.believed.is_some_and(|(b, _)| b == epoch);
+        e.candidate = None;
+        e.believed = Some((epoch, seq));
+        if !same {
+            e.since = now;
+            e.settled = false;
+        }
+        e.heard = now;
+        Verdict::Corroborated { rewound }
+    }
+
+    /// A frame `(epoch, seq)` of `sender` was accepted at `now` (after
+    /// [`EpochTrust::judge`] and the replay window). Settles the epoch once
+    /// it has been heard for `quiet`.
+    pub fn heard(&mut self, sender: NodeId, epoch: u32, seq: u32, now: Instant, quiet: Duration) {
+        let Some(e) = self.entries.iter_mut().find(|e| e.sender == sender) else {
+            return;
+        };
+        let Some((believed, top)) = e.believed.as_mut() else {
+            return;
+        };
+        if *believed != epoch {
+            return;
+        }
+        *top = (*top).max(seq);
+        e.heard = now;
+        if !e.settled && now.saturating_since(e.since) >= quiet {
+            e.settled = true;
+            if epoch > e.floor {
+                e.floor = epoch;
+                self.settled = Some((sender, epoch));
+            }
+        }
+    }
+
+    /// A settled epoch to persist, once.
+    pub fn take_settled(&mut self) -> Option<(NodeId, u32)> {
+        self.settled.take()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const P: NodeId = NodeId(1);
+    const Q: Duration = Duration::from_millis(30);
+    const I: Duration = Duration::from_millis(10);
+
+    fn ms(t: u64) -> Instant {
+        Instant::from_millis(t)
+    }
+
+    /// Judges and, when believed, records the frame as accepted.
+    fn feed(t: &mut EpochTrust<4>, epoch: u32, seq: u32, at: u64) -> bool {
+        let v = t.judge(P, epoch, seq, ms(at), Q, I);
+        let ok = v != Verdict::Unconfirmed;
+        if ok {
+            t.heard(P, epoch, seq, ms(at), Q);
+        }
+        ok
+    }
+
+    #[test]
+    fn a_new_peer_is_believed_after_two_increasing_frames() {
+        let mut t = EpochTrust::<4>::new();
+        assert!(!feed(&mut t, 100, 1, 0), "one frame proves nothing");
+        assert!(!feed(&mut t, 100, 1, 0), "a copy of it neither");
+        assert!(feed(&mut t, 100, 2, 0), "the same round on the other link");
+        assert!(feed(&mut t, 100, 3, 10));
+    }
+
+    #[test]
+    fn one_forged_frame_of_a_huge_epoch_changes_nothing() {
+        let mut t = EpochTrust::<4>::new();
+        assert!(!feed(&mut t, 100, 1, 0));
+        assert!(feed(&mut t, 100, 2, 0));
+        assert!(!feed(&mut t, u32::MAX, 1, 5));
+        assert!(
+            !feed(&mut t, u32::MAX, 1, 6),
+            "the same forged frame on the other link"
+        );
+        assert!(feed(&mut t, 100, 3, 10), "the real peer is still believed");
+        // A forged seq far ahead in the real epoch is held too.
+        assert!(!feed(&mut t, 100, u32::MAX, 11));
+        assert!(feed(&mut t, 100, 4, 20));
+    }
+
+    #[test]
+    fn a_genuine_restart_is_believed_within_a_round() {
+        let mut t = EpochTrust::<4>::new();
+        feed(&mut t, 100, 1, 0);
+        feed(&mut t, 100, 2, 0);
+        assert!(!feed(&mut t, 200, 1, 10));
+        assert!(feed(&mut t, 200, 2, 10));
+        assert!(!feed(&mut t, 100, 9, 11), "the previous life is refused");
+    }
+
+    #[test]
+    fn a_peer_back_from_silence_in_a_new_epoch_is_believed_at_once() {
+        let mut t = EpochTrust::<4>::new();
+        feed(&mut t, 100, 1, 0);
+        feed(&mut t, 100, 2, 0);
+        assert!(!feed(&mut t, 200, 1, 14), "heard 14 ms ago: corroborate");
+        assert!(feed(&mut t, 300, 1, 15), "silent for half the quiet time");
+    }
+
+    #[test]
+    fn a_corroborated_epoch_that_falls_silent_stops_blocking_the_real_peer() {
+        let mut t = EpochTrust::<4>::new();
+        feed(&mut t, 100, 1, 0);
+        feed(&mut t, 100, 2, 0);
+        // A burst of two forged frames corroborates a forged epoch.
+        feed(&mut t, u32::MAX, 1, 5);
+        assert!(feed(&mut t, u32::MAX, 2, 5));
+        assert!(
+            !feed(&mut t, 100, 3, 10),
+            "refused while the forgery is fresh"
+        );
+        assert!(!feed(&mut t, 100, 4, 20));
+        // One quiet time after the last forged frame the real peer is back.
+        assert!(!feed(&mut t, 100, 5, 35));
+        assert_eq!(
+            t.judge(P, 100, 6, ms(36), Q, I),
+            Verdict::Corroborated { rewound: true }
+        );
+        assert_eq!(t.take_settled(), None, "nothing settled: nothing persisted");
+    }
+
+    #[test]
+    fn an_epoch_heard_for_a_quiet_time_settles_and_becomes_the_floor() {
+        let mut t = EpochTrust::<4>::new();
+        for i in 0..=4u32 {
+            feed(&mut t, 100, i + 1, u64::from(i) * 10);
+        }
+        assert_eq!(t.take_settled(), Some((P, 100)));
+        assert_eq!(t.take_settled(), None);
+        // Even silent, a settled epoch is not given up for an older one.
+        assert!(!feed(&mut t, 99, 1, 500));
+        assert!(!feed(&mut t, 99, 2, 500));
+        // A restart of this node: the persisted floor refuses old lives.
+        let mut fresh = EpochTrust::<4>::new();
+        fresh.set_floor(P, 100, ms(0));
+        assert!(!feed(&mut fresh, 99, 1, 0));
+        assert!(!feed(&mut fresh, 99, 2, 0));
+        assert!(!feed(&mut fresh, 100, 7, 0));
+        assert!(feed(&mut fresh, 100, 8, 0));
+    }
+}
