@@ -6,7 +6,7 @@
 
 use failover_core::wire::{Keyring, MAX_MESSAGE_LEN};
 use failover_core::{primary, secondary};
-use failover_core::{Instant, Machine, PeerDetector, Primary, Role, RxStats, Secondary};
+use failover_core::{Instant, Machine, NodeId, PeerDetector, Primary, Role, RxStats, Secondary};
 
 /// A core machine the daemon loop can drive.
 pub trait Node: Machine {
@@ -37,6 +37,8 @@ pub trait Node: Machine {
     fn witness(&self) -> Option<&PeerDetector>;
     /// Received-frame counters.
     fn stats(&self) -> RxStats;
+    /// At start: the settled epoch of `peer` persisted by an earlier life.
+    fn remember_peer_epoch(&mut self, peer: NodeId, epoch: u32);
 }
 
 fn until(now: Instant, t: Instant) -> String {
@@ -66,6 +68,9 @@ impl Node for Secondary {
         Secondary::set_keys(self, keys);
     }
     fn set_message(&mut self, _message: &str) {}
+    fn remember_peer_epoch(&mut self, peer: NodeId, epoch: u32) {
+        Secondary::remember_peer_epoch(self, peer, epoch);
+    }
     fn phase_name(&self) -> &'static str {
         match self.phase() {
             secondary::Phase::Monitoring => "monitoring",
@@ -136,6 +141,9 @@ impl Node for Primary {
     }
     fn shutdown(&mut self, now: Instant) {
         Primary::shutdown(self, now);
+    }
+    fn remember_peer_epoch(&mut self, peer: NodeId, epoch: u32) {
+        Primary::remember_peer_epoch(self, peer, epoch);
     }
     fn is_stopped(&self) -> bool {
         Primary::is_stopped(self)
