@@ -9,7 +9,14 @@
 //! `seq`, no further apart than the quiet time (the peer's dead time). A
 //! genuine peer corroborates its new epoch within its first round (it sends
 //! the round on every link, with consecutive `seq`), or within two rounds on
-//! one link; a single forged frame never does. A newer epoch from a peer
+//! one link; a single forged frame never does. Two cases are believed on
+//! their first frame, *provisionally*, because a verdict may be due: the
+//! first frame heard from a peer, and a newer epoch from a peer silent for
+//! half the quiet time (it restarted). Until a later frame of the same epoch
+//! confirms it, a provisional belief gives way at once to the next frame of
+//! the epoch believed before (or, for a first frame, to any other frame):
+//! one forged frame is then accepted, but shuts the real peer out for no
+//! more than that peer's next frame. A newer epoch from a peer
 //! silent for half the quiet time (it restarted) is believed at once. The same holds for a jump of
 //! more than [`WINDOW`](crate::replay::WINDOW) in `seq` within the believed
 //! epoch (a forged "far future" seq would otherwise push the real frames out
@@ -77,6 +84,12 @@ struct Entry {
     settled: bool,
     /// Nothing below this epoch is accepted (the persisted, settled one).
     floor: u32,
+    /// The belief rests on one frame so far: the first heard from the peer,
+    /// or a newer epoch after a silence. A later frame of it confirms it.
+    provisional: bool,
+    /// With a provisional belief after a silence: the belief before, still
+    /// accepted, whose next frame takes the belief back.
+    previous: Option<(u32, u32)>,
     candidate: Option<Candidate>,
 }
 
@@ -89,7 +102,24 @@ impl Entry {
             heard: now,
             settled: false,
             floor: 0,
+            provisional: false,
+            previous: None,
             candidate: None,
+        }
+    }
+
+    /// Believes `(epoch, seq)` from `now`, provisionally, `previous` being
+    /// the belief it replaces if that stays acceptable meanwhile.
+    fn believe(&mut self, epoch: u32, seq: u32, now: Instant, previous: Option<(u32, u32)>) {
+        let same = self.believed.is_some_and(|(b, _)| b == epoch);
+        self.believed = Some((epoch, seq));
+        self.provisional = true;
+        self.previous = previous;
+        self.candidate = None;
+        self.heard = now;
+        if !same {
+            self.since = now;
+            self.settled = false;
         }
     }
 }
@@ -160,42 +190,65 @@ impl<const N: usize> EpochTrust<N> {
         if epoch < e.floor {
             return Verdict::Unconfirmed;
         }
-        let silent = now.saturating_since(e.heard) >= quiet;
-        if let Some((believed, top)) = e.believed {
-            // A genuine peer silent for a while (cut off) comes back with a
-            // seq that moved on meanwhile: allow PACE more per interval of
-            // silence (four times what a node sends in that time).
-            let intervals =
-                now.saturating_since(e.heard).total_micros() / interval.total_micros().max(1);
-            let allowance = PACE
-                .saturating_mul(u32::try_from(intervals).unwrap_or(u32::MAX))
-                .saturating_add(WINDOW);
-            let plausible = epoch == believed && seq <= top.saturating_add(allowance);
-            if plausible {
-                return Verdict::Believed;
+        let gap = now.saturating_since(e.heard);
+        // A genuine peer silent for a while (cut off) comes back with a seq
+        // that moved on meanwhile: allow PACE more per interval of silence
+        // (four times what a node sends in that time).
+        let intervals = gap.total_micros() / interval.total_micros().max(1);
+        let allowance = PACE
+            .saturating_mul(u32::try_from(intervals).unwrap_or(u32::MAX))
+            .saturating_add(WINDOW);
+        let fits = |(b, top): (u32, u32)| epoch == b && seq <= top.saturating_add(allowance);
+        let Some((believed, top)) = e.believed else {
+            // The first frame heard from this peer (since this node
+            // started): believed provisionally, so that a peer coming up
+            // is heard at once; until confirmed, another epoch replaces it.
+            e.believe(epoch, seq, now, None);
+            return Verdict::Corroborated { rewound: false };
+        };
+        if fits((believed, top)) {
+            if seq > top {
+                // A later frame of the same epoch: confirmed.
+                e.provisional = false;
+                e.previous = None;
             }
-            // Older than a believed epoch that is still heard, or settled:
-            // a replay.
-            if epoch < believed && (!silent || e.settled) {
-                return Verdict::Unconfirmed;
+            return Verdict::Believed;
+        }
+        if e.provisional {
+            if let Some(previous) = e.previous.filter(|p| fits(*p)) {
+                // The peer believed before is still there: the newer epoch
+                // was a single (forged) frame. Back to it, confirmed.
+                e.believe(epoch, previous.1.max(seq), now, None);
+                e.provisional = false;
+                return Verdict::Corroborated { rewound: true };
+            }
+            if e.previous.is_none() {
+                // Never confirmed anything from this peer: the latest word
+                // replaces the first, provisionally still.
+                e.believe(epoch, seq, now, None);
+                return Verdict::Corroborated {
+                    rewound: epoch < believed,
+                };
             }
         }
         // A newer epoch from a peer that has been silent for half the quiet
         // time is believed at once: that is how a restarted peer comes back,
         // and its first frame must not wait for a second one while the
-        // verdict on its silence is due. A forged frame then can only delay
-        // that verdict, once, by one quiet time: after it, it is silent too.
-        if e.believed.is_some_and(|(b, _)| epoch > b)
-            && now.saturating_since(e.heard) >= quiet.saturating_div(2)
-        {
-            e.candidate = None;
-            e.believed = Some((epoch, seq));
-            e.since = now;
-            e.settled = false;
-            e.heard = now;
+        // verdict on its silence is due. Provisionally: until a second frame
+        // confirms it, the epoch believed before stays acceptable, and its
+        // next frame takes the belief back. So a forged frame can only delay
+        // the verdict on a peer that really is silent, once, by one quiet
+        // time; it never shuts out one that is not.
+        if !e.provisional && epoch > believed && gap >= quiet.saturating_div(2) {
+            e.believe(epoch, seq, now, Some((believed, top)));
             return Verdict::Corroborated { rewound: false };
         }
-        // A candidate: a new epoch, a far jump in seq, or an older epoch
+        // Older than a believed epoch that is still heard, or settled: a
+        // replay.
+        if epoch < believed && (gap < quiet || e.settled) {
+            return Verdict::Unconfirmed;
+        }
+        // A candidate: a newer epoch, a far jump in seq, or an older epoch
         // while the believed one is silent.
         let corroborates = e.candidate.is_some_and(|c| {
             c.epoch == epoch && seq > c.seq && now.saturating_since(c.first) < quiet
@@ -221,15 +274,16 @@ impl<const N: usize> EpochTrust<N> {
         if e.candidate.is_none_or(|c| c.count < CORROBORATION) {
             return Verdict::Unconfirmed;
         }
-        let rewound = e.believed.is_some_and(|(b, _)| epoch < b);
-        let same = e.believed.is_some_and(|(b, _)| b == epoch);
-        e.candidate = None;
-        e.believed = Some((epoch, seq));
-        if !same {
-            e.since = now;
-            e.settled = false;
+        let rewound = epoch < believed;
+        if epoch == believed {
+            // A far jump in seq, corroborated: same epoch, same settling.
+            e.believed = Some((epoch, seq));
+            e.candidate = None;
+            e.heard = now;
+        } else {
+            e.believe(epoch, seq, now, None);
+            e.provisional = false;
         }
-        e.heard = now;
         Verdict::Corroborated { rewound }
     }
 
@@ -248,7 +302,7 @@ impl<const N: usize> EpochTrust<N> {
         }
         *top = (*top).max(seq);
         e.heard = now;
-        if !e.settled && now.saturating_since(e.since) >= quiet {
+        if !e.settled && !e.provisional && now.saturating_since(e.since) >= quiet {
             e.settled = true;
             if epoch > e.floor {
                 e.floor = epoch;
@@ -286,18 +340,27 @@ mod tests {
     }
 
     #[test]
-    fn a_new_peer_is_believed_after_two_increasing_frames() {
+    fn a_new_peer_is_believed_at_once_and_a_forged_first_frame_gives_way() {
         let mut t = EpochTrust::<4>::new();
-        assert!(!feed(&mut t, 100, 1, 0), "one frame proves nothing");
-        assert!(!feed(&mut t, 100, 1, 0), "a copy of it neither");
-        assert!(feed(&mut t, 100, 2, 0), "the same round on the other link");
+        assert!(feed(&mut t, u32::MAX, 1, 0), "the first frame: provisional");
+        assert_eq!(
+            t.judge(P, 100, 1, ms(1), Q, I),
+            Verdict::Corroborated { rewound: true },
+            "the next word replaces an unconfirmed first one"
+        );
+        t.heard(P, 100, 1, ms(1), Q);
+        assert!(feed(&mut t, 100, 2, 1), "confirmed");
+        assert!(
+            !feed(&mut t, u32::MAX, 2, 2),
+            "now a forgery is only a candidate"
+        );
         assert!(feed(&mut t, 100, 3, 10));
     }
 
     #[test]
     fn one_forged_frame_of_a_huge_epoch_changes_nothing() {
         let mut t = EpochTrust::<4>::new();
-        assert!(!feed(&mut t, 100, 1, 0));
+        assert!(feed(&mut t, 100, 1, 0));
         assert!(feed(&mut t, 100, 2, 0));
         assert!(!feed(&mut t, u32::MAX, 1, 5));
         assert!(
@@ -327,6 +390,36 @@ mod tests {
         feed(&mut t, 100, 2, 0);
         assert!(!feed(&mut t, 200, 1, 14), "heard 14 ms ago: corroborate");
         assert!(feed(&mut t, 300, 1, 15), "silent for half the quiet time");
+        assert!(feed(&mut t, 300, 2, 16), "and confirmed");
+        assert!(!feed(&mut t, 100, 3, 17), "the previous life is refused");
+    }
+
+    #[test]
+    fn a_forged_frame_believed_after_a_gap_gives_way_to_the_real_peer_at_once() {
+        let mut t = EpochTrust::<4>::new();
+        feed(&mut t, 100, 1, 0);
+        feed(&mut t, 100, 2, 0);
+        // The real peer was silent for 20 ms (loss), and the first frame
+        // after is forged.
+        assert!(feed(&mut t, u32::MAX, 1, 20));
+        // Its copy on the other link is no news (the replay window of that
+        // link takes it), and confirms nothing.
+        assert!(feed(&mut t, u32::MAX, 1, 20));
+        assert_eq!(
+            t.judge(P, 100, 3, ms(21), Q, I),
+            Verdict::Corroborated { rewound: true },
+            "the real peer's next frame takes the belief back"
+        );
+        t.heard(P, 100, 3, ms(21), Q);
+        assert!(feed(&mut t, 100, 4, 22));
+        for i in 0..5u32 {
+            feed(&mut t, 100, 5 + i, 30 + u64::from(i) * 10);
+        }
+        assert_eq!(
+            t.take_settled(),
+            Some((P, 100)),
+            "the real epoch settles, not the forged"
+        );
     }
 
     #[test]
@@ -367,7 +460,7 @@ mod tests {
         fresh.set_floor(P, 100, ms(0));
         assert!(!feed(&mut fresh, 99, 1, 0));
         assert!(!feed(&mut fresh, 99, 2, 0));
-        assert!(!feed(&mut fresh, 100, 7, 0));
+        assert!(feed(&mut fresh, 100, 7, 0));
         assert!(feed(&mut fresh, 100, 8, 0));
     }
 }
