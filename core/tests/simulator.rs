@@ -10,7 +10,10 @@
 //!    witness's, when it asks), the script time and one interval;
 //! 3. no takeover starts while the secondary hears the primary;
 //! 4. once every fault is repaired, the addresses end on the primary alone;
-//! 5. nothing panics.
+//! 5. nothing panics;
+//! 6. without a key, one forged frame (arbitrary header and body) as the
+//!    only fault starts no takeover, makes the primary let go of nothing,
+//!    and leaves every node hearing its peers on every link.
 //!
 //! `SIM_SCHEDULES=N` sets how many schedules run (default 100 000),
 //! `SIM_SEED=S` replays one seed with its full trace, `SIM_FIRST_SEED=S`
