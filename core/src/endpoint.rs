@@ -50,6 +50,8 @@ pub(crate) struct Endpoint {
     /// A peer whose believed epoch went back to an older one (the newer one
     /// fell silent): the machine forgets its ordering of that peer.
     rewound: Option<NodeId>,
+    /// The last frame returned rests on a provisional belief.
+    provisional: bool,
     pub stats: RxStats,
     /// The latest `now` seen: time never goes backwards inside a machine.
     latest: Instant,
@@ -73,6 +75,7 @@ impl Endpoint {
             replay: ReplayGuard::new(),
             trust: EpochTrust::new(),
             rewound: None,
+            provisional: false,
             stats: RxStats::default(),
             latest: start,
         }
@@ -170,6 +173,7 @@ impl Endpoint {
         if self.keys.is_none() {
             self.trust
                 .heard(h.sender, h.epoch, h.seq, self.latest, quiet);
+            self.provisional = self.trust.provisional(h.sender);
         }
         self.stats.accepted = self.stats.accepted.saturating_add(1);
         Some(frame)
@@ -246,6 +250,14 @@ impl Endpoint {
     /// machine turns it into [`crate::Action::PersistEpoch`].
     pub fn take_rolled(&mut self) -> Option<u32> {
         self.rolled.take()
+    }
+
+    /// Whether the frame just returned by [`Endpoint::receive`] rests on a
+    /// provisional belief in its sender's epoch (`crate::epochs`): count it
+    /// for liveness, but do not act on its flags or echo. Always false with
+    /// a key.
+    pub fn provisional(&self) -> bool {
+        self.provisional
     }
 
     /// A peer whose believed epoch went back to an older one, once: the

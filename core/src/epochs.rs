@@ -16,7 +16,9 @@
 //! confirms it, a provisional belief gives way at once to the next frame of
 //! the epoch believed before (or, for a first frame, to any other frame):
 //! one forged frame is then accepted, but shuts the real peer out for no
-//! more than that peer's next frame. A newer epoch from a peer
+//! more than that peer's next frame, and the machines act on the state a
+//! provisional frame carries (flags, echoes) only once it is confirmed: it
+//! counts for liveness alone. A newer epoch from a peer
 //! silent for half the quiet time (it restarted) is believed at once. The same holds for a jump of
 //! more than [`WINDOW`](crate::replay::WINDOW) in `seq` within the believed
 //! epoch (a forged "far future" seq would otherwise push the real frames out
@@ -145,13 +147,14 @@ impl<const N: usize> EpochTrust<N> {
             Some(i) => i,
             None => {
                 if self.entries.is_full() {
-                    // Forget the peer heard least recently (with three nodes
-                    // and N >= 3 this never happens to a configured one).
+                    // Forget the peer heard least recently, one without a
+                    // floor first: strangers claiming a role a node listens
+                    // to from anyone must not push out a persisted floor.
                     let oldest = self
                         .entries
                         .iter()
                         .enumerate()
-                        .min_by_key(|(_, e)| e.heard)
+                        .min_by_key(|(_, e)| (e.floor != 0, e.heard))
                         .map(|(i, _)| i)?;
                     self.entries.swap_remove(oldest);
                 }
@@ -222,10 +225,13 @@ impl<const N: usize> EpochTrust<N> {
                 e.provisional = false;
                 return Verdict::Corroborated { rewound: true };
             }
-            if e.previous.is_none() {
-                // Never confirmed anything from this peer: the latest word
-                // replaces the first, provisionally still.
-                e.believe(epoch, seq, now, None);
+            if e.previous.is_none_or(|(p, _)| epoch > p) {
+                // Not the belief confirmed before, but not older either
+                // (the peer restarted meanwhile, or nothing was ever
+                // confirmed): it replaces the unconfirmed one,
+                // provisionally still.
+                let previous = e.previous;
+                e.believe(epoch, seq, now, previous);
                 return Verdict::Corroborated {
                     rewound: epoch < believed,
                 };
@@ -311,6 +317,15 @@ impl<const N: usize> EpochTrust<N> {
         }
     }
 
+    /// Whether `sender`'s believed epoch rests on one frame so far: its
+    /// frames count for liveness, but the state they carry (flags, echoes)
+    /// waits for a confirming frame.
+    pub fn provisional(&self, sender: NodeId) -> bool {
+        self.entries
+            .iter()
+            .any(|e| e.sender == sender && e.provisional)
+    }
+
     /// A settled epoch to persist, once.
     pub fn take_settled(&mut self) -> Option<(NodeId, u32)> {
         self.settled.take()
@@ -381,6 +396,16 @@ mod tests {
         assert!(!feed(&mut t, 200, 1, 10));
         assert!(feed(&mut t, 200, 2, 10));
         assert!(!feed(&mut t, 100, 9, 11), "the previous life is refused");
+    }
+
+    #[test]
+    fn strangers_do_not_push_out_a_persisted_floor() {
+        let mut t = EpochTrust::<4>::new();
+        t.set_floor(P, 100, ms(0));
+        for id in 10..20 {
+            t.judge(NodeId(id), 1, 1, ms(u64::from(id)), Q, I);
+        }
+        assert!(!feed(&mut t, 99, 1, 30), "the floor is still there");
     }
 
     #[test]

@@ -469,8 +469,14 @@ impl Machine for Primary {
                         let used = self.secondary.interval();
                         self.push(Action::Notify(Event::IntervalRefused { advertised, used }));
                     }
-                    self.on_echo(self.echo_time(hb));
-                    if self.secondary_state.advance(h.epoch, h.seq) {
+                    // A frame whose epoch is believed on its own word
+                    // (docs/protocol.md, "Epochs from an unkeyed peer")
+                    // counts for liveness only.
+                    let confirmed = !self.endpoint.provisional();
+                    if confirmed {
+                        self.on_echo(self.echo_time(hb));
+                    }
+                    if confirmed && self.secondary_state.advance(h.epoch, h.seq) {
                         self.secondary_epoch = h.epoch;
                         self.secondary_seq = h.seq;
                         self.secondary_holds = hb.flags.contains(HeartbeatFlags::HOLDS);
@@ -480,7 +486,7 @@ impl Machine for Primary {
                 Role::Witness => {
                     self.witness
                         .on_heartbeat(now, LinkId(0), h.epoch, hb.beat, hb.interval);
-                    let echoed = self.echo_time(hb);
+                    let echoed = self.echo_time(hb).filter(|_| !self.endpoint.provisional());
                     self.on_echo(echoed);
                     if let Some(t) = echoed {
                         if self.witness_view.is_none_or(|(seen, _)| t >= seen) {

@@ -444,7 +444,9 @@ impl Secondary {
             let used = self.primary.interval();
             self.notify(Event::IntervalRefused { advertised, used });
         }
-        if self.primary_state.advance(h.epoch, h.seq) {
+        // A frame whose epoch is believed on its own word (docs/protocol.md,
+        // "Epochs from an unkeyed peer") counts for liveness only.
+        if !self.endpoint.provisional() && self.primary_state.advance(h.epoch, h.seq) {
             self.primary_epoch = h.epoch;
             self.primary_seq = h.seq;
             self.reclaim = hb.flags.contains(HeartbeatFlags::RECLAIM);

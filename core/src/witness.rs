@@ -399,7 +399,9 @@ impl Machine for Witness {
                     let used = self.primary.interval();
                     self.push(Action::Notify(Event::IntervalRefused { advertised, used }));
                 }
-                if self.primary_last.advance(h.epoch, h.seq) {
+                // Echoed only once its epoch is confirmed (docs/protocol.md,
+                // "Epochs from an unkeyed peer").
+                if !self.endpoint.provisional() && self.primary_last.advance(h.epoch, h.seq) {
                     self.primary_echo = (h.epoch, h.seq);
                 }
             }
