@@ -52,6 +52,9 @@ pub(crate) struct Endpoint {
     rewound: Option<NodeId>,
     /// The last frame returned rests on a provisional belief.
     provisional: bool,
+    /// Without a key: how long a believed epoch may be silent before
+    /// another may replace it, and how often peers are expected to beat.
+    timing: (Duration, Duration),
     pub stats: RxStats,
     /// The latest `now` seen: time never goes backwards inside a machine.
     latest: Instant,
@@ -76,6 +79,7 @@ impl Endpoint {
             trust: EpochTrust::new(),
             rewound: None,
             provisional: false,
+            timing: (Duration::ZERO, Duration::ZERO),
             stats: RxStats::default(),
             latest: start,
         }
@@ -110,16 +114,9 @@ impl Endpoint {
     /// replayed.
     ///
     /// Without a key, the sender's epoch must be believed first
-    /// (`crate::epochs`): `quiet` is how long a believed epoch may be silent
-    /// before another may replace it (the machine's dead time for peers),
-    /// `interval` how often peers are expected to beat.
+    /// (`crate::epochs`), with the timings of [`Endpoint::set_timing`].
     /// With a key this costs one branch: the tag proves the epoch.
-    pub fn receive(
-        &mut self,
-        bytes: &[u8],
-        (quiet, interval): (Duration, Duration),
-        wanted: impl Fn(&Header) -> bool,
-    ) -> Option<FrameRepr> {
+    pub fn receive(&mut self, bytes: &[u8], wanted: impl Fn(&Header) -> bool) -> Option<FrameRepr> {
         let unverified = match UnverifiedFrame::parse(bytes) {
             Ok(frame) => frame,
             Err(err) => {
@@ -132,24 +129,17 @@ impl Endpoint {
             self.stats.ignored = self.stats.ignored.saturating_add(1);
             return None;
         }
-        if self.keys.is_none() {
-            match self
-                .trust
-                .judge(h.sender, h.epoch, h.seq, self.latest, quiet, interval)
-            {
-                Verdict::Believed => {}
-                Verdict::Corroborated { rewound } => {
-                    if rewound {
-                        self.replay.forget(h.sender);
-                        self.rewound = Some(h.sender);
-                    }
-                }
-                Verdict::Unconfirmed => {
-                    self.stats.unconfirmed = self.stats.unconfirmed.saturating_add(1);
-                    return None;
-                }
+        // Only without a key, and only then are the timings looked up: the
+        // keyed path stays as it was.
+        let unkeyed = if self.keys.is_none() {
+            let (quiet, interval) = self.timing;
+            if !self.believes(&h, quiet, interval) {
+                return None;
             }
-        }
+            Some(quiet)
+        } else {
+            None
+        };
         if self.replay.would_refuse(h.sender, h.link, h.epoch, h.seq) {
             self.stats.replayed = self.stats.replayed.saturating_add(1);
             return None;
@@ -170,13 +160,42 @@ impl Endpoint {
             self.stats.replayed = self.stats.replayed.saturating_add(1);
             return None;
         }
-        if self.keys.is_none() {
-            self.trust
-                .heard(h.sender, h.epoch, h.seq, self.latest, quiet);
-            self.provisional = self.trust.provisional(h.sender);
+        if let Some(quiet) = unkeyed {
+            self.heard(h.sender, h.epoch, h.seq, quiet);
         }
         self.stats.accepted = self.stats.accepted.saturating_add(1);
         Some(frame)
+    }
+
+    /// Without a key: whether `h`'s epoch is believed (`crate::epochs`);
+    /// counts the frame as unconfirmed if not. Out of line, so the keyed
+    /// path stays as short as it was.
+    #[inline(never)]
+    fn believes(&mut self, h: &Header, quiet: Duration, interval: Duration) -> bool {
+        match self
+            .trust
+            .judge(h.sender, h.epoch, h.seq, self.latest, quiet, interval)
+        {
+            Verdict::Believed => true,
+            Verdict::Corroborated { rewound } => {
+                if rewound {
+                    self.replay.forget(h.sender);
+                    self.rewound = Some(h.sender);
+                }
+                true
+            }
+            Verdict::Unconfirmed => {
+                self.stats.unconfirmed = self.stats.unconfirmed.saturating_add(1);
+                false
+            }
+        }
+    }
+
+    /// Without a key: a frame of `sender` was accepted.
+    #[inline(never)]
+    fn heard(&mut self, sender: NodeId, epoch: u32, seq: u32, quiet: Duration) {
+        self.trust.heard(sender, epoch, seq, self.latest, quiet);
+        self.provisional = self.trust.provisional(sender);
     }
 
     fn count(&mut self, err: WireError) {
@@ -252,6 +271,15 @@ impl Endpoint {
         self.rolled.take()
     }
 
+    /// Without a key: `quiet`, how long a believed epoch may be silent
+    /// before another may replace it (the machine's dead time for peers),
+    /// and `interval`, how often peers are expected to beat. The machine
+    /// sets them at start and after each frame it accepts, not on the
+    /// receive path.
+    pub fn set_timing(&mut self, quiet: Duration, interval: Duration) {
+        self.timing = (quiet, interval);
+    }
+
     /// Whether the frame just returned by [`Endpoint::receive`] rests on a
     /// provisional belief in its sender's epoch (`crate::epochs`): count it
     /// for liveness, but do not act on its flags or echo. Always false with
@@ -323,7 +351,12 @@ mod tests {
     use crate::time::Duration;
     use crate::wire::{HeartbeatFlags, HeartbeatRepr, MAX_FRAME_LEN};
 
-    const Q: (Duration, Duration) = (Duration::from_millis(30), Duration::from_millis(10));
+    /// An unkeyed receiver with a 30 ms quiet time and 10 ms beats.
+    fn unkeyed_rx(node: NodeId, epoch: u32, t: Instant) -> Endpoint {
+        let mut rx = Endpoint::new(node, Role::Secondary, epoch, None, t);
+        rx.set_timing(Duration::from_millis(30), Duration::from_millis(10));
+        rx
+    }
 
     fn heartbeat() -> Body {
         Body::Heartbeat(HeartbeatRepr {
@@ -348,7 +381,7 @@ mod tests {
         let mut sent = [(0, 0); 4];
         for s in sent.iter_mut() {
             let len = tx.emit(LinkId(0), heartbeat(), &mut buf).expect("emitted");
-            let frame = rx.receive(&buf[..len], Q, |_| true).expect("accepted");
+            let frame = rx.receive(&buf[..len], |_| true).expect("accepted");
             *s = (frame.header.epoch, frame.header.seq);
             assert_eq!(tx.last_sent(), *s);
         }
@@ -367,12 +400,12 @@ mod tests {
         let t = Instant::ZERO;
         let mut tx = Endpoint::new(NodeId(1), Role::Primary, 7, None, t);
         tx.start_after_seq(u32::MAX - 3);
-        let mut rx = Endpoint::new(NodeId(2), Role::Secondary, 9, None, t);
+        let mut rx = unkeyed_rx(NodeId(2), 9, t);
         let mut buf = [0u8; MAX_FRAME_LEN];
         let mut got = std::vec::Vec::new();
         for _ in 0..6 {
             let len = tx.emit(LinkId(0), heartbeat(), &mut buf).expect("emitted");
-            if let Some(f) = rx.receive(&buf[..len], Q, |_| true) {
+            if let Some(f) = rx.receive(&buf[..len], |_| true) {
                 got.push((f.header.epoch, f.header.seq));
             }
             if got.len() == 2 {
@@ -380,7 +413,7 @@ mod tests {
                 let mut forged = buf;
                 forged[16..20].copy_from_slice(&u32::MAX.to_be_bytes());
                 forged[20..24].copy_from_slice(&1u32.to_be_bytes());
-                assert!(rx.receive(&forged[..len], Q, |_| true).is_none());
+                assert!(rx.receive(&forged[..len], |_| true).is_none());
             }
         }
         assert_eq!(
@@ -418,26 +451,26 @@ mod tests {
         let mut rx = Endpoint::new(NodeId(2), Role::Secondary, 9, Some(keyring()), t);
         let mut buf = [0u8; MAX_FRAME_LEN];
         let len = tx.emit(LinkId(0), heartbeat(), &mut buf).expect("emitted");
-        assert!(rx.receive(&buf[..len], Q, |_| true).is_some());
+        assert!(rx.receive(&buf[..len], |_| true).is_some());
         // The same frame again with its tag broken: an old seq is refused
         // as a replay, without authenticating it.
         let mut broken = buf;
         broken[len - 1] ^= 1;
-        assert!(rx.receive(&broken[..len], Q, |_| true).is_none());
+        assert!(rx.receive(&broken[..len], |_| true).is_none());
         assert_eq!((rx.stats.replayed, rx.stats.auth_failed), (1, 0));
         // From a sender it does not listen to: ignored, not authenticated.
         assert!(rx
-            .receive(&broken[..len], Q, |h| h.sender != NodeId(1))
+            .receive(&broken[..len], |h| h.sender != NodeId(1))
             .is_none());
         assert_eq!((rx.stats.ignored, rx.stats.auth_failed), (1, 0));
         // A fresh seq with a broken tag is authenticated, and fails.
         let len = tx.emit(LinkId(0), heartbeat(), &mut buf).expect("emitted");
         buf[len - 1] ^= 1;
-        assert!(rx.receive(&buf[..len], Q, |_| true).is_none());
+        assert!(rx.receive(&buf[..len], |_| true).is_none());
         assert_eq!(rx.stats.auth_failed, 1);
         // And did not take the seq: the genuine frame is still accepted.
         buf[len - 1] ^= 1;
-        assert!(rx.receive(&buf[..len], Q, |_| true).is_some());
+        assert!(rx.receive(&buf[..len], |_| true).is_some());
         assert_eq!(rx.stats.accepted, 2);
     }
 }

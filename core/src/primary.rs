@@ -139,7 +139,7 @@ impl Primary {
         let witness_dead = config
             .isolation_fence
             .unwrap_or(config.interval.saturating_mul(3));
-        Primary {
+        let mut machine = Primary {
             endpoint: Endpoint::new(
                 config.node,
                 Role::Primary,
@@ -169,7 +169,18 @@ impl Primary {
             },
             actions: Deque::new(),
             config,
-        }
+        };
+        machine.sync_timing();
+        machine
+    }
+
+    /// Hands the endpoint the timings it judges unkeyed epochs with
+    /// ([`Endpoint::set_timing`]): the peer's dead time, which an adaptive
+    /// detector learns from frames, and its expected interval. Kept out of
+    /// the receive path, so a refused keyed frame costs what it did.
+    fn sync_timing(&mut self) {
+        let quiet = self.secondary.dead_time();
+        self.endpoint.set_timing(quiet, self.config.interval);
     }
 
     /// This machine's first frame is `(epoch, seq + 1)` instead of
@@ -441,8 +452,7 @@ impl Machine for Primary {
         let now = self.enter(now);
         let secondary = self.config.secondary;
         let witness = self.config.witness_node;
-        let quiet = (self.secondary.dead_time(), self.config.interval);
-        let Some(frame) = self.endpoint.receive(bytes, quiet, |h| match h.role {
+        let Some(frame) = self.endpoint.receive(bytes, |h| match h.role {
             Role::Secondary => secondary.is_none_or(|s| s == h.sender),
             Role::Witness => witness.is_none_or(|w| w == h.sender),
             Role::Primary => false,
@@ -497,6 +507,7 @@ impl Machine for Primary {
                 Role::Primary => {}
             }
         }
+        self.sync_timing();
         self.evaluate(now);
     }
 

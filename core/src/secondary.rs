@@ -222,7 +222,7 @@ impl Secondary {
             config.interval,
             now,
         );
-        Secondary {
+        let mut machine = Secondary {
             endpoint: Endpoint::new(
                 config.node,
                 Role::Secondary,
@@ -253,7 +253,19 @@ impl Secondary {
             actions: Deque::new(),
             to_witness: Deque::new(),
             config,
-        }
+        };
+        machine.sync_timing();
+        machine
+    }
+
+    /// Hands the endpoint the timings it judges unkeyed epochs with
+    /// ([`Endpoint::set_timing`]): the peer's dead time, which an adaptive
+    /// detector learns from frames, and its expected interval. Kept out of
+    /// the receive path, so a refused keyed frame costs what it did.
+    fn sync_timing(&mut self) {
+        let quiet = self.primary.dead_time();
+        self.endpoint
+            .set_timing(quiet, self.config.primary_interval);
     }
 
     /// This machine's first frame is `(epoch, seq + 1)` instead of
@@ -919,8 +931,7 @@ impl Machine for Secondary {
         let now = self.enter(now);
         let primary = self.config.primary;
         let witness = self.config.witness_node;
-        let quiet = (self.primary.dead_time(), self.config.primary_interval);
-        let Some(frame) = self.endpoint.receive(bytes, quiet, |h| match h.role {
+        let Some(frame) = self.endpoint.receive(bytes, |h| match h.role {
             Role::Primary => primary.is_none_or(|p| p == h.sender),
             Role::Witness => witness.is_none_or(|w| w == h.sender),
             Role::Secondary => false,
@@ -949,6 +960,7 @@ impl Machine for Secondary {
             (Body::Witness(msg), Role::Witness) => self.on_witness_frame(now, msg),
             _ => {}
         }
+        self.sync_timing();
         self.evaluate(now);
     }
 

@@ -150,7 +150,7 @@ pub struct Witness {
 impl Witness {
     /// A witness booting at `now`.
     pub fn new(config: WitnessConfig, now: Instant) -> Self {
-        Witness {
+        let mut machine = Witness {
             endpoint: Endpoint::new(
                 config.node,
                 Role::Witness,
@@ -170,7 +170,18 @@ impl Witness {
             actions: Deque::new(),
             replies: Deque::new(),
             config,
-        }
+        };
+        machine.sync_timing();
+        machine
+    }
+
+    /// Hands the endpoint the timings it judges unkeyed epochs with
+    /// ([`Endpoint::set_timing`]): the peer's dead time, which an adaptive
+    /// detector learns from frames, and its expected interval. Kept out of
+    /// the receive path, so a refused keyed frame costs what it did.
+    fn sync_timing(&mut self) {
+        let quiet = self.primary.dead_time();
+        self.endpoint.set_timing(quiet, self.config.interval);
     }
 
     /// This machine's first frame is `(epoch, seq + 1)` instead of
@@ -360,8 +371,7 @@ impl Machine for Witness {
         let now = self.enter(now);
         let primary = self.config.primary;
         let secondary = self.config.secondary;
-        let quiet = (self.primary.dead_time(), self.config.interval);
-        let Some(frame) = self.endpoint.receive(bytes, quiet, |h| match h.role {
+        let Some(frame) = self.endpoint.receive(bytes, |h| match h.role {
             Role::Primary => primary.is_none_or(|p| p == h.sender),
             // Requests from an unexpected secondary are answered (NotSecondary),
             // so the operator sees the misconfiguration in its log.
@@ -426,6 +436,7 @@ impl Machine for Witness {
             }
             _ => {}
         }
+        self.sync_timing();
         self.evaluate(now);
     }
 
