@@ -63,6 +63,10 @@ pub struct FrameCounters {
     pub auth_failed: u64,
     /// Frames refused as replays.
     pub replayed: u64,
+    /// Frames from nodes or roles not listened to.
+    pub ignored: u64,
+    /// Without a key: frames of an epoch not (yet) believed.
+    pub unconfirmed: u64,
 }
 
 impl FrameCounters {
@@ -80,6 +84,8 @@ impl FrameCounters {
                 "malformed" => c.malformed = n,
                 "failed authentication" => c.auth_failed = n,
                 "replayed" => c.replayed = n,
+                "ignored" => c.ignored = n,
+                "unconfirmed" => c.unconfirmed = n,
                 _ => {}
             }
         }

@@ -736,13 +736,14 @@ impl<N: Node> Runtime<N> {
         let _ = writeln!(
             out,
             "frames received: {} accepted, {} malformed, {} unknown version or type, {} failed \
-             authentication, {} replayed, {} ignored",
+             authentication, {} replayed, {} ignored, {} unconfirmed",
             st.accepted,
             st.malformed,
             st.unknown_version.saturating_add(st.unknown_type),
             st.auth_failed,
             st.replayed,
-            st.ignored
+            st.ignored,
+            st.unconfirmed
         );
         out
     }
