@@ -1328,9 +1328,12 @@ fn forged_unkeyed_heartbeats_of_a_huge_epoch_change_nothing() {
         &format!("heartbeatd never yielded to a forged secondary: {yielded:?}"),
         &logs,
     );
-    lab.wait("heartbeatd to hold the address, not reclaim it", WAIT, &logs, || {
-        status(&lab.bins.heartbeatd, &hb).contains("holding the service addresses")
-    });
+    lab.wait(
+        "heartbeatd to hold the address, not reclaim it",
+        WAIT,
+        &logs,
+        || status(&lab.bins.heartbeatd, &hb).contains("holding the service addresses"),
+    );
     let outage = longest_outage(&lab.probes(), attack, Instant::now());
     lab.check(
         outage < NO_OUTAGE,

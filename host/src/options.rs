@@ -865,14 +865,16 @@ impl HeartbeatdOptions {
                     "--peer {p} is also a --service address: give the secondary's private address"
                 ));
             }
-        } else {
-            c.warnings.push(format!(
-                "no --peer (or {KEY_SECONDARY_IP}): any node on the networks may claim the \
-                 secondary role, and one that claims to hold the service addresses makes this \
-                 primary give them up; give the secondary's private address"
-            ));
         }
         resolve_keys(&mut common, &mut c);
+        if peer.is_none() && common.key_file.is_none() {
+            // With a key only key holders can claim anything.
+            c.warnings.push(format!(
+                "no --peer (or {KEY_SECONDARY_IP}) and no key: any node on the networks may \
+                 claim the secondary role, and one that claims to hold the service addresses \
+                 makes this primary give them up; give the secondary's private address"
+            ));
+        }
         let mut options = HeartbeatdOptions {
             common,
             targets,
@@ -1732,7 +1734,7 @@ mod tests {
             o.common
                 .warnings
                 .iter()
-                .any(|w| w.starts_with("no --peer (or FAILOVER_SECONDARY_IP): any node")),
+                .any(|w| w.starts_with("no --peer (or FAILOVER_SECONDARY_IP) and no key: any node")),
             "{:?}",
             o.common.warnings
         );
