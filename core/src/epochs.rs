@@ -488,4 +488,53 @@ mod tests {
         assert!(feed(&mut fresh, 100, 7, 0));
         assert!(feed(&mut fresh, 100, 8, 0));
     }
+
+    proptest::proptest! {
+        /// A genuine peer (beats 1 to 12 ms apart, now and then a silence
+        /// and a restart into a newer epoch) and one forged frame with any
+        /// epoch and seq, anywhere after the peer was first confirmed: no
+        /// genuine frame is refused but the first of a restarted epoch, and
+        /// only epochs the peer used settle.
+        #[test]
+        fn one_forged_frame_never_shuts_the_real_peer_out(
+            gaps in proptest::collection::vec((1u64..=12, 0u8..20), 10..120),
+            forged_at in 2usize..10,
+            forged in (proptest::prelude::any::<u32>(), proptest::prelude::any::<u32>(), 0u64..40),
+        ) {
+            let mut t = EpochTrust::<4>::new();
+            let (mut epoch, mut seq, mut at) = (100u32, 0u32, 0u64);
+            let mut used = std::vec![epoch];
+            let (mut refused, mut restarts) = (0, 0);
+            for (i, (gap, event)) in gaps.iter().enumerate() {
+                at += gap;
+                match event {
+                    // A silence of 40 ms, then a restart.
+                    0 => {
+                        at += 40;
+                        epoch += 1 + u32::from(*event);
+                        seq = 0;
+                        used.push(epoch);
+                        restarts += 1;
+                    }
+                    // A silence of 20 ms.
+                    1 => at += 20,
+                    _ => {}
+                }
+                seq += 1;
+                if !feed(&mut t, epoch, seq, at) {
+                    refused += 1;
+                }
+                if i == forged_at {
+                    // After a silence of up to 40 ms (the real peer's next
+                    // frame is due later still).
+                    at += forged.2;
+                    let _ = feed(&mut t, forged.0, forged.1, at);
+                }
+                if let Some((_, settled)) = t.take_settled() {
+                    proptest::prop_assert!(used.contains(&settled), "settled {}", settled);
+                }
+            }
+            proptest::prop_assert!(refused <= restarts, "{} refused, {} restarts", refused, restarts);
+        }
+    }
 }
