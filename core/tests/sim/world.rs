@@ -161,6 +161,9 @@ pub struct RunStats {
     pub frames: u64,
     /// Epochs a node moved to because its seq ran out.
     pub rollovers: u64,
+    /// Schedules whose only fault, one forged frame, was checked to have
+    /// left no trace (invariant 6).
+    pub forgeries_checked: u64,
 }
 
 impl RunStats {
@@ -172,6 +175,7 @@ impl RunStats {
         self.liveness_checked += other.liveness_checked;
         self.frames += other.frames;
         self.rollovers += other.rollovers;
+        self.forgeries_checked += other.forgeries_checked;
     }
 }
 
@@ -725,7 +729,7 @@ impl World {
     }
 
     /// (6), at the end: the real peers are heard on every link again.
-    fn check_forgery_forgotten(&self) -> Result<(), Violation> {
+    fn check_forgery_forgotten(&mut self) -> Result<(), Violation> {
         let Some(at) = self.forged_at else {
             return Ok(());
         };
@@ -755,6 +759,7 @@ impl World {
                 return deaf("the witness no longer hears the primary");
             }
         }
+        self.stats.forgeries_checked += 1;
         Ok(())
     }
 
