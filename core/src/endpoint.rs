@@ -160,8 +160,10 @@ impl Endpoint {
             self.stats.replayed = self.stats.replayed.saturating_add(1);
             return None;
         }
-        if let Some(quiet) = unkeyed {
-            self.heard(h.sender, h.epoch, h.seq, quiet);
+        match unkeyed {
+            Some(quiet) => self.heard(h.sender, h.epoch, h.seq, quiet),
+            // Keyed (perhaps since a reload): nothing rests on one frame.
+            None => self.provisional = false,
         }
         self.stats.accepted = self.stats.accepted.saturating_add(1);
         Some(frame)
@@ -428,6 +430,34 @@ mod tests {
             "the first frame of the rolled-over epoch only corroborates; the forgery did not count"
         );
         assert_eq!((rx.stats.unconfirmed, rx.stats.replayed), (2, 0));
+    }
+
+    #[test]
+    fn a_provisional_belief_does_not_outlive_a_switch_to_a_key() {
+        let t = Instant::ZERO;
+        let mut tx = Endpoint::new(NodeId(1), Role::Primary, 7, None, t);
+        let mut rx = unkeyed_rx(NodeId(2), 9, t);
+        let mut buf = [0u8; MAX_FRAME_LEN];
+        let len = tx.emit(LinkId(0), heartbeat(), &mut buf).expect("emitted");
+        assert!(rx.receive(&buf[..len], |_| true).is_some());
+        assert!(
+            rx.provisional(),
+            "the first frame heard rests on its own word"
+        );
+        let len = tx.emit(LinkId(1), heartbeat(), &mut buf).expect("emitted");
+        assert!(rx.receive(&buf[..len], |_| true).is_some());
+        assert!(!rx.provisional(), "confirmed by the next");
+        // A reload adds a key after an unconfirmed frame: keyed frames are
+        // never provisional.
+        let mut rx = unkeyed_rx(NodeId(2), 9, t);
+        let len = tx.emit(LinkId(0), heartbeat(), &mut buf).expect("emitted");
+        assert!(rx.receive(&buf[..len], |_| true).is_some());
+        assert!(rx.provisional());
+        tx.set_keys(Some(keyring()));
+        rx.set_keys(Some(keyring()));
+        let len = tx.emit(LinkId(0), heartbeat(), &mut buf).expect("emitted");
+        assert!(rx.receive(&buf[..len], |_| true).is_some());
+        assert!(!rx.provisional());
     }
 
     #[test]
