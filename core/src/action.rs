@@ -249,6 +249,17 @@ pub enum Action {
     /// ran out (docs/protocol.md, "Epochs"): store it where the next start
     /// reads its last epoch, so no later start can choose it again.
     PersistEpoch(u32),
+    /// Without a key: `peer`'s epoch `epoch` has settled (corroborated, and
+    /// heard for a whole dead time; see `crate::epochs`). Store it next to
+    /// this node's own epoch and hand it back at the next start (the
+    /// machines' `remember_peer_epoch`), so frames of the peer's earlier
+    /// lives stay refused after this node restarts.
+    PersistPeerEpoch {
+        /// The peer.
+        peer: crate::node::NodeId,
+        /// Its settled epoch.
+        epoch: u32,
+    },
 }
 
 /// Where a frame goes.

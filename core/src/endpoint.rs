@@ -2,9 +2,10 @@
 //! de-duplicate what arrives, number and sign what leaves, and count what was
 //! refused. One copy here keeps the three machines about decisions only.
 
+use crate::epochs::{EpochTrust, Verdict};
 use crate::node::{LinkId, NodeId, Role};
 use crate::replay::ReplayGuard;
-use crate::time::Instant;
+use crate::time::{Duration, Instant};
 use crate::wire::{Body, FrameRepr, Header, Keyring, UnverifiedFrame, WireError};
 
 /// Counters of received frames, by fate. An operator reads them in the
@@ -26,6 +27,10 @@ pub struct RxStats {
     /// Frames this node sent itself (broadcasts loop back), or frames from
     /// nodes or roles this node does not listen to.
     pub ignored: u32,
+    /// Without a key: frames of an epoch (or a `seq` far ahead) that is not
+    /// corroborated yet, or older than a believed epoch still heard
+    /// (`crate::epochs`). A single forged frame lands here.
+    pub unconfirmed: u32,
 }
 
 /// The frame plumbing a machine embeds.
@@ -40,6 +45,16 @@ pub(crate) struct Endpoint {
     rolled: Option<u32>,
     keys: Option<Keyring>,
     replay: ReplayGuard<16>,
+    /// Without a key: which epoch of each peer is believed.
+    trust: EpochTrust<4>,
+    /// A peer whose believed epoch went back to an older one (the newer one
+    /// fell silent): the machine forgets its ordering of that peer.
+    rewound: Option<NodeId>,
+    /// The last frame returned rests on a provisional belief.
+    provisional: bool,
+    /// Without a key: how long a believed epoch may be silent before
+    /// another may replace it, and how often peers are expected to beat.
+    timing: (Duration, Duration),
     pub stats: RxStats,
     /// The latest `now` seen: time never goes backwards inside a machine.
     latest: Instant,
@@ -61,6 +76,10 @@ impl Endpoint {
             rolled: None,
             keys,
             replay: ReplayGuard::new(),
+            trust: EpochTrust::new(),
+            rewound: None,
+            provisional: false,
+            timing: (Duration::ZERO, Duration::ZERO),
             stats: RxStats::default(),
             latest: start,
         }
@@ -93,6 +112,10 @@ impl Endpoint {
     /// wanted sender is authenticated. Such a frame with a bad tag is
     /// counted as failing authentication; one that is also old counts as
     /// replayed.
+    ///
+    /// Without a key, the sender's epoch must be believed first
+    /// (`crate::epochs`), with the timings of [`Endpoint::set_timing`].
+    /// With a key this costs one branch: the tag proves the epoch.
     pub fn receive(&mut self, bytes: &[u8], wanted: impl Fn(&Header) -> bool) -> Option<FrameRepr> {
         let unverified = match UnverifiedFrame::parse(bytes) {
             Ok(frame) => frame,
@@ -106,6 +129,17 @@ impl Endpoint {
             self.stats.ignored = self.stats.ignored.saturating_add(1);
             return None;
         }
+        // Only without a key, and only then are the timings looked up: the
+        // keyed path stays as it was.
+        let unkeyed = if self.keys.is_none() {
+            let (quiet, interval) = self.timing;
+            if !self.believes(&h, quiet, interval) {
+                return None;
+            }
+            Some(quiet)
+        } else {
+            None
+        };
         if self.replay.would_refuse(h.sender, h.link, h.epoch, h.seq) {
             self.stats.replayed = self.stats.replayed.saturating_add(1);
             return None;
@@ -126,8 +160,44 @@ impl Endpoint {
             self.stats.replayed = self.stats.replayed.saturating_add(1);
             return None;
         }
+        match unkeyed {
+            Some(quiet) => self.heard(h.sender, h.epoch, h.seq, quiet),
+            // Keyed (perhaps since a reload): nothing rests on one frame.
+            None => self.provisional = false,
+        }
         self.stats.accepted = self.stats.accepted.saturating_add(1);
         Some(frame)
+    }
+
+    /// Without a key: whether `h`'s epoch is believed (`crate::epochs`);
+    /// counts the frame as unconfirmed if not. Out of line, so the keyed
+    /// path stays as short as it was.
+    #[inline(never)]
+    fn believes(&mut self, h: &Header, quiet: Duration, interval: Duration) -> bool {
+        match self
+            .trust
+            .judge(h.sender, h.epoch, h.seq, self.latest, quiet, interval)
+        {
+            Verdict::Believed => true,
+            Verdict::Corroborated { rewound } => {
+                if rewound {
+                    self.replay.forget(h.sender);
+                    self.rewound = Some(h.sender);
+                }
+                true
+            }
+            Verdict::Unconfirmed => {
+                self.stats.unconfirmed = self.stats.unconfirmed.saturating_add(1);
+                false
+            }
+        }
+    }
+
+    /// Without a key: a frame of `sender` was accepted.
+    #[inline(never)]
+    fn heard(&mut self, sender: NodeId, epoch: u32, seq: u32, quiet: Duration) {
+        self.trust.heard(sender, epoch, seq, self.latest, quiet);
+        self.provisional = self.trust.provisional(sender);
     }
 
     fn count(&mut self, err: WireError) {
@@ -203,6 +273,44 @@ impl Endpoint {
         self.rolled.take()
     }
 
+    /// Without a key: `quiet`, how long a believed epoch may be silent
+    /// before another may replace it (the machine's dead time for peers),
+    /// and `interval`, how often peers are expected to beat. The machine
+    /// sets them at start and after each frame it accepts, not on the
+    /// receive path.
+    pub fn set_timing(&mut self, quiet: Duration, interval: Duration) {
+        self.timing = (quiet, interval);
+    }
+
+    /// Whether the frame just returned by [`Endpoint::receive`] rests on a
+    /// provisional belief in its sender's epoch (`crate::epochs`): count it
+    /// for liveness, but do not act on its flags or echo. Always false with
+    /// a key.
+    pub fn provisional(&self) -> bool {
+        self.provisional
+    }
+
+    /// A peer whose believed epoch went back to an older one, once: the
+    /// machine forgets how it ordered that peer's frames (detector epoch,
+    /// [`Freshness`]), or it would go on ignoring the real peer.
+    pub fn take_rewound(&mut self) -> Option<NodeId> {
+        self.rewound.take()
+    }
+
+    /// A peer epoch that has settled (heard for a whole quiet time), once:
+    /// the machine turns it into [`crate::Action::PersistPeerEpoch`].
+    pub fn take_settled(&mut self) -> Option<(NodeId, u32)> {
+        self.trust.take_settled()
+    }
+
+    /// Refuses every frame of `peer` older than `epoch`: the epoch of it the
+    /// host persisted in an earlier life of this node. Only used without a
+    /// key (with one, the tag covers the epoch).
+    pub fn set_peer_floor(&mut self, peer: NodeId, epoch: u32) {
+        let now = self.latest;
+        self.trust.set_floor(peer, epoch, now);
+    }
+
     /// A fresh nonce for a witness request: unique within this epoch.
     pub fn nonce(&mut self) -> u32 {
         // The sequence counter is unique per epoch; mixing in the epoch keeps
@@ -231,6 +339,12 @@ impl Freshness {
             }
         }
     }
+
+    /// Forgets the order: the peer's believed epoch went back
+    /// ([`Endpoint::take_rewound`]).
+    pub fn forget(&mut self) {
+        self.last = None;
+    }
 }
 
 #[cfg(test)]
@@ -238,6 +352,13 @@ mod tests {
     use super::*;
     use crate::time::Duration;
     use crate::wire::{HeartbeatFlags, HeartbeatRepr, MAX_FRAME_LEN};
+
+    /// An unkeyed receiver with a 30 ms quiet time and 10 ms beats.
+    fn unkeyed_rx(node: NodeId, epoch: u32, t: Instant) -> Endpoint {
+        let mut rx = Endpoint::new(node, Role::Secondary, epoch, None, t);
+        rx.set_timing(Duration::from_millis(30), Duration::from_millis(10));
+        rx
+    }
 
     fn heartbeat() -> Body {
         Body::Heartbeat(HeartbeatRepr {
@@ -253,9 +374,11 @@ mod tests {
     #[test]
     fn the_seq_space_running_out_moves_to_the_next_epoch_and_receivers_keep_accepting() {
         let t = Instant::ZERO;
-        let mut tx = Endpoint::new(NodeId(1), Role::Primary, 7, None, t);
+        // Keyed: without a key each new epoch first needs corroborating
+        // (see the next test).
+        let mut tx = Endpoint::new(NodeId(1), Role::Primary, 7, Some(keyring()), t);
         tx.start_after_seq(u32::MAX - 2);
-        let mut rx = Endpoint::new(NodeId(2), Role::Secondary, 9, None, t);
+        let mut rx = Endpoint::new(NodeId(2), Role::Secondary, 9, Some(keyring()), t);
         let mut buf = [0u8; MAX_FRAME_LEN];
         let mut sent = [(0, 0); 4];
         for s in sent.iter_mut() {
@@ -272,6 +395,69 @@ mod tests {
         assert_eq!(tx.take_rolled(), Some(8), "the host is asked to persist it");
         assert_eq!(tx.take_rolled(), None, "once");
         assert_eq!(rx.stats.replayed, 0);
+    }
+
+    #[test]
+    fn without_a_key_a_rollover_costs_one_frame_and_one_forged_frame_costs_nothing() {
+        let t = Instant::ZERO;
+        let mut tx = Endpoint::new(NodeId(1), Role::Primary, 7, None, t);
+        tx.start_after_seq(u32::MAX - 3);
+        let mut rx = unkeyed_rx(NodeId(2), 9, t);
+        let mut buf = [0u8; MAX_FRAME_LEN];
+        let mut got = std::vec::Vec::new();
+        for _ in 0..6 {
+            let len = tx.emit(LinkId(0), heartbeat(), &mut buf).expect("emitted");
+            if let Some(f) = rx.receive(&buf[..len], |_| true) {
+                got.push((f.header.epoch, f.header.seq));
+            }
+            if got.len() == 2 {
+                // A forged copy of the frame just accepted, in a huge epoch.
+                let mut forged = buf;
+                forged[16..20].copy_from_slice(&u32::MAX.to_be_bytes());
+                forged[20..24].copy_from_slice(&1u32.to_be_bytes());
+                assert!(rx.receive(&forged[..len], |_| true).is_none());
+            }
+        }
+        assert_eq!(
+            got,
+            [
+                (7, u32::MAX - 2),
+                (7, u32::MAX - 1),
+                (7, u32::MAX),
+                (8, 2),
+                (8, 3)
+            ],
+            "the first frame of the rolled-over epoch only corroborates; the forgery did not count"
+        );
+        assert_eq!((rx.stats.unconfirmed, rx.stats.replayed), (2, 0));
+    }
+
+    #[test]
+    fn a_provisional_belief_does_not_outlive_a_switch_to_a_key() {
+        let t = Instant::ZERO;
+        let mut tx = Endpoint::new(NodeId(1), Role::Primary, 7, None, t);
+        let mut rx = unkeyed_rx(NodeId(2), 9, t);
+        let mut buf = [0u8; MAX_FRAME_LEN];
+        let len = tx.emit(LinkId(0), heartbeat(), &mut buf).expect("emitted");
+        assert!(rx.receive(&buf[..len], |_| true).is_some());
+        assert!(
+            rx.provisional(),
+            "the first frame heard rests on its own word"
+        );
+        let len = tx.emit(LinkId(1), heartbeat(), &mut buf).expect("emitted");
+        assert!(rx.receive(&buf[..len], |_| true).is_some());
+        assert!(!rx.provisional(), "confirmed by the next");
+        // A reload adds a key after an unconfirmed frame: keyed frames are
+        // never provisional.
+        let mut rx = unkeyed_rx(NodeId(2), 9, t);
+        let len = tx.emit(LinkId(0), heartbeat(), &mut buf).expect("emitted");
+        assert!(rx.receive(&buf[..len], |_| true).is_some());
+        assert!(rx.provisional());
+        tx.set_keys(Some(keyring()));
+        rx.set_keys(Some(keyring()));
+        let len = tx.emit(LinkId(0), heartbeat(), &mut buf).expect("emitted");
+        assert!(rx.receive(&buf[..len], |_| true).is_some());
+        assert!(!rx.provisional());
     }
 
     #[test]

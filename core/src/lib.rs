@@ -37,6 +37,7 @@ pub mod witness;
 
 mod beat;
 pub(crate) mod endpoint;
+pub mod epochs;
 
 pub use action::{Action, Dest, Event, LinkMask, Stage, StageOutcome, Transmit};
 pub use config::{ConfigError, Timing};

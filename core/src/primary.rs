@@ -155,7 +155,7 @@ impl Primary {
         let witness_dead = config
             .isolation_fence
             .unwrap_or(config.interval.saturating_mul(3));
-        Primary {
+        let mut machine = Primary {
             endpoint: Endpoint::new(
                 config.node,
                 Role::Primary,
@@ -189,7 +189,18 @@ impl Primary {
             },
             actions: Deque::new(),
             config,
-        }
+        };
+        machine.sync_timing();
+        machine
+    }
+
+    /// Hands the endpoint the timings it judges unkeyed epochs with
+    /// ([`Endpoint::set_timing`]): the peer's dead time, which an adaptive
+    /// detector learns from frames, and its expected interval. Kept out of
+    /// the receive path, so a refused keyed frame costs what it did.
+    fn sync_timing(&mut self) {
+        let quiet = self.secondary.dead_time();
+        self.endpoint.set_timing(quiet, self.config.interval);
     }
 
     /// This machine's first frame is `(epoch, seq + 1)` instead of
@@ -251,6 +262,13 @@ impl Primary {
     pub fn set_keys(&mut self, keys: Option<Keyring>) {
         self.endpoint.set_keys(keys.clone());
         self.config.keys = keys;
+    }
+
+    /// Without a key: refuses every frame of `peer` from an epoch older than
+    /// `epoch`, the one the host persisted for it in an earlier life of this
+    /// node ([`Action::PersistPeerEpoch`]). Call before the first frame.
+    pub fn remember_peer_epoch(&mut self, peer: NodeId, epoch: u32) {
+        self.endpoint.set_peer_floor(peer, epoch);
     }
 
     /// Replaces the free text carried in every heartbeat (a reload).
@@ -524,6 +542,16 @@ impl Machine for Primary {
             return;
         };
         let h = &frame.header;
+        if self.endpoint.take_rewound().is_some() {
+            match h.role {
+                Role::Secondary => {
+                    self.secondary.forget_epoch();
+                    self.secondary_state.forget();
+                }
+                Role::Witness => self.witness.forget_epoch(),
+                Role::Primary => {}
+            }
+        }
         if let Body::Heartbeat(hb) = &frame.body {
             match h.role {
                 Role::Secondary => {
@@ -533,8 +561,14 @@ impl Machine for Primary {
                         let used = self.secondary.interval();
                         self.push(Action::Notify(Event::IntervalRefused { advertised, used }));
                     }
-                    self.on_echo(self.echo_time(hb));
-                    if self.secondary_state.advance(h.epoch, h.seq) {
+                    // A frame whose epoch is believed on its own word
+                    // (docs/protocol.md, "Epochs from an unkeyed peer")
+                    // counts for liveness only.
+                    let confirmed = !self.endpoint.provisional();
+                    if confirmed {
+                        self.on_echo(self.echo_time(hb));
+                    }
+                    if confirmed && self.secondary_state.advance(h.epoch, h.seq) {
                         self.secondary_epoch = h.epoch;
                         self.secondary_seq = h.seq;
                         self.secondary_holds = hb.flags.contains(HeartbeatFlags::HOLDS);
@@ -545,7 +579,7 @@ impl Machine for Primary {
                 Role::Witness => {
                     self.witness
                         .on_heartbeat(now, LinkId(0), h.epoch, hb.beat, hb.interval);
-                    let echoed = self.echo_time(hb);
+                    let echoed = self.echo_time(hb).filter(|_| !self.endpoint.provisional());
                     self.on_echo(echoed);
                     if let Some(t) = echoed {
                         if self.witness_view.is_none_or(|(seen, _)| t >= seen) {
@@ -556,6 +590,7 @@ impl Machine for Primary {
                 Role::Primary => {}
             }
         }
+        self.sync_timing();
         self.evaluate(now);
     }
 
@@ -574,6 +609,9 @@ impl Machine for Primary {
         // A new epoch is persisted before anything else is done.
         if let Some(epoch) = self.endpoint.take_rolled() {
             return Some(Action::PersistEpoch(epoch));
+        }
+        if let Some((peer, epoch)) = self.endpoint.take_settled() {
+            return Some(Action::PersistPeerEpoch { peer, epoch });
         }
         self.actions.pop_front()
     }

@@ -98,11 +98,24 @@ pub const HANDOVER_FRAMES_UNKEYED: u8 = 3;
 pub struct HandoverRequest {
     /// Consecutive fresh frames asking for it.
     run: u8,
+    /// The primary's epoch they came in: a request belongs to one life of
+    /// the primary, and a restarted primary has asked for nothing yet.
+    epoch: u32,
 }
 
 impl HandoverRequest {
-    /// A fresh frame of the primary, with its flags.
-    pub fn on_frame(&mut self, flags: HeartbeatFlags) {
+    /// Any accepted frame of the primary, fresh or not, believed or not: a
+    /// frame of another epoch (a restart) ends the request.
+    pub fn heard(&mut self, epoch: u32) {
+        if epoch != self.epoch {
+            self.epoch = epoch;
+            self.run = 0;
+        }
+    }
+
+    /// A fresh frame of the primary, with its epoch and flags.
+    pub fn on_frame(&mut self, epoch: u32, flags: HeartbeatFlags) {
+        self.heard(epoch);
         let asks =
             flags.contains(HeartbeatFlags::HANDOVER) && !flags.contains(HeartbeatFlags::HOLDS);
         self.run = if asks { self.run.saturating_add(1) } else { 0 };
@@ -152,19 +165,25 @@ mod tests {
     fn a_handover_request_stands_after_enough_frames_and_falls_with_one_that_holds() {
         let ask = HeartbeatFlags::HANDOVER.with(HeartbeatFlags::UNREACHABLE);
         let mut h = HandoverRequest::default();
-        h.on_frame(ask);
+        h.on_frame(7, ask);
         assert!(h.stands(true), "with a key, the tag proves the first frame");
         assert!(!h.stands(false), "without, one frame may be forged");
-        h.on_frame(ask);
-        h.on_frame(ask);
+        h.on_frame(7, ask);
+        h.on_frame(7, ask);
         assert!(h.stands(false));
-        h.on_frame(ask.with(HeartbeatFlags::HOLDS));
+        h.on_frame(7, ask.with(HeartbeatFlags::HOLDS));
         assert!(!h.stands(true), "a primary that holds hands nothing over");
-        h.on_frame(ask);
-        h.on_frame(HeartbeatFlags::RECLAIM);
+        h.on_frame(7, ask);
+        h.on_frame(7, HeartbeatFlags::RECLAIM);
         assert!(!h.stands(true));
-        h.on_frame(ask);
+        h.on_frame(7, ask);
         h.reset();
         assert!(!h.stands(true));
+        h.on_frame(7, ask);
+        h.heard(8);
+        assert!(
+            !h.stands(true),
+            "a restarted primary has asked for nothing yet"
+        );
     }
 }

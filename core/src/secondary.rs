@@ -239,7 +239,7 @@ impl Secondary {
             config.interval,
             now,
         );
-        Secondary {
+        let mut machine = Secondary {
             endpoint: Endpoint::new(
                 config.node,
                 Role::Secondary,
@@ -275,7 +275,19 @@ impl Secondary {
             actions: Deque::new(),
             to_witness: Deque::new(),
             config,
-        }
+        };
+        machine.sync_timing();
+        machine
+    }
+
+    /// Hands the endpoint the timings it judges unkeyed epochs with
+    /// ([`Endpoint::set_timing`]): the peer's dead time, which an adaptive
+    /// detector learns from frames, and its expected interval. Kept out of
+    /// the receive path, so a refused keyed frame costs what it did.
+    fn sync_timing(&mut self) {
+        let quiet = self.primary.dead_time();
+        self.endpoint
+            .set_timing(quiet, self.config.primary_interval);
     }
 
     /// This machine's first frame is `(epoch, seq + 1)` instead of
@@ -334,6 +346,13 @@ impl Secondary {
         let now = self.enter(now);
         self.shutting_down = true;
         self.evaluate(now);
+    }
+
+    /// Without a key: refuses every frame of `peer` from an epoch older than
+    /// `epoch`, the one the host persisted for it in an earlier life of this
+    /// node ([`Action::PersistPeerEpoch`]). Call before the first frame.
+    pub fn remember_peer_epoch(&mut self, peer: NodeId, epoch: u32) {
+        self.endpoint.set_peer_floor(peer, epoch);
     }
 
     /// Replaces the authentication keys (a reload: key rotation without a
@@ -515,12 +534,15 @@ impl Secondary {
             let used = self.primary.interval();
             self.notify(Event::IntervalRefused { advertised, used });
         }
-        if self.primary_state.advance(h.epoch, h.seq) {
+        self.handover.heard(h.epoch);
+        // A frame whose epoch is believed on its own word (docs/protocol.md,
+        // "Epochs from an unkeyed peer") counts for liveness only.
+        if !self.endpoint.provisional() && self.primary_state.advance(h.epoch, h.seq) {
             self.primary_epoch = h.epoch;
             self.primary_seq = h.seq;
             self.reclaim = hb.flags.contains(HeartbeatFlags::RECLAIM);
             self.primary_unreachable = hb.flags.contains(HeartbeatFlags::UNREACHABLE);
-            self.handover.on_frame(hb.flags);
+            self.handover.on_frame(h.epoch, hb.flags);
         }
     }
 
@@ -733,6 +755,10 @@ impl Secondary {
         // Deaf is not the same as the primary being dead.
         let dead = silent && self.carrier_lost_at.is_none();
         let cut_off = self.cut_off(now);
+        if dead {
+            // A request dies with the primary that made it.
+            self.handover.reset();
+        }
         // The primary, alive, asks this node to serve.
         let handed_over = !dead && !cut_off && self.handed_over(now);
         self.report_reach(now);
@@ -1021,6 +1047,16 @@ impl Machine for Secondary {
         }) else {
             return;
         };
+        if self.endpoint.take_rewound().is_some() {
+            match frame.header.role {
+                Role::Primary => {
+                    self.primary.forget_epoch();
+                    self.primary_state.forget();
+                }
+                Role::Witness => self.witness.forget_epoch(),
+                Role::Secondary => {}
+            }
+        }
         match (&frame.body, frame.header.role) {
             (Body::Heartbeat(hb), Role::Primary) => {
                 self.on_primary_heartbeat(now, link, &frame, hb)
@@ -1033,6 +1069,7 @@ impl Machine for Secondary {
             (Body::Witness(msg), Role::Witness) => self.on_witness_frame(now, msg),
             _ => {}
         }
+        self.sync_timing();
         self.evaluate(now);
     }
 
@@ -1051,6 +1088,9 @@ impl Machine for Secondary {
         // A new epoch is persisted before anything else is done.
         if let Some(epoch) = self.endpoint.take_rolled() {
             return Some(Action::PersistEpoch(epoch));
+        }
+        if let Some((peer, epoch)) = self.endpoint.take_settled() {
+            return Some(Action::PersistPeerEpoch { peer, epoch });
         }
         self.actions.pop_front()
     }

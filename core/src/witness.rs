@@ -154,7 +154,7 @@ pub struct Witness {
 impl Witness {
     /// A witness booting at `now`.
     pub fn new(config: WitnessConfig, now: Instant) -> Self {
-        Witness {
+        let mut machine = Witness {
             endpoint: Endpoint::new(
                 config.node,
                 Role::Witness,
@@ -175,7 +175,18 @@ impl Witness {
             actions: Deque::new(),
             replies: Deque::new(),
             config,
-        }
+        };
+        machine.sync_timing();
+        machine
+    }
+
+    /// Hands the endpoint the timings it judges unkeyed epochs with
+    /// ([`Endpoint::set_timing`]): the peer's dead time, which an adaptive
+    /// detector learns from frames, and its expected interval. Kept out of
+    /// the receive path, so a refused keyed frame costs what it did.
+    fn sync_timing(&mut self) {
+        let quiet = self.primary.dead_time();
+        self.endpoint.set_timing(quiet, self.config.interval);
     }
 
     /// This machine's first frame is `(epoch, seq + 1)` instead of
@@ -204,6 +215,13 @@ impl Witness {
     /// When the secondary was last heard, for status output and the LEDs.
     pub fn secondary_last_heard(&self) -> Option<Instant> {
         self.secondary_heard
+    }
+
+    /// Without a key: refuses every frame of `peer` from an epoch older than
+    /// `epoch`, the one persisted for it in an earlier life of this node
+    /// ([`Action::PersistPeerEpoch`]). Call before the first frame.
+    pub fn remember_peer_epoch(&mut self, peer: NodeId, epoch: u32) {
+        self.endpoint.set_peer_floor(peer, epoch);
     }
 
     /// Counters of received frames.
@@ -383,6 +401,10 @@ impl Machine for Witness {
         }) else {
             return;
         };
+        if self.endpoint.take_rewound().is_some() && frame.header.role == Role::Primary {
+            self.primary.forget_epoch();
+            self.primary_last.forget();
+        }
         // Deaf until now? Silence from everyone for longer than the dead
         // time (or since boot) says nothing about the primary: this witness
         // may not have been able to hear (its link down, its switch port
@@ -408,9 +430,12 @@ impl Machine for Witness {
                     let used = self.primary.interval();
                     self.push(Action::Notify(Event::IntervalRefused { advertised, used }));
                 }
-                if self.primary_last.advance(h.epoch, h.seq) {
+                self.handover.heard(h.epoch);
+                // Echoed only once its epoch is confirmed (docs/protocol.md,
+                // "Epochs from an unkeyed peer").
+                if !self.endpoint.provisional() && self.primary_last.advance(h.epoch, h.seq) {
                     self.primary_echo = (h.epoch, h.seq);
-                    self.handover.on_frame(hb.flags);
+                    self.handover.on_frame(h.epoch, hb.flags);
                 }
             }
             (Body::Heartbeat(_), Role::Secondary) if secondary.is_none_or(|s| s == h.sender) => {
@@ -434,6 +459,7 @@ impl Machine for Witness {
             }
             _ => {}
         }
+        self.sync_timing();
         self.evaluate(now);
     }
 
@@ -452,6 +478,9 @@ impl Machine for Witness {
         // A new epoch is persisted before anything else is done.
         if let Some(epoch) = self.endpoint.take_rolled() {
             return Some(Action::PersistEpoch(epoch));
+        }
+        if let Some((peer, epoch)) = self.endpoint.take_settled() {
+            return Some(Action::PersistPeerEpoch { peer, epoch });
         }
         self.actions.pop_front()
     }

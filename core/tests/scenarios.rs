@@ -7,7 +7,7 @@
 
 mod sim;
 
-use failover_core::{Action, Duration, Event, Instant, Stage, StageOutcome, WitnessPolicy};
+use failover_core::{Action, Duration, Event, Instant, NodeId, Stage, StageOutcome, WitnessPolicy};
 use sim::schedule::{Fault, Schedule};
 use sim::world::World;
 use sim::NodeIx::{self, Primary as P, Secondary as S, Witness as W};
@@ -42,12 +42,45 @@ fn actions(world: &World, node: NodeIx) -> Vec<(Instant, Action)> {
 }
 
 /// The node's actions after `from_ms`, without the timestamps.
+/// The node's actions from `from_ms`, without the bookkeeping of peer
+/// epochs (`peer_epochs_persisted` checks those).
 fn after(world: &World, node: NodeIx, from_ms: u64) -> Vec<Action> {
     actions(world, node)
         .into_iter()
         .filter(|(t, _)| *t >= Instant::from_millis(from_ms))
         .map(|(_, a)| a)
+        .filter(|a| !matches!(a, Action::PersistPeerEpoch { .. }))
         .collect()
+}
+
+/// The peer epochs `node` asked its host to persist.
+fn peer_epochs_persisted(world: &World, node: NodeIx) -> Vec<(NodeId, u32)> {
+    actions(world, node)
+        .into_iter()
+        .filter_map(|(_, a)| match a {
+            Action::PersistPeerEpoch { peer, epoch } => Some((peer, epoch)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn without_a_key_each_peer_epoch_is_persisted_once_it_settles_and_with_a_key_never() {
+    let world = play(Schedule::calm(Instant::from_millis(2000)));
+    assert_eq!(peer_epochs_persisted(&world, P), [(NodeId(2), 1)]);
+    assert_eq!(peer_epochs_persisted(&world, S), [(NodeId(1), 1)]);
+    let t = actions(&world, S)
+        .into_iter()
+        .find(|(_, a)| matches!(a, Action::PersistPeerEpoch { .. }))
+        .map(|(t, _)| ms(t));
+    // Calm: 10 ms beats, a dead time of 30 ms: settled one dead time
+    // after the primary's epoch was confirmed.
+    assert!(t.is_some_and(|t| (30..=60).contains(&t)), "{t:?}");
+    let mut keyed = Schedule::calm(Instant::from_millis(2000));
+    keyed.authenticated = true;
+    let world = play(keyed);
+    assert_eq!(peer_epochs_persisted(&world, P), []);
+    assert_eq!(peer_epochs_persisted(&world, S), []);
 }
 
 fn first_at(world: &World, node: NodeIx, action: Action) -> Option<Instant> {

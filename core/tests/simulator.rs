@@ -10,7 +10,10 @@
 //!    witness's, when it asks), the script time and one interval;
 //! 3. no takeover starts while the secondary hears the primary;
 //! 4. once every fault is repaired, the addresses end on the primary alone;
-//! 5. nothing panics.
+//! 5. nothing panics;
+//! 6. without a key, one forged frame (arbitrary header and body) as the
+//!    only fault starts no takeover, makes the primary let go of nothing,
+//!    and leaves every node hearing its peers on every link.
 //!
 //! `SIM_SCHEDULES=N` sets how many schedules run (default 100 000),
 //! `SIM_SEED=S` replays one seed with its full trace, `SIM_FIRST_SEED=S`
@@ -107,13 +110,14 @@ fn fault_schedules_keep_every_invariant() {
     let t = totals.into_inner().unwrap();
     println!(
         "simulator: {count} schedules from seed {first} in {:.1} s: {} takeovers, {} liveness checks, {} frames, \
-         {} epoch rollovers; documented overlaps: {} partitions without a required witness, {} false verdicts \
+         {} epoch rollovers, {} single forged frames found harmless; documented overlaps: {} partitions without a required witness, {} false verdicts \
          the blind witness could not veto",
         started.elapsed().as_secs_f64(),
         t.takeovers,
         t.liveness_checked,
         t.frames,
         t.rollovers,
+        t.forgeries_checked,
         t.partition_overlaps,
         t.blind_witness_overlaps
     );
@@ -129,6 +133,10 @@ fn fault_schedules_keep_every_invariant() {
     if count >= 1000 {
         assert!(t.takeovers > 0, "no schedule produced a takeover");
         assert!(t.rollovers > 0, "no schedule rolled an epoch over");
+        assert!(
+            t.forgeries_checked > 0,
+            "no schedule checked a single forged frame (invariant 6)"
+        );
         assert!(t.liveness_checked > 0, "no schedule checked liveness");
     }
 }

@@ -306,6 +306,12 @@ fn act<F: OutputPin>(action: Action, witness: &Witness, fence: &mut F) {
         Action::PersistEpoch(epoch) => {
             defmt::warn!("frame counter ran out: now sending in epoch {}", epoch)
         }
+        // Without a key: a server's epoch settled. No room to keep it (the
+        // boot counter's flash holds one number): after a reboot the
+        // witness accepts the servers' older lives once more, as before.
+        Action::PersistPeerEpoch { epoch, .. } => {
+            defmt::info!("a peer settled in epoch {}", epoch)
+        }
         // A witness machine notifies nothing else; naming every event
         // would cost half a kilobyte of flash for lines never logged.
         Action::Notify(_) => defmt::info!("event"),

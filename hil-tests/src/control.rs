@@ -63,6 +63,10 @@ pub struct FrameCounters {
     pub auth_failed: u64,
     /// Frames refused as replays.
     pub replayed: u64,
+    /// Frames from nodes or roles not listened to.
+    pub ignored: u64,
+    /// Without a key: frames of an epoch not (yet) believed.
+    pub unconfirmed: u64,
 }
 
 impl FrameCounters {
@@ -80,6 +84,8 @@ impl FrameCounters {
                 "malformed" => c.malformed = n,
                 "failed authentication" => c.auth_failed = n,
                 "replayed" => c.replayed = n,
+                "ignored" => c.ignored = n,
+                "unconfirmed" => c.unconfirmed = n,
                 _ => {}
             }
         }
@@ -119,14 +125,17 @@ mod tests {
     #[test]
     fn frame_counters_are_read_from_a_status_text() {
         let text = "role: secondary\nframes received: 10 accepted, 2 malformed, 0 unknown \
-                    version or type, 3 failed authentication, 4 replayed, 1 ignored\n";
+                    version or type, 3 failed authentication, 4 replayed, 1 ignored, \
+                    5 unconfirmed\n";
         assert_eq!(
             FrameCounters::from_status(text),
             Some(FrameCounters {
                 accepted: 10,
                 malformed: 2,
                 auth_failed: 3,
-                replayed: 4
+                replayed: 4,
+                ignored: 1,
+                unconfirmed: 5,
             })
         );
         assert_eq!(FrameCounters::from_status("nothing"), None);

@@ -1370,6 +1370,162 @@ fn forged_and_replayed_heartbeats_neither_hold_off_nor_undo_a_takeover() {
     );
 }
 
+/// Issue 11, scenario D: without a key, a third host on the private
+/// network sends a few forged heartbeats: a copy of a real one of the
+/// primary with epoch 0xFFFFFFFF, seq 1 and an interval of u32::MAX µs,
+/// once for each link id; the same in the secondary's name claiming HOLDS;
+/// and a stranger claiming the secondary role with HOLDS. Before the fix
+/// the secondary refused the real primary for good (its epoch now "older")
+/// and took over, and heartbeatd, hearing HOLDS, gave the address up and
+/// stayed "reclaiming". Now nothing happens but counted refusals.
+#[test]
+fn forged_unkeyed_heartbeats_of_a_huge_epoch_change_nothing() {
+    if skip_unless_root("scenarios::forged_unkeyed_heartbeats_of_a_huge_epoch_change_nothing") {
+        return;
+    }
+    let _serial = serial();
+    let mut lab = Lab::new("forged-unkeyed", fast_patient());
+    record_stages(&lab.srun);
+    let secondary_ip = lab.t.secondary.private_ip.to_string();
+    let hb = lab.heartbeatd(&["--peer", &secondary_ip]);
+    let fo = lab.failoverd(&[]);
+    lab.steady(&hb, &fo);
+    let logs = [&hb, &fo];
+    let attacker = Attacker::join_private(&lab.t).expect("the attacker joins");
+    let mut ch = attacker.channel().expect("the attacker's channel");
+    let flow = Attacker::flow(&ch);
+
+    // One real heartbeat of each server, as the tester captured them.
+    let (mut primary, mut secondary) = (None, None);
+    let until = Instant::now() + Duration::from_secs(2);
+    for _ in 0..100_000 {
+        if Instant::now() >= until || (primary.is_some() && secondary.is_some()) {
+            break;
+        }
+        if let Ok(Some(frame)) = ch.recv_timeout(Duration::from_millis(20)) {
+            let Some(u) = parse_udp_frame(frame, DEFAULT_PORT) else {
+                continue;
+            };
+            let Ok(f) = FrameRepr::parse(u.payload, None) else {
+                continue;
+            };
+            match f.header.role {
+                Role::Primary => primary = Some(f),
+                Role::Secondary => secondary = Some(f),
+                Role::Witness => {}
+            }
+        }
+    }
+    let (Some(primary), Some(secondary)) = (primary, secondary) else {
+        lab.fail("the attacker captured a heartbeat of each server", &logs);
+    };
+    let before = (
+        FrameCounters::from_status(&status(&lab.bins.heartbeatd, &hb)).expect("counters"),
+        FrameCounters::from_status(&status(&lab.bins.failoverd, &fo)).expect("counters"),
+    );
+
+    let forge = |mut f: FrameRepr, sender: Option<NodeId>, link: u8, holds: bool| {
+        f.header.epoch = u32::MAX;
+        f.header.seq = 1;
+        f.header.link = LinkId(link);
+        if let Some(id) = sender {
+            f.header.sender = id;
+        }
+        if let Body::Heartbeat(hb) = &mut f.body {
+            hb.interval = failover_core::Duration::from_micros(u64::from(u32::MAX));
+            if holds {
+                hb.flags = HeartbeatFlags::HOLDS;
+            }
+        }
+        let mut payload = [0u8; MAX_FRAME_LEN];
+        let len = f.emit(&mut payload, None).unwrap();
+        payload[..len].to_vec()
+    };
+    let stranger = NodeId(u32::from_be_bytes([198, 51, 100, 99]));
+    let mut frames = Vec::new();
+    for link in 0..2 {
+        frames.push(forge(primary.clone(), None, link, false));
+        frames.push(forge(secondary.clone(), None, link, true));
+        frames.push(forge(secondary.clone(), Some(stranger), link, true));
+    }
+    let attack = Instant::now();
+    let mut frame = [0u8; 256];
+    let mut sent = 0;
+    for payload in &frames {
+        let n = build_udp_frame(&mut frame, &flow, payload).unwrap();
+        if send(&mut ch, &frame[..n]) {
+            sent += 1;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    lab.check(sent == frames.len(), "the attacker sent its frames", &logs);
+    // Many dead times (200 ms) and reclaim rounds.
+    std::thread::sleep(QUIET * 2);
+
+    let after = (
+        FrameCounters::from_status(&status(&lab.bins.heartbeatd, &hb)).expect("counters"),
+        FrameCounters::from_status(&status(&lab.bins.failoverd, &fo)).expect("counters"),
+    );
+    let (p, s) = lab.held();
+    lab.check(
+        s.is_empty(),
+        &format!("the secondary never held the address: {s:?}"),
+        &logs,
+    );
+    lab.check(
+        primary_kept_it(&p, &hb),
+        &format!("the primary kept the address: {p:?}"),
+        &logs,
+    );
+    lab.check(!fo.logged("took over"), "no takeover", &logs);
+    lab.check(stages(&lab.srun).is_empty(), "no script ran", &logs);
+    // The stall rule may drop and retake the address on a loaded machine
+    // (primary_kept_it allows for it); a yield to the forged HOLDS would be
+    // logged as "gave up".
+    let yielded: Vec<String> = hb
+        .lines()
+        .into_iter()
+        .filter(|(t, l)| *t >= attack && l.contains("gave up"))
+        .map(|(_, l)| l)
+        .collect();
+    lab.check(
+        yielded.is_empty() && !events(&lab.prun).iter().any(|e| e == "Yielded"),
+        &format!("heartbeatd never yielded to a forged secondary: {yielded:?}"),
+        &logs,
+    );
+    lab.wait(
+        "heartbeatd to hold the address, not reclaim it",
+        WAIT,
+        &logs,
+        || status(&lab.bins.heartbeatd, &hb).contains("holding the service addresses"),
+    );
+    let outage = longest_outage(&lab.probes(), attack, Instant::now());
+    lab.check(
+        outage < NO_OUTAGE,
+        &format!("the client kept its service (longest gap {outage:?})"),
+        &logs,
+    );
+    lab.check(
+        status(&lab.bins.failoverd, &fo).contains("198.51.100.1: alive"),
+        "failoverd still hears the real primary",
+        &logs,
+    );
+    // Counted: the forged primary frames as unconfirmed on the secondary,
+    // the forged secondary frames as unconfirmed and the stranger's as
+    // ignored on the primary (a raw channel may drop one on a loaded
+    // machine: at least one of each).
+    lab.check(
+        after.1.unconfirmed > before.1.unconfirmed,
+        &format!("failoverd counted the forged epoch: {before:?} -> {after:?}"),
+        &logs,
+    );
+    lab.check(
+        after.0.unconfirmed > before.0.unconfirmed && after.0.ignored > before.0.ignored,
+        &format!("heartbeatd counted the forged epoch and the stranger: {before:?} -> {after:?}"),
+        &logs,
+    );
+}
+
 #[test]
 fn a_flood_of_malformed_frames_changes_nothing() {
     if skip_unless_root("scenarios::a_flood_of_malformed_frames_changes_nothing") {

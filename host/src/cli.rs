@@ -727,7 +727,7 @@ pub struct FailoverdArgs {
     )),
     mut_arg("pid_file", |a| a.help("Write the daemon's process id here [default: /run/heartbeatd.pid]")),
     after_help = "Configuration file keys (the command line wins): FAILOVER_BCAST_IPS, \
-                  FAILOVER_EMAIL_RECIPIENT.\n\
+                  FAILOVER_SECONDARY_IP, FAILOVER_EMAIL_RECIPIENT.\n\
                   Exit status: 0 success, 1 failure at run time, 3 --status: not running, \
                   64 usage, 66 unreadable file, 77 not root, \
                   78 configuration problem."
@@ -748,6 +748,9 @@ pub struct HeartbeatdArgs {
     /// A service address this primary holds itself and takes back from the secondary without overlap (repeatable).
     #[arg(long = "service", value_name = "IFACE:ADDR[/MASK]", display_order = 14)]
     pub service: Vec<String>,
+    /// The secondary's address on the private network: only that node may claim the secondary role [default: any node, with a warning].
+    #[arg(long = "peer", value_name = "ADDR", display_order = 12)]
+    pub peer: Option<String>,
     /// Where to send heartbeats: broadcast (or unicast) addresses, private network first.
     #[arg(value_name = "ip_addr")]
     pub targets: Vec<String>,

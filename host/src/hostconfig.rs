@@ -33,15 +33,20 @@ pub const KEY_PEER_IP: &str = "FAILOVER_PEER_IP";
 /// failoverd's space-separated `interface:pub_addr[/mask]` triplets (the
 /// "PAIRS" name is historical, as Apple's man page says).
 pub const KEY_PEER_IP_PAIRS: &str = "FAILOVER_PEER_IP_PAIRS";
+/// heartbeatd's `--peer`: the secondary's private address (its node id).
+/// Not Apple's; a file shared by both servers may set it, failoverd ignores
+/// it.
+pub const KEY_SECONDARY_IP: &str = "FAILOVER_SECONDARY_IP";
 /// Who receives email notifications; `root` when unset, no email when set
 /// to the empty string.
 pub const KEY_EMAIL_RECIPIENT: &str = "FAILOVER_EMAIL_RECIPIENT";
 /// The keys this file may set; any other is ignored with a warning.
-pub const KNOWN_KEYS: [&str; 4] = [
+pub const KNOWN_KEYS: [&str; 5] = [
     KEY_BCAST_IPS,
     KEY_PEER_IP,
     KEY_PEER_IP_PAIRS,
     KEY_EMAIL_RECIPIENT,
+    KEY_SECONDARY_IP,
 ];
 
 /// One value read from the file, with the line it came from so that a
@@ -77,6 +82,8 @@ pub struct HostConfig {
     pub peer_ip_pairs: Option<Setting>,
     /// `FAILOVER_EMAIL_RECIPIENT`.
     pub email_recipient: Option<Setting>,
+    /// `FAILOVER_SECONDARY_IP` (heartbeatd's `--peer`).
+    pub secondary_ip: Option<Setting>,
     /// Unknown keys, repeated keys, literal `$`: worth logging, not fatal.
     pub warnings: Vec<String>,
     /// Malformed lines and unreadable files: the daemon refuses to start.
@@ -148,6 +155,7 @@ impl HostConfig {
             KEY_PEER_IP => &mut self.peer_ip,
             KEY_PEER_IP_PAIRS => &mut self.peer_ip_pairs,
             KEY_EMAIL_RECIPIENT => &mut self.email_recipient,
+            KEY_SECONDARY_IP => &mut self.secondary_ip,
             _ => {
                 self.warnings
                     .push(format!("{here}: unknown key {key} ignored"));

@@ -46,6 +46,7 @@ use crate::cli::{
 };
 use crate::hostconfig::{
     HostConfig, KEY_BCAST_IPS, KEY_EMAIL_RECIPIENT, KEY_PEER_IP, KEY_PEER_IP_PAIRS,
+    KEY_SECONDARY_IP,
 };
 use crate::net::AnnouncePlan;
 
@@ -188,6 +189,10 @@ pub struct HeartbeatdOptions {
     pub services: Vec<ServiceAddr>,
     /// Free text carried in heartbeats (`-m`), at most 64 bytes.
     pub message: String,
+    /// The secondary's private address (`--peer` or
+    /// `FAILOVER_SECONDARY_IP`): its node id is the only one listened to in
+    /// the secondary role. `None`: any node may claim it (warned about).
+    pub peer: Option<Ipv4Addr>,
 }
 
 /// Reads `failoverd`'s command line (with the program name first) and its
@@ -846,12 +851,45 @@ impl HeartbeatdOptions {
                 ));
             }
         }
+        let peer = match (&args.peer, &file.secondary_ip) {
+            (Some(p), _) => parse_ipv4(p, "--peer", AddrUse::Host)
+                .map_err(|e| c.usage(e))
+                .ok(),
+            (None, Some(s)) => {
+                let ctx = file.context(KEY_SECONDARY_IP, s);
+                parse_ipv4(s.value.trim(), &ctx, AddrUse::Host)
+                    .map_err(|e| c.config(e))
+                    .ok()
+            }
+            (None, None) => None,
+        };
+        if let Some(p) = peer {
+            if Some(p) == common.witness {
+                c.usage(format!(
+                    "--peer {p} is also the --witness: the secondary and the witness are two machines"
+                ));
+            }
+            if services.iter().any(|s| s.addr == p) {
+                c.usage(format!(
+                    "--peer {p} is also a --service address: give the secondary's private address"
+                ));
+            }
+        }
         resolve_keys(&mut common, &mut c);
+        if peer.is_none() && common.key_file.is_none() {
+            // With a key only key holders can claim anything.
+            c.warnings.push(format!(
+                "no --peer (or {KEY_SECONDARY_IP}) and no key: any node on the networks may \
+                 claim the secondary role, and one that claims to hold the service addresses \
+                 makes this primary give them up; give the secondary's private address"
+            ));
+        }
         let mut options = HeartbeatdOptions {
             common,
             targets,
             services,
             message,
+            peer,
         };
         // An empty target list is reported above; the core's link count
         // check covers too many.
@@ -879,6 +917,7 @@ impl HeartbeatdOptions {
         let interval = self.common.interval;
         let mut c = PrimaryConfig::new(node_id(local_private), epoch, self.links(), interval);
         c.manage_addresses = !self.services.is_empty();
+        c.secondary = self.peer.map(node_id);
         c.witness_node = self.common.witness.map(node_id);
         c.isolation_fence = self
             .common
@@ -1693,6 +1732,42 @@ mod tests {
         assert_eq!(p.isolation_fence, Some(Duration::from_millis(400)));
         assert_eq!(&p.message[..], b"primary in rack 4");
         assert!(p.problems().is_empty());
+    }
+
+    #[test]
+    fn heartbeatd_pins_the_secondary_given_with_peer_and_warns_without() {
+        let o = heartbeatd(&["198.51.100.255"], &no_file());
+        assert_eq!(o.peer, None);
+        assert_eq!(o.primary_config(ip("198.51.100.1"), 1).secondary, None);
+        assert!(
+            o.common
+                .warnings
+                .iter()
+                .any(|w| w.starts_with("no --peer (or FAILOVER_SECONDARY_IP) and no key: any node")),
+            "{:?}",
+            o.common.warnings
+        );
+        let o = heartbeatd(&["--peer", "198.51.100.2", "198.51.100.255"], &no_file());
+        assert_eq!(
+            o.primary_config(ip("198.51.100.1"), 1).secondary,
+            Some(NodeId(0xC633_6402))
+        );
+        assert!(!o.common.warnings.iter().any(|w| w.contains("--peer")));
+        let f = file("FAILOVER_SECONDARY_IP=198.51.100.2\n");
+        assert_eq!(
+            heartbeatd(&["198.51.100.255"], &f).peer,
+            Some(ip("198.51.100.2"))
+        );
+        assert_eq!(
+            heartbeatd(&["--peer", "198.51.100.4", "198.51.100.255"], &f).peer,
+            Some(ip("198.51.100.4")),
+            "the command line wins"
+        );
+        assert_eq!(
+            h_one(&["--peer", "198.51.100.3", "--witness", "198.51.100.3", "198.51.100.255"]),
+            "--peer 198.51.100.3 is also the --witness: the secondary and the witness are two machines"
+        );
+        assert!(h_one(&["--peer", "nonsense", "198.51.100.255"]).contains("--peer"));
     }
 
     #[test]

@@ -690,6 +690,7 @@ fn run_daemon_loop<N: Node>(
         signals,
         pid_file: dir.path().join("d.pid"),
         epoch_file: dir.path().join("d.epoch"),
+        peers_file: dir.path().join("d.peers"),
         announce: AnnouncePlan::default(),
         reload: Box::new(move || {
             Err(failover_host::cli::StartupError::new(

@@ -860,6 +860,12 @@ impl<M: Target> Harness<M> {
                 assert_eq!(epoch, self.id.epoch.wrapping_add(1), "an epoch rolls over by one");
                 self.id.epoch = epoch;
             }
+            Action::PersistPeerEpoch { peer, .. } => {
+                // Only unkeyed machines corroborate epochs; the tag covers
+                // them otherwise.
+                assert!(self.id.keys.is_none(), "a keyed machine persisted a peer epoch");
+                assert_ne!(peer, self.id.node, "a machine persisted its own epoch as a peer's");
+            }
         }
     }
 

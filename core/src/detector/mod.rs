@@ -271,6 +271,18 @@ impl PeerDetector {
         self.refresh_all();
     }
 
+    /// Forgets the peer's epoch and where each link's rounds stood, but not
+    /// its liveness: the peer's believed epoch went back to an older one
+    /// (without a key, a newer one that was never more than a short burst
+    /// fell silent: `crate::epochs`), whose rounds must count again. Gap
+    /// accounting starts afresh, as after the peer's restart.
+    pub fn forget_epoch(&mut self) {
+        self.epoch = None;
+        for l in self.link.iter_mut() {
+            l.last_beat = None;
+        }
+    }
+
     /// Counts silence afresh from `now`, as if watching began then, but
     /// keeps what was learned (the links' loss estimates, the peer's epoch
     /// and interval): for a node that may have been deaf for a while (its

@@ -35,6 +35,39 @@ pub enum Fault {
     /// primary, asking for the addresses back, to the secondary and the
     /// witness (only drawn in authenticated schedules).
     Forge { count: u32 },
+    /// Without a key: an attacker on the LAN sends one frame with arbitrary
+    /// header values (docs/simulator.md, invariant 6).
+    ForgeOne(Forgery),
+}
+
+/// The epoch a forged frame claims.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum EpochPick {
+    /// `0xFFFF_FFFF`, the tester's choice.
+    Max,
+    /// Any value.
+    Raw(u32),
+    /// The claimed sender's real epoch plus this much (a "restart").
+    AboveReal(u32),
+    /// The claimed sender's real epoch (then the seq is far off or old).
+    Real,
+}
+
+/// One forged heartbeat: every header and body field the attacker chooses.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Forgery {
+    pub to: NodeIx,
+    pub link: u8,
+    /// The node it claims to be; `None`: a foreign node id.
+    pub sender: Option<NodeIx>,
+    pub foreign: u32,
+    pub role: u8,
+    pub epoch: EpochPick,
+    pub seq: u32,
+    pub beat: u32,
+    pub interval_us: u32,
+    pub ack: (u32, u32),
+    pub flags: u8,
 }
 
 /// Everything a run needs: the deployment's configuration and its faults.
@@ -306,6 +339,60 @@ impl Schedule {
         } else {
             0
         };
+        // Unkeyed schedules, from a stream of their own (so every other
+        // choice of a seed stays what it was): one in four gets one forged
+        // frame; then one in two has no other fault, and invariant 6 holds
+        // it to doing nothing at all.
+        let mut forge_rng = Pcg64Mcg::new((u128::from(seed) << 1) ^ 0x00f0_49ed_0000_0001);
+        if !authenticated && forge_rng.gen_bool(0.25) {
+            if forge_rng.gen_bool(0.5) {
+                faults.clear();
+            }
+            let at = Instant::from_micros(forge_rng.gen_range(earliest..latest));
+            let to = *[NodeIx::Primary, NodeIx::Secondary, NodeIx::Witness]
+                .choose(&mut forge_rng)
+                .unwrap_or(&NodeIx::Secondary);
+            let sender = match forge_rng.gen_range(0..4) {
+                0 => None,
+                1 => Some(NodeIx::Primary),
+                2 => Some(NodeIx::Secondary),
+                _ => Some(NodeIx::Witness),
+            };
+            let epoch = match forge_rng.gen_range(0..4) {
+                0 => EpochPick::Max,
+                1 => EpochPick::Raw(forge_rng.gen()),
+                2 => EpochPick::AboveReal(forge_rng.gen_range(1..=1000)),
+                _ => EpochPick::Real,
+            };
+            let seq = match forge_rng.gen_range(0..3) {
+                0 => 1,
+                1 => u32::MAX,
+                _ => forge_rng.gen_range(100_000..u32::MAX),
+            };
+            let forgery = Forgery {
+                to,
+                link: if to == NodeIx::Witness {
+                    0
+                } else {
+                    forge_rng.gen_range(0..2)
+                },
+                sender,
+                foreign: forge_rng.gen_range(4..u32::MAX),
+                role: forge_rng.gen_range(1..=3),
+                epoch,
+                seq,
+                beat: forge_rng.gen(),
+                interval_us: if forge_rng.gen_bool(0.5) {
+                    u32::MAX
+                } else {
+                    forge_rng.gen_range(1..=u32::MAX)
+                },
+                ack: (forge_rng.gen(), forge_rng.gen()),
+                flags: forge_rng.gen_range(0..32),
+            };
+            faults.push((at, Fault::ForgeOne(forgery)));
+            faults.sort_by_key(|(t, _)| *t);
+        }
         Schedule {
             seed,
             interval,

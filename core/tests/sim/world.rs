@@ -18,7 +18,7 @@ use rand::Rng;
 use rand_pcg::Pcg64Mcg;
 
 use super::net::{attached, Network};
-use super::schedule::{Fault, Schedule};
+use super::schedule::{EpochPick, Fault, Forgery, Schedule};
 use super::NodeIx;
 
 const NODES: [NodeIx; 3] = [NodeIx::Primary, NodeIx::Secondary, NodeIx::Witness];
@@ -93,6 +93,9 @@ struct SimNode {
     /// hears of it at thaw).
     told_reachable: bool,
     told_since: Instant,
+    /// Peer epochs the host persisted (`Action::PersistPeerEpoch`), handed
+    /// back at each boot.
+    peer_epochs: Vec<(NodeId, u32)>,
 }
 
 /// Something scheduled to happen at a future instant.
@@ -176,6 +179,9 @@ pub struct RunStats {
     pub frames: u64,
     /// Epochs a node moved to because its seq ran out.
     pub rollovers: u64,
+    /// Schedules whose only fault, one forged frame, was checked to have
+    /// left no trace (invariant 6).
+    pub forgeries_checked: u64,
 }
 
 impl RunStats {
@@ -187,6 +193,7 @@ impl RunStats {
         self.liveness_checked += other.liveness_checked;
         self.frames += other.frames;
         self.rollovers += other.rollovers;
+        self.forgeries_checked += other.forgeries_checked;
     }
 }
 
@@ -209,6 +216,8 @@ pub struct World {
     trace: VecDeque<String>,
     pub stats: RunStats,
     verbose: bool,
+    /// When the schedule's forged frame (if any) was sent.
+    forged_at: Option<Instant>,
     /// Every action of every node, when recording (scenario tests).
     pub log: Option<Vec<(Instant, NodeIx, Action)>>,
 }
@@ -233,6 +242,7 @@ impl World {
             reachable: true,
             told_reachable: true,
             told_since: Instant::ZERO,
+            peer_epochs: Vec::new(),
         };
         let mut world = World {
             now: Instant::ZERO,
@@ -249,6 +259,7 @@ impl World {
             stats: RunStats::default(),
             verbose,
             log: None,
+            forged_at: None,
             sched,
         };
         world.boot(NodeIx::Primary);
@@ -366,6 +377,14 @@ impl World {
                 ))
             }
         };
+        let mut machine = machine;
+        for &(peer, e) in &self.nodes[ix as usize].peer_epochs {
+            match &mut machine {
+                AnyMachine::Primary(m) => m.remember_peer_epoch(peer, e),
+                AnyMachine::Secondary(m) => m.remember_peer_epoch(peer, e),
+                AnyMachine::Witness(m) => m.remember_peer_epoch(peer, e),
+            }
+        }
         self.nodes[ix as usize].machine = Some(machine);
         self.note(|| format!("{ix:?} boots, epoch {epoch}"));
         self.report_carrier(ix);
@@ -657,6 +676,7 @@ impl World {
                     }
                 }
             }
+            Fault::ForgeOne(f) => self.forge_one(f),
             Fault::Replay { count } => {
                 for _ in 0..count {
                     if self.captured.is_empty() {
@@ -680,6 +700,110 @@ impl World {
                 }
             }
         }
+    }
+
+    /// One unkeyed forged heartbeat, delivered now.
+    fn forge_one(&mut self, f: Forgery) {
+        let real = |ix: Option<NodeIx>| ix.map_or(0, |ix| self.nodes[ix as usize].epoch);
+        let epoch = match f.epoch {
+            EpochPick::Max => u32::MAX,
+            EpochPick::Raw(e) => e,
+            EpochPick::AboveReal(d) => real(f.sender).saturating_add(d),
+            EpochPick::Real => real(f.sender),
+        };
+        let frame = FrameRepr {
+            header: Header {
+                sender: f
+                    .sender
+                    .map_or(NodeId(f.foreign), |ix| NodeId(ix as u32 + 1)),
+                role: Role::from_u8(f.role).unwrap_or(Role::Primary),
+                link: LinkId(f.link),
+                epoch,
+                seq: f.seq,
+            },
+            body: Body::Heartbeat(HeartbeatRepr {
+                beat: f.beat,
+                interval: Duration::from_micros(u64::from(f.interval_us.max(1))),
+                ack_epoch: f.ack.0,
+                ack_seq: f.ack.1,
+                // Any combination of the flags this version knows (HOLDS,
+                // RECLAIM, RELEASED, UNREACHABLE, HANDOVER).
+                flags: HeartbeatFlags(f.flags & HeartbeatFlags::KNOWN.0),
+                message: heapless::Vec::new(),
+            }),
+        };
+        let mut buf = [0u8; MAX_FRAME_LEN];
+        if let Ok(len) = frame.emit(&mut buf, None) {
+            self.forged_at = Some(self.now);
+            self.at(
+                self.now,
+                Pending::Deliver {
+                    to: f.to,
+                    link: f.link,
+                    from: None,
+                    frame: buf[..len].to_vec(),
+                },
+            );
+        }
+    }
+
+    /// Whether the schedule's only fault is one forged frame (invariant 6).
+    fn forged_only(&self) -> bool {
+        matches!(self.sched.faults.as_slice(), [(_, Fault::ForgeOne(_))])
+    }
+
+    /// (6) One forged frame, and nothing else wrong: no takeover starts, the
+    /// primary never lets go of the addresses, and one dead time after the
+    /// frame every node hears its peers on every link again.
+    fn check_forgery_harmless(&self, ix: NodeIx, action: &Action) -> Result<(), Violation> {
+        if !self.forged_only() || self.forged_at.is_none() {
+            return Ok(());
+        }
+        match (ix, action) {
+            (NodeIx::Secondary, Action::RunStage(Stage::Test | Stage::PreAcq))
+            | (NodeIx::Secondary, Action::AddAddresses) => {
+                Err(self.violation("(6) one forged frame started a takeover"))
+            }
+            (NodeIx::Primary, Action::RemoveAddresses) => {
+                Err(self.violation("(6) one forged frame made the primary let go of the addresses"))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// (6), at the end: the real peers are heard on every link again.
+    fn check_forgery_forgotten(&mut self) -> Result<(), Violation> {
+        let Some(at) = self.forged_at else {
+            return Ok(());
+        };
+        if !self.forged_only()
+            || self.now.saturating_since(at) < self.sched.interval.saturating_mul(40)
+        {
+            return Ok(());
+        }
+        let now = self.now;
+        let deaf = |what: &str| Err(self.violation(&format!("(6) after one forged frame, {what}")));
+        if let Some(AnyMachine::Secondary(m)) =
+            self.nodes[NodeIx::Secondary as usize].machine.as_ref()
+        {
+            if !m.primary_detector().silent_links(now).is_empty() {
+                return deaf("the secondary no longer hears the primary on every link");
+            }
+        }
+        if let Some(AnyMachine::Primary(m)) = self.nodes[NodeIx::Primary as usize].machine.as_ref()
+        {
+            if !m.secondary_detector().silent_links(now).is_empty() {
+                return deaf("the primary no longer hears the secondary on every link");
+            }
+        }
+        if let Some(AnyMachine::Witness(m)) = self.nodes[NodeIx::Witness as usize].machine.as_ref()
+        {
+            if m.primary_detector().is_dead(now) {
+                return deaf("the witness no longer hears the primary");
+            }
+        }
+        self.stats.forgeries_checked += 1;
+        Ok(())
     }
 
     /// The primary just lost power with everything else healthy: the
@@ -798,6 +922,7 @@ impl World {
 
     fn act(&mut self, ix: NodeIx, action: Action) -> Result<(), Violation> {
         self.note(|| format!("{ix:?} {action:?}"));
+        self.check_forgery_harmless(ix, &action)?;
         if let Some(log) = self.log.as_mut() {
             log.push((self.now, ix, action));
         }
@@ -855,6 +980,22 @@ impl World {
                 }
                 self.nodes[ix as usize].epoch = epoch;
                 self.stats.rollovers += 1;
+            }
+            Action::PersistPeerEpoch { peer, epoch } => {
+                // Only an epoch the peer really used may be persisted: a
+                // forged one would lock the real peer out after a restart.
+                let real = NODES
+                    .iter()
+                    .find(|p| NodeId(**p as u32 + 1) == peer)
+                    .map(|p| self.nodes[*p as usize].epoch);
+                if real.is_none_or(|r| epoch > r) {
+                    return Err(self.violation(&format!(
+                        "{ix:?} persisted epoch {epoch} of {peer:?}, which never used it"
+                    )));
+                }
+                let list = &mut self.nodes[ix as usize].peer_epochs;
+                list.retain(|(p, _)| *p != peer);
+                list.push((peer, epoch));
             }
             Action::Announce | Action::Notify(_) | Action::SetFence(false) => {}
             Action::SetFence(true) => {}
@@ -945,6 +1086,7 @@ impl World {
     /// (4) Once every fault is repaired, the addresses end on the primary
     /// alone.
     fn final_check(&mut self) -> Result<(), Violation> {
+        self.check_forgery_forgotten()?;
         // Repair everything still broken at faults_until is the schedule's
         // job (every fault has a heal before it); here just check.
         let p = &self.nodes[NodeIx::Primary as usize];

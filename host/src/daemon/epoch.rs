@@ -55,6 +55,70 @@ pub fn persist(path: &Path, epoch: u32) -> io::Result<()> {
     write_atomically(path, &format!("{epoch}\n"))
 }
 
+/// The peer epochs file next to `epoch_file` (`<program>.peers`): one line
+/// per peer, `NODE-ADDRESS EPOCH`, the last epoch of each peer that settled
+/// (docs/protocol.md, "Epochs from an unkeyed peer").
+pub fn peers_path(epoch_file: &Path) -> PathBuf {
+    epoch_file.with_extension("peers")
+}
+
+/// Reads the peer epochs file: `(node id, epoch)` pairs. A missing file is
+/// empty. Lines that do not parse are reported in the `Err` list and
+/// skipped (a lost floor only weakens replay protection; it is no reason
+/// not to start).
+pub fn load_peer_epochs(path: &Path) -> (Vec<(u32, u32)>, Vec<String>) {
+    let text = match fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return (Vec::new(), Vec::new()),
+        Err(e) => {
+            return (
+                Vec::new(),
+                vec![format!("cannot read {}: {e}", path.display())],
+            )
+        }
+    };
+    let mut peers = Vec::new();
+    let mut problems = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let mut words = line.split_whitespace();
+        let parsed = match (words.next(), words.next(), words.next()) {
+            (Some(addr), Some(epoch), None) => addr
+                .parse::<std::net::Ipv4Addr>()
+                .ok()
+                .zip(epoch.parse::<u32>().ok()),
+            _ => None,
+        };
+        match parsed {
+            Some((addr, epoch)) => peers.push((u32::from(addr), epoch)),
+            None => problems.push(format!(
+                "{}:{}: not `ADDRESS EPOCH`, ignored",
+                path.display(),
+                n + 1
+            )),
+        }
+    }
+    (peers, problems)
+}
+
+/// Records `epoch` as the settled epoch of `peer` (a node id) in the peer
+/// epochs file at `path`, keeping the other peers' lines; atomically, as
+/// the daemon's own epoch.
+pub fn persist_peer_epoch(path: &Path, peer: u32, epoch: u32) -> io::Result<()> {
+    let (mut peers, _) = load_peer_epochs(path);
+    peers.retain(|(p, _)| *p != peer);
+    peers.push((peer, epoch));
+    peers.sort_unstable();
+    let text: String = peers
+        .iter()
+        .map(|(p, e)| format!("{} {e}\n", std::net::Ipv4Addr::from(*p)))
+        .collect();
+    write_atomically(path, &text)
+}
+
 /// The current UNIX time in seconds (0 if the clock is before 1970).
 pub fn unix_now() -> u64 {
     SystemTime::now()
@@ -69,7 +133,9 @@ fn write_atomically(path: &Path, text: &str) -> io::Result<()> {
     if let Some(dir) = path.parent() {
         fs::create_dir_all(dir)?;
     }
-    let tmp = path.with_extension("epoch.tmp");
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
     {
         let mut f = fs::File::create(&tmp)?;
         f.write_all(text.as_bytes())?;
@@ -88,6 +154,34 @@ fn write_atomically(path: &Path, text: &str) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn peer_epochs_are_kept_per_peer_and_bad_lines_are_skipped() {
+        let dir = std::env::temp_dir().join(format!("failover-peers-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let epoch_file = dir.join("heartbeatd.epoch");
+        let path = peers_path(&epoch_file);
+        assert_eq!(path, dir.join("heartbeatd.peers"));
+        assert_eq!(load_peer_epochs(&path), (Vec::new(), Vec::new()));
+        let a = u32::from(std::net::Ipv4Addr::new(198, 51, 100, 2));
+        let b = u32::from(std::net::Ipv4Addr::new(198, 51, 100, 3));
+        persist_peer_epoch(&path, a, 10).expect("write");
+        persist_peer_epoch(&path, b, 7).expect("write");
+        persist_peer_epoch(&path, a, 11).expect("write");
+        assert_eq!(load_peer_epochs(&path).0, vec![(a, 11), (b, 7)]);
+        assert_eq!(
+            fs::read_to_string(&path).expect("read"),
+            "198.51.100.2 11\n198.51.100.3 7\n"
+        );
+        // The own epoch file is untouched by it, and its temporary name
+        // differs.
+        next_epoch(&epoch_file, 5).expect("epoch");
+        fs::write(&path, "198.51.100.2 11\ngarbage\n").expect("write");
+        let (peers, problems) = load_peer_epochs(&path);
+        assert_eq!(peers, vec![(a, 11)]);
+        assert_eq!(problems.len(), 1);
+        let _ = fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn epochs_increase_across_restarts_even_with_a_stopped_clock() {

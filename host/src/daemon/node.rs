@@ -6,7 +6,7 @@
 
 use failover_core::wire::{Keyring, MAX_MESSAGE_LEN};
 use failover_core::{primary, secondary};
-use failover_core::{Instant, Machine, PeerDetector, Primary, Role, RxStats, Secondary};
+use failover_core::{Instant, Machine, NodeId, PeerDetector, Primary, Role, RxStats, Secondary};
 
 /// A core machine the daemon loop can drive.
 pub trait Node: Machine {
@@ -45,6 +45,8 @@ pub trait Node: Machine {
     fn took_over_on_request(&self) -> bool {
         false
     }
+    /// At start: the settled epoch of `peer` persisted by an earlier life.
+    fn remember_peer_epoch(&mut self, peer: NodeId, epoch: u32);
 }
 
 fn until(now: Instant, t: Instant) -> String {
@@ -80,6 +82,9 @@ impl Node for Secondary {
         Secondary::set_keys(self, keys);
     }
     fn set_message(&mut self, _message: &str) {}
+    fn remember_peer_epoch(&mut self, peer: NodeId, epoch: u32) {
+        Secondary::remember_peer_epoch(self, peer, epoch);
+    }
     fn phase_name(&self) -> &'static str {
         match self.phase() {
             secondary::Phase::Monitoring => "monitoring",
@@ -150,6 +155,9 @@ impl Node for Primary {
     }
     fn shutdown(&mut self, now: Instant) {
         Primary::shutdown(self, now);
+    }
+    fn remember_peer_epoch(&mut self, peer: NodeId, epoch: u32) {
+        Primary::remember_peer_epoch(self, peer, epoch);
     }
     fn is_stopped(&self) -> bool {
         Primary::is_stopped(self)

@@ -98,6 +98,8 @@ pub struct Setup {
     pub pid_file: PathBuf,
     /// Where this daemon's last epoch is kept (a rollover updates it).
     pub epoch_file: PathBuf,
+    /// Where the peers' settled epochs are kept (`<program>.peers`).
+    pub peers_file: PathBuf,
     /// How acquired addresses are announced.
     pub announce: AnnouncePlan,
     /// The reload.
@@ -329,6 +331,19 @@ impl<N: Node> Runtime<N> {
                 self.s.notifier.notify(now, event, &ctx);
             }
             Action::SetFence(_) => {}
+            Action::PersistPeerEpoch { peer, epoch } => {
+                let file = self.s.peers_file.display();
+                let addr = std::net::Ipv4Addr::from(peer.0);
+                match super::epoch::persist_peer_epoch(&self.s.peers_file, peer.0, epoch) {
+                    Ok(()) => self.s.log.info(format_args!(
+                        "{addr} settled in epoch {epoch}: older epochs of it stay refused (kept in {file})"
+                    )),
+                    Err(e) => self.s.log.warning(format_args!(
+                        "{addr} settled in epoch {epoch}, but cannot keep it in {file}: {e} \
+                         (after a restart, frames of its earlier lives would be accepted once more)"
+                    )),
+                }
+            }
             Action::PersistEpoch(epoch) => {
                 let file = self.s.epoch_file.display();
                 match super::epoch::persist(&self.s.epoch_file, epoch) {
@@ -815,13 +830,14 @@ impl<N: Node> Runtime<N> {
         let _ = writeln!(
             out,
             "frames received: {} accepted, {} malformed, {} unknown version or type, {} failed \
-             authentication, {} replayed, {} ignored",
+             authentication, {} replayed, {} ignored, {} unconfirmed",
             st.accepted,
             st.malformed,
             st.unknown_version.saturating_add(st.unknown_type),
             st.auth_failed,
             st.replayed,
-            st.ignored
+            st.ignored,
+            st.unconfirmed
         );
         out
     }

@@ -9,7 +9,7 @@ use std::fmt::Debug;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Instant as StdInstant;
 
-use failover_core::{DeadTime, Instant, Primary, Role, Secondary};
+use failover_core::{DeadTime, Instant, NodeId, Primary, Role, Secondary};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 
@@ -111,8 +111,10 @@ pub fn heartbeatd_main(args: Vec<OsString>) -> u8 {
         common: opts.common.clone(),
         services: opts.services.clone(),
         scripts: None,
-        peer: None,
-        peer_label: "secondary".to_owned(),
+        peer: opts.peer,
+        peer_label: opts
+            .peer
+            .map_or_else(|| "secondary".to_owned(), |p| format!("secondary {p}")),
         witness_label: opts
             .common
             .witness
@@ -386,7 +388,26 @@ fn start<N: Node>(
         })
         .collect();
     let origin = StdInstant::now();
-    let node = make(epoch, spec.plan.local_private, Instant::from_micros(0));
+    if spec.peer == Some(spec.plan.local_private) {
+        return fail(
+            program,
+            &format!(
+                "the peer {} is this machine's own private address",
+                spec.plan.local_private
+            ),
+        );
+    }
+    let mut node = make(epoch, spec.plan.local_private, Instant::from_micros(0));
+    // Frames of the peers' earlier lives stay refused across this restart
+    // (without a key; with one the tag covers them).
+    let peers_path = super::epoch::peers_path(&epoch_path);
+    let (peer_epochs, peer_problems) = super::epoch::load_peer_epochs(&peers_path);
+    for problem in &peer_problems {
+        log.warning(format_args!("peer epochs: {problem}"));
+    }
+    for &(peer, e) in &peer_epochs {
+        node.remember_peer_epoch(NodeId(peer), e);
+    }
     let setup = Setup {
         program,
         log: log.clone(),
@@ -405,6 +426,7 @@ fn start<N: Node>(
         signals,
         pid_file: common.pid_file.clone(),
         epoch_file: epoch_path.clone(),
+        peers_file: peers_path,
         announce: common.announce,
         reload: spec.reload,
         fingerprint: spec.fingerprint,
@@ -500,9 +522,13 @@ fn summary_failoverd(o: &FailoverdOptions, plan: &Plan) -> String {
 fn summary_heartbeatd(o: &HeartbeatdOptions, plan: &Plan) -> String {
     let services: Vec<String> = o.services.iter().map(ToString::to_string).collect();
     format!(
-        "  beating every {} ms\n{}\n  service addresses held here: {}",
+        "  beating every {} ms\n{}\n  secondary: {}\n  service addresses held here: {}",
         o.common.interval.total_millis(),
         links_summary(plan),
+        o.peer.map_or_else(
+            || "any node that claims the role (no --peer)".to_owned(),
+            |p| format!("{p} only"),
+        ),
         if services.is_empty() {
             "none".to_owned()
         } else {
