@@ -240,6 +240,16 @@ impl Lab {
         (self.owners.0.held(), self.owners.1.held())
     }
 
+    /// Fails the scenario if both servers ever had the address at once.
+    fn check_never_two_holders(&self, logs: &[&Daemon]) {
+        let both = self.overlap();
+        self.check(
+            both.is_zero(),
+            &format!("never two holders (overlap {both:?})"),
+            logs,
+        );
+    }
+
     /// Time both servers had the address at once, over the whole run.
     fn overlap(&self) -> Duration {
         let (p, s) = self.held();
@@ -598,12 +608,7 @@ fn a_public_cut_on_the_primary_hands_the_service_over_and_back() {
     lab.wait_served_by("primary", plugged, &logs);
     lab.wait_mailed(&lab.srun, "Relinquished", &logs);
 
-    let both = lab.overlap();
-    lab.check(
-        both.is_zero(),
-        &format!("never two holders (overlap {both:?})"),
-        &logs,
-    );
+    lab.check_never_two_holders(&logs);
     lab.check(
         acquire_then_release(&stages(&lab.srun)),
         &format!(
@@ -682,12 +687,7 @@ fn a_half_healed_primary_does_not_get_the_service_back() {
         &format!("the primary took the address back only after its public cable: {p:?}"),
         &logs,
     );
-    let both = lab.overlap();
-    lab.check(
-        both.is_zero(),
-        &format!("never two holders (overlap {both:?})"),
-        &logs,
-    );
+    lab.check_never_two_holders(&logs);
     lab.check(
         lab.runs() == ["primary", "secondary", "primary"],
         "the client was served by the primary, the secondary, the primary",
@@ -742,12 +742,7 @@ fn a_primary_whose_probe_goes_unanswered_hands_over_and_takes_back() {
     ArpBlock::clear(&lab.t.switch).expect("unblock ARP");
     lab.wait_owner(Owner::Primary, &logs);
     lab.wait_served_by("primary", cleared, &logs);
-    let both = lab.overlap();
-    lab.check(
-        both.is_zero(),
-        &format!("never two holders (overlap {both:?})"),
-        &logs,
-    );
+    lab.check_never_two_holders(&logs);
     let runs = lab.runs();
     lab.check(
         runs.first().is_some_and(|r| r == "primary")
@@ -812,12 +807,7 @@ fn both_cut_takes_over_and_fails_back_on_replug() {
         ),
         &logs,
     );
-    let both = lab.overlap();
-    lab.check(
-        both.is_zero(),
-        &format!("never two holders (overlap {both:?})"),
-        &logs,
-    );
+    lab.check_never_two_holders(&logs);
     // One hold each way; more only where a daemon logged a stall.
     let (p, s) = lab.held();
     lab.check(
@@ -1781,7 +1771,7 @@ fn a_hanging_test_script_is_killed_and_vetoes_the_takeover() {
     lab.t.plug_both(&lab.t.primary).unwrap();
     lab.wait_owner(Owner::Primary, &logs);
     lab.wait_served_by("primary", plugged, &logs);
-    lab.check(lab.overlap().is_zero(), "never two holders", &logs);
+    lab.check_never_two_holders(&logs);
     lab.check(
         lab.runs() == ["primary"],
         "only the primary ever served",
@@ -1875,12 +1865,7 @@ fn failoverd_restarted_while_holding() {
     lab.wait("the failback's PostRel", WAIT, &logs, || {
         stages(&lab.srun).ends_with(&RELEASE.map(str::to_owned))
     });
-    let both = lab.overlap();
-    lab.check(
-        both.is_zero(),
-        &format!("never two holders ({both:?})"),
-        &logs,
-    );
+    lab.check_never_two_holders(&logs);
     // Three holds; more only if a failoverd stalled while holding (it then
     // drops the address and takes it again, and says so).
     let (_, s) = lab.held();
@@ -1971,12 +1956,7 @@ fn secondary_frozen_while_holding_drops_at_once_and_takes_over_again() {
     lab.t.plug_both(&lab.t.primary).unwrap();
     lab.wait_owner(Owner::Primary, &logs);
     lab.wait_served_by("primary", plugged, &logs);
-    let both = lab.overlap();
-    lab.check(
-        both.is_zero(),
-        &format!("never two holders ({both:?})"),
-        &logs,
-    );
+    lab.check_never_two_holders(&logs);
 }
 
 #[test]
