@@ -91,6 +91,11 @@ const FALLBACK_INTERVAL: Duration = Duration::from_secs(1);
 /// inside it.
 pub const INTERVAL_TRUST: u64 = 4;
 
+/// Rounds a link may jump ahead beyond what the time since its last round
+/// allows (at [`INTERVAL_TRUST`] times the believed rate): reordering and
+/// clock slack. A larger jump is not believed (see `on_heartbeat`).
+pub const BEAT_SLACK: u64 = 4;
+
 /// What is known about the peer on one link.
 #[derive(Debug, Clone)]
 struct Link {
@@ -304,6 +309,18 @@ impl PeerDetector {
         self.refresh_all();
     }
 
+    /// How many rounds link `index` can have moved on since it was last
+    /// heard: the elapsed time at [`INTERVAL_TRUST`] times the believed
+    /// rate, plus [`BEAT_SLACK`].
+    fn plausible_ahead(&self, index: usize, now: Instant) -> u64 {
+        let Some(heard) = self.link.get(index).and_then(|l| l.last_heard) else {
+            return u64::MAX;
+        };
+        let elapsed = now.saturating_since(heard).total_micros();
+        let interval = self.interval.total_micros().max(1);
+        (elapsed.saturating_mul(INTERVAL_TRUST) / interval).saturating_add(BEAT_SLACK)
+    }
+
     /// A valid (authenticated, non-replayed) heartbeat from the peer arrived
     /// on `link`. `epoch`/`beat` are from the frame (beat = heartbeat round,
     /// same on every link; a new epoch means the peer restarted: gap
@@ -313,7 +330,8 @@ impl PeerDetector {
     /// duplicate or an older round is ignored, so a genuine frame delivered
     /// late by an attacker cannot hold off a verdict. `interval` is the
     /// peer's advertised interval (zero is ignored). Links >= the watched
-    /// count are ignored.
+    /// count are ignored. A round further ahead than the time since the
+    /// link was last heard allows is ignored too (`plausible_ahead`).
     pub fn on_heartbeat(
         &mut self,
         now: Instant,
@@ -349,6 +367,15 @@ impl PeerDetector {
                 // Zero: a duplicate. Half the number space or more: an older
                 // round, reordered (it was counted lost: pessimistic).
                 if ahead == 0 || ahead >= 1 << 31 {
+                    return;
+                }
+                // A round further ahead than the time since the last one
+                // allows is not the peer's: believed, a forged (or
+                // corrupted) round number would make every genuine round
+                // after it look old, and the link silent, for good. Found by
+                // the simulator: one unkeyed frame, within the replay
+                // window, with round 719 450 993.
+                if u64::from(ahead) > self.plausible_ahead(index, now) {
                     return;
                 }
                 ahead - 1

@@ -493,3 +493,21 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_round_number_too_far_ahead_is_not_believed() {
+    // One forged frame (no key) that slips through the replay window with
+    // a round number far ahead: believed, every genuine round after it
+    // would look old and the link silent for good (a simulator seed).
+    let mut d = PeerDetector::new(DeadTime::Fixed(I.saturating_mul(3)), 2, I, ms(0));
+    let t = beat(&mut d, &[A, B], ms(0), 1, 20);
+    d.on_heartbeat(t + Duration::from_micros(100), A, 1, 719_450_993, I);
+    // Genuine rounds go on, on both links.
+    let t = beat(&mut d, &[A, B], t + I, 21, 20);
+    assert!(d.silent_links(t).is_empty(), "{:?}", d.silent_links(t));
+    assert!(!d.is_dead(t));
+    // A jump the elapsed time allows (rounds lost) is still believed.
+    let later = t + I.saturating_mul(10);
+    d.on_heartbeat(later, A, 1, 50, I);
+    assert_eq!(d.last_heard(A), Some(later));
+}
