@@ -214,6 +214,15 @@ impl<const N: usize> EpochTrust<N> {
                 // A later frame of the same epoch: confirmed.
                 e.provisional = false;
                 e.previous = None;
+            } else if e.provisional && seq < top {
+                // The one frame the belief rests on claimed a seq this
+                // peer's frames have not reached: not the peer's (a forged
+                // seq far ahead in its real epoch). Kept, every genuine frame
+                // after it would fit under it and none would ever confirm
+                // it (simulator seed 745920630735). This frame replaces it,
+                // provisionally still.
+                let previous = e.previous;
+                e.believe(epoch, seq, now, previous);
             }
             return Verdict::Believed;
         }
@@ -417,6 +426,22 @@ mod tests {
         assert!(feed(&mut t, 300, 1, 15), "silent for half the quiet time");
         assert!(feed(&mut t, 300, 2, 16), "and confirmed");
         assert!(!feed(&mut t, 100, 3, 17), "the previous life is refused");
+    }
+
+    #[test]
+    fn a_forged_seq_far_ahead_in_the_peers_new_epoch_gives_way_to_its_real_frames() {
+        // The peer restarted (epoch 2) while this node was cut off; the
+        // first frame after is forged: the real new epoch, a seq far ahead.
+        let mut t = EpochTrust::<4>::new();
+        feed(&mut t, 1, 1, 0);
+        feed(&mut t, 1, 2, 0);
+        assert!(feed(&mut t, 2, 1_599_519_067, 100));
+        assert!(t.provisional(P));
+        // The peer's real frames, far below that seq: believed, and the
+        // second one confirms the epoch.
+        assert!(feed(&mut t, 2, 40, 101));
+        assert!(feed(&mut t, 2, 41, 102));
+        assert!(!t.provisional(P), "confirmed by the peer's own frames");
     }
 
     #[test]
