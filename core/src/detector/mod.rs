@@ -103,6 +103,11 @@ struct Link {
     last_heard: Option<Instant>,
     /// The last heartbeat round seen here in the current epoch.
     last_beat: Option<u32>,
+    /// A round too far ahead of `last_beat` to believe on one frame's word:
+    /// the next frame, if it follows on from this one, confirms it (the
+    /// stored round was the stale one, say a replayed frame taken first
+    /// after a restart).
+    pending_beat: Option<u32>,
     loss: LossEstimator,
     /// The pessimistic loss probability in force (Q24).
     p: u32,
@@ -120,6 +125,7 @@ impl Link {
         Link {
             last_heard: None,
             last_beat: None,
+            pending_beat: None,
             loss: LossEstimator::new(),
             p: ONE,
             k: 0,
@@ -376,9 +382,24 @@ impl PeerDetector {
                 // the simulator: one unkeyed frame, within the replay
                 // window, with round 719 450 993.
                 if u64::from(ahead) > self.plausible_ahead(index, now) {
-                    return;
+                    // Unless the frame before said the same: two frames in
+                    // a row that follow on from each other are the peer's,
+                    // and the stored round was stale (a replayed frame
+                    // taken first after this node restarted).
+                    let Some(l) = self.link.get_mut(index) else {
+                        return;
+                    };
+                    let follows = l.pending_beat.is_some_and(|p| {
+                        (1..=BEAT_SLACK).contains(&u64::from(beat.wrapping_sub(p)))
+                    });
+                    if !follows {
+                        l.pending_beat = Some(beat);
+                        return;
+                    }
+                    0
+                } else {
+                    ahead - 1
                 }
-                ahead - 1
             }
         };
         if new_epoch {
@@ -401,6 +422,7 @@ impl PeerDetector {
         l.last_heard = Some(now);
         self.last_any = Some(now);
         l.last_beat = Some(beat);
+        l.pending_beat = None;
         let p_changed = l.record(lost, adaptive);
 
         match self.mode {

@@ -511,3 +511,26 @@ fn a_round_number_too_far_ahead_is_not_believed() {
     d.on_heartbeat(later, A, 1, 50, I);
     assert_eq!(d.last_heard(A), Some(later));
 }
+
+#[test]
+fn a_stale_round_taken_first_gives_way_to_two_rounds_that_follow_on() {
+    // After a restart, the first frame taken on a link was a replayed one,
+    // far behind: the peer's genuine rounds are "too far ahead" of it, and
+    // two in a row that follow on from each other are believed.
+    let mut d = PeerDetector::new(DeadTime::Fixed(I.saturating_mul(3)), 1, I, ms(0));
+    d.on_heartbeat(ms(0), A, 1, 100, I);
+    d.on_heartbeat(ms(1), A, 1, 900, I);
+    assert_eq!(
+        d.last_heard(A),
+        Some(ms(0)),
+        "one frame's word is not enough"
+    );
+    d.on_heartbeat(ms(6), A, 1, 901, I);
+    assert_eq!(
+        d.last_heard(A),
+        Some(ms(6)),
+        "two that follow on are the peer"
+    );
+    let t = beat(&mut d, &[A], ms(11), 902, 10);
+    assert!(!d.is_dead(t));
+}
