@@ -67,6 +67,24 @@ fn run_seed(seed: u64, verbose: bool) -> Result<RunStats, String> {
     }
 }
 
+/// Seeds that once broke an invariant on a CI run's new ground, kept so
+/// that the bug they found stays fixed whatever the default range covers.
+const ONCE_FAILED: &[u64] = &[
+    90_620_999_365,  // a forged round number far ahead
+    745_920_630_735, // a forged seq far ahead gave a provisional belief
+    767_295_190_957, // a genuine round far ahead of a stale one
+    891_900_045_935, // an epoch roll-over under loss went unheard
+];
+
+#[test]
+fn seeds_that_once_failed_keep_every_invariant() {
+    for &seed in ONCE_FAILED {
+        if let Err(report) = run_seed(seed, false) {
+            panic!("{report}");
+        }
+    }
+}
+
 #[test]
 fn fault_schedules_keep_every_invariant() {
     if let Some(seed) = env_u64("SIM_SEED") {
