@@ -514,6 +514,19 @@ impl World {
                 if let Some(m) = n.machine.as_mut() {
                     m.as_machine().handle_frame(self.now, LinkId(link), &frame);
                 }
+                // With SIM_DEBUG_FRAMES set, a replay lists every frame
+                // delivered (`from: None` marks a replayed or forged one).
+                if self.verbose && std::env::var_os("SIM_DEBUG_FRAMES").is_some() {
+                    if let Ok(f) = failover_core::wire::UnverifiedFrame::parse(&frame) {
+                        let h = f.header;
+                        self.note(|| {
+                            format!(
+                                "{to:?} <- {:?} on link {link}: epoch {} seq {} (from {from:?})",
+                                h.sender, h.epoch, h.seq
+                            )
+                        });
+                    }
+                }
                 if self.verbose {
                     if let Ok(f) = failover_core::wire::FrameRepr::parse(&frame, None) {
                         if let failover_core::wire::Body::Witness(w) = f.body {
