@@ -13,6 +13,19 @@ use sha2::Sha256;
 /// Length of the authentication tag at the end of a signed frame: the first
 /// 16 bytes of HMAC-SHA256.
 pub const TAG_LEN: usize = 16;
+
+enum_with_unknown! {
+    /// The `auth` header field: how a frame is authenticated. Unknown codes
+    /// are refused by `FrameRepr::parse` (`Malformed`): a receiver cannot
+    /// tell where such a frame's tag ends.
+    pub enum AuthCode(u8) {
+        /// No tag.
+        None = 0,
+        /// HMAC-SHA256 truncated to [`TAG_LEN`] bytes, at the end of the
+        /// frame.
+        HmacSha256 = 1,
+    }
+}
 /// The longest secret a [`Key`] holds (SHA-256's block size: longer keys
 /// would only be hashed down by HMAC).
 pub const MAX_KEY_LEN: usize = 64;
