@@ -93,6 +93,10 @@ impl fmt::Display for ConfigError {
     }
 }
 
+/// So that a host can return a refused configuration (from `try_new` or a
+/// check) through its own error types.
+impl core::error::Error for ConfigError {}
+
 /// The network delay the timing rules allow for on the private link.
 pub const DELAY_ALLOWANCE: Duration = Duration::from_millis(1);
 

@@ -42,6 +42,10 @@ impl core::fmt::Display for Replayed {
     }
 }
 
+/// So that a caller of [`ReplayGuard::accept`] can pass the refusal on as
+/// an error.
+impl core::error::Error for Replayed {}
+
 /// How far behind the newest accepted frame a late frame may be.
 pub const WINDOW: u32 = 64;
 

@@ -102,6 +102,9 @@ impl core::fmt::Display for AddKeyError {
     }
 }
 
+/// So that a host's key loading can return it as a source error.
+impl core::error::Error for AddKeyError {}
+
 /// The keys a node accepts, and the one it signs with.
 ///
 /// There is always a current key; at most [`MAX_KEYS`] keys are held in all.
