@@ -5,6 +5,7 @@
 use crate::action::{Action, Stage, StageOutcome, Transmit};
 use crate::node::LinkId;
 use crate::time::{Duration, Instant};
+use crate::wire::MAX_FRAME_LEN;
 
 /// A sans-IO failover state machine. The caller's loop:
 ///
@@ -33,10 +34,17 @@ pub trait Machine {
     /// The next effect to carry out, if any.
     fn poll_action(&mut self) -> Option<Action>;
 
-    /// Writes the next frame due into `buf` (at least
-    /// [`MAX_FRAME_LEN`](crate::wire::MAX_FRAME_LEN) bytes) and says where it
-    /// goes; `None` when nothing is due or `buf` is too small.
-    fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit>;
+    /// Writes the next frame due into `buf` and says where it goes (its
+    /// bytes are `buf[..len]`); `None` when nothing is due.
+    ///
+    /// `buf` is an array of [`MAX_FRAME_LEN`] bytes, not a slice: every
+    /// frame fits, so a frame taken off the schedule is always written. (A
+    /// slice too small for it used to lose that heartbeat silently: the
+    /// machine had already counted it as sent.) The one frame that is never
+    /// written is one past the end of the epoch space, which a node reaches
+    /// in the year 2106 at the earliest: silence is then the failure its
+    /// peers already handle.
+    fn poll_transmit(&mut self, now: Instant, buf: &mut [u8; MAX_FRAME_LEN]) -> Option<Transmit>;
 
     /// When the machine next needs `handle_timeout`, if ever.
     fn poll_at(&self) -> Option<Instant>;

@@ -24,7 +24,7 @@ use crate::machine::{stall_limit, Machine, Wake};
 use crate::node::{LinkId, NodeId, Role};
 use crate::reach::Reach;
 use crate::time::{Duration, Instant};
-use crate::wire::{Body, HeartbeatFlags, HeartbeatRepr, Keyring, MAX_MESSAGE_LEN};
+use crate::wire::{Body, HeartbeatFlags, HeartbeatRepr, Keyring, MAX_FRAME_LEN, MAX_MESSAGE_LEN};
 
 /// Everything the primary needs to know. [`PrimaryConfig::new`] fills in the
 /// defaults.
@@ -616,7 +616,7 @@ impl Machine for Primary {
         self.actions.pop_front()
     }
 
-    fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
+    fn poll_transmit(&mut self, now: Instant, buf: &mut [u8; MAX_FRAME_LEN]) -> Option<Transmit> {
         let now = self.enter(now);
         if self.phase == Phase::Stopped {
             return None;

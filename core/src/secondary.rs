@@ -24,7 +24,7 @@ use crate::reach::{HandoverRequest, Reach};
 use crate::time::{Duration, Instant};
 use crate::wire::{
     Body, DenyReason, FrameRepr, HeartbeatFlags, HeartbeatRepr, Keyring, WitnessKind, WitnessRepr,
-    MAX_MESSAGE_LEN,
+    MAX_FRAME_LEN, MAX_MESSAGE_LEN,
 };
 
 /// What the witness's opinion counts for.
@@ -1095,7 +1095,7 @@ impl Machine for Secondary {
         self.actions.pop_front()
     }
 
-    fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
+    fn poll_transmit(&mut self, now: Instant, buf: &mut [u8; MAX_FRAME_LEN]) -> Option<Transmit> {
         let now = self.enter(now);
         if let Some(msg) = self.to_witness.front().copied() {
             let len = self.endpoint.emit(LinkId(0), Body::Witness(msg), buf)?;

@@ -27,6 +27,7 @@ use crate::reach::HandoverRequest;
 use crate::time::{Duration, Instant};
 use crate::wire::{
     Body, DenyReason, HeartbeatFlags, HeartbeatRepr, Keyring, WitnessKind, WitnessRepr,
+    MAX_FRAME_LEN,
 };
 
 /// The fence step before a grant.
@@ -485,7 +486,7 @@ impl Machine for Witness {
         self.actions.pop_front()
     }
 
-    fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
+    fn poll_transmit(&mut self, now: Instant, buf: &mut [u8; MAX_FRAME_LEN]) -> Option<Transmit> {
         let now = self.enter(now);
         if let Some(msg) = self.replies.front().copied() {
             let len = self.endpoint.emit(LinkId(0), Body::Witness(msg), buf)?;

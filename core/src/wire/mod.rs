@@ -88,5 +88,7 @@ pub const PROTOCOL_VERSION: u8 = 1;
 pub const MAGIC: [u8; 2] = *b"HB";
 /// The longest free-text message a heartbeat carries (`heartbeatd -m`).
 pub const MAX_MESSAGE_LEN: usize = 64;
-/// The longest frame this version emits; receive buffers of this size suffice.
+/// The longest frame this version emits; receive buffers of this size
+/// suffice, and [`Machine::poll_transmit`](crate::Machine::poll_transmit)
+/// takes a buffer of exactly this size, so a too-small one cannot compile.
 pub const MAX_FRAME_LEN: usize = 128;
