@@ -412,7 +412,7 @@ mod tests {
     }
 
     #[test]
-    fn without_a_key_a_rollover_costs_one_frame_and_one_forged_frame_costs_nothing() {
+    fn without_a_key_a_rollover_is_believed_at_once_and_one_forged_frame_costs_nothing() {
         let t = Instant::ZERO;
         let mut tx = Endpoint::new(NodeId(1), Role::Primary, 7, None, t);
         tx.start_after_seq(u32::MAX - 3);
@@ -438,12 +438,14 @@ mod tests {
                 (7, u32::MAX - 2),
                 (7, u32::MAX - 1),
                 (7, u32::MAX),
+                (8, 1),
                 (8, 2),
                 (8, 3)
             ],
-            "the first frame of the rolled-over epoch only corroborates; the forgery did not count"
+            "the rolled-over epoch is believed on its first frame (crate::epochs); the forgery \
+             did not count"
         );
-        assert_eq!((rx.stats.unconfirmed, rx.stats.replayed), (2, 0));
+        assert_eq!((rx.stats.unconfirmed, rx.stats.replayed), (1, 0));
     }
 
     #[test]
