@@ -190,6 +190,16 @@ pub enum Event {
         /// What the detector uses.
         used: crate::time::Duration,
     },
+    /// The host did not drain this machine's actions for so long that its
+    /// bounded queue dropped the oldest `count` of them (since the last
+    /// such notice): effects the host never carried out (an address not
+    /// removed, a script stage not run). A bug in the host's loop; this
+    /// notice comes where the lost actions would have. The running total is
+    /// [`Stats::actions_dropped`](crate::Stats::actions_dropped).
+    ActionsLost {
+        /// How many actions were dropped.
+        count: u32,
+    },
 }
 
 impl Event {
@@ -223,6 +233,7 @@ impl Event {
             Event::Granted => "Granted",
             Event::GrantEnded => "GrantEnded",
             Event::IntervalRefused { .. } => "IntervalRefused",
+            Event::ActionsLost { .. } => "ActionsLost",
         }
     }
 }

@@ -3,6 +3,7 @@
 //! `handle` / `poll_transmit` / `poll_timeout` pattern).
 
 use crate::action::{Action, Stage, StageOutcome, Transmit};
+use crate::endpoint::RxStats;
 use crate::node::LinkId;
 use crate::time::{Duration, Instant};
 use crate::wire::MAX_FRAME_LEN;
@@ -52,6 +53,23 @@ pub trait Machine {
     /// Whether the service addresses are (or may be, part-way through a
     /// sequence) on this node's interfaces. The witness never holds them.
     fn holds_addresses(&self) -> bool;
+
+    /// What this machine counted: frames received by fate, and actions its
+    /// host never took.
+    fn stats(&self) -> Stats;
+}
+
+/// Counters a machine keeps for its operator: the daemons' `--status`, the
+/// witness's status line, the simulator and the fuzzers read them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Received frames, by fate.
+    pub rx: RxStats,
+    /// Actions dropped, since start, because the host did not drain
+    /// [`Machine::poll_action`] and the bounded queue was full (each loss is
+    /// also announced by an [`Event::ActionsLost`](crate::Event::ActionsLost)).
+    /// Zero unless the host's loop is broken.
+    pub actions_dropped: u32,
 }
 
 /// How long a node may go unscheduled before it must assume its peers

@@ -19,9 +19,10 @@ use heapless::Deque;
 use crate::action::{Action, Dest, Event, Stage, StageOutcome, Transmit};
 use crate::beat::Beater;
 use crate::detector::{DeadTime, PeerDetector};
-use crate::endpoint::{Endpoint, Freshness, RxStats};
-use crate::machine::{stall_limit, Machine, Wake};
+use crate::endpoint::{Endpoint, Freshness};
+use crate::machine::{stall_limit, Machine, Stats, Wake};
 use crate::node::{LinkId, NodeId, Role};
+use crate::queue::ActionQueue;
 use crate::reach::Reach;
 use crate::time::{Duration, Instant};
 use crate::wire::{Body, HeartbeatFlags, HeartbeatRepr, Keyring, MAX_FRAME_LEN, MAX_MESSAGE_LEN};
@@ -145,7 +146,7 @@ pub struct Primary {
     /// The secondary's latest heartbeat says it cannot serve.
     secondary_unreachable: bool,
     phase: Phase,
-    actions: Deque<Action, 16>,
+    actions: ActionQueue<16>,
 }
 
 impl Primary {
@@ -187,7 +188,7 @@ impl Primary {
             } else {
                 Phase::Unmanaged
             },
-            actions: Deque::new(),
+            actions: ActionQueue::new(),
             config,
         };
         machine.sync_timing();
@@ -232,11 +233,6 @@ impl Primary {
         self.secondary_holds
     }
 
-    /// Counters of received frames.
-    pub fn rx_stats(&self) -> RxStats {
-        self.endpoint.stats
-    }
-
     /// The configuration in force.
     pub fn config(&self) -> &PrimaryConfig {
         &self.config
@@ -252,7 +248,7 @@ impl Primary {
     pub fn shutdown(&mut self, now: Instant) {
         self.enter(now);
         if self.phase == Phase::Holding {
-            self.push(Action::RemoveAddresses);
+            self.actions.push(Action::RemoveAddresses);
         }
         self.phase = Phase::Stopped;
     }
@@ -352,10 +348,10 @@ impl Primary {
         self.could_serve = can_serve;
         if self.reach_ok && self.reach.lost_for(now, self.config.interval) {
             self.reach_ok = false;
-            self.push(Action::Notify(Event::Unreachable));
+            self.actions.push(Action::Notify(Event::Unreachable));
         } else if !self.reach_ok && can_serve {
             self.reach_ok = true;
-            self.push(Action::Notify(Event::Reachable));
+            self.actions.push(Action::Notify(Event::Reachable));
         }
     }
 
@@ -393,13 +389,6 @@ impl Primary {
         now
     }
 
-    fn push(&mut self, action: Action) {
-        if self.actions.is_full() {
-            self.actions.pop_front();
-        }
-        let _ = self.actions.push_back(action);
-    }
-
     fn witness_alive(&self, now: Instant) -> bool {
         self.witness.heard_any() && !self.witness.is_dead(now)
     }
@@ -420,8 +409,8 @@ impl Primary {
     }
 
     fn start_reclaim(&mut self, now: Instant, event: Event) {
-        self.push(Action::RemoveAddresses);
-        self.push(Action::Notify(event));
+        self.actions.push(Action::RemoveAddresses);
+        self.actions.push(Action::Notify(event));
         self.enter_reclaim(now);
     }
 
@@ -449,7 +438,7 @@ impl Primary {
         let secondary_dead = self.secondary.is_dead(now);
         if secondary_dead != self.peer_lost_reported && self.secondary.heard_any() {
             self.peer_lost_reported = secondary_dead;
-            self.push(Action::Notify(if secondary_dead {
+            self.actions.push(Action::Notify(if secondary_dead {
                 Event::PeerLost
             } else {
                 Event::PeerRegained
@@ -502,9 +491,9 @@ impl Primary {
                     && self.carrier_lost_at.is_none()
                     && self.can_serve(now)
                 {
-                    self.push(Action::AddAddresses);
-                    self.push(Action::Announce);
-                    self.push(Action::Notify(Event::Acquired));
+                    self.actions.push(Action::AddAddresses);
+                    self.actions.push(Action::Announce);
+                    self.actions.push(Action::Notify(Event::Acquired));
                     self.phase = Phase::Holding;
                 }
             }
@@ -559,7 +548,8 @@ impl Machine for Primary {
                         .on_heartbeat(now, link, h.epoch, hb.beat, hb.interval);
                     if let Some(advertised) = self.secondary.take_interval_refused() {
                         let used = self.secondary.interval();
-                        self.push(Action::Notify(Event::IntervalRefused { advertised, used }));
+                        self.actions
+                            .push(Action::Notify(Event::IntervalRefused { advertised, used }));
                     }
                     // A frame whose epoch is believed on its own word
                     // (docs/protocol.md, "Epochs from an unkeyed peer")
@@ -613,7 +603,7 @@ impl Machine for Primary {
         if let Some((peer, epoch)) = self.endpoint.take_settled() {
             return Some(Action::PersistPeerEpoch { peer, epoch });
         }
-        self.actions.pop_front()
+        self.actions.pop()
     }
 
     fn poll_transmit(&mut self, now: Instant, buf: &mut [u8; MAX_FRAME_LEN]) -> Option<Transmit> {
@@ -671,5 +661,12 @@ impl Machine for Primary {
 
     fn holds_addresses(&self) -> bool {
         self.phase == Phase::Holding
+    }
+
+    fn stats(&self) -> Stats {
+        Stats {
+            rx: self.endpoint.stats,
+            actions_dropped: self.actions.dropped(),
+        }
     }
 }

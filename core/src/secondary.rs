@@ -17,9 +17,10 @@ use crate::action::{Action, Dest, Event, LinkMask, Stage, StageOutcome, Transmit
 use crate::beat::Beater;
 use crate::config::Timing;
 use crate::detector::{DeadTime, PeerDetector};
-use crate::endpoint::{Endpoint, Freshness, RxStats};
-use crate::machine::{stall_limit, Machine, Wake};
+use crate::endpoint::{Endpoint, Freshness};
+use crate::machine::{stall_limit, Machine, Stats, Wake};
 use crate::node::{LinkId, NodeId, Role};
+use crate::queue::ActionQueue;
 use crate::reach::{HandoverRequest, Reach};
 use crate::time::{Duration, Instant};
 use crate::wire::{
@@ -222,7 +223,7 @@ pub struct Secondary {
     /// The takeover under way or held was asked for by the primary, not
     /// caused by its silence.
     on_request: bool,
-    actions: Deque<Action, 32>,
+    actions: ActionQueue<32>,
     to_witness: Deque<WitnessRepr, 4>,
 }
 
@@ -272,7 +273,7 @@ impl Secondary {
             primary_unreachable: false,
             handover: HandoverRequest::default(),
             on_request: false,
-            actions: Deque::new(),
+            actions: ActionQueue::new(),
             to_witness: Deque::new(),
             config,
         };
@@ -316,11 +317,6 @@ impl Secondary {
     /// The current witness grant, if any.
     pub fn lease(&self) -> Option<Lease> {
         self.lease
-    }
-
-    /// Counters of received frames.
-    pub fn rx_stats(&self) -> RxStats {
-        self.endpoint.stats
     }
 
     /// The configuration in force.
@@ -477,23 +473,14 @@ impl Secondary {
             _ => false,
         };
         if addresses_on {
-            self.push(Action::RemoveAddresses);
+            self.actions.push(Action::RemoveAddresses);
             self.notify(Event::Stalled);
             self.run_release_stage(now, Stage::PostRel);
         }
     }
 
-    fn push(&mut self, action: Action) {
-        // Capacity covers the longest burst one input can cause many times
-        // over; if a host stops draining, the oldest entries go first.
-        if self.actions.is_full() {
-            self.actions.pop_front();
-        }
-        let _ = self.actions.push_back(action);
-    }
-
     fn notify(&mut self, event: Event) {
-        self.push(Action::Notify(event));
+        self.actions.push(Action::Notify(event));
     }
 
     fn send_witness(&mut self, kind: WitnessKind, nonce: u32) {
@@ -620,7 +607,7 @@ impl Secondary {
             deadline: now + self.config.stage_timeout,
             abort: false,
         };
-        self.push(Action::RunStage(stage));
+        self.actions.push(Action::RunStage(stage));
     }
 
     fn run_release_stage(&mut self, now: Instant, stage: Stage) {
@@ -628,7 +615,7 @@ impl Secondary {
             stage,
             deadline: now + self.config.stage_timeout,
         };
-        self.push(Action::RunStage(stage));
+        self.actions.push(Action::RunStage(stage));
     }
 
     /// The primary is dead: hold down, ask the witness, or start acquiring.
@@ -714,8 +701,8 @@ impl Secondary {
                 }
                 Stage::Test => self.run_acquire_stage(now, Stage::PreAcq),
                 Stage::PreAcq => {
-                    self.push(Action::AddAddresses);
-                    self.push(Action::Announce);
+                    self.actions.push(Action::AddAddresses);
+                    self.actions.push(Action::Announce);
                     self.run_acquire_stage(now, Stage::PostAcq);
                 }
                 _ => {
@@ -732,7 +719,7 @@ impl Secondary {
                     self.notify(Event::ScriptFailed { stage, outcome });
                 }
                 if stage == Stage::PreRel {
-                    self.push(Action::RemoveAddresses);
+                    self.actions.push(Action::RemoveAddresses);
                     self.run_release_stage(now, Stage::PostRel);
                 } else {
                     self.notify(Event::Relinquished);
@@ -890,7 +877,7 @@ impl Secondary {
                 stage: Stage::PreRel,
                 ..
             } => {
-                self.push(Action::RemoveAddresses);
+                self.actions.push(Action::RemoveAddresses);
                 self.run_release_stage(now, Stage::PostRel);
             }
             _ => {}
@@ -1092,7 +1079,7 @@ impl Machine for Secondary {
         if let Some((peer, epoch)) = self.endpoint.take_settled() {
             return Some(Action::PersistPeerEpoch { peer, epoch });
         }
-        self.actions.pop_front()
+        self.actions.pop()
     }
 
     fn poll_transmit(&mut self, now: Instant, buf: &mut [u8; MAX_FRAME_LEN]) -> Option<Transmit> {
@@ -1161,5 +1148,12 @@ impl Machine for Secondary {
 
     fn holds_addresses(&self) -> bool {
         self.holds_flag()
+    }
+
+    fn stats(&self) -> Stats {
+        Stats {
+            rx: self.endpoint.stats,
+            actions_dropped: self.actions.dropped(),
+        }
     }
 }

@@ -20,9 +20,10 @@ use heapless::Deque;
 use crate::action::{Action, Dest, Event, Stage, StageOutcome, Transmit};
 use crate::beat::Beater;
 use crate::detector::{DeadTime, PeerDetector};
-use crate::endpoint::{Endpoint, Freshness, RxStats};
-use crate::machine::{stall_limit, Machine, Wake};
+use crate::endpoint::{Endpoint, Freshness};
+use crate::machine::{stall_limit, Machine, Stats, Wake};
 use crate::node::{LinkId, NodeId, Role};
+use crate::queue::ActionQueue;
 use crate::reach::HandoverRequest;
 use crate::time::{Duration, Instant};
 use crate::wire::{
@@ -148,7 +149,7 @@ pub struct Witness {
     /// the secondary: heartbeats say a grant is outstanding.
     amnesia_until: Instant,
     fence: Fence,
-    actions: Deque<Action, 16>,
+    actions: ActionQueue<16>,
     replies: Deque<WitnessRepr, 4>,
 }
 
@@ -173,7 +174,7 @@ impl Witness {
             grant: None,
             amnesia_until: now + config.lease,
             fence: Fence::Idle,
-            actions: Deque::new(),
+            actions: ActionQueue::new(),
             replies: Deque::new(),
             config,
         };
@@ -225,11 +226,6 @@ impl Witness {
         self.endpoint.set_peer_floor(peer, epoch);
     }
 
-    /// Counters of received frames.
-    pub fn rx_stats(&self) -> RxStats {
-        self.endpoint.stats
-    }
-
     /// Whether the primary counts as alive now.
     pub fn primary_alive(&self) -> bool {
         !self.primary.is_dead(self.endpoint.now())
@@ -253,13 +249,6 @@ impl Witness {
             self.handover.reset();
         }
         now
-    }
-
-    fn push(&mut self, action: Action) {
-        if self.actions.is_full() {
-            self.actions.pop_front();
-        }
-        let _ = self.actions.push_back(action);
     }
 
     fn reply(
@@ -303,7 +292,7 @@ impl Witness {
         } else if !handover && !self.fenced_for(requester) {
             if self.fence == Fence::Idle {
                 if let Some(fence) = self.config.fence {
-                    self.push(Action::SetFence(true));
+                    self.actions.push(Action::SetFence(true));
                     self.fence = Fence::Asserted {
                         holder: requester,
                         until: now + fence.pulse,
@@ -326,7 +315,7 @@ impl Witness {
         msg: &WitnessRepr,
     ) -> (WitnessKind, Duration, DenyReason) {
         if self.grant.is_none() {
-            self.push(Action::Notify(Event::Granted));
+            self.actions.push(Action::Notify(Event::Granted));
         }
         self.grant = Some(Grant {
             holder: requester,
@@ -349,14 +338,14 @@ impl Witness {
         if let Some(grant) = self.grant {
             if now >= grant.expires {
                 self.grant = None;
-                self.push(Action::Notify(Event::GrantEnded));
+                self.actions.push(Action::Notify(Event::GrantEnded));
             }
         }
         let primary_back = !self.primary.is_dead(now);
         match self.fence {
             Fence::Asserted { holder, until } => {
                 if now >= until || primary_back {
-                    self.push(Action::SetFence(false));
+                    self.actions.push(Action::SetFence(false));
                     let settle = self.config.fence.map_or(Duration::ZERO, |f| f.settle);
                     self.fence = if primary_back {
                         Fence::Idle
@@ -429,7 +418,8 @@ impl Machine for Witness {
                     .on_heartbeat(now, LinkId(0), h.epoch, hb.beat, hb.interval);
                 if let Some(advertised) = self.primary.take_interval_refused() {
                     let used = self.primary.interval();
-                    self.push(Action::Notify(Event::IntervalRefused { advertised, used }));
+                    self.actions
+                        .push(Action::Notify(Event::IntervalRefused { advertised, used }));
                 }
                 self.handover.heard(h.epoch);
                 // Echoed only once its epoch is confirmed (docs/protocol.md,
@@ -452,7 +442,7 @@ impl Machine for Witness {
                     WitnessKind::Release => {
                         if self.grant.is_some_and(|g| g.holder == sender) {
                             self.grant = None;
-                            self.push(Action::Notify(Event::GrantEnded));
+                            self.actions.push(Action::Notify(Event::GrantEnded));
                         }
                     }
                     WitnessKind::Grant | WitnessKind::Deny => {}
@@ -483,7 +473,7 @@ impl Machine for Witness {
         if let Some((peer, epoch)) = self.endpoint.take_settled() {
             return Some(Action::PersistPeerEpoch { peer, epoch });
         }
-        self.actions.pop_front()
+        self.actions.pop()
     }
 
     fn poll_transmit(&mut self, now: Instant, buf: &mut [u8; MAX_FRAME_LEN]) -> Option<Transmit> {
@@ -539,5 +529,12 @@ impl Machine for Witness {
 
     fn holds_addresses(&self) -> bool {
         false
+    }
+
+    fn stats(&self) -> Stats {
+        Stats {
+            rx: self.endpoint.stats,
+            actions_dropped: self.actions.dropped(),
+        }
     }
 }

@@ -228,7 +228,7 @@ where
         shown = show(now, &witness, shown, dead_time, &mut pins);
         if now >= status_at {
             status_at = now + STATUS_EVERY;
-            let rx = witness.rx_stats();
+            let rx = witness.stats().rx;
             let stack = crate::stack::usage();
             let [nic_rx, nic_dropped, nic_tx, nic_failed] = device.counters();
             defmt::info!(
@@ -311,6 +311,11 @@ fn act<F: OutputPin>(action: Action, witness: &Witness, fence: &mut F) {
         // witness accepts the servers' older lives once more, as before.
         Action::PersistPeerEpoch { epoch, .. } => {
             defmt::info!("a peer settled in epoch {}", epoch)
+        }
+        // This loop drains after every turn, so never; but if it did not,
+        // the grant LED and the fence could lag the machine: say so.
+        Action::Notify(Event::ActionsLost { count }) => {
+            defmt::error!("{} actions dropped unperformed", count)
         }
         // A witness machine notifies nothing else; naming every event
         // would cost half a kilobyte of flash for lines never logged.

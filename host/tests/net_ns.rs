@@ -706,7 +706,7 @@ fn run_daemon_loop<N: Node>(
     while start.elapsed() < warm_up {
         rt.turn();
     }
-    let accepted = rt.node().stats().accepted;
+    let accepted = rt.node().stats().rx.accepted;
     let before = allocations();
     let mut turns = 0;
     let start = Instant::now();
@@ -716,7 +716,7 @@ fn run_daemon_loop<N: Node>(
     }
     let report = LoopReport {
         allocations: allocations() - before,
-        accepted: rt.node().stats().accepted - accepted,
+        accepted: rt.node().stats().rx.accepted - accepted,
         turns,
     };
     drop(rt);

@@ -6,7 +6,7 @@
 
 use failover_core::wire::{Keyring, MAX_MESSAGE_LEN};
 use failover_core::{primary, secondary};
-use failover_core::{Instant, Machine, NodeId, PeerDetector, Primary, Role, RxStats, Secondary};
+use failover_core::{Instant, Machine, NodeId, PeerDetector, Primary, Role, Secondary};
 
 /// A core machine the daemon loop can drive.
 pub trait Node: Machine {
@@ -38,8 +38,6 @@ pub trait Node: Machine {
     fn peer(&self) -> &PeerDetector;
     /// The witness's detector, when a witness is configured.
     fn witness(&self) -> Option<&PeerDetector>;
-    /// Received-frame counters.
-    fn stats(&self) -> RxStats;
     /// Whether the last takeover was asked for by the primary (it could not
     /// be reached) rather than caused by its silence.
     fn took_over_on_request(&self) -> bool {
@@ -141,9 +139,6 @@ impl Node for Secondary {
             || self.config().witness_node.is_some())
         .then(|| self.witness_detector())
     }
-    fn stats(&self) -> RxStats {
-        self.rx_stats()
-    }
 }
 
 impl Node for Primary {
@@ -215,8 +210,5 @@ impl Node for Primary {
             .witness_node
             .is_some()
             .then(|| self.witness_detector())
-    }
-    fn stats(&self) -> RxStats {
-        self.rx_stats()
     }
 }

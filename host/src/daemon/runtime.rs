@@ -826,7 +826,8 @@ impl<N: Node> Runtime<N> {
         if let Some(stage) = self.s.runner.as_ref().and_then(StageRunner::running) {
             let _ = writeln!(out, "scripts: {} running", stage.name());
         }
-        let st = self.node.stats();
+        let stats = self.node.stats();
+        let st = stats.rx;
         let _ = writeln!(
             out,
             "frames received: {} accepted, {} malformed, {} unknown version or type, {} failed \
@@ -839,6 +840,14 @@ impl<N: Node> Runtime<N> {
             st.ignored,
             st.unconfirmed
         );
+        // Only when it happened: a fault of this loop, never of the network.
+        if stats.actions_dropped > 0 {
+            let _ = writeln!(
+                out,
+                "decisions dropped unperformed: {} (see the ActionsLost notices)",
+                stats.actions_dropped
+            );
+        }
         out
     }
 }
