@@ -18,6 +18,7 @@ use heapless::Deque;
 
 use crate::action::{Action, Dest, Event, Stage, StageOutcome, Transmit};
 use crate::beat::Beater;
+use crate::config::ConfigError;
 use crate::detector::{DeadTime, PeerDetector};
 use crate::endpoint::{Endpoint, Freshness};
 use crate::machine::{stall_limit, Machine, Stats, Wake};
@@ -150,9 +151,21 @@ pub struct Primary {
 }
 
 impl Primary {
-    /// A primary starting at `now`. A managing primary starts by reclaiming.
-    pub fn new(config: PrimaryConfig, now: Instant) -> Self {
-        let links = config.links.clamp(1, crate::node::MAX_LINKS as u8);
+    /// A primary starting at `now`, or the first of
+    /// [`PrimaryConfig::problems`] if there are any: a configuration the
+    /// machine would have to guess at (no links, a zero interval, a dead
+    /// time that makes a slow node a dead one) is refused, not quietly
+    /// repaired. A managing primary starts by reclaiming.
+    pub fn try_new(config: PrimaryConfig, now: Instant) -> Result<Self, ConfigError> {
+        match config.problems().first() {
+            Some(&problem) => Err(problem),
+            None => Ok(Primary::new(config, now)),
+        }
+    }
+
+    /// The machine for a configuration that passed its checks.
+    fn new(config: PrimaryConfig, now: Instant) -> Self {
+        let links = config.links;
         let witness_dead = config
             .isolation_fence
             .unwrap_or(config.interval.saturating_mul(3));

@@ -15,7 +15,7 @@ use heapless::Deque;
 
 use crate::action::{Action, Dest, Event, LinkMask, Stage, StageOutcome, Transmit};
 use crate::beat::Beater;
-use crate::config::Timing;
+use crate::config::{ConfigError, Timing};
 use crate::detector::{DeadTime, PeerDetector};
 use crate::endpoint::{Endpoint, Freshness};
 use crate::machine::{stall_limit, Machine, Stats, Wake};
@@ -228,11 +228,21 @@ pub struct Secondary {
 }
 
 impl Secondary {
-    /// A secondary that starts watching at `now`. It has heard nothing yet,
-    /// so the primary is declared dead one dead time from now unless it is
-    /// heard first.
-    pub fn new(config: SecondaryConfig, now: Instant) -> Self {
-        let links = config.links.clamp(1, crate::node::MAX_LINKS as u8);
+    /// A secondary that starts watching at `now`, or the first of
+    /// [`SecondaryConfig::problems`] if there are any (a configuration is
+    /// refused, not quietly repaired). It has heard nothing yet, so the
+    /// primary is declared dead one dead time from now unless it is heard
+    /// first.
+    pub fn try_new(config: SecondaryConfig, now: Instant) -> Result<Self, ConfigError> {
+        match config.problems().first() {
+            Some(&problem) => Err(problem),
+            None => Ok(Secondary::new(config, now)),
+        }
+    }
+
+    /// The machine for a configuration that passed its checks.
+    fn new(config: SecondaryConfig, now: Instant) -> Self {
+        let links = config.links;
         let primary = PeerDetector::new(config.dead_time, links, config.primary_interval, now);
         let witness = PeerDetector::new(
             DeadTime::Fixed(config.witness_dead_time),

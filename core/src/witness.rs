@@ -19,6 +19,7 @@ use heapless::Deque;
 
 use crate::action::{Action, Dest, Event, Stage, StageOutcome, Transmit};
 use crate::beat::Beater;
+use crate::config::ConfigError;
 use crate::detector::{DeadTime, PeerDetector};
 use crate::endpoint::{Endpoint, Freshness};
 use crate::machine::{stall_limit, Machine, Stats, Wake};
@@ -154,8 +155,21 @@ pub struct Witness {
 }
 
 impl Witness {
-    /// A witness booting at `now`.
-    pub fn new(config: WitnessConfig, now: Instant) -> Self {
+    /// A witness booting at `now`, or the first of
+    /// [`WitnessConfig::own_problems`] if there are any (a configuration
+    /// is refused, not quietly repaired). The rules that tie the witness to
+    /// the servers' settings ([`WitnessConfig::problems`]) need those
+    /// settings, which the witness does not have: check them where they
+    /// are known (the firmware's build does).
+    pub fn try_new(config: WitnessConfig, now: Instant) -> Result<Self, ConfigError> {
+        match config.own_problems().first() {
+            Some(&problem) => Err(problem),
+            None => Ok(Witness::new(config, now)),
+        }
+    }
+
+    /// The machine for a configuration that passed its checks.
+    fn new(config: WitnessConfig, now: Instant) -> Self {
         let mut machine = Witness {
             endpoint: Endpoint::new(
                 config.node,

@@ -135,7 +135,11 @@ where
     let mut sockets = SocketSet::new(&mut storage[..]);
     let handle = sockets.add(socket);
 
-    let mut witness = Witness::new(config::witness_config(epoch), start);
+    // build.rs ran the same checks on witness.toml, so this refuses nothing
+    // a build let through.
+    let Ok(mut witness) = Witness::try_new(config::witness_config(epoch), start) else {
+        crate::fatal("the witness configuration is refused");
+    };
     let interval = Duration::from_micros(config::INTERVAL_US);
     let dead_time = Duration::from_micros(config::DEAD_TIME_US);
     defmt::info!(

@@ -742,14 +742,15 @@ fn daemon_loops_allocate_nothing_per_heartbeat() {
     let (p, s) = std::thread::scope(|scope| {
         let p = scope.spawn(|| {
             a.run(|| {
-                let node = Primary::new(primary, CoreInstant::from_micros(0));
+                let node = Primary::try_new(primary, CoreInstant::from_micros(0)).expect("config");
                 run_daemon_loop(node, Program::Heartbeatd, "a0", warm_up, measure)
             })
             .unwrap()
         });
         let s = scope.spawn(|| {
             b.run(|| {
-                let node = Secondary::new(secondary, CoreInstant::from_micros(0));
+                let node =
+                    Secondary::try_new(secondary, CoreInstant::from_micros(0)).expect("config");
                 run_daemon_loop(node, Program::Failoverd, "b0", warm_up, measure)
             })
             .unwrap()

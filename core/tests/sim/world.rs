@@ -337,10 +337,8 @@ impl World {
                     c.isolation_fence = Some(isolation_fence(s));
                 }
                 c.keys = self.keys();
-                assert_eq!(c.problems().as_slice(), &[], "primary configuration");
-                AnyMachine::Primary(Box::new(
-                    Primary::new(c, now).starting_after_seq(s.start_seq),
-                ))
+                let m = Primary::try_new(c, now).expect("primary configuration");
+                AnyMachine::Primary(Box::new(m.starting_after_seq(s.start_seq)))
             }
             NodeIx::Secondary => {
                 let mut c = SecondaryConfig::new(NodeId(2), epoch, 2, s.interval);
@@ -353,10 +351,8 @@ impl World {
                 c.stage_timeout = s.script_timeout.saturating_mul(2);
                 c.veto_retry = s.interval.saturating_mul(50);
                 c.keys = self.keys();
-                assert_eq!(c.problems().as_slice(), &[], "secondary configuration");
-                AnyMachine::Secondary(Box::new(
-                    Secondary::new(c, now).starting_after_seq(s.start_seq),
-                ))
+                let m = Secondary::try_new(c, now).expect("secondary configuration");
+                AnyMachine::Secondary(Box::new(m.starting_after_seq(s.start_seq)))
             }
             NodeIx::Witness => {
                 let mut c = WitnessConfig::new(NodeId(3), epoch, s.interval);
@@ -370,11 +366,12 @@ impl World {
                     });
                 }
                 c.keys = self.keys();
+                // The rules between the nodes, which the witness alone
+                // cannot check.
                 let problems = c.problems(s.interval, isolation_fence(s), s.interval);
                 assert_eq!(problems.as_slice(), &[], "witness configuration");
-                AnyMachine::Witness(Box::new(
-                    Witness::new(c, now).starting_after_seq(s.start_seq),
-                ))
+                let m = Witness::try_new(c, now).expect("witness configuration");
+                AnyMachine::Witness(Box::new(m.starting_after_seq(s.start_seq)))
             }
         };
         let mut machine = machine;
