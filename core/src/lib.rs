@@ -44,7 +44,7 @@ pub use action::{Action, Dest, Event, LinkMask, Stage, StageOutcome, Transmit};
 pub use config::{ConfigError, Timing};
 pub use detector::{AdaptiveDeadTime, DeadTime, PeerDetector};
 pub use endpoint::RxStats;
-pub use machine::{Machine, Stats};
+pub use machine::{Machine, Server, Stats};
 pub use node::{LinkId, NodeId, Role, MAX_LINKS};
 pub use primary::{Primary, PrimaryConfig};
 pub use secondary::{Secondary, SecondaryConfig, WitnessPolicy};

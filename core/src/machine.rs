@@ -1,12 +1,14 @@
-//! The interface all three state machines share, so that the Linux daemons,
-//! the firmware and the simulator drive them the same way (quinn-proto's
-//! `handle` / `poll_transmit` / `poll_timeout` pattern).
+//! The interfaces the state machines share, so that the Linux daemons, the
+//! firmware and the simulator drive them the same way: [`Machine`] for all
+//! three (quinn-proto's `handle` / `poll_transmit` / `poll_timeout`
+//! pattern), [`Server`] for the primary and the secondary.
 
 use crate::action::{Action, Stage, StageOutcome, Transmit};
+use crate::detector::PeerDetector;
 use crate::endpoint::RxStats;
-use crate::node::LinkId;
+use crate::node::{LinkId, NodeId, Role};
 use crate::time::{Duration, Instant};
-use crate::wire::MAX_FRAME_LEN;
+use crate::wire::{Keyring, MAX_FRAME_LEN, MAX_MESSAGE_LEN};
 
 /// A sans-IO failover state machine. The caller's loop:
 ///
@@ -57,6 +59,76 @@ pub trait Machine {
     /// What this machine counted: frames received by fate, and actions its
     /// host never took.
     fn stats(&self) -> Stats;
+
+    /// The part this machine plays, for logs and notices.
+    fn role(&self) -> Role;
+
+    /// Replaces the authentication keys (a reload: key rotation without a
+    /// restart). Replay windows are kept, so nothing old becomes acceptable.
+    fn set_keys(&mut self, keys: Option<Keyring>);
+
+    /// Without a key: refuses every frame of `peer` from an epoch older
+    /// than `epoch`, the one the host persisted for it in an earlier life of
+    /// this node ([`Action::PersistPeerEpoch`]). Call before the first
+    /// frame.
+    fn remember_peer_epoch(&mut self, peer: NodeId, epoch: u32);
+}
+
+/// The controls and read-outs the two servers (the primary, `heartbeatd`,
+/// and the secondary, `failoverd`) have beyond [`Machine`], so that one
+/// daemon loop drives either: the signals (tickle, shutdown), the host's
+/// view of its links (carrier, reachability), a reload, and what the log
+/// and `--status` show. The witness is not a server: it holds no
+/// addresses, never stops, and its firmware knows its links itself.
+pub trait Server: Machine {
+    /// Sends a heartbeat round at once (SIGHUP, Apple's "tickle").
+    fn tickle(&mut self, now: Instant);
+
+    /// Stop (SIGTERM): let go of the addresses (the secondary through its
+    /// release scripts) and stop beating. Keep driving the machine until
+    /// [`is_stopped`](Server::is_stopped).
+    fn shutdown(&mut self, now: Instant);
+
+    /// Whether shutdown has finished.
+    #[must_use]
+    fn is_stopped(&self) -> bool;
+
+    /// The host's view of its own links: `any_up` is false when not one of
+    /// them has a carrier (every cable pulled, the switch off). Such a node
+    /// hears no one and no one hears it: after an interval of it, it lets go
+    /// of the addresses and draws no conclusion from the silence it hears.
+    fn set_carrier(&mut self, now: Instant, any_up: bool);
+
+    /// The host's view of the service network (the reachability rule,
+    /// `docs/protocol.md`): `reachable` is false when an interface that
+    /// carries a service address has no carrier, or its probe target
+    /// stopped answering.
+    fn set_reachable(&mut self, now: Instant, reachable: bool);
+
+    /// Replaces the free text carried in every heartbeat (a reload). The
+    /// type bounds its length: the host decides how to cut a longer one.
+    fn set_message(&mut self, message: heapless::Vec<u8, MAX_MESSAGE_LEN>);
+
+    /// The phase's short name (`"reclaiming"`, `"hold-down"`, …), without
+    /// allocating: a daemon compares it after every input to log
+    /// transitions.
+    #[must_use]
+    fn phase_name(&self) -> &'static str;
+
+    /// What this node knows of the other server.
+    #[must_use]
+    fn peer_detector(&self) -> &PeerDetector;
+
+    /// What this node knows of the witness, when one is configured.
+    #[must_use]
+    fn witness_detector(&self) -> Option<&PeerDetector>;
+
+    /// Whether the addresses this node holds (or is acquiring) were handed
+    /// over by the primary, which could not be reached, rather than taken
+    /// on its silence: the words of notices differ. Always false for the
+    /// primary.
+    #[must_use]
+    fn took_over_on_request(&self) -> bool;
 }
 
 /// Counters a machine keeps for its operator: the daemons' `--status`, the
@@ -111,5 +183,42 @@ impl Wake {
 
     pub fn get(self) -> Option<Instant> {
         self.at
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Primary, PrimaryConfig, Secondary, SecondaryConfig};
+
+    /// One daemon loop drives either server through `dyn Server`.
+    #[test]
+    fn both_servers_answer_through_the_trait() {
+        let i = Duration::from_millis(10);
+        let now = Instant::ZERO;
+        let mut p = PrimaryConfig::new(NodeId(1), 1, 2, i);
+        p.manage_addresses = true;
+        let mut s = SecondaryConfig::new(NodeId(2), 1, 2, i);
+        s.witness_node = Some(NodeId(3));
+        let mut servers: [&mut dyn Server; 2] = [
+            &mut Primary::try_new(p, now).expect("valid"),
+            &mut Secondary::try_new(s, now).expect("valid"),
+        ];
+        let seen: [(Role, &str, bool); 2] = [
+            (Role::Primary, "reclaiming", false),
+            (Role::Secondary, "monitoring", true),
+        ];
+        for (m, (role, phase, witness)) in servers.iter_mut().zip(seen) {
+            assert_eq!(m.role(), role);
+            assert_eq!(m.phase_name(), phase);
+            assert_eq!(m.witness_detector().is_some(), witness);
+            assert!(!m.took_over_on_request());
+            m.shutdown(now);
+            while m.poll_action().is_some() {}
+            assert!(
+                m.is_stopped(),
+                "{role:?} stops at once when it holds nothing"
+            );
+        }
     }
 }

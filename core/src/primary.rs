@@ -21,7 +21,7 @@ use crate::beat::Beater;
 use crate::config::ConfigError;
 use crate::detector::{DeadTime, PeerDetector};
 use crate::endpoint::{Endpoint, Freshness};
-use crate::machine::{stall_limit, Machine, Stats, Wake};
+use crate::machine::{stall_limit, Machine, Server, Stats, Wake};
 use crate::node::{LinkId, NodeId, Role};
 use crate::queue::ActionQueue;
 use crate::reach::Reach;
@@ -103,6 +103,19 @@ pub enum Phase {
     Holding,
     /// Shut down.
     Stopped,
+}
+
+impl Phase {
+    /// A short name for logs (`heartbeatd` logs each change).
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Phase::Unmanaged => "beating",
+            Phase::Reclaiming { .. } => "reclaiming",
+            Phase::Holding => "holding the addresses",
+            Phase::Stopped => "stopped",
+        }
+    }
 }
 
 /// The primary state machine. See the module docs.
@@ -235,12 +248,6 @@ impl Primary {
         &self.secondary
     }
 
-    /// What the primary knows of the witness's heartbeats (for status
-    /// output); never heard when no witness is configured.
-    pub fn witness_detector(&self) -> &PeerDetector {
-        &self.witness
-    }
-
     /// Whether the secondary's latest heartbeat says it holds the addresses.
     pub fn secondary_holds(&self) -> bool {
         self.secondary_holds
@@ -249,85 +256,6 @@ impl Primary {
     /// The configuration in force.
     pub fn config(&self) -> &PrimaryConfig {
         &self.config
-    }
-
-    /// Sends a heartbeat round at once (SIGHUP, Apple's "tickle").
-    pub fn tickle(&mut self, now: Instant) {
-        let now = self.enter(now);
-        self.beater.tickle(now);
-    }
-
-    /// Stop (SIGTERM): remove the addresses if held, stop beating.
-    pub fn shutdown(&mut self, now: Instant) {
-        self.enter(now);
-        if self.phase == Phase::Holding {
-            self.actions.push(Action::RemoveAddresses);
-        }
-        self.phase = Phase::Stopped;
-    }
-
-    /// Replaces the authentication keys (a reload: key rotation without a
-    /// restart). Replay windows are kept, so nothing old becomes acceptable.
-    pub fn set_keys(&mut self, keys: Option<Keyring>) {
-        self.endpoint.set_keys(keys.clone());
-        self.config.keys = keys;
-    }
-
-    /// Without a key: refuses every frame of `peer` from an epoch older than
-    /// `epoch`, the one the host persisted for it in an earlier life of this
-    /// node ([`Action::PersistPeerEpoch`]). Call before the first frame.
-    pub fn remember_peer_epoch(&mut self, peer: NodeId, epoch: u32) {
-        self.endpoint.set_peer_floor(peer, epoch);
-    }
-
-    /// Replaces the free text carried in every heartbeat (a reload).
-    pub fn set_message(&mut self, message: heapless::Vec<u8, MAX_MESSAGE_LEN>) {
-        self.config.message = message;
-    }
-
-    /// The host's view of its own links: `any_up` is false when not one of
-    /// them has a carrier (every cable pulled, the switch off). Such a node
-    /// reaches no one and no one reaches it, so after one interval of it
-    /// (a carrier blip is not worth a reclaim) it lets go of the addresses,
-    /// at no cost to any client, and does not take them again until a
-    /// carrier is back and the reclaim handshake (or the secondary's
-    /// silence, counted afresh) says so. Without this, a primary cut off
-    /// without a witness would still hold the addresses when its cables
-    /// return, and answer for them next to the secondary that took over.
-    pub fn set_carrier(&mut self, now: Instant, any_up: bool) {
-        let now = self.enter(now);
-        match (any_up, self.carrier_lost_at) {
-            (false, None) => self.carrier_lost_at = Some(now),
-            (true, Some(_)) => {
-                self.carrier_lost_at = None;
-                if let Phase::Reclaiming { .. } = self.phase {
-                    // Start the reclaim over: silence heard while deaf
-                    // proves nothing, and an acknowledgement from before
-                    // the cut is stale (the secondary may have taken over
-                    // since).
-                    self.enter_reclaim(now);
-                }
-            }
-            _ => {}
-        }
-        self.evaluate(now);
-    }
-
-    /// The host's view of the service network (the reachability rule,
-    /// `docs/protocol.md`): `reachable` is false when an interface that
-    /// carries a service address has no carrier, or its probe target stopped
-    /// answering. Clients cannot reach a primary that holds the addresses
-    /// there, however well its heartbeats flow on the other links. After one
-    /// interval of it, a holding primary hands the addresses to the
-    /// secondary if the secondary says it can serve (release here first,
-    /// then the secondary acquires: the zero-overlap order), and stays out
-    /// until the network has been back for `reach_settle`; then the normal
-    /// reclaim. Until then its heartbeats say `UNREACHABLE`, so a secondary
-    /// that holds the addresses keeps them.
-    pub fn set_reachable(&mut self, now: Instant, reachable: bool) {
-        let now = self.enter(now);
-        self.reach.set(now, reachable);
-        self.evaluate(now);
     }
 
     /// Whether this node can serve clients now (reachable, and settled):
@@ -372,11 +300,6 @@ impl Primary {
     fn cut_off(&self, now: Instant) -> bool {
         self.carrier_lost_at
             .is_some_and(|t| now.saturating_since(t) >= self.config.interval)
-    }
-
-    /// Whether the machine has shut down.
-    pub fn is_stopped(&self) -> bool {
-        self.phase == Phase::Stopped
     }
 
     /// Every entry point starts here: time moves forward, and a stall is
@@ -681,5 +604,106 @@ impl Machine for Primary {
             rx: self.endpoint.stats,
             actions_dropped: self.actions.dropped(),
         }
+    }
+
+    fn role(&self) -> Role {
+        Role::Primary
+    }
+
+    fn set_keys(&mut self, keys: Option<Keyring>) {
+        self.endpoint.set_keys(keys.clone());
+        self.config.keys = keys;
+    }
+
+    fn remember_peer_epoch(&mut self, peer: NodeId, epoch: u32) {
+        self.endpoint.set_peer_floor(peer, epoch);
+    }
+}
+
+/// The primary's side of [`Server`]: `heartbeatd`'s signals, links and
+/// reloads.
+impl Server for Primary {
+    fn tickle(&mut self, now: Instant) {
+        let now = self.enter(now);
+        self.beater.tickle(now);
+    }
+
+    /// Stop (SIGTERM): remove the addresses if held, stop beating.
+    fn shutdown(&mut self, now: Instant) {
+        self.enter(now);
+        if self.phase == Phase::Holding {
+            self.actions.push(Action::RemoveAddresses);
+        }
+        self.phase = Phase::Stopped;
+    }
+
+    fn is_stopped(&self) -> bool {
+        self.phase == Phase::Stopped
+    }
+
+    /// The host's view of its own links: `any_up` is false when not one of
+    /// them has a carrier (every cable pulled, the switch off). Such a node
+    /// reaches no one and no one reaches it, so after one interval of it
+    /// (a carrier blip is not worth a reclaim) it lets go of the addresses,
+    /// at no cost to any client, and does not take them again until a
+    /// carrier is back and the reclaim handshake (or the secondary's
+    /// silence, counted afresh) says so. Without this, a primary cut off
+    /// without a witness would still hold the addresses when its cables
+    /// return, and answer for them next to the secondary that took over.
+    fn set_carrier(&mut self, now: Instant, any_up: bool) {
+        let now = self.enter(now);
+        match (any_up, self.carrier_lost_at) {
+            (false, None) => self.carrier_lost_at = Some(now),
+            (true, Some(_)) => {
+                self.carrier_lost_at = None;
+                if let Phase::Reclaiming { .. } = self.phase {
+                    // Start the reclaim over: silence heard while deaf
+                    // proves nothing, and an acknowledgement from before
+                    // the cut is stale (the secondary may have taken over
+                    // since).
+                    self.enter_reclaim(now);
+                }
+            }
+            _ => {}
+        }
+        self.evaluate(now);
+    }
+
+    /// The host's view of the service network (the reachability rule,
+    /// `docs/protocol.md`): `reachable` is false when an interface that
+    /// carries a service address has no carrier, or its probe target stopped
+    /// answering. Clients cannot reach a primary that holds the addresses
+    /// there, however well its heartbeats flow on the other links. After one
+    /// interval of it, a holding primary hands the addresses to the
+    /// secondary if the secondary says it can serve (release here first,
+    /// then the secondary acquires: the zero-overlap order), and stays out
+    /// until the network has been back for `reach_settle`; then the normal
+    /// reclaim. Until then its heartbeats say `UNREACHABLE`, so a secondary
+    /// that holds the addresses keeps them.
+    fn set_reachable(&mut self, now: Instant, reachable: bool) {
+        let now = self.enter(now);
+        self.reach.set(now, reachable);
+        self.evaluate(now);
+    }
+
+    fn set_message(&mut self, message: heapless::Vec<u8, MAX_MESSAGE_LEN>) {
+        self.config.message = message;
+    }
+
+    fn phase_name(&self) -> &'static str {
+        self.phase.name()
+    }
+
+    fn peer_detector(&self) -> &PeerDetector {
+        &self.secondary
+    }
+
+    /// Some when a witness is configured.
+    fn witness_detector(&self) -> Option<&PeerDetector> {
+        self.config.witness_node.is_some().then_some(&self.witness)
+    }
+
+    fn took_over_on_request(&self) -> bool {
+        false
     }
 }

@@ -18,7 +18,7 @@ use crate::beat::Beater;
 use crate::config::{ConfigError, Timing};
 use crate::detector::{DeadTime, PeerDetector};
 use crate::endpoint::{Endpoint, Freshness};
-use crate::machine::{stall_limit, Machine, Stats, Wake};
+use crate::machine::{stall_limit, Machine, Server, Stats, Wake};
 use crate::node::{LinkId, NodeId, Role};
 use crate::queue::ActionQueue;
 use crate::reach::{HandoverRequest, Reach};
@@ -163,6 +163,23 @@ pub enum Phase {
     },
     /// Shut down (after releasing, if it held the addresses).
     Stopped,
+}
+
+impl Phase {
+    /// A short name for logs (`failoverd` logs each change).
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Phase::Monitoring => "monitoring",
+            Phase::HoldDown { .. } => "hold-down",
+            Phase::AwaitGrant { .. } => "awaiting the witness's grant",
+            Phase::Acquiring { .. } => "acquiring",
+            Phase::Holding => "holding the addresses",
+            Phase::Releasing { .. } => "releasing",
+            Phase::Vetoed { .. } => "vetoed",
+            Phase::Stopped => "stopped",
+        }
+    }
 }
 
 /// A grant from the witness, as this node counts it: from when the request
@@ -319,11 +336,6 @@ impl Secondary {
         &self.primary
     }
 
-    /// The witness's detector (one link: the private one), for status output.
-    pub fn witness_detector(&self) -> &PeerDetector {
-        &self.witness
-    }
-
     /// The current witness grant, if any.
     pub fn lease(&self) -> Option<Lease> {
         self.lease
@@ -337,69 +349,6 @@ impl Secondary {
     /// Whether the witness has been heard within its dead time.
     pub fn witness_reachable(&self) -> bool {
         self.witness.heard_any() && !self.witness.is_dead(self.endpoint.now())
-    }
-
-    /// Sends a heartbeat round at once (SIGHUP).
-    pub fn tickle(&mut self, now: Instant) {
-        let now = self.enter(now);
-        self.beater.tickle(now);
-    }
-
-    /// Stop (SIGTERM): release the addresses if held, through PreRel and
-    /// PostRel, then [`Phase::Stopped`]. Keep driving the machine until
-    /// [`is_stopped`](Secondary::is_stopped).
-    pub fn shutdown(&mut self, now: Instant) {
-        let now = self.enter(now);
-        self.shutting_down = true;
-        self.evaluate(now);
-    }
-
-    /// Without a key: refuses every frame of `peer` from an epoch older than
-    /// `epoch`, the one the host persisted for it in an earlier life of this
-    /// node ([`Action::PersistPeerEpoch`]). Call before the first frame.
-    pub fn remember_peer_epoch(&mut self, peer: NodeId, epoch: u32) {
-        self.endpoint.set_peer_floor(peer, epoch);
-    }
-
-    /// Replaces the authentication keys (a reload: key rotation without a
-    /// restart). Replay windows are kept, so nothing old becomes acceptable.
-    pub fn set_keys(&mut self, keys: Option<Keyring>) {
-        self.endpoint.set_keys(keys.clone());
-        self.config.keys = keys;
-    }
-
-    /// The host's view of its own links: `any_up` is false when not one of
-    /// them has a carrier. After one interval of that, a silent primary
-    /// proves nothing (this node hears no one), so no takeover starts, and
-    /// addresses held are released: no client can reach them here, and on
-    /// reconnection they would meet the primary's.
-    pub fn set_carrier(&mut self, now: Instant, any_up: bool) {
-        let now = self.enter(now);
-        match (any_up, self.carrier_lost_at) {
-            (false, None) => self.carrier_lost_at = Some(now),
-            (true, Some(_)) => {
-                if self.cut_off(now) {
-                    // Silence heard while deaf proves nothing: count afresh.
-                    self.forget_primary(now);
-                }
-                self.carrier_lost_at = None;
-            }
-            _ => {}
-        }
-        self.evaluate(now);
-    }
-
-    /// The host's view of the service network (the reachability rule,
-    /// `docs/protocol.md`): `reachable` is false when an interface that
-    /// carries a service address has no carrier, or its probe target stopped
-    /// answering. Heartbeats then say `UNREACHABLE`, so the primary does not
-    /// hand the addresses to this node; a takeover on the primary's silence
-    /// still happens (Apple's rule: the service is ready here when the
-    /// cable returns).
-    pub fn set_reachable(&mut self, now: Instant, reachable: bool) {
-        let now = self.enter(now);
-        self.reach.set(now, reachable);
-        self.evaluate(now);
     }
 
     /// Whether this node can serve clients now (reachable, and settled).
@@ -439,21 +388,10 @@ impl Secondary {
         }
     }
 
-    /// Whether the last takeover was the primary's handover (it could not
-    /// be reached) rather than its silence: for the words of notices.
-    pub fn took_over_on_request(&self) -> bool {
-        self.on_request
-    }
-
     /// Whether the carrier has been gone on every link for an interval.
     fn cut_off(&self, now: Instant) -> bool {
         self.carrier_lost_at
             .is_some_and(|t| now.saturating_since(t) >= self.config.interval)
-    }
-
-    /// Whether the machine has finished shutting down.
-    pub fn is_stopped(&self) -> bool {
-        self.phase == Phase::Stopped
     }
 
     /// Every entry point starts here: time moves forward, and a stall is
@@ -1165,5 +1103,98 @@ impl Machine for Secondary {
             rx: self.endpoint.stats,
             actions_dropped: self.actions.dropped(),
         }
+    }
+
+    fn role(&self) -> Role {
+        Role::Secondary
+    }
+
+    fn set_keys(&mut self, keys: Option<Keyring>) {
+        self.endpoint.set_keys(keys.clone());
+        self.config.keys = keys;
+    }
+
+    fn remember_peer_epoch(&mut self, peer: NodeId, epoch: u32) {
+        self.endpoint.set_peer_floor(peer, epoch);
+    }
+}
+
+/// The secondary's side of [`Server`]: `failoverd`'s signals, links and
+/// reloads.
+impl Server for Secondary {
+    fn tickle(&mut self, now: Instant) {
+        let now = self.enter(now);
+        self.beater.tickle(now);
+    }
+
+    /// Stop (SIGTERM): release the addresses if held, through PreRel and
+    /// PostRel, then [`Phase::Stopped`]. Keep driving the machine until
+    /// [`is_stopped`](Secondary::is_stopped).
+    fn shutdown(&mut self, now: Instant) {
+        let now = self.enter(now);
+        self.shutting_down = true;
+        self.evaluate(now);
+    }
+
+    fn is_stopped(&self) -> bool {
+        self.phase == Phase::Stopped
+    }
+
+    /// The host's view of its own links: `any_up` is false when not one of
+    /// them has a carrier. After one interval of that, a silent primary
+    /// proves nothing (this node hears no one), so no takeover starts, and
+    /// addresses held are released: no client can reach them here, and on
+    /// reconnection they would meet the primary's.
+    fn set_carrier(&mut self, now: Instant, any_up: bool) {
+        let now = self.enter(now);
+        match (any_up, self.carrier_lost_at) {
+            (false, None) => self.carrier_lost_at = Some(now),
+            (true, Some(_)) => {
+                if self.cut_off(now) {
+                    // Silence heard while deaf proves nothing: count afresh.
+                    self.forget_primary(now);
+                }
+                self.carrier_lost_at = None;
+            }
+            _ => {}
+        }
+        self.evaluate(now);
+    }
+
+    /// The host's view of the service network (the reachability rule,
+    /// `docs/protocol.md`): `reachable` is false when an interface that
+    /// carries a service address has no carrier, or its probe target stopped
+    /// answering. Heartbeats then say `UNREACHABLE`, so the primary does not
+    /// hand the addresses to this node; a takeover on the primary's silence
+    /// still happens (Apple's rule: the service is ready here when the
+    /// cable returns).
+    fn set_reachable(&mut self, now: Instant, reachable: bool) {
+        let now = self.enter(now);
+        self.reach.set(now, reachable);
+        self.evaluate(now);
+    }
+
+    /// `failoverd` has no `-m`, but its heartbeats carry a message field
+    /// like the primary's.
+    fn set_message(&mut self, message: heapless::Vec<u8, MAX_MESSAGE_LEN>) {
+        self.config.message = message;
+    }
+
+    fn phase_name(&self) -> &'static str {
+        self.phase.name()
+    }
+
+    fn peer_detector(&self) -> &PeerDetector {
+        &self.primary
+    }
+
+    /// Some when a witness is configured (or a witness policy is set).
+    fn witness_detector(&self) -> Option<&PeerDetector> {
+        (self.config.witness != WitnessPolicy::Off || self.config.witness_node.is_some())
+            .then_some(&self.witness)
+    }
+
+    fn took_over_on_request(&self) -> bool {
+        self.on_request
     }
 }

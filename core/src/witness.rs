@@ -233,13 +233,6 @@ impl Witness {
         self.secondary_heard
     }
 
-    /// Without a key: refuses every frame of `peer` from an epoch older than
-    /// `epoch`, the one persisted for it in an earlier life of this node
-    /// ([`Action::PersistPeerEpoch`]). Call before the first frame.
-    pub fn remember_peer_epoch(&mut self, peer: NodeId, epoch: u32) {
-        self.endpoint.set_peer_floor(peer, epoch);
-    }
-
     /// Whether the primary counts as alive now.
     pub fn primary_alive(&self) -> bool {
         !self.primary.is_dead(self.endpoint.now())
@@ -550,5 +543,18 @@ impl Machine for Witness {
             rx: self.endpoint.stats,
             actions_dropped: self.actions.dropped(),
         }
+    }
+
+    fn role(&self) -> Role {
+        Role::Witness
+    }
+
+    fn set_keys(&mut self, keys: Option<Keyring>) {
+        self.endpoint.set_keys(keys.clone());
+        self.config.keys = keys;
+    }
+
+    fn remember_peer_epoch(&mut self, peer: NodeId, epoch: u32) {
+        self.endpoint.set_peer_floor(peer, epoch);
     }
 }
