@@ -119,6 +119,7 @@ pub struct Timing {
 
 impl Timing {
     /// The recommended settings for `interval`.
+    #[must_use]
     pub const fn recommended(interval: Duration) -> Timing {
         Timing {
             interval,
@@ -157,6 +158,7 @@ fn check_common(problems: &mut Problems, interval: Duration, links: u8, dead_tim
 /// Checks that a primary's isolation `fence` ends before a witness with
 /// `witness_dead_time` can grant: the primary's last round trip can be up to
 /// one interval later than the witness's last frame from it, plus delay.
+#[must_use]
 pub fn check_fence(
     fence: Duration,
     witness_dead_time: Duration,
@@ -175,6 +177,7 @@ pub fn check_fence(
 impl PrimaryConfig {
     /// Every problem with this configuration: what
     /// [`Primary::try_new`](crate::Primary::try_new) refuses.
+    #[must_use]
     pub fn problems(&self) -> Problems {
         let mut problems = Problems::new();
         check_common(
@@ -198,6 +201,7 @@ fn check_peer_interval(problems: &mut Problems, interval: Duration) {
 impl SecondaryConfig {
     /// Every problem with this configuration: what
     /// [`Secondary::try_new`](crate::Secondary::try_new) refuses.
+    #[must_use]
     pub fn problems(&self) -> Problems {
         let mut problems = Problems::new();
         check_common(&mut problems, self.interval, self.links, self.dead_time);
@@ -213,6 +217,7 @@ impl WitnessConfig {
     /// The problems this configuration has on its own, without the
     /// servers' settings: what [`Witness::try_new`](crate::Witness::try_new)
     /// refuses.
+    #[must_use]
     pub fn own_problems(&self) -> Problems {
         let mut problems = Problems::new();
         check_common(&mut problems, self.interval, 1, self.dead_time);
@@ -224,6 +229,7 @@ impl WitnessConfig {
     /// timeout and the primary's isolation fence and interval: its
     /// [`own_problems`](WitnessConfig::own_problems), and whether its dead
     /// time and lease fit the servers' timing.
+    #[must_use]
     pub fn problems(
         &self,
         request_timeout: Duration,

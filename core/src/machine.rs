@@ -35,6 +35,7 @@ pub trait Machine {
     fn handle_stage_done(&mut self, now: Instant, stage: Stage, outcome: StageOutcome);
 
     /// The next effect to carry out, if any.
+    #[must_use = "an action taken from the queue and dropped is an effect never carried out"]
     fn poll_action(&mut self) -> Option<Action>;
 
     /// Writes the next frame due into `buf` and says where it goes (its
@@ -47,20 +48,25 @@ pub trait Machine {
     /// written is one past the end of the epoch space, which a node reaches
     /// in the year 2106 at the earliest: silence is then the failure its
     /// peers already handle.
+    #[must_use = "the frame is written and counted as sent: dropping the Transmit loses it"]
     fn poll_transmit(&mut self, now: Instant, buf: &mut [u8; MAX_FRAME_LEN]) -> Option<Transmit>;
 
     /// When the machine next needs `handle_timeout`, if ever.
+    #[must_use = "a host that does not wake the machine at poll_at misses its timers"]
     fn poll_at(&self) -> Option<Instant>;
 
     /// Whether the service addresses are (or may be, part-way through a
     /// sequence) on this node's interfaces. The witness never holds them.
+    #[must_use]
     fn holds_addresses(&self) -> bool;
 
     /// What this machine counted: frames received by fate, and actions its
     /// host never took.
+    #[must_use]
     fn stats(&self) -> Stats;
 
     /// The part this machine plays, for logs and notices.
+    #[must_use]
     fn role(&self) -> Role;
 
     /// Replaces the authentication keys (a reload: key rotation without a

@@ -70,6 +70,7 @@ pub struct PrimaryConfig {
 impl PrimaryConfig {
     /// Defaults: Apple's behaviour (beat only), secondary dead time of three
     /// intervals, no witness.
+    #[must_use]
     pub fn new(node: NodeId, epoch: u32, links: u8, interval: Duration) -> Self {
         PrimaryConfig {
             node,
@@ -233,27 +234,32 @@ impl Primary {
     /// This machine's first frame is `(epoch, seq + 1)` instead of
     /// `(epoch, 1)`: for tests and simulations of the epoch rollover, which
     /// a real node reaches only after 2³² frames.
+    #[must_use]
     pub fn starting_after_seq(mut self, seq: u32) -> Self {
         self.endpoint.start_after_seq(seq);
         self
     }
 
     /// Where the machine is.
+    #[must_use]
     pub fn phase(&self) -> Phase {
         self.phase
     }
 
     /// The secondary's detector, for status output.
+    #[must_use]
     pub fn secondary_detector(&self) -> &PeerDetector {
         &self.secondary
     }
 
     /// Whether the secondary's latest heartbeat says it holds the addresses.
+    #[must_use]
     pub fn secondary_holds(&self) -> bool {
         self.secondary_holds
     }
 
     /// The configuration in force.
+    #[must_use]
     pub fn config(&self) -> &PrimaryConfig {
         &self.config
     }
@@ -261,6 +267,7 @@ impl Primary {
     /// Whether this node can serve clients now (reachable, and settled):
     /// while it cannot, it does not reclaim, and asks the secondary to
     /// serve instead.
+    #[must_use]
     pub fn can_serve(&self, now: Instant) -> bool {
         self.reach.can_serve(now, self.config.reach_settle)
     }

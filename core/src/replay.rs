@@ -77,6 +77,7 @@ impl<const N: usize> Default for ReplayGuard<N> {
 
 impl<const N: usize> ReplayGuard<N> {
     /// An empty guard: the first frame of every pair is accepted.
+    #[must_use]
     pub const fn new() -> Self {
         ReplayGuard {
             entries: heapless::Vec::new(),
@@ -144,6 +145,7 @@ impl<const N: usize> ReplayGuard<N> {
     /// Whether [`ReplayGuard::accept`] would refuse `(epoch, seq)` from
     /// `sender` on `link`, without remembering anything: for checking a
     /// frame before the work of authenticating it.
+    #[must_use]
     pub fn would_refuse(&self, sender: NodeId, link: LinkId, epoch: u32, seq: u32) -> bool {
         let Some(entry) = self
             .entries
@@ -162,6 +164,7 @@ impl<const N: usize> ReplayGuard<N> {
 
     /// The last `(epoch, seq)` accepted from `sender` on `link`, if it is
     /// remembered.
+    #[must_use]
     pub fn last(&self, sender: NodeId, link: LinkId) -> Option<(u32, u32)> {
         self.entries
             .iter()
@@ -176,11 +179,13 @@ impl<const N: usize> ReplayGuard<N> {
     }
 
     /// How many `(sender, link)` pairs are remembered.
+    #[must_use]
     pub fn len(&self) -> usize {
         self.entries.len()
     }
 
     /// Whether no pair is remembered.
+    #[must_use]
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }

@@ -91,6 +91,7 @@ pub struct SecondaryConfig {
 impl SecondaryConfig {
     /// Defaults: Apple's dead time of three intervals, no hold-down, no
     /// witness, 60 s stage limit, retry a vetoed takeover after 60 s.
+    #[must_use]
     pub fn new(node: NodeId, epoch: u32, links: u8, interval: Duration) -> Self {
         SecondaryConfig {
             node,
@@ -321,32 +322,38 @@ impl Secondary {
     /// This machine's first frame is `(epoch, seq + 1)` instead of
     /// `(epoch, 1)`: for tests and simulations of the epoch rollover, which
     /// a real node reaches only after 2³² frames.
+    #[must_use]
     pub fn starting_after_seq(mut self, seq: u32) -> Self {
         self.endpoint.start_after_seq(seq);
         self
     }
 
     /// Where the machine is.
+    #[must_use]
     pub fn phase(&self) -> Phase {
         self.phase
     }
 
     /// The primary's detector, for status output.
+    #[must_use]
     pub fn primary_detector(&self) -> &PeerDetector {
         &self.primary
     }
 
     /// The current witness grant, if any.
+    #[must_use]
     pub fn lease(&self) -> Option<Lease> {
         self.lease
     }
 
     /// The configuration in force.
+    #[must_use]
     pub fn config(&self) -> &SecondaryConfig {
         &self.config
     }
 
     /// Whether the witness has been heard within its dead time.
+    #[must_use]
     pub fn witness_reachable(&self) -> bool {
         self.witness.heard_any() && !self.witness.is_dead(self.endpoint.now())
     }

@@ -71,6 +71,7 @@ impl WitnessConfig {
     /// Defaults: the [recommended timing](crate::config::Timing) for
     /// `interval` (a dead time of six intervals, a lease of twenty), no
     /// fence.
+    #[must_use]
     pub fn new(node: NodeId, epoch: u32, interval: Duration) -> Self {
         let timing = crate::config::Timing::recommended(interval);
         WitnessConfig {
@@ -208,32 +209,38 @@ impl Witness {
     /// This machine's first frame is `(epoch, seq + 1)` instead of
     /// `(epoch, 1)`: for tests and simulations of the epoch rollover, which
     /// a real node reaches only after 2³² frames.
+    #[must_use]
     pub fn starting_after_seq(mut self, seq: u32) -> Self {
         self.endpoint.start_after_seq(seq);
         self
     }
 
     /// The outstanding grant, if any.
+    #[must_use]
     pub fn grant(&self) -> Option<Grant> {
         self.grant
     }
 
     /// The fence step's progress.
+    #[must_use]
     pub fn fence(&self) -> Fence {
         self.fence
     }
 
     /// The primary's detector (one link), for status output and the LEDs.
+    #[must_use]
     pub fn primary_detector(&self) -> &PeerDetector {
         &self.primary
     }
 
     /// When the secondary was last heard, for status output and the LEDs.
+    #[must_use]
     pub fn secondary_last_heard(&self) -> Option<Instant> {
         self.secondary_heard
     }
 
     /// Whether the primary counts as alive now.
+    #[must_use]
     pub fn primary_alive(&self) -> bool {
         !self.primary.is_dead(self.endpoint.now())
     }
@@ -242,6 +249,7 @@ impl Witness {
     /// this machine started (or was last deaf). Right after boot the machine
     /// counts the primary's silence from boot, so "not yet dead" is not yet
     /// "heard"; status LEDs and logs want this one.
+    #[must_use]
     pub fn primary_heard(&self) -> bool {
         self.primary_alive() && self.primary.heard_any()
     }

@@ -572,8 +572,11 @@ fn remember<T>(list: &mut VecDeque<T>, item: T) {
 impl<M: Target> Harness<M> {
     /// A harness for `machine`, created at `now`.
     pub fn new(machine: M, id: Identity, now: Instant) -> Self {
+        // The deployment's ring holds key 2 (`keyring`): signing with it
+        // is a peer part-way through a rotation.
         let rotated = id.keys.clone().map(|mut k| {
-            k.set_current(2);
+            let switched = k.set_current(2);
+            assert!(switched, "the fuzzing ring holds key 2");
             k
         });
         let mut h = Harness {

@@ -55,6 +55,7 @@ impl Key {
     /// shorter than [`MIN_KEY_LEN`] (16 bytes: at least 128 bits; an empty
     /// or short secret is a configuration mistake, not a choice) or longer
     /// than [`MAX_KEY_LEN`].
+    #[must_use]
     pub fn new(id: u8, secret: &[u8]) -> Option<Key> {
         if secret.len() < MIN_KEY_LEN {
             return None;
@@ -67,6 +68,7 @@ impl Key {
     }
 
     /// The id that names this key in the frames it signs.
+    #[must_use]
     pub fn id(&self) -> u8 {
         self.id
     }
@@ -118,6 +120,7 @@ pub struct Keyring {
 
 impl Keyring {
     /// A keyring holding `current` only, signing with it.
+    #[must_use]
     pub fn new(current: Key) -> Keyring {
         Keyring {
             current,
@@ -136,6 +139,7 @@ impl Keyring {
 
     /// Signs with the key named `id` from now on. Returns `false`, changing
     /// nothing, if there is no such key.
+    #[must_use = "false means the ring still signs with the old key"]
     pub fn set_current(&mut self, id: u8) -> bool {
         if self.current.id == id {
             return true;
@@ -157,6 +161,7 @@ impl Keyring {
     }
 
     /// The key named `id`, if it is held.
+    #[must_use]
     pub fn get(&self, id: u8) -> Option<&Key> {
         if self.current.id == id {
             Some(&self.current)
@@ -166,6 +171,7 @@ impl Keyring {
     }
 
     /// The key frames are signed with.
+    #[must_use]
     pub fn current(&self) -> &Key {
         &self.current
     }
