@@ -5,7 +5,19 @@
 //! here. Every machine implements [`Machine`]: the caller passes `now` and
 //! inputs, and drains actions and frames. The same code runs in the Linux
 //! daemons, in the Cortex-M witness and in the deterministic simulator
-//! (`core/tests/simulator.rs`).
+//! (`core/tests/simulator.rs`). The two servers also implement [`Server`],
+//! the controls the daemons drive (signals, carrier, reachability, reload).
+//!
+//! [`Machine`]'s documentation shows the loop a host runs, driving a
+//! primary and a secondary in virtual time to a takeover;
+//! `core/examples/two_machines.rs` does the same with link delays and a log
+//! (`cargo run -p failover-core --example two_machines`).
+//!
+//! Misuse is refused rather than tolerated: configurations are checked by
+//! the machines' `try_new`, `poll_transmit` takes a buffer of exactly
+//! [`MAX_FRAME_LEN`](wire::MAX_FRAME_LEN) bytes, the polls are
+//! `#[must_use]`, and a host that does not drain the actions hears of it
+//! ([`Event::ActionsLost`]).
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

@@ -21,6 +21,97 @@ use crate::wire::{Keyring, MAX_FRAME_LEN, MAX_MESSAGE_LEN};
 ///
 /// `now` must never go backwards; a machine treats an earlier `now` as equal
 /// to the latest it has seen.
+///
+/// # Example
+///
+/// A primary and a secondary on two links that deliver at once, in virtual
+/// time; the primary goes silent at 1 s, and the secondary takes over one
+/// dead time (three intervals) after its last heartbeat.
+/// `core/examples/two_machines.rs` is the same with delays and a log.
+///
+/// ```
+/// use failover_core::wire::MAX_FRAME_LEN;
+/// use failover_core::{
+///     Action, Duration, Event, Instant, Machine, NodeId, Primary, PrimaryConfig, Secondary,
+///     SecondaryConfig, StageOutcome,
+/// };
+///
+/// /// Step 2 for `m`: carry out its actions (script stages succeed at
+/// /// once) and hand its frames to `peer`, if it is listening. Returns
+/// /// the events `m` notified.
+/// fn drain(m: &mut dyn Machine, peer: Option<&mut dyn Machine>, now: Instant) -> Vec<Event> {
+///     let mut events = Vec::new();
+///     let mut frames = Vec::new();
+///     let mut buf = [0u8; MAX_FRAME_LEN];
+///     loop {
+///         let mut busy = false;
+///         while let Some(action) = m.poll_action() {
+///             busy = true;
+///             match action {
+///                 Action::RunStage(stage) => m.handle_stage_done(now, stage, StageOutcome::Success),
+///                 Action::Notify(event) => events.push(event),
+///                 _ => {} // add and remove addresses, announce, persist epochs
+///             }
+///         }
+///         while let Some(tx) = m.poll_transmit(now, &mut buf) {
+///             busy = true;
+///             frames.push((tx.link, buf[..tx.len].to_vec()));
+///         }
+///         if !busy {
+///             break;
+///         }
+///     }
+///     if let Some(peer) = peer {
+///         for (link, frame) in frames {
+///             peer.handle_frame(now, link, &frame);
+///         }
+///     }
+///     events
+/// }
+///
+/// let interval = Duration::from_millis(100);
+/// let mut p = PrimaryConfig::new(NodeId(1), 1, 2, interval);
+/// p.manage_addresses = true;
+/// let mut s = SecondaryConfig::new(NodeId(2), 1, 2, interval);
+/// s.primary = Some(NodeId(1));
+/// let mut primary = Primary::try_new(p, Instant::ZERO)?;
+/// let mut secondary = Secondary::try_new(s, Instant::ZERO)?;
+///
+/// let crash = Instant::from_millis(1000);
+/// let mut now = Instant::ZERO;
+/// let mut took_over = None;
+/// while now < Instant::from_millis(3000) && took_over.is_none() {
+///     let alive = now < crash;
+///     // 1. Timers that are due (frames were fed in step 2, at once).
+///     if alive && primary.poll_at().is_some_and(|t| t <= now) {
+///         primary.handle_timeout(now);
+///     }
+///     if secondary.poll_at().is_some_and(|t| t <= now) {
+///         secondary.handle_timeout(now);
+///     }
+///     // 2. Drain both; each one's frames reach the other. A frame can
+///     //    cause an answer, so go round until both are quiet.
+///     for _ in 0..4 {
+///         if alive {
+///             drain(&mut primary, Some(&mut secondary), now);
+///         }
+///         let listener: Option<&mut dyn Machine> = if alive { Some(&mut primary) } else { None };
+///         if drain(&mut secondary, listener, now).contains(&Event::TookOver) {
+///             took_over = Some(now);
+///         }
+///     }
+///     // 3. Sleep until the next timer.
+///     let next = [alive.then(|| primary.poll_at()).flatten(), secondary.poll_at()];
+///     now = next.into_iter().flatten().min().unwrap_or(now).max(now + Duration::from_micros(1));
+/// }
+///
+/// let took_over = took_over.expect("the secondary took over");
+/// // The primary's last heartbeat went out at 900 ms; three intervals later
+/// // the secondary declares it dead and takes over.
+/// assert_eq!(took_over, Instant::from_millis(1200));
+/// assert!(secondary.holds_addresses());
+/// # Ok::<(), failover_core::ConfigError>(())
+/// ```
 pub trait Machine {
     /// A UDP payload arrived on `link`. Anything, including garbage, may be
     /// passed: it is parsed, authenticated, checked for replay, and counted
