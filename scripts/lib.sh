@@ -265,6 +265,13 @@ debian_oldest_served() {
     printf '%s\n' "$oldest"
 }
 
+# debian_lib_path ROOT: where an unpacked copy's libraries are. Debian
+# splits them between /usr/lib and /lib (libpcre3, which the 1.85 cargo
+# needs, installs to /lib/x86_64-linux-gnu), so both.
+debian_lib_path() {
+    printf '%s\n' "$1/usr/lib/x86_64-linux-gnu:$1/lib/x86_64-linux-gnu"
+}
+
 # use_debian_toolchain ROOT: debian_cargo then runs the rustc-web under
 # ROOT (/ for the installed one).
 use_debian_toolchain() {
@@ -273,7 +280,7 @@ use_debian_toolchain() {
     DEBIAN_RUSTC="$root/usr/bin/rustc"
     DEBIAN_RUST_SRC="$root/usr/lib/rustlib/src/rust"
     DEBIAN_LIBS=""
-    [[ -n "$root" ]] && DEBIAN_LIBS="$root/usr/lib/x86_64-linux-gnu"
+    [[ -n "$root" ]] && DEBIAN_LIBS="$(debian_lib_path "$root")"
     return 0
 }
 
@@ -291,10 +298,11 @@ debian_toolchain_root() {
     fi
     local root
     root="$(pwd)/target/debian-toolchains/$version"
-    # A copy unpacked earlier is reused if it still runs: it leans on the
-    # machine's libraries, which may have been removed since.
+    # A copy unpacked earlier is reused if both its programs still run: they
+    # lean on the machine's libraries, which may have been removed since.
     if [[ -x "$root/usr/bin/cargo" && -d "$root/usr/lib/rustlib/src/rust/library/core" ]] &&
-        LD_LIBRARY_PATH="$root/usr/lib/x86_64-linux-gnu" "$root/usr/bin/rustc" -vV >/dev/null 2>&1; then
+        LD_LIBRARY_PATH="$(debian_lib_path "$root")" "$root/usr/bin/rustc" -vV >/dev/null 2>&1 &&
+        LD_LIBRARY_PATH="$(debian_lib_path "$root")" "$root/usr/bin/cargo" -V >/dev/null 2>&1; then
         echo "$root"
         return 0
     fi
@@ -329,5 +337,13 @@ debian_toolchain_root() {
     for deb in "$debs"/*.deb; do dpkg -x "$deb" "$root"; done
     rm -rf "$debs"
     [[ -x "$root/usr/bin/cargo" ]] || die "rustc-web $version unpacked without cargo under $root"
+    # Fail here, naming the library, rather than later in the middle of a
+    # build with "error while loading shared libraries".
+    local prog missing
+    for prog in cargo rustc; do
+        missing="$(LD_LIBRARY_PATH="$(debian_lib_path "$root")" ldd "$root/usr/bin/$prog" 2>/dev/null |
+            awk '/not found/ {print $1}' | tr '\n' ' ')"
+        [[ -z "$missing" ]] || die "rustc-web $version unpacked under $root: $prog lacks ${missing% }"
+    done
     echo "$root"
 }
