@@ -5,6 +5,7 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 use std::fmt::Write as _;
+use std::rc::Rc;
 
 use failover_core::wire::{
     Body, FrameRepr, Header, HeartbeatFlags, HeartbeatRepr, Key, Keyring, MAX_FRAME_LEN,
@@ -97,7 +98,10 @@ enum Pending {
         to: NodeIx,
         link: u8,
         from: Option<NodeIx>,
-        frame: Vec<u8>,
+        /// Shared by every copy of one transmission (a frame goes to up to
+        /// two receivers, duplicated, and into the replay capture): one
+        /// allocation per frame sent, not per copy.
+        frame: Rc<[u8]>,
     },
     StageDone {
         node: NodeIx,
@@ -196,7 +200,7 @@ pub struct World {
     nodes: [SimNode; 3],
     heap: BinaryHeap<Reverse<(Instant, u64, Pending)>>,
     order: u64,
-    captured: VecDeque<(u8, Vec<u8>)>,
+    captured: VecDeque<(u8, Rc<[u8]>)>,
     /// `heard[to][from]`: the last instant a genuine frame from `from`
     /// reached `to` (replayed copies do not count).
     heard: [[Option<Instant>; 3]; 3],
@@ -670,7 +674,7 @@ impl World {
                                 to,
                                 link,
                                 from: None,
-                                frame: buf[..len].to_vec(),
+                                frame: Rc::from(&buf[..len]),
                             },
                         );
                     }
@@ -741,7 +745,7 @@ impl World {
                     to: f.to,
                     link: f.link,
                     from: None,
-                    frame: buf[..len].to_vec(),
+                    frame: Rc::from(&buf[..len]),
                 },
             );
         }
@@ -882,7 +886,7 @@ impl World {
             }
             let tx = m.as_machine().poll_transmit(now, buf);
             let Some(tx) = tx else { return Ok(()) };
-            let frame = buf[..tx.len].to_vec();
+            let frame: Rc<[u8]> = Rc::from(&buf[..tx.len]);
             self.stats.frames += 1;
             for to in NODES {
                 if to == ix {
