@@ -217,6 +217,32 @@ build_board() {
     fi
 }
 
+# boot_check ELF: boots the QEMU board's image for a few seconds and checks
+# that it reaches its "up" line. A stack that overflows at boot (the main
+# loop's frame grew past the stack region once, and the image built and
+# fitted the budget) then fails here, not later as a silent witness in the
+# lab. QEMU's user-mode network with restrict=on: the guest reaches nothing
+# outside QEMU.
+boot_check() {
+    local elf="$1" out
+    command -v qemu-system-arm >/dev/null || { say "boot check skipped: qemu-system-arm is not installed"; return 0; }
+    out="$(mktemp)"
+    timeout 3 qemu-system-arm -M mps2-an385 -nographic -monitor none -serial null \
+        -semihosting-config enable=on,target=native -nic user,model=lan9118,restrict=on \
+        -kernel "$elf" >"$out" 2>/dev/null || true
+    if command -v defmt-print >/dev/null; then
+        if ! defmt-print -e "$elf" <"$out" 2>/dev/null | grep -q "witness .* up: "; then
+            rm -f "$out"
+            die "$elf does not boot: no \"up\" line within 3 s in QEMU (a stack overflow at boot prints nothing; QEMU's -d guest_errors shows the faulting writes)"
+        fi
+    elif [[ ! -s "$out" ]]; then
+        rm -f "$out"
+        die "$elf does not boot: it wrote nothing within 3 s in QEMU"
+    fi
+    rm -f "$out"
+    say "boot check: $elf booted in QEMU and logged its \"up\" line"
+}
+
 # build_boards TARGET-DIR: every board asked for, with the toolchain
 # debian_cargo runs.
 build_boards() {
@@ -224,7 +250,10 @@ build_boards() {
     for board in "${BOARDS[@]}"; do
         case "$board" in
             # The lab's witness: the default feature and target.
-            mps2-an385) build_board mps2-an385 thumbv7m-none-eabi "$1" ;;
+            mps2-an385)
+                build_board mps2-an385 thumbv7m-none-eabi "$1"
+                boot_check "firmware/$1/thumbv7m-none-eabi/release/failover-witness"
+                ;;
             # The real board: the first build for this target also builds
             # core for it (about 2.5 minutes on two cores).
             nucleo-f429zi)

@@ -136,8 +136,11 @@ where
     let handle = sockets.add(socket);
 
     // build.rs ran the same checks on witness.toml, so this refuses nothing
-    // a build let through.
-    let Ok(mut witness) = Witness::try_new(config::witness_config(epoch), start) else {
+    // a build let through. The machine stays where try_new's result was
+    // built (a borrow, not a move): moved out, it took the stack twice
+    // (2 x 3 KB), and with smoltcp's buffers this frame overflowed the
+    // 10 KiB stack before the first log line.
+    let Ok(witness) = &mut Witness::try_new(config::witness_config(epoch), start) else {
         crate::fatal("the witness configuration is refused");
     };
     let interval = Duration::from_micros(config::INTERVAL_US);
@@ -205,7 +208,7 @@ where
             witness.handle_timeout(now);
         }
         while let Some(action) = witness.poll_action() {
-            act(action, &witness, &mut pins.fence);
+            act(action, witness, &mut pins.fence);
         }
         for _ in 0..TX_BURST {
             let Some(t) = witness.poll_transmit(now, &mut frame) else {
@@ -229,7 +232,7 @@ where
         }
         iface.poll(ts(now_us), device, &mut sockets);
 
-        shown = show(now, &witness, shown, dead_time, &mut pins);
+        shown = show(now, witness, shown, dead_time, &mut pins);
         if now >= status_at {
             status_at = now + STATUS_EVERY;
             let rx = witness.stats().rx;
