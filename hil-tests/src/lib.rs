@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 pub mod attacker;
+pub mod background;
 pub mod bench;
 pub mod cli;
 pub mod control;

@@ -13,9 +13,8 @@
 
 use std::io;
 use std::net::Ipv4Addr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use failover_core::wire::{Body, FrameRepr, WitnessKind, WitnessRepr};
@@ -24,6 +23,7 @@ use failover_host::net::channel::{Channel, ChannelConfig};
 use failover_host::net::frame::parse_udp_frame;
 use failover_host::net::garp::{parse_arp, GarpForm};
 
+use crate::background::Background;
 use crate::netns::Netns;
 use crate::service::MAX_RUN;
 
@@ -31,27 +31,16 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// A background thread that runs until stopped (or [`MAX_RUN`]).
-#[derive(Debug)]
-struct Worker {
-    stop: Arc<AtomicBool>,
-    handle: Option<JoinHandle<io::Result<io::Result<()>>>>,
-}
+/// An observer's thread, run in a namespace until stopped (or
+/// [`MAX_RUN`]): its result is the namespace's and the observer's.
+type Worker = Background<io::Result<io::Result<()>>>;
 
-impl Worker {
-    fn halt(&mut self) -> io::Result<()> {
-        self.stop.store(true, Ordering::Relaxed);
-        match self.handle.take().map(JoinHandle::join) {
-            Some(Ok(Ok(Ok(())))) | None => Ok(()),
-            Some(Ok(Ok(Err(e)) | Err(e))) => Err(e),
-            Some(Err(_)) => Err(io::Error::other("observer thread panicked")),
-        }
-    }
-}
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        let _ = self.halt();
+/// Stops an observer's thread and says how it ended.
+fn halt(worker: &mut Worker) -> io::Result<()> {
+    match worker.halt() {
+        Some(Ok(Ok(Ok(())))) | None => Ok(()),
+        Some(Ok(Ok(Err(e)) | Err(e))) => Err(e),
+        Some(Err(_)) => Err(io::Error::other("observer thread panicked")),
     }
 }
 
@@ -86,7 +75,7 @@ fn spawn_capture<T: Send + 'static>(
     // failure reaches the caller.
     let ready = Arc::new(Mutex::new(None::<io::Result<()>>));
     let seen = Arc::new(Mutex::new(Vec::new()));
-    let stop = Arc::new(AtomicBool::new(false));
+    let stop = Worker::flag();
     let (flag, sink, report) = (Arc::clone(&stop), Arc::clone(&seen), Arc::clone(&ready));
     let handle = switch.spawn_thread(move || -> io::Result<()> {
         let mut ch = match Channel::open(bridge, &ChannelConfig::capture()) {
@@ -111,10 +100,7 @@ fn spawn_capture<T: Send + 'static>(
         }
         Ok(())
     })?;
-    let worker = Worker {
-        stop,
-        handle: Some(handle),
-    };
+    let worker = Worker::new(stop, handle);
     for _ in 0..500 {
         if let Some(r) = lock(&ready).take() {
             r?;
@@ -158,7 +144,7 @@ impl Capture {
 
     /// Stops the capture.
     pub fn stop(mut self) -> io::Result<Vec<ArpSeen>> {
-        self.worker.halt()?;
+        halt(&mut self.worker)?;
         Ok(self.seen())
     }
 }
@@ -228,7 +214,7 @@ impl ProtocolCapture {
 
     /// Stops the capture.
     pub fn stop(mut self) -> io::Result<Vec<FrameSeen>> {
-        self.worker.halt()?;
+        halt(&mut self.worker)?;
         Ok(self.seen())
     }
 }
@@ -257,7 +243,7 @@ impl Ownership {
         period: Duration,
     ) -> io::Result<Ownership> {
         let held = Arc::new(Mutex::new(Vec::new()));
-        let stop = Arc::new(AtomicBool::new(false));
+        let stop = Worker::flag();
         let (flag, sink) = (Arc::clone(&stop), Arc::clone(&held));
         let handle = ns.spawn_thread(move || -> io::Result<()> {
             let mut nl = Netlink::open().map_err(io::Error::other)?;
@@ -292,10 +278,7 @@ impl Ownership {
         })?;
         Ok(Ownership {
             held,
-            worker: Worker {
-                stop,
-                handle: Some(handle),
-            },
+            worker: Worker::new(stop, handle),
         })
     }
 
@@ -311,7 +294,7 @@ impl Ownership {
 
     /// Stops sampling.
     pub fn stop(mut self) -> io::Result<Vec<Held>> {
-        self.worker.halt()?;
+        halt(&mut self.worker)?;
         Ok(self.held())
     }
 }
