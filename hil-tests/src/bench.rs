@@ -38,10 +38,10 @@ use serde::Serialize;
 
 use crate::daemons::{Binaries, Profile, RunDir};
 use crate::faults::{self, Direction, Loss};
+use crate::holds::{held_within, overlap_within};
 use crate::interrupt;
 use crate::measure::{self, first_answer_from, poll, Rig, POLL_STEP};
 use crate::netns::cleanup_stale_reporting;
-use crate::observe::{overlap, Held};
 use crate::service::Prober;
 use crate::topology::{Net, Topology, SERVICE};
 
@@ -878,34 +878,6 @@ fn steady_window(lab: &Lab, window: Duration) -> io::Result<Steady> {
         heartbeatd: usage(before.0, after.0),
         failoverd: usage(before.1, after.1),
     })
-}
-
-/// The overlap of two sets of ownership intervals within `[from, to]`.
-fn overlap_within(a: &[Held], b: &[Held], from: Instant, to: Instant) -> Duration {
-    let clip = |v: &[Held]| -> Vec<Held> {
-        v.iter()
-            .filter_map(|(s, e)| {
-                let s = (*s).max(from);
-                let e = e.unwrap_or(to).min(to);
-                (s < e).then_some((s, Some(e)))
-            })
-            .collect()
-    };
-    overlap(&clip(a), &clip(b), to)
-}
-
-fn held_within(v: &[Held], from: Instant, to: Instant) -> (u64, Duration) {
-    let mut n = 0;
-    let mut total = Duration::ZERO;
-    for (s, e) in v {
-        let e = e.unwrap_or(to).min(to);
-        let s2 = (*s).max(from);
-        if *s >= from && *s < to {
-            n += 1;
-        }
-        total += e.saturating_duration_since(s2);
-    }
-    (n, total)
 }
 
 fn ms(d: Duration) -> f64 {

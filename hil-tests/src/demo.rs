@@ -18,10 +18,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::daemons::{Binaries, Profile, RunDir};
+use crate::holds::overlap;
 use crate::interrupt;
 use crate::measure::{self, Rig};
 use crate::netns::cleanup_stale_reporting;
-use crate::observe::overlap;
 use crate::service::{service_runs, Probe, Prober};
 use crate::timeline::ms;
 use crate::topology::{Topology, CLIENT_IP, SERVICE};

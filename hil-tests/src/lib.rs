@@ -17,6 +17,7 @@ pub mod control;
 pub mod daemons;
 pub mod demo;
 pub mod faults;
+pub mod holds;
 pub mod interrupt;
 pub mod measure;
 pub mod netns;

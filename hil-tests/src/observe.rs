@@ -6,7 +6,8 @@
 //! - [`ProtocolCapture`]: the failover protocol on a bridge (the private
 //!   one: heartbeats and the witness exchange), with each frame's sender;
 //! - [`Ownership`]: which server has the service address on its interface,
-//!   sampled over netlink every millisecond, as intervals.
+//!   sampled over netlink every millisecond, as intervals
+//!   ([`crate::holds::Held`]).
 //!
 //! Together with the prober ([`crate::service`]) and the daemons' logs
 //! ([`crate::daemons`]) they make the run's [`crate::timeline`].
@@ -24,6 +25,7 @@ use failover_host::net::frame::parse_udp_frame;
 use failover_host::net::garp::{parse_arp, GarpForm};
 
 use crate::background::Background;
+use crate::holds::Held;
 use crate::netns::Netns;
 use crate::service::MAX_RUN;
 
@@ -219,14 +221,6 @@ impl ProtocolCapture {
     }
 }
 
-/// When a server certainly had the address: `(from, until)`, `until`
-/// `None` while it still has it. A sample only says the address was there
-/// at some instant of its netlink query, and the sampling thread may run
-/// late, so an interval runs from the end of the first query that saw the
-/// address to the start of the last one: overlaps computed from these are
-/// real ones, never an artefact of a late sample.
-pub type Held = (Instant, Option<Instant>);
-
 /// Samples whether a server has an address on an interface.
 #[derive(Debug)]
 pub struct Ownership {
@@ -263,9 +257,12 @@ impl Ownership {
                 if has != had {
                     let mut h = lock(&sink);
                     if has {
-                        h.push((after, None));
+                        h.push(Held {
+                            from: after,
+                            until: None,
+                        });
                     } else if let Some(last) = h.last_mut() {
-                        last.1 = Some(last_seen.max(last.0));
+                        last.until = Some(last_seen.max(last.from));
                     }
                     had = has;
                 }
@@ -289,42 +286,12 @@ impl Ownership {
 
     /// Whether the address is on the interface now (as last sampled).
     pub fn holds_now(&self) -> bool {
-        lock(&self.held).last().is_some_and(|h| h.1.is_none())
+        lock(&self.held).last().is_some_and(Held::is_open)
     }
 
     /// Stops sampling.
     pub fn stop(mut self) -> io::Result<Vec<Held>> {
         halt(&mut self.worker)?;
         Ok(self.held())
-    }
-}
-
-/// The total time two sets of intervals overlap, measured up to `end` for
-/// intervals still open.
-pub fn overlap(a: &[Held], b: &[Held], end: Instant) -> Duration {
-    let mut total = Duration::ZERO;
-    for (a0, a1) in a {
-        for (b0, b1) in b {
-            let start = (*a0).max(*b0);
-            let stop = a1.unwrap_or(end).min(b1.unwrap_or(end));
-            total += stop.saturating_duration_since(start);
-        }
-    }
-    total
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn overlap_of_intervals() {
-        let t = Instant::now();
-        let ms = |n: u64| t + Duration::from_millis(n);
-        let a = [(ms(0), Some(ms(10))), (ms(50), None)];
-        let b = [(ms(10), Some(ms(50)))];
-        assert_eq!(overlap(&a, &b, ms(100)), Duration::ZERO);
-        let b = [(ms(5), Some(ms(12))), (ms(90), None)];
-        assert_eq!(overlap(&a, &b, ms(100)), Duration::from_millis(15));
     }
 }

@@ -51,8 +51,9 @@ use failover_lab::daemons::{
     start_failoverd, start_heartbeatd, Binaries, Daemon, Profile, RunDir, Scratch,
 };
 use failover_lab::faults::{ArpBlock, Direction, Loss};
+use failover_lab::holds::{held_at, overlap, overlap_within, Held};
 use failover_lab::netns::{skip_unless_root, wait_until};
-use failover_lab::observe::{overlap, Capture, Held, Ownership};
+use failover_lab::observe::{Capture, Ownership};
 use failover_lab::service::{service_runs, Probe, Prober, Responder};
 use failover_lab::topology::{Net, Topology, CLIENT_IP, PUBLIC_BRIDGE, PUBLIC_IF, SERVICE};
 use nix::sys::signal::Signal;
@@ -409,24 +410,6 @@ fn acquire_then_release(ran: &[String]) -> bool {
         && ran.iter().filter(|s| s.starts_with("PreRel")).count() == 1
 }
 
-/// The interval of `held` that was open at `at`.
-fn held_at(held: &[Held], at: Instant) -> Option<Held> {
-    held.iter()
-        .find(|(from, until)| *from <= at && until.is_none_or(|u| u >= at))
-        .copied()
-}
-
-/// The overlap of two sets of intervals counted only from `since`.
-fn overlap_since(a: &[Held], b: &[Held], since: Instant, end: Instant) -> Duration {
-    let clip = |h: &[Held]| -> Vec<Held> {
-        h.iter()
-            .filter(|(_, until)| until.is_none_or(|u| u > since))
-            .map(|(from, until)| ((*from).max(since), *until))
-            .collect()
-    };
-    overlap(&clip(a), &clip(b), end)
-}
-
 /// The longest time the client went unanswered between `from` and `to`:
 /// from the first probe of a run of unanswered ones to the next answered
 /// probe (or `to`).
@@ -491,7 +474,7 @@ fn primary_kept_it(p: &[Held], hb: &Daemon) -> bool {
             p.len()
         );
     }
-    p.last().is_some_and(|h| h.1.is_none()) && p.len() <= 1 + stalls
+    p.last().is_some_and(Held::is_open) && p.len() <= 1 + stalls
 }
 
 /// Whether `mail` is exactly an anomaly and its end (also across a stall
@@ -576,7 +559,7 @@ fn a_public_cut_on_the_primary_hands_the_service_over_and_back() {
     lab.wait_mailed(&lab.prun, "HandedOver", &logs);
     lab.wait_mailed(&lab.srun, "TookOver", &logs);
     let (_, s) = lab.held();
-    let moved = s.first().map(|h| h.0.saturating_duration_since(cut));
+    let moved = s.first().map(|h| h.from.saturating_duration_since(cut));
     println!("public cable cut: the secondary held the address after {moved:?}");
     lab.check(
         hb.logged_after(cut, "clients cannot reach this server: no carrier on pub0")
@@ -665,7 +648,7 @@ fn a_half_healed_primary_does_not_get_the_service_back() {
     let public_back = Instant::now();
     let (p, s) = lab.held();
     lab.check(
-        s.last().is_some_and(|h| h.1.is_none()) && p.last().is_none_or(|h| h.1.is_some()),
+        s.last().is_some_and(Held::is_open) && p.last().is_none_or(|h| h.until.is_some()),
         &format!("with the private cable alone back, the secondary still serves: {p:?} {s:?}"),
         &logs,
     );
@@ -683,7 +666,7 @@ fn a_half_healed_primary_does_not_get_the_service_back() {
     lab.wait_served_by("primary", public_back, &logs);
     let (p, _) = lab.held();
     lab.check(
-        p.last().is_some_and(|h| h.0 >= public_back),
+        p.last().is_some_and(|h| h.from >= public_back),
         &format!("the primary took the address back only after its public cable: {p:?}"),
         &logs,
     );
@@ -721,7 +704,7 @@ fn a_primary_whose_probe_goes_unanswered_hands_over_and_takes_back() {
     lab.wait_owner(Owner::Secondary, &logs);
     lab.wait_mailed(&lab.prun, "HandedOver", &logs);
     let (_, s) = lab.held();
-    let moved = s.first().map(|h| h.0.saturating_duration_since(blocked));
+    let moved = s.first().map(|h| h.from.saturating_duration_since(blocked));
     println!("probe unanswered: the secondary held the address after {moved:?}");
     lab.check(
         hb.logged_after(
@@ -814,7 +797,7 @@ fn both_cut_takes_over_and_fails_back_on_replug() {
         p.len() >= 2
             && p.len() <= 2 + stalls(&hb)
             && s.len() <= 1 + stalls(&fo)
-            && p.last().is_some_and(|h| h.1.is_none()),
+            && p.last().is_some_and(Held::is_open),
         &format!("the primary, the secondary, the primary again: {p:?} {s:?}"),
         &logs,
     );
@@ -877,13 +860,13 @@ fn primary_process_killed_then_restarted() {
     // The overlap ended when the restarted heartbeatd removed the leftover,
     // and the failback itself had none.
     let (p, s) = lab.held();
-    let leftover_gone = held_at(&p, killed).and_then(|h| h.1);
+    let leftover_gone = held_at(&p, killed).and_then(|h| h.until);
     lab.check(
         leftover_gone.is_some_and(|t| t >= restarted),
         &format!("the leftover went with the restart: {p:?}"),
         &logs,
     );
-    let since = overlap_since(&p, &s, leftover_gone.unwrap(), Instant::now());
+    let since = overlap_within(&p, &s, leftover_gone.unwrap(), Instant::now());
     lab.check(
         since.is_zero(),
         &format!("zero overlap from the restart on ({since:?})"),
@@ -960,7 +943,7 @@ fn primary_frozen_then_thawed_drops_at_once() {
     lab.wait_mailed(&lab.srun, "Relinquished", &logs);
 
     let (p, s) = lab.held();
-    let dropped = held_at(&p, frozen).and_then(|h| h.1).unwrap();
+    let dropped = held_at(&p, frozen).and_then(|h| h.until).unwrap();
     let kept = dropped.saturating_duration_since(thawed);
     // "At once": its first turn after SIGCONT. Bounded generously for a
     // loaded machine; the alternative rule (hearing the secondary's HOLDS)
@@ -971,7 +954,7 @@ fn primary_frozen_then_thawed_drops_at_once() {
         &format!("the thawed primary kept the address {kept:?} next to the secondary"),
         &logs,
     );
-    let after = overlap_since(&p, &s, dropped, Instant::now());
+    let after = overlap_within(&p, &s, dropped, Instant::now());
     lab.check(
         after.is_zero(),
         &format!("no overlap after the drop ({after:?})"),
@@ -1324,20 +1307,20 @@ fn forged_and_replayed_heartbeats_neither_hold_off_nor_undo_a_takeover() {
     // Once, and kept; a failoverd stall while holding (logged) drops the
     // address and takes it again, with PostRel only.
     lab.check(
-        s.last().is_some_and(|h| h.1.is_none()) && s.len() <= 1 + stalls(&fo),
+        s.last().is_some_and(Held::is_open) && s.len() <= 1 + stalls(&fo),
         &format!("the secondary took over once and kept the address: {s:?}"),
         &logs,
     );
     // The primary's death is two steps here (the kill, then its address
     // removed with `ip`): a takeover between them is the test's doing, so
     // the overlap counts from the removal.
-    let gone = p.last().and_then(|h| h.1);
+    let gone = p.last().and_then(|h| h.until);
     lab.check(
         gone.is_some_and(|t| t >= killed),
         &format!("the dead primary's address went with it, for good: {p:?}"),
         &logs,
     );
-    let both = overlap_since(&p, &s, gone.unwrap(), Instant::now());
+    let both = overlap_within(&p, &s, gone.unwrap(), Instant::now());
     lab.check(
         both.is_zero(),
         &format!("never two holders ({both:?})"),
@@ -1741,7 +1724,7 @@ fn a_hanging_test_script_is_killed_and_vetoes_the_takeover() {
         &logs,
     );
     lab.check(
-        p.len() <= 1 + stalls(&hb) && p.last().is_some_and(|h| h.1.is_some()),
+        p.len() <= 1 + stalls(&hb) && p.last().is_some_and(|h| h.until.is_some()),
         "the cut-off primary dropped its address",
         &logs,
     );
@@ -1844,7 +1827,10 @@ fn failoverd_restarted_while_holding() {
     );
     let s = lab.owners.1.held();
     lab.check(
-        s.len() > holds_before && s[holds_before - 1].1.is_some_and(|gone| gone >= restarted),
+        s.len() > holds_before
+            && s[holds_before - 1]
+                .until
+                .is_some_and(|gone| gone >= restarted),
         &format!("the leftover went when failoverd started again, then it took over: {s:?}"),
         &[&fo3],
     );
@@ -1918,10 +1904,10 @@ fn secondary_frozen_while_holding_drops_at_once_and_takes_over_again() {
     // primary, still cut off, is taken over from again.
     lab.wait("the drop and the second takeover", WAIT, &logs, || {
         let s = lab.owners.1.held();
-        s.len() >= 2 && s.last().is_some_and(|h| h.1.is_none())
+        s.len() >= 2 && s.last().is_some_and(Held::is_open)
     });
     let (_, s) = lab.held();
-    let kept = s[0].1.unwrap().saturating_duration_since(thawed);
+    let kept = s[0].until.unwrap().saturating_duration_since(thawed);
     lab.check(
         kept < Duration::from_millis(500),
         &format!("the thawed secondary dropped the address at once ({kept:?})"),
@@ -1972,7 +1958,7 @@ fn a_stalled_failoverd_does_not_claim_to_have_heard_the_primary() {
     let thawed = freeze_failoverd_while_it_holds(&mut lab, &hb, &fo);
     lab.wait("the second takeover", WAIT, &logs, || {
         let s = lab.owners.1.held();
-        s.len() >= 2 && s.last().is_some_and(|h| h.1.is_none())
+        s.len() >= 2 && s.last().is_some_and(Held::is_open)
     });
     lab.check(
         fo.logged_after(thawed, "heard again").is_none(),
@@ -2028,17 +2014,21 @@ fn helpers_measure_what_they_say() {
     // No root needed: the outcome helpers on made-up data.
     let t = Instant::now();
     let ms = |n: u64| t + Duration::from_millis(n);
-    let a = [(ms(0), Some(ms(100)))];
-    let b = [(ms(50), Some(ms(150)))];
+    let held = |from: u64, until: u64| Held {
+        from: ms(from),
+        until: Some(ms(until)),
+    };
+    let a = [held(0, 100)];
+    let b = [held(50, 150)];
     assert_eq!(
-        overlap_since(&a, &b, ms(0), ms(200)),
+        overlap_within(&a, &b, ms(0), ms(200)),
         Duration::from_millis(50)
     );
     assert_eq!(
-        overlap_since(&a, &b, ms(80), ms(200)),
+        overlap_within(&a, &b, ms(80), ms(200)),
         Duration::from_millis(20)
     );
-    assert_eq!(overlap_since(&a, &b, ms(120), ms(200)), Duration::ZERO);
+    assert_eq!(overlap_within(&a, &b, ms(120), ms(200)), Duration::ZERO);
     let p = |sent: u64, answered: bool| Probe {
         seq: 0,
         sent: ms(sent),

@@ -63,8 +63,9 @@ use failover_lab::control::{real_time, status, FrameCounters};
 use failover_lab::daemons::{
     start_failoverd, start_heartbeatd, Binaries, Daemon, Profile, RunDir, Scratch,
 };
+use failover_lab::holds::{lasting_past, overlap, started_since, Held};
 use failover_lab::netns::{skip_unless_root, wait_until};
-use failover_lab::observe::{overlap, Held, Ownership};
+use failover_lab::observe::Ownership;
 use failover_lab::topology::{Net, Topology, PUBLIC_IF, SERVICE};
 use failover_lab::witness::{self, WitnessNode, WITNESS_IP, WITNESS_MAC};
 
@@ -439,22 +440,6 @@ fn only(events: &[String], which: &[&str]) -> Vec<String> {
         .collect()
 }
 
-/// The holding intervals that last until `from` or later.
-fn since(held: &[Held], from: Instant) -> Vec<Held> {
-    held.iter()
-        .filter(|(_, until)| until.is_none_or(|u| u > from))
-        .copied()
-        .collect()
-}
-
-/// The holding intervals that started at `from` or later.
-fn started_since(held: &[Held], from: Instant) -> Vec<Held> {
-    held.iter()
-        .filter(|(start, _)| *start >= from)
-        .copied()
-        .collect()
-}
-
 /// How often `d` logged that it had not run for over two intervals while
 /// it held the addresses, and dropped them (the stall rule of
 /// docs/protocol.md: on a loaded two-core machine a daemon at normal
@@ -700,10 +685,10 @@ fn primary_power_loss_the_witness_grants_and_the_secondary_takes_over() {
 
     let (p, s) = lab.check_never_two_holders(&logs);
     lab.check(
-        since(&p, cut).len() == 1
-            && p.last().is_some_and(|h| h.1.is_some())
+        lasting_past(&p, cut).len() == 1
+            && p.last().is_some_and(|h| h.until.is_some())
             && s.len() == 1
-            && s[0].1.is_none(),
+            && s[0].is_open(),
         "the primary until the cut, then the secondary",
         &logs,
     );
@@ -757,15 +742,15 @@ fn secondary_isolated_cannot_reach_the_witness_and_takes_nothing() {
         "the isolated secondary must never take the address",
         &logs,
     );
-    let during = since(&p, cut);
+    let during = lasting_past(&p, cut);
     // On a loaded machine heartbeatd may not run for over two intervals:
     // the stall rule drops the address, and it takes it back at once (the
     // witness says no grant is outstanding). That is logged, and allowed.
     lab.check(
         !during.is_empty()
-            && during[0].0 < cut
+            && during[0].from < cut
             && during.len() <= 1 + stalls(&hb)
-            && during.last().is_some_and(|h| h.1.is_none()),
+            && during.last().is_some_and(Held::is_open),
         &format!(
             "the primary, which still hears the witness, holds the address throughout (but \
              for its {} logged stall(s)): {during:?}",
@@ -871,7 +856,9 @@ fn witness_down_with_policy_preferred_apple_rule_after_the_longer_hold_down() {
 
     let (p, s) = lab.check_never_two_holders(&logs);
     lab.check(
-        since(&p, cut).len() == 1 && p.last().is_some_and(|h| h.1.is_some()) && s.len() == 1,
+        lasting_past(&p, cut).len() == 1
+            && p.last().is_some_and(|h| h.until.is_some())
+            && s.len() == 1,
         "the primary until the cut, then the secondary",
         &logs,
     );
@@ -883,7 +870,7 @@ fn witness_down_with_policy_preferred_apple_rule_after_the_longer_hold_down() {
     // above the 61 ms the secondary waits with a witness's grant (or the
     // 30 ms of Apple's rule alone). Load only makes it later. The sampled
     // start is no earlier than the address really appeared.
-    let took = s[0].0.saturating_duration_since(cut);
+    let took = s[0].from.saturating_duration_since(cut);
     lab.check(
         took >= LEASE - Duration::from_millis(50),
         &format!(
@@ -944,7 +931,7 @@ fn witness_rebooted_right_after_its_grant_the_lease_binds_and_no_second_holder()
     std::thread::sleep(Duration::from_millis(300));
     let (p, s) = lab.held();
     lab.check(
-        s.len() == 1 && s[0].1.is_some_and(|end| end > off) && since(&p, cut).len() <= 1,
+        s.len() == 1 && s[0].until.is_some_and(|end| end > off) && lasting_past(&p, cut).len() <= 1,
         &format!("the secondary held the address once, until its lease ran out: {s:?}"),
         &logs,
     );
@@ -964,11 +951,13 @@ fn witness_rebooted_right_after_its_grant_the_lease_binds_and_no_second_holder()
     let regained = started_since(&s, on);
     lab.check(
         regained.len() == 1
-            && regained[0].0.saturating_duration_since(on) >= WITNESS_DEAD_TIME - STEP,
+            && regained[0].from.saturating_duration_since(on) >= WITNESS_DEAD_TIME - STEP,
         &format!(
             "the rebooted witness granted no sooner than its dead time ({WITNESS_DEAD_TIME:?}) \
              after its power-on: {:?}",
-            regained.first().map(|h| h.0.saturating_duration_since(on))
+            regained
+                .first()
+                .map(|h| h.from.saturating_duration_since(on))
         ),
         &logs,
     );
@@ -997,9 +986,9 @@ fn witness_rebooted_right_after_its_grant_the_lease_binds_and_no_second_holder()
     let returned = started_since(&p, cut);
     lab.check(
         !returned.is_empty()
-            && returned[0].0 > back
+            && returned[0].from > back
             && returned.len() <= 1 + stalls(&hb)
-            && returned.last().is_some_and(|h| h.1.is_none()),
+            && returned.last().is_some_and(Held::is_open),
         &format!(
             "the primary holds the address again, from its return on (and took it back after \
              each of its {} stall(s)): {returned:?}",
@@ -1008,7 +997,7 @@ fn witness_rebooted_right_after_its_grant_the_lease_binds_and_no_second_holder()
         &logs,
     );
     lab.check(
-        s.len() == 2 && s.iter().all(|h| h.1.is_some()),
+        s.len() == 2 && s.iter().all(|h| h.until.is_some()),
         &format!("the secondary held it twice (each boot's grant), and not now: {s:?}"),
         &logs,
     );
@@ -1108,20 +1097,22 @@ fn witness_rebooted_while_the_live_primary_is_lost_to_the_secondary_grants_nothi
         ),
         &logs,
     );
-    let gap = since(&p, split)
+    let gap = lasting_past(&p, split)
         .iter()
-        .find(|h| h.1.is_some_and(|end| end >= off))
+        .find(|h| h.until.is_some_and(|end| end >= off))
         .copied();
     lab.check(
-        gap.is_some_and(|h| h.1.is_some_and(|end| end < on)),
+        gap.is_some_and(|h| h.until.is_some_and(|end| end < on)),
         &format!("the primary let go while the witness was off: {p:?}"),
         &logs,
     );
     let retaken = started_since(&p, on);
-    let after = retaken.first().map(|h| h.0.saturating_duration_since(on));
+    let after = retaken
+        .first()
+        .map(|h| h.from.saturating_duration_since(on));
     lab.check(
         after.is_some_and(|d| d >= LEASE - Duration::from_millis(10))
-            && p.last().is_some_and(|h| h.1.is_none()),
+            && p.last().is_some_and(Held::is_open),
         &format!(
             "the primary took the address back, not before the rebooted witness's amnesia \
              lease ({LEASE:?}) was over: {after:?} after its power-on"
@@ -1250,7 +1241,7 @@ fn forged_grants_from_another_host_are_refused_with_a_key() {
     );
     let (p, s) = lab.held();
     lab.check(
-        since(&s, split).is_empty(),
+        lasting_past(&s, split).is_empty(),
         &format!("the secondary took nothing while split from the live primary: {s:?}"),
         &logs,
     );
@@ -1261,7 +1252,7 @@ fn forged_grants_from_another_host_are_refused_with_a_key() {
         &logs,
     );
     lab.check(
-        p.last().is_some_and(|h| h.1.is_none()),
+        p.last().is_some_and(Held::is_open),
         "the primary holds the address",
         &logs,
     );
