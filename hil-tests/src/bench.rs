@@ -25,7 +25,7 @@
 //! Everything is written to a JSON file and an SVG picture of the recovery
 //! times in the output directory, and printed as a table next to the
 //! targets. Every wait is bounded and checks for Ctrl-C; every lab is a
-//! [`Topology`] that removes itself.
+//! [`crate::lab::Lab`] that removes itself.
 
 use std::fmt::Write as _;
 use std::fs;
@@ -36,14 +36,15 @@ use std::time::{Duration, Instant, SystemTime};
 use clap::ValueEnum;
 use serde::Serialize;
 
-use crate::daemons::{Binaries, Profile, RunDir};
+use crate::daemons::{Binaries, Daemon, Profile};
 use crate::faults::{self, Direction, Loss};
 use crate::holds::{held_within, overlap_within};
 use crate::interrupt;
-use crate::measure::{self, first_answer_from, poll, Rig, POLL_STEP};
+use crate::lab::{Daemons, Lab, Owner, Place, Setup};
+use crate::measure::{self, first_answer_from, poll, POLL_STEP};
 use crate::netns::cleanup_stale_reporting;
 use crate::service::Prober;
-use crate::topology::{Net, Topology, SERVICE};
+use crate::topology::SERVICE;
 
 /// Target: the fast profile's median client-visible recovery, ms.
 pub const TARGET_FAST_RECOVERY_MEDIAN_MS: f64 = 20.0;
@@ -579,7 +580,9 @@ pub fn run(opts: &Options, command: String, out: &mut impl Write) -> io::Result<
         dir,
     };
     cleanup_stale_reporting(out)?;
-    let bins = Binaries::find()?;
+    // Before anything is measured: the daemons must be there (each lab
+    // finds them again).
+    Binaries::find()?;
     if !opts.loss_percents.is_empty() && !opts.deadtimes.is_empty() {
         // Before anything is measured: loss needs nft (installed if missing).
         faults::ensure_nft()?;
@@ -612,7 +615,6 @@ pub fn run(opts: &Options, command: String, out: &mut impl Write) -> io::Result<
         files.dir.display()
     )?;
     let ctx = Ctx {
-        bins,
         logs: files.dir.join("logs"),
         opts: opts.clone(),
     };
@@ -652,49 +654,37 @@ pub fn run(opts: &Options, command: String, out: &mut impl Write) -> io::Result<
 
 /// What every part of the benchmark needs.
 struct Ctx {
-    bins: Binaries,
     logs: PathBuf,
     opts: Options,
 }
 
-/// A lab network with its daemons and observers (dropped before the
-/// network).
-struct Lab {
-    rig: Rig,
-    t: Topology,
-}
-
-impl Lab {
-    /// Builds a network, starts everything, waits until the primary serves
-    /// and `failoverd` has started, then lets the daemons warm up.
-    fn start(ctx: &Ctx, profile: &Profile, dir: &Path) -> io::Result<Lab> {
-        let run = RunDir::create(dir)?;
-        let t = Topology::new()?;
-        let rig = Rig::start(&t, &ctx.bins, &run, profile, &[], &[])?;
-        if !rig.wait_ready(STEP_LIMIT)? {
-            return Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                format!(
-                    "the lab did not come up within {STEP_LIMIT:?} (logs in {})",
-                    dir.display()
-                ),
-            ));
-        }
-        interrupt::sleep(warm_up(profile))?;
-        Ok(Lab { rig, t })
+/// Builds a lab, starts everything, waits until the primary serves and
+/// `failoverd` has started, then lets the daemons warm up. The daemons run
+/// at normal priority, as deployed by default: what is measured is what a
+/// deployment gets.
+fn start_lab(profile: &Profile, dir: &Path) -> io::Result<(Lab, Daemons)> {
+    let mut lab = Lab::new(Setup {
+        place: Place::Kept(dir.to_path_buf()),
+        profile: profile.clone(),
+        witness: None,
+        real_time: false,
+        client_when_steady: false,
+        limit: STEP_LIMIT,
+    })?;
+    lab.capture_arp()?;
+    lab.capture_protocol()?;
+    let d = lab.start_daemons()?;
+    if !measure::wait_ready(&lab, &d, STEP_LIMIT)? {
+        return Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!(
+                "the lab did not come up within {STEP_LIMIT:?} (logs in {})",
+                dir.display()
+            ),
+        ));
     }
-
-    /// Every switch port.
-    fn ports(&self) -> Vec<String> {
-        let t = &self.t;
-        vec![
-            t.primary.port(Net::Private),
-            t.primary.port(Net::Public),
-            t.secondary.port(Net::Private),
-            t.secondary.port(Net::Public),
-            "client-pub".to_owned(),
-        ]
-    }
+    interrupt::sleep(warm_up(profile))?;
+    Ok((lab, d))
 }
 
 /// How long the daemons run before anything is measured: two seconds, and
@@ -734,8 +724,8 @@ fn bench_profile(
     }
     let dir = ctx.logs.join(profile.name);
     let mut labs = 1;
-    let mut lab = Lab::start(ctx, profile, &dir.join("failover-1"))?;
-    let steady = steady_window(&lab, Duration::from_secs(ctx.opts.steady_seconds))?;
+    let (mut lab, mut daemons) = start_lab(profile, &dir.join("failover-1"))?;
+    let steady = steady_window(&daemons, Duration::from_secs(ctx.opts.steady_seconds))?;
     writeln!(
         out,
         "  steady {} s: heartbeatd {} kB RSS, {:.1} % CPU; failoverd {} kB RSS, {:.1} % CPU; \
@@ -749,7 +739,7 @@ fn bench_profile(
     )?;
     let mut samples = Vec::with_capacity(runs);
     for run in 1..=runs {
-        let sample = failover_run(&lab, run)?;
+        let sample = failover_run(&lab, &daemons, run)?;
         writeln!(out, "  run {run}/{runs}: {}", describe(&sample))?;
         let failed_back = sample.failed_back;
         samples.push(sample);
@@ -760,16 +750,16 @@ fn bench_profile(
             interrupt::sleep(rest(profile))?;
         } else {
             // A lab that did not come back is replaced, not measured again.
-            drop(lab);
+            drop((lab, daemons));
             labs += 1;
             writeln!(
                 out,
                 "  (no clean failback: building a fresh lab for the next run)"
             )?;
-            lab = Lab::start(ctx, profile, &dir.join(format!("failover-{labs}")))?;
+            (lab, daemons) = start_lab(profile, &dir.join(format!("failover-{labs}")))?;
         }
     }
-    drop(lab);
+    drop((lab, daemons));
     let failover = summarise_runs(runs, labs, samples);
     let mut loss = Vec::new();
     for mode in &ctx.opts.deadtimes {
@@ -837,23 +827,21 @@ fn clock_ticks_per_second() -> f64 {
     }
 }
 
-/// Counts the lines of `failoverd` in `[from, to)` that contain `needle`
-/// (not the mail lines that quote them).
-fn count_lines(lab: &Lab, from: Instant, to: Instant, needle: &str) -> u64 {
-    lab.rig
-        .fo
-        .lines()
+/// Counts the lines of `failoverd` (`fo`) in `[from, to)` that contain
+/// `needle` (not the mail lines that quote them).
+fn count_lines(fo: &Daemon, from: Instant, to: Instant, needle: &str) -> u64 {
+    fo.lines()
         .iter()
         .filter(|(t, l)| *t >= from && *t < to && l.contains(needle) && !l.contains("mailing"))
         .count() as u64
 }
 
-fn count_takeovers(lab: &Lab, from: Instant, to: Instant) -> u64 {
-    count_lines(lab, from, to, "took over 192.0.2.10")
+fn count_takeovers(fo: &Daemon, from: Instant, to: Instant) -> u64 {
+    count_lines(fo, from, to, "took over 192.0.2.10")
 }
 
-fn steady_window(lab: &Lab, window: Duration) -> io::Result<Steady> {
-    let pids = (lab.rig.hb.pid, lab.rig.fo.pid);
+fn steady_window(d: &Daemons, window: Duration) -> io::Result<Steady> {
+    let pids = (d.hb.pid, d.fo.pid);
     let before = (proc_usage(pids.0)?, proc_usage(pids.1)?);
     let start = Instant::now();
     interrupt::sleep(window)?;
@@ -874,7 +862,7 @@ fn steady_window(lab: &Lab, window: Duration) -> io::Result<Steady> {
     };
     Ok(Steady {
         seconds,
-        false_takeovers: count_takeovers(lab, start, end),
+        false_takeovers: count_takeovers(&d.fo, start, end),
         heartbeatd: usage(before.0, after.0),
         failoverd: usage(before.1, after.1),
     })
@@ -885,11 +873,12 @@ fn ms(d: Duration) -> f64 {
 }
 
 /// One primary power-loss run on a lab where the primary serves.
-fn failover_run(lab: &Lab, run: usize) -> io::Result<RunSample> {
+fn failover_run(lab: &Lab, d: &Daemons, run: usize) -> io::Result<RunSample> {
     let prober = Prober::start(&lab.t.client, SERVICE, PROBE_PERIOD)?;
     let since = Instant::now();
     let serving = poll(STEP_LIMIT, POLL_STEP, || {
-        lab.rig.primary_serves() && first_answer_from(&prober.probes(), "primary", since).is_some()
+        lab.owners.are(Owner::Primary)
+            && first_answer_from(&prober.probes(), "primary", since).is_some()
     })?;
     if !serving {
         return Ok(RunSample {
@@ -908,14 +897,10 @@ fn failover_run(lab: &Lab, run: usize) -> io::Result<RunSample> {
         });
     }
     interrupt::sleep(PRE_CUT)?;
-    let tk = measure::pull_plug(&lab.t, &lab.rig, &prober, STEP_LIMIT, SETTLE)?;
-    let (fb, _probes) = measure::plug_back(&lab.t, &lab.rig, prober, STEP_LIMIT, SETTLE)?;
-    let both = overlap_within(
-        &lab.rig.owners.0.held(),
-        &lab.rig.owners.1.held(),
-        tk.cut_start,
-        fb.end,
-    );
+    let tk = measure::pull_plug(lab, d, &prober, STEP_LIMIT, SETTLE)?;
+    let (fb, _probes) = measure::plug_back(lab, d, prober, STEP_LIMIT, SETTLE)?;
+    let (p_held, s_held) = lab.owners.held();
+    let both = overlap_within(&p_held, &s_held, tk.cut_start, fb.end);
     Ok(RunSample {
         run,
         priv_lost_ms: tk.ms(tk.priv_lost),
@@ -990,8 +975,8 @@ fn loss_run(
 ) -> io::Result<LossResult> {
     let way = ctx.opts.loss_way;
     let from = Instant::now();
-    let lab = Lab::start(ctx, profile, dir)?;
-    let ports = lab.ports();
+    let (lab, d) = start_lab(profile, dir)?;
+    let ports = lab.t.switch_ports();
     let port_refs: Vec<&str> = ports.iter().map(String::as_str).collect();
     if percent > 0 {
         Loss::set_many(&lab.t.switch, &port_refs, way.direction(), percent)?;
@@ -1010,12 +995,12 @@ fn loss_run(
     let loss_end = Instant::now();
     // A verdict in the last moment still counts: wait for the primary to
     // serve alone again (bounded), and a few dead times more.
-    poll(STEP_LIMIT, POLL_STEP, || lab.rig.primary_serves())?;
+    poll(STEP_LIMIT, POLL_STEP, || lab.owners.are(Owner::Primary))?;
     interrupt::sleep(
         Duration::from_millis(500).max(Duration::from_millis(profile.interval_ms * 5)),
     )?;
     let end = Instant::now();
-    let (p_held, s_held) = (lab.rig.owners.0.held(), lab.rig.owners.1.held());
+    let (p_held, s_held) = lab.owners.held();
     let (acquisitions, held) = held_within(&s_held, from, end);
     Ok(LossResult {
         percent,
@@ -1023,9 +1008,9 @@ fn loss_run(
         end_to_end_percent: way.end_to_end(percent),
         deadtime: mode.as_str(),
         seconds: loss_end.duration_since(loss_start).as_secs_f64(),
-        false_takeovers: count_takeovers(&lab, from, end),
-        verdicts: count_lines(&lab, from, end, "is silent on every network (links"),
-        anomalies: count_lines(&lab, from, end, "network anomaly"),
+        false_takeovers: count_takeovers(&d.fo, from, end),
+        verdicts: count_lines(&d.fo, from, end, "is silent on every network (links"),
+        anomalies: count_lines(&d.fo, from, end, "network anomaly"),
         secondary_acquisitions: acquisitions,
         secondary_held_ms: ms(held),
         overlap_ms: ms(overlap_within(&p_held, &s_held, from, end)),

@@ -5,8 +5,9 @@
 //! only), runs the real daemons and the witness firmware (in QEMU) in it,
 //! injects faults and measures what a client of the service sees. It
 //! provides the README demo (`./demo.sh`, [`demo`]), the scenario tests
-//! (`tests/`) and the failover benchmark ([`bench`](mod@crate::bench)). `docs/lab.md`
-//! describes the parts and what each figure measures.
+//! (`tests/`) and the failover benchmark ([`bench`](mod@crate::bench)), all
+//! four on one harness, [`lab::Lab`]. `docs/lab.md` describes the parts and
+//! what each figure measures.
 #![forbid(unsafe_code)]
 
 pub mod attacker;
@@ -19,6 +20,7 @@ pub mod demo;
 pub mod faults;
 pub mod holds;
 pub mod interrupt;
+pub mod lab;
 pub mod measure;
 pub mod netns;
 pub mod observe;
