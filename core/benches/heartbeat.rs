@@ -41,7 +41,7 @@ fn frames(n: u64, keys: Option<Keyring>) -> Frames {
 fn frames_from(node: NodeId, n: u64, keys: Option<Keyring>) -> Frames {
     let mut config = PrimaryConfig::new(node, 1, 2, INTERVAL);
     config.keys = keys;
-    let mut primary = Primary::new(config, Instant::ZERO);
+    let mut primary = Primary::try_new(config, Instant::ZERO).expect("valid configuration");
     let mut out = Vec::with_capacity(n as usize);
     let mut buf = [0u8; MAX_FRAME_LEN];
     let mut now = Instant::ZERO;
@@ -59,7 +59,7 @@ fn secondary(keys: Option<Keyring>) -> Secondary {
     config.primary = Some(NodeId(1));
     config.dead_time = DeadTime::Adaptive(AdaptiveDeadTime::default());
     config.keys = keys;
-    Secondary::new(config, Instant::ZERO)
+    Secondary::try_new(config, Instant::ZERO).expect("valid configuration")
 }
 
 /// A secondary that has already processed `warm_up` frames of the stream
@@ -127,7 +127,7 @@ fn refused(c: &mut Criterion) {
     // Fresh (a later epoch), but the tag is wrong: one bit flipped.
     let mut config = PrimaryConfig::new(NodeId(1), 2, 2, INTERVAL);
     config.keys = keys;
-    let mut later = Primary::new(config, Instant::ZERO);
+    let mut later = Primary::try_new(config, Instant::ZERO).expect("valid configuration");
     let mut bad_tag = Vec::with_capacity(batch.len());
     let mut buf = [0u8; MAX_FRAME_LEN];
     let mut now = batch.last().map_or(Instant::ZERO, |f| f.0);

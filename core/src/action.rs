@@ -24,6 +24,7 @@ pub enum Stage {
 
 impl Stage {
     /// The script name prefix, exactly as Apple spelled it.
+    #[must_use]
     pub const fn name(self) -> &'static str {
         match self {
             Stage::Test => "Test",
@@ -35,6 +36,7 @@ impl Stage {
     }
 
     /// The first argument scripts receive: `acquire` or `release`.
+    #[must_use]
     pub const fn operation(self) -> &'static str {
         match self {
             Stage::Test | Stage::PreAcq | Stage::PostAcq => "acquire",
@@ -57,6 +59,7 @@ pub enum StageOutcome {
 
 impl StageOutcome {
     /// Whether the stage succeeded.
+    #[must_use]
     pub const fn is_success(self) -> bool {
         matches!(self, StageOutcome::Success)
     }
@@ -71,6 +74,7 @@ impl LinkMask {
     pub const NONE: LinkMask = LinkMask(0);
 
     /// The first `n` links.
+    #[must_use]
     pub const fn first(n: u8) -> LinkMask {
         if n >= 8 {
             LinkMask(0xff)
@@ -79,10 +83,12 @@ impl LinkMask {
         }
     }
     /// Whether `link` is in the set.
+    #[must_use]
     pub const fn contains(self, link: LinkId) -> bool {
         link.0 < 8 && self.0 & (1 << link.0) != 0
     }
     /// The set with `link` added.
+    #[must_use]
     pub const fn with(self, link: LinkId) -> LinkMask {
         if link.0 < 8 {
             LinkMask(self.0 | (1 << link.0))
@@ -91,6 +97,7 @@ impl LinkMask {
         }
     }
     /// Whether the set is empty.
+    #[must_use]
     pub const fn is_empty(self) -> bool {
         self.0 == 0
     }
@@ -190,12 +197,23 @@ pub enum Event {
         /// What the detector uses.
         used: crate::time::Duration,
     },
+    /// The host did not drain this machine's actions for so long that its
+    /// bounded queue dropped the oldest `count` of them (since the last
+    /// such notice): effects the host never carried out (an address not
+    /// removed, a script stage not run). A bug in the host's loop; this
+    /// notice comes where the lost actions would have. The running total is
+    /// [`Stats::actions_dropped`](crate::Stats::actions_dropped).
+    ActionsLost {
+        /// How many actions were dropped.
+        count: u32,
+    },
 }
 
 impl Event {
     /// The event's name, without its fields: for logs (the daemons' and the
     /// witness firmware's), the daemons' `X-Failover-Event` mail header and
     /// filters. Stable: administrators match on it.
+    #[must_use]
     pub const fn name(&self) -> &'static str {
         match self {
             Event::TookOver => "TookOver",
@@ -223,6 +241,7 @@ impl Event {
             Event::Granted => "Granted",
             Event::GrantEnded => "GrantEnded",
             Event::IntervalRefused { .. } => "IntervalRefused",
+            Event::ActionsLost { .. } => "ActionsLost",
         }
     }
 }

@@ -93,6 +93,10 @@ impl fmt::Display for ConfigError {
     }
 }
 
+/// So that a host can return a refused configuration (from `try_new` or a
+/// check) through its own error types.
+impl core::error::Error for ConfigError {}
+
 /// The network delay the timing rules allow for on the private link.
 pub const DELAY_ALLOWANCE: Duration = Duration::from_millis(1);
 
@@ -115,6 +119,7 @@ pub struct Timing {
 
 impl Timing {
     /// The recommended settings for `interval`.
+    #[must_use]
     pub const fn recommended(interval: Duration) -> Timing {
         Timing {
             interval,
@@ -153,6 +158,7 @@ fn check_common(problems: &mut Problems, interval: Duration, links: u8, dead_tim
 /// Checks that a primary's isolation `fence` ends before a witness with
 /// `witness_dead_time` can grant: the primary's last round trip can be up to
 /// one interval later than the witness's last frame from it, plus delay.
+#[must_use]
 pub fn check_fence(
     fence: Duration,
     witness_dead_time: Duration,
@@ -169,7 +175,9 @@ pub fn check_fence(
 }
 
 impl PrimaryConfig {
-    /// Every problem with this configuration.
+    /// Every problem with this configuration: what
+    /// [`Primary::try_new`](crate::Primary::try_new) refuses.
+    #[must_use]
     pub fn problems(&self) -> Problems {
         let mut problems = Problems::new();
         check_common(
@@ -182,11 +190,22 @@ impl PrimaryConfig {
     }
 }
 
+/// A peer's expected interval of zero: the detector would have nothing to
+/// scale its dead time to.
+fn check_peer_interval(problems: &mut Problems, interval: Duration) {
+    if interval == Duration::ZERO {
+        push(problems, ConfigError::ZeroInterval);
+    }
+}
+
 impl SecondaryConfig {
-    /// Every problem with this configuration.
+    /// Every problem with this configuration: what
+    /// [`Secondary::try_new`](crate::Secondary::try_new) refuses.
+    #[must_use]
     pub fn problems(&self) -> Problems {
         let mut problems = Problems::new();
         check_common(&mut problems, self.interval, self.links, self.dead_time);
+        check_peer_interval(&mut problems, self.primary_interval);
         if self.witness != WitnessPolicy::Off && self.witness_node.is_none() {
             push(&mut problems, ConfigError::NoWitness);
         }
@@ -195,16 +214,29 @@ impl SecondaryConfig {
 }
 
 impl WitnessConfig {
+    /// The problems this configuration has on its own, without the
+    /// servers' settings: what [`Witness::try_new`](crate::Witness::try_new)
+    /// refuses.
+    #[must_use]
+    pub fn own_problems(&self) -> Problems {
+        let mut problems = Problems::new();
+        check_common(&mut problems, self.interval, 1, self.dead_time);
+        check_peer_interval(&mut problems, self.primary_interval);
+        problems
+    }
+
     /// Every problem with this configuration, given the secondary's request
-    /// timeout and the primary's isolation fence and interval.
+    /// timeout and the primary's isolation fence and interval: its
+    /// [`own_problems`](WitnessConfig::own_problems), and whether its dead
+    /// time and lease fit the servers' timing.
+    #[must_use]
     pub fn problems(
         &self,
         request_timeout: Duration,
         primary_fence: Duration,
         primary_interval: Duration,
     ) -> Problems {
-        let mut problems = Problems::new();
-        check_common(&mut problems, self.interval, 1, self.dead_time);
+        let mut problems = self.own_problems();
         let dead = match self.dead_time {
             DeadTime::Fixed(d) => d,
             // The adaptive detector never waits less than its minimum.
@@ -265,6 +297,41 @@ mod tests {
             .any(|e| matches!(e, ConfigError::DeadTimeTooShort { .. })));
         assert!(p.contains(&ConfigError::NoWitness));
         assert_eq!(p.len(), 3);
+    }
+
+    #[test]
+    fn the_machines_refuse_what_the_checks_find_and_nothing_else() {
+        use crate::{Instant, Primary, Secondary, Witness};
+        let i = Duration::from_millis(10);
+        let now = Instant::ZERO;
+        let p = |links| Primary::try_new(PrimaryConfig::new(NodeId(1), 1, links, i), now).err();
+        assert_eq!(p(0), Some(ConfigError::Links(0)));
+        assert_eq!(p(5), Some(ConfigError::Links(5)));
+        assert_eq!(p(4), None);
+        let mut s = SecondaryConfig::new(NodeId(2), 1, 2, i);
+        s.primary_interval = Duration::ZERO;
+        assert_eq!(
+            Secondary::try_new(s, now).err(),
+            Some(ConfigError::ZeroInterval)
+        );
+        let mut s = SecondaryConfig::new(NodeId(2), 1, 2, i);
+        s.witness = WitnessPolicy::Required;
+        assert_eq!(
+            Secondary::try_new(s, now).err(),
+            Some(ConfigError::NoWitness)
+        );
+        let mut w = WitnessConfig::new(NodeId(3), 1, i);
+        let mut zero = w.clone();
+        zero.primary_interval = Duration::ZERO;
+        assert_eq!(
+            Witness::try_new(zero, now).err(),
+            Some(ConfigError::ZeroInterval)
+        );
+        // A lease too short for the secondary's timeout is a rule between
+        // nodes: `problems` finds it, `try_new` cannot know.
+        w.lease = i;
+        assert!(!w.problems(i, i.saturating_mul(4), i).is_empty());
+        assert!(Witness::try_new(w, now).is_ok());
     }
 
     #[test]

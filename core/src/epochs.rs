@@ -20,7 +20,7 @@
 //! provisional frame carries (flags, echoes) only once it is confirmed: it
 //! counts for liveness alone. A newer epoch from a peer
 //! silent for half the quiet time (it restarted) is believed at once. The same holds for a jump of
-//! more than [`WINDOW`](crate::replay::WINDOW) in `seq` within the believed
+//! more than [`WINDOW`] in `seq` within the believed
 //! epoch (a forged "far future" seq would otherwise push the real frames out
 //! of the replay window); the allowance grows by [`PACE`] per interval the peer
 //! was silent, so a peer back from a long cut is believed at once.
@@ -32,7 +32,7 @@
 //! the floor below which nothing from that peer is accepted again, and the
 //! machine asks its host to persist it ([`crate::Action::PersistPeerEpoch`]),
 //! so frames of the peer's earlier lives stay refused after a restart of
-//! this node ([`EpochTrust::set_floor`]).
+//! this node (`EpochTrust::set_floor`).
 //!
 //! With a key none of this runs: the tag already proves the epoch.
 

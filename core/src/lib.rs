@@ -5,7 +5,19 @@
 //! here. Every machine implements [`Machine`]: the caller passes `now` and
 //! inputs, and drains actions and frames. The same code runs in the Linux
 //! daemons, in the Cortex-M witness and in the deterministic simulator
-//! (`core/tests/simulator.rs`).
+//! (`core/tests/simulator.rs`). The two servers also implement [`Server`],
+//! the controls the daemons drive (signals, carrier, reachability, reload).
+//!
+//! [`Machine`]'s documentation shows the loop a host runs, driving a
+//! primary and a secondary in virtual time to a takeover;
+//! `core/examples/two_machines.rs` does the same with link delays and a log
+//! (`cargo run -p failover-core --example two_machines`).
+//!
+//! Misuse is refused rather than tolerated: configurations are checked by
+//! the machines' `try_new`, `poll_transmit` takes a buffer of exactly
+//! [`MAX_FRAME_LEN`](wire::MAX_FRAME_LEN) bytes, the polls are
+//! `#[must_use]`, and a host that does not drain the actions hears of it
+//! ([`Event::ActionsLost`]).
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -28,6 +40,7 @@ pub mod detector;
 pub mod machine;
 pub mod node;
 pub mod primary;
+mod queue;
 pub mod reach;
 pub mod replay;
 pub mod secondary;
@@ -43,7 +56,7 @@ pub use action::{Action, Dest, Event, LinkMask, Stage, StageOutcome, Transmit};
 pub use config::{ConfigError, Timing};
 pub use detector::{AdaptiveDeadTime, DeadTime, PeerDetector};
 pub use endpoint::RxStats;
-pub use machine::Machine;
+pub use machine::{Machine, Server, Stats};
 pub use node::{LinkId, NodeId, Role, MAX_LINKS};
 pub use primary::{Primary, PrimaryConfig};
 pub use secondary::{Secondary, SecondaryConfig, WitnessPolicy};

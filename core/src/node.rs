@@ -20,6 +20,7 @@ pub enum Role {
 
 impl Role {
     /// The role with wire code `code`, if there is one.
+    #[must_use]
     pub const fn from_u8(code: u8) -> Option<Role> {
         match code {
             1 => Some(Role::Primary),
@@ -30,6 +31,7 @@ impl Role {
     }
 
     /// A short lowercase name for logs and status output.
+    #[must_use]
     pub const fn name(self) -> &'static str {
         match self {
             Role::Primary => "primary",
@@ -56,6 +58,7 @@ impl LinkId {
     pub const PUBLIC: LinkId = LinkId(1);
 
     /// The link's position as an index, if it is below [`MAX_LINKS`].
+    #[must_use]
     pub const fn index(self) -> Option<usize> {
         if (self.0 as usize) < MAX_LINKS {
             Some(self.0 as usize)

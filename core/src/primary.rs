@@ -18,13 +18,15 @@ use heapless::Deque;
 
 use crate::action::{Action, Dest, Event, Stage, StageOutcome, Transmit};
 use crate::beat::Beater;
+use crate::config::ConfigError;
 use crate::detector::{DeadTime, PeerDetector};
-use crate::endpoint::{Endpoint, Freshness, RxStats};
-use crate::machine::{stall_limit, Machine, Wake};
+use crate::endpoint::{Endpoint, Freshness};
+use crate::machine::{stall_limit, Machine, Server, Stats, Wake};
 use crate::node::{LinkId, NodeId, Role};
+use crate::queue::ActionQueue;
 use crate::reach::Reach;
 use crate::time::{Duration, Instant};
-use crate::wire::{Body, HeartbeatFlags, HeartbeatRepr, Keyring, MAX_MESSAGE_LEN};
+use crate::wire::{Body, HeartbeatFlags, HeartbeatRepr, Keyring, MAX_FRAME_LEN, MAX_MESSAGE_LEN};
 
 /// Everything the primary needs to know. [`PrimaryConfig::new`] fills in the
 /// defaults.
@@ -68,6 +70,7 @@ pub struct PrimaryConfig {
 impl PrimaryConfig {
     /// Defaults: Apple's behaviour (beat only), secondary dead time of three
     /// intervals, no witness.
+    #[must_use]
     pub fn new(node: NodeId, epoch: u32, links: u8, interval: Duration) -> Self {
         PrimaryConfig {
             node,
@@ -101,6 +104,19 @@ pub enum Phase {
     Holding,
     /// Shut down.
     Stopped,
+}
+
+impl Phase {
+    /// A short name for logs (`heartbeatd` logs each change).
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Phase::Unmanaged => "beating",
+            Phase::Reclaiming { .. } => "reclaiming",
+            Phase::Holding => "holding the addresses",
+            Phase::Stopped => "stopped",
+        }
+    }
 }
 
 /// The primary state machine. See the module docs.
@@ -145,13 +161,25 @@ pub struct Primary {
     /// The secondary's latest heartbeat says it cannot serve.
     secondary_unreachable: bool,
     phase: Phase,
-    actions: Deque<Action, 16>,
+    actions: ActionQueue<16>,
 }
 
 impl Primary {
-    /// A primary starting at `now`. A managing primary starts by reclaiming.
-    pub fn new(config: PrimaryConfig, now: Instant) -> Self {
-        let links = config.links.clamp(1, crate::node::MAX_LINKS as u8);
+    /// A primary starting at `now`, or the first of
+    /// [`PrimaryConfig::problems`] if there are any: a configuration the
+    /// machine would have to guess at (no links, a zero interval, a dead
+    /// time that makes a slow node a dead one) is refused, not quietly
+    /// repaired. A managing primary starts by reclaiming.
+    pub fn try_new(config: PrimaryConfig, now: Instant) -> Result<Self, ConfigError> {
+        match config.problems().first() {
+            Some(&problem) => Err(problem),
+            None => Ok(Primary::new(config, now)),
+        }
+    }
+
+    /// The machine for a configuration that passed its checks.
+    fn new(config: PrimaryConfig, now: Instant) -> Self {
+        let links = config.links;
         let witness_dead = config
             .isolation_fence
             .unwrap_or(config.interval.saturating_mul(3));
@@ -187,7 +215,7 @@ impl Primary {
             } else {
                 Phase::Unmanaged
             },
-            actions: Deque::new(),
+            actions: ActionQueue::new(),
             config,
         };
         machine.sync_timing();
@@ -206,124 +234,40 @@ impl Primary {
     /// This machine's first frame is `(epoch, seq + 1)` instead of
     /// `(epoch, 1)`: for tests and simulations of the epoch rollover, which
     /// a real node reaches only after 2³² frames.
+    #[must_use]
     pub fn starting_after_seq(mut self, seq: u32) -> Self {
         self.endpoint.start_after_seq(seq);
         self
     }
 
     /// Where the machine is.
+    #[must_use]
     pub fn phase(&self) -> Phase {
         self.phase
     }
 
     /// The secondary's detector, for status output.
+    #[must_use]
     pub fn secondary_detector(&self) -> &PeerDetector {
         &self.secondary
     }
 
-    /// What the primary knows of the witness's heartbeats (for status
-    /// output); never heard when no witness is configured.
-    pub fn witness_detector(&self) -> &PeerDetector {
-        &self.witness
-    }
-
     /// Whether the secondary's latest heartbeat says it holds the addresses.
+    #[must_use]
     pub fn secondary_holds(&self) -> bool {
         self.secondary_holds
     }
 
-    /// Counters of received frames.
-    pub fn rx_stats(&self) -> RxStats {
-        self.endpoint.stats
-    }
-
     /// The configuration in force.
+    #[must_use]
     pub fn config(&self) -> &PrimaryConfig {
         &self.config
-    }
-
-    /// Sends a heartbeat round at once (SIGHUP, Apple's "tickle").
-    pub fn tickle(&mut self, now: Instant) {
-        let now = self.enter(now);
-        self.beater.tickle(now);
-    }
-
-    /// Stop (SIGTERM): remove the addresses if held, stop beating.
-    pub fn shutdown(&mut self, now: Instant) {
-        self.enter(now);
-        if self.phase == Phase::Holding {
-            self.push(Action::RemoveAddresses);
-        }
-        self.phase = Phase::Stopped;
-    }
-
-    /// Replaces the authentication keys (a reload: key rotation without a
-    /// restart). Replay windows are kept, so nothing old becomes acceptable.
-    pub fn set_keys(&mut self, keys: Option<Keyring>) {
-        self.endpoint.set_keys(keys.clone());
-        self.config.keys = keys;
-    }
-
-    /// Without a key: refuses every frame of `peer` from an epoch older than
-    /// `epoch`, the one the host persisted for it in an earlier life of this
-    /// node ([`Action::PersistPeerEpoch`]). Call before the first frame.
-    pub fn remember_peer_epoch(&mut self, peer: NodeId, epoch: u32) {
-        self.endpoint.set_peer_floor(peer, epoch);
-    }
-
-    /// Replaces the free text carried in every heartbeat (a reload).
-    pub fn set_message(&mut self, message: heapless::Vec<u8, MAX_MESSAGE_LEN>) {
-        self.config.message = message;
-    }
-
-    /// The host's view of its own links: `any_up` is false when not one of
-    /// them has a carrier (every cable pulled, the switch off). Such a node
-    /// reaches no one and no one reaches it, so after one interval of it
-    /// (a carrier blip is not worth a reclaim) it lets go of the addresses,
-    /// at no cost to any client, and does not take them again until a
-    /// carrier is back and the reclaim handshake (or the secondary's
-    /// silence, counted afresh) says so. Without this, a primary cut off
-    /// without a witness would still hold the addresses when its cables
-    /// return, and answer for them next to the secondary that took over.
-    pub fn set_carrier(&mut self, now: Instant, any_up: bool) {
-        let now = self.enter(now);
-        match (any_up, self.carrier_lost_at) {
-            (false, None) => self.carrier_lost_at = Some(now),
-            (true, Some(_)) => {
-                self.carrier_lost_at = None;
-                if let Phase::Reclaiming { .. } = self.phase {
-                    // Start the reclaim over: silence heard while deaf
-                    // proves nothing, and an acknowledgement from before
-                    // the cut is stale (the secondary may have taken over
-                    // since).
-                    self.enter_reclaim(now);
-                }
-            }
-            _ => {}
-        }
-        self.evaluate(now);
-    }
-
-    /// The host's view of the service network (the reachability rule,
-    /// `docs/protocol.md`): `reachable` is false when an interface that
-    /// carries a service address has no carrier, or its probe target stopped
-    /// answering. Clients cannot reach a primary that holds the addresses
-    /// there, however well its heartbeats flow on the other links. After one
-    /// interval of it, a holding primary hands the addresses to the
-    /// secondary if the secondary says it can serve (release here first,
-    /// then the secondary acquires: the zero-overlap order), and stays out
-    /// until the network has been back for `reach_settle`; then the normal
-    /// reclaim. Until then its heartbeats say `UNREACHABLE`, so a secondary
-    /// that holds the addresses keeps them.
-    pub fn set_reachable(&mut self, now: Instant, reachable: bool) {
-        let now = self.enter(now);
-        self.reach.set(now, reachable);
-        self.evaluate(now);
     }
 
     /// Whether this node can serve clients now (reachable, and settled):
     /// while it cannot, it does not reclaim, and asks the secondary to
     /// serve instead.
+    #[must_use]
     pub fn can_serve(&self, now: Instant) -> bool {
         self.reach.can_serve(now, self.config.reach_settle)
     }
@@ -352,10 +296,10 @@ impl Primary {
         self.could_serve = can_serve;
         if self.reach_ok && self.reach.lost_for(now, self.config.interval) {
             self.reach_ok = false;
-            self.push(Action::Notify(Event::Unreachable));
+            self.actions.push(Action::Notify(Event::Unreachable));
         } else if !self.reach_ok && can_serve {
             self.reach_ok = true;
-            self.push(Action::Notify(Event::Reachable));
+            self.actions.push(Action::Notify(Event::Reachable));
         }
     }
 
@@ -363,11 +307,6 @@ impl Primary {
     fn cut_off(&self, now: Instant) -> bool {
         self.carrier_lost_at
             .is_some_and(|t| now.saturating_since(t) >= self.config.interval)
-    }
-
-    /// Whether the machine has shut down.
-    pub fn is_stopped(&self) -> bool {
-        self.phase == Phase::Stopped
     }
 
     /// Every entry point starts here: time moves forward, and a stall is
@@ -393,13 +332,6 @@ impl Primary {
         now
     }
 
-    fn push(&mut self, action: Action) {
-        if self.actions.is_full() {
-            self.actions.pop_front();
-        }
-        let _ = self.actions.push_back(action);
-    }
-
     fn witness_alive(&self, now: Instant) -> bool {
         self.witness.heard_any() && !self.witness.is_dead(now)
     }
@@ -420,8 +352,8 @@ impl Primary {
     }
 
     fn start_reclaim(&mut self, now: Instant, event: Event) {
-        self.push(Action::RemoveAddresses);
-        self.push(Action::Notify(event));
+        self.actions.push(Action::RemoveAddresses);
+        self.actions.push(Action::Notify(event));
         self.enter_reclaim(now);
     }
 
@@ -449,7 +381,7 @@ impl Primary {
         let secondary_dead = self.secondary.is_dead(now);
         if secondary_dead != self.peer_lost_reported && self.secondary.heard_any() {
             self.peer_lost_reported = secondary_dead;
-            self.push(Action::Notify(if secondary_dead {
+            self.actions.push(Action::Notify(if secondary_dead {
                 Event::PeerLost
             } else {
                 Event::PeerRegained
@@ -502,9 +434,9 @@ impl Primary {
                     && self.carrier_lost_at.is_none()
                     && self.can_serve(now)
                 {
-                    self.push(Action::AddAddresses);
-                    self.push(Action::Announce);
-                    self.push(Action::Notify(Event::Acquired));
+                    self.actions.push(Action::AddAddresses);
+                    self.actions.push(Action::Announce);
+                    self.actions.push(Action::Notify(Event::Acquired));
                     self.phase = Phase::Holding;
                 }
             }
@@ -559,7 +491,8 @@ impl Machine for Primary {
                         .on_heartbeat(now, link, h.epoch, hb.beat, hb.interval);
                     if let Some(advertised) = self.secondary.take_interval_refused() {
                         let used = self.secondary.interval();
-                        self.push(Action::Notify(Event::IntervalRefused { advertised, used }));
+                        self.actions
+                            .push(Action::Notify(Event::IntervalRefused { advertised, used }));
                     }
                     // A frame whose epoch is believed on its own word
                     // (docs/protocol.md, "Epochs from an unkeyed peer")
@@ -613,10 +546,10 @@ impl Machine for Primary {
         if let Some((peer, epoch)) = self.endpoint.take_settled() {
             return Some(Action::PersistPeerEpoch { peer, epoch });
         }
-        self.actions.pop_front()
+        self.actions.pop()
     }
 
-    fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
+    fn poll_transmit(&mut self, now: Instant, buf: &mut [u8; MAX_FRAME_LEN]) -> Option<Transmit> {
         let now = self.enter(now);
         if self.phase == Phase::Stopped {
             return None;
@@ -671,5 +604,113 @@ impl Machine for Primary {
 
     fn holds_addresses(&self) -> bool {
         self.phase == Phase::Holding
+    }
+
+    fn stats(&self) -> Stats {
+        Stats {
+            rx: self.endpoint.stats,
+            actions_dropped: self.actions.dropped(),
+        }
+    }
+
+    fn role(&self) -> Role {
+        Role::Primary
+    }
+
+    fn set_keys(&mut self, keys: Option<Keyring>) {
+        self.endpoint.set_keys(keys.clone());
+        self.config.keys = keys;
+    }
+
+    fn remember_peer_epoch(&mut self, peer: NodeId, epoch: u32) {
+        self.endpoint.set_peer_floor(peer, epoch);
+    }
+}
+
+/// The primary's side of [`Server`]: `heartbeatd`'s signals, links and
+/// reloads.
+impl Server for Primary {
+    fn tickle(&mut self, now: Instant) {
+        let now = self.enter(now);
+        self.beater.tickle(now);
+    }
+
+    /// Stop (SIGTERM): remove the addresses if held, stop beating.
+    fn shutdown(&mut self, now: Instant) {
+        self.enter(now);
+        if self.phase == Phase::Holding {
+            self.actions.push(Action::RemoveAddresses);
+        }
+        self.phase = Phase::Stopped;
+    }
+
+    fn is_stopped(&self) -> bool {
+        self.phase == Phase::Stopped
+    }
+
+    /// The host's view of its own links: `any_up` is false when not one of
+    /// them has a carrier (every cable pulled, the switch off). Such a node
+    /// reaches no one and no one reaches it, so after one interval of it
+    /// (a carrier blip is not worth a reclaim) it lets go of the addresses,
+    /// at no cost to any client, and does not take them again until a
+    /// carrier is back and the reclaim handshake (or the secondary's
+    /// silence, counted afresh) says so. Without this, a primary cut off
+    /// without a witness would still hold the addresses when its cables
+    /// return, and answer for them next to the secondary that took over.
+    fn set_carrier(&mut self, now: Instant, any_up: bool) {
+        let now = self.enter(now);
+        match (any_up, self.carrier_lost_at) {
+            (false, None) => self.carrier_lost_at = Some(now),
+            (true, Some(_)) => {
+                self.carrier_lost_at = None;
+                if let Phase::Reclaiming { .. } = self.phase {
+                    // Start the reclaim over: silence heard while deaf
+                    // proves nothing, and an acknowledgement from before
+                    // the cut is stale (the secondary may have taken over
+                    // since).
+                    self.enter_reclaim(now);
+                }
+            }
+            _ => {}
+        }
+        self.evaluate(now);
+    }
+
+    /// The host's view of the service network (the reachability rule,
+    /// `docs/protocol.md`): `reachable` is false when an interface that
+    /// carries a service address has no carrier, or its probe target stopped
+    /// answering. Clients cannot reach a primary that holds the addresses
+    /// there, however well its heartbeats flow on the other links. After one
+    /// interval of it, a holding primary hands the addresses to the
+    /// secondary if the secondary says it can serve (release here first,
+    /// then the secondary acquires: the zero-overlap order), and stays out
+    /// until the network has been back for `reach_settle`; then the normal
+    /// reclaim. Until then its heartbeats say `UNREACHABLE`, so a secondary
+    /// that holds the addresses keeps them.
+    fn set_reachable(&mut self, now: Instant, reachable: bool) {
+        let now = self.enter(now);
+        self.reach.set(now, reachable);
+        self.evaluate(now);
+    }
+
+    fn set_message(&mut self, message: heapless::Vec<u8, MAX_MESSAGE_LEN>) {
+        self.config.message = message;
+    }
+
+    fn phase_name(&self) -> &'static str {
+        self.phase.name()
+    }
+
+    fn peer_detector(&self) -> &PeerDetector {
+        &self.secondary
+    }
+
+    /// Some when a witness is configured.
+    fn witness_detector(&self) -> Option<&PeerDetector> {
+        self.config.witness_node.is_some().then_some(&self.witness)
+    }
+
+    fn took_over_on_request(&self) -> bool {
+        false
     }
 }

@@ -30,6 +30,7 @@ impl Default for Reach {
 
 impl Reach {
     /// Reachable, as a node whose host never reports otherwise is.
+    #[must_use]
     pub const fn new() -> Self {
         Reach {
             lost_at: None,
@@ -54,12 +55,14 @@ impl Reach {
     }
 
     /// Whether the host reports the service network reachable right now.
+    #[must_use]
     pub fn reported(&self) -> bool {
         self.lost_at.is_none()
     }
 
     /// Whether the service network has been out for at least `grace`: this
     /// node should stop serving if someone else can.
+    #[must_use]
     pub fn lost_for(&self, now: Instant, grace: Duration) -> bool {
         self.lost_at
             .is_some_and(|t| now.saturating_since(t) >= grace)
@@ -67,6 +70,7 @@ impl Reach {
 
     /// Whether this node can serve: reachable, and for at least `settle`
     /// since it last came back.
+    #[must_use]
     pub fn can_serve(&self, now: Instant, settle: Duration) -> bool {
         self.lost_at.is_none()
             && self
@@ -76,6 +80,7 @@ impl Reach {
 
     /// The next instant at which [`Reach::lost_for`] or
     /// [`Reach::can_serve`] changes on its own, for `poll_at`.
+    #[must_use]
     pub fn next_change(&self, now: Instant, grace: Duration, settle: Duration) -> Option<Instant> {
         match (self.lost_at, self.regained_at) {
             (Some(t), _) => Some(t + grace).filter(|&at| at > now),
@@ -128,6 +133,7 @@ impl HandoverRequest {
 
     /// Whether the request stands: the latest frames ask for it, enough of
     /// them for a node with (`keyed`) or without a key.
+    #[must_use]
     pub fn stands(&self, keyed: bool) -> bool {
         self.run >= if keyed { 1 } else { HANDOVER_FRAMES_UNKEYED }
     }

@@ -42,6 +42,10 @@ impl core::fmt::Display for Replayed {
     }
 }
 
+/// So that a caller of [`ReplayGuard::accept`] can pass the refusal on as
+/// an error.
+impl core::error::Error for Replayed {}
+
 /// How far behind the newest accepted frame a late frame may be.
 pub const WINDOW: u32 = 64;
 
@@ -73,6 +77,7 @@ impl<const N: usize> Default for ReplayGuard<N> {
 
 impl<const N: usize> ReplayGuard<N> {
     /// An empty guard: the first frame of every pair is accepted.
+    #[must_use]
     pub const fn new() -> Self {
         ReplayGuard {
             entries: heapless::Vec::new(),
@@ -140,6 +145,7 @@ impl<const N: usize> ReplayGuard<N> {
     /// Whether [`ReplayGuard::accept`] would refuse `(epoch, seq)` from
     /// `sender` on `link`, without remembering anything: for checking a
     /// frame before the work of authenticating it.
+    #[must_use]
     pub fn would_refuse(&self, sender: NodeId, link: LinkId, epoch: u32, seq: u32) -> bool {
         let Some(entry) = self
             .entries
@@ -158,6 +164,7 @@ impl<const N: usize> ReplayGuard<N> {
 
     /// The last `(epoch, seq)` accepted from `sender` on `link`, if it is
     /// remembered.
+    #[must_use]
     pub fn last(&self, sender: NodeId, link: LinkId) -> Option<(u32, u32)> {
         self.entries
             .iter()
@@ -172,11 +179,13 @@ impl<const N: usize> ReplayGuard<N> {
     }
 
     /// How many `(sender, link)` pairs are remembered.
+    #[must_use]
     pub fn len(&self) -> usize {
         self.entries.len()
     }
 
     /// Whether no pair is remembered.
+    #[must_use]
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }

@@ -15,16 +15,17 @@ use heapless::Deque;
 
 use crate::action::{Action, Dest, Event, LinkMask, Stage, StageOutcome, Transmit};
 use crate::beat::Beater;
-use crate::config::Timing;
+use crate::config::{ConfigError, Timing};
 use crate::detector::{DeadTime, PeerDetector};
-use crate::endpoint::{Endpoint, Freshness, RxStats};
-use crate::machine::{stall_limit, Machine, Wake};
+use crate::endpoint::{Endpoint, Freshness};
+use crate::machine::{stall_limit, Machine, Server, Stats, Wake};
 use crate::node::{LinkId, NodeId, Role};
+use crate::queue::ActionQueue;
 use crate::reach::{HandoverRequest, Reach};
 use crate::time::{Duration, Instant};
 use crate::wire::{
     Body, DenyReason, FrameRepr, HeartbeatFlags, HeartbeatRepr, Keyring, WitnessKind, WitnessRepr,
-    MAX_MESSAGE_LEN,
+    MAX_FRAME_LEN, MAX_MESSAGE_LEN,
 };
 
 /// What the witness's opinion counts for.
@@ -90,6 +91,7 @@ pub struct SecondaryConfig {
 impl SecondaryConfig {
     /// Defaults: Apple's dead time of three intervals, no hold-down, no
     /// witness, 60 s stage limit, retry a vetoed takeover after 60 s.
+    #[must_use]
     pub fn new(node: NodeId, epoch: u32, links: u8, interval: Duration) -> Self {
         SecondaryConfig {
             node,
@@ -164,6 +166,23 @@ pub enum Phase {
     Stopped,
 }
 
+impl Phase {
+    /// A short name for logs (`failoverd` logs each change).
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Phase::Monitoring => "monitoring",
+            Phase::HoldDown { .. } => "hold-down",
+            Phase::AwaitGrant { .. } => "awaiting the witness's grant",
+            Phase::Acquiring { .. } => "acquiring",
+            Phase::Holding => "holding the addresses",
+            Phase::Releasing { .. } => "releasing",
+            Phase::Vetoed { .. } => "vetoed",
+            Phase::Stopped => "stopped",
+        }
+    }
+}
+
 /// A grant from the witness, as this node counts it: from when the request
 /// was sent, so it always ends before the witness's own count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -222,16 +241,26 @@ pub struct Secondary {
     /// The takeover under way or held was asked for by the primary, not
     /// caused by its silence.
     on_request: bool,
-    actions: Deque<Action, 32>,
+    actions: ActionQueue<32>,
     to_witness: Deque<WitnessRepr, 4>,
 }
 
 impl Secondary {
-    /// A secondary that starts watching at `now`. It has heard nothing yet,
-    /// so the primary is declared dead one dead time from now unless it is
-    /// heard first.
-    pub fn new(config: SecondaryConfig, now: Instant) -> Self {
-        let links = config.links.clamp(1, crate::node::MAX_LINKS as u8);
+    /// A secondary that starts watching at `now`, or the first of
+    /// [`SecondaryConfig::problems`] if there are any (a configuration is
+    /// refused, not quietly repaired). It has heard nothing yet, so the
+    /// primary is declared dead one dead time from now unless it is heard
+    /// first.
+    pub fn try_new(config: SecondaryConfig, now: Instant) -> Result<Self, ConfigError> {
+        match config.problems().first() {
+            Some(&problem) => Err(problem),
+            None => Ok(Secondary::new(config, now)),
+        }
+    }
+
+    /// The machine for a configuration that passed its checks.
+    fn new(config: SecondaryConfig, now: Instant) -> Self {
+        let links = config.links;
         let primary = PeerDetector::new(config.dead_time, links, config.primary_interval, now);
         let witness = PeerDetector::new(
             DeadTime::Fixed(config.witness_dead_time),
@@ -272,7 +301,7 @@ impl Secondary {
             primary_unreachable: false,
             handover: HandoverRequest::default(),
             on_request: false,
-            actions: Deque::new(),
+            actions: ActionQueue::new(),
             to_witness: Deque::new(),
             config,
         };
@@ -293,107 +322,40 @@ impl Secondary {
     /// This machine's first frame is `(epoch, seq + 1)` instead of
     /// `(epoch, 1)`: for tests and simulations of the epoch rollover, which
     /// a real node reaches only after 2³² frames.
+    #[must_use]
     pub fn starting_after_seq(mut self, seq: u32) -> Self {
         self.endpoint.start_after_seq(seq);
         self
     }
 
     /// Where the machine is.
+    #[must_use]
     pub fn phase(&self) -> Phase {
         self.phase
     }
 
     /// The primary's detector, for status output.
+    #[must_use]
     pub fn primary_detector(&self) -> &PeerDetector {
         &self.primary
     }
 
-    /// The witness's detector (one link: the private one), for status output.
-    pub fn witness_detector(&self) -> &PeerDetector {
-        &self.witness
-    }
-
     /// The current witness grant, if any.
+    #[must_use]
     pub fn lease(&self) -> Option<Lease> {
         self.lease
     }
 
-    /// Counters of received frames.
-    pub fn rx_stats(&self) -> RxStats {
-        self.endpoint.stats
-    }
-
     /// The configuration in force.
+    #[must_use]
     pub fn config(&self) -> &SecondaryConfig {
         &self.config
     }
 
     /// Whether the witness has been heard within its dead time.
+    #[must_use]
     pub fn witness_reachable(&self) -> bool {
         self.witness.heard_any() && !self.witness.is_dead(self.endpoint.now())
-    }
-
-    /// Sends a heartbeat round at once (SIGHUP).
-    pub fn tickle(&mut self, now: Instant) {
-        let now = self.enter(now);
-        self.beater.tickle(now);
-    }
-
-    /// Stop (SIGTERM): release the addresses if held, through PreRel and
-    /// PostRel, then [`Phase::Stopped`]. Keep driving the machine until
-    /// [`is_stopped`](Secondary::is_stopped).
-    pub fn shutdown(&mut self, now: Instant) {
-        let now = self.enter(now);
-        self.shutting_down = true;
-        self.evaluate(now);
-    }
-
-    /// Without a key: refuses every frame of `peer` from an epoch older than
-    /// `epoch`, the one the host persisted for it in an earlier life of this
-    /// node ([`Action::PersistPeerEpoch`]). Call before the first frame.
-    pub fn remember_peer_epoch(&mut self, peer: NodeId, epoch: u32) {
-        self.endpoint.set_peer_floor(peer, epoch);
-    }
-
-    /// Replaces the authentication keys (a reload: key rotation without a
-    /// restart). Replay windows are kept, so nothing old becomes acceptable.
-    pub fn set_keys(&mut self, keys: Option<Keyring>) {
-        self.endpoint.set_keys(keys.clone());
-        self.config.keys = keys;
-    }
-
-    /// The host's view of its own links: `any_up` is false when not one of
-    /// them has a carrier. After one interval of that, a silent primary
-    /// proves nothing (this node hears no one), so no takeover starts, and
-    /// addresses held are released: no client can reach them here, and on
-    /// reconnection they would meet the primary's.
-    pub fn set_carrier(&mut self, now: Instant, any_up: bool) {
-        let now = self.enter(now);
-        match (any_up, self.carrier_lost_at) {
-            (false, None) => self.carrier_lost_at = Some(now),
-            (true, Some(_)) => {
-                if self.cut_off(now) {
-                    // Silence heard while deaf proves nothing: count afresh.
-                    self.forget_primary(now);
-                }
-                self.carrier_lost_at = None;
-            }
-            _ => {}
-        }
-        self.evaluate(now);
-    }
-
-    /// The host's view of the service network (the reachability rule,
-    /// `docs/protocol.md`): `reachable` is false when an interface that
-    /// carries a service address has no carrier, or its probe target stopped
-    /// answering. Heartbeats then say `UNREACHABLE`, so the primary does not
-    /// hand the addresses to this node; a takeover on the primary's silence
-    /// still happens (Apple's rule: the service is ready here when the
-    /// cable returns).
-    pub fn set_reachable(&mut self, now: Instant, reachable: bool) {
-        let now = self.enter(now);
-        self.reach.set(now, reachable);
-        self.evaluate(now);
     }
 
     /// Whether this node can serve clients now (reachable, and settled).
@@ -433,21 +395,10 @@ impl Secondary {
         }
     }
 
-    /// Whether the last takeover was the primary's handover (it could not
-    /// be reached) rather than its silence: for the words of notices.
-    pub fn took_over_on_request(&self) -> bool {
-        self.on_request
-    }
-
     /// Whether the carrier has been gone on every link for an interval.
     fn cut_off(&self, now: Instant) -> bool {
         self.carrier_lost_at
             .is_some_and(|t| now.saturating_since(t) >= self.config.interval)
-    }
-
-    /// Whether the machine has finished shutting down.
-    pub fn is_stopped(&self) -> bool {
-        self.phase == Phase::Stopped
     }
 
     /// Every entry point starts here: time moves forward, and a stall is
@@ -477,23 +428,14 @@ impl Secondary {
             _ => false,
         };
         if addresses_on {
-            self.push(Action::RemoveAddresses);
+            self.actions.push(Action::RemoveAddresses);
             self.notify(Event::Stalled);
             self.run_release_stage(now, Stage::PostRel);
         }
     }
 
-    fn push(&mut self, action: Action) {
-        // Capacity covers the longest burst one input can cause many times
-        // over; if a host stops draining, the oldest entries go first.
-        if self.actions.is_full() {
-            self.actions.pop_front();
-        }
-        let _ = self.actions.push_back(action);
-    }
-
     fn notify(&mut self, event: Event) {
-        self.push(Action::Notify(event));
+        self.actions.push(Action::Notify(event));
     }
 
     fn send_witness(&mut self, kind: WitnessKind, nonce: u32) {
@@ -620,7 +562,7 @@ impl Secondary {
             deadline: now + self.config.stage_timeout,
             abort: false,
         };
-        self.push(Action::RunStage(stage));
+        self.actions.push(Action::RunStage(stage));
     }
 
     fn run_release_stage(&mut self, now: Instant, stage: Stage) {
@@ -628,7 +570,7 @@ impl Secondary {
             stage,
             deadline: now + self.config.stage_timeout,
         };
-        self.push(Action::RunStage(stage));
+        self.actions.push(Action::RunStage(stage));
     }
 
     /// The primary is dead: hold down, ask the witness, or start acquiring.
@@ -714,8 +656,8 @@ impl Secondary {
                 }
                 Stage::Test => self.run_acquire_stage(now, Stage::PreAcq),
                 Stage::PreAcq => {
-                    self.push(Action::AddAddresses);
-                    self.push(Action::Announce);
+                    self.actions.push(Action::AddAddresses);
+                    self.actions.push(Action::Announce);
                     self.run_acquire_stage(now, Stage::PostAcq);
                 }
                 _ => {
@@ -732,7 +674,7 @@ impl Secondary {
                     self.notify(Event::ScriptFailed { stage, outcome });
                 }
                 if stage == Stage::PreRel {
-                    self.push(Action::RemoveAddresses);
+                    self.actions.push(Action::RemoveAddresses);
                     self.run_release_stage(now, Stage::PostRel);
                 } else {
                     self.notify(Event::Relinquished);
@@ -890,7 +832,7 @@ impl Secondary {
                 stage: Stage::PreRel,
                 ..
             } => {
-                self.push(Action::RemoveAddresses);
+                self.actions.push(Action::RemoveAddresses);
                 self.run_release_stage(now, Stage::PostRel);
             }
             _ => {}
@@ -1092,10 +1034,10 @@ impl Machine for Secondary {
         if let Some((peer, epoch)) = self.endpoint.take_settled() {
             return Some(Action::PersistPeerEpoch { peer, epoch });
         }
-        self.actions.pop_front()
+        self.actions.pop()
     }
 
-    fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
+    fn poll_transmit(&mut self, now: Instant, buf: &mut [u8; MAX_FRAME_LEN]) -> Option<Transmit> {
         let now = self.enter(now);
         if let Some(msg) = self.to_witness.front().copied() {
             let len = self.endpoint.emit(LinkId(0), Body::Witness(msg), buf)?;
@@ -1161,5 +1103,105 @@ impl Machine for Secondary {
 
     fn holds_addresses(&self) -> bool {
         self.holds_flag()
+    }
+
+    fn stats(&self) -> Stats {
+        Stats {
+            rx: self.endpoint.stats,
+            actions_dropped: self.actions.dropped(),
+        }
+    }
+
+    fn role(&self) -> Role {
+        Role::Secondary
+    }
+
+    fn set_keys(&mut self, keys: Option<Keyring>) {
+        self.endpoint.set_keys(keys.clone());
+        self.config.keys = keys;
+    }
+
+    fn remember_peer_epoch(&mut self, peer: NodeId, epoch: u32) {
+        self.endpoint.set_peer_floor(peer, epoch);
+    }
+}
+
+/// The secondary's side of [`Server`]: `failoverd`'s signals, links and
+/// reloads.
+impl Server for Secondary {
+    fn tickle(&mut self, now: Instant) {
+        let now = self.enter(now);
+        self.beater.tickle(now);
+    }
+
+    /// Stop (SIGTERM): release the addresses if held, through PreRel and
+    /// PostRel, then [`Phase::Stopped`]. Keep driving the machine until
+    /// [`is_stopped`](Secondary::is_stopped).
+    fn shutdown(&mut self, now: Instant) {
+        let now = self.enter(now);
+        self.shutting_down = true;
+        self.evaluate(now);
+    }
+
+    fn is_stopped(&self) -> bool {
+        self.phase == Phase::Stopped
+    }
+
+    /// The host's view of its own links: `any_up` is false when not one of
+    /// them has a carrier. After one interval of that, a silent primary
+    /// proves nothing (this node hears no one), so no takeover starts, and
+    /// addresses held are released: no client can reach them here, and on
+    /// reconnection they would meet the primary's.
+    fn set_carrier(&mut self, now: Instant, any_up: bool) {
+        let now = self.enter(now);
+        match (any_up, self.carrier_lost_at) {
+            (false, None) => self.carrier_lost_at = Some(now),
+            (true, Some(_)) => {
+                if self.cut_off(now) {
+                    // Silence heard while deaf proves nothing: count afresh.
+                    self.forget_primary(now);
+                }
+                self.carrier_lost_at = None;
+            }
+            _ => {}
+        }
+        self.evaluate(now);
+    }
+
+    /// The host's view of the service network (the reachability rule,
+    /// `docs/protocol.md`): `reachable` is false when an interface that
+    /// carries a service address has no carrier, or its probe target stopped
+    /// answering. Heartbeats then say `UNREACHABLE`, so the primary does not
+    /// hand the addresses to this node; a takeover on the primary's silence
+    /// still happens (Apple's rule: the service is ready here when the
+    /// cable returns).
+    fn set_reachable(&mut self, now: Instant, reachable: bool) {
+        let now = self.enter(now);
+        self.reach.set(now, reachable);
+        self.evaluate(now);
+    }
+
+    /// `failoverd` has no `-m`, but its heartbeats carry a message field
+    /// like the primary's.
+    fn set_message(&mut self, message: heapless::Vec<u8, MAX_MESSAGE_LEN>) {
+        self.config.message = message;
+    }
+
+    fn phase_name(&self) -> &'static str {
+        self.phase.name()
+    }
+
+    fn peer_detector(&self) -> &PeerDetector {
+        &self.primary
+    }
+
+    /// Some when a witness is configured (or a witness policy is set).
+    fn witness_detector(&self) -> Option<&PeerDetector> {
+        (self.config.witness != WitnessPolicy::Off || self.config.witness_node.is_some())
+            .then_some(&self.witness)
+    }
+
+    fn took_over_on_request(&self) -> bool {
+        self.on_request
     }
 }

@@ -16,11 +16,13 @@ impl Instant {
     pub const ZERO: Instant = Instant { micros: 0 };
 
     /// An instant `micros` microseconds after the origin.
+    #[must_use]
     pub const fn from_micros(micros: u64) -> Self {
         Instant { micros }
     }
 
     /// An instant `millis` milliseconds after the origin (saturating).
+    #[must_use]
     pub const fn from_millis(millis: u64) -> Self {
         Instant {
             micros: millis.saturating_mul(1000),
@@ -28,11 +30,13 @@ impl Instant {
     }
 
     /// Microseconds since the origin.
+    #[must_use]
     pub const fn total_micros(self) -> u64 {
         self.micros
     }
 
     /// Time elapsed from `earlier` to `self`, zero if `earlier` is later.
+    #[must_use]
     pub const fn saturating_since(self, earlier: Instant) -> Duration {
         Duration {
             micros: self.micros.saturating_sub(earlier.micros),
@@ -55,11 +59,13 @@ impl Duration {
     pub const MAX: Duration = Duration { micros: u64::MAX };
 
     /// A span of `micros` microseconds.
+    #[must_use]
     pub const fn from_micros(micros: u64) -> Self {
         Duration { micros }
     }
 
     /// A span of `millis` milliseconds (saturating).
+    #[must_use]
     pub const fn from_millis(millis: u64) -> Self {
         Duration {
             micros: millis.saturating_mul(1000),
@@ -67,6 +73,7 @@ impl Duration {
     }
 
     /// A span of `secs` seconds (saturating).
+    #[must_use]
     pub const fn from_secs(secs: u64) -> Self {
         Duration {
             micros: secs.saturating_mul(1_000_000),
@@ -74,16 +81,19 @@ impl Duration {
     }
 
     /// The span in microseconds.
+    #[must_use]
     pub const fn total_micros(self) -> u64 {
         self.micros
     }
 
     /// The span in whole milliseconds, rounded down.
+    #[must_use]
     pub const fn total_millis(self) -> u64 {
         self.micros / 1000
     }
 
     /// `self * n`, saturating.
+    #[must_use]
     pub const fn saturating_mul(self, n: u64) -> Self {
         Duration {
             micros: self.micros.saturating_mul(n),
@@ -91,6 +101,7 @@ impl Duration {
     }
 
     /// `self / n`; a division by zero yields `Duration::MAX` rather than a panic.
+    #[must_use]
     pub const fn saturating_div(self, n: u64) -> Self {
         match self.micros.checked_div(n) {
             Some(micros) => Duration { micros },
@@ -99,6 +110,7 @@ impl Duration {
     }
 
     /// `self + other`, saturating.
+    #[must_use]
     pub const fn saturating_add(self, other: Duration) -> Self {
         Duration {
             micros: self.micros.saturating_add(other.micros),
@@ -106,6 +118,7 @@ impl Duration {
     }
 
     /// `self - other`, zero if `other` is longer.
+    #[must_use]
     pub const fn saturating_sub(self, other: Duration) -> Self {
         Duration {
             micros: self.micros.saturating_sub(other.micros),

@@ -70,10 +70,11 @@ fn run_seed(seed: u64, verbose: bool) -> Result<RunStats, String> {
 /// Seeds that once broke an invariant on a CI run's new ground, kept so
 /// that the bug they found stays fixed whatever the default range covers.
 const ONCE_FAILED: &[u64] = &[
-    90_620_999_365,  // a forged round number far ahead
-    745_920_630_735, // a forged seq far ahead gave a provisional belief
-    767_295_190_957, // a genuine round far ahead of a stale one
-    891_900_045_935, // an epoch roll-over under loss went unheard
+    90_620_999_365,    // a forged round number far ahead
+    745_920_630_735,   // a forged seq far ahead gave a provisional belief
+    767_295_190_957,   // a genuine round far ahead of a stale one
+    891_900_045_935,   // an epoch roll-over under loss went unheard
+    1_000_000_273_055, // a frame delayed for seconds gave a stale round
 ];
 
 #[test]
@@ -101,6 +102,8 @@ fn fault_schedules_keep_every_invariant() {
         .max(1) as u64;
     let next = AtomicU64::new(first);
     let failed = AtomicBool::new(false);
+    // A run stops at its first failure: say how far it got.
+    let played = AtomicU64::new(0);
     let failures = Mutex::new(Vec::new());
     let totals = Mutex::new(RunStats::default());
     let started = std::time::Instant::now();
@@ -113,6 +116,7 @@ fn fault_schedules_keep_every_invariant() {
                     if seed >= first + count || failed.load(Ordering::Relaxed) {
                         break;
                     }
+                    played.fetch_add(1, Ordering::Relaxed);
                     match run_seed(seed, false) {
                         Ok(s) => local.add(&s),
                         Err(report) => {
@@ -127,9 +131,10 @@ fn fault_schedules_keep_every_invariant() {
     });
     let t = totals.into_inner().unwrap();
     println!(
-        "simulator: {count} schedules from seed {first} in {:.1} s: {} takeovers, {} liveness checks, {} frames, \
+        "simulator: {} schedules from seed {first} in {:.1} s: {} takeovers, {} liveness checks, {} frames, \
          {} epoch rollovers, {} single forged frames found harmless; documented overlaps: {} partitions without a required witness, {} false verdicts \
          the blind witness could not veto",
+        played.into_inner(),
         started.elapsed().as_secs_f64(),
         t.takeovers,
         t.liveness_checked,

@@ -48,6 +48,7 @@
 //! | Granted | notice | no | witness bookkeeping |
 //! | GrantEnded | info | no | witness bookkeeping |
 //! | IntervalRefused | err | yes | the peer's timing is not believed: a mismatch or a forgery |
+//! | ActionsLost | crit | yes | the daemon dropped decisions unperformed: addresses may be wrong |
 //!
 //! Script output, skipped scripts and mail delivery go to the same log (see
 //! [`crate::scripts`]).
@@ -422,6 +423,7 @@ pub(crate) mod tests {
                 advertised: Duration::from_secs(4000),
                 used: Duration::from_secs(4),
             },
+            Event::ActionsLost { count: 3 },
         ]
     }
 
@@ -457,7 +459,7 @@ pub(crate) mod tests {
             }
             rows += 1;
         }
-        assert_eq!(rows, 23);
+        assert_eq!(rows, 24);
     }
 
     #[test]

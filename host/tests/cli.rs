@@ -99,12 +99,10 @@ fn seed_walkthrough_configures_both_daemons() {
     assert_eq!(p.node, node_id(ip("198.51.100.1")));
     assert_eq!(s.node, NodeId(0xC633_6402));
     assert_eq!(p.links, s.links);
-    assert!(p.problems().is_empty() && s.problems().is_empty());
-
-    // The machines start and want to beat.
+    // The machines accept them, start and want to beat.
     let now = Instant::ZERO;
-    let primary = Primary::new(p, now);
-    let secondary = Secondary::new(s, now);
+    let primary = Primary::try_new(p, now).expect("heartbeatd's configuration");
+    let secondary = Secondary::try_new(s, now).expect("failoverd's configuration");
     assert!(primary.poll_at().is_some());
     assert!(secondary.poll_at().is_some());
 }

@@ -706,7 +706,7 @@ fn run_daemon_loop<N: Node>(
     while start.elapsed() < warm_up {
         rt.turn();
     }
-    let accepted = rt.node().stats().accepted;
+    let accepted = rt.node().stats().rx.accepted;
     let before = allocations();
     let mut turns = 0;
     let start = Instant::now();
@@ -716,7 +716,7 @@ fn run_daemon_loop<N: Node>(
     }
     let report = LoopReport {
         allocations: allocations() - before,
-        accepted: rt.node().stats().accepted - accepted,
+        accepted: rt.node().stats().rx.accepted - accepted,
         turns,
     };
     drop(rt);
@@ -742,14 +742,15 @@ fn daemon_loops_allocate_nothing_per_heartbeat() {
     let (p, s) = std::thread::scope(|scope| {
         let p = scope.spawn(|| {
             a.run(|| {
-                let node = Primary::new(primary, CoreInstant::from_micros(0));
+                let node = Primary::try_new(primary, CoreInstant::from_micros(0)).expect("config");
                 run_daemon_loop(node, Program::Heartbeatd, "a0", warm_up, measure)
             })
             .unwrap()
         });
         let s = scope.spawn(|| {
             b.run(|| {
-                let node = Secondary::new(secondary, CoreInstant::from_micros(0));
+                let node =
+                    Secondary::try_new(secondary, CoreInstant::from_micros(0)).expect("config");
                 run_daemon_loop(node, Program::Failoverd, "b0", warm_up, measure)
             })
             .unwrap()

@@ -18,7 +18,7 @@ use failover_core::wire::{
 };
 use failover_core::{
     Action, AdaptiveDeadTime, DeadTime, Dest, Duration, Instant, LinkId, Machine, NodeId, Primary,
-    Role, Secondary, Stage, StageOutcome, Witness, MAX_LINKS,
+    Role, Secondary, Server, Stage, StageOutcome, Witness, MAX_LINKS,
 };
 
 /// More items than this from one drain is unbounded output: a bug.
@@ -501,41 +501,30 @@ pub struct Identity {
     pub keys: Option<Keyring>,
 }
 
-/// A machine with the host-side entry points some machines have.
+/// A machine as the harness drives it: the servers' controls
+/// ([`Server`]) where the machine has them; nothing for the witness.
 pub trait Target: Machine {
-    /// Send a heartbeat round at once.
-    fn tickle(&mut self, _now: Instant) {}
-    /// Stop.
-    fn shutdown(&mut self, _now: Instant) {}
-    /// The host's carrier watch.
-    fn set_carrier(&mut self, _now: Instant, _any_up: bool) {}
+    /// The server controls, if this machine is a server.
+    fn server(&mut self) -> Option<&mut dyn Server>;
 }
 
 impl Target for Primary {
-    fn tickle(&mut self, now: Instant) {
-        Primary::tickle(self, now)
-    }
-    fn shutdown(&mut self, now: Instant) {
-        Primary::shutdown(self, now)
-    }
-    fn set_carrier(&mut self, now: Instant, any_up: bool) {
-        Primary::set_carrier(self, now, any_up)
+    fn server(&mut self) -> Option<&mut dyn Server> {
+        Some(self)
     }
 }
 
 impl Target for Secondary {
-    fn tickle(&mut self, now: Instant) {
-        Secondary::tickle(self, now)
-    }
-    fn shutdown(&mut self, now: Instant) {
-        Secondary::shutdown(self, now)
-    }
-    fn set_carrier(&mut self, now: Instant, any_up: bool) {
-        Secondary::set_carrier(self, now, any_up)
+    fn server(&mut self) -> Option<&mut dyn Server> {
+        Some(self)
     }
 }
 
-impl Target for Witness {}
+impl Target for Witness {
+    fn server(&mut self) -> Option<&mut dyn Server> {
+        None
+    }
+}
 
 /// What the harness remembers of a sender it impersonates.
 #[derive(Debug, Clone, Copy)]
@@ -583,8 +572,11 @@ fn remember<T>(list: &mut VecDeque<T>, item: T) {
 impl<M: Target> Harness<M> {
     /// A harness for `machine`, created at `now`.
     pub fn new(machine: M, id: Identity, now: Instant) -> Self {
+        // The deployment's ring holds key 2 (`keyring`): signing with it
+        // is a peer part-way through a rotation.
         let rotated = id.keys.clone().map(|mut k| {
-            k.set_current(2);
+            let switched = k.set_current(2);
+            assert!(switched, "the fuzzing ring holds key 2");
             k
         });
         let mut h = Harness {
@@ -661,9 +653,21 @@ impl<M: Target> Harness<M> {
                 self.machine
                     .handle_stage_done(self.now, stage, outcome.get());
             }
-            Step::Tickle => self.machine.tickle(self.now),
-            Step::Shutdown => self.machine.shutdown(self.now),
-            Step::Carrier(up) => self.machine.set_carrier(self.now, *up),
+            Step::Tickle => {
+                if let Some(m) = self.machine.server() {
+                    m.tickle(self.now);
+                }
+            }
+            Step::Shutdown => {
+                if let Some(m) = self.machine.server() {
+                    m.shutdown(self.now);
+                }
+            }
+            Step::Carrier(up) => {
+                if let Some(m) = self.machine.server() {
+                    m.set_carrier(self.now, *up);
+                }
+            }
         }
         assert!(self.now >= before, "the harness moved time backwards");
         self.drain();

@@ -201,6 +201,7 @@ impl PeerDetector {
     /// began — silence is counted from here until the first heartbeat, so a
     /// node that never hears its peer reaches a verdict one dead time after
     /// start.
+    #[must_use]
     pub fn new(
         dead_time: DeadTime,
         links: u8,
@@ -366,8 +367,10 @@ impl PeerDetector {
         } else {
             self.link.get(index).and_then(|l| l.last_beat)
         };
-        let lost = match previous {
-            None => 0,
+        // `stored`: whether `beat` becomes the link's round. A round too far
+        // ahead counts for liveness but is only held as pending (below).
+        let (lost, stored) = match previous {
+            None => (0, true),
             Some(previous) => {
                 let ahead = beat.wrapping_sub(previous);
                 // Zero: a duplicate. Half the number space or more: an older
@@ -376,29 +379,29 @@ impl PeerDetector {
                     return;
                 }
                 // A round further ahead than the time since the last one
-                // allows is not the peer's: believed, a forged (or
+                // allows is not stored on one frame's word: a forged (or
                 // corrupted) round number would make every genuine round
-                // after it look old, and the link silent, for good. Found by
-                // the simulator: one unkeyed frame, within the replay
-                // window, with round 719 450 993.
+                // after it look old, and the link silent, for good (found
+                // by the simulator: one unkeyed frame, within the replay
+                // window, with round 719 450 993). Two frames in a row that
+                // follow on from each other are the peer's: the stored round
+                // was the stale one (a genuine frame delivered late, taken
+                // first after a restart or a cut). Meanwhile the frame still
+                // counts for liveness: refusing it let a stale round, taken
+                // from a frame delayed for seconds, hide the real peer for a
+                // dead time (simulator seed 1000000273055). A forger gains
+                // nothing by it that a plausible round would not give it.
                 if u64::from(ahead) > self.plausible_ahead(index, now) {
-                    // Unless the frame before said the same: two frames in
-                    // a row that follow on from each other are the peer's,
-                    // and the stored round was stale (a replayed frame
-                    // taken first after this node restarted).
-                    let Some(l) = self.link.get_mut(index) else {
-                        return;
-                    };
-                    let follows = l.pending_beat.is_some_and(|p| {
-                        (1..=BEAT_SLACK).contains(&u64::from(beat.wrapping_sub(p)))
-                    });
-                    if !follows {
-                        l.pending_beat = Some(beat);
-                        return;
-                    }
-                    0
+                    let follows = self
+                        .link
+                        .get(index)
+                        .and_then(|l| l.pending_beat)
+                        .is_some_and(|p| {
+                            (1..=BEAT_SLACK).contains(&u64::from(beat.wrapping_sub(p)))
+                        });
+                    (0, follows)
                 } else {
-                    ahead - 1
+                    (ahead - 1, true)
                 }
             }
         };
@@ -421,8 +424,12 @@ impl PeerDetector {
         };
         l.last_heard = Some(now);
         self.last_any = Some(now);
-        l.last_beat = Some(beat);
-        l.pending_beat = None;
+        if stored {
+            l.last_beat = Some(beat);
+            l.pending_beat = None;
+        } else {
+            l.pending_beat = Some(beat);
+        }
         let p_changed = l.record(lost, adaptive);
 
         match self.mode {
@@ -485,6 +492,7 @@ impl PeerDetector {
 
     /// Whether `link` has been heard within its link dead time. A dead peer
     /// (see [`is_dead`](Self::is_dead)) is silent on every link.
+    #[must_use]
     pub fn link_alive(&self, now: Instant, link: LinkId) -> bool {
         match link.index().filter(|&i| i < usize::from(self.links)) {
             Some(i) => match self.link.get(i) {
@@ -496,6 +504,7 @@ impl PeerDetector {
     }
 
     /// The watched links that are currently silent (not alive).
+    #[must_use]
     pub fn silent_links(&self, now: Instant) -> LinkMask {
         if self.is_dead(now) {
             return LinkMask::first(self.links);
@@ -511,6 +520,7 @@ impl PeerDetector {
 
     /// True when the peer has been silent on every link for the dead time:
     /// the "primary is dead" verdict.
+    #[must_use]
     pub fn is_dead(&self, now: Instant) -> bool {
         self.dead_from.is_some_and(|t| now >= t)
     }
@@ -523,12 +533,14 @@ impl PeerDetector {
     /// heartbeat arrived is not counted (its silence is an outage, not
     /// evidence about the peer), so with one link cut the dead time is that
     /// of the remaining link alone.
+    #[must_use]
     pub fn dead_time(&self) -> Duration {
         self.dead_time
     }
 
     /// The current dead time for one link alone (used for anomaly notices).
     /// Zero for links that are not watched.
+    #[must_use]
     pub fn link_dead_time(&self, link: LinkId) -> Duration {
         self.watched_link(link)
             .map_or(Duration::ZERO, |l| l.dead_time)
@@ -536,6 +548,7 @@ impl PeerDetector {
 
     /// Consecutive silent intervals currently required for the verdict
     /// (Fixed mode: dead_time / interval rounded up).
+    #[must_use]
     pub fn required_intervals(&self) -> u32 {
         self.k
     }
@@ -543,16 +556,19 @@ impl PeerDetector {
     /// Silent intervals one link alone currently needs for its anomaly
     /// (Fixed mode: the same as [`required_intervals`](Self::required_intervals));
     /// zero for links that are not watched.
+    #[must_use]
     pub fn link_required_intervals(&self, link: LinkId) -> u32 {
         self.watched_link(link).map_or(0, |l| l.k)
     }
 
     /// Last heartbeat time on `link`, if any.
+    #[must_use]
     pub fn last_heard(&self, link: LinkId) -> Option<Instant> {
         self.watched_link(link).and_then(|l| l.last_heard)
     }
 
     /// Last heartbeat on any link, if any.
+    #[must_use]
     pub fn last_heard_any(&self) -> Option<Instant> {
         self.last_any
     }
@@ -560,6 +576,7 @@ impl PeerDetector {
     /// Measured loss on `link`, parts per million: the plain ratio of lost
     /// to expected rounds over the last 1024 to 2048 rounds, each gap counted
     /// at most 64 rounds. Zero before any data and for unwatched links.
+    #[must_use]
     pub fn loss_ppm(&self, link: LinkId) -> u32 {
         self.watched_link(link).map_or(0, |l| l.loss.observed_ppm())
     }
@@ -568,6 +585,7 @@ impl PeerDetector {
     /// parts per million (an upper confidence bound; 1 000 000 before any
     /// data). Fixed mode, which uses no estimate, reports the window's
     /// Wilson bound. Zero for unwatched links.
+    #[must_use]
     pub fn loss_bound_ppm(&self, link: LinkId) -> u32 {
         let Some(l) = self.watched_link(link) else {
             return 0;
@@ -579,11 +597,13 @@ impl PeerDetector {
     }
 
     /// The peer's interval as last advertised (or the expected one).
+    #[must_use]
     pub fn interval(&self) -> Duration {
         self.interval
     }
 
     /// Whether any heartbeat has been heard since new()/reset().
+    #[must_use]
     pub fn heard_any(&self) -> bool {
         self.last_any.is_some()
     }
@@ -591,6 +611,7 @@ impl PeerDetector {
     /// The earliest instant after `now` at which `link_alive`,
     /// `silent_links` or `is_dead` would change if nothing more arrives;
     /// None if nothing can change (all links silent and dead already).
+    #[must_use]
     pub fn next_change(&self, now: Instant) -> Option<Instant> {
         // Once dead, every link reads silent until a heartbeat arrives.
         if self.is_dead(now) {

@@ -522,15 +522,41 @@ fn a_stale_round_taken_first_gives_way_to_two_rounds_that_follow_on() {
     d.on_heartbeat(ms(1), A, 1, 900, I);
     assert_eq!(
         d.last_heard(A),
-        Some(ms(0)),
-        "one frame's word is not enough"
+        Some(ms(1)),
+        "a round too far ahead counts for liveness"
     );
+    d.on_heartbeat(ms(2), A, 1, 101, I);
+    assert_eq!(
+        d.last_heard(A),
+        Some(ms(2)),
+        "but is not stored on one frame's word: 101 still moves the link on"
+    );
+    d.on_heartbeat(ms(5), A, 1, 900, I);
     d.on_heartbeat(ms(6), A, 1, 901, I);
+    d.on_heartbeat(ms(7), A, 1, 102, I);
     assert_eq!(
         d.last_heard(A),
         Some(ms(6)),
-        "two that follow on are the peer"
+        "two that follow on are the peer: 102 is now old"
     );
     let t = beat(&mut d, &[A], ms(11), 902, 10);
     assert!(!d.is_dead(t));
+}
+
+#[test]
+fn a_round_delayed_for_seconds_does_not_hide_the_peer() {
+    // A genuine frame held back for seconds (or captured where the peer's
+    // cable was cut, and delivered later) is taken first after a silence:
+    // its round is stale, and the peer's next genuine round looks too far
+    // ahead. It still counts for liveness, so the peer is not declared
+    // dead while it beats (simulator seed 1000000273055).
+    let mut d = PeerDetector::new(DeadTime::Fixed(I.saturating_mul(5)), 1, I, ms(0));
+    d.on_heartbeat(ms(0), A, 1, 10, I);
+    d.on_heartbeat(ms(1000), A, 1, 60, I);
+    d.on_heartbeat(ms(1020), A, 1, 210, I);
+    assert!(!d.is_dead(ms(1040)), "heard 20 ms ago, dead time 25 ms");
+    d.on_heartbeat(ms(1025), A, 1, 211, I);
+    assert!(!d.is_dead(ms(1045)));
+    d.on_heartbeat(ms(1030), A, 1, 70, I);
+    assert!(d.is_dead(ms(1056)), "the stale run is over: 70 is old");
 }

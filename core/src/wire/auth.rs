@@ -13,6 +13,19 @@ use sha2::Sha256;
 /// Length of the authentication tag at the end of a signed frame: the first
 /// 16 bytes of HMAC-SHA256.
 pub const TAG_LEN: usize = 16;
+
+enum_with_unknown! {
+    /// The `auth` header field: how a frame is authenticated. Unknown codes
+    /// are refused by `FrameRepr::parse` (`Malformed`): a receiver cannot
+    /// tell where such a frame's tag ends.
+    pub enum AuthCode(u8) {
+        /// No tag.
+        None = 0,
+        /// HMAC-SHA256 truncated to [`TAG_LEN`] bytes, at the end of the
+        /// frame.
+        HmacSha256 = 1,
+    }
+}
 /// The longest secret a [`Key`] holds (SHA-256's block size: longer keys
 /// would only be hashed down by HMAC).
 pub const MAX_KEY_LEN: usize = 64;
@@ -42,6 +55,7 @@ impl Key {
     /// shorter than [`MIN_KEY_LEN`] (16 bytes: at least 128 bits; an empty
     /// or short secret is a configuration mistake, not a choice) or longer
     /// than [`MAX_KEY_LEN`].
+    #[must_use]
     pub fn new(id: u8, secret: &[u8]) -> Option<Key> {
         if secret.len() < MIN_KEY_LEN {
             return None;
@@ -54,6 +68,7 @@ impl Key {
     }
 
     /// The id that names this key in the frames it signs.
+    #[must_use]
     pub fn id(&self) -> u8 {
         self.id
     }
@@ -89,6 +104,9 @@ impl core::fmt::Display for AddKeyError {
     }
 }
 
+/// So that a host's key loading can return it as a source error.
+impl core::error::Error for AddKeyError {}
+
 /// The keys a node accepts, and the one it signs with.
 ///
 /// There is always a current key; at most [`MAX_KEYS`] keys are held in all.
@@ -102,6 +120,7 @@ pub struct Keyring {
 
 impl Keyring {
     /// A keyring holding `current` only, signing with it.
+    #[must_use]
     pub fn new(current: Key) -> Keyring {
         Keyring {
             current,
@@ -120,6 +139,7 @@ impl Keyring {
 
     /// Signs with the key named `id` from now on. Returns `false`, changing
     /// nothing, if there is no such key.
+    #[must_use = "false means the ring still signs with the old key"]
     pub fn set_current(&mut self, id: u8) -> bool {
         if self.current.id == id {
             return true;
@@ -141,6 +161,7 @@ impl Keyring {
     }
 
     /// The key named `id`, if it is held.
+    #[must_use]
     pub fn get(&self, id: u8) -> Option<&Key> {
         if self.current.id == id {
             Some(&self.current)
@@ -150,6 +171,7 @@ impl Keyring {
     }
 
     /// The key frames are signed with.
+    #[must_use]
     pub fn current(&self) -> &Key {
         &self.current
     }

@@ -41,3 +41,30 @@ impl core::fmt::Display for WireError {
         }
     }
 }
+
+/// So that a host can carry a refusal in its own error chains (`?` into
+/// `Box<dyn Error>`, `anyhow`, …); `core::error::Error` needs no `std`.
+impl core::error::Error for WireError {}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::ConfigError;
+    use crate::replay::Replayed;
+    use crate::wire::{AddKeyError, WireError};
+    use std::boxed::Box;
+    use std::string::ToString;
+
+    #[test]
+    fn the_core_errors_are_errors() {
+        let errors: [Box<dyn core::error::Error>; 4] = [
+            Box::new(WireError::UnknownType(9)),
+            Box::new(AddKeyError::Full),
+            Box::new(ConfigError::ZeroInterval),
+            Box::new(Replayed),
+        ];
+        for e in &errors {
+            assert!(!e.to_string().is_empty());
+            assert!(e.source().is_none());
+        }
+    }
+}

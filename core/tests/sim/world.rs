@@ -11,7 +11,7 @@ use failover_core::wire::{
 };
 use failover_core::{
     Action, DeadTime, Dest, Duration, FenceConfig, Instant, LinkId, Machine, NodeId, Primary,
-    PrimaryConfig, Role, Secondary, SecondaryConfig, Stage, StageOutcome, Timing, Witness,
+    PrimaryConfig, Role, Secondary, SecondaryConfig, Server, Stage, StageOutcome, Timing, Witness,
     WitnessConfig, WitnessPolicy,
 };
 use rand::Rng;
@@ -41,21 +41,12 @@ impl AnyMachine {
             AnyMachine::Witness(m) => m.as_mut(),
         }
     }
-    /// What a host's link monitor reports: whether any cable has a carrier.
-    fn set_carrier(&mut self, now: Instant, any_up: bool) {
+    /// The servers' controls; the witness's firmware watches its own link.
+    fn as_server(&mut self) -> Option<&mut dyn Server> {
         match self {
-            AnyMachine::Primary(m) => m.set_carrier(now, any_up),
-            AnyMachine::Secondary(m) => m.set_carrier(now, any_up),
-            AnyMachine::Witness(_) => {}
-        }
-    }
-    /// What a host reports of its service network (the public link here):
-    /// its carrier, and the probe target answering.
-    fn set_reachable(&mut self, now: Instant, reachable: bool) {
-        match self {
-            AnyMachine::Primary(m) => m.set_reachable(now, reachable),
-            AnyMachine::Secondary(m) => m.set_reachable(now, reachable),
-            AnyMachine::Witness(_) => {}
+            AnyMachine::Primary(m) => Some(m.as_mut()),
+            AnyMachine::Secondary(m) => Some(m.as_mut()),
+            AnyMachine::Witness(_) => None,
         }
     }
     fn poll_at(&self) -> Option<Instant> {
@@ -337,10 +328,8 @@ impl World {
                     c.isolation_fence = Some(isolation_fence(s));
                 }
                 c.keys = self.keys();
-                assert_eq!(c.problems().as_slice(), &[], "primary configuration");
-                AnyMachine::Primary(Box::new(
-                    Primary::new(c, now).starting_after_seq(s.start_seq),
-                ))
+                let m = Primary::try_new(c, now).expect("primary configuration");
+                AnyMachine::Primary(Box::new(m.starting_after_seq(s.start_seq)))
             }
             NodeIx::Secondary => {
                 let mut c = SecondaryConfig::new(NodeId(2), epoch, 2, s.interval);
@@ -353,10 +342,8 @@ impl World {
                 c.stage_timeout = s.script_timeout.saturating_mul(2);
                 c.veto_retry = s.interval.saturating_mul(50);
                 c.keys = self.keys();
-                assert_eq!(c.problems().as_slice(), &[], "secondary configuration");
-                AnyMachine::Secondary(Box::new(
-                    Secondary::new(c, now).starting_after_seq(s.start_seq),
-                ))
+                let m = Secondary::try_new(c, now).expect("secondary configuration");
+                AnyMachine::Secondary(Box::new(m.starting_after_seq(s.start_seq)))
             }
             NodeIx::Witness => {
                 let mut c = WitnessConfig::new(NodeId(3), epoch, s.interval);
@@ -370,20 +357,17 @@ impl World {
                     });
                 }
                 c.keys = self.keys();
+                // The rules between the nodes, which the witness alone
+                // cannot check.
                 let problems = c.problems(s.interval, isolation_fence(s), s.interval);
                 assert_eq!(problems.as_slice(), &[], "witness configuration");
-                AnyMachine::Witness(Box::new(
-                    Witness::new(c, now).starting_after_seq(s.start_seq),
-                ))
+                let m = Witness::try_new(c, now).expect("witness configuration");
+                AnyMachine::Witness(Box::new(m.starting_after_seq(s.start_seq)))
             }
         };
         let mut machine = machine;
         for &(peer, e) in &self.nodes[ix as usize].peer_epochs {
-            match &mut machine {
-                AnyMachine::Primary(m) => m.remember_peer_epoch(peer, e),
-                AnyMachine::Secondary(m) => m.remember_peer_epoch(peer, e),
-                AnyMachine::Witness(m) => m.remember_peer_epoch(peer, e),
-            }
+            machine.as_machine().remember_peer_epoch(peer, e);
         }
         self.nodes[ix as usize].machine = Some(machine);
         self.note(|| format!("{ix:?} boots, epoch {epoch}"));
@@ -405,7 +389,10 @@ impl World {
                 n.told_reachable = reachable;
                 n.told_since = now;
             }
-            if let Some(m) = n.machine.as_mut() {
+            // What a host's link monitor reports: whether any cable has a
+            // carrier; and of its service network (the public link here):
+            // its carrier, and the probe target answering.
+            if let Some(m) = n.machine.as_mut().and_then(AnyMachine::as_server) {
                 m.set_carrier(now, any_up);
                 m.set_reachable(now, reachable);
             }
@@ -513,6 +500,19 @@ impl World {
                 }
                 if let Some(m) = n.machine.as_mut() {
                     m.as_machine().handle_frame(self.now, LinkId(link), &frame);
+                }
+                // With SIM_DEBUG_FRAMES set, a replay lists every frame
+                // delivered (`from: None` marks a replayed or forged one).
+                if self.verbose && std::env::var_os("SIM_DEBUG_FRAMES").is_some() {
+                    if let Ok(f) = failover_core::wire::UnverifiedFrame::parse(&frame) {
+                        let h = f.header;
+                        self.note(|| {
+                            format!(
+                                "{to:?} <- {:?} on link {link}: epoch {} seq {} (from {from:?})",
+                                h.sender, h.epoch, h.seq
+                            )
+                        });
+                    }
                 }
                 if self.verbose {
                     if let Ok(f) = failover_core::wire::FrameRepr::parse(&frame, None) {

@@ -14,7 +14,7 @@ use std::os::fd::AsFd;
 use std::path::PathBuf;
 use std::time::{Duration as StdDuration, Instant as StdInstant, SystemTime};
 
-use failover_core::wire::{Keyring, MAX_FRAME_LEN};
+use failover_core::wire::{Keyring, MAX_FRAME_LEN, MAX_MESSAGE_LEN};
 use failover_core::{Action, Event, Instant, LinkId, Stage, StageOutcome};
 use nix::poll::{PollFd, PollFlags};
 use nix::sys::signal::Signal;
@@ -399,7 +399,7 @@ impl<N: Node> Runtime<N> {
             }
             Event::TookOver => Some(format!(
                 "dead time {}",
-                duration_text(self.node.peer().dead_time())
+                duration_text(self.node.peer_detector().dead_time())
             )),
             _ => None,
         };
@@ -414,7 +414,7 @@ impl<N: Node> Runtime<N> {
     }
 
     fn link_reports(&self, t: Instant) -> Vec<LinkReport> {
-        let peer = self.node.peer();
+        let peer = self.node.peer_detector();
         (0..self.s.link_names.len())
             .map(|i| {
                 let link = LinkId(u8::try_from(i).unwrap_or(u8::MAX));
@@ -436,7 +436,7 @@ impl<N: Node> Runtime<N> {
     }
 
     fn witness_text(&self, t: Instant) -> Option<String> {
-        let w = self.node.witness()?;
+        let w = self.node.witness_detector()?;
         Some(heard_text(
             w.last_heard_any(),
             !w.is_dead(t) && w.heard_any(),
@@ -731,7 +731,7 @@ impl<N: Node> Runtime<N> {
                     );
                 }
                 self.node.set_keys(r.keys);
-                self.node.set_message(&r.message);
+                self.node.set_message(heartbeat_message(&r.message));
                 let log = self.s.notifier.logger().clone();
                 self.s.notifier.flush(StdDuration::from_millis(200));
                 self.s.notifier = Notifier::new(log, r.mail);
@@ -773,10 +773,10 @@ impl<N: Node> Runtime<N> {
         let _ = writeln!(
             out,
             "role: {}; state: {}",
-            role_name(self.node.role()),
+            self.node.role().name(),
             self.node.phase_text(t)
         );
-        let peer = self.node.peer();
+        let peer = self.node.peer_detector();
         let _ = writeln!(
             out,
             "{}: {} (dead after {} of silence on every network)",
@@ -826,7 +826,8 @@ impl<N: Node> Runtime<N> {
         if let Some(stage) = self.s.runner.as_ref().and_then(StageRunner::running) {
             let _ = writeln!(out, "scripts: {} running", stage.name());
         }
-        let st = self.node.stats();
+        let stats = self.node.stats();
+        let st = stats.rx;
         let _ = writeln!(
             out,
             "frames received: {} accepted, {} malformed, {} unknown version or type, {} failed \
@@ -839,16 +840,26 @@ impl<N: Node> Runtime<N> {
             st.ignored,
             st.unconfirmed
         );
+        // Only when it happened: a fault of this loop, never of the network.
+        if stats.actions_dropped > 0 {
+            let _ = writeln!(
+                out,
+                "decisions dropped unperformed: {} (see the ActionsLost notices)",
+                stats.actions_dropped
+            );
+        }
         out
     }
 }
 
-fn role_name(role: failover_core::Role) -> &'static str {
-    match role {
-        failover_core::Role::Primary => "primary",
-        failover_core::Role::Secondary => "secondary",
-        failover_core::Role::Witness => "witness",
-    }
+/// A message for heartbeats: at most [`MAX_MESSAGE_LEN`] bytes of `text`
+/// (the options refuse a longer `-m`; a longer one is cut, not dropped).
+fn heartbeat_message(text: &str) -> heapless::Vec<u8, MAX_MESSAGE_LEN> {
+    let bytes = text.as_bytes();
+    let mut message = heapless::Vec::new();
+    // Cannot fail: at most MAX_MESSAGE_LEN bytes.
+    let _ = message.extend_from_slice(bytes.get(..MAX_MESSAGE_LEN).unwrap_or(bytes));
+    message
 }
 
 /// `heard 4 ms ago`, `silent for 3.2 s`, `never heard`.

@@ -9,7 +9,7 @@ use std::fmt::Debug;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Instant as StdInstant;
 
-use failover_core::{DeadTime, Instant, NodeId, Primary, Role, Secondary};
+use failover_core::{ConfigError, DeadTime, Instant, NodeId, Primary, Role, Secondary};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 
@@ -82,7 +82,7 @@ pub fn failoverd_main(args: Vec<OsString>) -> u8 {
         plan,
     };
     start(spec, nl, |epoch, local, now| {
-        Secondary::new(opts.secondary_config(local, epoch), now)
+        Secondary::try_new(opts.secondary_config(local, epoch), now)
     })
 }
 
@@ -133,7 +133,7 @@ pub fn heartbeatd_main(args: Vec<OsString>) -> u8 {
         plan,
     };
     start(spec, nl, |epoch, local, now| {
-        Primary::new(opts.primary_config(local, epoch), now)
+        Primary::try_new(opts.primary_config(local, epoch), now)
     })
 }
 
@@ -250,7 +250,7 @@ struct Spec {
 fn start<N: Node>(
     spec: Spec,
     mut nl: Netlink,
-    make: impl FnOnce(u32, Ipv4Addr, Instant) -> N,
+    make: impl FnOnce(u32, Ipv4Addr, Instant) -> Result<N, ConfigError>,
 ) -> u8 {
     let program = spec.program;
     let name = program.name();
@@ -346,6 +346,17 @@ fn start<N: Node>(
             )
         }
     };
+    // The core checks the configuration again (`-n` reported its problems
+    // already, so this refuses nothing in practice); before the fork, so a
+    // refusal still reaches the terminal.
+    let origin = StdInstant::now();
+    let mut node = match make(epoch, spec.plan.local_private, Instant::from_micros(0)) {
+        Ok(node) => node,
+        Err(e) => {
+            eprintln!("{name}: the configuration is refused: {e}");
+            return EXIT_CONFIG;
+        }
+    };
     if common.mode.forks() {
         if let Err(e) = nix::unistd::daemon(false, false) {
             return fail(program, &format!("cannot move to the background: {e}"));
@@ -387,7 +398,6 @@ fn start<N: Node>(
             format!("{kind} ({})", l.interface)
         })
         .collect();
-    let origin = StdInstant::now();
     if spec.peer == Some(spec.plan.local_private) {
         return fail(
             program,
@@ -397,7 +407,6 @@ fn start<N: Node>(
             ),
         );
     }
-    let mut node = make(epoch, spec.plan.local_private, Instant::from_micros(0));
     // Frames of the peers' earlier lives stay refused across this restart
     // (without a key; with one the tag covers them).
     let peers_path = super::epoch::peers_path(&epoch_path);

@@ -49,6 +49,9 @@ pub fn policy(event: &Event, role: Role) -> (Level, bool) {
         Event::Reachable => (Level::Notice, true),
         Event::HandedOver => (Level::Crit, true),
         Event::PrimaryHandedOver => (Level::Crit, true),
+        // The daemon's own loop failed to carry out what the core decided:
+        // the addresses may not be where the core thinks.
+        Event::ActionsLost { .. } => (Level::Crit, true),
     }
 }
 
@@ -698,6 +701,23 @@ pub fn describe(event: &Event, ctx: &NotifyContext) -> Notice {
             "The witness's grant was released by its holder or expired.".to_owned(),
             "Nothing.".to_owned(),
             vec!["Nothing urgent.".to_owned()],
+        ),
+        Event::ActionsLost { count } => (
+            format!("{daemon} lost {count} of its own decisions"),
+            format!(
+                "{daemon} on {host} did not carry out its decisions for so long that {count} of \
+                 them were dropped unperformed (adding or removing the addresses, a script \
+                 stage, a notice): a fault in {daemon} itself."
+            ),
+            "Went on deciding; the dropped steps were not taken.".to_owned(),
+            vec![
+                format!(
+                    "Whether the service addresses are where `{daemon} --status` says they \
+                     should be (`ip addr`)."
+                ),
+                format!("{log_hint}, and report the fault."),
+                format!("Restarting {daemon} puts the addresses back in a known state."),
+            ],
         ),
         Event::IntervalRefused { advertised, used } => (
             format!("{peer} advertises a heartbeat interval of {advertised}: using {used}"),
