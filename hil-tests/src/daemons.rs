@@ -88,6 +88,17 @@ impl Profile {
         Profile::fixed("fast", 10)
     }
 
+    /// The fast profile (10 ms beats) with a dead time of 200 ms instead of
+    /// 30, for the scenarios whose claim is that nothing happens: their
+    /// faults do not depend on the dead time, while 30 ms is within the
+    /// scheduling stalls of a loaded two-core machine, and a primary that
+    /// does not run for a dead time is (rightly) taken over from.
+    pub fn fast_patient() -> Profile {
+        let mut p = Profile::fast();
+        p.deadtime = Some("200".to_owned());
+        p
+    }
+
     /// `interval_ms` beats with a fixed dead time of three intervals. At
     /// sub-second intervals failoverd's default is the adaptive dead time,
     /// which needs seconds after a start before it trusts the network; the
@@ -135,6 +146,37 @@ impl Daemon {
     /// Whether some line contains `needle`.
     pub fn logged(&self, needle: &str) -> bool {
         lock(&self.lines).iter().any(|(_, l)| l.contains(needle))
+    }
+
+    /// When it logged that it had not run for over two intervals while it
+    /// held the addresses, and dropped them (the stall rule of
+    /// docs/protocol.md: on a loaded two-core machine a daemon now and then
+    /// waits that long for the CPU). It takes them back through the reclaim
+    /// handshake, so each stall may add a holding interval, which the
+    /// scenarios allow for.
+    pub fn stall_times(&self) -> Vec<Instant> {
+        lock(&self.lines)
+            .iter()
+            .filter(|(_, l)| l.contains("was frozen too long"))
+            .map(|(t, _)| *t)
+            .collect()
+    }
+
+    /// How often it stalled (see [`Daemon::stall_times`]).
+    pub fn stalls(&self) -> usize {
+        self.stall_times().len()
+    }
+
+    /// When `failoverd` reached a verdict (the primary silent on every
+    /// network), as its log says.
+    pub fn verdicts(&self) -> Vec<Instant> {
+        lock(&self.lines)
+            .iter()
+            .filter(|(_, l)| {
+                l.contains("warning: the primary") && l.contains("is silent on every network")
+            })
+            .map(|(t, _)| *t)
+            .collect()
     }
 
     /// The whole log.
@@ -237,6 +279,15 @@ impl RunDir {
             .join(name);
         fs::write(&p, format!("#!/bin/sh\n{body}"))?;
         fs::set_permissions(&p, fs::Permissions::from_mode(0o755))
+    }
+
+    /// Writes a key file (mode 600, which the daemons require) with one
+    /// key, id 1, secret `hex`, and returns its path for `--key-file`.
+    pub fn key_file(&self, hex: &str) -> io::Result<String> {
+        let p = self.path.join("keys");
+        fs::write(&p, format!("1 {hex}\n"))?;
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o600))?;
+        Ok(p.display().to_string())
     }
 
     /// What the fake `sendmail` received.

@@ -14,20 +14,22 @@
 //! keeps the reason in [`Outcome::witness_left_out`], for its final line.
 
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::daemons::{Binaries, Profile, RunDir};
+use crate::daemons::Profile;
+use crate::holds::overlap;
 use crate::interrupt;
-use crate::measure::{self, Rig};
+use crate::lab::{Lab, Place, Setup};
+use crate::measure;
 use crate::netns::cleanup_stale_reporting;
-use crate::observe::overlap;
 use crate::service::{service_runs, Probe, Prober};
 use crate::timeline::ms;
-use crate::topology::{Topology, CLIENT_IP, SERVICE};
-use crate::witness::{self, WitnessNode, WITNESS_IP};
+use crate::topology::{CLIENT_IP, SERVICE};
+use crate::witness::{self, WITNESS_IP};
 
-pub use crate::measure::OWNERSHIP_PERIOD;
+/// How often address ownership is sampled.
+pub use crate::lab::PERIOD as OWNERSHIP_PERIOD;
 
 /// How often the client probes the service.
 pub const PROBE_PERIOD: Duration = Duration::from_millis(1);
@@ -80,24 +82,6 @@ pub fn witness_firmware() -> Result<PathBuf, String> {
     witness::find_elf().map_err(|e| e.to_string())
 }
 
-/// Boots the witness on the lab's private network and returns it with the
-/// daemons' extra arguments (`--witness`, the key if the firmware has one;
-/// `failoverd` also `--witness-policy required`).
-fn start_witness(
-    t: &Topology,
-    elf: &Path,
-    dir: &Path,
-) -> io::Result<(WitnessNode, Vec<String>, Vec<String>)> {
-    let mut node = WitnessNode::attach(t, elf, dir)?;
-    node.power_on(t)?;
-    let keys = witness::key_args();
-    let mut hb = vec!["--witness".to_owned(), WITNESS_IP.to_string()];
-    hb.extend(keys.iter().cloned());
-    let mut fo = hb.clone();
-    fo.extend(["--witness-policy".to_owned(), "required".to_owned()]);
-    Ok((node, hb, fo))
-}
-
 /// Runs the demo, printing to `out`. The run's logs stay in `run_dir`.
 ///
 /// `leave_out`: why to run without the witness, or `None` to boot it if its
@@ -110,23 +94,34 @@ pub fn run(
 ) -> io::Result<Outcome> {
     let profile = Profile::fast();
     cleanup_stale_reporting(out)?;
-    let bins = Binaries::find()?;
-    let run = RunDir::create(&run_dir)?;
-    run.script(
-        "PostAcq_demo",
-        "echo \"PostAcq $1 $2: the secondary would start the service here\"\n",
-    )?;
-    run.script(
-        "PreRel_demo",
-        "echo \"PreRel $1 $2: the secondary would stop the service here\"\n",
-    )?;
+    let firmware = match leave_out {
+        Some(why) => Err(why),
+        None => witness_firmware(),
+    };
 
     writeln!(
         out,
         "building the lab network (network namespaces; documentation addresses only):"
     )?;
-    let t = Topology::new()?;
-    let (pmac, smac) = (t.primary.public_mac()?, t.secondary.public_mac()?);
+    // The demo shows the daemons as deployed by default: normal priority.
+    let mut lab = Lab::new(Setup {
+        place: Place::Kept(run_dir),
+        profile: profile.clone(),
+        witness: firmware.as_ref().ok().cloned(),
+        real_time: false,
+        client_when_steady: false,
+        limit: STEP_LIMIT,
+    })?;
+    lab.srun.script(
+        "PostAcq_demo",
+        "echo \"PostAcq $1 $2: the secondary would start the service here\"\n",
+    )?;
+    lab.srun.script(
+        "PreRel_demo",
+        "echo \"PreRel $1 $2: the secondary would stop the service here\"\n",
+    )?;
+    let t = &lab.t;
+    let (pmac, smac) = &lab.macs;
     writeln!(
         out,
         "  primary    {} (private)  {} (public, {pmac})",
@@ -153,37 +148,28 @@ pub fn run(
         profile.interval_ms,
         profile.interval_ms * 3
     )?;
-    let firmware = match leave_out {
-        Some(why) => Err(why),
-        None => witness_firmware(),
-    };
-    let (mut witness, hb_extra, fo_extra) = match &firmware {
-        Ok(elf) => {
-            let (node, hb, fo) = start_witness(&t, elf, &run.path.join("witness"))?;
-            writeln!(
-                out,
-                "  witness    {WITNESS_IP} (private only): the real firmware in QEMU (mps2-an385, \
-                 LAN9118); failoverd may take over only with its grant (--witness-policy required)"
-            )?;
-            (Some(node), hb, fo)
-        }
-        Err(why) => {
-            writeln!(
-                out,
-                "  no witness (left out: {why})\n  (running with the two servers only, as Apple's IP failover did)"
-            )?;
-            (None, Vec::new(), Vec::new())
-        }
-    };
-    let hb_extra: Vec<&str> = hb_extra.iter().map(String::as_str).collect();
-    let fo_extra: Vec<&str> = fo_extra.iter().map(String::as_str).collect();
+    if let Some(node) = lab.witness.as_mut() {
+        node.power_on(&lab.t)?;
+        writeln!(
+            out,
+            "  witness    {WITNESS_IP} (private only): the real firmware in QEMU (mps2-an385, \
+             LAN9118); failoverd may take over only with its grant (--witness-policy required)"
+        )?;
+    } else if let Err(why) = &firmware {
+        writeln!(
+            out,
+            "  no witness (left out: {why})\n  (running with the two servers only, as Apple's IP failover did)"
+        )?;
+    }
 
-    let rig = Rig::start(&t, &bins, &run, &profile, &hb_extra, &fo_extra)?;
-    let prober = Prober::start(&t.client, SERVICE, PROBE_PERIOD)?;
+    lab.capture_arp()?;
+    lab.capture_protocol()?;
+    let daemons = lab.start_daemons()?;
+    let prober = Prober::start(&lab.t.client, SERVICE, PROBE_PERIOD)?;
 
     // Steady state: the primary serves.
     let started = Instant::now();
-    if !rig.wait_ready(STEP_LIMIT)? {
+    if !measure::wait_ready(&lab, &daemons, STEP_LIMIT)? {
         return Err(io::Error::new(
             io::ErrorKind::TimedOut,
             format!("not within {STEP_LIMIT:?}"),
@@ -206,13 +192,17 @@ pub fn run(
         answered,
         steady_from.duration_since(started).as_millis()
     )?;
-    let beats = |ip| rig.private.heartbeats_from(ip, steady_from);
+    let beats = |ip| {
+        lab.protocol
+            .as_ref()
+            .map_or(0, |c| c.heartbeats_from(ip, steady_from))
+    };
     let mut heard = format!(
         "  heartbeats on the private network: primary {}, secondary {}",
-        beats(t.primary.private_ip),
-        beats(t.secondary.private_ip)
+        beats(lab.t.primary.private_ip),
+        beats(lab.t.secondary.private_ip)
     );
-    if witness.is_some() {
+    if lab.witness.is_some() {
         let from_witness = beats(WITNESS_IP);
         heard.push_str(&format!(", witness {from_witness}"));
         if from_witness == 0 {
@@ -224,7 +214,7 @@ pub fn run(
     // The plug. Zero is when the primary's last cable lost its carrier, as
     // its own heartbeatd saw it (the two `ip` commands take a few ms each).
     writeln!(out, "\npulling the primary's plug (both cables)...")?;
-    let takeover = measure::pull_plug(&t, &rig, &prober, STEP_LIMIT, SETTLE)?;
+    let takeover = measure::pull_plug(&lab, &daemons, &prober, STEP_LIMIT, SETTLE)?;
     writeln!(
         out,
         "timeline, 0 = the primary's last cable out:\n{}",
@@ -232,7 +222,7 @@ pub fn run(
     )?;
     let took_over = takeover.served();
     let granted = takeover.granted.is_some();
-    if witness.is_some() && !granted {
+    if lab.witness.is_some() && !granted {
         writeln!(
             out,
             "  the witness's grant was not seen on the private network: WITNESS FAILED"
@@ -259,7 +249,7 @@ pub fn run(
 
     // The plug back in.
     writeln!(out, "\nplugging the primary back in...")?;
-    let (failback, probes) = measure::plug_back(&t, &rig, prober, STEP_LIMIT, SETTLE)?;
+    let (failback, probes) = measure::plug_back(&lab, &daemons, prober, STEP_LIMIT, SETTLE)?;
     writeln!(out, "timeline, 0 = the plug:\n{}", failback.timeline())?;
     let failback_outage = match failback.outage() {
         Some(d) => {
@@ -279,15 +269,7 @@ pub fn run(
             None
         }
     };
-    let Rig {
-        owners,
-        capture,
-        hb,
-        fo,
-        responders,
-        ..
-    } = rig;
-    let (p_held, s_held) = (owners.0.stop()?, owners.1.stop()?);
+    let (p_held, s_held) = lab.owners.held();
     let both = overlap(&p_held, &s_held, failback.end);
     if both.is_zero() {
         writeln!(
@@ -308,12 +290,9 @@ pub fn run(
         .map(|r| format!("{} ({} answers)", r.0, r.3))
         .collect();
     writeln!(out, "  who served the client, in order: {}", who.join(", "))?;
-    drop(capture);
-    drop((hb, fo));
-    drop(responders);
-    if let Some(node) = witness.as_mut() {
-        node.power_off(&t)?;
-        let dir = run.path.join("witness");
+    let dir = lab.dir().join("witness");
+    if let Some(node) = lab.witness.as_mut() {
+        node.power_off(&lab.t)?;
         if node.decode_logs().is_some() {
             writeln!(
                 out,

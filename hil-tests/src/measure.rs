@@ -1,6 +1,7 @@
-//! One failover, measured: the lab's observers and daemons running on a
-//! [`Topology`] ([`Rig`]), the primary's plug pulled and what followed
-//! ([`Takeover`]), the plug put back and what followed ([`Failback`]).
+//! One failover, measured on a [`Lab`] with both captures running
+//! ([`Lab::capture_arp`], [`Lab::capture_protocol`]) and its [`Daemons`]:
+//! the primary's plug pulled and what followed ([`Takeover`]), the plug put
+//! back and what followed ([`Failback`]).
 //!
 //! The demo prints these measurements as timelines; the benchmark repeats
 //! them and keeps the numbers. Zero of a takeover is when the primary's
@@ -11,17 +12,14 @@
 use std::io;
 use std::time::{Duration, Instant};
 
-use crate::daemons::{start_failoverd, start_heartbeatd, Binaries, Daemon, Profile, RunDir};
+use failover_core::wire::WitnessKind;
+
 use crate::interrupt;
-use failover_core::wire::{WitnessKind, DEFAULT_PORT};
-
-use crate::observe::{Capture, FrameSeen, Ownership, ProtocolCapture};
-use crate::service::{Probe, Prober, Responder};
+use crate::lab::{Daemons, Lab, Owner};
+use crate::observe::FrameSeen;
+use crate::service::{Probe, Prober};
 use crate::timeline::{signed_ms, Timeline};
-use crate::topology::{Net, Topology, PRIVATE_BRIDGE, PUBLIC_BRIDGE, PUBLIC_IF, SERVICE};
-
-/// How often address ownership is sampled.
-pub const OWNERSHIP_PERIOD: Duration = Duration::from_millis(1);
+use crate::topology::Net;
 /// How often the measurements check whether what they wait for happened
 /// (the times themselves come from the observers, not from this).
 pub const POLL_STEP: Duration = Duration::from_millis(5);
@@ -87,83 +85,12 @@ fn answered_by(prober: &Prober, who: &str, since: Instant) -> bool {
     first_answer_from(&prober.probes(), who, since).is_some()
 }
 
-/// The daemons and observers running on a topology: an echo responder on
-/// each server, address ownership sampled on each, the capture on the
-/// public bridge, `heartbeatd` on the primary and `failoverd` on the
-/// secondary. The client's prober is started separately (the benchmark
-/// uses a fresh one per run).
-#[derive(Debug)]
-pub struct Rig {
-    /// The primary's public MAC.
-    pub primary_mac: String,
-    /// The secondary's public MAC.
-    pub secondary_mac: String,
-    /// Echo responders on the primary and the secondary.
-    pub responders: (Responder, Responder),
-    /// Who has the service address: the primary, the secondary.
-    pub owners: (Ownership, Ownership),
-    /// Gratuitous ARPs and ARP replies for the service address on the
-    /// public bridge.
-    pub capture: Capture,
-    /// The protocol on the private bridge: heartbeats and, with a witness,
-    /// its exchange with the secondary.
-    pub private: ProtocolCapture,
-    /// `heartbeatd` on the primary.
-    pub hb: Daemon,
-    /// `failoverd` on the secondary.
-    pub fo: Daemon,
-}
-
-impl Rig {
-    /// Starts everything on `t`: responders, ownership samplers, capture,
-    /// `heartbeatd` (with `hb_extra` arguments), then `failoverd` (with
-    /// `fo_extra`).
-    pub fn start(
-        t: &Topology,
-        bins: &Binaries,
-        run: &RunDir,
-        profile: &Profile,
-        hb_extra: &[&str],
-        fo_extra: &[&str],
-    ) -> io::Result<Rig> {
-        let primary_mac = t.primary.public_mac()?;
-        let secondary_mac = t.secondary.public_mac()?;
-        let responders = (
-            Responder::start(&t.primary.ns, "primary")?,
-            Responder::start(&t.secondary.ns, "secondary")?,
-        );
-        let owners = (
-            Ownership::start(&t.primary.ns, PUBLIC_IF, SERVICE, OWNERSHIP_PERIOD)?,
-            Ownership::start(&t.secondary.ns, PUBLIC_IF, SERVICE, OWNERSHIP_PERIOD)?,
-        );
-        let capture = Capture::start(t.switch.ns(), PUBLIC_BRIDGE, SERVICE)?;
-        let private = ProtocolCapture::start(t.switch.ns(), PRIVATE_BRIDGE, DEFAULT_PORT)?;
-        let hb = start_heartbeatd(t, bins, run, profile, hb_extra)?;
-        let fo = start_failoverd(t, bins, run, profile, fo_extra)?;
-        Ok(Rig {
-            primary_mac,
-            secondary_mac,
-            responders,
-            owners,
-            capture,
-            private,
-            hb,
-            fo,
-        })
-    }
-
-    /// Waits (at most `limit`) until the primary holds the address and
-    /// `failoverd` has started. `Ok(false)` if that did not happen in time.
-    pub fn wait_ready(&self, limit: Duration) -> io::Result<bool> {
-        poll(limit, Duration::from_millis(1), || {
-            self.owners.0.holds_now() && self.fo.logged("started")
-        })
-    }
-
-    /// Whether the primary, and only the primary, holds the address now.
-    pub fn primary_serves(&self) -> bool {
-        self.owners.0.holds_now() && !self.owners.1.holds_now()
-    }
+/// Waits (at most `limit`) until the primary holds the address and
+/// `failoverd` has started. `Ok(false)` if that did not happen in time.
+pub fn wait_ready(lab: &Lab, d: &Daemons, limit: Duration) -> io::Result<bool> {
+    poll(limit, Duration::from_millis(1), || {
+        lab.owners.primary.holds_now() && d.fo.logged("started")
+    })
 }
 
 /// The primary's plug pulled (both cables), and what followed.
@@ -262,26 +189,24 @@ impl Takeover {
 /// most `limit`, for the client to be answered by the secondary, then
 /// `settle` more for the slower log lines (PostAcq, "took over").
 pub fn pull_plug(
-    t: &Topology,
-    rig: &Rig,
+    lab: &Lab,
+    d: &Daemons,
     prober: &Prober,
     limit: Duration,
     settle: Duration,
 ) -> io::Result<Takeover> {
+    let t = &lab.t;
     let cut_start = Instant::now();
     t.unplug(&t.primary, Net::Private)?;
     t.unplug(&t.primary, Net::Public)?;
     let cut_done = Instant::now();
     poll(Duration::from_secs(1), Duration::from_millis(1), || {
-        rig.hb
-            .logged_after(cut_start, "pub0: carrier lost")
-            .is_some()
+        d.hb.logged_after(cut_start, "pub0: carrier lost").is_some()
     })?;
-    let priv_lost = rig.hb.logged_after(cut_start, "priv0: carrier lost");
-    let pulled = rig
-        .hb
-        .logged_after(cut_start, "pub0: carrier lost")
-        .unwrap_or(cut_done);
+    let priv_lost = d.hb.logged_after(cut_start, "priv0: carrier lost");
+    let pulled =
+        d.hb.logged_after(cut_start, "pub0: carrier lost")
+            .unwrap_or(cut_done);
     poll(limit, POLL_STEP, || {
         answered_by(prober, "secondary", pulled)
     })?;
@@ -293,20 +218,29 @@ pub fn pull_plug(
         (Some(a), Some(b)) => lost_between(&probes, a, b),
         _ => 0,
     };
-    let fo = |needle: &str| rig.fo.logged_after(pulled, needle);
+    let fo = |needle: &str| d.fo.logged_after(pulled, needle);
     Ok(Takeover {
         cut_start,
         pulled,
         priv_lost,
         last_primary,
         verdict: fo("is silent on every network"),
-        asked: rig.private.first(WitnessKind::Request, pulled),
-        granted: rig.private.first(WitnessKind::Grant, pulled),
+        asked: lab
+            .protocol
+            .as_ref()
+            .and_then(|c| c.first(WitnessKind::Request, pulled)),
+        granted: lab
+            .protocol
+            .as_ref()
+            .and_then(|c| c.first(WitnessKind::Grant, pulled)),
         added: fo("added 192.0.2.10"),
-        first_garp: rig.capture.first_garp(&rig.secondary_mac, pulled),
+        first_garp: lab
+            .arp
+            .as_ref()
+            .and_then(|c| c.first_garp(&lab.macs.1, pulled)),
         post_acq: fo("PostAcq acquire"),
         took_over: fo("took over 192.0.2.10"),
-        dropped: rig.hb.logged_after(pulled, "dropped 192.0.2.10"),
+        dropped: d.hb.logged_after(pulled, "dropped 192.0.2.10"),
         back,
         lost_probes,
     })
@@ -374,17 +308,18 @@ impl Failback {
 /// then `settle` more, and stops `prober`, returning its probes with the
 /// measurement.
 pub fn plug_back(
-    t: &Topology,
-    rig: &Rig,
+    lab: &Lab,
+    d: &Daemons,
     prober: Prober,
     limit: Duration,
     settle: Duration,
 ) -> io::Result<(Failback, Vec<Probe>)> {
+    let t = &lab.t;
     let plugged = Instant::now();
     t.plug(&t.primary, Net::Private)?;
     t.plug(&t.primary, Net::Public)?;
     let failed_back = poll(limit, POLL_STEP, || {
-        rig.primary_serves() && answered_by(&prober, "primary", plugged)
+        lab.owners.are(Owner::Primary) && answered_by(&prober, "primary", plugged)
     })?;
     interrupt::sleep(settle)?;
     let probes = prober.stop();
@@ -398,12 +333,15 @@ pub fn plug_back(
     let fb = Failback {
         plugged,
         failed_back,
-        carrier_back: rig.hb.logged_after(plugged, "carrier back"),
-        pre_rel: rig.fo.logged_after(plugged, "PreRel release"),
-        removed: rig.fo.logged_after(plugged, "removed 192.0.2.10"),
-        gave_back: rig.fo.logged_after(plugged, "gave 192.0.2.10 back"),
-        hb_added: rig.hb.logged_after(plugged, "added 192.0.2.10"),
-        first_garp: rig.capture.first_garp(&rig.primary_mac, plugged),
+        carrier_back: d.hb.logged_after(plugged, "carrier back"),
+        pre_rel: d.fo.logged_after(plugged, "PreRel release"),
+        removed: d.fo.logged_after(plugged, "removed 192.0.2.10"),
+        gave_back: d.fo.logged_after(plugged, "gave 192.0.2.10 back"),
+        hb_added: d.hb.logged_after(plugged, "added 192.0.2.10"),
+        first_garp: lab
+            .arp
+            .as_ref()
+            .and_then(|c| c.first_garp(&lab.macs.0, plugged)),
         last_secondary,
         home,
         lost_probes,

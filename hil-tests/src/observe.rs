@@ -6,16 +6,16 @@
 //! - [`ProtocolCapture`]: the failover protocol on a bridge (the private
 //!   one: heartbeats and the witness exchange), with each frame's sender;
 //! - [`Ownership`]: which server has the service address on its interface,
-//!   sampled over netlink every millisecond, as intervals.
+//!   sampled over netlink every millisecond, as intervals
+//!   ([`crate::holds::Held`]).
 //!
 //! Together with the prober ([`crate::service`]) and the daemons' logs
 //! ([`crate::daemons`]) they make the run's [`crate::timeline`].
 
 use std::io;
 use std::net::Ipv4Addr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use failover_core::wire::{Body, FrameRepr, WitnessKind, WitnessRepr};
@@ -24,6 +24,8 @@ use failover_host::net::channel::{Channel, ChannelConfig};
 use failover_host::net::frame::parse_udp_frame;
 use failover_host::net::garp::{parse_arp, GarpForm};
 
+use crate::background::Background;
+use crate::holds::Held;
 use crate::netns::Netns;
 use crate::service::MAX_RUN;
 
@@ -31,27 +33,16 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// A background thread that runs until stopped (or [`MAX_RUN`]).
-#[derive(Debug)]
-struct Worker {
-    stop: Arc<AtomicBool>,
-    handle: Option<JoinHandle<io::Result<io::Result<()>>>>,
-}
+/// An observer's thread, run in a namespace until stopped (or
+/// [`MAX_RUN`]): its result is the namespace's and the observer's.
+type Worker = Background<io::Result<io::Result<()>>>;
 
-impl Worker {
-    fn halt(&mut self) -> io::Result<()> {
-        self.stop.store(true, Ordering::Relaxed);
-        match self.handle.take().map(JoinHandle::join) {
-            Some(Ok(Ok(Ok(())))) | None => Ok(()),
-            Some(Ok(Ok(Err(e)) | Err(e))) => Err(e),
-            Some(Err(_)) => Err(io::Error::other("observer thread panicked")),
-        }
-    }
-}
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        let _ = self.halt();
+/// Stops an observer's thread and says how it ended.
+fn halt(worker: &mut Worker) -> io::Result<()> {
+    match worker.halt() {
+        Some(Ok(Ok(Ok(())))) | None => Ok(()),
+        Some(Ok(Ok(Err(e)) | Err(e))) => Err(e),
+        Some(Err(_)) => Err(io::Error::other("observer thread panicked")),
     }
 }
 
@@ -86,7 +77,7 @@ fn spawn_capture<T: Send + 'static>(
     // failure reaches the caller.
     let ready = Arc::new(Mutex::new(None::<io::Result<()>>));
     let seen = Arc::new(Mutex::new(Vec::new()));
-    let stop = Arc::new(AtomicBool::new(false));
+    let stop = Worker::flag();
     let (flag, sink, report) = (Arc::clone(&stop), Arc::clone(&seen), Arc::clone(&ready));
     let handle = switch.spawn_thread(move || -> io::Result<()> {
         let mut ch = match Channel::open(bridge, &ChannelConfig::capture()) {
@@ -111,10 +102,7 @@ fn spawn_capture<T: Send + 'static>(
         }
         Ok(())
     })?;
-    let worker = Worker {
-        stop,
-        handle: Some(handle),
-    };
+    let worker = Worker::new(stop, handle);
     for _ in 0..500 {
         if let Some(r) = lock(&ready).take() {
             r?;
@@ -158,7 +146,7 @@ impl Capture {
 
     /// Stops the capture.
     pub fn stop(mut self) -> io::Result<Vec<ArpSeen>> {
-        self.worker.halt()?;
+        halt(&mut self.worker)?;
         Ok(self.seen())
     }
 }
@@ -228,18 +216,10 @@ impl ProtocolCapture {
 
     /// Stops the capture.
     pub fn stop(mut self) -> io::Result<Vec<FrameSeen>> {
-        self.worker.halt()?;
+        halt(&mut self.worker)?;
         Ok(self.seen())
     }
 }
-
-/// When a server certainly had the address: `(from, until)`, `until`
-/// `None` while it still has it. A sample only says the address was there
-/// at some instant of its netlink query, and the sampling thread may run
-/// late, so an interval runs from the end of the first query that saw the
-/// address to the start of the last one: overlaps computed from these are
-/// real ones, never an artefact of a late sample.
-pub type Held = (Instant, Option<Instant>);
 
 /// Samples whether a server has an address on an interface.
 #[derive(Debug)]
@@ -257,7 +237,7 @@ impl Ownership {
         period: Duration,
     ) -> io::Result<Ownership> {
         let held = Arc::new(Mutex::new(Vec::new()));
-        let stop = Arc::new(AtomicBool::new(false));
+        let stop = Worker::flag();
         let (flag, sink) = (Arc::clone(&stop), Arc::clone(&held));
         let handle = ns.spawn_thread(move || -> io::Result<()> {
             let mut nl = Netlink::open().map_err(io::Error::other)?;
@@ -277,9 +257,12 @@ impl Ownership {
                 if has != had {
                     let mut h = lock(&sink);
                     if has {
-                        h.push((after, None));
+                        h.push(Held {
+                            from: after,
+                            until: None,
+                        });
                     } else if let Some(last) = h.last_mut() {
-                        last.1 = Some(last_seen.max(last.0));
+                        last.until = Some(last_seen.max(last.from));
                     }
                     had = has;
                 }
@@ -292,10 +275,7 @@ impl Ownership {
         })?;
         Ok(Ownership {
             held,
-            worker: Worker {
-                stop,
-                handle: Some(handle),
-            },
+            worker: Worker::new(stop, handle),
         })
     }
 
@@ -306,42 +286,12 @@ impl Ownership {
 
     /// Whether the address is on the interface now (as last sampled).
     pub fn holds_now(&self) -> bool {
-        lock(&self.held).last().is_some_and(|h| h.1.is_none())
+        lock(&self.held).last().is_some_and(Held::is_open)
     }
 
     /// Stops sampling.
     pub fn stop(mut self) -> io::Result<Vec<Held>> {
-        self.worker.halt()?;
+        halt(&mut self.worker)?;
         Ok(self.held())
-    }
-}
-
-/// The total time two sets of intervals overlap, measured up to `end` for
-/// intervals still open.
-pub fn overlap(a: &[Held], b: &[Held], end: Instant) -> Duration {
-    let mut total = Duration::ZERO;
-    for (a0, a1) in a {
-        for (b0, b1) in b {
-            let start = (*a0).max(*b0);
-            let stop = a1.unwrap_or(end).min(b1.unwrap_or(end));
-            total += stop.saturating_duration_since(start);
-        }
-    }
-    total
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn overlap_of_intervals() {
-        let t = Instant::now();
-        let ms = |n: u64| t + Duration::from_millis(n);
-        let a = [(ms(0), Some(ms(10))), (ms(50), None)];
-        let b = [(ms(10), Some(ms(50)))];
-        assert_eq!(overlap(&a, &b, ms(100)), Duration::ZERO);
-        let b = [(ms(5), Some(ms(12))), (ms(90), None)];
-        assert_eq!(overlap(&a, &b, ms(100)), Duration::from_millis(15));
     }
 }

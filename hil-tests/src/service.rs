@@ -8,11 +8,11 @@
 
 use std::io;
 use std::net::{Ipv4Addr, UdpSocket};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crate::background::Background;
 use crate::netns::Netns;
 
 /// The UDP port of the stand-in service.
@@ -22,18 +22,20 @@ pub const MAX_RUN: Duration = Duration::from_secs(3600);
 /// A probe is a sequence number and this tag.
 const PROBE_TAG: &[u8] = b"probe";
 
+/// A thread of the service stand-in, run in a namespace.
+type Worker = Background<io::Result<io::Result<()>>>;
+
 /// An echo responder running in a server's namespace until dropped.
 #[derive(Debug)]
 pub struct Responder {
-    stop: Arc<AtomicBool>,
-    handle: Option<JoinHandle<io::Result<io::Result<()>>>>,
+    _worker: Worker,
 }
 
 impl Responder {
     /// Starts answering on UDP port [`SERVICE_PORT`] of every address of
     /// `ns` with the request's bytes followed by `name`.
     pub fn start(ns: &Netns, name: &'static str) -> io::Result<Responder> {
-        let stop = Arc::new(AtomicBool::new(false));
+        let stop = Worker::flag();
         let flag = Arc::clone(&stop);
         let handle = ns.spawn_thread(move || -> io::Result<()> {
             let sock = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, SERVICE_PORT))?;
@@ -56,18 +58,8 @@ impl Responder {
             Ok(())
         })?;
         Ok(Responder {
-            stop,
-            handle: Some(handle),
+            _worker: Background::new(stop, handle),
         })
-    }
-}
-
-impl Drop for Responder {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(h) = self.handle.take() {
-            let _ = h.join();
-        }
     }
 }
 
@@ -85,15 +77,14 @@ pub struct Probe {
 /// The client's prober, running until [`Prober::stop`].
 #[derive(Debug)]
 pub struct Prober {
-    stop: Arc<AtomicBool>,
     probes: Arc<Mutex<Vec<Probe>>>,
-    handle: Option<JoinHandle<io::Result<io::Result<()>>>>,
+    worker: Worker,
 }
 
 impl Prober {
     /// Starts probing `target`:[`SERVICE_PORT`] from `ns` every `period`.
     pub fn start(ns: &Netns, target: Ipv4Addr, period: Duration) -> io::Result<Prober> {
-        let stop = Arc::new(AtomicBool::new(false));
+        let stop = Worker::flag();
         let probes = Arc::new(Mutex::new(Vec::new()));
         let (flag, log) = (Arc::clone(&stop), Arc::clone(&probes));
         let handle = ns.spawn_thread(move || -> io::Result<()> {
@@ -146,9 +137,8 @@ impl Prober {
             Ok(())
         })?;
         Ok(Prober {
-            stop,
             probes,
-            handle: Some(handle),
+            worker: Background::new(stop, handle),
         })
     }
 
@@ -159,21 +149,8 @@ impl Prober {
 
     /// Stops probing and returns every probe.
     pub fn stop(mut self) -> Vec<Probe> {
-        self.halt();
+        let _ = self.worker.halt();
         self.probes()
-    }
-
-    fn halt(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(h) = self.handle.take() {
-            let _ = h.join();
-        }
-    }
-}
-
-impl Drop for Prober {
-    fn drop(&mut self) {
-        self.halt();
     }
 }
 

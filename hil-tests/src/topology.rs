@@ -34,6 +34,8 @@ pub const PUBLIC_BROADCAST: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 255);
 pub const SERVICE: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 10);
 /// The client's address.
 pub const CLIENT_IP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 100);
+/// The switch port of the client's cable.
+pub const CLIENT_PORT: &str = "client-pub";
 
 /// Which network a cable is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,7 +119,7 @@ impl Topology {
         let primary = server("primary", 1)?;
         let secondary = server("secondary", 2)?;
         let client = Netns::new("client")?;
-        switch.connect(PUBLIC_BRIDGE, "client-pub", &client, PUBLIC_IF)?;
+        switch.connect(PUBLIC_BRIDGE, CLIENT_PORT, &client, PUBLIC_IF)?;
         client.add_addr(PUBLIC_IF, &format!("{CLIENT_IP}/24"))?;
         Ok(Topology {
             primary,
@@ -125,6 +127,18 @@ impl Topology {
             client,
             switch,
         })
+    }
+
+    /// Every port of the switch: both cables of each server, and the
+    /// client's (where loss is injected on every path).
+    pub fn switch_ports(&self) -> Vec<String> {
+        vec![
+            self.primary.port(Net::Private),
+            self.primary.port(Net::Public),
+            self.secondary.port(Net::Private),
+            self.secondary.port(Net::Public),
+            CLIENT_PORT.to_owned(),
+        ]
     }
 
     /// Pulls `server`'s cable on `net`.

@@ -45,6 +45,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use nix::sys::signal::Signal;
 
 use crate::netns::wait_until;
+use crate::process;
 use crate::topology::{Topology, PRIVATE_BRIDGE};
 
 /// The witness's private address (its node id for the daemons'
@@ -118,6 +119,14 @@ pub const QEMU: &str = "qemu-system-arm";
 /// The firmware's heartbeat interval as built for the lab
 /// (`firmware/witness.toml`); the daemons must use the same.
 pub const INTERVAL_MS: u64 = 10;
+/// The witness's dead time as built for the lab (`Timing::recommended` for
+/// 10 ms: six intervals and 1 ms): a freshly booted witness grants no
+/// sooner than this after its boot.
+pub const WITNESS_DEAD_TIME: Duration = Duration::from_millis(61);
+/// A grant's lease as built for the lab (twenty intervals): also how long a
+/// rebooted witness says a grant may be outstanding, and the longer
+/// hold-down of policy "preferred" after the verdict.
+pub const LEASE: Duration = Duration::from_millis(200);
 
 /// Where `scripts/firmware.sh` leaves the ELF.
 pub fn default_elf() -> PathBuf {
@@ -320,12 +329,7 @@ impl WitnessNode {
 
     /// Whether QEMU is still running (it exits on a firmware panic).
     pub fn is_running(&self) -> bool {
-        self.pid.is_some_and(|pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
-                !s.rsplit_once(") ")
-                    .is_some_and(|(_, rest)| rest.starts_with('Z'))
-            })
-        })
+        self.pid.is_some_and(process::is_running)
     }
 
     /// Cuts the witness's power: kills QEMU (SIGKILL, by PID) and waits

@@ -1,11 +1,9 @@
 //! The `failover-lab` binary as a user meets it: exit statuses and messages.
 
 use std::process::{Command, Output};
-use std::sync::Mutex;
 
-/// The lab tests run one at a time: two labs at once on a small machine
-/// would time each other's heartbeats.
-static LAB: Mutex<()> = Mutex::new(());
+use failover_lab::lab::serial;
+use failover_lab::lab_test;
 
 fn lab(args: &[&str]) -> Output {
     lab_command(args)
@@ -57,7 +55,9 @@ fn help_lists_both_subcommands() {
 
 #[test]
 fn demo_runs_the_lab_as_root_and_refuses_otherwise() {
-    let _one_lab = LAB.lock().unwrap_or_else(|e| e.into_inner());
+    // The lab tests run one at a time: two labs at once on a small machine
+    // would time each other's heartbeats.
+    let _serial = serial();
     let o = lab(&["demo"]);
     let e = stderr(&o);
     let out = String::from_utf8_lossy(&o.stdout);
@@ -105,12 +105,7 @@ fn demo_runs_the_lab_as_root_and_refuses_otherwise() {
 /// that the witness was left out and why, and under CI=true it fails.
 #[test]
 fn demo_without_the_witness_says_so_last_and_fails_under_ci() {
-    if failover_lab::netns::skip_unless_root(
-        "cli::demo_without_the_witness_says_so_last_and_fails_under_ci",
-    ) {
-        return;
-    }
-    let _one_lab = LAB.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(_serial) = lab_test!() else { return };
     let o = lab_command(&["demo", "--no-witness"])
         .env_remove("CI")
         .output()
@@ -155,7 +150,7 @@ fn bench_smoke_run_writes_its_json_and_picture() {
         assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
         return;
     }
-    let _one_lab = LAB.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = serial();
     let dir = std::env::temp_dir().join(format!("failover-lab-bench-smoke-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let out_dir = dir.to_str().expect("a UTF-8 temporary directory");

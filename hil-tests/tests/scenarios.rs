@@ -2,28 +2,31 @@
 //! in the lab network, one fault each, and assertions on the outcome:
 //!
 //! * who holds the service address afterwards, from both servers'
-//!   [`Ownership`] samplers (every millisecond over the whole run), and
-//!   that it was never on both at once ([`overlap`] zero) except where a
-//!   test says why;
+//!   ownership samplers (every millisecond over the whole run), and that it
+//!   was never on both at once ([`Lab::check_never_two_holders`]) except
+//!   where a test says why;
 //! * which notifications were mailed (the fake `sendmail` of each server's
-//!   [`RunDir`]) and which stage scripts ran, in order;
-//! * what the client saw ([`Prober`] every millisecond, [`service_runs`]).
+//!   run directory, [`events`]) and which stage scripts ran, in order
+//!   ([`stages`]);
+//! * what the client saw (a probe every millisecond, [`Lab::runs`]).
 //!
-//! Every scenario builds its own [`Topology`] (unique namespaces, removed
+//! The harness is the library's [`Lab`] (`failover_lab::lab`): every
+//! scenario builds its own ([`Lab::scenario`]: unique namespaces, removed
 //! also on failure) and runs the daemons at the fast profile (10 ms beats)
-//! unless it says otherwise. Time bounds are generous ([`WAIT`]) and only
-//! where a behaviour is about time. The scenarios run one at a time (a
-//! lock): they measure timing, and two labs sharing two cores would
-//! measure each other.
+//! unless it says otherwise. Time bounds are generous
+//! ([`failover_lab::lab::SCENARIO_LIMIT`]) and only where a behaviour is
+//! about time. The scenarios run one at a time ([`lab_test!`]): they
+//! measure timing, and two labs sharing two cores would measure each other.
 //!
 //! At 10 ms beats a daemon that does not run for 20 ms has stalled (it
 //! drops its addresses: the stall rule) and a primary that does not run for
 //! 30 ms is taken over from. On a shared two-core machine both happen many
 //! times a minute at normal priority, so the daemons run with real-time
-//! scheduling (`failover_lab::control::real_time`); the scenarios whose claim is that nothing
-//! happens use a 200 ms dead time ([`fast_patient`]); and "the primary held
-//! the address throughout" allows the drops heartbeatd logged as its own
-//! stalls ([`primary_kept_it`]). Typical run: about 40 s in all.
+//! scheduling (`failover_lab::control::real_time`); the scenarios whose
+//! claim is that nothing happens use a 200 ms dead time
+//! ([`Profile::fast_patient`]); and "the primary held the address
+//! throughout" allows the drops heartbeatd logged as its own stalls
+//! ([`primary_kept_it`]). Typical run: about 40 s in all.
 //!
 //! They need root. Without it each test prints a loud "SKIPPED: needs root"
 //! and returns; CI runs as root and runs them all. The daemons' binaries
@@ -31,510 +34,35 @@
 //! `cargo build -p failover-host` (or set `FAILOVER_BIN_DIR`). A failing
 //! scenario keeps its run directory (logs, mail, scripts) and names it.
 
-use std::cell::RefCell;
-use std::fs;
-use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use failover_core::wire::{
-    Body, FrameRepr, Header, HeartbeatFlags, HeartbeatRepr, Key, Keyring, DEFAULT_PORT,
-    MAX_FRAME_LEN,
-};
+use failover_core::wire::{Body, FrameRepr, HeartbeatFlags, DEFAULT_PORT, MAX_FRAME_LEN};
 use failover_core::{LinkId, NodeId, Role};
 use failover_host::net::{build_udp_frame, parse_udp_frame};
-use failover_lab::attacker::{send, Attacker};
-use failover_lab::control::{real_time, status, FrameCounters};
-use failover_lab::daemons::{
-    start_failoverd, start_heartbeatd, Binaries, Daemon, Profile, RunDir, Scratch,
-};
+use failover_lab::attacker::{send, Attacker, HeartbeatForger};
+use failover_lab::daemons::Profile;
 use failover_lab::faults::{ArpBlock, Direction, Loss};
-use failover_lab::netns::{skip_unless_root, wait_until};
-use failover_lab::observe::{overlap, Capture, Held, Ownership};
-use failover_lab::service::{service_runs, Probe, Prober, Responder};
-use failover_lab::topology::{Net, Topology, CLIENT_IP, PUBLIC_BRIDGE, PUBLIC_IF, SERVICE};
+use failover_lab::holds::{held_at, Held};
+use failover_lab::lab::{
+    acquire_then_release, events, longest_outage, primary_kept_it, record_file, record_stage,
+    record_stages, stages, Lab, Owner, ACQUIRE, NO_OUTAGE, QUIET, RELEASE,
+};
+use failover_lab::lab_test;
+use failover_lab::process::{is_running, listed_pids, KillListed};
+use failover_lab::topology::{Net, CLIENT_IP};
 use nix::sys::signal::Signal;
-
-/// Generous bound on anything that must happen (a verdict, a takeover, a
-/// failback): at 10 ms beats these take tens of milliseconds.
-const WAIT: Duration = Duration::from_secs(10);
-/// How long "nothing happens" is watched for after a fault that must not
-/// cause a takeover: 150 fast-profile intervals, 50 dead times.
-const QUIET: Duration = Duration::from_millis(1500);
-/// Polling step of the waits.
-const STEP: Duration = Duration::from_millis(2);
-/// How often the observers sample.
-const PERIOD: Duration = Duration::from_millis(1);
-/// The longest a client may go unanswered where the service must not be
-/// interrupted at all. A real interruption (a takeover, a lost address)
-/// lasts tens of milliseconds at least and shows up as a server change in
-/// the client's runs too; this bound only absorbs the scheduling of a
-/// loaded two-core machine (the prober, the responders and both daemons
-/// compete for it).
-const NO_OUTAGE: Duration = Duration::from_millis(250);
-
-static SERIAL: Mutex<()> = Mutex::new(());
-
-/// One scenario at a time (see the module documentation).
-fn serial() -> MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// The scenario's directory (see `Scratch`).
-fn scratch(test: &str) -> Scratch {
-    Scratch::new(
-        "scenario",
-        test,
-        "scenario failed: its logs, mail and scripts",
-    )
-    .expect("scenario directory")
-}
-
-/// A lab network with the observers running. On drop, failoverd is
-/// killed first (were heartbeatd to go first, failoverd could start a
-/// takeover, and its scripts would outlive it); then the fields drop in
-/// order: the observers stop, the namespaces go (killing the daemons), the
-/// files last.
-struct Lab {
-    prober: Option<Prober>,
-    capture: Option<Capture>,
-    owners: (Ownership, Ownership),
-    _responders: (Responder, Responder),
-    t: Topology,
-    bins: Binaries,
-    profile: Profile,
-    /// The primary's run directory (its mail, its state).
-    prun: RunDir,
-    /// The secondary's run directory (its scripts, mail, state).
-    srun: RunDir,
-    /// Every failoverd started, for the teardown.
-    failoverds: RefCell<Vec<u32>>,
-    _files: Scratch,
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        for pid in self.failoverds.borrow().iter() {
-            let _ = self.t.secondary.ns.signal(*pid, Signal::SIGKILL);
-        }
-    }
-}
-
-impl Lab {
-    fn new(test: &str, profile: Profile) -> Lab {
-        let bins = match Binaries::find() {
-            Ok(b) => b,
-            Err(e) => panic!("{e}"),
-        };
-        let files = scratch(test);
-        let prun = RunDir::create(&files.base.join("primary")).expect("primary's run dir");
-        let srun = RunDir::create(&files.base.join("secondary")).expect("secondary's run dir");
-        let t = Topology::new().expect("lab network");
-        let responders = (
-            Responder::start(&t.primary.ns, "primary").expect("responder"),
-            Responder::start(&t.secondary.ns, "secondary").expect("responder"),
-        );
-        let owners = (
-            Ownership::start(&t.primary.ns, PUBLIC_IF, SERVICE, PERIOD).expect("sampler"),
-            Ownership::start(&t.secondary.ns, PUBLIC_IF, SERVICE, PERIOD).expect("sampler"),
-        );
-        Lab {
-            prober: None,
-            capture: None,
-            owners,
-            _responders: responders,
-            t,
-            bins,
-            profile,
-            prun,
-            srun,
-            failoverds: RefCell::new(Vec::new()),
-            _files: files,
-        }
-    }
-
-    /// Starts heartbeatd on the primary and waits for its start-up line.
-    fn heartbeatd(&self, extra: &[&str]) -> Daemon {
-        let d = start_heartbeatd(&self.t, &self.bins, &self.prun, &self.profile, extra)
-            .expect("start heartbeatd");
-        real_time(&d);
-        self.wait("heartbeatd to start", WAIT, &[&d], || d.logged("started"));
-        d
-    }
-
-    /// Starts failoverd on the secondary and waits for its start-up line.
-    fn failoverd(&self, extra: &[&str]) -> Daemon {
-        let d = start_failoverd(&self.t, &self.bins, &self.srun, &self.profile, extra)
-            .expect("start failoverd");
-        self.failoverds.borrow_mut().push(d.pid);
-        real_time(&d);
-        self.wait("failoverd to start", WAIT, &[&d], || d.logged("started"));
-        d
-    }
-
-    /// Waits for the steady state (the primary alone holds the address, the
-    /// secondary hears it), then starts the client and waits until the
-    /// primary answers it.
-    /// Starts both daemons with the profile's arguments only and waits for
-    /// the steady state.
-    fn start_both(&mut self) -> (Daemon, Daemon) {
-        let hb = self.heartbeatd(&[]);
-        let fo = self.failoverd(&[]);
-        self.steady(&hb, &fo);
-        (hb, fo)
-    }
-
-    fn steady(&mut self, hb: &Daemon, fo: &Daemon) {
-        self.wait_owner(Owner::Primary, &[hb, fo]);
-        let bin = self.bins.failoverd.clone();
-        self.wait("failoverd to hear the primary", WAIT, &[hb, fo], || {
-            status(&bin, fo).contains("198.51.100.1: alive")
-        });
-        self.start_client();
-        self.wait_served_by("primary", Instant::now(), &[hb, fo]);
-    }
-
-    fn start_client(&mut self) {
-        self.prober = Some(Prober::start(&self.t.client, SERVICE, PERIOD).expect("prober"));
-    }
-
-    fn probes(&self) -> Vec<Probe> {
-        self.prober.as_ref().map(Prober::probes).unwrap_or_default()
-    }
-
-    /// The servers that answered the client, in runs.
-    fn runs(&self) -> Vec<String> {
-        service_runs(&self.probes())
-            .into_iter()
-            .map(|r| r.0)
-            .collect()
-    }
-
-    /// The servers that answered probes sent at or after `since`, in runs.
-    fn runs_since(&self, since: Instant) -> Vec<String> {
-        let probes: Vec<Probe> = self
-            .probes()
-            .into_iter()
-            .filter(|p| p.sent >= since)
-            .collect();
-        service_runs(&probes).into_iter().map(|r| r.0).collect()
-    }
-
-    /// Waits until `who` answers a probe sent at or after `since`.
-    fn wait_served_by(&self, who: &str, since: Instant, logs: &[&Daemon]) {
-        self.wait(
-            &format!("the client to be served by the {who}"),
-            WAIT,
-            logs,
-            || {
-                self.probes()
-                    .iter()
-                    .any(|p| p.sent >= since && p.answer.as_ref().is_some_and(|a| a.1 == who))
-            },
-        );
-    }
-
-    fn held(&self) -> (Vec<Held>, Vec<Held>) {
-        (self.owners.0.held(), self.owners.1.held())
-    }
-
-    /// Fails the scenario if both servers ever had the address at once.
-    fn check_never_two_holders(&self, logs: &[&Daemon]) {
-        let both = self.overlap();
-        self.check(
-            both.is_zero(),
-            &format!("never two holders (overlap {both:?})"),
-            logs,
-        );
-    }
-
-    /// Time both servers had the address at once, over the whole run.
-    fn overlap(&self) -> Duration {
-        let (p, s) = self.held();
-        overlap(&p, &s, Instant::now())
-    }
-
-    /// Waits until exactly `owner` holds the service address (as sampled).
-    fn wait_owner(&self, owner: Owner, logs: &[&Daemon]) {
-        let (p, s) = (&self.owners.0, &self.owners.1);
-        self.wait(
-            &format!("{owner:?} alone to hold {SERVICE}"),
-            WAIT,
-            logs,
-            || match owner {
-                Owner::Primary => p.holds_now() && !s.holds_now(),
-                Owner::Secondary => s.holds_now() && !p.holds_now(),
-                Owner::Nobody => !p.holds_now() && !s.holds_now(),
-            },
-        );
-    }
-
-    /// Waits at most `timeout` for `condition`, failing with the daemons'
-    /// logs if it never holds.
-    fn wait(
-        &self,
-        what: &str,
-        timeout: Duration,
-        logs: &[&Daemon],
-        condition: impl FnMut() -> bool,
-    ) {
-        if !wait_until(timeout, STEP, condition) {
-            self.fail(&format!("waited {timeout:?} for {what} in vain"), logs);
-        }
-    }
-
-    /// Fails the scenario with everything that helps to see why.
-    fn fail(&self, what: &str, logs: &[&Daemon]) -> ! {
-        let mut text = format!("{what}\n");
-        for d in logs {
-            text.push_str(&format!(
-                "--- {} (pid {}) log:\n{}",
-                d.name,
-                d.pid,
-                tail(&d.log_text(), 60)
-            ));
-        }
-        text.push_str(&format!(
-            "--- mail: primary {:?}, secondary {:?}\n--- stages run: {:?}\n--- held: {:?}\n--- client: {:?}\n",
-            events(&self.prun),
-            events(&self.srun),
-            stages(&self.srun),
-            self.held(),
-            self.runs()
-        ));
-        panic!("{text}");
-    }
-
-    /// Checks a condition of the outcome, failing with the logs.
-    fn check(&self, ok: bool, what: &str, logs: &[&Daemon]) {
-        if !ok {
-            self.fail(what, logs);
-        }
-    }
-
-    /// Waits until `run` has mailed `event` (mail goes out asynchronously).
-    /// What a fault on one network must leave behind (Apple's rule): the
-    /// secondary never held the address, the primary kept it (`kept` says
-    /// how), no takeover, no script, and no mail but the anomaly and its
-    /// end.
-    fn check_anomaly_only(&self, hb: &Daemon, fo: &Daemon, kept: &str) {
-        let logs = [hb, fo];
-        let (p, s) = self.held();
-        self.check(
-            s.is_empty(),
-            "the secondary must never hold the address",
-            &logs,
-        );
-        self.check(primary_kept_it(&p, hb), kept, &logs);
-        self.check(!fo.logged("took over"), "no takeover", &logs);
-        self.check(stages(&self.srun).is_empty(), "no script may run", &logs);
-        let mail = events(&self.srun);
-        self.check(
-            anomaly_mails_only(&mail),
-            &format!("the secondary mails the anomaly and its end, nothing else: {mail:?}"),
-            &logs,
-        );
-    }
-
-    fn wait_mailed(&self, run: &RunDir, event: &str, logs: &[&Daemon]) {
-        self.wait(&format!("a {event} mail"), WAIT, logs, || {
-            events(run).iter().any(|e| e == event)
-        });
-    }
-}
-
-/// Which server should hold the address.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Owner {
-    Primary,
-    Secondary,
-    Nobody,
-}
-
-/// The last `n` lines of a log.
-fn tail(text: &str, n: usize) -> String {
-    let lines: Vec<&str> = text.lines().collect();
-    let mut out = lines[lines.len().saturating_sub(n)..].join("\n");
-    out.push('\n');
-    out
-}
-
-/// The events a server mailed, in order (`X-Failover-Event` headers).
-fn events(run: &RunDir) -> Vec<String> {
-    run.mail()
-        .lines()
-        .filter_map(|l| l.strip_prefix("X-Failover-Event: "))
-        .map(str::to_owned)
-        .collect()
-}
-
-/// Adds, for every stage, a script that records the stage and its
-/// arguments in `stages.txt`.
-fn record_stages(run: &RunDir) {
-    let record = run.path.join("stages.txt");
-    for stage in ["Test", "PreAcq", "PostAcq", "PreRel", "PostRel"] {
-        run.script(
-            &format!("{stage}_record"),
-            &format!("echo \"$FAILOVER_STAGE $1 $2\" >> {}\n", record.display()),
-        )
-        .expect("stage script");
-    }
-}
-
-/// The stages the recording scripts saw, in order.
-fn stages(run: &RunDir) -> Vec<String> {
-    fs::read_to_string(run.path.join("stages.txt"))
-        .unwrap_or_default()
-        .lines()
-        .map(str::to_owned)
-        .collect()
-}
-
-const ACQUIRE: [&str; 3] = [
-    "Test acquire 192.0.2.10",
-    "PreAcq acquire 192.0.2.10",
-    "PostAcq acquire 192.0.2.10",
-];
-const RELEASE: [&str; 2] = ["PreRel release 192.0.2.10", "PostRel release 192.0.2.10"];
-
-/// Whether the stage scripts ran a takeover, then a failback: the acquire
-/// stages first, the release stages last, one PreRel. (A failoverd that
-/// stalls while holding drops the address with PostRel alone and takes it
-/// again: those stages may come in between.)
-fn acquire_then_release(ran: &[String]) -> bool {
-    ran.starts_with(&ACQUIRE.map(str::to_owned))
-        && ran.ends_with(&RELEASE.map(str::to_owned))
-        && ran.iter().filter(|s| s.starts_with("PreRel")).count() == 1
-}
-
-/// The interval of `held` that was open at `at`.
-fn held_at(held: &[Held], at: Instant) -> Option<Held> {
-    held.iter()
-        .find(|(from, until)| *from <= at && until.is_none_or(|u| u >= at))
-        .copied()
-}
-
-/// The overlap of two sets of intervals counted only from `since`.
-fn overlap_since(a: &[Held], b: &[Held], since: Instant, end: Instant) -> Duration {
-    let clip = |h: &[Held]| -> Vec<Held> {
-        h.iter()
-            .filter(|(_, until)| until.is_none_or(|u| u > since))
-            .map(|(from, until)| ((*from).max(since), *until))
-            .collect()
-    };
-    overlap(&clip(a), &clip(b), end)
-}
-
-/// The longest time the client went unanswered between `from` and `to`:
-/// from the first probe of a run of unanswered ones to the next answered
-/// probe (or `to`).
-fn longest_outage(probes: &[Probe], from: Instant, to: Instant) -> Duration {
-    let mut longest = Duration::ZERO;
-    let mut gap_start: Option<Instant> = None;
-    for p in probes.iter().filter(|p| p.sent >= from && p.sent < to) {
-        match (&p.answer, gap_start) {
-            (None, None) => gap_start = Some(p.sent),
-            (Some(_), Some(s)) => {
-                longest = longest.max(p.sent.duration_since(s));
-                gap_start = None;
-            }
-            _ => {}
-        }
-    }
-    if let Some(s) = gap_start {
-        longest = longest.max(to.saturating_duration_since(s));
-    }
-    longest
-}
-
-/// Whether `pid` is a live process (not gone, not a zombie).
-fn is_running(pid: u32) -> bool {
-    fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
-        !s.rsplit_once(") ")
-            .is_some_and(|(_, rest)| rest.starts_with('Z'))
-    })
-}
-
-/// The fast profile (10 ms beats) with a dead time of 200 ms instead of
-/// 30, for the scenarios whose claim is that nothing happens: their faults
-/// do not depend on the dead time, while 30 ms is within the scheduling
-/// stalls of a loaded two-core machine, and a primary that does not run
-/// for a dead time is (rightly) taken over from.
-fn fast_patient() -> Profile {
-    let mut p = Profile::fast();
-    p.deadtime = Some("200".to_owned());
-    p
-}
-
-/// How often `d` logged that it had not run for over two intervals while
-/// it held the addresses, and dropped them (the stall rule).
-fn stalls(d: &Daemon) -> usize {
-    d.lines()
-        .iter()
-        .filter(|(_, l)| l.contains("was frozen too long"))
-        .count()
-}
-
-/// Whether the primary held the address from before the fault to now: one
-/// interval, still open; on a loaded machine also one more for each time
-/// its heartbeatd logged that it had not run for over two intervals and
-/// dropped the address (the stall rule, docs/protocol.md), which it then
-/// took back through the reclaim handshake.
-fn primary_kept_it(p: &[Held], hb: &Daemon) -> bool {
-    let stalls = stalls(hb);
-    if stalls > 0 {
-        eprintln!(
-            "note: heartbeatd stalled {stalls} time(s) (the machine is loaded) and dropped the \
-             address each time, as the stall rule says; {} hold(s) in all",
-            p.len()
-        );
-    }
-    p.last().is_some_and(|h| h.1.is_none()) && p.len() <= 1 + stalls
-}
-
-/// Whether `mail` is exactly an anomaly and its end (also across a stall
-/// of failoverd: `an_anomaly_is_mailed_once_across_a_stall`).
-fn anomaly_mails_only(mail: &[String]) -> bool {
-    mail == ["NetworkAnomaly", "NetworkRestored"]
-}
-
-/// When failoverd reached a verdict (the primary silent on every network),
-/// as its log says.
-fn verdicts(fo: &Daemon) -> Vec<Instant> {
-    fo.lines()
-        .iter()
-        .filter(|(_, l)| {
-            l.contains("warning: the primary") && l.contains("is silent on every network")
-        })
-        .map(|(t, _)| *t)
-        .collect()
-}
-
-/// Removes the service address from the primary, as its death would (the
-/// kernel of a crashed host takes its addresses along).
-fn primary_host_forgets_the_address(t: &Topology) {
-    t.primary
-        .ns
-        .ip(&["addr", "del", &format!("{SERVICE}/32"), "dev", PUBLIC_IF])
-        .expect("remove the dead primary's address");
-}
 
 #[test]
 fn private_cut_is_an_anomaly_only() {
-    if skip_unless_root("scenarios::private_cut_is_an_anomaly_only") {
-        return;
-    }
-    let _serial = serial();
-    let mut lab = Lab::new("private-cut", fast_patient());
+    let Some(_serial) = lab_test!() else { return };
+    let mut lab = Lab::scenario("private-cut", Profile::fast_patient());
     record_stages(&lab.srun);
     let (hb, fo) = lab.start_both();
     let logs = [&hb, &fo];
 
     let cut = Instant::now();
     lab.t.unplug(&lab.t.primary, Net::Private).unwrap();
-    lab.wait("the anomaly", WAIT, &logs, || {
+    lab.wait("the anomaly", &logs, || {
         fo.logged_after(cut, "network anomaly").is_some()
     });
     std::thread::sleep(QUIET);
@@ -560,11 +88,8 @@ fn a_public_cut_on_the_primary_hands_the_service_over_and_back() {
     // primary, which sees its own carrier go, hands the service to the
     // secondary (release first, then acquire) and takes it back once the
     // cable has been in for the settling time.
-    if skip_unless_root("scenarios::a_public_cut_on_the_primary_hands_the_service_over_and_back") {
-        return;
-    }
-    let _serial = serial();
-    let mut lab = Lab::new("public-cut", Profile::fast());
+    let Some(_serial) = lab_test!() else { return };
+    let mut lab = Lab::scenario("public-cut", Profile::fast());
     record_stages(&lab.srun);
     let (hb, fo) = lab.start_both();
     let logs = [&hb, &fo];
@@ -576,7 +101,7 @@ fn a_public_cut_on_the_primary_hands_the_service_over_and_back() {
     lab.wait_mailed(&lab.prun, "HandedOver", &logs);
     lab.wait_mailed(&lab.srun, "TookOver", &logs);
     let (_, s) = lab.held();
-    let moved = s.first().map(|h| h.0.saturating_duration_since(cut));
+    let moved = s.first().map(|h| h.from.saturating_duration_since(cut));
     println!("public cable cut: the secondary held the address after {moved:?}");
     lab.check(
         hb.logged_after(cut, "clients cannot reach this server: no carrier on pub0")
@@ -640,11 +165,8 @@ fn a_half_healed_primary_does_not_get_the_service_back() {
     // back first, the public one later. The primary hears the secondary
     // again at once, but clients still cannot reach it: the secondary keeps
     // serving until the public cable is back.
-    if skip_unless_root("scenarios::a_half_healed_primary_does_not_get_the_service_back") {
-        return;
-    }
-    let _serial = serial();
-    let mut lab = Lab::new("half-healed", Profile::fast());
+    let Some(_serial) = lab_test!() else { return };
+    let mut lab = Lab::scenario("half-healed", Profile::fast());
     let (hb, fo) = lab.start_both();
     let logs = [&hb, &fo];
 
@@ -655,17 +177,14 @@ fn a_half_healed_primary_does_not_get_the_service_back() {
 
     let private_back = Instant::now();
     lab.t.plug(&lab.t.primary, Net::Private).unwrap();
-    lab.wait(
-        "heartbeatd to hear the secondary again",
-        WAIT,
-        &logs,
-        || hb.logged_after(private_back, "carrier back").is_some(),
-    );
+    lab.wait("heartbeatd to hear the secondary again", &logs, || {
+        hb.logged_after(private_back, "carrier back").is_some()
+    });
     std::thread::sleep(QUIET);
     let public_back = Instant::now();
     let (p, s) = lab.held();
     lab.check(
-        s.last().is_some_and(|h| h.1.is_none()) && p.last().is_none_or(|h| h.1.is_some()),
+        s.last().is_some_and(Held::is_open) && p.last().is_none_or(|h| h.until.is_some()),
         &format!("with the private cable alone back, the secondary still serves: {p:?} {s:?}"),
         &logs,
     );
@@ -683,7 +202,7 @@ fn a_half_healed_primary_does_not_get_the_service_back() {
     lab.wait_served_by("primary", public_back, &logs);
     let (p, _) = lab.held();
     lab.check(
-        p.last().is_some_and(|h| h.0 >= public_back),
+        p.last().is_some_and(|h| h.from >= public_back),
         &format!("the primary took the address back only after its public cable: {p:?}"),
         &logs,
     );
@@ -702,13 +221,8 @@ fn a_primary_whose_probe_goes_unanswered_hands_over_and_takes_back() {
     // (here: ARP from the client, the probe target, to the primary's port).
     // `--probe` notices within ten probe periods; the primary hands over,
     // and takes the service back once the probe answers again.
-    if skip_unless_root(
-        "scenarios::a_primary_whose_probe_goes_unanswered_hands_over_and_takes_back",
-    ) {
-        return;
-    }
-    let _serial = serial();
-    let mut lab = Lab::new("probe", Profile::fast());
+    let Some(_serial) = lab_test!() else { return };
+    let mut lab = Lab::scenario("probe", Profile::fast());
     let probe = CLIENT_IP.to_string();
     let hb = lab.heartbeatd(&["--probe", &probe]);
     let fo = lab.failoverd(&["--probe", &probe]);
@@ -721,7 +235,7 @@ fn a_primary_whose_probe_goes_unanswered_hands_over_and_takes_back() {
     lab.wait_owner(Owner::Secondary, &logs);
     lab.wait_mailed(&lab.prun, "HandedOver", &logs);
     let (_, s) = lab.held();
-    let moved = s.first().map(|h| h.0.saturating_duration_since(blocked));
+    let moved = s.first().map(|h| h.from.saturating_duration_since(blocked));
     println!("probe unanswered: the secondary held the address after {moved:?}");
     lab.check(
         hb.logged_after(
@@ -755,19 +269,13 @@ fn a_primary_whose_probe_goes_unanswered_hands_over_and_takes_back() {
 
 #[test]
 fn both_cut_takes_over_and_fails_back_on_replug() {
-    if skip_unless_root("scenarios::both_cut_takes_over_and_fails_back_on_replug") {
-        return;
-    }
-    let _serial = serial();
-    let mut lab = Lab::new("both-cut", Profile::fast());
+    let Some(_serial) = lab_test!() else { return };
+    let mut lab = Lab::scenario("both-cut", Profile::fast());
     record_stages(&lab.srun);
-    lab.capture = Some(Capture::start(lab.t.switch.ns(), PUBLIC_BRIDGE, SERVICE).expect("capture"));
+    lab.capture_arp().expect("capture");
     let (hb, fo) = lab.start_both();
     let logs = [&hb, &fo];
-    let (pmac, smac) = (
-        lab.t.primary.public_mac().unwrap(),
-        lab.t.secondary.public_mac().unwrap(),
-    );
+    let (pmac, smac) = lab.macs.clone();
 
     let cut = Instant::now();
     lab.t.unplug_both(&lab.t.primary).unwrap();
@@ -779,7 +287,7 @@ fn both_cut_takes_over_and_fails_back_on_replug() {
         "Test, PreAcq, PostAcq ran in order",
         &logs,
     );
-    let capture = lab.capture.as_ref().unwrap();
+    let capture = lab.arp.as_ref().unwrap();
     lab.check(
         capture.first_garp(&smac, cut).is_some(),
         "the secondary announced the address (gratuitous ARP)",
@@ -791,8 +299,8 @@ fn both_cut_takes_over_and_fails_back_on_replug() {
     lab.wait_owner(Owner::Primary, &logs);
     lab.wait_served_by("primary", plugged, &logs);
     lab.wait_mailed(&lab.srun, "Relinquished", &logs);
-    lab.wait("the primary's gratuitous ARP", WAIT, &logs, || {
-        lab.capture
+    lab.wait("the primary's gratuitous ARP", &logs, || {
+        lab.arp
             .as_ref()
             .unwrap()
             .first_garp(&pmac, plugged)
@@ -812,9 +320,9 @@ fn both_cut_takes_over_and_fails_back_on_replug() {
     let (p, s) = lab.held();
     lab.check(
         p.len() >= 2
-            && p.len() <= 2 + stalls(&hb)
-            && s.len() <= 1 + stalls(&fo)
-            && p.last().is_some_and(|h| h.1.is_none()),
+            && p.len() <= 2 + hb.stalls()
+            && s.len() <= 1 + fo.stalls()
+            && p.last().is_some_and(Held::is_open),
         &format!("the primary, the secondary, the primary again: {p:?} {s:?}"),
         &logs,
     );
@@ -835,18 +343,15 @@ fn both_cut_takes_over_and_fails_back_on_replug() {
 
 #[test]
 fn primary_process_killed_then_restarted() {
-    if skip_unless_root("scenarios::primary_process_killed_then_restarted") {
-        return;
-    }
-    let _serial = serial();
-    let mut lab = Lab::new("primary-killed", Profile::fast());
+    let Some(_serial) = lab_test!() else { return };
+    let mut lab = Lab::scenario("primary-killed", Profile::fast());
     record_stages(&lab.srun);
     let (hb, fo) = lab.start_both();
 
     let killed = Instant::now();
     lab.t.primary.ns.signal(hb.pid, Signal::SIGKILL).unwrap();
-    lab.wait("the takeover", WAIT, &[&hb, &fo], || {
-        lab.owners.1.holds_now()
+    lab.wait("the takeover", &[&hb, &fo], || {
+        lab.owners.secondary.holds_now()
     });
     lab.wait_served_by("secondary", killed, &[&hb, &fo]);
     lab.wait_mailed(&lab.srun, "TookOver", &[&fo]);
@@ -856,7 +361,7 @@ fn primary_process_killed_then_restarted() {
     // at the secondary. (This is why the systemd unit restarts heartbeatd
     // after a second.)
     lab.check(
-        lab.owners.0.holds_now(),
+        lab.owners.primary.holds_now(),
         "the dead heartbeatd's address stays",
         &[&fo],
     );
@@ -876,17 +381,16 @@ fn primary_process_killed_then_restarted() {
 
     // The overlap ended when the restarted heartbeatd removed the leftover,
     // and the failback itself had none.
-    let (p, s) = lab.held();
-    let leftover_gone = held_at(&p, killed).and_then(|h| h.1);
+    let (p, _) = lab.held();
+    let leftover_gone = held_at(&p, killed).and_then(|h| h.until);
     lab.check(
         leftover_gone.is_some_and(|t| t >= restarted),
         &format!("the leftover went with the restart: {p:?}"),
         &logs,
     );
-    let since = overlap_since(&p, &s, leftover_gone.unwrap(), Instant::now());
-    lab.check(
-        since.is_zero(),
-        &format!("zero overlap from the restart on ({since:?})"),
+    lab.check_never_two_holders_from(
+        leftover_gone.unwrap(),
+        "zero overlap from the restart on",
         &logs,
     );
     lab.check(
@@ -923,23 +427,20 @@ fn primary_process_killed_then_restarted() {
 
 #[test]
 fn primary_frozen_then_thawed_drops_at_once() {
-    if skip_unless_root("scenarios::primary_frozen_then_thawed_drops_at_once") {
-        return;
-    }
-    let _serial = serial();
-    let mut lab = Lab::new("primary-frozen", Profile::fast());
+    let Some(_serial) = lab_test!() else { return };
+    let mut lab = Lab::scenario("primary-frozen", Profile::fast());
     record_stages(&lab.srun);
     let (hb, fo) = lab.start_both();
     let logs = [&hb, &fo];
 
     let frozen = Instant::now();
     lab.t.primary.ns.signal(hb.pid, Signal::SIGSTOP).unwrap();
-    lab.wait("the takeover", WAIT, &logs, || lab.owners.1.holds_now());
+    lab.wait("the takeover", &logs, || lab.owners.secondary.holds_now());
     lab.wait_served_by("secondary", frozen, &logs);
     std::thread::sleep(Duration::from_millis(500));
     // Frozen, heartbeatd cannot remove its address: both have it now.
     lab.check(
-        lab.owners.0.holds_now(),
+        lab.owners.primary.holds_now(),
         "the frozen primary still has it",
         &logs,
     );
@@ -948,19 +449,16 @@ fn primary_frozen_then_thawed_drops_at_once() {
     lab.t.primary.ns.signal(hb.pid, Signal::SIGCONT).unwrap();
     // The stall rule: more than two intervals without running, so it
     // drops its addresses before doing anything else, then reclaims.
-    lab.wait(
-        "the thawed primary to drop the address",
-        WAIT,
-        &logs,
-        || !lab.owners.0.holds_now(),
-    );
+    lab.wait("the thawed primary to drop the address", &logs, || {
+        !lab.owners.primary.holds_now()
+    });
     lab.wait_owner(Owner::Primary, &logs);
     lab.wait_served_by("primary", thawed, &logs);
     lab.wait_mailed(&lab.prun, "Stalled", &logs);
     lab.wait_mailed(&lab.srun, "Relinquished", &logs);
 
-    let (p, s) = lab.held();
-    let dropped = held_at(&p, frozen).and_then(|h| h.1).unwrap();
+    let (p, _) = lab.held();
+    let dropped = held_at(&p, frozen).and_then(|h| h.until).unwrap();
     let kept = dropped.saturating_duration_since(thawed);
     // "At once": its first turn after SIGCONT. Bounded generously for a
     // loaded machine; the alternative rule (hearing the secondary's HOLDS)
@@ -971,12 +469,7 @@ fn primary_frozen_then_thawed_drops_at_once() {
         &format!("the thawed primary kept the address {kept:?} next to the secondary"),
         &logs,
     );
-    let after = overlap_since(&p, &s, dropped, Instant::now());
-    lab.check(
-        after.is_zero(),
-        &format!("no overlap after the drop ({after:?})"),
-        &logs,
-    );
+    lab.check_never_two_holders_from(dropped, "no overlap after the drop", &logs);
     lab.check(
         hb.logged_after(thawed, "was frozen too long: dropped 192.0.2.10")
             .is_some(),
@@ -1003,20 +496,15 @@ fn primary_frozen_then_thawed_drops_at_once() {
 
 #[test]
 fn secondary_isolated_takes_nothing_and_the_client_keeps_its_service() {
-    if skip_unless_root(
-        "scenarios::secondary_isolated_takes_nothing_and_the_client_keeps_its_service",
-    ) {
-        return;
-    }
-    let _serial = serial();
-    let mut lab = Lab::new("secondary-isolated", fast_patient());
+    let Some(_serial) = lab_test!() else { return };
+    let mut lab = Lab::scenario("secondary-isolated", Profile::fast_patient());
     record_stages(&lab.srun);
     let (hb, fo) = lab.start_both();
     let logs = [&hb, &fo];
 
     let cut = Instant::now();
     lab.t.unplug_both(&lab.t.secondary).unwrap();
-    lab.wait("failoverd to see it is cut off", WAIT, &logs, || {
+    lab.wait("failoverd to see it is cut off", &logs, || {
         fo.logged_after(cut, "no carrier on any link").is_some()
     });
     lab.wait_mailed(&lab.prun, "PeerLost", &logs);
@@ -1025,10 +513,9 @@ fn secondary_isolated_takes_nothing_and_the_client_keeps_its_service() {
     lab.t.plug_both(&lab.t.secondary).unwrap();
     lab.wait_mailed(&lab.prun, "PeerRegained", &logs);
     // Back on the network, failoverd watches the primary again.
-    let bin = lab.bins.failoverd.clone();
-    lab.wait("failoverd to hear the primary again", WAIT, &logs, || {
+    lab.wait("failoverd to hear the primary again", &logs, || {
         fo.logged_after(plugged, "carrier back").is_some()
-            && status(&bin, &fo).contains("198.51.100.1: alive")
+            && lab.status(&fo).contains("198.51.100.1: alive")
     });
     std::thread::sleep(Duration::from_millis(300));
     let end = Instant::now();
@@ -1061,10 +548,7 @@ fn secondary_isolated_takes_nothing_and_the_client_keeps_its_service() {
 
 #[test]
 fn thirty_percent_loss_everywhere_makes_no_false_takeover() {
-    if skip_unless_root("scenarios::thirty_percent_loss_everywhere_makes_no_false_takeover") {
-        return;
-    }
-    let _serial = serial();
+    let Some(_serial) = lab_test!() else { return };
     // 30 s, 3000 rounds at 10 ms beats, where a detector that ignored the
     // loss (a fixed 30 ms dead time) would see all of 0.09^3 ≈ 7·10⁻⁴ per
     // round lost on both networks (30 % per port, about 51 % end to end
@@ -1076,20 +560,15 @@ fn thirty_percent_loss_everywhere_makes_no_false_takeover() {
     // dead time, is what is under test.
     let mut profile = Profile::fast();
     profile.deadtime = None;
-    let mut lab = Lab::new("loss-30", profile);
+    let mut lab = Lab::scenario("loss-30", profile);
     record_stages(&lab.srun);
     // Every frame entering the switch is lost with 30 % probability: 30 %
     // loss on every path, both directions, both networks. Set before the
     // daemons start, so the detector learns the loss as it warms up: a
     // sudden onset on both networks at once is a correlated event that
     // docs/detector.md ("Onset") leaves to the witness and the hold-down.
-    let ports = [
-        "primary-priv",
-        "primary-pub",
-        "secondary-priv",
-        "secondary-pub",
-        "client-pub",
-    ];
+    let ports = lab.t.switch_ports();
+    let ports: Vec<&str> = ports.iter().map(String::as_str).collect();
     Loss::set_many(&lab.t.switch, &ports, Direction::FromHost, 30).expect("loss");
     let hb = lab.heartbeatd(&[]);
     let fo = lab.failoverd(&[]);
@@ -1112,13 +591,8 @@ fn thirty_percent_loss_everywhere_makes_no_false_takeover() {
     // dead time is rightly taken over from (this happens on a machine
     // loaded beyond its two cores even at real-time priority). It drops
     // the address when it runs again, and the secondary gives it back.
-    let verdicts = verdicts(&fo);
-    let hb_stalls: Vec<Instant> = hb
-        .lines()
-        .iter()
-        .filter(|(_, l)| l.contains("was frozen too long"))
-        .map(|(t, _)| *t)
-        .collect();
+    let verdicts = fo.verdicts();
+    let hb_stalls = hb.stall_times();
     let false_verdicts: Vec<&Instant> = verdicts
         .iter()
         .filter(|v| {
@@ -1164,7 +638,7 @@ fn thirty_percent_loss_everywhere_makes_no_false_takeover() {
         );
         lab.wait_owner(Owner::Primary, &logs);
     }
-    let status = status(&lab.bins.failoverd, &fo);
+    let status = lab.status(&fo);
     lab.check(
         status.contains("role: secondary") && status.contains("198.51.100.1: alive"),
         &format!("failoverd still monitors a live primary:\n{status}"),
@@ -1172,26 +646,16 @@ fn thirty_percent_loss_everywhere_makes_no_false_takeover() {
     );
 }
 
-/// Writes a key file (mode 600) with one key, id 1, and returns its path.
-fn key_file(run: &RunDir, hex: &str) -> String {
-    let p = run.path.join("keys");
-    fs::write(&p, format!("1 {hex}\n")).unwrap();
-    fs::set_permissions(&p, fs::Permissions::from_mode(0o600)).unwrap();
-    p.display().to_string()
-}
-
 #[test]
 fn forged_and_replayed_heartbeats_neither_hold_off_nor_undo_a_takeover() {
-    if skip_unless_root(
-        "scenarios::forged_and_replayed_heartbeats_neither_hold_off_nor_undo_a_takeover",
-    ) {
-        return;
-    }
-    let _serial = serial();
-    let mut lab = Lab::new("forged", Profile::fast());
+    let Some(_serial) = lab_test!() else { return };
+    let mut lab = Lab::scenario("forged", Profile::fast());
     record_stages(&lab.srun);
     let secret = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
-    let (pkeys, skeys) = (key_file(&lab.prun, secret), key_file(&lab.srun, secret));
+    let (pkeys, skeys) = (
+        lab.prun.key_file(secret).unwrap(),
+        lab.srun.key_file(secret).unwrap(),
+    );
     let hb = lab.heartbeatd(&["--key-file", &pkeys]);
     let fo = lab.failoverd(&["--key-file", &skeys]);
     lab.steady(&hb, &fo);
@@ -1219,85 +683,29 @@ fn forged_and_replayed_heartbeats_neither_hold_off_nor_undo_a_takeover() {
         "the attacker captured primary frames",
         &logs,
     );
-    let before = FrameCounters::from_status(&status(&lab.bins.failoverd, &fo)).expect("counters");
+    let before = lab.counters(&fo);
 
     // From now on it sends, every 2 ms, a heartbeat that claims to be the
     // primary's (its node id, a newer epoch, HOLDS; later also RECLAIM)
     // signed with a key of the right id but the wrong secret, and one of
     // the genuine frames again.
-    let stop = Arc::new(AtomicBool::new(false));
-    let reclaim = Arc::new(AtomicBool::new(false));
-    let sent = Arc::new(AtomicU32::new(0));
-    let flow = Attacker::flow(&ch);
     let interval = failover_core::Duration::from_millis(lab.profile.interval_ms);
-    let forger = {
-        let (stop, reclaim, sent) = (stop.clone(), reclaim.clone(), sent.clone());
-        std::thread::spawn(move || {
-            let wrong = Keyring::new(Key::new(1, b"not the deployment's secret key!").unwrap());
-            let epoch = u32::try_from(
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .unwrap()
-                    .as_secs(),
-            )
-            .unwrap()
-                + 1000;
-            let started = Instant::now();
-            let mut frame = [0u8; 256];
-            for seq in 0..100_000u32 {
-                if stop.load(Ordering::Relaxed) || started.elapsed() > Duration::from_secs(60) {
-                    break;
-                }
-                let flags = if reclaim.load(Ordering::Relaxed) {
-                    HeartbeatFlags::RECLAIM
-                } else {
-                    HeartbeatFlags::HOLDS
-                };
-                let forged = FrameRepr {
-                    header: Header {
-                        sender: NodeId(u32::from_be_bytes([198, 51, 100, 1])),
-                        role: Role::Primary,
-                        link: LinkId(0),
-                        epoch,
-                        seq,
-                    },
-                    body: Body::Heartbeat(HeartbeatRepr {
-                        beat: seq,
-                        interval,
-                        ack_epoch: 0,
-                        ack_seq: 0,
-                        flags,
-                        message: Default::default(),
-                    }),
-                };
-                let mut payload = [0u8; MAX_FRAME_LEN];
-                let len = forged.emit(&mut payload, Some(&wrong)).unwrap();
-                let n = build_udp_frame(&mut frame, &flow, &payload[..len]).unwrap();
-                send(&mut ch, &frame[..n]);
-                let replay = &captured[seq as usize % captured.len()];
-                send(&mut ch, replay);
-                sent.fetch_add(1, Ordering::Relaxed);
-                std::thread::sleep(Duration::from_millis(2));
-            }
-        })
-    };
+    let forger = HeartbeatForger::start(ch, captured, interval);
 
     // The primary dies: heartbeatd killed, its address gone with the host.
     std::thread::sleep(Duration::from_millis(200));
     let killed = Instant::now();
     lab.t.primary.ns.signal(hb.pid, Signal::SIGKILL).unwrap();
-    primary_host_forgets_the_address(&lab.t);
+    lab.primary_host_forgets_the_address();
     lab.wait_owner(Owner::Secondary, &logs);
     let took = killed.elapsed();
     lab.wait_served_by("secondary", killed, &logs);
     // Now the forged frames ask for the address back: no release.
-    reclaim.store(true, Ordering::Relaxed);
+    forger.reclaim();
     std::thread::sleep(QUIET);
-    stop.store(true, Ordering::Relaxed);
-    let _ = forger.join();
+    let forged = forger.stop();
 
-    let after = FrameCounters::from_status(&status(&lab.bins.failoverd, &fo)).expect("counters");
-    let forged = u64::from(sent.load(Ordering::Relaxed));
+    let after = lab.counters(&fo);
     lab.check(
         forged > 500,
         &format!("the attacker sent {forged} forged and {forged} replayed frames"),
@@ -1324,25 +732,20 @@ fn forged_and_replayed_heartbeats_neither_hold_off_nor_undo_a_takeover() {
     // Once, and kept; a failoverd stall while holding (logged) drops the
     // address and takes it again, with PostRel only.
     lab.check(
-        s.last().is_some_and(|h| h.1.is_none()) && s.len() <= 1 + stalls(&fo),
+        s.last().is_some_and(Held::is_open) && s.len() <= 1 + fo.stalls(),
         &format!("the secondary took over once and kept the address: {s:?}"),
         &logs,
     );
     // The primary's death is two steps here (the kill, then its address
     // removed with `ip`): a takeover between them is the test's doing, so
     // the overlap counts from the removal.
-    let gone = p.last().and_then(|h| h.1);
+    let gone = p.last().and_then(|h| h.until);
     lab.check(
         gone.is_some_and(|t| t >= killed),
         &format!("the dead primary's address went with it, for good: {p:?}"),
         &logs,
     );
-    let both = overlap_since(&p, &s, gone.unwrap(), Instant::now());
-    lab.check(
-        both.is_zero(),
-        &format!("never two holders ({both:?})"),
-        &logs,
-    );
+    lab.check_never_two_holders_from(gone.unwrap(), "never two holders", &logs);
     // A release in answer to a RECLAIM starts with PreRel.
     let ran = stages(&lab.srun);
     lab.check(
@@ -1354,7 +757,7 @@ fn forged_and_replayed_heartbeats_neither_hold_off_nor_undo_a_takeover() {
     let mail = events(&lab.srun);
     lab.check(
         mail.iter().any(|e| e == "TookOver")
-            && mail.iter().filter(|e| *e == "Relinquished").count() <= stalls(&fo),
+            && mail.iter().filter(|e| *e == "Relinquished").count() <= fo.stalls(),
         &format!("took over, never relinquished: {mail:?}"),
         &logs,
     );
@@ -1370,11 +773,8 @@ fn forged_and_replayed_heartbeats_neither_hold_off_nor_undo_a_takeover() {
 /// stayed "reclaiming". Now nothing happens but counted refusals.
 #[test]
 fn forged_unkeyed_heartbeats_of_a_huge_epoch_change_nothing() {
-    if skip_unless_root("scenarios::forged_unkeyed_heartbeats_of_a_huge_epoch_change_nothing") {
-        return;
-    }
-    let _serial = serial();
-    let mut lab = Lab::new("forged-unkeyed", fast_patient());
+    let Some(_serial) = lab_test!() else { return };
+    let mut lab = Lab::scenario("forged-unkeyed", Profile::fast_patient());
     record_stages(&lab.srun);
     let secondary_ip = lab.t.secondary.private_ip.to_string();
     let hb = lab.heartbeatd(&["--peer", &secondary_ip]);
@@ -1409,10 +809,7 @@ fn forged_unkeyed_heartbeats_of_a_huge_epoch_change_nothing() {
     let (Some(primary), Some(secondary)) = (primary, secondary) else {
         lab.fail("the attacker captured a heartbeat of each server", &logs);
     };
-    let before = (
-        FrameCounters::from_status(&status(&lab.bins.heartbeatd, &hb)).expect("counters"),
-        FrameCounters::from_status(&status(&lab.bins.failoverd, &fo)).expect("counters"),
-    );
+    let before = (lab.counters(&hb), lab.counters(&fo));
 
     let forge = |mut f: FrameRepr, sender: Option<NodeId>, link: u8, holds: bool| {
         f.header.epoch = u32::MAX;
@@ -1452,10 +849,7 @@ fn forged_unkeyed_heartbeats_of_a_huge_epoch_change_nothing() {
     // Many dead times (200 ms) and reclaim rounds.
     std::thread::sleep(QUIET * 2);
 
-    let after = (
-        FrameCounters::from_status(&status(&lab.bins.heartbeatd, &hb)).expect("counters"),
-        FrameCounters::from_status(&status(&lab.bins.failoverd, &fo)).expect("counters"),
-    );
+    let after = (lab.counters(&hb), lab.counters(&fo));
     let (p, s) = lab.held();
     lab.check(
         s.is_empty(),
@@ -1485,9 +879,8 @@ fn forged_unkeyed_heartbeats_of_a_huge_epoch_change_nothing() {
     );
     lab.wait(
         "heartbeatd to hold the address, not reclaim it",
-        WAIT,
         &logs,
-        || status(&lab.bins.heartbeatd, &hb).contains("holding the service addresses"),
+        || lab.status(&hb).contains("holding the service addresses"),
     );
     let outage = longest_outage(&lab.probes(), attack, Instant::now());
     lab.check(
@@ -1496,7 +889,7 @@ fn forged_unkeyed_heartbeats_of_a_huge_epoch_change_nothing() {
         &logs,
     );
     lab.check(
-        status(&lab.bins.failoverd, &fo).contains("198.51.100.1: alive"),
+        lab.status(&fo).contains("198.51.100.1: alive"),
         "failoverd still hears the real primary",
         &logs,
     );
@@ -1518,21 +911,15 @@ fn forged_unkeyed_heartbeats_of_a_huge_epoch_change_nothing() {
 
 #[test]
 fn a_flood_of_malformed_frames_changes_nothing() {
-    if skip_unless_root("scenarios::a_flood_of_malformed_frames_changes_nothing") {
-        return;
-    }
-    let _serial = serial();
-    let mut lab = Lab::new("malformed-flood", fast_patient());
+    let Some(_serial) = lab_test!() else { return };
+    let mut lab = Lab::scenario("malformed-flood", Profile::fast_patient());
     record_stages(&lab.srun);
     let (hb, fo) = lab.start_both();
     let logs = [&hb, &fo];
     let attacker = Attacker::join_private(&lab.t).expect("the attacker joins");
     let mut ch = attacker.channel().expect("the attacker's channel");
     let flow = Attacker::flow(&ch);
-    let before = (
-        FrameCounters::from_status(&status(&lab.bins.heartbeatd, &hb)).expect("counters"),
-        FrameCounters::from_status(&status(&lab.bins.failoverd, &fo)).expect("counters"),
-    );
+    let before = (lab.counters(&hb), lab.counters(&fo));
 
     // 3 s of garbage on port 1694, about 5000 datagrams a second: every
     // way a frame can be malformed (too short, wrong magic, lengths that
@@ -1616,12 +1003,7 @@ fn a_flood_of_malformed_frames_changes_nothing() {
             &logs,
         );
     }
-    let after = (
-        FrameCounters::from_status(&status(&lab.bins.heartbeatd, &hb))
-            .expect("heartbeatd answers --status"),
-        FrameCounters::from_status(&status(&lab.bins.failoverd, &fo))
-            .expect("failoverd answers --status"),
-    );
+    let after = (lab.counters(&hb), lab.counters(&fo));
     for (name, b, a) in [
         ("heartbeatd", before.0, after.0),
         ("failoverd", before.1, after.1),
@@ -1649,38 +1031,21 @@ fn a_flood_of_malformed_frames_changes_nothing() {
     lab.check(lab.runs() == ["primary"], "only the primary served", &logs);
 }
 
-/// Kills (SIGKILL, by PID) the processes a hanging script listed in its
-/// file, should the test end before failoverd killed them: it ignores
-/// SIGTERM and would otherwise outlive the test. PIDs that are no longer
-/// the script or its `sleep` are left alone.
-struct KillListed(PathBuf);
-
-impl Drop for KillListed {
-    fn drop(&mut self) {
-        let listed = fs::read_to_string(&self.0).unwrap_or_default();
-        for pid in listed.lines().filter_map(|l| l.trim().parse::<i32>().ok()) {
-            let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-            let cmdline = String::from_utf8_lossy(&cmdline);
-            if pid > 1 && (cmdline.contains("Test_hang") || cmdline.starts_with("sleep")) {
-                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), Signal::SIGKILL);
-            }
-        }
-    }
-}
-
 #[test]
 fn a_hanging_test_script_is_killed_and_vetoes_the_takeover() {
-    if skip_unless_root("scenarios::a_hanging_test_script_is_killed_and_vetoes_the_takeover") {
-        return;
-    }
-    let _serial = serial();
-    let mut lab = Lab::new("hanging-test", Profile::fast());
+    let Some(_serial) = lab_test!() else { return };
+    let mut lab = Lab::scenario("hanging-test", Profile::fast());
     // Test hangs, and ignores SIGTERM (so does the sleep it starts: an
     // ignored signal stays ignored across exec): only SIGKILL, after the
     // runner's 5 s grace, ends it. Its pids go to a file.
     let pids = lab.srun.path.join("test.pids");
-    let _hung_guard = KillListed(pids.clone());
-    let ran = lab.srun.path.join("stages.txt");
+    // Should the test end before failoverd killed them: the script and its
+    // `sleep`, by PID.
+    let _hung_guard = KillListed {
+        file: pids.clone(),
+        is_ours: |cmdline| cmdline.contains("Test_hang") || cmdline.starts_with("sleep"),
+    };
+    let ran = record_file(&lab.srun);
     lab.srun
         .script(
             "Test_hang",
@@ -1692,12 +1057,7 @@ fn a_hanging_test_script_is_killed_and_vetoes_the_takeover() {
         )
         .unwrap();
     for stage in ["PreAcq", "PostAcq"] {
-        lab.srun
-            .script(
-                &format!("{stage}_record"),
-                &format!("echo \"$FAILOVER_STAGE $1 $2\" >> {}\n", ran.display()),
-            )
-            .unwrap();
+        record_stage(&lab.srun, stage);
     }
     let hb = lab.heartbeatd(&[]);
     let fo = lab.failoverd(&["--script-timeout", "1"]);
@@ -1707,24 +1067,20 @@ fn a_hanging_test_script_is_killed_and_vetoes_the_takeover() {
     let cut = Instant::now();
     lab.t.unplug_both(&lab.t.primary).unwrap();
     let mut hung: Vec<u32> = Vec::new();
-    lab.wait("the Test script to start", WAIT, &logs, || {
-        hung = fs::read_to_string(&pids)
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| l.trim().parse().ok())
-            .collect();
+    lab.wait("the Test script to start", &logs, || {
+        hung = listed_pids(&pids);
         hung.len() == 2
     });
     // 1 s limit, then SIGTERM (ignored), SIGKILL 5 s later: the stage ends
     // as timed out, which vetoes the takeover (scripts.rs: a veto stage
     // that fails or times out stops the takeover; core retries after
     // veto_retry, 60 s, beyond this test).
-    lab.wait("the veto", Duration::from_secs(20), &logs, || {
+    lab.wait_up_to("the veto", Duration::from_secs(20), &logs, || {
         fo.logged_after(cut, "vetoed").is_some()
     });
     let vetoed = cut.elapsed();
     lab.wait_mailed(&lab.srun, "Vetoed", &logs);
-    lab.wait("the hanging processes to be gone", WAIT, &logs, || {
+    lab.wait("the hanging processes to be gone", &logs, || {
         hung.iter().all(|p| !is_running(*p))
     });
     std::thread::sleep(Duration::from_millis(500));
@@ -1741,7 +1097,7 @@ fn a_hanging_test_script_is_killed_and_vetoes_the_takeover() {
         &logs,
     );
     lab.check(
-        p.len() <= 1 + stalls(&hb) && p.last().is_some_and(|h| h.1.is_some()),
+        p.len() <= 1 + hb.stalls() && p.last().is_some_and(|h| h.until.is_some()),
         "the cut-off primary dropped its address",
         &logs,
     );
@@ -1781,11 +1137,8 @@ fn a_hanging_test_script_is_killed_and_vetoes_the_takeover() {
 
 #[test]
 fn failoverd_restarted_while_holding() {
-    if skip_unless_root("scenarios::failoverd_restarted_while_holding") {
-        return;
-    }
-    let _serial = serial();
-    let mut lab = Lab::new("failoverd-restart", Profile::fast());
+    let Some(_serial) = lab_test!() else { return };
+    let mut lab = Lab::scenario("failoverd-restart", Profile::fast());
     record_stages(&lab.srun);
     let (hb, fo) = lab.start_both();
 
@@ -1798,7 +1151,7 @@ fn failoverd_restarted_while_holding() {
 
     // 1. SIGTERM: it releases (PreRel, remove, PostRel) and exits.
     lab.t.secondary.ns.signal(fo.pid, Signal::SIGTERM).unwrap();
-    lab.wait("failoverd to stop", WAIT, &[&fo], || {
+    lab.wait("failoverd to stop", &[&fo], || {
         fo.logged("failoverd stopped") && !is_running(fo.pid)
     });
     lab.wait_owner(Owner::Nobody, &[&fo]);
@@ -1810,13 +1163,13 @@ fn failoverd_restarted_while_holding() {
 
     // Started again, with the primary still silent: a new takeover.
     let fo2 = lab.failoverd(&[]);
-    lab.wait("the second takeover", WAIT, &[&fo2], || {
-        lab.owners.1.holds_now()
+    lab.wait("the second takeover", &[&fo2], || {
+        lab.owners.secondary.holds_now()
             && fo2.logged("took over 192.0.2.10")
             && stages(&lab.srun).ends_with(&ACQUIRE.map(str::to_owned))
     });
     // Its mail out before the kill (a killed daemon sends nothing more).
-    lab.wait("the second takeover's mail", WAIT, &[&fo2], || {
+    lab.wait("the second takeover's mail", &[&fo2], || {
         fo2.logged("mail \"TookOver\" handed to sendmail")
     });
 
@@ -1825,15 +1178,15 @@ fn failoverd_restarted_while_holding() {
     lab.t.secondary.ns.signal(fo2.pid, Signal::SIGKILL).unwrap();
     std::thread::sleep(Duration::from_millis(300));
     lab.check(
-        lab.owners.1.holds_now(),
+        lab.owners.secondary.holds_now(),
         "a killed failoverd cannot remove its address",
         &[&fo2],
     );
-    let holds_before = lab.owners.1.held().len();
+    let holds_before = lab.owners.secondary.held().len();
     let restarted = Instant::now();
     let fo3 = lab.failoverd(&[]);
-    lab.wait("the third takeover", WAIT, &[&fo3], || {
-        lab.owners.1.holds_now()
+    lab.wait("the third takeover", &[&fo3], || {
+        lab.owners.secondary.holds_now()
             && fo3.logged("took over 192.0.2.10")
             && stages(&lab.srun).ends_with(&ACQUIRE.map(str::to_owned))
     });
@@ -1842,13 +1195,16 @@ fn failoverd_restarted_while_holding() {
         "the restarted failoverd removed the leftover address",
         &[&fo3],
     );
-    let s = lab.owners.1.held();
+    let s = lab.owners.secondary.held();
     lab.check(
-        s.len() > holds_before && s[holds_before - 1].1.is_some_and(|gone| gone >= restarted),
+        s.len() > holds_before
+            && s[holds_before - 1]
+                .until
+                .is_some_and(|gone| gone >= restarted),
         &format!("the leftover went when failoverd started again, then it took over: {s:?}"),
         &[&fo3],
     );
-    lab.wait("three takeover mails", WAIT, &[&fo3], || {
+    lab.wait("three takeover mails", &[&fo3], || {
         events(&lab.srun)
             .iter()
             .filter(|e| *e == "TookOver")
@@ -1862,14 +1218,14 @@ fn failoverd_restarted_while_holding() {
     let logs = [&hb, &fo3];
     lab.wait_owner(Owner::Primary, &logs);
     lab.wait_served_by("primary", plugged, &logs);
-    lab.wait("the failback's PostRel", WAIT, &logs, || {
+    lab.wait("the failback's PostRel", &logs, || {
         stages(&lab.srun).ends_with(&RELEASE.map(str::to_owned))
     });
     lab.check_never_two_holders(&logs);
     // Three holds; more only if a failoverd stalled while holding (it then
     // drops the address and takes it again, and says so).
     let (_, s) = lab.held();
-    let stalls: usize = [&fo, &fo2, &fo3].iter().map(|d| stalls(d)).sum();
+    let stalls: usize = [&fo, &fo2, &fo3].iter().map(|d| d.stalls()).sum();
     lab.check(
         s.len() >= 3 && s.len() <= 3 + stalls,
         &format!("three holds by the secondary ({stalls} stalls): {s:?}"),
@@ -1882,46 +1238,25 @@ fn failoverd_restarted_while_holding() {
     );
 }
 
-/// Cuts the primary off, waits for the secondary's takeover, then freezes
-/// failoverd for 300 ms (SIGSTOP) and thaws it. Returns when it thawed.
-fn freeze_failoverd_while_it_holds(lab: &mut Lab, hb: &Daemon, fo: &Daemon) -> Instant {
-    lab.steady(hb, fo);
-    let cut = Instant::now();
-    lab.t.unplug_both(&lab.t.primary).unwrap();
-    lab.wait_owner(Owner::Secondary, &[hb, fo]);
-    lab.wait_served_by("secondary", cut, &[hb, fo]);
-    lab.wait_mailed(&lab.srun, "TookOver", &[fo]);
-    lab.t.secondary.ns.signal(fo.pid, Signal::SIGSTOP).unwrap();
-    std::thread::sleep(Duration::from_millis(300));
-    let thawed = Instant::now();
-    lab.t.secondary.ns.signal(fo.pid, Signal::SIGCONT).unwrap();
-    thawed
-}
-
 #[test]
 fn secondary_frozen_while_holding_drops_at_once_and_takes_over_again() {
-    if skip_unless_root(
-        "scenarios::secondary_frozen_while_holding_drops_at_once_and_takes_over_again",
-    ) {
-        return;
-    }
-    let _serial = serial();
-    let mut lab = Lab::new("secondary-frozen", Profile::fast());
+    let Some(_serial) = lab_test!() else { return };
+    let mut lab = Lab::scenario("secondary-frozen", Profile::fast());
     record_stages(&lab.srun);
     let hb = lab.heartbeatd(&[]);
     let fo = lab.failoverd(&[]);
     let logs = [&hb, &fo];
-    let thawed = freeze_failoverd_while_it_holds(&mut lab, &hb, &fo);
+    let thawed = lab.freeze_failoverd_while_it_holds(&hb, &fo);
 
     // The stall rule on the secondary: what it held goes at once (PostRel
     // only: PreRel cannot come first), silence counts afresh, and the
     // primary, still cut off, is taken over from again.
-    lab.wait("the drop and the second takeover", WAIT, &logs, || {
-        let s = lab.owners.1.held();
-        s.len() >= 2 && s.last().is_some_and(|h| h.1.is_none())
+    lab.wait("the drop and the second takeover", &logs, || {
+        let s = lab.owners.secondary.held();
+        s.len() >= 2 && s.last().is_some_and(Held::is_open)
     });
     let (_, s) = lab.held();
-    let kept = s[0].1.unwrap().saturating_duration_since(thawed);
+    let kept = s[0].until.unwrap().saturating_duration_since(thawed);
     lab.check(
         kept < Duration::from_millis(500),
         &format!("the thawed secondary dropped the address at once ({kept:?})"),
@@ -1935,21 +1270,16 @@ fn secondary_frozen_while_holding_drops_at_once_and_takes_over_again() {
     );
     lab.wait_mailed(&lab.srun, "Stalled", &logs);
     // PostRel (no PreRel), then the acquire stages again.
-    lab.wait(
-        "PostRel, then the acquire stages again",
-        WAIT,
-        &logs,
-        || {
-            let ran = stages(&lab.srun);
-            let after_drop = ran
-                .iter()
-                .position(|s| s == "PostRel release 192.0.2.10")
-                .map(|i| ran[i + 1..].to_vec())
-                .unwrap_or_default();
-            after_drop.ends_with(&ACQUIRE.map(str::to_owned))
-                && !ran.iter().any(|s| s.starts_with("PreRel"))
-        },
-    );
+    lab.wait("PostRel, then the acquire stages again", &logs, || {
+        let ran = stages(&lab.srun);
+        let after_drop = ran
+            .iter()
+            .position(|s| s == "PostRel release 192.0.2.10")
+            .map(|i| ran[i + 1..].to_vec())
+            .unwrap_or_default();
+        after_drop.ends_with(&ACQUIRE.map(str::to_owned))
+            && !ran.iter().any(|s| s.starts_with("PreRel"))
+    });
 
     // The primary comes back: failback, and never two holders.
     let plugged = Instant::now();
@@ -1961,18 +1291,15 @@ fn secondary_frozen_while_holding_drops_at_once_and_takes_over_again() {
 
 #[test]
 fn a_stalled_failoverd_does_not_claim_to_have_heard_the_primary() {
-    if skip_unless_root("scenarios::a_stalled_failoverd_does_not_claim_to_have_heard_the_primary") {
-        return;
-    }
-    let _serial = serial();
-    let mut lab = Lab::new("stall-heard-again", Profile::fast());
+    let Some(_serial) = lab_test!() else { return };
+    let mut lab = Lab::scenario("stall-heard-again", Profile::fast());
     let hb = lab.heartbeatd(&[]);
     let fo = lab.failoverd(&[]);
     let logs = [&hb, &fo];
-    let thawed = freeze_failoverd_while_it_holds(&mut lab, &hb, &fo);
-    lab.wait("the second takeover", WAIT, &logs, || {
-        let s = lab.owners.1.held();
-        s.len() >= 2 && s.last().is_some_and(|h| h.1.is_none())
+    let thawed = lab.freeze_failoverd_while_it_holds(&hb, &fo);
+    lab.wait("the second takeover", &logs, || {
+        let s = lab.owners.secondary.held();
+        s.len() >= 2 && s.last().is_some_and(Held::is_open)
     });
     lab.check(
         fo.logged_after(thawed, "heard again").is_none(),
@@ -1983,11 +1310,8 @@ fn a_stalled_failoverd_does_not_claim_to_have_heard_the_primary() {
 
 #[test]
 fn an_anomaly_mailed_before_a_stall_is_still_closed() {
-    if skip_unless_root("scenarios::an_anomaly_mailed_before_a_stall_is_still_closed") {
-        return;
-    }
-    let _serial = serial();
-    let mut lab = Lab::new("stall-anomaly", fast_patient());
+    let Some(_serial) = lab_test!() else { return };
+    let mut lab = Lab::scenario("stall-anomaly", Profile::fast_patient());
     let (hb, fo) = lab.start_both();
     let logs = [&hb, &fo];
     lab.t.unplug(&lab.t.primary, Net::Private).unwrap();
@@ -2001,11 +1325,8 @@ fn an_anomaly_mailed_before_a_stall_is_still_closed() {
 
 #[test]
 fn an_anomaly_is_mailed_once_across_a_stall() {
-    if skip_unless_root("scenarios::an_anomaly_is_mailed_once_across_a_stall") {
-        return;
-    }
-    let _serial = serial();
-    let mut lab = Lab::new("stall-anomaly-twice", fast_patient());
+    let Some(_serial) = lab_test!() else { return };
+    let mut lab = Lab::scenario("stall-anomaly-twice", Profile::fast_patient());
     let (hb, fo) = lab.start_both();
     let logs = [&hb, &fo];
     lab.t.unplug(&lab.t.primary, Net::Private).unwrap();
@@ -2021,66 +1342,4 @@ fn an_anomaly_is_mailed_once_across_a_stall() {
         &format!("the anomaly, still the same, is mailed once: {mail:?}"),
         &logs,
     );
-}
-
-#[test]
-fn helpers_measure_what_they_say() {
-    // No root needed: the outcome helpers on made-up data.
-    let t = Instant::now();
-    let ms = |n: u64| t + Duration::from_millis(n);
-    let a = [(ms(0), Some(ms(100)))];
-    let b = [(ms(50), Some(ms(150)))];
-    assert_eq!(
-        overlap_since(&a, &b, ms(0), ms(200)),
-        Duration::from_millis(50)
-    );
-    assert_eq!(
-        overlap_since(&a, &b, ms(80), ms(200)),
-        Duration::from_millis(20)
-    );
-    assert_eq!(overlap_since(&a, &b, ms(120), ms(200)), Duration::ZERO);
-    let p = |sent: u64, answered: bool| Probe {
-        seq: 0,
-        sent: ms(sent),
-        answer: answered.then(|| (ms(sent + 1), "primary".to_owned())),
-    };
-    let probes = [
-        p(0, true),
-        p(1, false),
-        p(2, false),
-        p(9, true),
-        p(10, false),
-    ];
-    assert_eq!(
-        longest_outage(&probes, ms(0), ms(12)),
-        Duration::from_millis(8)
-    );
-    assert_eq!(
-        longest_outage(&probes, ms(3), ms(30)),
-        Duration::from_millis(20)
-    );
-    let owned = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
-    let mut ran = owned(&ACQUIRE);
-    assert!(!acquire_then_release(&ran));
-    ran.extend(owned(&RELEASE));
-    assert!(acquire_then_release(&ran));
-    ran.extend(owned(&RELEASE));
-    assert!(!acquire_then_release(&ran), "two PreRel");
-    assert!(anomaly_mails_only(&owned(&[
-        "NetworkAnomaly",
-        "NetworkRestored"
-    ])));
-    assert!(!anomaly_mails_only(&owned(&[
-        "NetworkAnomaly",
-        "NetworkAnomaly",
-        "NetworkRestored"
-    ])));
-    assert!(!anomaly_mails_only(&owned(&["NetworkAnomaly"])));
-    assert!(!anomaly_mails_only(&owned(&[
-        "NetworkAnomaly",
-        "TookOver",
-        "NetworkRestored"
-    ])));
-    assert_eq!(held_at(&a, ms(50)), Some(a[0]));
-    assert_eq!(held_at(&a, ms(120)), None);
 }

@@ -2,10 +2,21 @@
 //! the security scenarios. It joins the private bridge with an address of
 //! its own and a raw channel on the protocol's port, so it sees everything
 //! broadcast there and can send any frame.
+//!
+//! Two forgers run on it in a thread of their own, each stopped and joined
+//! when dropped: [`HeartbeatForger`] (heartbeats in the primary's name with
+//! a wrong key, and genuine ones replayed) and [`GrantForger`] (grants in
+//! the witness's name, answering the secondary's requests).
+
+mod grants;
+mod heartbeats;
+
+pub use grants::{Forged, GrantForger};
+pub use heartbeats::HeartbeatForger;
 
 use std::io;
 use std::net::Ipv4Addr;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use failover_core::wire::DEFAULT_PORT;
 use failover_host::net::{Channel, ChannelConfig, UdpFlow, BROADCAST_MAC};
@@ -67,4 +78,16 @@ pub fn send(ch: &mut Channel, frame: &[u8]) -> bool {
         }
     }
     false
+}
+
+/// An epoch newer than any a node booted in this run uses (its time of day
+/// in seconds, plus 1000): were a forged frame of this epoch accepted, it
+/// would be taken as the sender's newest.
+fn newer_epoch() -> u32 {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    u32::try_from(now)
+        .unwrap_or(u32::MAX - 100_000)
+        .saturating_add(1000)
 }

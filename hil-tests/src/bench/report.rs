@@ -1,0 +1,284 @@
+//! The benchmark's result, as written to its JSON file: the host, the
+//! options, each profile's steady window, failover runs and loss runs, the
+//! fastest-interval search and the targets.
+
+use std::fs;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use super::{Options, Stats};
+
+/// The JSON result file.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// [`SCHEMA`](super::SCHEMA).
+    pub schema: &'static str,
+    /// When the benchmark started, UTC.
+    pub started_utc: String,
+    /// How long it took, seconds (so far, in a file written mid-run).
+    pub duration_s: f64,
+    /// Whether every profile was measured (`false` in files written
+    /// mid-run).
+    pub complete: bool,
+    /// The command line.
+    pub command: String,
+    /// The machine.
+    pub host: HostInfo,
+    /// The options in force.
+    pub options: OptionsReport,
+    /// The fastest-interval search, if the fastest profile ran.
+    pub fastest_search: Option<FastestSearch>,
+    /// One entry per profile, in order.
+    pub profiles: Vec<ProfileResult>,
+    /// Each target, with what was measured against it.
+    pub targets: Vec<TargetCheck>,
+}
+
+/// The machine the benchmark ran on.
+#[derive(Debug, Clone, Serialize)]
+pub struct HostInfo {
+    /// `uname -r`.
+    pub kernel: String,
+    /// CPUs available to the lab.
+    pub cpus: usize,
+    /// `/proc/loadavg` when the benchmark started: other work on the
+    /// machine shows in the figures.
+    pub load_at_start: String,
+    /// `/proc/loadavg` when it ended.
+    pub load_at_end: String,
+}
+
+/// The load average now, as `/proc/loadavg` gives it (for the report's
+/// host).
+pub(super) fn loadavg() -> String {
+    fs::read_to_string("/proc/loadavg")
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_default()
+}
+
+/// [`Options`] as recorded.
+#[derive(Debug, Clone, Serialize)]
+pub struct OptionsReport {
+    /// Profiles, in order.
+    pub profiles: Vec<&'static str>,
+    /// `--runs`, if given.
+    pub runs: Option<usize>,
+    /// Seconds of each loss run.
+    pub loss_seconds: u64,
+    /// Loss levels, % per port.
+    pub loss_percents: Vec<u8>,
+    /// `both` or `from-host`.
+    pub loss_direction: &'static str,
+    /// `fixed`, `auto`.
+    pub deadtimes: Vec<&'static str>,
+    /// The power-loss runs' dead time: `fixed` or `auto`.
+    pub failover_deadtime: &'static str,
+    /// Seconds of the steady window.
+    pub steady_seconds: u64,
+    /// Intervals the fastest profile tries, ms.
+    pub fastest_candidates: Vec<u64>,
+}
+
+impl OptionsReport {
+    /// The report's copy of `o`.
+    pub(super) fn from(o: &Options) -> OptionsReport {
+        OptionsReport {
+            profiles: o.profiles.iter().map(|p| p.as_str()).collect(),
+            runs: o.runs,
+            loss_seconds: o.loss_seconds,
+            loss_percents: o.loss_percents.clone(),
+            loss_direction: o.loss_way.as_str(),
+            deadtimes: o.deadtimes.iter().map(|d| d.as_str()).collect(),
+            failover_deadtime: o.failover_deadtime.as_str(),
+            steady_seconds: o.steady_seconds,
+            fastest_candidates: o.fastest_candidates.clone(),
+        }
+    }
+}
+
+/// How the fastest profile's interval was chosen.
+#[derive(Debug, Clone, Serialize)]
+pub struct FastestSearch {
+    /// The interval chosen, ms.
+    pub chosen_ms: u64,
+    /// Whether some candidate passed (else the longest is used anyway).
+    pub sustained: bool,
+    /// Each candidate tried, longest first.
+    pub tried: Vec<Trial>,
+}
+
+/// One candidate of the fastest-interval search.
+#[derive(Debug, Clone, Serialize)]
+pub struct Trial {
+    /// The interval, ms.
+    pub interval_ms: u64,
+    /// The loss-free run, fixed dead time (three intervals).
+    pub loss_free: LossResult,
+    /// The 10 % run, `--deadtime auto`.
+    pub loss_10: LossResult,
+    /// No false takeover in either.
+    pub passed: bool,
+}
+
+/// Everything measured for one profile.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProfileResult {
+    /// `apple`, `fast` or `fastest`.
+    pub name: &'static str,
+    /// Heartbeat interval, ms.
+    pub interval_ms: u64,
+    /// The power-loss runs' dead time: three intervals, fixed, ms; `None`
+    /// with `--failover-deadtime auto`.
+    pub deadtime_ms: Option<u64>,
+    /// The steady window: resources, false takeovers.
+    pub steady: Steady,
+    /// The primary power-loss runs.
+    pub failover: Failover,
+    /// The loss runs.
+    pub loss: Vec<LossResult>,
+}
+
+/// A window without faults.
+#[derive(Debug, Clone, Serialize)]
+pub struct Steady {
+    /// Its length, s.
+    pub seconds: f64,
+    /// Takeovers during it (none should happen).
+    pub false_takeovers: u64,
+    /// `heartbeatd` on the primary.
+    pub heartbeatd: Usage,
+    /// `failoverd` on the secondary (the backup).
+    pub failoverd: Usage,
+}
+
+/// A daemon's resources over the steady window.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Usage {
+    /// Resident memory at the end (VmRSS), kB.
+    pub rss_kb: u64,
+    /// Peak resident memory (VmHWM), kB.
+    pub rss_peak_kb: u64,
+    /// CPU time (user + system) over the window, ms.
+    pub cpu_ms: f64,
+    /// Of that, user time, ms.
+    pub user_ms: f64,
+    /// CPU time as a share of one core over the window, %.
+    pub cpu_percent: f64,
+}
+
+/// The primary power-loss runs of a profile.
+#[derive(Debug, Clone, Serialize)]
+pub struct Failover {
+    /// Runs asked for.
+    pub runs: usize,
+    /// Runs in which the secondary served the client.
+    pub took_over: usize,
+    /// Runs in which the primary served alone again afterwards.
+    pub failed_back: usize,
+    /// Labs built (one, plus one after each failed failback).
+    pub labs: usize,
+    /// Verdict ("silent on every network"), ms after zero.
+    pub verdict_ms: Option<Stats>,
+    /// First gratuitous ARP from the secondary, ms after zero.
+    pub first_garp_ms: Option<Stats>,
+    /// Client-visible recovery: first answer from the secondary, ms after
+    /// zero.
+    pub recovery_ms: Option<Stats>,
+    /// The client's outage: last answer from the primary to first from the
+    /// secondary, ms.
+    pub outage_ms: Option<Stats>,
+    /// The client's outage at the failback, ms.
+    pub failback_outage_ms: Option<Stats>,
+    /// Time both servers held the address, over all runs, ms.
+    pub overlap_ms: f64,
+    /// Each run.
+    pub samples: Vec<RunSample>,
+}
+
+/// One primary power-loss run. Times in ms after zero (the primary's last
+/// cable losing its carrier); `None` when it did not happen.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunSample {
+    /// 1-based.
+    pub run: usize,
+    /// The private cable's carrier loss (before zero).
+    pub priv_lost_ms: Option<f64>,
+    /// The verdict.
+    pub verdict_ms: Option<f64>,
+    /// The address added on the secondary.
+    pub added_ms: Option<f64>,
+    /// The first gratuitous ARP from the secondary.
+    pub first_garp_ms: Option<f64>,
+    /// The client's first answer from the secondary.
+    pub recovery_ms: Option<f64>,
+    /// "took over" in the log.
+    pub took_over_ms: Option<f64>,
+    /// Last answer from the primary to first from the secondary, ms.
+    pub outage_ms: Option<f64>,
+    /// Probes unanswered in that outage.
+    pub lost_probes: usize,
+    /// The failback's outage, ms.
+    pub failback_outage_ms: Option<f64>,
+    /// The primary served alone again.
+    pub failed_back: bool,
+    /// Time both servers held the address during the run, ms.
+    pub overlap_ms: f64,
+}
+
+/// One run with random loss and no real fault.
+#[derive(Debug, Clone, Serialize)]
+pub struct LossResult {
+    /// Loss per port, %.
+    pub percent: u8,
+    /// `both` or `from-host`.
+    pub direction: &'static str,
+    /// The resulting loss from the primary to the secondary on each
+    /// network, %.
+    pub end_to_end_percent: f64,
+    /// `default` or `auto`.
+    pub deadtime: &'static str,
+    /// How long the loss lasted, s.
+    pub seconds: f64,
+    /// `failoverd` took the address ("took over" logged), from the warm-up
+    /// to the end of the settling after the loss.
+    pub false_takeovers: u64,
+    /// Verdicts ("silent on every network").
+    pub verdicts: u64,
+    /// "network anomaly" notices (one network silent: no takeover).
+    pub anomalies: u64,
+    /// Times the secondary's interface got the address (sampled).
+    pub secondary_acquisitions: u64,
+    /// How long the secondary held it, ms.
+    pub secondary_held_ms: f64,
+    /// How long both held it, ms.
+    pub overlap_ms: f64,
+    /// Frames the loss rules saw, over all ports.
+    pub frames_seen: u64,
+    /// Frames they dropped.
+    pub frames_dropped: u64,
+}
+
+/// A target and what was measured against it.
+#[derive(Debug, Clone, Serialize)]
+pub struct TargetCheck {
+    /// What is measured.
+    pub name: String,
+    /// The target, in words.
+    pub target: String,
+    /// The measurement, in words.
+    pub measured: String,
+    /// Met, missed, or `None` when it was not measured.
+    pub met: Option<bool>,
+}
+
+/// Where the benchmark's files go.
+#[derive(Debug, Clone)]
+pub struct Files {
+    /// The output directory.
+    pub dir: PathBuf,
+    /// Its JSON file.
+    pub json: PathBuf,
+    /// Its SVG picture.
+    pub svg: PathBuf,
+}

@@ -1,0 +1,453 @@
+//! The benchmark's runs on the lab: a profile's steady window, its failover
+//! runs (a fresh lab for each that did not fail back), its loss runs, and
+//! the fastest-interval search.
+
+use std::fmt::Write as _;
+use std::io::{self, Write};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use super::usage::{clock_ticks_per_second, proc_usage};
+use super::{
+    stats, Ctx, DeadtimeMode, Failover, FastestSearch, LossResult, ProfileName, ProfileResult,
+    RunSample, Stats, Steady, Trial, Usage, PRE_CUT, PROBE_PERIOD, SEARCH_SECONDS_MAX, SETTLE,
+    STEP_LIMIT,
+};
+use crate::daemons::{Daemon, Profile};
+use crate::faults::Loss;
+use crate::holds::{held_within, overlap_within};
+use crate::interrupt;
+use crate::lab::{Daemons, Lab, Owner, Place, Setup};
+use crate::measure::{self, first_answer_from, poll, POLL_STEP};
+use crate::service::Prober;
+use crate::topology::SERVICE;
+
+/// Builds a lab, starts everything, waits until the primary serves and
+/// `failoverd` has started, then lets the daemons warm up. The daemons run
+/// at normal priority, as deployed by default: what is measured is what a
+/// deployment gets.
+fn start_lab(profile: &Profile, dir: &Path) -> io::Result<(Lab, Daemons)> {
+    let mut lab = Lab::new(Setup {
+        place: Place::Kept(dir.to_path_buf()),
+        profile: profile.clone(),
+        witness: None,
+        real_time: false,
+        client_when_steady: false,
+        limit: STEP_LIMIT,
+    })?;
+    lab.capture_arp()?;
+    lab.capture_protocol()?;
+    let d = lab.start_daemons()?;
+    if !measure::wait_ready(&lab, &d, STEP_LIMIT)? {
+        return Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!(
+                "the lab did not come up within {STEP_LIMIT:?} (logs in {})",
+                dir.display()
+            ),
+        ));
+    }
+    interrupt::sleep(warm_up(profile))?;
+    Ok((lab, d))
+}
+
+/// How long the daemons run before anything is measured: two seconds, and
+/// at least five heartbeats.
+fn warm_up(profile: &Profile) -> Duration {
+    Duration::from_secs(2).max(Duration::from_millis(profile.interval_ms * 5))
+}
+
+/// The rest between failover runs, after the failback: one second, and at
+/// least five heartbeats.
+fn rest(profile: &Profile) -> Duration {
+    Duration::from_secs(1).max(Duration::from_millis(profile.interval_ms * 5))
+}
+
+/// One profile: its steady window, its failover runs and its loss runs,
+/// with progress on `out`.
+pub(super) fn bench_profile(
+    ctx: &Ctx,
+    name: ProfileName,
+    profile: &Profile,
+    out: &mut impl Write,
+) -> io::Result<ProfileResult> {
+    let runs = ctx.opts.runs_for(name);
+    let mode = ctx.opts.failover_deadtime;
+    let fixed_ms = (mode == DeadtimeMode::Fixed).then_some(profile.interval_ms * 3);
+    let failover_profile = mode.apply(profile);
+    let profile = &failover_profile;
+    match fixed_ms {
+        Some(ms) => writeln!(
+            out,
+            "\nprofile {}: heartbeats every {} ms, dead time {ms} ms (three intervals, fixed)",
+            profile.name, profile.interval_ms
+        )?,
+        None => writeln!(
+            out,
+            "\nprofile {}: heartbeats every {} ms, dead time auto (adaptive)",
+            profile.name, profile.interval_ms
+        )?,
+    }
+    let dir = ctx.logs.join(profile.name);
+    let mut labs = 1;
+    let (mut lab, mut daemons) = start_lab(profile, &dir.join("failover-1"))?;
+    let steady = steady_window(&daemons, Duration::from_secs(ctx.opts.steady_seconds))?;
+    writeln!(
+        out,
+        "  steady {} s: heartbeatd {} kB RSS, {:.1} % CPU; failoverd {} kB RSS, {:.1} % CPU; \
+         {} false takeover(s)",
+        ctx.opts.steady_seconds,
+        steady.heartbeatd.rss_kb,
+        steady.heartbeatd.cpu_percent,
+        steady.failoverd.rss_kb,
+        steady.failoverd.cpu_percent,
+        steady.false_takeovers
+    )?;
+    let mut samples = Vec::with_capacity(runs);
+    for run in 1..=runs {
+        let sample = failover_run(&lab, &daemons, run)?;
+        writeln!(out, "  run {run}/{runs}: {}", describe(&sample))?;
+        let failed_back = sample.failed_back;
+        samples.push(sample);
+        if run == runs {
+            break;
+        }
+        if failed_back {
+            interrupt::sleep(rest(profile))?;
+        } else {
+            // A lab that did not come back is replaced, not measured again.
+            drop((lab, daemons));
+            labs += 1;
+            writeln!(
+                out,
+                "  (no clean failback: building a fresh lab for the next run)"
+            )?;
+            (lab, daemons) = start_lab(profile, &dir.join(format!("failover-{labs}")))?;
+        }
+    }
+    drop((lab, daemons));
+    let failover = summarise_runs(runs, labs, samples);
+    let mut loss = Vec::new();
+    for mode in &ctx.opts.deadtimes {
+        for percent in &ctx.opts.loss_percents {
+            let seconds = Duration::from_secs(ctx.opts.loss_seconds);
+            let r = loss_run(
+                ctx,
+                &mode.apply(profile),
+                *mode,
+                *percent,
+                seconds,
+                &dir.join(format!("loss-{percent}-{}", mode.as_str())),
+            )?;
+            writeln!(out, "  {}", describe_loss(&r))?;
+            loss.push(r);
+        }
+    }
+    Ok(ProfileResult {
+        name: profile.name,
+        interval_ms: profile.interval_ms,
+        deadtime_ms: fixed_ms,
+        steady,
+        failover,
+        loss,
+    })
+}
+
+/// Counts the lines of `failoverd` (`fo`) in `[from, to)` that contain
+/// `needle` (not the mail lines that quote them).
+fn count_lines(fo: &Daemon, from: Instant, to: Instant, needle: &str) -> u64 {
+    fo.lines()
+        .iter()
+        .filter(|(t, l)| *t >= from && *t < to && l.contains(needle) && !l.contains("mailing"))
+        .count() as u64
+}
+
+fn count_takeovers(fo: &Daemon, from: Instant, to: Instant) -> u64 {
+    count_lines(fo, from, to, "took over 192.0.2.10")
+}
+
+fn steady_window(d: &Daemons, window: Duration) -> io::Result<Steady> {
+    let pids = (d.hb.pid, d.fo.pid);
+    let before = (proc_usage(pids.0)?, proc_usage(pids.1)?);
+    let start = Instant::now();
+    interrupt::sleep(window)?;
+    let after = (proc_usage(pids.0)?, proc_usage(pids.1)?);
+    let end = Instant::now();
+    let seconds = end.duration_since(start).as_secs_f64();
+    let hz = clock_ticks_per_second();
+    let usage = |b: (u64, u64, u64, u64), a: (u64, u64, u64, u64)| {
+        let user = a.0.saturating_sub(b.0) as f64 / hz * 1e3;
+        let cpu = (a.0 + a.1).saturating_sub(b.0 + b.1) as f64 / hz * 1e3;
+        Usage {
+            rss_kb: a.2,
+            rss_peak_kb: a.3,
+            cpu_ms: cpu,
+            user_ms: user,
+            cpu_percent: cpu / (seconds * 1e3) * 100.0,
+        }
+    };
+    Ok(Steady {
+        seconds,
+        false_takeovers: count_takeovers(&d.fo, start, end),
+        heartbeatd: usage(before.0, after.0),
+        failoverd: usage(before.1, after.1),
+    })
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// One primary power-loss run on a lab where the primary serves.
+fn failover_run(lab: &Lab, d: &Daemons, run: usize) -> io::Result<RunSample> {
+    let prober = Prober::start(&lab.t.client, SERVICE, PROBE_PERIOD)?;
+    let since = Instant::now();
+    let serving = poll(STEP_LIMIT, POLL_STEP, || {
+        lab.owners.are(Owner::Primary)
+            && first_answer_from(&prober.probes(), "primary", since).is_some()
+    })?;
+    if !serving {
+        return Ok(RunSample {
+            run,
+            priv_lost_ms: None,
+            verdict_ms: None,
+            added_ms: None,
+            first_garp_ms: None,
+            recovery_ms: None,
+            took_over_ms: None,
+            outage_ms: None,
+            lost_probes: 0,
+            failback_outage_ms: None,
+            failed_back: false,
+            overlap_ms: 0.0,
+        });
+    }
+    interrupt::sleep(PRE_CUT)?;
+    let tk = measure::pull_plug(lab, d, &prober, STEP_LIMIT, SETTLE)?;
+    let (fb, _probes) = measure::plug_back(lab, d, prober, STEP_LIMIT, SETTLE)?;
+    let (p_held, s_held) = lab.owners.held();
+    let both = overlap_within(&p_held, &s_held, tk.cut_start, fb.end);
+    Ok(RunSample {
+        run,
+        priv_lost_ms: tk.ms(tk.priv_lost),
+        verdict_ms: tk.ms(tk.verdict),
+        added_ms: tk.ms(tk.added),
+        first_garp_ms: tk.ms(tk.first_garp),
+        recovery_ms: tk.ms(tk.back),
+        took_over_ms: tk.ms(tk.took_over),
+        outage_ms: tk.outage().map(ms),
+        lost_probes: tk.lost_probes,
+        failback_outage_ms: fb.outage().map(ms),
+        failed_back: fb.failed_back,
+        overlap_ms: ms(both),
+    })
+}
+
+fn opt_ms(v: Option<f64>) -> String {
+    v.map_or_else(|| "—".to_owned(), |x| format!("{x:.1} ms"))
+}
+
+fn describe(s: &RunSample) -> String {
+    let mut text = format!(
+        "verdict {}, first GARP {}, client back {} (outage {}, {} probes lost)",
+        opt_ms(s.verdict_ms),
+        opt_ms(s.first_garp_ms),
+        opt_ms(s.recovery_ms),
+        opt_ms(s.outage_ms),
+        s.lost_probes
+    );
+    if s.recovery_ms.is_none() {
+        text.push_str(": NO TAKEOVER");
+    }
+    if s.failed_back {
+        let _ = write!(text, "; failback outage {}", opt_ms(s.failback_outage_ms));
+    } else {
+        text.push_str("; NO CLEAN FAILBACK");
+    }
+    if s.overlap_ms > 0.0 {
+        let _ = write!(text, "; OVERLAP {:.1} ms", s.overlap_ms);
+    }
+    text
+}
+
+/// The failover runs' statistics.
+pub(super) fn summarise_runs(runs: usize, labs: usize, samples: Vec<RunSample>) -> Failover {
+    let col = |f: fn(&RunSample) -> Option<f64>| -> Option<Stats> {
+        stats(&samples.iter().filter_map(f).collect::<Vec<f64>>())
+    };
+    Failover {
+        runs,
+        took_over: samples.iter().filter(|s| s.recovery_ms.is_some()).count(),
+        failed_back: samples.iter().filter(|s| s.failed_back).count(),
+        labs,
+        verdict_ms: col(|s| s.verdict_ms),
+        first_garp_ms: col(|s| s.first_garp_ms),
+        recovery_ms: col(|s| s.recovery_ms),
+        outage_ms: col(|s| s.outage_ms),
+        failback_outage_ms: col(|s| s.failback_outage_ms),
+        overlap_ms: samples.iter().map(|s| s.overlap_ms).sum(),
+        samples,
+    }
+}
+
+/// A run with `percent` % loss on every switch port for `seconds` and no
+/// real fault (0 %: no rule at all), on a fresh lab.
+fn loss_run(
+    ctx: &Ctx,
+    profile: &Profile,
+    mode: DeadtimeMode,
+    percent: u8,
+    seconds: Duration,
+    dir: &Path,
+) -> io::Result<LossResult> {
+    let way = ctx.opts.loss_way;
+    let from = Instant::now();
+    let (lab, d) = start_lab(profile, dir)?;
+    let ports = lab.t.switch_ports();
+    let port_refs: Vec<&str> = ports.iter().map(String::as_str).collect();
+    if percent > 0 {
+        Loss::set_many(&lab.t.switch, &port_refs, way.direction(), percent)?;
+    }
+    let loss_start = Instant::now();
+    interrupt::sleep(seconds)?;
+    let (mut seen, mut dropped) = (0, 0);
+    if percent > 0 {
+        for port in &port_refs {
+            let c = Loss::counts(&lab.t.switch, port, way.direction())?;
+            seen += c.seen;
+            dropped += c.dropped;
+        }
+        Loss::clear_all(&lab.t.switch)?;
+    }
+    let loss_end = Instant::now();
+    // A verdict in the last moment still counts: wait for the primary to
+    // serve alone again (bounded), and a few dead times more.
+    poll(STEP_LIMIT, POLL_STEP, || lab.owners.are(Owner::Primary))?;
+    interrupt::sleep(
+        Duration::from_millis(500).max(Duration::from_millis(profile.interval_ms * 5)),
+    )?;
+    let end = Instant::now();
+    let (p_held, s_held) = lab.owners.held();
+    let (acquisitions, held) = held_within(&s_held, from, end);
+    Ok(LossResult {
+        percent,
+        direction: way.as_str(),
+        end_to_end_percent: way.end_to_end(percent),
+        deadtime: mode.as_str(),
+        seconds: loss_end.duration_since(loss_start).as_secs_f64(),
+        false_takeovers: count_takeovers(&d.fo, from, end),
+        verdicts: count_lines(&d.fo, from, end, "is silent on every network (links"),
+        anomalies: count_lines(&d.fo, from, end, "network anomaly"),
+        secondary_acquisitions: acquisitions,
+        secondary_held_ms: ms(held),
+        overlap_ms: ms(overlap_within(&p_held, &s_held, from, end)),
+        frames_seen: seen,
+        frames_dropped: dropped,
+    })
+}
+
+fn describe_loss(r: &LossResult) -> String {
+    let drop_share = if r.frames_seen > 0 {
+        format!(
+            ", {:.1} % of {} frames dropped",
+            r.frames_dropped as f64 * 100.0 / r.frames_seen as f64,
+            r.frames_seen
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "{} % loss per port ({}; {:.0} % end to end), dead time {}, {:.0} s: {} false takeover(s), \
+         {} anomaly notice(s){}{}",
+        r.percent,
+        r.direction,
+        r.end_to_end_percent,
+        r.deadtime,
+        r.seconds,
+        r.false_takeovers,
+        r.anomalies,
+        drop_share,
+        if r.overlap_ms > 0.0 {
+            format!("; both held the address for {:.1} ms", r.overlap_ms)
+        } else {
+            String::new()
+        }
+    )
+}
+
+/// The fastest-interval search (see the module's documentation).
+pub(super) fn search_fastest(ctx: &Ctx, out: &mut impl Write) -> io::Result<FastestSearch> {
+    let mut candidates = ctx.opts.fastest_candidates.clone();
+    candidates.sort_unstable_by(|a, b| b.cmp(a));
+    candidates.dedup();
+    let seconds = Duration::from_secs(ctx.opts.loss_seconds.min(SEARCH_SECONDS_MAX));
+    writeln!(
+        out,
+        "\nfastest: trying {} ms, each with a {} s loss-free run (fixed dead time) and a {} s \
+         run at 10 % loss per port ({}, --deadtime auto); the shortest without a false takeover wins",
+        candidates
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+        seconds.as_secs(),
+        seconds.as_secs(),
+        ctx.opts.loss_way.as_str()
+    )?;
+    let mut tried = Vec::new();
+    let mut chosen = None;
+    for c in &candidates {
+        let profile = Profile::fixed("fastest", *c);
+        let dir = ctx.logs.join("fastest-search").join(format!("{c}ms"));
+        let loss_free = loss_run(
+            ctx,
+            &profile,
+            DeadtimeMode::Fixed,
+            0,
+            seconds,
+            &dir.join("loss-free"),
+        )?;
+        let loss_10 = loss_run(
+            ctx,
+            &DeadtimeMode::Auto.apply(&profile),
+            DeadtimeMode::Auto,
+            10,
+            seconds,
+            &dir.join("loss-10-auto"),
+        )?;
+        let passed = loss_free.false_takeovers == 0 && loss_10.false_takeovers == 0;
+        writeln!(
+            out,
+            "  {c} ms: {} false takeover(s) loss-free, {} at 10 %: {}",
+            loss_free.false_takeovers,
+            loss_10.false_takeovers,
+            if passed { "sustained" } else { "NOT sustained" }
+        )?;
+        tried.push(Trial {
+            interval_ms: *c,
+            loss_free,
+            loss_10,
+            passed,
+        });
+        if !passed {
+            break;
+        }
+        chosen = Some(*c);
+    }
+    let sustained = chosen.is_some();
+    let chosen_ms = chosen.unwrap_or(candidates[0]);
+    writeln!(
+        out,
+        "  fastest = {chosen_ms} ms{}",
+        if sustained {
+            ""
+        } else {
+            " (no candidate was sustained; measured anyway)"
+        }
+    )?;
+    Ok(FastestSearch {
+        chosen_ms,
+        sustained,
+        tried,
+    })
+}

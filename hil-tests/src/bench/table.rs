@@ -1,0 +1,187 @@
+//! The benchmark's table: each profile's figures next to the targets, and
+//! the targets checked.
+
+use std::fmt::Write as _;
+
+use super::{
+    LossWay, Report, Stats, TargetCheck, TARGET_BACKUP_RSS_KB, TARGET_FALSE_TAKEOVERS_AT_30,
+    TARGET_FAST_RECOVERY_MEDIAN_MS,
+};
+
+/// The targets, checked against `report`.
+pub fn targets(report: &Report) -> Vec<TargetCheck> {
+    let mut v = Vec::new();
+    let fast = report.profiles.iter().find(|p| p.name == "fast");
+    let median = fast.and_then(|p| p.failover.recovery_ms.map(|s| s.median));
+    v.push(TargetCheck {
+        name: "fast profile: client-visible recovery, median".to_owned(),
+        target: format!("≤ {TARGET_FAST_RECOVERY_MEDIAN_MS} ms"),
+        measured: median.map_or_else(|| "not measured".to_owned(), |m| format!("{m:.1} ms")),
+        met: median.map(|m| m <= TARGET_FAST_RECOVERY_MEDIAN_MS),
+    });
+    for p in &report.profiles {
+        for r in p.loss.iter().filter(|r| r.percent == 30) {
+            v.push(TargetCheck {
+                name: format!(
+                    "{}: false takeovers at 30 % loss ({}, dead time {}, {:.0} s)",
+                    p.name, r.direction, r.deadtime, r.seconds
+                ),
+                target: format!("{TARGET_FALSE_TAKEOVERS_AT_30}"),
+                measured: r.false_takeovers.to_string(),
+                met: Some(r.false_takeovers == TARGET_FALSE_TAKEOVERS_AT_30),
+            });
+        }
+    }
+    for p in &report.profiles {
+        let rss = p.steady.failoverd.rss_kb;
+        v.push(TargetCheck {
+            name: format!("{}: backup (failoverd) RSS", p.name),
+            target: format!("≤ {} MB", TARGET_BACKUP_RSS_KB / 1024),
+            measured: format!("{:.2} MB", rss as f64 / 1024.0),
+            met: Some(rss <= TARGET_BACKUP_RSS_KB),
+        });
+    }
+    v
+}
+
+fn met(m: Option<bool>) -> &'static str {
+    match m {
+        Some(true) => "met",
+        Some(false) => "MISSED",
+        None => "not measured",
+    }
+}
+
+fn triple(s: &Option<Stats>) -> String {
+    s.map_or_else(
+        || "—".to_owned(),
+        |s| format!("{:.1} / {:.1} / {:.1}", s.median, s.p95, s.max),
+    )
+}
+
+/// The readable table: failover times, loss runs, resources, targets.
+pub fn summary(r: &Report) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "primary power loss (both cables pulled), ms after the primary's last cable lost its carrier,\n\
+         median / p95 / max:"
+    );
+    let _ = writeln!(
+        s,
+        "  {:<8} {:>6} {:>6} {:>7}  {:<25} {:<25} {:<25} {:<25}",
+        "profile", "beat", "dead", "runs", "verdict", "first GARP", "client back", "client outage"
+    );
+    for p in &r.profiles {
+        let f = &p.failover;
+        let _ = writeln!(
+            s,
+            "  {:<8} {:>4}ms {:>6} {:>7}  {:<25} {:<25} {:<25} {:<25}",
+            p.name,
+            p.interval_ms,
+            p.deadtime_ms
+                .map_or_else(|| "auto".to_owned(), |ms| format!("{ms}ms")),
+            format!("{}/{}", f.took_over, f.runs),
+            triple(&f.verdict_ms),
+            triple(&f.first_garp_ms),
+            triple(&f.recovery_ms),
+            triple(&f.outage_ms),
+        );
+    }
+    if let Some(fs) = &r.fastest_search {
+        let tried: Vec<String> = fs
+            .tried
+            .iter()
+            .map(|t| {
+                format!(
+                    "{} ms {} ({} loss-free, {} at 10 %)",
+                    t.interval_ms,
+                    if t.passed { "ok" } else { "failed" },
+                    t.loss_free.false_takeovers,
+                    t.loss_10.false_takeovers
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            s,
+            "  fastest: tried {}; chose {} ms",
+            tried.join(", "),
+            fs.chosen_ms
+        );
+    }
+    let way = r.options.loss_direction;
+    let _ = writeln!(
+        s,
+        "\nfalse takeovers with random loss on every switch port ({way}) and no real fault, {} s each:",
+        r.options.loss_seconds
+    );
+    let mut header = format!("  {:<8} {:<9}", "profile", "dead time");
+    for pct in &r.options.loss_percents {
+        let e2e = match way {
+            "both" => LossWay::Both.end_to_end(*pct),
+            _ => LossWay::FromHost.end_to_end(*pct),
+        };
+        let _ = write!(header, " {:>16}", format!("{pct} % ({e2e:.0} % e2e)"));
+    }
+    let _ = writeln!(s, "{header}");
+    for p in &r.profiles {
+        for mode in &r.options.deadtimes {
+            let mut line = format!("  {:<8} {:<9}", p.name, mode);
+            for pct in &r.options.loss_percents {
+                let cell = p
+                    .loss
+                    .iter()
+                    .find(|l| l.percent == *pct && l.deadtime == *mode)
+                    .map_or_else(|| "—".to_owned(), |l| l.false_takeovers.to_string());
+                let _ = write!(line, " {cell:>16}");
+            }
+            let _ = writeln!(s, "{line}");
+        }
+    }
+    let _ = writeln!(
+        s,
+        "\nthe daemons over a {} s window without faults (RSS at its end; CPU as a share of one \
+         core), and any false takeover in it:",
+        r.options.steady_seconds
+    );
+    let _ = writeln!(
+        s,
+        "  {:<8} {:>16} {:>16} {:>16} {:>16} {:>16}",
+        "profile",
+        "heartbeatd RSS",
+        "heartbeatd CPU",
+        "failoverd RSS",
+        "failoverd CPU",
+        "false takeovers"
+    );
+    for p in &r.profiles {
+        let st = &p.steady;
+        let _ = writeln!(
+            s,
+            "  {:<8} {:>13.2} MB {:>14.2} % {:>13.2} MB {:>14.2} % {:>16}",
+            p.name,
+            st.heartbeatd.rss_kb as f64 / 1024.0,
+            st.heartbeatd.cpu_percent,
+            st.failoverd.rss_kb as f64 / 1024.0,
+            st.failoverd.cpu_percent,
+            st.false_takeovers,
+        );
+    }
+    let _ = writeln!(s, "\ntargets:");
+    for t in &r.targets {
+        let _ = writeln!(
+            s,
+            "  {:<6} {}: {} (target {})",
+            met(t.met),
+            t.name,
+            t.measured,
+            t.target
+        );
+    }
+    let _ = write!(
+        s,
+        "the benchmark took {:.0} s (load average at its start: {})",
+        r.duration_s, r.host.load_at_start
+    );
+    s
+}

@@ -1,0 +1,89 @@
+//! Starting the real daemons on the lab — the profile's arguments, the
+//! witness's when the lab has one (its address, the firmware's key, and
+//! for `failoverd` the lab's policy), then the caller's — and asking them
+//! for their own account (`--status`) and frame counters.
+
+use std::io;
+
+use crate::control::{real_time, status, FrameCounters};
+use crate::daemons::{start_failoverd, start_heartbeatd, Daemon};
+use crate::witness::WITNESS_IP;
+
+use super::Lab;
+
+/// Both daemons, started together (the demo's and the benchmark's way).
+#[derive(Debug)]
+pub struct Daemons {
+    /// `heartbeatd` on the primary.
+    pub hb: Daemon,
+    /// `failoverd` on the secondary.
+    pub fo: Daemon,
+}
+
+impl Lab {
+    /// The arguments that name the witness, if the lab has one.
+    fn witness_args(&self, failoverd: bool) -> Vec<String> {
+        if self.witness.is_none() {
+            return Vec::new();
+        }
+        let mut args = vec!["--witness".to_owned(), WITNESS_IP.to_string()];
+        if failoverd {
+            args.extend(["--witness-policy".to_owned(), self.policy.to_owned()]);
+        }
+        args.extend(self.keys.iter().cloned());
+        args
+    }
+
+    /// Starts `heartbeatd` on the primary with `extra` arguments (at
+    /// real-time priority if the setup says so), without waiting for it.
+    pub fn start_heartbeatd(&self, extra: &[&str]) -> io::Result<Daemon> {
+        let mut args = self.witness_args(false);
+        args.extend(extra.iter().map(|a| (*a).to_owned()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let d = start_heartbeatd(&self.t, &self.bins, &self.prun, &self.profile, &args)?;
+        if self.real_time {
+            real_time(&d);
+        }
+        Ok(d)
+    }
+
+    /// Starts `failoverd` on the secondary with `extra` arguments (at
+    /// real-time priority if the setup says so), without waiting for it;
+    /// the lab kills it first when it goes.
+    pub fn start_failoverd(&self, extra: &[&str]) -> io::Result<Daemon> {
+        let mut args = self.witness_args(true);
+        args.extend(extra.iter().map(|a| (*a).to_owned()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let d = start_failoverd(&self.t, &self.bins, &self.srun, &self.profile, &args)?;
+        self.failoverds.borrow_mut().push(d.pid);
+        if self.real_time {
+            real_time(&d);
+        }
+        Ok(d)
+    }
+
+    /// Starts `heartbeatd`, then `failoverd`, with the profile's (and the
+    /// witness's) arguments only.
+    pub fn start_daemons(&self) -> io::Result<Daemons> {
+        let hb = self.start_heartbeatd(&[])?;
+        let fo = self.start_failoverd(&[])?;
+        Ok(Daemons { hb, fo })
+    }
+
+    /// `d`'s own account (`--status`), or why there is none.
+    pub fn status(&self, d: &Daemon) -> String {
+        let binary = if d.name == "heartbeatd" {
+            &self.bins.heartbeatd
+        } else {
+            &self.bins.failoverd
+        };
+        status(binary, d)
+    }
+
+    /// `d`'s frame counters, from its `--status`; the test fails if it
+    /// gives none.
+    pub fn counters(&self, d: &Daemon) -> FrameCounters {
+        FrameCounters::from_status(&self.status(d))
+            .unwrap_or_else(|| panic!("{} answers --status with its frame counters", d.name))
+    }
+}

@@ -1,0 +1,81 @@
+//! The checks of an outcome that several tests make: who held the address
+//! when, and above all that the address was never on both servers at once
+//! ("never two holders"), over the whole run or from a moment on.
+
+use std::time::Instant;
+
+use crate::daemons::Daemon;
+use crate::holds::{overlap, overlap_within, Held};
+
+use super::{anomaly_mails_only, events, stages, Lab};
+
+/// Whether the primary held the address from before the fault to now: one
+/// interval, still open; on a loaded machine also one more for each time
+/// its `heartbeatd` logged that it had not run for over two intervals and
+/// dropped the address (the stall rule, docs/protocol.md), which it then
+/// took back through the reclaim handshake.
+pub fn primary_kept_it(p: &[Held], hb: &Daemon) -> bool {
+    let stalls = hb.stalls();
+    if stalls > 0 {
+        eprintln!(
+            "note: heartbeatd stalled {stalls} time(s) (the machine is loaded) and dropped the \
+             address each time, as the stall rule says; {} hold(s) in all",
+            p.len()
+        );
+    }
+    p.last().is_some_and(Held::is_open) && p.len() <= 1 + stalls
+}
+
+impl Lab {
+    /// Who held the address when so far: the primary's intervals, the
+    /// secondary's.
+    pub fn held(&self) -> (Vec<Held>, Vec<Held>) {
+        self.owners.held()
+    }
+
+    /// Fails the test if both servers ever had the address at once, and
+    /// returns who held it when.
+    pub fn check_never_two_holders(&self, logs: &[&Daemon]) -> (Vec<Held>, Vec<Held>) {
+        let (p, s) = self.held();
+        let both = overlap(&p, &s, Instant::now());
+        self.check(
+            both.is_zero(),
+            &format!("never two holders (overlap {both:?})"),
+            logs,
+        );
+        (p, s)
+    }
+
+    /// Fails the test (saying `what`) if both servers had the address at
+    /// once at any time from `from` on: for a run whose first part has an
+    /// overlap that is the test's doing (a killed daemon's address left
+    /// behind, a frozen daemon).
+    pub fn check_never_two_holders_from(&self, from: Instant, what: &str, logs: &[&Daemon]) {
+        let (p, s) = self.held();
+        let both = overlap_within(&p, &s, from, Instant::now());
+        self.check(both.is_zero(), &format!("{what} ({both:?})"), logs);
+    }
+
+    /// What a fault on one network must leave behind (Apple's rule): the
+    /// secondary never held the address, the primary kept it (`kept` says
+    /// how), no takeover, no script, and no mail but the anomaly and its
+    /// end.
+    pub fn check_anomaly_only(&self, hb: &Daemon, fo: &Daemon, kept: &str) {
+        let logs = [hb, fo];
+        let (p, s) = self.held();
+        self.check(
+            s.is_empty(),
+            "the secondary must never hold the address",
+            &logs,
+        );
+        self.check(primary_kept_it(&p, hb), kept, &logs);
+        self.check(!fo.logged("took over"), "no takeover", &logs);
+        self.check(stages(&self.srun).is_empty(), "no script may run", &logs);
+        let mail = events(&self.srun);
+        self.check(
+            anomaly_mails_only(&mail),
+            &format!("the secondary mails the anomaly and its end, nothing else: {mail:?}"),
+            &logs,
+        );
+    }
+}
