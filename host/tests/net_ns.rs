@@ -13,13 +13,13 @@ use std::time::{Duration, Instant};
 
 use failover_core::Instant as CoreInstant;
 use failover_core::{Primary, PrimaryConfig, Secondary, SecondaryConfig};
-use failover_host::addr::{daemon_label, AddrError, Change, Netlink, TargetKind};
-use failover_host::cli::Program;
+use failover_host::config::cli::Program;
+use failover_host::config::options::node_id;
 use failover_host::daemon::node::Node;
 use failover_host::net::channel::{Channel, ChannelConfig, ChannelError, RxFilter};
 use failover_host::net::frame::{build_udp_frame, parse_udp_frame, UdpFlow, BROADCAST_MAC};
 use failover_host::net::garp::{build_garp, parse_arp, AnnouncePlan, Announcer, GarpForm};
-use failover_host::options::node_id;
+use failover_host::netlink::addr::{daemon_label, AddrError, Change, Netlink, TargetKind};
 use failover_lab::netns::{skip_unless_root, veth, Netns};
 
 const PORT: u16 = 1694;
@@ -640,7 +640,7 @@ fn run_daemon_loop<N: Node>(
     use failover_host::daemon::ports::{LinkSpec, Ports};
     use failover_host::daemon::runtime::{Runtime, Setup};
     use failover_host::daemon::services::Services;
-    use failover_host::linkwatch::LinkWatch;
+    use failover_host::netlink::linkwatch::LinkWatch;
     use failover_host::notify::{Logger, Notifier, NotifyContext};
     use failover_host::scripts::{ScriptConfig, StageContext, StageRunner};
     use nix::sys::signal::{SigSet, Signal as Sig};
@@ -693,7 +693,7 @@ fn run_daemon_loop<N: Node>(
         peers_file: dir.path().join("d.peers"),
         announce: AnnouncePlan::default(),
         reload: Box::new(move || {
-            Err(failover_host::cli::StartupError::new(
+            Err(failover_host::config::cli::StartupError::new(
                 program,
                 Vec::new(),
                 Vec::new(),
@@ -775,7 +775,7 @@ fn link_watch_tells_a_dark_service_interface_from_a_dark_link() {
     if skip_unless_root("net_ns::link_watch_tells_a_dark_service_interface_from_a_dark_link") {
         return;
     }
-    use failover_host::linkwatch::LinkWatch;
+    use failover_host::netlink::linkwatch::LinkWatch;
     let (a, b) = pair();
     veth(&a, "a1", &b, "b1").expect("second veth pair");
     let (mut nl, mut watch) = a

@@ -25,11 +25,11 @@ use super::node::Node;
 use super::ports::{Ports, SendReport};
 use super::services::Services;
 use super::status;
-use crate::addr::Netlink;
-use crate::cli::{Program, StartupError};
-use crate::linkwatch::LinkWatch;
+use crate::config::cli::{Program, StartupError};
 use crate::net::probe::Prober;
 use crate::net::{AnnouncePlan, Announcer};
+use crate::netlink::addr::Netlink;
+use crate::netlink::linkwatch::LinkWatch;
 use crate::notify::{LinkReport, Logger, MailConfig, Notifier, NotifyContext};
 use crate::scripts::{ScriptConfig, StageContext, StageRunner};
 

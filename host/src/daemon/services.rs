@@ -4,8 +4,8 @@
 
 use std::net::Ipv4Addr;
 
-use crate::addr::{daemon_label, Change, Netlink};
-use crate::cli::ServiceAddr;
+use crate::config::cli::ServiceAddr;
+use crate::netlink::addr::{daemon_label, Change, Netlink};
 use crate::notify::Logger;
 
 /// One service address and where it goes.

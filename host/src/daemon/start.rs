@@ -19,18 +19,18 @@ use super::ports::{LinkSpec, Ports};
 use super::runtime::{Reload, Reloader, Runtime, Setup};
 use super::services::Services;
 use super::status;
-use crate::addr::Netlink;
-use crate::cli::{
+use crate::config::cli::{
     Invocation, Problem, Program, ServiceAddr, StartupError, EXIT_CONFIG, EXIT_NOPERM,
 };
-use crate::linkwatch::LinkWatch;
-use crate::net::probe::Prober;
-use crate::notify::{local_hostname, LogConfig, Logger, MailConfig, Notifier, NotifyContext};
-use crate::options::{
+use crate::config::options::{
     check_privileges, failoverd_from_args, heartbeatd_from_args, to_std, CommonOptions,
     FailoverdOptions, HeartbeatdOptions,
 };
-use crate::plan::{failoverd_plan, heartbeatd_plan, Plan};
+use crate::config::plan::{failoverd_plan, heartbeatd_plan, Plan};
+use crate::net::probe::Prober;
+use crate::netlink::addr::Netlink;
+use crate::netlink::linkwatch::LinkWatch;
+use crate::notify::{local_hostname, LogConfig, Logger, MailConfig, Notifier, NotifyContext};
 use crate::scripts::{ScriptConfig, ServiceAddress, StageContext, StageRunner};
 
 /// Exit status for a failure at run time (a channel that cannot be opened,
@@ -289,7 +289,10 @@ fn start<N: Node>(
     let probe = if spec.plan.probes.is_empty() {
         None
     } else {
-        match Prober::open(&spec.plan.probes, crate::options::to_std(common.interval)) {
+        match Prober::open(
+            &spec.plan.probes,
+            crate::config::options::to_std(common.interval),
+        ) {
             Ok(p) => Some(p),
             Err(e) => return fail(program, &format!("cannot open the --probe channel: {e}")),
         }

@@ -81,9 +81,9 @@ impl fmt::Display for Level {
     }
 }
 
-/// The `-L` facility: the command line's type (`crate::cli::Facility`),
+/// The `-L` facility: the command line's type (`crate::config::cli::Facility`),
 /// re-exported so that the logger and the option parser share one.
-pub use crate::cli::Facility;
+pub use crate::config::cli::Facility;
 
 /// The longest message sent to syslog or the terminal, in bytes; longer ones
 /// are cut (on a character boundary) and marked. Script output lines are

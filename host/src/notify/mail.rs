@@ -24,7 +24,7 @@ use std::process::{Child, ChildStdin, Command};
 use std::time::{Duration, Instant, SystemTime};
 
 use super::log::{rfc5322_date, Level, Logger};
-use crate::scripts::child::{
+use crate::process::{
     describe_status, set_nonblocking, signal_group, spawn_captured, Kill, OutputPipe,
 };
 

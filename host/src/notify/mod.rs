@@ -430,7 +430,7 @@ pub(crate) mod tests {
     /// The table in the module documentation says what [`policy`] does.
     #[test]
     fn doc_table_matches_policy() {
-        let src = include_str!("notify.rs");
+        let src = include_str!("mod.rs");
         let mut rows = 0;
         for line in src.lines() {
             let Some(row) = line.strip_prefix("//! | ") else {

@@ -6,7 +6,7 @@
 //! `interface:pub_addr[/mask]` triplet, an interface name that Linux could
 //! have). Whether an interface exists or is up is checked later, over
 //! netlink, by `-n`. Putting values together with the configuration file
-//! and checking them as a whole is [`crate::options`].
+//! and checking them as a whole is [`crate::config::options`].
 //!
 //! Apple's daemons printed fixed sentences ("Invalid port. Valid ports range
 //! from 1 to 65535.", "CNode: invalid IP address", …); administrators and
@@ -30,7 +30,7 @@ pub const EXIT_USAGE: u8 = 64;
 /// with `--config`, the key file) cannot be read (sysexits' `EX_NOINPUT`).
 pub const EXIT_NOINPUT: u8 = 66;
 /// Exit status when the daemon lacks the privileges it needs (sysexits'
-/// `EX_NOPERM`); see [`crate::options::check_privileges`].
+/// `EX_NOPERM`); see [`crate::config::options::check_privileges`].
 pub const EXIT_NOPERM: u8 = 77;
 /// Exit status for a configuration that is well formed but wrong or unsafe
 /// (sysexits' `EX_CONFIG`): a bad value in the configuration file, a key
@@ -777,7 +777,7 @@ pub fn version_text(program: Program) -> String {
 
 /// Parses `failoverd`'s command line (`args` includes the program name, as
 /// `std::env::args_os()` does). Syntax only: values are checked by
-/// [`crate::options::FailoverdOptions::resolve`].
+/// [`crate::config::options::FailoverdOptions::resolve`].
 pub fn parse_failoverd_args<I, T>(args: I) -> Result<Invocation<FailoverdArgs>, StartupError>
 where
     I: IntoIterator<Item = T>,
@@ -788,7 +788,7 @@ where
 
 /// Parses `heartbeatd`'s command line (`args` includes the program name).
 /// Syntax only: values are checked by
-/// [`crate::options::HeartbeatdOptions::resolve`].
+/// [`crate::config::options::HeartbeatdOptions::resolve`].
 pub fn parse_heartbeatd_args<I, T>(args: I) -> Result<Invocation<HeartbeatdArgs>, StartupError>
 where
     I: IntoIterator<Item = T>,

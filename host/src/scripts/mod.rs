@@ -114,8 +114,6 @@
 
 #![warn(missing_docs)]
 
-pub(crate) mod child;
-
 use std::ffi::OsStr;
 use std::fmt;
 use std::io;
@@ -130,23 +128,23 @@ use std::time::{Duration, Instant};
 use failover_core::{Role, Stage, StageOutcome};
 
 use crate::notify::{Level, Logger};
-use child::{
+use crate::process::{
     describe_status, exit_code, signal_group, spawn_captured, spawn_error_code, Kill, OutputPipe,
 };
 
 /// Where the per-address script directories live unless `--scripts-dir`
 /// says otherwise (Apple: `/Library/IPFailover`). The command line's
 /// constant, so there is one.
-pub use crate::cli::DEFAULT_SCRIPTS_DIR;
+pub use crate::config::cli::DEFAULT_SCRIPTS_DIR;
 
 /// The `PATH` scripts (and `sendmail`) run with.
 pub const SCRIPT_PATH: &str = "/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// Default per-script limit: `--script-timeout`'s default
-/// (`crate::cli::DEFAULT_SCRIPT_TIMEOUT_SECS`), so that a runner built
+/// (`crate::config::cli::DEFAULT_SCRIPT_TIMEOUT_SECS`), so that a runner built
 /// without options behaves like the daemon.
 pub const DEFAULT_SCRIPT_TIMEOUT: Duration =
-    Duration::from_secs(crate::cli::DEFAULT_SCRIPT_TIMEOUT_SECS);
+    Duration::from_secs(crate::config::cli::DEFAULT_SCRIPT_TIMEOUT_SECS);
 
 /// Default limit for a whole stage (all scripts of all addresses).
 pub const DEFAULT_STAGE_TIMEOUT: Duration = Duration::from_secs(600);
@@ -202,9 +200,9 @@ impl ServiceAddress {
     }
 }
 
-impl From<&crate::cli::ServiceAddr> for ServiceAddress {
+impl From<&crate::config::cli::ServiceAddr> for ServiceAddress {
     /// The parsed `interface:pub_addr[/mask]` of the command line.
-    fn from(a: &crate::cli::ServiceAddr) -> ServiceAddress {
+    fn from(a: &crate::config::cli::ServiceAddr) -> ServiceAddress {
         ServiceAddress {
             interface: a.interface.as_str().to_owned(),
             address: IpAddr::V4(a.addr),
@@ -276,7 +274,7 @@ impl ScriptConfig {
 
     fn stage_overhead(&self) -> Duration {
         self.kill_grace
-            .saturating_add(child::KILL_WAIT)
+            .saturating_add(crate::process::KILL_WAIT)
             .saturating_add(Duration::from_secs(1))
     }
 
@@ -1279,8 +1277,8 @@ mod tests {
             ..a.clone()
         };
         assert_eq!(b.pair(), "eth0:192.0.2.10");
-        let parsed = crate::cli::ServiceAddr {
-            interface: crate::cli::InterfaceName::new("eth0").unwrap(),
+        let parsed = crate::config::cli::ServiceAddr {
+            interface: crate::config::cli::InterfaceName::new("eth0").unwrap(),
             addr: "192.0.2.10".parse().unwrap(),
             prefix: Some(24),
         };
@@ -1294,7 +1292,7 @@ mod tests {
         assert!(c.core_stage_timeout() > c.stage_timeout + c.kill_grace);
         let core = c.script_timeout * 16;
         c.fit_within_core(core);
-        assert!(c.stage_timeout + c.kill_grace + child::KILL_WAIT < core);
+        assert!(c.stage_timeout + c.kill_grace + crate::process::KILL_WAIT < core);
         assert_eq!(c.core_stage_timeout(), core);
         assert_eq!(
             c.address_dir("192.0.2.10".parse().unwrap()),

@@ -36,7 +36,7 @@ use failover_core::{
     WitnessPolicy, MAX_LINKS,
 };
 
-use crate::cli::{
+use crate::config::cli::{
     parse_digits, parse_failoverd_args, parse_heartbeatd_args, parse_ipv4, parse_port,
     parse_service_addr, pid_file_path, value_error, AddrUse, CommonArgs, Facility, FailoverdArgs,
     HeartbeatdArgs, InterfaceName, Invocation, Problem, Program, RunMode, ServiceAddr,
@@ -44,7 +44,7 @@ use crate::cli::{
     DEFAULT_SCRIPT_TIMEOUT_SECS, DEFAULT_SENDMAIL, MAX_INTERVAL_MS, MAX_SCRIPT_TIMEOUT_SECS,
     MSG_INVALID_IP,
 };
-use crate::hostconfig::{
+use crate::config::hostconfig::{
     HostConfig, KEY_BCAST_IPS, KEY_EMAIL_RECIPIENT, KEY_PEER_IP, KEY_PEER_IP_PAIRS,
     KEY_SECONDARY_IP,
 };
@@ -1080,7 +1080,7 @@ pub const CAP_NET_ADMIN: u32 = 12;
 /// capabilities `CAP_NET_RAW` and `CAP_NET_ADMIN` in the effective set (as
 /// a systemd unit with `AmbientCapabilities=` grants). The message is
 /// Apple's "must be executed as root", adapted; exit with
-/// [`crate::cli::EXIT_NOPERM`].
+/// [`crate::config::cli::EXIT_NOPERM`].
 pub fn check_privileges(program: Program) -> Result<(), String> {
     let status = std::fs::read_to_string("/proc/self/status").map_err(|e| {
         format!("{program}: cannot read /proc/self/status to check privileges: {e}")
@@ -1115,7 +1115,7 @@ mod tests {
     use std::os::unix::fs::PermissionsExt;
 
     use super::*;
-    use crate::cli::{ProblemKind, EXIT_CONFIG, EXIT_NOINPUT, EXIT_USAGE};
+    use crate::config::cli::{ProblemKind, EXIT_CONFIG, EXIT_NOINPUT, EXIT_USAGE};
 
     const FILE: &str = "/etc/default/failover";
     const KEY16: &str = "000102030405060708090a0b0c0d0e0f";

@@ -2,10 +2,10 @@
 //! interface is which link, this host's address on each, where frames to
 //! the peers go, and every problem `-n` must report before anything runs.
 //!
-//! [`crate::options`] checks what can be checked without looking at the
+//! [`crate::config::options`] checks what can be checked without looking at the
 //! machine (syntax, ports, the key file's permissions, the core's own
 //! rules). This module is the other half: it reads the interfaces and their
-//! IPv4 addresses over netlink once ([`crate::addr::Netlink`]) and checks the
+//! IPv4 addresses over netlink once ([`crate::netlink::addr::Netlink`]) and checks the
 //! options against them. The event loop runs from the [`Plan`] it returns,
 //! and `-n` prints its problems and warnings; both see the same facts, so
 //! what `-n` accepts is what the daemon does.
@@ -46,10 +46,10 @@ use std::net::Ipv4Addr;
 
 use failover_core::LinkId;
 
-use crate::addr::{daemon_label, InterfaceInfo, Ipv4IfAddr, Netlink, TargetKind};
-use crate::cli::{value_error, ServiceAddr, MSG_INVALID_IFNAME};
+use crate::config::cli::{value_error, ServiceAddr, MSG_INVALID_IFNAME};
+use crate::config::options::{to_std, FailoverdOptions, HeartbeatdOptions};
 use crate::net::probe::ProbeTarget;
-use crate::options::{to_std, FailoverdOptions, HeartbeatdOptions};
+use crate::netlink::addr::{daemon_label, InterfaceInfo, Ipv4IfAddr, Netlink, TargetKind};
 use crate::scripts::{self, ScriptConfig, ServiceAddress};
 
 /// One network the daemon beats and listens on: what the event loop needs
@@ -76,7 +76,7 @@ pub struct Plan {
     /// plan, links that could not be resolved carry what is known.
     pub links: Vec<LinkPlan>,
     /// Link 0's source: this host's private address, hence its node id
-    /// ([`crate::options::node_id`]). Unspecified if it could not be found.
+    /// ([`crate::config::options::node_id`]). Unspecified if it could not be found.
     pub local_private: Ipv4Addr,
     /// Every problem found; empty when the configuration is sound. Each
     /// names the option or value at fault and what to do about it.
@@ -571,12 +571,12 @@ fn mismatch_message(
          not match, so heartbeats sent there are not broadcast on that network and the other \
          server never hears them; {right}, or, if the network really is a /{implied_prefix}, set \
          {name}'s netmask to {}",
-        crate::addr::netmask(implied_prefix),
+        crate::netlink::addr::netmask(implied_prefix),
         a.addr,
         a.netmask(),
         a.prefix_len,
         subnet(a),
-        crate::addr::netmask(implied_prefix),
+        crate::netlink::addr::netmask(implied_prefix),
     )
 }
 
@@ -932,9 +932,9 @@ fn check_witness(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::addr::{directed_broadcast, LinkInfo};
-    use crate::cli::{parse_failoverd_args, parse_heartbeatd_args, Invocation};
-    use crate::hostconfig::HostConfig;
+    use crate::config::cli::{parse_failoverd_args, parse_heartbeatd_args, Invocation};
+    use crate::config::hostconfig::HostConfig;
+    use crate::netlink::addr::{directed_broadcast, LinkInfo};
     use pnet_datalink::MacAddr;
     use std::path::Path;
 
