@@ -47,6 +47,8 @@ pub const MAX_INTERVAL_MS: u64 = 3_600_000;
 /// Default directory of the per-address script directories (Apple's
 /// `/Library/IPFailover`).
 pub const DEFAULT_SCRIPTS_DIR: &str = "/etc/failover";
+/// Where a daemon keeps its epochs unless `--state-dir` says otherwise.
+pub const STATE_DIR: &str = "/var/lib/failover";
 /// Default `sendmail` used for email notifications.
 pub const DEFAULT_SENDMAIL: &str = "/usr/sbin/sendmail";
 /// Default per-script time limit, in seconds. Five minutes: real Test
@@ -397,8 +399,10 @@ impl fmt::Display for InterfaceName {
 
 /// One `interface:pub_addr[/mask]` triplet: a service address the secondary
 /// takes over (`failoverd`) or the primary holds (`heartbeatd --service`).
+/// The one type for it everywhere: options, plan, scripts, notifications
+/// and the addresses the daemon adds.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct ServiceAddr {
+pub struct ServiceAddress {
     /// The interface that carries the address.
     pub interface: InterfaceName,
     /// The address.
@@ -408,15 +412,23 @@ pub struct ServiceAddr {
     pub prefix: Option<u8>,
 }
 
-impl ServiceAddr {
+impl ServiceAddress {
     /// The prefix length to configure: the one given, or 32 (a host
     /// address, which is what Linux assumes without a mask too).
     pub fn prefix_len(&self) -> u8 {
         self.prefix.unwrap_or(32)
     }
+
+    /// In words, for notifications: `192.0.2.10/24 on eth0`.
+    pub fn on_interface(&self) -> String {
+        match self.prefix {
+            Some(p) => format!("{}/{p} on {}", self.addr, self.interface),
+            None => format!("{} on {}", self.addr, self.interface),
+        }
+    }
 }
 
-impl fmt::Display for ServiceAddr {
+impl fmt::Display for ServiceAddress {
     /// As it is written on the command line: `en0:192.0.2.10/24`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}", self.interface, self.addr)?;
@@ -493,7 +505,7 @@ pub fn parse_ipv4(text: &str, context: &str, usage: AddrUse) -> Result<Ipv4Addr,
 /// Parses an `interface:pub_addr[/mask]` triplet. `context` names where it
 /// came from (empty for the command line). Every problem in it is reported:
 /// a bad interface name and a bad address both.
-pub fn parse_service_addr(arg: &str, context: &str) -> Result<ServiceAddr, Vec<String>> {
+pub fn parse_service_addr(arg: &str, context: &str) -> Result<ServiceAddress, Vec<String>> {
     let bare = arg.split_once('/').map_or(arg, |(a, _)| a);
     if bare.parse::<Ipv6Addr>().is_ok() {
         return Err(vec![value_error(
@@ -547,7 +559,7 @@ pub fn parse_service_addr(arg: &str, context: &str) -> Result<ServiceAddr, Vec<S
         }
     }
     match (interface, addr) {
-        (Some(interface), Some(addr)) if problems.is_empty() => Ok(ServiceAddr {
+        (Some(interface), Some(addr)) if problems.is_empty() => Ok(ServiceAddress {
             interface,
             addr,
             prefix,

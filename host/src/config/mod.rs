@@ -8,3 +8,4 @@ pub mod cli;
 pub mod hostconfig;
 pub mod options;
 pub mod plan;
+pub mod recipients;

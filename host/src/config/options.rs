@@ -36,10 +36,11 @@ use failover_core::{
     WitnessPolicy, MAX_LINKS,
 };
 
+use super::recipients::parse_recipients;
 use crate::config::cli::{
     parse_digits, parse_failoverd_args, parse_heartbeatd_args, parse_ipv4, parse_port,
     parse_service_addr, pid_file_path, value_error, AddrUse, CommonArgs, Facility, FailoverdArgs,
-    HeartbeatdArgs, InterfaceName, Invocation, Problem, Program, RunMode, ServiceAddr,
+    HeartbeatdArgs, InterfaceName, Invocation, Problem, Program, RunMode, ServiceAddress,
     StartupError, DEFAULT_INTERVAL_MS, DEFAULT_PORT, DEFAULT_SCRIPTS_DIR,
     DEFAULT_SCRIPT_TIMEOUT_SECS, DEFAULT_SENDMAIL, MAX_INTERVAL_MS, MAX_SCRIPT_TIMEOUT_SECS,
     MSG_INVALID_IP,
@@ -161,7 +162,7 @@ pub struct FailoverdOptions {
     pub master: Ipv4Addr,
     /// The addresses to take over (`interface:pub_addr[/mask]` or
     /// `FAILOVER_PEER_IP_PAIRS`), in the order given.
-    pub services: Vec<ServiceAddr>,
+    pub services: Vec<ServiceAddress>,
     /// How long the primary must be silent everywhere (`--deadtime`;
     /// default [`default_dead_time`]).
     pub dead_time: DeadTime,
@@ -186,7 +187,7 @@ pub struct HeartbeatdOptions {
     pub targets: Vec<Ipv4Addr>,
     /// Addresses this primary holds itself and reclaims without overlap
     /// (`--service`); empty: it only beats, as Apple's did.
-    pub services: Vec<ServiceAddr>,
+    pub services: Vec<ServiceAddress>,
     /// Free text carried in heartbeats (`-m`), at most 64 bytes.
     pub message: String,
     /// The secondary's private address (`--peer` or
@@ -358,9 +359,10 @@ fn resolve_common(
             ));
             None
         }
-        Some(s) if crate::notify::mail::parse_recipients(&s.value).is_err() => {
-            let why = crate::notify::mail::parse_recipients(&s.value)
+        Some(s) if parse_recipients(&s.value).is_err() => {
+            let why = parse_recipients(&s.value)
                 .err()
+                .map(|e| e.to_string())
                 .unwrap_or_default();
             c.config(value_error(
                 "Invalid email recipient",
@@ -426,7 +428,7 @@ fn resolve_common(
         state_dir: a
             .state_dir
             .clone()
-            .unwrap_or_else(|| PathBuf::from(crate::daemon::epoch::STATE_DIR)),
+            .unwrap_or_else(|| PathBuf::from(crate::config::cli::STATE_DIR)),
         sendmail: a
             .sendmail
             .clone()

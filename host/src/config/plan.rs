@@ -35,8 +35,9 @@
 //! A service address already configured on this host outside the daemon is a
 //! problem for `failoverd` (the secondary must not hold the primary's
 //! address) and a warning for `heartbeatd` (the primary may hold its own).
-//! `--witness` must be on the private subnet. `failoverd` also warns about
-//! the scripts it would skip ([`crate::scripts::check`]).
+//! `--witness` must be on the private subnet. (The scripts are checked by
+//! the daemon's start-up, [`crate::daemon::start::failoverd_checks`]: they
+//! are files, not interfaces.)
 //!
 //! Addresses that carry the daemon's own label ([`daemon_label`]) are left
 //! out when choosing a link's subnet and source address: they are service
@@ -46,11 +47,10 @@ use std::net::Ipv4Addr;
 
 use failover_core::LinkId;
 
-use crate::config::cli::{value_error, ServiceAddr, MSG_INVALID_IFNAME};
-use crate::config::options::{to_std, FailoverdOptions, HeartbeatdOptions};
+use crate::config::cli::{value_error, ServiceAddress, MSG_INVALID_IFNAME};
+use crate::config::options::{FailoverdOptions, HeartbeatdOptions};
 use crate::net::probe::ProbeTarget;
 use crate::netlink::addr::{daemon_label, InterfaceInfo, Ipv4IfAddr, Netlink, TargetKind};
-use crate::scripts::{self, ScriptConfig, ServiceAddress};
 
 /// One network the daemon beats and listens on: what the event loop needs
 /// to open its channel and address its frames.
@@ -121,27 +121,17 @@ impl Plan {
 }
 
 /// Resolves `failoverd`'s options against the interfaces `nl` sees (its
-/// network namespace) and checks its scripts: the secondary's links, and
-/// every problem `-n` reports.
+/// network namespace): the secondary's links, and every problem of them
+/// `-n` reports.
 pub fn failoverd_plan(opts: &FailoverdOptions, nl: &mut Netlink) -> Plan {
-    let mut plan = match snapshot(nl) {
+    match snapshot(nl) {
         Ok(ifaces) => plan_failoverd(opts, &ifaces),
         Err(problem) => {
             let mut p = Plan::default();
             p.problem(problem);
             p
         }
-    };
-    let mut config = ScriptConfig::new(&opts.scripts_dir);
-    config.script_timeout = to_std(opts.script_timeout);
-    let addresses: Vec<ServiceAddress> = opts.services.iter().map(ServiceAddress::from).collect();
-    // Skipped scripts are warnings, not problems: the daemon runs without
-    // them (and says so again when a stage would have run them), as it
-    // would without any scripts at all.
-    for p in scripts::check(&config, &addresses) {
-        plan.warnings.push(p);
     }
-    plan
 }
 
 /// Resolves `heartbeatd`'s options against the interfaces `nl` sees (its
@@ -358,7 +348,7 @@ fn private_link(
 /// This host's address on a public interface: an own address, not a
 /// service address, preferring one whose subnet holds a service address of
 /// the interface.
-fn public_source<'a>(i: &'a InterfaceInfo, services: &[&ServiceAddr]) -> Option<&'a Ipv4IfAddr> {
+fn public_source<'a>(i: &'a InterfaceInfo, services: &[&ServiceAddress]) -> Option<&'a Ipv4IfAddr> {
     let candidates = || {
         i.addrs
             .iter()
@@ -431,7 +421,7 @@ fn plan_failoverd(opts: &FailoverdOptions, ifaces: &[InterfaceInfo]) -> Plan {
         let id = k.saturating_add(1);
         let link = LinkId(u8::try_from(id).unwrap_or(u8::MAX));
         let name = name.as_str();
-        let services: Vec<&ServiceAddr> = opts
+        let services: Vec<&ServiceAddress> = opts
             .services
             .iter()
             .filter(|s| s.interface.as_str() == name)
@@ -691,7 +681,7 @@ fn plan_heartbeatd(opts: &HeartbeatdOptions, ifaces: &[InterfaceInfo]) -> Plan {
 /// address, and whether the host already has it. `strict` (`failoverd`): an
 /// address already present outside the daemon is a problem, not a warning.
 fn check_service(
-    s: &ServiceAddr,
+    s: &ServiceAddress,
     shown: &str,
     daemon: &str,
     ifaces: &[InterfaceInfo],
@@ -708,7 +698,7 @@ fn check_service(
 }
 
 /// Apple's /32 rule, and a mask that leaves the address a host address.
-fn check_mask(s: &ServiceAddr, shown: &str, own: Option<&InterfaceInfo>, plan: &mut Plan) {
+fn check_mask(s: &ServiceAddress, shown: &str, own: Option<&InterfaceInfo>, plan: &mut Plan) {
     let prefix = s.prefix_len();
     let addr = s.addr;
     let ifname = s.interface.as_str();
@@ -779,7 +769,7 @@ fn check_mask(s: &ServiceAddr, shown: &str, own: Option<&InterfaceInfo>, plan: &
 
 /// Whether the host already has the service address.
 fn check_present(
-    s: &ServiceAddr,
+    s: &ServiceAddress,
     shown: &str,
     daemon: &str,
     ifaces: &[InterfaceInfo],
@@ -827,7 +817,7 @@ fn check_present(
 /// moves between the servers).
 fn check_probe(
     probe: Option<Ipv4Addr>,
-    services: &[ServiceAddr],
+    services: &[ServiceAddress],
     own: &[InterfaceInfo],
     plan: &mut Plan,
 ) {

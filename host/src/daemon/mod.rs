@@ -11,3 +11,4 @@ pub mod runtime;
 pub mod services;
 pub mod start;
 pub mod status;
+pub mod words;

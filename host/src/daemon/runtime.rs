@@ -25,6 +25,7 @@ use super::node::Node;
 use super::ports::{Ports, SendReport};
 use super::services::Services;
 use super::status;
+use super::words::{duration_text, duration_words, heard_text, join};
 use crate::config::cli::{Program, StartupError};
 use crate::net::probe::Prober;
 use crate::net::{AnnouncePlan, Announcer};
@@ -267,14 +268,14 @@ impl<N: Node> Runtime<N> {
         while let Some(round) = self.announcer.poll(t) {
             for svc in self.s.services.iter() {
                 for form in round.forms() {
-                    if let Err(e) =
-                        self.s
-                            .ports
-                            .send_garp(svc.spec.interface.as_str(), form, svc.spec.addr)
+                    if let Err(e) = self
+                        .s
+                        .ports
+                        .send_garp(svc.interface.as_str(), form, svc.addr)
                     {
                         self.s.log.warning(format_args!(
                             "cannot announce {} on {}: {e}",
-                            svc.spec.addr, svc.spec.interface
+                            svc.addr, svc.interface
                         ));
                     }
                 }
@@ -596,7 +597,7 @@ impl<N: Node> Runtime<N> {
                             .s
                             .services
                             .iter()
-                            .any(|s| s.spec.interface.as_str() == c.name)
+                            .any(|s| s.interface.as_str() == c.name)
                 });
                 if returned && self.node.holds_addresses() && !self.s.services.is_empty() {
                     self.s.log.info(format_args!(
@@ -812,9 +813,9 @@ impl<N: Node> Runtime<N> {
                 let _ = writeln!(
                     out,
                     "  {}/{} on {}: {}",
-                    svc.spec.addr,
-                    svc.spec.prefix_len(),
-                    svc.spec.interface,
+                    svc.addr,
+                    svc.prefix_len(),
+                    svc.interface,
                     match here {
                         Some(true) => "on this host".to_owned(),
                         Some(false) => "not on this host".to_owned(),
@@ -860,45 +861,6 @@ fn heartbeat_message(text: &str) -> heapless::Vec<u8, MAX_MESSAGE_LEN> {
     // Cannot fail: at most MAX_MESSAGE_LEN bytes.
     let _ = message.extend_from_slice(bytes.get(..MAX_MESSAGE_LEN).unwrap_or(bytes));
     message
-}
-
-/// `heard 4 ms ago`, `silent for 3.2 s`, `never heard`.
-fn heard_text(last: Option<Instant>, alive: bool, now: Instant) -> String {
-    match last {
-        None => "never heard".to_owned(),
-        Some(at) => {
-            let age = duration_text(now.saturating_since(at));
-            if alive {
-                format!("heard {age} ago")
-            } else {
-                format!("silent for {age}")
-            }
-        }
-    }
-}
-
-/// A duration as an administrator reads it: `7 ms` below a second (the
-/// fast profiles live there), `3.2 s` above.
-pub fn duration_text(d: failover_core::Duration) -> String {
-    let us = d.total_micros();
-    if us < 1_000_000 {
-        format!("{} ms", (us + 500) / 1000)
-    } else {
-        format!("{:.1} s", us as f64 / 1e6)
-    }
-}
-
-fn duration_words(secs: u64) -> String {
-    match secs {
-        s if s < 60 => format!("{s} s"),
-        s if s < 3600 => format!("{} min {} s", s / 60, s % 60),
-        s => format!("{} h {} min", s / 3600, (s % 3600) / 60),
-    }
-}
-
-fn join(addrs: &[std::net::Ipv4Addr]) -> String {
-    let parts: Vec<String> = addrs.iter().map(ToString::to_string).collect();
-    parts.join(", ")
 }
 
 /// Core time (microseconds since `origin`, the machine's time zero) of `t`.

@@ -20,7 +20,7 @@ use super::runtime::{Reload, Reloader, Runtime, Setup};
 use super::services::Services;
 use super::status;
 use crate::config::cli::{
-    Invocation, Problem, Program, ServiceAddr, StartupError, EXIT_CONFIG, EXIT_NOPERM,
+    Invocation, Problem, Program, ServiceAddress, StartupError, EXIT_CONFIG, EXIT_NOPERM,
 };
 use crate::config::options::{
     check_privileges, failoverd_from_args, heartbeatd_from_args, to_std, CommonOptions,
@@ -31,7 +31,7 @@ use crate::net::probe::Prober;
 use crate::netlink::addr::Netlink;
 use crate::netlink::linkwatch::LinkWatch;
 use crate::notify::{local_hostname, LogConfig, Logger, MailConfig, Notifier, NotifyContext};
-use crate::scripts::{ScriptConfig, ServiceAddress, StageContext, StageRunner};
+use crate::scripts::{ScriptConfig, StageContext, StageRunner};
 
 /// Exit status for a failure at run time (a channel that cannot be opened,
 /// another copy running).
@@ -48,7 +48,7 @@ pub fn failoverd_main(args: Vec<OsString>) -> u8 {
         Ok(nl) => nl,
         Err(e) => return fail(program, &format!("cannot open netlink: {e}")),
     };
-    let plan = failoverd_plan(&opts, &mut nl);
+    let plan = failoverd_checks(&opts, &mut nl);
     if let Some(code) = check(
         program,
         &opts.common,
@@ -84,6 +84,17 @@ pub fn failoverd_main(args: Vec<OsString>) -> u8 {
     start(spec, nl, |epoch, local, now| {
         Secondary::try_new(opts.secondary_config(local, epoch), now)
     })
+}
+
+/// What `failoverd -n` reports: the [`failoverd_plan`], and the scripts
+/// it would skip as warnings (not problems: the daemon runs without them,
+/// and says so again when a stage would have run them, as it would without
+/// any scripts at all).
+pub fn failoverd_checks(opts: &FailoverdOptions, nl: &mut Netlink) -> Plan {
+    let mut plan = failoverd_plan(opts, nl);
+    plan.warnings
+        .extend(crate::scripts::check(&script_config(opts), &opts.services));
+    plan
 }
 
 /// `heartbeatd`'s `main`: `args` is the whole command line.
@@ -238,7 +249,7 @@ struct Spec {
     program: Program,
     common: CommonOptions,
     plan: Plan,
-    services: Vec<ServiceAddr>,
+    services: Vec<ServiceAddress>,
     scripts: Option<ScriptConfig>,
     peer: Option<Ipv4Addr>,
     peer_label: String,
@@ -377,7 +388,7 @@ fn start<N: Node>(
     let log = Logger::new(log_config);
     services.remove_leftovers(&mut nl, &log);
 
-    let addresses: Vec<ServiceAddress> = spec.services.iter().map(ServiceAddress::from).collect();
+    let addresses = spec.services.clone();
     let role = match program {
         Program::Failoverd => Role::Secondary,
         Program::Heartbeatd => Role::Primary,

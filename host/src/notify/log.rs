@@ -32,6 +32,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use crate::process::OutputSink;
+
 /// A syslog severity (RFC 5424 §6.2.1). Ordered from most to least severe,
 /// so `level <= Level::Warning` means "warning or worse".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -203,7 +205,30 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// A [`Logger`] as the sink of a child's output: its lines at one level,
+/// problems with it as warnings ([`Logger::at`]).
+#[derive(Debug, Clone, Copy)]
+pub struct LogAt<'a> {
+    log: &'a Logger,
+    level: Level,
+}
+
+impl OutputSink for LogAt<'_> {
+    fn line(&self, line: fmt::Arguments<'_>) {
+        self.log.log(self.level, line);
+    }
+
+    fn problem(&self, message: fmt::Arguments<'_>) {
+        self.log.log(Level::Warning, message);
+    }
+}
+
 impl Logger {
+    /// This log as the sink of a child's output, its lines at `level`.
+    pub fn at(&self, level: Level) -> LogAt<'_> {
+        LogAt { log: self, level }
+    }
+
     /// A logger with the sinks `config` asks for. Connects to syslog lazily,
     /// on the first message.
     pub fn new(config: LogConfig) -> Logger {

@@ -24,6 +24,7 @@ use std::process::{Child, ChildStdin, Command};
 use std::time::{Duration, Instant, SystemTime};
 
 use super::log::{rfc5322_date, Level, Logger};
+use crate::config::recipients::{parse_recipients, RecipientError};
 use crate::process::{
     describe_status, set_nonblocking, signal_group, spawn_captured, Kill, OutputPipe,
 };
@@ -86,31 +87,6 @@ pub struct MailMessage {
     pub tag: String,
     /// When the event happened (the `Date:` header).
     pub time: SystemTime,
-}
-
-/// Splits and checks `FAILOVER_EMAIL_RECIPIENT`: addresses separated by
-/// commas or whitespace, each free of control characters, quotes, angle
-/// brackets, colons and semicolons (nothing that could smuggle a header or a second
-/// recipient list into `To:`), and not starting with `-`.
-pub fn parse_recipients(value: &str) -> Result<Vec<String>, String> {
-    let list: Vec<String> = value
-        .split(|c: char| c == ',' || c.is_whitespace())
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect();
-    if list.is_empty() {
-        return Err("FAILOVER_EMAIL_RECIPIENT is empty".to_owned());
-    }
-    for r in &list {
-        if r.starts_with('-')
-            || r.chars().any(|c| {
-                c.is_control() || matches!(c, '<' | '>' | '"' | ';' | ':' | '(' | ')' | '\\')
-            })
-        {
-            return Err(format!("invalid email recipient {r:?}"));
-        }
-    }
-    Ok(list)
 }
 
 /// The message as `sendmail -t` reads it: headers, a blank line, the body
@@ -188,7 +164,7 @@ struct Delivery {
 pub struct Mailer {
     config: MailConfig,
     /// `Err` when the recipient setting is unusable: mail is off.
-    recipients: Result<Vec<String>, String>,
+    recipients: Result<Vec<String>, RecipientError>,
     log: Logger,
     in_flight: Vec<Delivery>,
     queue: VecDeque<MailMessage>,
@@ -234,7 +210,7 @@ impl Mailer {
     /// message, so installing an MTA later enables mail without a restart.
     pub fn unavailable(&self) -> Option<String> {
         if let Err(e) = &self.recipients {
-            return Some(e.clone());
+            return Some(e.to_string());
         }
         let path = &self.config.sendmail;
         match std::fs::metadata(path) {
@@ -379,7 +355,7 @@ impl Mailer {
         cmd.arg("-t")
             .arg("-i")
             .env_clear()
-            .env("PATH", crate::scripts::SCRIPT_PATH)
+            .env("PATH", crate::process::CHILD_PATH)
             .current_dir("/");
         let (mut child, out) = match spawn_captured(cmd, true) {
             Ok(x) => x,
@@ -407,7 +383,7 @@ impl Mailer {
             recipients.join(", "),
             child.id()
         ));
-        let output = OutputPipe::new(out, "sendmail".to_owned(), Level::Warning, 512, 8 * 1024);
+        let output = OutputPipe::new(out, "sendmail".to_owned(), 512, 8 * 1024);
         self.in_flight.push(Delivery {
             child,
             stdin,
@@ -427,11 +403,11 @@ impl Mailer {
         let log = self.log.clone();
         let d = &mut self.in_flight[i];
         write_some(d, &log);
-        d.output.drain(&log);
+        d.output.drain(&log.at(Level::Warning));
         match d.child.try_wait() {
             Ok(Some(status)) => {
-                d.output.drain(&log);
-                d.output.flush(&log);
+                d.output.drain(&log.at(Level::Warning));
+                d.output.flush(&log.at(Level::Warning));
                 if d.kill != Kill::No {
                     log.error(format_args!(
                         "mail {:?} not sent: sendmail was killed after {} s",
@@ -530,21 +506,6 @@ impl Drop for Mailer {
 mod tests {
     use super::*;
     use std::time::UNIX_EPOCH;
-
-    #[test]
-    fn recipients_are_checked() {
-        assert_eq!(parse_recipients("root").unwrap(), vec!["root"]);
-        assert_eq!(
-            parse_recipients(" a@example.org, b@example.org  c ").unwrap(),
-            vec!["a@example.org", "b@example.org", "c"]
-        );
-        assert!(parse_recipients("").is_err());
-        assert!(parse_recipients(" , ").is_err());
-        assert!(parse_recipients("-oi").is_err());
-        assert!(parse_recipients("a@b\nBcc: evil@example.org").is_err());
-        assert!(parse_recipients("<a@b>").is_err());
-        assert!(parse_recipients("a\u{7}b").is_err());
-    }
 
     #[test]
     fn message_has_headers_and_bounded_lines() {

@@ -10,6 +10,7 @@ use failover_core::Stage;
 
 use super::log::Level;
 use super::NotifyContext;
+use crate::config::cli::ServiceAddress;
 use failover_core::Role;
 
 /// Severity and mail decision for `event` on a node of `role`.
@@ -168,9 +169,9 @@ impl Words<'_> {
         let a = &self.ctx.addresses;
         match a.len() {
             0 => "the service addresses".to_owned(),
-            1 => a[0].address.to_string(),
-            2 => format!("{} and {}", a[0].address, a[1].address),
-            n => format!("{} and {} more", a[0].address, n - 1),
+            1 => a[0].addr.to_string(),
+            2 => format!("{} and {}", a[0].addr, a[1].addr),
+            n => format!("{} and {} more", a[0].addr, n - 1),
         }
     }
 
@@ -182,7 +183,7 @@ impl Words<'_> {
         self.ctx
             .addresses
             .iter()
-            .map(|a| a.to_string())
+            .map(ServiceAddress::on_interface)
             .collect::<Vec<_>>()
             .join(", ")
     }
@@ -229,7 +230,7 @@ impl Words<'_> {
     fn scripts_dir(&self) -> String {
         match &self.ctx.scripts_dir {
             Some(d) => d.display().to_string(),
-            None => crate::scripts::DEFAULT_SCRIPTS_DIR.to_owned(),
+            None => crate::config::cli::DEFAULT_SCRIPTS_DIR.to_owned(),
         }
     }
 

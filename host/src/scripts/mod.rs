@@ -117,7 +117,7 @@
 use std::ffi::OsStr;
 use std::fmt;
 use std::io;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::os::fd::BorrowedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -130,15 +130,11 @@ use failover_core::{Role, Stage, StageOutcome};
 use crate::notify::{Level, Logger};
 use crate::process::{
     describe_status, exit_code, signal_group, spawn_captured, spawn_error_code, Kill, OutputPipe,
+    CHILD_PATH,
 };
 
-/// Where the per-address script directories live unless `--scripts-dir`
-/// says otherwise (Apple: `/Library/IPFailover`). The command line's
-/// constant, so there is one.
-pub use crate::config::cli::DEFAULT_SCRIPTS_DIR;
-
-/// The `PATH` scripts (and `sendmail`) run with.
-pub const SCRIPT_PATH: &str = "/usr/sbin:/usr/bin:/sbin:/bin";
+use crate::config::cli::ServiceAddress;
+use crate::config::cli::DEFAULT_SCRIPTS_DIR;
 
 /// Default per-script limit: `--script-timeout`'s default
 /// (`crate::config::cli::DEFAULT_SCRIPT_TIMEOUT_SECS`), so that a runner built
@@ -176,51 +172,6 @@ const MAX_LINGERING: usize = 8;
 /// At most this many children that would not die even after SIGKILL are
 /// remembered (to be reaped if they ever do).
 const MAX_ABANDONED: usize = 16;
-
-/// A service address: what `interface:pub_addr[/mask]` on the command line
-/// (or in `FAILOVER_PEER_IP_PAIRS`) says. Scripts and notifications need
-/// exactly this much of it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct ServiceAddress {
-    /// The interface the address goes on: `eth0`.
-    pub interface: String,
-    /// The address; its text form names the scripts directory.
-    pub address: IpAddr,
-    /// The mask length, if one was given.
-    pub prefix: Option<u8>,
-}
-
-impl ServiceAddress {
-    /// `eth0:192.0.2.10/24`, the command-line form.
-    pub fn pair(&self) -> String {
-        match self.prefix {
-            Some(p) => format!("{}:{}/{p}", self.interface, self.address),
-            None => format!("{}:{}", self.interface, self.address),
-        }
-    }
-}
-
-impl From<&crate::config::cli::ServiceAddr> for ServiceAddress {
-    /// The parsed `interface:pub_addr[/mask]` of the command line.
-    fn from(a: &crate::config::cli::ServiceAddr) -> ServiceAddress {
-        ServiceAddress {
-            interface: a.interface.as_str().to_owned(),
-            address: IpAddr::V4(a.addr),
-            prefix: a.prefix,
-        }
-    }
-}
-
-impl fmt::Display for ServiceAddress {
-    /// `192.0.2.10/24 on eth0`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.address)?;
-        if let Some(p) = self.prefix {
-            write!(f, "/{p}")?;
-        }
-        write!(f, " on {}", self.interface)
-    }
-}
 
 /// How scripts are found and run.
 #[derive(Debug, Clone)]
@@ -545,14 +496,14 @@ fn check_file(path: &Path, owner: u32) -> Result<(), SkipReason> {
 /// all is well (including when there are no scripts at all).
 pub fn check(config: &ScriptConfig, addresses: &[ServiceAddress]) -> Vec<String> {
     let mut problems = Vec::new();
-    let mut seen: Vec<IpAddr> = Vec::new();
+    let mut seen: Vec<Ipv4Addr> = Vec::new();
     for a in addresses {
-        if seen.contains(&a.address) {
+        if seen.contains(&a.addr) {
             continue;
         }
-        seen.push(a.address);
+        seen.push(a.addr);
         for stage in STAGES {
-            let s = scan(config, stage, a.address);
+            let s = scan(config, stage, a.addr.into());
             if let Some(p) = s.problem {
                 if !problems.contains(&p) {
                     problems.push(p);
@@ -815,13 +766,13 @@ impl StageRunner {
     }
 
     fn linger(&mut self, mut output: OutputPipe) {
-        output.drain(&self.log);
+        output.drain(&self.log.at(Level::Info));
         if output.at_eof() {
             return;
         }
         if self.lingering.len() >= MAX_LINGERING {
             let mut old = self.lingering.remove(0);
-            old.flush(&self.log);
+            old.flush(&self.log.at(Level::Info));
             self.log.warning(
                 "too many background processes hold script output: no longer reading the \
                  oldest (it gets SIGPIPE if it writes again)",
@@ -834,7 +785,7 @@ impl StageRunner {
         // Background output and stuck children.
         let log = self.log.clone();
         self.lingering.retain_mut(|o| {
-            o.drain(&log);
+            o.drain(&log.at(Level::Info));
             !o.at_eof()
         });
         self.abandoned
@@ -842,7 +793,7 @@ impl StageRunner {
 
         // A superseded stage's script must be gone before the next starts.
         if let Some(mut cur) = self.dying.take() {
-            cur.output.drain(&self.log);
+            cur.output.drain(&self.log.at(Level::Info));
             match cur.child.try_wait() {
                 Ok(Some(status)) => {
                     self.log.notice(format_args!(
@@ -876,13 +827,13 @@ impl StageRunner {
     /// Finds the stage's scripts and makes it the running stage.
     fn begin(&mut self, now: Instant, stage: Stage, ctx: StageContext) {
         let mut plan = Vec::new();
-        let mut seen: Vec<IpAddr> = Vec::new();
+        let mut seen: Vec<Ipv4Addr> = Vec::new();
         for (i, a) in ctx.addresses.iter().enumerate() {
-            if seen.contains(&a.address) {
+            if seen.contains(&a.addr) {
                 continue;
             }
-            seen.push(a.address);
-            let scan = scan(&self.config, stage, a.address);
+            seen.push(a.addr);
+            let scan = scan(&self.config, stage, a.addr.into());
             if let Some(p) = &scan.problem {
                 self.log.warning(format_args!("{}: {p}", stage.name()));
             }
@@ -901,7 +852,7 @@ impl StageRunner {
                     .unwrap_or_default()
                     .into_owned();
                 plan.push(Planned {
-                    label: format!("{}/{name}", a.address),
+                    label: format!("{}/{name}", a.addr),
                     path,
                     address: i,
                 });
@@ -944,7 +895,7 @@ impl StageRunner {
         // Each round finishes or starts one script, or returns.
         for _ in 0..run.plan.len() + 2 {
             if let Some(mut cur) = run.current.take() {
-                cur.output.drain(&self.log);
+                cur.output.drain(&self.log.at(Level::Info));
                 match cur.child.try_wait() {
                     Ok(Some(status)) => {
                         let outcome = if cur.kill != Kill::No {
@@ -1074,7 +1025,7 @@ impl StageRunner {
         outcome: StageOutcome,
         what: String,
     ) {
-        cur.output.drain(&self.log);
+        cur.output.drain(&self.log.at(Level::Info));
         let secs = now.saturating_duration_since(cur.started).as_secs_f64();
         run.ran += 1;
         if outcome.is_success() {
@@ -1143,20 +1094,20 @@ impl StageRunner {
         let stage = run.stage;
         let mut cmd = Command::new(&planned.path);
         cmd.arg(stage.operation())
-            .arg(addr.address.to_string())
+            .arg(addr.addr.to_string())
             .env_clear()
-            .env("PATH", SCRIPT_PATH)
+            .env("PATH", CHILD_PATH)
             .env("HOME", "/")
             .env("SHELL", "/bin/sh")
             .env("FAILOVER_STAGE", stage.name())
             .env("FAILOVER_OPERATION", stage.operation())
-            .env("FAILOVER_ADDRESS", addr.address.to_string())
-            .env("FAILOVER_INTERFACE", &addr.interface)
+            .env("FAILOVER_ADDRESS", addr.addr.to_string())
+            .env("FAILOVER_INTERFACE", addr.interface.as_str())
             .env(
                 "FAILOVER_ADDRESSES",
                 ctx.addresses
                     .iter()
-                    .map(ServiceAddress::pair)
+                    .map(ToString::to_string)
                     .collect::<Vec<_>>()
                     .join(" "),
             )
@@ -1175,7 +1126,7 @@ impl StageRunner {
             planned.label,
             child.id(),
             stage.operation(),
-            addr.address
+            addr.addr
         ));
         let own = now + self.config.script_timeout;
         let (deadline, stage_limit) = if run.deadline <= own {
@@ -1188,7 +1139,6 @@ impl StageRunner {
             output: OutputPipe::new(
                 out,
                 planned.label.clone(),
-                Level::Info,
                 self.config.max_line,
                 self.config.max_output,
             ),
@@ -1261,28 +1211,6 @@ mod tests {
         assert!(matches!(classify(b"README", s), Match::Other));
         assert!(matches!(classify(b"Post", s), Match::Other));
         assert!(matches!(classify(b".hidden", s), Match::Other));
-    }
-
-    #[test]
-    fn addresses_print_like_the_command_line() {
-        let a = ServiceAddress {
-            interface: "eth0".to_owned(),
-            address: "192.0.2.10".parse().unwrap(),
-            prefix: Some(24),
-        };
-        assert_eq!(a.pair(), "eth0:192.0.2.10/24");
-        assert_eq!(a.to_string(), "192.0.2.10/24 on eth0");
-        let b = ServiceAddress {
-            prefix: None,
-            ..a.clone()
-        };
-        assert_eq!(b.pair(), "eth0:192.0.2.10");
-        let parsed = crate::config::cli::ServiceAddr {
-            interface: crate::config::cli::InterfaceName::new("eth0").unwrap(),
-            addr: "192.0.2.10".parse().unwrap(),
-            prefix: Some(24),
-        };
-        assert_eq!(ServiceAddress::from(&parsed), a);
     }
 
     #[test]
