@@ -8,4 +8,5 @@ pub mod cli;
 pub mod hostconfig;
 pub mod options;
 pub mod plan;
+pub mod privileges;
 pub mod recipients;

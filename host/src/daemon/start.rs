@@ -23,10 +23,11 @@ use crate::config::cli::{
     Invocation, Problem, Program, ServiceAddress, StartupError, EXIT_CONFIG, EXIT_NOPERM,
 };
 use crate::config::options::{
-    check_privileges, failoverd_from_args, heartbeatd_from_args, to_std, CommonOptions,
-    FailoverdOptions, HeartbeatdOptions,
+    failoverd_from_args, heartbeatd_from_args, to_std, CommonOptions, FailoverdOptions,
+    HeartbeatdOptions,
 };
 use crate::config::plan::{failoverd_plan, heartbeatd_plan, Plan};
+use crate::config::privileges::check_privileges;
 use crate::net::probe::Prober;
 use crate::netlink::addr::Netlink;
 use crate::netlink::linkwatch::LinkWatch;
