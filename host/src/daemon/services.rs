@@ -5,7 +5,9 @@
 use std::net::Ipv4Addr;
 
 use crate::config::cli::ServiceAddress;
-use crate::netlink::addr::{daemon_label, Change, Netlink};
+use std::fmt;
+
+use crate::netlink::addr::{daemon_label, AddrError, Change, LabelError, Netlink};
 use crate::notify::Logger;
 
 /// One service address with what adding it takes, looked up at start.
@@ -18,6 +20,27 @@ struct Installed {
     label: String,
 }
 
+/// Why a service address cannot be managed: its interface is unknown, or
+/// its name leaves no room for the daemon's label.
+#[derive(Debug)]
+pub enum ResolveError {
+    /// The interface could not be looked up.
+    Interface(ServiceAddress, AddrError),
+    /// The interface's name cannot carry the label.
+    Label(ServiceAddress, LabelError),
+}
+
+impl fmt::Display for ResolveError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ResolveError::Interface(s, e) => write!(f, "service address {s}: {e}"),
+            ResolveError::Label(s, e) => write!(f, "service address {s}: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ResolveError {}
+
 /// The service addresses this daemon manages.
 #[derive(Debug, Default)]
 pub struct Services {
@@ -26,14 +49,14 @@ pub struct Services {
 
 impl Services {
     /// Looks up the interfaces of `specs`. Errors name the interface.
-    pub fn resolve(nl: &mut Netlink, specs: &[ServiceAddress]) -> Result<Services, String> {
+    pub fn resolve(nl: &mut Netlink, specs: &[ServiceAddress]) -> Result<Services, ResolveError> {
         let mut list = Vec::with_capacity(specs.len());
         for s in specs {
             let name = s.interface.as_str();
             let link = nl
                 .link_by_name(name)
-                .map_err(|e| format!("service address {s}: {e}"))?;
-            let label = daemon_label(name).map_err(|e| format!("service address {s}: {e}"))?;
+                .map_err(|e| ResolveError::Interface(s.clone(), e))?;
+            let label = daemon_label(name).map_err(|e| ResolveError::Label(s.clone(), e))?;
             list.push(Installed {
                 address: s.clone(),
                 ifindex: link.index,

@@ -290,7 +290,7 @@ fn start<N: Node>(
     };
     let services = match Services::resolve(&mut nl, &spec.services) {
         Ok(s) => s,
-        Err(e) => return fail(program, &e),
+        Err(e) => return fail(program, &e.to_string()),
     };
     let link_ifaces: Vec<&str> = links.iter().map(|l| l.interface.as_str()).collect();
     let service_ifaces: Vec<&str> = spec.services.iter().map(|s| s.interface.as_str()).collect();

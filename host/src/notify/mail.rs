@@ -24,13 +24,11 @@ use std::process::{Child, ChildStdin, Command};
 use std::time::{Duration, Instant, SystemTime};
 
 use super::log::{rfc5322_date, Level, Logger};
+use crate::config::cli::DEFAULT_SENDMAIL;
 use crate::config::recipients::{parse_recipients, RecipientError};
 use crate::process::{
     describe_status, set_nonblocking, signal_group, spawn_captured, Kill, OutputPipe,
 };
-
-/// Where `sendmail` lives on Debian whichever MTA provides it.
-pub const DEFAULT_SENDMAIL: &str = "/usr/sbin/sendmail";
 
 /// How often [`Mailer::next_deadline`] asks to be woken while a message is
 /// in flight.

@@ -28,7 +28,7 @@ mod values;
 pub use problem::{Problem, ProblemKind, StartupError};
 pub use values::{
     parse_digits, parse_ipv4, parse_port, parse_service_addr, value_error, AddrUse, Facility,
-    InterfaceName, ServiceAddress,
+    InterfaceName, ServiceAddress, UnknownFacility,
 };
 
 /// Exit status for a command-line mistake (sysexits' `EX_USAGE`): a
@@ -57,7 +57,8 @@ pub const MAX_INTERVAL_MS: u64 = 3_600_000;
 pub const DEFAULT_SCRIPTS_DIR: &str = "/etc/failover";
 /// Where a daemon keeps its epochs unless `--state-dir` says otherwise.
 pub const STATE_DIR: &str = "/var/lib/failover";
-/// Default `sendmail` used for email notifications.
+/// The `sendmail` notifications go through unless `--sendmail` says
+/// otherwise: where Debian puts it, whichever MTA provides it.
 pub const DEFAULT_SENDMAIL: &str = "/usr/sbin/sendmail";
 /// Default per-script time limit, in seconds. Five minutes: real Test
 /// scripts wait on purpose (seed 002's waits 240 s to see whether the

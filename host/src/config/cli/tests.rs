@@ -179,7 +179,7 @@ fn facility_names_and_messages() {
     assert_eq!(Facility::default(), Facility::Daemon);
     for bad in ["kern", "local8", "local", "local00", "", "daemon "] {
         assert_eq!(
-            Facility::parse(bad).unwrap_err(),
+            Facility::parse(bad).unwrap_err().to_string(),
             format!(
                 "Invalid syslog facility. {bad:?} is not one of daemon (the default), auth, \
                  user, local0 to local7."

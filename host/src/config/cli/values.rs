@@ -9,6 +9,24 @@ use super::{
     MSG_INVALID_PORT,
 };
 
+/// A `-L` value that names no syslog facility; says so in Apple's words,
+/// with the valid names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownFacility(pub String);
+
+impl fmt::Display for UnknownFacility {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{MSG_INVALID_FACILITY} {:?} is not one of daemon (the default), auth, user, local0 \
+             to local7.",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for UnknownFacility {}
+
 /// The syslog facilities Apple's daemons accept with `-L`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Facility {
@@ -27,7 +45,7 @@ impl Facility {
     /// The facility named `name` (`daemon`, `auth`, `user`, `local0` …
     /// `local7`; case does not matter), or Apple's "Invalid syslog
     /// facility." message with the valid names.
-    pub fn parse(name: &str) -> Result<Facility, String> {
+    pub fn parse(name: &str) -> Result<Facility, UnknownFacility> {
         let lower = name.to_ascii_lowercase();
         match lower.as_str() {
             "daemon" => Ok(Facility::Daemon),
@@ -35,10 +53,7 @@ impl Facility {
             "user" => Ok(Facility::User),
             _ => match lower.strip_prefix("local").map(str::as_bytes) {
                 Some([d @ b'0'..=b'7']) => Ok(Facility::Local(d - b'0')),
-                _ => Err(format!(
-                    "{MSG_INVALID_FACILITY} {name:?} is not one of daemon (the default), auth, \
-                     user, local0 to local7."
-                )),
+                _ => Err(UnknownFacility(name.to_owned())),
             },
         }
     }

@@ -296,7 +296,7 @@ fn resolve_common(
     };
     let facility = match a.syslog.as_deref() {
         Some(f) => Facility::parse(f).unwrap_or_else(|e| {
-            c.usage(e);
+            c.usage(e.to_string());
             Facility::default()
         }),
         None => Facility::default(),
@@ -309,7 +309,7 @@ fn resolve_common(
                 "Invalid interval",
                 t,
                 "--interval",
-                Some("give milliseconds from 1 to 3600000"),
+                Some(&format!("give milliseconds from 1 to {MAX_INTERVAL_MS}")),
             ));
             Duration::from_millis(DEFAULT_INTERVAL_MS)
         }),
