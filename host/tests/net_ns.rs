@@ -638,7 +638,8 @@ fn run_daemon_loop<N: Node>(
     measure: Duration,
 ) -> LoopReport {
     use failover_host::daemon::ports::{LinkSpec, Ports};
-    use failover_host::daemon::runtime::{Runtime, Setup};
+    use failover_host::daemon::reload::{DaemonSettings, RestartSettings};
+    use failover_host::daemon::runtime::{Effects, Io, Labels, Runtime, Setup, StateFiles};
     use failover_host::daemon::services::Services;
     use failover_host::netlink::linkwatch::LinkWatch;
     use failover_host::notify::{Logger, Notifier, NotifyContext};
@@ -668,30 +669,38 @@ fn run_daemon_loop<N: Node>(
     mask.thread_block().unwrap();
     let signals = SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK).unwrap();
     let setup = Setup {
-        program,
         log: log.clone(),
-        ports,
-        link_names: vec![format!("private ({ifname})")],
-        services: Services::default(),
-        carrier,
-        probe: None,
-        netlink: nl,
-        runner: Some(StageRunner::new(ScriptConfig::new(dir.path()), log.clone())),
-        notifier: Notifier::new(log.clone(), None),
-        notify_base: NotifyContext::new("test", role),
-        peer_label: "peer".to_owned(),
-        witness_label: None,
-        stage_base: StageContext {
-            role,
-            addresses: Vec::new(),
-            peer: None,
-            reason: String::new(),
+        io: Io {
+            ports,
+            netlink: nl,
+            carrier,
+            probe: None,
+            signals,
         },
-        signals,
-        pid_file: dir.path().join("d.pid"),
-        epoch_file: dir.path().join("d.epoch"),
-        peers_file: dir.path().join("d.peers"),
-        announce: AnnouncePlan::default(),
+        effects: Effects {
+            services: Services::default(),
+            runner: Some(StageRunner::new(ScriptConfig::new(dir.path()), log.clone())),
+            notifier: Notifier::new(log.clone(), None),
+            announce: AnnouncePlan::default(),
+        },
+        labels: Labels {
+            program,
+            link_names: vec![format!("private ({ifname})")],
+            peer: "peer".to_owned(),
+            witness: None,
+            notify_base: NotifyContext::new("test", role),
+            stage_base: StageContext {
+                role,
+                addresses: Vec::new(),
+                peer: None,
+                reason: String::new(),
+            },
+        },
+        files: StateFiles {
+            pid_file: dir.path().join("d.pid"),
+            epoch_file: dir.path().join("d.epoch"),
+            peers_file: dir.path().join("d.peers"),
+        },
         reload: Box::new(move || {
             Err(failover_host::config::cli::StartupError::new(
                 program,
@@ -699,7 +708,15 @@ fn run_daemon_loop<N: Node>(
                 Vec::new(),
             ))
         }),
-        fingerprint: String::new(),
+        settings: RestartSettings {
+            port: PORT,
+            interval: failover_core::Duration::from_millis(5),
+            witness: None,
+            services: Vec::new(),
+            daemon: DaemonSettings::Heartbeatd {
+                targets: Vec::new(),
+            },
+        },
     };
     let mut rt = Runtime::new(node, setup, Instant::now());
     let start = Instant::now();

@@ -7,6 +7,7 @@ pub mod epoch;
 pub mod node;
 pub mod pidfile;
 pub mod ports;
+pub mod reload;
 pub mod runtime;
 pub mod services;
 pub mod start;

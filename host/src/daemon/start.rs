@@ -5,7 +5,6 @@
 //! the [`Runtime`].
 
 use std::ffi::OsString;
-use std::fmt::Debug;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Instant as StdInstant;
 
@@ -16,7 +15,8 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 use super::node::Node;
 use super::pidfile::PidFile;
 use super::ports::{LinkSpec, Ports};
-use super::runtime::{Reload, Reloader, Runtime, Setup};
+use super::reload::{Reload, Reloader, RestartSettings};
+use super::runtime::{Effects, Io, Labels, Runtime, Setup, StateFiles};
 use super::services::Services;
 use super::status;
 use crate::config::cli::{
@@ -69,10 +69,10 @@ pub fn failoverd_main(args: Vec<OsString>) -> u8 {
             .common
             .witness
             .map(|w| format!("witness {w} (policy {})", opts.witness_mode.name())),
-        fingerprint: failoverd_fingerprint(&opts),
+        settings: RestartSettings::failoverd(&opts),
         reload: Box::new(move || match failoverd_from_args(args.clone())? {
             Invocation::Run(o) => Ok(Reload {
-                fingerprint: failoverd_fingerprint(&o),
+                restart: RestartSettings::failoverd(&o),
                 keys: o.common.keys.clone(),
                 mail: mail_config(&o.common),
                 scripts: Some(script_config(&o)),
@@ -131,10 +131,10 @@ pub fn heartbeatd_main(args: Vec<OsString>) -> u8 {
             .common
             .witness
             .map(|w| format!("witness {w} (isolation fence on)")),
-        fingerprint: heartbeatd_fingerprint(&opts),
+        settings: RestartSettings::heartbeatd(&opts),
         reload: Box::new(move || match heartbeatd_from_args(args.clone())? {
             Invocation::Run(o) => Ok(Reload {
-                fingerprint: heartbeatd_fingerprint(&o),
+                restart: RestartSettings::heartbeatd(&o),
                 keys: o.common.keys.clone(),
                 mail: mail_config(&o.common),
                 scripts: None,
@@ -255,7 +255,7 @@ struct Spec {
     peer: Option<Ipv4Addr>,
     peer_label: String,
     witness_label: Option<String>,
-    fingerprint: String,
+    settings: RestartSettings,
     reload: Reloader,
 }
 
@@ -433,27 +433,35 @@ fn start<N: Node>(
         node.remember_peer_epoch(NodeId(peer), e);
     }
     let setup = Setup {
-        program,
         log: log.clone(),
-        ports,
-        link_names,
-        services,
-        carrier,
-        probe,
-        netlink: nl,
-        runner: spec.scripts.map(|c| StageRunner::new(c, log.clone())),
-        notifier: Notifier::new(log.clone(), mail_config(common)),
-        notify_base,
-        peer_label: spec.peer_label,
-        witness_label: spec.witness_label,
-        stage_base,
-        signals,
-        pid_file: common.pid_file.clone(),
-        epoch_file: epoch_path.clone(),
-        peers_file: peers_path,
-        announce: common.announce,
+        io: Io {
+            ports,
+            netlink: nl,
+            carrier,
+            probe,
+            signals,
+        },
+        effects: Effects {
+            services,
+            runner: spec.scripts.map(|c| StageRunner::new(c, log.clone())),
+            notifier: Notifier::new(log.clone(), mail_config(common)),
+            announce: common.announce,
+        },
+        labels: Labels {
+            program,
+            link_names,
+            peer: spec.peer_label,
+            witness: spec.witness_label,
+            notify_base,
+            stage_base,
+        },
+        files: StateFiles {
+            pid_file: common.pid_file.clone(),
+            epoch_file: epoch_path.clone(),
+            peers_file: peers_path,
+        },
         reload: spec.reload,
-        fingerprint: spec.fingerprint,
+        settings: spec.settings,
     };
     log.info(format_args!(
         "epoch {epoch}, node id {}, interval {} ms",
@@ -483,33 +491,6 @@ fn script_config(o: &FailoverdOptions) -> ScriptConfig {
         o.secondary_config(Ipv4Addr::UNSPECIFIED, 0).stage_timeout,
     ));
     c
-}
-
-fn fingerprint(parts: &[&dyn Debug]) -> String {
-    format!("{parts:?}")
-}
-
-fn failoverd_fingerprint(o: &FailoverdOptions) -> String {
-    fingerprint(&[
-        &o.common.port,
-        &o.common.interval,
-        &o.common.witness,
-        &o.master,
-        &o.services,
-        &o.dead_time,
-        &o.hold_down,
-        &o.witness_mode,
-    ])
-}
-
-fn heartbeatd_fingerprint(o: &HeartbeatdOptions) -> String {
-    fingerprint(&[
-        &o.common.port,
-        &o.common.interval,
-        &o.common.witness,
-        &o.targets,
-        &o.services,
-    ])
 }
 
 fn links_summary(plan: &Plan) -> String {
