@@ -23,7 +23,7 @@ use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command};
 use std::time::{Duration, Instant, SystemTime};
 
-use super::log::{rfc5322_date, Level, Logger};
+use super::log::{local_offset, rfc5322_date, Level, Logger};
 use crate::config::cli::DEFAULT_SENDMAIL;
 use crate::config::recipients::{parse_recipients, RecipientError};
 use crate::process::{
@@ -98,7 +98,7 @@ pub fn render_message(recipients: &[String], msg: &MailMessage, ident: &str) -> 
     out.push_str(&header_text(&msg.subject, 200));
     out.push('\n');
     out.push_str("Date: ");
-    out.push_str(&rfc5322_date(msg.time));
+    out.push_str(&rfc5322_date(msg.time, local_offset()));
     out.push('\n');
     out.push_str("MIME-Version: 1.0\n");
     out.push_str("Content-Type: text/plain; charset=utf-8\n");
@@ -522,7 +522,10 @@ mod tests {
             headers[1],
             "Subject: [failover] server2: took over 192.0.2.10 ? ??Bcc: x"
         );
-        assert_eq!(headers[2], "Date: Thu, 01 Jan 1970 00:00:00 +0000");
+        assert_eq!(
+            headers[2],
+            format!("Date: {}", rfc5322_date(UNIX_EPOCH, local_offset()))
+        );
         assert!(headers.contains(&"Auto-Submitted: auto-generated"));
         assert!(headers.contains(&"X-Failover-Event: TookOver"));
         assert!(!head.contains("\nBcc"));
