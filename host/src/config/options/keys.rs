@@ -132,16 +132,7 @@ pub fn parse_keys(text: &str, name: &str) -> Result<Keyring, Vec<Problem>> {
     Ok(ring)
 }
 
+/// The bytes of an even number of hexadecimal digits (either case).
 fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    let pairs = text.as_bytes().chunks_exact(2);
-    if !pairs.remainder().is_empty() {
-        return None;
-    }
-    pairs
-        .map(|pair| {
-            let digit = |b: u8| char::from(b).to_digit(16);
-            let (hi, lo) = (digit(*pair.first()?)?, digit(*pair.get(1)?)?);
-            u8::try_from(hi * 16 + lo).ok()
-        })
-        .collect()
+    hex::decode(text).ok()
 }
