@@ -67,7 +67,7 @@ pub const fn to_std(d: Duration) -> std::time::Duration {
 }
 
 /// `--witness-policy` as given; [`FailoverdOptions::witness_policy`] turns
-/// it into the core's [`WitnessPolicy`].
+/// it into the core's [`WitnessPolicy`](failover_core::WitnessPolicy).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum WitnessMode {
     /// No witness: Apple's rule alone (silence on every network).

@@ -5,13 +5,13 @@
 //!
 //! Each turn is one pass down a pipeline:
 //!
-//! 1. **wait** ([`wait`]) in `ppoll()` until a descriptor is ready or the
+//! 1. **wait** (`wait.rs`) in `ppoll()` until a descriptor is ready or the
 //!    next deadline;
 //! 2. **take in** what arrived: signals, carrier changes, frames, `--probe`
 //!    replies, children that ended, and the results the previous turn's
 //!    actions reported;
 //! 3. **step** the machine: its timers;
-//! 4. **carry out** its actions ([`act`]) and send its frames and the
+//! 4. **carry out** its actions (`act.rs`) and send its frames and the
 //!    announcements due. An action whose result the machine needs (a stage
 //!    with no script runner) reports it back as an input for the next
 //!    turn, which then does not wait.
