@@ -19,10 +19,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use failover_core::wire::{Body, FrameRepr, WitnessKind, WitnessRepr};
-use failover_host::addr::Netlink;
 use failover_host::net::channel::{Channel, ChannelConfig};
 use failover_host::net::frame::parse_udp_frame;
 use failover_host::net::garp::{parse_arp, GarpForm};
+use failover_host::netlink::addr::Netlink;
 
 use crate::background::Background;
 use crate::holds::Held;

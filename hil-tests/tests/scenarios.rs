@@ -1072,7 +1072,7 @@ fn a_hanging_test_script_is_killed_and_vetoes_the_takeover() {
         hung.len() == 2
     });
     // 1 s limit, then SIGTERM (ignored), SIGKILL 5 s later: the stage ends
-    // as timed out, which vetoes the takeover (scripts.rs: a veto stage
+    // as timed out, which vetoes the takeover (host scripts/: a veto stage
     // that fails or times out stops the takeover; core retries after
     // veto_retry, 60 s, beyond this test).
     lab.wait_up_to("the veto", Duration::from_secs(20), &logs, || {

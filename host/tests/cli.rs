@@ -7,8 +7,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use failover_core::{Instant, Machine, NodeId, Primary, Secondary};
-use failover_host::cli::{Invocation, EXIT_CONFIG, EXIT_USAGE};
-use failover_host::options::{
+use failover_host::config::cli::{Invocation, EXIT_CONFIG, EXIT_USAGE};
+use failover_host::config::options::{
     failoverd_from_args, heartbeatd_from_args, node_id, FailoverdOptions, HeartbeatdOptions,
 };
 

@@ -13,13 +13,13 @@ use std::time::{Duration, Instant};
 
 use failover_core::Instant as CoreInstant;
 use failover_core::{Primary, PrimaryConfig, Secondary, SecondaryConfig};
-use failover_host::addr::{daemon_label, AddrError, Change, Netlink, TargetKind};
-use failover_host::cli::Program;
+use failover_host::config::cli::Program;
+use failover_host::config::options::node_id;
 use failover_host::daemon::node::Node;
 use failover_host::net::channel::{Channel, ChannelConfig, ChannelError, RxFilter};
 use failover_host::net::frame::{build_udp_frame, parse_udp_frame, UdpFlow, BROADCAST_MAC};
 use failover_host::net::garp::{build_garp, parse_arp, AnnouncePlan, Announcer, GarpForm};
-use failover_host::options::node_id;
+use failover_host::netlink::addr::{daemon_label, AddrError, Change, Netlink, TargetKind};
 use failover_lab::netns::{skip_unless_root, veth, Netns};
 
 const PORT: u16 = 1694;
@@ -638,9 +638,10 @@ fn run_daemon_loop<N: Node>(
     measure: Duration,
 ) -> LoopReport {
     use failover_host::daemon::ports::{LinkSpec, Ports};
-    use failover_host::daemon::runtime::{Runtime, Setup};
+    use failover_host::daemon::reload::{DaemonSettings, RestartSettings};
+    use failover_host::daemon::runtime::{Effects, Io, Labels, Runtime, Setup, StateFiles};
     use failover_host::daemon::services::Services;
-    use failover_host::linkwatch::LinkWatch;
+    use failover_host::netlink::linkwatch::LinkWatch;
     use failover_host::notify::{Logger, Notifier, NotifyContext};
     use failover_host::scripts::{ScriptConfig, StageContext, StageRunner};
     use nix::sys::signal::{SigSet, Signal as Sig};
@@ -668,38 +669,54 @@ fn run_daemon_loop<N: Node>(
     mask.thread_block().unwrap();
     let signals = SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK).unwrap();
     let setup = Setup {
-        program,
         log: log.clone(),
-        ports,
-        link_names: vec![format!("private ({ifname})")],
-        services: Services::default(),
-        carrier,
-        probe: None,
-        netlink: nl,
-        runner: Some(StageRunner::new(ScriptConfig::new(dir.path()), log.clone())),
-        notifier: Notifier::new(log.clone(), None),
-        notify_base: NotifyContext::new("test", role),
-        peer_label: "peer".to_owned(),
-        witness_label: None,
-        stage_base: StageContext {
-            role,
-            addresses: Vec::new(),
-            peer: None,
-            reason: String::new(),
+        io: Io {
+            ports,
+            netlink: nl,
+            carrier,
+            probe: None,
+            signals,
         },
-        signals,
-        pid_file: dir.path().join("d.pid"),
-        epoch_file: dir.path().join("d.epoch"),
-        peers_file: dir.path().join("d.peers"),
-        announce: AnnouncePlan::default(),
+        effects: Effects {
+            services: Services::default(),
+            runner: Some(StageRunner::new(ScriptConfig::new(dir.path()), log.clone())),
+            notifier: Notifier::new(log.clone(), None),
+            announce: AnnouncePlan::default(),
+        },
+        labels: Labels {
+            program,
+            link_names: vec![format!("private ({ifname})")],
+            peer: "peer".to_owned(),
+            witness: None,
+            notify_base: NotifyContext::new("test", role),
+            stage_base: StageContext {
+                role,
+                addresses: Vec::new(),
+                peer: None,
+                reason: String::new(),
+            },
+        },
+        files: StateFiles {
+            pid_file: dir.path().join("d.pid"),
+            epoch_file: dir.path().join("d.epoch"),
+            peers_file: dir.path().join("d.peers"),
+        },
         reload: Box::new(move || {
-            Err(failover_host::cli::StartupError::new(
+            Err(failover_host::config::cli::StartupError::new(
                 program,
                 Vec::new(),
                 Vec::new(),
             ))
         }),
-        fingerprint: String::new(),
+        settings: RestartSettings {
+            port: PORT,
+            interval: failover_core::Duration::from_millis(5),
+            witness: None,
+            services: Vec::new(),
+            daemon: DaemonSettings::Heartbeatd {
+                targets: Vec::new(),
+            },
+        },
     };
     let mut rt = Runtime::new(node, setup, Instant::now());
     let start = Instant::now();
@@ -775,7 +792,7 @@ fn link_watch_tells_a_dark_service_interface_from_a_dark_link() {
     if skip_unless_root("net_ns::link_watch_tells_a_dark_service_interface_from_a_dark_link") {
         return;
     }
-    use failover_host::linkwatch::LinkWatch;
+    use failover_host::netlink::linkwatch::LinkWatch;
     let (a, b) = pair();
     veth(&a, "a1", &b, "b1").expect("second veth pair");
     let (mut nl, mut watch) = a

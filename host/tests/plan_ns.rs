@@ -1,4 +1,4 @@
-//! Namespace tests of the plan (`failover_host::plan`): the daemons' options
+//! Namespace tests of the plan (`failover_host::config::plan`): the daemons' options
 //! resolved against real interfaces over netlink, in network namespaces the
 //! tests create and always delete, with documentation addresses only.
 //!
@@ -14,11 +14,12 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use failover_core::LinkId;
-use failover_host::addr::{daemon_label, Netlink};
-use failover_host::cli::{parse_failoverd_args, parse_heartbeatd_args, Invocation};
-use failover_host::hostconfig::HostConfig;
-use failover_host::options::{FailoverdOptions, HeartbeatdOptions};
-use failover_host::plan::{failoverd_plan, heartbeatd_plan, LinkPlan, Plan};
+use failover_host::config::cli::{parse_failoverd_args, parse_heartbeatd_args, Invocation};
+use failover_host::config::hostconfig::HostConfig;
+use failover_host::config::options::{FailoverdOptions, HeartbeatdOptions};
+use failover_host::config::plan::{heartbeatd_plan, LinkPlan, Plan};
+use failover_host::daemon::start::failoverd_checks;
+use failover_host::netlink::addr::{daemon_label, Netlink};
 use failover_lab::netns::{skip_unless_root, veth, Netns};
 
 fn ip(s: &str) -> Ipv4Addr {
@@ -71,7 +72,7 @@ fn hopts(args: &[&str]) -> HeartbeatdOptions {
 fn fplan(ns: &Netns, opts: &FailoverdOptions) -> Plan {
     ns.run(|| {
         let mut nl = Netlink::open().expect("netlink");
-        failoverd_plan(opts, &mut nl)
+        failoverd_checks(opts, &mut nl)
     })
     .expect("enter namespace")
 }

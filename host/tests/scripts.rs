@@ -10,8 +10,9 @@ use std::time::{Duration, Instant};
 
 use failover_core::action::Event;
 use failover_core::{Role, Stage, StageOutcome};
+use failover_host::config::cli::{InterfaceName, ServiceAddress};
 use failover_host::notify::{LinkReport, Logger, MailConfig, Notifier, NotifyContext};
-use failover_host::scripts::{self, ScriptConfig, ServiceAddress, StageContext, StageRunner};
+use failover_host::scripts::{self, ScriptConfig, StageContext, StageRunner};
 
 const A: &str = "192.0.2.10";
 
@@ -50,8 +51,8 @@ impl Lab {
             fs::create_dir(&d).unwrap();
             fs::set_permissions(&d, fs::Permissions::from_mode(0o755)).unwrap();
             list.push(ServiceAddress {
-                interface: format!("eth{i}"),
-                address: a.parse().unwrap(),
+                interface: InterfaceName::new(&format!("eth{i}")).unwrap(),
+                addr: a.parse().unwrap(),
                 prefix: if i == 0 { Some(24) } else { None },
             });
         }
@@ -423,8 +424,8 @@ fn no_directory_means_no_scripts() {
     let lab = Lab::new(&[]);
     let mut ctx = lab.ctx.clone();
     ctx.addresses.push(ServiceAddress {
-        interface: "eth0".to_owned(),
-        address: "203.0.113.7".parse().unwrap(),
+        interface: InterfaceName::new("eth0").unwrap(),
+        addr: "203.0.113.7".parse().unwrap(),
         prefix: None,
     });
     let (log, _) = Logger::memory("failoverd");
@@ -579,8 +580,8 @@ fn notify_context() -> NotifyContext {
     let mut ctx = NotifyContext::new("server2", Role::Secondary);
     ctx.peer = Some("198.51.100.1".to_owned());
     ctx.addresses = vec![ServiceAddress {
-        interface: "eth0".to_owned(),
-        address: A.parse().unwrap(),
+        interface: InterfaceName::new("eth0").unwrap(),
+        addr: A.parse().unwrap(),
         prefix: None,
     }];
     ctx.links = vec![

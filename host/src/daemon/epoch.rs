@@ -9,8 +9,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// Where a daemon keeps its last epoch, unless told otherwise.
-pub const STATE_DIR: &str = "/var/lib/failover";
+use crate::config::cli::STATE_DIR;
 
 /// The default epoch file of `program` (`/var/lib/failover/<program>.epoch`).
 pub fn default_path(program: &str) -> PathBuf {

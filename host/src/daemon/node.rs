@@ -17,7 +17,7 @@ pub trait Node: Server {
 fn until(now: Instant, t: Instant) -> String {
     format!(
         "{} from now",
-        super::runtime::duration_text(t.saturating_since(now))
+        super::words::duration_text(t.saturating_since(now))
     )
 }
 

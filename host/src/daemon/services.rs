@@ -4,39 +4,61 @@
 
 use std::net::Ipv4Addr;
 
-use crate::addr::{daemon_label, Change, Netlink};
-use crate::cli::ServiceAddr;
+use crate::config::cli::ServiceAddress;
+use std::fmt;
+
+use crate::netlink::addr::{daemon_label, AddrError, Change, LabelError, Netlink};
 use crate::notify::Logger;
 
-/// One service address and where it goes.
+/// One service address with what adding it takes, looked up at start.
 #[derive(Debug, Clone)]
-pub struct Service {
-    /// As configured.
-    pub spec: ServiceAddr,
-    /// The interface's index, looked up at start.
-    pub ifindex: u32,
-    /// The label it carries.
-    pub label: String,
+struct Installed {
+    address: ServiceAddress,
+    /// The interface's index.
+    ifindex: u32,
+    /// The label it carries (`<if>:fo`).
+    label: String,
 }
+
+/// Why a service address cannot be managed: its interface is unknown, or
+/// its name leaves no room for the daemon's label.
+#[derive(Debug)]
+pub enum ResolveError {
+    /// The interface could not be looked up.
+    Interface(ServiceAddress, AddrError),
+    /// The interface's name cannot carry the label.
+    Label(ServiceAddress, LabelError),
+}
+
+impl fmt::Display for ResolveError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ResolveError::Interface(s, e) => write!(f, "service address {s}: {e}"),
+            ResolveError::Label(s, e) => write!(f, "service address {s}: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ResolveError {}
 
 /// The service addresses this daemon manages.
 #[derive(Debug, Default)]
 pub struct Services {
-    list: Vec<Service>,
+    list: Vec<Installed>,
 }
 
 impl Services {
     /// Looks up the interfaces of `specs`. Errors name the interface.
-    pub fn resolve(nl: &mut Netlink, specs: &[ServiceAddr]) -> Result<Services, String> {
+    pub fn resolve(nl: &mut Netlink, specs: &[ServiceAddress]) -> Result<Services, ResolveError> {
         let mut list = Vec::with_capacity(specs.len());
         for s in specs {
             let name = s.interface.as_str();
             let link = nl
                 .link_by_name(name)
-                .map_err(|e| format!("service address {s}: {e}"))?;
-            let label = daemon_label(name).map_err(|e| format!("service address {s}: {e}"))?;
-            list.push(Service {
-                spec: s.clone(),
+                .map_err(|e| ResolveError::Interface(s.clone(), e))?;
+            let label = daemon_label(name).map_err(|e| ResolveError::Label(s.clone(), e))?;
+            list.push(Installed {
+                address: s.clone(),
                 ifindex: link.index,
                 label,
             });
@@ -45,8 +67,8 @@ impl Services {
     }
 
     /// The addresses, in configuration order.
-    pub fn iter(&self) -> impl Iterator<Item = &Service> {
-        self.list.iter()
+    pub fn iter(&self) -> impl Iterator<Item = &ServiceAddress> {
+        self.list.iter().map(|s| &s.address)
     }
 
     /// Whether there are none (heartbeatd without `--service`).
@@ -59,21 +81,21 @@ impl Services {
     pub fn add_all(&self, nl: &mut Netlink, log: &Logger) -> usize {
         let mut failed = 0;
         for s in &self.list {
-            let (addr, prefix) = (s.spec.addr, s.spec.prefix_len());
+            let (addr, prefix) = (s.address.addr, s.address.prefix_len());
             match nl.add(s.ifindex, addr, prefix, &s.label) {
                 Ok(Change::Done) => log.info(format_args!(
                     "added {addr}/{prefix} to {} (label {})",
-                    s.spec.interface, s.label
+                    s.address.interface, s.label
                 )),
                 Ok(Change::AlreadyThere) => log.warning(format_args!(
                     "{addr} is already on {}: left as it is",
-                    s.spec.interface
+                    s.address.interface
                 )),
                 Err(e) => {
                     failed += 1;
                     log.error(format_args!(
                         "cannot add {addr}/{prefix} to {}: {e}",
-                        s.spec.interface
+                        s.address.interface
                     ));
                 }
             }
@@ -86,20 +108,20 @@ impl Services {
     pub fn remove_all(&self, nl: &mut Netlink, log: &Logger) -> usize {
         let mut failed = 0;
         for s in &self.list {
-            let (addr, prefix) = (s.spec.addr, s.spec.prefix_len());
+            let (addr, prefix) = (s.address.addr, s.address.prefix_len());
             match nl.remove(s.ifindex, addr, prefix, &s.label) {
                 Ok(Change::Done) => {
-                    log.info(format_args!("removed {addr} from {}", s.spec.interface))
+                    log.info(format_args!("removed {addr} from {}", s.address.interface))
                 }
                 Ok(Change::AlreadyThere) => log.debug(format_args!(
                     "{addr} was not on {} with our label: nothing to remove",
-                    s.spec.interface
+                    s.address.interface
                 )),
                 Err(e) => {
                     failed += 1;
                     log.error(format_args!(
                         "cannot remove {addr} from {}: {e}",
-                        s.spec.interface
+                        s.address.interface
                     ));
                 }
             }
@@ -116,7 +138,7 @@ impl Services {
     pub fn remove_leftovers(&self, nl: &mut Netlink, log: &Logger) {
         let mut seen: Vec<&str> = Vec::new();
         for s in &self.list {
-            let name = s.spec.interface.as_str();
+            let name = s.address.interface.as_str();
             if seen.contains(&name) {
                 continue;
             }
@@ -149,15 +171,15 @@ impl Services {
         self.list
             .iter()
             .map(|s| {
-                nl.list_labelled(s.spec.interface.as_str())
+                nl.list_labelled(s.address.interface.as_str())
                     .ok()
-                    .map(|found| found.iter().any(|a| a.addr == s.spec.addr))
+                    .map(|found| found.iter().any(|a| a.addr == s.address.addr))
             })
             .collect()
     }
 
     /// The addresses alone.
     pub fn addrs(&self) -> Vec<Ipv4Addr> {
-        self.list.iter().map(|s| s.spec.addr).collect()
+        self.list.iter().map(|s| s.address.addr).collect()
     }
 }

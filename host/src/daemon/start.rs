@@ -5,7 +5,6 @@
 //! the [`Runtime`].
 
 use std::ffi::OsString;
-use std::fmt::Debug;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Instant as StdInstant;
 
@@ -16,22 +15,24 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 use super::node::Node;
 use super::pidfile::PidFile;
 use super::ports::{LinkSpec, Ports};
-use super::runtime::{Reload, Reloader, Runtime, Setup};
+use super::reload::{Reload, Reloader, RestartSettings};
+use super::runtime::{Effects, Io, Labels, Runtime, Setup, StateFiles};
 use super::services::Services;
 use super::status;
-use crate::addr::Netlink;
-use crate::cli::{
-    Invocation, Problem, Program, ServiceAddr, StartupError, EXIT_CONFIG, EXIT_NOPERM,
+use crate::config::cli::{
+    Invocation, Problem, Program, ServiceAddress, StartupError, EXIT_CONFIG, EXIT_NOPERM,
 };
-use crate::linkwatch::LinkWatch;
+use crate::config::options::{
+    failoverd_from_args, heartbeatd_from_args, to_std, CommonOptions, FailoverdOptions,
+    HeartbeatdOptions,
+};
+use crate::config::plan::{failoverd_plan, heartbeatd_plan, Plan};
+use crate::config::privileges::check_privileges;
 use crate::net::probe::Prober;
+use crate::netlink::addr::Netlink;
+use crate::netlink::linkwatch::LinkWatch;
 use crate::notify::{local_hostname, LogConfig, Logger, MailConfig, Notifier, NotifyContext};
-use crate::options::{
-    check_privileges, failoverd_from_args, heartbeatd_from_args, to_std, CommonOptions,
-    FailoverdOptions, HeartbeatdOptions,
-};
-use crate::plan::{failoverd_plan, heartbeatd_plan, Plan};
-use crate::scripts::{ScriptConfig, ServiceAddress, StageContext, StageRunner};
+use crate::scripts::{ScriptConfig, StageContext, StageRunner};
 
 /// Exit status for a failure at run time (a channel that cannot be opened,
 /// another copy running).
@@ -48,7 +49,7 @@ pub fn failoverd_main(args: Vec<OsString>) -> u8 {
         Ok(nl) => nl,
         Err(e) => return fail(program, &format!("cannot open netlink: {e}")),
     };
-    let plan = failoverd_plan(&opts, &mut nl);
+    let plan = failoverd_checks(&opts, &mut nl);
     if let Some(code) = check(
         program,
         &opts.common,
@@ -68,10 +69,10 @@ pub fn failoverd_main(args: Vec<OsString>) -> u8 {
             .common
             .witness
             .map(|w| format!("witness {w} (policy {})", opts.witness_mode.name())),
-        fingerprint: failoverd_fingerprint(&opts),
+        settings: RestartSettings::failoverd(&opts),
         reload: Box::new(move || match failoverd_from_args(args.clone())? {
             Invocation::Run(o) => Ok(Reload {
-                fingerprint: failoverd_fingerprint(&o),
+                restart: RestartSettings::failoverd(&o),
                 keys: o.common.keys.clone(),
                 mail: mail_config(&o.common),
                 scripts: Some(script_config(&o)),
@@ -84,6 +85,17 @@ pub fn failoverd_main(args: Vec<OsString>) -> u8 {
     start(spec, nl, |epoch, local, now| {
         Secondary::try_new(opts.secondary_config(local, epoch), now)
     })
+}
+
+/// What `failoverd -n` reports: the [`failoverd_plan`], and the scripts
+/// it would skip as warnings (not problems: the daemon runs without them,
+/// and says so again when a stage would have run them, as it would without
+/// any scripts at all).
+pub fn failoverd_checks(opts: &FailoverdOptions, nl: &mut Netlink) -> Plan {
+    let mut plan = failoverd_plan(opts, nl);
+    plan.warnings
+        .extend(crate::scripts::check(&script_config(opts), &opts.services));
+    plan
 }
 
 /// `heartbeatd`'s `main`: `args` is the whole command line.
@@ -119,10 +131,10 @@ pub fn heartbeatd_main(args: Vec<OsString>) -> u8 {
             .common
             .witness
             .map(|w| format!("witness {w} (isolation fence on)")),
-        fingerprint: heartbeatd_fingerprint(&opts),
+        settings: RestartSettings::heartbeatd(&opts),
         reload: Box::new(move || match heartbeatd_from_args(args.clone())? {
             Invocation::Run(o) => Ok(Reload {
-                fingerprint: heartbeatd_fingerprint(&o),
+                restart: RestartSettings::heartbeatd(&o),
                 keys: o.common.keys.clone(),
                 mail: mail_config(&o.common),
                 scripts: None,
@@ -238,12 +250,12 @@ struct Spec {
     program: Program,
     common: CommonOptions,
     plan: Plan,
-    services: Vec<ServiceAddr>,
+    services: Vec<ServiceAddress>,
     scripts: Option<ScriptConfig>,
     peer: Option<Ipv4Addr>,
     peer_label: String,
     witness_label: Option<String>,
-    fingerprint: String,
+    settings: RestartSettings,
     reload: Reloader,
 }
 
@@ -278,7 +290,7 @@ fn start<N: Node>(
     };
     let services = match Services::resolve(&mut nl, &spec.services) {
         Ok(s) => s,
-        Err(e) => return fail(program, &e),
+        Err(e) => return fail(program, &e.to_string()),
     };
     let link_ifaces: Vec<&str> = links.iter().map(|l| l.interface.as_str()).collect();
     let service_ifaces: Vec<&str> = spec.services.iter().map(|s| s.interface.as_str()).collect();
@@ -289,7 +301,10 @@ fn start<N: Node>(
     let probe = if spec.plan.probes.is_empty() {
         None
     } else {
-        match Prober::open(&spec.plan.probes, crate::options::to_std(common.interval)) {
+        match Prober::open(
+            &spec.plan.probes,
+            crate::config::options::to_std(common.interval),
+        ) {
             Ok(p) => Some(p),
             Err(e) => return fail(program, &format!("cannot open the --probe channel: {e}")),
         }
@@ -374,7 +389,7 @@ fn start<N: Node>(
     let log = Logger::new(log_config);
     services.remove_leftovers(&mut nl, &log);
 
-    let addresses: Vec<ServiceAddress> = spec.services.iter().map(ServiceAddress::from).collect();
+    let addresses = spec.services.clone();
     let role = match program {
         Program::Failoverd => Role::Secondary,
         Program::Heartbeatd => Role::Primary,
@@ -418,27 +433,35 @@ fn start<N: Node>(
         node.remember_peer_epoch(NodeId(peer), e);
     }
     let setup = Setup {
-        program,
         log: log.clone(),
-        ports,
-        link_names,
-        services,
-        carrier,
-        probe,
-        netlink: nl,
-        runner: spec.scripts.map(|c| StageRunner::new(c, log.clone())),
-        notifier: Notifier::new(log.clone(), mail_config(common)),
-        notify_base,
-        peer_label: spec.peer_label,
-        witness_label: spec.witness_label,
-        stage_base,
-        signals,
-        pid_file: common.pid_file.clone(),
-        epoch_file: epoch_path.clone(),
-        peers_file: peers_path,
-        announce: common.announce,
+        io: Io {
+            ports,
+            netlink: nl,
+            carrier,
+            probe,
+            signals,
+        },
+        effects: Effects {
+            services,
+            runner: spec.scripts.map(|c| StageRunner::new(c, log.clone())),
+            notifier: Notifier::new(log.clone(), mail_config(common)),
+            announce: common.announce,
+        },
+        labels: Labels {
+            program,
+            link_names,
+            peer: spec.peer_label,
+            witness: spec.witness_label,
+            notify_base,
+            stage_base,
+        },
+        files: StateFiles {
+            pid_file: common.pid_file.clone(),
+            epoch_file: epoch_path.clone(),
+            peers_file: peers_path,
+        },
         reload: spec.reload,
-        fingerprint: spec.fingerprint,
+        settings: spec.settings,
     };
     log.info(format_args!(
         "epoch {epoch}, node id {}, interval {} ms",
@@ -468,33 +491,6 @@ fn script_config(o: &FailoverdOptions) -> ScriptConfig {
         o.secondary_config(Ipv4Addr::UNSPECIFIED, 0).stage_timeout,
     ));
     c
-}
-
-fn fingerprint(parts: &[&dyn Debug]) -> String {
-    format!("{parts:?}")
-}
-
-fn failoverd_fingerprint(o: &FailoverdOptions) -> String {
-    fingerprint(&[
-        &o.common.port,
-        &o.common.interval,
-        &o.common.witness,
-        &o.master,
-        &o.services,
-        &o.dead_time,
-        &o.hold_down,
-        &o.witness_mode,
-    ])
-}
-
-fn heartbeatd_fingerprint(o: &HeartbeatdOptions) -> String {
-    fingerprint(&[
-        &o.common.port,
-        &o.common.interval,
-        &o.common.witness,
-        &o.targets,
-        &o.services,
-    ])
 }
 
 fn links_summary(plan: &Plan) -> String {

@@ -76,7 +76,7 @@ use pnet_datalink::{ChannelType, DataLinkReceiver, DataLinkSender, MacAddr, Netw
 use socket2::{Domain, SockFilter, Socket, Type};
 
 use super::garp::{build_arp_request, parse_arp, ARP_FRAME_LEN};
-use crate::addr::{AddrError, Netlink};
+use crate::netlink::addr::{AddrError, Netlink};
 
 /// Which frames the kernel lets through to the channel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,13 +13,14 @@
 //! - **it survives a log daemon restart**: a failed send drops the socket and
 //!   the next message (at most one attempt a second) reconnects; meanwhile
 //!   messages go to stderr, which systemd sends to the journal;
-//! - **no local-time computation**: the RFC 3164 layout needs a timestamp,
-//!   and getting the local zone in a multi-threaded process is not sound
-//!   without `unsafe` or a time-zone database. Both Debian log daemons stamp
-//!   messages from `/dev/log` with their reception time (journald always,
-//!   rsyslog's imuxsock by default: `SysSock.IgnoreTimestamp="on"`), so the
-//!   field's value is not used; it is written in UTC for parsers that expect
-//!   the `syslog(3)` layout.
+//! - **local time from the `time` crate**: the RFC 3164 layout stamps
+//!   messages in local time, as `syslog(3)` does. The `time` crate reads
+//!   the zone's offset only while the process has one thread (anything
+//!   else is not sound on Linux); the daemons have one, and where it cannot
+//!   tell (a test harness) the stamp is in UTC. Both Debian log daemons
+//!   stamp messages from `/dev/log` with their reception time anyway
+//!   (journald always, rsyslog's imuxsock by default:
+//!   `SysSock.IgnoreTimestamp="on"`).
 //!
 //! The layout is exactly what glibc's `syslog(3)` sends to `/dev/log`:
 //! `<PRI>Mmm dd hh:mm:ss ident[pid]: message` (see [`format_syslog`]).
@@ -31,6 +32,11 @@ use std::os::unix::net::UnixDatagram;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use time::format_description::well_known::Rfc2822;
+use time::{OffsetDateTime, UtcOffset};
+
+use crate::process::OutputSink;
 
 /// A syslog severity (RFC 5424 §6.2.1). Ordered from most to least severe,
 /// so `level <= Level::Warning` means "warning or worse".
@@ -81,9 +87,9 @@ impl fmt::Display for Level {
     }
 }
 
-/// The `-L` facility: the command line's type (`crate::cli::Facility`),
+/// The `-L` facility: the command line's type (`crate::config::cli::Facility`),
 /// re-exported so that the logger and the option parser share one.
-pub use crate::cli::Facility;
+pub use crate::config::cli::Facility;
 
 /// The longest message sent to syslog or the terminal, in bytes; longer ones
 /// are cut (on a character boundary) and marked. Script output lines are
@@ -203,7 +209,30 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// A [`Logger`] as the sink of a child's output: its lines at one level,
+/// problems with it as warnings ([`Logger::at`]).
+#[derive(Debug, Clone, Copy)]
+pub struct LogAt<'a> {
+    log: &'a Logger,
+    level: Level,
+}
+
+impl OutputSink for LogAt<'_> {
+    fn line(&self, line: fmt::Arguments<'_>) {
+        self.log.log(self.level, line);
+    }
+
+    fn problem(&self, message: fmt::Arguments<'_>) {
+        self.log.log(Level::Warning, message);
+    }
+}
+
 impl Logger {
+    /// This log as the sink of a child's output, its lines at `level`.
+    pub fn at(&self, level: Level) -> LogAt<'_> {
+        LogAt { log: self, level }
+    }
+
     /// A logger with the sinks `config` asks for. Connects to syslog lazily,
     /// on the first message.
     pub fn new(config: LogConfig) -> Logger {
@@ -301,6 +330,7 @@ impl Logger {
     fn send_syslog(&self, level: Level, message: &str, now: SystemTime) -> bool {
         let inner = &*self.inner;
         let config = &inner.config;
+        let offset = local_offset();
         let mut state = lock(&inner.syslog);
         if state.socket.is_none() {
             let due = state
@@ -345,6 +375,7 @@ impl Logger {
                 &config.ident,
                 inner.pid,
                 now,
+                offset,
                 &note,
             );
             if send(&mut state, &packet).is_ok() {
@@ -357,6 +388,7 @@ impl Logger {
             &config.ident,
             inner.pid,
             now,
+            offset,
             message,
         );
         match send(&mut state, &packet) {
@@ -433,18 +465,19 @@ pub fn format_syslog(
     ident: &str,
     pid: u32,
     time: SystemTime,
+    offset: UtcOffset,
     message: &str,
 ) -> Vec<u8> {
     // `Facility::code` is already shifted (`LOG_DAEMON` = 3 << 3).
     let pri = facility.code() + i32::from(level.code());
-    let t = Civil::from_system_time(time);
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let month = MONTHS[usize::from(t.month.clamp(1, 12) - 1)];
+    let t = date_time(time, offset);
+    let month = MONTHS[usize::from(u8::from(t.month())) - 1];
     format!(
         "<{pri}>{month} {:>2} {:02}:{:02}:{:02} {ident}[{pid}]: {message}",
-        t.day, t.hour, t.minute, t.second
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
     )
     .into_bytes()
 }
@@ -464,76 +497,46 @@ pub fn format_terminal(
     )
 }
 
+/// The months as syslog and RFC 5322 abbreviate them.
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+/// This host's offset from UTC now; UTC when it cannot be told (the process
+/// has more than one thread, or no time zone is configured).
+pub fn local_offset() -> UtcOffset {
+    UtcOffset::current_local_offset().unwrap_or(UtcOffset::UTC)
+}
+
+/// `time` at `offset`, within the years the formats can show: a clock
+/// before 1970 or past 9999 (a broken one) shows the nearest end.
+fn date_time(time: SystemTime, offset: UtcOffset) -> OffsetDateTime {
+    const LAST: u64 = 253_402_214_400; // 9999-12-31T00:00:00Z
+    let secs = time.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = secs.min(Duration::from_secs(LAST));
+    OffsetDateTime::from(UNIX_EPOCH + secs).to_offset(offset)
+}
+
 /// `2025-03-29T17:55:01.123Z`.
 pub fn utc_timestamp(time: SystemTime) -> String {
-    let t = Civil::from_system_time(time);
+    let t = date_time(time, UtcOffset::UTC);
     format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        t.year, t.month, t.day, t.hour, t.minute, t.second, t.millis
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.millisecond()
     )
 }
 
-/// An RFC 5322 `Date:` value in UTC: `Sat, 29 Mar 2025 17:55:01 +0000`.
-pub fn rfc5322_date(time: SystemTime) -> String {
-    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let t = Civil::from_system_time(time);
-    format!(
-        "{}, {:02} {} {:04} {:02}:{:02}:{:02} +0000",
-        DAYS[t.weekday_from_thursday],
-        t.day,
-        MONTHS[usize::from(t.month.clamp(1, 12) - 1)],
-        t.year,
-        t.hour,
-        t.minute,
-        t.second
-    )
-}
-
-/// A UTC calendar time, computed without a time-zone database.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Civil {
-    year: i64,
-    month: u8,
-    day: u8,
-    hour: u8,
-    minute: u8,
-    second: u8,
-    millis: u16,
-    /// 0 = Thursday (1970-01-01 was one).
-    weekday_from_thursday: usize,
-}
-
-impl Civil {
-    fn from_system_time(time: SystemTime) -> Civil {
-        // Before 1970 (a broken clock): show the epoch rather than fail.
-        let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
-        let secs = since.as_secs();
-        let days = (secs / 86_400) as i64;
-        let rem = secs % 86_400;
-        // Howard Hinnant's days-to-civil algorithm.
-        let z = days + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z.rem_euclid(146_097);
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let day = (doy - (153 * mp + 2) / 5 + 1) as u8;
-        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
-        let year = yoe + era * 400 + i64::from(month <= 2);
-        Civil {
-            year,
-            month,
-            day,
-            hour: (rem / 3600) as u8,
-            minute: (rem % 3600 / 60) as u8,
-            second: (rem % 60) as u8,
-            millis: since.subsec_millis() as u16,
-            weekday_from_thursday: days.rem_euclid(7) as usize,
-        }
-    }
+/// An RFC 5322 `Date:` value at `offset`: `Sat, 29 Mar 2025 18:55:01 +0100`.
+pub fn rfc5322_date(time: SystemTime, offset: UtcOffset) -> String {
+    date_time(time, offset)
+        .format(&Rfc2822)
+        .unwrap_or_else(|_| "Thu, 01 Jan 1970 00:00:00 +0000".to_owned())
 }
 
 #[cfg(test)]
@@ -555,6 +558,7 @@ mod tests {
             "failoverd",
             412,
             t,
+            UtcOffset::UTC,
             "took over",
         );
         assert_eq!(
@@ -563,14 +567,22 @@ mod tests {
         );
         // Day of month space-padded, local7.debug = 23*8+7 = 191.
         let t = at(1_110_330_000, 0); // 2005-03-09 01:00:00
-        let line = format_syslog(Facility::Local(7), Level::Debug, "heartbeatd", 1, t, "x");
+        let line = format_syslog(
+            Facility::Local(7),
+            Level::Debug,
+            "heartbeatd",
+            1,
+            t,
+            UtcOffset::UTC,
+            "x",
+        );
         assert_eq!(
             String::from_utf8(line).unwrap(),
             "<191>Mar  9 01:00:00 heartbeatd[1]: x"
         );
-        let line = format_syslog(Facility::Auth, Level::Emerg, "a", 2, t, "y");
+        let line = format_syslog(Facility::Auth, Level::Emerg, "a", 2, t, UtcOffset::UTC, "y");
         assert!(line.starts_with(b"<32>"));
-        let line = format_syslog(Facility::User, Level::Info, "a", 2, t, "y");
+        let line = format_syslog(Facility::User, Level::Info, "a", 2, t, UtcOffset::UTC, "y");
         assert!(line.starts_with(b"<14>"));
     }
 
@@ -586,14 +598,27 @@ mod tests {
             utc_timestamp(at(951_782_400, 0)),
             "2000-02-29T00:00:00.000Z"
         );
-        assert_eq!(rfc5322_date(at(0, 0)), "Thu, 01 Jan 1970 00:00:00 +0000");
         assert_eq!(
-            rfc5322_date(at(1_112_118_901, 0)),
+            rfc5322_date(at(0, 0), UtcOffset::UTC),
+            "Thu, 01 Jan 1970 00:00:00 +0000"
+        );
+        assert_eq!(
+            rfc5322_date(at(1_112_118_901, 0), UtcOffset::UTC),
             "Tue, 29 Mar 2005 17:55:01 +0000"
         );
         assert_eq!(
-            rfc5322_date(at(951_782_400, 0)),
+            rfc5322_date(at(951_782_400, 0), UtcOffset::UTC),
             "Tue, 29 Feb 2000 00:00:00 +0000"
+        );
+        let paris = UtcOffset::from_hms(1, 0, 0).unwrap();
+        assert_eq!(
+            rfc5322_date(at(1_112_118_901, 0), paris),
+            "Tue, 29 Mar 2005 18:55:01 +0100"
+        );
+        // A broken clock far in the future still gives a date.
+        assert!(
+            rfc5322_date(UNIX_EPOCH + Duration::from_secs(u64::MAX / 4), paris)
+                .starts_with("Fri, 31 Dec 9999")
         );
     }
 

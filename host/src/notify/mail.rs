@@ -23,13 +23,12 @@ use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command};
 use std::time::{Duration, Instant, SystemTime};
 
-use super::log::{rfc5322_date, Level, Logger};
-use crate::scripts::child::{
+use super::log::{local_offset, rfc5322_date, Level, Logger};
+use crate::config::cli::DEFAULT_SENDMAIL;
+use crate::config::recipients::{parse_recipients, RecipientError};
+use crate::process::{
     describe_status, set_nonblocking, signal_group, spawn_captured, Kill, OutputPipe,
 };
-
-/// Where `sendmail` lives on Debian whichever MTA provides it.
-pub const DEFAULT_SENDMAIL: &str = "/usr/sbin/sendmail";
 
 /// How often [`Mailer::next_deadline`] asks to be woken while a message is
 /// in flight.
@@ -88,31 +87,6 @@ pub struct MailMessage {
     pub time: SystemTime,
 }
 
-/// Splits and checks `FAILOVER_EMAIL_RECIPIENT`: addresses separated by
-/// commas or whitespace, each free of control characters, quotes, angle
-/// brackets, colons and semicolons (nothing that could smuggle a header or a second
-/// recipient list into `To:`), and not starting with `-`.
-pub fn parse_recipients(value: &str) -> Result<Vec<String>, String> {
-    let list: Vec<String> = value
-        .split(|c: char| c == ',' || c.is_whitespace())
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect();
-    if list.is_empty() {
-        return Err("FAILOVER_EMAIL_RECIPIENT is empty".to_owned());
-    }
-    for r in &list {
-        if r.starts_with('-')
-            || r.chars().any(|c| {
-                c.is_control() || matches!(c, '<' | '>' | '"' | ';' | ':' | '(' | ')' | '\\')
-            })
-        {
-            return Err(format!("invalid email recipient {r:?}"));
-        }
-    }
-    Ok(list)
-}
-
 /// The message as `sendmail -t` reads it: headers, a blank line, the body
 /// with CRLF-free lines no longer than 998 octets.
 pub fn render_message(recipients: &[String], msg: &MailMessage, ident: &str) -> Vec<u8> {
@@ -124,7 +98,7 @@ pub fn render_message(recipients: &[String], msg: &MailMessage, ident: &str) -> 
     out.push_str(&header_text(&msg.subject, 200));
     out.push('\n');
     out.push_str("Date: ");
-    out.push_str(&rfc5322_date(msg.time));
+    out.push_str(&rfc5322_date(msg.time, local_offset()));
     out.push('\n');
     out.push_str("MIME-Version: 1.0\n");
     out.push_str("Content-Type: text/plain; charset=utf-8\n");
@@ -188,7 +162,7 @@ struct Delivery {
 pub struct Mailer {
     config: MailConfig,
     /// `Err` when the recipient setting is unusable: mail is off.
-    recipients: Result<Vec<String>, String>,
+    recipients: Result<Vec<String>, RecipientError>,
     log: Logger,
     in_flight: Vec<Delivery>,
     queue: VecDeque<MailMessage>,
@@ -234,7 +208,7 @@ impl Mailer {
     /// message, so installing an MTA later enables mail without a restart.
     pub fn unavailable(&self) -> Option<String> {
         if let Err(e) = &self.recipients {
-            return Some(e.clone());
+            return Some(e.to_string());
         }
         let path = &self.config.sendmail;
         match std::fs::metadata(path) {
@@ -379,7 +353,7 @@ impl Mailer {
         cmd.arg("-t")
             .arg("-i")
             .env_clear()
-            .env("PATH", crate::scripts::SCRIPT_PATH)
+            .env("PATH", crate::process::CHILD_PATH)
             .current_dir("/");
         let (mut child, out) = match spawn_captured(cmd, true) {
             Ok(x) => x,
@@ -407,7 +381,7 @@ impl Mailer {
             recipients.join(", "),
             child.id()
         ));
-        let output = OutputPipe::new(out, "sendmail".to_owned(), Level::Warning, 512, 8 * 1024);
+        let output = OutputPipe::new(out, "sendmail".to_owned(), 512, 8 * 1024);
         self.in_flight.push(Delivery {
             child,
             stdin,
@@ -427,11 +401,11 @@ impl Mailer {
         let log = self.log.clone();
         let d = &mut self.in_flight[i];
         write_some(d, &log);
-        d.output.drain(&log);
+        d.output.drain(&log.at(Level::Warning));
         match d.child.try_wait() {
             Ok(Some(status)) => {
-                d.output.drain(&log);
-                d.output.flush(&log);
+                d.output.drain(&log.at(Level::Warning));
+                d.output.flush(&log.at(Level::Warning));
                 if d.kill != Kill::No {
                     log.error(format_args!(
                         "mail {:?} not sent: sendmail was killed after {} s",
@@ -532,21 +506,6 @@ mod tests {
     use std::time::UNIX_EPOCH;
 
     #[test]
-    fn recipients_are_checked() {
-        assert_eq!(parse_recipients("root").unwrap(), vec!["root"]);
-        assert_eq!(
-            parse_recipients(" a@example.org, b@example.org  c ").unwrap(),
-            vec!["a@example.org", "b@example.org", "c"]
-        );
-        assert!(parse_recipients("").is_err());
-        assert!(parse_recipients(" , ").is_err());
-        assert!(parse_recipients("-oi").is_err());
-        assert!(parse_recipients("a@b\nBcc: evil@example.org").is_err());
-        assert!(parse_recipients("<a@b>").is_err());
-        assert!(parse_recipients("a\u{7}b").is_err());
-    }
-
-    #[test]
     fn message_has_headers_and_bounded_lines() {
         let msg = MailMessage {
             subject: "[failover] server2: took over 192.0.2.10 \u{2014} é\nBcc: x".to_owned(),
@@ -563,7 +522,10 @@ mod tests {
             headers[1],
             "Subject: [failover] server2: took over 192.0.2.10 ? ??Bcc: x"
         );
-        assert_eq!(headers[2], "Date: Thu, 01 Jan 1970 00:00:00 +0000");
+        assert_eq!(
+            headers[2],
+            format!("Date: {}", rfc5322_date(UNIX_EPOCH, local_offset()))
+        );
         assert!(headers.contains(&"Auto-Submitted: auto-generated"));
         assert!(headers.contains(&"X-Failover-Event: TookOver"));
         assert!(!head.contains("\nBcc"));

@@ -10,6 +10,7 @@ use failover_core::Stage;
 
 use super::log::Level;
 use super::NotifyContext;
+use crate::config::cli::ServiceAddress;
 use failover_core::Role;
 
 /// Severity and mail decision for `event` on a node of `role`.
@@ -168,9 +169,9 @@ impl Words<'_> {
         let a = &self.ctx.addresses;
         match a.len() {
             0 => "the service addresses".to_owned(),
-            1 => a[0].address.to_string(),
-            2 => format!("{} and {}", a[0].address, a[1].address),
-            n => format!("{} and {} more", a[0].address, n - 1),
+            1 => a[0].addr.to_string(),
+            2 => format!("{} and {}", a[0].addr, a[1].addr),
+            n => format!("{} and {} more", a[0].addr, n - 1),
         }
     }
 
@@ -182,7 +183,7 @@ impl Words<'_> {
         self.ctx
             .addresses
             .iter()
-            .map(|a| a.to_string())
+            .map(ServiceAddress::on_interface)
             .collect::<Vec<_>>()
             .join(", ")
     }
@@ -229,7 +230,7 @@ impl Words<'_> {
     fn scripts_dir(&self) -> String {
         match &self.ctx.scripts_dir {
             Some(d) => d.display().to_string(),
-            None => crate::scripts::DEFAULT_SCRIPTS_DIR.to_owned(),
+            None => crate::config::cli::DEFAULT_SCRIPTS_DIR.to_owned(),
         }
     }
 
@@ -761,53 +762,4 @@ fn capitalized(s: String) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use failover_core::action::LinkMask;
-
-    #[test]
-    fn outcomes_read_like_a_shell() {
-        assert_eq!(
-            outcome_text(StageOutcome::Failed(3)),
-            "exited with status 3"
-        );
-        assert_eq!(
-            outcome_text(StageOutcome::Failed(137)),
-            "was killed by signal 9 (status 137)"
-        );
-        assert_eq!(
-            outcome_text(StageOutcome::Failed(127)),
-            "was not found (status 127)"
-        );
-        assert!(outcome_text(StageOutcome::TimedOut).contains("time limit"));
-    }
-
-    #[test]
-    fn anomaly_names_the_silent_link() {
-        let mut ctx = super::super::tests::context(Role::Secondary);
-        let n = describe(
-            &Event::NetworkAnomaly {
-                silent: LinkMask(0b01),
-            },
-            &ctx,
-        );
-        assert_eq!(
-            n.summary,
-            "network anomaly: the primary (198.51.100.1) is silent on private (eth1)"
-        );
-        assert!(n.happened.contains("still hears it on public (eth0)"));
-        // Without link names: Apple's convention, link 0 private.
-        ctx.links.clear();
-        let n = describe(
-            &Event::NetworkAnomaly {
-                silent: LinkMask(0b10),
-            },
-            &ctx,
-        );
-        assert!(
-            n.summary.ends_with("silent on the public link"),
-            "{}",
-            n.summary
-        );
-    }
-}
+mod tests;

@@ -6,7 +6,7 @@
 //! network first), `FAILOVER_PEER_IP` (failoverd's `master_priv_addr`),
 //! `FAILOVER_PEER_IP_PAIRS` (failoverd's `interface:pub_addr[/mask]`
 //! triplets) and `FAILOVER_EMAIL_RECIPIENT` (who is mailed; `root` when
-//! unset). The command line wins over the file ([`crate::options`]).
+//! unset). The command line wins over the file ([`crate::config::options`]).
 //!
 //! The syntax is the subset of `sh` such files use, so the same file can
 //! still be sourced by a shell script: `#` comments, blank lines, an
@@ -20,7 +20,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::cli::Problem;
+use crate::config::cli::Problem;
 
 /// Where the configuration file is looked for when `--config` is not given.
 /// Its absence is not an error: everything can be on the command line.
@@ -306,7 +306,7 @@ fn parse_value(text: &str) -> Result<(String, bool, &str), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::ProblemKind;
+    use crate::config::cli::ProblemKind;
 
     fn parse(text: &str) -> HostConfig {
         HostConfig::parse(Path::new("/etc/default/failover"), text)

@@ -69,7 +69,7 @@ use failover_core::Role;
 pub use self::log::{Facility, Level, LogCapture, LogConfig, LogRecord, Logger};
 pub use self::mail::{MailConfig, MailMessage, Mailer};
 pub use self::text::{describe, policy, Notice};
-use crate::scripts::ServiceAddress;
+use crate::config::cli::ServiceAddress;
 
 /// The state of one network link as the caller sees it, for the log line
 /// and the email ("every transition logs its reason and the link states").
@@ -207,7 +207,11 @@ pub fn mail_message(
         let _ = writeln!(b, "  Peer:      {p}");
     }
     if !ctx.addresses.is_empty() {
-        let list: Vec<String> = ctx.addresses.iter().map(|a| a.to_string()).collect();
+        let list: Vec<String> = ctx
+            .addresses
+            .iter()
+            .map(ServiceAddress::on_interface)
+            .collect();
         let _ = writeln!(b, "  Addresses: {}", list.join(", "));
     }
     for l in &ctx.links {
@@ -352,6 +356,7 @@ impl Notifier {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::config::cli::InterfaceName;
     use failover_core::action::{LinkMask, StageOutcome};
     use failover_core::wire::DenyReason;
     use failover_core::Duration;
@@ -363,8 +368,8 @@ pub(crate) mod tests {
             role,
             peer: Some("198.51.100.1".to_owned()),
             addresses: vec![ServiceAddress {
-                interface: "eth0".to_owned(),
-                address: "192.0.2.10".parse().unwrap(),
+                interface: InterfaceName::new("eth0").unwrap(),
+                addr: "192.0.2.10".parse().unwrap(),
                 prefix: None,
             }],
             links: vec![
@@ -430,7 +435,7 @@ pub(crate) mod tests {
     /// The table in the module documentation says what [`policy`] does.
     #[test]
     fn doc_table_matches_policy() {
-        let src = include_str!("notify.rs");
+        let src = include_str!("mod.rs");
         let mut rows = 0;
         for line in src.lines() {
             let Some(row) = line.strip_prefix("//! | ") else {

@@ -15,7 +15,7 @@ use netlink_packet_core::{NetlinkMessage, NetlinkPayload};
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket};
 
-use crate::addr::{link_info, AddrError, Netlink};
+use crate::netlink::addr::{link_info, AddrError, Netlink};
 
 /// The rtnetlink multicast group of link changes (`RTNLGRP_LINK` in
 /// `<linux/rtnetlink.h>`).

@@ -1,6 +1,7 @@
 //! Child processes the daemon starts and must never wait for: the stage
 //! scripts and `sendmail`. Shared by [`crate::scripts`] and
-//! [`crate::notify`].
+//! [`crate::notify`]; it knows nothing of either (a child's output goes to
+//! an [`OutputSink`], which the log implements).
 //!
 //! Every child runs in its own process group (so that a time-out kills the
 //! script *and* whatever it started), with stdout and stderr on one
@@ -18,7 +19,20 @@ use nix::fcntl::{fcntl, FcntlArg, OFlag};
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 
-use crate::notify::{Level, Logger};
+use std::fmt;
+
+/// The `PATH` every child runs with: the system directories only, whatever
+/// the daemon was started with.
+pub const CHILD_PATH: &str = "/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// Where the lines of a child's output go (the log, at a level of the
+/// caller's choosing).
+pub trait OutputSink {
+    /// One line the child wrote, with its prefix.
+    fn line(&self, line: fmt::Arguments<'_>);
+    /// Something wrong with the output itself: unreadable, or over its cap.
+    fn problem(&self, message: fmt::Arguments<'_>);
+}
 
 /// Bytes read from one pipe per [`OutputPipe::drain`] call: bounds the time
 /// one poll spends on a chatty child (the rest waits for the next poll).
@@ -159,7 +173,6 @@ pub(crate) struct OutputPipe {
     file: File,
     /// Prefix for every log line, e.g. `192.0.2.10/PostAcq_mysql`.
     prefix: String,
-    level: Level,
     max_line: usize,
     max_total: usize,
     /// The current, unfinished line.
@@ -175,17 +188,10 @@ pub(crate) struct OutputPipe {
 
 impl OutputPipe {
     /// Wraps the non-blocking read end `file`.
-    pub(crate) fn new(
-        file: File,
-        prefix: String,
-        level: Level,
-        max_line: usize,
-        max_total: usize,
-    ) -> Self {
+    pub(crate) fn new(file: File, prefix: String, max_line: usize, max_total: usize) -> Self {
         OutputPipe {
             file,
             prefix,
-            level,
             max_line: max_line.max(16),
             max_total,
             line: Vec::new(),
@@ -213,7 +219,7 @@ impl OutputPipe {
 
     /// Reads what is available now (at most [`DRAIN_BUDGET`] bytes) and logs
     /// each complete line.
-    pub(crate) fn drain(&mut self, log: &Logger) {
+    pub(crate) fn drain(&mut self, log: &impl OutputSink) {
         let mut buf = [0u8; 4096];
         let mut budget = DRAIN_BUDGET;
         while budget > 0 && !self.eof {
@@ -228,10 +234,7 @@ impl OutputPipe {
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(e) if e.kind() == ErrorKind::WouldBlock => break,
                 Err(e) => {
-                    log.log(
-                        Level::Warning,
-                        format_args!("{}: cannot read output: {e}", self.prefix),
-                    );
+                    log.problem(format_args!("{}: cannot read output: {e}", self.prefix));
                     self.eof = true;
                 }
             }
@@ -242,33 +245,27 @@ impl OutputPipe {
     }
 
     /// Logs a final unterminated line and the amount discarded, if any.
-    pub(crate) fn flush(&mut self, log: &Logger) {
+    pub(crate) fn flush(&mut self, log: &impl OutputSink) {
         if !self.line.is_empty() {
             self.emit(log, false);
         }
         if self.discarded > 0 {
-            log.log(
-                Level::Warning,
-                format_args!(
-                    "{}: {} more bytes of output not logged (limit {} bytes per script)",
-                    self.prefix, self.discarded, self.max_total
-                ),
-            );
+            log.problem(format_args!(
+                "{}: {} more bytes of output not logged (limit {} bytes per script)",
+                self.prefix, self.discarded, self.max_total
+            ));
             self.discarded = 0;
         }
     }
 
-    fn take(&mut self, mut bytes: &[u8], log: &Logger) {
+    fn take(&mut self, mut bytes: &[u8], log: &impl OutputSink) {
         while !bytes.is_empty() {
             if self.logged >= self.max_total {
                 if self.discarded == 0 {
-                    log.log(
-                        Level::Warning,
-                        format_args!(
-                            "{}: output exceeds {} bytes; the rest is not logged",
-                            self.prefix, self.max_total
-                        ),
-                    );
+                    log.problem(format_args!(
+                        "{}: output exceeds {} bytes; the rest is not logged",
+                        self.prefix, self.max_total
+                    ));
                 }
                 self.discarded = self.discarded.saturating_add(bytes.len() as u64);
                 self.line.clear();
@@ -303,22 +300,19 @@ impl OutputPipe {
         }
     }
 
-    fn emit(&mut self, log: &Logger, cut: bool) {
+    fn emit(&mut self, log: &impl OutputSink, cut: bool) {
         if self.line.last() == Some(&b'\r') {
             self.line.pop();
         }
         self.logged = self.logged.saturating_add(self.line.len() + 1);
         let text = String::from_utf8_lossy(&self.line);
         if cut {
-            log.log(
-                self.level,
-                format_args!(
-                    "{}: {text} [line cut at {} bytes]",
-                    self.prefix, self.max_line
-                ),
-            );
+            log.line(format_args!(
+                "{}: {text} [line cut at {} bytes]",
+                self.prefix, self.max_line
+            ));
         } else {
-            log.log(self.level, format_args!("{}: {text}", self.prefix));
+            log.line(format_args!("{}: {text}", self.prefix));
         }
         self.line.clear();
     }

@@ -1,0 +1,168 @@
+//! heartbeatd's options: put together, checked, and turned into the
+//! primary's core configuration.
+
+use std::net::Ipv4Addr;
+
+use failover_core::wire::MAX_MESSAGE_LEN;
+use failover_core::{PrimaryConfig, Timing};
+
+use super::{
+    core_problems, node_id, resolve_common, resolve_keys, Collector, HeartbeatdOptions, WitnessMode,
+};
+use crate::config::cli::{
+    parse_ipv4, parse_service_addr, AddrUse, HeartbeatdArgs, Program, StartupError,
+};
+use crate::config::hostconfig::{HostConfig, KEY_BCAST_IPS, KEY_SECONDARY_IP};
+
+impl HeartbeatdOptions {
+    /// Puts `args` and the configuration `file` together and checks every
+    /// value. The targets come from the command line if it gives any, else
+    /// from `FAILOVER_BCAST_IPS`. Reads the key file.
+    pub fn resolve(
+        args: &HeartbeatdArgs,
+        file: &HostConfig,
+    ) -> Result<HeartbeatdOptions, StartupError> {
+        let program = Program::Heartbeatd;
+        let mut c = Collector::new(file);
+        let (mut common, interval_ok) = resolve_common(program, &args.common, file, &mut c);
+        let message = args.message.clone().unwrap_or_default();
+        if message.len() > MAX_MESSAGE_LEN {
+            c.usage(format!(
+                "Message too long: {} bytes (-m): heartbeats carry at most {MAX_MESSAGE_LEN}",
+                message.len()
+            ));
+        }
+        let mut services = Vec::new();
+        for p in &args.service {
+            match parse_service_addr(p, "--service") {
+                Ok(s) => services.push(s),
+                Err(es) => es.into_iter().for_each(|e| c.usage(e)),
+            }
+        }
+        let from_file = args.targets.is_empty();
+        let mut targets = Vec::new();
+        for t in &args.targets {
+            if let Ok(a) = parse_ipv4(t, "ip_addr", AddrUse::Target).map_err(|e| c.usage(e)) {
+                targets.push(a);
+            }
+        }
+        c.problems.extend(file.problems.iter().cloned());
+        if from_file {
+            match &file.bcast_ips {
+                Some(s) if s.words().next().is_some() => {
+                    let ctx = file.context(KEY_BCAST_IPS, s);
+                    for t in s.words() {
+                        if let Ok(a) = parse_ipv4(t, &ctx, AddrUse::Target).map_err(|e| c.config(e))
+                        {
+                            targets.push(a);
+                        }
+                    }
+                }
+                _ => c.usage(format!(
+                    "missing ip_addr: give the broadcast addresses, private network first, on \
+                     the command line or as {KEY_BCAST_IPS} in {}",
+                    file.path.display()
+                )),
+            }
+        }
+        for (i, t) in targets.iter().enumerate() {
+            if targets[..i].contains(t) {
+                c.value(
+                    from_file,
+                    format!("the target {t} is given twice: list each network once"),
+                );
+            }
+        }
+        for (i, s) in services.iter().enumerate() {
+            if services[..i].iter().any(|o| o.addr == s.addr) {
+                c.usage(format!("the service address {} is given twice", s.addr));
+            }
+            if Some(s.addr) == common.witness {
+                c.usage(format!(
+                    "--witness {} is also a --service address: the witness must be a third machine",
+                    s.addr
+                ));
+            }
+        }
+        let peer = match (&args.peer, &file.secondary_ip) {
+            (Some(p), _) => parse_ipv4(p, "--peer", AddrUse::Host)
+                .map_err(|e| c.usage(e))
+                .ok(),
+            (None, Some(s)) => {
+                let ctx = file.context(KEY_SECONDARY_IP, s);
+                parse_ipv4(s.value.trim(), &ctx, AddrUse::Host)
+                    .map_err(|e| c.config(e))
+                    .ok()
+            }
+            (None, None) => None,
+        };
+        if let Some(p) = peer {
+            if Some(p) == common.witness {
+                c.usage(format!(
+                    "--peer {p} is also the --witness: the secondary and the witness are two machines"
+                ));
+            }
+            if services.iter().any(|s| s.addr == p) {
+                c.usage(format!(
+                    "--peer {p} is also a --service address: give the secondary's private address"
+                ));
+            }
+        }
+        resolve_keys(&mut common, &mut c);
+        if peer.is_none() && common.key_file.is_none() {
+            // With a key only key holders can claim anything.
+            c.warnings.push(format!(
+                "no --peer (or {KEY_SECONDARY_IP}) and no key: any node on the networks may \
+                 claim the secondary role, and one that claims to hold the service addresses \
+                 makes this primary give them up; give the secondary's private address"
+            ));
+        }
+        let mut options = HeartbeatdOptions {
+            common,
+            targets,
+            services,
+            message,
+            peer,
+        };
+        // An empty target list is reported above; the core's link count
+        // check covers too many.
+        if interval_ok && !options.targets.is_empty() {
+            let config = options.primary_config(Ipv4Addr::UNSPECIFIED, 0);
+            core_problems(program, &config.problems(), WitnessMode::Off, false, &mut c);
+        }
+        c.finish(program, |warnings| {
+            options.common.warnings = warnings;
+            options
+        })
+    }
+
+    /// How many networks the primary beats on: one per target.
+    pub fn links(&self) -> u8 {
+        u8::try_from(self.targets.len()).unwrap_or(u8::MAX)
+    }
+
+    /// The primary's core configuration. `local_private` is this machine's
+    /// address on the private network (the network of the first target):
+    /// it must be the `master_priv_addr` failoverd is given, since it
+    /// becomes the primary's node id. `epoch` is this boot's epoch. With
+    /// `--witness`, the isolation fence is [`Timing::recommended`]'s.
+    pub fn primary_config(&self, local_private: Ipv4Addr, epoch: u32) -> PrimaryConfig {
+        let interval = self.common.interval;
+        let mut c = PrimaryConfig::new(node_id(local_private), epoch, self.links(), interval);
+        c.manage_addresses = !self.services.is_empty();
+        c.secondary = self.peer.map(node_id);
+        c.witness_node = self.common.witness.map(node_id);
+        c.isolation_fence = self
+            .common
+            .witness
+            .map(|_| Timing::recommended(interval).isolation_fence);
+        c.keys = self.common.keys.clone();
+        // Checked against MAX_MESSAGE_LEN when resolving; a longer one is
+        // cut rather than dropped.
+        let bytes = self.message.as_bytes();
+        let _ = c
+            .message
+            .extend_from_slice(bytes.get(..MAX_MESSAGE_LEN).unwrap_or(bytes));
+        c
+    }
+}

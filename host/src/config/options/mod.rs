@@ -1,0 +1,488 @@
+//! The daemons' resolved options: the command line and the configuration
+//! file put together (the command line wins), every value checked and
+//! typed, and the core configurations built from them.
+//!
+//! The binaries call [`failoverd_from_args`] or [`heartbeatd_from_args`]
+//! with `std::env::args_os()`: either they get options to run with, a help
+//! or version text to print, or a [`StartupError`] listing **every** problem
+//! found (not just the first: `-n` is for seeing them all), with the exit
+//! status to use. SIGHUP's reload calls the same function again with the
+//! same arguments.
+//!
+//! Node ids: each node's id is its IPv4 address on the private network, as
+//! a big-endian `u32` ([`node_id`]). The three nodes' private addresses
+//! differ, so the ids are unique; they stay the same across restarts; and an
+//! administrator can read them (`198.51.100.1` is `0xC6336401`). So the
+//! primary's id is `master_priv_addr`, which is how failoverd knows whose
+//! heartbeats to listen to, and `heartbeatd` must use as its own id the
+//! address that failoverd names as `master_priv_addr`: its address on the
+//! private interface. The witness's id is its `--witness` address.
+//!
+//! Durations are [`failover_core::Duration`] throughout, since most of them
+//! go into the core's configurations; [`to_std`] converts for timers and
+//! child-process limits.
+
+use std::ffi::OsString;
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+
+use failover_core::config::ConfigError;
+use failover_core::wire::Keyring;
+use failover_core::{AdaptiveDeadTime, DeadTime, Duration, NodeId, MAX_LINKS};
+
+use crate::config::cli::{
+    parse_digits, parse_failoverd_args, parse_heartbeatd_args, parse_ipv4, parse_port,
+    pid_file_path, value_error, AddrUse, CommonArgs, Facility, Invocation, Problem, Program,
+    RunMode, ServiceAddress, StartupError, DEFAULT_INTERVAL_MS, DEFAULT_PORT, DEFAULT_SENDMAIL,
+    MAX_INTERVAL_MS,
+};
+use crate::config::hostconfig::{HostConfig, KEY_EMAIL_RECIPIENT};
+use crate::config::recipients::parse_recipients;
+use crate::net::AnnouncePlan;
+
+mod failoverd;
+mod heartbeatd;
+mod keys;
+
+pub use keys::{load_key_file, parse_keys};
+
+/// Who is mailed when `FAILOVER_EMAIL_RECIPIENT` is not set (Apple's
+/// default).
+pub const DEFAULT_EMAIL_RECIPIENT: &str = "root";
+
+/// The core's stage timeout is this many script time limits: a stage of up
+/// to this many scripts, each running to its limit, still reports before the
+/// core gives up on it (the script runner's own limit fires first).
+pub const STAGE_TIMEOUT_SCRIPTS: u64 = 16;
+
+/// The node id of the node whose private IPv4 address is `addr`: the
+/// address as a big-endian `u32` (see the module docs for why).
+pub const fn node_id(addr: Ipv4Addr) -> NodeId {
+    NodeId(u32::from_be_bytes(addr.octets()))
+}
+
+/// A core duration as a `std` one, for timers and child-process limits.
+pub const fn to_std(d: Duration) -> std::time::Duration {
+    std::time::Duration::from_micros(d.total_micros())
+}
+
+/// `--witness-policy` as given; [`FailoverdOptions::witness_policy`] turns
+/// it into the core's [`WitnessPolicy`](failover_core::WitnessPolicy).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WitnessMode {
+    /// No witness: Apple's rule alone (silence on every network).
+    Off,
+    /// Obey the witness when it is reachable; without it, fall back to
+    /// Apple's rule after a longer hold-down.
+    Preferred,
+    /// Take over only with the witness's grant.
+    Required,
+}
+
+impl WitnessMode {
+    /// The mode named `off`, `preferred` or `required`.
+    pub fn parse(text: &str) -> Option<WitnessMode> {
+        match text {
+            "off" => Some(WitnessMode::Off),
+            "preferred" => Some(WitnessMode::Preferred),
+            "required" => Some(WitnessMode::Required),
+            _ => None,
+        }
+    }
+
+    /// The mode's name as `--witness-policy` takes it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            WitnessMode::Off => "off",
+            WitnessMode::Preferred => "preferred",
+            WitnessMode::Required => "required",
+        }
+    }
+}
+
+/// What both daemons need alike.
+#[derive(Debug, Clone)]
+pub struct CommonOptions {
+    /// `-d`, `-n`, `-x` or none.
+    pub mode: RunMode,
+    /// The UDP port heartbeats use (`-p`; default 1694).
+    pub port: u16,
+    /// The syslog facility (`-L`; default daemon). Logging always goes to
+    /// syslog; `-d` and `-n` also print to the terminal.
+    pub facility: Facility,
+    /// This node's heartbeat interval (`--interval`; default 1 s).
+    pub interval: Duration,
+    /// The witness's private address (`--witness`), if there is one.
+    pub witness: Option<Ipv4Addr>,
+    /// The host ARP-probed on each service interface (`--probe`): evidence
+    /// beyond the carrier that clients can reach this server there.
+    pub probe: Option<Ipv4Addr>,
+    /// The key file (`--key-file`), if heartbeats are authenticated.
+    pub key_file: Option<PathBuf>,
+    /// The keys read from it: the signing key first, then at most one more
+    /// that is also accepted (during a rotation).
+    pub keys: Option<Keyring>,
+    /// The configuration file read or looked for (`--config`; default
+    /// `/etc/default/failover`).
+    pub config_file: PathBuf,
+    /// Whether that file existed and was read.
+    pub config_loaded: bool,
+    /// Where the boot epoch is kept (`--state-dir`; default
+    /// `/var/lib/failover`).
+    pub state_dir: PathBuf,
+    /// Where to write the process id (`--pid-file`; default
+    /// `/run/<daemon>.pid`).
+    pub pid_file: PathBuf,
+    /// The sendmail to mail notifications through (`--sendmail`; default
+    /// `/usr/sbin/sendmail`); mail is skipped when it is not installed.
+    pub sendmail: PathBuf,
+    /// Who is mailed (`FAILOVER_EMAIL_RECIPIENT`; default `root`); `None`
+    /// when the file sets it to the empty string: syslog only.
+    pub email_recipient: Option<String>,
+    /// How acquired addresses are announced (`--arp-count`,
+    /// `--arp-spacing`).
+    pub announce: AnnouncePlan,
+    /// Things to log at startup that did not stop it (unknown keys in the
+    /// configuration file, …).
+    pub warnings: Vec<String>,
+}
+
+/// Everything `failoverd` (the secondary) runs with.
+#[derive(Debug, Clone)]
+pub struct FailoverdOptions {
+    /// The options both daemons share.
+    pub common: CommonOptions,
+    /// The primary's private address (`master_priv_addr` or
+    /// `FAILOVER_PEER_IP`), never acquired; its node id is the primary's.
+    pub master: Ipv4Addr,
+    /// The addresses to take over (`interface:pub_addr[/mask]` or
+    /// `FAILOVER_PEER_IP_PAIRS`), in the order given.
+    pub services: Vec<ServiceAddress>,
+    /// How long the primary must be silent everywhere (`--deadtime`;
+    /// default [`default_dead_time`]).
+    pub dead_time: DeadTime,
+    /// How long to wait after the verdict before acting (`--hold-down`).
+    pub hold_down: Duration,
+    /// What the witness counts for (`--witness-policy`; default `required`
+    /// with `--witness`, else `off`).
+    pub witness_mode: WitnessMode,
+    /// The directory of per-address script directories (`--scripts-dir`).
+    pub scripts_dir: PathBuf,
+    /// The time limit of each script (`--script-timeout`; default 300 s).
+    pub script_timeout: Duration,
+}
+
+/// Everything `heartbeatd` (the primary) runs with.
+#[derive(Debug, Clone)]
+pub struct HeartbeatdOptions {
+    /// The options both daemons share.
+    pub common: CommonOptions,
+    /// Where heartbeats go (`ip_addr …` or `FAILOVER_BCAST_IPS`): target
+    /// *i* is link *i*, private network first.
+    pub targets: Vec<Ipv4Addr>,
+    /// Addresses this primary holds itself and reclaims without overlap
+    /// (`--service`); empty: it only beats, as Apple's did.
+    pub services: Vec<ServiceAddress>,
+    /// Free text carried in heartbeats (`-m`), at most 64 bytes.
+    pub message: String,
+    /// The secondary's private address (`--peer` or
+    /// `FAILOVER_SECONDARY_IP`): its node id is the only one listened to in
+    /// the secondary role. `None`: any node may claim it (warned about).
+    pub peer: Option<Ipv4Addr>,
+}
+
+/// Reads `failoverd`'s command line (with the program name first) and its
+/// configuration file, and checks everything.
+pub fn failoverd_from_args<I, T>(args: I) -> Result<Invocation<FailoverdOptions>, StartupError>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    Ok(match parse_failoverd_args(args)? {
+        Invocation::Run(a) => {
+            let file = HostConfig::load(a.common.config.as_deref());
+            Invocation::Run(FailoverdOptions::resolve(&a, &file)?)
+        }
+        Invocation::Help(t) => Invocation::Help(t),
+        Invocation::Version(t) => Invocation::Version(t),
+        Invocation::Status(p) => Invocation::Status(p),
+    })
+}
+
+/// Reads `heartbeatd`'s command line (with the program name first) and its
+/// configuration file, and checks everything.
+pub fn heartbeatd_from_args<I, T>(args: I) -> Result<Invocation<HeartbeatdOptions>, StartupError>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    Ok(match parse_heartbeatd_args(args)? {
+        Invocation::Run(a) => {
+            let file = HostConfig::load(a.common.config.as_deref());
+            Invocation::Run(HeartbeatdOptions::resolve(&a, &file)?)
+        }
+        Invocation::Help(t) => Invocation::Help(t),
+        Invocation::Version(t) => Invocation::Version(t),
+        Invocation::Status(p) => Invocation::Status(p),
+    })
+}
+
+/// Collects problems and warnings while resolving.
+struct Collector {
+    problems: Vec<Problem>,
+    warnings: Vec<String>,
+}
+
+impl Collector {
+    fn new(file: &HostConfig) -> Self {
+        Collector {
+            problems: Vec::new(),
+            warnings: file.warnings.clone(),
+        }
+    }
+
+    fn usage(&mut self, m: impl Into<String>) {
+        self.problems.push(Problem::usage(m));
+    }
+
+    fn config(&mut self, m: impl Into<String>) {
+        self.problems.push(Problem::config(m));
+    }
+
+    /// A value error: a usage problem from the command line, a
+    /// configuration problem from the file.
+    fn value(&mut self, from_file: bool, m: String) {
+        if from_file {
+            self.config(m);
+        } else {
+            self.usage(m);
+        }
+    }
+
+    fn finish<T>(
+        self,
+        program: Program,
+        ok: impl FnOnce(Vec<String>) -> T,
+    ) -> Result<T, StartupError> {
+        if self.problems.is_empty() {
+            Ok(ok(self.warnings))
+        } else {
+            Err(StartupError::new(program, self.problems, self.warnings))
+        }
+    }
+}
+
+fn parse_interval(text: &str) -> Option<Duration> {
+    parse_digits(text)
+        .filter(|ms| (1..=MAX_INTERVAL_MS).contains(ms))
+        .map(Duration::from_millis)
+}
+
+/// Checks the options both daemons share, and the email recipient of the
+/// configuration `file`. Also says whether `--interval` was valid: the
+/// core's checks, which depend on it, are run only if it was.
+fn resolve_common(
+    program: Program,
+    a: &CommonArgs,
+    file: &HostConfig,
+    c: &mut Collector,
+) -> (CommonOptions, bool) {
+    let port = match a.port.as_deref() {
+        Some(p) => parse_port(p).unwrap_or_else(|e| {
+            c.usage(e);
+            DEFAULT_PORT
+        }),
+        None => DEFAULT_PORT,
+    };
+    let facility = match a.syslog.as_deref() {
+        Some(f) => Facility::parse(f).unwrap_or_else(|e| {
+            c.usage(e.to_string());
+            Facility::default()
+        }),
+        None => Facility::default(),
+    };
+    let mut interval_ok = true;
+    let interval = match a.interval.as_deref() {
+        Some(t) => parse_interval(t).unwrap_or_else(|| {
+            interval_ok = false;
+            c.usage(value_error(
+                "Invalid interval",
+                t,
+                "--interval",
+                Some(&format!("give milliseconds from 1 to {MAX_INTERVAL_MS}")),
+            ));
+            Duration::from_millis(DEFAULT_INTERVAL_MS)
+        }),
+        None => Duration::from_millis(DEFAULT_INTERVAL_MS),
+    };
+    let witness = a.witness.as_deref().and_then(|w| {
+        parse_ipv4(w, "--witness", AddrUse::Host)
+            .map_err(|e| c.usage(e))
+            .ok()
+    });
+    let probe = a.probe.as_deref().and_then(|w| {
+        parse_ipv4(w, "--probe", AddrUse::Host)
+            .map_err(|e| c.usage(e))
+            .ok()
+    });
+    let email_recipient = match &file.email_recipient {
+        None => Some(DEFAULT_EMAIL_RECIPIENT.to_owned()),
+        Some(s) if s.value.trim().is_empty() => None,
+        Some(s) if s.value.chars().any(char::is_control) => {
+            c.config(value_error(
+                "Invalid email recipient",
+                &s.value.escape_debug().to_string(),
+                &file.context(KEY_EMAIL_RECIPIENT, s),
+                Some("it contains a control character"),
+            ));
+            None
+        }
+        Some(s) if parse_recipients(&s.value).is_err() => {
+            let why = parse_recipients(&s.value)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            c.config(value_error(
+                "Invalid email recipient",
+                &s.value.escape_debug().to_string(),
+                &file.context(KEY_EMAIL_RECIPIENT, s),
+                Some(&format!(
+                    "{why}: give plain addresses (user or user@example.org), separated by \
+                     commas or spaces, without names, quotes or angle brackets"
+                )),
+            ));
+            None
+        }
+        Some(s) => Some(s.value.trim().to_owned()),
+    };
+    let mut announce = AnnouncePlan::default();
+    if let Some(t) = a.arp_count.as_deref() {
+        match parse_digits(t).and_then(|n| u8::try_from(n).ok()) {
+            Some(n) => announce.rounds = n,
+            None => c.usage(value_error(
+                "Invalid gratuitous ARP count",
+                t,
+                "--arp-count",
+                Some("give a number of rounds from 1 to 50"),
+            )),
+        }
+    }
+    if let Some(t) = a.arp_spacing.as_deref() {
+        match parse_digits(t) {
+            Some(ms) => announce.spacing = Duration::from_millis(ms),
+            None => c.usage(value_error(
+                "Invalid gratuitous ARP spacing",
+                t,
+                "--arp-spacing",
+                Some("give milliseconds from 0 to 10000"),
+            )),
+        }
+    }
+    if let Err(why) = announce.validate() {
+        let given = format!(
+            "--arp-count {} --arp-spacing {}",
+            announce.rounds,
+            announce.spacing.total_millis()
+        );
+        c.usage(value_error(
+            "Invalid gratuitous ARP plan",
+            &given,
+            "--arp-count/--arp-spacing",
+            Some(why),
+        ));
+    }
+    let common = CommonOptions {
+        mode: a.mode(),
+        port,
+        facility,
+        interval,
+        witness,
+        probe,
+        key_file: a.key_file.clone(),
+        keys: None,
+        config_file: file.path.clone(),
+        config_loaded: file.loaded,
+        pid_file: pid_file_path(program, a),
+        state_dir: a
+            .state_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(crate::config::cli::STATE_DIR)),
+        sendmail: a
+            .sendmail
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_SENDMAIL)),
+        email_recipient,
+        announce,
+        warnings: Vec::new(),
+    };
+    (common, interval_ok)
+}
+
+/// Loads the key file named with `--key-file`, if any, into `common.keys`.
+fn resolve_keys(common: &mut CommonOptions, c: &mut Collector) {
+    if let Some(path) = &common.key_file {
+        match load_key_file(path) {
+            Ok(keys) => common.keys = Some(keys),
+            Err(problems) => c.problems.extend(problems),
+        }
+    }
+}
+
+/// Reports the core's own checks, in this crate's words where an option is
+/// to blame.
+fn core_problems<'a>(
+    program: Program,
+    problems: impl IntoIterator<Item = &'a ConfigError>,
+    witness_mode: WitnessMode,
+    witness_given: bool,
+    c: &mut Collector,
+) {
+    for e in problems {
+        let m = match e {
+            // A --witness that did not parse is reported already.
+            ConfigError::NoWitness if witness_given => continue,
+            ConfigError::NoWitness => format!(
+                "--witness-policy {} needs a witness: give its private address with --witness ADDR",
+                witness_mode.name()
+            ),
+            ConfigError::Links(n) => match program {
+                Program::Failoverd => format!(
+                    "{n} networks to watch (the private one and {} public interfaces); between 1 \
+                     and {MAX_LINKS} are supported",
+                    n.saturating_sub(1)
+                ),
+                Program::Heartbeatd => {
+                    format!("{n} ip_addr targets; between 1 and {MAX_LINKS} networks are supported")
+                }
+            },
+            other => other.to_string(),
+        };
+        c.config(m);
+    }
+}
+
+/// The intervals from which on `failoverd`'s default dead time is Apple's
+/// fixed three intervals.
+pub const APPLE_INTERVAL: Duration = Duration::from_secs(1);
+
+/// `failoverd`'s dead time without `--deadtime`: Apple's rule, three
+/// intervals, fixed, at Apple's intervals (1 s and longer); the adaptive
+/// dead time below them. Sub-second heartbeats are this project's
+/// extension, and there a fixed three intervals is no longer safe: 30 %
+/// loss per switch port makes three lost rounds in a row on both networks
+/// likely enough that the lab's benchmark counted dozens of false
+/// takeovers (each a brief split brain without a witness) in 30 s at 10 ms
+/// beats, and none with `auto`, whose verdict on clean networks also comes
+/// sooner (2.5 intervals). At 1 s beats the fixed rule stays, for Apple
+/// compatibility and because `auto` there needs minutes after a start to
+/// trust the network (docs/detector.md).
+pub fn default_dead_time(interval: Duration) -> DeadTime {
+    if interval < APPLE_INTERVAL {
+        DeadTime::Adaptive(AdaptiveDeadTime::default())
+    } else {
+        DeadTime::Fixed(interval.saturating_mul(3))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,461 @@
+use super::*;
+use crate::config::cli::{parse_failoverd_args, parse_heartbeatd_args, Invocation};
+use crate::config::hostconfig::HostConfig;
+use crate::netlink::addr::{directed_broadcast, LinkInfo};
+use pnet_datalink::MacAddr;
+use std::path::Path;
+
+fn ip(s: &str) -> Ipv4Addr {
+    s.parse().unwrap()
+}
+
+fn iface(index: u32, name: &str, addrs: &[(&str, u8)]) -> InterfaceInfo {
+    InterfaceInfo {
+        link: LinkInfo {
+            name: name.into(),
+            index,
+            ethernet: true,
+            mac: Some(MacAddr(2, 0, 0, 0, 0, index as u8)),
+            up: true,
+            lower_up: true,
+            mtu: Some(1500),
+        },
+        addrs: addrs
+            .iter()
+            .map(|&(a, p)| Ipv4IfAddr {
+                ifindex: index,
+                addr: ip(a),
+                prefix_len: p,
+                broadcast: directed_broadcast(ip(a), p),
+                label: name.into(),
+                secondary: false,
+            })
+            .collect(),
+    }
+}
+
+fn lo() -> InterfaceInfo {
+    let mut l = iface(1, "lo", &[("127.0.0.1", 8)]);
+    l.link.ethernet = false;
+    l.link.mac = None;
+    l
+}
+
+/// The secondary: private a0, public a1.
+fn secondary_host() -> Vec<InterfaceInfo> {
+    vec![
+        lo(),
+        iface(2, "a0", &[("198.51.100.2", 24)]),
+        iface(3, "a1", &[("192.0.2.2", 24)]),
+    ]
+}
+
+/// The primary: private b0, public b1.
+fn primary_host() -> Vec<InterfaceInfo> {
+    vec![
+        lo(),
+        iface(2, "b0", &[("198.51.100.1", 24)]),
+        iface(3, "b1", &[("192.0.2.1", 24)]),
+    ]
+}
+
+fn fopts(args: &[&str]) -> FailoverdOptions {
+    let a = match parse_failoverd_args(std::iter::once("failoverd").chain(args.iter().copied())) {
+        Ok(Invocation::Run(a)) => a,
+        other => panic!("{args:?}: {other:?}"),
+    };
+    FailoverdOptions::resolve(&a, &HostConfig::absent(Path::new("/nonexistent")))
+        .unwrap_or_else(|e| panic!("{args:?}: {e}"))
+}
+
+fn hopts(args: &[&str]) -> HeartbeatdOptions {
+    let a = match parse_heartbeatd_args(std::iter::once("heartbeatd").chain(args.iter().copied())) {
+        Ok(Invocation::Run(a)) => a,
+        other => panic!("{args:?}: {other:?}"),
+    };
+    HeartbeatdOptions::resolve(&a, &HostConfig::absent(Path::new("/nonexistent")))
+        .unwrap_or_else(|e| panic!("{args:?}: {e}"))
+}
+
+fn one_problem(plan: &Plan) -> &str {
+    assert_eq!(plan.problems.len(), 1, "{:#?}", plan.problems);
+    &plan.problems[0]
+}
+
+#[test]
+fn failoverd_sound() {
+    let o = fopts(&[
+        "--witness",
+        "198.51.100.3",
+        "198.51.100.1",
+        "a1:192.0.2.10",
+        "a1:192.0.2.11/32",
+    ]);
+    let p = plan_failoverd(&o, &secondary_host());
+    assert!(p.is_sound(), "{:#?}", p.problems);
+    assert!(p.warnings.is_empty(), "{:#?}", p.warnings);
+    assert_eq!(
+        p.links,
+        [
+            LinkPlan {
+                link: LinkId(0),
+                interface: "a0".into(),
+                source: ip("198.51.100.2"),
+                peers: ip("198.51.100.255"),
+            },
+            LinkPlan {
+                link: LinkId(1),
+                interface: "a1".into(),
+                source: ip("192.0.2.2"),
+                peers: ip("192.0.2.255"),
+            }
+        ]
+    );
+    assert_eq!(p.local_private, ip("198.51.100.2"));
+}
+
+#[test]
+fn the_probe_is_asked_from_this_hosts_own_address_on_each_service_interface() {
+    let o = fopts(&["--probe", "192.0.2.254", "198.51.100.1", "a1:192.0.2.10"]);
+    let p = plan_failoverd(&o, &secondary_host());
+    assert!(p.is_sound(), "{:#?}", p.problems);
+    assert_eq!(
+        p.probes,
+        [ProbeTarget {
+            interface: "a1".into(),
+            source: ip("192.0.2.2"),
+            target: ip("192.0.2.254"),
+        }]
+    );
+    // Off the service network: asked from 0.0.0.0, with a warning.
+    let o = fopts(&["--probe", "203.0.113.1", "198.51.100.1", "a1:192.0.2.10"]);
+    let p = plan_failoverd(&o, &secondary_host());
+    assert!(p.is_sound(), "{:#?}", p.problems);
+    assert_eq!(p.probes[0].source, Ipv4Addr::UNSPECIFIED);
+    assert!(
+        p.warnings
+            .iter()
+            .any(|w| w.contains("--probe 203.0.113.1 is on none of a1's networks (192.0.2.0/24)")),
+        "{:#?}",
+        p.warnings
+    );
+}
+
+#[test]
+fn a_probe_that_cannot_work_is_a_problem() {
+    let bad = [
+        ("192.0.2.2", "this host's own address on a1"),
+        ("192.0.2.255", "not a host address of 192.0.2.0/24"),
+        ("192.0.2.10", "is a service address"),
+    ];
+    for (target, why) in bad {
+        let o = fopts(&["--probe", target, "198.51.100.1", "a1:192.0.2.10"]);
+        let p = plan_failoverd(&o, &secondary_host());
+        assert!(one_problem(&p).contains(why), "{target}: {:?}", p.problems);
+    }
+    let o = hopts(&["--probe", "192.0.2.254", "198.51.100.255", "192.0.2.255"]);
+    let p = plan_heartbeatd(&o, &primary_host());
+    assert!(
+        one_problem(&p).contains("--probe 192.0.2.254 needs --service addresses"),
+        "{:?}",
+        p.problems
+    );
+}
+
+#[test]
+fn failoverd_master_off_every_subnet() {
+    let o = fopts(&["203.0.113.1", "a1:192.0.2.10"]);
+    let p = plan_failoverd(&o, &secondary_host());
+    let m = one_problem(&p);
+    assert!(
+        m.starts_with("no interface is on master_priv_addr 203.0.113.1's subnet"),
+        "{m}"
+    );
+    assert!(m.contains("a0 198.51.100.2/24"), "{m}");
+    assert_eq!(p.links.len(), 2);
+    assert_eq!(p.links[0].source, Ipv4Addr::UNSPECIFIED);
+    assert_eq!(p.local_private, Ipv4Addr::UNSPECIFIED);
+    // Its own address as master.
+    let o = fopts(&["198.51.100.2", "a1:192.0.2.10"]);
+    let p = plan_failoverd(&o, &secondary_host());
+    assert!(one_problem(&p).contains("this host's own address"), "{p:?}");
+    // The subnet's broadcast address.
+    let o = fopts(&["198.51.100.255", "a1:192.0.2.10"]);
+    let p = plan_failoverd(&o, &secondary_host());
+    assert!(one_problem(&p).contains("broadcast address of 198.51.100.0/24"));
+}
+
+#[test]
+fn failoverd_public_interface_without_address() {
+    let mut host = secondary_host();
+    host[2].addrs.clear();
+    let o = fopts(&["198.51.100.1", "a1:192.0.2.10"]);
+    let p = plan_failoverd(&o, &host);
+    assert!(p.is_sound(), "{:#?}", p.problems);
+    assert_eq!(p.links[1].source, Ipv4Addr::UNSPECIFIED);
+    assert_eq!(p.links[1].peers, Ipv4Addr::BROADCAST);
+    assert!(
+        p.warnings
+            .iter()
+            .any(|w| w.contains("a1 (link 1) has no IPv4 address")),
+        "{:#?}",
+        p.warnings
+    );
+}
+
+#[test]
+fn labelled_addresses_are_not_the_hosts_own() {
+    // A previous run's service address on a1 (labelled) with the public
+    // address; and a leftover labelled address on a0.
+    let mut host = secondary_host();
+    let mut svc = host[2].addrs[0].clone();
+    svc.addr = ip("192.0.2.10");
+    svc.prefix_len = 32;
+    svc.label = "a1:fo".into();
+    host[2].addrs.insert(0, svc);
+    let o = fopts(&["198.51.100.1", "a1:192.0.2.10"]);
+    let p = plan_failoverd(&o, &host);
+    assert!(p.is_sound(), "{:#?}", p.problems);
+    assert_eq!(p.links[1].source, ip("192.0.2.2"));
+    // Without its label, it is the administrator's: a problem.
+    host[2].addrs[0].label = "a1".into();
+    let p = plan_failoverd(&o, &host);
+    let m = one_problem(&p);
+    assert!(
+        m.contains("already configured on a1 (192.0.2.10/32)"),
+        "{m}"
+    );
+    // On another interface with the label: a leftover, a warning.
+    let mut host = secondary_host();
+    let mut svc = host[1].addrs[0].clone();
+    svc.addr = ip("192.0.2.10");
+    svc.prefix_len = 32;
+    svc.label = "a0:fo".into();
+    host[1].addrs.push(svc);
+    let p = plan_failoverd(&o, &host);
+    assert!(p.is_sound(), "{:#?}", p.problems);
+    assert!(p
+        .warnings
+        .iter()
+        .any(|w| w.contains("left from an earlier")));
+}
+
+#[test]
+fn the_32_rule() {
+    let o = fopts(&["198.51.100.1", "a1:192.0.2.10/24"]);
+    let p = plan_failoverd(&o, &secondary_host());
+    let m = one_problem(&p);
+    assert!(
+        m.starts_with("a1:192.0.2.10/24: 192.0.2.10 lies in 192.0.2.0/24"),
+        "{m}"
+    );
+    assert!(m.contains("must have the mask /32"), "{m}");
+    assert!(m.contains("a1:192.0.2.10/32"), "{m}");
+    // Off the interface's subnets with a mask: allowed, with a warning.
+    let o = fopts(&["198.51.100.1", "a1:203.0.113.10/24"]);
+    let p = plan_failoverd(&o, &secondary_host());
+    assert!(p.is_sound(), "{:#?}", p.problems);
+    assert!(p.warnings[0].contains("on none of a1's subnets (it has 192.0.2.0/24)"));
+    // Without a mask, the warning asks for one.
+    let o = fopts(&["198.51.100.1", "a1:203.0.113.10"]);
+    let p = plan_failoverd(&o, &secondary_host());
+    assert!(p.warnings[0].contains("with no mask"), "{:?}", p.warnings);
+    // A network or broadcast address for its own mask.
+    let o = fopts(&["198.51.100.1", "a1:203.0.113.255/24"]);
+    let p = plan_failoverd(&o, &secondary_host());
+    assert!(one_problem(&p).contains("is the broadcast address of 203.0.113.0/24"));
+}
+
+#[test]
+fn interface_state() {
+    let mut host = secondary_host();
+    host[2].link.up = false;
+    host[2].link.lower_up = false;
+    host[1].link.lower_up = false;
+    let o = fopts(&["198.51.100.1", "a1:192.0.2.10"]);
+    let p = plan_failoverd(&o, &host);
+    let m = one_problem(&p);
+    assert_eq!(
+        m,
+        "interface a1 (link 1, public, for a1:192.0.2.10) is down: bring it up with `ip link \
+         set dev a1 up`"
+    );
+    assert_eq!(p.warnings.len(), 1, "{:#?}", p.warnings);
+    assert!(p.warnings[0].starts_with("interface a0 (link 0, the private network"));
+    assert!(p.warnings[0].contains("no carrier"));
+    // Not Ethernet (a tun-like link).
+    let mut host = secondary_host();
+    host[2].link.ethernet = false;
+    let o = fopts(&["198.51.100.1", "a1:192.0.2.10"]);
+    let p = plan_failoverd(&o, &host);
+    assert!(one_problem(&p).contains("not an Ethernet interface"));
+}
+
+#[test]
+fn missing_interface_is_named() {
+    let o = fopts(&["198.51.100.1", "a9:192.0.2.10", "a9:192.0.2.11"]);
+    let p = plan_failoverd(&o, &secondary_host());
+    assert_eq!(
+        one_problem(&p),
+        "CNode: invalid interface name: a9 (link 1, public, for a9:192.0.2.10, \
+         a9:192.0.2.11): no such interface on this host (it has: lo, a0, a1); check the name \
+         with `ip link`"
+    );
+    assert_eq!(p.links[1].interface, "a9");
+    let h = hopts(&["--service", "b9:192.0.2.10", "198.51.100.255"]);
+    let p = plan_heartbeatd(&h, &primary_host());
+    assert!(one_problem(&p).starts_with(
+        "CNode: invalid interface name: b9 (for --service b9:192.0.2.10): no such interface"
+    ));
+}
+
+#[test]
+fn long_interface_names_cannot_be_labelled() {
+    let mut host = secondary_host();
+    host[2].link.name = "abcdefghijklmn".into();
+    let o = fopts(&["198.51.100.1", "abcdefghijklmn:192.0.2.10"]);
+    let p = plan_failoverd(&o, &host);
+    assert!(one_problem(&p).contains("at most 13 bytes"), "{p:?}");
+}
+
+#[test]
+fn witness_on_the_private_subnet() {
+    let o = fopts(&["--witness", "203.0.113.5", "198.51.100.1", "a1:192.0.2.10"]);
+    let p = plan_failoverd(&o, &secondary_host());
+    assert_eq!(
+        one_problem(&p),
+        "--witness 203.0.113.5 is not on the private network 198.51.100.0/24 (link 0, on \
+         a0): the witness sits on the private link and is heard only there; give its \
+         address on 198.51.100.0/24"
+    );
+    let o = fopts(&["--witness", "198.51.100.2", "198.51.100.1", "a1:192.0.2.10"]);
+    let p = plan_failoverd(&o, &secondary_host());
+    assert!(one_problem(&p).contains("this host's own address"));
+    let h = hopts(&["--witness", "192.0.2.5", "198.51.100.255", "192.0.2.255"]);
+    let p = plan_heartbeatd(&h, &primary_host());
+    assert!(one_problem(&p).contains("not on the private network 198.51.100.0/24"));
+}
+
+#[test]
+fn shared_private_and_public_interface_is_a_warning() {
+    let host = vec![iface(2, "a0", &[("198.51.100.2", 24), ("192.0.2.2", 24)])];
+    let o = fopts(&["198.51.100.1", "a0:192.0.2.10"]);
+    let p = plan_failoverd(&o, &host);
+    assert!(p.is_sound(), "{:#?}", p.problems);
+    assert_eq!(p.links[1].source, ip("192.0.2.2"));
+    assert_eq!(p.links[1].peers, ip("192.0.2.255"));
+    assert!(p.warnings.iter().any(|w| w.contains("the two heartbeat")));
+}
+
+#[test]
+fn heartbeatd_sound() {
+    let h = hopts(&[
+        "--witness",
+        "198.51.100.3",
+        "--service",
+        "b1:192.0.2.10",
+        "198.51.100.255",
+        "192.0.2.2",
+    ]);
+    let p = plan_heartbeatd(&h, &primary_host());
+    assert!(p.is_sound(), "{:#?}", p.problems);
+    assert!(p.warnings.is_empty(), "{:#?}", p.warnings);
+    assert_eq!(
+        p.links,
+        [
+            LinkPlan {
+                link: LinkId(0),
+                interface: "b0".into(),
+                source: ip("198.51.100.1"),
+                peers: ip("198.51.100.255"),
+            },
+            LinkPlan {
+                link: LinkId(1),
+                interface: "b1".into(),
+                source: ip("192.0.2.1"),
+                peers: ip("192.0.2.2"),
+            }
+        ]
+    );
+    assert_eq!(p.local_private, ip("198.51.100.1"));
+}
+
+#[test]
+fn heartbeatd_broadcast_netmask_trap() {
+    let h = hopts(&["198.51.255.255", "192.0.2.255"]);
+    let p = plan_heartbeatd(&h, &primary_host());
+    let m = one_problem(&p);
+    assert!(
+        m.starts_with(
+            "ip_addr 198.51.255.255 (target 1, the private network) is the broadcast address \
+             of a /16 (netmask 255.255.0.0), but b0's address 198.51.100.1 has netmask \
+             255.255.255.0 (/24, subnet 198.51.100.0/24)"
+        ),
+        "{m}"
+    );
+    assert!(m.contains("give 198.51.100.255"), "{m}");
+    assert_eq!(p.links[0].interface, "b0");
+    assert_eq!(p.local_private, Ipv4Addr::UNSPECIFIED);
+    // The other way round: a /24 broadcast on a /25.
+    let host = vec![iface(2, "b0", &[("198.51.100.1", 25)])];
+    let h = hopts(&["198.51.100.255"]);
+    let p = plan_heartbeatd(&h, &host);
+    let m = one_problem(&p);
+    assert!(m.contains("a /24 (netmask 255.255.255.0)"), "{m}");
+    assert!(m.contains("give 198.51.100.127"), "{m}");
+    // A host on the /25 ending in 127 is the right broadcast.
+    let p = plan_heartbeatd(&hopts(&["198.51.100.127"]), &host);
+    assert!(p.is_sound(), "{:#?}", p.problems);
+}
+
+#[test]
+fn heartbeatd_bad_targets() {
+    let h = hopts(&["255.255.255.255"]);
+    let p = plan_heartbeatd(&h, &primary_host());
+    let m = one_problem(&p);
+    assert!(m.contains("limited broadcast"), "{m}");
+    assert!(
+        m.contains("b0 198.51.100.1/24 (broadcast 198.51.100.255)"),
+        "{m}"
+    );
+    let p = plan_heartbeatd(&hopts(&["203.0.113.255"]), &primary_host());
+    assert!(one_problem(&p).contains("on none of this host's networks"));
+    let p = plan_heartbeatd(&hopts(&["198.51.100.1"]), &primary_host());
+    assert!(one_problem(&p).contains("this host's own address (on b0)"));
+    let p = plan_heartbeatd(&hopts(&["198.51.100.255", "198.51.100.2"]), &primary_host());
+    assert!(p.is_sound());
+    assert!(p.warnings[0].contains("both on b0"), "{:?}", p.warnings);
+}
+
+#[test]
+fn heartbeatd_service_already_present_is_a_warning() {
+    let mut host = primary_host();
+    let mut a = host[2].addrs[0].clone();
+    a.addr = ip("192.0.2.10");
+    a.prefix_len = 32;
+    host[2].addrs.push(a);
+    let h = hopts(&["--service", "b1:192.0.2.10", "198.51.100.255"]);
+    let p = plan_heartbeatd(&h, &host);
+    assert!(p.is_sound(), "{:#?}", p.problems);
+    assert!(p.warnings[0].starts_with(
+        "--service b1:192.0.2.10: 192.0.2.10 is already configured on b1 (192.0.2.10/32), \
+         not by heartbeatd"
+    ));
+    // The /32 rule applies to --service too.
+    let h = hopts(&["--service", "b1:192.0.2.11/24", "198.51.100.255"]);
+    let p = plan_heartbeatd(&h, &primary_host());
+    assert!(one_problem(&p).starts_with("--service b1:192.0.2.11/24: 192.0.2.11 lies in"));
+}
+
+#[test]
+fn point_to_point_private_link() {
+    let host = vec![iface(2, "a0", &[("198.51.100.2", 31)])];
+    let o = fopts(&["198.51.100.3", "a0:192.0.2.10/24"]);
+    let p = plan_failoverd(&o, &host);
+    assert!(p.is_sound(), "{:#?}", p.problems);
+    assert_eq!(p.links[0].peers, Ipv4Addr::BROADCAST);
+    assert!(p
+        .warnings
+        .iter()
+        .any(|w| w.contains("no broadcast address")));
+}

@@ -1,0 +1,100 @@
+//! SIGHUP: the configuration read again, what of it applies at once (keys,
+//! mail, scripts, heartbeatd's message), and whether anything that needs a
+//! restart changed ([`RestartSettings`], compared with `==`).
+
+use std::net::Ipv4Addr;
+
+use failover_core::wire::Keyring;
+use failover_core::{DeadTime, Duration};
+
+use crate::config::cli::{ServiceAddress, StartupError};
+use crate::config::options::{FailoverdOptions, HeartbeatdOptions, WitnessMode};
+use crate::notify::MailConfig;
+use crate::scripts::ScriptConfig;
+
+/// The settings that take effect only after a restart: addresses,
+/// interfaces, the interval, the port, the witness, and each daemon's own.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RestartSettings {
+    /// `-p`.
+    pub port: u16,
+    /// `--interval`.
+    pub interval: Duration,
+    /// `--witness`.
+    pub witness: Option<Ipv4Addr>,
+    /// The service addresses.
+    pub services: Vec<ServiceAddress>,
+    /// What only one of the daemons has.
+    pub daemon: DaemonSettings,
+}
+
+/// The restart-only settings of one daemon.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DaemonSettings {
+    /// `failoverd`'s.
+    Failoverd {
+        /// `master_priv_addr`.
+        master: Ipv4Addr,
+        /// `--deadtime`.
+        dead_time: DeadTime,
+        /// `--hold-down`.
+        hold_down: Duration,
+        /// `--witness-policy`.
+        witness_mode: WitnessMode,
+    },
+    /// `heartbeatd`'s.
+    Heartbeatd {
+        /// Where the heartbeats go.
+        targets: Vec<Ipv4Addr>,
+    },
+}
+
+impl RestartSettings {
+    /// `failoverd`'s, from its options.
+    pub fn failoverd(o: &FailoverdOptions) -> RestartSettings {
+        RestartSettings {
+            port: o.common.port,
+            interval: o.common.interval,
+            witness: o.common.witness,
+            services: o.services.clone(),
+            daemon: DaemonSettings::Failoverd {
+                master: o.master,
+                dead_time: o.dead_time,
+                hold_down: o.hold_down,
+                witness_mode: o.witness_mode,
+            },
+        }
+    }
+
+    /// `heartbeatd`'s, from its options.
+    pub fn heartbeatd(o: &HeartbeatdOptions) -> RestartSettings {
+        RestartSettings {
+            port: o.common.port,
+            interval: o.common.interval,
+            witness: o.common.witness,
+            services: o.services.clone(),
+            daemon: DaemonSettings::Heartbeatd {
+                targets: o.targets.clone(),
+            },
+        }
+    }
+}
+
+/// What a SIGHUP reload may change while running, as re-read from the
+/// command line and the configuration file.
+#[derive(Debug, Clone)]
+pub struct Reload {
+    /// Everything that needs a restart to change.
+    pub restart: RestartSettings,
+    /// The authentication keys.
+    pub keys: Option<Keyring>,
+    /// Mail settings (`None`: mail off).
+    pub mail: Option<MailConfig>,
+    /// Script settings (failoverd).
+    pub scripts: Option<ScriptConfig>,
+    /// heartbeatd's `-m` message.
+    pub message: String,
+}
+
+/// Re-reads the configuration for a reload.
+pub type Reloader = Box<dyn FnMut() -> Result<Reload, StartupError>>;

@@ -1,0 +1,72 @@
+//! Carrying out one of the machine's actions. Nothing here feeds the
+//! machine directly: a result it needs is reported back
+//! ([`Runtime::reported`]) and taken in at the next turn.
+
+use std::time::Instant as StdInstant;
+
+use failover_core::{Action, StageOutcome};
+
+use super::{Node, Runtime};
+use crate::daemon::epoch;
+use crate::scripts::StageContext;
+
+impl<N: Node> Runtime<N> {
+    pub(super) fn act(&mut self, now: StdInstant, action: Action) {
+        let t = self.core(now);
+        match action {
+            Action::RunStage(stage) => {
+                let ctx = StageContext {
+                    reason: self.stage_reason(t, stage),
+                    ..self.labels.stage_base.clone()
+                };
+                match self.runner.as_mut() {
+                    Some(r) => r.start(now, stage, &ctx),
+                    // No scripts to run: the stage succeeded.
+                    None => self.reported.push((stage, StageOutcome::Success)),
+                }
+            }
+            Action::AddAddresses => {
+                self.services.add_all(&mut self.io.netlink, &self.log);
+            }
+            Action::RemoveAddresses => {
+                self.announcer.stop();
+                self.services.remove_all(&mut self.io.netlink, &self.log);
+            }
+            Action::Announce => {
+                if !self.services.is_empty() {
+                    self.announcer.start(t);
+                }
+            }
+            Action::Notify(event) => {
+                let ctx = self.notify_context(t, event);
+                self.notifier.notify(now, event, &ctx);
+            }
+            Action::SetFence(_) => {}
+            Action::PersistPeerEpoch { peer, epoch } => {
+                let file = self.files.peers_file.display();
+                let addr = std::net::Ipv4Addr::from(peer.0);
+                match epoch::persist_peer_epoch(&self.files.peers_file, peer.0, epoch) {
+                    Ok(()) => self.log.info(format_args!(
+                        "{addr} settled in epoch {epoch}: older epochs of it stay refused (kept in {file})"
+                    )),
+                    Err(e) => self.log.warning(format_args!(
+                        "{addr} settled in epoch {epoch}, but cannot keep it in {file}: {e} \
+                         (after a restart, frames of its earlier lives would be accepted once more)"
+                    )),
+                }
+            }
+            Action::PersistEpoch(epoch) => {
+                let file = self.files.epoch_file.display();
+                match epoch::persist(&self.files.epoch_file, epoch) {
+                    Ok(()) => self.log.notice(format_args!(
+                        "frame counter ran out: now sending in epoch {epoch} (kept in {file})"
+                    )),
+                    Err(e) => self.log.warning(format_args!(
+                        "frame counter ran out: now sending in epoch {epoch}, but cannot keep it in {file}: {e} \
+                         (a restart with the clock behind could choose it again)"
+                    )),
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,596 @@
+//! The event loop both daemons run: one thread, one `ppoll()`, no busy
+//! waiting. Nothing in the loop waits for a script or a mail: those run as
+//! child processes polled on their own deadlines, so heartbeats and
+//! detection go on while they run.
+//!
+//! Each turn is one pass down a pipeline:
+//!
+//! 1. **wait** (`wait.rs`) in `ppoll()` until a descriptor is ready or the
+//!    next deadline;
+//! 2. **take in** what arrived: signals, carrier changes, frames, `--probe`
+//!    replies, children that ended, and the results the previous turn's
+//!    actions reported;
+//! 3. **step** the machine: its timers;
+//! 4. **carry out** its actions (`act.rs`) and send its frames and the
+//!    announcements due. An action whose result the machine needs (a stage
+//!    with no script runner) reports it back as an input for the next
+//!    turn, which then does not wait.
+//!
+//! Steady state (beating and listening, nothing changing) allocates
+//! nothing: the poll set lives on the stack, frames are built into buffers
+//! made at start, and logging happens only when something changes.
+
+mod act;
+mod report;
+mod wait;
+
+use std::path::PathBuf;
+use std::time::{Duration as StdDuration, Instant as StdInstant, SystemTime};
+
+use failover_core::wire::{MAX_FRAME_LEN, MAX_MESSAGE_LEN};
+use failover_core::{Instant, Stage, StageOutcome};
+use nix::sys::signal::Signal;
+use nix::sys::signalfd::SignalFd;
+
+use super::node::Node;
+use super::ports::{Ports, SendReport};
+use super::reload::{Reloader, RestartSettings};
+use super::services::Services;
+use super::status;
+use super::words::join;
+use crate::config::cli::Program;
+use crate::net::probe::Prober;
+use crate::net::{AnnouncePlan, Announcer};
+use crate::netlink::addr::Netlink;
+use crate::netlink::linkwatch::LinkWatch;
+use crate::notify::{Logger, Notifier, NotifyContext};
+use crate::scripts::{StageContext, StageRunner};
+use wait::Ready;
+
+/// How long a stopping daemon waits for mail still being handed to sendmail.
+const MAIL_FLUSH: StdDuration = StdDuration::from_secs(5);
+
+/// The kernel's side of the loop: what it waits on and takes in from, and
+/// netlink for the addresses.
+pub struct Io {
+    /// The raw channels: heartbeat frames in and out, gratuitous ARP out.
+    pub ports: Ports,
+    /// Netlink, for the addresses.
+    pub netlink: Netlink,
+    /// The carrier of the links' interfaces.
+    pub carrier: LinkWatch,
+    /// The `--probe` of the service interfaces, if configured.
+    pub probe: Option<Prober>,
+    /// SIGTERM, SIGINT, SIGHUP and SIGUSR1, blocked and read here.
+    pub signals: SignalFd,
+}
+
+/// What carries out the machine's actions besides frames.
+pub struct Effects {
+    /// The service addresses managed here.
+    pub services: Services,
+    /// The script runner (failoverd); heartbeatd runs no scripts.
+    pub runner: Option<StageRunner>,
+    /// Syslog and mail.
+    pub notifier: Notifier,
+    /// How acquired addresses are announced.
+    pub announce: AnnouncePlan,
+}
+
+/// How this daemon names things to an administrator and to its scripts:
+/// filled in once at start.
+pub struct Labels {
+    /// Which daemon this is.
+    pub program: Program,
+    /// How each link is shown: `private (eth1)`.
+    pub link_names: Vec<String>,
+    /// The peer as shown in the status: `primary 198.51.100.1`.
+    pub peer: String,
+    /// The witness as shown in the status, if configured.
+    pub witness: Option<String>,
+    /// Host name, role, peer, addresses, scripts directory.
+    pub notify_base: NotifyContext,
+    /// What the scripts are told besides the reason.
+    pub stage_base: StageContext,
+}
+
+/// The files the daemon keeps.
+pub struct StateFiles {
+    /// The pid file; the status file goes next to it.
+    pub pid_file: PathBuf,
+    /// Where this daemon's last epoch is kept (a rollover updates it).
+    pub epoch_file: PathBuf,
+    /// Where the peers' settled epochs are kept (`<program>.peers`).
+    pub peers_file: PathBuf,
+}
+
+/// Everything the loop drives besides the machine, set up by the daemon's
+/// start-up code.
+pub struct Setup {
+    /// The log.
+    pub log: Logger,
+    /// What the loop waits on.
+    pub io: Io,
+    /// What carries out the actions.
+    pub effects: Effects,
+    /// Names and contexts.
+    pub labels: Labels,
+    /// Files.
+    pub files: StateFiles,
+    /// Reads the configuration again on SIGHUP.
+    pub reload: Reloader,
+    /// The restart-only settings running now.
+    pub settings: RestartSettings,
+}
+
+/// The loop's state.
+pub struct Runtime<N: Node> {
+    node: N,
+    log: Logger,
+    io: Io,
+    services: Services,
+    runner: Option<StageRunner>,
+    notifier: Notifier,
+    announcer: Announcer,
+    labels: Labels,
+    files: StateFiles,
+    reload: Reloader,
+    settings: RestartSettings,
+    origin: StdInstant,
+    started: SystemTime,
+    /// What the last wait found ready, for the next take-in.
+    ready: Ready,
+    /// Results of carried-out actions, for the machine at the next take-in.
+    reported: Vec<(Stage, StageOutcome)>,
+    /// A service interface's carrier came back: announce again once the
+    /// machine has said whether it holds the addresses.
+    announce_again: bool,
+    last_phase: &'static str,
+    stopping: bool,
+    rx_failing: Vec<bool>,
+    /// The reachability last reported: the service interfaces without a
+    /// carrier, and the probes unanswered, as bit masks (compared on every
+    /// turn without allocating).
+    reach_state: Option<(u32, u32)>,
+    payload: [u8; MAX_FRAME_LEN],
+}
+
+impl<N: Node> Runtime<N> {
+    /// A loop for `node`, whose clock started at `origin` (core time zero).
+    pub fn new(node: N, setup: Setup, origin: StdInstant) -> Self {
+        let Setup {
+            log,
+            io,
+            effects,
+            labels,
+            files,
+            reload,
+            settings,
+        } = setup;
+        let last_phase = node.phase_name();
+        let channels = io.ports.channel_count();
+        Runtime {
+            node,
+            log,
+            io,
+            services: effects.services,
+            runner: effects.runner,
+            notifier: effects.notifier,
+            announcer: Announcer::new(effects.announce),
+            labels,
+            files,
+            reload,
+            settings,
+            origin,
+            started: SystemTime::now(),
+            ready: Ready::default(),
+            reported: Vec::new(),
+            announce_again: false,
+            last_phase,
+            stopping: false,
+            rx_failing: vec![false; channels],
+            reach_state: None,
+            payload: [0; MAX_FRAME_LEN],
+        }
+    }
+
+    fn core(&self, t: StdInstant) -> Instant {
+        core_time(self.origin, t)
+    }
+
+    fn std(&self, t: Instant) -> StdInstant {
+        self.origin + StdDuration::from_micros(t.total_micros())
+    }
+
+    /// Runs until the machine has stopped (after SIGTERM or SIGINT).
+    /// Returns the exit status.
+    pub fn run(mut self) -> u8 {
+        let now = StdInstant::now();
+        self.log.notice(format_args!(
+            "{} started: {}; links: {}",
+            self.labels.program.name(),
+            self.node.phase_text(self.core(now)),
+            self.labels.link_names.join(", ")
+        ));
+        let any = self.io.carrier.any_carrier();
+        if !any {
+            self.log
+                .warning("no carrier on any link: this host is cut off from everyone");
+        }
+        self.node.set_carrier(self.core(now), any);
+        self.report_reachability(now);
+        loop {
+            self.advance(StdInstant::now());
+            if self.node.is_stopped() && self.runner_idle() && self.reported.is_empty() {
+                break;
+            }
+            self.wait();
+        }
+        self.notifier.flush(MAIL_FLUSH);
+        status::remove(&self.files.pid_file);
+        // "stopped" is logged by the caller once the pid file's lock is
+        // released, so a restart prompted by that line finds it free.
+        0
+    }
+
+    /// One turn of the loop: take in, step, carry out, then wait for the
+    /// next input or deadline. [`Runtime::run`] is this in a loop; tests
+    /// drive it directly (the allocation test counts what a turn
+    /// allocates).
+    pub fn turn(&mut self) {
+        self.advance(StdInstant::now());
+        self.wait();
+    }
+
+    /// The machine, for tests and tools that read its state.
+    pub fn node(&self) -> &N {
+        &self.node
+    }
+
+    fn runner_idle(&self) -> bool {
+        self.runner.as_ref().is_none_or(|r| r.running().is_none())
+    }
+
+    /// Everything but the wait: take in, step the machine, carry out.
+    fn advance(&mut self, now: StdInstant) {
+        self.take_in(now);
+        let t = self.core(now);
+        if self.node.poll_at().is_some_and(|at| at <= t) {
+            self.node.handle_timeout(t);
+        }
+        self.carry_out(now);
+        self.notifier.poll(now);
+    }
+
+    /// Takes in what the last wait found and what is due: signals, carrier
+    /// changes, frames, probe replies, ended stages, reported results.
+    fn take_in(&mut self, now: StdInstant) {
+        let ready = std::mem::take(&mut self.ready);
+        if ready.signals {
+            self.take_signals();
+        }
+        if ready.links {
+            self.take_link_events(now);
+        }
+        for (i, r) in ready.channels.iter().enumerate() {
+            if *r {
+                self.receive(i);
+            }
+        }
+        self.take_probes(now);
+        let t = self.core(now);
+        if let Some((stage, outcome)) = self.runner.as_mut().and_then(|r| r.poll(now)) {
+            self.node.handle_stage_done(t, stage, outcome);
+        }
+        for (stage, outcome) in std::mem::take(&mut self.reported) {
+            self.node.handle_stage_done(t, stage, outcome);
+        }
+    }
+
+    /// Carries out the machine's actions, sends its frames and the
+    /// announcements due, and logs a change of phase.
+    fn carry_out(&mut self, now: StdInstant) {
+        let t = self.core(now);
+        while let Some(a) = self.node.poll_action() {
+            self.act(now, a);
+        }
+        while let Some(tx) = self.node.poll_transmit(t, &mut self.payload) {
+            let payload = self.payload.get(..tx.len).unwrap_or(&[]);
+            match self.io.ports.send(&tx, payload) {
+                SendReport::Quiet => {}
+                SendReport::Failing(e) => self.log.warning(format_args!(
+                    "cannot send on {}: {e} (logged once until it works again)",
+                    self.link_name(tx.link)
+                )),
+                SendReport::Recovered => self.log.notice(format_args!(
+                    "sending on {} works again",
+                    self.link_name(tx.link)
+                )),
+            }
+        }
+        // Gratuitous ARPs sent while a service interface had no carrier
+        // were lost (the addresses may be added as soon as the private link
+        // is back, before the public one): announce again the moment it
+        // returns, not at the next round.
+        if std::mem::take(&mut self.announce_again)
+            && self.node.holds_addresses()
+            && !self.services.is_empty()
+        {
+            self.log.info(format_args!(
+                "announcing {} again: a service interface's carrier is back",
+                join(&self.services.addrs())
+            ));
+            self.announcer.start(t);
+        }
+        self.announce(t);
+        let phase = self.node.phase_name();
+        if phase != self.last_phase {
+            let from = std::mem::replace(&mut self.last_phase, phase);
+            self.log.notice(format_args!(
+                "{from} → {}; {}{}",
+                self.node.phase_text(t),
+                self.links_text(t),
+                self.witness_text(t)
+                    .map(|w| format!("; witness: {w}"))
+                    .unwrap_or_default()
+            ));
+        }
+    }
+
+    /// Sends the gratuitous ARP rounds due.
+    fn announce(&mut self, t: Instant) {
+        while let Some(round) = self.announcer.poll(t) {
+            for svc in self.services.iter() {
+                for form in round.forms() {
+                    if let Err(e) = self
+                        .io
+                        .ports
+                        .send_garp(svc.interface.as_str(), form, svc.addr)
+                    {
+                        self.log.warning(format_args!(
+                            "cannot announce {} on {}: {e}",
+                            svc.addr, svc.interface
+                        ));
+                    }
+                }
+            }
+            if round.index == 0 {
+                self.log.info(format_args!(
+                    "announced {} with gratuitous ARP ({} rounds)",
+                    join(&self.services.addrs()),
+                    round.plan.rounds
+                ));
+            }
+        }
+    }
+
+    /// Takes in every frame waiting on `channel`, each stamped with the
+    /// time it was read, not the time the loop woke: a process stopped
+    /// between the two (SIGSTOP, a suspended VM) would otherwise hand the
+    /// frames queued meanwhile to the machine with a time from before the
+    /// stop, and the machine would act on them (a HOLDS from the secondary
+    /// that took over) before it noticed its own stall.
+    fn receive(&mut self, channel: usize) {
+        let node = &mut self.node;
+        let origin = self.origin;
+        let result = self.io.ports.drain(channel, |link, payload| {
+            node.handle_frame(core_time(origin, StdInstant::now()), link, payload)
+        });
+        let failing = self.rx_failing.get_mut(channel);
+        match (result, failing) {
+            (Err(e), Some(f)) if !*f => {
+                *f = true;
+                self.log.warning(format_args!(
+                    "receiving on channel {channel} failed: {e} (logged once until it works again)"
+                ));
+            }
+            (Ok(n), Some(f)) if n > 0 && *f => {
+                *f = false;
+                self.log
+                    .notice(format_args!("receiving on channel {channel} works again"));
+            }
+            _ => {}
+        }
+    }
+
+    /// `--probe`: the replies (all of them, also those that queued up
+    /// while this process was not running: the time it was away must not
+    /// look like the target's silence), then the requests due, then the
+    /// verdict.
+    fn take_probes(&mut self, now: StdInstant) {
+        let Some(p) = self.io.probe.as_mut() else {
+            return;
+        };
+        for i in 0..p.len() {
+            p.receive(i, now);
+        }
+        for (iface, e) in p.send_due(now) {
+            self.log.warning(format_args!(
+                "cannot send the --probe request on {iface}: {e} (logged once until it works \
+                 again)"
+            ));
+        }
+        self.report_reachability(now);
+    }
+
+    fn take_link_events(&mut self, now: StdInstant) {
+        match self.io.carrier.poll(&mut self.io.netlink) {
+            Ok(changes) if changes.is_empty() => {}
+            Ok(changes) => {
+                for c in &changes {
+                    if c.carrier {
+                        self.log.notice(format_args!("{}: carrier back", c.name));
+                    } else {
+                        self.log.warning(format_args!("{}: carrier lost", c.name));
+                    }
+                }
+                let any = self.io.carrier.any_carrier();
+                if !any {
+                    self.log.warning(
+                        "no carrier on any link: this host is cut off from everyone; it will \
+                         hold no service address until a link is back",
+                    );
+                }
+                self.node.set_carrier(self.core(now), any);
+                self.report_reachability(now);
+                self.announce_again |= changes.iter().any(|c| {
+                    c.carrier && self.services.iter().any(|s| s.interface.as_str() == c.name)
+                });
+            }
+            Err(e) => self
+                .log
+                .error(format_args!("cannot read interface changes: {e}")),
+        }
+    }
+
+    /// The reachability rule's input: clients can reach this host only if
+    /// every interface that carries a service address has a carrier and,
+    /// with `--probe`, its probe target answers there. The core decides
+    /// what follows (a primary hands the service over, a secondary says it
+    /// cannot serve); this logs why. Cheap when nothing changed: called on
+    /// every turn with a probe.
+    fn report_reachability(&mut self, now: StdInstant) {
+        let state = (
+            self.io.carrier.service_dark_mask(),
+            self.io.probe.as_ref().map_or(0, |p| p.unanswered_mask(now)),
+        );
+        if self.reach_state == Some(state) {
+            return;
+        }
+        let starting = self.reach_state.is_none();
+        self.reach_state = Some(state);
+        let mut why: Vec<String> = self
+            .io
+            .carrier
+            .services_without_carrier()
+            .into_iter()
+            .map(|i| format!("no carrier on {i}"))
+            .collect();
+        if let Some(p) = self.io.probe.as_ref() {
+            why.extend(p.unanswered(now));
+        }
+        let reachable = why.is_empty();
+        if !reachable {
+            self.log.warning(format_args!(
+                "clients cannot reach this server: {} (service addresses live there)",
+                why.join("; ")
+            ));
+        } else if !starting {
+            self.log.notice(
+                "every service interface has a carrier (and its probe answers) again: clients can \
+                 reach this server",
+            );
+        }
+        self.node.set_reachable(self.core(now), reachable);
+    }
+
+    fn take_signals(&mut self) {
+        for _ in 0..16 {
+            let info = match self.io.signals.read_signal() {
+                Ok(Some(info)) => info,
+                Ok(None) => break,
+                Err(e) => {
+                    self.log.error(format_args!("cannot read signals: {e}"));
+                    break;
+                }
+            };
+            let signo = i32::try_from(info.ssi_signo).unwrap_or(0);
+            match Signal::try_from(signo) {
+                Ok(Signal::SIGTERM | Signal::SIGINT) => self.on_stop(signo),
+                Ok(Signal::SIGHUP) => self.on_reload(),
+                Ok(Signal::SIGUSR1) => self.on_status(),
+                _ => {}
+            }
+        }
+    }
+
+    fn on_stop(&mut self, signo: i32) {
+        let now = StdInstant::now();
+        let name = Signal::try_from(signo).map_or("a signal", Signal::as_str);
+        if self.stopping {
+            self.log.warning(format_args!(
+                "{name} again while stopping: giving up on the running scripts and removing \
+                 the addresses now"
+            ));
+            if let Some(r) = self.runner.as_mut() {
+                r.cancel(now);
+            }
+            self.services.remove_all(&mut self.io.netlink, &self.log);
+            self.notifier.flush(MAIL_FLUSH);
+            status::remove(&self.files.pid_file);
+            std::process::exit(1);
+        }
+        self.stopping = true;
+        self.log.notice(format_args!(
+            "{name}: stopping{}",
+            if self.node.holds_addresses() {
+                " (letting go of the service addresses first)"
+            } else {
+                ""
+            }
+        ));
+        self.node.shutdown(self.core(now));
+    }
+
+    fn on_reload(&mut self) {
+        let now = StdInstant::now();
+        self.node.tickle(self.core(now));
+        self.log
+            .notice("SIGHUP: sent a heartbeat round at once; reloading the configuration");
+        match (self.reload)() {
+            Err(e) => {
+                for p in &e.problems {
+                    self.log
+                        .error(format_args!("reload refused: {}", p.message));
+                }
+                self.log
+                    .error("reload refused: still running with the previous configuration");
+            }
+            Ok(r) => {
+                if r.restart != self.settings {
+                    self.log.warning(
+                        "the new configuration changes addresses, interfaces, the interval, the \
+                         port or the witness: those take effect only after a restart \
+                         (systemctl restart); keys, mail and script settings are applied now",
+                    );
+                }
+                self.node.set_keys(r.keys);
+                self.node.set_message(heartbeat_message(&r.message));
+                let log = self.notifier.logger().clone();
+                self.notifier.flush(StdDuration::from_millis(200));
+                self.notifier = Notifier::new(log, r.mail);
+                if let (Some(runner), Some(cfg)) = (self.runner.as_mut(), r.scripts) {
+                    runner.set_config(cfg);
+                }
+                self.log.notice("configuration reloaded");
+            }
+        }
+    }
+
+    fn on_status(&mut self) {
+        let text = self.status_text(StdInstant::now());
+        if let Err(e) = status::write(&self.files.pid_file, &text) {
+            self.log.error(format_args!(
+                "cannot write the status file {}: {e}",
+                status::status_path(&self.files.pid_file).display()
+            ));
+        }
+    }
+}
+
+/// A message for heartbeats: at most [`MAX_MESSAGE_LEN`] bytes of `text`
+/// (the options refuse a longer `-m`; a longer one is cut, not dropped).
+fn heartbeat_message(text: &str) -> heapless::Vec<u8, MAX_MESSAGE_LEN> {
+    let bytes = text.as_bytes();
+    let mut message = heapless::Vec::new();
+    // Cannot fail: at most MAX_MESSAGE_LEN bytes.
+    let _ = message.extend_from_slice(bytes.get(..MAX_MESSAGE_LEN).unwrap_or(bytes));
+    message
+}
+
+/// Core time (microseconds since `origin`, the machine's time zero) of `t`.
+fn core_time(origin: StdInstant, t: StdInstant) -> Instant {
+    Instant::from_micros(
+        u64::try_from(t.saturating_duration_since(origin).as_micros()).unwrap_or(u64::MAX),
+    )
+}

@@ -1,0 +1,104 @@
+//! The loop's wait: one `ppoll()` over every descriptor, until one is
+//! ready or the next deadline.
+
+use std::os::fd::AsFd;
+use std::time::{Duration as StdDuration, Instant as StdInstant};
+
+use nix::poll::{PollFd, PollFlags};
+use nix::sys::time::TimeSpec;
+
+use super::{Node, Runtime};
+use crate::net::probe::Prober;
+use crate::scripts::StageRunner;
+
+/// The longest the loop sleeps without a deadline (a safety net: a machine
+/// always has a timer while running).
+const MAX_SLEEP: StdDuration = StdDuration::from_secs(60);
+/// Descriptors polled at most (channels, the signal fd, script pipes).
+const MAX_POLL_FDS: usize = 24;
+
+/// What a wait found ready, for the next take-in. Probe replies and script
+/// output are read on every turn anyway: their descriptors only wake the
+/// loop.
+#[derive(Debug, Default)]
+pub(super) struct Ready {
+    /// A signal is waiting.
+    pub(super) signals: bool,
+    /// A carrier change is waiting.
+    pub(super) links: bool,
+    /// Frames are waiting on channel *i*.
+    pub(super) channels: heapless::Vec<bool, MAX_POLL_FDS>,
+}
+
+impl<N: Node> Runtime<N> {
+    /// When the loop must wake at the latest: the earliest deadline of the
+    /// machine, the announcer, the children, the mail and the probes; now,
+    /// if results wait to be reported to the machine.
+    fn wake_at(&self, now: StdInstant) -> Option<StdInstant> {
+        if !self.reported.is_empty() {
+            return Some(now);
+        }
+        [
+            self.node.poll_at().map(|t| self.std(t)),
+            self.announcer.next_due().map(|t| self.std(t)),
+            self.runner.as_ref().and_then(StageRunner::next_deadline),
+            self.notifier.next_deadline(),
+            self.io.probe.as_ref().and_then(|p| p.next_deadline(now)),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// Waits in `ppoll()` until a descriptor is ready or the next deadline,
+    /// and notes what is ready.
+    pub(super) fn wait(&mut self) {
+        let now = StdInstant::now();
+        let timeout = self.wake_at(now).map_or(MAX_SLEEP, |w| {
+            w.saturating_duration_since(now).min(MAX_SLEEP)
+        });
+        let channels = self.io.ports.channel_count();
+        let probes = self.io.probe.as_ref().map_or(0, Prober::len);
+        let script_fds = self
+            .runner
+            .as_ref()
+            .map(StageRunner::fds)
+            .unwrap_or_default();
+        let mut fds: heapless::Vec<PollFd<'_>, MAX_POLL_FDS> = heapless::Vec::new();
+        let _ = fds.push(PollFd::new(self.io.signals.as_fd(), PollFlags::POLLIN));
+        let _ = fds.push(PollFd::new(self.io.carrier.as_fd(), PollFlags::POLLIN));
+        for i in 0..channels {
+            if let Some(fd) = self.io.ports.fd(i) {
+                let _ = fds.push(PollFd::new(fd, PollFlags::POLLIN));
+            }
+        }
+        for i in 0..probes {
+            if let Some(fd) = self.io.probe.as_ref().and_then(|p| p.fd(i)) {
+                let _ = fds.push(PollFd::new(fd, PollFlags::POLLIN));
+            }
+        }
+        for fd in script_fds {
+            // More script pipes than fit are still read on the runner's
+            // own tick.
+            let _ = fds.push(PollFd::new(fd, PollFlags::POLLIN));
+        }
+        let mut ready = Ready::default();
+        match nix::poll::ppoll(&mut fds, Some(TimeSpec::from_duration(timeout)), None) {
+            Ok(_) => {
+                let is_ready = |f: &PollFd<'_>| f.revents().is_some_and(|r| !r.is_empty());
+                ready.signals = fds.first().is_some_and(is_ready);
+                ready.links = fds.get(1).is_some_and(is_ready);
+                for f in fds.iter().skip(2).take(channels) {
+                    let _ = ready.channels.push(is_ready(f));
+                }
+            }
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => {
+                self.log.error(format_args!("poll failed: {e}"));
+                std::thread::sleep(StdDuration::from_millis(10));
+            }
+        }
+        drop(fds);
+        self.ready = ready;
+    }
+}
