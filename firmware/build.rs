@@ -17,7 +17,7 @@ use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
 use failover_core::config::Timing;
-use failover_core::wire::{Key, MAX_KEYS, MAX_KEY_LEN, MIN_KEY_LEN};
+use failover_core::keyfile::KeyLines;
 use failover_core::{DeadTime, Duration, FenceConfig, NodeId, WitnessConfig};
 
 /// The longest heartbeat interval accepted (the daemons' limit is an hour).
@@ -588,67 +588,20 @@ fn configure(path: &Path) -> Result<(String, Option<PathBuf>), Vec<String>> {
     Ok((code, key_file))
 }
 
-/// The daemons' key-file format (host/src/options.rs, `parse_keys`): one key
-/// per line, `ID HEXSECRET`, `#` comments; the first key signs, a second
-/// one is also accepted.
+/// The daemons' key-file format, read by their own parser
+/// (`failover_core::keyfile`): one key per line, `ID HEXSECRET`, `#`
+/// comments; the first key signs, a second one is also accepted.
 fn parse_keys(text: &str, name: &str, problems: &mut Vec<String>) -> Vec<(u8, Vec<u8>)> {
-    let mut keys: Vec<(u8, Vec<u8>)> = Vec::new();
-    for (i, raw) in text.lines().enumerate() {
-        let n = i + 1;
-        let line = raw.split('#').next().unwrap_or("").trim();
-        if line.is_empty() {
-            continue;
+    let mut keys = Vec::new();
+    let mut lines = KeyLines::new(text);
+    for (n, parsed) in &mut lines {
+        match parsed {
+            Ok(key) => keys.push((key.id(), key.secret().to_vec())),
+            Err(e) => problems.push(format!("{name}:{n}: {e}")),
         }
-        let mut words = line.split_whitespace();
-        let (Some(id_text), Some(hex), None) = (words.next(), words.next(), words.next()) else {
-            problems.push(format!(
-                "{name}:{n}: expected \"ID HEXSECRET\" (a key id from 0 to 255, a space, then the secret in hex)"
-            ));
-            continue;
-        };
-        let Ok(id) = id_text.parse::<u8>() else {
-            problems.push(format!(
-                "{name}:{n}: invalid key id {id_text:?}: give a number from 0 to 255"
-            ));
-            continue;
-        };
-        let secret: Option<Vec<u8>> = (hex.len() % 2 == 0)
-            .then(|| {
-                (0..hex.len())
-                    .step_by(2)
-                    .map(|j| u8::from_str_radix(&hex[j..j + 2], 16).ok())
-                    .collect()
-            })
-            .flatten();
-        let Some(secret) = secret else {
-            problems.push(format!(
-                "{name}:{n}: the secret is not an even number of hex digits"
-            ));
-            continue;
-        };
-        if Key::new(id, &secret).is_none() {
-            problems.push(format!(
-                "{name}:{n}: the secret is {} bytes; a key needs {MIN_KEY_LEN} to {MAX_KEY_LEN}",
-                secret.len()
-            ));
-            continue;
-        }
-        if keys.iter().any(|(k, _)| *k == id) {
-            problems.push(format!("{name}:{n}: key id {id} is given twice"));
-            continue;
-        }
-        if keys.len() == MAX_KEYS {
-            problems.push(format!(
-                "{name}:{n}: more than {MAX_KEYS} keys: the file holds the signing key and at most one more"
-            ));
-            continue;
-        }
-        keys.push((id, secret));
     }
-    if keys.is_empty() {
-        problems.push(format!(
-            "{name}: no key found (expected lines \"ID HEXSECRET\")"
-        ));
+    if let Err(e) = lines.finish() {
+        problems.push(format!("{name}: {e}"));
     }
     keys
 }
