@@ -30,7 +30,8 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use failover_core::config::ConfigError;
-use failover_core::wire::{Key, Keyring, MAX_KEYS, MAX_KEY_LEN, MAX_MESSAGE_LEN, MIN_KEY_LEN};
+use failover_core::keyfile::KeyLines;
+use failover_core::wire::{Keyring, MAX_MESSAGE_LEN};
 use failover_core::{
     AdaptiveDeadTime, DeadTime, Duration, NodeId, PrimaryConfig, SecondaryConfig, Timing,
     WitnessPolicy, MAX_LINKS,
@@ -940,7 +941,7 @@ impl HeartbeatdOptions {
 /// the secret in hexadecimal, 16 to 64 bytes (32 to 128 hex digits). The
 /// first key signs; a second one, if present, is also accepted (a rotation
 /// in progress). `#` starts a comment; blank lines are skipped. Messages
-/// never quote a line, since it holds a secret.
+/// never quote a secret (`failover_core::keyfile`).
 pub fn load_key_file(path: &Path) -> Result<Keyring, Vec<Problem>> {
     let p = path.display();
     let unreadable =
@@ -964,87 +965,26 @@ pub fn load_key_file(path: &Path) -> Result<Keyring, Vec<Problem>> {
     parse_keys(&text, &p.to_string())
 }
 
-/// Parses the text of a key file (see [`load_key_file`]); `name` is the
+/// Parses the text of a key file (see [`load_key_file`]) with the core's
+/// parser, which the witness firmware's build uses too; `name` is the
 /// file's name for messages.
 pub fn parse_keys(text: &str, name: &str) -> Result<Keyring, Vec<Problem>> {
     let mut problems = Vec::new();
-    let mut keys: Vec<(u8, Key)> = Vec::new();
-    let mut count = 0usize;
-    for (i, raw) in text.lines().enumerate() {
-        let line = i + 1;
-        let content = raw.split('#').next().unwrap_or_default().trim();
-        if content.is_empty() {
-            continue;
-        }
-        count += 1;
-        let words: Vec<&str> = content.split_whitespace().collect();
-        let [id_text, secret_text] = words[..] else {
-            problems.push(Problem::config(format!(
-                "{name}:{line}: expected \"ID HEXSECRET\" (a key id from 0 to 255, a space, then \
-                 the secret in hexadecimal)"
-            )));
-            continue;
-        };
-        let id = match parse_digits(id_text).and_then(|n| u8::try_from(n).ok()) {
-            Some(id) => Some(id),
-            None => {
-                problems.push(Problem::config(format!(
-                    "{name}:{line}: invalid key id {id_text:?}: give a number from 0 to 255"
-                )));
-                None
-            }
-        };
-        let secret = match decode_hex(secret_text) {
-            Some(s) if (MIN_KEY_LEN..=MAX_KEY_LEN).contains(&s.len()) => Some(s),
-            Some(s) => {
-                problems.push(Problem::config(format!(
-                    "{name}:{line}: the secret is {} bytes; a key needs {MIN_KEY_LEN} to \
-                     {MAX_KEY_LEN} bytes ({} to {} hex digits)",
-                    s.len(),
-                    MIN_KEY_LEN * 2,
-                    MAX_KEY_LEN * 2
-                )));
-                None
-            }
-            None => {
-                problems.push(Problem::config(format!(
-                    "{name}:{line}: the secret is not hexadecimal (two digits 0-9, a-f per byte)"
-                )));
-                None
-            }
-        };
-        if count > MAX_KEYS {
-            problems.push(Problem::config(format!(
-                "{name}:{line}: more than {MAX_KEYS} keys: the file holds the signing key and at \
-                 most one other, accepted during a rotation"
-            )));
-            continue;
-        }
-        let (Some(id), Some(secret)) = (id, secret) else {
-            continue;
-        };
-        if keys.iter().any(|(k, _)| *k == id) {
-            problems.push(Problem::config(format!(
-                "{name}:{line}: key id {id} is given twice"
-            )));
-            continue;
-        }
-        match Key::new(id, &secret) {
-            Some(k) => keys.push((id, k)),
-            None => problems.push(Problem::config(format!(
-                "{name}:{line}: the secret is not a usable key"
-            ))),
+    let mut keys = Vec::new();
+    let mut lines = KeyLines::new(text);
+    for (line, parsed) in &mut lines {
+        match parsed {
+            Ok(key) => keys.push(key.into_key()),
+            Err(e) => problems.push(Problem::config(format!("{name}:{line}: {e}"))),
         }
     }
-    if count == 0 {
-        problems.push(Problem::config(format!(
-            "{name}: no key found (expected lines \"ID HEXSECRET\")"
-        )));
+    if let Err(e) = lines.finish() {
+        problems.push(Problem::config(format!("{name}: {e}")));
     }
     if !problems.is_empty() {
         return Err(problems);
     }
-    let mut keys = keys.into_iter().map(|(_, k)| k);
+    let mut keys = keys.into_iter();
     let Some(first) = keys.next() else {
         return Err(vec![Problem::config(format!("{name}: no key found"))]);
     };
@@ -1055,20 +995,6 @@ pub fn parse_keys(text: &str, name: &str) -> Result<Keyring, Vec<Problem>> {
         }
     }
     Ok(ring)
-}
-
-fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    let pairs = text.as_bytes().chunks_exact(2);
-    if !pairs.remainder().is_empty() {
-        return None;
-    }
-    pairs
-        .map(|pair| {
-            let digit = |b: u8| char::from(b).to_digit(16);
-            let (hi, lo) = (digit(*pair.first()?)?, digit(*pair.get(1)?)?);
-            u8::try_from(hi * 16 + lo).ok()
-        })
-        .collect()
 }
 
 /// The Linux capability to use raw sockets (pnet's AF_PACKET channels).
