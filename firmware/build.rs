@@ -17,8 +17,9 @@ use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
 use failover_core::config::Timing;
-use failover_core::wire::{Key, MAX_KEYS, MAX_KEY_LEN, MIN_KEY_LEN};
+use failover_core::keyfile::KeyLines;
 use failover_core::{DeadTime, Duration, FenceConfig, NodeId, WitnessConfig};
+use toml::de::{DeTable, DeValue};
 
 /// The longest heartbeat interval accepted (the daemons' limit is an hour).
 const MAX_INTERVAL_MS: u64 = 3_600_000;
@@ -118,88 +119,34 @@ fn main() {
     }
 }
 
-/// A value of the TOML subset.
-#[derive(Debug, Clone)]
-enum Value {
-    Str(String),
-    Int(u64),
-    List(Vec<String>),
-}
+/// witness.toml's keys: `key -> (line, value)`.
+type Table<'a> = BTreeMap<String, (usize, DeValue<'a>)>;
 
-/// `key -> (line, value)`.
-type Table = BTreeMap<String, (usize, Value)>;
-
-/// Parses the TOML subset: `key = "str" | 123 | ["a", "b"]`, `#` comments.
-fn parse(text: &str, name: &str, problems: &mut Vec<String>) -> Table {
-    let mut table = Table::new();
-    for (i, raw) in text.lines().enumerate() {
-        let n = i + 1;
-        let line = strip_comment(raw).trim();
-        if line.is_empty() {
-            continue;
-        }
-        let Some((key, value)) = line.split_once('=') else {
-            problems.push(format!(
-                "{name}:{n}: expected `key = value`, found {line:?}"
-            ));
-            continue;
-        };
-        let key = key.trim();
-        if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            problems.push(format!("{name}:{n}: invalid key {key:?}"));
-            continue;
-        }
-        let value = value.trim();
-        let parsed = if let Some(s) = unquote(value) {
-            Some(Value::Str(s.to_owned()))
-        } else if let Some(inner) = value.strip_prefix('[').and_then(|v| v.strip_suffix(']')) {
-            let mut items = Vec::new();
-            let mut ok = true;
-            for item in inner.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-                match unquote(item) {
-                    Some(s) => items.push(s.to_owned()),
-                    None => ok = false,
-                }
-            }
-            ok.then_some(Value::List(items))
-        } else {
-            value.replace('_', "").parse::<u64>().ok().map(Value::Int)
-        };
-        match parsed {
-            Some(v) => {
-                if table.insert(key.to_owned(), (n, v)).is_some() {
-                    problems.push(format!("{name}:{n}: {key} is given twice"));
-                }
-            }
-            None => problems.push(format!(
-                "{name}:{n}: {key}: expected a \"string\", a whole number or a [\"list\", \"of strings\"], found {value:?}"
-            )),
-        }
+/// Parses witness.toml, keeping each key's line for the messages. A TOML
+/// syntax error is a problem; the keys read around it are still checked.
+fn parse<'a>(text: &'a str, name: &str, problems: &mut Vec<String>) -> Table<'a> {
+    let (document, errors) = DeTable::parse_recoverable(text);
+    for e in errors {
+        let e = e.to_string();
+        problems.push(format!("{name}: {}", e.trim_end().replace('\n', "\n    ")));
     }
-    table
-}
-
-/// The line without a `#` comment (a `#` inside quotes is kept).
-fn strip_comment(line: &str) -> &str {
-    let mut quoted = false;
-    for (i, c) in line.char_indices() {
-        match c {
-            '"' => quoted = !quoted,
-            '#' if !quoted => return &line[..i],
-            _ => {}
-        }
-    }
-    line
-}
-
-fn unquote(v: &str) -> Option<&str> {
-    let s = v.strip_prefix('"')?.strip_suffix('"')?;
-    (!s.contains('"') && !s.contains('\\')).then_some(s)
+    let line = |at: usize| {
+        let before = text.as_bytes().get(..at).unwrap_or_default();
+        before.iter().filter(|&&b| b == b'\n').count() + 1
+    };
+    document
+        .into_inner()
+        .into_iter()
+        .map(|(key, value)| {
+            let at = line(key.span().start);
+            (key.into_inner().into_owned(), (at, value.into_inner()))
+        })
+        .collect()
 }
 
 /// Reads typed values out of the table, collecting problems.
 struct Reader<'a> {
-    table: Table,
+    table: Table<'a>,
     name: &'a str,
     problems: &'a mut Vec<String>,
 }
@@ -212,41 +159,45 @@ impl Reader<'_> {
         }
     }
 
-    fn str(&mut self, key: &str, default: &str) -> String {
-        match self.table.get(key).map(|(_, v)| v.clone()) {
-            None => default.to_owned(),
-            Some(Value::Str(s)) => s,
-            Some(_) => {
-                let at = self.at(key);
-                self.problems.push(format!("{at}: expected a \"string\""));
-                default.to_owned()
-            }
+    /// The value of `key` if `convert` takes it, `default` if the key is
+    /// absent; otherwise a problem: the key must be `expected`.
+    fn get<T>(
+        &mut self,
+        key: &str,
+        expected: &str,
+        default: T,
+        convert: impl FnOnce(&DeValue) -> Option<T>,
+    ) -> T {
+        let Some((_, value)) = self.table.get(key) else {
+            return default;
+        };
+        if let Some(v) = convert(value) {
+            return v;
         }
+        self.problem(key, format!("expected {expected}"));
+        default
+    }
+
+    fn str(&mut self, key: &str, default: &str) -> String {
+        self.get(key, "a \"string\"", default.to_owned(), |v| {
+            v.as_str().map(str::to_owned)
+        })
     }
 
     fn int(&mut self, key: &str, default: u64) -> u64 {
-        match self.table.get(key).map(|(_, v)| v.clone()) {
-            None => default,
-            Some(Value::Int(i)) => i,
-            Some(_) => {
-                let at = self.at(key);
-                self.problems.push(format!("{at}: expected a whole number"));
-                default
-            }
-        }
+        self.get(key, "a whole number", default, |v| {
+            let i = v.as_integer()?;
+            u64::from_str_radix(i.as_str(), i.radix()).ok()
+        })
     }
 
     fn list(&mut self, key: &str) -> Vec<String> {
-        match self.table.get(key).map(|(_, v)| v.clone()) {
-            None => Vec::new(),
-            Some(Value::List(l)) => l,
-            Some(_) => {
-                let at = self.at(key);
-                self.problems
-                    .push(format!("{at}: expected a [\"list\", \"of strings\"]"));
-                Vec::new()
-            }
-        }
+        self.get(key, "a [\"list\", \"of strings\"]", Vec::new(), |v| {
+            v.as_array()?
+                .iter()
+                .map(|item| item.get_ref().as_str().map(str::to_owned))
+                .collect()
+        })
     }
 
     fn problem(&mut self, key: &str, what: impl std::fmt::Display) {
@@ -588,67 +539,20 @@ fn configure(path: &Path) -> Result<(String, Option<PathBuf>), Vec<String>> {
     Ok((code, key_file))
 }
 
-/// The daemons' key-file format (host/src/options.rs, `parse_keys`): one key
-/// per line, `ID HEXSECRET`, `#` comments; the first key signs, a second
-/// one is also accepted.
+/// The daemons' key-file format, read by their own parser
+/// (`failover_core::keyfile`): one key per line, `ID HEXSECRET`, `#`
+/// comments; the first key signs, a second one is also accepted.
 fn parse_keys(text: &str, name: &str, problems: &mut Vec<String>) -> Vec<(u8, Vec<u8>)> {
-    let mut keys: Vec<(u8, Vec<u8>)> = Vec::new();
-    for (i, raw) in text.lines().enumerate() {
-        let n = i + 1;
-        let line = raw.split('#').next().unwrap_or("").trim();
-        if line.is_empty() {
-            continue;
+    let mut keys = Vec::new();
+    let mut lines = KeyLines::new(text);
+    for (n, parsed) in &mut lines {
+        match parsed {
+            Ok(key) => keys.push((key.id(), key.secret().to_vec())),
+            Err(e) => problems.push(format!("{name}:{n}: {e}")),
         }
-        let mut words = line.split_whitespace();
-        let (Some(id_text), Some(hex), None) = (words.next(), words.next(), words.next()) else {
-            problems.push(format!(
-                "{name}:{n}: expected \"ID HEXSECRET\" (a key id from 0 to 255, a space, then the secret in hex)"
-            ));
-            continue;
-        };
-        let Ok(id) = id_text.parse::<u8>() else {
-            problems.push(format!(
-                "{name}:{n}: invalid key id {id_text:?}: give a number from 0 to 255"
-            ));
-            continue;
-        };
-        let secret: Option<Vec<u8>> = (hex.len() % 2 == 0)
-            .then(|| {
-                (0..hex.len())
-                    .step_by(2)
-                    .map(|j| u8::from_str_radix(&hex[j..j + 2], 16).ok())
-                    .collect()
-            })
-            .flatten();
-        let Some(secret) = secret else {
-            problems.push(format!(
-                "{name}:{n}: the secret is not an even number of hex digits"
-            ));
-            continue;
-        };
-        if Key::new(id, &secret).is_none() {
-            problems.push(format!(
-                "{name}:{n}: the secret is {} bytes; a key needs {MIN_KEY_LEN} to {MAX_KEY_LEN}",
-                secret.len()
-            ));
-            continue;
-        }
-        if keys.iter().any(|(k, _)| *k == id) {
-            problems.push(format!("{name}:{n}: key id {id} is given twice"));
-            continue;
-        }
-        if keys.len() == MAX_KEYS {
-            problems.push(format!(
-                "{name}:{n}: more than {MAX_KEYS} keys: the file holds the signing key and at most one more"
-            ));
-            continue;
-        }
-        keys.push((id, secret));
     }
-    if keys.is_empty() {
-        problems.push(format!(
-            "{name}: no key found (expected lines \"ID HEXSECRET\")"
-        ));
+    if let Err(e) = lines.finish() {
+        problems.push(format!("{name}: {e}"));
     }
     keys
 }

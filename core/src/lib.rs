@@ -37,6 +37,7 @@ extern crate std;
 pub mod action;
 pub mod config;
 pub mod detector;
+pub mod keyfile;
 pub mod machine;
 pub mod node;
 pub mod primary;
