@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the witness firmware (firmware/, issue 5) with Debian's rustc-web
+# Builds the witness firmware (firmware/) with Debian's rustc-web
 # toolchain, exactly as ../shared/TOOLCHAIN.md describes, for both boards, and
 # prints each one's flash and RAM footprint against the budget:
 #   1. QEMU's mps2-an385 (thumbv7m-none-eabi), which the lab boots;
@@ -43,7 +43,7 @@
 # probe-rs: firmware/README.md). The witness's configuration is
 # firmware/witness.toml (or FAILOVER_WITNESS_CONFIG=/path), checked at build time.
 #
-# Budget (issue 5): at most 48 KiB of flash and 16 KiB of RAM, stack
+# Budget: at most 48 KiB of flash and 16 KiB of RAM, stack
 # included. Each board's firmware/memory/<board>.x gives the linker exactly
 # that, so an image that outgrows it fails to link; this script prints the
 # figures and checks them again.

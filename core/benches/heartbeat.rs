@@ -1,7 +1,7 @@
 //! Time per received heartbeat on the secondary: parse, authenticate,
 //! replay check, failure detector and decision, i.e. one
 //! `Secondary::handle_frame` plus the `poll_at` the daemon asks next.
-//! Goal (issue 2): at most 100 ns without authentication, 1 µs with it.
+//! Goal: at most 100 ns without authentication, 1 µs with it.
 //!
 //! Also the cost of *refusing* a frame on a keyed secondary (group
 //! `refused`): a replay of a frame already accepted, a well-signed frame

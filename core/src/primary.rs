@@ -4,7 +4,7 @@
 //!
 //! Apple's heartbeatd only beats; the primary's address was static, so a
 //! primary returning while the secondary still held it found "its IP address
-//! in use" (seed 000). Here a managing primary starts in *reclaim*: its
+//! in use" (the 2005 walk-through, README "Background"). Here a managing primary starts in *reclaim*: its
 //! heartbeats ask for the addresses back, and it adds them only after the
 //! secondary has acknowledged a heartbeat of this reclaim, sent moments ago
 //! (its `ack_epoch` and `ack_seq`), and no longer holds them, or after the secondary has been silent on every link for the

@@ -63,7 +63,7 @@ pub struct SecondaryConfig {
     pub primary_interval: Duration,
     /// How long silence must last for the verdict.
     pub dead_time: DeadTime,
-    /// Wait this long after the verdict before acting (seed 002's 240 s).
+    /// Wait this long after the verdict before acting (the Test-script post's 240 s).
     pub hold_down: Duration,
     /// What the witness's opinion counts for.
     pub witness: WitnessPolicy,

@@ -1,5 +1,5 @@
 //! Statistical checks of the adaptive failure detector in virtual time
-//! (issue 2's targets). Run with `--nocapture` to see the measured figures;
+//! (the targets in docs/detector.md). Run with `--nocapture` to see the measured figures;
 //! `DETECTOR_STATS_INTERVALS=100000000` runs the long version of the
 //! false-verdict test.
 

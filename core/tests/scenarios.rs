@@ -458,7 +458,7 @@ fn port(node: NodeIx, link: usize, up: bool) -> Fault {
 
 #[test]
 fn a_primary_unplugged_from_everything_lets_go_and_takes_back_without_overlap() {
-    // Seed 000's procedure without a witness: both of the primary's cables
+    // The 2005 walk-through's procedure without a witness: both of the primary's cables
     // pulled, then plugged back. The host reports the lost carrier, so the
     // primary drops the addresses after one interval (no one can reach
     // them), and on its return reclaims them only after the secondary

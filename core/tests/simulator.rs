@@ -1,5 +1,5 @@
 //! The proof: the primary, secondary and witness state machines played
-//! against many seeded fault schedules, with the invariants of issue 2
+//! against many seeded fault schedules, with the invariants of docs/simulator.md
 //! checked after every step:
 //!
 //! 1. at most one node holds the service addresses, except the documented

@@ -1,4 +1,4 @@
-//! The witness in the lab: the real firmware ELF (`firmware/`, issue 5)
+//! The witness in the lab: the real firmware ELF (`firmware/`)
 //! booted in QEMU's `mps2-an385` board, its emulated LAN9118 attached by a
 //! tap to the private network's bridge, as the host `witness` at
 //! 198.51.100.3.

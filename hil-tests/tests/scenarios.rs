@@ -1,4 +1,4 @@
-//! The lab's scenarios (issue 4): the real `heartbeatd` and `failoverd`
+//! The lab's scenarios: the real `heartbeatd` and `failoverd`
 //! in the lab network, one fault each, and assertions on the outcome:
 //!
 //! * who holds the service address afterwards, from both servers'

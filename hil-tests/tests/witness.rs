@@ -1,4 +1,4 @@
-//! The witness scenarios (issue 5): the real witness firmware, booted in
+//! The witness scenarios: the real witness firmware, booted in
 //! QEMU (`failover_lab::witness`), on the lab's private network with the
 //! real `heartbeatd --witness 198.51.100.3` and `failoverd --witness
 //! 198.51.100.3 --witness-policy required` (or `preferred`), at the fast

@@ -41,7 +41,7 @@ fn ip(s: &str) -> Ipv4Addr {
     s.parse().expect("address")
 }
 
-/// Seed 001's walk-through, on documentation addresses: the primary's
+/// The 2005 walk-through, on documentation addresses: the primary's
 /// `FAILOVER_BCAST_IPS`, the secondary's `FAILOVER_PEER_IP` and
 /// `FAILOVER_PEER_IP_PAIRS`, both reading their own copy of the file, with
 /// a shared key. The core machines build from the options and agree on who

@@ -1,6 +1,6 @@
 //! The real `heartbeatd` and `failoverd` binaries in the lab network
 //! (network namespaces joined by a bridge "switch", documentation addresses
-//! only), replaying seed 000's test procedure: pull the primary's private
+//! only), replaying the 2005 walk-through's test procedure: pull the primary's private
 //! cable (an anomaly notice only), pull its public one too (the secondary
 //! takes over and the client reaches it), plug both back (the secondary
 //! releases and the primary has the address again, never both at once).

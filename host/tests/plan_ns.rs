@@ -264,7 +264,7 @@ fn broadcast_netmask_trap() {
         return;
     }
     let lab = lab();
-    // A /16 broadcast for a /24 network (seed 001's comment, our addresses).
+    // A /16 broadcast for a /24 network (a reader's comment on the 2005 walk-through, our addresses).
     let o = hopts(&["198.51.255.255", "192.0.2.255"]);
     let p = hplan(&lab.pri, &o);
     the_problem(

@@ -471,7 +471,7 @@ fn output_goes_to_the_log_line_by_line_and_bounded() {
 #[test]
 fn background_processes_survive_a_successful_script_and_are_still_heard() {
     let lab = Lab::new(&[A]);
-    // As seed 000's PostAcq does with `mysqld_safe &`.
+    // As the 2005 walk-through's PostAcq does with `mysqld_safe &`.
     lab.script(
         A,
         "PostAcq_start",

@@ -1,4 +1,4 @@
-//! The failover benchmark (`failover-lab bench`, issue 4): per heartbeat
+//! The failover benchmark (`failover-lab bench`): per heartbeat
 //! profile,
 //!
 //! 1. a steady window without faults: each daemon's resident memory and

@@ -550,7 +550,7 @@ mod tests {
 
     #[test]
     fn syslog_line_has_glibc_layout() {
-        // 2005-03-29 17:55:01 UTC, the day seed 000 was posted.
+        // 2005-03-29 17:55:01 UTC, the day the 2005 walk-through was posted.
         let t = at(1_112_118_901, 0);
         let line = format_syslog(
             Facility::Daemon,

@@ -16,7 +16,7 @@
 //!   (`FAILOVER_PEER_IP_PAIRS` / the command line), each address once: all
 //!   of the first address's scripts, then all of the second's.
 //! - Arguments: `acquire` or `release` (`Stage::operation`), then the
-//!   address, as Apple passed them (seed 002's Test script reads `$1`, `$2`).
+//!   address, as Apple passed them (the Test-script post's script reads `$1`, `$2`).
 //!
 //! # Environment
 //!
@@ -80,7 +80,7 @@
 //!   next script unless the stage limit is the one that expired). A process
 //!   that moved itself to another session or group (`setsid`) escapes this.
 //! - A script that exits successfully is *not* killed afterwards: background
-//!   services it started (seed 000's `mysqld_safe &`) keep running.
+//!   services it started (the 2005 walk-through's `mysqld_safe &`) keep running.
 //!
 //! Core has its own give-up time per stage (`SecondaryConfig::stage_timeout`;
 //! the options set it to 16 script limits). The runner's limits, which kill

@@ -61,7 +61,7 @@ pub const STATE_DIR: &str = "/var/lib/failover";
 /// otherwise: where Debian puts it, whichever MTA provides it.
 pub const DEFAULT_SENDMAIL: &str = "/usr/sbin/sendmail";
 /// Default per-script time limit, in seconds. Five minutes: real Test
-/// scripts wait on purpose (seed 002's waits 240 s to see whether the
+/// scripts wait on purpose (the Test-script post's script waits 240 s to see whether the
 /// primary is only rebooting), and a limit that kills them would veto every
 /// takeover.
 pub const DEFAULT_SCRIPT_TIMEOUT_SECS: u64 = 300;
