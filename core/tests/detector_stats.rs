@@ -27,7 +27,7 @@ fn intervals_from_env(default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-/// Issue 2: with 5 ms beats on clean links the verdict comes within three
+/// The detector's target (docs/detector.md): with 5 ms beats on clean links the verdict comes within three
 /// intervals of the last heartbeat.
 #[test]
 fn clean_links_verdict_within_three_intervals() {
@@ -123,7 +123,7 @@ fn summary(hist: &[u64; 65]) -> String {
     parts.join(", ")
 }
 
-/// Issue 2: with 30 % independent loss on both links, false verdicts stay
+/// The detector's target (docs/detector.md): with 30 % independent loss on both links, false verdicts stay
 /// below one per 10^6 intervals.
 #[test]
 fn thirty_percent_loss_false_verdicts_below_one_per_million() {

@@ -604,7 +604,7 @@ fn timed(world: &World, node: NodeIx) -> Vec<(u64, Action)> {
 
 #[test]
 fn a_primary_cut_from_its_public_network_hands_over_and_takes_back_when_it_returns() {
-    // Issue 11, B: the primary's public cable (where the service address
+    // The reachability rule: the primary's public cable (where the service address
     // lives) is pulled; the private link still works. The primary cannot
     // serve, the secondary can: the primary lets go first, then the
     // secondary acquires, and the address comes back once the cable has
@@ -667,7 +667,7 @@ fn a_primary_cut_from_its_public_network_hands_over_and_takes_back_when_it_retur
 
 #[test]
 fn a_half_healed_primary_does_not_get_the_addresses_back() {
-    // Issue 11, A, and Apple's own test procedure: both of the primary's
+    // A partial heal, as in the 2005 walk-through's test procedure: both of the primary's
     // cables are pulled; the secondary takes over. The private cable comes
     // back first, the public one (the service network) a second later.
     // Hearing the primary on the private link again is not a reason to

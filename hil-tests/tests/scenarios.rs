@@ -82,7 +82,8 @@ fn private_cut_is_an_anomaly_only() {
 
 #[test]
 fn a_public_cut_on_the_primary_hands_the_service_over_and_back() {
-    // Issue 11, B: the cable of the primary's service interface is pulled;
+    // The reachability rule (docs/protocol.md): the cable of the primary's
+    // service interface is pulled;
     // the private link still works. Apple's rule made this an anomaly only,
     // and nobody answered the client while the cable was out. Now the
     // primary, which sees its own carrier go, hands the service to the
@@ -160,7 +161,7 @@ fn a_public_cut_on_the_primary_hands_the_service_over_and_back() {
 
 #[test]
 fn a_half_healed_primary_does_not_get_the_service_back() {
-    // Issue 11, A, and Apple's own test procedure: both of the primary's
+    // A partial heal, as in the 2005 walk-through's test procedure: both of the primary's
     // cables are pulled, the secondary takes over; the private cable comes
     // back first, the public one later. The primary hears the secondary
     // again at once, but clients still cannot reach it: the secondary keeps
@@ -216,7 +217,7 @@ fn a_half_healed_primary_does_not_get_the_service_back() {
 
 #[test]
 fn a_primary_whose_probe_goes_unanswered_hands_over_and_takes_back() {
-    // Issue 11, item 2: every carrier stays up, but the switch stops
+    // Reachability beyond carrier (`--probe`): every carrier stays up, but the switch stops
     // forwarding between the primary and the rest of the public network
     // (here: ARP from the client, the probe target, to the primary's port).
     // `--probe` notices within ten probe periods; the primary hands over,
@@ -763,7 +764,7 @@ fn forged_and_replayed_heartbeats_neither_hold_off_nor_undo_a_takeover() {
     );
 }
 
-/// Issue 11, scenario D: without a key, a third host on the private
+/// Forged frames on an unkeyed LAN (docs/protocol.md, "Epochs"): without a key, a third host on the private
 /// network sends a few forged heartbeats: a copy of a real one of the
 /// primary with epoch 0xFFFFFFFF, seq 1 and an interval of u32::MAX µs,
 /// once for each link id; the same in the secondary's name claiming HOLDS;
