@@ -14,6 +14,8 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
+use failover_host::config::cli::Program;
+
 use crate::netns::Netns;
 use crate::topology::{Topology, PRIVATE_BROADCAST, PUBLIC_BROADCAST, PUBLIC_IF, SERVICE};
 
@@ -359,40 +361,39 @@ pub fn start(
     })
 }
 
-/// Starts `heartbeatd` on the lab's primary: it holds the service address
-/// itself (`--service`), beating on the private network first.
-pub fn start_heartbeatd(
+/// Starts `program` with the profile's arguments, then `extra`:
+/// `heartbeatd` on the lab's primary, holding the service address itself
+/// (`--service`), beating on the private network first; `failoverd` on the
+/// lab's secondary, watching the primary and taking over the service
+/// address on its public interface.
+pub fn start_daemon(
+    program: Program,
     t: &Topology,
     bins: &Binaries,
     run: &RunDir,
     profile: &Profile,
     extra: &[&str],
 ) -> io::Result<Daemon> {
-    let mut args = run.common_args("heartbeatd", profile);
+    let name = program.name();
+    let mut args = run.common_args(name, profile);
     args.extend(extra.iter().map(|s| (*s).to_owned()));
-    args.extend([
-        "--service".to_owned(),
-        format!("{PUBLIC_IF}:{SERVICE}/32"),
-        PRIVATE_BROADCAST.to_string(),
-        PUBLIC_BROADCAST.to_string(),
-    ]);
-    start(&t.primary.ns, &bins.heartbeatd, "heartbeatd", &args, run)
-}
-
-/// Starts `failoverd` on the lab's secondary, watching the primary and
-/// taking over the service address on its public interface.
-pub fn start_failoverd(
-    t: &Topology,
-    bins: &Binaries,
-    run: &RunDir,
-    profile: &Profile,
-    extra: &[&str],
-) -> io::Result<Daemon> {
-    let mut args = run.common_args("failoverd", profile);
-    args.extend(extra.iter().map(|s| (*s).to_owned()));
-    args.extend([
-        t.primary.private_ip.to_string(),
-        format!("{PUBLIC_IF}:{SERVICE}"),
-    ]);
-    start(&t.secondary.ns, &bins.failoverd, "failoverd", &args, run)
+    let (ns, binary) = match program {
+        Program::Heartbeatd => {
+            args.extend([
+                "--service".to_owned(),
+                format!("{PUBLIC_IF}:{SERVICE}/32"),
+                PRIVATE_BROADCAST.to_string(),
+                PUBLIC_BROADCAST.to_string(),
+            ]);
+            (&t.primary.ns, &bins.heartbeatd)
+        }
+        Program::Failoverd => {
+            args.extend([
+                t.primary.private_ip.to_string(),
+                format!("{PUBLIC_IF}:{SERVICE}"),
+            ]);
+            (&t.secondary.ns, &bins.failoverd)
+        }
+    };
+    start(ns, binary, name, &args, run)
 }

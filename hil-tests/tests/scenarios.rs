@@ -44,8 +44,7 @@ use failover_lab::daemons::Profile;
 use failover_lab::faults::{ArpBlock, Direction, Loss};
 use failover_lab::holds::{held_at, Held};
 use failover_lab::lab::{
-    acquire_then_release, events, longest_outage, primary_kept_it, record_file, record_stage,
-    record_stages, stages, Lab, Owner, ACQUIRE, NO_OUTAGE, QUIET, RELEASE,
+    events, primary_kept_it, record_file, record_stage, stages, Lab, Owner, ACQUIRE, QUIET, RELEASE,
 };
 use failover_lab::lab_test;
 use failover_lab::process::{is_running, listed_pids, KillListed};
@@ -55,8 +54,7 @@ use nix::sys::signal::Signal;
 #[test]
 fn private_cut_is_an_anomaly_only() {
     let Some(_serial) = lab_test!() else { return };
-    let mut lab = Lab::scenario("private-cut", Profile::fast_patient());
-    record_stages(&lab.srun);
+    let mut lab = Lab::scenario("private-cut", Profile::fast_patient()).recording_stages();
     let (hb, fo) = lab.start_both();
     let logs = [&hb, &fo];
 
@@ -72,12 +70,7 @@ fn private_cut_is_an_anomaly_only() {
 
     lab.check_anomaly_only(&hb, &fo, "the primary must hold the address throughout");
     lab.check(lab.runs() == ["primary"], "only the primary serves", &logs);
-    let outage = longest_outage(&lab.probes(), cut, end);
-    lab.check(
-        outage < NO_OUTAGE,
-        &format!("the client must keep its service (longest gap {outage:?})"),
-        &logs,
-    );
+    lab.check_client_kept_service(cut, end, "the client must keep its service", &logs);
 }
 
 #[test]
@@ -90,15 +83,13 @@ fn a_public_cut_on_the_primary_hands_the_service_over_and_back() {
     // secondary (release first, then acquire) and takes it back once the
     // cable has been in for the settling time.
     let Some(_serial) = lab_test!() else { return };
-    let mut lab = Lab::scenario("public-cut", Profile::fast());
-    record_stages(&lab.srun);
+    let mut lab = Lab::scenario("public-cut", Profile::fast()).recording_stages();
     let (hb, fo) = lab.start_both();
     let logs = [&hb, &fo];
 
     let cut = Instant::now();
     lab.t.unplug(&lab.t.primary, Net::Public).unwrap();
-    lab.wait_owner(Owner::Secondary, &logs);
-    lab.wait_served_by("secondary", cut, &logs);
+    lab.wait_serving(Owner::Secondary, cut, &logs);
     lab.wait_mailed(&lab.prun, "HandedOver", &logs);
     lab.wait_mailed(&lab.srun, "TookOver", &logs);
     let (_, s) = lab.held();
@@ -130,24 +121,12 @@ fn a_public_cut_on_the_primary_hands_the_service_over_and_back() {
     std::thread::sleep(QUIET);
     let plugged = Instant::now();
     lab.t.plug(&lab.t.primary, Net::Public).unwrap();
-    lab.wait_owner(Owner::Primary, &logs);
-    lab.wait_served_by("primary", plugged, &logs);
+    lab.wait_serving(Owner::Primary, plugged, &logs);
     lab.wait_mailed(&lab.srun, "Relinquished", &logs);
 
     lab.check_never_two_holders(&logs);
-    lab.check(
-        acquire_then_release(&stages(&lab.srun)),
-        &format!(
-            "acquire stages, then release stages: {:?}",
-            stages(&lab.srun)
-        ),
-        &logs,
-    );
-    lab.check(
-        lab.runs() == ["primary", "secondary", "primary"],
-        "the client was served by the primary, the secondary, the primary",
-        &logs,
-    );
+    lab.check_acquire_then_release(&logs);
+    lab.check_served_over_and_back(&logs);
     let (pm, sm) = (events(&lab.prun), events(&lab.srun));
     lab.check(
         ["Unreachable", "HandedOver", "Reachable", "Acquired"]
@@ -171,10 +150,7 @@ fn a_half_healed_primary_does_not_get_the_service_back() {
     let (hb, fo) = lab.start_both();
     let logs = [&hb, &fo];
 
-    let cut = Instant::now();
-    lab.t.unplug_both(&lab.t.primary).unwrap();
-    lab.wait_owner(Owner::Secondary, &logs);
-    lab.wait_served_by("secondary", cut, &logs);
+    lab.cut_primary_off(&logs);
 
     let private_back = Instant::now();
     lab.t.plug(&lab.t.primary, Net::Private).unwrap();
@@ -189,18 +165,15 @@ fn a_half_healed_primary_does_not_get_the_service_back() {
         &format!("with the private cable alone back, the secondary still serves: {p:?} {s:?}"),
         &logs,
     );
-    let gap = longest_outage(&lab.probes(), private_back, public_back);
-    lab.check(
-        gap < NO_OUTAGE,
-        &format!(
-            "the client kept its service while the primary was half healed (longest gap {gap:?})"
-        ),
+    lab.check_client_kept_service(
+        private_back,
+        public_back,
+        "the client kept its service while the primary was half healed",
         &logs,
     );
 
     lab.t.plug(&lab.t.primary, Net::Public).unwrap();
-    lab.wait_owner(Owner::Primary, &logs);
-    lab.wait_served_by("primary", public_back, &logs);
+    lab.wait_serving(Owner::Primary, public_back, &logs);
     let (p, _) = lab.held();
     lab.check(
         p.last().is_some_and(|h| h.from >= public_back),
@@ -208,11 +181,7 @@ fn a_half_healed_primary_does_not_get_the_service_back() {
         &logs,
     );
     lab.check_never_two_holders(&logs);
-    lab.check(
-        lab.runs() == ["primary", "secondary", "primary"],
-        "the client was served by the primary, the secondary, the primary",
-        &logs,
-    );
+    lab.check_served_over_and_back(&logs);
 }
 
 #[test]
@@ -225,9 +194,7 @@ fn a_primary_whose_probe_goes_unanswered_hands_over_and_takes_back() {
     let Some(_serial) = lab_test!() else { return };
     let mut lab = Lab::scenario("probe", Profile::fast());
     let probe = CLIENT_IP.to_string();
-    let hb = lab.heartbeatd(&["--probe", &probe]);
-    let fo = lab.failoverd(&["--probe", &probe]);
-    lab.steady(&hb, &fo);
+    let (hb, fo) = lab.start_both_with(&["--probe", &probe], &["--probe", &probe]);
     let logs = [&hb, &fo];
 
     let primary_port = lab.t.primary.port(Net::Public);
@@ -255,8 +222,7 @@ fn a_primary_whose_probe_goes_unanswered_hands_over_and_takes_back() {
 
     let cleared = Instant::now();
     ArpBlock::clear(&lab.t.switch).expect("unblock ARP");
-    lab.wait_owner(Owner::Primary, &logs);
-    lab.wait_served_by("primary", cleared, &logs);
+    lab.wait_serving(Owner::Primary, cleared, &logs);
     lab.check_never_two_holders(&logs);
     let runs = lab.runs();
     lab.check(
@@ -271,17 +237,13 @@ fn a_primary_whose_probe_goes_unanswered_hands_over_and_takes_back() {
 #[test]
 fn both_cut_takes_over_and_fails_back_on_replug() {
     let Some(_serial) = lab_test!() else { return };
-    let mut lab = Lab::scenario("both-cut", Profile::fast());
-    record_stages(&lab.srun);
+    let mut lab = Lab::scenario("both-cut", Profile::fast()).recording_stages();
     lab.capture_arp().expect("capture");
     let (hb, fo) = lab.start_both();
     let logs = [&hb, &fo];
     let (pmac, smac) = lab.macs.clone();
 
-    let cut = Instant::now();
-    lab.t.unplug_both(&lab.t.primary).unwrap();
-    lab.wait_owner(Owner::Secondary, &logs);
-    lab.wait_served_by("secondary", cut, &logs);
+    let cut = lab.cut_primary_off(&logs);
     lab.wait_mailed(&lab.srun, "TookOver", &logs);
     lab.check(
         stages(&lab.srun).starts_with(&ACQUIRE.map(str::to_owned)),
@@ -295,10 +257,7 @@ fn both_cut_takes_over_and_fails_back_on_replug() {
         &logs,
     );
 
-    let plugged = Instant::now();
-    lab.t.plug_both(&lab.t.primary).unwrap();
-    lab.wait_owner(Owner::Primary, &logs);
-    lab.wait_served_by("primary", plugged, &logs);
+    let plugged = lab.plug_primary_back(&logs);
     lab.wait_mailed(&lab.srun, "Relinquished", &logs);
     lab.wait("the primary's gratuitous ARP", &logs, || {
         lab.arp
@@ -308,14 +267,7 @@ fn both_cut_takes_over_and_fails_back_on_replug() {
             .is_some()
     });
 
-    lab.check(
-        acquire_then_release(&stages(&lab.srun)),
-        &format!(
-            "acquire stages, then release stages: {:?}",
-            stages(&lab.srun)
-        ),
-        &logs,
-    );
+    lab.check_acquire_then_release(&logs);
     lab.check_never_two_holders(&logs);
     // One hold each way; more only where a daemon logged a stall.
     let (p, s) = lab.held();
@@ -327,11 +279,7 @@ fn both_cut_takes_over_and_fails_back_on_replug() {
         &format!("the primary, the secondary, the primary again: {p:?} {s:?}"),
         &logs,
     );
-    lab.check(
-        lab.runs() == ["primary", "secondary", "primary"],
-        "the client was served by the primary, the secondary, the primary",
-        &logs,
-    );
+    lab.check_served_over_and_back(&logs);
     let (pm, sm) = (events(&lab.prun), events(&lab.srun));
     lab.check(
         pm.contains(&"Isolated".to_owned()) && sm.contains(&"TookOver".to_owned()),
@@ -345,8 +293,7 @@ fn both_cut_takes_over_and_fails_back_on_replug() {
 #[test]
 fn primary_process_killed_then_restarted() {
     let Some(_serial) = lab_test!() else { return };
-    let mut lab = Lab::scenario("primary-killed", Profile::fast());
-    record_stages(&lab.srun);
+    let mut lab = Lab::scenario("primary-killed", Profile::fast()).recording_stages();
     let (hb, fo) = lab.start_both();
 
     let killed = Instant::now();
@@ -394,14 +341,7 @@ fn primary_process_killed_then_restarted() {
         "zero overlap from the restart on",
         &logs,
     );
-    lab.check(
-        acquire_then_release(&stages(&lab.srun)),
-        &format!(
-            "acquire stages, then release stages: {:?}",
-            stages(&lab.srun)
-        ),
-        &logs,
-    );
+    lab.check_acquire_then_release(&logs);
     lab.check(
         hb2.logged("reclaiming"),
         "the restarted primary reclaimed through the handshake",
@@ -429,8 +369,7 @@ fn primary_process_killed_then_restarted() {
 #[test]
 fn primary_frozen_then_thawed_drops_at_once() {
     let Some(_serial) = lab_test!() else { return };
-    let mut lab = Lab::scenario("primary-frozen", Profile::fast());
-    record_stages(&lab.srun);
+    let mut lab = Lab::scenario("primary-frozen", Profile::fast()).recording_stages();
     let (hb, fo) = lab.start_both();
     let logs = [&hb, &fo];
 
@@ -498,21 +437,11 @@ fn primary_frozen_then_thawed_drops_at_once() {
 #[test]
 fn secondary_isolated_takes_nothing_and_the_client_keeps_its_service() {
     let Some(_serial) = lab_test!() else { return };
-    let mut lab = Lab::scenario("secondary-isolated", Profile::fast_patient());
-    record_stages(&lab.srun);
+    let mut lab = Lab::scenario("secondary-isolated", Profile::fast_patient()).recording_stages();
     let (hb, fo) = lab.start_both();
     let logs = [&hb, &fo];
 
-    let cut = Instant::now();
-    lab.t.unplug_both(&lab.t.secondary).unwrap();
-    lab.wait("failoverd to see it is cut off", &logs, || {
-        fo.logged_after(cut, "no carrier on any link").is_some()
-    });
-    lab.wait_mailed(&lab.prun, "PeerLost", &logs);
-    std::thread::sleep(QUIET);
-    let plugged = Instant::now();
-    lab.t.plug_both(&lab.t.secondary).unwrap();
-    lab.wait_mailed(&lab.prun, "PeerRegained", &logs);
+    let (cut, plugged) = lab.isolate_secondary_for_a_while(&fo, &logs);
     // Back on the network, failoverd watches the primary again.
     lab.wait("failoverd to hear the primary again", &logs, || {
         fo.logged_after(plugged, "carrier back").is_some()
@@ -533,18 +462,9 @@ fn secondary_isolated_takes_nothing_and_the_client_keeps_its_service() {
         &logs,
     );
     lab.check(stages(&lab.srun).is_empty(), "no script may run", &logs);
-    lab.check(
-        !events(&lab.srun).iter().any(|e| e == "TookOver"),
-        "no takeover mail",
-        &logs,
-    );
+    lab.check_no_takeover_mail(&logs);
     lab.check(lab.runs() == ["primary"], "only the primary serves", &logs);
-    let outage = longest_outage(&lab.probes(), cut, end);
-    lab.check(
-        outage < NO_OUTAGE,
-        &format!("the client never loses its service (longest gap {outage:?})"),
-        &logs,
-    );
+    lab.check_client_kept_service(cut, end, "the client never loses its service", &logs);
 }
 
 #[test]
@@ -561,8 +481,7 @@ fn thirty_percent_loss_everywhere_makes_no_false_takeover() {
     // dead time, is what is under test.
     let mut profile = Profile::fast();
     profile.deadtime = None;
-    let mut lab = Lab::scenario("loss-30", profile);
-    record_stages(&lab.srun);
+    let mut lab = Lab::scenario("loss-30", profile).recording_stages();
     // Every frame entering the switch is lost with 30 % probability: 30 %
     // loss on every path, both directions, both networks. Set before the
     // daemons start, so the detector learns the loss as it warms up: a
@@ -612,20 +531,8 @@ fn thirty_percent_loss_everywhere_makes_no_false_takeover() {
         ),
         &logs,
     );
-    let (p, s) = lab.held();
     if verdicts.is_empty() {
-        lab.check(
-            s.is_empty(),
-            &format!("no false takeover: the secondary held {s:?}"),
-            &logs,
-        );
-        lab.check(!fo.logged("took over"), "no takeover in the log", &logs);
-        lab.check(stages(&lab.srun).is_empty(), "no script ran", &logs);
-        lab.check(
-            primary_kept_it(&p, &hb),
-            "the primary held the address throughout",
-            &logs,
-        );
+        lab.check_no_takeover(&hb, &fo, &logs);
         lab.check(
             lab.runs() == ["primary"],
             "only the primary answered the client",
@@ -650,16 +557,13 @@ fn thirty_percent_loss_everywhere_makes_no_false_takeover() {
 #[test]
 fn forged_and_replayed_heartbeats_neither_hold_off_nor_undo_a_takeover() {
     let Some(_serial) = lab_test!() else { return };
-    let mut lab = Lab::scenario("forged", Profile::fast());
-    record_stages(&lab.srun);
+    let mut lab = Lab::scenario("forged", Profile::fast()).recording_stages();
     let secret = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
     let (pkeys, skeys) = (
         lab.prun.key_file(secret).unwrap(),
         lab.srun.key_file(secret).unwrap(),
     );
-    let hb = lab.heartbeatd(&["--key-file", &pkeys]);
-    let fo = lab.failoverd(&["--key-file", &skeys]);
-    lab.steady(&hb, &fo);
+    let (hb, fo) = lab.start_both_with(&["--key-file", &pkeys], &["--key-file", &skeys]);
     let logs = [&hb, &fo];
     let attacker = Attacker::join_private(&lab.t).expect("the attacker joins");
     let mut ch = attacker.channel().expect("the attacker's channel");
@@ -775,12 +679,9 @@ fn forged_and_replayed_heartbeats_neither_hold_off_nor_undo_a_takeover() {
 #[test]
 fn forged_unkeyed_heartbeats_of_a_huge_epoch_change_nothing() {
     let Some(_serial) = lab_test!() else { return };
-    let mut lab = Lab::scenario("forged-unkeyed", Profile::fast_patient());
-    record_stages(&lab.srun);
+    let mut lab = Lab::scenario("forged-unkeyed", Profile::fast_patient()).recording_stages();
     let secondary_ip = lab.t.secondary.private_ip.to_string();
-    let hb = lab.heartbeatd(&["--peer", &secondary_ip]);
-    let fo = lab.failoverd(&[]);
-    lab.steady(&hb, &fo);
+    let (hb, fo) = lab.start_both_with(&["--peer", &secondary_ip], &[]);
     let logs = [&hb, &fo];
     let attacker = Attacker::join_private(&lab.t).expect("the attacker joins");
     let mut ch = attacker.channel().expect("the attacker's channel");
@@ -851,19 +752,7 @@ fn forged_unkeyed_heartbeats_of_a_huge_epoch_change_nothing() {
     std::thread::sleep(QUIET * 2);
 
     let after = (lab.counters(&hb), lab.counters(&fo));
-    let (p, s) = lab.held();
-    lab.check(
-        s.is_empty(),
-        &format!("the secondary never held the address: {s:?}"),
-        &logs,
-    );
-    lab.check(
-        primary_kept_it(&p, &hb),
-        &format!("the primary kept the address: {p:?}"),
-        &logs,
-    );
-    lab.check(!fo.logged("took over"), "no takeover", &logs);
-    lab.check(stages(&lab.srun).is_empty(), "no script ran", &logs);
+    lab.check_no_takeover(&hb, &fo, &logs);
     // The stall rule may drop and retake the address on a loaded machine
     // (primary_kept_it allows for it); a yield to the forged HOLDS would be
     // logged as "gave up".
@@ -883,12 +772,7 @@ fn forged_unkeyed_heartbeats_of_a_huge_epoch_change_nothing() {
         &logs,
         || lab.status(&hb).contains("holding the service addresses"),
     );
-    let outage = longest_outage(&lab.probes(), attack, Instant::now());
-    lab.check(
-        outage < NO_OUTAGE,
-        &format!("the client kept its service (longest gap {outage:?})"),
-        &logs,
-    );
+    lab.check_client_kept_service(attack, Instant::now(), "the client kept its service", &logs);
     lab.check(
         lab.status(&fo).contains("198.51.100.1: alive"),
         "failoverd still hears the real primary",
@@ -913,8 +797,7 @@ fn forged_unkeyed_heartbeats_of_a_huge_epoch_change_nothing() {
 #[test]
 fn a_flood_of_malformed_frames_changes_nothing() {
     let Some(_serial) = lab_test!() else { return };
-    let mut lab = Lab::scenario("malformed-flood", Profile::fast_patient());
-    record_stages(&lab.srun);
+    let mut lab = Lab::scenario("malformed-flood", Profile::fast_patient()).recording_stages();
     let (hb, fo) = lab.start_both();
     let logs = [&hb, &fo];
     let attacker = Attacker::join_private(&lab.t).expect("the attacker joins");
@@ -1020,15 +903,7 @@ fn a_flood_of_malformed_frames_changes_nothing() {
             &logs,
         );
     }
-    let (p, s) = lab.held();
-    lab.check(s.is_empty(), "no takeover", &logs);
-    lab.check(
-        primary_kept_it(&p, &hb),
-        "the primary held throughout",
-        &logs,
-    );
-    lab.check(!fo.logged("took over"), "no takeover in the log", &logs);
-    lab.check(stages(&lab.srun).is_empty(), "no script ran", &logs);
+    lab.check_no_takeover(&hb, &fo, &logs);
     lab.check(lab.runs() == ["primary"], "only the primary served", &logs);
 }
 
@@ -1060,9 +935,7 @@ fn a_hanging_test_script_is_killed_and_vetoes_the_takeover() {
     for stage in ["PreAcq", "PostAcq"] {
         record_stage(&lab.srun, stage);
     }
-    let hb = lab.heartbeatd(&[]);
-    let fo = lab.failoverd(&["--script-timeout", "1"]);
-    lab.steady(&hb, &fo);
+    let (hb, fo) = lab.start_both_with(&[], &["--script-timeout", "1"]);
     let logs = [&hb, &fo];
 
     let cut = Instant::now();
@@ -1117,17 +990,10 @@ fn a_hanging_test_script_is_killed_and_vetoes_the_takeover() {
         "failoverd says the script was killed at its limit",
         &logs,
     );
-    lab.check(
-        !events(&lab.srun).iter().any(|e| e == "TookOver"),
-        "no takeover mail",
-        &logs,
-    );
+    lab.check_no_takeover_mail(&logs);
 
     // The primary comes back and serves again; still never two holders.
-    let plugged = Instant::now();
-    lab.t.plug_both(&lab.t.primary).unwrap();
-    lab.wait_owner(Owner::Primary, &logs);
-    lab.wait_served_by("primary", plugged, &logs);
+    lab.plug_primary_back(&logs);
     lab.check_never_two_holders(&logs);
     lab.check(
         lab.runs() == ["primary"],
@@ -1139,15 +1005,11 @@ fn a_hanging_test_script_is_killed_and_vetoes_the_takeover() {
 #[test]
 fn failoverd_restarted_while_holding() {
     let Some(_serial) = lab_test!() else { return };
-    let mut lab = Lab::scenario("failoverd-restart", Profile::fast());
-    record_stages(&lab.srun);
+    let mut lab = Lab::scenario("failoverd-restart", Profile::fast()).recording_stages();
     let (hb, fo) = lab.start_both();
 
     // The primary is cut off: the secondary takes over.
-    let cut = Instant::now();
-    lab.t.unplug_both(&lab.t.primary).unwrap();
-    lab.wait_owner(Owner::Secondary, &[&hb, &fo]);
-    lab.wait_served_by("secondary", cut, &[&hb, &fo]);
+    lab.cut_primary_off(&[&hb, &fo]);
     lab.wait_mailed(&lab.srun, "TookOver", &[&fo]);
 
     // 1. SIGTERM: it releases (PreRel, remove, PostRel) and exits.
@@ -1205,20 +1067,11 @@ fn failoverd_restarted_while_holding() {
         &format!("the leftover went when failoverd started again, then it took over: {s:?}"),
         &[&fo3],
     );
-    lab.wait("three takeover mails", &[&fo3], || {
-        events(&lab.srun)
-            .iter()
-            .filter(|e| *e == "TookOver")
-            .count()
-            >= 3
-    });
+    lab.wait_mailed_times(&lab.srun, "TookOver", 3, &[&fo3]);
 
     // The primary comes back: failback, never two holders in all of it.
-    let plugged = Instant::now();
-    lab.t.plug_both(&lab.t.primary).unwrap();
     let logs = [&hb, &fo3];
-    lab.wait_owner(Owner::Primary, &logs);
-    lab.wait_served_by("primary", plugged, &logs);
+    lab.plug_primary_back(&logs);
     lab.wait("the failback's PostRel", &logs, || {
         stages(&lab.srun).ends_with(&RELEASE.map(str::to_owned))
     });
@@ -1232,18 +1085,13 @@ fn failoverd_restarted_while_holding() {
         &format!("three holds by the secondary ({stalls} stalls): {s:?}"),
         &logs,
     );
-    lab.check(
-        lab.runs() == ["primary", "secondary", "primary"],
-        "the client was served by the primary, the secondary, the primary",
-        &logs,
-    );
+    lab.check_served_over_and_back(&logs);
 }
 
 #[test]
 fn secondary_frozen_while_holding_drops_at_once_and_takes_over_again() {
     let Some(_serial) = lab_test!() else { return };
-    let mut lab = Lab::scenario("secondary-frozen", Profile::fast());
-    record_stages(&lab.srun);
+    let mut lab = Lab::scenario("secondary-frozen", Profile::fast()).recording_stages();
     let hb = lab.heartbeatd(&[]);
     let fo = lab.failoverd(&[]);
     let logs = [&hb, &fo];
@@ -1283,10 +1131,7 @@ fn secondary_frozen_while_holding_drops_at_once_and_takes_over_again() {
     });
 
     // The primary comes back: failback, and never two holders.
-    let plugged = Instant::now();
-    lab.t.plug_both(&lab.t.primary).unwrap();
-    lab.wait_owner(Owner::Primary, &logs);
-    lab.wait_served_by("primary", plugged, &logs);
+    lab.plug_primary_back(&logs);
     lab.check_never_two_holders(&logs);
 }
 
@@ -1332,9 +1177,7 @@ fn an_anomaly_is_mailed_once_across_a_stall() {
     let logs = [&hb, &fo];
     lab.t.unplug(&lab.t.primary, Net::Private).unwrap();
     lab.wait_mailed(&lab.srun, "NetworkAnomaly", &logs);
-    lab.t.secondary.ns.signal(fo.pid, Signal::SIGSTOP).unwrap();
-    std::thread::sleep(Duration::from_millis(300));
-    lab.t.secondary.ns.signal(fo.pid, Signal::SIGCONT).unwrap();
+    lab.freeze_failoverd(&fo, Duration::from_millis(300));
     // Well past the private link's dead time (200 ms) after the thaw.
     std::thread::sleep(Duration::from_millis(1000));
     let mail = events(&lab.srun);

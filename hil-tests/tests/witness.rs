@@ -53,7 +53,7 @@ use failover_lab::bench::cpu_seconds;
 use failover_lab::holds::{lasting_past, started_since, Held};
 use failover_lab::lab::{events, events_since, notified, only, Lab, Owner, QUIET, STEP};
 use failover_lab::witness::{self, LEASE, WITNESS_DEAD_TIME};
-use failover_lab::witness_log::{boot_epochs, boots, first_status, granted_deaf};
+use failover_lab::witness_log::{first_status, granted_deaf};
 use failover_lab::witness_test;
 
 #[test]
@@ -67,9 +67,7 @@ fn primary_power_loss_the_witness_grants_and_the_secondary_takes_over() {
 
     // Power loss: both cables out; the primary's kernel drops its address
     // (its heartbeatd sees no carrier anywhere and lets go too).
-    let cut = Instant::now();
-    lab.t.unplug_both(&lab.t.primary).unwrap();
-    lab.wait_owner(Owner::Secondary, &logs);
+    let cut = lab.cut_primary_off(&logs);
     let took = cut.elapsed();
     lab.wait_mailed(&lab.srun, "TookOver", &logs);
 
@@ -90,18 +88,12 @@ fn primary_power_loss_the_witness_grants_and_the_secondary_takes_over() {
         &format!("the takeover had the witness's grant, no fallback: {mail:?}"),
         &logs,
     );
-    lab.check(
-        lab.witness_node().is_running(),
-        "the witness is still running",
+    lab.check_witness_running(&logs);
+    lab.check_witness_log(
+        |log| log.contains("GRANT to 198.51.100.2"),
+        "the witness logged its grant to the secondary",
         &logs,
     );
-    if let Some(log) = lab.witness_log(&logs) {
-        lab.check(
-            log.contains("GRANT to 198.51.100.2"),
-            "the witness logged its grant to the secondary",
-            &logs,
-        );
-    }
     eprintln!("takeover {took:?} after the primary's power loss");
 }
 
@@ -115,15 +107,7 @@ fn secondary_isolated_cannot_reach_the_witness_and_takes_nothing() {
     let logs = [&hb, &fo];
 
     let pm_before = events(&lab.prun);
-    let cut = Instant::now();
-    lab.t.unplug_both(&lab.t.secondary).unwrap();
-    lab.wait("failoverd to see it is cut off", &logs, || {
-        fo.logged_after(cut, "no carrier on any link").is_some()
-    });
-    lab.wait_mailed(&lab.prun, "PeerLost", &logs);
-    std::thread::sleep(QUIET);
-    lab.t.plug_both(&lab.t.secondary).unwrap();
-    lab.wait_mailed(&lab.prun, "PeerRegained", &logs);
+    let (cut, _) = lab.isolate_secondary_for_a_while(&fo, &logs);
     std::thread::sleep(Duration::from_millis(300));
 
     let (p, s) = lab.held();
@@ -159,14 +143,12 @@ fn secondary_isolated_cannot_reach_the_witness_and_takes_nothing() {
         &format!("no takeover: {sm:?}"),
         &logs,
     );
-    lab.check(
-        lab.witness_node().is_running(),
-        "the witness is still running",
+    lab.check_witness_running(&logs);
+    lab.check_witness_log(
+        |log| !log.contains("GRANT"),
+        "the witness granted nothing",
         &logs,
     );
-    if let Some(log) = lab.witness_log(&logs) {
-        lab.check(!log.contains("GRANT"), "the witness granted nothing", &logs);
-    }
 }
 
 #[test]
@@ -179,9 +161,7 @@ fn witness_down_with_policy_required_no_takeover_until_it_is_back() {
     let logs = [&hb, &fo];
 
     // The witness loses power: the secondary notices and says so.
-    lab.power_off();
-    lab.wait_mailed(&lab.srun, "WitnessLost", &logs);
-    lab.wait_owner(Owner::Primary, &logs);
+    lab.power_off_until_witness_lost(&logs);
 
     // Then the primary goes: without the witness, policy "required" takes
     // nothing.
@@ -193,11 +173,7 @@ fn witness_down_with_policy_required_no_takeover_until_it_is_back() {
         "without the witness (policy required) the secondary takes nothing",
         &logs,
     );
-    lab.check(
-        !events(&lab.srun).iter().any(|e| e == "TookOver"),
-        "no takeover mail",
-        &logs,
-    );
+    lab.check_no_takeover_mail(&logs);
 
     // The witness comes back (a new boot, a new epoch): it listens for its
     // whole dead time, hears no primary, and grants.
@@ -211,13 +187,11 @@ fn witness_down_with_policy_required_no_takeover_until_it_is_back() {
         "the witness runs its second boot",
         &logs,
     );
-    if let Some(log) = lab.witness_log(&logs) {
-        lab.check(
-            log.contains("GRANT to 198.51.100.2"),
-            "the rebooted witness logged its grant",
-            &logs,
-        );
-    }
+    lab.check_witness_log(
+        |log| log.contains("GRANT to 198.51.100.2"),
+        "the rebooted witness logged its grant",
+        &logs,
+    );
     eprintln!("takeover {:?} after the witness came back", back.elapsed());
 }
 
@@ -231,17 +205,13 @@ fn witness_down_with_policy_preferred_apple_rule_after_the_longer_hold_down() {
     let (hb, fo) = lab.start_all();
     let logs = [&hb, &fo];
 
-    lab.power_off();
-    lab.wait_mailed(&lab.srun, "WitnessLost", &logs);
-    lab.wait_owner(Owner::Primary, &logs);
+    lab.power_off_until_witness_lost(&logs);
 
     // The primary goes. Without the witness, policy "preferred" falls back
     // to Apple's rule (silence on every link), but only once the longer
     // hold-down — one lease, 200 ms — has passed since the verdict: any
     // grant the witness may have given meanwhile has run out by then.
-    let cut = Instant::now();
-    lab.t.unplug_both(&lab.t.primary).unwrap();
-    lab.wait_owner(Owner::Secondary, &logs);
+    let cut = lab.cut_primary_off(&logs);
     lab.wait_mailed(&lab.srun, "TookOver", &logs);
 
     let (p, s) = lab.check_never_two_holders(&logs);
@@ -283,13 +253,11 @@ fn witness_down_with_policy_preferred_apple_rule_after_the_longer_hold_down() {
         "the fallback mail says the takeover is without the witness",
         &logs,
     );
-    if let Some(log) = lab.witness_log(&logs) {
-        lab.check(
-            !log.contains("GRANT"),
-            "the witness, off since before the primary went, granted nothing",
-            &logs,
-        );
-    }
+    lab.check_witness_log(
+        |log| !log.contains("GRANT"),
+        "the witness, off since before the primary went, granted nothing",
+        &logs,
+    );
     eprintln!("takeover {took:?} after the primary's power loss, without the witness");
 }
 
@@ -304,9 +272,7 @@ fn witness_rebooted_right_after_its_grant_the_lease_binds_and_no_second_holder()
 
     // The primary loses power; the witness grants; the moment the
     // secondary has the address, the witness loses power too.
-    let cut = Instant::now();
-    lab.t.unplug_both(&lab.t.primary).unwrap();
-    lab.wait_owner(Owner::Secondary, &logs);
+    let cut = lab.cut_primary_off(&logs);
     let off = Instant::now();
     lab.power_off();
 
@@ -350,18 +316,10 @@ fn witness_rebooted_right_after_its_grant_the_lease_binds_and_no_second_holder()
         ),
         &logs,
     );
-    lab.wait("a second TookOver mail", &logs, || {
-        events(&lab.srun)
-            .iter()
-            .filter(|e| *e == "TookOver")
-            .count()
-            >= 2
-    });
+    lab.wait_mailed_times(&lab.srun, "TookOver", 2, &logs);
 
     // The primary comes back: a failback through the reclaim handshake.
-    let back = Instant::now();
-    lab.t.plug_both(&lab.t.primary).unwrap();
-    lab.wait_owner(Owner::Primary, &logs);
+    let back = lab.plug_primary_back(&logs);
     lab.wait_mailed(&lab.srun, "Relinquished", &logs);
     std::thread::sleep(Duration::from_millis(300));
 
@@ -408,20 +366,11 @@ fn witness_rebooted_right_after_its_grant_the_lease_binds_and_no_second_holder()
         ),
         &logs,
     );
-    if let Some(log) = lab.witness_log(&logs) {
-        let b = boots(&log);
-        let epochs = boot_epochs(&log);
-        lab.check(
-            b.len() == 2 && b.iter().all(|l| l.contains("GRANT to 198.51.100.2")),
-            "each boot of the witness logged a grant to the secondary",
-            &logs,
-        );
-        lab.check(
-            matches!(epochs[..], [Some(a), Some(b)] if b > a),
-            &format!("the rebooted witness has a larger epoch: {epochs:?}"),
-            &logs,
-        );
-    }
+    lab.check_witness_rebooted(
+        |_, b| b.iter().all(|l| l.contains("GRANT to 198.51.100.2")),
+        "each boot of the witness logged a grant to the secondary",
+        &logs,
+    );
 }
 
 #[test]
@@ -518,20 +467,11 @@ fn witness_rebooted_while_the_live_primary_is_lost_to_the_secondary_grants_nothi
         &format!("the primary fenced itself and took the address back: {pm:?}"),
         &logs,
     );
-    if let Some(log) = lab.witness_log(&logs) {
-        let b = boots(&log);
-        let epochs = boot_epochs(&log);
-        lab.check(
-            b.len() == 2 && !log.contains("GRANT"),
-            "neither boot of the witness granted anything",
-            &logs,
-        );
-        lab.check(
-            matches!(epochs[..], [Some(a), Some(b)] if b > a),
-            &format!("the rebooted witness has a larger epoch: {epochs:?}"),
-            &logs,
-        );
-    }
+    lab.check_witness_rebooted(
+        |log, _| !log.contains("GRANT"),
+        "neither boot of the witness granted anything",
+        &logs,
+    );
 }
 
 #[test]
@@ -554,14 +494,12 @@ fn forged_grants_from_another_host_are_refused_with_a_key() {
     // A real takeover first, with the key: the attacker records the
     // witness's genuine, signed grants off the wire. Then the primary
     // comes back (failback).
-    lab.t.unplug_both(&lab.t.primary).unwrap();
-    lab.wait_owner(Owner::Secondary, &logs);
+    lab.cut_primary_off(&logs);
     lab.wait_mailed(&lab.srun, "TookOver", &logs);
     lab.wait("the attacker to capture a real grant", &logs, || {
         !forger.report().captured.is_empty()
     });
-    lab.t.plug_both(&lab.t.primary).unwrap();
-    lab.wait_owner(Owner::Primary, &logs);
+    lab.plug_primary_back(&logs);
     lab.wait_mailed(&lab.srun, "Relinquished", &logs);
     lab.wait_hears_primary(&fo, &logs);
 
@@ -648,18 +586,16 @@ fn forged_grants_from_another_host_are_refused_with_a_key() {
         &format!("the primary never heard the secondary hold the address: {pm:?}"),
         &logs,
     );
-    if let Some(log) = lab.witness_log(&logs) {
-        lab.check(
-            log.contains("auth on"),
-            "the witness runs with the key",
-            &logs,
-        );
-        lab.check(
-            log.contains("GRANT to 198.51.100.2"),
-            "the witness granted the real takeover",
-            &logs,
-        );
-    }
+    lab.check_witness_log(
+        |log| log.contains("auth on"),
+        "the witness runs with the key",
+        &logs,
+    );
+    lab.check_witness_log(
+        |log| log.contains("GRANT to 198.51.100.2"),
+        "the witness granted the real takeover",
+        &logs,
+    );
     drop(forger);
     eprintln!(
         "the attacker answered {} requests with {} unauthentic grants and {} replays of {} \
@@ -702,13 +638,10 @@ fn the_witness_sleeps_between_frames_and_its_stack_keeps_a_margin() {
     std::thread::sleep(Duration::from_secs(1));
     cpu_over("alone on the network (idle)");
 
-    let hb = lab.heartbeatd(&[]);
-    let fo = lab.failoverd(&[]);
-    lab.steady(&hb, &fo);
+    let (hb, fo) = lab.start_both();
     let logs = [&hb, &fo];
     cpu_over("with both servers beating every 10 ms");
-    lab.t.unplug_both(&lab.t.primary).unwrap();
-    lab.wait_owner(Owner::Secondary, &logs);
+    lab.cut_primary_off(&logs);
 
     // The first status line comes 10 s after boot.
     let status_at = booted + Duration::from_secs(11);

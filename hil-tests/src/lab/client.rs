@@ -1,6 +1,6 @@
 //! The client of the service: started once the lab is steady, asking the
 //! service address every millisecond; whom it reached, in runs, and the
-//! longest it went unanswered.
+//! longest it went unanswered (checked against [`NO_OUTAGE`]).
 
 use std::time::{Duration, Instant};
 
@@ -79,6 +79,23 @@ impl Lab {
                     .iter()
                     .any(|p| p.sent >= since && p.answer.as_ref().is_some_and(|a| a.1 == who))
             },
+        );
+    }
+
+    /// Fails the test (saying `what`) if the client went unanswered for
+    /// [`NO_OUTAGE`] or longer between `from` and `to`.
+    pub fn check_client_kept_service(
+        &self,
+        from: Instant,
+        to: Instant,
+        what: &str,
+        logs: &[&Daemon],
+    ) {
+        let outage = longest_outage(&self.probes(), from, to);
+        self.check(
+            outage < NO_OUTAGE,
+            &format!("{what} (longest gap {outage:?})"),
+            logs,
         );
     }
 }

@@ -5,8 +5,10 @@
 
 use std::io;
 
+use failover_host::config::cli::Program;
+
 use crate::control::{real_time, status, FrameCounters};
-use crate::daemons::{start_failoverd, start_heartbeatd, Daemon};
+use crate::daemons::{start_daemon, Daemon};
 use crate::witness::WITNESS_IP;
 
 use super::Lab;
@@ -37,25 +39,27 @@ impl Lab {
     /// Starts `heartbeatd` on the primary with `extra` arguments (at
     /// real-time priority if the setup says so), without waiting for it.
     pub fn start_heartbeatd(&self, extra: &[&str]) -> io::Result<Daemon> {
-        let mut args = self.witness_args(false);
-        args.extend(extra.iter().map(|a| (*a).to_owned()));
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let d = start_heartbeatd(&self.t, &self.bins, &self.prun, &self.profile, &args)?;
-        if self.real_time {
-            real_time(&d);
-        }
-        Ok(d)
+        self.start_program(Program::Heartbeatd, extra)
     }
 
     /// Starts `failoverd` on the secondary with `extra` arguments (at
     /// real-time priority if the setup says so), without waiting for it;
     /// the lab kills it first when it goes.
     pub fn start_failoverd(&self, extra: &[&str]) -> io::Result<Daemon> {
-        let mut args = self.witness_args(true);
+        self.start_program(Program::Failoverd, extra)
+    }
+
+    /// Starts `program` with the witness's arguments and `extra`.
+    fn start_program(&self, program: Program, extra: &[&str]) -> io::Result<Daemon> {
+        let failoverd = program == Program::Failoverd;
+        let mut args = self.witness_args(failoverd);
         args.extend(extra.iter().map(|a| (*a).to_owned()));
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let d = start_failoverd(&self.t, &self.bins, &self.srun, &self.profile, &args)?;
-        self.failoverds.borrow_mut().push(d.pid);
+        let run = if failoverd { &self.srun } else { &self.prun };
+        let d = start_daemon(program, &self.t, &self.bins, run, &self.profile, &args)?;
+        if failoverd {
+            self.failoverds.borrow_mut().push(d.pid);
+        }
         if self.real_time {
             real_time(&d);
         }

@@ -1,13 +1,15 @@
 //! The checks of an outcome that several tests make: who held the address
 //! when, and above all that the address was never on both servers at once
-//! ("never two holders"), over the whole run or from a moment on.
+//! ("never two holders"), over the whole run or from a moment on; a fault
+//! that must change nothing; a takeover and a failback, in the scripts
+//! and in what the client saw.
 
 use std::time::Instant;
 
 use crate::daemons::Daemon;
 use crate::holds::{overlap, overlap_within, Held};
 
-use super::{anomaly_mails_only, events, stages, Lab};
+use super::{acquire_then_release, anomaly_mails_only, events, stages, Lab};
 
 /// Whether the primary held the address from before the fault to now: one
 /// interval, still open; on a loaded machine also one more for each time
@@ -76,6 +78,55 @@ impl Lab {
             anomaly_mails_only(&mail),
             &format!("the secondary mails the anomaly and its end, nothing else: {mail:?}"),
             &logs,
+        );
+    }
+
+    /// What a fault that must change nothing leaves behind: the secondary
+    /// never held the address, the primary kept it ([`primary_kept_it`]),
+    /// `failoverd` logged no takeover and no script ran.
+    pub fn check_no_takeover(&self, hb: &Daemon, fo: &Daemon, logs: &[&Daemon]) {
+        let (p, s) = self.held();
+        self.check(
+            s.is_empty(),
+            &format!("the secondary never held the address: {s:?}"),
+            logs,
+        );
+        self.check(
+            primary_kept_it(&p, hb),
+            &format!("the primary kept the address: {p:?}"),
+            logs,
+        );
+        self.check(!fo.logged("took over"), "no takeover in the log", logs);
+        self.check(stages(&self.srun).is_empty(), "no script ran", logs);
+    }
+
+    /// Fails the test if the secondary mailed a takeover.
+    pub fn check_no_takeover_mail(&self, logs: &[&Daemon]) {
+        self.check(
+            !events(&self.srun).iter().any(|e| e == "TookOver"),
+            "no takeover mail",
+            logs,
+        );
+    }
+
+    /// Fails the test unless the secondary's stage scripts ran a takeover,
+    /// then a failback ([`acquire_then_release`]).
+    pub fn check_acquire_then_release(&self, logs: &[&Daemon]) {
+        let ran = stages(&self.srun);
+        self.check(
+            acquire_then_release(&ran),
+            &format!("acquire stages, then release stages: {ran:?}"),
+            logs,
+        );
+    }
+
+    /// Fails the test unless the client was served by the primary, the
+    /// secondary, the primary, in that order, and by nobody else.
+    pub fn check_served_over_and_back(&self, logs: &[&Daemon]) {
+        self.check(
+            self.runs() == ["primary", "secondary", "primary"],
+            "the client was served by the primary, the secondary, the primary",
+            logs,
         );
     }
 }

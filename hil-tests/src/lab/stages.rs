@@ -7,6 +7,8 @@ use std::path::PathBuf;
 
 use crate::daemons::RunDir;
 
+use super::Lab;
+
 /// The stages of a takeover of 192.0.2.10, in order.
 pub const ACQUIRE: [&str; 3] = [
     "Test acquire 192.0.2.10",
@@ -15,6 +17,15 @@ pub const ACQUIRE: [&str; 3] = [
 ];
 /// The stages of a release of 192.0.2.10, in order.
 pub const RELEASE: [&str; 2] = ["PreRel release 192.0.2.10", "PostRel release 192.0.2.10"];
+
+impl Lab {
+    /// The lab with [`record_stages`] on the secondary: a scenario's lab
+    /// whose stage scripts the test checks.
+    pub fn recording_stages(self) -> Lab {
+        record_stages(&self.srun);
+        self
+    }
+}
 
 /// The file the recording scripts append to, in `run`: a script of a
 /// test's own records there too, with the same line.

@@ -30,8 +30,14 @@ impl Lab {
     /// Starts both daemons with the profile's (and the witness's) arguments
     /// only and waits for the steady state.
     pub fn start_both(&mut self) -> (Daemon, Daemon) {
-        let hb = self.heartbeatd(&[]);
-        let fo = self.failoverd(&[]);
+        self.start_both_with(&[], &[])
+    }
+
+    /// Starts `heartbeatd` with `hb_extra` arguments and `failoverd` with
+    /// `fo_extra`, and waits for the steady state.
+    pub fn start_both_with(&mut self, hb_extra: &[&str], fo_extra: &[&str]) -> (Daemon, Daemon) {
+        let hb = self.heartbeatd(hb_extra);
+        let fo = self.failoverd(fo_extra);
         self.steady(&hb, &fo);
         (hb, fo)
     }
@@ -87,6 +93,13 @@ impl Lab {
     pub fn wait_mailed(&self, run: &RunDir, event: &str, logs: &[&Daemon]) {
         self.wait(&format!("a {event} mail"), logs, || {
             events(run).iter().any(|e| e == event)
+        });
+    }
+
+    /// Waits until `run` has mailed `event` at least `times` times.
+    pub fn wait_mailed_times(&self, run: &RunDir, event: &str, times: usize, logs: &[&Daemon]) {
+        self.wait(&format!("{times} {event} mails"), logs, || {
+            events(run).iter().filter(|e| *e == event).count() >= times
         });
     }
 

@@ -1,7 +1,7 @@
-//! Faults and moves that several tests make on the lab, beyond pulling
-//! cables ([`crate::topology`]): the switch keeping the servers apart, a
-//! dead primary's kernel forgetting its address, a `failoverd` frozen while
-//! it holds.
+//! Faults and moves that several tests make on the lab: the primary's
+//! cables pulled and put back with the takeover and the failback waited
+//! for, the switch keeping the servers apart, a dead primary's kernel
+//! forgetting its address, a `failoverd` frozen (while it holds).
 
 use std::time::{Duration, Instant};
 
@@ -10,9 +10,75 @@ use nix::sys::signal::Signal;
 use crate::daemons::Daemon;
 use crate::topology::{Net, PUBLIC_IF, SERVICE};
 
-use super::{Lab, Owner};
+use super::{Lab, Owner, QUIET};
 
 impl Lab {
+    /// Waits until exactly `owner` holds the service address and, when the
+    /// lab has a client, until `owner` answers a probe sent at or after
+    /// `since`.
+    pub fn wait_serving(&self, owner: Owner, since: Instant, logs: &[&Daemon]) {
+        self.wait_owner(owner, logs);
+        if self.client.is_some() {
+            let who = match owner {
+                Owner::Primary => "primary",
+                Owner::Secondary => "secondary",
+                Owner::Nobody => return,
+            };
+            self.wait_served_by(who, since, logs);
+        }
+    }
+
+    /// Pulls both of the primary's cables and waits for the takeover (see
+    /// [`Lab::wait_serving`]). Returns when the cables went.
+    pub fn cut_primary_off(&self, logs: &[&Daemon]) -> Instant {
+        let cut = Instant::now();
+        self.t.unplug_both(&self.t.primary).unwrap();
+        self.wait_serving(Owner::Secondary, cut, logs);
+        cut
+    }
+
+    /// Puts both of the primary's cables back and waits for the failback
+    /// (see [`Lab::wait_serving`]). Returns when the cables were back.
+    pub fn plug_primary_back(&self, logs: &[&Daemon]) -> Instant {
+        let plugged = Instant::now();
+        self.t.plug_both(&self.t.primary).unwrap();
+        self.wait_serving(Owner::Primary, plugged, logs);
+        plugged
+    }
+
+    /// Pulls both of the secondary's cables, waits until `failoverd` sees
+    /// it is cut off and the primary mailed that it lost its peer, leaves
+    /// it so for [`QUIET`], puts the cables back and waits until the
+    /// primary mailed that it has its peer again. Returns when the cables
+    /// went and when they were back.
+    pub fn isolate_secondary_for_a_while(
+        &self,
+        fo: &Daemon,
+        logs: &[&Daemon],
+    ) -> (Instant, Instant) {
+        let cut = Instant::now();
+        self.t.unplug_both(&self.t.secondary).unwrap();
+        self.wait("failoverd to see it is cut off", logs, || {
+            fo.logged_after(cut, "no carrier on any link").is_some()
+        });
+        self.wait_mailed(&self.prun, "PeerLost", logs);
+        std::thread::sleep(QUIET);
+        let plugged = Instant::now();
+        self.t.plug_both(&self.t.secondary).unwrap();
+        self.wait_mailed(&self.prun, "PeerRegained", logs);
+        (cut, plugged)
+    }
+
+    /// Freezes `failoverd` (SIGSTOP) for `time` and thaws it. Returns when
+    /// it thawed.
+    pub fn freeze_failoverd(&self, fo: &Daemon, time: Duration) -> Instant {
+        self.t.secondary.ns.signal(fo.pid, Signal::SIGSTOP).unwrap();
+        std::thread::sleep(time);
+        let thawed = Instant::now();
+        self.t.secondary.ns.signal(fo.pid, Signal::SIGCONT).unwrap();
+        thawed
+    }
+
     /// The switch keeps the two servers from reaching each other on both
     /// networks (bridge port isolation: isolated ports reach only ports
     /// that are not isolated), while each still reaches the witness, the
@@ -56,15 +122,8 @@ impl Lab {
     /// and thaws it. Returns when it thawed.
     pub fn freeze_failoverd_while_it_holds(&mut self, hb: &Daemon, fo: &Daemon) -> Instant {
         self.steady(hb, fo);
-        let cut = Instant::now();
-        self.t.unplug_both(&self.t.primary).unwrap();
-        self.wait_owner(Owner::Secondary, &[hb, fo]);
-        self.wait_served_by("secondary", cut, &[hb, fo]);
+        self.cut_primary_off(&[hb, fo]);
         self.wait_mailed(&self.srun, "TookOver", &[fo]);
-        self.t.secondary.ns.signal(fo.pid, Signal::SIGSTOP).unwrap();
-        std::thread::sleep(Duration::from_millis(300));
-        let thawed = Instant::now();
-        self.t.secondary.ns.signal(fo.pid, Signal::SIGCONT).unwrap();
-        thawed
+        self.freeze_failoverd(fo, Duration::from_millis(300))
     }
 }

@@ -1,9 +1,11 @@
 //! The witness in a test's lab: powering it on and off, and its own log,
-//! decoded, for the checks and for a failure's report.
+//! decoded, for the checks and for a failure's report; the checks of it
+//! that several tests make.
 
 use crate::daemons::Daemon;
 use crate::topology::Topology;
 use crate::witness::{self, WitnessNode};
+use crate::witness_log::{boot_epochs, boots};
 
 use super::checks::tail;
 use super::Lab;
@@ -61,6 +63,53 @@ impl Lab {
             );
         }
         log
+    }
+
+    /// Fails the test unless the witness (QEMU) still runs.
+    pub fn check_witness_running(&self, logs: &[&Daemon]) {
+        self.check(
+            self.witness_node().is_running(),
+            "the witness is still running",
+            logs,
+        );
+    }
+
+    /// Fails the test (saying `what`) unless the witness's decoded log
+    /// satisfies `ok`; checks nothing where [`Lab::witness_log`] has no log.
+    pub fn check_witness_log(&self, ok: impl FnOnce(&str) -> bool, what: &str, logs: &[&Daemon]) {
+        if let Some(log) = self.witness_log(logs) {
+            self.check(ok(&log), what, logs);
+        }
+    }
+
+    /// Fails the test unless the witness's decoded log shows two boots,
+    /// which `ok` accepts (given the whole log and each boot's part; saying
+    /// `what`), the second with the larger epoch; checks nothing where
+    /// [`Lab::witness_log`] has no log.
+    pub fn check_witness_rebooted(
+        &self,
+        ok: impl FnOnce(&str, &[String]) -> bool,
+        what: &str,
+        logs: &[&Daemon],
+    ) {
+        if let Some(log) = self.witness_log(logs) {
+            let b = boots(&log);
+            let epochs = boot_epochs(&log);
+            self.check(b.len() == 2 && ok(&log, &b), what, logs);
+            self.check(
+                matches!(epochs[..], [Some(a), Some(b)] if b > a),
+                &format!("the rebooted witness has a larger epoch: {epochs:?}"),
+                logs,
+            );
+        }
+    }
+
+    /// Cuts the witness's power and waits until the secondary mailed that
+    /// it lost the witness, with the primary still the only holder.
+    pub fn power_off_until_witness_lost(&mut self, logs: &[&Daemon]) {
+        self.power_off();
+        self.wait_mailed(&self.srun, "WitnessLost", logs);
+        self.wait_owner(super::Owner::Primary, logs);
     }
 
     /// The tail of the witness's decoded log (decoding it into
