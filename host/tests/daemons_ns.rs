@@ -295,19 +295,92 @@ fn wait_answered_by(t: &Topology, server: &Server) {
     );
 }
 
-#[test]
-fn seed_000_procedure_with_scripts_and_mail() {
-    if skip_unless_root("seed_000_procedure_with_scripts_and_mail") {
-        return;
+/// The start of every test here: `None` (skipped, said loudly) unless
+/// root; else the lab network and the test's files, with every stage's
+/// script when `test_status` is given (see [`Files::stage_scripts`]).
+fn lab(test: &str, test_status: Option<u8>) -> Option<(Topology, Files)> {
+    if skip_unless_root(test) {
+        return None;
     }
     let t = Topology::new().expect("lab network");
     let files = Files::new();
-    files.stage_scripts(0);
-    let hb = heartbeatd(&t, &files);
-    let fo = failoverd(&t, &files);
-    wait_owner(&t, &t.primary);
-    wait_answered_by(&t, &t.primary);
+    if let Some(status) = test_status {
+        files.stage_scripts(status);
+    }
+    Some((t, files))
+}
+
+/// Starts both daemons and waits until the primary alone holds the address
+/// and failoverd monitors it.
+fn steady(t: &Topology, files: &Files) -> (Daemon, Daemon) {
+    let hb = heartbeatd(t, files);
+    let fo = failoverd(t, files);
+    wait_owner(t, &t.primary);
     fo.wait_logged("monitoring");
+    (hb, fo)
+}
+
+/// Waits until the secondary holds the service address, failing with
+/// `fo`'s log.
+fn wait_secondary_holds(t: &Topology, fo: &Daemon) {
+    assert!(
+        wait_until(WAIT, STEP, || holds(&t.secondary)),
+        "{}",
+        fo.log()
+    );
+}
+
+/// Waits until `d`'s `--status` exits with `code`; its exit code and
+/// output.
+fn wait_status(d: &Daemon, code: i32) -> (i32, String) {
+    let mut last = (0, String::new());
+    assert!(
+        wait_until(WAIT, Duration::from_millis(20), || {
+            last = d.status();
+            last.0 == code
+        }),
+        "{last:?}"
+    );
+    last
+}
+
+/// `failoverd` run in the secondary's namespace with the test's
+/// configuration file and state directory, `first` before them.
+fn failoverd_command(t: &Topology, files: &Files, first: &[&str]) -> Command {
+    let mut c = Command::new("ip");
+    c.args([
+        "netns",
+        "exec",
+        t.secondary.ns.name(),
+        env!("CARGO_BIN_EXE_failoverd"),
+    ])
+    .args(first)
+    .arg("--config")
+    .arg(files.path("failover.conf"))
+    .arg("--state-dir")
+    .arg(files.path("state"));
+    c
+}
+
+/// The pid a pid file names, if any.
+fn read_pid(path: &Path) -> Option<i32> {
+    fs::read_to_string(path)
+        .ok()
+        .and_then(|t| t.trim().parse().ok())
+}
+
+/// Whether `pid` is a running `failoverd`.
+fn is_failoverd(pid: i32) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "failoverd")
+}
+
+#[test]
+fn seed_000_procedure_with_scripts_and_mail() {
+    let Some((t, files)) = lab("seed_000_procedure_with_scripts_and_mail", Some(0)) else {
+        return;
+    };
+    let (hb, fo) = steady(&t, &files);
+    wait_answered_by(&t, &t.primary);
 
     // The status command shows both sides.
     let (code, text) = fo.status();
@@ -332,11 +405,7 @@ fn seed_000_procedure_with_scripts_and_mail() {
 
     // 2. The public cable too: the secondary takes over.
     t.unplug(&t.primary, Net::Public).unwrap();
-    assert!(
-        wait_until(WAIT, STEP, || holds(&t.secondary)),
-        "{}",
-        fo.log()
-    );
+    wait_secondary_holds(&t, &fo);
     wait_answered_by(&t, &t.secondary);
     fo.wait_logged("took over 192.0.2.10");
     assert_eq!(
@@ -375,16 +444,10 @@ fn seed_000_procedure_with_scripts_and_mail() {
 
 #[test]
 fn failing_test_script_blocks_the_takeover() {
-    if skip_unless_root("failing_test_script_blocks_the_takeover") {
+    let Some((t, files)) = lab("failing_test_script_blocks_the_takeover", Some(3)) else {
         return;
-    }
-    let t = Topology::new().expect("lab network");
-    let files = Files::new();
-    files.stage_scripts(3);
-    let _hb = heartbeatd(&t, &files);
-    let fo = failoverd(&t, &files);
-    wait_owner(&t, &t.primary);
-    fo.wait_logged("monitoring");
+    };
+    let (_hb, fo) = steady(&t, &files);
 
     t.unplug_both(&t.primary).unwrap();
     fo.wait_logged("vetoed");
@@ -405,19 +468,12 @@ fn failing_test_script_blocks_the_takeover() {
 
 #[test]
 fn sigterm_releases_and_a_restart_cleans_up() {
-    if skip_unless_root("sigterm_releases_and_a_restart_cleans_up") {
+    let Some((t, files)) = lab("sigterm_releases_and_a_restart_cleans_up", Some(0)) else {
         return;
-    }
-    let t = Topology::new().expect("lab network");
-    let files = Files::new();
-    files.stage_scripts(0);
+    };
     // No primary at all: the secondary takes over after the dead time.
     let fo = failoverd(&t, &files);
-    assert!(
-        wait_until(WAIT, STEP, || holds(&t.secondary)),
-        "{}",
-        fo.log()
-    );
+    wait_secondary_holds(&t, &fo);
     fo.wait_logged("took over");
 
     // SIGHUP: a heartbeat round at once, and a reload. A configuration
@@ -450,24 +506,13 @@ fn sigterm_releases_and_a_restart_cleans_up() {
         "PostRel release 192.0.2.10 PostRel".to_owned()
     ]));
     // Once it has exited, --status says so (exit 3).
-    let mut last = (0, String::new());
-    assert!(
-        wait_until(WAIT, Duration::from_millis(20), || {
-            last = fo.status();
-            last.0 == 3
-        }),
-        "{last:?}"
-    );
+    let last = wait_status(&fo, 3);
     assert!(last.1.contains("not running"), "{last:?}");
 
     // A crash while holding leaves the address; the next start removes it
     // (and only it: the server's own address stays).
     let fo = failoverd(&t, &files);
-    assert!(
-        wait_until(WAIT, STEP, || holds(&t.secondary)),
-        "{}",
-        fo.log()
-    );
+    wait_secondary_holds(&t, &fo);
     t.secondary.ns.signal(fo.pid, Signal::SIGKILL).unwrap();
     std::thread::sleep(Duration::from_millis(200));
     assert!(holds(&t.secondary), "a killed daemon cannot clean up");
@@ -484,22 +529,11 @@ fn sigterm_releases_and_a_restart_cleans_up() {
 
 #[test]
 fn no_run_reports_every_problem_and_exits_78() {
-    if skip_unless_root("no_run_reports_every_problem_and_exits_78") {
+    let Some((t, files)) = lab("no_run_reports_every_problem_and_exits_78", None) else {
         return;
-    }
-    let t = Topology::new().expect("lab network");
-    let files = Files::new();
-    let conf = files.path("failover.conf").display().to_string();
-    let state = files.path("state").display().to_string();
+    };
     let run = |args: &[&str]| {
-        let out = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                t.secondary.ns.name(),
-                env!("CARGO_BIN_EXE_failoverd"),
-            ])
-            .args(["-n", "--config", &conf, "--state-dir", &state])
+        let out = failoverd_command(&t, &files, &["-n"])
             .args(args)
             .output()
             .expect("run failoverd -n");
@@ -537,15 +571,10 @@ struct KillOnDrop(PathBuf);
 
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
-        let Some(pid) = fs::read_to_string(&self.0)
-            .ok()
-            .and_then(|t| t.trim().parse::<i32>().ok())
-        else {
+        let Some(pid) = read_pid(&self.0) else {
             return;
         };
-        let is_failoverd =
-            fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "failoverd");
-        if is_failoverd {
+        if is_failoverd(pid) {
             let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), Signal::SIGKILL);
         }
     }
@@ -553,32 +582,17 @@ impl Drop for KillOnDrop {
 
 #[test]
 fn background_mode_forks_keeps_the_pid_file_and_stops_on_sigterm() {
-    if skip_unless_root("background_mode_forks_keeps_the_pid_file_and_stops_on_sigterm") {
+    let Some((t, files)) = lab(
+        "background_mode_forks_keeps_the_pid_file_and_stops_on_sigterm",
+        None,
+    ) else {
         return;
-    }
-    let t = Topology::new().expect("lab network");
-    let files = Files::new();
+    };
     let pid_file = files.path("bg.pid");
-    let conf = files.path("failover.conf").display().to_string();
-    let state = files.path("state").display().to_string();
     let pair = format!("{PUBLIC_IF}:{SERVICE}");
     let pid_arg = pid_file.display().to_string();
     let _guard = KillOnDrop(pid_file.clone());
-    let out = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            t.secondary.ns.name(),
-            env!("CARGO_BIN_EXE_failoverd"),
-        ])
-        .args([
-            "--interval",
-            INTERVAL_MS,
-            "--config",
-            &conf,
-            "--state-dir",
-            &state,
-        ])
+    let out = failoverd_command(&t, &files, &["--interval", INTERVAL_MS])
         .args(["--pid-file", &pid_arg, "198.51.100.1", &pair])
         .stdin(Stdio::null())
         .output()
@@ -587,17 +601,11 @@ fn background_mode_forks_keeps_the_pid_file_and_stops_on_sigterm() {
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     // The daemon rewrites the pid file with its own pid just after the
     // fork: wait for a pid that is a running failoverd.
-    let is_daemon = |pid: i32| {
-        fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "failoverd")
-    };
     let mut pid = 0;
     assert!(
         wait_until(WAIT, STEP, || {
-            pid = fs::read_to_string(&pid_file)
-                .ok()
-                .and_then(|t| t.trim().parse().ok())
-                .unwrap_or(0);
-            pid > 0 && is_daemon(pid)
+            pid = read_pid(&pid_file).unwrap_or(0);
+            pid > 0 && is_failoverd(pid)
         }),
         "no running failoverd in the pid file"
     );
@@ -609,24 +617,10 @@ fn background_mode_forks_keeps_the_pid_file_and_stops_on_sigterm() {
         pid_file: pid_file.clone(),
         binary: env!("CARGO_BIN_EXE_failoverd"),
     };
-    let mut last = (0, String::new());
-    assert!(
-        wait_until(WAIT, Duration::from_millis(20), || {
-            last = daemon.status();
-            last.0 == 0
-        }),
-        "{last:?}"
-    );
+    let last = wait_status(&daemon, 0);
     assert!(last.1.contains(&format!("pid {pid}")), "{last:?}");
     // A second copy refuses to start while the first runs.
-    let out = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            t.secondary.ns.name(),
-            env!("CARGO_BIN_EXE_failoverd"),
-        ])
-        .args(["-x", "--config", &conf, "--state-dir", &state])
+    let out = failoverd_command(&t, &files, &["-x"])
         .args(["--pid-file", &pid_arg, "198.51.100.1", &pair])
         .output()
         .expect("run a second failoverd");

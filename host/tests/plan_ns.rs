@@ -26,13 +26,20 @@ fn ip(s: &str) -> Ipv4Addr {
     s.parse().expect("IPv4 address")
 }
 
-/// The two servers, wired and addressed.
+/// The two servers, wired and addressed, and an empty scripts directory
+/// for failoverd (root-owned, mode 0700 as tempfile makes it).
 struct Lab {
     sec: Netns,
     pri: Netns,
+    scripts: tempfile::TempDir,
 }
 
-fn lab() -> Lab {
+/// The start of every test here: `None` (skipped, said loudly) unless root,
+/// else the lab.
+fn lab(test: &str) -> Option<Lab> {
+    if skip_unless_root(test) {
+        return None;
+    }
     let sec = Netns::new("sec").expect("namespace sec");
     let pri = Netns::new("pri").expect("namespace pri");
     veth(&sec, "a0", &pri, "b0").expect("private veth pair");
@@ -41,7 +48,25 @@ fn lab() -> Lab {
     sec.add_addr("a1", "192.0.2.2/24").expect("a1 address");
     pri.add_addr("b0", "198.51.100.1/24").expect("b0 address");
     pri.add_addr("b1", "192.0.2.1/24").expect("b1 address");
-    Lab { sec, pri }
+    let scripts = tempfile::tempdir().expect("tempdir");
+    Some(Lab { sec, pri, scripts })
+}
+
+impl Lab {
+    /// failoverd's options from `args`, with the lab's scripts directory.
+    fn fopts(&self, args: &[&str]) -> FailoverdOptions {
+        fopts(args, self.scripts.path())
+    }
+
+    /// failoverd's plan on the secondary for `args`.
+    fn failoverd(&self, args: &[&str]) -> Plan {
+        fplan(&self.sec, &self.fopts(args))
+    }
+
+    /// heartbeatd's plan on the primary for `args`.
+    fn heartbeatd(&self, args: &[&str]) -> Plan {
+        hplan(&self.pri, &hopts(args))
+    }
 }
 
 /// failoverd's options from a command line (no configuration file). The
@@ -86,11 +111,6 @@ fn hplan(ns: &Netns, opts: &HeartbeatdOptions) -> Plan {
     .expect("enter namespace")
 }
 
-/// An empty scripts directory (root-owned, mode 0700 as tempfile makes it).
-fn scripts_dir() -> tempfile::TempDir {
-    tempfile::tempdir().expect("tempdir")
-}
-
 /// The one problem of `plan`, which must mention every word of `culprits`.
 fn the_problem<'a>(plan: &'a Plan, culprits: &[&str]) -> &'a str {
     assert_eq!(
@@ -118,22 +138,16 @@ fn link(id: u8, interface: &str, source: &str, peers: &str) -> LinkPlan {
 
 #[test]
 fn failoverd_sound_setup() {
-    if skip_unless_root("plan_ns::failoverd_sound_setup") {
+    let Some(lab) = lab("plan_ns::failoverd_sound_setup") else {
         return;
-    }
-    let lab = lab();
-    let dir = scripts_dir();
-    let o = fopts(
-        &[
-            "--witness",
-            "198.51.100.3",
-            "198.51.100.1",
-            "a1:192.0.2.10",
-            "a1:192.0.2.11/32",
-        ],
-        dir.path(),
-    );
-    let p = fplan(&lab.sec, &o);
+    };
+    let p = lab.failoverd(&[
+        "--witness",
+        "198.51.100.3",
+        "198.51.100.1",
+        "a1:192.0.2.10",
+        "a1:192.0.2.11/32",
+    ]);
     assert!(p.is_sound(), "{:#?}", p.problems);
     assert!(p.warnings.is_empty(), "{:#?}", p.warnings);
     assert_eq!(
@@ -148,11 +162,10 @@ fn failoverd_sound_setup() {
 
 #[test]
 fn heartbeatd_sound_setup() {
-    if skip_unless_root("plan_ns::heartbeatd_sound_setup") {
+    let Some(lab) = lab("plan_ns::heartbeatd_sound_setup") else {
         return;
-    }
-    let lab = lab();
-    let o = hopts(&[
+    };
+    let p = lab.heartbeatd(&[
         "--witness",
         "198.51.100.3",
         "--service",
@@ -160,7 +173,6 @@ fn heartbeatd_sound_setup() {
         "198.51.100.255",
         "192.0.2.255",
     ]);
-    let p = hplan(&lab.pri, &o);
     assert!(p.is_sound(), "{:#?}", p.problems);
     assert!(p.warnings.is_empty(), "{:#?}", p.warnings);
     assert_eq!(
@@ -173,8 +185,7 @@ fn heartbeatd_sound_setup() {
     assert_eq!(p.local_private, ip("198.51.100.1"));
 
     // A unicast target (the secondary's address) is sent to as given.
-    let o = hopts(&["198.51.100.2", "192.0.2.2"]);
-    let p = hplan(&lab.pri, &o);
+    let p = lab.heartbeatd(&["198.51.100.2", "192.0.2.2"]);
     assert!(p.is_sound(), "{:#?}", p.problems);
     assert_eq!(
         p.links,
@@ -187,12 +198,10 @@ fn heartbeatd_sound_setup() {
 
 #[test]
 fn down_interface_is_a_problem_no_carrier_a_warning() {
-    if skip_unless_root("plan_ns::down_interface_is_a_problem_no_carrier_a_warning") {
+    let Some(lab) = lab("plan_ns::down_interface_is_a_problem_no_carrier_a_warning") else {
         return;
-    }
-    let lab = lab();
-    let dir = scripts_dir();
-    let o = fopts(&["198.51.100.1", "a1:192.0.2.10"], dir.path());
+    };
+    let o = lab.fopts(&["198.51.100.1", "a1:192.0.2.10"]);
 
     // The peer's end down: a0 is up but has no carrier.
     lab.pri.link_down("b0").expect("b0 down");
@@ -215,20 +224,16 @@ fn down_interface_is_a_problem_no_carrier_a_warning() {
     // heartbeatd: a --service interface that is down.
     lab.pri.link_down("b1").expect("b1 down");
     lab.pri.link_up("b0").expect("b0 up");
-    let o = hopts(&["--service", "b1:192.0.2.10", "198.51.100.255"]);
-    let p = hplan(&lab.pri, &o);
+    let p = lab.heartbeatd(&["--service", "b1:192.0.2.10", "198.51.100.255"]);
     the_problem(&p, &["interface b1", "--service b1:192.0.2.10", "is down"]);
 }
 
 #[test]
 fn the_32_rule() {
-    if skip_unless_root("plan_ns::the_32_rule") {
+    let Some(lab) = lab("plan_ns::the_32_rule") else {
         return;
-    }
-    let lab = lab();
-    let dir = scripts_dir();
-    let o = fopts(&["198.51.100.1", "a1:192.0.2.10/24"], dir.path());
-    let p = fplan(&lab.sec, &o);
+    };
+    let p = lab.failoverd(&["198.51.100.1", "a1:192.0.2.10/24"]);
     the_problem(
         &p,
         &[
@@ -240,14 +245,12 @@ fn the_32_rule() {
         ],
     );
 
-    let o = hopts(&["--service", "b1:192.0.2.10/25", "198.51.100.255"]);
-    let p = hplan(&lab.pri, &o);
+    let p = lab.heartbeatd(&["--service", "b1:192.0.2.10/25", "198.51.100.255"]);
     the_problem(&p, &["--service b1:192.0.2.10/25", "192.0.2.0/24", "/32"]);
 
     // A mask for an address on another subnet is fine (with a warning that
     // the servers need their own address on it).
-    let o = fopts(&["198.51.100.1", "a1:203.0.113.10/24"], dir.path());
-    let p = fplan(&lab.sec, &o);
+    let p = lab.failoverd(&["198.51.100.1", "a1:203.0.113.10/24"]);
     assert!(p.is_sound(), "{:#?}", p.problems);
     assert!(
         p.warnings
@@ -260,13 +263,11 @@ fn the_32_rule() {
 
 #[test]
 fn broadcast_netmask_trap() {
-    if skip_unless_root("plan_ns::broadcast_netmask_trap") {
+    let Some(lab) = lab("plan_ns::broadcast_netmask_trap") else {
         return;
-    }
-    let lab = lab();
+    };
     // A /16 broadcast for a /24 network (a reader's comment on the 2005 walk-through, our addresses).
-    let o = hopts(&["198.51.255.255", "192.0.2.255"]);
-    let p = hplan(&lab.pri, &o);
+    let p = lab.heartbeatd(&["198.51.255.255", "192.0.2.255"]);
     the_problem(
         &p,
         &[
@@ -298,7 +299,7 @@ fn broadcast_netmask_trap() {
     assert_eq!(p.links, [link(0, "n0", "198.51.100.1", "198.51.100.127")]);
 
     // 255.255.255.255 names no network.
-    let p = hplan(&lab.pri, &hopts(&["255.255.255.255", "192.0.2.255"]));
+    let p = lab.heartbeatd(&["255.255.255.255", "192.0.2.255"]);
     the_problem(
         &p,
         &[
@@ -311,33 +312,23 @@ fn broadcast_netmask_trap() {
 
 #[test]
 fn witness_outside_the_private_subnet() {
-    if skip_unless_root("plan_ns::witness_outside_the_private_subnet") {
+    let Some(lab) = lab("plan_ns::witness_outside_the_private_subnet") else {
         return;
-    }
-    let lab = lab();
-    let dir = scripts_dir();
-    let o = fopts(
-        &["--witness", "203.0.113.5", "198.51.100.1", "a1:192.0.2.10"],
-        dir.path(),
-    );
-    let p = fplan(&lab.sec, &o);
+    };
+    let p = lab.failoverd(&["--witness", "203.0.113.5", "198.51.100.1", "a1:192.0.2.10"]);
     the_problem(&p, &["--witness 203.0.113.5", "198.51.100.0/24", "a0"]);
 
     // The public subnet is not the private one either, for heartbeatd.
-    let o = hopts(&["--witness", "192.0.2.3", "198.51.100.255", "192.0.2.255"]);
-    let p = hplan(&lab.pri, &o);
+    let p = lab.heartbeatd(&["--witness", "192.0.2.3", "198.51.100.255", "192.0.2.255"]);
     the_problem(&p, &["--witness 192.0.2.3", "198.51.100.0/24", "b0"]);
 }
 
 #[test]
 fn missing_interface() {
-    if skip_unless_root("plan_ns::missing_interface") {
+    let Some(lab) = lab("plan_ns::missing_interface") else {
         return;
-    }
-    let lab = lab();
-    let dir = scripts_dir();
-    let o = fopts(&["198.51.100.1", "nope0:192.0.2.10"], dir.path());
-    let p = fplan(&lab.sec, &o);
+    };
+    let p = lab.failoverd(&["198.51.100.1", "nope0:192.0.2.10"]);
     let m = the_problem(
         &p,
         &["CNode: invalid interface name: nope0", "nope0:192.0.2.10"],
@@ -348,13 +339,11 @@ fn missing_interface() {
     );
     assert_eq!(p.links[1].interface, "nope0");
 
-    let o = hopts(&["--service", "nope1:192.0.2.10", "198.51.100.255"]);
-    let p = hplan(&lab.pri, &o);
+    let p = lab.heartbeatd(&["--service", "nope1:192.0.2.10", "198.51.100.255"]);
     the_problem(&p, &["nope1", "--service nope1:192.0.2.10"]);
 
     // No interface on master_priv_addr's subnet.
-    let o = fopts(&["203.0.113.1", "a1:192.0.2.10"], dir.path());
-    let p = fplan(&lab.sec, &o);
+    let p = lab.failoverd(&["203.0.113.1", "a1:192.0.2.10"]);
     the_problem(
         &p,
         &["no interface is on master_priv_addr 203.0.113.1's subnet"],
@@ -364,12 +353,10 @@ fn missing_interface() {
 
 #[test]
 fn service_address_already_configured() {
-    if skip_unless_root("plan_ns::service_address_already_configured") {
+    let Some(lab) = lab("plan_ns::service_address_already_configured") else {
         return;
-    }
-    let lab = lab();
-    let dir = scripts_dir();
-    let o = fopts(&["198.51.100.1", "a1:192.0.2.10"], dir.path());
+    };
+    let o = lab.fopts(&["198.51.100.1", "a1:192.0.2.10"]);
 
     // Added by failoverd itself (its label): a takeover already done.
     let ifindex = lab
@@ -401,8 +388,7 @@ fn service_address_already_configured() {
 
     // On the primary, holding its own address is allowed, with a warning.
     lab.pri.add_addr("b1", "192.0.2.10/32").expect("address");
-    let o = hopts(&["--service", "b1:192.0.2.10", "198.51.100.255"]);
-    let p = hplan(&lab.pri, &o);
+    let p = lab.heartbeatd(&["--service", "b1:192.0.2.10", "198.51.100.255"]);
     assert!(p.is_sound(), "{:#?}", p.problems);
     assert!(
         p.warnings
@@ -415,17 +401,15 @@ fn service_address_already_configured() {
 
 #[test]
 fn failoverd_warns_about_skipped_scripts() {
-    if skip_unless_root("plan_ns::failoverd_warns_about_skipped_scripts") {
+    let Some(lab) = lab("plan_ns::failoverd_warns_about_skipped_scripts") else {
         return;
-    }
-    let lab = lab();
-    let dir = scripts_dir();
-    let addr_dir = dir.path().join("192.0.2.10");
+    };
+    let addr_dir = lab.scripts.path().join("192.0.2.10");
     std::fs::create_dir(&addr_dir).expect("mkdir");
     let script = addr_dir.join("PostAcq_web");
     std::fs::write(&script, "#!/bin/sh\nexit 0\n").expect("write");
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o644)).expect("chmod");
-    let o = fopts(&["198.51.100.1", "a1:192.0.2.10"], dir.path());
+    let o = lab.fopts(&["198.51.100.1", "a1:192.0.2.10"]);
     let p = fplan(&lab.sec, &o);
     // A skipped script is a warning: the daemon runs without it.
     assert!(p.is_sound(), "{:#?}", p.problems);
