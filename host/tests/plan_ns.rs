@@ -13,7 +13,6 @@ use std::net::Ipv4Addr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use failover_core::LinkId;
 use failover_host::config::cli::{parse_failoverd_args, parse_heartbeatd_args, Invocation};
 use failover_host::config::hostconfig::HostConfig;
 use failover_host::config::options::{FailoverdOptions, HeartbeatdOptions};
@@ -127,13 +126,9 @@ fn the_problem<'a>(plan: &'a Plan, culprits: &[&str]) -> &'a str {
     m
 }
 
+/// Link `id` on `interface`, from `source` to `peers`.
 fn link(id: u8, interface: &str, source: &str, peers: &str) -> LinkPlan {
-    LinkPlan {
-        link: LinkId(id),
-        interface: interface.into(),
-        source: ip(source),
-        peers: ip(peers),
-    }
+    LinkPlan::new(id, interface, ip(source), ip(peers))
 }
 
 #[test]

@@ -485,4 +485,4 @@ pub fn default_dead_time(interval: Duration) -> DeadTime {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

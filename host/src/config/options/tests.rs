@@ -22,7 +22,7 @@ fn file(text: &str) -> HostConfig {
     HostConfig::parse(Path::new(FILE), text)
 }
 
-fn no_file() -> HostConfig {
+pub(crate) fn no_file() -> HostConfig {
     HostConfig::absent(Path::new(FILE))
 }
 
@@ -40,11 +40,11 @@ fn hargs(args: &[&str]) -> HeartbeatdArgs {
     }
 }
 
-fn failoverd(args: &[&str], f: &HostConfig) -> FailoverdOptions {
+pub(crate) fn failoverd(args: &[&str], f: &HostConfig) -> FailoverdOptions {
     FailoverdOptions::resolve(&fargs(args), f).unwrap_or_else(|e| panic!("{args:?}: {e}"))
 }
 
-fn heartbeatd(args: &[&str], f: &HostConfig) -> HeartbeatdOptions {
+pub(crate) fn heartbeatd(args: &[&str], f: &HostConfig) -> HeartbeatdOptions {
     HeartbeatdOptions::resolve(&hargs(args), f).unwrap_or_else(|e| panic!("{args:?}: {e}"))
 }
 

@@ -75,6 +75,18 @@ pub struct LinkPlan {
     pub peers: Ipv4Addr,
 }
 
+impl LinkPlan {
+    /// Link `link` on `interface`, from `source` to `peers`.
+    pub fn new(link: u8, interface: &str, source: Ipv4Addr, peers: Ipv4Addr) -> LinkPlan {
+        LinkPlan {
+            link: LinkId(link),
+            interface: interface.into(),
+            source,
+            peers,
+        }
+    }
+}
+
 /// The options resolved against the live interfaces: the links the event
 /// loop runs (when sound) and everything `-n` reports.
 #[derive(Debug, Clone)]

@@ -1,9 +1,7 @@
 use super::*;
-use crate::config::cli::{parse_failoverd_args, parse_heartbeatd_args, Invocation};
-use crate::config::hostconfig::HostConfig;
+use crate::config::options::tests as options_tests;
 use crate::netlink::addr::{directed_broadcast, LinkInfo};
 use pnet_datalink::MacAddr;
-use std::path::Path;
 
 fn ip(s: &str) -> Ipv4Addr {
     s.parse().unwrap()
@@ -59,22 +57,19 @@ fn primary_host() -> Vec<InterfaceInfo> {
     ]
 }
 
+/// The options of a command line with no configuration file (the option
+/// pipeline's own test helpers).
 fn fopts(args: &[&str]) -> FailoverdOptions {
-    let a = match parse_failoverd_args(std::iter::once("failoverd").chain(args.iter().copied())) {
-        Ok(Invocation::Run(a)) => a,
-        other => panic!("{args:?}: {other:?}"),
-    };
-    FailoverdOptions::resolve(&a, &HostConfig::absent(Path::new("/nonexistent")))
-        .unwrap_or_else(|e| panic!("{args:?}: {e}"))
+    options_tests::failoverd(args, &options_tests::no_file())
 }
 
 fn hopts(args: &[&str]) -> HeartbeatdOptions {
-    let a = match parse_heartbeatd_args(std::iter::once("heartbeatd").chain(args.iter().copied())) {
-        Ok(Invocation::Run(a)) => a,
-        other => panic!("{args:?}: {other:?}"),
-    };
-    HeartbeatdOptions::resolve(&a, &HostConfig::absent(Path::new("/nonexistent")))
-        .unwrap_or_else(|e| panic!("{args:?}: {e}"))
+    options_tests::heartbeatd(args, &options_tests::no_file())
+}
+
+/// Link `id` on `interface`, from `source` to `peers`.
+fn link(id: u8, interface: &str, source: &str, peers: &str) -> LinkPlan {
+    LinkPlan::new(id, interface, ip(source), ip(peers))
 }
 
 fn one_problem(plan: &Plan) -> &str {
@@ -97,18 +92,8 @@ fn failoverd_sound() {
     assert_eq!(
         p.links,
         [
-            LinkPlan {
-                link: LinkId(0),
-                interface: "a0".into(),
-                source: ip("198.51.100.2"),
-                peers: ip("198.51.100.255"),
-            },
-            LinkPlan {
-                link: LinkId(1),
-                interface: "a1".into(),
-                source: ip("192.0.2.2"),
-                peers: ip("192.0.2.255"),
-            }
+            link(0, "a0", "198.51.100.2", "198.51.100.255"),
+            link(1, "a1", "192.0.2.2", "192.0.2.255")
         ]
     );
     assert_eq!(p.local_private, ip("198.51.100.2"));
@@ -363,18 +348,8 @@ fn heartbeatd_sound() {
     assert_eq!(
         p.links,
         [
-            LinkPlan {
-                link: LinkId(0),
-                interface: "b0".into(),
-                source: ip("198.51.100.1"),
-                peers: ip("198.51.100.255"),
-            },
-            LinkPlan {
-                link: LinkId(1),
-                interface: "b1".into(),
-                source: ip("192.0.2.1"),
-                peers: ip("192.0.2.2"),
-            }
+            link(0, "b0", "198.51.100.1", "198.51.100.255"),
+            link(1, "b1", "192.0.2.1", "192.0.2.2")
         ]
     );
     assert_eq!(p.local_private, ip("198.51.100.1"));
