@@ -52,6 +52,7 @@ pub mod witness;
 mod beat;
 pub(crate) mod endpoint;
 pub mod epochs;
+mod station;
 
 pub use action::{Action, Dest, Event, LinkMask, Stage, StageOutcome, Transmit};
 pub use config::{ConfigError, Timing};

@@ -17,14 +17,12 @@
 use heapless::Deque;
 
 use crate::action::{Action, Dest, Event, Stage, StageOutcome, Transmit};
-use crate::beat::Beater;
 use crate::config::ConfigError;
 use crate::detector::{DeadTime, PeerDetector};
-use crate::endpoint::{Endpoint, Freshness};
-use crate::machine::{stall_limit, Machine, Server, Stats, Wake};
+use crate::endpoint::Freshness;
+use crate::machine::{stall_limit, Machine, Server, Wake};
 use crate::node::{LinkId, NodeId, Role};
-use crate::queue::ActionQueue;
-use crate::reach::Reach;
+use crate::station::{server_methods, station_methods, HostLinks, Station};
 use crate::time::{Duration, Instant};
 use crate::wire::{Body, HeartbeatFlags, HeartbeatRepr, Keyring, MAX_FRAME_LEN, MAX_MESSAGE_LEN};
 
@@ -123,8 +121,7 @@ impl Phase {
 #[derive(Debug, Clone)]
 pub struct Primary {
     config: PrimaryConfig,
-    endpoint: Endpoint,
-    beater: Beater,
+    station: Station<16>,
     secondary: PeerDetector,
     secondary_state: Freshness,
     secondary_epoch: u32,
@@ -149,19 +146,13 @@ pub struct Primary {
     last_contact: Instant,
     witness_was_alive: bool,
     peer_lost_reported: bool,
-    /// Since when the host has reported no carrier on any link, if it has.
-    carrier_lost_at: Option<Instant>,
-    /// Whether clients can reach this node where the addresses live.
-    reach: Reach,
-    /// The reachability last notified: lost after an interval out, back
-    /// after the settling time.
-    reach_ok: bool,
+    /// The carrier and the service network, as the host reports them.
+    links: HostLinks,
     /// Whether this node could serve at the last evaluation.
     could_serve: bool,
     /// The secondary's latest heartbeat says it cannot serve.
     secondary_unreachable: bool,
     phase: Phase,
-    actions: ActionQueue<16>,
 }
 
 impl Primary {
@@ -184,14 +175,15 @@ impl Primary {
             .isolation_fence
             .unwrap_or(config.interval.saturating_mul(3));
         let mut machine = Primary {
-            endpoint: Endpoint::new(
+            station: Station::new(
                 config.node,
                 Role::Primary,
                 config.epoch,
                 config.keys.clone(),
+                config.interval,
+                links,
                 now,
             ),
-            beater: Beater::new(config.interval, links, now),
             secondary: PeerDetector::new(config.secondary_dead_time, links, config.interval, now),
             secondary_state: Freshness::default(),
             secondary_epoch: 0,
@@ -205,9 +197,7 @@ impl Primary {
             last_contact: now,
             witness_was_alive: false,
             peer_lost_reported: false,
-            carrier_lost_at: None,
-            reach: Reach::new(),
-            reach_ok: true,
+            links: HostLinks::new(config.interval, config.reach_settle),
             could_serve: true,
             secondary_unreachable: false,
             phase: if config.manage_addresses {
@@ -215,20 +205,15 @@ impl Primary {
             } else {
                 Phase::Unmanaged
             },
-            actions: ActionQueue::new(),
             config,
         };
         machine.sync_timing();
         machine
     }
 
-    /// Hands the endpoint the timings it judges unkeyed epochs with
-    /// ([`Endpoint::set_timing`]): the peer's dead time, which an adaptive
-    /// detector learns from frames, and its expected interval. Kept out of
-    /// the receive path, so a refused keyed frame costs what it did.
     fn sync_timing(&mut self) {
-        let quiet = self.secondary.dead_time();
-        self.endpoint.set_timing(quiet, self.config.interval);
+        self.station
+            .sync_timing(&self.secondary, self.config.interval);
     }
 
     /// This machine's first frame is `(epoch, seq + 1)` instead of
@@ -236,7 +221,7 @@ impl Primary {
     /// a real node reaches only after 2³² frames.
     #[must_use]
     pub fn starting_after_seq(mut self, seq: u32) -> Self {
-        self.endpoint.start_after_seq(seq);
+        self.station.endpoint.start_after_seq(seq);
         self
     }
 
@@ -269,7 +254,7 @@ impl Primary {
     /// serve instead.
     #[must_use]
     pub fn can_serve(&self, now: Instant) -> bool {
-        self.reach.can_serve(now, self.config.reach_settle)
+        self.links.can_serve(now)
     }
 
     /// Whether handing the addresses over would help: the secondary is
@@ -294,26 +279,14 @@ impl Primary {
             }
         }
         self.could_serve = can_serve;
-        if self.reach_ok && self.reach.lost_for(now, self.config.interval) {
-            self.reach_ok = false;
-            self.actions.push(Action::Notify(Event::Unreachable));
-        } else if !self.reach_ok && can_serve {
-            self.reach_ok = true;
-            self.actions.push(Action::Notify(Event::Reachable));
+        if let Some(event) = self.links.report_reach(now) {
+            self.station.notify(event);
         }
     }
 
-    /// Whether the carrier has been gone on every link for an interval.
-    fn cut_off(&self, now: Instant) -> bool {
-        self.carrier_lost_at
-            .is_some_and(|t| now.saturating_since(t) >= self.config.interval)
-    }
-
-    /// Every entry point starts here: time moves forward, and a stall is
-    /// noticed before anything else happens.
+    /// Every entry point starts here ([`Station::enter`]).
     fn enter(&mut self, now: Instant) -> Instant {
-        let stalled = now.saturating_since(self.endpoint.now()) > stall_limit(self.config.interval);
-        let now = self.endpoint.advance(now);
+        let (now, stalled) = self.station.enter(now, self.config.interval);
         if stalled {
             // This node was not running (frozen, suspended) for longer than
             // the secondary needs to declare it dead: it heard nothing
@@ -352,14 +325,14 @@ impl Primary {
     }
 
     fn start_reclaim(&mut self, now: Instant, event: Event) {
-        self.actions.push(Action::RemoveAddresses);
-        self.actions.push(Action::Notify(event));
+        self.station.actions.push(Action::RemoveAddresses);
+        self.station.actions.push(Action::Notify(event));
         self.enter_reclaim(now);
     }
 
     fn enter_reclaim(&mut self, now: Instant) {
         self.secondary_acked = false;
-        self.reclaim_floor = self.endpoint.last_sent();
+        self.reclaim_floor = self.station.endpoint.last_sent();
         self.phase = Phase::Reclaiming { since: now };
     }
 
@@ -381,7 +354,7 @@ impl Primary {
         let secondary_dead = self.secondary.is_dead(now);
         if secondary_dead != self.peer_lost_reported && self.secondary.heard_any() {
             self.peer_lost_reported = secondary_dead;
-            self.actions.push(Action::Notify(if secondary_dead {
+            self.station.actions.push(Action::Notify(if secondary_dead {
                 Event::PeerLost
             } else {
                 Event::PeerRegained
@@ -395,11 +368,11 @@ impl Primary {
         match self.phase {
             Phase::Unmanaged | Phase::Stopped => {}
             Phase::Holding => {
-                if self.cut_off(now) {
+                if self.links.cut_off(now) {
                     self.start_reclaim(now, Event::Isolated);
                 } else if self.secondary_holds {
                     self.start_reclaim(now, Event::Yielded);
-                } else if !self.reach_ok && self.secondary_can_serve(now) {
+                } else if !self.links.reach_ok && self.secondary_can_serve(now) {
                     self.start_reclaim(now, Event::HandedOver);
                 } else if let Some(fence) = self.config.isolation_fence {
                     if now.saturating_since(self.last_contact) >= fence {
@@ -431,12 +404,12 @@ impl Primary {
                         .witness_view
                         .is_some_and(|(t, out)| !out && self.recent(now, Some(t)));
                 if (acknowledged || (silent && connected))
-                    && self.carrier_lost_at.is_none()
+                    && self.links.carrier()
                     && self.can_serve(now)
                 {
-                    self.actions.push(Action::AddAddresses);
-                    self.actions.push(Action::Announce);
-                    self.actions.push(Action::Notify(Event::Acquired));
+                    self.station.actions.push(Action::AddAddresses);
+                    self.station.actions.push(Action::Announce);
+                    self.station.actions.push(Action::Notify(Event::Acquired));
                     self.phase = Phase::Holding;
                 }
             }
@@ -444,29 +417,27 @@ impl Primary {
     }
 
     fn heartbeat(&self) -> HeartbeatRepr {
-        let can_serve = self.can_serve(self.endpoint.now());
+        let can_serve = self.can_serve(self.station.endpoint.now());
         let reclaiming = matches!(self.phase, Phase::Reclaiming { .. });
-        HeartbeatRepr {
-            beat: self.beater.beat(),
-            interval: self.beater.interval(),
-            ack_epoch: self.secondary_epoch,
-            ack_seq: self.secondary_seq,
-            flags: HeartbeatFlags::empty()
-                .with_if(HeartbeatFlags::HOLDS, self.phase == Phase::Holding)
-                .with_if(HeartbeatFlags::RECLAIM, reclaiming && can_serve)
-                .with_if(HeartbeatFlags::UNREACHABLE, !can_serve)
-                .with_if(HeartbeatFlags::HANDOVER, reclaiming && !can_serve),
-            message: self.config.message.clone(),
-        }
+        let flags = HeartbeatFlags::empty()
+            .with_if(HeartbeatFlags::HOLDS, self.phase == Phase::Holding)
+            .with_if(HeartbeatFlags::RECLAIM, reclaiming && can_serve)
+            .with_if(HeartbeatFlags::UNREACHABLE, !can_serve)
+            .with_if(HeartbeatFlags::HANDOVER, reclaiming && !can_serve);
+        let ack = (self.secondary_epoch, self.secondary_seq);
+        self.station
+            .heartbeat(ack, flags, self.config.message.clone())
     }
 }
 
 impl Machine for Primary {
+    station_methods!();
+
     fn handle_frame(&mut self, now: Instant, link: LinkId, bytes: &[u8]) {
         let now = self.enter(now);
         let secondary = self.config.secondary;
         let witness = self.config.witness_node;
-        let Some(frame) = self.endpoint.receive(bytes, |h| match h.role {
+        let Some(frame) = self.station.endpoint.receive(bytes, |h| match h.role {
             Role::Secondary => secondary.is_none_or(|s| s == h.sender),
             Role::Witness => witness.is_none_or(|w| w == h.sender),
             Role::Primary => false,
@@ -474,7 +445,7 @@ impl Machine for Primary {
             return;
         };
         let h = &frame.header;
-        if self.endpoint.take_rewound().is_some() {
+        if self.station.endpoint.take_rewound().is_some() {
             match h.role {
                 Role::Secondary => {
                     self.secondary.forget_epoch();
@@ -489,15 +460,11 @@ impl Machine for Primary {
                 Role::Secondary => {
                     self.secondary
                         .on_heartbeat(now, link, h.epoch, hb.beat, hb.interval);
-                    if let Some(advertised) = self.secondary.take_interval_refused() {
-                        let used = self.secondary.interval();
-                        self.actions
-                            .push(Action::Notify(Event::IntervalRefused { advertised, used }));
-                    }
+                    self.station.report_refused_interval(&mut self.secondary);
                     // A frame whose epoch is believed on its own word
                     // (docs/protocol.md, "Epochs from an unkeyed peer")
                     // counts for liveness only.
-                    let confirmed = !self.endpoint.provisional();
+                    let confirmed = !self.station.endpoint.provisional();
                     if confirmed {
                         self.on_echo(self.echo_time(hb));
                     }
@@ -512,7 +479,9 @@ impl Machine for Primary {
                 Role::Witness => {
                     self.witness
                         .on_heartbeat(now, LinkId(0), h.epoch, hb.beat, hb.interval);
-                    let echoed = self.echo_time(hb).filter(|_| !self.endpoint.provisional());
+                    let echoed = self
+                        .echo_time(hb)
+                        .filter(|_| !self.station.endpoint.provisional());
                     self.on_echo(echoed);
                     if let Some(t) = echoed {
                         if self.witness_view.is_none_or(|(seen, _)| t >= seen) {
@@ -527,26 +496,10 @@ impl Machine for Primary {
         self.evaluate(now);
     }
 
-    fn handle_timeout(&mut self, now: Instant) {
-        let now = self.enter(now);
-        self.evaluate(now);
-    }
-
     fn handle_stage_done(&mut self, now: Instant, _stage: Stage, _outcome: StageOutcome) {
         // The primary runs no scripts; a stray report changes nothing.
         let now = self.enter(now);
         self.evaluate(now);
-    }
-
-    fn poll_action(&mut self) -> Option<Action> {
-        // A new epoch is persisted before anything else is done.
-        if let Some(epoch) = self.endpoint.take_rolled() {
-            return Some(Action::PersistEpoch(epoch));
-        }
-        if let Some((peer, epoch)) = self.endpoint.take_settled() {
-            return Some(Action::PersistPeerEpoch { peer, epoch });
-        }
-        self.actions.pop()
     }
 
     fn poll_transmit(&mut self, now: Instant, buf: &mut [u8; MAX_FRAME_LEN]) -> Option<Transmit> {
@@ -554,36 +507,29 @@ impl Machine for Primary {
         if self.phase == Phase::Stopped {
             return None;
         }
-        let link = self.beater.poll(now)?;
-        let len = self
-            .endpoint
-            .emit(link, Body::Heartbeat(self.heartbeat()), buf)?;
+        let link = self.station.beater.poll(now)?;
+        let transmit =
+            self.station
+                .transmit(link, Dest::Peers, Body::Heartbeat(self.heartbeat()), buf)?;
         if self.sent.is_full() {
             self.sent.pop_front();
         }
-        let _ = self.sent.push_back((self.endpoint.last_sent(), now));
-        Some(Transmit {
-            link,
-            dest: Dest::Peers,
-            len,
-        })
+        let _ = self
+            .sent
+            .push_back((self.station.endpoint.last_sent(), now));
+        Some(transmit)
     }
 
     fn poll_at(&self) -> Option<Instant> {
-        let now = self.endpoint.now();
+        let now = self.station.endpoint.now();
         if self.phase == Phase::Stopped {
             return None;
         }
         let mut wake = Wake::new(now);
-        self.beater.wake(&mut wake, now);
+        self.station.beater.wake(&mut wake, now);
         wake.at(self.secondary.next_change(now));
         wake.at(self.witness.next_change(now));
-        if let Some(t) = self.carrier_lost_at {
-            wake.at(Some(t + self.config.interval));
-        }
-        wake.at(self
-            .reach
-            .next_change(now, self.config.interval, self.config.reach_settle));
+        self.links.wake(&mut wake, now);
         match self.phase {
             Phase::Reclaiming { since } => {
                 let from = self
@@ -605,47 +551,20 @@ impl Machine for Primary {
     fn holds_addresses(&self) -> bool {
         self.phase == Phase::Holding
     }
-
-    fn stats(&self) -> Stats {
-        Stats {
-            rx: self.endpoint.stats,
-            actions_dropped: self.actions.dropped(),
-        }
-    }
-
-    fn role(&self) -> Role {
-        Role::Primary
-    }
-
-    fn set_keys(&mut self, keys: Option<Keyring>) {
-        self.endpoint.set_keys(keys.clone());
-        self.config.keys = keys;
-    }
-
-    fn remember_peer_epoch(&mut self, peer: NodeId, epoch: u32) {
-        self.endpoint.set_peer_floor(peer, epoch);
-    }
 }
 
 /// The primary's side of [`Server`]: `heartbeatd`'s signals, links and
 /// reloads.
 impl Server for Primary {
-    fn tickle(&mut self, now: Instant) {
-        let now = self.enter(now);
-        self.beater.tickle(now);
-    }
+    server_methods!();
 
     /// Stop (SIGTERM): remove the addresses if held, stop beating.
     fn shutdown(&mut self, now: Instant) {
         self.enter(now);
         if self.phase == Phase::Holding {
-            self.actions.push(Action::RemoveAddresses);
+            self.station.actions.push(Action::RemoveAddresses);
         }
         self.phase = Phase::Stopped;
-    }
-
-    fn is_stopped(&self) -> bool {
-        self.phase == Phase::Stopped
     }
 
     /// The host's view of its own links: `any_up` is false when not one of
@@ -659,19 +578,12 @@ impl Server for Primary {
     /// return, and answer for them next to the secondary that took over.
     fn set_carrier(&mut self, now: Instant, any_up: bool) {
         let now = self.enter(now);
-        match (any_up, self.carrier_lost_at) {
-            (false, None) => self.carrier_lost_at = Some(now),
-            (true, Some(_)) => {
-                self.carrier_lost_at = None;
-                if let Phase::Reclaiming { .. } = self.phase {
-                    // Start the reclaim over: silence heard while deaf
-                    // proves nothing, and an acknowledgement from before
-                    // the cut is stale (the secondary may have taken over
-                    // since).
-                    self.enter_reclaim(now);
-                }
-            }
-            _ => {}
+        let back = self.links.set_carrier(now, any_up).is_some();
+        if back && matches!(self.phase, Phase::Reclaiming { .. }) {
+            // Start the reclaim over: silence heard while deaf proves
+            // nothing, and an acknowledgement from before the cut is stale
+            // (the secondary may have taken over since).
+            self.enter_reclaim(now);
         }
         self.evaluate(now);
     }
@@ -689,16 +601,8 @@ impl Server for Primary {
     /// that holds the addresses keeps them.
     fn set_reachable(&mut self, now: Instant, reachable: bool) {
         let now = self.enter(now);
-        self.reach.set(now, reachable);
+        self.links.reach.set(now, reachable);
         self.evaluate(now);
-    }
-
-    fn set_message(&mut self, message: heapless::Vec<u8, MAX_MESSAGE_LEN>) {
-        self.config.message = message;
-    }
-
-    fn phase_name(&self) -> &'static str {
-        self.phase.name()
     }
 
     fn peer_detector(&self) -> &PeerDetector {

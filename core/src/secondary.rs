@@ -11,17 +11,14 @@
 //! Apple's rule when the witness is unreachable), and the primary's reclaim
 //! request, answered by releasing and then acknowledging.
 
-use heapless::Deque;
-
 use crate::action::{Action, Dest, Event, LinkMask, Stage, StageOutcome, Transmit};
-use crate::beat::Beater;
 use crate::config::{ConfigError, Timing};
 use crate::detector::{DeadTime, PeerDetector};
-use crate::endpoint::{Endpoint, Freshness};
-use crate::machine::{stall_limit, Machine, Server, Stats, Wake};
+use crate::endpoint::Freshness;
+use crate::machine::{Machine, Server, Wake};
 use crate::node::{LinkId, NodeId, Role};
-use crate::queue::ActionQueue;
-use crate::reach::{HandoverRequest, Reach};
+use crate::reach::HandoverRequest;
+use crate::station::{server_methods, station_methods, HostLinks, Outbox, Station};
 use crate::time::{Duration, Instant};
 use crate::wire::{
     Body, DenyReason, FrameRepr, HeartbeatFlags, HeartbeatRepr, Keyring, WitnessKind, WitnessRepr,
@@ -81,7 +78,8 @@ pub struct SecondaryConfig {
     pub veto_retry: Duration,
     /// Authentication keys; `None` sends and accepts unauthenticated frames.
     pub keys: Option<Keyring>,
-    /// Free text carried in heartbeats.
+    /// Free text carried in heartbeats (`failoverd` has no `-m`, but its
+    /// heartbeats carry the field like the primary's).
     pub message: heapless::Vec<u8, MAX_MESSAGE_LEN>,
     /// How long the service network must have been reachable again
     /// ([`Secondary::set_reachable`]) before this node says it can serve.
@@ -197,8 +195,7 @@ pub struct Lease {
 #[derive(Debug, Clone)]
 pub struct Secondary {
     config: SecondaryConfig,
-    endpoint: Endpoint,
-    beater: Beater,
+    station: Station<32>,
     primary: PeerDetector,
     primary_state: Freshness,
     /// The primary's epoch and sequence number as last heard (acknowledged
@@ -227,12 +224,8 @@ pub struct Secondary {
     settling: bool,
     peer_lost_reported: bool,
     shutting_down: bool,
-    /// Since when the host has reported no carrier on any link, if it has.
-    carrier_lost_at: Option<Instant>,
-    /// Whether clients can reach this node where the addresses live.
-    reach: Reach,
-    /// The reachability last notified.
-    reach_ok: bool,
+    /// The carrier and the service network, as the host reports them.
+    links: HostLinks,
     /// The primary's latest heartbeat says it cannot serve: the addresses
     /// are not given back to it.
     primary_unreachable: bool,
@@ -241,8 +234,7 @@ pub struct Secondary {
     /// The takeover under way or held was asked for by the primary, not
     /// caused by its silence.
     on_request: bool,
-    actions: ActionQueue<32>,
-    to_witness: Deque<WitnessRepr, 4>,
+    to_witness: Outbox,
 }
 
 impl Secondary {
@@ -269,14 +261,15 @@ impl Secondary {
             now,
         );
         let mut machine = Secondary {
-            endpoint: Endpoint::new(
+            station: Station::new(
                 config.node,
                 Role::Secondary,
                 config.epoch,
                 config.keys.clone(),
+                config.interval,
+                links,
                 now,
             ),
-            beater: Beater::new(config.interval, links, now),
             primary,
             primary_state: Freshness::default(),
             primary_epoch: 0,
@@ -295,28 +288,20 @@ impl Secondary {
             settling: false,
             peer_lost_reported: false,
             shutting_down: false,
-            carrier_lost_at: None,
-            reach: Reach::new(),
-            reach_ok: true,
+            links: HostLinks::new(config.interval, config.reach_settle),
             primary_unreachable: false,
             handover: HandoverRequest::default(),
             on_request: false,
-            actions: ActionQueue::new(),
-            to_witness: Deque::new(),
+            to_witness: Outbox::default(),
             config,
         };
         machine.sync_timing();
         machine
     }
 
-    /// Hands the endpoint the timings it judges unkeyed epochs with
-    /// ([`Endpoint::set_timing`]): the peer's dead time, which an adaptive
-    /// detector learns from frames, and its expected interval. Kept out of
-    /// the receive path, so a refused keyed frame costs what it did.
     fn sync_timing(&mut self) {
-        let quiet = self.primary.dead_time();
-        self.endpoint
-            .set_timing(quiet, self.config.primary_interval);
+        self.station
+            .sync_timing(&self.primary, self.config.primary_interval);
     }
 
     /// This machine's first frame is `(epoch, seq + 1)` instead of
@@ -324,7 +309,7 @@ impl Secondary {
     /// a real node reaches only after 2³² frames.
     #[must_use]
     pub fn starting_after_seq(mut self, seq: u32) -> Self {
-        self.endpoint.start_after_seq(seq);
+        self.station.endpoint.start_after_seq(seq);
         self
     }
 
@@ -355,21 +340,17 @@ impl Secondary {
     /// Whether the witness has been heard within its dead time.
     #[must_use]
     pub fn witness_reachable(&self) -> bool {
-        self.witness.heard_any() && !self.witness.is_dead(self.endpoint.now())
+        self.witness.heard_any() && !self.witness.is_dead(self.station.endpoint.now())
     }
 
     /// Whether this node can serve clients now (reachable, and settled).
     fn can_serve(&self, now: Instant) -> bool {
-        self.reach.can_serve(now, self.config.reach_settle)
+        self.links.can_serve(now)
     }
 
     fn report_reach(&mut self, now: Instant) {
-        if self.reach_ok && self.reach.lost_for(now, self.config.interval) {
-            self.reach_ok = false;
-            self.notify(Event::Unreachable);
-        } else if !self.reach_ok && self.can_serve(now) {
-            self.reach_ok = true;
-            self.notify(Event::Reachable);
+        if let Some(event) = self.links.report_reach(now) {
+            self.notify(event);
         }
     }
 
@@ -395,17 +376,9 @@ impl Secondary {
         }
     }
 
-    /// Whether the carrier has been gone on every link for an interval.
-    fn cut_off(&self, now: Instant) -> bool {
-        self.carrier_lost_at
-            .is_some_and(|t| now.saturating_since(t) >= self.config.interval)
-    }
-
-    /// Every entry point starts here: time moves forward, and a stall is
-    /// noticed before anything else happens.
+    /// Every entry point starts here ([`Station::enter`]).
     fn enter(&mut self, now: Instant) -> Instant {
-        let stalled = now.saturating_since(self.endpoint.now()) > stall_limit(self.config.interval);
-        let now = self.endpoint.advance(now);
+        let (now, stalled) = self.station.enter(now, self.config.interval);
         if stalled {
             self.on_stall(now);
         }
@@ -428,21 +401,18 @@ impl Secondary {
             _ => false,
         };
         if addresses_on {
-            self.actions.push(Action::RemoveAddresses);
+            self.station.actions.push(Action::RemoveAddresses);
             self.notify(Event::Stalled);
             self.run_release_stage(now, Stage::PostRel);
         }
     }
 
     fn notify(&mut self, event: Event) {
-        self.actions.push(Action::Notify(event));
+        self.station.notify(event);
     }
 
     fn send_witness(&mut self, kind: WitnessKind, nonce: u32) {
-        if self.to_witness.is_full() {
-            self.to_witness.pop_front();
-        }
-        let _ = self.to_witness.push_back(WitnessRepr {
+        self.to_witness.push(WitnessRepr {
             kind,
             nonce,
             subject: self.config.node,
@@ -472,14 +442,11 @@ impl Secondary {
         let h = &frame.header;
         self.primary
             .on_heartbeat(now, link, h.epoch, hb.beat, hb.interval);
-        if let Some(advertised) = self.primary.take_interval_refused() {
-            let used = self.primary.interval();
-            self.notify(Event::IntervalRefused { advertised, used });
-        }
+        self.station.report_refused_interval(&mut self.primary);
         self.handover.heard(h.epoch);
         // A frame whose epoch is believed on its own word (docs/protocol.md,
         // "Epochs from an unkeyed peer") counts for liveness only.
-        if !self.endpoint.provisional() && self.primary_state.advance(h.epoch, h.seq) {
+        if !self.station.endpoint.provisional() && self.primary_state.advance(h.epoch, h.seq) {
             self.primary_epoch = h.epoch;
             self.primary_seq = h.seq;
             self.reclaim = hb.flags.contains(HeartbeatFlags::RECLAIM);
@@ -542,7 +509,7 @@ impl Secondary {
     }
 
     fn request_grant(&mut self, now: Instant) {
-        let nonce = self.endpoint.nonce();
+        let nonce = self.station.endpoint.nonce();
         self.phase = Phase::AwaitGrant {
             nonce,
             sent_at: now,
@@ -562,7 +529,7 @@ impl Secondary {
             deadline: now + self.config.stage_timeout,
             abort: false,
         };
-        self.actions.push(Action::RunStage(stage));
+        self.station.actions.push(Action::RunStage(stage));
     }
 
     fn run_release_stage(&mut self, now: Instant, stage: Stage) {
@@ -570,7 +537,7 @@ impl Secondary {
             stage,
             deadline: now + self.config.stage_timeout,
         };
-        self.actions.push(Action::RunStage(stage));
+        self.station.actions.push(Action::RunStage(stage));
     }
 
     /// The primary is dead: hold down, ask the witness, or start acquiring.
@@ -656,8 +623,8 @@ impl Secondary {
                 }
                 Stage::Test => self.run_acquire_stage(now, Stage::PreAcq),
                 Stage::PreAcq => {
-                    self.actions.push(Action::AddAddresses);
-                    self.actions.push(Action::Announce);
+                    self.station.actions.push(Action::AddAddresses);
+                    self.station.actions.push(Action::Announce);
                     self.run_acquire_stage(now, Stage::PostAcq);
                 }
                 _ => {
@@ -674,7 +641,7 @@ impl Secondary {
                     self.notify(Event::ScriptFailed { stage, outcome });
                 }
                 if stage == Stage::PreRel {
-                    self.actions.push(Action::RemoveAddresses);
+                    self.station.actions.push(Action::RemoveAddresses);
                     self.run_release_stage(now, Stage::PostRel);
                 } else {
                     self.notify(Event::Relinquished);
@@ -695,8 +662,8 @@ impl Secondary {
         let silent = self.primary.is_dead(now);
         self.report_links(now, silent);
         // Deaf is not the same as the primary being dead.
-        let dead = silent && self.carrier_lost_at.is_none();
-        let cut_off = self.cut_off(now);
+        let dead = silent && self.links.carrier();
+        let cut_off = self.links.cut_off(now);
         if dead {
             // A request dies with the primary that made it.
             self.handover.reset();
@@ -832,7 +799,7 @@ impl Secondary {
                 stage: Stage::PreRel,
                 ..
             } => {
-                self.actions.push(Action::RemoveAddresses);
+                self.station.actions.push(Action::RemoveAddresses);
                 self.run_release_stage(now, Stage::PostRel);
             }
             _ => {}
@@ -844,7 +811,7 @@ impl Secondary {
     fn renew_lease(&mut self, now: Instant) {
         if let Some(at) = self.renew_at() {
             if now >= at {
-                let nonce = self.endpoint.nonce();
+                let nonce = self.station.endpoint.nonce();
                 self.renewal = Some((nonce, now));
                 self.send_witness(WitnessKind::Request, nonce);
             }
@@ -960,36 +927,34 @@ impl Secondary {
     fn heartbeat(&self) -> HeartbeatRepr {
         let holds = self.holds_flag();
         let released = !holds && self.released_for == Some(self.primary_epoch);
-        HeartbeatRepr {
-            beat: self.beater.beat(),
-            interval: self.beater.interval(),
-            ack_epoch: self.primary_epoch,
-            ack_seq: self.primary_seq,
-            flags: HeartbeatFlags::empty()
-                .with_if(HeartbeatFlags::HOLDS, holds)
-                .with_if(HeartbeatFlags::RELEASED, released)
-                .with_if(
-                    HeartbeatFlags::UNREACHABLE,
-                    !self.can_serve(self.endpoint.now()),
-                ),
-            message: self.config.message.clone(),
-        }
+        let flags = HeartbeatFlags::empty()
+            .with_if(HeartbeatFlags::HOLDS, holds)
+            .with_if(HeartbeatFlags::RELEASED, released)
+            .with_if(
+                HeartbeatFlags::UNREACHABLE,
+                !self.can_serve(self.station.endpoint.now()),
+            );
+        let ack = (self.primary_epoch, self.primary_seq);
+        self.station
+            .heartbeat(ack, flags, self.config.message.clone())
     }
 }
 
 impl Machine for Secondary {
+    station_methods!();
+
     fn handle_frame(&mut self, now: Instant, link: LinkId, bytes: &[u8]) {
         let now = self.enter(now);
         let primary = self.config.primary;
         let witness = self.config.witness_node;
-        let Some(frame) = self.endpoint.receive(bytes, |h| match h.role {
+        let Some(frame) = self.station.endpoint.receive(bytes, |h| match h.role {
             Role::Primary => primary.is_none_or(|p| p == h.sender),
             Role::Witness => witness.is_none_or(|w| w == h.sender),
             Role::Secondary => false,
         }) else {
             return;
         };
-        if self.endpoint.take_rewound().is_some() {
+        if self.station.endpoint.take_rewound().is_some() {
             match frame.header.role {
                 Role::Primary => {
                     self.primary.forget_epoch();
@@ -1015,69 +980,38 @@ impl Machine for Secondary {
         self.evaluate(now);
     }
 
-    fn handle_timeout(&mut self, now: Instant) {
-        let now = self.enter(now);
-        self.evaluate(now);
-    }
-
     fn handle_stage_done(&mut self, now: Instant, stage: Stage, outcome: StageOutcome) {
         let now = self.enter(now);
         self.finish_stage(now, stage, outcome);
         self.evaluate(now);
     }
 
-    fn poll_action(&mut self) -> Option<Action> {
-        // A new epoch is persisted before anything else is done.
-        if let Some(epoch) = self.endpoint.take_rolled() {
-            return Some(Action::PersistEpoch(epoch));
-        }
-        if let Some((peer, epoch)) = self.endpoint.take_settled() {
-            return Some(Action::PersistPeerEpoch { peer, epoch });
-        }
-        self.actions.pop()
-    }
-
     fn poll_transmit(&mut self, now: Instant, buf: &mut [u8; MAX_FRAME_LEN]) -> Option<Transmit> {
         let now = self.enter(now);
-        if let Some(msg) = self.to_witness.front().copied() {
-            let len = self.endpoint.emit(LinkId(0), Body::Witness(msg), buf)?;
-            self.to_witness.pop_front();
-            return Some(Transmit {
-                link: LinkId(0),
-                dest: Dest::Witness,
-                len,
-            });
+        if !self.to_witness.is_empty() {
+            return self
+                .station
+                .transmit_queued(&mut self.to_witness, Dest::Witness, buf);
         }
         if self.phase == Phase::Stopped {
             return None;
         }
-        let link = self.beater.poll(now)?;
-        let len = self
-            .endpoint
-            .emit(link, Body::Heartbeat(self.heartbeat()), buf)?;
-        Some(Transmit {
-            link,
-            dest: Dest::Peers,
-            len,
-        })
+        let link = self.station.beater.poll(now)?;
+        self.station
+            .transmit(link, Dest::Peers, Body::Heartbeat(self.heartbeat()), buf)
     }
 
     fn poll_at(&self) -> Option<Instant> {
-        let now = self.endpoint.now();
+        let now = self.station.endpoint.now();
         let mut wake = Wake::new(now);
         if !self.to_witness.is_empty() {
             wake.now();
         }
         if self.phase != Phase::Stopped {
-            self.beater.wake(&mut wake, now);
+            self.station.beater.wake(&mut wake, now);
         }
         wake.at(self.primary.next_change(now));
-        if let Some(t) = self.carrier_lost_at {
-            wake.at(Some(t + self.config.interval));
-        }
-        wake.at(self
-            .reach
-            .next_change(now, self.config.interval, self.config.reach_settle));
+        self.links.wake(&mut wake, now);
         if self.settling {
             for link in (0..self.config.links).map(LinkId) {
                 wake.at(Some(self.link_silent_at(link)));
@@ -1104,35 +1038,12 @@ impl Machine for Secondary {
     fn holds_addresses(&self) -> bool {
         self.holds_flag()
     }
-
-    fn stats(&self) -> Stats {
-        Stats {
-            rx: self.endpoint.stats,
-            actions_dropped: self.actions.dropped(),
-        }
-    }
-
-    fn role(&self) -> Role {
-        Role::Secondary
-    }
-
-    fn set_keys(&mut self, keys: Option<Keyring>) {
-        self.endpoint.set_keys(keys.clone());
-        self.config.keys = keys;
-    }
-
-    fn remember_peer_epoch(&mut self, peer: NodeId, epoch: u32) {
-        self.endpoint.set_peer_floor(peer, epoch);
-    }
 }
 
 /// The secondary's side of [`Server`]: `failoverd`'s signals, links and
 /// reloads.
 impl Server for Secondary {
-    fn tickle(&mut self, now: Instant) {
-        let now = self.enter(now);
-        self.beater.tickle(now);
-    }
+    server_methods!();
 
     /// Stop (SIGTERM): release the addresses if held, through PreRel and
     /// PostRel, then [`Phase::Stopped`]. Keep driving the machine until
@@ -1143,10 +1054,6 @@ impl Server for Secondary {
         self.evaluate(now);
     }
 
-    fn is_stopped(&self) -> bool {
-        self.phase == Phase::Stopped
-    }
-
     /// The host's view of its own links: `any_up` is false when not one of
     /// them has a carrier. After one interval of that, a silent primary
     /// proves nothing (this node hears no one), so no takeover starts, and
@@ -1154,16 +1061,10 @@ impl Server for Secondary {
     /// reconnection they would meet the primary's.
     fn set_carrier(&mut self, now: Instant, any_up: bool) {
         let now = self.enter(now);
-        match (any_up, self.carrier_lost_at) {
-            (false, None) => self.carrier_lost_at = Some(now),
-            (true, Some(_)) => {
-                if self.cut_off(now) {
-                    // Silence heard while deaf proves nothing: count afresh.
-                    self.forget_primary(now);
-                }
-                self.carrier_lost_at = None;
-            }
-            _ => {}
+        if self.links.set_carrier(now, any_up) == Some(true) {
+            // Back after being cut off: silence heard while deaf proves
+            // nothing, so count afresh.
+            self.forget_primary(now);
         }
         self.evaluate(now);
     }
@@ -1177,18 +1078,8 @@ impl Server for Secondary {
     /// cable returns).
     fn set_reachable(&mut self, now: Instant, reachable: bool) {
         let now = self.enter(now);
-        self.reach.set(now, reachable);
+        self.links.reach.set(now, reachable);
         self.evaluate(now);
-    }
-
-    /// `failoverd` has no `-m`, but its heartbeats carry a message field
-    /// like the primary's.
-    fn set_message(&mut self, message: heapless::Vec<u8, MAX_MESSAGE_LEN>) {
-        self.config.message = message;
-    }
-
-    fn phase_name(&self) -> &'static str {
-        self.phase.name()
     }
 
     fn peer_detector(&self) -> &PeerDetector {

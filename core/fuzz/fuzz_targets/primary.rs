@@ -3,9 +3,9 @@
 #![no_main]
 
 use arbitrary::Arbitrary;
-use failover_core::{Instant, Primary, PrimaryConfig, Role};
+use failover_core::{Primary, PrimaryConfig};
 use failover_core_fuzz::{
-    keyring, message, DeadTimeChoice, Dur, Harness, Identity, IntervalChoice, PeerChoice, Step,
+    fuzz, keyring, message, DeadTimeChoice, Dur, Identity, Input, IntervalChoice, PeerChoice,
     PRIMARY, SECONDARY, WITNESS,
 };
 use libfuzzer_sys::fuzz_target;
@@ -25,13 +25,7 @@ struct Setup {
     message: Vec<u8>,
 }
 
-#[derive(Arbitrary, Debug)]
-struct Input {
-    setup: Setup,
-    steps: Vec<Step>,
-}
-
-fuzz_target!(|input: Input| {
+fuzz_target!(|input: Input<Setup>| {
     let s = input.setup;
     let interval = s.interval.get();
     let mut config = PrimaryConfig::new(PRIMARY, s.epoch, s.links, interval);
@@ -42,19 +36,8 @@ fuzz_target!(|input: Input| {
     config.isolation_fence = s.isolation_fence.map(Dur::get);
     config.keys = s.keys.then(keyring);
     config.message = message(&s.message);
-    let id = Identity {
-        role: Role::Primary,
-        node: PRIMARY,
-        epoch: s.epoch,
-        links: s.links,
-        interval,
-        keys: config.keys.clone(),
-    };
-    let now = Instant::from_millis(s.start_ms.into());
-    // Configurations the machine refuses are not run: the host would
-    // have stopped at `try_new` too.
-    let Ok(machine) = Primary::try_new(config, now) else {
-        return;
-    };
-    Harness::new(machine, id, now).run(&input.steps);
+    let id = Identity::of::<Primary>(s.epoch, s.links, interval, config.keys.clone());
+    fuzz(id, s.start_ms, &input.steps, |now| {
+        Primary::try_new(config, now)
+    });
 });

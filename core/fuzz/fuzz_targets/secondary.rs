@@ -3,9 +3,9 @@
 #![no_main]
 
 use arbitrary::Arbitrary;
-use failover_core::{Instant, Role, Secondary, SecondaryConfig, WitnessPolicy};
+use failover_core::{Secondary, SecondaryConfig, WitnessPolicy};
 use failover_core_fuzz::{
-    keyring, message, DeadTimeChoice, Dur, Harness, Identity, IntervalChoice, PeerChoice, Step,
+    fuzz, keyring, message, DeadTimeChoice, Dur, Identity, Input, IntervalChoice, PeerChoice,
     PRIMARY, SECONDARY, WITNESS,
 };
 use libfuzzer_sys::fuzz_target;
@@ -37,13 +37,7 @@ struct Setup {
     message: Vec<u8>,
 }
 
-#[derive(Arbitrary, Debug)]
-struct Input {
-    setup: Setup,
-    steps: Vec<Step>,
-}
-
-fuzz_target!(|input: Input| {
+fuzz_target!(|input: Input<Setup>| {
     let s = input.setup;
     let interval = s.interval.get();
     let mut config = SecondaryConfig::new(SECONDARY, s.epoch, s.links, interval);
@@ -77,19 +71,8 @@ fuzz_target!(|input: Input| {
     }
     config.keys = s.keys.then(keyring);
     config.message = message(&s.message);
-    let id = Identity {
-        role: Role::Secondary,
-        node: SECONDARY,
-        epoch: s.epoch,
-        links: s.links,
-        interval,
-        keys: config.keys.clone(),
-    };
-    let now = Instant::from_millis(s.start_ms.into());
-    // Configurations the machine refuses are not run: the host would
-    // have stopped at `try_new` too.
-    let Ok(machine) = Secondary::try_new(config, now) else {
-        return;
-    };
-    Harness::new(machine, id, now).run(&input.steps);
+    let id = Identity::of::<Secondary>(s.epoch, s.links, interval, config.keys.clone());
+    fuzz(id, s.start_ms, &input.steps, |now| {
+        Secondary::try_new(config, now)
+    });
 });

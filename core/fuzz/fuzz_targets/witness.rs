@@ -3,9 +3,9 @@
 #![no_main]
 
 use arbitrary::Arbitrary;
-use failover_core::{FenceConfig, Instant, Role, Witness, WitnessConfig};
+use failover_core::{FenceConfig, Witness, WitnessConfig};
 use failover_core_fuzz::{
-    keyring, DeadTimeChoice, Dur, Harness, Identity, IntervalChoice, PeerChoice, Step, PRIMARY,
+    fuzz, keyring, DeadTimeChoice, Dur, Identity, Input, IntervalChoice, PeerChoice, PRIMARY,
     SECONDARY, WITNESS,
 };
 use libfuzzer_sys::fuzz_target;
@@ -24,13 +24,7 @@ struct Setup {
     fence: Option<(Dur, Dur)>,
 }
 
-#[derive(Arbitrary, Debug)]
-struct Input {
-    setup: Setup,
-    steps: Vec<Step>,
-}
-
-fuzz_target!(|input: Input| {
+fuzz_target!(|input: Input<Setup>| {
     let s = input.setup;
     let interval = s.interval.get();
     let mut config = WitnessConfig::new(WITNESS, s.epoch, interval);
@@ -48,19 +42,8 @@ fuzz_target!(|input: Input| {
         settle: settle.get(),
     });
     config.keys = s.keys.then(keyring);
-    let id = Identity {
-        role: Role::Witness,
-        node: WITNESS,
-        epoch: s.epoch,
-        links: 1,
-        interval,
-        keys: config.keys.clone(),
-    };
-    let now = Instant::from_millis(s.start_ms.into());
-    // Configurations the machine refuses are not run: the host would
-    // have stopped at `try_new` too.
-    let Ok(machine) = Witness::try_new(config, now) else {
-        return;
-    };
-    Harness::new(machine, id, now).run(&input.steps);
+    let id = Identity::of::<Witness>(s.epoch, 1, interval, config.keys.clone());
+    fuzz(id, s.start_ms, &input.steps, |now| {
+        Witness::try_new(config, now)
+    });
 });

@@ -17,8 +17,8 @@ use failover_core::wire::{
     WitnessRepr, MAX_FRAME_LEN, MAX_MESSAGE_LEN,
 };
 use failover_core::{
-    Action, AdaptiveDeadTime, DeadTime, Dest, Duration, Instant, LinkId, Machine, NodeId, Primary,
-    Role, Secondary, Server, Stage, StageOutcome, Witness, MAX_LINKS,
+    Action, AdaptiveDeadTime, ConfigError, DeadTime, Dest, Duration, Instant, LinkId, Machine,
+    NodeId, Primary, Role, Secondary, Server, Stage, StageOutcome, Witness, MAX_LINKS,
 };
 
 /// More items than this from one drain is unbounded output: a bug.
@@ -501,29 +501,81 @@ pub struct Identity {
     pub keys: Option<Keyring>,
 }
 
-/// A machine as the harness drives it: the servers' controls
-/// ([`Server`]) where the machine has them; nothing for the witness.
+impl Identity {
+    /// The identity of machine `M` in the fuzzed deployment.
+    pub fn of<M: Target>(epoch: u32, links: u8, interval: Duration, keys: Option<Keyring>) -> Self {
+        Identity {
+            role: M::ROLE,
+            node: M::NODE,
+            epoch,
+            links,
+            interval,
+            keys,
+        }
+    }
+}
+
+/// A machine as the harness drives it: its place in the deployment, and
+/// the servers' controls ([`Server`]) where the machine has them; nothing
+/// for the witness.
 pub trait Target: Machine {
+    /// Its role.
+    const ROLE: Role;
+    /// Its node id.
+    const NODE: NodeId;
     /// The server controls, if this machine is a server.
     fn server(&mut self) -> Option<&mut dyn Server>;
 }
 
 impl Target for Primary {
+    const ROLE: Role = Role::Primary;
+    const NODE: NodeId = PRIMARY;
     fn server(&mut self) -> Option<&mut dyn Server> {
         Some(self)
     }
 }
 
 impl Target for Secondary {
+    const ROLE: Role = Role::Secondary;
+    const NODE: NodeId = SECONDARY;
     fn server(&mut self) -> Option<&mut dyn Server> {
         Some(self)
     }
 }
 
 impl Target for Witness {
+    const ROLE: Role = Role::Witness;
+    const NODE: NodeId = WITNESS;
     fn server(&mut self) -> Option<&mut dyn Server> {
         None
     }
+}
+
+/// A machine target's input: its machine's configuration (`S`, decoded
+/// first), then the steps that drive it.
+#[derive(Arbitrary, Debug)]
+pub struct Input<S> {
+    /// What the target configures its machine from.
+    pub setup: S,
+    /// What happens to the machine.
+    pub steps: Vec<Step>,
+}
+
+/// What every machine target does with its decoded setup: builds the
+/// machine at `start_ms` with `build` (its `try_new`) and drives it
+/// through `steps`. A configuration the machine refuses is not run: the
+/// host would have stopped at `try_new` too.
+pub fn fuzz<M: Target>(
+    id: Identity,
+    start_ms: u32,
+    steps: &[Step],
+    build: impl FnOnce(Instant) -> Result<M, ConfigError>,
+) {
+    let now = Instant::from_millis(start_ms.into());
+    let Ok(machine) = build(now) else {
+        return;
+    };
+    Harness::new(machine, id, now).run(steps);
 }
 
 /// What the harness remembers of a sender it impersonates.
@@ -861,14 +913,24 @@ impl<M: Target> Harness<M> {
             }
             Action::Notify(_) => {}
             Action::PersistEpoch(epoch) => {
-                assert_eq!(epoch, self.id.epoch.wrapping_add(1), "an epoch rolls over by one");
+                assert_eq!(
+                    epoch,
+                    self.id.epoch.wrapping_add(1),
+                    "an epoch rolls over by one"
+                );
                 self.id.epoch = epoch;
             }
             Action::PersistPeerEpoch { peer, .. } => {
                 // Only unkeyed machines corroborate epochs; the tag covers
                 // them otherwise.
-                assert!(self.id.keys.is_none(), "a keyed machine persisted a peer epoch");
-                assert_ne!(peer, self.id.node, "a machine persisted its own epoch as a peer's");
+                assert!(
+                    self.id.keys.is_none(),
+                    "a keyed machine persisted a peer epoch"
+                );
+                assert_ne!(
+                    peer, self.id.node,
+                    "a machine persisted its own epoch as a peer's"
+                );
             }
         }
     }
