@@ -75,6 +75,7 @@ const ONCE_FAILED: &[u64] = &[
     767_295_190_957,   // a genuine round far ahead of a stale one
     891_900_045_935,   // an epoch roll-over under loss went unheard
     1_000_000_273_055, // a frame delayed for seconds gave a stale round
+    1_069_470_591_171, // a forged round far ahead, first of its epoch on a link
 ];
 
 #[test]

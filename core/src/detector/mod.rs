@@ -328,6 +328,16 @@ impl PeerDetector {
         (elapsed.saturating_mul(INTERVAL_TRUST) / interval).saturating_add(BEAT_SLACK)
     }
 
+    /// Whether `beat` follows on (by 1 to [`BEAT_SLACK`] rounds) from the
+    /// round held as pending on link `index`: two such frames are the
+    /// peer's, whatever the stored round says.
+    fn follows_pending(&self, index: usize, beat: u32) -> bool {
+        self.link
+            .get(index)
+            .and_then(|l| l.pending_beat)
+            .is_some_and(|p| (1..=BEAT_SLACK).contains(&u64::from(beat.wrapping_sub(p))))
+    }
+
     /// A valid (authenticated, non-replayed) heartbeat from the peer arrived
     /// on `link`. `epoch`/`beat` are from the frame (beat = heartbeat round,
     /// same on every link; a new epoch means the peer restarted: gap
@@ -373,35 +383,50 @@ impl PeerDetector {
             None => (0, true),
             Some(previous) => {
                 let ahead = beat.wrapping_sub(previous);
-                // Zero: a duplicate. Half the number space or more: an older
-                // round, reordered (it was counted lost: pessimistic).
-                if ahead == 0 || ahead >= 1 << 31 {
+                // Zero: a duplicate.
+                if ahead == 0 {
                     return;
                 }
-                // A round further ahead than the time since the last one
-                // allows is not stored on one frame's word: a forged (or
-                // corrupted) round number would make every genuine round
-                // after it look old, and the link silent, for good (found
-                // by the simulator: one unkeyed frame, within the replay
-                // window, with round 719 450 993). Two frames in a row that
-                // follow on from each other are the peer's: the stored round
-                // was the stale one (a genuine frame delivered late, taken
-                // first after a restart or a cut). Meanwhile the frame still
-                // counts for liveness: refusing it let a stale round, taken
-                // from a frame delayed for seconds, hide the real peer for a
-                // dead time (simulator seed 1000000273055). A forger gains
-                // nothing by it that a plausible round would not give it.
-                if u64::from(ahead) > self.plausible_ahead(index, now) {
-                    let follows = self
-                        .link
-                        .get(index)
-                        .and_then(|l| l.pending_beat)
-                        .is_some_and(|p| {
-                            (1..=BEAT_SLACK).contains(&u64::from(beat.wrapping_sub(p)))
-                        });
-                    (0, follows)
+                // Half the number space or more: an older round. Reordered
+                // (it was counted lost: pessimistic), it says nothing new.
+                // But far behind, the stored round may be the implausible
+                // one: a forged round far ahead taken as the link's first in
+                // an epoch, with no round before it to judge it by (simulator
+                // seed 1069470591171: the link stayed deaf to every genuine
+                // round after it). Two frames far behind that follow on from
+                // each other are the peer's: the second is stored and counts.
+                if ahead >= 1 << 31 {
+                    let behind = u64::from(previous.wrapping_sub(beat));
+                    if behind <= self.plausible_ahead(index, now) {
+                        return;
+                    }
+                    let follows = self.follows_pending(index, beat);
+                    if !follows {
+                        if let Some(l) = self.link.get_mut(index) {
+                            l.pending_beat = Some(beat);
+                        }
+                        return;
+                    }
+                    (0, true)
                 } else {
-                    (ahead - 1, true)
+                    // A round further ahead than the time since the last one
+                    // allows is not stored on one frame's word: a forged (or
+                    // corrupted) round number would make every genuine round
+                    // after it look old, and the link silent, for good (found
+                    // by the simulator: one unkeyed frame, within the replay
+                    // window, with round 719 450 993). Two frames in a row that
+                    // follow on from each other are the peer's: the stored round
+                    // was the stale one (a genuine frame delivered late, taken
+                    // first after a restart or a cut). Meanwhile the frame still
+                    // counts for liveness: refusing it let a stale round, taken
+                    // from a frame delayed for seconds, hide the real peer for a
+                    // dead time (simulator seed 1000000273055). A forger gains
+                    // nothing by it that a plausible round would not give it.
+                    if u64::from(ahead) > self.plausible_ahead(index, now) {
+                        (0, self.follows_pending(index, beat))
+                    } else {
+                        (ahead - 1, true)
+                    }
                 }
             }
         };

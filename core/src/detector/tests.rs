@@ -560,3 +560,26 @@ fn a_round_delayed_for_seconds_does_not_hide_the_peer() {
     d.on_heartbeat(ms(1030), A, 1, 70, I);
     assert!(d.is_dead(ms(1056)), "the stale run is over: 70 is old");
 }
+
+#[test]
+fn a_forged_round_far_ahead_taken_first_in_an_epoch_does_not_deafen_the_link() {
+    // Without a key, a forged frame can be a link's first of an epoch (just
+    // after the peer rolled over, say): with no round before it, its round
+    // far ahead is stored, and every genuine round after it looks old. Two
+    // genuine rounds that follow on from each other take the link back
+    // (simulator seed 1069470591171).
+    let mut d = PeerDetector::new(DeadTime::Fixed(I.saturating_mul(5)), 1, I, ms(0));
+    d.on_heartbeat(ms(0), A, 2, 158_507_247, I);
+    for (i, beat) in (2u32..10).enumerate() {
+        d.on_heartbeat(ms(5 + 5 * i as u64), A, 2, beat, I);
+    }
+    assert!(
+        !d.is_dead(ms(60)),
+        "heard at 40 ms, dead time 25 ms: the genuine rounds count"
+    );
+    // A single frame far behind proves nothing: a lone older round.
+    let mut d = PeerDetector::new(DeadTime::Fixed(I.saturating_mul(5)), 1, I, ms(0));
+    d.on_heartbeat(ms(0), A, 2, 1000, I);
+    d.on_heartbeat(ms(20), A, 2, 10, I);
+    assert!(d.is_dead(ms(26)), "the lone round far behind did not count");
+}
