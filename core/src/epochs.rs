@@ -9,10 +9,11 @@
 //! `seq`, no further apart than the quiet time (the peer's dead time). A
 //! genuine peer corroborates its new epoch within its first round (it sends
 //! the round on every link, with consecutive `seq`), or within two rounds on
-//! one link; a single forged frame never does. Two cases are believed on
+//! one link; a single forged frame never does. Three cases are believed on
 //! their first frame, *provisionally*, because a verdict may be due: the
-//! first frame heard from a peer, and a newer epoch from a peer silent for
-//! half the quiet time (it restarted). Until a later frame of the same epoch
+//! first frame heard from a peer, a newer epoch from a peer silent for
+//! half the quiet time (it restarted), and a far jump in seq after the same
+//! silence (the seq believed came from a genuine frame delivered late). Until a later frame of the same epoch
 //! confirms it, a provisional belief gives way at once to the next frame of
 //! the epoch believed before (or, for a first frame, to any other frame):
 //! one forged frame is then accepted, but shuts the real peer out for no
@@ -272,6 +273,19 @@ impl<const N: usize> EpochTrust<N> {
             e.believe(epoch, seq, now, Some((believed, top)));
             return Verdict::Corroborated { rewound: false };
         }
+        // The same for a far jump in seq within the believed epoch after
+        // half a quiet time: the top may be the stale one, taken from a
+        // genuine frame delivered late (replayed), so the peer's real seq is
+        // as far ahead as the time since that frame was *sent* allows, not
+        // since it arrived. Holding the real frame as a candidate left the
+        // peer unheard until its second one, past the verdict (simulator
+        // seed 377982327856: a takeover 5 ms after the primary was heard).
+        // Provisionally, as above: it counts for liveness only, marks no
+        // replay window, and the next lower frame of the peer replaces it.
+        if !e.provisional && epoch == believed && gap >= quiet.saturating_div(2) {
+            e.believe(epoch, seq, now, Some((believed, top)));
+            return Verdict::Believed;
+        }
         // Older than a believed epoch that is still heard, or settled: a
         // replay.
         if epoch < believed && (gap < quiet || e.settled) {
@@ -485,6 +499,30 @@ mod tests {
         // second one confirms the epoch.
         assert!(feed(&mut t, 2, 40, 101));
         assert!(feed(&mut t, 2, 41, 102));
+        assert!(!t.provisional(P), "confirmed by the peer's own frames");
+    }
+
+    #[test]
+    fn a_far_jump_in_seq_after_half_a_quiet_time_counts_provisionally() {
+        // The top was taken from a genuine frame sent long ago and delivered
+        // late (replayed): the peer's real seq is far ahead of it.
+        let mut t = EpochTrust::<4>::new();
+        feed(&mut t, 100, 1, 0);
+        feed(&mut t, 100, 2, 0);
+        assert!(
+            !feed(&mut t, 100, 500, 5),
+            "right after a frame: a candidate"
+        );
+        assert!(feed(&mut t, 100, 501, 16), "half a quiet time on: believed");
+        assert!(t.provisional(P), "on one frame's word");
+        assert!(feed(&mut t, 100, 502, 17));
+        assert!(!t.provisional(P), "the next frame confirms it");
+
+        // A forged jump is replaced by the peer's next, lower, frame.
+        assert!(feed(&mut t, 100, 1_000_000, 40));
+        assert!(t.provisional(P));
+        assert!(feed(&mut t, 100, 503, 41));
+        assert!(feed(&mut t, 100, 504, 42));
         assert!(!t.provisional(P), "confirmed by the peer's own frames");
     }
 
