@@ -22,7 +22,9 @@ use crate::detector::{DeadTime, PeerDetector};
 use crate::endpoint::Freshness;
 use crate::machine::{stall_limit, Machine, Server, Wake};
 use crate::node::{LinkId, NodeId, Role};
-use crate::station::{server_methods, station_methods, HostLinks, Station};
+use crate::station::{
+    server_methods, station_inherent_methods, station_methods, HostLinks, Station,
+};
 use crate::time::{Duration, Instant};
 use crate::wire::{Body, HeartbeatFlags, HeartbeatRepr, Keyring, MAX_FRAME_LEN, MAX_MESSAGE_LEN};
 
@@ -211,19 +213,7 @@ impl Primary {
         machine
     }
 
-    fn sync_timing(&mut self) {
-        self.station
-            .sync_timing(&self.secondary, self.config.interval);
-    }
-
-    /// This machine's first frame is `(epoch, seq + 1)` instead of
-    /// `(epoch, 1)`: for tests and simulations of the epoch rollover, which
-    /// a real node reaches only after 2³² frames.
-    #[must_use]
-    pub fn starting_after_seq(mut self, seq: u32) -> Self {
-        self.station.endpoint.start_after_seq(seq);
-        self
-    }
+    station_inherent_methods!(secondary, interval);
 
     /// Where the machine is.
     #[must_use]

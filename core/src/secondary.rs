@@ -18,7 +18,9 @@ use crate::endpoint::Freshness;
 use crate::machine::{Machine, Server, Wake};
 use crate::node::{LinkId, NodeId, Role};
 use crate::reach::HandoverRequest;
-use crate::station::{server_methods, station_methods, HostLinks, Outbox, Station};
+use crate::station::{
+    server_methods, station_inherent_methods, station_methods, HostLinks, Outbox, Station,
+};
 use crate::time::{Duration, Instant};
 use crate::wire::{
     Body, DenyReason, FrameRepr, HeartbeatFlags, HeartbeatRepr, Keyring, WitnessKind, WitnessRepr,
@@ -299,19 +301,7 @@ impl Secondary {
         machine
     }
 
-    fn sync_timing(&mut self) {
-        self.station
-            .sync_timing(&self.primary, self.config.primary_interval);
-    }
-
-    /// This machine's first frame is `(epoch, seq + 1)` instead of
-    /// `(epoch, 1)`: for tests and simulations of the epoch rollover, which
-    /// a real node reaches only after 2³² frames.
-    #[must_use]
-    pub fn starting_after_seq(mut self, seq: u32) -> Self {
-        self.station.endpoint.start_after_seq(seq);
-        self
-    }
+    station_inherent_methods!(primary, primary_interval);
 
     /// Where the machine is.
     #[must_use]

@@ -5,7 +5,8 @@
 //! machines about decisions only, as [`Endpoint`] does for the frame
 //! plumbing; the machines' [`Machine`](crate::Machine) and
 //! [`Server`](crate::Server) methods that are nothing but this common part
-//! are written once, by [`station_methods!`] and [`server_methods!`].
+//! are written once, by [`station_inherent_methods!`], [`station_methods!`] and
+//! [`server_methods!`].
 
 use heapless::Deque;
 
@@ -251,6 +252,29 @@ impl HostLinks {
         wake.at(self.reach.next_change(now, self.interval, self.settle));
     }
 }
+
+/// The inherent methods that are the same for every machine, used inside
+/// its `impl`: `$peer` names the detector field of the peer whose epochs the
+/// endpoint judges, `$interval` the config field with that peer's interval.
+macro_rules! station_inherent_methods {
+    ($peer:ident, $interval:ident) => {
+        /// Keeps the endpoint's unkeyed-epoch timings in step with the
+        /// watched peer's dead time and interval.
+        fn sync_timing(&mut self) {
+            self.station.sync_timing(&self.$peer, self.config.$interval);
+        }
+
+        /// This machine's first frame is `(epoch, seq + 1)` instead of
+        /// `(epoch, 1)`: for tests and simulations of the epoch rollover, which
+        /// a real node reaches only after 2³² frames.
+        #[must_use]
+        pub fn starting_after_seq(mut self, seq: u32) -> Self {
+            self.station.endpoint.start_after_seq(seq);
+            self
+        }
+    };
+}
+pub(crate) use station_inherent_methods;
 
 /// The [`Machine`](crate::Machine) methods that are the same for every
 /// machine: a timeout only re-evaluates; the actions, the counters, the

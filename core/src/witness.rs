@@ -22,7 +22,7 @@ use crate::endpoint::Freshness;
 use crate::machine::{Machine, Wake};
 use crate::node::{LinkId, NodeId, Role};
 use crate::reach::HandoverRequest;
-use crate::station::{station_methods, Outbox, Station};
+use crate::station::{station_inherent_methods, station_methods, Outbox, Station};
 use crate::time::{Duration, Instant};
 use crate::wire::{
     Body, DenyReason, HeartbeatFlags, Keyring, WitnessKind, WitnessRepr, MAX_FRAME_LEN,
@@ -199,19 +199,7 @@ impl Witness {
         machine
     }
 
-    fn sync_timing(&mut self) {
-        self.station
-            .sync_timing(&self.primary, self.config.interval);
-    }
-
-    /// This machine's first frame is `(epoch, seq + 1)` instead of
-    /// `(epoch, 1)`: for tests and simulations of the epoch rollover, which
-    /// a real node reaches only after 2³² frames.
-    #[must_use]
-    pub fn starting_after_seq(mut self, seq: u32) -> Self {
-        self.station.endpoint.start_after_seq(seq);
-        self
-    }
+    station_inherent_methods!(primary, interval);
 
     /// The outstanding grant, if any.
     #[must_use]
