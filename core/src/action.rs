@@ -187,6 +187,12 @@ pub enum Event {
     /// The primary, unreachable, asked this node to serve; the takeover
     /// follows (secondary only).
     PrimaryHandedOver,
+    /// The host could not remove the service addresses: this node keeps
+    /// saying it holds them, so the peer does not add them, and asks for
+    /// the removal again, with growing waits ([`crate::removal`]).
+    RemovalFailed,
+    /// A removal that had failed has now worked: the handshake goes on.
+    RemovalRecovered,
     /// The peer server (for the witness: the primary) advertises a
     /// heartbeat interval outside 1/4..4 times this node's expected one
     /// (`detector::INTERVAL_TRUST`): a configuration mismatch, or a forged
@@ -234,6 +240,8 @@ impl Event {
             Event::Reachable => "Reachable",
             Event::HandedOver => "HandedOver",
             Event::PrimaryHandedOver => "PrimaryHandedOver",
+            Event::RemovalFailed => "RemovalFailed",
+            Event::RemovalRecovered => "RemovalRecovered",
             Event::Isolated => "Isolated",
             Event::Stalled => "Stalled",
             Event::PeerLost => "PeerLost",
@@ -258,7 +266,8 @@ pub enum Action {
     AddAddresses,
     /// Announce the service addresses (gratuitous ARP).
     Announce,
-    /// Remove the service addresses from their interfaces.
+    /// Remove the service addresses from their interfaces, and report how
+    /// it ended with `Server::handle_removal`.
     RemoveAddresses,
     /// Tell the administrator.
     Notify(Event),

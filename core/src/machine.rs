@@ -202,6 +202,13 @@ pub trait Server: Machine {
     /// stopped answering.
     fn set_reachable(&mut self, now: Instant, reachable: bool);
 
+    /// How the host's removal of the service addresses
+    /// ([`Action::RemoveAddresses`](crate::Action::RemoveAddresses)) ended.
+    /// Report every one: after a failure the node keeps saying it holds the
+    /// addresses, and asks for the removal again, until one is reported
+    /// done ([`crate::removal`]).
+    fn handle_removal(&mut self, now: Instant, outcome: crate::Removal);
+
     /// Replaces the free text carried in every heartbeat (a reload). The
     /// type bounds its length: the host decides how to cut a longer one.
     fn set_message(&mut self, message: heapless::Vec<u8, MAX_MESSAGE_LEN>);

@@ -22,6 +22,7 @@ use crate::detector::{DeadTime, PeerDetector};
 use crate::endpoint::Freshness;
 use crate::machine::{stall_limit, Machine, Server, Wake};
 use crate::node::{LinkId, NodeId, Role};
+use crate::removal::RemovalRetry;
 use crate::station::{
     server_methods, station_inherent_methods, station_methods, HostLinks, Station,
 };
@@ -150,6 +151,8 @@ pub struct Primary {
     peer_lost_reported: bool,
     /// The carrier and the service network, as the host reports them.
     links: HostLinks,
+    /// A removal of the addresses the host could not carry out, retried.
+    removal: RemovalRetry,
     /// Whether this node could serve at the last evaluation.
     could_serve: bool,
     /// The secondary's latest heartbeat says it cannot serve.
@@ -200,6 +203,7 @@ impl Primary {
             witness_was_alive: false,
             peer_lost_reported: false,
             links: HostLinks::new(config.interval, config.reach_settle),
+            removal: RemovalRetry::new(config.interval),
             could_serve: true,
             secondary_unreachable: false,
             phase: if config.manage_addresses {
@@ -341,6 +345,9 @@ impl Primary {
     }
 
     fn evaluate(&mut self, now: Instant) {
+        if self.removal.due(now) {
+            self.station.actions.push(Action::RemoveAddresses);
+        }
         let secondary_dead = self.secondary.is_dead(now);
         if secondary_dead != self.peer_lost_reported && self.secondary.heard_any() {
             self.peer_lost_reported = secondary_dead;
@@ -397,6 +404,7 @@ impl Primary {
                     && self.links.carrier()
                     && self.can_serve(now)
                 {
+                    self.removal.cancel();
                     self.station.actions.push(Action::AddAddresses);
                     self.station.actions.push(Action::Announce);
                     self.station.actions.push(Action::Notify(Event::Acquired));
@@ -409,11 +417,21 @@ impl Primary {
     fn heartbeat(&self) -> HeartbeatRepr {
         let can_serve = self.can_serve(self.station.endpoint.now());
         let reclaiming = matches!(self.phase, Phase::Reclaiming { .. });
+        // A removal that failed: the addresses may still be here.
+        let unremoved = self.removal.pending();
         let flags = HeartbeatFlags::empty()
-            .with_if(HeartbeatFlags::HOLDS, self.phase == Phase::Holding)
+            .with_if(
+                HeartbeatFlags::HOLDS,
+                self.phase == Phase::Holding || unremoved,
+            )
             .with_if(HeartbeatFlags::RECLAIM, reclaiming && can_serve)
             .with_if(HeartbeatFlags::UNREACHABLE, !can_serve)
-            .with_if(HeartbeatFlags::HANDOVER, reclaiming && !can_serve);
+            // The secondary acquires on a handover: only once the addresses
+            // are really gone from here.
+            .with_if(
+                HeartbeatFlags::HANDOVER,
+                reclaiming && !can_serve && !unremoved,
+            );
         let ack = (self.secondary_epoch, self.secondary_seq);
         self.station
             .heartbeat(ack, flags, self.config.message.clone())
@@ -520,6 +538,7 @@ impl Machine for Primary {
         wake.at(self.secondary.next_change(now));
         wake.at(self.witness.next_change(now));
         self.links.wake(&mut wake, now);
+        self.removal.wake(&mut wake);
         match self.phase {
             Phase::Reclaiming { since } => {
                 let from = self

@@ -18,6 +18,7 @@ use crate::endpoint::Freshness;
 use crate::machine::{Machine, Server, Wake};
 use crate::node::{LinkId, NodeId, Role};
 use crate::reach::HandoverRequest;
+use crate::removal::RemovalRetry;
 use crate::station::{
     server_methods, station_inherent_methods, station_methods, HostLinks, Outbox, Station,
 };
@@ -228,6 +229,8 @@ pub struct Secondary {
     shutting_down: bool,
     /// The carrier and the service network, as the host reports them.
     links: HostLinks,
+    /// A removal of the addresses the host could not carry out, retried.
+    removal: RemovalRetry,
     /// The primary's latest heartbeat says it cannot serve: the addresses
     /// are not given back to it.
     primary_unreachable: bool,
@@ -291,6 +294,7 @@ impl Secondary {
             peer_lost_reported: false,
             shutting_down: false,
             links: HostLinks::new(config.interval, config.reach_settle),
+            removal: RemovalRetry::new(config.interval),
             primary_unreachable: false,
             handover: HandoverRequest::default(),
             on_request: false,
@@ -412,6 +416,11 @@ impl Secondary {
     }
 
     fn holds_flag(&self) -> bool {
+        // A removal that failed: the addresses may still be here, and the
+        // primary must not add them (nor take RELEASED from this node).
+        if self.removal.pending() {
+            return true;
+        }
         match self.phase {
             Phase::Acquiring { stage, abort, .. } => stage == Stage::PostAcq || !abort,
             Phase::Holding => true,
@@ -613,6 +622,7 @@ impl Secondary {
                 }
                 Stage::Test => self.run_acquire_stage(now, Stage::PreAcq),
                 Stage::PreAcq => {
+                    self.removal.cancel();
                     self.station.actions.push(Action::AddAddresses);
                     self.station.actions.push(Action::Announce);
                     self.run_acquire_stage(now, Stage::PostAcq);
@@ -649,6 +659,9 @@ impl Secondary {
     /// Re-derives every decision from the current facts. Called after every
     /// input, so no decision depends on which input happened to come last.
     fn evaluate(&mut self, now: Instant) {
+        if self.removal.due(now) {
+            self.station.actions.push(Action::RemoveAddresses);
+        }
         let silent = self.primary.is_dead(now);
         self.report_links(now, silent);
         // Deaf is not the same as the primary being dead.
@@ -1002,6 +1015,7 @@ impl Machine for Secondary {
         }
         wake.at(self.primary.next_change(now));
         self.links.wake(&mut wake, now);
+        self.removal.wake(&mut wake);
         if self.settling {
             for link in (0..self.config.links).map(LinkId) {
                 wake.at(Some(self.link_silent_at(link)));

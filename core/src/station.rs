@@ -313,7 +313,8 @@ macro_rules! station_methods {
 pub(crate) use station_methods;
 
 /// The [`Server`](crate::Server) methods that are the same for both
-/// servers: a tickle starts a round, a reload replaces the message, and
+/// servers: a tickle starts a round, a removal's outcome goes to the retry
+/// schedule (a field `removal`), a reload replaces the message, and
 /// the phase (a `Phase` with a `Stopped` and a `name`) says the rest. Used
 /// inside `impl Server for …`, beside [`station_methods!`].
 macro_rules! server_methods {
@@ -321,6 +322,14 @@ macro_rules! server_methods {
         fn tickle(&mut self, now: $crate::time::Instant) {
             let now = self.enter(now);
             self.station.beater.tickle(now);
+        }
+
+        fn handle_removal(&mut self, now: $crate::time::Instant, outcome: $crate::Removal) {
+            let now = self.enter(now);
+            if let Some(event) = self.removal.report(now, outcome) {
+                self.station.notify(event);
+            }
+            self.evaluate(now);
         }
 
         fn is_stopped(&self) -> bool {

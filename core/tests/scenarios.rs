@@ -752,3 +752,46 @@ fn witness_required_a_handover_is_granted_without_the_fence() {
     assert!(ms(added) <= 500 + 5 * 10, "took over at {} ms", ms(added));
     assert!(world.has_addresses(P) && !world.has_addresses(S));
 }
+
+#[test]
+fn a_secondary_whose_removal_fails_keeps_saying_it_holds_until_a_retry_works() {
+    // The secondary took over; the primary returns at 1000 ms; every
+    // removal on either host fails until 1300 ms (netlink errors).
+    let mut schedule = Schedule::calm(Instant::from_millis(2500))
+        .with(500, Fault::Kill(P))
+        .with(1000, Fault::Restart(P));
+    schedule.removal_failure_chance = 1.0;
+    schedule.removal_failures_until = Instant::from_millis(1300);
+    let world = play(schedule);
+
+    let secondary = after(&world, S, 1000);
+    let failed = secondary
+        .iter()
+        .position(|a| *a == Action::Notify(Event::RemovalFailed))
+        .expect("the failure is notified");
+    let recovered = secondary
+        .iter()
+        .position(|a| *a == Action::Notify(Event::RemovalRecovered))
+        .expect("and so is the retry that worked");
+    assert!(failed < recovered);
+    let retries = secondary[failed..recovered]
+        .iter()
+        .filter(|a| **a == Action::RemoveAddresses)
+        .count();
+    assert!(
+        retries >= 3,
+        "retried {retries} times in 300 ms: {secondary:?}"
+    );
+
+    // The primary waited for the removal that worked: no overlap (play
+    // checks invariant 1 throughout), and the addresses end on the primary.
+    let last_add = actions(&world, P)
+        .into_iter()
+        .rfind(|(_, a)| *a == Action::AddAddresses)
+        .map(|(t, _)| ms(t));
+    assert!(
+        last_add.is_some_and(|t| t >= 1300),
+        "the primary took the addresses back at {last_add:?}, before the removal worked"
+    );
+    assert!(world.has_addresses(P) && !world.has_addresses(S));
+}

@@ -134,8 +134,8 @@ fn fault_schedules_keep_every_invariant() {
     let t = totals.into_inner().unwrap();
     println!(
         "simulator: {} schedules from seed {first} in {:.1} s: {} takeovers, {} liveness checks, {} frames, \
-         {} epoch rollovers, {} single forged frames found harmless; documented overlaps: {} partitions without a required witness, {} false verdicts \
-         the blind witness could not veto",
+         {} epoch rollovers, {} single forged frames found harmless, {} failed removals; documented overlaps: {} partitions without a required witness, {} false verdicts \
+         the blind witness could not veto, {} removals that failed after the peer had taken over",
         played.into_inner(),
         started.elapsed().as_secs_f64(),
         t.takeovers,
@@ -143,8 +143,10 @@ fn fault_schedules_keep_every_invariant() {
         t.frames,
         t.rollovers,
         t.forgeries_checked,
+        t.removals_failed,
         t.partition_overlaps,
-        t.blind_witness_overlaps
+        t.blind_witness_overlaps,
+        t.failed_removal_overlaps
     );
     let failures = failures.into_inner().unwrap();
     if let Some(first_failure) = failures.first() {

@@ -96,6 +96,11 @@ pub struct Schedule {
     /// (0 normally): near `u32::MAX`, the nodes run out of seq numbers
     /// mid-run and move to a new epoch (docs/protocol.md, "Epochs").
     pub start_seq: u32,
+    /// The chance that the host's removal of the addresses fails (the
+    /// address stays on the interface), for each removal before
+    /// `removal_failures_until`; after it, every removal works.
+    pub removal_failure_chance: f64,
+    pub removal_failures_until: Instant,
 }
 
 impl Schedule {
@@ -122,6 +127,8 @@ impl Schedule {
             end,
             faults: Vec::new(),
             start_seq: 0,
+            removal_failure_chance: 0.0,
+            removal_failures_until: Instant::ZERO,
         }
     }
 
@@ -393,6 +400,16 @@ impl Schedule {
             faults.push((at, Fault::ForgeOne(forgery)));
             faults.sort_by_key(|(t, _)| *t);
         }
+        // From a stream of its own, so every other choice of a seed stays
+        // what it was: one schedule in eight has a host whose removals of
+        // the addresses fail half the time while faults last (netlink errors
+        // or timeouts).
+        let mut removal_rng = Pcg64Mcg::new((u128::from(seed) << 1) ^ 0x00de_1add_0000_0001);
+        let removal_failure_chance = if removal_rng.gen_bool(0.125) {
+            0.5
+        } else {
+            0.0
+        };
         Schedule {
             seed,
             interval,
@@ -411,6 +428,8 @@ impl Schedule {
             end,
             faults,
             start_seq,
+            removal_failure_chance,
+            removal_failures_until: faults_until,
         }
     }
 }

@@ -12,8 +12,8 @@ use failover_core::wire::{
 };
 use failover_core::{
     Action, DeadTime, Dest, Duration, FenceConfig, Instant, LinkId, Machine, NodeId, Primary,
-    PrimaryConfig, Role, Secondary, SecondaryConfig, Server, Stage, StageOutcome, Timing, Witness,
-    WitnessConfig, WitnessPolicy,
+    PrimaryConfig, Removal, Role, Secondary, SecondaryConfig, Server, Stage, StageOutcome, Timing,
+    Witness, WitnessConfig, WitnessPolicy,
 };
 use rand::Rng;
 use rand_pcg::Pcg64Mcg;
@@ -71,6 +71,11 @@ struct SimNode {
     power: Power,
     /// Ground truth: the addresses are on this node's interfaces.
     has_addresses: bool,
+    /// When the addresses were last added here.
+    added_at: Instant,
+    /// Since when a removal that failed left them here (until a removal
+    /// works or the node adds them again).
+    removal_failed_at: Option<Instant>,
     epoch: u32,
     /// Counts boots, so a script report from a previous life is dropped.
     life: u32,
@@ -152,6 +157,10 @@ enum Excuse {
     /// A required witness that could not hear the primary, and a false
     /// verdict by the secondary.
     BlindWitness,
+    /// A node's removal failed while the other already held the addresses,
+    /// or while the other could not hear it (it took them on the first
+    /// one's silence): the failure is the host's, and the node keeps trying.
+    FailedRemoval,
 }
 
 /// Why a run failed.
@@ -170,6 +179,11 @@ pub struct RunStats {
     /// veto.
     pub partition_overlaps: u64,
     pub blind_witness_overlaps: u64,
+    /// Overlaps that began with a node's failed removal: the other node had
+    /// added the addresses before it (nothing else can undo that).
+    pub failed_removal_overlaps: u64,
+    /// Removals of the addresses that the simulated host failed.
+    pub removals_failed: u64,
     pub liveness_checked: u64,
     pub frames: u64,
     /// Epochs a node moved to because its seq ran out.
@@ -185,6 +199,8 @@ impl RunStats {
         self.takeovers += other.takeovers;
         self.partition_overlaps += other.partition_overlaps;
         self.blind_witness_overlaps += other.blind_witness_overlaps;
+        self.failed_removal_overlaps += other.failed_removal_overlaps;
+        self.removals_failed += other.removals_failed;
         self.liveness_checked += other.liveness_checked;
         self.frames += other.frames;
         self.rollovers += other.rollovers;
@@ -196,6 +212,9 @@ pub struct World {
     sched: Schedule,
     now: Instant,
     rng: Pcg64Mcg,
+    /// Draws whether a removal fails: a stream of its own, so that the
+    /// other draws of a seed stay what they were.
+    removal_rng: Pcg64Mcg,
     net: Network,
     nodes: [SimNode; 3],
     heap: BinaryHeap<Reverse<(Instant, u64, Pending)>>,
@@ -230,6 +249,8 @@ impl World {
             machine: None,
             power: Power::Down,
             has_addresses: false,
+            added_at: Instant::ZERO,
+            removal_failed_at: None,
             epoch: 0,
             life: 0,
             deferred: Vec::new(),
@@ -242,6 +263,7 @@ impl World {
         let mut world = World {
             now: Instant::ZERO,
             rng,
+            removal_rng: Pcg64Mcg::new(u128::from(sched.seed) ^ 0x0de1_add0_0000_0003),
             net,
             nodes: [node(), node(), node()],
             heap: BinaryHeap::new(),
@@ -968,12 +990,38 @@ impl World {
                         "(5) the primary took the addresses where clients cannot reach it",
                     ));
                 }
-                self.nodes[ix as usize].has_addresses = true;
+                let n = &mut self.nodes[ix as usize];
+                n.has_addresses = true;
+                n.added_at = self.now;
+                n.removal_failed_at = None;
                 if ix == NodeIx::Secondary {
                     self.stats.takeovers += 1;
                 }
             }
-            Action::RemoveAddresses => self.nodes[ix as usize].has_addresses = false,
+            Action::RemoveAddresses => {
+                let s = &self.sched;
+                let fails = s.removal_failure_chance > 0.0
+                    && self.now < s.removal_failures_until
+                    && self.removal_rng.gen_bool(s.removal_failure_chance);
+                let n = &mut self.nodes[ix as usize];
+                let outcome = if fails {
+                    self.stats.removals_failed += 1;
+                    if n.has_addresses && n.removal_failed_at.is_none() {
+                        n.removal_failed_at = Some(self.now);
+                    }
+                    Removal::Failed
+                } else {
+                    n.has_addresses = false;
+                    n.removal_failed_at = None;
+                    Removal::Done
+                };
+                // The host reports every removal (the daemons at their next
+                // turn; here at once, in the same instant).
+                if let Some(m) = n.machine.as_mut().and_then(AnyMachine::as_server) {
+                    m.handle_removal(self.now, outcome);
+                }
+                self.note(|| format!("{ix:?} removal: {outcome:?}"));
+            }
             Action::PersistEpoch(epoch) => {
                 // The host records it, so the next boot counts on from it.
                 let was = self.nodes[ix as usize].epoch;
@@ -1025,6 +1073,19 @@ impl World {
     ///   it hears the secondary hold the addresses.
     fn overlap_excused(&self) -> Option<Excuse> {
         use NodeIx::{Primary as P, Secondary as S, Witness as W};
+        // A node whose removal failed keeps saying HOLDS: the other must
+        // not add the addresses while it hears that. But it may have added
+        // them before the failure, or add them while it cannot hear the
+        // stuck node at all (a cut-off primary's witness-granted takeover:
+        // nobody can tell it the removal failed).
+        let stuck = |x: NodeIx, y: NodeIx| {
+            self.nodes[x as usize]
+                .removal_failed_at
+                .is_some_and(|f| self.nodes[y as usize].added_at <= f || !self.hears(y, x))
+        };
+        if stuck(P, S) || stuck(S, P) {
+            return Some(Excuse::FailedRemoval);
+        }
         let servers_deaf = !self.hears(S, P) || !self.hears(P, S);
         match self.sched.policy {
             WitnessPolicy::Required => {
@@ -1074,6 +1135,7 @@ impl World {
                     match excuse {
                         Excuse::Partition => self.stats.partition_overlaps += 1,
                         Excuse::BlindWitness => self.stats.blind_witness_overlaps += 1,
+                        Excuse::FailedRemoval => self.stats.failed_removal_overlaps += 1,
                     }
                     self.overlap = Some(true);
                     self.note(|| format!("overlap, documented exception: {excuse:?}"));

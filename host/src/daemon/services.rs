@@ -104,7 +104,9 @@ impl Services {
     }
 
     /// Removes every address that carries our label. Returns how many
-    /// removals failed; each failure is logged.
+    /// removals failed (an address that may still be on its interface);
+    /// each failure is logged. The machine is told, and keeps saying it
+    /// holds the addresses until a removal works.
     pub fn remove_all(&self, nl: &mut Netlink, log: &Logger) -> usize {
         let mut failed = 0;
         for s in &self.list {
@@ -115,6 +117,12 @@ impl Services {
                 }
                 Ok(Change::AlreadyThere) => log.debug(format_args!(
                     "{addr} was not on {} with our label: nothing to remove",
+                    s.address.interface
+                )),
+                // The interface is gone, and its addresses with it: nothing
+                // can be left to clash with the peer's.
+                Err(e @ AddrError::NoSuchInterface { .. }) => log.warning(format_args!(
+                    "cannot remove {addr} from {}: {e} (gone with the interface)",
                     s.address.interface
                 )),
                 Err(e) => {

@@ -49,6 +49,8 @@
 //! | GrantEnded | info | no | witness bookkeeping |
 //! | IntervalRefused | err | yes | the peer's timing is not believed: a mismatch or a forgery |
 //! | ActionsLost | crit | yes | the daemon dropped decisions unperformed: addresses may be wrong |
+//! | RemovalFailed | crit | yes | the addresses may still be here: the peer waits, the removal is retried |
+//! | RemovalRecovered | notice | yes | closes it: the handshake goes on |
 //!
 //! Script output, skipped scripts and mail delivery go to the same log (see
 //! [`crate::scripts`]).
@@ -424,6 +426,8 @@ pub(crate) mod tests {
             Event::Reachable,
             Event::HandedOver,
             Event::PrimaryHandedOver,
+            Event::RemovalFailed,
+            Event::RemovalRecovered,
             Event::IntervalRefused {
                 advertised: Duration::from_secs(4000),
                 used: Duration::from_secs(4),
@@ -464,7 +468,7 @@ pub(crate) mod tests {
             }
             rows += 1;
         }
-        assert_eq!(rows, 24);
+        assert_eq!(rows, 26);
     }
 
     #[test]

@@ -50,6 +50,9 @@ pub fn policy(event: &Event, role: Role) -> (Level, bool) {
         Event::Reachable => (Level::Notice, true),
         Event::HandedOver => (Level::Crit, true),
         Event::PrimaryHandedOver => (Level::Crit, true),
+        // The handshake waits on it: the peer does not add the addresses.
+        Event::RemovalFailed => (Level::Crit, true),
+        Event::RemovalRecovered => (Level::Notice, true),
         // The daemon's own loop failed to carry out what the core decided:
         // the addresses may not be where the core thinks.
         Event::ActionsLost { .. } => (Level::Crit, true),
@@ -633,6 +636,32 @@ pub fn describe(event: &Event, ctx: &NotifyContext) -> Notice {
             vec![format!(
                 "The network links of {host}, private and public: cables, switch ports, \
                  interface errors."
+            )],
+        ),
+        Event::RemovalFailed => (
+            format!("cannot remove {addrs} from {host}: retrying"),
+            format!(
+                "{daemon} on {host} let go of the service addresses, but removing them from \
+                 the interfaces failed (the log line before this says why: a netlink error or \
+                 timeout, an interface renamed or gone)."
+            ),
+            format!(
+                "Keeps telling {peer} that {host} holds the addresses, so that {peer} does not \
+                 add them too, and tries the removal again after one interval, then twice as \
+                 long each time, up to 32 intervals or a second."
+            ),
+            vec![
+                format!("`ip address show` on {host}: whether the addresses are still there."),
+                "The kernel log (`dmesg`) and the daemon's log for the netlink error.".to_owned(),
+            ],
+        ),
+        Event::RemovalRecovered => (
+            format!("removed {addrs} from {host} at last"),
+            "A removal of the service addresses that had failed has now worked.".to_owned(),
+            format!("Stopped saying that {host} holds the addresses: the handshake goes on."),
+            vec![format!(
+                "Why the earlier removals failed (the daemon's log), and that {peer} now serves \
+                 or this server's reclaim completes."
             )],
         ),
         Event::Stalled => (

@@ -4,9 +4,9 @@
 
 use std::time::Instant as StdInstant;
 
-use failover_core::{Action, StageOutcome};
+use failover_core::{Action, Removal, StageOutcome};
 
-use super::{Node, Runtime};
+use super::{Node, Reported, Runtime};
 use crate::daemon::epoch;
 use crate::scripts::StageContext;
 
@@ -22,7 +22,9 @@ impl<N: Node> Runtime<N> {
                 match self.runner.as_mut() {
                     Some(r) => r.start(now, stage, &ctx),
                     // No scripts to run: the stage succeeded.
-                    None => self.reported.push((stage, StageOutcome::Success)),
+                    None => self
+                        .reported
+                        .push(Reported::Stage(stage, StageOutcome::Success)),
                 }
             }
             Action::AddAddresses => {
@@ -30,7 +32,12 @@ impl<N: Node> Runtime<N> {
             }
             Action::RemoveAddresses => {
                 self.announcer.stop();
-                self.services.remove_all(&mut self.io.netlink, &self.log);
+                let failed = self.services.remove_all(&mut self.io.netlink, &self.log);
+                self.reported.push(Reported::Removal(if failed == 0 {
+                    Removal::Done
+                } else {
+                    Removal::Failed
+                }));
             }
             Action::Announce => {
                 if !self.services.is_empty() {

@@ -24,11 +24,22 @@ mod act;
 mod report;
 mod wait;
 
+/// The result of an action that the machine needs, taken in at the next
+/// turn.
+#[derive(Debug, Clone, Copy)]
+enum Reported {
+    /// A stage with no script runner (it succeeded).
+    Stage(Stage, StageOutcome),
+    /// How a removal of the service addresses ended: the machine keeps
+    /// saying it holds them until one is done.
+    Removal(Removal),
+}
+
 use std::path::PathBuf;
 use std::time::{Duration as StdDuration, Instant as StdInstant, SystemTime};
 
 use failover_core::wire::{MAX_FRAME_LEN, MAX_MESSAGE_LEN};
-use failover_core::{Instant, Stage, StageOutcome};
+use failover_core::{Instant, Removal, Stage, StageOutcome};
 use nix::sys::signal::Signal;
 use nix::sys::signalfd::SignalFd;
 
@@ -141,7 +152,7 @@ pub struct Runtime<N: Node> {
     /// What the last wait found ready, for the next take-in.
     ready: Ready,
     /// Results of carried-out actions, for the machine at the next take-in.
-    reported: Vec<(Stage, StageOutcome)>,
+    reported: Vec<Reported>,
     /// A service interface's carrier came back: announce again once the
     /// machine has said whether it holds the addresses.
     announce_again: bool,
@@ -282,8 +293,11 @@ impl<N: Node> Runtime<N> {
         if let Some((stage, outcome)) = self.runner.as_mut().and_then(|r| r.poll(now)) {
             self.node.handle_stage_done(t, stage, outcome);
         }
-        for (stage, outcome) in std::mem::take(&mut self.reported) {
-            self.node.handle_stage_done(t, stage, outcome);
+        for report in std::mem::take(&mut self.reported) {
+            match report {
+                Reported::Stage(stage, outcome) => self.node.handle_stage_done(t, stage, outcome),
+                Reported::Removal(outcome) => self.node.handle_removal(t, outcome),
+            }
         }
     }
 
