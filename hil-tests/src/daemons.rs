@@ -57,7 +57,8 @@ impl Binaries {
             io::ErrorKind::NotFound,
             format!(
                 "heartbeatd and failoverd not found in {dirs:?}: build them first \
-                 (cargo build -p failover-host, or --release) or set FAILOVER_BIN_DIR"
+                 (cargo build -p failover-host --features fault-injection, or --release) \
+                 or set FAILOVER_BIN_DIR"
             ),
         ))
     }

@@ -30,14 +30,17 @@
 //!
 //! They need root. Without it each test prints a loud "SKIPPED: needs root"
 //! and returns; CI runs as root and runs them all. The daemons' binaries
-//! are built by `cargo test --workspace`; alone, build them first with
-//! `cargo build -p failover-host` (or set `FAILOVER_BIN_DIR`). A failing
+//! are built by `cargo test --workspace`, with the lab's fault injection
+//! (`host/src/daemon/faults.rs`); alone, build them first with
+//! `cargo build -p failover-host --features fault-injection` (or set
+//! `FAILOVER_BIN_DIR`). A failing
 //! scenario keeps its run directory (logs, mail, scripts) and names it.
 
 use std::time::{Duration, Instant};
 
 use failover_core::wire::{Body, FrameRepr, HeartbeatFlags, DEFAULT_PORT, MAX_FRAME_LEN};
 use failover_core::{LinkId, NodeId, Role};
+use failover_host::daemon::faults::REMOVAL_FAULT_FILE;
 use failover_host::net::{build_udp_frame, parse_udp_frame};
 use failover_lab::attacker::{send, Attacker, HeartbeatForger};
 use failover_lab::daemons::Profile;
@@ -1186,4 +1189,53 @@ fn an_anomaly_is_mailed_once_across_a_stall() {
         &format!("the anomaly, still the same, is mailed once: {mail:?}"),
         &logs,
     );
+}
+
+#[test]
+fn a_removal_the_kernel_refuses_keeps_the_primary_waiting_without_overlap() {
+    let Some(_serial) = lab_test!() else { return };
+    let mut lab = Lab::scenario("removal-refused", Profile::fast()).recording_stages();
+    let (hb, fo) = lab.start_both();
+    let logs = [&hb, &fo];
+    lab.check(
+        fo.logged("fault injection compiled in"),
+        "failoverd was built with the lab's fault injection (`cargo test --workspace` does it; \
+         alone: cargo build -p failover-host --features fault-injection)",
+        &logs,
+    );
+
+    lab.cut_primary_off(&logs);
+    lab.wait_mailed(&lab.srun, "TookOver", &logs);
+    // From now on the secondary's kernel "refuses" every removal: the
+    // address stays on its interface.
+    let switch = lab.srun.path.join("state").join(REMOVAL_FAULT_FILE);
+    std::fs::write(&switch, b"").expect("fault switch");
+    let plugged = Instant::now();
+    lab.t.plug_both(&lab.t.primary).expect("plug");
+    lab.wait_mailed(&lab.srun, "RemovalFailed", &logs);
+    // The primary reclaims, the secondary cannot let go: for a second the
+    // primary must keep waiting, and the secondary keep trying.
+    std::thread::sleep(Duration::from_secs(1));
+    lab.check(
+        lab.owners.secondary.holds_now() && !lab.owners.primary.holds_now(),
+        "while its removals fail, the address stays on the secondary alone",
+        &logs,
+    );
+    let attempts = fo
+        .lines()
+        .iter()
+        .filter(|(t, l)| *t >= plugged && l.contains("injected fault"))
+        .count();
+    lab.check(
+        attempts >= 4,
+        &format!("failoverd retried the removal ({attempts} attempts in a second)"),
+        &logs,
+    );
+
+    // The kernel lets go: the next retry works and the handshake goes on.
+    std::fs::remove_file(&switch).expect("fault switch off");
+    let freed = Instant::now();
+    lab.wait_serving(Owner::Primary, freed, &logs);
+    lab.wait_mailed(&lab.srun, "RemovalRecovered", &logs);
+    lab.check_never_two_holders(&logs);
 }

@@ -10,6 +10,8 @@ use std::fmt;
 use crate::netlink::addr::{daemon_label, AddrError, Change, LabelError, Netlink};
 use crate::notify::Logger;
 
+use super::faults::Faults;
+
 /// One service address with what adding it takes, looked up at start.
 #[derive(Debug, Clone)]
 struct Installed {
@@ -45,6 +47,7 @@ impl std::error::Error for ResolveError {}
 #[derive(Debug, Default)]
 pub struct Services {
     list: Vec<Installed>,
+    faults: Faults,
 }
 
 impl Services {
@@ -63,7 +66,17 @@ impl Services {
                 label,
             });
         }
-        Ok(Services { list })
+        Ok(Services {
+            list,
+            faults: Faults::default(),
+        })
+    }
+
+    /// Lets the lab make removals fail ([`Faults`]; nothing outside a
+    /// fault-injection build).
+    #[must_use]
+    pub fn with_faults(self, faults: Faults) -> Services {
+        Services { faults, ..self }
     }
 
     /// The addresses, in configuration order.
@@ -111,6 +124,14 @@ impl Services {
         let mut failed = 0;
         for s in &self.list {
             let (addr, prefix) = (s.address.addr, s.address.prefix_len());
+            if self.faults.removal_blocked() {
+                failed += 1;
+                log.error(format_args!(
+                    "cannot remove {addr} from {}: injected fault (a lab test)",
+                    s.address.interface
+                ));
+                continue;
+            }
             match nl.remove(s.ifindex, addr, prefix, &s.label) {
                 Ok(Change::Done) => {
                     log.info(format_args!("removed {addr} from {}", s.address.interface))

@@ -12,6 +12,7 @@ use failover_core::{ConfigError, DeadTime, Instant, NodeId, Primary, Role, Secon
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 
+use super::faults::Faults;
 use super::node::Node;
 use super::pidfile::PidFile;
 use super::ports::{LinkSpec, Ports};
@@ -289,7 +290,7 @@ fn start<N: Node>(
         Err(e) => return fail(program, &e.to_string()),
     };
     let services = match Services::resolve(&mut nl, &spec.services) {
-        Ok(s) => s,
+        Ok(s) => s.with_faults(Faults::in_state_dir(&common.state_dir)),
         Err(e) => return fail(program, &e.to_string()),
     };
     let link_ifaces: Vec<&str> = links.iter().map(|l| l.interface.as_str()).collect();
@@ -468,6 +469,9 @@ fn start<N: Node>(
         spec.plan.local_private,
         common.interval.total_millis()
     ));
+    if let Some(what) = Faults::in_state_dir(&common.state_dir).describe() {
+        log.warning(format_args!("{what}"));
+    }
     let code = Runtime::new(node, setup, origin).run();
     // Unlock first, then say so: whoever restarts the daemon on reading
     // "stopped" must not find the old lock still held.
