@@ -28,6 +28,7 @@ fn play(schedule: Schedule) -> World {
     world
 }
 
+/// Every action `node` took, with when.
 fn actions(world: &World, node: NodeIx) -> Vec<(Instant, Action)> {
     world
         .log
@@ -41,9 +42,8 @@ fn actions(world: &World, node: NodeIx) -> Vec<(Instant, Action)> {
         .unwrap_or_default()
 }
 
-/// The node's actions after `from_ms`, without the timestamps.
-/// The node's actions from `from_ms`, without the bookkeeping of peer
-/// epochs (`peer_epochs_persisted` checks those).
+/// The node's actions from `from_ms`, without the timestamps and without
+/// the bookkeeping of peer epochs (`peer_epochs_persisted` checks those).
 fn after(world: &World, node: NodeIx, from_ms: u64) -> Vec<Action> {
     actions(world, node)
         .into_iter()
@@ -83,6 +83,7 @@ fn without_a_key_each_peer_epoch_is_persisted_once_it_settles_and_with_a_key_nev
     assert_eq!(peer_epochs_persisted(&world, S), []);
 }
 
+/// When `node` first took `action`.
 fn first_at(world: &World, node: NodeIx, action: Action) -> Option<Instant> {
     actions(world, node)
         .into_iter()
@@ -90,12 +91,49 @@ fn first_at(world: &World, node: NodeIx, action: Action) -> Option<Instant> {
         .map(|(t, _)| t)
 }
 
+/// When `node` last took `action`: a failback is judged by the final
+/// hand-off, not by the acquisition at boot or an earlier takeover.
+fn last_at(world: &World, node: NodeIx, action: Action) -> Option<Instant> {
+    actions(world, node)
+        .into_iter()
+        .rfind(|(_, a)| *a == action)
+        .map(|(t, _)| t)
+}
+
+/// The millisecond `node` first took `action` at or after `from_ms`:
+/// scenarios with a cut and a repair ask what each of them brought.
+fn first_from(world: &World, node: NodeIx, action: Action, from_ms: u64) -> Option<u64> {
+    actions(world, node)
+        .into_iter()
+        .map(|(t, a)| (ms(t), a))
+        .find(|(t, a)| *a == action && *t >= from_ms)
+        .map(|(t, _)| t)
+}
+
+/// Whether `list` holds the notice of `event`.
 fn notified(list: &[Action], event: Event) -> bool {
     list.contains(&Action::Notify(event))
 }
 
+/// `t` in whole milliseconds, the unit the scenarios are written in.
 fn ms(t: Instant) -> u64 {
     t.total_micros() / 1000
+}
+
+/// Asserts the secondary added the addresses by `by_ms`, and returns when:
+/// the bound on the failover time that most takeover scenarios check.
+#[track_caller]
+fn took_over_by(world: &World, by_ms: u64) -> Instant {
+    let added = first_at(world, S, Action::AddAddresses).expect("the secondary took over");
+    assert!(ms(added) <= by_ms, "took over at {} ms", ms(added));
+    added
+}
+
+/// Asserts the addresses end on the primary and nowhere else: how every
+/// scenario that heals (or never needed a failover) must settle.
+#[track_caller]
+fn assert_primary_holds_alone(world: &World) {
+    assert!(world.has_addresses(P) && !world.has_addresses(S));
 }
 
 #[test]
@@ -110,29 +148,15 @@ fn steady_state_primary_takes_the_addresses_once_and_nothing_else_happens() {
         ]
     );
     assert!(after(&world, S, 0).is_empty(), "{:?}", after(&world, S, 0));
-    assert!(world.has_addresses(P) && !world.has_addresses(S));
+    assert_primary_holds_alone(&world);
 }
 
 #[test]
 fn silence_on_one_network_is_an_anomaly_notice_only() {
     let world = play(
         Schedule::calm(Instant::from_millis(2000))
-            .with(
-                500,
-                Fault::Port {
-                    node: P,
-                    link: 0,
-                    up: false,
-                },
-            )
-            .with(
-                1200,
-                Fault::Port {
-                    node: P,
-                    link: 0,
-                    up: true,
-                },
-            ),
+            .with(500, Fault::port(P, 0, false))
+            .with(1200, Fault::port(P, 0, true)),
     );
     let s = after(&world, S, 0);
     assert_eq!(
@@ -152,7 +176,7 @@ fn silence_on_one_network_is_an_anomaly_notice_only() {
         "anomaly noticed at {} ms",
         ms(at)
     );
-    assert!(world.has_addresses(P) && !world.has_addresses(S));
+    assert_primary_holds_alone(&world);
 }
 
 #[test]
@@ -172,12 +196,7 @@ fn silence_on_both_networks_runs_the_acquire_sequence_in_apples_order() {
     );
     // Dead time 30 ms after the last heartbeat (sent at most one interval
     // before the kill), scripts instant: the addresses move within 40 ms.
-    let added = first_at(&world, S, Action::AddAddresses).expect("takeover");
-    assert!(
-        ms(added) <= 540,
-        "secondary added the addresses at {} ms",
-        ms(added)
-    );
+    took_over_by(&world, 540);
     assert!(world.has_addresses(S));
 }
 
@@ -225,16 +244,8 @@ fn check_clean_failback(world: &World, restart_ms: u64) {
             Action::Notify(Event::Relinquished),
         ]
     );
-    let removed = actions(world, S)
-        .into_iter()
-        .rfind(|(_, a)| *a == Action::RemoveAddresses)
-        .map(|(t, _)| t)
-        .expect("released");
-    let reacquired = actions(world, P)
-        .into_iter()
-        .rfind(|(_, a)| *a == Action::AddAddresses)
-        .map(|(t, _)| t)
-        .expect("reacquired");
+    let removed = last_at(world, S, Action::RemoveAddresses).expect("released");
+    let reacquired = last_at(world, P, Action::AddAddresses).expect("reacquired");
     assert!(
         reacquired > removed,
         "primary re-added at {reacquired:?}, secondary removed at {removed:?}"
@@ -246,7 +257,7 @@ fn check_clean_failback(world: &World, restart_ms: u64) {
         "failback took {} ms",
         ms(reacquired) - restart_ms
     );
-    assert!(world.has_addresses(P) && !world.has_addresses(S));
+    assert_primary_holds_alone(world);
 }
 
 #[test]
@@ -273,41 +284,28 @@ fn hold_down_delays_the_takeover_and_a_primary_back_in_time_cancels_it() {
 
 #[test]
 fn witness_required_an_isolated_secondary_never_takes_over() {
-    let mut schedule = Schedule::calm(Instant::from_millis(2000))
-        .with(
-            500,
-            Fault::Port {
-                node: S,
-                link: 0,
-                up: false,
-            },
-        )
-        .with(
-            500,
-            Fault::Port {
-                node: S,
-                link: 1,
-                up: false,
-            },
-        );
-    schedule = schedule.witness(WitnessPolicy::Required);
-    let world = play(schedule);
+    let world = play(
+        Schedule::calm(Instant::from_millis(2000))
+            .unplugged(500, S)
+            .witness(WitnessPolicy::Required),
+    );
     let s = after(&world, S, 0);
     assert!(!s.contains(&Action::RunStage(Stage::Test)), "{s:?}");
     assert!(notified(&s, Event::WitnessLost), "{s:?}");
-    assert!(world.has_addresses(P) && !world.has_addresses(S));
+    assert_primary_holds_alone(&world);
 }
 
 #[test]
 fn witness_required_primary_death_is_taken_over_with_the_grant() {
-    let mut schedule = Schedule::calm(Instant::from_millis(2000)).with(500, Fault::Kill(P));
-    schedule = schedule.witness(WitnessPolicy::Required);
-    let world = play(schedule);
+    let world = play(
+        Schedule::calm(Instant::from_millis(2000))
+            .with(500, Fault::Kill(P))
+            .witness(WitnessPolicy::Required),
+    );
     assert!(notified(&after(&world, W, 0), Event::Granted));
-    let added = first_at(&world, S, Action::AddAddresses).expect("takeover");
     // The witness's own dead time is six intervals (see the simulator's
     // configuration), then one request round trip.
-    assert!(ms(added) <= 580, "took over at {} ms", ms(added));
+    took_over_by(&world, 580);
     assert!(world.has_addresses(S));
 }
 
@@ -318,26 +316,13 @@ fn a_deaf_witness_counts_the_primarys_silence_only_from_when_it_hears_again() {
     // the first thing it hears is the secondary, asking: its silence from
     // the primary over the deaf second proves nothing, so it listens for a
     // whole dead time of its own before it grants.
-    let mut schedule = Schedule::calm(Instant::from_millis(3000))
-        .with(
-            500,
-            Fault::Port {
-                node: W,
-                link: 0,
-                up: false,
-            },
-        )
-        .with(1000, Fault::Kill(P))
-        .with(
-            2000,
-            Fault::Port {
-                node: W,
-                link: 0,
-                up: true,
-            },
-        );
-    schedule = schedule.witness(WitnessPolicy::Required);
-    let world = play(schedule);
+    let world = play(
+        Schedule::calm(Instant::from_millis(3000))
+            .with(500, Fault::port(W, 0, false))
+            .with(1000, Fault::Kill(P))
+            .with(2000, Fault::port(W, 0, true))
+            .witness(WitnessPolicy::Required),
+    );
     let witness_dead_time = failover_core::Timing::recommended(Duration::from_millis(10))
         .witness_dead_time
         .total_micros()
@@ -364,25 +349,11 @@ fn a_deaf_witness_counts_the_primarys_silence_only_from_when_it_hears_again() {
 
 #[test]
 fn witness_required_an_isolated_primary_lets_go_before_the_secondary_takes_over() {
-    let mut schedule = Schedule::calm(Instant::from_millis(2000))
-        .with(
-            500,
-            Fault::Port {
-                node: P,
-                link: 0,
-                up: false,
-            },
-        )
-        .with(
-            500,
-            Fault::Port {
-                node: P,
-                link: 1,
-                up: false,
-            },
-        );
-    schedule = schedule.witness(WitnessPolicy::Required);
-    let world = play(schedule);
+    let world = play(
+        Schedule::calm(Instant::from_millis(2000))
+            .unplugged(500, P)
+            .witness(WitnessPolicy::Required),
+    );
     let fenced =
         first_at(&world, P, Action::Notify(Event::Isolated)).expect("primary fenced itself");
     let added = first_at(&world, S, Action::AddAddresses).expect("secondary took over");
@@ -392,13 +363,14 @@ fn witness_required_an_isolated_primary_lets_go_before_the_secondary_takes_over(
 
 #[test]
 fn witness_preferred_falls_back_to_apples_rule_when_the_witness_is_gone() {
-    let mut schedule = Schedule::calm(Instant::from_millis(2500))
-        .with(300, Fault::Kill(W))
-        .with(800, Fault::Kill(P));
-    schedule = schedule.witness(WitnessPolicy::Preferred {
-        fallback_hold_down: Duration::from_millis(500),
-    });
-    let world = play(schedule);
+    let world = play(
+        Schedule::calm(Instant::from_millis(2500))
+            .with(300, Fault::Kill(W))
+            .with(800, Fault::Kill(P))
+            .witness(WitnessPolicy::Preferred {
+                fallback_hold_down: Duration::from_millis(500),
+            }),
+    );
     let s = after(&world, S, 0);
     assert!(notified(&s, Event::WitnessLost), "{s:?}");
     assert!(notified(&s, Event::WitnessFallback), "{s:?}");
@@ -420,7 +392,7 @@ fn a_frozen_primary_gives_the_addresses_up_when_it_thaws() {
     assert!(notified(&after(&world, P, 900), Event::Stalled));
     assert!(first_at(&world, S, Action::AddAddresses).is_some());
     // And the handshake brings them back to the primary afterwards.
-    assert!(world.has_addresses(P) && !world.has_addresses(S));
+    assert_primary_holds_alone(&world);
 }
 
 #[test]
@@ -431,8 +403,7 @@ fn forged_heartbeats_without_the_key_do_not_hold_off_the_failover() {
         .with(520, Fault::Forge { count: 40 });
     schedule.authenticated = true;
     let world = play(schedule);
-    let added = first_at(&world, S, Action::AddAddresses).expect("takeover despite forgeries");
-    assert!(ms(added) <= 540, "took over at {} ms", ms(added));
+    took_over_by(&world, 540);
     assert!(world.has_addresses(S));
 }
 
@@ -452,10 +423,6 @@ fn replayed_frames_do_not_bring_a_dead_primary_back() {
     assert!(world.has_addresses(S));
 }
 
-fn port(node: NodeIx, link: usize, up: bool) -> Fault {
-    Fault::Port { node, link, up }
-}
-
 #[test]
 fn a_primary_unplugged_from_everything_lets_go_and_takes_back_without_overlap() {
     // The 2005 walk-through's procedure without a witness: both of the primary's cables
@@ -465,44 +432,34 @@ fn a_primary_unplugged_from_everything_lets_go_and_takes_back_without_overlap() 
     // released: never two holders on a connected network.
     let world = play(
         Schedule::calm(Instant::from_millis(3000))
-            .with(500, port(P, 0, false))
-            .with(500, port(P, 1, false))
-            .with(1500, port(P, 0, true))
-            .with(1500, port(P, 1, true)),
+            .unplugged(500, P)
+            .plugged_back(1500, P),
     );
-    let p = actions(&world, P);
-    let s = actions(&world, S);
-    let at = |list: &[(Instant, Action)], action: Action, from: u64| {
-        list.iter()
-            .find(|(t, a)| *a == action && ms(*t) >= from)
-            .map(|(t, _)| ms(*t))
-    };
-    let p_dropped = at(&p, Action::RemoveAddresses, 500).expect("primary let go");
+    let p_dropped = first_from(&world, P, Action::RemoveAddresses, 500).expect("primary let go");
     assert!(p_dropped <= 520, "primary let go at {p_dropped} ms");
     assert!(notified(&after(&world, P, 500), Event::Isolated));
-    let s_added = at(&s, Action::AddAddresses, 500).expect("secondary took over");
+    let s_added = first_from(&world, S, Action::AddAddresses, 500).expect("secondary took over");
     assert!(s_added > p_dropped);
-    let s_removed = at(&s, Action::RemoveAddresses, 1500).expect("secondary released");
-    let p_added = at(&p, Action::AddAddresses, 1500).expect("primary took back");
+    let s_removed =
+        first_from(&world, S, Action::RemoveAddresses, 1500).expect("secondary released");
+    let p_added = first_from(&world, P, Action::AddAddresses, 1500).expect("primary took back");
     assert!(
         p_added > s_removed,
         "primary re-added at {p_added} ms, secondary removed at {s_removed} ms"
     );
-    assert!(world.has_addresses(P) && !world.has_addresses(S));
+    assert_primary_holds_alone(&world);
 }
 
 #[test]
 fn a_secondary_unplugged_from_everything_never_takes_over() {
     let world = play(
         Schedule::calm(Instant::from_millis(2500))
-            .with(500, port(S, 0, false))
-            .with(500, port(S, 1, false))
-            .with(1500, port(S, 0, true))
-            .with(1500, port(S, 1, true)),
+            .unplugged(500, S)
+            .plugged_back(1500, S),
     );
     let s = after(&world, S, 0);
     assert!(!s.contains(&Action::RunStage(Stage::Test)), "{s:?}");
-    assert!(world.has_addresses(P) && !world.has_addresses(S));
+    assert_primary_holds_alone(&world);
 }
 
 #[test]
@@ -515,25 +472,19 @@ fn a_secondary_holding_when_unplugged_releases_and_the_primary_returns_cleanly()
     let world = play(
         Schedule::calm(Instant::from_millis(3500))
             .with(300, Fault::Kill(P))
-            .with(1000, port(S, 0, false))
-            .with(1000, port(S, 1, false))
+            .unplugged(1000, S)
             .with(1200, Fault::Restart(P))
-            .with(2500, port(S, 0, true))
-            .with(2500, port(S, 1, true)),
+            .plugged_back(2500, S),
     );
-    let s = actions(&world, S);
-    let released = s
-        .iter()
-        .find(|(t, a)| *a == Action::RemoveAddresses && ms(*t) >= 1000)
-        .map(|(t, _)| ms(*t))
-        .expect("released when unplugged");
+    let released =
+        first_from(&world, S, Action::RemoveAddresses, 1000).expect("released when unplugged");
     assert!(released <= 1100, "released at {released} ms");
     assert!(
-        !s.iter()
-            .any(|(t, a)| *a == Action::AddAddresses && ms(*t) >= 1000),
-        "took over again: {s:?}"
+        first_from(&world, S, Action::AddAddresses, 1000).is_none(),
+        "took over again: {:?}",
+        actions(&world, S)
     );
-    assert!(world.has_addresses(P) && !world.has_addresses(S));
+    assert_primary_holds_alone(&world);
 }
 
 /// The node's actions without its epoch rollovers, and the rollovers.
@@ -572,7 +523,7 @@ fn running_out_of_sequence_numbers_rolls_the_epoch_over_and_changes_nothing_else
     let (secondary, secondary_epochs) = split_rollovers(after(&world, S, 0));
     assert!(secondary.is_empty(), "{secondary:?}");
     assert_eq!(secondary_epochs, vec![2]);
-    assert!(world.has_addresses(P) && !world.has_addresses(S));
+    assert_primary_holds_alone(&world);
 }
 
 #[test]
@@ -594,7 +545,7 @@ fn the_failback_handshake_holds_across_an_epoch_rollover() {
     );
 }
 
-/// The primary's actions, each with the millisecond it was taken.
+/// The node's actions, each with the millisecond it was taken.
 fn timed(world: &World, node: NodeIx) -> Vec<(u64, Action)> {
     actions(world, node)
         .into_iter()
@@ -611,8 +562,8 @@ fn a_primary_cut_from_its_public_network_hands_over_and_takes_back_when_it_retur
     // been in for the settling time (three intervals).
     let world = play(
         Schedule::calm(Instant::from_millis(2000))
-            .with(500, port(P, 1, false))
-            .with(1200, port(P, 1, true)),
+            .with(500, Fault::port(P, 1, false))
+            .with(1200, Fault::port(P, 1, true)),
     );
     let p = after(&world, P, 400);
     assert_eq!(
@@ -643,26 +594,16 @@ fn a_primary_cut_from_its_public_network_hands_over_and_takes_back_when_it_retur
         "{:?}",
         timed(&world, S)
     );
-    let added = first_at(&world, S, Action::AddAddresses).expect("takeover");
     // Three frames of the primary's asking (no key: one could be forged),
     // two rounds on its private link alone.
-    assert!(
-        ms(added) <= 500 + 3 * 10 + 5,
-        "took over at {} ms",
-        ms(added)
-    );
-    let back = actions(&world, P)
-        .into_iter()
-        .rev()
-        .find(|(_, a)| *a == Action::AddAddresses)
-        .map(|(t, _)| t)
-        .expect("failback");
+    took_over_by(&world, 500 + 3 * 10 + 5);
+    let back = last_at(&world, P, Action::AddAddresses).expect("failback");
     assert!(
         ms(back) >= 1200 + 30,
         "the primary waited for the settling time: back at {} ms",
         ms(back)
     );
-    assert!(world.has_addresses(P) && !world.has_addresses(S));
+    assert_primary_holds_alone(&world);
 }
 
 #[test]
@@ -674,26 +615,17 @@ fn a_half_healed_primary_does_not_get_the_addresses_back() {
     // give the address back to a server nobody can reach.
     let world = play(
         Schedule::calm(Instant::from_millis(3000))
-            .with(500, port(P, 0, false))
-            .with(500, port(P, 1, false))
-            .with(1000, port(P, 0, true))
-            .with(2000, port(P, 1, true)),
+            .unplugged(500, P)
+            .with(1000, Fault::port(P, 0, true))
+            .with(2000, Fault::port(P, 1, true)),
     );
-    let s = timed(&world, S);
-    let took = s
-        .iter()
-        .find(|(_, a)| *a == Action::AddAddresses)
-        .expect("takeover")
-        .0;
-    let released = s
-        .iter()
-        .find(|(_, a)| *a == Action::RemoveAddresses)
-        .expect("failback")
-        .0;
+    let took = first_from(&world, S, Action::AddAddresses, 0).expect("takeover");
+    let released = first_from(&world, S, Action::RemoveAddresses, 0).expect("failback");
     assert!(took < 1000, "took over at {took} ms");
     assert!(
         released >= 2000 + 30,
-        "the secondary kept serving until the public cable was back and settled: released at {released} ms, {s:?}"
+        "the secondary kept serving until the public cable was back and settled: released at {released} ms, {:?}",
+        timed(&world, S)
     );
     let p_added: Vec<u64> = timed(&world, P)
         .into_iter()
@@ -702,7 +634,7 @@ fn a_half_healed_primary_does_not_get_the_addresses_back() {
         .collect();
     assert_eq!(p_added.len(), 2, "at start and after the heal: {p_added:?}");
     assert!(p_added[1] >= released, "{p_added:?}");
-    assert!(world.has_addresses(P) && !world.has_addresses(S));
+    assert_primary_holds_alone(&world);
 }
 
 #[test]
@@ -718,26 +650,22 @@ fn an_unreachable_primary_keeps_the_addresses_when_the_secondary_cannot_serve_ei
             .with(1000, Fault::Probe { node: S, up: true })
             .with(2000, Fault::Probe { node: P, up: true }),
     );
-    let p = timed(&world, P);
-    let handed = p
-        .iter()
-        .find(|(_, a)| *a == Action::Notify(Event::HandedOver))
-        .expect("handed over")
-        .0;
+    let handed = first_from(&world, P, Action::Notify(Event::HandedOver), 0).expect("handed over");
     assert!(
         (1000 + 30..=1000 + 50).contains(&handed),
-        "handed over once the secondary could serve: {p:?}"
+        "handed over once the secondary could serve: {:?}",
+        timed(&world, P)
     );
     assert!(notified(&after(&world, S, 0), Event::TookOver));
-    assert!(world.has_addresses(P) && !world.has_addresses(S));
+    assert_primary_holds_alone(&world);
 }
 
 #[test]
 fn witness_required_a_handover_is_granted_without_the_fence() {
     let mut schedule = Schedule::calm(Instant::from_millis(2000))
-        .with(500, port(P, 1, false))
-        .with(1200, port(P, 1, true));
-    schedule = schedule.witness(WitnessPolicy::Required);
+        .with(500, Fault::port(P, 1, false))
+        .with(1200, Fault::port(P, 1, true))
+        .witness(WitnessPolicy::Required);
     schedule.fence = true;
     let world = play(schedule);
     let w = after(&world, W, 0);
@@ -746,11 +674,10 @@ fn witness_required_a_handover_is_granted_without_the_fence() {
         !w.contains(&Action::SetFence(true)),
         "a primary that hands over is not fenced: {w:?}"
     );
-    let added = first_at(&world, S, Action::AddAddresses).expect("takeover");
     // The witness hears the primary on the private link only: three of its
     // frames, then one request round trip.
-    assert!(ms(added) <= 500 + 5 * 10, "took over at {} ms", ms(added));
-    assert!(world.has_addresses(P) && !world.has_addresses(S));
+    took_over_by(&world, 500 + 5 * 10);
+    assert_primary_holds_alone(&world);
 }
 
 #[test]

@@ -227,14 +227,7 @@ mod tests {
                 epoch: 0x6500_0000,
                 seq: 42,
             },
-            body: Body::Heartbeat(HeartbeatRepr {
-                beat: 41,
-                interval: Duration::from_secs(1),
-                ack_epoch: 0x6400_0000,
-                ack_seq: 7,
-                flags: HeartbeatFlags::HOLDS.with(HeartbeatFlags::RECLAIM),
-                message: heapless::Vec::from_slice(b"hi").unwrap(),
-            }),
+            body: Body::Heartbeat(HeartbeatRepr::example()),
         }
     }
 

@@ -40,6 +40,14 @@ pub enum Fault {
     ForgeOne(Forgery),
 }
 
+impl Fault {
+    /// A port going down or up, in one line: the struct literal takes six
+    /// once formatted, and schedules pair every cut with its repair.
+    pub fn port(node: NodeIx, link: usize, up: bool) -> Fault {
+        Fault::Port { node, link, up }
+    }
+}
+
 /// The epoch a forged frame claims.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum EpochPick {
@@ -146,6 +154,19 @@ impl Schedule {
         self
     }
 
+    /// Pulls both of a server's cables at `at_ms`: the walk-throughs' "cut
+    /// off from everything", spelled once rather than as two port faults.
+    pub fn unplugged(self, at_ms: u64, node: NodeIx) -> Schedule {
+        self.with(at_ms, Fault::port(node, 0, false))
+            .with(at_ms, Fault::port(node, 1, false))
+    }
+
+    /// Plugs both of a server's cables back at `at_ms`.
+    pub fn plugged_back(self, at_ms: u64, node: NodeIx) -> Schedule {
+        self.with(at_ms, Fault::port(node, 0, true))
+            .with(at_ms, Fault::port(node, 1, true))
+    }
+
     /// The schedule of `seed`.
     pub fn generate(seed: u64) -> Schedule {
         // The generator's state must be odd (`new` sets the lowest bit), so
@@ -206,40 +227,12 @@ impl Schedule {
                     } else {
                         rng.gen_range(0..2)
                     };
-                    faults.push((
-                        at,
-                        Fault::Port {
-                            node,
-                            link,
-                            up: false,
-                        },
-                    ));
-                    faults.push((
-                        heal,
-                        Fault::Port {
-                            node,
-                            link,
-                            up: true,
-                        },
-                    ));
+                    faults.push((at, Fault::port(node, link, false)));
+                    faults.push((heal, Fault::port(node, link, true)));
                     // Sometimes the other link too: a node cut off entirely.
                     if node != NodeIx::Witness && rng.gen_bool(0.5) {
-                        faults.push((
-                            at,
-                            Fault::Port {
-                                node,
-                                link: 1 - link,
-                                up: false,
-                            },
-                        ));
-                        faults.push((
-                            heal,
-                            Fault::Port {
-                                node,
-                                link: 1 - link,
-                                up: true,
-                            },
-                        ));
+                        faults.push((at, Fault::port(node, 1 - link, false)));
+                        faults.push((heal, Fault::port(node, 1 - link, true)));
                     }
                 }
                 2 => {
@@ -306,31 +299,10 @@ impl Schedule {
                 + interval.saturating_mul(reach_rng.gen_range(1..=100)))
             .min(faults_until);
             for link in 0..2 {
-                faults.push((
-                    at,
-                    Fault::Port {
-                        node,
-                        link,
-                        up: false,
-                    },
-                ));
+                faults.push((at, Fault::port(node, link, false)));
             }
-            faults.push((
-                private_back,
-                Fault::Port {
-                    node,
-                    link: 0,
-                    up: true,
-                },
-            ));
-            faults.push((
-                public_back,
-                Fault::Port {
-                    node,
-                    link: 1,
-                    up: true,
-                },
-            ));
+            faults.push((private_back, Fault::port(node, 0, true)));
+            faults.push((public_back, Fault::port(node, 1, true)));
         }
         faults.sort_by_key(|(t, _)| *t);
         // From a stream of its own, so every other choice of a seed stays
