@@ -712,13 +712,10 @@ fn a_secondary_whose_removal_fails_keeps_saying_it_holds_until_a_retry_works() {
 
     // The primary waited for the removal that worked: no overlap (play
     // checks invariant 1 throughout), and the addresses end on the primary.
-    let last_add = actions(&world, P)
-        .into_iter()
-        .rfind(|(_, a)| *a == Action::AddAddresses)
-        .map(|(t, _)| ms(t));
+    let last_add = last_at(&world, P, Action::AddAddresses).map(ms);
     assert!(
         last_add.is_some_and(|t| t >= 1300),
         "the primary took the addresses back at {last_add:?}, before the removal worked"
     );
-    assert!(world.has_addresses(P) && !world.has_addresses(S));
+    assert_primary_holds_alone(&world);
 }
