@@ -231,6 +231,9 @@ pub struct Secondary {
     links: HostLinks,
     /// A removal of the addresses the host could not carry out, retried.
     removal: RemovalRetry,
+    /// The release sequence ended while a removal was failing: Relinquished
+    /// is notified when a retry works.
+    relinquish_owed: bool,
     /// The primary's latest heartbeat says it cannot serve: the addresses
     /// are not given back to it.
     primary_unreachable: bool,
@@ -295,6 +298,7 @@ impl Secondary {
             shutting_down: false,
             links: HostLinks::new(config.interval, config.reach_settle),
             removal: RemovalRetry::new(config.interval),
+            relinquish_owed: false,
             primary_unreachable: false,
             handover: HandoverRequest::default(),
             on_request: false,
@@ -623,6 +627,7 @@ impl Secondary {
                 Stage::Test => self.run_acquire_stage(now, Stage::PreAcq),
                 Stage::PreAcq => {
                     self.removal.cancel();
+                    self.relinquish_owed = false;
                     self.station.actions.push(Action::AddAddresses);
                     self.station.actions.push(Action::Announce);
                     self.run_acquire_stage(now, Stage::PostAcq);
@@ -644,7 +649,13 @@ impl Secondary {
                     self.station.actions.push(Action::RemoveAddresses);
                     self.run_release_stage(now, Stage::PostRel);
                 } else {
-                    self.notify(Event::Relinquished);
+                    // Relinquished says the addresses are gone: after a
+                    // failed removal, only once a retry has worked.
+                    if self.removal.pending() {
+                        self.relinquish_owed = true;
+                    } else {
+                        self.notify(Event::Relinquished);
+                    }
                     self.release_lease();
                     if self.reclaim {
                         self.released_for = Some(self.primary_epoch);
@@ -661,6 +672,10 @@ impl Secondary {
     fn evaluate(&mut self, now: Instant) {
         if self.removal.due(now) {
             self.station.actions.push(Action::RemoveAddresses);
+        }
+        if self.relinquish_owed && !self.removal.pending() {
+            self.relinquish_owed = false;
+            self.notify(Event::Relinquished);
         }
         let silent = self.primary.is_dead(now);
         self.report_links(now, silent);

@@ -701,6 +701,13 @@ fn a_secondary_whose_removal_fails_keeps_saying_it_holds_until_a_retry_works() {
         .position(|a| *a == Action::Notify(Event::RemovalRecovered))
         .expect("and so is the retry that worked");
     assert!(failed < recovered);
+    let relinquished = secondary
+        .iter()
+        .position(|a| *a == Action::Notify(Event::Relinquished));
+    assert!(
+        relinquished.is_some_and(|r| r > recovered),
+        "Relinquished (the addresses are gone) only after the removal worked: {secondary:?}"
+    );
     let retries = secondary[failed..recovered]
         .iter()
         .filter(|a| **a == Action::RemoveAddresses)

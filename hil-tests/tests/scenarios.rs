@@ -1237,5 +1237,13 @@ fn a_removal_the_kernel_refuses_keeps_the_primary_waiting_without_overlap() {
     let freed = Instant::now();
     lab.wait_serving(Owner::Primary, freed, &logs);
     lab.wait_mailed(&lab.srun, "RemovalRecovered", &logs);
+    lab.wait_mailed(&lab.srun, "Relinquished", &logs);
+    let mailed = events(&lab.srun);
+    let at = |e: &str| mailed.iter().position(|m| m == e);
+    lab.check(
+        at("RemovalFailed") < at("RemovalRecovered") && at("RemovalRecovered") < at("Relinquished"),
+        &format!("mailed: the failure, the recovery, then the release: {mailed:?}"),
+        &logs,
+    );
     lab.check_never_two_holders(&logs);
 }
