@@ -743,7 +743,12 @@ fn run_daemon_loop<N: Node>(
         allocations: allocated,
         accepted: rt.node().stats().rx.accepted - accepted,
         turns,
-        logged: capture.text().lines().skip(lines).map(str::to_owned).collect(),
+        logged: capture
+            .text()
+            .lines()
+            .skip(lines)
+            .map(str::to_owned)
+            .collect(),
     };
     drop(rt);
     assert!(
