@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use failover_host::config::cli::Program;
 
@@ -116,6 +116,19 @@ impl Profile {
     }
 }
 
+/// How far the clock jumped, as a daemon logs it: "the clock jumped 1.2 s
+/// between two turns" or "… 850 ms …".
+fn jump_of(line: &str) -> Option<Duration> {
+    let rest = line.split("the clock jumped ").nth(1)?;
+    let mut words = rest.split(' ');
+    let value: f64 = words.next()?.parse().ok()?;
+    match words.next()? {
+        "s" => Some(Duration::from_secs_f64(value)),
+        "ms" => Some(Duration::from_secs_f64(value / 1000.0)),
+        _ => None,
+    }
+}
+
 /// Log lines, each with the lab time it arrived.
 pub type Lines = Arc<Mutex<Vec<(Instant, String)>>>;
 
@@ -162,6 +175,18 @@ impl Daemon {
             .iter()
             .filter(|(_, l)| l.contains("was frozen too long"))
             .map(|(t, _)| *t)
+            .collect()
+    }
+
+    /// When it logged, at or after `since`, that its clock jumped between
+    /// two turns of its loop, and how far: a suspend or a stop (SIGSTOP,
+    /// the lab's stand-in for a suspend), or a wait for the CPU of over two
+    /// intervals. Its clock (CLOCK_BOOTTIME) counts them all.
+    pub fn clock_jumps_after(&self, since: Instant) -> Vec<(Instant, Duration)> {
+        lock(&self.lines)
+            .iter()
+            .filter(|(t, _)| *t >= since)
+            .filter_map(|(t, l)| Some((*t, jump_of(l)?)))
             .collect()
     }
 
@@ -397,4 +422,19 @@ pub fn start_daemon(
         }
     };
     start(ns, binary, name, &args, run)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_logged_clock_jump_is_read_back() {
+        let line = "heartbeatd[12]: warning: the clock jumped 1.2 s between two turns \
+                    (suspend or a stall): …";
+        assert_eq!(jump_of(line), Some(Duration::from_millis(1200)));
+        let line = "warning: the clock jumped 850 ms between two turns (suspend or a stall)";
+        assert_eq!(jump_of(line), Some(Duration::from_millis(850)));
+        assert_eq!(jump_of("notice: reclaiming → holding the addresses"), None);
+    }
 }

@@ -419,6 +419,37 @@ fn primary_frozen_then_thawed_drops_at_once() {
         "heartbeatd logged that it dropped the address for its stall",
         &logs,
     );
+    // SIGSTOP stands in for a suspend (a VM cannot suspend here): the
+    // daemons' clock (CLOCK_BOOTTIME) counts both. The first thing the
+    // thawed heartbeatd says is the jump, at least as long as it was
+    // stopped; then it drops the address.
+    let after: Vec<String> = hb
+        .lines()
+        .into_iter()
+        .filter(|(t, _)| *t >= thawed)
+        .map(|(_, l)| l)
+        .collect();
+    let first = after.first().map_or("", String::as_str);
+    let stopped = thawed.saturating_duration_since(frozen);
+    let jumped = hb.clock_jumps_after(thawed).first().map(|(_, d)| *d);
+    lab.check(
+        first.contains("the clock jumped")
+            && first.contains("between two turns (suspend or a stall)")
+            && jumped.is_some_and(|j| j >= stopped.mul_f64(0.9)),
+        &format!(
+            "heartbeatd's first line after SIGCONT says the clock jumped at least {stopped:?}: \
+             {first:?}"
+        ),
+        &logs,
+    );
+    lab.check(
+        after
+            .iter()
+            .position(|l| l.contains("was frozen too long"))
+            .is_some_and(|i| i > 0),
+        "heartbeatd dropped the address after saying the clock jumped",
+        &logs,
+    );
     // While the primary was frozen, both kernels had the address, and
     // either may have answered the client's ARP: which one served then is
     // up to ARP. From the drop on, the secondary at most, then the primary

@@ -13,6 +13,9 @@ use std::io::{self, ErrorKind, Read};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, Command, ExitStatus, Stdio};
+// CLOCK_MONOTONIC on purpose: deadlines here only bound how long a child
+// may run; a suspend is no time it had. Never the machine's time
+// (daemon::clock).
 use std::time::{Duration, Instant};
 
 use nix::fcntl::{fcntl, FcntlArg, OFlag};

@@ -623,6 +623,11 @@ struct LoopReport {
     allocations: u64,
     accepted: u32,
     turns: u64,
+    /// What it logged meanwhile: nothing in a steady state. On a loaded
+    /// machine, a loop at 5 ms beats now and then waits over two intervals
+    /// for the CPU: a stall, which it logs ("the clock jumped"), and a log
+    /// line allocates.
+    logged: Vec<String>,
 }
 
 /// Runs a real daemon loop (the `Runtime` both binaries run, with raw
@@ -718,11 +723,13 @@ fn run_daemon_loop<N: Node>(
             },
         },
     };
-    let mut rt = Runtime::new(node, setup, Instant::now());
+    let clock = failover_host::daemon::clock::BootClock::start().unwrap();
+    let mut rt = Runtime::new(node, setup, Box::new(clock));
     let start = Instant::now();
     while start.elapsed() < warm_up {
         rt.turn();
     }
+    let lines = capture.text().lines().count();
     let accepted = rt.node().stats().rx.accepted;
     let before = allocations();
     let mut turns = 0;
@@ -731,10 +738,17 @@ fn run_daemon_loop<N: Node>(
         rt.turn();
         turns += 1;
     }
+    let allocated = allocations() - before;
     let report = LoopReport {
-        allocations: allocations() - before,
+        allocations: allocated,
         accepted: rt.node().stats().rx.accepted - accepted,
         turns,
+        logged: capture
+            .text()
+            .lines()
+            .skip(lines)
+            .map(str::to_owned)
+            .collect(),
     };
     drop(rt);
     assert!(
@@ -780,8 +794,15 @@ fn daemon_loops_allocate_nothing_per_heartbeat() {
     // No busy loop: a wake-up per beat sent and per beat received, give or
     // take; a spinning loop would turn millions of times.
     assert!(p.turns < 4000 && s.turns < 4000, "{p:?} {s:?}");
-    assert_eq!(p.allocations, 0, "heartbeatd's loop allocated: {p:?}");
-    assert_eq!(s.allocations, 0, "failoverd's loop allocated: {s:?}");
+    // Nothing per heartbeat (that would be hundreds); a few per log line
+    // (a stall on a loaded machine), and none at all in a quiet window.
+    for (name, r) in [("heartbeatd", &p), ("failoverd", &s)] {
+        let allowed = 8 * r.logged.len() as u64;
+        assert!(
+            r.allocations <= allowed,
+            "{name}'s loop allocated more than its log lines explain: {r:?}"
+        );
+    }
 }
 
 #[test]

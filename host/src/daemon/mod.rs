@@ -1,8 +1,10 @@
 //! The daemons themselves: start-up ([`start`]), the event loop
-//! ([`runtime`]) over a core machine ([`node`]), the raw channels
+//! ([`runtime`]) over a core machine ([`node`]) on the daemons' clock
+//! ([`clock`]), the raw channels
 //! ([`ports`]), the service addresses ([`services`]), `--status`
 //! ([`status`]), the boot epoch and the pid file; [`faults`] for the lab.
 
+pub mod clock;
 pub mod epoch;
 pub mod faults;
 pub mod node;

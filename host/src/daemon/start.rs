@@ -6,12 +6,12 @@
 
 use std::ffi::OsString;
 use std::net::{IpAddr, Ipv4Addr};
-use std::time::Instant as StdInstant;
 
 use failover_core::{ConfigError, DeadTime, Instant, NodeId, Primary, Role, Secondary};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 
+use super::clock::BootClock;
 use super::faults::Faults;
 use super::node::Node;
 use super::pidfile::PidFile;
@@ -365,7 +365,12 @@ fn start<N: Node>(
     // The core checks the configuration again (`-n` reported its problems
     // already, so this refuses nothing in practice); before the fork, so a
     // refusal still reaches the terminal.
-    let origin = StdInstant::now();
+    // The machine's time zero: the clock counts from here, suspends
+    // included.
+    let clock = match BootClock::start() {
+        Ok(c) => c,
+        Err(e) => return fail(program, &format!("cannot read CLOCK_BOOTTIME: {e}")),
+    };
     let mut node = match make(epoch, spec.plan.local_private, Instant::from_micros(0)) {
         Ok(node) => node,
         Err(e) => {
@@ -472,7 +477,7 @@ fn start<N: Node>(
     if let Some(what) = Faults::in_state_dir(&common.state_dir).describe() {
         log.warning(format_args!("{what}"));
     }
-    let code = Runtime::new(node, setup, origin).run();
+    let code = Runtime::new(node, setup, Box::new(clock)).run();
     // Unlock first, then say so: whoever restarts the daemon on reading
     // "stopped" must not find the old lock still held.
     drop(pid_file);

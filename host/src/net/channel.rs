@@ -69,6 +69,9 @@ use std::fmt;
 use std::io;
 use std::net::Ipv4Addr;
 use std::os::fd::{AsFd, BorrowedFd, IntoRawFd, OwnedFd};
+// CLOCK_MONOTONIC on purpose: these deadlines only bound a wait for
+// frames (a `-n` check's ARP reply), never the machine's time
+// (daemon::clock).
 use std::time::{Duration, Instant};
 
 use nix::poll::{PollFd, PollFlags, PollTimeout};

@@ -26,6 +26,10 @@
 use std::io;
 use std::net::Ipv4Addr;
 use std::os::fd::{AsFd, BorrowedFd};
+// CLOCK_MONOTONIC on purpose, not the machine's CLOCK_BOOTTIME
+// (daemon::clock): a suspend stops the clock here, so the time this host
+// was away does not count as the target's silence (the target could not
+// have answered a suspended host).
 use std::time::{Duration, Instant};
 
 use super::channel::{Channel, ChannelConfig, ChannelError, RxFilter};

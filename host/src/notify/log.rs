@@ -31,6 +31,8 @@ use std::io::{ErrorKind, Write as _};
 use std::os::unix::net::UnixDatagram;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
+// `Instant` (CLOCK_MONOTONIC) only paces reconnecting to syslog; never the
+// machine's time (daemon::clock).
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use time::format_description::well_known::Rfc2822;

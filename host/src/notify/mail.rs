@@ -21,6 +21,9 @@ use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command};
+// CLOCK_MONOTONIC on purpose, not the machine's CLOCK_BOOTTIME
+// (daemon::clock): these deadlines only bound sendmail's run and pace the
+// mail; a suspend need not count towards either.
 use std::time::{Duration, Instant, SystemTime};
 
 use super::log::{local_offset, rfc5322_date, Level, Logger};

@@ -63,6 +63,8 @@ pub mod text;
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
+// `Instant` (CLOCK_MONOTONIC) is the mail's clock (see `mail`), not the
+// machine's (daemon::clock).
 use std::time::{Instant, SystemTime};
 
 use failover_core::action::Event;

@@ -7,6 +7,10 @@ use std::net::Ipv4Addr;
 use std::os::fd::BorrowedFd;
 use std::path::PathBuf;
 use std::process::{Child, Command};
+// CLOCK_MONOTONIC on purpose, not the machine's CLOCK_BOOTTIME
+// (daemon::clock): these deadlines only bound how long a script may run,
+// and a suspend is no time a script had. The machine keeps its own
+// deadline for each stage, on its clock.
 use std::time::{Duration, Instant};
 
 use failover_core::{Stage, StageOutcome};

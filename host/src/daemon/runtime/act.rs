@@ -11,8 +11,11 @@ use crate::daemon::epoch;
 use crate::scripts::StageContext;
 
 impl<N: Node> Runtime<N> {
+    /// Carries out `action`; `now` is the children's and the mail's clock
+    /// (see the runtime's module documentation), the machine's is read
+    /// here.
     pub(super) fn act(&mut self, now: StdInstant, action: Action) {
-        let t = self.core(now);
+        let t = self.now();
         match action {
             Action::RunStage(stage) => {
                 let ctx = StageContext {

@@ -19,9 +19,23 @@
 //! Steady state (beating and listening, nothing changing) allocates
 //! nothing: the poll set lives on the stack, frames are built into buffers
 //! made at start, and logging happens only when something changes.
+//!
+//! Two clocks. The machine's time, and every deadline it and the
+//! announcer ask for, is the daemon's [`Clock`] (`CLOCK_BOOTTIME`, which
+//! counts a suspend): a resumed node sees the time it was away, and the
+//! machine's stall rule acts on it (`jump.rs` logs it). The children
+//! (scripts, sendmail) and the `--probe` keep their own deadlines on
+//! [`std::time::Instant`] (`CLOCK_MONOTONIC`, which stops during a
+//! suspend): those only bound how long the loop waits for them, and a
+//! suspend must not count as a script's or a mail's time, nor as the probe
+//! target's silence.
 
 mod act;
+mod alarm;
+mod jump;
 mod report;
+#[cfg(test)]
+mod tests;
 mod wait;
 
 /// The result of an action that the machine needs, taken in at the next
@@ -43,12 +57,13 @@ use failover_core::{Instant, Removal, Stage, StageOutcome};
 use nix::sys::signal::Signal;
 use nix::sys::signalfd::SignalFd;
 
+use super::clock::Clock;
 use super::node::Node;
 use super::ports::{Ports, SendReport};
 use super::reload::{Reloader, RestartSettings};
 use super::services::Services;
 use super::status;
-use super::words::join;
+use super::words::{duration_text, join};
 use crate::config::cli::Program;
 use crate::net::probe::Prober;
 use crate::net::{AnnouncePlan, Announcer};
@@ -56,6 +71,8 @@ use crate::netlink::addr::Netlink;
 use crate::netlink::linkwatch::LinkWatch;
 use crate::notify::{Logger, Notifier, NotifyContext};
 use crate::scripts::{StageContext, StageRunner};
+use alarm::Alarm;
+use jump::JumpWatch;
 use wait::Ready;
 
 /// How long a stopping daemon waits for mail still being handed to sendmail.
@@ -147,7 +164,13 @@ pub struct Runtime<N: Node> {
     files: StateFiles,
     reload: Reloader,
     settings: RestartSettings,
-    origin: StdInstant,
+    /// The machine's time: `CLOCK_BOOTTIME` in a daemon.
+    clock: Box<dyn Clock>,
+    /// The clock at the previous turn, to notice it jumped.
+    jumps: JumpWatch,
+    /// Wakes the wait at its deadline counting a suspend (its error, logged
+    /// at the start, if it cannot be had).
+    alarm: nix::Result<Alarm>,
     started: SystemTime,
     /// What the last wait found ready, for the next take-in.
     ready: Ready,
@@ -167,8 +190,9 @@ pub struct Runtime<N: Node> {
 }
 
 impl<N: Node> Runtime<N> {
-    /// A loop for `node`, whose clock started at `origin` (core time zero).
-    pub fn new(node: N, setup: Setup, origin: StdInstant) -> Self {
+    /// A loop for `node`, whose time is `clock`'s (the machine was made at
+    /// the clock's time zero, or at least not after its first reading).
+    pub fn new(node: N, setup: Setup, clock: Box<dyn Clock>) -> Self {
         let Setup {
             log,
             io,
@@ -180,6 +204,7 @@ impl<N: Node> Runtime<N> {
         } = setup;
         let last_phase = node.phase_name();
         let channels = io.ports.channel_count();
+        let jumps = JumpWatch::new(settings.interval);
         Runtime {
             node,
             log,
@@ -192,7 +217,9 @@ impl<N: Node> Runtime<N> {
             files,
             reload,
             settings,
-            origin,
+            clock,
+            jumps,
+            alarm: Alarm::open(),
             started: SystemTime::now(),
             ready: Ready::default(),
             reported: Vec::new(),
@@ -205,30 +232,34 @@ impl<N: Node> Runtime<N> {
         }
     }
 
-    fn core(&self, t: StdInstant) -> Instant {
-        core_time(self.origin, t)
-    }
-
-    fn std(&self, t: Instant) -> StdInstant {
-        self.origin + StdDuration::from_micros(t.total_micros())
+    /// Now, in the machine's time.
+    fn now(&self) -> Instant {
+        self.clock.now()
     }
 
     /// Runs until the machine has stopped (after SIGTERM or SIGINT).
     /// Returns the exit status.
     pub fn run(mut self) -> u8 {
         let now = StdInstant::now();
+        let t = self.now();
         self.log.notice(format_args!(
             "{} started: {}; links: {}",
             self.labels.program.name(),
-            self.node.phase_text(self.core(now)),
+            self.node.phase_text(t),
             self.labels.link_names.join(", ")
         ));
+        if let Err(e) = &self.alarm {
+            self.log.warning(format_args!(
+                "cannot set a timer on CLOCK_BOOTTIME: {e}; after a suspend, this daemon may \
+                 notice the time it was away up to one interval late"
+            ));
+        }
         let any = self.io.carrier.any_carrier();
         if !any {
             self.log
                 .warning("no carrier on any link: this host is cut off from everyone");
         }
-        self.node.set_carrier(self.core(now), any);
+        self.node.set_carrier(t, any);
         self.report_reachability(now);
         loop {
             self.advance(StdInstant::now());
@@ -262,15 +293,32 @@ impl<N: Node> Runtime<N> {
         self.runner.as_ref().is_none_or(|r| r.running().is_none())
     }
 
-    /// Everything but the wait: take in, step the machine, carry out.
+    /// Everything but the wait: take in, step the machine, carry out. A
+    /// jump of the clock since the previous turn is logged first, before
+    /// anything the machine does about it.
     fn advance(&mut self, now: StdInstant) {
+        self.watch_jumps();
         self.take_in(now);
-        let t = self.core(now);
+        let t = self.now();
         if self.node.poll_at().is_some_and(|at| at <= t) {
             self.node.handle_timeout(t);
         }
         self.carry_out(now);
         self.notifier.poll(now);
+    }
+
+    /// Logs a jump of the clock since the previous turn: the machine,
+    /// given the new time at its next input, treats it as a stall.
+    fn watch_jumps(&mut self) {
+        let t = self.now();
+        if let Some(gap) = self.jumps.turn(t) {
+            self.log.warning(format_args!(
+                "the clock jumped {} between two turns (suspend or a stall): the peers may have \
+                 declared this node dead meanwhile, so it lets go of any service address it holds \
+                 at once and counts their silence afresh",
+                duration_text(gap)
+            ));
+        }
     }
 
     /// Takes in what the last wait found and what is due: signals, carrier
@@ -289,7 +337,7 @@ impl<N: Node> Runtime<N> {
             }
         }
         self.take_probes(now);
-        let t = self.core(now);
+        let t = self.now();
         if let Some((stage, outcome)) = self.runner.as_mut().and_then(|r| r.poll(now)) {
             self.node.handle_stage_done(t, stage, outcome);
         }
@@ -304,7 +352,7 @@ impl<N: Node> Runtime<N> {
     /// Carries out the machine's actions, sends its frames and the
     /// announcements due, and logs a change of phase.
     fn carry_out(&mut self, now: StdInstant) {
-        let t = self.core(now);
+        let t = self.now();
         while let Some(a) = self.node.poll_action() {
             self.act(now, a);
         }
@@ -386,9 +434,9 @@ impl<N: Node> Runtime<N> {
     /// that took over) before it noticed its own stall.
     fn receive(&mut self, channel: usize) {
         let node = &mut self.node;
-        let origin = self.origin;
+        let clock = &self.clock;
         let result = self.io.ports.drain(channel, |link, payload| {
-            node.handle_frame(core_time(origin, StdInstant::now()), link, payload)
+            node.handle_frame(clock.now(), link, payload)
         });
         let failing = self.rx_failing.get_mut(channel);
         match (result, failing) {
@@ -445,7 +493,7 @@ impl<N: Node> Runtime<N> {
                          hold no service address until a link is back",
                     );
                 }
-                self.node.set_carrier(self.core(now), any);
+                self.node.set_carrier(self.now(), any);
                 self.report_reachability(now);
                 self.announce_again |= changes.iter().any(|c| {
                     c.carrier && self.services.iter().any(|s| s.interface.as_str() == c.name)
@@ -495,7 +543,7 @@ impl<N: Node> Runtime<N> {
                  reach this server",
             );
         }
-        self.node.set_reachable(self.core(now), reachable);
+        self.node.set_reachable(self.now(), reachable);
     }
 
     fn take_signals(&mut self) {
@@ -543,12 +591,11 @@ impl<N: Node> Runtime<N> {
                 ""
             }
         ));
-        self.node.shutdown(self.core(now));
+        self.node.shutdown(self.now());
     }
 
     fn on_reload(&mut self) {
-        let now = StdInstant::now();
-        self.node.tickle(self.core(now));
+        self.node.tickle(self.now());
         self.log
             .notice("SIGHUP: sent a heartbeat round at once; reloading the configuration");
         match (self.reload)() {
@@ -582,7 +629,7 @@ impl<N: Node> Runtime<N> {
     }
 
     fn on_status(&mut self) {
-        let text = self.status_text(StdInstant::now());
+        let text = self.status_text();
         if let Err(e) = status::write(&self.files.pid_file, &text) {
             self.log.error(format_args!(
                 "cannot write the status file {}: {e}",
@@ -600,11 +647,4 @@ fn heartbeat_message(text: &str) -> heapless::Vec<u8, MAX_MESSAGE_LEN> {
     // Cannot fail: at most MAX_MESSAGE_LEN bytes.
     let _ = message.extend_from_slice(bytes.get(..MAX_MESSAGE_LEN).unwrap_or(bytes));
     message
-}
-
-/// Core time (microseconds since `origin`, the machine's time zero) of `t`.
-fn core_time(origin: StdInstant, t: StdInstant) -> Instant {
-    Instant::from_micros(
-        u64::try_from(t.saturating_duration_since(origin).as_micros()).unwrap_or(u64::MAX),
-    )
 }

@@ -1,7 +1,7 @@
 //! The machine's state in words: for the scripts (the reason of a stage),
 //! the notifications, the log and `--status`.
 
-use std::time::{Instant as StdInstant, SystemTime};
+use std::time::SystemTime;
 
 use failover_core::{Event, Instant, LinkId, Stage};
 
@@ -95,9 +95,9 @@ impl<N: Node> Runtime<N> {
     }
 
     /// The state in words, for `--status`.
-    pub fn status_text(&mut self, now: StdInstant) -> String {
+    pub fn status_text(&mut self) -> String {
         use std::fmt::Write as _;
-        let t = self.core(now);
+        let t = self.now();
         let mut out = String::new();
         let up = SystemTime::now()
             .duration_since(self.started)

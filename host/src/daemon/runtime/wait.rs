@@ -4,6 +4,8 @@
 use std::os::fd::AsFd;
 use std::time::{Duration as StdDuration, Instant as StdInstant};
 
+use failover_core::Instant;
+
 use nix::poll::{PollFd, PollFlags};
 use nix::sys::time::TimeSpec;
 
@@ -31,32 +33,40 @@ pub(super) struct Ready {
 }
 
 impl<N: Node> Runtime<N> {
-    /// When the loop must wake at the latest: the earliest deadline of the
-    /// machine, the announcer, the children, the mail and the probes; now,
-    /// if results wait to be reported to the machine.
-    fn wake_at(&self, now: StdInstant) -> Option<StdInstant> {
+    /// How long the loop may sleep at most: until the earliest deadline of
+    /// the machine and the announcer (on the machine's clock, read at `t`)
+    /// and of the children, the mail and the probes (on the monotonic
+    /// clock, read at `now`: they only bound waits, see the module
+    /// documentation of the runtime); zero if results wait to be reported
+    /// to the machine. `None` without any deadline.
+    fn sleep_for(&self, t: Instant, now: StdInstant) -> Option<StdDuration> {
         if !self.reported.is_empty() {
-            return Some(now);
+            return Some(StdDuration::ZERO);
         }
-        [
-            self.node.poll_at().map(|t| self.std(t)),
-            self.announcer.next_due().map(|t| self.std(t)),
+        let core = [self.node.poll_at(), self.announcer.next_due()]
+            .into_iter()
+            .flatten()
+            .map(|at| StdDuration::from_micros(at.saturating_since(t).total_micros()));
+        let monotonic = [
             self.runner.as_ref().and_then(StageRunner::next_deadline),
             self.notifier.next_deadline(),
             self.io.probe.as_ref().and_then(|p| p.next_deadline(now)),
         ]
         .into_iter()
         .flatten()
-        .min()
+        .map(|at| at.saturating_duration_since(now));
+        core.chain(monotonic).min()
     }
 
     /// Waits in `ppoll()` until a descriptor is ready or the next deadline,
     /// and notes what is ready.
     pub(super) fn wait(&mut self) {
-        let now = StdInstant::now();
-        let timeout = self.wake_at(now).map_or(MAX_SLEEP, |w| {
-            w.saturating_duration_since(now).min(MAX_SLEEP)
-        });
+        let timeout = self
+            .sleep_for(self.now(), StdInstant::now())
+            .map_or(MAX_SLEEP, |d| d.min(MAX_SLEEP));
+        // ppoll() counts its timeout on CLOCK_MONOTONIC, which stops during
+        // a suspend; the alarm counts it, and wakes the loop at the resume.
+        let alarm = self.alarm.as_ref().ok().filter(|a| a.arm(timeout).is_ok());
         let channels = self.io.ports.channel_count();
         let probes = self.io.probe.as_ref().map_or(0, Prober::len);
         let script_fds = self
@@ -67,6 +77,11 @@ impl<N: Node> Runtime<N> {
         let mut fds: heapless::Vec<PollFd<'_>, MAX_POLL_FDS> = heapless::Vec::new();
         let _ = fds.push(PollFd::new(self.io.signals.as_fd(), PollFlags::POLLIN));
         let _ = fds.push(PollFd::new(self.io.carrier.as_fd(), PollFlags::POLLIN));
+        // It only wakes the loop: the next arm() forgets that it rang.
+        if let Some(a) = alarm {
+            let _ = fds.push(PollFd::new(a.as_fd(), PollFlags::POLLIN));
+        }
+        let first_channel = fds.len();
         for i in 0..channels {
             if let Some(fd) = self.io.ports.fd(i) {
                 let _ = fds.push(PollFd::new(fd, PollFlags::POLLIN));
@@ -88,7 +103,7 @@ impl<N: Node> Runtime<N> {
                 let is_ready = |f: &PollFd<'_>| f.revents().is_some_and(|r| !r.is_empty());
                 ready.signals = fds.first().is_some_and(is_ready);
                 ready.links = fds.get(1).is_some_and(is_ready);
-                for f in fds.iter().skip(2).take(channels) {
+                for f in fds.iter().skip(first_channel).take(channels) {
                     let _ = ready.channels.push(is_ready(f));
                 }
             }
