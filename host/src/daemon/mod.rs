@@ -1,7 +1,8 @@
 //! The daemons themselves: start-up ([`start`]), the event loop
 //! ([`runtime`]) over a core machine ([`node`]), the raw channels
 //! ([`ports`]), the service addresses ([`services`]), `--status`
-//! ([`status`]), the boot epoch and the pid file.
+//! ([`status`]), the boot epoch and the pid file, and the checks that keep
+//! those files safe ([`safedir`], [`safefile`]).
 
 pub mod epoch;
 pub mod node;
@@ -9,6 +10,8 @@ pub mod pidfile;
 pub mod ports;
 pub mod reload;
 pub mod runtime;
+pub mod safedir;
+pub mod safefile;
 pub mod services;
 pub mod start;
 pub mod status;
