@@ -18,7 +18,10 @@
 //!
 //! [`KeyLines`] reads the text line by line and yields each key or each
 //! problem with its line number; the caller collects them. No problem ever
-//! quotes the secret.
+//! quotes anything the file holds: a problem says which column of which
+//! line is wrong, and how long the value found there is, since a value in
+//! the wrong place (the columns swapped, a secret split by a space) may be
+//! a secret.
 //!
 //! ```
 //! use failover_core::keyfile::{KeyLineError, KeyLines};
@@ -83,16 +86,19 @@ impl fmt::Debug for KeyLine {
 }
 
 /// What is wrong with one line of a key file. Its `Display` is the message
-/// for the user, without the file's name and line number (prefix those);
-/// it never quotes the secret.
+/// for the user, without the file's name and line number (prefix those).
+/// It holds no text of the file, so neither `Display` nor `Debug` can
+/// quote a secret.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyLineError<'a> {
+pub enum KeyLineError {
     /// Not two words, `ID HEXSECRET`.
     Shape,
-    /// The first word is not a number from 0 to 255. Displayed quoted if it
-    /// is at most [`KeyLineError::QUOTED_ID_LEN`] characters long, else by
-    /// its length only: it may be a secret written first.
-    BadId(&'a str),
+    /// The first word is not a number from 0 to 255; its length in
+    /// characters (the word itself is never shown: it may be a secret).
+    BadId(usize),
+    /// The first word is a valid secret and the second a valid key id:
+    /// the columns are the wrong way round.
+    Swapped,
     /// The secret has an odd number of digits, or a character that is not
     /// a hexadecimal digit.
     NotHex,
@@ -105,12 +111,7 @@ pub enum KeyLineError<'a> {
     DuplicateId(u8),
 }
 
-impl KeyLineError<'_> {
-    /// The longest bad key id a message quotes.
-    pub const QUOTED_ID_LEN: usize = 8;
-}
-
-impl fmt::Display for KeyLineError<'_> {
+impl fmt::Display for KeyLineError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             KeyLineError::Shape => write!(
@@ -118,22 +119,24 @@ impl fmt::Display for KeyLineError<'_> {
                 "expected \"ID HEXSECRET\" (a key id from 0 to 255, a space, then the secret \
                  in hexadecimal)"
             ),
-            KeyLineError::BadId(text) => {
-                let len = text.chars().count();
-                if len <= KeyLineError::QUOTED_ID_LEN {
-                    write!(f, "invalid key id {text:?}")?;
-                } else {
-                    write!(f, "invalid key id ({len} characters, not shown)")?;
-                }
-                write!(f, ": give a number from 0 to 255")
-            }
+            KeyLineError::BadId(len) => write!(
+                f,
+                "the key id (first column) must be a number from 0 to 255; found a value \
+                 of {len} character{} (not shown: it may be a secret)",
+                if *len == 1 { "" } else { "s" }
+            ),
+            KeyLineError::Swapped => write!(
+                f,
+                "the columns are swapped: the key id comes first, then the secret (neither \
+                 is shown)"
+            ),
             KeyLineError::NotHex => write!(
                 f,
-                "the secret is not hexadecimal (two digits 0-9, a-f per byte)"
+                "the secret (second column) is not hexadecimal (two digits 0-9, a-f per byte)"
             ),
             KeyLineError::BadLength(len) => write!(
                 f,
-                "the secret is {len} bytes; a key needs {MIN_KEY_LEN} to {MAX_KEY_LEN} bytes \
+                "the secret (second column) is {len} bytes; a key needs {MIN_KEY_LEN} to {MAX_KEY_LEN} bytes \
                  ({} to {} hex digits)",
                 MIN_KEY_LEN * 2,
                 MAX_KEY_LEN * 2
@@ -148,7 +151,7 @@ impl fmt::Display for KeyLineError<'_> {
     }
 }
 
-impl core::error::Error for KeyLineError<'_> {}
+impl core::error::Error for KeyLineError {}
 
 /// The file holds no key line at all ([`KeyLines::finish`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -179,7 +182,7 @@ pub struct KeyLines<'a> {
     /// The ids of the keys yielded.
     ids: heapless::Vec<u8, MAX_KEYS>,
     /// More problems of the last line read, the next one last.
-    pending: heapless::Vec<KeyLineError<'a>, 2>,
+    pending: heapless::Vec<KeyLineError, 2>,
     pending_line: usize,
 }
 
@@ -208,7 +211,7 @@ impl<'a> KeyLines<'a> {
 
     /// The problems of one line that holds something (`content`, without
     /// its comment), or its key.
-    fn line(&mut self, content: &'a str) -> Result<KeyLine, heapless::Vec<KeyLineError<'a>, 3>> {
+    fn line(&mut self, content: &str) -> Result<KeyLine, heapless::Vec<KeyLineError, 3>> {
         self.count = self.count.saturating_add(1);
         let mut problems = heapless::Vec::new();
         let mut words = content.split_whitespace();
@@ -218,8 +221,12 @@ impl<'a> KeyLines<'a> {
             return Err(problems);
         };
         let id = parse_id(id_text);
+        if id.is_none() && parse_id(secret_text).is_some() && decode_secret(id_text).is_ok() {
+            let _ = problems.push(KeyLineError::Swapped);
+            return Err(problems);
+        }
         if id.is_none() {
-            let _ = problems.push(KeyLineError::BadId(id_text));
+            let _ = problems.push(KeyLineError::BadId(id_text.chars().count()));
         }
         let secret = decode_secret(secret_text)
             .map_err(|e| {
@@ -248,7 +255,7 @@ impl<'a> KeyLines<'a> {
 }
 
 impl<'a> Iterator for KeyLines<'a> {
-    type Item = (usize, Result<KeyLine, KeyLineError<'a>>);
+    type Item = (usize, Result<KeyLine, KeyLineError>);
 
     fn next(&mut self) -> Option<Self::Item> {
         if let Some(e) = self.pending.pop() {
@@ -289,7 +296,7 @@ fn parse_id(text: &str) -> Option<u8> {
 /// The secret's bytes, if `text` is hexadecimal and of a key's length.
 /// A secret of the wrong length is still checked for its digits first, so
 /// that a message says what is wrong with it in the order a user fixes it.
-fn decode_secret(text: &str) -> Result<heapless::Vec<u8, MAX_KEY_LEN>, KeyLineError<'static>> {
+fn decode_secret(text: &str) -> Result<heapless::Vec<u8, MAX_KEY_LEN>, KeyLineError> {
     let digits = text.as_bytes();
     if digits.len() % 2 != 0 {
         return Err(KeyLineError::NotHex);
@@ -358,13 +365,13 @@ mod tests {
         let (items, _) = read(&format!("0 {max}ab\n"));
         assert_eq!(
             items,
-            ["1: the secret is 65 bytes; a key needs 16 to 64 bytes (32 to 128 hex digits)"]
+            ["1: the secret (second column) is 65 bytes; a key needs 16 to 64 bytes (32 to 128 hex digits)"]
         );
         // Non-hex beyond the first 64 bytes is still found.
         let (items, _) = read(&format!("0 {max}{max}zz\n"));
         assert_eq!(
             items,
-            ["1: the secret is not hexadecimal (two digits 0-9, a-f per byte)"]
+            ["1: the secret (second column) is not hexadecimal (two digits 0-9, a-f per byte)"]
         );
     }
 
@@ -374,10 +381,10 @@ mod tests {
         assert_eq!(
             items,
             [
-                "1: invalid key id \"x\": give a number from 0 to 255",
-                "1: the secret is not hexadecimal (two digits 0-9, a-f per byte)",
-                "2: invalid key id \"999\": give a number from 0 to 255",
-                "2: the secret is 1 bytes; a key needs 16 to 64 bytes (32 to 128 hex digits)",
+                "1: the key id (first column) must be a number from 0 to 255; found a value of 1 character (not shown: it may be a secret)",
+                "1: the secret (second column) is not hexadecimal (two digits 0-9, a-f per byte)",
+                "2: the key id (first column) must be a number from 0 to 255; found a value of 3 characters (not shown: it may be a secret)",
+                "2: the secret (second column) is 1 bytes; a key needs 16 to 64 bytes (32 to 128 hex digits)",
                 // Only its shape: a line that is not a key does not count
                 // as one too many.
                 "3: expected \"ID HEXSECRET\" (a key id from 0 to 255, a space, then the \
@@ -393,8 +400,8 @@ mod tests {
                 "2: key id 1 is given twice",
                 "3: more than 2 keys: the file holds the signing key and at most one other, \
                  accepted during a rotation",
-                "4: invalid key id \"+3\": give a number from 0 to 255",
-                "4: the secret is not hexadecimal (two digits 0-9, a-f per byte)",
+                "4: the key id (first column) must be a number from 0 to 255; found a value of 2 characters (not shown: it may be a secret)",
+                "4: the secret (second column) is not hexadecimal (two digits 0-9, a-f per byte)",
                 "4: more than 2 keys: the file holds the signing key and at most one other, \
                  accepted during a rotation",
             ]
@@ -414,22 +421,39 @@ mod tests {
 
     #[test]
     fn messages_never_quote_the_secret() {
-        // The secret written first: too long to be quoted as an id.
-        let (mut items, _) = read(&format!("{KEY16} 1\n1 {KEY16}x\n"));
-        items.extend(read(&format!("1 é{KEY16}\nunicodeé 1\n")).0);
+        // The columns swapped; a secret in the id's column; a secret split
+        // by a space; a short and a non-hex id.
+        let (mut items, _) = read(&format!("{KEY16} 1\n{KEY16} {KEY16}\n1 {KEY16}x\n"));
+        items.extend(read(&format!("1 é{KEY16}\nunicodeé 1\n0a0b0c 0d0e0f\n")).0);
         assert_eq!(
             items,
             [
-                "1: invalid key id (32 characters, not shown): give a number from 0 to 255",
-                "1: the secret is not hexadecimal (two digits 0-9, a-f per byte)",
-                "2: the secret is not hexadecimal (two digits 0-9, a-f per byte)",
-                "1: the secret is not hexadecimal (two digits 0-9, a-f per byte)",
-                "2: invalid key id \"unicodeé\": give a number from 0 to 255",
-                "2: the secret is not hexadecimal (two digits 0-9, a-f per byte)",
+                "1: the columns are swapped: the key id comes first, then the secret (neither \
+                 is shown)",
+                "2: the key id (first column) must be a number from 0 to 255; found a value of \
+                 32 characters (not shown: it may be a secret)",
+                "3: the secret (second column) is not hexadecimal (two digits 0-9, a-f per byte)",
+                "3: more than 2 keys: the file holds the signing key and at most one other, \
+                 accepted during a rotation",
+                "1: the secret (second column) is not hexadecimal (two digits 0-9, a-f per byte)",
+                "2: the key id (first column) must be a number from 0 to 255; found a value of \
+                 8 characters (not shown: it may be a secret)",
+                "2: the secret (second column) is not hexadecimal (two digits 0-9, a-f per byte)",
+                "3: the key id (first column) must be a number from 0 to 255; found a value of \
+                 6 characters (not shown: it may be a secret)",
+                "3: the secret (second column) is 3 bytes; a key needs 16 to 64 bytes (32 to 128 \
+                 hex digits)",
+                "3: more than 2 keys: the file holds the signing key and at most one other, \
+                 accepted during a rotation",
             ]
         );
+        let swapped = KeyLines::new(&format!("{KEY16} 1")).next().unwrap().1;
+        assert_eq!(swapped.unwrap_err(), KeyLineError::Swapped);
         for item in items {
-            assert!(!item.contains("0a0b0c"), "{item}");
+            assert!(
+                !item.contains("0a0b0c") && !item.contains("0d0e0f"),
+                "{item}"
+            );
         }
         let line = KeyLines::new(&format!("1 {KEY16}"))
             .next()

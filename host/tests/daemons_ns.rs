@@ -638,3 +638,92 @@ fn background_mode_forks_keeps_the_pid_file_and_stops_on_sigterm() {
     );
     assert!(!pid_file.exists(), "the pid file is left behind");
 }
+
+/// Runs `cmd` (a daemon in the foreground) until it exits, or kills it
+/// after [`WAIT`]: its exit status (`None` if it had to be killed) and its
+/// output.
+fn run_until_exit(mut cmd: Command) -> (Option<i32>, String) {
+    let log = tempfile::NamedTempFile::new().expect("log file");
+    let out = log.reopen().expect("log");
+    let err = out.try_clone().expect("log");
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(out))
+        .stderr(Stdio::from(err))
+        .spawn()
+        .expect("run the daemon");
+    let mut status = None;
+    wait_until(WAIT, STEP, || {
+        status = child.try_wait().ok().flatten();
+        status.is_some()
+    });
+    if status.is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    (
+        status.and_then(|s| s.code()),
+        fs::read_to_string(log.path()).unwrap_or_default(),
+    )
+}
+
+/// The files the daemon keeps are never written through a symbolic link,
+/// and a state directory others may write in is refused: at start (exit
+/// 1 for a link, 78 for the directory, as a configuration problem) and by
+/// `-n`, each time with a message naming the path.
+#[test]
+fn links_at_kept_files_and_unsafe_state_directories_are_refused() {
+    let Some((t, files)) = lab(
+        "links_at_kept_files_and_unsafe_state_directories_are_refused",
+        None,
+    ) else {
+        return;
+    };
+    let pair = format!("{PUBLIC_IF}:{SERVICE}");
+    let victim = files.path("victim");
+    fs::write(&victim, "precious\n").unwrap();
+    let pid_file = files.path("failoverd.pid");
+    let pid_arg = pid_file.display().to_string();
+    let run = |first: &[&str]| {
+        let mut c = failoverd_command(&t, &files, first);
+        c.args(["--interval", INTERVAL_MS, "--pid-file", &pid_arg])
+            .args(["198.51.100.1", &pair]);
+        run_until_exit(c)
+    };
+    // A link at the pid file.
+    std::os::unix::fs::symlink(&victim, &pid_file).unwrap();
+    let (code, text) = run(&["-d"]);
+    assert_eq!(code, Some(1), "{text}");
+    let refused = format!("{} is a symbolic link: refused", pid_file.display());
+    assert!(text.contains(&refused), "{text}");
+    fs::remove_file(&pid_file).unwrap();
+    // A link at the epoch file.
+    let state = files.path("state");
+    fs::create_dir_all(&state).unwrap();
+    let epoch = state.join("failoverd.epoch");
+    std::os::unix::fs::symlink(&victim, &epoch).unwrap();
+    let (code, text) = run(&["-d"]);
+    assert_eq!(code, Some(1), "{text}");
+    let refused = format!("{} is a symbolic link: refused", epoch.display());
+    assert!(text.contains(&refused), "{text}");
+    assert_eq!(fs::read_to_string(&victim).unwrap(), "precious\n");
+    assert!(!pid_file.exists(), "the pid file is removed on the way out");
+    fs::remove_file(&epoch).unwrap();
+    // A state directory anyone may write in: refused by -n and at start.
+    fs::set_permissions(&state, fs::Permissions::from_mode(0o777)).unwrap();
+    let unsafe_dir = format!(
+        "the state directory {} is unsafe (mode 0777)",
+        state.display()
+    );
+    for first in [&["-n"][..], &["-d"][..]] {
+        let (code, text) = run(first);
+        assert_eq!(code, Some(78), "{first:?}: {text}");
+        assert!(text.contains(&unsafe_dir), "{first:?}: {text}");
+        assert!(text.contains("chmod go-w"), "{first:?}: {text}");
+    }
+    assert!(!epoch.exists() && !pid_file.exists());
+    // Once fixed, -n is content.
+    fs::set_permissions(&state, fs::Permissions::from_mode(0o755)).unwrap();
+    let (code, text) = run(&["-n"]);
+    assert_eq!(code, Some(0), "{text}");
+}

@@ -141,6 +141,10 @@ impl HostConfig {
                     }
                     c.set(&here, line, assignment.key, assignment.value);
                 }
+                Err(reason) if looks_like_a_key(raw) => c.problems.push(Problem::config(format!(
+                    "{here}: {reason}; the line holds what looks like a key (not shown: it may \
+                     be a secret): is this the key file?"
+                ))),
                 Err(reason) => c
                     .problems
                     .push(Problem::config(format!("{here}: {reason}: {}", raw.trim()))),
@@ -175,6 +179,17 @@ impl HostConfig {
     pub fn context(&self, key: &str, setting: &Setting) -> String {
         format!("{key} at {}:{}", self.path.display(), setting.line)
     }
+}
+
+/// Whether a line holds a run of hexadecimal digits as long as the
+/// shortest key (`failover_core::wire::MIN_KEY_LEN` bytes): a key file given
+/// as the configuration file, whose lines a message must not quote.
+fn looks_like_a_key(raw: &str) -> bool {
+    let mut run = 0usize;
+    raw.chars().any(|c| {
+        run = if c.is_ascii_hexdigit() { run + 1 } else { 0 };
+        run >= 2 * failover_core::wire::MIN_KEY_LEN
+    })
 }
 
 /// One `KEY=VALUE` line, parsed.
@@ -432,6 +447,24 @@ mod tests {
             "/etc/default/failover:1: '”' is a typographic quote, not a quote character: use a \
              plain \" (an editor or a web page replaced it): \
              FAILOVER_BCAST_IPS=”192.168.1.255 10.1.0.255″"
+        );
+    }
+
+    #[test]
+    fn a_key_file_read_as_the_configuration_is_not_quoted() {
+        let secret = "000102030405060708090a0b0c0d0e0f";
+        let c = HostConfig::parse(
+            Path::new("/etc/failover.keys"),
+            &format!("1 {secret}\nnot a key\n"),
+        );
+        let messages: Vec<&str> = c.problems.iter().map(|p| p.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "/etc/failover.keys:1: expected KEY=VALUE; the line holds what looks like a key \
+                 (not shown: it may be a secret): is this the key file?",
+                "/etc/failover.keys:2: expected KEY=VALUE: not a key",
+            ]
         );
     }
 

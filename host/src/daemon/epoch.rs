@@ -4,11 +4,11 @@
 //! never locked out by the sequence numbers of its previous life, and frames
 //! of that life (an older epoch) are refused by its peers.
 
-use std::fs;
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use super::safefile;
 use crate::config::cli::STATE_DIR;
 
 /// The default epoch file of `program` (`/var/lib/failover/<program>.epoch`).
@@ -21,7 +21,7 @@ pub fn default_path(program: &str) -> PathBuf {
 /// unreadable or corrupt one is an error (refusing to start is better than
 /// reusing an epoch).
 pub fn next_epoch(path: &Path, now_secs: u64) -> io::Result<u32> {
-    let persisted = match fs::read_to_string(path) {
+    let persisted = match safefile::read_to_string(path) {
         Ok(text) => text.trim().parse::<u32>().map_err(|_| {
             io::Error::new(
                 io::ErrorKind::InvalidData,
@@ -66,15 +66,10 @@ pub fn peers_path(epoch_file: &Path) -> PathBuf {
 /// skipped (a lost floor only weakens replay protection; it is no reason
 /// not to start).
 pub fn load_peer_epochs(path: &Path) -> (Vec<(u32, u32)>, Vec<String>) {
-    let text = match fs::read_to_string(path) {
+    let text = match safefile::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return (Vec::new(), Vec::new()),
-        Err(e) => {
-            return (
-                Vec::new(),
-                vec![format!("cannot read {}: {e}", path.display())],
-            )
-        }
+        Err(e) => return (Vec::new(), vec![e.to_string()]),
     };
     let mut peers = Vec::new();
     let mut problems = Vec::new();
@@ -125,34 +120,17 @@ pub fn unix_now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// Writes `text` to a temporary file next to `path`, syncs it and renames it
-/// over `path`, so a crash leaves either the old or the new epoch, never a
-/// torn one.
+/// Writes `text` at `path` so that a crash leaves either the old or the
+/// new epoch, never a torn one, and never through a planted link
+/// ([`safefile::replace`]).
 fn write_atomically(path: &Path, text: &str) -> io::Result<()> {
-    if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir)?;
-    }
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    {
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(text.as_bytes())?;
-        f.sync_all()?;
-    }
-    fs::rename(&tmp, path)?;
-    if let Some(dir) = path.parent() {
-        // Make the rename itself durable.
-        if let Ok(d) = fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-    }
-    Ok(())
+    safefile::replace(path, text)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     #[test]
     fn peer_epochs_are_kept_per_peer_and_bad_lines_are_skipped() {
@@ -209,5 +187,32 @@ mod tests {
             "garbage",
             "left as it was"
         );
+    }
+
+    #[test]
+    fn a_link_at_the_epoch_file_or_its_temporary_name_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        fs::write(&victim, "7\n").unwrap();
+        let path = dir.path().join("failoverd.epoch");
+        let tmp = safefile::temp_path(&path);
+        for link in [&path, &tmp] {
+            std::os::unix::fs::symlink(&victim, link).unwrap();
+            let err = next_epoch(&path, 100).unwrap_err();
+            assert!(
+                err.to_string()
+                    .contains(&format!("{} is a symbolic link: refused", link.display())),
+                "{err}"
+            );
+            assert_eq!(fs::read_to_string(&victim).unwrap(), "7\n", "not followed");
+            fs::remove_file(link).unwrap();
+        }
+        // The peers file too.
+        let peers = peers_path(&path);
+        std::os::unix::fs::symlink(&victim, &peers).unwrap();
+        assert!(persist_peer_epoch(&peers, 1, 2).is_err());
+        let (found, problems) = load_peer_epochs(&peers);
+        assert!(found.is_empty());
+        assert!(problems[0].contains("is a symbolic link"), "{problems:?}");
     }
 }

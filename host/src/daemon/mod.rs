@@ -2,7 +2,8 @@
 //! ([`runtime`]) over a core machine ([`node`]) on the daemons' clock
 //! ([`clock`]), the raw channels
 //! ([`ports`]), the service addresses ([`services`]), `--status`
-//! ([`status`]), the boot epoch and the pid file; [`faults`] for the lab.
+//! ([`status`]), the boot epoch and the pid file, and the checks that keep
+//! those files safe ([`safedir`], [`safefile`]); [`faults`] for the lab.
 
 pub mod clock;
 pub mod epoch;
@@ -12,6 +13,8 @@ pub mod pidfile;
 pub mod ports;
 pub mod reload;
 pub mod runtime;
+pub mod safedir;
+pub mod safefile;
 pub mod services;
 pub mod start;
 pub mod status;

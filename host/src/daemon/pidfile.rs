@@ -2,12 +2,13 @@
 //! copy refuses to start (instead of both fighting over the addresses), and
 //! removed on a clean exit.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, Read, Seek, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use nix::fcntl::{Flock, FlockArg};
+
+use super::safefile;
 
 /// A held pid file. Dropping it removes the file and releases the lock.
 #[derive(Debug)]
@@ -19,18 +20,12 @@ pub struct PidFile {
 impl PidFile {
     /// Creates (or takes over a stale) pid file at `path` for `pid`. Fails
     /// with a message naming the running copy's pid when another process
-    /// holds the lock.
+    /// holds the lock, and refuses a symbolic link or anything but a
+    /// regular file at `path` ([`safefile::open_or_create`]).
     pub fn acquire(path: &Path, pid: u32) -> io::Result<PidFile> {
-        if let Some(dir) = path.parent() {
-            fs::create_dir_all(dir)?;
-        }
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o644)
-            .open(path)?;
+        // Never through a planted link: root would lock and overwrite
+        // whatever it points to.
+        let file = safefile::open_or_create(path)?;
         let mut lock = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
             Ok(lock) => lock,
             Err((mut file, _)) => {
@@ -102,5 +97,26 @@ mod tests {
         fs::write(&path, "99\n").unwrap();
         let again = PidFile::acquire(&path, 8).unwrap();
         assert_eq!(fs::read_to_string(again.path()).unwrap(), "8\n");
+    }
+
+    #[test]
+    fn a_link_at_the_pid_file_is_refused_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        fs::write(&victim, "precious\n").unwrap();
+        let path = dir.path().join("failoverd.pid");
+        std::os::unix::fs::symlink(&victim, &path).unwrap();
+        let err = PidFile::acquire(&path, 4242).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains(&format!("{} is a symbolic link: refused", path.display())),
+            "{err}"
+        );
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "precious\n");
+        // A FIFO is no pid file either (and opening it does not hang).
+        let fifo = dir.path().join("fifo.pid");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        let err = PidFile::acquire(&fifo, 1).unwrap_err();
+        assert!(err.to_string().contains("is not a regular file"), "{err}");
     }
 }

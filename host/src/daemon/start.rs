@@ -18,6 +18,8 @@ use super::pidfile::PidFile;
 use super::ports::{LinkSpec, Ports};
 use super::reload::{Reload, Reloader, RestartSettings};
 use super::runtime::{Effects, Io, Labels, Runtime, Setup, StateFiles};
+use super::safedir;
+use super::safefile;
 use super::services::Services;
 use super::status;
 use crate::config::cli::{
@@ -212,11 +214,15 @@ fn check(program: Program, common: &CommonOptions, plan: &Plan, summary: &str) -
     for p in &plan.problems {
         eprintln!("{name}: {p}");
     }
+    let directories = directory_problems(common);
+    for p in &directories {
+        eprintln!("{name}: {p}");
+    }
     let privileges = check_privileges(program).err();
     if let Some(p) = &privileges {
         eprintln!("{p}");
     }
-    if !plan.problems.is_empty() {
+    if !plan.problems.is_empty() || !directories.is_empty() {
         return Some(EXIT_CONFIG);
     }
     if privileges.is_some() {
@@ -227,6 +233,26 @@ fn check(program: Program, common: &CommonOptions, plan: &Plan, summary: &str) -
         return Some(0);
     }
     None
+}
+
+/// The problems of the directories the daemon keeps its files in (the pid
+/// file's, which holds the status file too, and the state directory), for
+/// the user it runs as ([`safedir::check_directory`]): at start and with
+/// `-n`, before anything is created there.
+pub fn directory_problems(common: &CommonOptions) -> Vec<String> {
+    let euid = nix::unistd::geteuid().as_raw();
+    let pid_dir = common
+        .pid_file
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let mut problems = safedir::check_directory(pid_dir, "pid file's directory", euid);
+    for p in safedir::check_directory(&common.state_dir, "state directory", euid) {
+        if !problems.contains(&p) {
+            problems.push(p);
+        }
+    }
+    problems
 }
 
 /// The reload's command line asks for help or status instead of a run:
@@ -340,14 +366,8 @@ fn start<N: Node>(
             )
         }
     };
-    if let Err(e) = std::fs::create_dir_all(&common.state_dir) {
-        return fail(
-            program,
-            &format!(
-                "cannot create the state directory {}: {e}",
-                common.state_dir.display()
-            ),
-        );
+    if let Err(e) = safefile::create_dir(&common.state_dir) {
+        return fail(program, &format!("the state directory: {e}"));
     }
     let epoch_path = common.state_dir.join(format!("{name}.epoch"));
     let epoch = match super::epoch::next_epoch(&epoch_path, super::epoch::unix_now()) {

@@ -9,14 +9,16 @@
 //! file after a crash is not locked, and its pid may belong to an unrelated
 //! process by now, which must not be sent a signal.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::fs;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use nix::fcntl::{Flock, FlockArg};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
+
+use super::safefile;
 
 /// Exit status of `--status` when no daemon is running (the LSB status
 /// convention).
@@ -32,14 +34,10 @@ pub fn status_path(pid_file: &Path) -> PathBuf {
 }
 
 /// Writes `text` as the status file for `pid_file`, atomically (a reader
-/// never sees half of it).
+/// never sees half of it) and never through a planted link
+/// ([`safefile::replace`]).
 pub fn write(pid_file: &Path, text: &str) -> io::Result<()> {
-    let path = status_path(pid_file);
-    let tmp = path.with_extension("status.tmp");
-    let mut f = File::create(&tmp)?;
-    f.write_all(text.as_bytes())?;
-    drop(f);
-    fs::rename(&tmp, &path)
+    safefile::replace(&status_path(pid_file), text)
 }
 
 /// Removes the status file at exit.
@@ -73,12 +71,12 @@ impl Answer {
 /// most `timeout`.
 pub fn query(pid_file: &Path, timeout: Duration) -> Answer {
     let shown = pid_file.display();
-    let mut file = match OpenOptions::new().read(true).open(pid_file) {
+    let mut file = match safefile::open_read(pid_file) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             return Answer::NotRunning(format!("not running (no pid file {shown})"))
         }
-        Err(e) => return Answer::NoAnswer(format!("cannot read the pid file {shown}: {e}")),
+        Err(e) => return Answer::NoAnswer(format!("cannot read the pid file: {e}")),
     };
     let mut text = String::new();
     if let Err(e) = file.read_to_string(&mut text) {
@@ -104,8 +102,10 @@ pub fn query(pid_file: &Path, timeout: Duration) -> Answer {
     }
     let start = Instant::now();
     while start.elapsed() < timeout {
-        if let Ok(state) = fs::read_to_string(&path) {
-            return Answer::State(state);
+        match safefile::read_to_string(&path) {
+            Ok(state) => return Answer::State(state),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Answer::NoAnswer(format!("cannot read the status: {e}")),
         }
         std::thread::sleep(Duration::from_millis(10));
     }
@@ -158,5 +158,26 @@ mod tests {
         assert_eq!(fs::read_to_string(status_path(&pid)).unwrap(), "two\n");
         remove(&pid);
         assert!(!status_path(&pid).exists());
+    }
+
+    #[test]
+    fn a_link_at_the_status_file_or_its_temporary_name_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        fs::write(&victim, "precious\n").unwrap();
+        let pid = dir.path().join("d.pid");
+        let status = status_path(&pid);
+        let tmp = super::safefile::temp_path(&status);
+        for link in [&status, &tmp] {
+            std::os::unix::fs::symlink(&victim, link).unwrap();
+            let err = write(&pid, "state\n").unwrap_err();
+            assert!(
+                err.to_string()
+                    .contains(&format!("{} is a symbolic link: refused", link.display())),
+                "{err}"
+            );
+            assert_eq!(fs::read_to_string(&victim).unwrap(), "precious\n");
+            fs::remove_file(link).unwrap();
+        }
     }
 }

@@ -10,7 +10,9 @@ use failover_core::wire::Keyring;
 
 use crate::config::cli::Problem;
 
-/// Reads a key file, refusing one that group or others may access.
+/// Reads a key file, refusing one that group or others may access, and,
+/// when the daemon runs as root, one that root does not own (its owner
+/// could change the keys, or read them).
 ///
 /// Format: one key per line, `ID HEXSECRET`: a key id from 0 to 255, then
 /// the secret in hexadecimal, 16 to 64 bytes (32 to 128 hex digits). The
@@ -33,6 +35,13 @@ pub fn load_key_file(path: &Path) -> Result<Keyring, Vec<Problem>> {
         return Err(vec![Problem::config(format!(
             "key file {p} is accessible by group or others (mode {mode:04o}): anyone who can \
              read it can forge heartbeats; fix with: chmod 600 {p}"
+        ))]);
+    }
+    let owner = meta.uid();
+    if nix::unistd::geteuid().is_root() && owner != 0 {
+        return Err(vec![Problem::config(format!(
+            "key file {p} is owned by uid {owner}, not root: its owner can read and change the \
+             keys; fix with: chown root:root {p}"
         ))]);
     }
     let mut text = String::new();

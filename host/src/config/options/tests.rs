@@ -822,6 +822,30 @@ fn key_file_readable_by_others_is_refused() {
 }
 
 #[test]
+fn key_file_not_owned_by_root_is_refused_when_running_as_root() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("SKIPPED: needs root (chown)");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = key_file(dir.path(), &format!("1 {KEY16}\n"), 0o600);
+    std::os::unix::fs::chown(&path, Some(4321), Some(4321)).expect("chown");
+    let e = load_key_file(&path).expect_err("refused");
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0].kind, ProblemKind::Config);
+    let p = path.display();
+    assert_eq!(
+        e[0].message,
+        format!(
+            "key file {p} is owned by uid 4321, not root: its owner can read and change the \
+             keys; fix with: chown root:root {p}"
+        )
+    );
+    std::os::unix::fs::chown(&path, Some(0), Some(0)).expect("chown");
+    assert!(load_key_file(&path).is_ok());
+}
+
+#[test]
 fn key_file_missing_or_not_a_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     let missing = dir.path().join("nope");
@@ -842,6 +866,38 @@ fn key_file_missing_or_not_a_file() {
 }
 
 #[test]
+fn a_key_file_with_its_columns_swapped_never_shows_the_secret() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = key_file(
+        dir.path(),
+        &format!("# keys\n{KEY32} 1\n{KEY16} 2 \n"),
+        0o600,
+    );
+    let e = load_key_file(&path).expect_err("refused");
+    let p = path.display();
+    let swapped = "the columns are swapped: the key id comes first, then the secret (neither \
+                   is shown)";
+    assert_eq!(
+        e.iter().map(|p| p.message.as_str()).collect::<Vec<_>>(),
+        [format!("{p}:2: {swapped}"), format!("{p}:3: {swapped}")]
+    );
+    for problem in &e {
+        for secret in [KEY16, KEY32, &KEY32[..8], &KEY32[32..]] {
+            assert!(!problem.message.contains(secret), "{}", problem.message);
+        }
+    }
+    // A secret split by a space: its first part, short as an id, is not
+    // shown either.
+    let e = parse_keys("9e2f7c1a 0e0f10111213\n", "k").expect_err("refused");
+    assert_eq!(
+        e[0].message,
+        "k:1: the key id (first column) must be a number from 0 to 255; found a value of 8 \
+         characters (not shown: it may be a secret)"
+    );
+    assert!(e.iter().all(|p| !p.message.contains("9e2f7c1a")), "{e:?}");
+}
+
+#[test]
 fn key_file_format_messages_never_quote_the_secret() {
     let cases: [(String, &str); 8] = [
         (
@@ -856,23 +912,23 @@ fn key_file_format_messages_never_quote_the_secret() {
         ),
         (
             format!("256 {KEY16}\n"),
-            "k:1: invalid key id \"256\": give a number from 0 to 255",
+            "k:1: the key id (first column) must be a number from 0 to 255; found a value of 3 characters (not shown: it may be a secret)",
         ),
         (
             "1 00112233445566778899aabbccddee\n".into(),
-            "k:1: the secret is 15 bytes; a key needs 16 to 64 bytes (32 to 128 hex digits)",
+            "k:1: the secret (second column) is 15 bytes; a key needs 16 to 64 bytes (32 to 128 hex digits)",
         ),
         (
             format!("1 {KEY32}{KEY32}00\n"),
-            "k:1: the secret is 65 bytes; a key needs 16 to 64 bytes (32 to 128 hex digits)",
+            "k:1: the secret (second column) is 65 bytes; a key needs 16 to 64 bytes (32 to 128 hex digits)",
         ),
         (
             format!("1 {KEY16}0\n"),
-            "k:1: the secret is not hexadecimal (two digits 0-9, a-f per byte)",
+            "k:1: the secret (second column) is not hexadecimal (two digits 0-9, a-f per byte)",
         ),
         (
             format!("1 zz{KEY16}\n"),
-            "k:1: the secret is not hexadecimal (two digits 0-9, a-f per byte)",
+            "k:1: the secret (second column) is not hexadecimal (two digits 0-9, a-f per byte)",
         ),
         (
             "# nothing\n\n".into(),
