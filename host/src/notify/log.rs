@@ -169,6 +169,12 @@ impl LogCapture {
             .any(|r| r.message.contains(needle))
     }
 
+    /// How many messages are kept, without allocating: a test can tell
+    /// the turns of a loop that logged from those that did not.
+    pub fn count(&self) -> usize {
+        lock(&self.records).len()
+    }
+
     /// All messages, one per line, as `level: message`.
     pub fn text(&self) -> String {
         let mut out = String::new();
