@@ -803,6 +803,14 @@ fn daemon_loops_allocate_nothing_per_heartbeat() {
         (p.join().unwrap(), s.join().unwrap())
     });
     println!("daemon loops, 2 s at 5 ms beats: primary {p:?}, secondary {s:?}");
+    for (name, r) in [("heartbeatd", &p), ("failoverd", &s)] {
+        println!(
+            "{name}: {} allocations in all, for {} lines logged: {:?}",
+            r.allocations,
+            r.logged.len(),
+            r.logged
+        );
+    }
     // 2 s at 5 ms is 400 beats; a loaded machine may lose some, not most.
     assert!(p.accepted >= 100 && s.accepted >= 100, "{p:?} {s:?}");
     // No busy loop: a wake-up per beat sent and per beat received, give or
