@@ -87,7 +87,12 @@ impl Lab {
     /// `d`'s frame counters, from its `--status`; the test fails if it
     /// gives none.
     pub fn counters(&self, d: &Daemon) -> FrameCounters {
-        FrameCounters::from_status(&self.status(d))
-            .unwrap_or_else(|| panic!("{} answers --status with its frame counters", d.name))
+        let status = self.status(d);
+        FrameCounters::from_status(&status).unwrap_or_else(|| {
+            panic!(
+                "{} answers --status with its frame counters: {status:?}",
+                d.name
+            )
+        })
     }
 }
