@@ -1011,3 +1011,49 @@ fn a_reload_neither_waits_for_mail_nor_loses_it() {
     let text = fs::read_to_string(&out).unwrap();
     assert_eq!(text.matches("ARGS: -t -i").count(), 2, "{text}");
 }
+
+#[test]
+fn a_stop_leaves_unsent_mail_in_the_spool() {
+    let dir = tempdir();
+    let spool = dir.path().join("spool");
+    let (bin, _) = fake_sendmail(dir.path(), "exit 75");
+    let (log, cap) = Logger::memory("heartbeatd");
+    let mail = MailConfig {
+        sendmail: bin,
+        spool_dir: spool.clone(),
+        ..MailConfig::default()
+    };
+    let mut n = Notifier::new(log, Some(mail.clone()));
+    n.notify(Instant::now(), Event::Relinquished, &notify_context());
+    // SIGTERM's wait: bounded, and what failed is not waited for (its
+    // retry is 15 s away) but kept.
+    let start = Instant::now();
+    n.flush(Duration::from_secs(5));
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(
+        cap.contains("1 notification mail(s) not yet sent: kept in"),
+        "{}",
+        cap.text()
+    );
+    drop(n);
+    assert_eq!(spool_files(&spool).len(), 1);
+    // The next start sends it.
+    let (bin, out) = fake_sendmail(dir.path(), "");
+    let (log, _) = Logger::memory("heartbeatd");
+    let mut n = Notifier::new(
+        log,
+        Some(MailConfig {
+            sendmail: bin,
+            ..mail
+        }),
+    );
+    drain(&mut n, Duration::from_secs(10));
+    assert!(fs::read_to_string(&out)
+        .unwrap()
+        .contains("X-Failover-Event: Relinquished"));
+    assert!(spool_files(&spool).is_empty());
+}
