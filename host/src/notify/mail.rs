@@ -211,6 +211,22 @@ impl Mailer {
     /// recipient or spool is logged now and turns mail off (the daemon
     /// still runs: notifications also go to syslog).
     pub fn new(config: MailConfig, log: Logger) -> Mailer {
+        let m = Mailer::on_reload(config, log);
+        // At start, before the event loop: the leftovers to disk.
+        if let Ok(spool) = &m.spool {
+            if !spool.is_empty() {
+                for e in spool.sync() {
+                    m.log.error(format_args!("{e}"));
+                }
+            }
+        }
+        m
+    }
+
+    /// [`Mailer::new`] for a reload that turns mail on, from the event
+    /// loop: the same, except that the leftovers are not synced to disk
+    /// (an `fsync` waits for the disk; see [`crate::notify::spool`]).
+    pub fn on_reload(config: MailConfig, log: Logger) -> Mailer {
         let recipients = parse_recipients(&config.recipient);
         if let Err(e) = &recipients {
             log.error(format_args!(

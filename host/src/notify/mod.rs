@@ -332,7 +332,7 @@ impl Notifier {
         self.mail_on = mail.is_some();
         match (mail, self.mailer.as_mut()) {
             (Some(c), Some(m)) => m.set_config(c),
-            (Some(c), None) => self.mailer = Some(Mailer::new(c, self.log.clone())),
+            (Some(c), None) => self.mailer = Some(Mailer::on_reload(c, self.log.clone())),
             (None, _) => {}
         }
     }

@@ -32,6 +32,9 @@
 //! expiry (30 s by default). Files found at start, and what is left at a
 //! stop, are synced ([`Spool::sync`]), outside the loop.
 //!
+//! Opening lists the directory and removes unfinished files, no `fsync`:
+//! it may also happen on the loop, when a reload turns mail on.
+//!
 //! # Bounds
 //!
 //! At most [`Spool::max`] messages: adding one more drops the oldest (the
@@ -235,9 +238,6 @@ impl Spool {
             }
         }
         opened.leftovers = spool.entries.len();
-        if opened.leftovers > 0 || !opened.removed_temp.is_empty() {
-            opened.errors.extend(spool.sync());
-        }
         Ok((spool, opened))
     }
 
