@@ -264,7 +264,8 @@ impl Drop for Scratch {
     }
 }
 
-/// A run's directory: scripts, pid files, epochs, logs, mail.
+/// A run's directory: scripts, pid files, epochs, logs, mail, the mail
+/// spool.
 #[derive(Debug, Clone)]
 pub struct RunDir {
     /// Its path.
@@ -318,6 +319,36 @@ impl RunDir {
         Ok(p.display().to_string())
     }
 
+    /// Gives the fake `sendmail` a different first call: `first` (shell)
+    /// runs in the first `sendmail` only, before it keeps what it is given
+    /// as usual. `cat >/dev/null; exit 75` fails the first mail (MTA
+    /// temporarily down); `sleep 5` keeps it in flight for five seconds.
+    pub fn sendmail_first(&self, first: &str) -> io::Result<()> {
+        let sendmail = self.path.join("sendmail");
+        fs::write(
+            &sendmail,
+            format!(
+                "#!/bin/sh\nif mkdir '{once}' 2>/dev/null; then\n{first}\nfi\n\
+                 {{ echo \"ARGS: $*\"; cat; echo ----; }} >> {mail}\n",
+                once = self.path.join("sendmail.first").display(),
+                mail = self.path.join("mail.txt").display()
+            ),
+        )?;
+        fs::set_permissions(&sendmail, fs::Permissions::from_mode(0o755))
+    }
+
+    /// The daemons' mail spool (`--spool-dir`): the files in it, sorted.
+    pub fn spooled(&self) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(self.path.join("spool"))
+            .map(|r| {
+                r.filter_map(|e| e.ok()?.file_name().into_string().ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+
     /// What the fake `sendmail` received.
     pub fn mail(&self) -> String {
         fs::read_to_string(self.path.join("mail.txt")).unwrap_or_default()
@@ -337,6 +368,8 @@ impl RunDir {
             p("failover.conf"),
             "--sendmail".to_owned(),
             p("sendmail"),
+            "--spool-dir".to_owned(),
+            p("spool"),
         ];
         if name == "failoverd" {
             if let Some(d) = &profile.deadtime {

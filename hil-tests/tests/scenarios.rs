@@ -1278,3 +1278,159 @@ fn a_removal_the_kernel_refuses_keeps_the_primary_waiting_without_overlap() {
     );
     lab.check_never_two_holders(&logs);
 }
+
+/// Mail a daemon could not send yet (its MTA failed) is not lost when the
+/// daemon is: a SIGKILLed heartbeatd's notice waits in the spool, and the
+/// next heartbeatd sends it first.
+#[test]
+fn mail_pending_when_a_daemon_is_killed_is_sent_after_its_restart() {
+    let Some(_serial) = lab_test!() else { return };
+    let lab = Lab::scenario("mail-killed", Profile::fast_patient());
+    lab.prun
+        .sendmail_first("cat >/dev/null; exit 75")
+        .expect("a sendmail that fails once");
+    let hb = lab.heartbeatd(&[]);
+    // Its first notice (it holds the address: "Acquired") fails; it is
+    // to be tried again 15 s later, and the kill comes first.
+    lab.wait("the first mail to fail", &[&hb], || {
+        hb.logged("sendmail exited with status 75")
+    });
+    lab.check(
+        events(&lab.prun).is_empty(),
+        "nothing delivered before the kill",
+        &[&hb],
+    );
+    let killed = hb.pid;
+    lab.t.primary.ns.signal(killed, Signal::SIGKILL).unwrap();
+    lab.wait("heartbeatd to die", &[&hb], || !is_running(killed));
+
+    let hb2 = lab.heartbeatd(&[]);
+    let logs = [&hb, &hb2];
+    let from_killed = format!("heartbeatd pid {killed})");
+    lab.wait(
+        "the killed heartbeatd's notice, sent by the next",
+        &logs,
+        || lab.prun.mail().contains(&from_killed),
+    );
+    lab.check(
+        hb2.logged("left by a previous run"),
+        "the new heartbeatd says it found mail left by the killed one",
+        &logs,
+    );
+    // Its own notice follows; oldest first; then the spool is empty.
+    lab.wait("the new heartbeatd's own notice", &logs, || {
+        lab.prun
+            .mail()
+            .contains(&format!("heartbeatd pid {})", hb2.pid))
+    });
+    let mail = lab.prun.mail();
+    lab.check(
+        mail.find(&from_killed) < mail.find(&format!("heartbeatd pid {})", hb2.pid)),
+        "the leftover went first",
+        &logs,
+    );
+    lab.wait("the spool to empty", &logs, || {
+        lab.prun.spooled().is_empty()
+    });
+}
+
+/// SIGHUP does not wait for mail: a hundred reloads at 10 ms beats while a
+/// notice is with a slow `sendmail`, and heartbeatd does not stall (it
+/// holds the address: a turn over 20 ms late would drop it), failoverd
+/// reaches no verdict, and the notice is still delivered, once, with
+/// heartbeatd seeing its `sendmail` through (the spool empties).
+#[test]
+fn a_hundred_reloads_with_mail_in_flight_neither_stall_nor_lose_it() {
+    let Some(_serial) = lab_test!() else { return };
+    let mut lab = Lab::scenario("mail-reloads", Profile::fast_patient());
+    // heartbeatd's first notice stays with its sendmail for 6 s, which
+    // then marks it in the mail file.
+    let slow = "SLOW-FIRST-SENDMAIL";
+    lab.prun
+        .sendmail_first(&format!(
+            "sleep 6; echo {slow} >> '{}'",
+            lab.prun.path.join("mail.txt").display()
+        ))
+        .expect("a slow first sendmail");
+    let (hb, fo) = lab.start_both();
+    let logs = [&hb, &fo];
+    lab.wait(
+        "heartbeatd's first notice to be with sendmail",
+        &logs,
+        || hb.logged("sendmail pid"),
+    );
+    let tag = hb
+        .lines()
+        .iter()
+        .find_map(|(_, l)| {
+            let rest = &l[l.find("started for mail \"")? + "started for mail \"".len()..];
+            Some(rest[..rest.find('"')?].to_owned())
+        })
+        .unwrap_or_default();
+    let reloads = |since: Instant| {
+        hb.lines()
+            .iter()
+            .filter(|(t, l)| *t >= since && l.contains("configuration reloaded"))
+            .count()
+    };
+    let storm = Instant::now();
+    for _ in 0..100 {
+        lab.t.primary.ns.signal(hb.pid, Signal::SIGHUP).unwrap();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let sent = storm.elapsed();
+    // Signals sent faster than the loop reads them merge: most, not all.
+    lab.wait("heartbeatd to have reloaded", &logs, || {
+        reloads(storm) >= 50
+    });
+    let calm = Instant::now();
+    let in_flight = !lab.prun.mail().contains(slow);
+    // The dead time (200 ms) past the storm, for a verdict it caused.
+    std::thread::sleep(Duration::from_millis(300));
+    let window = |times: Vec<Instant>| {
+        times
+            .into_iter()
+            .filter(|t| *t >= storm && *t <= calm + Duration::from_millis(300))
+            .count()
+    };
+    eprintln!(
+        "{} reloads logged for 100 SIGHUPs sent in {sent:?}",
+        reloads(storm)
+    );
+    lab.check(
+        in_flight,
+        &format!("the notice {tag:?} was still with sendmail through the storm ({sent:?})"),
+        &logs,
+    );
+    lab.check(
+        window(hb.stall_times()) == 0,
+        "heartbeatd did not stall in the storm",
+        &logs,
+    );
+    lab.check(
+        window(fo.verdicts()) == 0,
+        "failoverd did not find the primary silent",
+        &logs,
+    );
+    lab.check(
+        lab.owners.secondary.held().is_empty(),
+        "the secondary never took the address",
+        &logs,
+    );
+    lab.wait("the slow notice to be delivered", &logs, || {
+        let mail = lab.prun.mail();
+        mail.find(slow).is_some_and(|at| {
+            mail[at..]
+                .split("----")
+                .next()
+                .is_some_and(|m| m.contains(&format!("X-Failover-Event: {tag}")))
+        })
+    });
+    let copies = lab.prun.mail().matches(slow).count();
+    lab.check(copies == 1, &format!("delivered once ({copies})"), &logs);
+    lab.wait(
+        "heartbeatd to see it through: the spool empties",
+        &logs,
+        || lab.prun.spooled().is_empty(),
+    );
+}

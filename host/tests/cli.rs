@@ -202,6 +202,7 @@ fn help_lists_every_option() {
         "--config",
         "--pid-file",
         "--sendmail",
+        "--spool-dir",
     ] {
         assert!(f.contains(opt), "failoverd help lacks {opt}");
     }

@@ -160,6 +160,8 @@ fn spawn(ns: &Netns, files: &Files, binary: &'static str, name: &str, args: &[&s
         files.path("failover.conf").display().to_string(),
         "--sendmail".into(),
         files.path("sendmail").display().to_string(),
+        "--spool-dir".into(),
+        files.path("spool").display().to_string(),
     ];
     all.extend(args.iter().map(|a| (*a).to_owned()));
     let all: Vec<&str> = all.iter().map(String::as_str).collect();
@@ -358,7 +360,9 @@ fn failoverd_command(t: &Topology, files: &Files, first: &[&str]) -> Command {
     .arg("--config")
     .arg(files.path("failover.conf"))
     .arg("--state-dir")
-    .arg(files.path("state"));
+    .arg(files.path("state"))
+    .arg("--spool-dir")
+    .arg(files.path("spool"));
     c
 }
 
@@ -548,6 +552,17 @@ fn no_run_reports_every_problem_and_exits_78() {
     assert_eq!(code, Some(0), "{text}");
     assert!(text.contains("configuration OK"), "{text}");
     assert!(text.contains("link 1 on pub0"), "{text}");
+    // The mail spool directory (--spool-dir) is checked, not created.
+    assert!(!files.path("spool").exists(), "-n creates nothing");
+    fs::write(files.path("spool"), "").unwrap();
+    let (code, text) = run(&["198.51.100.1", "pub0:192.0.2.10"]);
+    assert_eq!(code, Some(78), "{text}");
+    let want = format!(
+        "mail spool directory {}: is not a directory",
+        files.path("spool").display()
+    );
+    assert!(text.contains(&want), "{text}");
+    fs::remove_file(files.path("spool")).unwrap();
     // Three problems at once: a witness off the private network, a missing
     // interface, and the /32 rule (192.0.2.10/24 on pub0's own subnet).
     let (code, text) = run(&[

@@ -721,6 +721,7 @@ fn run_daemon_loop<N: Node>(
             interval: failover_core::Duration::from_millis(5),
             witness: None,
             services: Vec::new(),
+            spool_dir: dir.path().join("spool"),
             daemon: DaemonSettings::Heartbeatd {
                 targets: Vec::new(),
             },

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use failover_core::action::Event;
 use failover_core::{Role, Stage, StageOutcome};
 use failover_host::config::cli::{InterfaceName, ServiceAddress};
-use failover_host::notify::{LinkReport, Logger, MailConfig, Notifier, NotifyContext};
+use failover_host::notify::{Backoff, LinkReport, Logger, MailConfig, Notifier, NotifyContext};
 use failover_host::scripts::{self, ScriptConfig, StageContext, StageRunner};
 
 const A: &str = "192.0.2.10";
@@ -614,9 +614,11 @@ fn fake_sendmail(dir: &Path, extra: &str) -> (PathBuf, PathBuf) {
     (bin, out)
 }
 
+/// Polls until nothing runs and nothing is due (what waits for its
+/// back-off is not due), at most `limit`.
 fn drain(n: &mut Notifier, limit: Duration) {
     let start = Instant::now();
-    while n.mailer().is_some_and(|m| m.pending() > 0) && start.elapsed() < limit {
+    while n.mailer().is_some_and(|m| !m.is_idle(Instant::now())) && start.elapsed() < limit {
         n.poll(Instant::now());
         std::thread::sleep(Duration::from_millis(10));
     }
@@ -630,6 +632,7 @@ fn took_over_is_mailed_through_sendmail_t_i() {
     let mail = MailConfig {
         sendmail: bin,
         recipient: "admin@example.org, oncall@example.org".to_owned(),
+        spool_dir: dir.path().join("spool"),
         ..MailConfig::default()
     };
     let mut n = Notifier::new(log, Some(mail));
@@ -680,6 +683,7 @@ fn log_only_events_do_not_mail() {
     let (log, cap) = Logger::memory("failoverd");
     let mail = MailConfig {
         sendmail: bin,
+        spool_dir: dir.path().join("spool"),
         ..MailConfig::default()
     };
     let mut n = Notifier::new(log, Some(mail));
@@ -704,6 +708,7 @@ fn missing_sendmail_is_logged_once_not_an_error() {
     let (log, cap) = Logger::memory("failoverd");
     let mail = MailConfig {
         sendmail: dir.path().join("no-such-sendmail"),
+        spool_dir: dir.path().join("spool"),
         ..MailConfig::default()
     };
     let mut n = Notifier::new(log, Some(mail));
@@ -730,6 +735,7 @@ fn a_failing_or_hanging_sendmail_is_reported_and_bounded() {
     let (log, cap) = Logger::memory("failoverd");
     let mail = MailConfig {
         sendmail: bin,
+        spool_dir: dir.path().join("spool"),
         ..MailConfig::default()
     };
     let mut n = Notifier::new(log, Some(mail));
@@ -755,6 +761,7 @@ fn a_failing_or_hanging_sendmail_is_reported_and_bounded() {
         sendmail: bin,
         timeout: Duration::from_millis(300),
         kill_grace: Duration::from_millis(300),
+        spool_dir: dir.path().join("spool"),
         ..MailConfig::default()
     };
     let mut n = Notifier::new(log, Some(mail));
@@ -778,30 +785,275 @@ fn a_failing_or_hanging_sendmail_is_reported_and_bounded() {
 }
 
 #[test]
-fn mail_is_bounded_in_concurrency_and_rate() {
+fn mail_is_bounded_in_concurrency_spool_and_rate() {
     let dir = tempdir();
     let (bin, out) = fake_sendmail(dir.path(), "sleep 0.2");
     let (log, cap) = Logger::memory("failoverd");
     let mail = MailConfig {
         sendmail: bin,
         max_concurrent: 2,
-        max_queued: 3,
+        max_spooled: 3,
         max_per_hour: 4,
+        spool_dir: dir.path().join("spool"),
         ..MailConfig::default()
     };
     let mut n = Notifier::new(log, Some(mail));
     for _ in 0..6 {
         n.notify(Instant::now(), Event::WitnessLost, &notify_context());
     }
-    // 2 running + 3 queued; the 6th is refused at once.
-    assert_eq!(n.mailer().unwrap().pending(), 5);
-    assert!(cap.contains("mail queue full"));
+    // Four fit in the hour: the fifth and sixth are refused at once. Of
+    // the four, two run; the spool holds three, so the fourth dropped the
+    // oldest waiting one (the third).
+    let m = n.mailer().unwrap();
+    assert_eq!(m.in_flight(), 2);
+    assert_eq!(m.pending(), 3);
+    assert!(cap.contains("mail rate limit reached"), "{}", cap.text());
+    assert!(
+        cap.contains("full (3 messages): dropped the oldest"),
+        "{}",
+        cap.text()
+    );
     drain(&mut n, Duration::from_secs(10));
-    // Four fit in the hour; the fifth is refused by the rate limit.
     let sent = fs::read_to_string(&out)
         .unwrap()
         .matches("ARGS: -t -i")
         .count();
-    assert_eq!(sent, 4);
-    assert!(cap.contains("mail rate limit reached"), "{}", cap.text());
+    assert_eq!(sent, 3);
+    assert_eq!(n.mailer().unwrap().pending(), 0);
+    assert_eq!(fs::read_dir(dir.path().join("spool")).unwrap().count(), 0);
+}
+
+/// A `sendmail` that fails (exit 75) the first `fails` times, then keeps
+/// what it is given.
+fn flaky_sendmail(dir: &Path, fails: u32) -> (PathBuf, PathBuf) {
+    let count = dir.join("count");
+    fake_sendmail_first(
+        dir,
+        &format!(
+            "n=$(cat '{c}' 2>/dev/null || echo 0); echo $((n+1)) > '{c}'
+             if [ \"$n\" -lt {fails} ]; then cat >/dev/null; exit 75; fi",
+            c = count.display()
+        ),
+    )
+}
+
+/// A fake `sendmail` that runs `first` before keeping its input.
+fn fake_sendmail_first(dir: &Path, first: &str) -> (PathBuf, PathBuf) {
+    let out = dir.join("mail.out");
+    let bin = dir.join("sendmail");
+    fs::write(
+        &bin,
+        format!(
+            "#!/bin/sh\n{first}\n{{ echo \"ARGS: $*\"; cat; }} >> '{}'\n",
+            out.display()
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(&bin, fs::Permissions::from_mode(0o755)).unwrap();
+    (bin, out)
+}
+
+fn spool_files(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir(dir)
+        .map(|r| {
+            r.map(|e| e.unwrap().file_name().into_string().unwrap())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_failed_mail_stays_spooled_and_is_retried_after_its_back_off() {
+    let dir = tempdir();
+    let (bin, out) = flaky_sendmail(dir.path(), 2);
+    let spool = dir.path().join("spool");
+    let (log, cap) = Logger::memory("failoverd");
+    let mail = MailConfig {
+        sendmail: bin,
+        spool_dir: spool.clone(),
+        retry: Backoff {
+            first: Duration::from_millis(200),
+            max: Duration::from_millis(300),
+        },
+        ..MailConfig::default()
+    };
+    let mut n = Notifier::new(log, Some(mail));
+    let t0 = Instant::now();
+    n.notify(t0, Event::TookOver, &notify_context());
+    assert_eq!(
+        spool_files(&spool),
+        ["failoverd-00000000000000000001-TookOver.mail"]
+    );
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(10) && !out.exists() {
+        n.poll(Instant::now());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    drain(&mut n, Duration::from_secs(10));
+    let text = fs::read_to_string(&out).unwrap();
+    assert_eq!(text.matches("ARGS: -t -i").count(), 1, "{text}");
+    assert!(text.contains("X-Failover-Event: TookOver"));
+    // Two failures, 200 ms then 300 ms (the cap) apart.
+    assert!(start.elapsed() >= Duration::from_millis(500));
+    assert_eq!(
+        cap.records()
+            .iter()
+            .filter(|r| r.message.contains("kept in") && r.message.contains("trying again"))
+            .count(),
+        2,
+        "{}",
+        cap.text()
+    );
+    assert!(cap.contains("exited with status 75"), "{}", cap.text());
+    assert!(spool_files(&spool).is_empty(), "sent, so gone");
+    assert_eq!(n.mailer().unwrap().pending(), 0);
+    assert_eq!(n.next_deadline(), None);
+}
+
+#[test]
+fn what_one_life_could_not_send_the_next_sends_first() {
+    let dir = tempdir();
+    let spool = dir.path().join("spool");
+    // First life: sendmail fails; the daemon dies (the notifier is dropped
+    // without a flush, as SIGKILL would).
+    let (bin, _) = fake_sendmail(dir.path(), "exit 75");
+    let (log, _) = Logger::memory("failoverd");
+    let mail = MailConfig {
+        sendmail: bin.clone(),
+        spool_dir: spool.clone(),
+        ..MailConfig::default()
+    };
+    let mut n = Notifier::new(log, Some(mail.clone()));
+    n.notify(Instant::now(), Event::TookOver, &notify_context());
+    drain(&mut n, Duration::from_secs(10));
+    assert_eq!(n.mailer().unwrap().pending(), 1, "waiting for its back-off");
+    drop(n);
+    // Another daemon's mail in the same directory is not taken.
+    fs::write(
+        spool.join("heartbeatd-00000000000000000001-Acquired.mail"),
+        "x",
+    )
+    .unwrap();
+    // Second life, with a working sendmail: the leftover goes first.
+    let (bin, out) = fake_sendmail(dir.path(), "");
+    let (log, cap) = Logger::memory("failoverd");
+    let mut n = Notifier::new(
+        log,
+        Some(MailConfig {
+            sendmail: bin,
+            ..mail
+        }),
+    );
+    assert!(
+        cap.contains("1 notification mail(s) left by a previous run"),
+        "{}",
+        cap.text()
+    );
+    assert!(n.next_deadline().is_some(), "due at once");
+    n.notify(Instant::now(), Event::Relinquished, &notify_context());
+    drain(&mut n, Duration::from_secs(10));
+    let text = fs::read_to_string(&out).unwrap();
+    let took = text
+        .find("X-Failover-Event: TookOver")
+        .expect("the leftover");
+    let rel = text
+        .find("X-Failover-Event: Relinquished")
+        .expect("the new one");
+    assert!(took < rel, "oldest first:\n{text}");
+    assert_eq!(
+        spool_files(&spool),
+        ["heartbeatd-00000000000000000001-Acquired.mail"]
+    );
+}
+
+#[test]
+fn a_reload_neither_waits_for_mail_nor_loses_it() {
+    let dir = tempdir();
+    let (bin, out) = fake_sendmail_first(dir.path(), "sleep 0.5");
+    let (log, cap) = Logger::memory("heartbeatd");
+    let mail = MailConfig {
+        sendmail: bin,
+        spool_dir: dir.path().join("spool"),
+        ..MailConfig::default()
+    };
+    let mut n = Notifier::new(log, Some(mail.clone()));
+    n.notify(Instant::now(), Event::Acquired, &notify_context());
+    n.poll(Instant::now());
+    assert_eq!(n.mailer().unwrap().in_flight(), 1);
+    let start = Instant::now();
+    for i in 0..100 {
+        let again = MailConfig {
+            recipient: format!("ops{i}@example.org"),
+            ..mail.clone()
+        };
+        n.reconfigure(Some(again));
+        n.poll(Instant::now());
+    }
+    // Mail off, then on again: still nothing waits and nothing is lost.
+    n.reconfigure(None);
+    n.notify(Instant::now(), Event::PeerLost, &notify_context());
+    let took = start.elapsed();
+    assert!(took < Duration::from_millis(100), "reloads took {took:?}");
+    assert_eq!(n.mailer().unwrap().in_flight(), 1, "still running");
+    drain(&mut n, Duration::from_secs(10));
+    let text = fs::read_to_string(&out).unwrap();
+    assert_eq!(text.matches("ARGS: -t -i").count(), 1, "{text}");
+    assert!(text.contains("X-Failover-Event: Acquired"), "{text}");
+    assert!(text.contains("To: root"), "addressed when it was spooled");
+    assert!(cap.contains("handed to sendmail"), "{}", cap.text());
+    n.reconfigure(Some(mail));
+    let mut ctx = notify_context();
+    ctx.role = Role::Primary;
+    n.notify(Instant::now(), Event::PeerLost, &ctx);
+    drain(&mut n, Duration::from_secs(10));
+    let text = fs::read_to_string(&out).unwrap();
+    assert_eq!(text.matches("ARGS: -t -i").count(), 2, "{text}");
+}
+
+#[test]
+fn a_stop_leaves_unsent_mail_in_the_spool() {
+    let dir = tempdir();
+    let spool = dir.path().join("spool");
+    let (bin, _) = fake_sendmail(dir.path(), "exit 75");
+    let (log, cap) = Logger::memory("heartbeatd");
+    let mail = MailConfig {
+        sendmail: bin,
+        spool_dir: spool.clone(),
+        ..MailConfig::default()
+    };
+    let mut n = Notifier::new(log, Some(mail.clone()));
+    n.notify(Instant::now(), Event::Relinquished, &notify_context());
+    // SIGTERM's wait: bounded, and what failed is not waited for (its
+    // retry is 15 s away) but kept.
+    let start = Instant::now();
+    n.flush(Duration::from_secs(5));
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(
+        cap.contains("1 notification mail(s) not yet sent: kept in"),
+        "{}",
+        cap.text()
+    );
+    drop(n);
+    assert_eq!(spool_files(&spool).len(), 1);
+    // The next start sends it.
+    let (bin, out) = fake_sendmail(dir.path(), "");
+    let (log, _) = Logger::memory("heartbeatd");
+    let mut n = Notifier::new(
+        log,
+        Some(MailConfig {
+            sendmail: bin,
+            ..mail
+        }),
+    );
+    drain(&mut n, Duration::from_secs(10));
+    assert!(fs::read_to_string(&out)
+        .unwrap()
+        .contains("X-Failover-Event: Relinquished"));
+    assert!(spool_files(&spool).is_empty());
 }

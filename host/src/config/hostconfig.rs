@@ -6,7 +6,9 @@
 //! network first), `FAILOVER_PEER_IP` (failoverd's `master_priv_addr`),
 //! `FAILOVER_PEER_IP_PAIRS` (failoverd's `interface:pub_addr[/mask]`
 //! triplets) and `FAILOVER_EMAIL_RECIPIENT` (who is mailed; `root` when
-//! unset). The command line wins over the file ([`crate::config::options`]).
+//! unset); ours add `FAILOVER_SECONDARY_IP` (heartbeatd's `--peer`) and
+//! `FAILOVER_SPOOL_DIR` (`--spool-dir`). The command line wins over the
+//! file ([`crate::config::options`]).
 //!
 //! The syntax is the subset of `sh` such files use, so the same file can
 //! still be sourced by a shell script: `#` comments, blank lines, an
@@ -40,13 +42,17 @@ pub const KEY_SECONDARY_IP: &str = "FAILOVER_SECONDARY_IP";
 /// Who receives email notifications; `root` when unset, no email when set
 /// to the empty string.
 pub const KEY_EMAIL_RECIPIENT: &str = "FAILOVER_EMAIL_RECIPIENT";
+/// Where notification mail is spooled (`--spool-dir`; default
+/// `/var/spool/failover`). Not Apple's.
+pub const KEY_SPOOL_DIR: &str = "FAILOVER_SPOOL_DIR";
 /// The keys this file may set; any other is ignored with a warning.
-pub const KNOWN_KEYS: [&str; 5] = [
+pub const KNOWN_KEYS: [&str; 6] = [
     KEY_BCAST_IPS,
     KEY_PEER_IP,
     KEY_PEER_IP_PAIRS,
     KEY_EMAIL_RECIPIENT,
     KEY_SECONDARY_IP,
+    KEY_SPOOL_DIR,
 ];
 
 /// One value read from the file, with the line it came from so that a
@@ -84,6 +90,8 @@ pub struct HostConfig {
     pub email_recipient: Option<Setting>,
     /// `FAILOVER_SECONDARY_IP` (heartbeatd's `--peer`).
     pub secondary_ip: Option<Setting>,
+    /// `FAILOVER_SPOOL_DIR` (`--spool-dir`).
+    pub spool_dir: Option<Setting>,
     /// Unknown keys, repeated keys, literal `$`: worth logging, not fatal.
     pub warnings: Vec<String>,
     /// Malformed lines and unreadable files: the daemon refuses to start.
@@ -160,6 +168,7 @@ impl HostConfig {
             KEY_PEER_IP_PAIRS => &mut self.peer_ip_pairs,
             KEY_EMAIL_RECIPIENT => &mut self.email_recipient,
             KEY_SECONDARY_IP => &mut self.secondary_ip,
+            KEY_SPOOL_DIR => &mut self.spool_dir,
             _ => {
                 self.warnings
                     .push(format!("{here}: unknown key {key} ignored"));

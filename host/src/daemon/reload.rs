@@ -3,6 +3,7 @@
 //! restart changed ([`RestartSettings`], compared with `==`).
 
 use std::net::Ipv4Addr;
+use std::path::PathBuf;
 
 use failover_core::wire::Keyring;
 use failover_core::{DeadTime, Duration};
@@ -13,7 +14,8 @@ use crate::notify::MailConfig;
 use crate::scripts::ScriptConfig;
 
 /// The settings that take effect only after a restart: addresses,
-/// interfaces, the interval, the port, the witness, and each daemon's own.
+/// interfaces, the interval, the port, the witness, the mail spool, and
+/// each daemon's own.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RestartSettings {
     /// `-p`.
@@ -24,6 +26,8 @@ pub struct RestartSettings {
     pub witness: Option<Ipv4Addr>,
     /// The service addresses.
     pub services: Vec<ServiceAddress>,
+    /// `--spool-dir`: the spool a running mailer has open stays.
+    pub spool_dir: PathBuf,
     /// What only one of the daemons has.
     pub daemon: DaemonSettings,
 }
@@ -57,6 +61,7 @@ impl RestartSettings {
             interval: o.common.interval,
             witness: o.common.witness,
             services: o.services.clone(),
+            spool_dir: o.common.spool_dir.clone(),
             daemon: DaemonSettings::Failoverd {
                 master: o.master,
                 dead_time: o.dead_time,
@@ -73,6 +78,7 @@ impl RestartSettings {
             interval: o.common.interval,
             witness: o.common.witness,
             services: o.services.clone(),
+            spool_dir: o.common.spool_dir.clone(),
             daemon: DaemonSettings::Heartbeatd {
                 targets: o.targets.clone(),
             },

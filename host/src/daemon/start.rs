@@ -52,7 +52,8 @@ pub fn failoverd_main(args: Vec<OsString>) -> u8 {
         Ok(nl) => nl,
         Err(e) => return fail(program, &format!("cannot open netlink: {e}")),
     };
-    let plan = failoverd_checks(&opts, &mut nl);
+    let mut plan = failoverd_checks(&opts, &mut nl);
+    plan.problems.extend(spool_problem(&opts.common));
     if let Some(code) = check(
         program,
         &opts.common,
@@ -112,7 +113,8 @@ pub fn heartbeatd_main(args: Vec<OsString>) -> u8 {
         Ok(nl) => nl,
         Err(e) => return fail(program, &format!("cannot open netlink: {e}")),
     };
-    let plan = heartbeatd_plan(&opts, &mut nl);
+    let mut plan = heartbeatd_plan(&opts, &mut nl);
+    plan.problems.extend(spool_problem(&opts.common));
     if let Some(code) = check(
         program,
         &opts.common,
@@ -369,6 +371,14 @@ fn start<N: Node>(
     if let Err(e) = safefile::create_dir(&common.state_dir) {
         return fail(program, &format!("the state directory: {e}"));
     }
+    if common.email_recipient.is_some() {
+        if let Err(e) = crate::notify::spool::prepare(&common.spool_dir) {
+            return fail(
+                program,
+                &format!("{e} (the mail spool: --spool-dir or FAILOVER_SPOOL_DIR)"),
+            );
+        }
+    }
     let epoch_path = common.state_dir.join(format!("{name}.epoch"));
     let epoch = match super::epoch::next_epoch(&epoch_path, super::epoch::unix_now()) {
         Ok(e) => e,
@@ -505,10 +515,17 @@ fn start<N: Node>(
     code
 }
 
+/// `-n`'s check of the mail spool directory, when mail is on.
+fn spool_problem(common: &CommonOptions) -> Option<String> {
+    common.email_recipient.as_ref()?;
+    crate::notify::spool::check(&common.spool_dir)
+}
+
 fn mail_config(common: &CommonOptions) -> Option<MailConfig> {
     common.email_recipient.as_ref().map(|r| MailConfig {
         sendmail: common.sendmail.clone(),
         recipient: r.clone(),
+        spool_dir: common.spool_dir.clone(),
         ..MailConfig::default()
     })
 }

@@ -9,6 +9,9 @@
 //!   terminal lines. Never blocks.
 //! - [`Mailer`] (in [`mail`]): one `sendmail` child per message, fed and
 //!   reaped from the event loop, bounded in time, concurrency and rate.
+//! - [`Spool`] (in [`spool`]): every message a file until `sendmail` took
+//!   it, so that mail survives SIGKILL, a crash, a reload and a failing
+//!   MTA (retried with back-off, and at the next start).
 //! - [`Notifier`]: turns an [`Event`] plus a [`NotifyContext`] (host name,
 //!   role, addresses, per-link state, reason) into a log line and, per the
 //!   table below, an email whose subject and body say what happened, what
@@ -59,6 +62,7 @@
 
 pub mod log;
 pub mod mail;
+pub mod spool;
 pub mod text;
 
 use std::fmt::Write as _;
@@ -72,6 +76,7 @@ use failover_core::Role;
 
 pub use self::log::{Facility, Level, LogCapture, LogConfig, LogRecord, Logger};
 pub use self::mail::{MailConfig, MailMessage, Mailer};
+pub use self::spool::{Backoff, Spool, SpoolError};
 pub use self::text::{describe, policy, Notice};
 use crate::config::cli::ServiceAddress;
 
@@ -299,18 +304,41 @@ fn unbroken_words(text: &str) -> Vec<String> {
 
 /// Logs and mails events. The daemon calls [`Notifier::notify`] for every
 /// `Action::Notify`, and [`Notifier::poll`] whenever
-/// [`Notifier::next_deadline`] has passed (mail in flight).
+/// [`Notifier::next_deadline`] has passed (mail in flight or due).
 #[derive(Debug)]
 pub struct Notifier {
     log: Logger,
     mailer: Option<Mailer>,
+    /// Whether new notices are mailed. A reload that turns mail off keeps
+    /// the mailer to finish what it already took.
+    mail_on: bool,
 }
 
 impl Notifier {
-    /// Logs to `log`; mails with `mail` unless it is `None` (mail off).
+    /// Logs to `log`; mails with `mail` unless it is `None` (mail off: the
+    /// spool is then left alone).
     pub fn new(log: Logger, mail: Option<MailConfig>) -> Notifier {
         let mailer = mail.map(|m| Mailer::new(m, log.clone()));
-        Notifier { log, mailer }
+        let mail_on = mailer.is_some();
+        Notifier {
+            log,
+            mailer,
+            mail_on,
+        }
+    }
+
+    /// Takes a reloaded mail configuration without waiting for anything:
+    /// the `sendmail`s running keep running and the spool keeps its
+    /// messages (a reload must neither block the loop nor lose mail).
+    /// `None` stops mailing new notices; what was already taken is still
+    /// sent.
+    pub fn reconfigure(&mut self, mail: Option<MailConfig>) {
+        self.mail_on = mail.is_some();
+        match (mail, self.mailer.as_mut()) {
+            (Some(c), Some(m)) => m.set_config(c),
+            (Some(c), None) => self.mailer = Some(Mailer::on_reload(c, self.log.clone())),
+            (None, _) => {}
+        }
     }
 
     /// The logger, for the rest of the daemon.
@@ -318,7 +346,7 @@ impl Notifier {
         &self.log
     }
 
-    /// The mailer, if mail is on.
+    /// The mailer, if mail is on (or was, with mail still to send).
     pub fn mailer(&self) -> Option<&Mailer> {
         self.mailer.as_ref()
     }
@@ -328,7 +356,7 @@ impl Notifier {
     pub fn notify(&mut self, now: Instant, event: Event, ctx: &NotifyContext) {
         let notice = describe(&event, ctx);
         self.log.log(notice.level, log_line(&notice, ctx));
-        if notice.mail {
+        if notice.mail && self.mail_on {
             if let Some(m) = self.mailer.as_mut() {
                 let msg = mail_message(&notice, ctx, SystemTime::now(), self.log.ident());
                 m.send(now, msg);
@@ -348,8 +376,8 @@ impl Notifier {
         self.mailer.as_ref().and_then(Mailer::next_deadline)
     }
 
-    /// At shutdown: waits at most `limit` for mail still being handed to
-    /// `sendmail`.
+    /// At shutdown only: waits at most `limit` for mail running or due;
+    /// what is not sent stays in the spool for the next start.
     pub fn flush(&mut self, limit: std::time::Duration) {
         if let Some(m) = self.mailer.as_mut() {
             m.flush(limit);

@@ -57,6 +57,9 @@ pub const MAX_INTERVAL_MS: u64 = 3_600_000;
 pub const DEFAULT_SCRIPTS_DIR: &str = "/etc/failover";
 /// Where a daemon keeps its epochs unless `--state-dir` says otherwise.
 pub const STATE_DIR: &str = "/var/lib/failover";
+/// Where a daemon spools its notification mail unless `--spool-dir` (or
+/// `FAILOVER_SPOOL_DIR`) says otherwise; each daemon's files carry its name.
+pub const DEFAULT_SPOOL_DIR: &str = "/var/spool/failover";
 /// The `sendmail` notifications go through unless `--sendmail` says
 /// otherwise: where Debian puts it, whichever MTA provides it.
 pub const DEFAULT_SENDMAIL: &str = "/usr/sbin/sendmail";
@@ -230,6 +233,9 @@ pub struct CommonArgs {
     /// Keep the boot epoch in this directory [default: /var/lib/failover].
     #[arg(long = "state-dir", value_name = "DIR", display_order = 19)]
     pub state_dir: Option<PathBuf>,
+    /// Keep notification mail here until sendmail took it [default: /var/spool/failover].
+    #[arg(long = "spool-dir", value_name = "DIR", display_order = 19)]
+    pub spool_dir: Option<PathBuf>,
     /// Gratuitous ARP rounds announcing each acquired address (1 to 50) [default: 3].
     #[arg(long = "arp-count", value_name = "N", display_order = 21)]
     pub arp_count: Option<String>,
@@ -270,7 +276,7 @@ impl CommonArgs {
     mut_arg("witness", |a| a.help("The witness's address on the private network")),
     mut_arg("pid_file", |a| a.help("Write the daemon's process id here [default: /run/failoverd.pid]")),
     after_help = "Configuration file keys (the command line wins): FAILOVER_PEER_IP, \
-                  FAILOVER_PEER_IP_PAIRS, FAILOVER_EMAIL_RECIPIENT.\n\
+                  FAILOVER_PEER_IP_PAIRS, FAILOVER_EMAIL_RECIPIENT, FAILOVER_SPOOL_DIR.\n\
                   Exit status: 0 success, 1 failure at run time, 3 --status: not running, \
                   64 usage, 66 unreadable file, 77 not root, \
                   78 configuration problem."
@@ -322,7 +328,7 @@ pub struct FailoverdArgs {
     )),
     mut_arg("pid_file", |a| a.help("Write the daemon's process id here [default: /run/heartbeatd.pid]")),
     after_help = "Configuration file keys (the command line wins): FAILOVER_BCAST_IPS, \
-                  FAILOVER_SECONDARY_IP, FAILOVER_EMAIL_RECIPIENT.\n\
+                  FAILOVER_SECONDARY_IP, FAILOVER_EMAIL_RECIPIENT, FAILOVER_SPOOL_DIR.\n\
                   Exit status: 0 success, 1 failure at run time, 3 --status: not running, \
                   64 usage, 66 unreadable file, 77 not root, \
                   78 configuration problem."

@@ -34,9 +34,9 @@ use crate::config::cli::{
     parse_digits, parse_failoverd_args, parse_heartbeatd_args, parse_ipv4, parse_port,
     pid_file_path, value_error, AddrUse, CommonArgs, Facility, Invocation, Problem, Program,
     RunMode, ServiceAddress, StartupError, DEFAULT_INTERVAL_MS, DEFAULT_PORT, DEFAULT_SENDMAIL,
-    MAX_INTERVAL_MS,
+    DEFAULT_SPOOL_DIR, MAX_INTERVAL_MS,
 };
-use crate::config::hostconfig::{HostConfig, KEY_EMAIL_RECIPIENT};
+use crate::config::hostconfig::{HostConfig, KEY_EMAIL_RECIPIENT, KEY_SPOOL_DIR};
 use crate::config::recipients::parse_recipients;
 use crate::net::AnnouncePlan;
 
@@ -130,6 +130,10 @@ pub struct CommonOptions {
     /// Where the boot epoch is kept (`--state-dir`; default
     /// `/var/lib/failover`).
     pub state_dir: PathBuf,
+    /// Where notification mail waits until `sendmail` took it
+    /// (`--spool-dir` or `FAILOVER_SPOOL_DIR`; default
+    /// `/var/spool/failover`); an absolute path.
+    pub spool_dir: PathBuf,
     /// Where to write the process id (`--pid-file`; default
     /// `/run/<daemon>.pid`).
     pub pid_file: PathBuf,
@@ -355,6 +359,7 @@ fn resolve_common(
         }
         Some(s) => Some(s.value.trim().to_owned()),
     };
+    let spool_dir = resolve_spool_dir(a, file, c);
     let mut announce = AnnouncePlan::default();
     if let Some(t) = a.arp_count.as_deref() {
         match parse_digits(t).and_then(|n| u8::try_from(n).ok()) {
@@ -407,6 +412,7 @@ fn resolve_common(
             .state_dir
             .clone()
             .unwrap_or_else(|| PathBuf::from(crate::config::cli::STATE_DIR)),
+        spool_dir,
         sendmail: a
             .sendmail
             .clone()
@@ -416,6 +422,33 @@ fn resolve_common(
         warnings: Vec::new(),
     };
     (common, interval_ok)
+}
+
+/// The spool directory: `--spool-dir`, else `FAILOVER_SPOOL_DIR`, else
+/// [`DEFAULT_SPOOL_DIR`]. It must be absolute: the daemon works from `/`
+/// once in the background.
+fn resolve_spool_dir(a: &CommonArgs, file: &HostConfig, c: &mut Collector) -> PathBuf {
+    let (dir, from) = match (&a.spool_dir, &file.spool_dir) {
+        (Some(d), _) => (d.clone(), "--spool-dir".to_owned()),
+        (None, Some(s)) => (
+            PathBuf::from(s.value.trim()),
+            file.context(KEY_SPOOL_DIR, s),
+        ),
+        (None, None) => return PathBuf::from(DEFAULT_SPOOL_DIR),
+    };
+    if !dir.is_absolute() {
+        c.value(
+            a.spool_dir.is_none(),
+            value_error(
+                "Invalid mail spool directory",
+                &dir.display().to_string(),
+                &from,
+                Some("give an absolute path"),
+            ),
+        );
+        return PathBuf::from(DEFAULT_SPOOL_DIR);
+    }
+    dir
 }
 
 /// Loads the key file named with `--key-file`, if any, into `common.keys`.

@@ -88,6 +88,7 @@ fn failoverd_defaults() {
     assert_eq!(c.pid_file, Path::new("/run/failoverd.pid"));
     assert_eq!(c.sendmail, Path::new("/usr/sbin/sendmail"));
     assert_eq!(c.email_recipient.as_deref(), Some("root"));
+    assert_eq!(c.spool_dir, Path::new("/var/spool/failover"));
     assert!(c.warnings.is_empty());
     assert_eq!(o.master, ip("198.51.100.1"));
     assert_eq!(o.services.len(), 1);
@@ -388,6 +389,42 @@ fn malformed_file_lines_stop_the_start_even_if_the_command_line_is_complete() {
         e.messages(),
         ["/etc/default/failover:1: expected KEY=VALUE: FAILOVER_PEER_IP 198.51.100.1"]
     );
+    assert_eq!(e.exit_code(), EXIT_CONFIG);
+}
+
+#[test]
+fn the_spool_directory_comes_from_the_command_line_then_the_file() {
+    let base = ["198.51.100.1", "eth0:192.0.2.10"];
+    let f = file("FAILOVER_SPOOL_DIR=/srv/spool\n");
+    assert_eq!(
+        failoverd(&base, &f).common.spool_dir,
+        Path::new("/srv/spool")
+    );
+    let args: Vec<&str> = ["--spool-dir", "/var/tmp/mail"]
+        .into_iter()
+        .chain(base)
+        .collect();
+    assert_eq!(
+        failoverd(&args, &f).common.spool_dir,
+        Path::new("/var/tmp/mail")
+    );
+    assert_eq!(
+        heartbeatd(&["--spool-dir", "/x/y", "192.0.2.255"], &no_file())
+            .common
+            .spool_dir,
+        Path::new("/x/y")
+    );
+    // Relative: the daemon works from / once in the background.
+    let args: Vec<&str> = ["--spool-dir", "spool"].into_iter().chain(base).collect();
+    let e = f_err(&args, &no_file());
+    assert!(
+        e.to_string().contains("Invalid mail spool directory"),
+        "{e}"
+    );
+    assert!(e.to_string().contains("absolute"), "{e}");
+    assert_eq!(e.exit_code(), EXIT_USAGE);
+    let e = f_err(&base, &file("FAILOVER_SPOOL_DIR=spool\n"));
+    assert!(e.to_string().contains("FAILOVER_SPOOL_DIR at"), "{e}");
     assert_eq!(e.exit_code(), EXIT_CONFIG);
 }
 

@@ -75,7 +75,9 @@ use alarm::Alarm;
 use jump::JumpWatch;
 use wait::Ready;
 
-/// How long a stopping daemon waits for mail still being handed to sendmail.
+/// How long a stopping daemon waits for mail still being handed to
+/// sendmail; what is not sent by then stays in the spool for the next
+/// start.
 const MAIL_FLUSH: StdDuration = StdDuration::from_secs(5);
 
 /// The kernel's side of the loop: what it waits on and takes in from, and
@@ -611,15 +613,15 @@ impl<N: Node> Runtime<N> {
                 if r.restart != self.settings {
                     self.log.warning(
                         "the new configuration changes addresses, interfaces, the interval, the \
-                         port or the witness: those take effect only after a restart \
-                         (systemctl restart); keys, mail and script settings are applied now",
+                         port, the witness or the mail spool directory: those take effect only \
+                         after a restart (systemctl restart); keys, mail and script settings are \
+                         applied now",
                     );
                 }
                 self.node.set_keys(r.keys);
                 self.node.set_message(heartbeat_message(&r.message));
-                let log = self.notifier.logger().clone();
-                self.notifier.flush(StdDuration::from_millis(200));
-                self.notifier = Notifier::new(log, r.mail);
+                // Never waits: mail being sent goes on, spooled mail stays.
+                self.notifier.reconfigure(r.mail);
                 if let (Some(runner), Some(cfg)) = (self.runner.as_mut(), r.scripts) {
                     runner.set_config(cfg);
                 }

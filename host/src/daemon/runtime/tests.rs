@@ -99,6 +99,7 @@ fn runtime<N: Node>(node: N, program: Program, clock: &FakeClock) -> (Runtime<N>
             interval: INTERVAL,
             witness: None,
             services: Vec::new(),
+            spool_dir: dir.join("spool"),
             daemon: DaemonSettings::Heartbeatd {
                 targets: Vec::new(),
             },
