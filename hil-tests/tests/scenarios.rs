@@ -1418,3 +1418,50 @@ fn a_service_interface_renamed_while_holding_loses_and_orphans_nothing() {
         &logs,
     );
 }
+
+#[test]
+fn a_service_interface_recreated_while_holding_gets_its_address_back() {
+    // The secondary holds the address (the primary is cut off) when its
+    // pub0 is deleted and created again: the kernel deleted the address
+    // with the old interface. failoverd adds it to the new pub0 and
+    // announces it from the new MAC, and the client is answered again.
+    let Some(_serial) = lab_test!() else { return };
+    let mut lab = Lab::scenario("recreated-holding", Profile::fast()).recording_stages();
+    lab.capture_arp().expect("capture");
+    let (hb, fo) = lab.start_both();
+    let logs = [&hb, &fo];
+    lab.cut_primary_off(&logs);
+    lab.wait_mailed(&lab.srun, "TookOver", &logs);
+
+    lab.t
+        .delete_interface(&lab.t.secondary, Net::Public)
+        .expect("delete the secondary's pub0");
+    std::thread::sleep(Duration::from_millis(100));
+    let recreated = Instant::now();
+    lab.t
+        .recreate_interface(&lab.t.secondary, Net::Public)
+        .expect("create the secondary's pub0 again");
+    let new_mac = lab.t.secondary.public_mac().expect("the new pub0's MAC");
+    lab.wait_serving(Owner::Secondary, recreated, &logs);
+    lab.wait(
+        "the secondary's gratuitous ARP from the new pub0",
+        &logs,
+        || {
+            lab.arp
+                .as_ref()
+                .is_some_and(|c| c.first_garp(&new_mac, recreated).is_some())
+        },
+    );
+    lab.check(
+        fo.logged_after(recreated, "adding 192.0.2.10 to pub0 again")
+            .is_some(),
+        "failoverd says why it adds the address again",
+        &logs,
+    );
+    lab.check(
+        stages(&lab.srun) == ACQUIRE.map(str::to_owned),
+        "no second takeover: the scripts ran once",
+        &logs,
+    );
+    lab.check_never_two_holders(&logs);
+}
