@@ -22,7 +22,7 @@ use failover_core::wire::{Body, FrameRepr, WitnessKind, WitnessRepr};
 use failover_host::net::channel::{Channel, ChannelConfig};
 use failover_host::net::frame::parse_udp_frame;
 use failover_host::net::garp::{parse_arp, GarpForm};
-use failover_host::netlink::addr::Netlink;
+use failover_host::netlink::addr::{AddrError, Netlink};
 
 use crate::background::Background;
 use crate::holds::Held;
@@ -247,12 +247,17 @@ impl Ownership {
             let mut last_seen = start;
             while !flag.load(Ordering::Relaxed) && start.elapsed() < MAX_RUN {
                 let before = Instant::now();
-                let index = nl.link_by_name(ifname).map_err(io::Error::other)?.index;
-                let has = nl
-                    .addresses(index)
-                    .map_err(io::Error::other)?
-                    .iter()
-                    .any(|a| a.addr == addr);
+                // An interface that is gone (a scenario deletes and
+                // re-creates it) has no address.
+                let has = match nl.link_by_name(ifname) {
+                    Ok(link) => nl
+                        .addresses(link.index)
+                        .map_err(io::Error::other)?
+                        .iter()
+                        .any(|a| a.addr == addr),
+                    Err(AddrError::NoSuchInterface { .. }) => false,
+                    Err(e) => return Err(io::Error::other(e)),
+                };
                 let after = Instant::now();
                 if has != had {
                     let mut h = lock(&sink);

@@ -37,6 +37,14 @@ pub const CLIENT_IP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 100);
 /// The switch port of the client's cable.
 pub const CLIENT_PORT: &str = "client-pub";
 
+/// Every host's interface on `net`.
+pub fn interface(net: Net) -> &'static str {
+    match net {
+        Net::Private => PRIVATE_IF,
+        Net::Public => PUBLIC_IF,
+    }
+}
+
 /// Which network a cable is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Net {
@@ -149,6 +157,31 @@ impl Topology {
     /// Plugs `server`'s cable on `net` back in.
     pub fn plug(&self, server: &Server, net: Net) -> io::Result<()> {
         self.switch.port_up(&server.port(net))
+    }
+
+    /// Deletes `server`'s interface on `net` (the veth pair goes, the
+    /// switch port with it): what a driver reload, a rebuilt VLAN or bond,
+    /// an `ifdown` of a virtual interface does under a running daemon. The
+    /// addresses on it go with it.
+    pub fn delete_interface(&self, server: &Server, net: Net) -> io::Result<()> {
+        server
+            .ns
+            .ip(&["link", "del", "dev", interface(net)])
+            .map(drop)
+    }
+
+    /// Creates `server`'s interface on `net` again after
+    /// [`Topology::delete_interface`]: the same name, plugged into the same
+    /// switch port, with the server's own address; a new index and a new
+    /// MAC address, as a re-created interface has.
+    pub fn recreate_interface(&self, server: &Server, net: Net) -> io::Result<()> {
+        let (bridge, ip) = match net {
+            Net::Private => (PRIVATE_BRIDGE, server.private_ip),
+            Net::Public => (PUBLIC_BRIDGE, server.public_ip),
+        };
+        self.switch
+            .connect(bridge, &server.port(net), &server.ns, interface(net))?;
+        server.ns.add_addr(interface(net), &format!("{ip}/24"))
     }
 
     /// Pulls both of `server`'s cables, private first: what the server sees

@@ -1434,3 +1434,229 @@ fn a_hundred_reloads_with_mail_in_flight_neither_stall_nor_lose_it() {
         || lab.prun.spooled().is_empty(),
     );
 }
+
+/// Waits (bounded) until `server`'s re-created interface on `net` has its
+/// carrier, then a few dozen beats more: the daemons have had every chance
+/// to see it. Deliberately not a wait for the daemon's own log line, so that
+/// a daemon that never notices fails on what it then does (or does not do).
+fn settle_after_recreate(server: &failover_lab::topology::Server, net: Net) {
+    let ifname = failover_lab::topology::interface(net);
+    let up =
+        failover_lab::netns::wait_until(Duration::from_secs(5), Duration::from_millis(5), || {
+            server
+                .ns
+                .ip(&["-br", "link", "show", "dev", ifname])
+                .is_ok_and(|out| out.contains("LOWER_UP"))
+        });
+    assert!(up, "{ifname} came back with a carrier");
+    std::thread::sleep(Duration::from_millis(300));
+}
+
+#[test]
+fn a_secondary_whose_public_interface_was_recreated_takes_over_and_is_reached() {
+    // Issue 12, item 2: the secondary's service interface is deleted and
+    // created again (same name, same address; a new index and MAC: a
+    // rebuilt VLAN or bond, a driver reload). Then the primary loses power.
+    // Before: failoverd "took over", but every add and announcement went to
+    // the dead index, and the client got no answer. Now it follows pub0 by
+    // name: the takeover adds the address to the new pub0 and announces it
+    // from its MAC.
+    let Some(_serial) = lab_test!() else { return };
+    let mut lab = Lab::scenario("recreated-public", Profile::fast()).recording_stages();
+    lab.capture_arp().expect("capture");
+    let (hb, fo) = lab.start_both();
+    let logs = [&hb, &fo];
+
+    let deleted = Instant::now();
+    lab.t
+        .delete_interface(&lab.t.secondary, Net::Public)
+        .expect("delete the secondary's pub0");
+    std::thread::sleep(Duration::from_millis(200));
+    lab.t
+        .recreate_interface(&lab.t.secondary, Net::Public)
+        .expect("create the secondary's pub0 again");
+    settle_after_recreate(&lab.t.secondary, Net::Public);
+    let new_mac = lab.t.secondary.public_mac().expect("the new pub0's MAC");
+
+    let cut = lab.cut_primary_off(&logs);
+    lab.wait_mailed(&lab.srun, "TookOver", &logs);
+    lab.wait(
+        "the secondary's gratuitous ARP from the new pub0",
+        &logs,
+        || {
+            lab.arp
+                .as_ref()
+                .is_some_and(|c| c.first_garp(&new_mac, cut).is_some())
+        },
+    );
+    lab.check(
+        fo.logged_after(deleted, "pub0 is gone").is_some()
+            && fo.logged_after(deleted, "pub0 is back").is_some(),
+        "failoverd says the interface went and came back",
+        &logs,
+    );
+    lab.check(
+        !fo.logged("cannot announce") && !fo.logged("cannot add"),
+        "every add and announcement went to the new pub0",
+        &logs,
+    );
+
+    // Stopping removes the address from the new pub0, by its new index.
+    let stop = Instant::now();
+    lab.t.secondary.ns.signal(fo.pid, Signal::SIGTERM).unwrap();
+    lab.wait("failoverd to stop", &logs, || {
+        fo.logged("failoverd stopped") && !is_running(fo.pid)
+    });
+    lab.check(
+        fo.logged_after(stop, "removed 192.0.2.10 from pub0")
+            .is_some()
+            && !fo.logged("cannot remove")
+            && !lab.owners.secondary.holds_now(),
+        "at stop, the address went from the new pub0",
+        &logs,
+    );
+    lab.check_never_two_holders(&logs);
+}
+
+#[test]
+fn a_primary_whose_private_interface_was_recreated_beats_on_it_again() {
+    // The primary's heartbeat link is deleted and created again while both
+    // run. The secondary still hears the primary on the public link: a
+    // network anomaly, no takeover. Before: heartbeatd kept sending on the
+    // dead index, and the anomaly never closed. Now it reopens its channel
+    // on the new priv0 and the secondary hears it there again.
+    let Some(_serial) = lab_test!() else { return };
+    let mut lab = Lab::scenario("recreated-private", Profile::fast_patient()).recording_stages();
+    let (hb, fo) = lab.start_both();
+    let logs = [&hb, &fo];
+
+    let deleted = Instant::now();
+    lab.t
+        .delete_interface(&lab.t.primary, Net::Private)
+        .expect("delete the primary's priv0");
+    lab.wait("the anomaly", &logs, || {
+        fo.logged_after(deleted, "network anomaly").is_some()
+    });
+    lab.t
+        .recreate_interface(&lab.t.primary, Net::Private)
+        .expect("create the primary's priv0 again");
+    settle_after_recreate(&lab.t.primary, Net::Private);
+    lab.wait_mailed(&lab.srun, "NetworkRestored", &logs);
+
+    lab.check_anomaly_only(&hb, &fo, "the primary must hold the address throughout");
+    lab.check(
+        hb.logged_after(deleted, "priv0 is gone").is_some()
+            && hb.logged_after(deleted, "priv0 is back").is_some(),
+        "heartbeatd says the interface went and came back",
+        &logs,
+    );
+    lab.check(lab.runs() == ["primary"], "only the primary serves", &logs);
+}
+
+#[test]
+fn a_service_interface_renamed_while_holding_loses_and_orphans_nothing() {
+    // The secondary holds the address when its service interface is
+    // renamed (pub0 → lan1; the kernel renames only an interface that is
+    // down, so down, rename, up). The kernel keeps the index, the address
+    // and its label's suffix (lan1:fo). The daemon keeps following the
+    // interface by its index: the address stays and serves, and at stop it
+    // is removed under its new label. Before: the removal asked for
+    // pub0:fo, found nothing, and left 192.0.2.10 on lan1 for good.
+    let Some(_serial) = lab_test!() else { return };
+    let mut lab = Lab::scenario("renamed-holding", Profile::fast()).recording_stages();
+    let (hb, fo) = lab.start_both();
+    let logs = [&hb, &fo];
+    lab.cut_primary_off(&logs);
+    lab.wait_mailed(&lab.srun, "TookOver", &logs);
+
+    let ns = &lab.t.secondary.ns;
+    let renamed = Instant::now();
+    let steps: [&[&str]; 3] = [
+        &["link", "set", "dev", "pub0", "down"],
+        &["link", "set", "dev", "pub0", "name", "lan1"],
+        &["link", "set", "dev", "lan1", "up"],
+    ];
+    for args in steps {
+        ns.ip(args).expect("rename pub0 to lan1");
+    }
+    let up =
+        failover_lab::netns::wait_until(Duration::from_secs(5), Duration::from_millis(5), || {
+            ns.ip(&["-br", "link", "show", "dev", "lan1"])
+                .is_ok_and(|out| out.contains("LOWER_UP"))
+        });
+    lab.check(up, "lan1 is up again", &logs);
+    let back = Instant::now();
+    lab.wait_served_by("secondary", back, &logs);
+    let on_lan1 = ns
+        .ip(&["-4", "-o", "addr", "show", "dev", "lan1"])
+        .unwrap_or_default();
+    lab.check(
+        on_lan1.contains("192.0.2.10/32") && on_lan1.contains("lan1:fo"),
+        &format!("the address stayed on the renamed interface, as lan1:fo: {on_lan1}"),
+        &logs,
+    );
+
+    lab.t.secondary.ns.signal(fo.pid, Signal::SIGTERM).unwrap();
+    lab.wait("failoverd to stop", &logs, || {
+        fo.logged("failoverd stopped") && !is_running(fo.pid)
+    });
+    let left = ns.ip(&["-4", "-o", "addr", "show"]).unwrap_or_default();
+    lab.check(
+        !left.contains("192.0.2.10/") && left.contains("192.0.2.2/24"),
+        &format!("after stop, nothing of ours is left and nothing else went: {left}"),
+        &logs,
+    );
+    lab.check(
+        fo.logged_after(renamed, "was renamed lan1").is_some()
+            && fo.logged("removed 192.0.2.10 from pub0 (now lan1)"),
+        "failoverd says it followed the rename and removed the address from lan1",
+        &logs,
+    );
+}
+
+#[test]
+fn a_service_interface_recreated_while_holding_gets_its_address_back() {
+    // The secondary holds the address (the primary is cut off) when its
+    // pub0 is deleted and created again: the kernel deleted the address
+    // with the old interface. failoverd adds it to the new pub0 and
+    // announces it from the new MAC, and the client is answered again.
+    let Some(_serial) = lab_test!() else { return };
+    let mut lab = Lab::scenario("recreated-holding", Profile::fast()).recording_stages();
+    lab.capture_arp().expect("capture");
+    let (hb, fo) = lab.start_both();
+    let logs = [&hb, &fo];
+    lab.cut_primary_off(&logs);
+    lab.wait_mailed(&lab.srun, "TookOver", &logs);
+
+    lab.t
+        .delete_interface(&lab.t.secondary, Net::Public)
+        .expect("delete the secondary's pub0");
+    std::thread::sleep(Duration::from_millis(100));
+    let recreated = Instant::now();
+    lab.t
+        .recreate_interface(&lab.t.secondary, Net::Public)
+        .expect("create the secondary's pub0 again");
+    let new_mac = lab.t.secondary.public_mac().expect("the new pub0's MAC");
+    lab.wait_serving(Owner::Secondary, recreated, &logs);
+    lab.wait(
+        "the secondary's gratuitous ARP from the new pub0",
+        &logs,
+        || {
+            lab.arp
+                .as_ref()
+                .is_some_and(|c| c.first_garp(&new_mac, recreated).is_some())
+        },
+    );
+    lab.check(
+        fo.logged_after(recreated, "adding 192.0.2.10 to pub0 again")
+            .is_some(),
+        "failoverd says why it adds the address again",
+        &logs,
+    );
+    lab.check(
+        stages(&lab.srun) == ACQUIRE.map(str::to_owned),
+        "no second takeover: the scripts ran once",
+        &logs,
+    );
+    lab.check_never_two_holders(&logs);
+}

@@ -921,3 +921,93 @@ fn the_probe_counts_arp_replies_and_gives_up_when_they_stop() {
     b.ip(&["addr", "flush", "dev", "b0"]).unwrap();
     assert_eq!(drive(span), 1, "the target is gone: the probe must give up");
 }
+
+#[test]
+fn a_deleted_interfaces_channel_reports_it_once_then_sleeps() {
+    // What poll() says of an AF_PACKET socket whose interface is deleted:
+    // the kernel unbinds it and sets ENETDOWN once (POLLERR); once that is
+    // taken, the socket is never readable again. So a dead channel cannot
+    // make the daemon's loop spin; it is closed all the same (it would
+    // never hear anything again), and reopened by name when the interface
+    // is back.
+    if skip_unless_root("net_ns::a_deleted_interfaces_channel_reports_it_once_then_sleeps") {
+        return;
+    }
+    use failover_host::net::channel::wait_readable;
+    use std::os::fd::AsFd;
+    let (a, b) = pair();
+    let mut ch = open(&b, "b0", ChannelConfig::heartbeat(PORT));
+    a.ip(&["link", "del", "dev", "a0"])
+        .expect("delete the pair");
+    assert!(
+        wait_readable(ch.as_fd(), WAIT).unwrap(),
+        "the deletion is reported"
+    );
+    let e = ch.try_recv().expect_err("the error, once");
+    assert_eq!(e.raw_os_error(), Some(nix::libc::ENETDOWN), "{e}");
+    assert!(
+        !wait_readable(ch.as_fd(), Duration::from_millis(300)).unwrap(),
+        "then nothing: poll() sleeps"
+    );
+    assert!(matches!(ch.try_recv(), Ok(None)));
+    let sent = ch.send(&[0u8; 60]);
+    assert!(sent.is_err(), "sending on it fails: {sent:?}");
+}
+
+#[test]
+fn the_link_watch_follows_an_interface_by_name_through_its_recreation() {
+    if skip_unless_root(
+        "net_ns::the_link_watch_follows_an_interface_by_name_through_its_recreation",
+    ) {
+        return;
+    }
+    use failover_host::netlink::linkwatch::{LinkEvent, LinkWatch};
+    let (a, b) = pair();
+    let (mut nl, mut watch, old) = b
+        .run(|| {
+            let mut nl = Netlink::open().expect("netlink");
+            let old = nl.link_by_name("b0").expect("b0").index;
+            let watch = LinkWatch::open(&mut nl, &["b0"], &[]).expect("link watch");
+            (nl, watch, old)
+        })
+        .expect("enter namespace");
+    assert!(watch.any_carrier());
+    let mut events = Vec::new();
+    let mut poll_until = |events: &mut Vec<LinkEvent>, done: &dyn Fn(&[LinkEvent]) -> bool| {
+        let deadline = Instant::now() + WAIT;
+        while !done(events) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+            events.extend(watch.poll(&mut nl).expect("read link changes"));
+        }
+    };
+    a.ip(&["link", "del", "dev", "a0"])
+        .expect("delete the pair");
+    poll_until(&mut events, &|e| {
+        e.iter().any(|e| matches!(e, LinkEvent::Vanished { .. }))
+    });
+    assert!(
+        events.contains(&LinkEvent::Vanished {
+            name: "b0".into(),
+            index: old,
+            called: "b0".into()
+        }),
+        "{events:?}"
+    );
+    veth(&a, "a0", &b, "b0").expect("the pair again");
+    poll_until(&mut events, &|e| {
+        e.iter()
+            .any(|e| matches!(e, LinkEvent::Carrier { carrier: true, .. }))
+    });
+    let new = events.iter().find_map(|e| match e {
+        LinkEvent::Appeared { name, index, .. } if name == "b0" => Some(*index),
+        _ => None,
+    });
+    assert!(new.is_some_and(|i| i != old), "a new index: {events:?}");
+    assert!(
+        events.contains(&LinkEvent::Carrier {
+            name: "b0".into(),
+            carrier: true
+        }),
+        "{events:?}"
+    );
+}

@@ -3,6 +3,15 @@
 //! witness, and the send path from a core [`Transmit`] to the wire. All
 //! buffers are allocated once, at start: sending and receiving a heartbeat
 //! allocates nothing.
+//!
+//! A channel is bound to an interface *index*. When the interface is
+//! deleted, its channel is closed ([`Ports::close`]): the kernel reports
+//! ENETDOWN on it once and then it would stay silent forever (an unbound
+//! packet socket is never readable again, so it cannot make the loop spin,
+//! but it is no use either). When an interface of that name is back, the
+//! channel is opened again on it ([`Ports::reopen`]), and the frame headers
+//! take its MAC address. Channels keep their position meanwhile: the loop
+//! knows them by it.
 
 use std::io;
 use std::net::Ipv4Addr;
@@ -46,10 +55,18 @@ pub enum SendReport {
     Recovered,
 }
 
+/// One interface's channel, closed while the interface is gone.
+#[derive(Debug)]
+struct Slot {
+    /// The configured interface name.
+    name: String,
+    channel: Option<Channel>,
+}
+
 /// The daemon's channels and the link → channel mapping.
 #[derive(Debug)]
 pub struct Ports {
-    channels: Vec<Channel>,
+    channels: Vec<Slot>,
     links: Vec<LinkPort>,
     port: u16,
     frame: Box<[u8; FRAME_BUF_LEN]>,
@@ -74,18 +91,24 @@ impl Ports {
     /// (interfaces that only announce addresses), filtered to `port`.
     pub fn open(links: &[LinkSpec], extra: &[&str], port: u16) -> Result<Ports, ChannelError> {
         let config = ChannelConfig::heartbeat(port);
-        let mut channels: Vec<Channel> = Vec::new();
-        let index_of = |name: &str, channels: &mut Vec<Channel>| {
-            if let Some(i) = channels.iter().position(|c| c.name() == name) {
+        let mut channels: Vec<Slot> = Vec::new();
+        let index_of = |name: &str, channels: &mut Vec<Slot>| {
+            if let Some(i) = channels.iter().position(|c| c.name == name) {
                 return Ok(i);
             }
-            channels.push(Channel::open(name, &config)?);
+            channels.push(Slot {
+                name: name.to_owned(),
+                channel: Some(Channel::open(name, &config)?),
+            });
             Ok::<usize, ChannelError>(channels.len() - 1)
         };
         let mut ports = Vec::with_capacity(links.len());
         for l in links {
             let channel = index_of(&l.interface, &mut channels)?;
-            let mac = channels[channel].mac();
+            let mac = channels
+                .get(channel)
+                .and_then(|c| c.channel.as_ref())
+                .map_or(BROADCAST_MAC, Channel::mac);
             let flow = |dst_ip| UdpFlow {
                 src_mac: mac,
                 dst_mac: BROADCAST_MAC,
@@ -117,9 +140,65 @@ impl Ports {
         self.channels.len()
     }
 
-    /// Channel `i`'s descriptor, for poll().
+    /// Channel `i`'s descriptor, for poll(); `None` while its interface is
+    /// gone.
     pub fn fd(&self, i: usize) -> Option<BorrowedFd<'_>> {
-        self.channels.get(i).map(AsFd::as_fd)
+        self.channels
+            .get(i)
+            .and_then(|c| c.channel.as_ref())
+            .map(AsFd::as_fd)
+    }
+
+    /// The configured interface of channel `i`.
+    pub fn interface(&self, i: usize) -> Option<&str> {
+        self.channels.get(i).map(|c| c.name.as_str())
+    }
+
+    /// Whether there is a channel on the interface configured as `name`
+    /// (open or closed).
+    pub fn has(&self, name: &str) -> bool {
+        self.channels.iter().any(|c| c.name == name)
+    }
+
+    /// Closes the channel on the interface configured as `name` (it is
+    /// gone). Whether one was open.
+    pub fn close(&mut self, name: &str) -> bool {
+        self.channels
+            .iter_mut()
+            .filter(|c| c.name == name)
+            .any(|c| c.channel.take().is_some())
+    }
+
+    /// Opens the channel on the interface called `name` again (it is back,
+    /// perhaps under a new index, with a new MAC address), replacing
+    /// whatever was open on that name; the frame headers of its links take
+    /// the new MAC. The interface may still be down: frames flow once it
+    /// is up. `Ok(false)`: no channel was ever on that name.
+    pub fn reopen(&mut self, name: &str) -> Result<bool, ChannelError> {
+        let Some(i) = self.channels.iter().position(|c| c.name == name) else {
+            return Ok(false);
+        };
+        let config = ChannelConfig {
+            // Re-created interfaces are often still down when they appear;
+            // the channel is bound now and works once they are up.
+            require_up: false,
+            ..ChannelConfig::heartbeat(self.port)
+        };
+        let Some(slot) = self.channels.get_mut(i) else {
+            return Ok(false);
+        };
+        // Closed first: the old socket must not hold the name's index.
+        slot.channel = None;
+        let channel = Channel::open(name, &config)?;
+        let mac = channel.mac();
+        slot.channel = Some(channel);
+        for l in self.links.iter_mut().filter(|l| l.channel == i) {
+            l.peers.src_mac = mac;
+            if let Some(w) = l.witness.as_mut() {
+                w.src_mac = mac;
+            }
+        }
+        Ok(true)
     }
 
     /// The link that receives on channel `i`, if any (a channel opened only
@@ -136,7 +215,7 @@ impl Ports {
     pub fn drain(&mut self, i: usize, mut deliver: impl FnMut(LinkId, &[u8])) -> io::Result<usize> {
         let link = self.link_of_channel(i);
         let port = self.port;
-        let Some(ch) = self.channels.get_mut(i) else {
+        let Some(ch) = self.channels.get_mut(i).and_then(|c| c.channel.as_mut()) else {
             return Ok(0);
         };
         let mut n = 0;
@@ -186,23 +265,33 @@ impl Ports {
         };
         let len = build_udp_frame(&mut self.frame[..], flow, payload)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
-        let ch = self
+        let slot = self
             .channels
             .get_mut(port.channel)
             .ok_or_else(|| io::Error::other("no channel"))?;
+        let ch = slot.channel.as_mut().ok_or_else(|| gone(&slot.name))?;
         ch.send(&self.frame[..len])
     }
 
     /// Sends one gratuitous ARP for `addr` in `form` from `interface`.
     pub fn send_garp(&mut self, interface: &str, form: GarpForm, addr: Ipv4Addr) -> io::Result<()> {
-        let ch = self
+        let slot = self
             .channels
             .iter_mut()
-            .find(|c| c.name() == interface)
+            .find(|c| c.name == interface)
             .ok_or_else(|| io::Error::other(format!("no channel on {interface}")))?;
+        let ch = slot.channel.as_mut().ok_or_else(|| gone(interface))?;
         let mut buf = [0u8; ARP_FRAME_LEN];
         let len = build_garp(&mut buf, form, ch.mac(), addr)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
         ch.send(&buf[..len])
     }
+}
+
+/// The error of a send on an interface that is gone.
+fn gone(name: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::NotConnected,
+        format!("{name} is gone (waiting for an interface of that name)"),
+    )
 }

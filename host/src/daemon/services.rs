@@ -1,25 +1,53 @@
 //! The service addresses on this host: added and removed over netlink with
 //! the daemon's label (`<if>:fo`), so that a restarted daemon finds what a
 //! previous run left behind, and never removes an address it did not add.
+//!
+//! Each address is kept with the interface it goes on as it is *now*: the
+//! interfaces are followed by name ([`crate::netlink::follow`]), so one
+//! deleted and re-created gets its addresses back under its new index
+//! ([`Services::interface_back`]), one that is gone has none to add or
+//! remove ([`Services::interface_gone`]), and one that is renamed keeps
+//! them with the label the kernel renamed along
+//! ([`Services::interface_renamed`]).
 
 use std::net::Ipv4Addr;
 
 use crate::config::cli::ServiceAddress;
 use std::fmt;
 
-use crate::netlink::addr::{daemon_label, AddrError, Change, LabelError, Netlink};
+use crate::netlink::addr::{daemon_label, renamed_label, AddrError, Change, LabelError, Netlink};
 use crate::notify::Logger;
 
 use super::faults::Faults;
 
-/// One service address with what adding it takes, looked up at start.
+/// One service address with what adding it takes, looked up at start and
+/// kept current as its interface goes, comes back or is renamed.
 #[derive(Debug, Clone)]
 struct Installed {
     address: ServiceAddress,
-    /// The interface's index.
-    ifindex: u32,
-    /// The label it carries (`<if>:fo`).
+    /// The interface's index; `None` while no interface of that name
+    /// exists.
+    ifindex: Option<u32>,
+    /// The label it carries (`<if>:fo`; after a rename, what the kernel
+    /// made of it).
     label: String,
+    /// What the interface is called now (its configured name unless
+    /// renamed), for the log.
+    called: String,
+    /// This run added it (and has not removed it since): after a rename,
+    /// its label is read back from the kernel.
+    added: bool,
+}
+
+impl Installed {
+    /// The interface as the log names it: `pub0`, or `pub0 (now lan1)`.
+    fn shown(&self) -> String {
+        if self.called == self.address.interface.as_str() {
+            self.called.clone()
+        } else {
+            format!("{} (now {})", self.address.interface, self.called)
+        }
+    }
 }
 
 /// Why a service address cannot be managed: its interface is unknown, or
@@ -62,8 +90,10 @@ impl Services {
             let label = daemon_label(name).map_err(|e| ResolveError::Label(s.clone(), e))?;
             list.push(Installed {
                 address: s.clone(),
-                ifindex: link.index,
+                ifindex: Some(link.index),
                 label,
+                called: name.to_owned(),
+                added: false,
             });
         }
         Ok(Services {
@@ -91,24 +121,53 @@ impl Services {
 
     /// Adds every address (with the label). Returns how many failed; each
     /// failure is logged.
-    pub fn add_all(&self, nl: &mut Netlink, log: &Logger) -> usize {
+    pub fn add_all(&mut self, nl: &mut Netlink, log: &Logger) -> usize {
+        self.add_where(nl, log, |_| true)
+    }
+
+    /// Adds the addresses that go on the interface configured as `name`
+    /// (it is back, or a new one took its name, while this server holds
+    /// them). Returns how many failed; each failure is logged.
+    pub fn add_on(&mut self, nl: &mut Netlink, log: &Logger, name: &str) -> usize {
+        self.add_where(nl, log, |s| s.address.interface.as_str() == name)
+    }
+
+    fn add_where(
+        &mut self,
+        nl: &mut Netlink,
+        log: &Logger,
+        pick: impl Fn(&Installed) -> bool,
+    ) -> usize {
         let mut failed = 0;
-        for s in &self.list {
+        for s in self.list.iter_mut().filter(|s| pick(s)) {
             let (addr, prefix) = (s.address.addr, s.address.prefix_len());
-            match nl.add(s.ifindex, addr, prefix, &s.label) {
-                Ok(Change::Done) => log.info(format_args!(
-                    "added {addr}/{prefix} to {} (label {})",
-                    s.address.interface, s.label
-                )),
+            let Some(ifindex) = s.ifindex else {
+                failed += 1;
+                log.error(format_args!(
+                    "cannot add {addr}/{prefix} to {}: the interface is gone (it is added when \
+                     an interface of that name is back)",
+                    s.address.interface
+                ));
+                continue;
+            };
+            match nl.add(ifindex, addr, prefix, &s.label) {
+                Ok(Change::Done) => {
+                    s.added = true;
+                    log.info(format_args!(
+                        "added {addr}/{prefix} to {} (label {})",
+                        s.shown(),
+                        s.label
+                    ))
+                }
                 Ok(Change::AlreadyThere) => log.warning(format_args!(
                     "{addr} is already on {}: left as it is",
-                    s.address.interface
+                    s.shown()
                 )),
                 Err(e) => {
                     failed += 1;
                     log.error(format_args!(
                         "cannot add {addr}/{prefix} to {}: {e}",
-                        s.address.interface
+                        s.shown()
                     ));
                 }
             }
@@ -120,39 +179,21 @@ impl Services {
     /// removals failed (an address that may still be on its interface);
     /// each failure is logged. The machine is told, and keeps saying it
     /// holds the addresses until a removal works.
-    pub fn remove_all(&self, nl: &mut Netlink, log: &Logger) -> usize {
+    pub fn remove_all(&mut self, nl: &mut Netlink, log: &Logger) -> usize {
+        let faults = &self.faults;
         let mut failed = 0;
-        for s in &self.list {
-            let (addr, prefix) = (s.address.addr, s.address.prefix_len());
-            if self.faults.removal_blocked() {
+        for s in &mut self.list {
+            if faults.removal_blocked() {
                 failed += 1;
                 log.error(format_args!(
-                    "cannot remove {addr} from {}: injected fault (a lab test)",
-                    s.address.interface
+                    "cannot remove {} from {}: injected fault (a lab test)",
+                    s.address.addr,
+                    s.shown()
                 ));
                 continue;
             }
-            match nl.remove(s.ifindex, addr, prefix, &s.label) {
-                Ok(Change::Done) => {
-                    log.info(format_args!("removed {addr} from {}", s.address.interface))
-                }
-                Ok(Change::AlreadyThere) => log.debug(format_args!(
-                    "{addr} was not on {} with our label: nothing to remove",
-                    s.address.interface
-                )),
-                // The interface is gone, and its addresses with it: nothing
-                // can be left to clash with the peer's.
-                Err(e @ AddrError::NoSuchInterface { .. }) => log.warning(format_args!(
-                    "cannot remove {addr} from {}: {e} (gone with the interface)",
-                    s.address.interface
-                )),
-                Err(e) => {
-                    failed += 1;
-                    log.error(format_args!(
-                        "cannot remove {addr} from {}: {e}",
-                        s.address.interface
-                    ));
-                }
+            if !remove_one(s, nl, log) {
+                failed += 1;
             }
         }
         failed
@@ -172,10 +213,11 @@ impl Services {
                 continue;
             }
             seen.push(name);
+            let Some(ifindex) = s.ifindex else { continue };
             match nl.list_labelled(name) {
                 Ok(found) => {
                     for a in found {
-                        match nl.remove(s.ifindex, a.addr, a.prefix_len, &s.label) {
+                        match nl.remove(ifindex, a.addr, a.prefix_len, &s.label) {
                             Ok(_) => log.warning(format_args!(
                                 "removed {}/{} from {name}: left by a previous run (label {})",
                                 a.addr, a.prefix_len, s.label
@@ -210,5 +252,142 @@ impl Services {
     /// The addresses alone.
     pub fn addrs(&self) -> Vec<Ipv4Addr> {
         self.list.iter().map(|s| s.address.addr).collect()
+    }
+
+    /// The addresses that go on the interface configured as `name`.
+    pub fn addrs_on(&self, name: &str) -> Vec<Ipv4Addr> {
+        self.list
+            .iter()
+            .filter(|s| s.address.interface.as_str() == name)
+            .map(|s| s.address.addr)
+            .collect()
+    }
+
+    /// The interface configured as `name` is gone: its addresses went with
+    /// it (the kernel deletes an interface's addresses along with it), and
+    /// none can be added there until it is back.
+    pub fn interface_gone(&mut self, name: &str) {
+        for s in self.on(name) {
+            s.ifindex = None;
+            s.added = false;
+            s.called = name.to_owned();
+            // The label of the configured name again: what a re-created
+            // interface's addresses get.
+            if let Ok(label) = daemon_label(name) {
+                s.label = label;
+            }
+        }
+    }
+
+    /// An interface configured as `name` is there again, under `index`
+    /// (re-created, or a new one that took the name): the addresses go
+    /// there from now on, with the configured name's label.
+    pub fn interface_back(&mut self, name: &str, index: u32) {
+        for s in self.on(name) {
+            s.ifindex = Some(index);
+            s.called = name.to_owned();
+            s.added = false;
+            if let Ok(label) = daemon_label(name) {
+                s.label = label;
+            }
+        }
+    }
+
+    /// The interface configured as `name` was renamed to `now` (same index,
+    /// same addresses): the kernel renamed the labels of its addresses
+    /// along with it, so the daemon must remove them under the new label.
+    /// The label is worked out ([`renamed_label`]) and, for an address this
+    /// run added, read back from the kernel, which is the authority (it
+    /// gives an interface's first address the bare name).
+    pub fn interface_renamed(&mut self, nl: &mut Netlink, log: &Logger, name: &str, now: &str) {
+        for s in self.on(name) {
+            s.label = renamed_label(&s.label, now);
+            s.called = now.to_owned();
+            let Some(ifindex) = s.ifindex.filter(|_| s.added) else {
+                continue;
+            };
+            match nl.addresses(ifindex) {
+                Ok(found) => {
+                    if let Some(a) = found.iter().find(|a| a.addr == s.address.addr) {
+                        if a.label != s.label {
+                            log.warning(format_args!(
+                                "{} on {} now carries the label {} (not {}): removed under it",
+                                s.address.addr,
+                                s.shown(),
+                                a.label,
+                                s.label
+                            ));
+                            s.label.clone_from(&a.label);
+                        }
+                    }
+                }
+                Err(e) => log.warning(format_args!(
+                    "cannot read the addresses of {} after its rename: {e} (assuming label {})",
+                    s.shown(),
+                    s.label
+                )),
+            }
+        }
+    }
+
+    /// Removes the addresses on the interface configured as `name` from the
+    /// renamed interface it leaves (a new interface took the name). Returns
+    /// how many removals failed; each is logged.
+    pub fn remove_on(&mut self, nl: &mut Netlink, log: &Logger, name: &str) -> usize {
+        let mut failed = 0;
+        for s in self.on(name) {
+            if !remove_one(s, nl, log) {
+                failed += 1;
+            }
+        }
+        failed
+    }
+
+    fn on<'a>(&'a mut self, name: &'a str) -> impl Iterator<Item = &'a mut Installed> + 'a {
+        self.list
+            .iter_mut()
+            .filter(move |s| s.address.interface.as_str() == name)
+    }
+}
+
+/// Removes `s` from its interface if it carries our label there. Whether
+/// it is gone now (or never was ours there); a failure is logged.
+fn remove_one(s: &mut Installed, nl: &mut Netlink, log: &Logger) -> bool {
+    let (addr, prefix) = (s.address.addr, s.address.prefix_len());
+    let Some(ifindex) = s.ifindex else {
+        log.info(format_args!(
+            "{addr} went with {} (the interface is gone): nothing to remove",
+            s.address.interface
+        ));
+        return true;
+    };
+    match nl.remove(ifindex, addr, prefix, &s.label) {
+        Ok(Change::Done) => {
+            s.added = false;
+            log.info(format_args!("removed {addr} from {}", s.shown()));
+            true
+        }
+        Ok(Change::AlreadyThere) => {
+            s.added = false;
+            log.debug(format_args!(
+                "{addr} was not on {} with our label: nothing to remove",
+                s.shown()
+            ));
+            true
+        }
+        // The interface is gone, and its addresses with it: nothing can be
+        // left to clash with the peer's.
+        Err(e @ AddrError::NoSuchInterface { .. }) => {
+            s.added = false;
+            log.warning(format_args!(
+                "cannot remove {addr} from {}: {e} (gone with the interface)",
+                s.shown()
+            ));
+            true
+        }
+        Err(e) => {
+            log.error(format_args!("cannot remove {addr} from {}: {e}", s.shown()));
+            false
+        }
     }
 }

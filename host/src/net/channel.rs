@@ -52,7 +52,9 @@
 //! the interface went down) once and clears it, so the loop never spins on
 //! a sticky POLLERR; the channel keeps working when the interface comes
 //! back. An interface that is deleted and re-created gets a new index: reopen
-//! the channel by name.
+//! the channel by name. (A deleted interface's socket is unbound by the
+//! kernel: POLLERR with ENETDOWN once, then never readable again, and every
+//! send fails with ENXIO. The daemons close it: `daemon/ports.rs`.)
 //!
 //! Idle, the daemon sleeps in one `poll()` until its next beat or deadline:
 //! at 1 s beats that is a handful of wake-ups a second, no measurable CPU.

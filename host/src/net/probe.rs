@@ -146,6 +146,41 @@ impl Prober {
         Ok(Prober { probed })
     }
 
+    /// Opens the channel on the interface `name` again: it was deleted and
+    /// is back (a new index, perhaps a new MAC, still down perhaps). The
+    /// old channel would never hear a reply again. `Ok(false)`: `name` is
+    /// not probed.
+    pub fn reopen(&mut self, name: &str) -> Result<bool, ChannelError> {
+        let mut any = false;
+        for p in self
+            .probed
+            .iter_mut()
+            .filter(|p| p.target.interface == name)
+        {
+            let config = ChannelConfig {
+                require_up: false,
+                ..arp_only()
+            };
+            let channel = Channel::open(name, &config)?;
+            let mut request = [0u8; ARP_FRAME_LEN];
+            p.request_len = build_arp_request(
+                &mut request,
+                channel.mac(),
+                p.target.source,
+                p.target.target,
+            )
+            .map_err(|e| ChannelError::Io {
+                name: name.to_owned(),
+                operation: "building the probe request",
+                source: io::Error::other(e.to_string()),
+            })?;
+            p.request = request;
+            p.channel = channel;
+            any = true;
+        }
+        Ok(any)
+    }
+
     /// How many interfaces are probed (and descriptors to poll).
     pub fn len(&self) -> usize {
         self.probed.len()

@@ -107,6 +107,28 @@ pub fn daemon_label(ifname: &str) -> Result<String, LabelError> {
     Ok(format!("{ifname}{suffix}"))
 }
 
+/// The label the kernel gives an address labelled `label` when its
+/// interface is renamed to `new_ifname` (`inetdev_changename` in
+/// `net/ipv4/devinet.c`): the new name followed by the old label's part from
+/// its colon on (`pub0:fo` becomes `lan1:fo`), the name cut short when both
+/// do not fit in [`MAX_LABEL_LEN`] bytes. The daemon tracks its addresses
+/// through a rename with it, so it still removes exactly what it added.
+///
+/// One kernel exception this cannot know: the interface's *first* address
+/// gets the bare new name. The daemon's address is never first on an
+/// interface that has an address of its own; the daemon reads the labels
+/// back from the kernel after a rename to cover the other case.
+pub fn renamed_label(label: &str, new_ifname: &str) -> String {
+    let suffix = label.find(':').and_then(|at| label.get(at..)).unwrap_or("");
+    let room = MAX_LABEL_LEN.saturating_sub(suffix.len());
+    let mut cut = new_ifname.len().min(room);
+    // Names are ASCII in practice; never split a character all the same.
+    while !new_ifname.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}{suffix}", new_ifname.get(..cut).unwrap_or(""))
+}
+
 /// Why an address operation or interface query failed.
 #[derive(Debug)]
 pub enum AddrError {

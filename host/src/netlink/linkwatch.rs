@@ -1,9 +1,15 @@
 //! Carrier watch: the kernel tells the daemon, over a netlink multicast
 //! socket (RTNLGRP_LINK), when one of its interfaces gains or loses its
-//! carrier. The core machines use "no carrier on any link" as certain local
-//! evidence of being cut off (`set_carrier`), which no heartbeat can give:
-//! a primary unplugged from everything lets go of its addresses, so that
-//! plugging it back in never puts two holders on the network.
+//! carrier, disappears, comes back or is renamed. The core machines use "no
+//! carrier on any link" as certain local evidence of being cut off
+//! (`set_carrier`), which no heartbeat can give: a primary unplugged from
+//! everything lets go of its addresses, so that plugging it back in never
+//! puts two holders on the network.
+//!
+//! The interfaces are followed by their configured names ([`super::follow`]):
+//! one deleted and re-created under a running daemon is found again under
+//! its new index, and an interface that is gone counts as one without a
+//! carrier.
 //!
 //! Nothing is read in the steady state: the socket is only readable when a
 //! link changes.
@@ -15,7 +21,10 @@ use netlink_packet_core::{NetlinkMessage, NetlinkPayload};
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket};
 
-use crate::netlink::addr::{link_info, AddrError, Netlink};
+use super::follow::{Follow, Followed, LinkMsg};
+use crate::netlink::addr::{link_info, AddrError, LinkInfo, Netlink};
+
+pub use super::follow::LinkEvent;
 
 /// The rtnetlink multicast group of link changes (`RTNLGRP_LINK` in
 /// `<linux/rtnetlink.h>`).
@@ -24,12 +33,9 @@ const RTNLGRP_LINK: u32 = 1;
 /// Datagrams read per call at most: bounded work per wake-up.
 const MAX_READS: usize = 64;
 
-/// One watched interface.
-#[derive(Debug, Clone)]
-struct Watched {
-    index: u32,
-    name: String,
-    carrier: bool,
+/// What a watched interface is to the daemon.
+#[derive(Debug, Clone, Copy)]
+struct Kind {
     /// A heartbeat link (else only a service interface).
     link: bool,
     /// Carries a service address: its carrier decides whether clients can
@@ -37,21 +43,26 @@ struct Watched {
     service: bool,
 }
 
-/// What changed, for the log.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CarrierChange {
-    /// The interface.
-    pub name: String,
-    /// Whether it has a carrier now.
-    pub carrier: bool,
-}
-
 /// The carrier state of the daemon's interfaces, kept current from netlink
-/// notifications.
+/// notifications, with the interfaces followed by name.
 #[derive(Debug)]
 pub struct LinkWatch {
     socket: Socket,
-    watched: Vec<Watched>,
+    follow: Follow,
+    /// Parallel to `follow`'s list.
+    kinds: Vec<Kind>,
+}
+
+fn carrier_of(info: &LinkInfo) -> bool {
+    info.up && info.lower_up
+}
+
+fn msg_of(info: LinkInfo) -> LinkMsg {
+    LinkMsg::New {
+        index: info.index,
+        carrier: carrier_of(&info),
+        name: info.name,
+    }
 }
 
 impl LinkWatch {
@@ -68,73 +79,91 @@ impl LinkWatch {
         socket.bind_auto().map_err(io)?;
         socket.add_membership(RTNLGRP_LINK).map_err(io)?;
         socket.set_non_blocking(true).map_err(io)?;
-        let mut watched: Vec<Watched> = Vec::with_capacity(links.len() + services.len());
+        let mut followed: Vec<Followed> = Vec::with_capacity(links.len() + services.len());
+        let mut kinds: Vec<Kind> = Vec::with_capacity(links.len() + services.len());
         let named = links
             .iter()
             .map(|n| (n, true))
             .chain(services.iter().map(|n| (n, false)));
         for (name, link) in named {
-            if let Some(w) = watched.iter_mut().find(|w| w.name == *name) {
-                w.service |= !link;
+            if let Some(i) = followed.iter().position(|w| w.name == *name) {
+                if let Some(k) = kinds.get_mut(i) {
+                    k.service |= !link;
+                }
                 continue;
             }
             let info = nl.link_by_name(name)?;
-            watched.push(Watched {
-                index: info.index,
-                name: info.name,
-                carrier: info.up && info.lower_up,
+            followed.push(Followed::found(name, info.index, carrier_of(&info)));
+            kinds.push(Kind {
                 link,
                 service: !link,
             });
         }
-        Ok(LinkWatch { socket, watched })
+        Ok(LinkWatch {
+            socket,
+            follow: Follow::new(followed),
+            kinds,
+        })
+    }
+
+    fn watched(&self) -> impl Iterator<Item = (&Followed, Kind)> {
+        self.follow.iter().zip(self.kinds.iter().copied())
     }
 
     /// Whether any heartbeat link has a carrier.
     pub fn any_carrier(&self) -> bool {
-        self.watched.iter().any(|w| w.link && w.carrier)
+        self.watched().any(|(w, k)| k.link && w.carrier)
     }
 
     /// A bit per watched interface (in order) that carries a service address
     /// and has no carrier: cheap to compare on every turn of the loop.
     pub fn service_dark_mask(&self) -> u32 {
-        self.watched
-            .iter()
+        self.watched()
             .enumerate()
             .take(32)
-            .filter(|(_, w)| w.service && !w.carrier)
+            .filter(|(_, (w, k))| k.service && !w.carrier)
             .fold(0, |m, (i, _)| m | (1 << i))
     }
 
-    /// The service interfaces without a carrier: clients cannot reach this
-    /// host there. Empty when every one has a carrier (or there are none).
+    /// The service interfaces without a carrier (or gone): clients cannot
+    /// reach this host there. Empty when every one has a carrier (or there
+    /// are none).
     pub fn services_without_carrier(&self) -> Vec<&str> {
-        self.watched
-            .iter()
-            .filter(|w| w.service && !w.carrier)
-            .map(|w| w.name.as_str())
+        self.watched()
+            .filter(|(w, k)| k.service && !w.carrier)
+            .map(|(w, _)| w.name.as_str())
             .collect()
     }
 
-    /// Whether the interface `name` has a carrier (`None`: not watched).
+    /// Whether the interface configured as `name` has a carrier (`None`:
+    /// not watched).
     pub fn carrier(&self, name: &str) -> Option<bool> {
-        self.watched
+        self.follow
             .iter()
             .find(|w| w.name == name)
             .map(|w| w.carrier)
     }
 
-    /// Reads the queued notifications and returns the carrier changes of
-    /// watched interfaces. If the kernel dropped notifications (the socket
-    /// overflowed), the state is read afresh through `nl`.
-    pub fn poll(&mut self, nl: &mut Netlink) -> io::Result<Vec<CarrierChange>> {
-        let mut changes = Vec::new();
+    /// Whether an interface is followed under the configured name `name`
+    /// now (it exists, perhaps renamed).
+    pub fn present(&self, name: &str) -> bool {
+        self.follow
+            .iter()
+            .any(|w| w.name == name && w.index.is_some())
+    }
+
+    /// Reads the queued notifications and returns what they mean for the
+    /// watched interfaces: carrier changes, interfaces gone, back, renamed.
+    /// If the kernel dropped notifications (the socket overflowed), the
+    /// state is read afresh through `nl`.
+    pub fn poll(&mut self, nl: &mut Netlink) -> io::Result<Vec<LinkEvent>> {
+        let mut events = Vec::new();
         for _ in 0..MAX_READS {
             let data = match self.socket.recv_from_full() {
                 Ok((data, _)) => data,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.raw_os_error() == Some(nix::libc::ENOBUFS) => {
-                    self.resync(nl, &mut changes);
+                    self.resync(nl, &mut events)?;
                     continue;
                 }
                 Err(e) => return Err(e),
@@ -145,10 +174,19 @@ impl LinkWatch {
                     break;
                 };
                 let len = msg.header.length as usize;
-                if let NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(l)) = &msg.payload
-                {
-                    let info = link_info(l);
-                    self.update(info.index, info.up && info.lower_up, &mut changes);
+                let link = match &msg.payload {
+                    NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(l)) => {
+                        Some(msg_of(link_info(l)))
+                    }
+                    NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelLink(l)) => {
+                        Some(LinkMsg::Del {
+                            index: l.header.index,
+                        })
+                    }
+                    _ => None,
+                };
+                if let Some(link) = link {
+                    events.extend(self.follow.apply(&link));
                 }
                 if len == 0 {
                     break;
@@ -156,32 +194,15 @@ impl LinkWatch {
                 offset = offset.saturating_add((len + 3) & !3);
             }
         }
-        Ok(changes)
+        Ok(events)
     }
 
-    fn resync(&mut self, nl: &mut Netlink, changes: &mut Vec<CarrierChange>) {
-        let names: Vec<(u32, String)> = self
-            .watched
-            .iter()
-            .map(|w| (w.index, w.name.clone()))
-            .collect();
-        for (index, name) in names {
-            if let Ok(info) = nl.link_by_name(&name) {
-                self.update(index, info.up && info.lower_up, changes);
-            }
-        }
-    }
-
-    fn update(&mut self, index: u32, carrier: bool, changes: &mut Vec<CarrierChange>) {
-        if let Some(w) = self.watched.iter_mut().find(|w| w.index == index) {
-            if w.carrier != carrier {
-                w.carrier = carrier;
-                changes.push(CarrierChange {
-                    name: w.name.clone(),
-                    carrier,
-                });
-            }
-        }
+    /// Notifications were lost: every interface is listed afresh.
+    fn resync(&mut self, nl: &mut Netlink, events: &mut Vec<LinkEvent>) -> io::Result<()> {
+        let links = nl.links().map_err(|e| io::Error::other(e.to_string()))?;
+        let links: Vec<LinkMsg> = links.into_iter().map(msg_of).collect();
+        events.extend(self.follow.resync(&links));
+        Ok(())
     }
 }
 

@@ -7,7 +7,8 @@
 //!
 //! 1. **wait** (`wait.rs`) in `ppoll()` until a descriptor is ready or the
 //!    next deadline;
-//! 2. **take in** what arrived: signals, carrier changes, frames, `--probe`
+//! 2. **take in** what arrived: signals, interface changes (carrier, and
+//!    interfaces gone, back or renamed: `links.rs`), frames, `--probe`
 //!    replies, children that ended, and the results the previous turn's
 //!    actions reported;
 //! 3. **step** the machine: its timers;
@@ -33,6 +34,7 @@
 mod act;
 mod alarm;
 mod jump;
+mod links;
 mod report;
 #[cfg(test)]
 mod tests;
@@ -375,13 +377,15 @@ impl<N: Node> Runtime<N> {
         // Gratuitous ARPs sent while a service interface had no carrier
         // were lost (the addresses may be added as soon as the private link
         // is back, before the public one): announce again the moment it
-        // returns, not at the next round.
+        // returns, not at the next round. Likewise for addresses added again
+        // to a re-created interface (links.rs): the clients' caches point at
+        // the old one's MAC.
         if std::mem::take(&mut self.announce_again)
             && self.node.holds_addresses()
             && !self.services.is_empty()
         {
             self.log.info(format_args!(
-                "announcing {} again: a service interface's carrier is back",
+                "announcing {} again: a service interface is back (its carrier, or the interface)",
                 join(&self.services.addrs())
             ));
             self.announcer.start(t);
@@ -475,36 +479,6 @@ impl<N: Node> Runtime<N> {
             ));
         }
         self.report_reachability(now);
-    }
-
-    fn take_link_events(&mut self, now: StdInstant) {
-        match self.io.carrier.poll(&mut self.io.netlink) {
-            Ok(changes) if changes.is_empty() => {}
-            Ok(changes) => {
-                for c in &changes {
-                    if c.carrier {
-                        self.log.notice(format_args!("{}: carrier back", c.name));
-                    } else {
-                        self.log.warning(format_args!("{}: carrier lost", c.name));
-                    }
-                }
-                let any = self.io.carrier.any_carrier();
-                if !any {
-                    self.log.warning(
-                        "no carrier on any link: this host is cut off from everyone; it will \
-                         hold no service address until a link is back",
-                    );
-                }
-                self.node.set_carrier(self.now(), any);
-                self.report_reachability(now);
-                self.announce_again |= changes.iter().any(|c| {
-                    c.carrier && self.services.iter().any(|s| s.interface.as_str() == c.name)
-                });
-            }
-            Err(e) => self
-                .log
-                .error(format_args!("cannot read interface changes: {e}")),
-        }
     }
 
     /// The reachability rule's input: clients can reach this host only if

@@ -82,9 +82,14 @@ impl<N: Node> Runtime<N> {
             let _ = fds.push(PollFd::new(a.as_fd(), PollFlags::POLLIN));
         }
         let first_channel = fds.len();
+        // The channels polled, by position: a channel whose interface is
+        // gone is closed and has no descriptor.
+        let mut polled: heapless::Vec<usize, MAX_POLL_FDS> = heapless::Vec::new();
         for i in 0..channels {
             if let Some(fd) = self.io.ports.fd(i) {
-                let _ = fds.push(PollFd::new(fd, PollFlags::POLLIN));
+                if fds.push(PollFd::new(fd, PollFlags::POLLIN)).is_ok() {
+                    let _ = polled.push(i);
+                }
             }
         }
         for i in 0..probes {
@@ -103,8 +108,13 @@ impl<N: Node> Runtime<N> {
                 let is_ready = |f: &PollFd<'_>| f.revents().is_some_and(|r| !r.is_empty());
                 ready.signals = fds.first().is_some_and(is_ready);
                 ready.links = fds.get(1).is_some_and(is_ready);
-                for f in fds.iter().skip(first_channel).take(channels) {
-                    let _ = ready.channels.push(is_ready(f));
+                for _ in 0..channels {
+                    let _ = ready.channels.push(false);
+                }
+                for (f, i) in fds.iter().skip(first_channel).zip(polled.iter()) {
+                    if let Some(r) = ready.channels.get_mut(*i) {
+                        *r = is_ready(f);
+                    }
                 }
             }
             Err(nix::errno::Errno::EINTR) => {}

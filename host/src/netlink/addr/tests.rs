@@ -124,3 +124,19 @@ fn classify_targets() {
         Some(16)
     );
 }
+
+#[test]
+fn a_rename_moves_the_label_as_the_kernel_does() {
+    assert_eq!(renamed_label("pub0:fo", "lan1"), "lan1:fo");
+    assert_eq!(renamed_label("pub0:fo", "pub0"), "pub0:fo");
+    // 13 bytes fit with the whole suffix (15 in all); 14 do not: the kernel
+    // cuts the name, never the suffix.
+    assert_eq!(renamed_label("pub0:fo", "abcdefghijklm"), "abcdefghijkl:fo");
+    assert_eq!(renamed_label("pub0:fo", "abcdefghijkl"), "abcdefghijkl:fo");
+    assert_eq!(
+        renamed_label("pub0:fo", "abcdefghijklmno"),
+        "abcdefghijkl:fo"
+    );
+    assert_eq!(renamed_label("abcdefghijklm:f", "x"), "x:f");
+    assert!(renamed_label("pub0:fo", "abcdefghijklmno").len() <= MAX_LABEL_LEN);
+}
