@@ -688,6 +688,13 @@ impl Secondary {
         }
         // The primary, alive, asks this node to serve.
         let handed_over = !dead && !cut_off && self.handed_over(now);
+        // Not dead only because silence counts afresh (this node stalled,
+        // or its carrier came back) is not the primary's return: only a
+        // heartbeat heard since is. Taking the reset for a return cancelled
+        // every takeover whose Test script outlasted the node's next stall
+        // of a few intervals, over and over on a loaded machine.
+        let recounting = !silent && !self.primary.heard_any() && self.links.carrier();
+        let back = !dead && !handed_over && !recounting;
         self.report_reach(now);
         self.report_witness(now);
         self.check_lease(now);
@@ -705,9 +712,7 @@ impl Secondary {
             Phase::Monitoring if dead => self.begin_takeover(now),
             Phase::Monitoring if handed_over => self.take_over_on_request(now),
             Phase::Monitoring | Phase::Stopped => {}
-            Phase::HoldDown { .. } | Phase::AwaitGrant { .. } | Phase::Vetoed { .. }
-                if !dead && !handed_over =>
-            {
+            Phase::HoldDown { .. } | Phase::AwaitGrant { .. } | Phase::Vetoed { .. } if back => {
                 self.phase = Phase::Monitoring;
             }
             // Asked to serve while waiting out a verdict's hold-down: the
@@ -745,7 +750,7 @@ impl Secondary {
                 abort,
             } => {
                 let before_add = matches!(stage, Stage::Test | Stage::PreAcq);
-                if before_add && !abort && (!(dead || handed_over) || self.shutting_down) {
+                if before_add && !abort && (back || self.shutting_down) {
                     self.phase = Phase::Acquiring {
                         stage,
                         deadline,

@@ -726,3 +726,28 @@ fn a_secondary_whose_removal_fails_keeps_saying_it_holds_until_a_retry_works() {
     );
     assert_primary_holds_alone(&world);
 }
+
+#[test]
+fn a_stall_of_the_secondary_during_its_test_script_does_not_cancel_the_takeover() {
+    // The primary dies; while the secondary's Test script runs, the
+    // secondary is not scheduled for 35 ms (a loaded machine, at 10 ms
+    // beats a stall). Silence then counts afresh, but that is not the
+    // primary's return: the takeover goes on.
+    let mut schedule = Schedule::calm(Instant::from_millis(1500))
+        .with(500, Fault::Kill(P))
+        .with(545, Fault::Freeze(S))
+        .with(580, Fault::Thaw(S));
+    schedule.script_max = Duration::from_millis(300);
+    let world = play(schedule);
+    let secondary = after(&world, S, 500);
+    let test_started = first_from(&world, S, Action::RunStage(Stage::Test), 500);
+    assert!(
+        test_started.is_some_and(|t| t < 545),
+        "the Test script was running when the stall came: {secondary:?}"
+    );
+    assert!(
+        !notified(&secondary, Event::TakeoverCancelled),
+        "a stall is not the primary's return: {secondary:?}"
+    );
+    assert!(notified(&secondary, Event::TookOver), "{secondary:?}");
+}
