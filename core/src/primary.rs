@@ -319,7 +319,7 @@ impl Primary {
     }
 
     fn start_reclaim(&mut self, now: Instant, event: Event) {
-        self.station.actions.push(Action::RemoveAddresses);
+        self.removal.request(&mut self.station.actions);
         self.station.actions.push(Action::Notify(event));
         self.enter_reclaim(now);
     }
@@ -345,9 +345,7 @@ impl Primary {
     }
 
     fn evaluate(&mut self, now: Instant) {
-        if self.removal.due(now) {
-            self.station.actions.push(Action::RemoveAddresses);
-        }
+        self.removal.retry_if_due(now, &mut self.station.actions);
         let secondary_dead = self.secondary.is_dead(now);
         if secondary_dead != self.peer_lost_reported && self.secondary.heard_any() {
             self.peer_lost_reported = secondary_dead;
@@ -571,7 +569,7 @@ impl Server for Primary {
     fn shutdown(&mut self, now: Instant) {
         self.enter(now);
         if self.phase == Phase::Holding {
-            self.station.actions.push(Action::RemoveAddresses);
+            self.removal.request(&mut self.station.actions);
         }
         self.phase = Phase::Stopped;
     }

@@ -14,8 +14,9 @@
 //! under one interval), until the host reports it done, or the machine takes
 //! the addresses again (then nothing is to be removed).
 
-use crate::action::Event;
+use crate::action::{Action, Event};
 use crate::machine::Wake;
+use crate::queue::ActionQueue;
 use crate::time::{Duration, Instant};
 
 /// The longest wait between two attempts, in intervals: a few dozen
@@ -37,11 +38,24 @@ pub enum Removal {
 }
 
 /// The retry schedule of a failed removal. Idle until a failure.
+///
+/// Reports come in the order the removals were asked for, but possibly
+/// after the machine took the addresses again: a removal queued before an
+/// add (the host carries them out in order) is reported after it, and its
+/// failure is no news, as the addresses are wanted now. Taking such a stale
+/// failure for a new one scheduled retries that removed the addresses the
+/// machine had just added (simulator seed 107549943381). So the requests
+/// are counted, and the reports of those made before the last add ignored.
 #[derive(Debug, Clone)]
 pub(crate) struct RemovalRetry {
     /// When to ask again, and the wait after that.
     next: Option<(Instant, Duration)>,
     interval: Duration,
+    /// Removals asked for and not yet reported.
+    outstanding: u32,
+    /// How many of the next reports are of removals asked for before the
+    /// machine last took the addresses.
+    stale: u32,
 }
 
 impl RemovalRetry {
@@ -49,7 +63,16 @@ impl RemovalRetry {
         RemovalRetry {
             next: None,
             interval,
+            outstanding: 0,
+            stale: 0,
         }
+    }
+
+    /// Asks the host to remove the addresses (every removal goes through
+    /// here, so that its report can be matched).
+    pub fn request<const N: usize>(&mut self, actions: &mut ActionQueue<N>) {
+        self.outstanding = self.outstanding.saturating_add(1);
+        actions.push(Action::RemoveAddresses);
     }
 
     /// Whether addresses may still be on an interface although the machine
@@ -61,6 +84,11 @@ impl RemovalRetry {
     /// Takes in the host's report; the event to notify, if the state
     /// changed: the first failure, or a success after failures.
     pub fn report(&mut self, now: Instant, outcome: Removal) -> Option<Event> {
+        self.outstanding = self.outstanding.saturating_sub(1);
+        if self.stale > 0 {
+            self.stale -= 1;
+            return None;
+        }
         match (outcome, self.next) {
             (Removal::Failed, None) => {
                 self.next = Some((now + self.interval, self.interval));
@@ -76,14 +104,24 @@ impl RemovalRetry {
         }
     }
 
-    /// The machine takes the addresses again: nothing is left to remove.
+    /// The machine takes the addresses again: nothing is left to remove,
+    /// and the removals asked for so far are reported in vain.
     pub fn cancel(&mut self) {
         self.next = None;
+        self.stale = self.outstanding;
+    }
+
+    /// Asks for the removal again if its retry is due at `now`, and
+    /// schedules the next attempt (twice the wait, up to the cap).
+    pub fn retry_if_due<const N: usize>(&mut self, now: Instant, actions: &mut ActionQueue<N>) {
+        if self.due(now) {
+            self.request(actions);
+        }
     }
 
     /// Whether the removal is to be asked for again at `now`; if so, the
     /// next attempt is scheduled (twice the wait, up to the cap).
-    pub fn due(&mut self, now: Instant) -> bool {
+    fn due(&mut self, now: Instant) -> bool {
         let Some((at, wait)) = self.next else {
             return false;
         };
@@ -135,6 +173,18 @@ mod tests {
         );
         assert!(!r.pending());
         assert!(!r.due(ms(10_000)));
+    }
+
+    #[test]
+    fn a_failure_reported_after_the_addresses_were_taken_again_is_no_news() {
+        let mut r = RemovalRetry::new(Duration::from_millis(10));
+        let mut q = ActionQueue::<4>::new();
+        r.request(&mut q);
+        r.cancel();
+        assert_eq!(r.report(ms(0), Removal::Failed), None, "a stale report");
+        assert!(!r.pending(), "no retry removes what was just added");
+        r.request(&mut q);
+        assert_eq!(r.report(ms(1), Removal::Failed), Some(Event::RemovalFailed));
     }
 
     #[test]

@@ -399,7 +399,7 @@ impl Secondary {
             _ => false,
         };
         if addresses_on {
-            self.station.actions.push(Action::RemoveAddresses);
+            self.removal.request(&mut self.station.actions);
             self.notify(Event::Stalled);
             self.run_release_stage(now, Stage::PostRel);
         }
@@ -646,7 +646,7 @@ impl Secondary {
                     self.notify(Event::ScriptFailed { stage, outcome });
                 }
                 if stage == Stage::PreRel {
-                    self.station.actions.push(Action::RemoveAddresses);
+                    self.removal.request(&mut self.station.actions);
                     self.run_release_stage(now, Stage::PostRel);
                 } else {
                     // Relinquished says the addresses are gone: after a
@@ -670,9 +670,7 @@ impl Secondary {
     /// Re-derives every decision from the current facts. Called after every
     /// input, so no decision depends on which input happened to come last.
     fn evaluate(&mut self, now: Instant) {
-        if self.removal.due(now) {
-            self.station.actions.push(Action::RemoveAddresses);
-        }
+        self.removal.retry_if_due(now, &mut self.station.actions);
         if self.relinquish_owed && !self.removal.pending() {
             self.relinquish_owed = false;
             self.notify(Event::Relinquished);
@@ -822,7 +820,7 @@ impl Secondary {
                 stage: Stage::PreRel,
                 ..
             } => {
-                self.station.actions.push(Action::RemoveAddresses);
+                self.removal.request(&mut self.station.actions);
                 self.run_release_stage(now, Stage::PostRel);
             }
             _ => {}
