@@ -19,8 +19,9 @@ use crate::machine::Wake;
 use crate::queue::ActionQueue;
 use crate::time::{Duration, Instant};
 
-/// The longest wait between two attempts, in intervals: a few dozen
-/// attempts a second at the most, however fast the beats.
+/// The longest wait between two attempts, in intervals: once backed off,
+/// at worst one attempt every 32 intervals (about 30 a second at 1 ms
+/// beats), so a kernel that keeps refusing is not hammered.
 pub const MAX_BACKOFF_INTERVALS: u64 = 32;
 
 /// The longest wait between two attempts (unless the interval is longer):
