@@ -18,6 +18,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use failover_host::net::channel::{Channel, ChannelConfig, RxFilter};
+use failover_host::net::Senders;
 use failover_lab::netns::{skip_unless_root, wait_until, Netns};
 use failover_lab::topology::{
     Net, Server, Topology, CLIENT_IP, PRIVATE_BROADCAST, PUBLIC_BROADCAST, PUBLIC_IF, SERVICE,
@@ -254,7 +255,11 @@ fn probe(t: &Topology) -> (Option<String>, bool) {
             let mut ch = Channel::open(
                 PUBLIC_IF,
                 &ChannelConfig {
-                    filter: RxFilter::Udp { port: 9, arp: true },
+                    filter: RxFilter::Udp {
+                        port: 9,
+                        arp: true,
+                        senders: Senders::Any,
+                    },
                     ..ChannelConfig::heartbeat(9)
                 },
             )

@@ -16,9 +16,12 @@ use failover_core::{Primary, PrimaryConfig, Secondary, SecondaryConfig};
 use failover_host::config::cli::Program;
 use failover_host::config::options::node_id;
 use failover_host::daemon::node::Node;
-use failover_host::net::channel::{Channel, ChannelConfig, ChannelError, RxFilter};
+use failover_host::net::channel::{
+    Channel, ChannelConfig, ChannelError, RxFilter, DAEMON_QUEUE_BYTES,
+};
 use failover_host::net::frame::{build_udp_frame, parse_udp_frame, UdpFlow, BROADCAST_MAC};
 use failover_host::net::garp::{build_garp, parse_arp, AnnouncePlan, Announcer, GarpForm};
+use failover_host::net::Senders;
 use failover_host::netlink::addr::{daemon_label, AddrError, Change, Netlink, TargetKind};
 use failover_lab::netns::{skip_unless_root, veth, Netns};
 
@@ -174,6 +177,103 @@ fn heartbeat_reaches_peer_without_any_address() {
         .is_none());
 }
 
+/// A payload shaped like a heartbeat header naming `sender` (the kernel
+/// filter reads only the sender field).
+fn payload_from(sender: Ipv4Addr) -> [u8; 24] {
+    let mut p = *b"HB\x01\x01\0\0\0\x18....\x02\0\0\0\0\0\0\x01\0\0\0\x01";
+    p[8..12].copy_from_slice(&sender.octets());
+    p
+}
+
+#[test]
+fn kernel_filter_passes_only_the_peer_and_witness_heartbeats() {
+    if skip_unless_root("net_ns::kernel_filter_passes_only_the_peer_and_witness_heartbeats") {
+        return;
+    }
+    let (a, b) = pair();
+    let mut tx = open(&a, "a0", ChannelConfig::heartbeat(PORT));
+    let witness = Ipv4Addr::new(198, 51, 100, 3);
+    let stranger = Ipv4Addr::new(198, 51, 100, 99);
+    let senders = Senders::peer_and_witness(u32::from(A_IP), Some(u32::from(witness)));
+    let filtered = ChannelConfig {
+        filter: RxFilter::Udp {
+            port: PORT,
+            arp: false,
+            senders,
+        },
+        ..ChannelConfig::heartbeat(PORT)
+    };
+    let mut rx = open(&b, "b0", filtered);
+    // The daemon's queue, beyond net.core.rmem_max (SO_RCVBUFFORCE; the
+    // kernel reports twice what was asked, its bookkeeping share).
+    let queue = socket2::SockRef::from(&rx).recv_buffer_size().unwrap();
+    assert!(queue >= DAEMON_QUEUE_BYTES, "receive queue {queue} bytes");
+    let mut any = open(&b, "b0", ChannelConfig::heartbeat(PORT));
+    let mut nothing = open(
+        &b,
+        "b0",
+        ChannelConfig {
+            filter: RxFilter::Nothing,
+            ..ChannelConfig::heartbeat(PORT)
+        },
+    );
+
+    let flow = heartbeat_flow(&tx);
+    let mut buf = [0u8; 256];
+    // Strangers first, then the peer, the witness, a datagram too short to
+    // name a sender, and the peer again as the end marker.
+    let mut sent = Vec::new();
+    for (i, sender) in [stranger, A_IP, stranger, witness, B_IP, A_IP]
+        .into_iter()
+        .enumerate()
+    {
+        let mut p = payload_from(sender);
+        p[23] = i as u8;
+        let n = build_udp_frame(&mut buf, &flow, &p).unwrap();
+        tx.send(&buf[..n]).unwrap();
+        sent.push((sender, i as u8));
+        if i == 4 {
+            let n = build_udp_frame(&mut buf, &flow, b"HB\x01").unwrap();
+            tx.send(&buf[..n]).unwrap();
+        }
+    }
+    let mut heard = Vec::new();
+    while let Some(frame) = rx.recv_timeout(Duration::from_millis(300)).unwrap() {
+        let v = parse_udp_frame(frame, PORT).expect("parses");
+        let p = v.payload;
+        heard.push((Ipv4Addr::new(p[8], p[9], p[10], p[11]), p[23]));
+        if heard.len() > sent.len() {
+            break;
+        }
+    }
+    assert_eq!(
+        heard,
+        vec![(A_IP, 1), (witness, 3), (A_IP, 5)],
+        "only the peer's and the witness's heartbeats pass"
+    );
+    // The same frames through an any-sender filter: all of them, the short
+    // one too (the core counts it as malformed).
+    let mut all = 0;
+    while any
+        .recv_timeout(Duration::from_millis(300))
+        .unwrap()
+        .is_some()
+    {
+        all += 1;
+        if all > sent.len() + 1 {
+            break;
+        }
+    }
+    assert_eq!(all, sent.len() + 1);
+    assert!(
+        nothing
+            .recv_timeout(Duration::from_millis(100))
+            .unwrap()
+            .is_none(),
+        "a send-only channel receives nothing"
+    );
+}
+
 #[test]
 fn kernel_udp_socket_accepts_our_frames() {
     // Checks the IPv4 and UDP checksums and layout against the real stack.
@@ -214,6 +314,7 @@ fn gratuitous_arp_both_forms_on_schedule() {
             filter: RxFilter::Udp {
                 port: PORT,
                 arp: true,
+                senders: Senders::Any,
             },
             ..ChannelConfig::heartbeat(PORT)
         },
@@ -277,6 +378,7 @@ fn resolve_mac_by_arp() {
         filter: RxFilter::Udp {
             port: PORT,
             arp: true,
+            senders: Senders::Any,
         },
         ..ChannelConfig::heartbeat(PORT)
     };
@@ -668,6 +770,7 @@ fn run_daemon_loop<N: Node>(
         }],
         &[],
         PORT,
+        Senders::Any,
     )
     .unwrap();
     let carrier = LinkWatch::open(&mut nl, &[ifname], &[]).unwrap();

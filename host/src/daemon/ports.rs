@@ -22,7 +22,10 @@ use failover_core::{Dest, LinkId, Transmit};
 
 use crate::net::frame::{frame_len, parse_udp_frame};
 use crate::net::garp::{build_garp, GarpForm, ARP_FRAME_LEN};
-use crate::net::{build_udp_frame, Channel, ChannelConfig, ChannelError, UdpFlow, BROADCAST_MAC};
+use crate::net::{
+    build_udp_frame, Channel, ChannelConfig, ChannelError, RxFilter, Senders, UdpFlow,
+    BROADCAST_MAC,
+};
 
 /// Largest frame the daemon builds: a heartbeat in Ethernet + IPv4 + UDP.
 const FRAME_BUF_LEN: usize = frame_len(MAX_FRAME_LEN);
@@ -60,6 +63,9 @@ pub enum SendReport {
 struct Slot {
     /// The configured interface name.
     name: String,
+    /// How it is opened: a link's heartbeat filter, or nothing in for an
+    /// interface that only announces service addresses.
+    config: ChannelConfig,
     channel: Option<Channel>,
 }
 
@@ -88,23 +94,43 @@ pub struct LinkSpec {
 
 impl Ports {
     /// Opens a channel per distinct interface among `links` and `extra`
-    /// (interfaces that only announce addresses), filtered to `port`.
-    pub fn open(links: &[LinkSpec], extra: &[&str], port: u16) -> Result<Ports, ChannelError> {
-        let config = ChannelConfig::heartbeat(port);
+    /// (interfaces that only announce addresses). A link's channel passes
+    /// heartbeats to `port` from `senders`; an `extra` one receives
+    /// nothing.
+    pub fn open(
+        links: &[LinkSpec],
+        extra: &[&str],
+        port: u16,
+        senders: Senders,
+    ) -> Result<Ports, ChannelError> {
+        let heartbeats = ChannelConfig {
+            filter: RxFilter::Udp {
+                port,
+                arp: false,
+                senders,
+            },
+            ..ChannelConfig::heartbeat(port)
+        };
+        let send_only = ChannelConfig {
+            filter: RxFilter::Nothing,
+            queue_bytes: None,
+            ..heartbeats
+        };
         let mut channels: Vec<Slot> = Vec::new();
-        let index_of = |name: &str, channels: &mut Vec<Slot>| {
+        let index_of = |name: &str, config: ChannelConfig, channels: &mut Vec<Slot>| {
             if let Some(i) = channels.iter().position(|c| c.name == name) {
                 return Ok(i);
             }
             channels.push(Slot {
                 name: name.to_owned(),
+                config,
                 channel: Some(Channel::open(name, &config)?),
             });
             Ok::<usize, ChannelError>(channels.len() - 1)
         };
         let mut ports = Vec::with_capacity(links.len());
         for l in links {
-            let channel = index_of(&l.interface, &mut channels)?;
+            let channel = index_of(&l.interface, heartbeats, &mut channels)?;
             let mac = channels
                 .get(channel)
                 .and_then(|c| c.channel.as_ref())
@@ -125,7 +151,7 @@ impl Ports {
             });
         }
         for name in extra {
-            index_of(name, &mut channels)?;
+            index_of(name, send_only, &mut channels)?;
         }
         Ok(Ports {
             channels,
@@ -178,14 +204,14 @@ impl Ports {
         let Some(i) = self.channels.iter().position(|c| c.name == name) else {
             return Ok(false);
         };
+        let Some(slot) = self.channels.get_mut(i) else {
+            return Ok(false);
+        };
         let config = ChannelConfig {
             // Re-created interfaces are often still down when they appear;
             // the channel is bound now and works once they are up.
             require_up: false,
-            ..ChannelConfig::heartbeat(self.port)
-        };
-        let Some(slot) = self.channels.get_mut(i) else {
-            return Ok(false);
+            ..slot.config
         };
         // Closed first: the old socket must not hold the name's index.
         slot.channel = None;

@@ -50,6 +50,9 @@ pub enum DaemonSettings {
     Heartbeatd {
         /// Where the heartbeats go.
         targets: Vec<Ipv4Addr>,
+        /// `--peer`: the core's secondary and the channels' kernel filter
+        /// are set from it at start.
+        peer: Option<Ipv4Addr>,
     },
 }
 
@@ -81,6 +84,7 @@ impl RestartSettings {
             spool_dir: o.common.spool_dir.clone(),
             daemon: DaemonSettings::Heartbeatd {
                 targets: o.targets.clone(),
+                peer: o.peer,
             },
         }
     }

@@ -26,12 +26,13 @@ use crate::config::cli::{
     Invocation, Problem, Program, ServiceAddress, StartupError, EXIT_CONFIG, EXIT_NOPERM,
 };
 use crate::config::options::{
-    failoverd_from_args, heartbeatd_from_args, to_std, CommonOptions, FailoverdOptions,
+    failoverd_from_args, heartbeatd_from_args, node_id, to_std, CommonOptions, FailoverdOptions,
     HeartbeatdOptions,
 };
 use crate::config::plan::{failoverd_plan, heartbeatd_plan, Plan};
 use crate::config::privileges::check_privileges;
 use crate::net::probe::Prober;
+use crate::net::Senders;
 use crate::netlink::addr::Netlink;
 use crate::netlink::linkwatch::LinkWatch;
 use crate::notify::{local_hostname, LogConfig, Logger, MailConfig, Notifier, NotifyContext};
@@ -313,7 +314,15 @@ fn start<N: Node>(
         .map(|s| s.interface.as_str())
         .filter(|i| !links.iter().any(|l| l.interface == *i))
         .collect();
-    let ports = match Ports::open(&links, &extra, common.port) {
+    // Whom the kernel lets through: the peer and the witness, when the
+    // peer is known (heartbeatd without --peer listens to any secondary).
+    let senders = match spec.peer {
+        Some(peer) => {
+            Senders::peer_and_witness(node_id(peer).0, common.witness.map(|w| node_id(w).0))
+        }
+        None => Senders::Any,
+    };
+    let ports = match Ports::open(&links, &extra, common.port, senders) {
         Ok(p) => p,
         Err(e) => return fail(program, &e.to_string()),
     };

@@ -22,11 +22,13 @@
 //! 1. creates the AF_PACKET socket itself (socket2, no unsafe), with protocol
 //!    0 so that it receives nothing before it is bound to the interface (an
 //!    ETH_P_ALL socket would briefly see every interface's frames);
-//! 2. attaches a classic BPF filter ([`RxFilter`]): the kernel drops, before
-//!    waking us, every frame that is not a UDP datagram to the heartbeat
-//!    port (optionally: or ARP), every IPv4 fragment, and this host's own
+//! 2. attaches a classic BPF filter ([`RxFilter`], [`super::bpf`]): the
+//!    kernel drops, before waking us, every frame that is not a UDP
+//!    datagram to the heartbeat port from a sender the daemon listens to
+//!    (optionally: or ARP), every IPv4 fragment, and this host's own
 //!    outgoing frames (which an ETH_P_ALL socket otherwise sees). A daemon on
-//!    a busy public network thus wakes only for heartbeats;
+//!    a busy or hostile network thus wakes only for its peers' heartbeats;
+//!    and sizes the receive queue ([`DAEMON_QUEUE_BYTES`]);
 //! 3. keeps a duplicate of the descriptor for `poll(2)` ([`Channel`]
 //!    implements [`AsFd`]) and hands the original to pnet, which binds it and
 //!    owns it from then on;
@@ -80,21 +82,28 @@ use nix::poll::{PollFd, PollFlags, PollTimeout};
 use pnet_datalink::{ChannelType, DataLinkReceiver, DataLinkSender, MacAddr, NetworkInterface};
 use socket2::{Domain, SockFilter, Socket, Type};
 
+use super::bpf::{udp_filter, BpfInsn, Senders, DROP_ALL};
 use super::garp::{build_arp_request, parse_arp, ARP_FRAME_LEN};
 use crate::netlink::addr::{AddrError, Netlink};
 
-/// Which frames the kernel lets through to the channel.
+/// Which frames the kernel lets through to the channel (see [`bpf`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RxFilter {
     /// Everything, both directions (the lab's capture).
     Everything,
-    /// Unfragmented IPv4 UDP datagrams to `port` (and, with `arp`, ARP
-    /// frames), received from the wire only: not this host's own frames.
+    /// Nothing: the channel only sends (an interface that only announces
+    /// service addresses).
+    Nothing,
+    /// Unfragmented IPv4 UDP datagrams to `port` from `senders` (and, with
+    /// `arp`, ARP frames), received from the wire only: not this host's own
+    /// frames.
     Udp {
         /// The heartbeat port.
         port: u16,
         /// Also pass ARP (for [`Channel::resolve_mac`] or ARP observation).
         arp: bool,
+        /// Whose heartbeats pass.
+        senders: Senders,
     },
 }
 
@@ -111,17 +120,35 @@ pub struct ChannelConfig {
     /// Largest frame received whole; longer ones are truncated (and then
     /// fail to parse).
     pub read_buffer_size: usize,
+    /// The socket's receive queue, in bytes of kernel memory (`None`: the
+    /// system default, `net.core.rmem_default`).
+    pub queue_bytes: Option<usize>,
 }
+
+/// The receive queue of a daemon's channel: 1 MiB, about a thousand
+/// queued frames (each takes its buffer's true size, a few hundred bytes
+/// to 2 KiB, not its length). The default (208 KiB on Linux) holds a few
+/// hundred: a daemon stalled for a moment at 1 ms beats on several links,
+/// or draining a burst of forgeries in its peer's name, would lose real
+/// heartbeats at the queue's tail. Set with SO_RCVBUFFORCE (root), which
+/// `net.core.rmem_max` does not cap; without the privilege, SO_RCVBUF
+/// (capped).
+pub const DAEMON_QUEUE_BYTES: usize = 1 << 20;
 
 impl ChannelConfig {
     /// What a daemon uses: heartbeats to `port` only, not promiscuous, the
     /// interface must be up, 2 KiB frames (1500 MTU plus headers).
     pub const fn heartbeat(port: u16) -> Self {
         ChannelConfig {
-            filter: RxFilter::Udp { port, arp: false },
+            filter: RxFilter::Udp {
+                port,
+                arp: false,
+                senders: Senders::Any,
+            },
             promiscuous: false,
             require_up: true,
             read_buffer_size: 2048,
+            queue_bytes: Some(DAEMON_QUEUE_BYTES),
         }
     }
 
@@ -133,6 +160,7 @@ impl ChannelConfig {
             promiscuous: true,
             require_up: true,
             read_buffer_size: 65536,
+            queue_bytes: Some(DAEMON_QUEUE_BYTES),
         }
     }
 }
@@ -233,66 +261,6 @@ impl fmt::Debug for Channel {
     }
 }
 
-// Classic BPF opcodes (linux/filter.h).
-const BPF_LD: u16 = 0x00;
-const BPF_LDX: u16 = 0x01;
-const BPF_JMP: u16 = 0x05;
-const BPF_RET: u16 = 0x06;
-const BPF_W: u16 = 0x00;
-const BPF_H: u16 = 0x08;
-const BPF_B: u16 = 0x10;
-const BPF_ABS: u16 = 0x20;
-const BPF_IND: u16 = 0x40;
-const BPF_MSH: u16 = 0xa0;
-const BPF_JEQ: u16 = 0x10;
-const BPF_JSET: u16 = 0x40;
-const BPF_K: u16 = 0x00;
-/// SKF_AD_OFF + SKF_AD_PKTTYPE: the ancillary "packet type" load.
-const SKF_AD_PKTTYPE: u32 = 0xffff_f000 + 4;
-const PACKET_OUTGOING: u32 = 4;
-/// Accept up to this many bytes of a frame (all of it).
-const ACCEPT_ALL: u32 = 0x0004_0000;
-
-/// One classic BPF instruction as the kernel's `struct sock_filter`:
-/// (code, jump-if-true, jump-if-false, k).
-pub type BpfInsn = (u16, u8, u8, u32);
-
-/// The classic BPF program for [`RxFilter::Udp`]: drop outgoing frames;
-/// accept ARP if asked; accept unfragmented IPv4 UDP to `port`; drop the
-/// rest. (The shape of `tcpdump -dd 'udp dst port P and ip[6:2] & 0x3fff =
-/// 0'`, plus the packet-type test.) Public so it can be inspected and tested.
-pub const fn udp_filter(port: u16, arp: bool) -> [BpfInsn; 14] {
-    const ACCEPT: u8 = 12;
-    const DROP: u8 = 13;
-    // jump offset from instruction `at` to instruction `to`
-    const fn off(at: u8, to: u8) -> u8 {
-        to - at - 1
-    }
-    let arp_target = if arp { ACCEPT } else { DROP };
-    [
-        /* 0 */ (BPF_LD | BPF_W | BPF_ABS, 0, 0, SKF_AD_PKTTYPE),
-        /* 1 */ (BPF_JMP | BPF_JEQ | BPF_K, off(1, DROP), 0, PACKET_OUTGOING),
-        /* 2 */ (BPF_LD | BPF_H | BPF_ABS, 0, 0, 12),
-        /* 3 */ (BPF_JMP | BPF_JEQ | BPF_K, off(3, 5), 0, 0x0800),
-        /* 4 */
-        (
-            BPF_JMP | BPF_JEQ | BPF_K,
-            off(4, arp_target),
-            off(4, DROP),
-            0x0806,
-        ),
-        /* 5 */ (BPF_LD | BPF_B | BPF_ABS, 0, 0, 23),
-        /* 6 */ (BPF_JMP | BPF_JEQ | BPF_K, 0, off(6, DROP), 17),
-        /* 7 */ (BPF_LD | BPF_H | BPF_ABS, 0, 0, 20),
-        /* 8 */ (BPF_JMP | BPF_JSET | BPF_K, off(8, DROP), 0, 0x3fff),
-        /* 9 */ (BPF_LDX | BPF_B | BPF_MSH, 0, 0, 14),
-        /* 10 */ (BPF_LD | BPF_H | BPF_IND, 0, 0, 16),
-        /* 11 */ (BPF_JMP | BPF_JEQ | BPF_K, 0, off(11, DROP), port as u32),
-        /* 12 */ (BPF_RET | BPF_K, 0, 0, ACCEPT_ALL),
-        /* 13 */ (BPF_RET | BPF_K, 0, 0, 0),
-    ]
-}
-
 impl Channel {
     /// Opens a channel on the interface called `name`, in the network
     /// namespace of the calling thread. Errors name the problem: no such
@@ -347,13 +315,22 @@ impl Channel {
                 io_err("creating an AF_PACKET socket")(e)
             }
         })?;
-        if let RxFilter::Udp { port, arp } = config.filter {
+        let program: &[BpfInsn] = match config.filter {
+            RxFilter::Everything => &[],
+            RxFilter::Nothing => &DROP_ALL,
+            RxFilter::Udp { port, arp, senders } => &udp_filter(port, arp, senders),
+        };
+        if !program.is_empty() {
+            let program: Vec<SockFilter> = program
+                .iter()
+                .map(|&(code, jt, jf, k)| SockFilter::new(code, jt, jf, k))
+                .collect();
             socket
-                .attach_filter(
-                    &udp_filter(port, arp)
-                        .map(|(code, jt, jf, k)| SockFilter::new(code, jt, jf, k)),
-                )
+                .attach_filter(&program)
                 .map_err(io_err("attaching the BPF filter"))?;
+        }
+        if let Some(bytes) = config.queue_bytes {
+            set_queue_bytes(&socket, bytes).map_err(io_err("sizing the receive queue"))?;
         }
         let poll_fd: OwnedFd = socket
             .try_clone()
@@ -536,6 +513,17 @@ impl AsFd for Channel {
     }
 }
 
+/// Sizes `socket`'s receive queue: SO_RCVBUFFORCE, or SO_RCVBUF (which
+/// the kernel caps at `net.core.rmem_max`) when not permitted.
+fn set_queue_bytes(socket: &Socket, bytes: usize) -> io::Result<()> {
+    use nix::sys::socket::{setsockopt, sockopt};
+    match setsockopt(socket, sockopt::RcvBufForce, &bytes) {
+        Ok(()) => Ok(()),
+        Err(nix::errno::Errno::EPERM) => socket.set_recv_buffer_size(bytes),
+        Err(e) => Err(io::Error::from(e)),
+    }
+}
+
 /// Waits up to `timeout` for `fd` to become readable or to report a
 /// pending socket error; returns whether either happened. Retries on EINTR
 /// within the same deadline. The timeout is rounded up to whole
@@ -569,121 +557,4 @@ fn poll_in(fd: BorrowedFd<'_>, timeout: Duration) -> io::Result<PollFlags> {
         }
     }
     Ok(PollFlags::empty())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::net::frame::{build_udp_frame, UdpFlow, BROADCAST_MAC};
-    use crate::net::garp::{build_garp, GarpForm};
-
-    /// A classic-BPF interpreter for the subset the filter uses, so the
-    /// program's logic is checked here and not only in the namespace tests.
-    fn run(prog: &[BpfInsn], frame: &[u8], pkttype: u32) -> u32 {
-        let load = |off: u32, size: usize| -> Option<u32> {
-            let off = off as usize;
-            let b = frame.get(off..off + size)?;
-            Some(b.iter().fold(0u32, |acc, &v| (acc << 8) | u32::from(v)))
-        };
-        let (mut a, mut x, mut pc) = (0u32, 0u32, 0usize);
-        for _ in 0..prog.len() {
-            let (code, jt, jf, k) = prog[pc];
-            match code {
-                c if c == BPF_LD | BPF_W | BPF_ABS => {
-                    assert_eq!(k, SKF_AD_PKTTYPE);
-                    a = pkttype;
-                }
-                c if c == BPF_LD | BPF_H | BPF_ABS => match load(k, 2) {
-                    Some(v) => a = v,
-                    None => return 0,
-                },
-                c if c == BPF_LD | BPF_B | BPF_ABS => match load(k, 1) {
-                    Some(v) => a = v,
-                    None => return 0,
-                },
-                c if c == BPF_LDX | BPF_B | BPF_MSH => match load(k, 1) {
-                    Some(v) => x = (v & 0xf) * 4,
-                    None => return 0,
-                },
-                c if c == BPF_LD | BPF_H | BPF_IND => match load(x + k, 2) {
-                    Some(v) => a = v,
-                    None => return 0,
-                },
-                c if c == BPF_JMP | BPF_JEQ | BPF_K => {
-                    pc += usize::from(if a == k { jt } else { jf });
-                }
-                c if c == BPF_JMP | BPF_JSET | BPF_K => {
-                    pc += usize::from(if a & k != 0 { jt } else { jf });
-                }
-                c if c == BPF_RET | BPF_K => return k,
-                other => panic!("unexpected opcode {other:#x}"),
-            }
-            pc += 1;
-        }
-        panic!("program did not return");
-    }
-
-    #[test]
-    fn filter_semantics() {
-        const HOST: u32 = 0;
-        const BROADCAST: u32 = 1;
-        let flow = UdpFlow {
-            src_mac: MacAddr(2, 0, 0, 0, 0, 1),
-            dst_mac: BROADCAST_MAC,
-            src_ip: Ipv4Addr::new(198, 51, 100, 1),
-            dst_ip: Ipv4Addr::new(198, 51, 100, 255),
-            src_port: 1694,
-            dst_port: 1694,
-        };
-        let mut hb = [0u8; 128];
-        let n = build_udp_frame(&mut hb, &flow, b"beat").unwrap();
-        let hb = &hb[..n];
-        let mut other = [0u8; 128];
-        let n2 = build_udp_frame(
-            &mut other,
-            &UdpFlow {
-                dst_port: 53,
-                ..flow
-            },
-            b"dns",
-        )
-        .unwrap();
-        let other = &other[..n2];
-        let mut garp = [0u8; 60];
-        build_garp(&mut garp, GarpForm::Reply, flow.src_mac, flow.src_ip).unwrap();
-        let mut frag = hb.to_vec();
-        frag[20] |= 0x20; // more fragments
-        let mut later_frag = hb.to_vec();
-        later_frag[21] = 0x10; // offset
-        let mut tcp = hb.to_vec();
-        tcp[23] = 6;
-        let mut options = vec![0u8; n + 4];
-        // Same datagram with a 4-byte IPv4 option (IHL 6): port found via X.
-        options[..34].copy_from_slice(&hb[..34]);
-        options[14] = 0x46;
-        options[34..38].copy_from_slice(&[1, 1, 1, 0]);
-        options[38..].copy_from_slice(&hb[34..]);
-
-        let prog = udp_filter(1694, false);
-        assert_eq!(run(&prog, hb, BROADCAST), ACCEPT_ALL, "broadcast heartbeat");
-        assert_eq!(run(&prog, hb, HOST), ACCEPT_ALL, "unicast heartbeat");
-        assert_eq!(
-            run(&prog, &options, BROADCAST),
-            ACCEPT_ALL,
-            "with IP options"
-        );
-        assert_eq!(run(&prog, hb, PACKET_OUTGOING), 0, "own frame");
-        assert_eq!(run(&prog, other, BROADCAST), 0, "other port");
-        assert_eq!(run(&prog, &tcp, BROADCAST), 0, "not UDP");
-        assert_eq!(run(&prog, &garp, BROADCAST), 0, "ARP not asked for");
-        assert_eq!(run(&prog, &frag, BROADCAST), 0, "first fragment");
-        assert_eq!(run(&prog, &later_frag, BROADCAST), 0, "later fragment");
-        assert_eq!(run(&prog, &hb[..30], BROADCAST), 0, "truncated");
-        assert_eq!(run(&prog, &[], BROADCAST), 0, "empty");
-        let prog = udp_filter(1694, true);
-        assert_eq!(run(&prog, &garp, BROADCAST), ACCEPT_ALL, "ARP asked for");
-        assert_eq!(run(&prog, hb, BROADCAST), ACCEPT_ALL);
-        assert_eq!(run(&prog, &garp, PACKET_OUTGOING), 0);
-        assert_eq!(run(&udp_filter(9, true), hb, BROADCAST), 0);
-    }
 }

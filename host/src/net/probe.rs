@@ -32,6 +32,7 @@ use std::os::fd::{AsFd, BorrowedFd};
 // have answered a suspended host).
 use std::time::{Duration, Instant};
 
+use super::bpf::Senders;
 use super::channel::{Channel, ChannelConfig, ChannelError, RxFilter};
 use super::garp::{build_arp_request, parse_arp, ARP_FRAME_LEN};
 
@@ -285,7 +286,11 @@ impl Prober {
 /// host's own frames).
 fn arp_only() -> ChannelConfig {
     ChannelConfig {
-        filter: RxFilter::Udp { port: 0, arp: true },
+        filter: RxFilter::Udp {
+            port: 0,
+            arp: true,
+            senders: Senders::Any,
+        },
         ..ChannelConfig::heartbeat(0)
     }
 }

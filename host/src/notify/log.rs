@@ -38,6 +38,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use time::format_description::well_known::Rfc2822;
 use time::{OffsetDateTime, UtcOffset};
 
+use super::budget::{LogBudget, Verdict, BURST, PER_SECOND};
 use crate::process::OutputSink;
 
 /// A syslog severity (RFC 5424 §6.2.1). Ordered from most to least severe,
@@ -199,6 +200,8 @@ struct Inner {
     pid: u32,
     syslog: Mutex<SyslogSocket>,
     capture: Option<Arc<Mutex<VecDeque<LogRecord>>>>,
+    /// How many lines may still be written (`super::budget`).
+    budget: Mutex<LogBudget>,
 }
 
 #[derive(Debug, Default)]
@@ -250,6 +253,7 @@ impl Logger {
                 pid: std::process::id(),
                 syslog: Mutex::new(SyslogSocket::default()),
                 capture: None,
+                budget: Mutex::new(LogBudget::new()),
             }),
         }
     }
@@ -266,6 +270,7 @@ impl Logger {
                 pid: std::process::id(),
                 syslog: Mutex::new(SyslogSocket::default()),
                 capture: Some(Arc::clone(&records)),
+                budget: Mutex::new(LogBudget::new()),
             }),
         };
         (logger, LogCapture { records })
@@ -277,7 +282,10 @@ impl Logger {
     }
 
     /// Logs `msg` at `level`. Control characters become `?` (a message is
-    /// one line), and messages over [`MAX_MESSAGE`] bytes are cut.
+    /// one line), and messages over [`MAX_MESSAGE`] bytes are cut. Past the
+    /// log's budget (a storm: [`super::budget`]) lines less than critical
+    /// are left out, before they cost any formatting, and counted; the next
+    /// line written says how many.
     pub fn log(&self, level: Level, msg: impl fmt::Display) {
         let inner = &*self.inner;
         let config = &inner.config;
@@ -286,7 +294,25 @@ impl Logger {
         if !want_syslog && !want_terminal && inner.capture.is_none() {
             return;
         }
-        let message = sanitize(&msg.to_string());
+        match lock(&inner.budget).take(Instant::now(), level <= Level::Crit) {
+            Verdict::Pass => {}
+            Verdict::Refuse => return,
+            Verdict::PassAfterRefusing(n) => self.write(
+                Level::Warning,
+                format!(
+                    "{n} log lines left out: more than {PER_SECOND} a second, after a burst of {BURST}"
+                ),
+            ),
+        }
+        self.write(level, sanitize(&msg.to_string()));
+    }
+
+    /// Writes one sanitised line to every sink that wants `level`.
+    fn write(&self, level: Level, message: String) {
+        let inner = &*self.inner;
+        let config = &inner.config;
+        let want_syslog = config.syslog && level <= config.syslog_level;
+        let want_terminal = config.terminal && level <= config.terminal_level;
         let now = SystemTime::now();
         if let Some(capture) = &inner.capture {
             let mut records = lock(capture);
@@ -652,6 +678,37 @@ mod tests {
         assert_eq!(r[1].message, "e 1");
         assert!(cap.contains("e 1"));
         assert_eq!(cap.text(), "debug: d\nerr: e 1\n");
+    }
+
+    #[test]
+    fn a_storm_of_lines_is_cut_and_critical_lines_still_pass() {
+        let (log, cap) = Logger::memory("t");
+        let sent = BURST + 200;
+        for i in 0..sent {
+            log.info(format_args!("carrier lost {i}"));
+        }
+        log.log(Level::Crit, "the service is down");
+        let r = cap.records();
+        // The burst, and at most a few refilled tokens on a slow machine.
+        let kept = r
+            .iter()
+            .filter(|r| r.message.starts_with("carrier"))
+            .count() as u32;
+        assert!((BURST..BURST + 20).contains(&kept), "{kept} kept");
+        // Every line left out is counted in a summary (one, unless a token
+        // came back during the storm), and the critical line is written.
+        let suffix = format!(
+            " log lines left out: more than {PER_SECOND} a second, after a burst of {BURST}"
+        );
+        let left_out: u32 = r
+            .iter()
+            .filter(|r| r.level == Level::Warning)
+            .map(|r| r.message.strip_suffix(&suffix).expect("a summary"))
+            .map(|n| n.parse::<u32>().expect("a count"))
+            .sum();
+        assert_eq!(left_out, sent - kept, "{}", cap.text());
+        assert!(r[r.len() - 2].message.ends_with(&suffix));
+        assert_eq!(r[r.len() - 1].message, "the service is down");
     }
 
     /// A private "syslogd" on a socket in a temp dir: what the logger sends

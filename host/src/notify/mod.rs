@@ -6,7 +6,8 @@
 //!
 //! - [`Logger`] (in [`log`]): the one log every part of the daemon writes
 //!   to; syslog datagrams to `/dev/log` and/or level-tagged, timestamped
-//!   terminal lines. Never blocks.
+//!   terminal lines. Never blocks, and a storm of lines is cut to a
+//!   steady rate ([`budget`]).
 //! - [`Mailer`] (in [`mail`]): one `sendmail` child per message, fed and
 //!   reaped from the event loop, bounded in time, concurrency and rate.
 //! - [`Spool`] (in [`spool`]): every message a file until `sendmail` took
@@ -60,6 +61,7 @@
 
 #![warn(missing_docs)]
 
+pub mod budget;
 pub mod log;
 pub mod mail;
 pub mod spool;

@@ -586,7 +586,7 @@ impl<N: Node> Runtime<N> {
             Ok(r) => {
                 if r.restart != self.settings {
                     self.log.warning(
-                        "the new configuration changes addresses, interfaces, the interval, the \
+                        "the new configuration changes addresses, interfaces, the peer, the interval, the \
                          port, the witness or the mail spool directory: those take effect only \
                          after a restart (systemctl restart); keys, mail and script settings are \
                          applied now",

@@ -63,7 +63,7 @@ fn runtime<N: Node>(node: N, program: Program, clock: &FakeClock) -> (Runtime<N>
     let setup = Setup {
         log: log.clone(),
         io: Io {
-            ports: Ports::open(&[], &[], 1).expect("no channels"),
+            ports: Ports::open(&[], &[], 1, crate::net::Senders::Any).expect("no channels"),
             netlink,
             carrier,
             probe: None,
@@ -102,6 +102,7 @@ fn runtime<N: Node>(node: N, program: Program, clock: &FakeClock) -> (Runtime<N>
             spool_dir: dir.join("spool"),
             daemon: DaemonSettings::Heartbeatd {
                 targets: Vec::new(),
+                peer: None,
             },
         },
     };
