@@ -827,6 +827,7 @@ fn run_daemon_loop<N: Node>(
             spool_dir: dir.path().join("spool"),
             daemon: DaemonSettings::Heartbeatd {
                 targets: Vec::new(),
+                peer: None,
             },
         },
     };
