@@ -7,8 +7,9 @@
 //! `FAILOVER_PEER_IP_PAIRS` (failoverd's `interface:pub_addr[/mask]`
 //! triplets) and `FAILOVER_EMAIL_RECIPIENT` (who is mailed; `root` when
 //! unset); ours add `FAILOVER_SECONDARY_IP` (heartbeatd's `--peer`) and
-//! `FAILOVER_SPOOL_DIR` (`--spool-dir`). The command line wins over the
-//! file ([`crate::config::options`]).
+//! `FAILOVER_SPOOL_DIR` (`--spool-dir`); and every other option has a key
+//! of its own ([`super::filekeys`]). The command line wins over the file
+//! ([`crate::config::options`]).
 //!
 //! The syntax is the subset of `sh` such files use, so the same file can
 //! still be sourced by a shell script: `#` comments, blank lines, an
@@ -17,11 +18,13 @@
 //! literally (with a warning), because the daemon must not run commands or
 //! depend on its environment to read its configuration. A malformed line is
 //! a problem (the daemon does not guess), reported with `file:line` and the
-//! text; an unknown key is only a warning.
+//! text; an unknown key is a warning when a daemon starts and a problem for
+//! `-n`, with the closest known key when one is near.
 
 use std::io;
 use std::path::{Path, PathBuf};
 
+use super::filekeys::{closest_key, OPTION_KEYS};
 use crate::config::cli::Problem;
 
 /// Where the configuration file is looked for when `--config` is not given.
@@ -45,7 +48,7 @@ pub const KEY_EMAIL_RECIPIENT: &str = "FAILOVER_EMAIL_RECIPIENT";
 /// Where notification mail is spooled (`--spool-dir`; default
 /// `/var/spool/failover`). Not Apple's.
 pub const KEY_SPOOL_DIR: &str = "FAILOVER_SPOOL_DIR";
-/// The keys this file may set; any other is ignored with a warning.
+/// The keys read here, besides the option keys of [`super::filekeys`].
 pub const KNOWN_KEYS: [&str; 6] = [
     KEY_BCAST_IPS,
     KEY_PEER_IP,
@@ -54,6 +57,13 @@ pub const KNOWN_KEYS: [&str; 6] = [
     KEY_SECONDARY_IP,
     KEY_SPOOL_DIR,
 ];
+
+/// Every key the file may set.
+pub fn all_keys() -> impl Iterator<Item = &'static str> + Clone {
+    KNOWN_KEYS
+        .into_iter()
+        .chain(OPTION_KEYS.iter().map(|k| k.key))
+}
 
 /// One value read from the file, with the line it came from so that a
 /// message about it can point there.
@@ -92,7 +102,13 @@ pub struct HostConfig {
     pub secondary_ip: Option<Setting>,
     /// `FAILOVER_SPOOL_DIR` (`--spool-dir`).
     pub spool_dir: Option<Setting>,
-    /// Unknown keys, repeated keys, literal `$`: worth logging, not fatal.
+    /// The keys that stand for one option each ([`super::filekeys`]).
+    pub options: Vec<(&'static str, Setting)>,
+    /// Unknown keys, each with its place and a "did you mean" when a known
+    /// key is close: a warning when the daemon starts, a problem for `-n`
+    /// (what the administrator meant is not what would run).
+    pub unknown: Vec<String>,
+    /// Repeated keys, literal `$`: worth logging, not fatal.
     pub warnings: Vec<String>,
     /// Malformed lines and unreadable files: the daemon refuses to start.
     pub problems: Vec<Problem>,
@@ -169,11 +185,30 @@ impl HostConfig {
             KEY_EMAIL_RECIPIENT => &mut self.email_recipient,
             KEY_SECONDARY_IP => &mut self.secondary_ip,
             KEY_SPOOL_DIR => &mut self.spool_dir,
-            _ => {
-                self.warnings
-                    .push(format!("{here}: unknown key {key} ignored"));
-                return;
-            }
+            _ => match OPTION_KEYS.iter().find(|k| k.key == key) {
+                Some(k) => {
+                    let setting = Setting { value, line };
+                    match self.options.iter_mut().find(|(o, _)| *o == k.key) {
+                        Some((_, old)) => {
+                            self.warnings.push(format!(
+                                "{here}: {key} is set again; this value replaces the one on line {}",
+                                old.line
+                            ));
+                            *old = setting;
+                        }
+                        None => self.options.push((k.key, setting)),
+                    }
+                    return;
+                }
+                None => {
+                    let hint = closest_key(key, all_keys())
+                        .map(|k| format!(" (did you mean {k}?)"))
+                        .unwrap_or_default();
+                    self.unknown
+                        .push(format!("{here}: unknown key {key}{hint}"));
+                    return;
+                }
+            },
         };
         if let Some(old) = slot {
             self.warnings.push(format!(
@@ -182,6 +217,11 @@ impl HostConfig {
             ));
         }
         *slot = Some(Setting { value, line });
+    }
+
+    /// The value of an option key ([`super::filekeys::OPTION_KEYS`]).
+    pub fn option(&self, key: &str) -> Option<&Setting> {
+        self.options.iter().find(|(k, _)| *k == key).map(|(_, s)| s)
     }
 
     /// Where a setting came from, for messages: `KEY at /path:line`.
@@ -493,6 +533,36 @@ mod tests {
     }
 
     #[test]
+    fn option_keys_are_kept_and_near_misses_named() {
+        let c = parse(
+            "FAILOVER_INTERVAL=10\n\
+             FAILOVER_INTERVALL=20\n\
+             HEARTBEATD_ARGS=\"--service pub0:192.0.2.10\"\n\
+             FAILOVER_INTERVAL=30\n",
+        );
+        assert_eq!(
+            c.option("FAILOVER_INTERVAL")
+                .map(|s| (s.value.as_str(), s.line)),
+            Some(("30", 4))
+        );
+        assert_eq!(
+            c.unknown,
+            [
+                "/etc/default/failover:2: unknown key FAILOVER_INTERVALL (did you mean \
+                 FAILOVER_INTERVAL?)",
+                "/etc/default/failover:3: unknown key HEARTBEATD_ARGS",
+            ]
+        );
+        assert_eq!(
+            c.warnings,
+            [
+                "/etc/default/failover:4: FAILOVER_INTERVAL is set again; this value replaces the \
+              one on line 1"
+            ]
+        );
+    }
+
+    #[test]
     fn warnings_for_unknown_repeated_and_literal_expansion() {
         let c = parse(
             "IPFORWARDING=-YES-\n\
@@ -503,9 +573,12 @@ mod tests {
         );
         assert!(c.problems.is_empty());
         assert_eq!(
+            c.unknown,
+            ["/etc/default/failover:1: unknown key IPFORWARDING"]
+        );
+        assert_eq!(
             c.warnings,
             [
-                "/etc/default/failover:1: unknown key IPFORWARDING ignored",
                 "/etc/default/failover:3: FAILOVER_PEER_IP is set again; this value replaces the \
                  one on line 2",
                 "/etc/default/failover:4: FAILOVER_EMAIL_RECIPIENT: '$' and '`' are taken \

@@ -5,6 +5,7 @@
 //! last two found; the daemon runs from their result.
 
 pub mod cli;
+pub mod filekeys;
 pub mod hostconfig;
 pub mod options;
 pub mod plan;

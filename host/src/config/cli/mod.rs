@@ -276,7 +276,8 @@ impl CommonArgs {
     mut_arg("witness", |a| a.help("The witness's address on the private network")),
     mut_arg("pid_file", |a| a.help("Write the daemon's process id here [default: /run/failoverd.pid]")),
     after_help = "Configuration file keys (the command line wins): FAILOVER_PEER_IP, \
-                  FAILOVER_PEER_IP_PAIRS, FAILOVER_EMAIL_RECIPIENT, FAILOVER_SPOOL_DIR.\n\
+                  FAILOVER_PEER_IP_PAIRS, FAILOVER_EMAIL_RECIPIENT, FAILOVER_SPOOL_DIR, and \
+                  one per option (FAILOVER_INTERVAL, FAILOVER_DEADTIME, ...: failoverd(8)).\n\
                   Exit status: 0 success, 1 failure at run time, 3 --status: not running, \
                   64 usage, 66 unreadable file, 77 not root, \
                   78 configuration problem."
@@ -328,7 +329,8 @@ pub struct FailoverdArgs {
     )),
     mut_arg("pid_file", |a| a.help("Write the daemon's process id here [default: /run/heartbeatd.pid]")),
     after_help = "Configuration file keys (the command line wins): FAILOVER_BCAST_IPS, \
-                  FAILOVER_SECONDARY_IP, FAILOVER_EMAIL_RECIPIENT, FAILOVER_SPOOL_DIR.\n\
+                  FAILOVER_SECONDARY_IP, FAILOVER_EMAIL_RECIPIENT, FAILOVER_SPOOL_DIR, and \
+                  one per option (FAILOVER_SERVICES, FAILOVER_INTERVAL, ...: heartbeatd(8)).\n\
                   Exit status: 0 success, 1 failure at run time, 3 --status: not running, \
                   64 usage, 66 unreadable file, 77 not root, \
                   78 configuration problem."

@@ -15,6 +15,7 @@ use crate::config::cli::{
     InterfaceName, Program, StartupError, DEFAULT_SCRIPTS_DIR, DEFAULT_SCRIPT_TIMEOUT_SECS,
     MAX_SCRIPT_TIMEOUT_SECS, MSG_INVALID_IP,
 };
+use crate::config::filekeys::fill_failoverd;
 use crate::config::hostconfig::{HostConfig, KEY_PEER_IP, KEY_PEER_IP_PAIRS};
 
 impl FailoverdOptions {
@@ -27,7 +28,10 @@ impl FailoverdOptions {
         file: &HostConfig,
     ) -> Result<FailoverdOptions, StartupError> {
         let program = Program::Failoverd;
-        let mut c = Collector::new(file);
+        let mut args = args.clone();
+        let origins = fill_failoverd(&mut args, file);
+        let args = &args;
+        let mut c = Collector::new(file, &args.common, origins);
         let (mut common, interval_ok) = resolve_common(program, &args.common, file, &mut c);
         let interval = common.interval;
 
@@ -39,12 +43,16 @@ impl FailoverdOptions {
                 Some(ms) => DeadTime::Fixed(Duration::from_millis(ms)),
                 None => {
                     dead_time_ok = false;
-                    c.usage(value_error(
-                        "Invalid dead time",
-                        t,
+                    let name = c.name("--deadtime");
+                    c.bad(
                         "--deadtime",
-                        Some("give milliseconds, or \"auto\""),
-                    ));
+                        value_error(
+                            "Invalid dead time",
+                            t,
+                            &name,
+                            Some("give milliseconds, or \"auto\""),
+                        ),
+                    );
                     DeadTime::Fixed(interval.saturating_mul(3))
                 }
             },
@@ -53,12 +61,11 @@ impl FailoverdOptions {
             None => Duration::ZERO,
             Some(t) => parse_digits(t).map_or_else(
                 || {
-                    c.usage(value_error(
-                        "Invalid hold-down",
-                        t,
+                    let name = c.name("--hold-down");
+                    c.bad(
                         "--hold-down",
-                        Some("give milliseconds"),
-                    ));
+                        value_error("Invalid hold-down", t, &name, Some("give milliseconds")),
+                    );
                     Duration::ZERO
                 },
                 Duration::from_millis,
@@ -68,12 +75,16 @@ impl FailoverdOptions {
             None if args.common.witness.is_some() => WitnessMode::Required,
             None => WitnessMode::Off,
             Some(t) => WitnessMode::parse(t).unwrap_or_else(|| {
-                c.usage(value_error(
-                    "Invalid witness policy",
-                    t,
+                let name = c.name("--witness-policy");
+                c.bad(
                     "--witness-policy",
-                    Some("give off, preferred or required"),
-                ));
+                    value_error(
+                        "Invalid witness policy",
+                        t,
+                        &name,
+                        Some("give off, preferred or required"),
+                    ),
+                );
                 WitnessMode::Off
             }),
         };
@@ -89,12 +100,16 @@ impl FailoverdOptions {
             Some(t) => match parse_digits(t) {
                 Some(s) if (1..=MAX_SCRIPT_TIMEOUT_SECS).contains(&s) => Duration::from_secs(s),
                 _ => {
-                    c.usage(value_error(
-                        "Invalid script timeout",
-                        t,
+                    let name = c.name("--script-timeout");
+                    c.bad(
                         "--script-timeout",
-                        Some("give whole seconds from 1 to 86400"),
-                    ));
+                        value_error(
+                            "Invalid script timeout",
+                            t,
+                            &name,
+                            Some("give whole seconds from 1 to 86400"),
+                        ),
+                    );
                     Duration::from_secs(DEFAULT_SCRIPT_TIMEOUT_SECS)
                 }
             },

@@ -12,6 +12,7 @@ use super::{
 use crate::config::cli::{
     parse_ipv4, parse_service_addr, AddrUse, HeartbeatdArgs, Program, StartupError,
 };
+use crate::config::filekeys::fill_heartbeatd;
 use crate::config::hostconfig::{HostConfig, KEY_BCAST_IPS, KEY_SECONDARY_IP};
 
 impl HeartbeatdOptions {
@@ -23,20 +24,28 @@ impl HeartbeatdOptions {
         file: &HostConfig,
     ) -> Result<HeartbeatdOptions, StartupError> {
         let program = Program::Heartbeatd;
-        let mut c = Collector::new(file);
+        let mut args = args.clone();
+        let origins = fill_heartbeatd(&mut args, file);
+        let args = &args;
+        let mut c = Collector::new(file, &args.common, origins);
         let (mut common, interval_ok) = resolve_common(program, &args.common, file, &mut c);
         let message = args.message.clone().unwrap_or_default();
         if message.len() > MAX_MESSAGE_LEN {
-            c.usage(format!(
-                "Message too long: {} bytes (-m): heartbeats carry at most {MAX_MESSAGE_LEN}",
-                message.len()
-            ));
+            let name = c.name("--message");
+            c.bad(
+                "--message",
+                format!(
+                    "Message too long: {} bytes ({name}): heartbeats carry at most \
+                     {MAX_MESSAGE_LEN}",
+                    message.len()
+                ),
+            );
         }
         let mut services = Vec::new();
         for p in &args.service {
-            match parse_service_addr(p, "--service") {
+            match parse_service_addr(p, &c.name("--service")) {
                 Ok(s) => services.push(s),
-                Err(es) => es.into_iter().for_each(|e| c.usage(e)),
+                Err(es) => es.into_iter().for_each(|e| c.bad("--service", e)),
             }
         }
         let from_file = args.targets.is_empty();

@@ -36,6 +36,7 @@ use crate::config::cli::{
     RunMode, ServiceAddress, StartupError, DEFAULT_INTERVAL_MS, DEFAULT_PORT, DEFAULT_SENDMAIL,
     DEFAULT_SPOOL_DIR, MAX_INTERVAL_MS,
 };
+use crate::config::filekeys::Origins;
 use crate::config::hostconfig::{HostConfig, KEY_EMAIL_RECIPIENT, KEY_SPOOL_DIR};
 use crate::config::recipients::parse_recipients;
 use crate::net::AnnouncePlan;
@@ -235,13 +236,52 @@ where
 struct Collector {
     problems: Vec<Problem>,
     warnings: Vec<String>,
+    /// Which options the file supplied.
+    origins: Origins,
 }
 
 impl Collector {
-    fn new(file: &HostConfig) -> Self {
-        Collector {
+    /// Starts with the file's warnings; its unknown keys are problems for
+    /// `-n` (it checks what would run, and a key the daemon does not know
+    /// is a setting that would not), warnings for a start.
+    fn new(file: &HostConfig, common: &CommonArgs, origins: Origins) -> Self {
+        let mut c = Collector {
             problems: Vec::new(),
             warnings: file.warnings.clone(),
+            origins,
+        };
+        for u in &file.unknown {
+            if common.no_run {
+                c.config(format!(
+                    "{u}: a daemon would ignore it (the keys it reads: the CONFIGURATION section \
+                     of its man page)"
+                ));
+            } else {
+                c.warnings.push(format!("{u} ignored"));
+            }
+        }
+        c
+    }
+
+    /// How a message names the value of `flag`: the option, or the file's
+    /// key and line.
+    fn name(&self, flag: &str) -> String {
+        self.origins.name(flag)
+    }
+
+    /// A bad value of `flag`: a usage error from the command line, a
+    /// configuration problem (naming the key and line) from the file.
+    fn bad(&mut self, flag: &str, m: impl Into<String>) {
+        let m = m.into();
+        if self.origins.from_file(flag) {
+            let name = self.name(flag);
+            if m.contains(&name) {
+                self.config(m);
+            } else {
+                self.config(format!("{m} (from {name})"));
+            }
+        } else {
+            self.usage(m);
         }
     }
 
@@ -293,14 +333,14 @@ fn resolve_common(
 ) -> (CommonOptions, bool) {
     let port = match a.port.as_deref() {
         Some(p) => parse_port(p).unwrap_or_else(|e| {
-            c.usage(e);
+            c.bad("--port", e);
             DEFAULT_PORT
         }),
         None => DEFAULT_PORT,
     };
     let facility = match a.syslog.as_deref() {
         Some(f) => Facility::parse(f).unwrap_or_else(|e| {
-            c.usage(e.to_string());
+            c.bad("--syslog", e.to_string());
             Facility::default()
         }),
         None => Facility::default(),
@@ -309,24 +349,28 @@ fn resolve_common(
     let interval = match a.interval.as_deref() {
         Some(t) => parse_interval(t).unwrap_or_else(|| {
             interval_ok = false;
-            c.usage(value_error(
-                "Invalid interval",
-                t,
+            let name = c.name("--interval");
+            c.bad(
                 "--interval",
-                Some(&format!("give milliseconds from 1 to {MAX_INTERVAL_MS}")),
-            ));
+                value_error(
+                    "Invalid interval",
+                    t,
+                    &name,
+                    Some(&format!("give milliseconds from 1 to {MAX_INTERVAL_MS}")),
+                ),
+            );
             Duration::from_millis(DEFAULT_INTERVAL_MS)
         }),
         None => Duration::from_millis(DEFAULT_INTERVAL_MS),
     };
     let witness = a.witness.as_deref().and_then(|w| {
-        parse_ipv4(w, "--witness", AddrUse::Host)
-            .map_err(|e| c.usage(e))
+        parse_ipv4(w, &c.name("--witness"), AddrUse::Host)
+            .map_err(|e| c.bad("--witness", e))
             .ok()
     });
     let probe = a.probe.as_deref().and_then(|w| {
-        parse_ipv4(w, "--probe", AddrUse::Host)
-            .map_err(|e| c.usage(e))
+        parse_ipv4(w, &c.name("--probe"), AddrUse::Host)
+            .map_err(|e| c.bad("--probe", e))
             .ok()
     });
     let email_recipient = match &file.email_recipient {
@@ -364,23 +408,29 @@ fn resolve_common(
     if let Some(t) = a.arp_count.as_deref() {
         match parse_digits(t).and_then(|n| u8::try_from(n).ok()) {
             Some(n) => announce.rounds = n,
-            None => c.usage(value_error(
-                "Invalid gratuitous ARP count",
-                t,
+            None => c.bad(
                 "--arp-count",
-                Some("give a number of rounds from 1 to 50"),
-            )),
+                value_error(
+                    "Invalid gratuitous ARP count",
+                    t,
+                    &c.name("--arp-count"),
+                    Some("give a number of rounds from 1 to 50"),
+                ),
+            ),
         }
     }
     if let Some(t) = a.arp_spacing.as_deref() {
         match parse_digits(t) {
             Some(ms) => announce.spacing = Duration::from_millis(ms),
-            None => c.usage(value_error(
-                "Invalid gratuitous ARP spacing",
-                t,
+            None => c.bad(
                 "--arp-spacing",
-                Some("give milliseconds from 0 to 10000"),
-            )),
+                value_error(
+                    "Invalid gratuitous ARP spacing",
+                    t,
+                    &c.name("--arp-spacing"),
+                    Some("give milliseconds from 0 to 10000"),
+                ),
+            ),
         }
     }
     if let Err(why) = announce.validate() {

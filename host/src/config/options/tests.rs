@@ -731,7 +731,7 @@ fn heartbeatd_messages() {
     let long = "x".repeat(65);
     assert_eq!(
         h_one(&["-m", &long, "198.51.100.255"]),
-        "Message too long: 65 bytes (-m): heartbeats carry at most 64"
+        "Message too long: 65 bytes (--message): heartbeats carry at most 64"
     );
     assert!(
         heartbeatd(&["-m", &"x".repeat(64), "198.51.100.255"], &no_file())
@@ -1132,4 +1132,104 @@ fn from_args_reads_the_named_config_file() {
         failoverd_from_args(["failoverd", "--help"]),
         Ok(Invocation::Help(_))
     ));
+}
+
+/// Every option has a key in the file; the command line wins option by
+/// option; a file shared by both servers sets each daemon's own keys.
+#[test]
+fn every_option_can_come_from_the_file_and_the_command_line_wins() {
+    let f = file(
+        "FAILOVER_PEER_IP=198.51.100.1\n\
+         FAILOVER_PEER_IP_PAIRS=pub0:192.0.2.10\n\
+         FAILOVER_BCAST_IPS=\"198.51.100.255 192.0.2.255\"\n\
+         FAILOVER_INTERVAL=10\n\
+         FAILOVER_DEADTIME=40\n\
+         FAILOVER_HOLD_DOWN=20\n\
+         FAILOVER_WITNESS=198.51.100.3\n\
+         FAILOVER_WITNESS_POLICY=preferred\n\
+         FAILOVER_SCRIPT_TIMEOUT=7\n\
+         FAILOVER_SCRIPTS_DIR=/srv/failover\n\
+         FAILOVER_PORT=1700\n\
+         FAILOVER_ARP_COUNT=5\n\
+         FAILOVER_STATE_DIR=/srv/state\n\
+         FAILOVER_SERVICES=\"pub0:192.0.2.10 pub0:192.0.2.11/32\"\n\
+         FAILOVER_MESSAGE=\"rack 4\"\n",
+    );
+    let o = failoverd(&[], &f);
+    assert_eq!(o.common.interval, Duration::from_millis(10));
+    assert_eq!(o.dead_time, DeadTime::Fixed(Duration::from_millis(40)));
+    assert_eq!(o.hold_down, Duration::from_millis(20));
+    assert_eq!(o.common.witness, Some(ip("198.51.100.3")));
+    assert_eq!(o.witness_mode, WitnessMode::Preferred);
+    assert_eq!(o.script_timeout, Duration::from_secs(7));
+    assert_eq!(o.scripts_dir, Path::new("/srv/failover"));
+    assert_eq!(o.common.port, 1700);
+    assert_eq!(o.common.announce.rounds, 5);
+    assert_eq!(o.common.state_dir, Path::new("/srv/state"));
+    assert!(o.common.warnings.is_empty(), "{:?}", o.common.warnings);
+    // The command line wins, one option at a time.
+    let o = failoverd(&["--interval", "20", "--deadtime", "auto"], &f);
+    assert_eq!(o.common.interval, Duration::from_millis(20));
+    assert!(matches!(o.dead_time, DeadTime::Adaptive(_)));
+    assert_eq!(o.hold_down, Duration::from_millis(20));
+
+    let h = heartbeatd(&[], &f);
+    assert_eq!(h.common.interval, Duration::from_millis(10));
+    assert_eq!(h.message, "rack 4");
+    let services: Vec<String> = h.services.iter().map(ToString::to_string).collect();
+    assert_eq!(services, ["pub0:192.0.2.10", "pub0:192.0.2.11/32"]);
+    // Any --service replaces the file's list.
+    let h = heartbeatd(&["--service", "pub1:192.0.2.20"], &f);
+    assert_eq!(h.services.len(), 1);
+}
+
+/// A bad value from the file is a configuration problem (exit 78) that
+/// names the key and its line, not the option the administrator never
+/// typed; an unknown key is a problem for -n, with the key meant.
+#[test]
+fn bad_file_values_name_their_key_and_unknown_keys_fail_the_check() {
+    let f = file(
+        "FAILOVER_PEER_IP=198.51.100.1\n\
+         FAILOVER_PEER_IP_PAIRS=pub0:192.0.2.10\n\
+         FAILOVER_INTERVAL=often\n\
+         FAILOVER_WITNESS=198.51.100.300\n\
+         FAILOVER_DEADTIM=40\n",
+    );
+    let e = f_err(&[], &f);
+    assert_eq!(e.exit_code(), EXIT_CONFIG, "{e}");
+    let text = e.to_string();
+    assert!(
+        text.contains("FAILOVER_INTERVAL at /etc/default/failover:3"),
+        "{text}"
+    );
+    assert!(
+        text.contains("FAILOVER_WITNESS at /etc/default/failover:4"),
+        "{text}"
+    );
+    assert!(!text.contains("--interval"), "{text}");
+    // Started for real, the unknown key is a warning ...
+    let ok = file(
+        "FAILOVER_PEER_IP=198.51.100.1\n\
+         FAILOVER_PEER_IP_PAIRS=pub0:192.0.2.10\n\
+         FAILOVER_DEADTIM=40\n",
+    );
+    let o = failoverd(&[], &ok);
+    assert_eq!(
+        o.common.warnings,
+        ["/etc/default/failover:3: unknown key FAILOVER_DEADTIM (did you mean FAILOVER_DEADTIME?) \
+          ignored"]
+    );
+    // ... and a problem for -n, which checks what would run.
+    let e = f_err(&["-n"], &ok);
+    assert_eq!(e.exit_code(), EXIT_CONFIG, "{e}");
+    assert!(
+        e.to_string()
+            .contains("unknown key FAILOVER_DEADTIM (did you mean FAILOVER_DEADTIME?)"),
+        "{e}"
+    );
+    // The Debian habit: a whole command line in one key.
+    let debian =
+        file("FAILOVER_BCAST_IPS=198.51.100.255\nHEARTBEATD_ARGS=\"--service pub0:192.0.2.10\"\n");
+    let e = h_err(&["-n"], &debian);
+    assert!(e.to_string().contains("unknown key HEARTBEATD_ARGS"), "{e}");
 }

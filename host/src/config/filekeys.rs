@@ -1,0 +1,234 @@
+//! The configuration file's keys for the command-line options: every
+//! option a deployment sets has a key in `/etc/default/failover`, so the
+//! units run the daemons without arguments and `-n` checks exactly what
+//! systemd runs. The command line still wins, option by option.
+//!
+//! Apple's keys (`FAILOVER_BCAST_IPS`, `FAILOVER_PEER_IP`,
+//! `FAILOVER_PEER_IP_PAIRS`, `FAILOVER_EMAIL_RECIPIENT`) and ours that
+//! stand for positional arguments or have their own rules
+//! (`FAILOVER_SECONDARY_IP`, `FAILOVER_SPOOL_DIR`) are read in
+//! [`super::hostconfig`]; the keys here stand for one option each and are
+//! applied the same way: the file's value is used where the command line
+//! does not give the option ([`fill`]), and a message about a bad value
+//! names the key and its line instead of the option.
+
+use std::path::PathBuf;
+
+use super::cli::{CommonArgs, FailoverdArgs, HeartbeatdArgs};
+use super::hostconfig::HostConfig;
+
+/// Which daemon reads a key. A file shared by both servers may set every
+/// key: each daemon ignores the other's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reader {
+    /// Both daemons.
+    Both,
+    /// `failoverd` only.
+    Failoverd,
+    /// `heartbeatd` only.
+    Heartbeatd,
+}
+
+/// One key that stands for one command-line option.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OptionKey {
+    /// The key, `FAILOVER_…`.
+    pub key: &'static str,
+    /// The option it stands for, as written on the command line.
+    pub flag: &'static str,
+    /// Who reads it.
+    pub reader: Reader,
+}
+
+const fn key(key: &'static str, flag: &'static str, reader: Reader) -> OptionKey {
+    OptionKey { key, flag, reader }
+}
+
+/// Every key that stands for an option.
+pub const OPTION_KEYS: [OptionKey; 17] = [
+    key("FAILOVER_PORT", "--port", Reader::Both),
+    key("FAILOVER_SYSLOG_FACILITY", "--syslog", Reader::Both),
+    key("FAILOVER_INTERVAL", "--interval", Reader::Both),
+    key("FAILOVER_WITNESS", "--witness", Reader::Both),
+    key("FAILOVER_PROBE", "--probe", Reader::Both),
+    key("FAILOVER_KEY_FILE", "--key-file", Reader::Both),
+    key("FAILOVER_SENDMAIL", "--sendmail", Reader::Both),
+    key("FAILOVER_STATE_DIR", "--state-dir", Reader::Both),
+    key("FAILOVER_ARP_COUNT", "--arp-count", Reader::Both),
+    key("FAILOVER_ARP_SPACING", "--arp-spacing", Reader::Both),
+    key("FAILOVER_DEADTIME", "--deadtime", Reader::Failoverd),
+    key("FAILOVER_HOLD_DOWN", "--hold-down", Reader::Failoverd),
+    key(
+        "FAILOVER_WITNESS_POLICY",
+        "--witness-policy",
+        Reader::Failoverd,
+    ),
+    key("FAILOVER_SCRIPTS_DIR", "--scripts-dir", Reader::Failoverd),
+    key(
+        "FAILOVER_SCRIPT_TIMEOUT",
+        "--script-timeout",
+        Reader::Failoverd,
+    ),
+    key("FAILOVER_MESSAGE", "--message", Reader::Heartbeatd),
+    key("FAILOVER_SERVICES", "--service", Reader::Heartbeatd),
+];
+
+/// The key that stands for `flag`, if any.
+pub fn key_of(flag: &str) -> Option<&'static OptionKey> {
+    OPTION_KEYS.iter().find(|k| k.flag == flag)
+}
+
+/// Where each option's value came from, for messages: the options the
+/// file supplied, with `KEY at FILE:LINE`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Origins {
+    from_file: Vec<(&'static str, String)>,
+}
+
+impl Origins {
+    /// How a message names the value of `flag`: the option, or the key and
+    /// line it came from.
+    pub fn name(&self, flag: &str) -> String {
+        self.from_file
+            .iter()
+            .find(|(f, _)| *f == flag)
+            .map_or_else(|| flag.to_owned(), |(_, at)| at.clone())
+    }
+
+    /// Whether the value of `flag` came from the file (a bad one is then a
+    /// configuration problem, not a usage error).
+    pub fn from_file(&self, flag: &str) -> bool {
+        self.from_file.iter().any(|(f, _)| *f == flag)
+    }
+}
+
+/// Takes `flag`'s value from the file into `slot` when the command line
+/// left it empty.
+fn take<T>(
+    file: &HostConfig,
+    origins: &mut Origins,
+    flag: &'static str,
+    slot: &mut Option<T>,
+    make: impl FnOnce(&str) -> T,
+) {
+    if slot.is_some() {
+        return;
+    }
+    let Some(k) = key_of(flag) else {
+        return;
+    };
+    if let Some(s) = file.option(k.key) {
+        *slot = Some(make(s.value.trim()));
+        origins.from_file.push((flag, file.context(k.key, s)));
+    }
+}
+
+/// Fills the options both daemons take from the file, where the command
+/// line did not give them.
+fn fill_common(a: &mut CommonArgs, file: &HostConfig, o: &mut Origins) {
+    let text = str::to_owned;
+    let path = |v: &str| PathBuf::from(v);
+    take(file, o, "--port", &mut a.port, text);
+    take(file, o, "--syslog", &mut a.syslog, text);
+    take(file, o, "--interval", &mut a.interval, text);
+    take(file, o, "--witness", &mut a.witness, text);
+    take(file, o, "--probe", &mut a.probe, text);
+    take(file, o, "--key-file", &mut a.key_file, path);
+    take(file, o, "--sendmail", &mut a.sendmail, path);
+    take(file, o, "--state-dir", &mut a.state_dir, path);
+    take(file, o, "--arp-count", &mut a.arp_count, text);
+    take(file, o, "--arp-spacing", &mut a.arp_spacing, text);
+}
+
+/// [`fill_common`] and `failoverd`'s own options.
+pub fn fill_failoverd(a: &mut FailoverdArgs, file: &HostConfig) -> Origins {
+    let mut o = Origins::default();
+    fill_common(&mut a.common, file, &mut o);
+    let text = str::to_owned;
+    take(file, &mut o, "--deadtime", &mut a.deadtime, text);
+    take(file, &mut o, "--hold-down", &mut a.hold_down, text);
+    take(
+        file,
+        &mut o,
+        "--witness-policy",
+        &mut a.witness_policy,
+        text,
+    );
+    take(file, &mut o, "--scripts-dir", &mut a.scripts_dir, |v| {
+        PathBuf::from(v)
+    });
+    take(
+        file,
+        &mut o,
+        "--script-timeout",
+        &mut a.script_timeout,
+        text,
+    );
+    o
+}
+
+/// [`fill_common`] and `heartbeatd`'s own options. `FAILOVER_SERVICES`
+/// holds the `--service` values separated by spaces; any `--service` on
+/// the command line replaces them all.
+pub fn fill_heartbeatd(a: &mut HeartbeatdArgs, file: &HostConfig) -> Origins {
+    let mut o = Origins::default();
+    fill_common(&mut a.common, file, &mut o);
+    take(file, &mut o, "--message", &mut a.message, str::to_owned);
+    let mut services = (!a.service.is_empty()).then(|| std::mem::take(&mut a.service));
+    take(file, &mut o, "--service", &mut services, |v| {
+        v.split_whitespace().map(str::to_owned).collect()
+    });
+    a.service = services.unwrap_or_default();
+    o
+}
+
+/// The closest known key to an unknown `key`, for "did you mean": one a
+/// few edits away, or the one whose words it shares (`HEARTBEATD_ARGS`
+/// has none).
+pub fn closest_key<'a>(key: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    known
+        .into_iter()
+        .map(|k| (strsim::damerau_levenshtein(key, k), k))
+        .filter(|(d, k)| *d <= 3.max(k.len() / 4))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_is_unique_and_prefixed() {
+        for (i, k) in OPTION_KEYS.iter().enumerate() {
+            assert!(k.key.starts_with("FAILOVER_"), "{}", k.key);
+            assert!(k.flag.starts_with("--"), "{}", k.flag);
+            assert!(
+                OPTION_KEYS[i + 1..]
+                    .iter()
+                    .all(|o| o.key != k.key && o.flag != k.flag),
+                "{} twice",
+                k.key
+            );
+        }
+    }
+
+    #[test]
+    fn near_misses_get_a_suggestion_and_strangers_none() {
+        let known = OPTION_KEYS.iter().map(|k| k.key);
+        assert_eq!(
+            closest_key("FAILOVER_INTERVALL", known.clone()),
+            Some("FAILOVER_INTERVAL")
+        );
+        assert_eq!(
+            closest_key("FAILOVER_DEAD_TIME", known.clone()),
+            Some("FAILOVER_DEADTIME")
+        );
+        assert_eq!(
+            closest_key("FAILOVER_SERVICE", known.clone()),
+            Some("FAILOVER_SERVICES")
+        );
+        assert_eq!(closest_key("HEARTBEATD_ARGS", known.clone()), None);
+        assert_eq!(closest_key("IPFORWARDING", known), None);
+    }
+}
