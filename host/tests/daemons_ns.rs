@@ -582,6 +582,22 @@ fn no_run_reports_every_problem_and_exits_78() {
         assert!(text.contains(needle), "{needle} not reported:\n{text}");
     }
     assert!(!text.contains("configuration OK"), "{text}");
+    // A wrong option does not hide the interfaces' problems: one run shows
+    // the bad dead time, the bad hold-down and the missing interface; the
+    // exit status is the command line's (64).
+    let (code, text) = run(&[
+        "--deadtime",
+        "soon",
+        "--hold-down",
+        "-",
+        "198.51.100.1",
+        "nosuch0:192.0.2.11",
+    ]);
+    assert_eq!(code, Some(64), "{text}");
+    for needle in ["Invalid dead time", "Invalid hold-down", "nosuch0"] {
+        assert!(text.contains(needle), "{needle} not reported:\n{text}");
+    }
+    assert!(!text.contains("configuration OK"), "{text}");
 }
 
 /// Kills a daemon that moved to the background (not a child of the test):

@@ -26,8 +26,8 @@ use crate::config::cli::{
     Invocation, Problem, Program, ServiceAddress, StartupError, EXIT_CONFIG, EXIT_NOPERM,
 };
 use crate::config::options::{
-    failoverd_from_args, heartbeatd_from_args, node_id, to_std, CommonOptions, FailoverdOptions,
-    HeartbeatdOptions,
+    failoverd_from_args, failoverd_resolved, heartbeatd_from_args, heartbeatd_resolved, node_id,
+    to_std, CommonOptions, FailoverdOptions, HasWarnings, HeartbeatdOptions, Resolved,
 };
 use crate::config::plan::{failoverd_plan, heartbeatd_plan, Plan};
 use crate::config::privileges::check_privileges;
@@ -45,19 +45,26 @@ pub const EXIT_FAILURE: u8 = 1;
 /// `failoverd`'s `main`: `args` is the whole command line.
 pub fn failoverd_main(args: Vec<OsString>) -> u8 {
     let program = Program::Failoverd;
-    let opts = match first_step(program, failoverd_from_args(args.clone())) {
-        Ok(o) => o,
+    let (opts, problems) = match first_step(program, failoverd_resolved(args.clone())) {
+        Ok(r) => (r.options, r.problems),
         Err(code) => return code,
     };
     let mut nl = match Netlink::open() {
         Ok(nl) => nl,
         Err(e) => return fail(program, &format!("cannot open netlink: {e}")),
     };
+    // Without the primary's address or a public address there is no plan
+    // to check: the options' problems say what is missing.
+    let complete = opts.master != Ipv4Addr::UNSPECIFIED && !opts.services.is_empty();
     let mut plan = failoverd_checks(&opts, &mut nl);
+    if !complete {
+        plan.problems.clear();
+    }
     plan.problems.extend(spool_problem(&opts.common));
     if let Some(code) = check(
         program,
         &opts.common,
+        &problems,
         &plan,
         &summary_failoverd(&opts, &plan),
     ) {
@@ -106,8 +113,8 @@ pub fn failoverd_checks(opts: &FailoverdOptions, nl: &mut Netlink) -> Plan {
 /// `heartbeatd`'s `main`: `args` is the whole command line.
 pub fn heartbeatd_main(args: Vec<OsString>) -> u8 {
     let program = Program::Heartbeatd;
-    let opts = match first_step(program, heartbeatd_from_args(args.clone())) {
-        Ok(o) => o,
+    let (opts, problems) = match first_step(program, heartbeatd_resolved(args.clone())) {
+        Ok(r) => (r.options, r.problems),
         Err(code) => return code,
     };
     let mut nl = match Netlink::open() {
@@ -115,10 +122,15 @@ pub fn heartbeatd_main(args: Vec<OsString>) -> u8 {
         Err(e) => return fail(program, &format!("cannot open netlink: {e}")),
     };
     let mut plan = heartbeatd_plan(&opts, &mut nl);
+    if opts.targets.is_empty() {
+        // No target, no plan: the options' problems say so.
+        plan.problems.clear();
+    }
     plan.problems.extend(spool_problem(&opts.common));
     if let Some(code) = check(
         program,
         &opts.common,
+        &problems,
         &plan,
         &summary_heartbeatd(&opts, &plan),
     ) {
@@ -155,15 +167,23 @@ pub fn heartbeatd_main(args: Vec<OsString>) -> u8 {
     })
 }
 
-/// Handles everything that does not run the daemon: errors in the options,
-/// `-h`, `-v` and `--status`. Returns the options to run with, or the exit
-/// status.
-fn first_step<T: HasCommon>(
+/// Handles everything that does not run the daemon: errors of the command
+/// line's syntax, `-h`, `-v` and `--status`; and problems of the options
+/// unless `-n` goes on to check the rest. Returns the options as far as
+/// they resolved, or the exit status.
+fn first_step<T: HasCommon + HasWarnings>(
     program: Program,
-    parsed: Result<Invocation<T>, StartupError>,
-) -> Result<T, u8> {
+    parsed: Result<Invocation<Resolved<T>>, StartupError>,
+) -> Result<Resolved<T>, u8> {
     match parsed {
         Err(e) => {
+            eprintln!("{e}");
+            Err(e.exit_code())
+        }
+        Ok(Invocation::Run(r))
+            if !r.problems.is_empty() && !r.options.common().mode.validate_only() =>
+        {
+            let e = r.into_result().err().unwrap_or_else(|| not_a_run(program));
             eprintln!("{e}");
             Err(e.exit_code())
         }
@@ -181,11 +201,11 @@ fn first_step<T: HasCommon>(
             }
             Err(answer.exit_code())
         }
-        Ok(Invocation::Run(o)) => {
-            for w in &o.common().warnings {
+        Ok(Invocation::Run(r)) => {
+            for w in &r.options.common().warnings {
                 eprintln!("{}: warning: {w}", program.name());
             }
-            Ok(o)
+            Ok(r)
         }
     }
 }
@@ -207,12 +227,23 @@ impl HasCommon for HeartbeatdOptions {
     }
 }
 
-/// Prints the plan's warnings and problems and the privilege check; with
-/// `-n`, ends there. Returns the exit status if the daemon must not run.
-fn check(program: Program, common: &CommonOptions, plan: &Plan, summary: &str) -> Option<u8> {
+/// Prints the options' problems (only `-n` gets here with any), the plan's
+/// warnings and problems and the privilege check; with `-n`, ends there.
+/// Returns the exit status if the daemon must not run: that of the
+/// options' first problem, else 78 for the plan's.
+fn check(
+    program: Program,
+    common: &CommonOptions,
+    option_problems: &[Problem],
+    plan: &Plan,
+    summary: &str,
+) -> Option<u8> {
     let name = program.name();
     for w in &plan.warnings {
         eprintln!("{name}: warning: {w}");
+    }
+    for p in option_problems {
+        eprintln!("{name}: {p}");
     }
     for p in &plan.problems {
         eprintln!("{name}: {p}");
@@ -224,6 +255,9 @@ fn check(program: Program, common: &CommonOptions, plan: &Plan, summary: &str) -
     let privileges = check_privileges(program).err();
     if let Some(p) = &privileges {
         eprintln!("{p}");
+    }
+    if let Some(first) = option_problems.first() {
+        return Some(first.kind.exit_code());
     }
     if !plan.problems.is_empty() || !directories.is_empty() {
         return Some(EXIT_CONFIG);

@@ -8,7 +8,7 @@ use failover_core::{AdaptiveDeadTime, DeadTime, Duration, SecondaryConfig, Timin
 
 use super::{
     core_problems, default_dead_time, node_id, resolve_common, resolve_keys, Collector,
-    FailoverdOptions, WitnessMode, STAGE_TIMEOUT_SCRIPTS,
+    FailoverdOptions, Resolved, WitnessMode, STAGE_TIMEOUT_SCRIPTS,
 };
 use crate::config::cli::{
     parse_digits, parse_ipv4, parse_service_addr, value_error, AddrUse, FailoverdArgs,
@@ -27,6 +27,12 @@ impl FailoverdOptions {
         args: &FailoverdArgs,
         file: &HostConfig,
     ) -> Result<FailoverdOptions, StartupError> {
+        Self::resolve_all(args, file).into_result()
+    }
+
+    /// [`resolve`](Self::resolve), keeping the options as far as they
+    /// resolved next to every problem (for `-n`).
+    pub fn resolve_all(args: &FailoverdArgs, file: &HostConfig) -> Resolved<FailoverdOptions> {
         let program = Program::Failoverd;
         let mut args = args.clone();
         let origins = fill_failoverd(&mut args, file);
@@ -216,7 +222,7 @@ impl FailoverdOptions {
         }
 
         resolve_keys(&mut common, &mut c);
-        let mut options = FailoverdOptions {
+        let options = FailoverdOptions {
             common,
             master: master.unwrap_or(Ipv4Addr::UNSPECIFIED),
             services,
@@ -239,10 +245,7 @@ impl FailoverdOptions {
                 &mut c,
             );
         }
-        c.finish(program, |warnings| {
-            options.common.warnings = warnings;
-            options
-        })
+        c.finish(program, options)
     }
 
     /// The public interfaces, each once, in the order of their first

@@ -7,7 +7,8 @@ use failover_core::wire::MAX_MESSAGE_LEN;
 use failover_core::{PrimaryConfig, Timing};
 
 use super::{
-    core_problems, node_id, resolve_common, resolve_keys, Collector, HeartbeatdOptions, WitnessMode,
+    core_problems, node_id, resolve_common, resolve_keys, Collector, HeartbeatdOptions, Resolved,
+    WitnessMode,
 };
 use crate::config::cli::{
     parse_ipv4, parse_service_addr, AddrUse, HeartbeatdArgs, Program, StartupError,
@@ -23,6 +24,12 @@ impl HeartbeatdOptions {
         args: &HeartbeatdArgs,
         file: &HostConfig,
     ) -> Result<HeartbeatdOptions, StartupError> {
+        Self::resolve_all(args, file).into_result()
+    }
+
+    /// [`resolve`](Self::resolve), keeping the options as far as they
+    /// resolved next to every problem (for `-n`).
+    pub fn resolve_all(args: &HeartbeatdArgs, file: &HostConfig) -> Resolved<HeartbeatdOptions> {
         let program = Program::Heartbeatd;
         let mut args = args.clone();
         let origins = fill_heartbeatd(&mut args, file);
@@ -126,7 +133,7 @@ impl HeartbeatdOptions {
                  makes this primary give them up; give the secondary's private address"
             ));
         }
-        let mut options = HeartbeatdOptions {
+        let options = HeartbeatdOptions {
             common,
             targets,
             services,
@@ -139,10 +146,7 @@ impl HeartbeatdOptions {
             let config = options.primary_config(Ipv4Addr::UNSPECIFIED, 0);
             core_problems(program, &config.problems(), WitnessMode::Off, false, &mut c);
         }
-        c.finish(program, |warnings| {
-            options.common.warnings = warnings;
-            options
-        })
+        c.finish(program, options)
     }
 
     /// How many networks the primary beats on: one per target.

@@ -203,10 +203,23 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
+    into_result(failoverd_resolved(args)?)
+}
+
+/// [`failoverd_from_args`], with the options as far as they resolved next
+/// to their problems (for `-n`). `Err` only for what stops parsing (a
+/// syntax error of the command line).
+pub fn failoverd_resolved<I, T>(
+    args: I,
+) -> Result<Invocation<Resolved<FailoverdOptions>>, StartupError>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
     Ok(match parse_failoverd_args(args)? {
         Invocation::Run(a) => {
             let file = HostConfig::load(a.common.config.as_deref());
-            Invocation::Run(FailoverdOptions::resolve(&a, &file)?)
+            Invocation::Run(FailoverdOptions::resolve_all(&a, &file))
         }
         Invocation::Help(t) => Invocation::Help(t),
         Invocation::Version(t) => Invocation::Version(t),
@@ -221,11 +234,33 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
+    into_result(heartbeatd_resolved(args)?)
+}
+
+/// [`heartbeatd_from_args`], with the options as far as they resolved next
+/// to their problems (for `-n`).
+pub fn heartbeatd_resolved<I, T>(
+    args: I,
+) -> Result<Invocation<Resolved<HeartbeatdOptions>>, StartupError>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
     Ok(match parse_heartbeatd_args(args)? {
         Invocation::Run(a) => {
             let file = HostConfig::load(a.common.config.as_deref());
-            Invocation::Run(HeartbeatdOptions::resolve(&a, &file)?)
+            Invocation::Run(HeartbeatdOptions::resolve_all(&a, &file))
         }
+        Invocation::Help(t) => Invocation::Help(t),
+        Invocation::Version(t) => Invocation::Version(t),
+        Invocation::Status(p) => Invocation::Status(p),
+    })
+}
+
+/// A resolved invocation, or the error its problems make.
+fn into_result<T: HasWarnings>(i: Invocation<Resolved<T>>) -> Result<Invocation<T>, StartupError> {
+    Ok(match i {
+        Invocation::Run(r) => Invocation::Run(r.into_result()?),
         Invocation::Help(t) => Invocation::Help(t),
         Invocation::Version(t) => Invocation::Version(t),
         Invocation::Status(p) => Invocation::Status(p),
@@ -303,16 +338,68 @@ impl Collector {
         }
     }
 
-    fn finish<T>(
-        self,
-        program: Program,
-        ok: impl FnOnce(Vec<String>) -> T,
-    ) -> Result<T, StartupError> {
-        if self.problems.is_empty() {
-            Ok(ok(self.warnings))
-        } else {
-            Err(StartupError::new(program, self.problems, self.warnings))
+    /// The options as far as they resolved, with the problems found.
+    fn finish<T: HasWarnings>(self, program: Program, mut options: T) -> Resolved<T> {
+        options.set_warnings(self.warnings);
+        Resolved {
+            program,
+            options,
+            problems: self.problems,
         }
+    }
+}
+
+/// Options resolved as far as they could be, with every problem found.
+/// A value in error is replaced by its default, so `-n` can go on to check
+/// the rest of the configuration (interfaces, directories, scripts) and
+/// show every problem in one run; a daemon must not start from them
+/// ([`Resolved::into_result`]).
+#[derive(Debug, Clone)]
+pub struct Resolved<T> {
+    /// The daemon.
+    pub program: Program,
+    /// The options, defaults in place of the values in error.
+    pub options: T,
+    /// Every problem, command line first. Empty: the options are good.
+    pub problems: Vec<Problem>,
+}
+
+impl<T: HasWarnings> Resolved<T> {
+    /// The options if there was no problem, else the error listing them
+    /// all.
+    pub fn into_result(self) -> Result<T, StartupError> {
+        if self.problems.is_empty() {
+            Ok(self.options)
+        } else {
+            let warnings = self.options.warnings().to_vec();
+            Err(StartupError::new(self.program, self.problems, warnings))
+        }
+    }
+}
+
+/// Options that carry the warnings met while resolving them.
+pub trait HasWarnings {
+    /// The warnings.
+    fn warnings(&self) -> &[String];
+    /// Replaces them.
+    fn set_warnings(&mut self, warnings: Vec<String>);
+}
+
+impl HasWarnings for FailoverdOptions {
+    fn warnings(&self) -> &[String] {
+        &self.common.warnings
+    }
+    fn set_warnings(&mut self, warnings: Vec<String>) {
+        self.common.warnings = warnings;
+    }
+}
+
+impl HasWarnings for HeartbeatdOptions {
+    fn warnings(&self) -> &[String] {
+        &self.common.warnings
+    }
+    fn set_warnings(&mut self, warnings: Vec<String>) {
+        self.common.warnings = warnings;
     }
 }
 
