@@ -20,10 +20,10 @@ pub const MAX_LABELLED_IFNAME_LEN: usize = MAX_LABEL_LEN - 2;
 /// ASCII `F` for failover. Any value the kernel does not use itself would
 /// do (0 is "unspecified", 1 to 3 are the kernel's own: `kernel_lo`,
 /// `kernel_ra`, `kernel_ll`); this one is fixed so that a daemon of any
-/// version recognises what another added. An iproute2 that knows IFA_PROTO
-/// shows it as `proto 70` in `ip addr` (Debian 12's iproute2 6.1 does not
-/// show it; `heartbeatd --status`/`failoverd --status` say whether the
-/// address is on).
+/// version recognises what another added. iproute2 6.3 and later show it
+/// as `proto 70` in `ip addr` (Debian 12's 6.1 does not show it;
+/// `heartbeatd --status`/`failoverd --status` say whether the address is
+/// on).
 pub const ADDR_PROTO: u8 = 70;
 // Never one of the kernel's own (0 unspecified, 1 to 3 IFAPROT_KERNEL_*).
 const _: () = assert!(ADDR_PROTO > 3);
