@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use failover_host::config::cli::Program;
 
 use crate::netns::Netns;
-use crate::topology::{Topology, PRIVATE_BROADCAST, PUBLIC_BROADCAST, PUBLIC_IF, SERVICE};
+use crate::topology::{Topology, PRIVATE_BROADCAST, PUBLIC_BROADCAST, SERVICE};
 
 /// Where the daemons' binaries are.
 #[derive(Debug, Clone)]
@@ -440,7 +440,7 @@ pub fn start_daemon(
         Program::Heartbeatd => {
             args.extend([
                 "--service".to_owned(),
-                format!("{PUBLIC_IF}:{SERVICE}/32"),
+                format!("{}:{SERVICE}/32", t.primary.public_if),
                 PRIVATE_BROADCAST.to_string(),
                 PUBLIC_BROADCAST.to_string(),
             ]);
@@ -449,7 +449,7 @@ pub fn start_daemon(
         Program::Failoverd => {
             args.extend([
                 t.primary.private_ip.to_string(),
-                format!("{PUBLIC_IF}:{SERVICE}"),
+                format!("{}:{SERVICE}", t.secondary.public_if),
             ]);
             (&t.secondary.ns, &bins.failoverd)
         }

@@ -25,7 +25,7 @@ use crate::measure;
 use crate::netns::cleanup_stale_reporting;
 use crate::service::{service_runs, Probe, Prober};
 use crate::timeline::ms;
-use crate::topology::{CLIENT_IP, SERVICE};
+use crate::topology::{CLIENT_IP, PUBLIC_IF, SERVICE};
 use crate::witness::{self, WITNESS_IP};
 
 /// How often address ownership is sampled.
@@ -111,6 +111,7 @@ pub fn run(
         real_time: false,
         client_when_steady: false,
         limit: STEP_LIMIT,
+        public_if: PUBLIC_IF,
     })?;
     lab.srun.script(
         "PostAcq_demo",

@@ -11,7 +11,9 @@
 //! ```
 //!
 //! Used by the daemons' integration tests (host/tests) and the lab's
-//! scenarios alike.
+//! scenarios alike. One scenario names the servers' public interfaces
+//! otherwise ([`Topology::with_public_interface`]: a 15-byte name, which
+//! leaves no room for the daemons' address label).
 
 use std::io;
 use std::net::Ipv4Addr;
@@ -65,6 +67,9 @@ pub struct Server {
     pub private_ip: Ipv4Addr,
     /// Its own address on the public network.
     pub public_ip: Ipv4Addr,
+    /// Its interface on the public network ([`PUBLIC_IF`] unless the lab
+    /// was built [`Topology::with_public_interface`]).
+    pub public_if: &'static str,
 }
 
 impl Server {
@@ -76,18 +81,26 @@ impl Server {
         }
     }
 
+    /// Its interface on `net`.
+    pub fn interface(&self, net: Net) -> &'static str {
+        match net {
+            Net::Private => PRIVATE_IF,
+            Net::Public => self.public_if,
+        }
+    }
+
     /// Whether `addr` is on this server's public interface right now.
     pub fn holds(&self, addr: Ipv4Addr) -> io::Result<bool> {
         let out = self
             .ns
-            .ip(&["-4", "-o", "addr", "show", "dev", PUBLIC_IF])?;
+            .ip(&["-4", "-o", "addr", "show", "dev", self.public_if])?;
         let needle = format!("inet {addr}/");
         Ok(out.contains(&needle))
     }
 
     /// The MAC of its public interface.
     pub fn public_mac(&self) -> io::Result<String> {
-        self.ns.mac(PUBLIC_IF)
+        self.ns.mac(self.public_if)
     }
 }
 
@@ -108,6 +121,12 @@ pub struct Topology {
 impl Topology {
     /// Builds the network, every cable plugged in.
     pub fn new() -> io::Result<Topology> {
+        Topology::with_public_interface(PUBLIC_IF)
+    }
+
+    /// Builds the network with the servers' public interfaces called
+    /// `public_if` (the client's stays [`PUBLIC_IF`]).
+    pub fn with_public_interface(public_if: &'static str) -> io::Result<Topology> {
         let switch = Switch::new()?;
         switch.add_bridge(PRIVATE_BRIDGE)?;
         switch.add_bridge(PUBLIC_BRIDGE)?;
@@ -117,11 +136,12 @@ impl Topology {
                 name,
                 private_ip: Ipv4Addr::new(198, 51, 100, n),
                 public_ip: Ipv4Addr::new(192, 0, 2, n),
+                public_if,
             };
             switch.connect(PRIVATE_BRIDGE, &s.port(Net::Private), &s.ns, PRIVATE_IF)?;
-            switch.connect(PUBLIC_BRIDGE, &s.port(Net::Public), &s.ns, PUBLIC_IF)?;
+            switch.connect(PUBLIC_BRIDGE, &s.port(Net::Public), &s.ns, public_if)?;
             s.ns.add_addr(PRIVATE_IF, &format!("{}/24", s.private_ip))?;
-            s.ns.add_addr(PUBLIC_IF, &format!("{}/24", s.public_ip))?;
+            s.ns.add_addr(public_if, &format!("{}/24", s.public_ip))?;
             Ok(s)
         };
         let primary = server("primary", 1)?;
@@ -166,7 +186,7 @@ impl Topology {
     pub fn delete_interface(&self, server: &Server, net: Net) -> io::Result<()> {
         server
             .ns
-            .ip(&["link", "del", "dev", interface(net)])
+            .ip(&["link", "del", "dev", server.interface(net)])
             .map(drop)
     }
 
@@ -180,8 +200,10 @@ impl Topology {
             Net::Public => (PUBLIC_BRIDGE, server.public_ip),
         };
         self.switch
-            .connect(bridge, &server.port(net), &server.ns, interface(net))?;
-        server.ns.add_addr(interface(net), &format!("{ip}/24"))
+            .connect(bridge, &server.port(net), &server.ns, server.interface(net))?;
+        server
+            .ns
+            .add_addr(server.interface(net), &format!("{ip}/24"))
     }
 
     /// Pulls both of `server`'s cables, private first: what the server sees

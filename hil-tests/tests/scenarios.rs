@@ -42,6 +42,7 @@ use failover_core::wire::{Body, FrameRepr, HeartbeatFlags, DEFAULT_PORT, MAX_FRA
 use failover_core::{LinkId, NodeId, Role};
 use failover_host::daemon::faults::REMOVAL_FAULT_FILE;
 use failover_host::net::{build_udp_frame, parse_udp_frame};
+use failover_host::netlink::addr::{Netlink, ADDR_PROTO};
 use failover_lab::attacker::{send, Attacker, HeartbeatForger};
 use failover_lab::daemons::Profile;
 use failover_lab::faults::{ArpBlock, Direction, Loss};
@@ -1624,7 +1625,7 @@ fn a_hundred_reloads_with_mail_in_flight_neither_stall_nor_lose_it() {
 /// to see it. Deliberately not a wait for the daemon's own log line, so that
 /// a daemon that never notices fails on what it then does (or does not do).
 fn settle_after_recreate(server: &failover_lab::topology::Server, net: Net) {
-    let ifname = failover_lab::topology::interface(net);
+    let ifname = server.interface(net);
     let up =
         failover_lab::netns::wait_until(Duration::from_secs(5), Duration::from_millis(5), || {
             server
@@ -1846,4 +1847,126 @@ fn a_service_interface_recreated_while_holding_gets_its_address_back() {
         &logs,
     );
     lab.check_never_two_holders(&logs);
+}
+
+#[test]
+fn a_service_interface_with_a_15_byte_name_fails_over_and_cleans_up_after_a_kill() {
+    // Issue 12: the servers' public interface has a 15-byte name (a VLAN on
+    // a multi-port card), which leaves no room for the daemons' address
+    // label `<if>:fo`: their addresses there carry the address protocol
+    // alone (70). Takeover and failback work as anywhere; a failoverd
+    // killed while holding leaves its address behind, and the next one
+    // removes it, and only it (the interface's own address and one
+    // configured by hand carry the same bare label), before it takes over
+    // again. Before: -n and the start refused the name.
+    const LONG: &str = "enp129s0f0.1001";
+    let Some(_serial) = lab_test!() else { return };
+    let mut lab = Lab::scenario_on("long-ifname", Profile::fast(), LONG).recording_stages();
+    lab.t
+        .secondary
+        .ns
+        .add_addr(LONG, "192.0.2.20/32")
+        .expect("an address configured by hand");
+    let (hb, fo) = lab.start_both();
+    lab.check(
+        hb.logged(&format!(
+            "added 192.0.2.10/32 to {LONG} (protocol {ADDR_PROTO})"
+        )),
+        "heartbeatd added the address with the protocol as its mark",
+        &[&hb, &fo],
+    );
+
+    lab.cut_primary_off(&[&hb, &fo]);
+    lab.wait_mailed(&lab.srun, "TookOver", &[&hb, &fo]);
+    lab.wait("the takeover's mail", &[&fo], || {
+        fo.logged("mail \"TookOver\" handed to sendmail")
+    });
+    // The secondary's addresses on LONG as (address, label, protocol),
+    // sorted, read over netlink (Debian 12's `ip` does not show protocols).
+    let on_secondary = || {
+        lab.t
+            .secondary
+            .ns
+            .run(|| {
+                let mut nl = Netlink::open().expect("netlink");
+                let index = nl.link_by_name(LONG).expect(LONG).index;
+                let mut found: Vec<(String, String, u8)> = nl
+                    .addresses(index)
+                    .expect("addresses")
+                    .into_iter()
+                    .map(|a| (format!("{}/{}", a.addr, a.prefix_len), a.label, a.proto))
+                    .collect();
+                found.sort();
+                found
+            })
+            .expect("enter the namespace")
+    };
+    let entry = |cidr: &str, proto: u8| (cidr.to_owned(), LONG.to_owned(), proto);
+    let theirs = [entry("192.0.2.2/24", 0), entry("192.0.2.20/32", 0)];
+    let held = on_secondary();
+    lab.check(
+        held == [
+            entry("192.0.2.10/32", ADDR_PROTO),
+            entry("192.0.2.2/24", 0),
+            entry("192.0.2.20/32", 0),
+        ],
+        &format!(
+            "the secondary's address carries protocol {ADDR_PROTO} and the bare name: {held:?}"
+        ),
+        &[&fo],
+    );
+
+    // SIGKILL: the address stays; the next failoverd removes it first and
+    // then, the primary being silent still, takes over again.
+    lab.t.secondary.ns.signal(fo.pid, Signal::SIGKILL).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    lab.check(
+        lab.owners.secondary.holds_now(),
+        "a killed failoverd cannot remove its address",
+        &[&fo],
+    );
+    let holds_before = lab.owners.secondary.held().len();
+    let restarted = Instant::now();
+    let fo2 = lab.failoverd(&[]);
+    lab.wait("the second takeover", &[&fo2], || {
+        lab.owners.secondary.holds_now()
+            && fo2.logged("took over 192.0.2.10")
+            && stages(&lab.srun).ends_with(&ACQUIRE.map(str::to_owned))
+    });
+    lab.check(
+        fo2.logged(&format!(
+            "removed 192.0.2.10/32 from {LONG}: left by a previous run (protocol {ADDR_PROTO})"
+        )),
+        "the restarted failoverd removed the leftover, recognised by its protocol",
+        &[&fo2],
+    );
+    let s = lab.owners.secondary.held();
+    lab.check(
+        s.len() > holds_before
+            && s[holds_before - 1]
+                .until
+                .is_some_and(|gone| gone >= restarted),
+        &format!("the leftover went when failoverd started again, then it took over: {s:?}"),
+        &[&fo2],
+    );
+
+    // The primary comes back: failback, never two holders in all of it.
+    let logs = [&hb, &fo2];
+    lab.plug_primary_back(&logs);
+    lab.wait("the failback's PostRel", &logs, || {
+        stages(&lab.srun).ends_with(&RELEASE.map(str::to_owned))
+    });
+    lab.check(
+        fo2.logged(&format!("removed 192.0.2.10 from {LONG}")) && !fo2.logged("cannot remove"),
+        "the failback removed the secondary's address",
+        &logs,
+    );
+    let left = on_secondary();
+    lab.check(
+        left == theirs,
+        &format!("only what failoverd added went from the secondary: {left:?}"),
+        &logs,
+    );
+    lab.check_never_two_holders(&logs);
+    lab.check_served_over_and_back(&logs);
 }

@@ -22,7 +22,9 @@ use failover_host::net::channel::{
 use failover_host::net::frame::{build_udp_frame, parse_udp_frame, UdpFlow, BROADCAST_MAC};
 use failover_host::net::garp::{build_garp, parse_arp, AnnouncePlan, Announcer, GarpForm};
 use failover_host::net::Senders;
-use failover_host::netlink::addr::{daemon_label, AddrError, Change, Netlink, TargetKind};
+use failover_host::netlink::addr::{
+    daemon_label, AddrError, Change, Mark, Netlink, TargetKind, ADDR_PROTO,
+};
 use failover_lab::netns::{skip_unless_root, veth, Netns};
 
 const PORT: u16 = 1694;
@@ -416,24 +418,26 @@ fn labelled_addresses_add_list_remove() {
     a.add_addr("a0", "192.0.2.20/24").unwrap();
     let label = daemon_label("a0").unwrap();
     assert_eq!(label, "a0:fo");
+    let mark = Mark::Label(label.clone());
 
     a.run(|| {
         let mut nl = Netlink::open().unwrap();
         let link = nl.link_by_name("a0").unwrap();
         assert!(link.up && link.ethernet && link.mac.is_some());
         let idx = link.index;
-        assert_eq!(nl.list_labelled("a0").unwrap(), vec![]);
+        assert_eq!(nl.list_ours("a0").unwrap(), vec![]);
 
-        assert_eq!(nl.add(idx, SERVICE, 32, &label).unwrap(), Change::Done);
+        assert_eq!(nl.add(idx, SERVICE, 32, &mark).unwrap(), Change::Done);
         assert_eq!(
-            nl.add(idx, SERVICE, 32, &label).unwrap(),
+            nl.add(idx, SERVICE, 32, &mark).unwrap(),
             Change::AlreadyThere
         );
-        let ours = nl.list_labelled("a0").unwrap();
+        let ours = nl.list_ours("a0").unwrap();
         assert_eq!(ours.len(), 1);
         assert_eq!(ours[0].addr, SERVICE);
         assert_eq!(ours[0].prefix_len, 32);
         assert_eq!(ours[0].label, "a0:fo");
+        assert_eq!(ours[0].proto, ADDR_PROTO, "the protocol too (Linux 5.18+)");
 
         let info = nl.interface("a0").unwrap();
         let admin = info
@@ -453,7 +457,7 @@ fn labelled_addresses_add_list_remove() {
 
         // The label protects the administrator's address.
         assert_eq!(
-            nl.remove(idx, Ipv4Addr::new(192, 0, 2, 20), 24, &label)
+            nl.remove(idx, Ipv4Addr::new(192, 0, 2, 20), 24, &mark)
                 .unwrap(),
             Change::AlreadyThere
         );
@@ -463,30 +467,147 @@ fn labelled_addresses_add_list_remove() {
             .iter()
             .any(|x| x.addr == Ipv4Addr::new(192, 0, 2, 20)));
 
-        assert_eq!(nl.remove(idx, SERVICE, 32, &label).unwrap(), Change::Done);
+        assert_eq!(nl.remove(idx, SERVICE, 32, &mark).unwrap(), Change::Done);
         assert_eq!(
-            nl.remove(idx, SERVICE, 32, &label).unwrap(),
+            nl.remove(idx, SERVICE, 32, &mark).unwrap(),
             Change::AlreadyThere
         );
-        assert_eq!(nl.list_labelled("a0").unwrap(), vec![]);
+        assert_eq!(nl.list_ours("a0").unwrap(), vec![]);
 
         // A /24 service address gets its broadcast address.
         let svc = Ipv4Addr::new(203, 0, 113, 10);
-        assert_eq!(nl.add(idx, svc, 24, &label).unwrap(), Change::Done);
-        let ours = nl.list_labelled("a0").unwrap();
+        assert_eq!(nl.add(idx, svc, 24, &mark).unwrap(), Change::Done);
+        let ours = nl.list_ours("a0").unwrap();
         assert_eq!(ours[0].broadcast, Some(Ipv4Addr::new(203, 0, 113, 255)));
-        assert_eq!(nl.remove(idx, svc, 24, &label).unwrap(), Change::Done);
+        assert_eq!(nl.remove(idx, svc, 24, &mark).unwrap(), Change::Done);
     })
     .unwrap();
     // iproute2 sees the label the same way (checked while one is present).
     a.run(|| {
         let mut nl = Netlink::open().unwrap();
         let idx = nl.link_by_name("a0").unwrap().index;
-        nl.add(idx, SERVICE, 32, &label).unwrap()
+        nl.add(idx, SERVICE, 32, &mark).unwrap()
     })
     .unwrap();
     let shown = a.ip(&["-4", "addr", "show", "label", "a0:fo"]).unwrap();
     assert!(shown.contains("192.0.2.10/32"), "{shown}");
+}
+
+/// Renames `from` to `to` in `ns` (the kernel renames only an interface
+/// that is down).
+fn rename(ns: &Netns, from: &str, to: &str) {
+    ns.ip(&["link", "set", "dev", from, "down"]).unwrap();
+    ns.ip(&["link", "set", "dev", from, "name", to]).unwrap();
+    ns.ip(&["link", "set", "dev", to, "up"]).unwrap();
+}
+
+#[test]
+fn long_interface_names_are_marked_by_the_protocol() {
+    // Issue 12: a 15-byte name leaves no room for the daemon's label; its
+    // addresses there carry the address protocol alone, and a removal
+    // checks it first, so an administrator's address is never touched.
+    if skip_unless_root("net_ns::long_interface_names_are_marked_by_the_protocol") {
+        return;
+    }
+    const LONG: &str = "enp129s0f0.1001";
+    let a = Netns::new("a").expect("namespace a");
+    let b = Netns::new("b").expect("namespace b");
+    veth(&a, LONG, &b, "b0").expect("a veth with a 15-byte name");
+    // The host's own address, and two configured by hand: one on the
+    // address the test then adds as a service address with another mask.
+    a.add_addr(LONG, "192.0.2.2/24").unwrap();
+    a.add_addr(LONG, "203.0.113.10/24").unwrap();
+    a.add_addr(LONG, "198.51.100.20/32").unwrap();
+    let mark = Mark::for_interface(LONG);
+    assert_eq!(mark, Mark::Proto);
+    let admin = Ipv4Addr::new(198, 51, 100, 20);
+    let twin = Ipv4Addr::new(203, 0, 113, 10);
+
+    a.run(|| {
+        let mut nl = Netlink::open().unwrap();
+        let support = nl.proto_support().unwrap();
+        assert_eq!(support.mark_for(LONG).unwrap(), Mark::Proto, "{support:?}");
+        let idx = nl.link_by_name(LONG).unwrap().index;
+        assert_eq!(nl.list_ours(LONG).unwrap(), vec![]);
+
+        assert_eq!(nl.add(idx, SERVICE, 32, &mark).unwrap(), Change::Done);
+        assert_eq!(
+            nl.add(idx, SERVICE, 32, &mark).unwrap(),
+            Change::AlreadyThere
+        );
+        let ours = nl.list_ours(LONG).unwrap();
+        assert_eq!(ours.len(), 1, "{ours:?}");
+        assert_eq!(ours[0].addr, SERVICE);
+        assert_eq!(ours[0].proto, ADDR_PROTO);
+        assert_eq!(ours[0].label, LONG, "no label of ours: the kernel's");
+
+        // Configured by hand: a removal leaves it.
+        assert_eq!(
+            nl.remove(idx, admin, 32, &mark).unwrap(),
+            Change::AlreadyThere
+        );
+        // Ours beside one configured by hand on the same address (another
+        // mask, the same label): each is told apart.
+        assert_eq!(nl.add(idx, twin, 32, &mark).unwrap(), Change::Done);
+        assert_eq!(
+            nl.remove(idx, twin, 24, &mark).unwrap(),
+            Change::AlreadyThere
+        );
+        assert_eq!(nl.remove(idx, twin, 32, &mark).unwrap(), Change::Done);
+    })
+    .unwrap();
+
+    // Renamed while the daemon's address is on: the protocol stays, so it
+    // is still found and removed under the new name.
+    rename(&a, LONG, "lan1");
+    a.run(|| {
+        let mut nl = Netlink::open().unwrap();
+        let idx = nl.link_by_name("lan1").unwrap().index;
+        let ours = nl.list_ours("lan1").unwrap();
+        assert_eq!(ours.len(), 1, "{ours:?}");
+        assert_eq!(ours[0].addr, SERVICE);
+        assert_eq!(
+            nl.remove(idx, SERVICE, 32, &mark.renamed("lan1")).unwrap(),
+            Change::Done
+        );
+    })
+    .unwrap();
+    rename(&a, "lan1", LONG);
+
+    // The same address configured by hand: the daemon's add finds it there,
+    // and its removal leaves it.
+    a.add_addr(LONG, "192.0.2.10/32").unwrap();
+    a.run(|| {
+        let mut nl = Netlink::open().unwrap();
+        let idx = nl.link_by_name(LONG).unwrap().index;
+        assert_eq!(
+            nl.add(idx, SERVICE, 32, &mark).unwrap(),
+            Change::AlreadyThere
+        );
+        assert_eq!(nl.list_ours(LONG).unwrap(), vec![]);
+        assert_eq!(
+            nl.remove(idx, SERVICE, 32, &mark).unwrap(),
+            Change::AlreadyThere
+        );
+        let mut left: Vec<String> = nl
+            .addresses(idx)
+            .unwrap()
+            .iter()
+            .map(|x| format!("{}/{}", x.addr, x.prefix_len))
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            [
+                "192.0.2.10/32",
+                "192.0.2.2/24",
+                "198.51.100.20/32",
+                "203.0.113.10/24"
+            ],
+            "everything configured by hand is still there"
+        );
+    })
+    .unwrap();
 }
 
 #[test]
@@ -514,18 +635,20 @@ fn clear_errors() {
             Err(AddrError::NoSuchInterface { .. })
         ));
         assert!(matches!(
-            nl.list_labelled("nosuch0"),
+            nl.list_ours("nosuch0"),
             Err(AddrError::NoSuchInterface { .. })
         ));
         assert!(matches!(
-            nl.list_labelled("abcdefghijklmn"),
-            Err(AddrError::Label(_))
-        ));
-        assert!(matches!(
-            nl.add(999_999, SERVICE, 32, "a0:fo"),
+            nl.list_ours("abcdefghijklmn"),
             Err(AddrError::NoSuchInterface { .. })
         ));
-        assert!(nl.add(1, SERVICE, 33, "lo:fo").is_err());
+        assert!(matches!(
+            nl.add(999_999, SERVICE, 32, &Mark::Label("a0:fo".into())),
+            Err(AddrError::NoSuchInterface { .. })
+        ));
+        assert!(nl
+            .add(1, SERVICE, 33, &Mark::Label("lo:fo".into()))
+            .is_err());
     })
     .unwrap();
     a.link_down("a0").unwrap();

@@ -18,7 +18,7 @@ use failover_host::config::hostconfig::HostConfig;
 use failover_host::config::options::{FailoverdOptions, HeartbeatdOptions};
 use failover_host::config::plan::{heartbeatd_plan, LinkPlan, Plan};
 use failover_host::daemon::start::failoverd_checks;
-use failover_host::netlink::addr::{daemon_label, Netlink};
+use failover_host::netlink::addr::{Mark, Netlink};
 use failover_lab::netns::{skip_unless_root, veth, Netns};
 
 fn ip(s: &str) -> Ipv4Addr {
@@ -353,14 +353,14 @@ fn service_address_already_configured() {
     };
     let o = lab.fopts(&["198.51.100.1", "a1:192.0.2.10"]);
 
-    // Added by failoverd itself (its label): a takeover already done.
+    // Added by failoverd itself (its marks): a takeover already done.
     let ifindex = lab
         .sec
         .run(|| {
             let mut nl = Netlink::open().expect("netlink");
             let idx = nl.link_by_name("a1").expect("a1").index;
-            let label = daemon_label("a1").expect("label");
-            nl.add(idx, ip("192.0.2.10"), 32, &label).expect("add");
+            let mark = Mark::for_interface("a1");
+            nl.add(idx, ip("192.0.2.10"), 32, &mark).expect("add");
             idx
         })
         .expect("enter namespace");

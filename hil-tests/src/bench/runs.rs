@@ -20,7 +20,7 @@ use crate::interrupt;
 use crate::lab::{Daemons, Lab, Owner, Place, Setup};
 use crate::measure::{self, first_answer_from, poll, POLL_STEP};
 use crate::service::Prober;
-use crate::topology::SERVICE;
+use crate::topology::{PUBLIC_IF, SERVICE};
 
 /// Builds a lab, starts everything, waits until the primary serves and
 /// `failoverd` has started, then lets the daemons warm up. The daemons run
@@ -34,6 +34,7 @@ fn start_lab(profile: &Profile, dir: &Path) -> io::Result<(Lab, Daemons)> {
         real_time: false,
         client_when_steady: false,
         limit: STEP_LIMIT,
+        public_if: PUBLIC_IF,
     })?;
     lab.capture_arp()?;
     lab.capture_protocol()?;

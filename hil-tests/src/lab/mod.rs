@@ -114,6 +114,10 @@ pub struct Setup {
     pub client_when_steady: bool,
     /// Generous bound on anything a test waits for.
     pub limit: Duration,
+    /// The servers' public interface
+    /// ([`crate::topology::Topology::with_public_interface`]; normally
+    /// [`crate::topology::PUBLIC_IF`]).
+    pub public_if: &'static str,
 }
 
 /// A lab network with its observers, and the files of the run. See the
@@ -181,7 +185,7 @@ impl Lab {
                 (None, dir, run.clone(), run)
             }
         };
-        let t = Topology::new()?;
+        let t = Topology::with_public_interface(setup.public_if)?;
         let witness = match &setup.witness {
             Some(elf) => Some(WitnessNode::attach(&t, elf, &dir.join("witness"))?),
             None => None,

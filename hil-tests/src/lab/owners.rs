@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::holds::{overlap, Held};
 use crate::observe::Ownership;
-use crate::topology::{Topology, PUBLIC_IF, SERVICE};
+use crate::topology::{Topology, SERVICE};
 
 /// Which server holds the address, alone (or that nobody does).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,8 +32,8 @@ impl Owners {
     /// Starts sampling both servers of `t` every `period`.
     pub fn start(t: &Topology, period: Duration) -> io::Result<Owners> {
         Ok(Owners {
-            primary: Ownership::start(&t.primary.ns, PUBLIC_IF, SERVICE, period)?,
-            secondary: Ownership::start(&t.secondary.ns, PUBLIC_IF, SERVICE, period)?,
+            primary: Ownership::start(&t.primary.ns, t.primary.public_if, SERVICE, period)?,
+            secondary: Ownership::start(&t.secondary.ns, t.secondary.public_if, SERVICE, period)?,
         })
     }
 

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::Signal;
 
 use crate::daemons::Daemon;
-use crate::topology::{Net, PUBLIC_IF, SERVICE};
+use crate::topology::{Net, SERVICE};
 
 use super::{Lab, Owner, QUIET};
 
@@ -113,7 +113,13 @@ impl Lab {
         self.t
             .primary
             .ns
-            .ip(&["addr", "del", &format!("{SERVICE}/32"), "dev", PUBLIC_IF])
+            .ip(&[
+                "addr",
+                "del",
+                &format!("{SERVICE}/32"),
+                "dev",
+                self.t.primary.public_if,
+            ])
             .expect("remove the dead primary's address");
     }
 

@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use crate::daemons::Profile;
 use crate::netns::skip_unless_root;
+use crate::topology::PUBLIC_IF;
 use crate::witness;
 
 use super::{Lab, Place, Setup};
@@ -105,6 +106,12 @@ impl Lab {
     /// named by `test`, the daemons at real-time priority, and the client
     /// started once steady.
     pub fn scenario(test: &'static str, profile: Profile) -> Lab {
+        Lab::scenario_on(test, profile, PUBLIC_IF)
+    }
+
+    /// A scenario's lab ([`Lab::scenario`]) whose servers' public
+    /// interfaces are called `public_if`.
+    pub fn scenario_on(test: &'static str, profile: Profile, public_if: &'static str) -> Lab {
         Lab::new(Setup {
             place: Place::Scratch {
                 kind: "scenario",
@@ -116,6 +123,7 @@ impl Lab {
             real_time: true,
             client_when_steady: true,
             limit: SCENARIO_LIMIT,
+            public_if,
         })
         .unwrap_or_else(|e| panic!("the lab could not be built: {e}"))
     }
@@ -143,6 +151,7 @@ impl Lab {
             real_time: true,
             client_when_steady: false,
             limit: WITNESS_LIMIT,
+            public_if: PUBLIC_IF,
         })
         .unwrap_or_else(|e| panic!("the lab could not be built: {e}"))
     }

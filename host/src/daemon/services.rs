@@ -1,21 +1,23 @@
 //! The service addresses on this host: added and removed over netlink with
-//! the daemon's label (`<if>:fo`), so that a restarted daemon finds what a
-//! previous run left behind, and never removes an address it did not add.
+//! the daemon's marks (the label `<if>:fo` where the interface's name leaves
+//! room for it, and the address protocol; [`crate::netlink::addr::mark`]),
+//! so that a restarted daemon finds what a previous run left behind, and
+//! never removes an address it did not add.
 //!
 //! Each address is kept with the interface it goes on as it is *now*: the
 //! interfaces are followed by name ([`crate::netlink::follow`]), so one
 //! deleted and re-created gets its addresses back under its new index
 //! ([`Services::interface_back`]), one that is gone has none to add or
 //! remove ([`Services::interface_gone`]), and one that is renamed keeps
-//! them with the label the kernel renamed along
-//! ([`Services::interface_renamed`]).
+//! them, with the label the kernel renamed along
+//! ([`Services::interface_renamed`]; the protocol mark needs no tracking).
 
 use std::net::Ipv4Addr;
 
 use crate::config::cli::ServiceAddress;
 use std::fmt;
 
-use crate::netlink::addr::{daemon_label, renamed_label, AddrError, Change, LabelError, Netlink};
+use crate::netlink::addr::{mark_of, AddrError, Change, Mark, MarkError, Netlink, ProtoSupport};
 use crate::notify::Logger;
 
 use super::faults::Faults;
@@ -28,14 +30,14 @@ struct Installed {
     /// The interface's index; `None` while no interface of that name
     /// exists.
     ifindex: Option<u32>,
-    /// The label it carries (`<if>:fo`; after a rename, what the kernel
-    /// made of it).
-    label: String,
+    /// How it is marked: its label (`<if>:fo`; after a rename, what the
+    /// kernel made of it), or the protocol alone (a 14- or 15-byte name).
+    mark: Mark,
     /// What the interface is called now (its configured name unless
     /// renamed), for the log.
     called: String,
     /// This run added it (and has not removed it since): after a rename,
-    /// its label is read back from the kernel.
+    /// its label (if marked by one) is read back from the kernel.
     added: bool,
 }
 
@@ -51,20 +53,21 @@ impl Installed {
 }
 
 /// Why a service address cannot be managed: its interface is unknown, or
-/// its name leaves no room for the daemon's label.
+/// the daemon cannot mark its addresses there (a name too long for the
+/// label on a kernel that does not keep the protocol mark).
 #[derive(Debug)]
 pub enum ResolveError {
     /// The interface could not be looked up.
     Interface(ServiceAddress, AddrError),
-    /// The interface's name cannot carry the label.
-    Label(ServiceAddress, LabelError),
+    /// The daemon's addresses cannot be marked on the interface.
+    Mark(ServiceAddress, MarkError),
 }
 
 impl fmt::Display for ResolveError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ResolveError::Interface(s, e) => write!(f, "service address {s}: {e}"),
-            ResolveError::Label(s, e) => write!(f, "service address {s}: {e}"),
+            ResolveError::Mark(s, e) => write!(f, "service address {s}: {e}"),
         }
     }
 }
@@ -79,19 +82,39 @@ pub struct Services {
 }
 
 impl Services {
-    /// Looks up the interfaces of `specs`. Errors name the interface.
+    /// Looks up the interfaces of `specs`, and how the daemon's addresses
+    /// are marked on each: an interface whose name is too long for the
+    /// label needs a kernel that keeps the protocol mark. Errors name the
+    /// interface.
     pub fn resolve(nl: &mut Netlink, specs: &[ServiceAddress]) -> Result<Services, ResolveError> {
         let mut list = Vec::with_capacity(specs.len());
+        // Asked only if an interface needs it (it reads every address).
+        let mut support: Option<ProtoSupport> = None;
         for s in specs {
             let name = s.interface.as_str();
             let link = nl
                 .link_by_name(name)
                 .map_err(|e| ResolveError::Interface(s.clone(), e))?;
-            let label = daemon_label(name).map_err(|e| ResolveError::Label(s.clone(), e))?;
+            let mark = match Mark::for_interface(name) {
+                Mark::Proto => {
+                    let known = match support.take() {
+                        Some(known) => known,
+                        None => nl
+                            .proto_support()
+                            .map_err(|e| ResolveError::Interface(s.clone(), e))?,
+                    };
+                    let mark = known
+                        .mark_for(name)
+                        .map_err(|e| ResolveError::Mark(s.clone(), e))?;
+                    support = Some(known);
+                    mark
+                }
+                labelled => labelled,
+            };
             list.push(Installed {
                 address: s.clone(),
                 ifindex: Some(link.index),
-                label,
+                mark,
                 called: name.to_owned(),
                 added: false,
             });
@@ -119,8 +142,8 @@ impl Services {
         self.list.is_empty()
     }
 
-    /// Adds every address (with the label). Returns how many failed; each
-    /// failure is logged.
+    /// Adds every address (with the daemon's marks). Returns how many
+    /// failed; each failure is logged.
     pub fn add_all(&mut self, nl: &mut Netlink, log: &Logger) -> usize {
         self.add_where(nl, log, |_| true)
     }
@@ -150,13 +173,13 @@ impl Services {
                 ));
                 continue;
             };
-            match nl.add(ifindex, addr, prefix, &s.label) {
+            match nl.add(ifindex, addr, prefix, &s.mark) {
                 Ok(Change::Done) => {
                     s.added = true;
                     log.info(format_args!(
-                        "added {addr}/{prefix} to {} (label {})",
+                        "added {addr}/{prefix} to {} ({})",
                         s.shown(),
-                        s.label
+                        s.mark
                     ))
                 }
                 Ok(Change::AlreadyThere) => log.warning(format_args!(
@@ -175,7 +198,7 @@ impl Services {
         failed
     }
 
-    /// Removes every address that carries our label. Returns how many
+    /// Removes every address that carries our mark. Returns how many
     /// removals failed (an address that may still be on its interface);
     /// each failure is logged. The machine is told, and keeps saying it
     /// holds the addresses until a removal works.
@@ -200,7 +223,7 @@ impl Services {
     }
 
     /// At start: removes every address a previous run left with our label
-    /// on the service interfaces (after a crash or a kill -9), so that the
+    /// or our protocol on the service interfaces (after a crash or a kill -9), so that the
     /// core machine, which starts holding nothing, matches the interfaces.
     /// The primary takes its addresses back through the reclaim handshake,
     /// the secondary only after a new verdict: either way never two holders.
@@ -214,13 +237,19 @@ impl Services {
             }
             seen.push(name);
             let Some(ifindex) = s.ifindex else { continue };
-            match nl.list_labelled(name) {
+            match nl.list_ours(name) {
                 Ok(found) => {
                     for a in found {
-                        match nl.remove(ifindex, a.addr, a.prefix_len, &s.label) {
+                        // Under its own mark: a label if it has ours (an
+                        // older daemon's has nothing else), else the
+                        // protocol.
+                        let Some(mark) = mark_of(name, &a) else {
+                            continue;
+                        };
+                        match nl.remove(ifindex, a.addr, a.prefix_len, &mark) {
                             Ok(_) => log.warning(format_args!(
-                                "removed {}/{} from {name}: left by a previous run (label {})",
-                                a.addr, a.prefix_len, s.label
+                                "removed {}/{} from {name}: left by a previous run ({mark})",
+                                a.addr, a.prefix_len
                             )),
                             Err(e) => log.error(format_args!(
                                 "cannot remove {} left on {name} by a previous run: {e}",
@@ -237,12 +266,12 @@ impl Services {
     }
 
     /// Which of the addresses are on their interface right now with our
-    /// label, read from the kernel (for `--status`).
+    /// mark, read from the kernel (for `--status`).
     pub fn present(&self, nl: &mut Netlink) -> Vec<Option<bool>> {
         self.list
             .iter()
             .map(|s| {
-                nl.list_labelled(s.address.interface.as_str())
+                nl.list_ours(s.address.interface.as_str())
                     .ok()
                     .map(|found| found.iter().any(|a| a.addr == s.address.addr))
             })
@@ -271,60 +300,63 @@ impl Services {
             s.ifindex = None;
             s.added = false;
             s.called = name.to_owned();
-            // The label of the configured name again: what a re-created
+            // The mark of the configured name again: what a re-created
             // interface's addresses get.
-            if let Ok(label) = daemon_label(name) {
-                s.label = label;
-            }
+            s.mark = Mark::for_interface(name);
         }
     }
 
     /// An interface configured as `name` is there again, under `index`
     /// (re-created, or a new one that took the name): the addresses go
-    /// there from now on, with the configured name's label.
+    /// there from now on, with the configured name's mark.
     pub fn interface_back(&mut self, name: &str, index: u32) {
         for s in self.on(name) {
             s.ifindex = Some(index);
             s.called = name.to_owned();
             s.added = false;
-            if let Ok(label) = daemon_label(name) {
-                s.label = label;
-            }
+            s.mark = Mark::for_interface(name);
         }
     }
 
     /// The interface configured as `name` was renamed to `now` (same index,
-    /// same addresses): the kernel renamed the labels of its addresses
-    /// along with it, so the daemon must remove them under the new label.
-    /// The label is worked out ([`renamed_label`]) and, for an address this
-    /// run added, read back from the kernel, which is the authority (it
-    /// gives an interface's first address the bare name).
+    /// same addresses). An address marked by the protocol alone needs
+    /// nothing: the kernel keeps the protocol through a rename. A labelled
+    /// one does: the kernel renamed the labels of its addresses along with
+    /// it, so the daemon must remove it under the new label. The label is
+    /// worked out ([`Mark::renamed`]) and, for an address this run added,
+    /// read back from the kernel, which is the authority (it gives an
+    /// interface's first address the bare name).
     pub fn interface_renamed(&mut self, nl: &mut Netlink, log: &Logger, name: &str, now: &str) {
         for s in self.on(name) {
-            s.label = renamed_label(&s.label, now);
+            s.mark = s.mark.renamed(now);
             s.called = now.to_owned();
+            let Mark::Label(label) = &s.mark else {
+                continue;
+            };
             let Some(ifindex) = s.ifindex.filter(|_| s.added) else {
                 continue;
             };
+            let (addr, prefix) = (s.address.addr, s.address.prefix_len());
             match nl.addresses(ifindex) {
                 Ok(found) => {
-                    if let Some(a) = found.iter().find(|a| a.addr == s.address.addr) {
-                        if a.label != s.label {
-                            log.warning(format_args!(
-                                "{} on {} now carries the label {} (not {}): removed under it",
-                                s.address.addr,
-                                s.shown(),
-                                a.label,
-                                s.label
-                            ));
-                            s.label.clone_from(&a.label);
-                        }
+                    let now_labelled = found
+                        .iter()
+                        .find(|a| a.addr == addr && a.prefix_len == prefix)
+                        .filter(|a| a.label != *label)
+                        .map(|a| a.label.clone());
+                    if let Some(kernels) = now_labelled {
+                        log.warning(format_args!(
+                            "{addr} on {} now carries the label {kernels} (not {label}): \
+                             removed under it",
+                            s.shown(),
+                        ));
+                        s.mark = Mark::Label(kernels);
                     }
                 }
                 Err(e) => log.warning(format_args!(
-                    "cannot read the addresses of {} after its rename: {e} (assuming label {})",
+                    "cannot read the addresses of {} after its rename: {e} (assuming {})",
                     s.shown(),
-                    s.label
+                    s.mark
                 )),
             }
         }
@@ -350,7 +382,7 @@ impl Services {
     }
 }
 
-/// Removes `s` from its interface if it carries our label there. Whether
+/// Removes `s` from its interface if it carries our mark there. Whether
 /// it is gone now (or never was ours there); a failure is logged.
 fn remove_one(s: &mut Installed, nl: &mut Netlink, log: &Logger) -> bool {
     let (addr, prefix) = (s.address.addr, s.address.prefix_len());
@@ -361,7 +393,7 @@ fn remove_one(s: &mut Installed, nl: &mut Netlink, log: &Logger) -> bool {
         ));
         return true;
     };
-    match nl.remove(ifindex, addr, prefix, &s.label) {
+    match nl.remove(ifindex, addr, prefix, &s.mark) {
         Ok(Change::Done) => {
             s.added = false;
             log.info(format_args!("removed {addr} from {}", s.shown()));
@@ -370,8 +402,9 @@ fn remove_one(s: &mut Installed, nl: &mut Netlink, log: &Logger) -> bool {
         Ok(Change::AlreadyThere) => {
             s.added = false;
             log.debug(format_args!(
-                "{addr} was not on {} with our label: nothing to remove",
-                s.shown()
+                "{addr} was not on {} with our {}: nothing to remove",
+                s.shown(),
+                s.mark
             ));
             true
         }

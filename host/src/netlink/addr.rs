@@ -8,24 +8,58 @@
 //!
 //! # Marking the daemon's addresses
 //!
-//! Every address the daemon adds carries the IPv4 address label (IFA_LABEL)
-//! [`daemon_label`]`(ifname)`, normally `<ifname>:fo` (`ip addr` shows it in
-//! the last column, like an old `eth0:1` alias). A restarted daemon lists
-//! the addresses with that label ([`Netlink::list_labelled`]) and reconciles
-//! them: nothing it added is orphaned by a crash. And [`Netlink::remove`]
-//! passes the label to the kernel, which deletes an address only when the
-//! label matches too, so the daemon can never remove an address an
-//! administrator configured, even the same address.
+//! A restarted daemon must find every address it added, to reconcile them
+//! ([`Netlink::list_ours`]): nothing it added is orphaned by a crash. And
+//! it must never remove an address an administrator configured, even the
+//! same address. So every address the daemon adds carries two marks
+//! ([`mark`]):
+//!
+//! - the IPv4 address label (IFA_LABEL) [`daemon_label`]`(ifname)`,
+//!   `<ifname>:fo` (`ip addr` shows it in the last column, like an old
+//!   `eth0:1` alias), where the name leaves room for it;
+//! - the address protocol (IFA_PROTO) [`ADDR_PROTO`], always.
+//!
+//! An address is ours if it carries either ([`is_ours`]): the label alone
+//! finds the addresses of daemons older than the protocol mark.
 //!
 //! The label rule: it must start with the interface name (iproute2 and the
 //! alias convention require `ifname` or `ifname:suffix`) and fit in
-//! IFNAMSIZ - 1 = 15 bytes. So the label is `<ifname>:fo` for names up to 12
-//! bytes, `<ifname>:f` for a 13-byte name, and interfaces with a 14- or
-//! 15-byte name cannot carry a distinguishable label: [`daemon_label`]
-//! refuses them with [`LabelError`] (there would be no room for anything
-//! after the colon, and a label equal to the interface name is what every
-//! unlabelled address has). Rename such an interface (`ip link set name`,
-//! or an `altname` is not enough: labels use the real name).
+//! IFNAMSIZ - 1 = 15 bytes (the kernel refuses a longer one). So the label
+//! is `<ifname>:fo` for names up to 12 bytes and `<ifname>:f` for a 13-byte
+//! name. A 14- or 15-byte name (`enp129s0f0.100`) leaves no room after the
+//! colon, and a label equal to the name is what every unlabelled address
+//! has: there the address gets no label of the daemon's (the kernel gives
+//! it the name) and the protocol is the only mark ([`Mark::Proto`]).
+//!
+//! Removal ([`Netlink::remove`]) differs by mark, because of what the kernel
+//! compares when it deletes an IPv4 address (`inet_rtm_deladdr` in
+//! `net/ipv4/devinet.c`): the local address, the prefix length, and the
+//! label if one is given; never IFA_PROTO.
+//!
+//! - [`Mark::Label`]: the label is passed, and the kernel deletes the
+//!   address only if it carries it. An administrator's address is safe by
+//!   the kernel's own rule, whatever happens concurrently.
+//! - [`Mark::Proto`]: the daemon reads the interface's addresses, and
+//!   deletes the one with that address and prefix length only if it
+//!   carries [`ADDR_PROTO`], passing the label it was read with. An
+//!   interface holds at most one address with a given address and prefix
+//!   length (adding a second is EEXIST: `__inet_insert_ifa`), so this
+//!   names exactly the address that was checked, except in one window: were
+//!   ours removed and an administrator's with the same address, prefix
+//!   length and label added between the read and the delete (two netlink
+//!   requests apart: microseconds), the administrator's would go.
+//!   `-n` refuses a service address configured by hand on such an
+//!   interface, so a sound configuration never has the two.
+//!
+//! What the protocol mark relies on: Linux 5.18 or later, which stores
+//! IFA_PROTO with an IPv4 address (`rtm_to_ifaddr`), keeps it across a
+//! rename (only labels change: `inetdev_changename`) and dumps it when it is
+//! not 0 (`inet_fill_ifaddr`). An older kernel skips the unknown attribute
+//! and adds the address unmarked; the daemon refuses to start on an
+//! interface with a long name there ([`support`]), and reads back the first
+//! address it marks by the protocol alone, removing it again with an error
+//! if the mark did not stick ([`MarkError`]). The workaround there is to
+//! rename the interface to at most 13 bytes.
 //!
 //! # Why this crate set
 //!
@@ -51,17 +85,22 @@ use netlink_packet_core::{
     NLM_F_DUMP_INTR, NLM_F_EXCL, NLM_F_REQUEST,
 };
 use netlink_packet_route::address::{
-    AddressAttribute, AddressHeaderFlags, AddressMessage, AddressScope,
+    AddressAttribute, AddressHeaderFlags, AddressMessage, AddressProtocol, AddressScope,
 };
 use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkLayerType, LinkMessage};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
 use pnet_datalink::MacAddr;
 
-/// The suffix of the daemon's address label.
-pub const LABEL_SUFFIX: &str = ":fo";
-/// The longest label the kernel stores (IFNAMSIZ - 1).
-pub const MAX_LABEL_LEN: usize = 15;
+pub mod mark;
+pub mod support;
+
+pub use mark::{
+    daemon_label, is_ours, mark_of, renamed_label, Mark, ADDR_PROTO, LABEL_SUFFIX,
+    MAX_LABELLED_IFNAME_LEN, MAX_LABEL_LEN,
+};
+pub use support::{MarkError, ProtoSupport};
+
 /// The longest interface name Linux allows (IFNAMSIZ - 1).
 pub const MAX_IFNAME_LEN: usize = 15;
 /// Bound on every netlink exchange: the kernel answers rtnetlink requests
@@ -69,65 +108,6 @@ pub const MAX_IFNAME_LEN: usize = 15;
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 /// How often a dump interrupted by a concurrent change is retried.
 const DUMP_RETRIES: usize = 3;
-
-/// The interface's name leaves no room for a distinguishable label (see the
-/// module documentation).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LabelError {
-    /// The interface name.
-    pub ifname: String,
-}
-
-impl fmt::Display for LabelError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "interface name {:?} is {} bytes long: an address label must start with it and fit in {MAX_LABEL_LEN} bytes, \
-             so the daemon cannot mark its addresses there (use an interface name of at most 13 bytes)",
-            self.ifname,
-            self.ifname.len()
-        )
-    }
-}
-
-impl std::error::Error for LabelError {}
-
-/// The label the daemon puts on the addresses it adds to `ifname`:
-/// `<ifname>:fo`, or `<ifname>:f` for a 13-byte name; an error for longer
-/// names or an empty one.
-pub fn daemon_label(ifname: &str) -> Result<String, LabelError> {
-    let room = MAX_LABEL_LEN.saturating_sub(ifname.len());
-    // Need the colon and at least one character after it.
-    if ifname.is_empty() || room < 2 {
-        return Err(LabelError {
-            ifname: ifname.to_owned(),
-        });
-    }
-    let suffix = &LABEL_SUFFIX[..LABEL_SUFFIX.len().min(room)];
-    Ok(format!("{ifname}{suffix}"))
-}
-
-/// The label the kernel gives an address labelled `label` when its
-/// interface is renamed to `new_ifname` (`inetdev_changename` in
-/// `net/ipv4/devinet.c`): the new name followed by the old label's part from
-/// its colon on (`pub0:fo` becomes `lan1:fo`), the name cut short when both
-/// do not fit in [`MAX_LABEL_LEN`] bytes. The daemon tracks its addresses
-/// through a rename with it, so it still removes exactly what it added.
-///
-/// One kernel exception this cannot know: the interface's *first* address
-/// gets the bare new name. The daemon's address is never first on an
-/// interface that has an address of its own; the daemon reads the labels
-/// back from the kernel after a rename to cover the other case.
-pub fn renamed_label(label: &str, new_ifname: &str) -> String {
-    let suffix = label.find(':').and_then(|at| label.get(at..)).unwrap_or("");
-    let room = MAX_LABEL_LEN.saturating_sub(suffix.len());
-    let mut cut = new_ifname.len().min(room);
-    // Names are ASCII in practice; never split a character all the same.
-    while !new_ifname.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    format!("{}{suffix}", new_ifname.get(..cut).unwrap_or(""))
-}
 
 /// Why an address operation or interface query failed.
 #[derive(Debug)]
@@ -137,8 +117,9 @@ pub enum AddrError {
         /// The name or `#index` asked for.
         name: String,
     },
-    /// The interface name cannot be marked: see [`daemon_label`].
-    Label(LabelError),
+    /// The daemon's addresses cannot be marked on the interface: see
+    /// [`MarkError`].
+    Mark(MarkError),
     /// The kernel refused for lack of CAP_NET_ADMIN (EPERM/EACCES).
     PermissionDenied {
         /// What was attempted.
@@ -157,7 +138,7 @@ impl fmt::Display for AddrError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             AddrError::NoSuchInterface { name } => write!(f, "no such interface: {name}"),
-            AddrError::Label(e) => e.fmt(f),
+            AddrError::Mark(e) => e.fmt(f),
             AddrError::PermissionDenied { operation } => write!(
                 f,
                 "{operation}: permission denied (needs root or CAP_NET_ADMIN)"
@@ -170,7 +151,7 @@ impl fmt::Display for AddrError {
 impl std::error::Error for AddrError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            AddrError::Label(e) => Some(e),
+            AddrError::Mark(e) => Some(e),
             AddrError::Io { source, .. } => Some(source),
             _ => None,
         }
@@ -209,8 +190,9 @@ pub enum Change {
     /// The address was added or removed now.
     Done,
     /// Nothing to do: `add` found the address already on the interface
-    /// (EEXIST, whatever its label), `remove` found no address with that
-    /// label (EADDRNOTAVAIL).
+    /// (EEXIST, whatever its marks), `remove` found no such address with
+    /// the daemon's mark (EADDRNOTAVAIL for a label; for the protocol, none
+    /// carrying it in the interface's list).
     AlreadyThere,
 }
 
@@ -247,6 +229,10 @@ pub struct Ipv4IfAddr {
     pub broadcast: Option<Ipv4Addr>,
     /// Its label (the interface name when none was given).
     pub label: String,
+    /// Its protocol (IFA_PROTO): who added it; 0 when the kernel did not
+    /// say (none given, or a kernel before 5.18). [`ADDR_PROTO`] marks the
+    /// daemon's.
+    pub proto: u8,
     /// Whether the kernel lists it as a secondary address of its subnet.
     pub secondary: bool,
 }
@@ -378,6 +364,9 @@ impl InterfaceInfo {
 pub struct Netlink {
     socket: Socket,
     seq: u32,
+    /// An address added with [`Mark::Proto`] was read back with the
+    /// protocol: the kernel keeps it, no need to check again.
+    proto_kept: bool,
 }
 
 type Msg = NetlinkMessage<RouteNetlinkMessage>;
@@ -393,7 +382,11 @@ impl Netlink {
         socket2::SockRef::from(&socket)
             .set_read_timeout(Some(REQUEST_TIMEOUT))
             .map_err(io)?;
-        Ok(Netlink { socket, seq: 0 })
+        Ok(Netlink {
+            socket,
+            seq: 0,
+            proto_kept: false,
+        })
     }
 
     /// Sends one request and collects the kernel's answers up to the
@@ -546,50 +539,142 @@ impl Netlink {
         Ok(InterfaceInfo { link, addrs })
     }
 
-    /// The addresses on `ifname` that carry the daemon's label: what a
-    /// restarted daemon reconciles.
-    pub fn list_labelled(&mut self, ifname: &str) -> Result<Vec<Ipv4IfAddr>, AddrError> {
-        let label = daemon_label(ifname).map_err(AddrError::Label)?;
+    /// The addresses on `ifname` that the daemon added ([`is_ours`]: they
+    /// carry its label or its protocol): what a restarted daemon
+    /// reconciles.
+    pub fn list_ours(&mut self, ifname: &str) -> Result<Vec<Ipv4IfAddr>, AddrError> {
         let link = self.link_by_name(ifname)?;
         Ok(self
             .addresses(link.index)?
             .into_iter()
-            .filter(|a| a.label == label)
+            .filter(|a| is_ours(ifname, a))
             .collect())
     }
 
-    /// Adds `addr/prefix_len` to the interface `ifindex` with `label`
-    /// (normally [`daemon_label`]), and the subnet's broadcast address for
-    /// prefixes up to /30. Idempotent: an address already present (with
-    /// any label) is [`Change::AlreadyThere`].
+    /// Adds `addr/prefix_len` to the interface `ifindex` with the daemon's
+    /// marks: the protocol [`ADDR_PROTO`] and, for [`Mark::Label`], the
+    /// label; and the subnet's broadcast address for prefixes up to /30.
+    /// Idempotent: an address already present (with any marks) is
+    /// [`Change::AlreadyThere`].
+    ///
+    /// With [`Mark::Proto`] the protocol is the only mark, so the first such
+    /// address this connection adds is read back: if the kernel did not
+    /// keep the protocol (before Linux 5.18), the address is removed again
+    /// and the result is [`AddrError::Mark`].
     pub fn add(
         &mut self,
         ifindex: u32,
         addr: Ipv4Addr,
         prefix_len: u8,
-        label: &str,
+        mark: &Mark,
     ) -> Result<Change, AddrError> {
-        let msg = address_message(ifindex, addr, prefix_len, label, true)?;
-        self.change(
+        let msg = address_message(ifindex, addr, prefix_len, mark.label(), true)?;
+        let change = self.change(
             ifindex,
             RouteNetlinkMessage::NewAddress(msg),
             NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
             EEXIST,
             "adding an address",
-        )
+        )?;
+        if change == Change::Done && *mark == Mark::Proto && !self.proto_kept {
+            self.check_proto_kept(ifindex, addr, prefix_len)?;
+        }
+        Ok(change)
+    }
+
+    /// After adding `addr/prefix_len` with the protocol as its only mark:
+    /// whether the kernel kept the protocol. If not, the address is removed
+    /// again (this connection added it a moment ago, and nothing could
+    /// tell it from an administrator's later) and the error names the
+    /// interface.
+    fn check_proto_kept(
+        &mut self,
+        ifindex: u32,
+        addr: Ipv4Addr,
+        prefix_len: u8,
+    ) -> Result<(), AddrError> {
+        let found = self.addresses(ifindex)?;
+        let Some(a) = found
+            .into_iter()
+            .find(|a| a.addr == addr && a.prefix_len == prefix_len)
+        else {
+            // Removed in the meantime by someone else: nothing to judge by
+            // (the next add checks again).
+            return Ok(());
+        };
+        if a.proto == ADDR_PROTO {
+            self.proto_kept = true;
+            return Ok(());
+        }
+        let undone = match self.delete_exact(ifindex, &a) {
+            Ok(_) => "so the daemon removed it again".to_owned(),
+            Err(e) => format!("and the daemon could not remove it again ({e}): remove it by hand"),
+        };
+        let ifname = self
+            .links()
+            .ok()
+            .and_then(|l| l.into_iter().find(|l| l.index == ifindex))
+            .map_or_else(|| format!("#{ifindex}"), |l| l.name);
+        Err(AddrError::Mark(MarkError {
+            ifname,
+            why: format!(
+                "this kernel (Linux {}) added {addr}/{prefix_len} without the address protocol \
+                 mark (IFA_PROTO, Linux {}.{} and later) that marks the daemon's addresses \
+                 instead, {undone}",
+                support::kernel_release(),
+                support::PROTO_SINCE.0,
+                support::PROTO_SINCE.1
+            ),
+        }))
     }
 
     /// Removes `addr/prefix_len` from the interface `ifindex`, but only if it
-    /// carries `label` (the kernel matches the label too). Idempotent: no
-    /// such labelled address is [`Change::AlreadyThere`].
+    /// carries the daemon's `mark`. Idempotent: no such address with the
+    /// mark is [`Change::AlreadyThere`].
+    ///
+    /// [`Mark::Label`]: the kernel matches the label. [`Mark::Proto`]: the
+    /// kernel does not match the protocol on delete, so the interface's
+    /// addresses are read first, and the address is deleted (under the
+    /// label it was read with) only if it carries [`ADDR_PROTO`]; the module
+    /// documentation says why that is exact but for a window of two
+    /// requests.
     pub fn remove(
         &mut self,
         ifindex: u32,
         addr: Ipv4Addr,
         prefix_len: u8,
-        label: &str,
+        mark: &Mark,
     ) -> Result<Change, AddrError> {
-        let msg = address_message(ifindex, addr, prefix_len, label, false)?;
+        match mark {
+            Mark::Label(label) => {
+                let msg = address_message(ifindex, addr, prefix_len, Some(label), false)?;
+                self.change(
+                    ifindex,
+                    RouteNetlinkMessage::DelAddress(msg),
+                    NLM_F_ACK,
+                    EADDRNOTAVAIL,
+                    "removing an address",
+                )
+            }
+            Mark::Proto => {
+                let found = self.addresses(ifindex)?;
+                match found
+                    .iter()
+                    .find(|a| a.addr == addr && a.prefix_len == prefix_len)
+                {
+                    Some(a) if a.proto == ADDR_PROTO => self.delete_exact(ifindex, a),
+                    // Not there, or not ours (an administrator's): leave it.
+                    _ => Ok(Change::AlreadyThere),
+                }
+            }
+        }
+    }
+
+    /// Deletes the address `a` as it was read from the kernel: its address,
+    /// prefix length and label, which name one address on the interface.
+    fn delete_exact(&mut self, ifindex: u32, a: &Ipv4IfAddr) -> Result<Change, AddrError> {
+        let label = Some(a.label.as_str()).filter(|l| !l.is_empty());
+        let msg = address_message(ifindex, a.addr, a.prefix_len, label, false)?;
         self.change(
             ifindex,
             RouteNetlinkMessage::DelAddress(msg),
@@ -623,12 +708,15 @@ const fn align4(len: usize) -> usize {
     (len + 3) & !3
 }
 
+/// The request to add (`adding`: with the subnet's broadcast address and
+/// the daemon's protocol) or delete `addr/prefix_len` on `ifindex`, with
+/// `label` if given.
 fn address_message(
     ifindex: u32,
     addr: Ipv4Addr,
     prefix_len: u8,
-    label: &str,
-    with_broadcast: bool,
+    label: Option<&str>,
+    adding: bool,
 ) -> Result<AddressMessage, AddrError> {
     let invalid = |what: &str| AddrError::Io {
         operation: "preparing an address change",
@@ -637,8 +725,10 @@ fn address_message(
     if prefix_len > 32 {
         return Err(invalid("prefix length above 32"));
     }
-    if label.is_empty() || label.len() > MAX_LABEL_LEN || label.contains('\0') {
-        return Err(invalid("address label must be 1 to 15 bytes"));
+    if let Some(label) = label {
+        if label.is_empty() || label.len() > MAX_LABEL_LEN || label.contains('\0') {
+            return Err(invalid("address label must be 1 to 15 bytes"));
+        }
     }
     let mut msg = AddressMessage::default();
     msg.header.family = AddressFamily::Inet;
@@ -649,13 +739,20 @@ fn address_message(
         .push(AddressAttribute::Local(IpAddr::V4(addr)));
     msg.attributes
         .push(AddressAttribute::Address(IpAddr::V4(addr)));
-    if with_broadcast {
+    if adding {
         if let Some(b) = directed_broadcast(addr, prefix_len) {
             msg.attributes.push(AddressAttribute::Broadcast(b));
         }
+        // On every address the daemon adds; the kernel ignores it on delete.
+        msg.attributes
+            .push(AddressAttribute::Protocol(AddressProtocol::from(
+                ADDR_PROTO,
+            )));
     }
-    msg.attributes
-        .push(AddressAttribute::Label(label.to_owned()));
+    if let Some(label) = label {
+        msg.attributes
+            .push(AddressAttribute::Label(label.to_owned()));
+    }
     Ok(msg)
 }
 
@@ -692,12 +789,14 @@ fn ipv4_addr(a: &AddressMessage) -> Option<Ipv4IfAddr> {
     let mut address = None;
     let mut broadcast = None;
     let mut label = None;
+    let mut proto = 0;
     for attr in &a.attributes {
         match attr {
             AddressAttribute::Local(IpAddr::V4(ip)) => local = Some(*ip),
             AddressAttribute::Address(IpAddr::V4(ip)) => address = Some(*ip),
             AddressAttribute::Broadcast(ip) => broadcast = Some(*ip),
             AddressAttribute::Label(l) => label = Some(l.clone()),
+            AddressAttribute::Protocol(p) => proto = u8::from(*p),
             _ => {}
         }
     }
@@ -709,6 +808,7 @@ fn ipv4_addr(a: &AddressMessage) -> Option<Ipv4IfAddr> {
         prefix_len: a.header.prefix_len,
         broadcast,
         label: label.unwrap_or_default(),
+        proto,
         secondary: a.header.flags.contains(AddressHeaderFlags::Secondary),
     })
 }

@@ -23,7 +23,9 @@
 //! interface kept aside, a new one given its name) moves the service
 //! there. The kernel renames the labels of the addresses along with the
 //! interface (see [`crate::netlink::addr::renamed_label`]); the daemon
-//! tracks that, so it removes exactly what it added.
+//! tracks that, so it removes exactly what it added (an address marked by
+//! the address protocol alone needs no tracking: the kernel keeps the
+//! protocol through a rename).
 //!
 //! Pure: no socket here ([`super::linkwatch`] reads the kernel and feeds
 //! this), so every case is unit-tested.

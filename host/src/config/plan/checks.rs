@@ -6,12 +6,13 @@ use std::net::Ipv4Addr;
 use super::{find, is_daemons, subnet, Plan};
 use crate::config::cli::ServiceAddress;
 use crate::net::probe::ProbeTarget;
-use crate::netlink::addr::{daemon_label, InterfaceInfo, Ipv4IfAddr};
+use crate::netlink::addr::{daemon_label, InterfaceInfo, Ipv4IfAddr, ADDR_PROTO};
 
-/// Checks one service address `s` (shown as `shown`): its interface can
-/// carry the daemon's label, Apple's /32 rule, a mask that makes it a host
-/// address, and whether the host already has it. `strict` (`failoverd`): an
-/// address already present outside the daemon is a problem, not a warning.
+/// Checks one service address `s` (shown as `shown`): Apple's /32 rule, a
+/// mask that makes it a host address, and whether the host already has it.
+/// `strict` (`failoverd`): an address already present outside the daemon
+/// is a problem, not a warning. (Whether the daemon can mark its addresses
+/// on the interface is a question for the kernel: `marks.rs`.)
 pub(super) fn check_service(
     s: &ServiceAddress,
     shown: &str,
@@ -22,9 +23,6 @@ pub(super) fn check_service(
     plan: &mut Plan,
 ) {
     let ifname = s.interface.as_str();
-    if let Err(e) = daemon_label(ifname) {
-        plan.problem(format!("{shown}: {e}"));
-    }
     check_mask(s, shown, find(own, ifname), plan);
     check_present(s, shown, daemon, ifaces, strict, plan);
 }
@@ -46,6 +44,7 @@ pub(super) fn check_mask(
             prefix_len: prefix,
             broadcast: None,
             label: String::new(),
+            proto: 0,
             secondary: false,
         };
         let kind = if addr == probe.network() {
@@ -120,10 +119,14 @@ pub(super) fn check_present(
             let cidr = format!("{}/{}", a.addr, a.prefix_len);
             if is_daemons(name, a) {
                 if name != s.interface.as_str() {
+                    let mark = if a.proto == ADDR_PROTO {
+                        format!("protocol {ADDR_PROTO}")
+                    } else {
+                        format!("label {}", a.label)
+                    };
                     plan.warning(format!(
-                        "{shown}: {cidr} is on {name} with the daemon's label {}, left from an \
-                         earlier configuration: remove it with `ip addr del {cidr} dev {name}`",
-                        a.label
+                        "{shown}: {cidr} is on {name} with the daemon's {mark}, left from an \
+                         earlier configuration: remove it with `ip addr del {cidr} dev {name}`"
                     ));
                 }
             } else if strict {
@@ -133,6 +136,17 @@ pub(super) fn check_present(
                      primary is up, and {daemon} never removes an address it did not add; \
                      remove it with `ip addr del {cidr} dev {name}` and let {daemon} add it on \
                      takeover"
+                ));
+            } else if name == s.interface.as_str() && daemon_label(name).is_none() {
+                // No label to let the kernel tell the two apart at removal:
+                // only the daemon's check just before it does (module
+                // documentation of crate::netlink::addr). Never both.
+                plan.problem(format!(
+                    "{shown}: {addr} is already configured on {name} ({cidr}), not by {daemon}: \
+                     {name}'s name is too long for the daemon's address label, so the kernel \
+                     cannot tell {daemon}'s address from one configured by hand when removing \
+                     it, and a service address must not be configured by hand there; remove it \
+                     with `ip addr del {cidr} dev {name}` and let {daemon} add it"
                 ));
             } else {
                 plan.warning(format!(

@@ -39,9 +39,14 @@
 //! the daemon's start-up, [`crate::daemon::start::failoverd_checks`]: they
 //! are files, not interfaces.)
 //!
-//! Addresses that carry the daemon's own label ([`daemon_label`]) are left
-//! out when choosing a link's subnet and source address: they are service
-//! addresses a previous run added, not the host's own.
+//! A service interface whose name is too long for the daemon's address
+//! label needs a kernel that keeps the address protocol mark (`marks.rs`:
+//! the one check here that asks the kernel rather than the interfaces).
+//!
+//! Addresses that carry the daemon's own mark ([`is_ours`]: its label or
+//! its address protocol) are left out when choosing a link's subnet and
+//! source address: they are service addresses a previous run added, not the
+//! host's own.
 
 use std::net::Ipv4Addr;
 
@@ -50,11 +55,12 @@ use failover_core::LinkId;
 use crate::config::cli::{value_error, ServiceAddress, MSG_INVALID_IFNAME};
 use crate::config::options::{FailoverdOptions, HeartbeatdOptions};
 use crate::net::probe::ProbeTarget;
-use crate::netlink::addr::{daemon_label, InterfaceInfo, Ipv4IfAddr, Netlink};
+use crate::netlink::addr::{is_ours, InterfaceInfo, Ipv4IfAddr, Netlink};
 
 mod checks;
 mod failoverd;
 mod heartbeatd;
+mod marks;
 
 use failoverd::plan_failoverd;
 use heartbeatd::plan_heartbeatd;
@@ -144,7 +150,12 @@ impl Plan {
 /// `-n` reports.
 pub fn failoverd_plan(opts: &FailoverdOptions, nl: &mut Netlink) -> Plan {
     match snapshot(nl) {
-        Ok(ifaces) => plan_failoverd(opts, &ifaces),
+        Ok(ifaces) => {
+            let mut plan = plan_failoverd(opts, &ifaces);
+            let support = || nl.proto_support();
+            marks::check_marks(&opts.services, ToString::to_string, support, &mut plan);
+            plan
+        }
         Err(problem) => {
             let mut p = Plan::default();
             p.problem(problem);
@@ -157,7 +168,12 @@ pub fn failoverd_plan(opts: &FailoverdOptions, nl: &mut Netlink) -> Plan {
 /// network namespace): the primary's links, and every problem `-n` reports.
 pub fn heartbeatd_plan(opts: &HeartbeatdOptions, nl: &mut Netlink) -> Plan {
     match snapshot(nl) {
-        Ok(ifaces) => plan_heartbeatd(opts, &ifaces),
+        Ok(ifaces) => {
+            let mut plan = plan_heartbeatd(opts, &ifaces);
+            let shown = |s: &ServiceAddress| format!("--service {s}");
+            marks::check_marks(&opts.services, shown, || nl.proto_support(), &mut plan);
+            plan
+        }
         Err(problem) => {
             let mut p = Plan::default();
             p.problem(problem);
@@ -189,13 +205,13 @@ fn snapshot(nl: &mut Netlink) -> Result<Vec<InterfaceInfo>, String> {
 // Planning, over interface facts only (no netlink): unit-testable.
 
 /// Whether `a`, on the interface `ifname`, was added by the daemon (carries
-/// its label).
+/// its label or its protocol).
 fn is_daemons(ifname: &str, a: &Ipv4IfAddr) -> bool {
-    daemon_label(ifname).is_ok_and(|l| a.label == l)
+    is_ours(ifname, a)
 }
 
 /// The interfaces with only the host's own addresses: those the daemon
-/// added (its label) are left out.
+/// added (its mark) are left out.
 fn own_view(ifaces: &[InterfaceInfo]) -> Vec<InterfaceInfo> {
     ifaces
         .iter()

@@ -1,6 +1,6 @@
 use super::*;
 use crate::config::options::tests as options_tests;
-use crate::netlink::addr::{directed_broadcast, LinkInfo};
+use crate::netlink::addr::{directed_broadcast, LinkInfo, ProtoSupport, ADDR_PROTO};
 use pnet_datalink::MacAddr;
 
 fn ip(s: &str) -> Ipv4Addr {
@@ -26,6 +26,7 @@ fn iface(index: u32, name: &str, addrs: &[(&str, u8)]) -> InterfaceInfo {
                 prefix_len: p,
                 broadcast: directed_broadcast(ip(a), p),
                 label: name.into(),
+                proto: 0,
                 secondary: false,
             })
             .collect(),
@@ -294,13 +295,114 @@ fn missing_interface_is_named() {
     ));
 }
 
+/// A 15-byte name, as a VLAN on a multi-port card gets.
+const LONG: &str = "enp129s0f0.1001";
+
 #[test]
-fn long_interface_names_cannot_be_labelled() {
+fn long_interface_names_are_planned_like_any_other() {
+    // Issue 12: a 14- or 15-byte name is marked by the protocol alone; the
+    // interface facts have nothing against it (the kernel's support is
+    // `marks.rs`'s question).
     let mut host = secondary_host();
-    host[2].link.name = "abcdefghijklmn".into();
-    let o = fopts(&["198.51.100.1", "abcdefghijklmn:192.0.2.10"]);
+    host[2].link.name = LONG.into();
+    let o = fopts(&["198.51.100.1", &format!("{LONG}:192.0.2.10")]);
     let p = plan_failoverd(&o, &host);
-    assert!(one_problem(&p).contains("at most 13 bytes"), "{p:?}");
+    assert!(p.is_sound(), "{:#?}", p.problems);
+    assert_eq!(p.links[1].interface, LONG);
+    // A previous run's address there carries the protocol (and the bare
+    // name as its label): not the host's own, and no problem.
+    let mut svc = host[2].addrs[0].clone();
+    svc.addr = ip("192.0.2.10");
+    svc.prefix_len = 32;
+    svc.proto = ADDR_PROTO;
+    host[2].addrs.insert(0, svc);
+    let p = plan_failoverd(&o, &host);
+    assert!(p.is_sound(), "{:#?}", p.problems);
+    assert_eq!(p.links[1].source, ip("192.0.2.2"));
+    // The same without the protocol is an administrator's: a problem.
+    host[2].addrs[0].proto = 0;
+    let p = plan_failoverd(&o, &host);
+    assert!(one_problem(&p).contains(&format!("already configured on {LONG}")));
+}
+
+#[test]
+fn long_interface_names_need_a_kernel_that_keeps_the_protocol() {
+    let o = fopts(&[
+        "198.51.100.1",
+        &format!("{LONG}:192.0.2.10"),
+        "a1:192.0.2.11",
+    ]);
+    let old = || Ok(ProtoSupport::Missing("5.10.0-28-amd64".into()));
+    let mut p = Plan::default();
+    marks::check_marks(&o.services, ToString::to_string, old, &mut p);
+    let m = one_problem(&p);
+    assert!(
+        m.starts_with(&format!(
+            "{LONG}:192.0.2.10: interface {LONG} has a 15-byte name"
+        )),
+        "{m}"
+    );
+    assert!(m.contains("Linux 5.18 or later"), "{m}");
+    assert!(m.contains("rename the interface"), "{m}");
+    // A kernel that keeps it: nothing to say.
+    let mut p = Plan::default();
+    let new = || Ok(ProtoSupport::Release("6.1.0-18-amd64".into()));
+    marks::check_marks(&o.services, ToString::to_string, new, &mut p);
+    assert!(p.is_sound(), "{:#?}", p.problems);
+    // Short names only: the kernel is not even asked.
+    let o = fopts(&["198.51.100.1", "a1:192.0.2.10"]);
+    let mut p = Plan::default();
+    let never = || -> Result<ProtoSupport, _> { panic!("asked the kernel") };
+    marks::check_marks(&o.services, ToString::to_string, never, &mut p);
+    assert!(p.is_sound());
+}
+
+#[test]
+fn heartbeatd_service_configured_by_hand_on_a_long_name_is_a_problem() {
+    // On a labelled interface the kernel protects an administrator's
+    // address at removal (a warning); without a label only the daemon's
+    // check does, so the two are never allowed together.
+    let mut host = primary_host();
+    host[2].link.name = LONG.into();
+    let mut a = host[2].addrs[0].clone();
+    a.addr = ip("192.0.2.10");
+    a.prefix_len = 32;
+    a.label = LONG.into();
+    host[2].addrs.push(a);
+    let h = hopts(&["--service", &format!("{LONG}:192.0.2.10"), "198.51.100.255"]);
+    let p = plan_heartbeatd(&h, &host);
+    let m = one_problem(&p);
+    assert!(
+        m.starts_with(&format!(
+            "--service {LONG}:192.0.2.10: 192.0.2.10 is already configured on {LONG} \
+             (192.0.2.10/32), not by heartbeatd"
+        )),
+        "{m}"
+    );
+    assert!(m.contains("too long for the daemon's address label"), "{m}");
+    // heartbeatd's own (the protocol): fine.
+    host[2].addrs[1].proto = ADDR_PROTO;
+    assert!(plan_heartbeatd(&h, &host).is_sound());
+}
+
+#[test]
+fn a_leftover_marked_by_the_protocol_elsewhere_is_a_warning() {
+    let mut host = secondary_host();
+    let mut svc = host[1].addrs[0].clone();
+    svc.addr = ip("192.0.2.10");
+    svc.prefix_len = 32;
+    svc.proto = ADDR_PROTO;
+    host[1].addrs.push(svc);
+    let o = fopts(&["198.51.100.1", "a1:192.0.2.10"]);
+    let p = plan_failoverd(&o, &host);
+    assert!(p.is_sound(), "{:#?}", p.problems);
+    assert!(
+        p.warnings
+            .iter()
+            .any(|w| w.contains("on a0 with the daemon's protocol 70, left from an earlier")),
+        "{:#?}",
+        p.warnings
+    );
 }
 
 #[test]

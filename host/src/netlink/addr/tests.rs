@@ -1,3 +1,4 @@
+use super::support::release_keeps_proto;
 use super::*;
 
 #[test]
@@ -6,19 +7,135 @@ fn labels() {
     assert_eq!(daemon_label("enp0s31f6").unwrap(), "enp0s31f6:fo");
     assert_eq!(daemon_label("abcdefghijkl").unwrap(), "abcdefghijkl:fo");
     assert_eq!(daemon_label("abcdefghijklm").unwrap(), "abcdefghijklm:f");
-    assert!(daemon_label("abcdefghijklmn").is_err());
-    assert!(daemon_label("abcdefghijklmno").is_err());
-    assert!(daemon_label("").is_err());
+    assert_eq!(daemon_label("abcdefghijklmn"), None);
+    assert_eq!(daemon_label("abcdefghijklmno"), None);
+    assert_eq!(daemon_label(""), None);
     for n in 1..=13 {
         let name = "x".repeat(n);
         let l = daemon_label(&name).unwrap();
         assert!(l.len() <= MAX_LABEL_LEN);
         assert!(l.starts_with(&format!("{name}:")));
     }
-    assert!(daemon_label("abcdefghijklmn")
-        .unwrap_err()
-        .to_string()
-        .contains("at most 13"));
+}
+
+#[test]
+fn every_legal_name_gets_a_mark() {
+    // Up to 13 bytes: the label (and the protocol, which `add` always
+    // sends); 14 and 15 bytes: the protocol alone.
+    for n in 1..=MAX_IFNAME_LEN {
+        let name = "x".repeat(n);
+        let mark = Mark::for_interface(&name);
+        if n <= MAX_LABELLED_IFNAME_LEN {
+            assert_eq!(mark, Mark::Label(daemon_label(&name).unwrap()), "{n}");
+        } else {
+            assert_eq!(mark, Mark::Proto, "{n}");
+        }
+    }
+    assert_eq!(Mark::for_interface("enp129s0f0.100"), Mark::Proto);
+    assert_eq!(Mark::for_interface("bond0.1234abcd").label(), None);
+    assert_eq!(Mark::for_interface("pub0").label(), Some("pub0:fo"));
+    assert_eq!(Mark::for_interface("pub0").to_string(), "label pub0:fo");
+    assert_eq!(Mark::Proto.to_string(), "protocol 70");
+}
+
+#[test]
+fn added_addresses_carry_the_protocol_and_the_label_where_it_fits() {
+    let ip = Ipv4Addr::new(192, 0, 2, 10);
+    let proto = AddressAttribute::Protocol(AddressProtocol::from(ADDR_PROTO));
+    let labels = |m: &AddressMessage| {
+        m.attributes
+            .iter()
+            .filter_map(|a| match a {
+                AddressAttribute::Label(l) => Some(l.clone()),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    let short = Mark::for_interface("pub0");
+    let m = address_message(3, ip, 32, short.label(), true).unwrap();
+    assert!(m.attributes.contains(&proto));
+    assert_eq!(labels(&m), ["pub0:fo"]);
+    let long = Mark::for_interface("enp129s0f0.1001");
+    let m = address_message(3, ip, 32, long.label(), true).unwrap();
+    assert!(m.attributes.contains(&proto));
+    assert!(labels(&m).is_empty(), "the kernel gives it the name");
+    // A delete never carries the protocol (the kernel ignores it there).
+    let m = address_message(3, ip, 32, None, false).unwrap();
+    assert!(!m.attributes.contains(&proto));
+    assert!(address_message(3, ip, 32, Some(""), true).is_err());
+    assert!(address_message(3, ip, 32, Some("abcdefghijklmno:fo"), true).is_err());
+}
+
+#[test]
+fn ours_by_label_or_by_protocol() {
+    let addr = |label: &str, proto: u8| Ipv4IfAddr {
+        ifindex: 3,
+        addr: Ipv4Addr::new(192, 0, 2, 10),
+        prefix_len: 32,
+        broadcast: None,
+        label: label.into(),
+        proto,
+        secondary: false,
+    };
+    // An older daemon's address: the label alone.
+    assert!(is_ours("pub0", &addr("pub0:fo", 0)));
+    assert_eq!(
+        mark_of("pub0", &addr("pub0:fo", ADDR_PROTO)),
+        Some(Mark::Label("pub0:fo".into()))
+    );
+    // A long name's: the protocol alone (the label is the bare name).
+    let long = "enp129s0f0.1001";
+    assert!(is_ours(long, &addr(long, ADDR_PROTO)));
+    assert_eq!(mark_of(long, &addr(long, ADDR_PROTO)), Some(Mark::Proto));
+    // An administrator's: neither, even with a label like ours elsewhere.
+    assert!(!is_ours(long, &addr(long, 0)));
+    assert!(!is_ours("pub0", &addr("pub0", 0)));
+    assert!(!is_ours("pub0", &addr("lan1:fo", 0)));
+    assert!(!is_ours("pub0", &addr("pub0", 3)));
+    assert_eq!(mark_of(long, &addr(long, 0)), None);
+    // Renamed while marked by the protocol: still ours, under any label.
+    assert!(is_ours("lan1", &addr("lan1", ADDR_PROTO)));
+    assert_eq!(Mark::Proto.renamed("lan1"), Mark::Proto);
+    assert_eq!(
+        Mark::Label("pub0:fo".into()).renamed("lan1"),
+        Mark::Label("lan1:fo".into())
+    );
+}
+
+#[test]
+fn kernel_releases_that_keep_the_protocol() {
+    assert_eq!(release_keeps_proto("6.1.0-18-amd64"), Some(true));
+    assert_eq!(release_keeps_proto("5.18.0"), Some(true));
+    assert_eq!(release_keeps_proto("5.17.15-1-default"), Some(false));
+    assert_eq!(release_keeps_proto("5.10.0-28-amd64"), Some(false));
+    assert_eq!(release_keeps_proto("4.19.0+"), Some(false));
+    assert_eq!(release_keeps_proto("6.18.44-fc-v1252"), Some(true));
+    assert_eq!(release_keeps_proto("6.2-rc3"), Some(true));
+    assert_eq!(release_keeps_proto("unknown"), None);
+    assert_eq!(release_keeps_proto(""), None);
+}
+
+#[test]
+fn a_long_name_needs_a_kernel_that_keeps_the_protocol() {
+    let long = "enp129s0f0.100";
+    let old = ProtoSupport::Missing("5.10.0-28-amd64".into());
+    let e = old.mark_for(long).unwrap_err();
+    let m = e.to_string();
+    assert!(
+        m.starts_with("interface enp129s0f0.100 has a 14-byte name"),
+        "{m}"
+    );
+    assert!(m.contains("Linux 5.10.0-28-amd64"), "{m}");
+    assert!(m.contains("Linux 5.18 or later"), "{m}");
+    assert!(
+        m.contains("rename the interface to at most 13 bytes"),
+        "{m}"
+    );
+    // Short names keep their label on any kernel.
+    assert_eq!(old.mark_for("eth0").unwrap(), Mark::Label("eth0:fo".into()));
+    for ok in [ProtoSupport::Seen, ProtoSupport::Release("6.1.0".into())] {
+        assert_eq!(ok.mark_for(long).unwrap(), Mark::Proto);
+    }
 }
 
 #[test]
@@ -59,6 +176,7 @@ fn iface(addrs: &[(Ipv4Addr, u8)]) -> InterfaceInfo {
                 prefix_len,
                 broadcast: directed_broadcast(addr, prefix_len),
                 label: "eth0".into(),
+                proto: 0,
                 secondary: false,
             })
             .collect(),
