@@ -1799,6 +1799,69 @@ fn a_service_interface_renamed_while_holding_loses_and_orphans_nothing() {
     );
 }
 
+/// A daemon killed (`kill -9`) while it followed a renamed service
+/// interface left its address there (`lan1:fo`, protocol 70); the
+/// administrator then gives the configured name to a new interface and
+/// starts the daemon again. The restarted failoverd finds the address by
+/// its protocol on the renamed interface and removes it (it is one of its
+/// service addresses, and the protocol says a failover daemon added it);
+/// it leaves the interface's own address alone. Before, `lan1` kept
+/// 192.0.2.10 for good.
+#[test]
+fn a_daemon_killed_while_following_a_renamed_interface_leaves_nothing_after_a_restart() {
+    let Some(_serial) = lab_test!() else { return };
+    let mut lab = Lab::scenario("renamed-killed", Profile::fast()).recording_stages();
+    let (hb, fo) = lab.start_both();
+    let logs = [&hb, &fo];
+    lab.cut_primary_off(&logs);
+    lab.wait_mailed(&lab.srun, "TookOver", &logs);
+
+    let ns = &lab.t.secondary.ns;
+    let steps: [&[&str]; 3] = [
+        &["link", "set", "dev", "pub0", "down"],
+        &["link", "set", "dev", "pub0", "name", "lan1"],
+        &["link", "set", "dev", "lan1", "up"],
+    ];
+    for args in steps {
+        ns.ip(args).expect("rename pub0 to lan1");
+    }
+    lab.wait("failoverd to follow the rename", &logs, || {
+        fo.logged("was renamed lan1")
+    });
+    lab.t.secondary.ns.signal(fo.pid, Signal::SIGKILL).unwrap();
+    lab.wait("failoverd to be gone", &logs, || !is_running(fo.pid));
+    let on_lan1 = || {
+        ns.ip(&["-4", "-o", "addr", "show", "dev", "lan1"])
+            .unwrap_or_default()
+    };
+    lab.check(
+        on_lan1().contains("192.0.2.10/32"),
+        &format!("the killed daemon left its address on lan1: {}", on_lan1()),
+        &logs,
+    );
+
+    // A new pub0 (one end of a veth pair stands in for the rebuilt one).
+    for args in [
+        &["link", "add", "pub0", "type", "veth", "peer", "name", "pub0-peer"][..],
+        &["addr", "add", "192.0.2.2/24", "dev", "pub0"],
+        &["link", "set", "dev", "pub0-peer", "up"],
+        &["link", "set", "dev", "pub0", "up"],
+    ] {
+        ns.ip(args).expect("a new pub0");
+    }
+    let fo2 = lab.failoverd(&[]);
+    let logs = [&hb, &fo2];
+    lab.wait("the restarted failoverd to clean lan1", &logs, || {
+        fo2.logged("left by a previous run on an interface it had followed")
+            && !on_lan1().contains("192.0.2.10/")
+    });
+    lab.check(
+        on_lan1().contains("192.0.2.2/24"),
+        &format!("lan1's own address stayed: {}", on_lan1()),
+        &logs,
+    );
+}
+
 #[test]
 fn a_service_interface_recreated_while_holding_gets_its_address_back() {
     // The secondary holds the address (the primary is cut off) when its

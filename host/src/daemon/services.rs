@@ -17,7 +17,9 @@ use std::net::Ipv4Addr;
 use crate::config::cli::ServiceAddress;
 use std::fmt;
 
-use crate::netlink::addr::{mark_of, AddrError, Change, Mark, MarkError, Netlink, ProtoSupport};
+use crate::netlink::addr::{
+    mark_of, AddrError, Change, Mark, MarkError, Netlink, ProtoSupport, ADDR_PROTO,
+};
 use crate::notify::Logger;
 
 use super::faults::Faults;
@@ -260,6 +262,43 @@ impl Services {
                 }
                 Err(e) => log.error(format_args!(
                     "cannot list the addresses of {name} to clean up after a previous run: {e}"
+                )),
+            }
+        }
+        self.remove_leftovers_elsewhere(nl, log);
+    }
+
+    /// At start, after [`remove_leftovers`](Self::remove_leftovers): one of
+    /// the service addresses with the daemon's protocol on an interface it
+    /// is not configured for. A previous run killed while it followed a
+    /// renamed service interface (`pub0` renamed `lan1`, then a new `pub0`)
+    /// left it there; the protocol says the daemon added it, and the
+    /// address that it is this daemon's to serve.
+    fn remove_leftovers_elsewhere(&self, nl: &mut Netlink, log: &Logger) {
+        let configured: Vec<u32> = self.list.iter().filter_map(|s| s.ifindex).collect();
+        let found = match nl.all_addresses() {
+            Ok(found) => found,
+            Err(e) => {
+                log.error(format_args!(
+                    "cannot list the addresses to clean up after a previous run: {e}"
+                ));
+                return;
+            }
+        };
+        for a in found.iter().filter(|a| {
+            a.proto == ADDR_PROTO
+                && !configured.contains(&a.ifindex)
+                && self.list.iter().any(|s| s.address.addr == a.addr)
+        }) {
+            match nl.remove(a.ifindex, a.addr, a.prefix_len, &Mark::Proto) {
+                Ok(_) => log.warning(format_args!(
+                    "removed {}/{} from {}: left by a previous run on an interface it had \
+                     followed (protocol {ADDR_PROTO})",
+                    a.addr, a.prefix_len, a.label
+                )),
+                Err(e) => log.error(format_args!(
+                    "cannot remove {} left on {} by a previous run: {e}",
+                    a.addr, a.label
                 )),
             }
         }

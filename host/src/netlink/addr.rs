@@ -531,6 +531,22 @@ impl Netlink {
             .collect())
     }
 
+    /// Every IPv4 address in the namespace, on any interface.
+    pub fn all_addresses(&mut self) -> Result<Vec<Ipv4IfAddr>, AddrError> {
+        let mut msg = AddressMessage::default();
+        msg.header.family = AddressFamily::Inet;
+        let answers = self
+            .exchange(RouteNetlinkMessage::GetAddress(msg), NLM_F_DUMP)
+            .map_err(|e| AddrError::from_io("listing addresses", String::new, e))?;
+        Ok(answers
+            .iter()
+            .filter_map(|m| match m {
+                RouteNetlinkMessage::NewAddress(a) => ipv4_addr(a),
+                _ => None,
+            })
+            .collect())
+    }
+
     /// Link facts and addresses of the interface called `name`: what `-n`
     /// validates (exists, up, masks, broadcast targets).
     pub fn interface(&mut self, name: &str) -> Result<InterfaceInfo, AddrError> {
