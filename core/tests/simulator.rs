@@ -78,6 +78,7 @@ const ONCE_FAILED: &[u64] = &[
     1_069_470_591_171, // a forged round far ahead, first of its epoch on a link
     377_982_327_856,   // replayed frames left a stale top seq; the real one was a jump
     107_549_943_381,   // a stale failed-removal report removed what was just added
+    4_000_000_192_390, // the same stale report, after a freeze, a kill and replays
 ];
 
 #[test]

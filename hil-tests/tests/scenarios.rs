@@ -1842,7 +1842,16 @@ fn a_daemon_killed_while_following_a_renamed_interface_leaves_nothing_after_a_re
 
     // A new pub0 (one end of a veth pair stands in for the rebuilt one).
     for args in [
-        &["link", "add", "pub0", "type", "veth", "peer", "name", "pub0-peer"][..],
+        &[
+            "link",
+            "add",
+            "pub0",
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "pub0-peer",
+        ][..],
         &["addr", "add", "192.0.2.2/24", "dev", "pub0"],
         &["link", "set", "dev", "pub0-peer", "up"],
         &["link", "set", "dev", "pub0", "up"],
