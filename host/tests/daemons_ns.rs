@@ -582,6 +582,25 @@ fn no_run_reports_every_problem_and_exits_78() {
         assert!(text.contains(needle), "{needle} not reported:\n{text}");
     }
     assert!(!text.contains("configuration OK"), "{text}");
+    // A warning passes the check, and fails it with --strict.
+    let warned = [
+        "--witness",
+        "198.51.100.3",
+        "--witness-policy",
+        "off",
+        "198.51.100.1",
+        "pub0:192.0.2.10",
+    ];
+    let (code, text) = run(&warned);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("warning: --witness is given"), "{text}");
+    let strict: Vec<&str> = std::iter::once("--strict").chain(warned).collect();
+    let (code, text) = run(&strict);
+    assert_eq!(code, Some(78), "{text}");
+    assert!(
+        text.contains("--strict: the warnings above fail the check"),
+        "{text}"
+    );
     // A wrong option does not hide the interfaces' problems: one run shows
     // the bad dead time, the bad hold-down and the missing interface; the
     // exit status is the command line's (64).

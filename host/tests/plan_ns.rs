@@ -381,16 +381,17 @@ fn service_address_already_configured() {
         &["a1:192.0.2.10", "already configured on a0", "ip addr del"],
     );
 
-    // On the primary, holding its own address is allowed, with a warning.
+    // On the primary too: heartbeatd could never remove it, so the
+    // failback would overlap.
     lab.pri.add_addr("b1", "192.0.2.10/32").expect("address");
     let p = lab.heartbeatd(&["--service", "b1:192.0.2.10", "198.51.100.255"]);
-    assert!(p.is_sound(), "{:#?}", p.problems);
-    assert!(
-        p.warnings
-            .iter()
-            .any(|w| w.contains("already configured on b1")),
-        "{:#?}",
-        p.warnings
+    the_problem(
+        &p,
+        &[
+            "b1:192.0.2.10",
+            "already configured on b1",
+            "without overlap",
+        ],
     );
 }
 
@@ -418,4 +419,14 @@ fn failoverd_warns_about_skipped_scripts() {
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     let p = fplan(&lab.sec, &o);
     assert!(p.is_sound(), "{:#?}", p.problems);
+    // Executable but without a #! line: meant to run, cannot: a problem.
+    std::fs::write(&script, "exit 0\n").expect("write");
+    let p = fplan(&lab.sec, &o);
+    the_problem(&p, &["PostAcq_web", "#! line"]);
+    std::fs::write(&script, "#!/bin/sh\nexit 0\n").expect("write");
+    // A scripts directory named but missing: a typo, not "no scripts".
+    let missing = lab.scripts.path().join("nonexistent");
+    let o = fopts(&["198.51.100.1", "a1:192.0.2.10"], &missing);
+    let p = fplan(&lab.sec, &o);
+    the_problem(&p, &["nonexistent", "does not exist"]);
 }

@@ -382,9 +382,36 @@ fn leftovers_and_unsafe_files_are_skipped_with_a_warning() {
             .unwrap_or_else(|| panic!("no warning for {name} in\n{text}"));
         assert!(line.contains(why), "{line}");
     }
-    // -n sees the same problems.
-    let problems = scripts::check(&lab.config, &lab.ctx.addresses);
-    assert_eq!(problems.len(), 11, "{problems:#?}");
+    // -n sees the same, as warnings: the daemon runs without them.
+    let report = scripts::check(&lab.config, &lab.ctx.addresses);
+    assert_eq!(report.warnings.len(), 11, "{report:#?}");
+    assert!(report.problems.is_empty(), "{report:#?}");
+}
+
+/// A script written without a `#!` line is executable, root's and safe,
+/// so it was meant to run, but the kernel refuses it (ENOEXEC): the stage
+/// skips it with a warning saying so, and `-n` fails on it.
+#[test]
+fn a_script_without_an_interpreter_line_is_a_problem_for_the_check() {
+    let lab = Lab::new(&[A]);
+    lab.recorder(A, "Test_ok");
+    let p = lab.config.dir.join(A).join("Test_no_shebang");
+    fs::write(&p, "echo forgot the first line\n").unwrap();
+    fs::set_permissions(&p, fs::Permissions::from_mode(0o755)).unwrap();
+    let (outcome, cap, _) = run(&lab, Stage::Test);
+    assert_eq!(outcome, StageOutcome::Success, "{}", cap.text());
+    assert_eq!(lab.record(), [format!("Test_ok acquire {A}")]);
+    assert!(
+        cap.contains("neither a #! line nor an ELF header"),
+        "{}",
+        cap.text()
+    );
+    let report = scripts::check(&lab.config, &lab.ctx.addresses);
+    assert_eq!(report.problems.len(), 1, "{report:#?}");
+    assert!(
+        report.problems[0].contains("Test_no_shebang: skipped"),
+        "{report:#?}"
+    );
 }
 
 #[test]
@@ -416,7 +443,12 @@ fn a_writable_address_directory_is_refused() {
         "{}",
         cap.text()
     );
-    assert_eq!(scripts::check(&lab.config, &lab.ctx.addresses).len(), 1);
+    assert_eq!(
+        scripts::check(&lab.config, &lab.ctx.addresses)
+            .warnings
+            .len(),
+        1
+    );
 }
 
 #[test]
@@ -436,7 +468,10 @@ fn no_directory_means_no_scripts() {
     assert_eq!(r.poll(now), Some((Stage::PostRel, StageOutcome::Success)));
     assert_eq!(r.poll(now), None);
     assert_eq!(r.next_deadline(), None);
-    assert!(scripts::check(&lab.config, &ctx.addresses).is_empty());
+    assert_eq!(
+        scripts::check(&lab.config, &ctx.addresses),
+        scripts::ScriptReport::default()
+    );
 }
 
 #[test]

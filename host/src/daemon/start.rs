@@ -99,14 +99,27 @@ pub fn failoverd_main(args: Vec<OsString>) -> u8 {
     })
 }
 
-/// What `failoverd -n` reports: the [`failoverd_plan`], and the scripts
-/// it would skip as warnings (not problems: the daemon runs without them,
-/// and says so again when a stage would have run them, as it would without
-/// any scripts at all).
+/// What `failoverd -n` reports: the [`failoverd_plan`], the scripts it
+/// would skip as warnings (the daemon runs without them, and says so again
+/// when a stage would have run them, as it would without any scripts at
+/// all), and as problems the scripts meant to run that cannot and a named
+/// scripts directory that does not exist.
 pub fn failoverd_checks(opts: &FailoverdOptions, nl: &mut Netlink) -> Plan {
     let mut plan = failoverd_plan(opts, nl);
-    plan.warnings
-        .extend(crate::scripts::check(&script_config(opts), &opts.services));
+    let scripts = crate::scripts::check(&script_config(opts), &opts.services);
+    plan.warnings.extend(scripts.warnings);
+    plan.problems.extend(scripts.problems);
+    // No scripts directory is no scripts (Apple's were optional), unless
+    // one was named: then it is a typo or a missing mount.
+    if opts.scripts_dir != std::path::Path::new(crate::config::cli::DEFAULT_SCRIPTS_DIR)
+        && !opts.scripts_dir.exists()
+    {
+        plan.problems.push(format!(
+            "the scripts directory {} does not exist (--scripts-dir or FAILOVER_SCRIPTS_DIR): \
+             create it, or leave the option out to run without scripts",
+            opts.scripts_dir.display()
+        ));
+    }
     plan
 }
 
@@ -260,6 +273,11 @@ fn check(
         return Some(first.kind.exit_code());
     }
     if !plan.problems.is_empty() || !directories.is_empty() {
+        return Some(EXIT_CONFIG);
+    }
+    let warned = !plan.warnings.is_empty() || !common.warnings.is_empty();
+    if common.strict && warned {
+        eprintln!("{name}: --strict: the warnings above fail the check");
         return Some(EXIT_CONFIG);
     }
     if privileges.is_some() {

@@ -32,8 +32,20 @@ pub enum SkipReason {
     WrongOwner(u32),
     /// Writable by group or others (the mode).
     Writable(u32),
+    /// Neither a `#!` line nor an ELF binary: the kernel cannot run it
+    /// (ENOEXEC; the daemon does not hand files to a shell).
+    NoInterpreter,
     /// Its metadata could not be read.
     Unreadable(String),
+}
+
+impl SkipReason {
+    /// Whether the administrator plainly meant the file to run, so that
+    /// `-n` fails on it instead of warning: it is executable, root's and
+    /// safe, but the kernel cannot execute it.
+    pub fn is_a_mistake(&self) -> bool {
+        matches!(self, SkipReason::NoInterpreter)
+    }
 }
 
 impl fmt::Display for SkipReason {
@@ -48,6 +60,10 @@ impl fmt::Display for SkipReason {
             SkipReason::Directory => f.write_str("a directory"),
             SkipReason::NotRegular => f.write_str("not a regular file"),
             SkipReason::NotExecutable => f.write_str("not executable (chmod 755 to enable it)"),
+            SkipReason::NoInterpreter => f.write_str(
+                "it starts with neither a #! line nor an ELF header, so the kernel cannot run \
+                 it: add a first line such as #!/bin/sh",
+            ),
             SkipReason::WrongOwner(uid) => write!(
                 f,
                 "owned by uid {uid}, not root: the daemon runs scripts as root \
@@ -245,14 +261,37 @@ fn check_file(path: &Path, owner: u32) -> Result<(), SkipReason> {
     if mode & 0o022 != 0 {
         return Err(SkipReason::Writable(mode));
     }
+    let mut head = [0u8; 4];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| {
+            use std::io::Read;
+            f.read(&mut head)
+        })
+        .map_err(|e| SkipReason::Unreadable(e.to_string()))?;
+    let head = &head[..n];
+    if !head.starts_with(b"#!") && !head.starts_with(b"\x7fELF") {
+        return Err(SkipReason::NoInterpreter);
+    }
     Ok(())
+}
+
+/// What `-n` says about the scripts of `addresses`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScriptReport {
+    /// Scripts that were plainly meant to run but cannot
+    /// ([`SkipReason::is_a_mistake`]): `-n` fails.
+    pub problems: Vec<String>,
+    /// Directories and files skipped, with the reason: the daemon runs
+    /// without them, and says so again when a stage would have run them.
+    pub warnings: Vec<String>,
 }
 
 /// Every problem with the scripts of `addresses`, for `-n`: directories
 /// skipped and files skipped, with the reason, for every stage. Empty when
 /// all is well (including when there are no scripts at all).
-pub fn check(config: &ScriptConfig, addresses: &[ServiceAddress]) -> Vec<String> {
-    let mut problems = Vec::new();
+pub fn check(config: &ScriptConfig, addresses: &[ServiceAddress]) -> ScriptReport {
+    let mut report = ScriptReport::default();
+    let problems = &mut report.warnings;
     let mut seen: Vec<Ipv4Addr> = Vec::new();
     for a in addresses {
         if seen.contains(&a.addr) {
@@ -267,11 +306,18 @@ pub fn check(config: &ScriptConfig, addresses: &[ServiceAddress]) -> Vec<String>
                 }
             }
             for k in s.skipped {
-                problems.push(format!("{}: skipped: {}", k.path.display(), k.reason));
+                let line = format!("{}: skipped: {}", k.path.display(), k.reason);
+                if k.reason.is_a_mistake() {
+                    if !report.problems.contains(&line) {
+                        report.problems.push(line);
+                    }
+                } else {
+                    problems.push(line);
+                }
             }
         }
     }
-    problems
+    report
 }
 
 #[cfg(test)]

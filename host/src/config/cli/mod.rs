@@ -192,6 +192,9 @@ pub struct CommonArgs {
     /// Do not move to background (as under systemd); log to syslog.
     #[arg(short = 'x', long = "no-fork", display_order = 2)]
     pub no_fork: bool,
+    /// With -n: fail on warnings too (exit 78), not only on problems.
+    #[arg(long = "strict", requires = "no_run", display_order = 2)]
+    pub strict: bool,
     /// The UDP port heartbeats use instead of 1694 (help text: each daemon's).
     #[arg(short = 'p', long = "port", value_name = "port", display_order = 3)]
     pub port: Option<String>,

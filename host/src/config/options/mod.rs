@@ -106,6 +106,8 @@ impl WitnessMode {
 pub struct CommonOptions {
     /// `-d`, `-n`, `-x` or none.
     pub mode: RunMode,
+    /// `--strict` (with `-n`): warnings fail the check too.
+    pub strict: bool,
     /// The UDP port heartbeats use (`-p`; default 1694).
     pub port: u16,
     /// The syslog facility (`-L`; default daemon). Logging always goes to
@@ -535,6 +537,7 @@ fn resolve_common(
     }
     let common = CommonOptions {
         mode: a.mode(),
+        strict: a.strict,
         port,
         facility,
         interval,

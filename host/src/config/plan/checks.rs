@@ -10,8 +10,8 @@ use crate::netlink::addr::{daemon_label, InterfaceInfo, Ipv4IfAddr, ADDR_PROTO};
 
 /// Checks one service address `s` (shown as `shown`): Apple's /32 rule, a
 /// mask that makes it a host address, and whether the host already has it.
-/// `strict` (`failoverd`): an address already present outside the daemon
-/// is a problem, not a warning. (Whether the daemon can mark its addresses
+/// An address already present outside the daemon is a problem for both
+/// daemons; `strict` (`failoverd`) words it for the secondary. (Whether the daemon can mark its addresses
 /// on the interface is a question for the kernel: `marks.rs`.)
 pub(super) fn check_service(
     s: &ServiceAddress,
@@ -66,6 +66,12 @@ pub(super) fn check_mask(
         return; // a missing interface is reported on its own
     };
     let others = || i.addrs.iter().filter(|a| a.addr != addr);
+    if i.addrs.iter().any(|a| a.addr == addr) && others().next().is_none() {
+        // Its only address is the service address itself: configured by
+        // hand (check_present reports that) or a leftover of the daemon's.
+        // Saying it has no address would send the reader the wrong way.
+        return;
+    }
     match others().find(|a| a.contains(addr)) {
         Some(a) if prefix != 32 => plan.problem(format!(
             "{shown}: {addr} lies in {}, a subnet {ifname} already has (its address {}/{}), so \
@@ -137,23 +143,26 @@ pub(super) fn check_present(
                      remove it with `ip addr del {cidr} dev {name}` and let {daemon} add it on \
                      takeover"
                 ));
-            } else if name == s.interface.as_str() && daemon_label(name).is_none() {
-                // No label to let the kernel tell the two apart at removal:
-                // only the daemon's check just before it does (module
-                // documentation of crate::netlink::addr). Never both.
+            } else {
+                // heartbeatd: an address it did not add is one it never
+                // removes, so it could not hand the service over without
+                // overlap (the zero-overlap failback would be off), and on a
+                // name too long for a label the kernel could not even tell
+                // the two apart at removal. Never both.
+                let label = if daemon_label(name).is_none() {
+                    format!(
+                        " ({name}'s name is too long for the daemon's address label, so the \
+                         kernel could not tell the two apart when removing)"
+                    )
+                } else {
+                    String::new()
+                };
                 plan.problem(format!(
                     "{shown}: {addr} is already configured on {name} ({cidr}), not by {daemon}: \
-                     {name}'s name is too long for the daemon's address label, so the kernel \
-                     cannot tell {daemon}'s address from one configured by hand when removing \
-                     it, and a service address must not be configured by hand there; remove it \
-                     with `ip addr del {cidr} dev {name}` and let {daemon} add it"
-                ));
-            } else {
-                plan.warning(format!(
-                    "{shown}: {addr} is already configured on {name} ({cidr}), not by {daemon}: \
-                     it is kept as it is, and {daemon} never removes an address it did not add, \
-                     so it cannot hand it over; to let {daemon} manage it, remove it with `ip \
-                     addr del {cidr} dev {name}` before starting"
+                     {daemon} never removes an address it did not add, so it could not hand \
+                     the service over without overlap{label}; remove it with `ip addr del \
+                     {cidr} dev {name}` (and from the interface's configuration) and let \
+                     {daemon} add it"
                 ));
             }
         }

@@ -380,6 +380,7 @@ fn heartbeatd_service_configured_by_hand_on_a_long_name_is_a_problem() {
         "{m}"
     );
     assert!(m.contains("too long for the daemon's address label"), "{m}");
+    assert!(m.contains("without overlap"), "{m}");
     // heartbeatd's own (the protocol): fine.
     host[2].addrs[1].proto = ADDR_PROTO;
     assert!(plan_heartbeatd(&h, &host).is_sound());
@@ -505,7 +506,9 @@ fn heartbeatd_bad_targets() {
 }
 
 #[test]
-fn heartbeatd_service_already_present_is_a_warning() {
+fn heartbeatd_service_already_present_is_a_problem() {
+    // Configured by hand, heartbeatd could never remove it: the failback
+    // would overlap. -n fails (it said "configuration OK" before).
     let mut host = primary_host();
     let mut a = host[2].addrs[0].clone();
     a.addr = ip("192.0.2.10");
@@ -513,11 +516,26 @@ fn heartbeatd_service_already_present_is_a_warning() {
     host[2].addrs.push(a);
     let h = hopts(&["--service", "b1:192.0.2.10", "198.51.100.255"]);
     let p = plan_heartbeatd(&h, &host);
-    assert!(p.is_sound(), "{:#?}", p.problems);
-    assert!(p.warnings[0].starts_with(
-        "--service b1:192.0.2.10: 192.0.2.10 is already configured on b1 (192.0.2.10/32), \
-         not by heartbeatd"
-    ));
+    let m = one_problem(&p);
+    assert!(
+        m.starts_with(
+            "--service b1:192.0.2.10: 192.0.2.10 is already configured on b1 (192.0.2.10/32), \
+             not by heartbeatd"
+        ),
+        "{m}"
+    );
+    assert!(m.contains("without overlap"), "{m}");
+    // The interface's only address is the service address: the problem,
+    // and no false "it has no IPv4 address" warning.
+    let mut only = primary_host();
+    only[2].addrs[0].addr = ip("192.0.2.10");
+    let p = plan_heartbeatd(&h, &only);
+    assert!(one_problem(&p).contains("already configured on b1"));
+    assert!(
+        !p.warnings.iter().any(|w| w.contains("no IPv4 address")),
+        "{:?}",
+        p.warnings
+    );
     // The /32 rule applies to --service too.
     let h = hopts(&["--service", "b1:192.0.2.11/24", "198.51.100.255"]);
     let p = plan_heartbeatd(&h, &primary_host());
