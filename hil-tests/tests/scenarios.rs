@@ -241,6 +241,52 @@ fn a_primary_whose_probe_goes_unanswered_hands_over_and_takes_back() {
     );
 }
 
+/// `--arp-refresh 1`: the secondary that took over announces the address
+/// again every second while it holds it (for switches and routers whose
+/// ARP caches age out), and stops once it gave it back. Without the
+/// option, the three rounds of the takeover are all it sends.
+#[test]
+fn arp_refresh_announces_the_address_again_while_held_and_stops_on_release() {
+    let Some(_serial) = lab_test!() else { return };
+    let mut lab = Lab::scenario("arp-refresh", Profile::fast()).recording_stages();
+    lab.capture_arp().expect("capture");
+    let (hb, fo) = lab.start_both_with(&[], &["--arp-refresh", "1"]);
+    let logs = [&hb, &fo];
+    let (_, smac) = lab.macs.clone();
+    lab.cut_primary_off(&logs);
+    lab.wait_mailed(&lab.srun, "TookOver", &logs);
+    let took = Instant::now();
+    let from_secondary = |after: Instant, before: Instant| {
+        lab.arp
+            .as_ref()
+            .unwrap()
+            .seen()
+            .iter()
+            .filter(|s| s.mac == smac && s.garp.is_some() && s.at > after && s.at <= before)
+            .count()
+    };
+    // The takeover's own rounds are over within 100 ms; then one round (a
+    // request and a reply) a second.
+    std::thread::sleep(Duration::from_millis(2700));
+    let refreshed = from_secondary(took + Duration::from_millis(500), Instant::now());
+    lab.check(
+        (4..=8).contains(&refreshed),
+        &format!("two refresh rounds in 2.2 s, 2 frames each: {refreshed} gratuitous ARPs"),
+        &logs,
+    );
+    let plugged = lab.plug_primary_back(&logs);
+    lab.wait_mailed(&lab.srun, "Relinquished", &logs);
+    let released = Instant::now();
+    std::thread::sleep(Duration::from_millis(2200));
+    let after = from_secondary(released, Instant::now());
+    lab.check(
+        after == 0,
+        &format!("no refresh after the release: {after} gratuitous ARPs from the secondary"),
+        &logs,
+    );
+    lab.check_never_two_holders_from(plugged, "never two holders", &logs);
+}
+
 #[test]
 fn both_cut_takes_over_and_fails_back_on_replug() {
     let Some(_serial) = lab_test!() else { return };

@@ -45,7 +45,7 @@ const fn key(key: &'static str, flag: &'static str, reader: Reader) -> OptionKey
 }
 
 /// Every key that stands for an option.
-pub const OPTION_KEYS: [OptionKey; 17] = [
+pub const OPTION_KEYS: [OptionKey; 18] = [
     key("FAILOVER_PORT", "--port", Reader::Both),
     key("FAILOVER_SYSLOG_FACILITY", "--syslog", Reader::Both),
     key("FAILOVER_INTERVAL", "--interval", Reader::Both),
@@ -56,6 +56,7 @@ pub const OPTION_KEYS: [OptionKey; 17] = [
     key("FAILOVER_STATE_DIR", "--state-dir", Reader::Both),
     key("FAILOVER_ARP_COUNT", "--arp-count", Reader::Both),
     key("FAILOVER_ARP_SPACING", "--arp-spacing", Reader::Both),
+    key("FAILOVER_ARP_REFRESH", "--arp-refresh", Reader::Both),
     key("FAILOVER_DEADTIME", "--deadtime", Reader::Failoverd),
     key("FAILOVER_HOLD_DOWN", "--hold-down", Reader::Failoverd),
     key(
@@ -138,6 +139,7 @@ fn fill_common(a: &mut CommonArgs, file: &HostConfig, o: &mut Origins) {
     take(file, o, "--state-dir", &mut a.state_dir, path);
     take(file, o, "--arp-count", &mut a.arp_count, text);
     take(file, o, "--arp-spacing", &mut a.arp_spacing, text);
+    take(file, o, "--arp-refresh", &mut a.arp_refresh, text);
 }
 
 /// [`fill_common`] and `failoverd`'s own options.

@@ -256,6 +256,10 @@ pub struct AnnouncePlan {
     pub request: bool,
     /// Send the ARP reply form.
     pub reply: bool,
+    /// While the addresses are held, one more round this long after the
+    /// last (`--arp-refresh`), for switches and routers that age their
+    /// entries out faster than the clients ask; `None`: announce once.
+    pub refresh: Option<Duration>,
 }
 
 impl AnnouncePlan {
@@ -267,6 +271,10 @@ impl AnnouncePlan {
     pub const MAX_ROUNDS: u8 = 50;
     /// Upper bound on spacing, in milliseconds.
     pub const MAX_SPACING_MS: u64 = 10_000;
+    /// Bounds of the refresh period, in seconds: not a flood, and more
+    /// often than the longest ARP cache timeouts in use (4 hours on some
+    /// routers).
+    pub const REFRESH_SECS: core::ops::RangeInclusive<u64> = 1..=3600;
 
     /// Checks the plan: 1 to [`Self::MAX_ROUNDS`] rounds, spacing at most
     /// [`Self::MAX_SPACING_MS`] (0 only for a single round), at least one
@@ -283,6 +291,12 @@ impl AnnouncePlan {
         }
         if !self.request && !self.reply {
             return Err("at least one gratuitous ARP form (request or reply) is needed");
+        }
+        if let Some(r) = self.refresh {
+            let secs = r.total_micros() / 1_000_000;
+            if r.total_micros() % 1_000_000 != 0 || !Self::REFRESH_SECS.contains(&secs) {
+                return Err("the gratuitous ARP refresh must be whole seconds from 1 to 3600");
+            }
         }
         Ok(())
     }
@@ -305,6 +319,7 @@ impl Default for AnnouncePlan {
             spacing: Duration::from_millis(Self::DEFAULT_SPACING_MS),
             request: true,
             reply: true,
+            refresh: None,
         }
     }
 }
@@ -373,7 +388,7 @@ impl Announcer {
         self.next = None;
     }
 
-    /// Whether rounds remain.
+    /// Whether rounds remain (always, while refreshing).
     pub const fn is_active(&self) -> bool {
         self.next.is_some()
     }
@@ -394,7 +409,9 @@ impl Announcer {
     /// `spacing` after `now`. Measuring from the actual send, not from the
     /// nominal due time, means a daemon that was late (stopped, overloaded)
     /// never sends a burst of catch-up rounds: rounds are always at least
-    /// `spacing` apart.
+    /// `spacing` apart. After the last round, with a refresh, one more
+    /// round is due every `refresh` until [`stop`](Self::stop); its index
+    /// is past the plan's rounds.
     pub fn poll(&mut self, now: Instant) -> Option<Round> {
         let due = self.next?;
         if now < due {
@@ -405,10 +422,10 @@ impl Announcer {
             plan: self.plan,
         };
         self.index = self.index.saturating_add(1);
-        self.next = if self.index >= self.plan.rounds {
-            None
-        } else {
+        self.next = if self.index < self.plan.rounds {
             Some(now + self.plan.spacing)
+        } else {
+            self.plan.refresh.map(|r| now + r)
         };
         Some(round)
     }
@@ -418,6 +435,45 @@ impl Announcer {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_refresh_repeats_one_round_until_stopped() {
+        let plan = AnnouncePlan {
+            refresh: Some(Duration::from_secs(30)),
+            ..AnnouncePlan::default()
+        };
+        assert_eq!(plan.validate(), Ok(()));
+        let mut a = Announcer::new(plan);
+        let t0 = Instant::from_millis(1000);
+        a.start(t0);
+        let mut t = t0;
+        for i in 0..3 {
+            assert_eq!(a.poll(t).map(|r| r.index), Some(i));
+            t = t + Duration::from_millis(50);
+        }
+        // The announcement is over; the refresh is 30 s after the last round.
+        let last = t0 + Duration::from_millis(100);
+        assert_eq!(a.next_due(), Some(last + Duration::from_secs(30)));
+        assert!(a.poll(last + Duration::from_secs(29)).is_none());
+        let r = a
+            .poll(last + Duration::from_secs(30))
+            .expect("a refresh round");
+        assert!(r.index >= 3);
+        assert_eq!(a.next_due(), Some(last + Duration::from_secs(60)));
+        a.stop();
+        assert!(!a.is_active());
+        for bad in [
+            Duration::ZERO,
+            Duration::from_millis(1500),
+            Duration::from_secs(3601),
+        ] {
+            let p = AnnouncePlan {
+                refresh: Some(bad),
+                ..AnnouncePlan::default()
+            };
+            assert!(p.validate().is_err(), "{bad:?}");
+        }
+    }
 
     const MAC: MacAddr = MacAddr(0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0x01);
     const ADDR: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 10);

@@ -245,6 +245,9 @@ pub struct CommonArgs {
     /// Milliseconds between gratuitous ARP rounds (up to 10000) [default: 50].
     #[arg(long = "arp-spacing", value_name = "MS", display_order = 22)]
     pub arp_spacing: Option<String>,
+    /// While holding the addresses, announce them again every this many seconds (1 to 3600) [default: never].
+    #[arg(long = "arp-refresh", value_name = "SECONDS", display_order = 23)]
+    pub arp_refresh: Option<String>,
     /// Print the running daemon's state (role, links, addresses, witness) and exit: 0 shown, 3 not running, 1 no answer.
     #[arg(long = "status", conflicts_with = "mode", display_order = 20)]
     pub status: bool,

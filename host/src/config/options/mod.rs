@@ -522,6 +522,20 @@ fn resolve_common(
             ),
         }
     }
+    if let Some(t) = a.arp_refresh.as_deref() {
+        match parse_digits(t).filter(|s| AnnouncePlan::REFRESH_SECS.contains(s)) {
+            Some(secs) => announce.refresh = Some(Duration::from_secs(secs)),
+            None => c.bad(
+                "--arp-refresh",
+                value_error(
+                    "Invalid gratuitous ARP refresh",
+                    t,
+                    &c.name("--arp-refresh"),
+                    Some("give whole seconds from 1 to 3600"),
+                ),
+            ),
+        }
+    }
     if let Err(why) = announce.validate() {
         let given = format!(
             "--arp-count {} --arp-spacing {}",
