@@ -449,7 +449,7 @@ mod tests {
         let mut t = t0;
         for i in 0..3 {
             assert_eq!(a.poll(t).map(|r| r.index), Some(i));
-            t = t + Duration::from_millis(50);
+            t += Duration::from_millis(50);
         }
         // The announcement is over; the refresh is 30 s after the last round.
         let last = t0 + Duration::from_millis(100);
