@@ -948,6 +948,10 @@ fn run_daemon_loop<N: Node>(
             witness: None,
             services: Vec::new(),
             spool_dir: dir.path().join("spool"),
+            probe: None,
+            files: Default::default(),
+            facility: Default::default(),
+            announce: Default::default(),
             daemon: DaemonSettings::Heartbeatd {
                 targets: Vec::new(),
                 peer: None,

@@ -8,14 +8,17 @@ use std::path::PathBuf;
 use failover_core::wire::Keyring;
 use failover_core::{DeadTime, Duration};
 
-use crate::config::cli::{ServiceAddress, StartupError};
-use crate::config::options::{FailoverdOptions, HeartbeatdOptions, WitnessMode};
+use crate::config::cli::{Facility, ServiceAddress, StartupError};
+use crate::config::options::{CommonOptions, FailoverdOptions, HeartbeatdOptions, WitnessMode};
+use crate::net::AnnouncePlan;
 use crate::notify::MailConfig;
 use crate::scripts::ScriptConfig;
 
 /// The settings that take effect only after a restart: addresses,
-/// interfaces, the interval, the port, the witness, the mail spool, and
-/// each daemon's own.
+/// interfaces, the interval, the port, the witness, the probe, the files
+/// and directories, the log facility, the gratuitous ARP plan, the mail
+/// spool, and each daemon's own. Since every option has a key in the
+/// configuration file, all of them may change under a running daemon.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RestartSettings {
     /// `-p`.
@@ -28,6 +31,14 @@ pub struct RestartSettings {
     pub services: Vec<ServiceAddress>,
     /// `--spool-dir`: the spool a running mailer has open stays.
     pub spool_dir: PathBuf,
+    /// `--probe`: its channels are opened at start.
+    pub probe: Option<Ipv4Addr>,
+    /// `--state-dir`, `--pid-file`: files opened at start.
+    pub files: (PathBuf, PathBuf),
+    /// `-L`: the log is opened at start.
+    pub facility: Facility,
+    /// `--arp-count`, `--arp-spacing`, `--arp-refresh`.
+    pub announce: AnnouncePlan,
     /// What only one of the daemons has.
     pub daemon: DaemonSettings,
 }
@@ -57,36 +68,46 @@ pub enum DaemonSettings {
 }
 
 impl RestartSettings {
+    /// What both daemons have, from their common options.
+    fn common(c: &CommonOptions, services: &[ServiceAddress], daemon: DaemonSettings) -> Self {
+        RestartSettings {
+            port: c.port,
+            interval: c.interval,
+            witness: c.witness,
+            services: services.to_vec(),
+            spool_dir: c.spool_dir.clone(),
+            probe: c.probe,
+            files: (c.state_dir.clone(), c.pid_file.clone()),
+            facility: c.facility,
+            announce: c.announce,
+            daemon,
+        }
+    }
+
     /// `failoverd`'s, from its options.
     pub fn failoverd(o: &FailoverdOptions) -> RestartSettings {
-        RestartSettings {
-            port: o.common.port,
-            interval: o.common.interval,
-            witness: o.common.witness,
-            services: o.services.clone(),
-            spool_dir: o.common.spool_dir.clone(),
-            daemon: DaemonSettings::Failoverd {
+        Self::common(
+            &o.common,
+            &o.services,
+            DaemonSettings::Failoverd {
                 master: o.master,
                 dead_time: o.dead_time,
                 hold_down: o.hold_down,
                 witness_mode: o.witness_mode,
             },
-        }
+        )
     }
 
     /// `heartbeatd`'s, from its options.
     pub fn heartbeatd(o: &HeartbeatdOptions) -> RestartSettings {
-        RestartSettings {
-            port: o.common.port,
-            interval: o.common.interval,
-            witness: o.common.witness,
-            services: o.services.clone(),
-            spool_dir: o.common.spool_dir.clone(),
-            daemon: DaemonSettings::Heartbeatd {
+        Self::common(
+            &o.common,
+            &o.services,
+            DaemonSettings::Heartbeatd {
                 targets: o.targets.clone(),
                 peer: o.peer,
             },
-        }
+        )
     }
 }
 

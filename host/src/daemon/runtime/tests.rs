@@ -100,6 +100,10 @@ fn runtime<N: Node>(node: N, program: Program, clock: &FakeClock) -> (Runtime<N>
             witness: None,
             services: Vec::new(),
             spool_dir: dir.join("spool"),
+            probe: None,
+            files: Default::default(),
+            facility: Default::default(),
+            announce: Default::default(),
             daemon: DaemonSettings::Heartbeatd {
                 targets: Vec::new(),
                 peer: None,
