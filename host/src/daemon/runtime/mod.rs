@@ -586,10 +586,11 @@ impl<N: Node> Runtime<N> {
             Ok(r) => {
                 if r.restart != self.settings {
                     self.log.warning(
-                        "the new configuration changes addresses, interfaces, the peer, the interval, the \
-                         port, the witness or the mail spool directory: those take effect only \
-                         after a restart (systemctl restart); keys, mail and script settings are \
-                         applied now",
+                        "the new configuration changes a setting that takes effect only after a \
+                         restart (systemctl restart): addresses, interfaces, the peer, the \
+                         interval, the port, the witness, the probe, the gratuitous ARP plan, the \
+                         log facility or a directory; keys, mail, script settings and the message \
+                         are applied now",
                     );
                 }
                 self.node.set_keys(r.keys);
