@@ -64,17 +64,33 @@ impl Daemon {
         );
     }
 
-    fn status(&self) -> (i32, String) {
+    /// `--status` with `extra` options: its exit status, standard output
+    /// and standard error.
+    fn ask(&self, extra: &[&str]) -> (i32, String, String) {
         let out = Command::new(self.binary)
-            .args(["--status", "--pid-file"])
+            .arg("--status")
+            .args(extra)
+            .arg("--pid-file")
             .arg(&self.pid_file)
             .output()
             .expect("run --status");
         (
             out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned()
-                + &String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
         )
+    }
+
+    fn status(&self) -> (i32, String) {
+        let (code, out, err) = self.ask(&[]);
+        (code, out + &err)
+    }
+
+    /// `--status --json`, parsed; the test fails on anything else.
+    fn status_json(&self) -> serde_json::Value {
+        let (code, out, err) = self.ask(&["--json"]);
+        assert_eq!(code, 0, "{}: {out}{err}", self.binary);
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
     }
 }
 
@@ -449,6 +465,124 @@ fn seed_000_procedure_with_scripts_and_mail() {
         ]
     );
     drop(hb);
+}
+
+/// `--status --json` of a running pair.
+#[test]
+fn status_json_shows_the_running_pair() {
+    let Some((t, files)) = lab("status_json_shows_the_running_pair", None) else {
+        return;
+    };
+    let hb = heartbeatd(&t, &files);
+    let fo = failoverd(&t, &files);
+    wait_owner(&t, &t.primary);
+    fo.wait_logged("monitoring");
+
+    // The JSON, once each side hears the other on both links.
+    let heard_everywhere = |v: &serde_json::Value| {
+        v["links"]
+            .as_array()
+            .is_some_and(|l| l.len() == 2 && l.iter().all(|l| l["alive"] == true))
+    };
+    let mut last = (serde_json::Value::Null, serde_json::Value::Null);
+    assert!(
+        wait_until(WAIT, Duration::from_millis(50), || {
+            last = (hb.status_json(), fo.status_json());
+            heard_everywhere(&last.0)
+                && heard_everywhere(&last.1)
+                && last.0["addresses"][0]["held"] == true
+        }),
+        "{last:#?}"
+    );
+    let (h, f) = last;
+    for (v, program, role, pid) in [
+        (&h, "heartbeatd", "primary", hb.pid),
+        (&f, "failoverd", "secondary", fo.pid),
+    ] {
+        assert_eq!(v["schema"], 1, "{v:#}");
+        assert_eq!(v["program"], program, "{v:#}");
+        assert_eq!(v["role"], role, "{v:#}");
+        assert_eq!(v["pid"], pid, "{v:#}");
+        assert_eq!(v["peer"]["state"], "alive", "{v:#}");
+        assert!(
+            v["phase"]["since"]
+                .as_str()
+                .is_some_and(|s| s.ends_with('Z')),
+            "{v:#}"
+        );
+        assert!(
+            v["phase"]["for_s"].as_f64().is_some_and(|s| s >= 0.0),
+            "{v:#}"
+        );
+        assert!(
+            v["frames"]["accepted"].as_u64().is_some_and(|n| n > 0),
+            "{v:#}"
+        );
+        assert!(v["mail_spool_depth"].is_u64(), "{v:#}");
+        assert!(v["witness"].is_null(), "{v:#}");
+        for (i, (name, interface)) in [("private", "priv0"), ("public", "pub0")]
+            .iter()
+            .enumerate()
+        {
+            let l = &v["links"][i];
+            assert_eq!(l["index"], i, "{v:#}");
+            assert_eq!(l["name"], *name, "{v:#}");
+            assert_eq!(l["interface"], *interface, "{v:#}");
+            assert!(
+                l["heard_ms_ago"]
+                    .as_f64()
+                    .is_some_and(|ms| (0.0..2000.0).contains(&ms)),
+                "{v:#}"
+            );
+            assert!(
+                l["loss"].as_f64().is_some_and(|r| (0.0..=1.0).contains(&r)),
+                "{v:#}"
+            );
+            assert!(
+                l["dead_time_ms"].as_f64().is_some_and(|ms| ms > 0.0),
+                "{v:#}"
+            );
+            assert_eq!(l["carrier"], true, "{v:#}");
+        }
+        let a = &v["addresses"][0];
+        assert_eq!(a["address"], "192.0.2.10", "{v:#}");
+        assert_eq!(a["prefix_len"], 32, "{v:#}");
+        assert_eq!(a["interface"], "pub0", "{v:#}");
+    }
+    assert_eq!(h["phase"]["name"], "holding", "{h:#}");
+    assert_eq!(h["peer"]["role"], "secondary", "{h:#}");
+    assert!(h["peer"]["address"].is_null(), "no --peer: {h:#}");
+    assert!(
+        h["transitions"]["acquire"].as_u64().is_some_and(|n| n >= 1),
+        "{h:#}"
+    );
+    // A stall on a loaded machine may add a release and a reacquire: the
+    // last change of hands is still an acquire, as the address is held.
+    assert_eq!(h["last_transition"]["kind"], "acquire", "{h:#}");
+    assert_eq!(h["last_transition"]["event"], "Acquired", "{h:#}");
+    assert!(
+        h["last_transition"]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("192.0.2.10")),
+        "{h:#}"
+    );
+    assert_eq!(f["phase"]["name"], "monitoring", "{f:#}");
+    assert_eq!(f["peer"]["address"], "198.51.100.1", "{f:#}");
+    assert_eq!(f["addresses"][0]["held"], false, "{f:#}");
+    assert_eq!(
+        f["transitions"],
+        serde_json::json!({"takeover": 0, "failback": 0}),
+        "{f:#}"
+    );
+    assert!(f["last_transition"].is_null(), "{f:#}");
+    // The text still reads as before, from the same state.
+    let (code, text) = fo.status();
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("role: secondary; state: monitoring"),
+        "{text}"
+    );
+    assert!(text.contains("frames received: "), "{text}");
 }
 
 #[test]

@@ -171,8 +171,8 @@ fn first_step<T: HasCommon>(
             print!("{text}");
             Err(0)
         }
-        Ok(Invocation::Status(pid_file)) => {
-            let answer = status::query(&pid_file, status::ANSWER_TIMEOUT);
+        Ok(Invocation::Status(request)) => {
+            let answer = status::query(&request, status::ANSWER_TIMEOUT);
             match &answer {
                 status::Answer::State(text) => print!("{text}"),
                 status::Answer::NotRunning(m) | status::Answer::NoAnswer(m) => {

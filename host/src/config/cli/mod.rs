@@ -119,10 +119,10 @@ impl fmt::Display for Program {
 }
 
 const FAILOVERD_USAGE: &str = "failoverd [-d | -n | -x] [-p port] [-L facility] [options] \
-master_priv_addr interface:pub_addr[/mask] ...\n       failoverd --status [--pid-file PATH]\n       failoverd [-h | -v]";
+master_priv_addr interface:pub_addr[/mask] ...\n       failoverd --status [--json] [--pid-file PATH]\n       failoverd [-h | -v]";
 const HEARTBEATD_USAGE: &str =
     "heartbeatd [-d | -n | -x] [-p port] [-m message] [-L facility] [options] ip_addr ...\n       \
-heartbeatd --status [--pid-file PATH]\n       heartbeatd [-h | -v]";
+heartbeatd --status [--json] [--pid-file PATH]\n       heartbeatd [-h | -v]";
 
 /// What a successfully parsed command line asks for: run (or, with `-n`,
 /// validate), or print help or the version and exit 0.
@@ -134,8 +134,18 @@ pub enum Invocation<T> {
     Help(String),
     /// `-v` / `--version`: print this text to standard output, exit 0.
     Version(String),
-    /// `--status`: ask the daemon whose pid file is this one for its state.
-    Status(PathBuf),
+    /// `--status`: ask a running daemon for its state.
+    Status(StatusRequest),
+}
+
+/// What `--status` asks, and of whom.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusRequest {
+    /// The pid file of the daemon to ask (`--pid-file`, or
+    /// `/run/<program>.pid`).
+    pub pid_file: PathBuf,
+    /// `--json`: the versioned JSON document rather than the text.
+    pub json: bool,
 }
 
 /// How the daemon runs: Apple's `-d`, `-n` and `-x`, which exclude each
@@ -245,6 +255,9 @@ pub struct CommonArgs {
     /// Print the running daemon's state (role, links, addresses, witness) and exit: 0 shown, 3 not running, 1 no answer.
     #[arg(long = "status", conflicts_with = "mode", display_order = 20)]
     pub status: bool,
+    /// With --status: print the state as JSON (a versioned schema, for scripts and monitoring).
+    #[arg(long = "json", requires = "status", display_order = 20)]
+    pub json: bool,
 }
 
 impl CommonArgs {
@@ -417,7 +430,10 @@ where
     } else if shared.show_version {
         Invocation::Version(version_text(program))
     } else if shared.status {
-        Invocation::Status(pid_file_path(program, shared))
+        Invocation::Status(StatusRequest {
+            pid_file: pid_file_path(program, shared),
+            json: shared.json,
+        })
     } else {
         Invocation::Run(parsed)
     })

@@ -33,6 +33,7 @@
 
 mod act;
 mod alarm;
+mod export;
 mod jump;
 mod links;
 mod report;
@@ -65,6 +66,7 @@ use super::ports::{Ports, SendReport};
 use super::reload::{Reloader, RestartSettings};
 use super::services::Services;
 use super::status;
+use super::status::history::History;
 use super::words::{duration_text, join};
 use crate::config::cli::Program;
 use crate::net::probe::Prober;
@@ -176,6 +178,9 @@ pub struct Runtime<N: Node> {
     /// at the start, if it cannot be had).
     alarm: nix::Result<Alarm>,
     started: SystemTime,
+    /// Since when the phase is what it is, and the last change of hands,
+    /// for `--status`.
+    history: History,
     /// What the last wait found ready, for the next take-in.
     ready: Ready,
     /// Results of carried-out actions, for the machine at the next take-in.
@@ -209,6 +214,8 @@ impl<N: Node> Runtime<N> {
         let last_phase = node.phase_name();
         let channels = io.ports.channel_count();
         let jumps = JumpWatch::new(settings.interval);
+        let started = SystemTime::now();
+        let history = History::new(node.role(), started, clock.now());
         Runtime {
             node,
             log,
@@ -224,7 +231,8 @@ impl<N: Node> Runtime<N> {
             clock,
             jumps,
             alarm: Alarm::open(),
-            started: SystemTime::now(),
+            started,
+            history,
             ready: Ready::default(),
             reported: Vec::new(),
             announce_again: false,
@@ -394,6 +402,7 @@ impl<N: Node> Runtime<N> {
         let phase = self.node.phase_name();
         if phase != self.last_phase {
             let from = std::mem::replace(&mut self.last_phase, phase);
+            self.history.phase_changed(SystemTime::now(), t);
             self.log.notice(format_args!(
                 "{from} → {}; {}{}",
                 self.node.phase_text(t),
@@ -605,13 +614,7 @@ impl<N: Node> Runtime<N> {
     }
 
     fn on_status(&mut self) {
-        let text = self.status_text();
-        if let Err(e) = status::write(&self.files.pid_file, &text) {
-            self.log.error(format_args!(
-                "cannot write the status file {}: {e}",
-                status::status_path(&self.files.pid_file).display()
-            ));
-        }
+        self.write_status();
     }
 }
 
