@@ -44,6 +44,9 @@ struct Daemon {
     log: PathBuf,
     pid_file: PathBuf,
     binary: &'static str,
+    /// The namespace it runs in: `--status` is asked there (from any
+    /// other, it refuses).
+    ns: String,
 }
 
 impl Daemon {
@@ -64,11 +67,11 @@ impl Daemon {
         );
     }
 
-    /// `--status` with `extra` options: its exit status, standard output
-    /// and standard error.
+    /// `--status` with `extra` options, asked in the daemon's namespace:
+    /// its exit status, standard output and standard error.
     fn ask(&self, extra: &[&str]) -> (i32, String, String) {
-        let out = Command::new(self.binary)
-            .arg("--status")
+        let out = Command::new("ip")
+            .args(["netns", "exec", &self.ns, self.binary, "--status"])
             .args(extra)
             .arg("--pid-file")
             .arg(&self.pid_file)
@@ -192,6 +195,7 @@ fn spawn(ns: &Netns, files: &Files, binary: &'static str, name: &str, args: &[&s
         log,
         pid_file,
         binary,
+        ns: ns.name().to_owned(),
     };
     d.wait_logged("started");
     d
@@ -467,7 +471,9 @@ fn seed_000_procedure_with_scripts_and_mail() {
     drop(hb);
 }
 
-/// `--status --json` of a running pair.
+/// `--status --json` of a running pair, each asked in its daemon's
+/// namespace; then `--status` asked the wrong ways, from another namespace
+/// and as a user other than root, refused without a signal.
 #[test]
 fn status_json_shows_the_running_pair() {
     let Some((t, files)) = lab("status_json_shows_the_running_pair", None) else {
@@ -583,6 +589,54 @@ fn status_json_shows_the_running_pair() {
         "{text}"
     );
     assert!(text.contains("frames received: "), "{text}");
+
+    // From the test's own network namespace: refused, nothing signalled.
+    let status_file = hb.pid_file.with_extension("status");
+    let _ = fs::remove_file(&status_file);
+    let out = Command::new(hb.binary)
+        .arg("--status")
+        .arg("--pid-file")
+        .arg(&hb.pid_file)
+        .output()
+        .expect("run --status");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert!(
+        err.contains(&format!(
+            "heartbeatd: the heartbeatd of pid {} runs in another network namespace ({ns}); run --status there (ip netns exec {ns} heartbeatd --status --pid-file {})",
+            hb.pid,
+            hb.pid_file.display(),
+            ns = hb.ns
+        )),
+        "{err}"
+    );
+    // As another user: refused before anything else, nothing signalled.
+    for (json, file) in [
+        (false, "heartbeatd.status"),
+        (true, "heartbeatd.status.json"),
+    ] {
+        let mut cmd = Command::new("runuser");
+        cmd.args(["-u", "nobody", "--", hb.binary, "--status", "--pid-file"])
+            .arg(&hb.pid_file);
+        if json {
+            cmd.arg("--json");
+        }
+        let out = cmd.output().expect("run runuser");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(4), "{err}");
+        assert_eq!(
+            err.trim_end(),
+            format!(
+                "heartbeatd: --status needs root (it signals the daemon and reads {})",
+                files.path(file).display()
+            ),
+        );
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        !status_file.exists(),
+        "heartbeatd was signalled from outside its namespace"
+    );
 }
 
 #[test]
@@ -770,6 +824,7 @@ fn background_mode_forks_keeps_the_pid_file_and_stops_on_sigterm() {
         log: files.path("none.log"),
         pid_file: pid_file.clone(),
         binary: env!("CARGO_BIN_EXE_failoverd"),
+        ns: t.secondary.ns.name().to_owned(),
     };
     let last = wait_status(&daemon, 0);
     assert!(last.1.contains(&format!("pid {pid}")), "{last:?}");

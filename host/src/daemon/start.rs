@@ -172,10 +172,13 @@ fn first_step<T: HasCommon>(
             Err(0)
         }
         Ok(Invocation::Status(request)) => {
-            let answer = status::query(&request, status::ANSWER_TIMEOUT);
+            let answer = status::query(program, &request, status::ANSWER_TIMEOUT);
             match &answer {
                 status::Answer::State(text) => print!("{text}"),
-                status::Answer::NotRunning(m) | status::Answer::NoAnswer(m) => {
+                status::Answer::NotRunning(m)
+                | status::Answer::NoAnswer(m)
+                | status::Answer::NeedsRoot(m)
+                | status::Answer::OtherNamespace(m) => {
                     eprintln!("{}: {m}", program.name());
                 }
             }

@@ -142,7 +142,7 @@ pub enum Invocation<T> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatusRequest {
     /// The pid file of the daemon to ask (`--pid-file`, or
-    /// `/run/<program>.pid`).
+    /// [`default_pid_file`]).
     pub pid_file: PathBuf,
     /// `--json`: the versioned JSON document rather than the text.
     pub json: bool,
@@ -252,7 +252,7 @@ pub struct CommonArgs {
     /// Milliseconds between gratuitous ARP rounds (up to 10000) [default: 50].
     #[arg(long = "arp-spacing", value_name = "MS", display_order = 22)]
     pub arp_spacing: Option<String>,
-    /// Print the running daemon's state (role, links, addresses, witness) and exit: 0 shown, 3 not running, 1 no answer.
+    /// Print the running daemon's state (role, links, addresses, witness) and exit: 0 shown, 3 not running, 1 no answer, 4 cannot ask from here (not root, or another network namespace).
     #[arg(long = "status", conflicts_with = "mode", display_order = 20)]
     pub status: bool,
     /// With --status: print the state as JSON (a versioned schema, for scripts and monitoring).
@@ -291,6 +291,7 @@ impl CommonArgs {
     after_help = "Configuration file keys (the command line wins): FAILOVER_PEER_IP, \
                   FAILOVER_PEER_IP_PAIRS, FAILOVER_EMAIL_RECIPIENT, FAILOVER_SPOOL_DIR.\n\
                   Exit status: 0 success, 1 failure at run time, 3 --status: not running, \
+                  4 --status: cannot ask from here, \
                   64 usage, 66 unreadable file, 77 not root, \
                   78 configuration problem."
 )]
@@ -343,6 +344,7 @@ pub struct FailoverdArgs {
     after_help = "Configuration file keys (the command line wins): FAILOVER_BCAST_IPS, \
                   FAILOVER_SECONDARY_IP, FAILOVER_EMAIL_RECIPIENT, FAILOVER_SPOOL_DIR.\n\
                   Exit status: 0 success, 1 failure at run time, 3 --status: not running, \
+                  4 --status: cannot ask from here, \
                   64 usage, 66 unreadable file, 77 not root, \
                   78 configuration problem."
 )]
@@ -439,11 +441,16 @@ where
     })
 }
 
-/// The pid file `--pid-file` names, or `/run/<program>.pid`.
+/// The pid file `--pid-file` names, or [`default_pid_file`].
 pub fn pid_file_path(program: Program, args: &CommonArgs) -> PathBuf {
     args.pid_file
         .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("/run/{}.pid", program.name())))
+        .unwrap_or_else(|| default_pid_file(program))
+}
+
+/// `program`'s pid file without `--pid-file`: `/run/<program>.pid`.
+pub fn default_pid_file(program: Program) -> PathBuf {
+    PathBuf::from(format!("/run/{}.pid", program.name()))
 }
 
 fn clap_error(program: Program, e: &clap::Error) -> StartupError {

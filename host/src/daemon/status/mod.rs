@@ -7,7 +7,8 @@
 //! socket, and the state is produced by the daemon itself, so it is never
 //! stale.
 //!
-//! The parts: the asking ([`query`]); and the answering, one
+//! The parts: the asking ([`query`]), with its check that the daemon runs
+//! in this network namespace ([`netns`]); and the answering, one
 //! [`snapshot::Snapshot`] of the daemon's state rendered as [`text`] and
 //! as [`json`], with what the daemon remembers beyond its present state
 //! ([`history`]).
@@ -21,6 +22,7 @@ use super::safefile;
 
 pub mod history;
 pub mod json;
+pub mod netns;
 pub mod query;
 pub mod snapshot;
 pub mod text;
@@ -32,6 +34,12 @@ pub use query::{query, Answer};
 pub const EXIT_NOT_RUNNING: u8 = 3;
 /// Exit status of `--status` when the daemon did not answer.
 pub const EXIT_NO_ANSWER: u8 = 1;
+/// Exit status of `--status` when it cannot ask from here: not root, or
+/// the daemon runs in another network namespace. LSB's "status unknown"
+/// (the code its other actions use for "insufficient privilege"): nothing
+/// is known about the daemon's health, and the caller must ask another
+/// way.
+pub const EXIT_CANNOT_ASK: u8 = 4;
 /// How long `--status` waits for the daemon's answer.
 pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(2);
 
