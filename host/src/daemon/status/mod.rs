@@ -7,7 +7,7 @@
 //! socket, and the state is produced by the daemon itself, so it is never
 //! stale.
 //!
-//! The parts: the asking ([`query`]), with its check that the daemon runs
+//! The parts: the asking ([`mod@query`]), with its check that the daemon runs
 //! in this network namespace ([`netns`]); and the answering, one
 //! [`snapshot::Snapshot`] of the daemon's state rendered as [`text`] and
 //! as [`json`], with what the daemon remembers beyond its present state
@@ -63,7 +63,7 @@ pub fn write(pid_file: &Path, text: &str) -> io::Result<()> {
     safefile::replace(&status_path(pid_file), text)
 }
 
-/// Writes `json` as the JSON status file for `pid_file`, as [`write`].
+/// Writes `json` as the JSON status file for `pid_file`, as [`write()`].
 pub fn write_json(pid_file: &Path, json: &str) -> io::Result<()> {
     safefile::replace(&json_path(pid_file), json)
 }
