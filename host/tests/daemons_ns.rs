@@ -202,39 +202,50 @@ fn spawn(ns: &Netns, files: &Files, binary: &'static str, name: &str, args: &[&s
 }
 
 fn heartbeatd(t: &Topology, files: &Files) -> Daemon {
+    heartbeatd_with(t, files, &[])
+}
+
+/// [`heartbeatd`] with `extra` options.
+fn heartbeatd_with(t: &Topology, files: &Files, extra: &[&str]) -> Daemon {
     let service = format!("{PUBLIC_IF}:{SERVICE}/32");
+    let (private, public) = (PRIVATE_BROADCAST.to_string(), PUBLIC_BROADCAST.to_string());
+    let mut args = vec!["--service", &service];
+    args.extend_from_slice(extra);
+    args.extend([private.as_str(), public.as_str()]);
     spawn(
         &t.primary.ns,
         files,
         env!("CARGO_BIN_EXE_heartbeatd"),
         "heartbeatd",
-        &[
-            "--service",
-            &service,
-            &PRIVATE_BROADCAST.to_string(),
-            &PUBLIC_BROADCAST.to_string(),
-        ],
+        &args,
     )
 }
 
 fn failoverd(t: &Topology, files: &Files) -> Daemon {
+    failoverd_with(t, files, &[])
+}
+
+/// [`failoverd`] with `extra` options.
+fn failoverd_with(t: &Topology, files: &Files, extra: &[&str]) -> Daemon {
     let pair = format!("{PUBLIC_IF}:{SERVICE}");
     let scripts = files.path("scripts").display().to_string();
+    let master = t.primary.private_ip.to_string();
+    let mut args = vec![
+        "--deadtime",
+        DEADTIME_MS,
+        "--scripts-dir",
+        &scripts,
+        "--script-timeout",
+        "5",
+    ];
+    args.extend_from_slice(extra);
+    args.extend([master.as_str(), pair.as_str()]);
     spawn(
         &t.secondary.ns,
         files,
         env!("CARGO_BIN_EXE_failoverd"),
         "failoverd",
-        &[
-            "--deadtime",
-            DEADTIME_MS,
-            "--scripts-dir",
-            &scripts,
-            "--script-timeout",
-            "5",
-            &t.primary.private_ip.to_string(),
-            &pair,
-        ],
+        &args,
     )
 }
 
@@ -471,16 +482,46 @@ fn seed_000_procedure_with_scripts_and_mail() {
     drop(hb);
 }
 
-/// `--status --json` of a running pair, each asked in its daemon's
-/// namespace; then `--status` asked the wrong ways, from another namespace
-/// and as a user other than root, refused without a signal.
+/// How long a metrics file may take to show a state: the first write is
+/// at the start, the next ones every `metrics::PERIOD` (5 s).
+const METRICS_WAIT: Duration = Duration::from_secs(20);
+
+/// `$PROMTOOL`, else `promtool` from `PATH` (see
+/// `tests/metrics_promtool.rs` for how to have it without a server).
+fn promtool() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("PROMTOOL") {
+        return Some(PathBuf::from(p));
+    }
+    std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|d| d.join("promtool"))
+            .find(|p| p.is_file())
+    })
+}
+
+/// The value of the sample whose line starts with `series` (name and
+/// labels as written) in the metrics file `text`.
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+/// `--status --json` and the metrics files of a running pair, each asked
+/// in its daemon's namespace; then `--status` asked the wrong ways, from
+/// another namespace and as a user other than root, refused without a
+/// signal; and the metrics files gone once the daemons stop.
 #[test]
-fn status_json_shows_the_running_pair() {
-    let Some((t, files)) = lab("status_json_shows_the_running_pair", None) else {
+fn status_json_and_metrics_show_the_running_pair() {
+    let Some((t, files)) = lab("status_json_and_metrics_show_the_running_pair", None) else {
         return;
     };
-    let hb = heartbeatd(&t, &files);
-    let fo = failoverd(&t, &files);
+    let metrics_dir = files.path("metrics");
+    fs::create_dir(&metrics_dir).unwrap();
+    fs::set_permissions(&metrics_dir, fs::Permissions::from_mode(0o755)).unwrap();
+    let hb_prom = metrics_dir.join("heartbeatd.prom");
+    let fo_prom = metrics_dir.join("failoverd.prom");
+    let hb = heartbeatd_with(&t, &files, &["--metrics-file", hb_prom.to_str().unwrap()]);
+    let fo = failoverd_with(&t, &files, &["--metrics-file", fo_prom.to_str().unwrap()]);
     wait_owner(&t, &t.primary);
     fo.wait_logged("monitoring");
 
@@ -590,6 +631,117 @@ fn status_json_shows_the_running_pair() {
     );
     assert!(text.contains("frames received: "), "{text}");
 
+    // The metrics files show the same pair.
+    let labels = |p: &str, l: &str| {
+        format!(
+            "{{program=\"{p}\",link=\"{l}\",name=\"{}\",interface=\"{}\"}}",
+            if l == "0" { "private" } else { "public" },
+            if l == "0" { "priv0" } else { "pub0" }
+        )
+    };
+    let address = |p: &str| {
+        format!(
+            "failover_address_held{{program=\"{p}\",address=\"192.0.2.10\",prefix=\"32\",\
+             interface=\"pub0\"}}"
+        )
+    };
+    let mut texts = (String::new(), String::new());
+    let ok = wait_until(METRICS_WAIT, Duration::from_millis(100), || {
+        texts = (
+            fs::read_to_string(&hb_prom).unwrap_or_default(),
+            fs::read_to_string(&fo_prom).unwrap_or_default(),
+        );
+        let (h, f) = (&texts.0, &texts.1);
+        h.contains("role=\"primary\",phase=\"holding\"} 1\n")
+            && f.contains("role=\"secondary\",phase=\"monitoring\"} 1\n")
+            && sample(h, &address("heartbeatd")) == Some(1.0)
+            && sample(f, &address("failoverd")) == Some(0.0)
+            && ["0", "1"].iter().all(|l| {
+                sample(h, &format!("failover_link_up{}", labels("heartbeatd", l))) == Some(1.0)
+                    && sample(f, &format!("failover_link_up{}", labels("failoverd", l)))
+                        == Some(1.0)
+            })
+    });
+    assert!(ok, "heartbeatd's:\n{}\nfailoverd's:\n{}", texts.0, texts.1);
+    let (ht, ft) = texts;
+    for (text, p) in [(&ht, "heartbeatd"), (&ft, "failoverd")] {
+        assert_eq!(
+            sample(text, &format!("failover_peer_up{{program=\"{p}\"}}")),
+            Some(1.0),
+            "{text}"
+        );
+        assert!(
+            sample(
+                text,
+                &format!("failover_frames_total{{program=\"{p}\",result=\"accepted\"}}")
+            )
+            .is_some_and(|n| n > 0.0),
+            "{text}"
+        );
+        assert!(
+            sample(
+                text,
+                &format!("failover_link_last_heard_seconds{}", labels(p, "1"))
+            )
+            .is_some_and(|s| s < 2.0),
+            "{text}"
+        );
+        assert_eq!(
+            sample(text, &format!("failover_link_carrier{}", labels(p, "0"))),
+            Some(1.0),
+            "{text}"
+        );
+        assert!(
+            sample(
+                text,
+                &format!("failover_start_time_seconds{{program=\"{p}\"}}")
+            )
+            .is_some_and(|s| s > 1.6e9),
+            "{text}"
+        );
+        assert!(
+            text.contains("# TYPE failover_frames_total counter\n"),
+            "{text}"
+        );
+    }
+    assert!(
+        sample(
+            &ht,
+            "failover_transitions_total{program=\"heartbeatd\",kind=\"acquire\"}"
+        )
+        .is_some_and(|n| n >= 1.0),
+        "{ht}"
+    );
+    assert_eq!(
+        sample(
+            &ft,
+            "failover_transitions_total{program=\"failoverd\",kind=\"takeover\"}"
+        ),
+        Some(0.0),
+        "{ft}"
+    );
+    match promtool() {
+        Some(tool) => {
+            for path in [&hb_prom, &fo_prom] {
+                let out = Command::new(&tool)
+                    .args(["check", "metrics"])
+                    .stdin(File::open(path).unwrap())
+                    .output()
+                    .expect("run promtool");
+                let quiet = out.stdout.is_empty() && out.stderr.is_empty();
+                assert!(
+                    out.status.success() && quiet,
+                    "promtool on {}: {out:?}",
+                    path.display()
+                );
+            }
+        }
+        None => eprintln!(
+            "SKIPPED (in status_json_and_metrics_show_the_running_pair): promtool check \
+             metrics (no promtool; see tests/metrics_promtool.rs)"
+        ),
+    }
+
     // From the test's own network namespace: refused, nothing signalled.
     let status_file = hb.pid_file.with_extension("status");
     let _ = fs::remove_file(&status_file);
@@ -603,7 +755,8 @@ fn status_json_shows_the_running_pair() {
     assert_eq!(out.status.code(), Some(4), "{err}");
     assert!(
         err.contains(&format!(
-            "heartbeatd: the heartbeatd of pid {} runs in another network namespace ({ns}); run --status there (ip netns exec {ns} heartbeatd --status --pid-file {})",
+            "heartbeatd: the heartbeatd of pid {} runs in another network namespace ({ns}); run \
+             --status there (ip netns exec {ns} heartbeatd --status --pid-file {})",
             hb.pid,
             hb.pid_file.display(),
             ns = hb.ns
@@ -637,6 +790,14 @@ fn status_json_shows_the_running_pair() {
         !status_file.exists(),
         "heartbeatd was signalled from outside its namespace"
     );
+
+    // Stopped, each daemon takes its metrics file with it.
+    t.secondary.ns.signal(fo.pid, Signal::SIGTERM).unwrap();
+    fo.wait_logged("failoverd stopped");
+    assert!(!fo_prom.exists(), "{}", fo.log());
+    t.primary.ns.signal(hb.pid, Signal::SIGTERM).unwrap();
+    hb.wait_logged("heartbeatd stopped");
+    assert!(!hb_prom.exists(), "{}", hb.log());
 }
 
 #[test]
@@ -756,6 +917,41 @@ fn no_run_reports_every_problem_and_exits_78() {
     );
     assert!(text.contains(&want), "{text}");
     fs::remove_file(files.path("spool")).unwrap();
+    // The metrics file's directory must exist already, and be safe.
+    let missing = files.path("no-such-dir/failoverd.prom");
+    let missing = missing.to_str().unwrap();
+    let (code, text) = run(&["--metrics-file", missing, "198.51.100.1", "pub0:192.0.2.10"]);
+    assert_eq!(code, Some(78), "{text}");
+    let want = format!(
+        "the metrics file's directory {} does not exist",
+        files.path("no-such-dir").display()
+    );
+    assert!(text.contains(&want), "{text}");
+    let open = files.path("open");
+    fs::create_dir(&open).unwrap();
+    fs::set_permissions(&open, fs::Permissions::from_mode(0o777)).unwrap();
+    let prom = open.join("failoverd.prom");
+    let (code, text) = run(&[
+        "--metrics-file",
+        prom.to_str().unwrap(),
+        "198.51.100.1",
+        "pub0:192.0.2.10",
+    ]);
+    assert_eq!(code, Some(78), "{text}");
+    let want = format!(
+        "the metrics file's directory {} is unsafe (mode 0777)",
+        open.display()
+    );
+    assert!(text.contains(&want), "{text}");
+    fs::set_permissions(&open, fs::Permissions::from_mode(0o755)).unwrap();
+    let (code, text) = run(&[
+        "--metrics-file",
+        prom.to_str().unwrap(),
+        "198.51.100.1",
+        "pub0:192.0.2.10",
+    ]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(!prom.exists(), "-n writes no metrics");
     // Three problems at once: a witness off the private network, a missing
     // interface, and the /32 rule (192.0.2.10/24 on pub0's own subnet).
     let (code, text) = run(&[

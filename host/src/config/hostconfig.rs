@@ -6,9 +6,10 @@
 //! network first), `FAILOVER_PEER_IP` (failoverd's `master_priv_addr`),
 //! `FAILOVER_PEER_IP_PAIRS` (failoverd's `interface:pub_addr[/mask]`
 //! triplets) and `FAILOVER_EMAIL_RECIPIENT` (who is mailed; `root` when
-//! unset); ours add `FAILOVER_SECONDARY_IP` (heartbeatd's `--peer`) and
-//! `FAILOVER_SPOOL_DIR` (`--spool-dir`). The command line wins over the
-//! file ([`crate::config::options`]).
+//! unset); ours add `FAILOVER_SECONDARY_IP` (heartbeatd's `--peer`),
+//! `FAILOVER_SPOOL_DIR` (`--spool-dir`) and `FAILOVER_METRICS_FILE`
+//! (`--metrics-file`). The command line wins over the file
+//! ([`crate::config::options`]).
 //!
 //! The syntax is the subset of `sh` such files use, so the same file can
 //! still be sourced by a shell script: `#` comments, blank lines, an
@@ -45,14 +46,18 @@ pub const KEY_EMAIL_RECIPIENT: &str = "FAILOVER_EMAIL_RECIPIENT";
 /// Where notification mail is spooled (`--spool-dir`; default
 /// `/var/spool/failover`). Not Apple's.
 pub const KEY_SPOOL_DIR: &str = "FAILOVER_SPOOL_DIR";
+/// Where the Prometheus metrics are written (`--metrics-file`; unset or
+/// empty: none). Not Apple's.
+pub const KEY_METRICS_FILE: &str = "FAILOVER_METRICS_FILE";
 /// The keys this file may set; any other is ignored with a warning.
-pub const KNOWN_KEYS: [&str; 6] = [
+pub const KNOWN_KEYS: [&str; 7] = [
     KEY_BCAST_IPS,
     KEY_PEER_IP,
     KEY_PEER_IP_PAIRS,
     KEY_EMAIL_RECIPIENT,
     KEY_SECONDARY_IP,
     KEY_SPOOL_DIR,
+    KEY_METRICS_FILE,
 ];
 
 /// One value read from the file, with the line it came from so that a
@@ -92,6 +97,8 @@ pub struct HostConfig {
     pub secondary_ip: Option<Setting>,
     /// `FAILOVER_SPOOL_DIR` (`--spool-dir`).
     pub spool_dir: Option<Setting>,
+    /// `FAILOVER_METRICS_FILE` (`--metrics-file`).
+    pub metrics_file: Option<Setting>,
     /// Unknown keys, repeated keys, literal `$`: worth logging, not fatal.
     pub warnings: Vec<String>,
     /// Malformed lines and unreadable files: the daemon refuses to start.
@@ -169,6 +176,7 @@ impl HostConfig {
             KEY_EMAIL_RECIPIENT => &mut self.email_recipient,
             KEY_SECONDARY_IP => &mut self.secondary_ip,
             KEY_SPOOL_DIR => &mut self.spool_dir,
+            KEY_METRICS_FILE => &mut self.metrics_file,
             _ => {
                 self.warnings
                     .push(format!("{here}: unknown key {key} ignored"));

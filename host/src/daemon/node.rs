@@ -2,7 +2,7 @@
 //! [`Server`] trait (which carries the controls signals map to and the
 //! read-outs the log and `--status` use): the phase in an administrator's
 //! words, which is this daemon's wording, not the core's, and as a stable
-//! key for programs (`--status --json`). Implemented for
+//! key for programs (`--status --json`, the metrics). Implemented for
 //! the primary (`heartbeatd`) and the secondary (`failoverd`), so one loop
 //! drives both.
 

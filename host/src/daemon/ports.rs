@@ -180,7 +180,8 @@ impl Ports {
         self.channels.get(i).map(|c| c.name.as_str())
     }
 
-    /// The configured interface of link `link` (for the status).
+    /// The configured interface of link `link` (for the status and the
+    /// metrics).
     pub fn link_interface(&self, link: LinkId) -> Option<&str> {
         self.links
             .get(usize::from(link.0))

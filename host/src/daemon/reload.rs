@@ -14,8 +14,8 @@ use crate::notify::MailConfig;
 use crate::scripts::ScriptConfig;
 
 /// The settings that take effect only after a restart: addresses,
-/// interfaces, the interval, the port, the witness, the mail spool, and
-/// each daemon's own.
+/// interfaces, the interval, the port, the witness, the mail spool, the
+/// metrics file, and each daemon's own.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RestartSettings {
     /// `-p`.
@@ -28,6 +28,9 @@ pub struct RestartSettings {
     pub services: Vec<ServiceAddress>,
     /// `--spool-dir`: the spool a running mailer has open stays.
     pub spool_dir: PathBuf,
+    /// `--metrics-file`: its directory is checked at start (and by `-n`),
+    /// so a new one waits for a restart that checks it.
+    pub metrics_file: Option<PathBuf>,
     /// What only one of the daemons has.
     pub daemon: DaemonSettings,
 }
@@ -65,6 +68,7 @@ impl RestartSettings {
             witness: o.common.witness,
             services: o.services.clone(),
             spool_dir: o.common.spool_dir.clone(),
+            metrics_file: o.common.metrics_file.clone(),
             daemon: DaemonSettings::Failoverd {
                 master: o.master,
                 dead_time: o.dead_time,
@@ -82,6 +86,7 @@ impl RestartSettings {
             witness: o.common.witness,
             services: o.services.clone(),
             spool_dir: o.common.spool_dir.clone(),
+            metrics_file: o.common.metrics_file.clone(),
             daemon: DaemonSettings::Heartbeatd {
                 targets: o.targets.clone(),
                 peer: o.peer,

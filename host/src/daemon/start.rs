@@ -13,6 +13,7 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 
 use super::clock::BootClock;
 use super::faults::Faults;
+use super::metrics;
 use super::node::Node;
 use super::pidfile::PidFile;
 use super::ports::{LinkSpec, Ports};
@@ -242,9 +243,10 @@ fn check(program: Program, common: &CommonOptions, plan: &Plan, summary: &str) -
 }
 
 /// The problems of the directories the daemon keeps its files in (the pid
-/// file's, which holds the status file too, and the state directory), for
-/// the user it runs as ([`safedir::check_directory`]): at start and with
-/// `-n`, before anything is created there.
+/// file's, which holds the status file too, the state directory, and the
+/// metrics file's, which must exist already: [`metrics::directory_problems`]),
+/// for the user it runs as ([`safedir::check_directory`]): at start and
+/// with `-n`, before anything is created there.
 pub fn directory_problems(common: &CommonOptions) -> Vec<String> {
     let euid = nix::unistd::geteuid().as_raw();
     let pid_dir = common
@@ -253,7 +255,15 @@ pub fn directory_problems(common: &CommonOptions) -> Vec<String> {
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(std::path::Path::new("."));
     let mut problems = safedir::check_directory(pid_dir, "pid file's directory", euid);
-    for p in safedir::check_directory(&common.state_dir, "state directory", euid) {
+    let metrics = common
+        .metrics_file
+        .as_deref()
+        .map(|f| metrics::directory_problems(f, euid))
+        .unwrap_or_default();
+    for p in safedir::check_directory(&common.state_dir, "state directory", euid)
+        .into_iter()
+        .chain(metrics)
+    {
         if !problems.contains(&p) {
             problems.push(p);
         }

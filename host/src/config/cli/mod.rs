@@ -258,6 +258,9 @@ pub struct CommonArgs {
     /// With --status: print the state as JSON (a versioned schema, for scripts and monitoring).
     #[arg(long = "json", requires = "status", display_order = 20)]
     pub json: bool,
+    /// Write Prometheus metrics to this file (ending in .prom) every 5 s, for node_exporter's textfile collector.
+    #[arg(long = "metrics-file", value_name = "PATH", display_order = 19)]
+    pub metrics_file: Option<PathBuf>,
 }
 
 impl CommonArgs {
@@ -289,7 +292,8 @@ impl CommonArgs {
     mut_arg("witness", |a| a.help("The witness's address on the private network")),
     mut_arg("pid_file", |a| a.help("Write the daemon's process id here [default: /run/failoverd.pid]")),
     after_help = "Configuration file keys (the command line wins): FAILOVER_PEER_IP, \
-                  FAILOVER_PEER_IP_PAIRS, FAILOVER_EMAIL_RECIPIENT, FAILOVER_SPOOL_DIR.\n\
+                  FAILOVER_PEER_IP_PAIRS, FAILOVER_EMAIL_RECIPIENT, FAILOVER_SPOOL_DIR, \
+                  FAILOVER_METRICS_FILE.\n\
                   Exit status: 0 success, 1 failure at run time, 3 --status: not running, \
                   4 --status: cannot ask from here, \
                   64 usage, 66 unreadable file, 77 not root, \
@@ -342,7 +346,8 @@ pub struct FailoverdArgs {
     )),
     mut_arg("pid_file", |a| a.help("Write the daemon's process id here [default: /run/heartbeatd.pid]")),
     after_help = "Configuration file keys (the command line wins): FAILOVER_BCAST_IPS, \
-                  FAILOVER_SECONDARY_IP, FAILOVER_EMAIL_RECIPIENT, FAILOVER_SPOOL_DIR.\n\
+                  FAILOVER_SECONDARY_IP, FAILOVER_EMAIL_RECIPIENT, FAILOVER_SPOOL_DIR, \
+                  FAILOVER_METRICS_FILE.\n\
                   Exit status: 0 success, 1 failure at run time, 3 --status: not running, \
                   4 --status: cannot ask from here, \
                   64 usage, 66 unreadable file, 77 not root, \

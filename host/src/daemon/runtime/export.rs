@@ -1,11 +1,15 @@
-//! What the loop tells the outside about its state, from one
-//! [`Snapshot`]: the status files on SIGUSR1 (text and JSON, `--status`).
+//! What the loop tells the outside about its state, all from one
+//! [`Snapshot`]: the status files on SIGUSR1 (text and JSON, `--status`)
+//! and the metrics file every [`metrics::PERIOD`] (`--metrics-file`). Both
+//! allocate, and only on their own turns: a steady turn with neither due
+//! costs a comparison of two instants.
 
-use std::time::SystemTime;
+use std::time::{Instant as StdInstant, SystemTime};
 
 use failover_core::{Event, Instant, LinkId, Role, Stage};
 
 use super::{Node, Runtime};
+use crate::daemon::metrics::{self, WriteReport};
 use crate::daemon::reload::DaemonSettings;
 use crate::daemon::status::snapshot::{
     Address, Frames, Link, Peer, PeerState, Phase, Snapshot, Witness, SCHEMA,
@@ -15,7 +19,8 @@ use crate::notify::{describe, NotifyContext};
 use crate::scripts::StageRunner;
 
 impl<N: Node> Runtime<N> {
-    /// The daemon's state now: what `--status` prints. Reads the service addresses over netlink (a request to the
+    /// The daemon's state now: what `--status` prints and the metrics
+    /// expose. Reads the service addresses over netlink (a request to the
     /// kernel, answered at once).
     pub fn snapshot(&mut self) -> Snapshot {
         let t = self.now();
@@ -161,8 +166,30 @@ impl<N: Node> Runtime<N> {
         }
     }
 
+    /// Writes the metrics file if it is due.
+    pub(super) fn export_metrics(&mut self, now: StdInstant) {
+        if !self.metrics.as_mut().is_some_and(|m| m.take_due(now)) {
+            return;
+        }
+        let text = metrics::render(&self.snapshot());
+        let Some(m) = self.metrics.as_mut() else {
+            return;
+        };
+        match m.write(&text) {
+            WriteReport::Quiet => {}
+            WriteReport::Failing(e) => self.log.error(format_args!(
+                "cannot write the metrics file {}: {e} (logged once until it works again)",
+                m.path().display()
+            )),
+            WriteReport::Recovered => self.log.notice(format_args!(
+                "writing the metrics file {} works again",
+                m.path().display()
+            )),
+        }
+    }
+
     /// Remembers a change of hands of the addresses (or the cause of one)
-    /// for the status, with its reason: the words the
+    /// for the status and the metrics, with its reason: the words the
     /// scripts were given for a takeover or a failback, the notice's for
     /// the rest.
     pub(super) fn note_transition(&mut self, t: Instant, event: &Event, ctx: &NotifyContext) {

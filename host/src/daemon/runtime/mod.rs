@@ -19,7 +19,9 @@
 //!
 //! Steady state (beating and listening, nothing changing) allocates
 //! nothing: the poll set lives on the stack, frames are built into buffers
-//! made at start, and logging happens only when something changes.
+//! made at start, and logging happens only when something changes. The
+//! exception is the turn that writes the metrics file (every 5 s, with
+//! `--metrics-file`: `export.rs`), which builds its text.
 //!
 //! Two clocks. The machine's time, and every deadline it and the
 //! announcer ask for, is the daemon's [`Clock`] (`CLOCK_BOOTTIME`, which
@@ -61,6 +63,7 @@ use nix::sys::signal::Signal;
 use nix::sys::signalfd::SignalFd;
 
 use super::clock::Clock;
+use super::metrics::MetricsFile;
 use super::node::Node;
 use super::ports::{Ports, SendReport};
 use super::reload::{Reloader, RestartSettings};
@@ -179,8 +182,10 @@ pub struct Runtime<N: Node> {
     alarm: nix::Result<Alarm>,
     started: SystemTime,
     /// Since when the phase is what it is, and the last change of hands,
-    /// for `--status`.
+    /// for `--status` and the metrics.
     history: History,
+    /// `--metrics-file`, when given.
+    metrics: Option<MetricsFile>,
     /// What the last wait found ready, for the next take-in.
     ready: Ready,
     /// Results of carried-out actions, for the machine at the next take-in.
@@ -216,6 +221,10 @@ impl<N: Node> Runtime<N> {
         let jumps = JumpWatch::new(settings.interval);
         let started = SystemTime::now();
         let history = History::new(node.role(), started, clock.now());
+        let metrics = settings
+            .metrics_file
+            .clone()
+            .map(|path| MetricsFile::new(path, StdInstant::now()));
         Runtime {
             node,
             log,
@@ -233,6 +242,7 @@ impl<N: Node> Runtime<N> {
             alarm: Alarm::open(),
             started,
             history,
+            metrics,
             ready: Ready::default(),
             reported: Vec::new(),
             announce_again: false,
@@ -282,6 +292,9 @@ impl<N: Node> Runtime<N> {
         }
         self.notifier.flush(MAIL_FLUSH);
         status::remove(&self.files.pid_file);
+        if let Some(m) = &self.metrics {
+            m.remove();
+        }
         // "stopped" is logged by the caller once the pid file's lock is
         // released, so a restart prompted by that line finds it free.
         0
@@ -317,6 +330,7 @@ impl<N: Node> Runtime<N> {
         }
         self.carry_out(now);
         self.notifier.poll(now);
+        self.export_metrics(now);
     }
 
     /// Logs a jump of the clock since the previous turn: the machine,
@@ -565,6 +579,9 @@ impl<N: Node> Runtime<N> {
             self.services.remove_all(&mut self.io.netlink, &self.log);
             self.notifier.flush(MAIL_FLUSH);
             status::remove(&self.files.pid_file);
+            if let Some(m) = &self.metrics {
+                m.remove();
+            }
             std::process::exit(1);
         }
         self.stopping = true;
@@ -596,9 +613,9 @@ impl<N: Node> Runtime<N> {
                 if r.restart != self.settings {
                     self.log.warning(
                         "the new configuration changes addresses, interfaces, the peer, the interval, the \
-                         port, the witness or the mail spool directory: those take effect only \
-                         after a restart (systemctl restart); keys, mail and script settings are \
-                         applied now",
+                         port, the witness, the mail spool directory or the metrics file: those take \
+                         effect only after a restart (systemctl restart); keys, mail and script \
+                         settings are applied now",
                     );
                 }
                 self.node.set_keys(r.keys);

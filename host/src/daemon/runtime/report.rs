@@ -1,5 +1,6 @@
 //! The machine's state in words: for the scripts (the reason of a stage),
-//! the notifications and the log. `--status` is built in `export.rs`.
+//! the notifications and the log. `--status` and the metrics are built in
+//! `export.rs`.
 
 use failover_core::{Event, Instant, LinkId, Stage};
 

@@ -100,6 +100,7 @@ fn runtime<N: Node>(node: N, program: Program, clock: &FakeClock) -> (Runtime<N>
             witness: None,
             services: Vec::new(),
             spool_dir: dir.join("spool"),
+            metrics_file: None,
             daemon: DaemonSettings::Heartbeatd {
                 targets: Vec::new(),
                 peer: None,

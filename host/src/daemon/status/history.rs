@@ -36,7 +36,7 @@ impl TransitionKind {
         TransitionKind::Release,
     ];
 
-    /// The kind's name in the JSON.
+    /// The kind's name in the JSON and the metrics' `kind` label.
     pub const fn name(self) -> &'static str {
         match self {
             TransitionKind::Takeover => "takeover",
@@ -91,7 +91,7 @@ struct Last {
     at: Instant,
 }
 
-/// The phase's start and the transitions, for the status.
+/// The phase's start and the transitions, for the status and the metrics.
 #[derive(Debug, Clone)]
 pub struct History {
     role: Role,

@@ -11,7 +11,8 @@
 //! in this network namespace ([`netns`]); and the answering, one
 //! [`snapshot::Snapshot`] of the daemon's state rendered as [`text`] and
 //! as [`json`], with what the daemon remembers beyond its present state
-//! ([`history`]).
+//! ([`history`]). The same snapshot feeds the metrics
+//! ([`crate::daemon::metrics`]).
 
 use std::fs;
 use std::io;

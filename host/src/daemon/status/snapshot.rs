@@ -1,7 +1,8 @@
 //! The daemon's state at one moment, as typed data: what `--status` prints
-//! (as text, [`super::text`], or as JSON, [`super::json`]). The event loop
-//! fills one in (`runtime/export.rs`) and every view is rendered from it,
-//! so they can never disagree about what the daemon knows.
+//! (as text, [`super::text`], or as JSON, [`super::json`]) and what the
+//! metrics file exposes ([`crate::daemon::metrics`]). The event loop fills
+//! one in (`runtime/export.rs`) and every view is rendered from it, so the
+//! three can never disagree about what the daemon knows.
 //!
 //! The JSON schema *is* this type (serde derives it): a field renamed here
 //! is a schema change, which `json.rs`'s tests pin and
@@ -22,7 +23,7 @@ use crate::notify::log::utc_timestamp;
 /// reader should ignore the fields it does not know.
 pub const SCHEMA: u32 = 1;
 
-/// Everything `--status` says, at one moment.
+/// Everything `--status` and the metrics say, at one moment.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Snapshot {
     /// [`SCHEMA`].
@@ -195,6 +196,23 @@ pub struct Frames {
     pub ignored: u64,
     /// Without a key: of an epoch not believed (yet).
     pub unconfirmed: u64,
+}
+
+impl Frames {
+    /// Each counter with its name as the JSON and the metrics' `result`
+    /// label give it, in a fixed order.
+    pub fn named(&self) -> [(&'static str, u64); 8] {
+        [
+            ("accepted", self.accepted),
+            ("malformed", self.malformed),
+            ("unknown_version", self.unknown_version),
+            ("unknown_type", self.unknown_type),
+            ("auth_failed", self.auth_failed),
+            ("replayed", self.replayed),
+            ("ignored", self.ignored),
+            ("unconfirmed", self.unconfirmed),
+        ]
+    }
 }
 
 /// The last time the addresses changed hands ([`super::history`]).
