@@ -41,11 +41,19 @@ pub fn run_bounded(mut cmd: Command, timeout: Duration) -> io::Result<(bool, Str
     ))
 }
 
-/// `<daemon> --status --pid-file <its pid file>`: the daemon's own account
-/// (or why there is none).
+/// `<daemon> --status --pid-file <its pid file>`, run in the daemon's
+/// network namespace: the daemon's own account (or why there is none).
+/// From the lab's own namespace `--status` refuses to signal a daemon of
+/// another one (pid files are seen from every namespace), so the command
+/// joins the daemon's first (`nsenter --target <pid> --net`, which needs
+/// only the pid, not the namespace's name).
 pub fn status(binary: &Path, d: &Daemon) -> String {
-    let mut cmd = Command::new(binary);
-    cmd.arg("--status").arg("--pid-file").arg(&d.pid_file);
+    let mut cmd = Command::new("nsenter");
+    cmd.args(["--target", &d.pid.to_string(), "--net"])
+        .arg(binary)
+        .arg("--status")
+        .arg("--pid-file")
+        .arg(&d.pid_file);
     match run_bounded(cmd, COMMAND_LIMIT) {
         Ok((_, text)) => text,
         Err(e) => format!("--status: {e}"),

@@ -44,6 +44,9 @@ struct Daemon {
     log: PathBuf,
     pid_file: PathBuf,
     binary: &'static str,
+    /// The namespace it runs in: `--status` is asked there (from any
+    /// other, it refuses).
+    ns: String,
 }
 
 impl Daemon {
@@ -64,17 +67,33 @@ impl Daemon {
         );
     }
 
-    fn status(&self) -> (i32, String) {
-        let out = Command::new(self.binary)
-            .args(["--status", "--pid-file"])
+    /// `--status` with `extra` options, asked in the daemon's namespace:
+    /// its exit status, standard output and standard error.
+    fn ask(&self, extra: &[&str]) -> (i32, String, String) {
+        let out = Command::new("ip")
+            .args(["netns", "exec", &self.ns, self.binary, "--status"])
+            .args(extra)
+            .arg("--pid-file")
             .arg(&self.pid_file)
             .output()
             .expect("run --status");
         (
             out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned()
-                + &String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
         )
+    }
+
+    fn status(&self) -> (i32, String) {
+        let (code, out, err) = self.ask(&[]);
+        (code, out + &err)
+    }
+
+    /// `--status --json`, parsed; the test fails on anything else.
+    fn status_json(&self) -> serde_json::Value {
+        let (code, out, err) = self.ask(&["--json"]);
+        assert_eq!(code, 0, "{}: {out}{err}", self.binary);
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
     }
 }
 
@@ -176,45 +195,61 @@ fn spawn(ns: &Netns, files: &Files, binary: &'static str, name: &str, args: &[&s
         log,
         pid_file,
         binary,
+        ns: ns.name().to_owned(),
     };
     d.wait_logged("started");
     d
 }
 
 fn heartbeatd(t: &Topology, files: &Files) -> Daemon {
+    heartbeatd_with(t, files, &[])
+}
+
+/// [`heartbeatd`] with `extra` options.
+fn heartbeatd_with(t: &Topology, files: &Files, extra: &[&str]) -> Daemon {
     let service = format!("{PUBLIC_IF}:{SERVICE}/32");
+    let (private, public) = (PRIVATE_BROADCAST.to_string(), PUBLIC_BROADCAST.to_string());
+    let mut args = vec!["--service", &service];
+    args.extend_from_slice(extra);
+    args.extend([private.as_str(), public.as_str()]);
     spawn(
         &t.primary.ns,
         files,
         env!("CARGO_BIN_EXE_heartbeatd"),
         "heartbeatd",
-        &[
-            "--service",
-            &service,
-            &PRIVATE_BROADCAST.to_string(),
-            &PUBLIC_BROADCAST.to_string(),
-        ],
+        &args,
     )
 }
 
 fn failoverd(t: &Topology, files: &Files) -> Daemon {
+    failoverd_with(t, files, &[])
+}
+
+/// [`failoverd`] with `extra` options.
+fn failoverd_with(t: &Topology, files: &Files, extra: &[&str]) -> Daemon {
     let pair = format!("{PUBLIC_IF}:{SERVICE}");
+    // A named scripts directory must exist (-n and the start check it),
+    // even with no scripts in it.
+    fs::create_dir_all(files.path("scripts")).unwrap();
+    fs::set_permissions(files.path("scripts"), fs::Permissions::from_mode(0o755)).unwrap();
     let scripts = files.path("scripts").display().to_string();
+    let master = t.primary.private_ip.to_string();
+    let mut args = vec![
+        "--deadtime",
+        DEADTIME_MS,
+        "--scripts-dir",
+        &scripts,
+        "--script-timeout",
+        "5",
+    ];
+    args.extend_from_slice(extra);
+    args.extend([master.as_str(), pair.as_str()]);
     spawn(
         &t.secondary.ns,
         files,
         env!("CARGO_BIN_EXE_failoverd"),
         "failoverd",
-        &[
-            "--deadtime",
-            DEADTIME_MS,
-            "--scripts-dir",
-            &scripts,
-            "--script-timeout",
-            "5",
-            &t.primary.private_ip.to_string(),
-            &pair,
-        ],
+        &args,
     )
 }
 
@@ -451,6 +486,329 @@ fn seed_000_procedure_with_scripts_and_mail() {
     drop(hb);
 }
 
+/// How long a metrics file may take to show a state: the first write is
+/// at the start, the next ones every `metrics::PERIOD` (5 s).
+const METRICS_WAIT: Duration = Duration::from_secs(20);
+
+/// `$PROMTOOL`, else `promtool` from `PATH` (see
+/// `tests/metrics_promtool.rs` for how to have it without a server).
+fn promtool() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("PROMTOOL") {
+        return Some(PathBuf::from(p));
+    }
+    std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|d| d.join("promtool"))
+            .find(|p| p.is_file())
+    })
+}
+
+/// The value of the sample whose line starts with `series` (name and
+/// labels as written) in the metrics file `text`.
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+/// `--status --json` and the metrics files of a running pair, each asked
+/// in its daemon's namespace; then `--status` asked the wrong ways, from
+/// another namespace and as a user other than root, refused without a
+/// signal; and the metrics files gone once the daemons stop.
+#[test]
+fn status_json_and_metrics_show_the_running_pair() {
+    let Some((t, files)) = lab("status_json_and_metrics_show_the_running_pair", None) else {
+        return;
+    };
+    let metrics_dir = files.path("metrics");
+    fs::create_dir(&metrics_dir).unwrap();
+    fs::set_permissions(&metrics_dir, fs::Permissions::from_mode(0o755)).unwrap();
+    let hb_prom = metrics_dir.join("heartbeatd.prom");
+    let fo_prom = metrics_dir.join("failoverd.prom");
+    let hb = heartbeatd_with(&t, &files, &["--metrics-file", hb_prom.to_str().unwrap()]);
+    let fo = failoverd_with(&t, &files, &["--metrics-file", fo_prom.to_str().unwrap()]);
+    wait_owner(&t, &t.primary);
+    fo.wait_logged("monitoring");
+
+    // The JSON, once each side hears the other on both links.
+    let heard_everywhere = |v: &serde_json::Value| {
+        v["links"]
+            .as_array()
+            .is_some_and(|l| l.len() == 2 && l.iter().all(|l| l["alive"] == true))
+    };
+    let mut last = (serde_json::Value::Null, serde_json::Value::Null);
+    assert!(
+        wait_until(WAIT, Duration::from_millis(50), || {
+            last = (hb.status_json(), fo.status_json());
+            heard_everywhere(&last.0)
+                && heard_everywhere(&last.1)
+                && last.0["addresses"][0]["held"] == true
+        }),
+        "{last:#?}"
+    );
+    let (h, f) = last;
+    for (v, program, role, pid) in [
+        (&h, "heartbeatd", "primary", hb.pid),
+        (&f, "failoverd", "secondary", fo.pid),
+    ] {
+        assert_eq!(v["schema"], 1, "{v:#}");
+        assert_eq!(v["program"], program, "{v:#}");
+        assert_eq!(v["role"], role, "{v:#}");
+        assert_eq!(v["pid"], pid, "{v:#}");
+        assert_eq!(v["peer"]["state"], "alive", "{v:#}");
+        assert!(
+            v["phase"]["since"]
+                .as_str()
+                .is_some_and(|s| s.ends_with('Z')),
+            "{v:#}"
+        );
+        assert!(
+            v["phase"]["for_s"].as_f64().is_some_and(|s| s >= 0.0),
+            "{v:#}"
+        );
+        assert!(
+            v["frames"]["accepted"].as_u64().is_some_and(|n| n > 0),
+            "{v:#}"
+        );
+        assert!(v["mail_spool_depth"].is_u64(), "{v:#}");
+        assert!(v["witness"].is_null(), "{v:#}");
+        for (i, (name, interface)) in [("private", "priv0"), ("public", "pub0")]
+            .iter()
+            .enumerate()
+        {
+            let l = &v["links"][i];
+            assert_eq!(l["index"], i, "{v:#}");
+            assert_eq!(l["name"], *name, "{v:#}");
+            assert_eq!(l["interface"], *interface, "{v:#}");
+            assert!(
+                l["heard_ms_ago"]
+                    .as_f64()
+                    .is_some_and(|ms| (0.0..2000.0).contains(&ms)),
+                "{v:#}"
+            );
+            assert!(
+                l["loss"].as_f64().is_some_and(|r| (0.0..=1.0).contains(&r)),
+                "{v:#}"
+            );
+            assert!(
+                l["dead_time_ms"].as_f64().is_some_and(|ms| ms > 0.0),
+                "{v:#}"
+            );
+            assert_eq!(l["carrier"], true, "{v:#}");
+        }
+        let a = &v["addresses"][0];
+        assert_eq!(a["address"], "192.0.2.10", "{v:#}");
+        assert_eq!(a["prefix_len"], 32, "{v:#}");
+        assert_eq!(a["interface"], "pub0", "{v:#}");
+    }
+    assert_eq!(h["phase"]["name"], "holding", "{h:#}");
+    assert_eq!(h["peer"]["role"], "secondary", "{h:#}");
+    assert!(h["peer"]["address"].is_null(), "no --peer: {h:#}");
+    assert!(
+        h["transitions"]["acquire"].as_u64().is_some_and(|n| n >= 1),
+        "{h:#}"
+    );
+    // A stall on a loaded machine may add a release and a reacquire: the
+    // last change of hands is still an acquire, as the address is held.
+    assert_eq!(h["last_transition"]["kind"], "acquire", "{h:#}");
+    assert_eq!(h["last_transition"]["event"], "Acquired", "{h:#}");
+    assert!(
+        h["last_transition"]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("192.0.2.10")),
+        "{h:#}"
+    );
+    assert_eq!(f["phase"]["name"], "monitoring", "{f:#}");
+    assert_eq!(f["peer"]["address"], "198.51.100.1", "{f:#}");
+    assert_eq!(f["addresses"][0]["held"], false, "{f:#}");
+    assert_eq!(
+        f["transitions"],
+        serde_json::json!({"takeover": 0, "failback": 0}),
+        "{f:#}"
+    );
+    assert!(f["last_transition"].is_null(), "{f:#}");
+    // The text still reads as before, from the same state.
+    let (code, text) = fo.status();
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("role: secondary; state: monitoring"),
+        "{text}"
+    );
+    assert!(text.contains("frames received: "), "{text}");
+
+    // The metrics files show the same pair.
+    let labels = |p: &str, l: &str| {
+        format!(
+            "{{program=\"{p}\",link=\"{l}\",name=\"{}\",interface=\"{}\"}}",
+            if l == "0" { "private" } else { "public" },
+            if l == "0" { "priv0" } else { "pub0" }
+        )
+    };
+    let address = |p: &str| {
+        format!(
+            "failover_address_held{{program=\"{p}\",address=\"192.0.2.10\",prefix=\"32\",\
+             interface=\"pub0\"}}"
+        )
+    };
+    let mut texts = (String::new(), String::new());
+    let ok = wait_until(METRICS_WAIT, Duration::from_millis(100), || {
+        texts = (
+            fs::read_to_string(&hb_prom).unwrap_or_default(),
+            fs::read_to_string(&fo_prom).unwrap_or_default(),
+        );
+        let (h, f) = (&texts.0, &texts.1);
+        h.contains("role=\"primary\",phase=\"holding\"} 1\n")
+            && f.contains("role=\"secondary\",phase=\"monitoring\"} 1\n")
+            && sample(h, &address("heartbeatd")) == Some(1.0)
+            && sample(f, &address("failoverd")) == Some(0.0)
+            // Written after each had heard the other: the first file of a
+            // daemon may be from its first turn, before any frame.
+            && ["heartbeatd", "failoverd"].iter().zip([h, f]).all(|(p, text)| {
+                sample(text, &format!("failover_peer_up{{program=\"{p}\"}}")) == Some(1.0)
+            })
+            && ["0", "1"].iter().all(|l| {
+                sample(h, &format!("failover_link_up{}", labels("heartbeatd", l))) == Some(1.0)
+                    && sample(f, &format!("failover_link_up{}", labels("failoverd", l)))
+                        == Some(1.0)
+            })
+    });
+    assert!(ok, "heartbeatd's:\n{}\nfailoverd's:\n{}", texts.0, texts.1);
+    let (ht, ft) = texts;
+    for (text, p) in [(&ht, "heartbeatd"), (&ft, "failoverd")] {
+        assert_eq!(
+            sample(text, &format!("failover_peer_up{{program=\"{p}\"}}")),
+            Some(1.0),
+            "{text}"
+        );
+        assert!(
+            sample(
+                text,
+                &format!("failover_frames_total{{program=\"{p}\",result=\"accepted\"}}")
+            )
+            .is_some_and(|n| n > 0.0),
+            "{text}"
+        );
+        assert!(
+            sample(
+                text,
+                &format!("failover_link_last_heard_seconds{}", labels(p, "1"))
+            )
+            .is_some_and(|s| s < 2.0),
+            "{text}"
+        );
+        assert_eq!(
+            sample(text, &format!("failover_link_carrier{}", labels(p, "0"))),
+            Some(1.0),
+            "{text}"
+        );
+        assert!(
+            sample(
+                text,
+                &format!("failover_start_time_seconds{{program=\"{p}\"}}")
+            )
+            .is_some_and(|s| s > 1.6e9),
+            "{text}"
+        );
+        assert!(
+            text.contains("# TYPE failover_frames_total counter\n"),
+            "{text}"
+        );
+    }
+    assert!(
+        sample(
+            &ht,
+            "failover_transitions_total{program=\"heartbeatd\",kind=\"acquire\"}"
+        )
+        .is_some_and(|n| n >= 1.0),
+        "{ht}"
+    );
+    assert_eq!(
+        sample(
+            &ft,
+            "failover_transitions_total{program=\"failoverd\",kind=\"takeover\"}"
+        ),
+        Some(0.0),
+        "{ft}"
+    );
+    match promtool() {
+        Some(tool) => {
+            for path in [&hb_prom, &fo_prom] {
+                let out = Command::new(&tool)
+                    .args(["check", "metrics"])
+                    .stdin(File::open(path).unwrap())
+                    .output()
+                    .expect("run promtool");
+                let quiet = out.stdout.is_empty() && out.stderr.is_empty();
+                assert!(
+                    out.status.success() && quiet,
+                    "promtool on {}: {out:?}",
+                    path.display()
+                );
+            }
+        }
+        None => eprintln!(
+            "SKIPPED (in status_json_and_metrics_show_the_running_pair): promtool check \
+             metrics (no promtool; see tests/metrics_promtool.rs)"
+        ),
+    }
+
+    // From the test's own network namespace: refused, nothing signalled.
+    let status_file = hb.pid_file.with_extension("status");
+    let _ = fs::remove_file(&status_file);
+    let out = Command::new(hb.binary)
+        .arg("--status")
+        .arg("--pid-file")
+        .arg(&hb.pid_file)
+        .output()
+        .expect("run --status");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert!(
+        err.contains(&format!(
+            "heartbeatd: the heartbeatd of pid {} runs in another network namespace ({ns}); run \
+             --status there (ip netns exec {ns} heartbeatd --status --pid-file {})",
+            hb.pid,
+            hb.pid_file.display(),
+            ns = hb.ns
+        )),
+        "{err}"
+    );
+    // As another user: refused before anything else, nothing signalled.
+    for (json, file) in [
+        (false, "heartbeatd.status"),
+        (true, "heartbeatd.status.json"),
+    ] {
+        let mut cmd = Command::new("runuser");
+        cmd.args(["-u", "nobody", "--", hb.binary, "--status", "--pid-file"])
+            .arg(&hb.pid_file);
+        if json {
+            cmd.arg("--json");
+        }
+        let out = cmd.output().expect("run runuser");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(4), "{err}");
+        assert_eq!(
+            err.trim_end(),
+            format!(
+                "heartbeatd: --status needs root (it signals the daemon and reads {})",
+                files.path(file).display()
+            ),
+        );
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        !status_file.exists(),
+        "heartbeatd was signalled from outside its namespace"
+    );
+
+    // Stopped, each daemon takes its metrics file with it.
+    t.secondary.ns.signal(fo.pid, Signal::SIGTERM).unwrap();
+    fo.wait_logged("failoverd stopped");
+    assert!(!fo_prom.exists(), "{}", fo.log());
+    t.primary.ns.signal(hb.pid, Signal::SIGTERM).unwrap();
+    hb.wait_logged("heartbeatd stopped");
+    assert!(!hb_prom.exists(), "{}", hb.log());
+}
+
 #[test]
 fn failing_test_script_blocks_the_takeover() {
     let Some((t, files)) = lab("failing_test_script_blocks_the_takeover", Some(3)) else {
@@ -568,6 +926,41 @@ fn no_run_reports_every_problem_and_exits_78() {
     );
     assert!(text.contains(&want), "{text}");
     fs::remove_file(files.path("spool")).unwrap();
+    // The metrics file's directory must exist already, and be safe.
+    let missing = files.path("no-such-dir/failoverd.prom");
+    let missing = missing.to_str().unwrap();
+    let (code, text) = run(&["--metrics-file", missing, "198.51.100.1", "pub0:192.0.2.10"]);
+    assert_eq!(code, Some(78), "{text}");
+    let want = format!(
+        "the metrics file's directory {} does not exist",
+        files.path("no-such-dir").display()
+    );
+    assert!(text.contains(&want), "{text}");
+    let open = files.path("open");
+    fs::create_dir(&open).unwrap();
+    fs::set_permissions(&open, fs::Permissions::from_mode(0o777)).unwrap();
+    let prom = open.join("failoverd.prom");
+    let (code, text) = run(&[
+        "--metrics-file",
+        prom.to_str().unwrap(),
+        "198.51.100.1",
+        "pub0:192.0.2.10",
+    ]);
+    assert_eq!(code, Some(78), "{text}");
+    let want = format!(
+        "the metrics file's directory {} is unsafe (mode 0777)",
+        open.display()
+    );
+    assert!(text.contains(&want), "{text}");
+    fs::set_permissions(&open, fs::Permissions::from_mode(0o755)).unwrap();
+    let (code, text) = run(&[
+        "--metrics-file",
+        prom.to_str().unwrap(),
+        "198.51.100.1",
+        "pub0:192.0.2.10",
+    ]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(!prom.exists(), "-n writes no metrics");
     // Three problems at once: a witness off the private network, a missing
     // interface, and the /32 rule (192.0.2.10/24 on pub0's own subnet).
     let (code, text) = run(&[
@@ -671,6 +1064,7 @@ fn background_mode_forks_keeps_the_pid_file_and_stops_on_sigterm() {
         log: files.path("none.log"),
         pid_file: pid_file.clone(),
         binary: env!("CARGO_BIN_EXE_failoverd"),
+        ns: t.secondary.ns.name().to_owned(),
     };
     let last = wait_status(&daemon, 0);
     assert!(last.1.contains(&format!("pid {pid}")), "{last:?}");

@@ -6,9 +6,10 @@
 //! network first), `FAILOVER_PEER_IP` (failoverd's `master_priv_addr`),
 //! `FAILOVER_PEER_IP_PAIRS` (failoverd's `interface:pub_addr[/mask]`
 //! triplets) and `FAILOVER_EMAIL_RECIPIENT` (who is mailed; `root` when
-//! unset); ours add `FAILOVER_SECONDARY_IP` (heartbeatd's `--peer`) and
-//! `FAILOVER_SPOOL_DIR` (`--spool-dir`); and every other option has a key
-//! of its own ([`super::filekeys`]). The command line wins over the file
+//! unset); ours add `FAILOVER_SECONDARY_IP` (heartbeatd's `--peer`),
+//! `FAILOVER_SPOOL_DIR` (`--spool-dir`) and `FAILOVER_METRICS_FILE`
+//! (`--metrics-file`); and every other option has a key of its own
+//! ([`super::filekeys`]). The command line wins over the file
 //! ([`crate::config::options`]).
 //!
 //! The syntax is the subset of `sh` such files use, so the same file can
@@ -48,14 +49,18 @@ pub const KEY_EMAIL_RECIPIENT: &str = "FAILOVER_EMAIL_RECIPIENT";
 /// Where notification mail is spooled (`--spool-dir`; default
 /// `/var/spool/failover`). Not Apple's.
 pub const KEY_SPOOL_DIR: &str = "FAILOVER_SPOOL_DIR";
+/// Where the Prometheus metrics are written (`--metrics-file`; unset or
+/// empty: none). Not Apple's.
+pub const KEY_METRICS_FILE: &str = "FAILOVER_METRICS_FILE";
 /// The keys read here, besides the option keys of [`super::filekeys`].
-pub const KNOWN_KEYS: [&str; 6] = [
+pub const KNOWN_KEYS: [&str; 7] = [
     KEY_BCAST_IPS,
     KEY_PEER_IP,
     KEY_PEER_IP_PAIRS,
     KEY_EMAIL_RECIPIENT,
     KEY_SECONDARY_IP,
     KEY_SPOOL_DIR,
+    KEY_METRICS_FILE,
 ];
 
 /// Every key the file may set.
@@ -102,6 +107,8 @@ pub struct HostConfig {
     pub secondary_ip: Option<Setting>,
     /// `FAILOVER_SPOOL_DIR` (`--spool-dir`).
     pub spool_dir: Option<Setting>,
+    /// `FAILOVER_METRICS_FILE` (`--metrics-file`).
+    pub metrics_file: Option<Setting>,
     /// The keys that stand for one option each ([`super::filekeys`]).
     pub options: Vec<(&'static str, Setting)>,
     /// Unknown keys, each with its place and a "did you mean" when a known
@@ -185,6 +192,7 @@ impl HostConfig {
             KEY_EMAIL_RECIPIENT => &mut self.email_recipient,
             KEY_SECONDARY_IP => &mut self.secondary_ip,
             KEY_SPOOL_DIR => &mut self.spool_dir,
+            KEY_METRICS_FILE => &mut self.metrics_file,
             _ => match OPTION_KEYS.iter().find(|k| k.key == key) {
                 Some(k) => {
                     let setting = Setting { value, line };

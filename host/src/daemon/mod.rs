@@ -2,12 +2,14 @@
 //! ([`runtime`]) over a core machine ([`node`]) on the daemons' clock
 //! ([`clock`]), the raw channels
 //! ([`ports`]), the service addresses ([`services`]), `--status`
-//! ([`status`]), the boot epoch and the pid file, and the checks that keep
-//! those files safe ([`safedir`], [`safefile`]); [`faults`] for the lab.
+//! ([`status`]) and the metrics file ([`metrics`]), the boot epoch and the
+//! pid file, and the checks that keep those files safe ([`safedir`],
+//! [`safefile`]); [`faults`] for the lab.
 
 pub mod clock;
 pub mod epoch;
 pub mod faults;
+pub mod metrics;
 pub mod node;
 pub mod pidfile;
 pub mod ports;

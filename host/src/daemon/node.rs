@@ -1,7 +1,8 @@
 //! What the event loop needs from a core machine beyond the core's own
 //! [`Server`] trait (which carries the controls signals map to and the
 //! read-outs the log and `--status` use): the phase in an administrator's
-//! words, which is this daemon's wording, not the core's. Implemented for
+//! words, which is this daemon's wording, not the core's, and as a stable
+//! key for programs (`--status --json`, the metrics). Implemented for
 //! the primary (`heartbeatd`) and the secondary (`failoverd`), so one loop
 //! drives both.
 
@@ -12,6 +13,11 @@ use failover_core::{Instant, Primary, Secondary, Server};
 pub trait Node: Server {
     /// The phase in words, with its deadline if it has one.
     fn phase_text(&self, now: Instant) -> String;
+
+    /// The phase as a stable key (lowercase, underscores), for programs:
+    /// the core's [`Server::phase_name`] is for the log, in words that may
+    /// be reworded. Documented in `docs/operations.md`.
+    fn phase_key(&self) -> &'static str;
 }
 
 fn until(now: Instant, t: Instant) -> String {
@@ -58,6 +64,19 @@ impl Node for Secondary {
             secondary::Phase::Stopped => "stopped".into(),
         }
     }
+
+    fn phase_key(&self) -> &'static str {
+        match self.phase() {
+            secondary::Phase::Monitoring => "monitoring",
+            secondary::Phase::HoldDown { .. } => "hold_down",
+            secondary::Phase::AwaitGrant { .. } => "awaiting_grant",
+            secondary::Phase::Acquiring { .. } => "acquiring",
+            secondary::Phase::Holding => "holding",
+            secondary::Phase::Releasing { .. } => "releasing",
+            secondary::Phase::Vetoed { .. } => "vetoed",
+            secondary::Phase::Stopped => "stopped",
+        }
+    }
 }
 
 impl Node for Primary {
@@ -81,6 +100,15 @@ impl Node for Primary {
             ),
             primary::Phase::Holding => "holding the service addresses".into(),
             primary::Phase::Stopped => "stopped".into(),
+        }
+    }
+
+    fn phase_key(&self) -> &'static str {
+        match self.phase() {
+            primary::Phase::Unmanaged => "beating",
+            primary::Phase::Reclaiming { .. } => "reclaiming",
+            primary::Phase::Holding => "holding",
+            primary::Phase::Stopped => "stopped",
         }
     }
 }

@@ -180,6 +180,14 @@ impl Ports {
         self.channels.get(i).map(|c| c.name.as_str())
     }
 
+    /// The configured interface of link `link` (for the status and the
+    /// metrics).
+    pub fn link_interface(&self, link: LinkId) -> Option<&str> {
+        self.links
+            .get(usize::from(link.0))
+            .and_then(|l| self.interface(l.channel))
+    }
+
     /// Whether there is a channel on the interface configured as `name`
     /// (open or closed).
     pub fn has(&self, name: &str) -> bool {

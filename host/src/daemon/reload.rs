@@ -17,8 +17,9 @@ use crate::scripts::ScriptConfig;
 /// The settings that take effect only after a restart: addresses,
 /// interfaces, the interval, the port, the witness, the probe, the files
 /// and directories, the log facility, the gratuitous ARP plan, the mail
-/// spool, and each daemon's own. Since every option has a key in the
-/// configuration file, all of them may change under a running daemon.
+/// spool, the metrics file, and each daemon's own. Since every option has
+/// a key in the configuration file, all of them may change under a
+/// running daemon.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RestartSettings {
     /// `-p`.
@@ -39,6 +40,9 @@ pub struct RestartSettings {
     pub facility: Facility,
     /// `--arp-count`, `--arp-spacing`, `--arp-refresh`.
     pub announce: AnnouncePlan,
+    /// `--metrics-file`: its directory is checked at start (and by `-n`),
+    /// so a new one waits for a restart that checks it.
+    pub metrics_file: Option<PathBuf>,
     /// What only one of the daemons has.
     pub daemon: DaemonSettings,
 }
@@ -80,6 +84,7 @@ impl RestartSettings {
             files: (c.state_dir.clone(), c.pid_file.clone()),
             facility: c.facility,
             announce: c.announce,
+            metrics_file: c.metrics_file.clone(),
             daemon,
         }
     }

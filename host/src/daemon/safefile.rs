@@ -181,6 +181,20 @@ fn create_temp(tmp: &Path) -> io::Result<File> {
 /// belongs means someone is at work there). Missing directories are
 /// created ([`create_dir`]).
 pub fn replace(path: &Path, text: &str) -> io::Result<()> {
+    replace_with(path, text, true)
+}
+
+/// [`replace`] without waiting for the disk (no `fsync` of the file or the
+/// directory), for a file rewritten every few seconds from the event loop,
+/// which must never wait on a slow disk: the metrics. Readers still never
+/// see half a file (the rename is atomic), and the links are refused as
+/// by [`replace`]; only a crash of the whole host may lose the last
+/// writes, which the next start writes again.
+pub fn replace_volatile(path: &Path, text: &str) -> io::Result<()> {
+    replace_with(path, text, false)
+}
+
+fn replace_with(path: &Path, text: &str, durable: bool) -> io::Result<()> {
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
     if let Some(dir) = dir {
         create_dir(dir)?;
@@ -191,7 +205,10 @@ pub fn replace(path: &Path, text: &str) -> io::Result<()> {
     let tmp = temp_path(path);
     let written = create_temp(&tmp).and_then(|mut f| {
         f.write_all(text.as_bytes())?;
-        f.sync_all()
+        if durable {
+            f.sync_all()?;
+        }
+        Ok(())
     });
     let renamed = written.and_then(|()| fs::rename(&tmp, path));
     if let Err(e) = renamed {
@@ -202,7 +219,7 @@ pub fn replace(path: &Path, text: &str) -> io::Result<()> {
         }
         return Err(e);
     }
-    if let Some(dir) = dir {
+    if let Some(dir) = dir.filter(|_| durable) {
         // Make the rename itself durable.
         if let Ok(d) = File::open(dir) {
             let _ = d.sync_all();
@@ -276,6 +293,20 @@ mod tests {
             .file_type()
             .is_symlink());
         assert!(!temp_path(&path).exists(), "no temporary file left");
+    }
+
+    #[test]
+    fn a_volatile_replace_is_as_atomic_and_as_careful() {
+        let (dir, victim) = setup();
+        let path = dir.path().join("m.prom");
+        replace_volatile(&path, "a 1\n").unwrap();
+        replace_volatile(&path, "a 2\n").unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "a 2\n");
+        assert!(!temp_path(&path).exists());
+        fs::remove_file(&path).unwrap();
+        symlink(&victim, &path).unwrap();
+        assert_refused(&replace_volatile(&path, "a 3\n").unwrap_err(), &path);
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "precious\n");
     }
 
     #[test]

@@ -13,6 +13,7 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 
 use super::clock::BootClock;
 use super::faults::Faults;
+use super::metrics;
 use super::node::Node;
 use super::pidfile::PidFile;
 use super::ports::{LinkSpec, Ports};
@@ -204,11 +205,14 @@ fn first_step<T: HasCommon + HasWarnings>(
             print!("{text}");
             Err(0)
         }
-        Ok(Invocation::Status(pid_file)) => {
-            let answer = status::query(&pid_file, status::ANSWER_TIMEOUT);
+        Ok(Invocation::Status(request)) => {
+            let answer = status::query(program, &request, status::ANSWER_TIMEOUT);
             match &answer {
                 status::Answer::State(text) => print!("{text}"),
-                status::Answer::NotRunning(m) | status::Answer::NoAnswer(m) => {
+                status::Answer::NotRunning(m)
+                | status::Answer::NoAnswer(m)
+                | status::Answer::NeedsRoot(m)
+                | status::Answer::OtherNamespace(m) => {
                     eprintln!("{}: {m}", program.name());
                 }
             }
@@ -291,9 +295,10 @@ fn check(
 }
 
 /// The problems of the directories the daemon keeps its files in (the pid
-/// file's, which holds the status file too, and the state directory), for
-/// the user it runs as ([`safedir::check_directory`]): at start and with
-/// `-n`, before anything is created there.
+/// file's, which holds the status file too, the state directory, and the
+/// metrics file's, which must exist already: [`metrics::directory_problems`]),
+/// for the user it runs as ([`safedir::check_directory`]): at start and
+/// with `-n`, before anything is created there.
 pub fn directory_problems(common: &CommonOptions) -> Vec<String> {
     let euid = nix::unistd::geteuid().as_raw();
     let pid_dir = common
@@ -302,7 +307,15 @@ pub fn directory_problems(common: &CommonOptions) -> Vec<String> {
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(std::path::Path::new("."));
     let mut problems = safedir::check_directory(pid_dir, "pid file's directory", euid);
-    for p in safedir::check_directory(&common.state_dir, "state directory", euid) {
+    let metrics = common
+        .metrics_file
+        .as_deref()
+        .map(|f| metrics::directory_problems(f, euid))
+        .unwrap_or_default();
+    for p in safedir::check_directory(&common.state_dir, "state directory", euid)
+        .into_iter()
+        .chain(metrics)
+    {
         if !problems.contains(&p) {
             problems.push(p);
         }

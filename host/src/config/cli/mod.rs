@@ -119,10 +119,10 @@ impl fmt::Display for Program {
 }
 
 const FAILOVERD_USAGE: &str = "failoverd [-d | -n | -x] [-p port] [-L facility] [options] \
-master_priv_addr interface:pub_addr[/mask] ...\n       failoverd --status [--pid-file PATH]\n       failoverd [-h | -v]";
+master_priv_addr interface:pub_addr[/mask] ...\n       failoverd --status [--json] [--pid-file PATH]\n       failoverd [-h | -v]";
 const HEARTBEATD_USAGE: &str =
     "heartbeatd [-d | -n | -x] [-p port] [-m message] [-L facility] [options] ip_addr ...\n       \
-heartbeatd --status [--pid-file PATH]\n       heartbeatd [-h | -v]";
+heartbeatd --status [--json] [--pid-file PATH]\n       heartbeatd [-h | -v]";
 
 /// What a successfully parsed command line asks for: run (or, with `-n`,
 /// validate), or print help or the version and exit 0.
@@ -134,8 +134,18 @@ pub enum Invocation<T> {
     Help(String),
     /// `-v` / `--version`: print this text to standard output, exit 0.
     Version(String),
-    /// `--status`: ask the daemon whose pid file is this one for its state.
-    Status(PathBuf),
+    /// `--status`: ask a running daemon for its state.
+    Status(StatusRequest),
+}
+
+/// What `--status` asks, and of whom.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusRequest {
+    /// The pid file of the daemon to ask (`--pid-file`, or
+    /// [`default_pid_file`]).
+    pub pid_file: PathBuf,
+    /// `--json`: the versioned JSON document rather than the text.
+    pub json: bool,
 }
 
 /// How the daemon runs: Apple's `-d`, `-n` and `-x`, which exclude each
@@ -248,9 +258,15 @@ pub struct CommonArgs {
     /// While holding the addresses, announce them again every this many seconds (1 to 3600) [default: never].
     #[arg(long = "arp-refresh", value_name = "SECONDS", display_order = 23)]
     pub arp_refresh: Option<String>,
-    /// Print the running daemon's state (role, links, addresses, witness) and exit: 0 shown, 3 not running, 1 no answer.
+    /// Print the running daemon's state (role, links, addresses, witness) and exit: 0 shown, 3 not running, 1 no answer, 4 cannot ask from here (not root, or another network namespace).
     #[arg(long = "status", conflicts_with = "mode", display_order = 20)]
     pub status: bool,
+    /// With --status: print the state as JSON (a versioned schema, for scripts and monitoring).
+    #[arg(long = "json", requires = "status", display_order = 20)]
+    pub json: bool,
+    /// Write Prometheus metrics to this file (ending in .prom) every 5 s, for node_exporter's textfile collector.
+    #[arg(long = "metrics-file", value_name = "PATH", display_order = 19)]
+    pub metrics_file: Option<PathBuf>,
 }
 
 impl CommonArgs {
@@ -282,9 +298,11 @@ impl CommonArgs {
     mut_arg("witness", |a| a.help("The witness's address on the private network")),
     mut_arg("pid_file", |a| a.help("Write the daemon's process id here [default: /run/failoverd.pid]")),
     after_help = "Configuration file keys (the command line wins): FAILOVER_PEER_IP, \
-                  FAILOVER_PEER_IP_PAIRS, FAILOVER_EMAIL_RECIPIENT, FAILOVER_SPOOL_DIR, and \
-                  one per option (FAILOVER_INTERVAL, FAILOVER_DEADTIME, ...: failoverd(8)).\n\
+                  FAILOVER_PEER_IP_PAIRS, FAILOVER_EMAIL_RECIPIENT, FAILOVER_SPOOL_DIR, \
+                  FAILOVER_METRICS_FILE, and one per option (FAILOVER_INTERVAL, \
+                  FAILOVER_DEADTIME, ...: failoverd(8)).\n\
                   Exit status: 0 success, 1 failure at run time, 3 --status: not running, \
+                  4 --status: cannot ask from here, \
                   64 usage, 66 unreadable file, 77 not root, \
                   78 configuration problem."
 )]
@@ -335,9 +353,11 @@ pub struct FailoverdArgs {
     )),
     mut_arg("pid_file", |a| a.help("Write the daemon's process id here [default: /run/heartbeatd.pid]")),
     after_help = "Configuration file keys (the command line wins): FAILOVER_BCAST_IPS, \
-                  FAILOVER_SECONDARY_IP, FAILOVER_EMAIL_RECIPIENT, FAILOVER_SPOOL_DIR, and \
-                  one per option (FAILOVER_SERVICES, FAILOVER_INTERVAL, ...: heartbeatd(8)).\n\
+                  FAILOVER_SECONDARY_IP, FAILOVER_EMAIL_RECIPIENT, FAILOVER_SPOOL_DIR, \
+                  FAILOVER_METRICS_FILE, and one per option (FAILOVER_SERVICES, \
+                  FAILOVER_INTERVAL, ...: heartbeatd(8)).\n\
                   Exit status: 0 success, 1 failure at run time, 3 --status: not running, \
+                  4 --status: cannot ask from here, \
                   64 usage, 66 unreadable file, 77 not root, \
                   78 configuration problem."
 )]
@@ -425,17 +445,25 @@ where
     } else if shared.show_version {
         Invocation::Version(version_text(program))
     } else if shared.status {
-        Invocation::Status(pid_file_path(program, shared))
+        Invocation::Status(StatusRequest {
+            pid_file: pid_file_path(program, shared),
+            json: shared.json,
+        })
     } else {
         Invocation::Run(parsed)
     })
 }
 
-/// The pid file `--pid-file` names, or `/run/<program>.pid`.
+/// The pid file `--pid-file` names, or [`default_pid_file`].
 pub fn pid_file_path(program: Program, args: &CommonArgs) -> PathBuf {
     args.pid_file
         .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("/run/{}.pid", program.name())))
+        .unwrap_or_else(|| default_pid_file(program))
+}
+
+/// `program`'s pid file without `--pid-file`: `/run/<program>.pid`.
+pub fn default_pid_file(program: Program) -> PathBuf {
+    PathBuf::from(format!("/run/{}.pid", program.name()))
 }
 
 fn clap_error(program: Program, e: &clap::Error) -> StartupError {

@@ -121,6 +121,38 @@ fn help_and_version_stand_alone() {
 }
 
 #[test]
+fn status_asks_for_text_or_json() {
+    match failoverd(&["--status"]) {
+        Ok(Invocation::Status(r)) => assert_eq!(
+            r,
+            StatusRequest {
+                pid_file: PathBuf::from("/run/failoverd.pid"),
+                json: false
+            }
+        ),
+        other => panic!("{other:?}"),
+    }
+    match heartbeatd(&["--status", "--json", "--pid-file", "/srv/h.pid"]) {
+        Ok(Invocation::Status(r)) => assert_eq!(
+            r,
+            StatusRequest {
+                pid_file: PathBuf::from("/srv/h.pid"),
+                json: true
+            }
+        ),
+        other => panic!("{other:?}"),
+    }
+    // --json means nothing without --status.
+    let e = failoverd(&["--json", "10.0.0.1", "eth0:192.0.2.1"]).expect_err("refused");
+    assert_eq!(e.exit_code(), EXIT_USAGE);
+    assert!(
+        e.to_string()
+            .contains("required arguments were not provided:\n  --status"),
+        "{e}"
+    );
+}
+
+#[test]
 fn clap_errors_are_prefixed_with_the_program_and_show_usage() {
     let e = failoverd(&["--bogus"]).expect_err("unknown");
     let text = e.to_string();
@@ -389,7 +421,7 @@ fn startup_error_display_lists_every_problem_then_usage() {
          failoverd: Invalid port. Valid ports range from 1 to 65535.\n\
          failoverd: dead time 1000 ms is too short\n\
          usage: failoverd [-d | -n | -x] [-p port] [-L facility] [options] master_priv_addr \
-         interface:pub_addr[/mask] ...\n       failoverd --status [--pid-file PATH]\n       \
+         interface:pub_addr[/mask] ...\n       failoverd --status [--json] [--pid-file PATH]\n       \
          failoverd [-h | -v]"
     );
     let e = StartupError::new(

@@ -37,7 +37,7 @@ use crate::config::cli::{
     DEFAULT_SPOOL_DIR, MAX_INTERVAL_MS,
 };
 use crate::config::filekeys::Origins;
-use crate::config::hostconfig::{HostConfig, KEY_EMAIL_RECIPIENT, KEY_SPOOL_DIR};
+use crate::config::hostconfig::{HostConfig, KEY_EMAIL_RECIPIENT, KEY_METRICS_FILE, KEY_SPOOL_DIR};
 use crate::config::recipients::parse_recipients;
 use crate::net::AnnouncePlan;
 
@@ -137,6 +137,10 @@ pub struct CommonOptions {
     /// (`--spool-dir` or `FAILOVER_SPOOL_DIR`; default
     /// `/var/spool/failover`); an absolute path.
     pub spool_dir: PathBuf,
+    /// Where the Prometheus metrics are written (`--metrics-file` or
+    /// `FAILOVER_METRICS_FILE`; `None`: no metrics): an absolute path
+    /// ending in `.prom`.
+    pub metrics_file: Option<PathBuf>,
     /// Where to write the process id (`--pid-file`; default
     /// `/run/<daemon>.pid`).
     pub pid_file: PathBuf,
@@ -493,6 +497,7 @@ fn resolve_common(
         Some(s) => Some(s.value.trim().to_owned()),
     };
     let spool_dir = resolve_spool_dir(a, file, c);
+    let metrics_file = resolve_metrics_file(a, file, c);
     let mut announce = AnnouncePlan::default();
     if let Some(t) = a.arp_count.as_deref() {
         match parse_digits(t).and_then(|n| u8::try_from(n).ok()) {
@@ -567,6 +572,7 @@ fn resolve_common(
             .clone()
             .unwrap_or_else(|| PathBuf::from(crate::config::cli::STATE_DIR)),
         spool_dir,
+        metrics_file,
         sendmail: a
             .sendmail
             .clone()
@@ -603,6 +609,49 @@ fn resolve_spool_dir(a: &CommonArgs, file: &HostConfig, c: &mut Collector) -> Pa
         return PathBuf::from(DEFAULT_SPOOL_DIR);
     }
     dir
+}
+
+/// The metrics file: `--metrics-file`, else `FAILOVER_METRICS_FILE` (set
+/// to the empty string: none), else none. It must be absolute (the daemon
+/// works from `/` once in the background) and end in `.prom`, the only
+/// files node_exporter's textfile collector reads: any other name would
+/// be written faithfully and never collected.
+fn resolve_metrics_file(a: &CommonArgs, file: &HostConfig, c: &mut Collector) -> Option<PathBuf> {
+    let (path, from) = match (&a.metrics_file, &file.metrics_file) {
+        (Some(p), _) => (p.clone(), "--metrics-file".to_owned()),
+        (None, Some(s)) if s.value.trim().is_empty() => return None,
+        (None, Some(s)) => (
+            PathBuf::from(s.value.trim()),
+            file.context(KEY_METRICS_FILE, s),
+        ),
+        (None, None) => return None,
+    };
+    let why = if !path.is_absolute() {
+        Some("give an absolute path")
+    } else if path.as_os_str().to_string_lossy().ends_with('/') {
+        Some("give a file, not a directory")
+    } else if path.extension().is_none_or(|e| e != "prom")
+        || path.file_stem().is_none_or(|s| s.is_empty())
+    {
+        Some("node_exporter's textfile collector reads only files named *.prom")
+    } else {
+        None
+    };
+    match why {
+        Some(why) => {
+            c.value(
+                a.metrics_file.is_none(),
+                value_error(
+                    "Invalid metrics file",
+                    &path.display().to_string(),
+                    &from,
+                    Some(why),
+                ),
+            );
+            None
+        }
+        None => Some(path),
+    }
 }
 
 /// Loads the key file named with `--key-file`, if any, into `common.keys`.

@@ -89,6 +89,7 @@ fn failoverd_defaults() {
     assert_eq!(c.sendmail, Path::new("/usr/sbin/sendmail"));
     assert_eq!(c.email_recipient.as_deref(), Some("root"));
     assert_eq!(c.spool_dir, Path::new("/var/spool/failover"));
+    assert_eq!(c.metrics_file, None);
     assert!(c.warnings.is_empty());
     assert_eq!(o.master, ip("198.51.100.1"));
     assert_eq!(o.services.len(), 1);
@@ -433,6 +434,71 @@ fn email_recipient_set_empty_means_no_email() {
     let f = file("FAILOVER_EMAIL_RECIPIENT=\n");
     let o = failoverd(&["198.51.100.1", "eth0:192.0.2.10"], &f);
     assert_eq!(o.common.email_recipient, None);
+}
+
+#[test]
+fn the_metrics_file_comes_from_the_command_line_then_the_file() {
+    let base = ["198.51.100.1", "eth0:192.0.2.10"];
+    let f = file("FAILOVER_METRICS_FILE=/var/lib/node_exporter/failover.prom\n");
+    assert_eq!(
+        failoverd(&base, &f).common.metrics_file.as_deref(),
+        Some(Path::new("/var/lib/node_exporter/failover.prom"))
+    );
+    let args: Vec<&str> = ["--metrics-file", "/srv/m/fo.prom"]
+        .into_iter()
+        .chain(base)
+        .collect();
+    assert_eq!(
+        failoverd(&args, &f).common.metrics_file.as_deref(),
+        Some(Path::new("/srv/m/fo.prom"))
+    );
+    assert_eq!(
+        heartbeatd(&["--metrics-file", "/x/hb.prom", "192.0.2.255"], &no_file())
+            .common
+            .metrics_file
+            .as_deref(),
+        Some(Path::new("/x/hb.prom"))
+    );
+    // Set to nothing in the file: no metrics.
+    assert_eq!(
+        failoverd(&base, &file("FAILOVER_METRICS_FILE=\n"))
+            .common
+            .metrics_file,
+        None
+    );
+    for (bad, why) in [
+        ("metrics.prom", "give an absolute path"),
+        ("/var/lib/node_exporter/", "give a file, not a directory"),
+        (
+            "/var/lib/node_exporter/failover.txt",
+            "node_exporter's textfile collector reads only files named *.prom",
+        ),
+        (
+            "/var/lib/node_exporter/failover",
+            "node_exporter's textfile collector reads only files named *.prom",
+        ),
+        (
+            "/var/lib/node_exporter/.prom",
+            "node_exporter's textfile collector reads only files named *.prom",
+        ),
+    ] {
+        let args: Vec<&str> = ["--metrics-file", bad].into_iter().chain(base).collect();
+        let e = f_err(&args, &no_file());
+        assert_eq!(e.exit_code(), EXIT_USAGE, "{bad}: {e}");
+        assert_eq!(
+            e.problems[0].message,
+            format!("Invalid metrics file: {bad} (--metrics-file): {why}"),
+        );
+        let e = h_err(
+            &["192.0.2.255"],
+            &file(&format!("FAILOVER_METRICS_FILE={bad}\n")),
+        );
+        assert_eq!(e.exit_code(), EXIT_CONFIG, "{bad}: {e}");
+        assert!(
+            e.to_string().contains("(FAILOVER_METRICS_FILE at "),
+            "{bad}: {e}"
+        );
+    }
 }
 
 #[test]

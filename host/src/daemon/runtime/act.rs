@@ -50,6 +50,7 @@ impl<N: Node> Runtime<N> {
             Action::Notify(event) => {
                 let ctx = self.notify_context(t, event);
                 self.notifier.notify(now, event, &ctx);
+                self.note_transition(t, &event, &ctx);
             }
             Action::SetFence(_) => {}
             Action::PersistPeerEpoch { peer, epoch } => {

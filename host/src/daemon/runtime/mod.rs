@@ -19,7 +19,9 @@
 //!
 //! Steady state (beating and listening, nothing changing) allocates
 //! nothing: the poll set lives on the stack, frames are built into buffers
-//! made at start, and logging happens only when something changes.
+//! made at start, and logging happens only when something changes. The
+//! exception is the turn that writes the metrics file (every 5 s, with
+//! `--metrics-file`: `export.rs`), which builds its text.
 //!
 //! Two clocks. The machine's time, and every deadline it and the
 //! announcer ask for, is the daemon's [`Clock`] (`CLOCK_BOOTTIME`, which
@@ -33,6 +35,7 @@
 
 mod act;
 mod alarm;
+mod export;
 mod jump;
 mod links;
 mod report;
@@ -60,11 +63,13 @@ use nix::sys::signal::Signal;
 use nix::sys::signalfd::SignalFd;
 
 use super::clock::Clock;
+use super::metrics::MetricsFile;
 use super::node::Node;
 use super::ports::{Ports, SendReport};
 use super::reload::{Reloader, RestartSettings};
 use super::services::Services;
 use super::status;
+use super::status::history::History;
 use super::words::{duration_text, join};
 use crate::config::cli::Program;
 use crate::net::probe::Prober;
@@ -176,6 +181,11 @@ pub struct Runtime<N: Node> {
     /// at the start, if it cannot be had).
     alarm: nix::Result<Alarm>,
     started: SystemTime,
+    /// Since when the phase is what it is, and the last change of hands,
+    /// for `--status` and the metrics.
+    history: History,
+    /// `--metrics-file`, when given.
+    metrics: Option<MetricsFile>,
     /// What the last wait found ready, for the next take-in.
     ready: Ready,
     /// Results of carried-out actions, for the machine at the next take-in.
@@ -209,6 +219,12 @@ impl<N: Node> Runtime<N> {
         let last_phase = node.phase_name();
         let channels = io.ports.channel_count();
         let jumps = JumpWatch::new(settings.interval);
+        let started = SystemTime::now();
+        let history = History::new(node.role(), started, clock.now());
+        let metrics = settings
+            .metrics_file
+            .clone()
+            .map(|path| MetricsFile::new(path, StdInstant::now()));
         Runtime {
             node,
             log,
@@ -224,7 +240,9 @@ impl<N: Node> Runtime<N> {
             clock,
             jumps,
             alarm: Alarm::open(),
-            started: SystemTime::now(),
+            started,
+            history,
+            metrics,
             ready: Ready::default(),
             reported: Vec::new(),
             announce_again: false,
@@ -274,6 +292,9 @@ impl<N: Node> Runtime<N> {
         }
         self.notifier.flush(MAIL_FLUSH);
         status::remove(&self.files.pid_file);
+        if let Some(m) = &self.metrics {
+            m.remove();
+        }
         // "stopped" is logged by the caller once the pid file's lock is
         // released, so a restart prompted by that line finds it free.
         0
@@ -309,6 +330,7 @@ impl<N: Node> Runtime<N> {
         }
         self.carry_out(now);
         self.notifier.poll(now);
+        self.export_metrics(now);
     }
 
     /// Logs a jump of the clock since the previous turn: the machine,
@@ -394,6 +416,7 @@ impl<N: Node> Runtime<N> {
         let phase = self.node.phase_name();
         if phase != self.last_phase {
             let from = std::mem::replace(&mut self.last_phase, phase);
+            self.history.phase_changed(SystemTime::now(), t);
             self.log.notice(format_args!(
                 "{from} → {}; {}{}",
                 self.node.phase_text(t),
@@ -556,6 +579,9 @@ impl<N: Node> Runtime<N> {
             self.services.remove_all(&mut self.io.netlink, &self.log);
             self.notifier.flush(MAIL_FLUSH);
             status::remove(&self.files.pid_file);
+            if let Some(m) = &self.metrics {
+                m.remove();
+            }
             std::process::exit(1);
         }
         self.stopping = true;
@@ -589,8 +615,8 @@ impl<N: Node> Runtime<N> {
                         "the new configuration changes a setting that takes effect only after a \
                          restart (systemctl restart): addresses, interfaces, the peer, the \
                          interval, the port, the witness, the probe, the gratuitous ARP plan, the \
-                         log facility or a directory; keys, mail, script settings and the message \
-                         are applied now",
+                         log facility, the metrics file or a directory; keys, mail, script \
+                         settings and the message are applied now",
                     );
                 }
                 self.node.set_keys(r.keys);
@@ -606,13 +632,7 @@ impl<N: Node> Runtime<N> {
     }
 
     fn on_status(&mut self) {
-        let text = self.status_text();
-        if let Err(e) = status::write(&self.files.pid_file, &text) {
-            self.log.error(format_args!(
-                "cannot write the status file {}: {e}",
-                status::status_path(&self.files.pid_file).display()
-            ));
-        }
+        self.write_status();
     }
 }
 

@@ -1,14 +1,12 @@
 //! The machine's state in words: for the scripts (the reason of a stage),
-//! the notifications, the log and `--status`.
-
-use std::time::SystemTime;
+//! the notifications and the log. `--status` and the metrics are built in
+//! `export.rs`.
 
 use failover_core::{Event, Instant, LinkId, Stage};
 
 use super::{Node, Runtime};
-use crate::daemon::words::{duration_text, duration_words, heard_text};
+use crate::daemon::words::{duration_text, heard_text};
 use crate::notify::{LinkReport, NotifyContext};
-use crate::scripts::StageRunner;
 
 impl<N: Node> Runtime<N> {
     pub(super) fn stage_reason(&self, t: Instant, stage: Stage) -> String {
@@ -92,103 +90,5 @@ impl<N: Node> Runtime<N> {
             !w.is_dead(t) && w.heard_any(),
             t,
         ))
-    }
-
-    /// The state in words, for `--status`.
-    pub fn status_text(&mut self) -> String {
-        use std::fmt::Write as _;
-        let t = self.now();
-        let mut out = String::new();
-        let up = SystemTime::now()
-            .duration_since(self.started)
-            .unwrap_or_default()
-            .as_secs();
-        let _ = writeln!(
-            out,
-            "{} {}, pid {}, running for {}",
-            self.labels.program.name(),
-            env!("CARGO_PKG_VERSION"),
-            std::process::id(),
-            duration_words(up)
-        );
-        let _ = writeln!(
-            out,
-            "role: {}; state: {}",
-            self.node.role().name(),
-            self.node.phase_text(t)
-        );
-        let peer = self.node.peer_detector();
-        let _ = writeln!(
-            out,
-            "{}: {} (dead after {} of silence on every network)",
-            self.labels.peer,
-            if peer.is_dead(t) && peer.heard_any() {
-                "declared dead"
-            } else if peer.heard_any() {
-                "alive"
-            } else {
-                "not heard yet"
-            },
-            duration_text(peer.dead_time())
-        );
-        for (i, r) in self.link_reports(t).iter().enumerate() {
-            let link = LinkId(u8::try_from(i).unwrap_or(u8::MAX));
-            let _ = writeln!(
-                out,
-                "  link {i} {}: {}, loss {:.1} %",
-                r.name,
-                r.state,
-                f64::from(peer.loss_ppm(link)) / 1e4
-            );
-        }
-        if let (Some(label), Some(text)) = (&self.labels.witness, self.witness_text(t)) {
-            let _ = writeln!(out, "{label}: {text}");
-        }
-        if self.services.is_empty() {
-            let _ = writeln!(out, "service addresses: none managed here");
-        } else {
-            let _ = writeln!(out, "service addresses:");
-            let present = self.services.present(&mut self.io.netlink);
-            for (svc, here) in self.services.iter().zip(present) {
-                let _ = writeln!(
-                    out,
-                    "  {}/{} on {}: {}",
-                    svc.addr,
-                    svc.prefix_len(),
-                    svc.interface,
-                    match here {
-                        Some(true) => "on this host".to_owned(),
-                        Some(false) => "not on this host".to_owned(),
-                        None => "unknown (cannot read the interface)".to_owned(),
-                    }
-                );
-            }
-        }
-        if let Some(stage) = self.runner.as_ref().and_then(StageRunner::running) {
-            let _ = writeln!(out, "scripts: {} running", stage.name());
-        }
-        let stats = self.node.stats();
-        let st = stats.rx;
-        let _ = writeln!(
-            out,
-            "frames received: {} accepted, {} malformed, {} unknown version or type, {} failed \
-             authentication, {} replayed, {} ignored, {} unconfirmed",
-            st.accepted,
-            st.malformed,
-            st.unknown_version.saturating_add(st.unknown_type),
-            st.auth_failed,
-            st.replayed,
-            st.ignored,
-            st.unconfirmed
-        );
-        // Only when it happened: a fault of this loop, never of the network.
-        if stats.actions_dropped > 0 {
-            let _ = writeln!(
-                out,
-                "decisions dropped unperformed: {} (see the ActionsLost notices)",
-                stats.actions_dropped
-            );
-        }
-        out
     }
 }

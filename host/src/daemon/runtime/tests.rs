@@ -104,6 +104,7 @@ fn runtime<N: Node>(node: N, program: Program, clock: &FakeClock) -> (Runtime<N>
             files: Default::default(),
             facility: Default::default(),
             announce: Default::default(),
+            metrics_file: None,
             daemon: DaemonSettings::Heartbeatd {
                 targets: Vec::new(),
                 peer: None,
@@ -238,4 +239,73 @@ fn a_suspended_secondary_drops_what_it_took_over_and_listens_afresh() {
     });
     assert!(monitoring, "{:?}:\n{}", rt.node().phase(), capture.text());
     assert!(!rt.node().holds_addresses());
+}
+
+#[test]
+fn the_snapshot_follows_the_phase_and_the_changes_of_hands() {
+    use crate::daemon::status::snapshot::PeerState;
+    use crate::daemon::status::{json, text};
+
+    let clock = FakeClock::default();
+    let mut config = SecondaryConfig::new(NodeId(0xC633_6402), 1, 1, INTERVAL);
+    config.primary = Some(NodeId(0xC633_6401));
+    let node = Secondary::try_new(config, Instant::from_micros(0)).expect("config");
+    let (mut rt, capture) = runtime(node, Program::Failoverd, &clock);
+    let s = rt.snapshot();
+    assert_eq!(
+        (s.program, s.role, s.phase.name),
+        ("failoverd", "secondary", "monitoring")
+    );
+    assert_eq!(s.peer.state, PeerState::NotHeard);
+    assert_eq!(s.transitions, [("takeover", 0), ("failback", 0)]);
+    assert!(s.last_transition.is_none());
+    assert_eq!(s.links.len(), 1);
+    assert_eq!(
+        (s.links[0].label.as_str(), s.links[0].name),
+        ("private (test0)", "private")
+    );
+    assert_eq!(s.links[0].heard_ago, None);
+
+    // The primary silent since the start: a takeover.
+    let holding = turn_until(&mut rt, &clock, 400, |n| {
+        n.phase() == SecondaryPhase::Holding
+    });
+    assert!(holding, "{}", capture.text());
+    clock.step(Duration::from_secs(1));
+    let s = rt.snapshot();
+    assert_eq!(s.phase.name, "holding");
+    assert_eq!(s.phase.age, Duration::from_secs(1));
+    assert_eq!(s.transitions, [("takeover", 1), ("failback", 0)]);
+    let last = s.last_transition.clone().expect("the takeover");
+    assert_eq!((last.kind, last.event), ("takeover", "TookOver"));
+    assert!(
+        last.reason
+            .starts_with("the peer is silent on every network"),
+        "{}",
+        last.reason
+    );
+    assert_eq!(last.ago, Duration::from_secs(1));
+    assert!(text::render(&s).contains("role: secondary; state: holding the service addresses"));
+
+    // A suspend: the addresses dropped, and the release's reason is the
+    // stall's, not "the primary is back".
+    clock.step(Duration::from_secs(30));
+    rt.advance(StdInstant::now());
+    let monitoring = turn_until(&mut rt, &clock, 4, |n| {
+        n.phase() == SecondaryPhase::Monitoring
+    });
+    assert!(monitoring, "{}", capture.text());
+    let s = rt.snapshot();
+    assert_eq!(s.phase.name, "monitoring");
+    assert_eq!(s.transitions, [("takeover", 1), ("failback", 1)]);
+    let last = s.last_transition.clone().expect("the failback");
+    assert_eq!((last.kind, last.event), ("failback", "Relinquished"));
+    assert!(
+        last.reason.contains("was frozen too long"),
+        "{}",
+        last.reason
+    );
+    let v: serde_json::Value = serde_json::from_str(&json::render(&s)).expect("JSON");
+    assert_eq!(v["last_transition"]["kind"], "failback");
+    assert_eq!(v["transitions"]["takeover"], 1);
 }

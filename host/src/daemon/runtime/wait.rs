@@ -10,6 +10,7 @@ use nix::poll::{PollFd, PollFlags};
 use nix::sys::time::TimeSpec;
 
 use super::{Node, Runtime};
+use crate::daemon::metrics::MetricsFile;
 use crate::net::probe::Prober;
 use crate::scripts::StageRunner;
 
@@ -35,9 +36,9 @@ pub(super) struct Ready {
 impl<N: Node> Runtime<N> {
     /// How long the loop may sleep at most: until the earliest deadline of
     /// the machine and the announcer (on the machine's clock, read at `t`)
-    /// and of the children, the mail and the probes (on the monotonic
-    /// clock, read at `now`: they only bound waits, see the module
-    /// documentation of the runtime); zero if results wait to be reported
+    /// and of the children, the mail, the probes and the metrics file (on
+    /// the monotonic clock, read at `now`: they only bound waits, see the
+    /// module documentation of the runtime); zero if results wait to be reported
     /// to the machine. `None` without any deadline.
     fn sleep_for(&self, t: Instant, now: StdInstant) -> Option<StdDuration> {
         if !self.reported.is_empty() {
@@ -51,6 +52,7 @@ impl<N: Node> Runtime<N> {
             self.runner.as_ref().and_then(StageRunner::next_deadline),
             self.notifier.next_deadline(),
             self.io.probe.as_ref().and_then(|p| p.next_deadline(now)),
+            self.metrics.as_ref().map(MetricsFile::next_due),
         ]
         .into_iter()
         .flatten()
