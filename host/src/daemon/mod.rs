@@ -3,7 +3,8 @@
 //! ([`clock`]), the raw channels
 //! ([`ports`]), the service addresses ([`services`]), `--status`
 //! ([`status`]), the boot epoch and the pid file, and the checks that keep
-//! those files safe ([`safedir`], [`safefile`]); [`faults`] for the lab.
+//! those files safe ([`safedir`], [`safefile`]); systemd's readiness and
+//! watchdog notifications ([`systemd`]); [`faults`] for the lab.
 
 pub mod clock;
 pub mod epoch;
@@ -18,4 +19,5 @@ pub mod safefile;
 pub mod services;
 pub mod start;
 pub mod status;
+pub mod systemd;
 pub mod words;
