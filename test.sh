@@ -17,6 +17,10 @@
 #      serves (unpacked privately when apt installed a newer one), which
 #      builds the no_std core and the whole workspace (cargo check
 #      --all-targets); step 2 built both boards with it too
+#   6. the Debian package (scripts/deb-test.sh, root only): cargo deb,
+#      lintian, dpkg -i on this machine, its files, modes and units checked,
+#      the installed daemons run (-n in a network namespace), dpkg -r and
+#      dpkg -P, and nothing of it left
 #
 # The summary names both toolchains and the firmware's footprints.
 #
@@ -260,6 +264,36 @@ root_only_tests() {
 }
 begin "root-only tests (lab)"
 root_only_tests
+
+# The Debian package, end to end (scripts/deb-test.sh): it installs the
+# package on this machine and purges it again, so only as root (CI's
+# machine is a throw-away one; a failure still purges it). cargo-deb at the
+# version scripts/lib.sh pins, which .ci/run installs. Its times and sizes
+# go into the summary.
+debian_package() {
+    if ! is_root; then
+        loud "SKIPPED: the Debian package test: it installs and purges the package failover," \
+            "which needs root. Run ./test.sh as root for a full run."
+        is_ci && die "CI must test the Debian package (run .ci/run as root)"
+        skipped "not root"
+        return 0
+    fi
+    if [[ "$(cargo_deb_version)" != "$CARGO_DEB_VERSION" ]]; then
+        loud "SKIPPED: the Debian package test: cargo-deb $CARGO_DEB_VERSION is not in ~/.cargo/bin" \
+            "(found: $(cargo_deb_version || true)). Install it: cargo install --locked cargo-deb@$CARGO_DEB_VERSION" \
+            "(.ci/run does)."
+        is_ci && die "CI must test the Debian package, and cargo-deb $CARGO_DEB_VERSION is missing (.ci/run installs it)"
+        skipped "cargo-deb $CARGO_DEB_VERSION missing"
+        return 0
+    fi
+    local log=target/deb-test.log line
+    mkdir -p target
+    scripts/deb-test.sh | tee "$log"
+    while IFS= read -r line; do FACTS+=("$line"); done < <(grep -E '^package: ' "$log")
+    pass
+}
+begin "Debian package (scripts/deb-test.sh: cargo deb, lintian, dpkg -i, checks, dpkg -r, dpkg -P)"
+debian_package
 
 # The QEMU witness's peak stack, as the lab measured it under its traffic
 # (hil-tests/tests/witness.rs writes it beside the ELF).

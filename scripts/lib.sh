@@ -15,6 +15,20 @@ DEBIAN_CARGO=/usr/bin/cargo
 DEBIAN_RUSTC=/usr/bin/rustc
 DEBIAN_RUST_SRC=/usr/lib/rustlib/src/rust
 
+# cargo-deb, which builds the Debian package (host/Cargo.toml's
+# [package.metadata.deb]; test.sh's package step), at one pinned version:
+# .ci/run installs exactly this one when ~/.cargo/bin lacks it. 3.8.0 is the
+# newest on 2026-12-05; its rust-version, 1.85, is met by rustup's stable.
+CARGO_DEB_VERSION=3.8.0
+
+# cargo_deb_version: the version of the cargo-deb in ~/.cargo/bin (where
+# `cargo install` puts it and `cargo deb` finds it first), or nothing.
+cargo_deb_version() {
+    local bin="${CARGO_HOME:-$HOME/.cargo}/bin/cargo-deb"
+    [[ -x "$bin" ]] || return 0
+    "$bin" --version 2>/dev/null | awk '$1 == "cargo-deb" {print $2}'
+}
+
 say() { printf '%s: %s\n' "${0##*/}" "$*"; }
 warn() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }
 # die MESSAGE: prints "error: MESSAGE" and exits 1. When

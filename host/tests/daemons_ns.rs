@@ -13,6 +13,7 @@
 use std::fs::{self, File};
 use std::net::{Ipv4Addr, UdpSocket};
 use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -166,12 +167,32 @@ impl Files {
 }
 
 fn spawn(ns: &Netns, files: &Files, binary: &'static str, name: &str, args: &[&str]) -> Daemon {
+    spawn_with(ns, files, &[], INTERVAL_MS, binary, name, args)
+}
+
+/// [`spawn`] with `env` (`NAME=value` words) added to the daemon's
+/// environment and a heartbeat interval of `interval_ms`. The environment
+/// goes through `env(1)`, which execs the daemon: the PID stays the one
+/// [`Netns::spawn`] returns.
+fn spawn_with(
+    ns: &Netns,
+    files: &Files,
+    env: &[String],
+    interval_ms: &str,
+    binary: &'static str,
+    name: &str,
+    args: &[&str],
+) -> Daemon {
     let log = files.path(&format!("{name}.log"));
     let pid_file = files.path(&format!("{name}.pid"));
-    let mut all: Vec<String> = vec![
+    let mut all: Vec<String> = env.to_vec();
+    if !env.is_empty() {
+        all.push(binary.to_owned());
+    }
+    all.extend([
         "-d".into(),
         "--interval".into(),
-        INTERVAL_MS.into(),
+        interval_ms.into(),
         "--pid-file".into(),
         pid_file.display().to_string(),
         "--state-dir".into(),
@@ -182,13 +203,14 @@ fn spawn(ns: &Netns, files: &Files, binary: &'static str, name: &str, args: &[&s
         files.path("sendmail").display().to_string(),
         "--spool-dir".into(),
         files.path("spool").display().to_string(),
-    ];
+    ]);
     all.extend(args.iter().map(|a| (*a).to_owned()));
     let all: Vec<&str> = all.iter().map(String::as_str).collect();
     let out = File::create(&log).unwrap();
     let err = out.try_clone().unwrap();
+    let program = if env.is_empty() { binary } else { "env" };
     let pid = ns
-        .spawn(binary, &all, Stdio::from(out), Stdio::from(err))
+        .spawn(program, &all, Stdio::from(out), Stdio::from(err))
         .expect("spawn daemon");
     let d = Daemon {
         pid,
@@ -1175,4 +1197,113 @@ fn links_at_kept_files_and_unsafe_state_directories_are_refused() {
     fs::set_permissions(&state, fs::Permissions::from_mode(0o755)).unwrap();
     let (code, text) = run(&["-n"]);
     assert_eq!(code, Some(0), "{text}");
+}
+
+/// One datagram systemd would have received, and when.
+struct Notice {
+    at: std::time::Instant,
+    text: String,
+}
+
+/// Reads what a daemon sends to its `NOTIFY_SOCKET` until `done` says
+/// enough or [`WAIT`] passes without a datagram.
+fn notices(sock: &UnixDatagram, mut done: impl FnMut(&[Notice]) -> bool) -> Vec<Notice> {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !done(&got) {
+        match sock.recv(&mut buf) {
+            Ok(n) => got.push(Notice {
+                at: std::time::Instant::now(),
+                text: String::from_utf8_lossy(&buf[..n]).into_owned(),
+            }),
+            Err(e) => panic!(
+                "no notification within {WAIT:?} ({e}); so far: {:?}",
+                got.iter().map(|n| &n.text).collect::<Vec<_>>()
+            ),
+        }
+    }
+    got
+}
+
+/// Whether a datagram carries `assignment` as one of its lines.
+fn says(notice: &Notice, assignment: &str) -> bool {
+    notice.text.lines().any(|l| l == assignment)
+}
+
+/// The units' `Type=notify` with `WatchdogSec=`, as systemd would run
+/// them: each real daemon, given a `NOTIFY_SOCKET` this test binds and a
+/// `WATCHDOG_USEC`, says `READY=1` (with its phase in `STATUS=`) first, then
+/// pings `WATCHDOG=1` at less than half the watchdog period, although its
+/// heartbeat interval is longer than that (the ping's deadline bounds the
+/// loop's wait), and says `STOPPING=1` at SIGTERM before it exits.
+#[test]
+fn systemd_hears_ready_watchdog_and_stopping() {
+    let Some((t, files)) = lab("systemd_hears_ready_watchdog_and_stopping", None) else {
+        return;
+    };
+    // A 4 s watchdog: pinged every second, due at least every 2 s. Beats
+    // every 10 s, so only the watchdog's own deadline wakes the loop in
+    // time. (Wide margins: CI's machine is loaded.)
+    const WATCHDOG_USEC: u64 = 4_000_000;
+    const INTERVAL: &str = "10000";
+    const WATCHED: Duration = Duration::from_millis(4500);
+    let half = Duration::from_micros(WATCHDOG_USEC / 2);
+    let service = format!("{PUBLIC_IF}:{SERVICE}/32");
+    let pair = format!("{PUBLIC_IF}:{SERVICE}");
+    let primary = t.primary.private_ip.to_string();
+    let (private_bcast, public_bcast) =
+        (PRIVATE_BROADCAST.to_string(), PUBLIC_BROADCAST.to_string());
+    let daemons: [(&Server, &'static str, Vec<&str>); 2] = [
+        (
+            &t.primary,
+            env!("CARGO_BIN_EXE_heartbeatd"),
+            vec!["--service", &service, &private_bcast, &public_bcast],
+        ),
+        (
+            &t.secondary,
+            env!("CARGO_BIN_EXE_failoverd"),
+            vec![&primary, &pair],
+        ),
+    ];
+    std::thread::scope(|scope| {
+        for (server, binary, args) in &daemons {
+            let files = &files;
+            scope.spawn(move || {
+                let name = Path::new(binary).file_name().unwrap().to_string_lossy();
+                let socket = files.path(&format!("notify-{name}.sock"));
+                let sock = UnixDatagram::bind(&socket).expect("bind the notification socket");
+                sock.set_read_timeout(Some(WAIT)).unwrap();
+                let env = [
+                    format!("NOTIFY_SOCKET={}", socket.display()),
+                    format!("WATCHDOG_USEC={WATCHDOG_USEC}"),
+                ];
+                let d = spawn_with(&server.ns, files, &env, INTERVAL, binary, &name, args);
+
+                // READY=1 first, with the phase.
+                let first = notices(&sock, |got| !got.is_empty());
+                assert!(says(&first[0], "READY=1"), "{name}: {}", first[0].text);
+                assert!(first[0].text.contains("\nSTATUS="), "{name}: {}", first[0].text);
+                // Then the watchdog, on time.
+                let watched = notices(&sock, |got| {
+                    got.last().is_some_and(|n| n.at - first[0].at >= WATCHED)
+                });
+                let pings: Vec<_> = std::iter::once(&first[0])
+                    .chain(watched.iter().filter(|n| says(n, "WATCHDOG=1")))
+                    .map(|n| n.at)
+                    .collect();
+                assert!(pings.len() >= 4, "{name}: {} pings in {WATCHED:?}", pings.len() - 1);
+                let longest = pings.windows(2).map(|w| w[1] - w[0]).max().unwrap();
+                assert!(
+                    longest < half,
+                    "{name}: {longest:?} between two watchdog pings, over half of {WATCHDOG_USEC} µs"
+                );
+                assert!(!watched.iter().any(|n| says(n, "READY=1")), "{name}: READY=1 twice");
+
+                // SIGTERM: STOPPING=1, and the daemon stops.
+                server.ns.signal(d.pid, Signal::SIGTERM).unwrap();
+                notices(&sock, |got| got.iter().any(|n| says(n, "STOPPING=1")));
+                d.wait_logged(&format!("{name} stopped"));
+            });
+        }
+    });
 }

@@ -641,4 +641,49 @@ mod tests {
             .iter()
             .all(|p| !p.message.contains("No such file")));
     }
+
+    /// The Debian package's `/etc/default/failover` (host/debian): every
+    /// key set in it is commented out, so as installed it sets nothing and
+    /// says nothing; it documents each key this file accepts (the option
+    /// keys of `filekeys` too), and no other
+    /// (each example line, uncommented, is a known key and parses cleanly).
+    #[test]
+    fn the_packaged_template_documents_every_key_and_only_those() {
+        let template = include_str!("../../debian/failover.default");
+        let c = parse(template);
+        assert!(c.problems.is_empty(), "{:?}", c.problems);
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+        assert_eq!(
+            c,
+            HostConfig {
+                loaded: true,
+                ..HostConfig::absent(&c.path)
+            }
+        );
+        let examples: Vec<&str> = template
+            .lines()
+            .filter_map(|l| l.strip_prefix('#'))
+            .filter(|l| l.starts_with("FAILOVER_"))
+            .collect();
+        let uncommented = parse(&examples.join("\n"));
+        assert!(
+            uncommented.problems.is_empty(),
+            "{:?}",
+            uncommented.problems
+        );
+        assert!(
+            uncommented.warnings.is_empty() && uncommented.unknown.is_empty(),
+            "{:?} {:?}",
+            uncommented.warnings,
+            uncommented.unknown
+        );
+        let mut keys: Vec<&str> = examples
+            .iter()
+            .filter_map(|l| l.split_once('=').map(|(k, _)| k))
+            .collect();
+        keys.sort_unstable();
+        let mut known: Vec<&str> = all_keys().collect();
+        known.sort_unstable();
+        assert_eq!(keys, known, "one example line per key the daemons read");
+    }
 }

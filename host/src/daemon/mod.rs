@@ -4,7 +4,8 @@
 //! ([`ports`]), the service addresses ([`services`]), `--status`
 //! ([`status`]) and the metrics file ([`metrics`]), the boot epoch and the
 //! pid file, and the checks that keep those files safe ([`safedir`],
-//! [`safefile`]); [`faults`] for the lab.
+//! [`safefile`]); systemd's readiness and watchdog notifications
+//! ([`systemd`]); [`faults`] for the lab.
 
 pub mod clock;
 pub mod epoch;
@@ -20,4 +21,5 @@ pub mod safefile;
 pub mod services;
 pub mod start;
 pub mod status;
+pub mod systemd;
 pub mod words;

@@ -23,6 +23,7 @@ use super::safedir;
 use super::safefile;
 use super::services::Services;
 use super::status;
+use super::systemd::Systemd;
 use crate::config::cli::{
     Invocation, Problem, Program, ServiceAddress, StartupError, EXIT_CONFIG, EXIT_NOPERM,
 };
@@ -581,7 +582,27 @@ fn start<N: Node>(
     if let Some(what) = Faults::in_state_dir(&common.state_dir).describe() {
         log.warning(format_args!("{what}"));
     }
-    let code = Runtime::new(node, setup, Box::new(clock)).run();
+    let systemd = Systemd::from_env(std::time::Instant::now());
+    if systemd.enabled() {
+        match systemd.ping_period() {
+            Some(every) => log.info(format_args!(
+                "systemd: readiness and status notifications on, watchdog pinged every {} ms",
+                every.as_millis()
+            )),
+            None => log.info("systemd: readiness and status notifications on, no watchdog"),
+        }
+        // Type=notify takes only the main process's word (NotifyAccess=main):
+        // a daemon that moved to the background is no longer it.
+        if common.mode.forks() {
+            log.warning(
+                "NOTIFY_SOCKET is set but this daemon moved to the background: systemd ignores \
+                 its notifications; run it with -x under Type=notify",
+            );
+        }
+    }
+    let code = Runtime::new(node, setup, Box::new(clock))
+        .with_systemd(systemd)
+        .run();
     // Unlock first, then say so: whoever restarts the daemon on reading
     // "stopped" must not find the old lock still held.
     drop(pid_file);

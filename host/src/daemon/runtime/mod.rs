@@ -23,6 +23,11 @@
 //! exception is the turn that writes the metrics file (every 5 s, with
 //! `--metrics-file`: `export.rs`), which builds its text.
 //!
+//! Under systemd (`Type=notify`) the loop says `READY=1` after its first
+//! turn, pings the watchdog when a ping is due (its deadline bounds the
+//! wait like any other), says `STATUS=` with each new phase and
+//! `STOPPING=1` at SIGTERM ([`Systemd`]).
+//!
 //! Two clocks. The machine's time, and every deadline it and the
 //! announcer ask for, is the daemon's [`Clock`] (`CLOCK_BOOTTIME`, which
 //! counts a suspend): a resumed node sees the time it was away, and the
@@ -70,6 +75,7 @@ use super::reload::{Reloader, RestartSettings};
 use super::services::Services;
 use super::status;
 use super::status::history::History;
+use super::systemd::{self, Systemd};
 use super::words::{duration_text, join};
 use crate::config::cli::Program;
 use crate::net::probe::Prober;
@@ -195,6 +201,8 @@ pub struct Runtime<N: Node> {
     announce_again: bool,
     last_phase: &'static str,
     stopping: bool,
+    /// systemd's notifications; disabled unless [`Runtime::with_systemd`].
+    systemd: Systemd,
     rx_failing: Vec<bool>,
     /// The reachability last reported: the service interfaces without a
     /// carrier, and the probes unanswered, as bit masks (compared on every
@@ -248,10 +256,19 @@ impl<N: Node> Runtime<N> {
             announce_again: false,
             last_phase,
             stopping: false,
+            systemd: Systemd::disabled(),
             rx_failing: vec![false; channels],
             reach_state: None,
             payload: [0; MAX_FRAME_LEN],
         }
+    }
+
+    /// The loop, notifying systemd through `systemd` (the daemons pass
+    /// [`Systemd::from_env`]; loops built by tests and the lab stay
+    /// silent).
+    pub fn with_systemd(mut self, systemd: Systemd) -> Self {
+        self.systemd = systemd;
+        self
     }
 
     /// Now, in the machine's time.
@@ -283,8 +300,17 @@ impl<N: Node> Runtime<N> {
         }
         self.node.set_carrier(t, any);
         self.report_reachability(now);
+        let mut first = true;
         loop {
             self.advance(StdInstant::now());
+            // Ready once the channels are open (they were, before the loop
+            // was made) and the machine has had its first turn: its first
+            // heartbeats are out, the carrier and the reachability taken in.
+            if std::mem::take(&mut first) {
+                let status = self.node.phase_text(self.now());
+                let report = self.systemd.ready(StdInstant::now(), &status);
+                self.log_systemd(report);
+            }
             if self.node.is_stopped() && self.runner_idle() && self.reported.is_empty() {
                 break;
             }
@@ -331,6 +357,22 @@ impl<N: Node> Runtime<N> {
         self.carry_out(now);
         self.notifier.poll(now);
         self.export_metrics(now);
+        // The watchdog is fed here, where every turn passes: only when a
+        // ping is due (the common case is one comparison).
+        let report = self.systemd.poll(now);
+        self.log_systemd(report);
+    }
+
+    /// Logs a failing systemd notification once, and its recovery.
+    fn log_systemd(&self, report: systemd::Report) {
+        match report {
+            systemd::Report::Quiet => {}
+            systemd::Report::Failing(e) => self.log.warning(format_args!(
+                "cannot notify systemd (NOTIFY_SOCKET): {e}; with WatchdogSec= in the unit, \
+                 systemd will restart this daemon (logged once until it works again)"
+            )),
+            systemd::Report::Recovered => self.log.notice("notifying systemd works again"),
+        }
     }
 
     /// Logs a jump of the clock since the previous turn: the machine,
@@ -417,9 +459,11 @@ impl<N: Node> Runtime<N> {
         if phase != self.last_phase {
             let from = std::mem::replace(&mut self.last_phase, phase);
             self.history.phase_changed(SystemTime::now(), t);
+            let text = self.node.phase_text(t);
+            let report = self.systemd.status(&text);
+            self.log_systemd(report);
             self.log.notice(format_args!(
-                "{from} → {}; {}{}",
-                self.node.phase_text(t),
+                "{from} → {text}; {}{}",
                 self.links_text(t),
                 self.witness_text(t)
                     .map(|w| format!("; witness: {w}"))
@@ -585,14 +629,14 @@ impl<N: Node> Runtime<N> {
             std::process::exit(1);
         }
         self.stopping = true;
-        self.log.notice(format_args!(
-            "{name}: stopping{}",
-            if self.node.holds_addresses() {
-                " (letting go of the service addresses first)"
-            } else {
-                ""
-            }
-        ));
+        let what = if self.node.holds_addresses() {
+            "stopping (letting go of the service addresses first)"
+        } else {
+            "stopping"
+        };
+        let report = self.systemd.stopping(what);
+        self.log_systemd(report);
+        self.log.notice(format_args!("{name}: {what}"));
         self.node.shutdown(self.now());
     }
 

@@ -36,10 +36,11 @@ pub(super) struct Ready {
 impl<N: Node> Runtime<N> {
     /// How long the loop may sleep at most: until the earliest deadline of
     /// the machine and the announcer (on the machine's clock, read at `t`)
-    /// and of the children, the mail, the probes and the metrics file (on
-    /// the monotonic clock, read at `now`: they only bound waits, see the
-    /// module documentation of the runtime); zero if results wait to be reported
-    /// to the machine. `None` without any deadline.
+    /// and of the children, the mail, the probes, the metrics file and
+    /// systemd's watchdog (on the monotonic clock, read at `now`: they only
+    /// bound waits, see the module documentation of the runtime); zero if
+    /// results wait to be reported to the machine. `None` without any
+    /// deadline.
     fn sleep_for(&self, t: Instant, now: StdInstant) -> Option<StdDuration> {
         if !self.reported.is_empty() {
             return Some(StdDuration::ZERO);
@@ -48,11 +49,14 @@ impl<N: Node> Runtime<N> {
             .into_iter()
             .flatten()
             .map(|at| StdDuration::from_micros(at.saturating_since(t).total_micros()));
+        // The watchdog's next ping is one of them: a loop beating every
+        // hour (the longest --interval) still wakes in time to ping.
         let monotonic = [
             self.runner.as_ref().and_then(StageRunner::next_deadline),
             self.notifier.next_deadline(),
             self.io.probe.as_ref().and_then(|p| p.next_deadline(now)),
             self.metrics.as_ref().map(MetricsFile::next_due),
+            self.systemd.next_deadline(),
         ]
         .into_iter()
         .flatten()
