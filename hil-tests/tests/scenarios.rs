@@ -45,7 +45,7 @@ use failover_core::{LinkId, NodeId, Role};
 use failover_host::daemon::faults::REMOVAL_FAULT_FILE;
 use failover_host::net::{build_udp_frame, parse_udp_frame};
 use failover_host::netlink::addr::{Netlink, ADDR_PROTO};
-use failover_lab::attacker::{send, Attacker, HeartbeatForger};
+use failover_lab::attacker::{capture_from, send, Attacker, HeartbeatForger};
 use failover_lab::daemons::Profile;
 use failover_lab::faults::{ArpBlock, Direction, Loss};
 use failover_lab::holds::{held_at, Held};
@@ -653,20 +653,7 @@ fn forged_and_replayed_heartbeats_neither_hold_off_nor_undo_a_takeover() {
     let mut ch = attacker.channel().expect("the attacker's channel");
 
     // The attacker records genuine, signed frames of the primary.
-    let mut captured: Vec<Vec<u8>> = Vec::new();
-    let until = Instant::now() + Duration::from_millis(500);
-    for _ in 0..100_000 {
-        if Instant::now() >= until || captured.len() >= 200 {
-            break;
-        }
-        if let Ok(Some(frame)) = ch.recv_timeout(Duration::from_millis(20)) {
-            if parse_udp_frame(frame, DEFAULT_PORT)
-                .is_some_and(|u| u.src_ip == lab.t.primary.private_ip)
-            {
-                captured.push(frame.to_vec());
-            }
-        }
-    }
+    let captured = capture_from(&mut ch, lab.t.primary.private_ip, 200);
     lab.check(
         captured.len() >= 10,
         "the attacker captured primary frames",
@@ -1132,20 +1119,7 @@ fn a_flood_of_forgeries_in_the_primarys_name_changes_nothing() {
     let flow = Attacker::flow(&ch);
 
     // Genuine, signed frames of the primary, to replay.
-    let mut captured: Vec<Vec<u8>> = Vec::new();
-    let until = Instant::now() + Duration::from_millis(500);
-    for _ in 0..100_000 {
-        if Instant::now() >= until || captured.len() >= 50 {
-            break;
-        }
-        if let Ok(Some(frame)) = ch.recv_timeout(Duration::from_millis(20)) {
-            if parse_udp_frame(frame, DEFAULT_PORT)
-                .is_some_and(|u| u.src_ip == lab.t.primary.private_ip)
-            {
-                captured.push(frame.to_vec());
-            }
-        }
-    }
+    let captured = capture_from(&mut ch, lab.t.primary.private_ip, 50);
     lab.check(
         captured.len() >= 10,
         "the attacker captured primary frames",

@@ -19,7 +19,7 @@ use std::net::Ipv4Addr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use failover_core::wire::DEFAULT_PORT;
-use failover_host::net::{Channel, ChannelConfig, UdpFlow, BROADCAST_MAC};
+use failover_host::net::{parse_udp_frame, Channel, ChannelConfig, UdpFlow, BROADCAST_MAC};
 
 use crate::netns::Netns;
 use crate::topology::{Topology, PRIVATE_BRIDGE, PRIVATE_BROADCAST, PRIVATE_IF};
@@ -63,6 +63,24 @@ impl Attacker {
             dst_port: DEFAULT_PORT,
         }
     }
+}
+
+/// Records up to `max` genuine frames sent from `source` (whole Ethernet
+/// frames, as captured), for at most half a second: what a replayer needs.
+pub fn capture_from(ch: &mut Channel, source: Ipv4Addr, max: usize) -> Vec<Vec<u8>> {
+    let mut captured = Vec::new();
+    let until = std::time::Instant::now() + Duration::from_millis(500);
+    for _ in 0..100_000 {
+        if std::time::Instant::now() >= until || captured.len() >= max {
+            break;
+        }
+        if let Ok(Some(frame)) = ch.recv_timeout(Duration::from_millis(20)) {
+            if parse_udp_frame(frame, DEFAULT_PORT).is_some_and(|u| u.src_ip == source) {
+                captured.push(frame.to_vec());
+            }
+        }
+    }
+    captured
 }
 
 /// Sends `frame` on `ch`, waiting out a full socket buffer (bounded: 100

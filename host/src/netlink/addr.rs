@@ -517,18 +517,9 @@ impl Netlink {
 
     /// The IPv4 addresses on the interface with index `ifindex`.
     pub fn addresses(&mut self, ifindex: u32) -> Result<Vec<Ipv4IfAddr>, AddrError> {
-        let mut msg = AddressMessage::default();
-        msg.header.family = AddressFamily::Inet;
-        let answers = self
-            .exchange(RouteNetlinkMessage::GetAddress(msg), NLM_F_DUMP)
-            .map_err(|e| AddrError::from_io("listing addresses", String::new, e))?;
-        Ok(answers
-            .iter()
-            .filter_map(|m| match m {
-                RouteNetlinkMessage::NewAddress(a) if a.header.index == ifindex => ipv4_addr(a),
-                _ => None,
-            })
-            .collect())
+        let mut all = self.all_addresses()?;
+        all.retain(|a| a.ifindex == ifindex);
+        Ok(all)
     }
 
     /// Every IPv4 address in the namespace, on any interface.
