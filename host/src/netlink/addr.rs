@@ -653,16 +653,7 @@ impl Netlink {
         mark: &Mark,
     ) -> Result<Change, AddrError> {
         match mark {
-            Mark::Label(label) => {
-                let msg = address_message(ifindex, addr, prefix_len, Some(label), false)?;
-                self.change(
-                    ifindex,
-                    RouteNetlinkMessage::DelAddress(msg),
-                    NLM_F_ACK,
-                    EADDRNOTAVAIL,
-                    "removing an address",
-                )
-            }
+            Mark::Label(label) => self.delete(ifindex, addr, prefix_len, Some(label)),
             Mark::Proto => {
                 let found = self.addresses(ifindex)?;
                 match found
@@ -681,7 +672,19 @@ impl Netlink {
     /// prefix length and label, which name one address on the interface.
     fn delete_exact(&mut self, ifindex: u32, a: &Ipv4IfAddr) -> Result<Change, AddrError> {
         let label = Some(a.label.as_str()).filter(|l| !l.is_empty());
-        let msg = address_message(ifindex, a.addr, a.prefix_len, label, false)?;
+        self.delete(ifindex, a.addr, a.prefix_len, label)
+    }
+
+    /// Deletes `addr/prefix_len` from `ifindex`, under `label` if given
+    /// (the kernel then deletes it only if the label matches).
+    fn delete(
+        &mut self,
+        ifindex: u32,
+        addr: Ipv4Addr,
+        prefix_len: u8,
+        label: Option<&str>,
+    ) -> Result<Change, AddrError> {
+        let msg = address_message(ifindex, addr, prefix_len, label, false)?;
         self.change(
             ifindex,
             RouteNetlinkMessage::DelAddress(msg),
