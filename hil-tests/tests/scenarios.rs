@@ -1974,10 +1974,16 @@ fn a_service_interface_renamed_while_holding_loses_and_orphans_nothing() {
 /// service addresses, and the protocol says a failover daemon added it);
 /// it leaves the interface's own address alone. Before, `lan1` kept
 /// 192.0.2.10 for good.
+///
+/// At 100 ms beats: the premise is that failoverd still holds the address
+/// when it is killed, and at 10 ms beats a 20 ms scheduling stall (the
+/// rename's burst of link events on a loaded CI machine) rightly makes it
+/// drop the address first.
 #[test]
 fn a_daemon_killed_while_following_a_renamed_interface_leaves_nothing_after_a_restart() {
     let Some(_serial) = lab_test!() else { return };
-    let mut lab = Lab::scenario("renamed-killed", Profile::fast()).recording_stages();
+    let profile = Profile::fixed("renamed", 100);
+    let mut lab = Lab::scenario("renamed-killed", profile).recording_stages();
     let (hb, fo) = lab.start_both();
     let logs = [&hb, &fo];
     lab.cut_primary_off(&logs);
