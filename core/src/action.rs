@@ -184,9 +184,29 @@ pub enum Event {
     /// The primary removed its addresses so that the secondary, which can
     /// be reached, serves them (primary only).
     HandedOver,
-    /// The primary, unreachable, asked this node to serve; the takeover
-    /// follows (secondary only).
-    PrimaryHandedOver,
+    /// The primary, unreachable or on the operator's request, asked this
+    /// node to serve; the takeover follows (secondary only).
+    PrimaryHandedOver {
+        /// The operator asked for it (`heartbeatd --handover`); otherwise
+        /// the primary cannot be reached where the addresses live.
+        planned: bool,
+    },
+    /// The operator asked the primary to hand the service over
+    /// (`heartbeatd --handover`): it removed its addresses (if it held
+    /// them) and asks the secondary to serve (primary only).
+    HandoverStarted,
+    /// A handover the operator asked for did not happen: the secondary did
+    /// not take the addresses in time (a script or the witness refused),
+    /// so the primary stopped standing by and serves again (primary only).
+    HandoverFailed,
+    /// The secondary serves and the primary stands by, not asking for the
+    /// addresses back (failback is manual, or the operator handed the
+    /// service over) until `heartbeatd --reclaim` (primary only).
+    StandingBy,
+    /// The primary stood by on the operator's request, and took the
+    /// addresses because the secondary no longer served them (a script
+    /// refused, it released them, or it is gone) (primary only).
+    StandbyEnded,
     /// The host could not remove the service addresses: this node keeps
     /// saying it holds them, so the peer does not add them, and asks for
     /// the removal again, with growing waits ([`crate::removal`]).
@@ -239,7 +259,11 @@ impl Event {
             Event::Unreachable => "Unreachable",
             Event::Reachable => "Reachable",
             Event::HandedOver => "HandedOver",
-            Event::PrimaryHandedOver => "PrimaryHandedOver",
+            Event::PrimaryHandedOver { .. } => "PrimaryHandedOver",
+            Event::HandoverStarted => "HandoverStarted",
+            Event::HandoverFailed => "HandoverFailed",
+            Event::StandingBy => "StandingBy",
+            Event::StandbyEnded => "StandbyEnded",
             Event::RemovalFailed => "RemovalFailed",
             Event::RemovalRecovered => "RemovalRecovered",
             Event::Isolated => "Isolated",

@@ -23,6 +23,7 @@ use crate::endpoint::Freshness;
 use crate::machine::{stall_limit, Machine, Server, Wake};
 use crate::node::{LinkId, NodeId, Role};
 use crate::removal::RemovalRetry;
+use crate::standby::{Accepted, Ask, Failback, Refusal, Standby};
 use crate::station::{
     server_methods, station_inherent_methods, station_methods, HostLinks, Station,
 };
@@ -66,6 +67,13 @@ pub struct PrimaryConfig {
     /// half-healed cable that flaps does not drag the service back and
     /// forth.
     pub reach_settle: Duration,
+    /// Whether this node takes the service back by itself when it returns
+    /// while the secondary serves (`--failback`).
+    pub failback: Failback,
+    /// How long an operator's handover ([`Primary::request_handover`])
+    /// waits for the secondary to hold the addresses before this node
+    /// serves again.
+    pub handover_patience: Duration,
 }
 
 impl PrimaryConfig {
@@ -86,8 +94,19 @@ impl PrimaryConfig {
             keys: None,
             message: heapless::Vec::new(),
             reach_settle: interval.saturating_mul(3),
+            failback: Failback::Auto,
+            handover_patience: default_handover_patience(interval),
         }
     }
+}
+
+/// Twenty intervals, and at least two seconds: room for an unkeyed
+/// secondary's three handover frames, a witness's grant and a loaded
+/// machine, while a handover that a script refuses does not leave the
+/// service without a server for long.
+#[must_use]
+pub fn default_handover_patience(interval: Duration) -> Duration {
+    interval.saturating_mul(20).max(Duration::from_millis(2000))
 }
 
 /// Where the primary is.
@@ -153,8 +172,12 @@ pub struct Primary {
     links: HostLinks,
     /// A removal of the addresses the host could not carry out, retried.
     removal: RemovalRetry,
-    /// Whether this node could serve at the last evaluation.
-    could_serve: bool,
+    /// The operator's requests and the failback policy.
+    standby: Standby,
+    /// What this node asked of the secondary at the last evaluation: a
+    /// change starts the reclaim over (an acknowledgement of a frame that
+    /// asked something else answers nothing now).
+    last_ask: Ask,
     /// The secondary's latest heartbeat says it cannot serve.
     secondary_unreachable: bool,
     phase: Phase,
@@ -204,7 +227,8 @@ impl Primary {
             peer_lost_reported: false,
             links: HostLinks::new(config.interval, config.reach_settle),
             removal: RemovalRetry::new(config.interval),
-            could_serve: true,
+            standby: Standby::new(config.failback, config.handover_patience),
+            last_ask: Ask::Back,
             secondary_unreachable: false,
             phase: if config.manage_addresses {
                 Phase::Reclaiming { since: now }
@@ -261,20 +285,97 @@ impl Primary {
             && (self.config.isolation_fence.is_none() || self.witness_alive(now))
     }
 
-    /// Notifies reachability changes, and starts the reclaim over whenever
-    /// this node can serve again: the secondary's acknowledgements of
-    /// frames that asked it to serve (`HANDOVER`) say nothing about whether
-    /// it is acquiring now.
+    /// The operator's requests and the failback policy, for status output.
+    #[must_use]
+    pub fn standby(&self) -> &Standby {
+        &self.standby
+    }
+
+    /// What this node asks of the secondary while it does not hold the
+    /// addresses ([`Ask`]).
+    #[must_use]
+    pub fn ask(&self, now: Instant) -> Ask {
+        self.standby.ask(self.can_serve(now))
+    }
+
+    /// The operator asks for a planned switchover (`heartbeatd
+    /// --handover`): a holding primary removes its addresses, then asks the
+    /// secondary to serve (the zero-overlap order, as when it cannot be
+    /// reached), and stands by until [`Primary::request_reclaim`]. Refused,
+    /// with nothing changed, when the secondary cannot take the service
+    /// now. If the secondary does not hold the addresses within
+    /// [`PrimaryConfig::handover_patience`], this node serves again
+    /// ([`Event::HandoverFailed`]); if it is lost while this node stands
+    /// by, this node takes the addresses after its dead time, as at a
+    /// reclaim.
+    pub fn request_handover(&mut self, now: Instant) -> Result<Accepted, Refusal> {
+        let now = self.enter(now);
+        match self.phase {
+            Phase::Unmanaged => return Err(Refusal::NotManaging),
+            Phase::Stopped => return Err(Refusal::Stopping),
+            Phase::Holding | Phase::Reclaiming { .. } => {}
+        }
+        if self.standby.ordered() {
+            return Ok(Accepted::AlreadySo);
+        }
+        if !self.secondary_holds && !self.secondary_can_serve(now) {
+            return Err(Refusal::SecondaryCannotServe);
+        }
+        self.standby.order_handover(now, self.secondary_holds);
+        if self.phase == Phase::Holding {
+            self.start_reclaim(now, Event::HandoverStarted);
+        } else if self.standby.handover_until().is_some() {
+            self.station.notify(Event::HandoverStarted);
+        }
+        self.evaluate(now);
+        Ok(Accepted::Started)
+    }
+
+    /// The operator asks for the service back (`heartbeatd --reclaim`): it
+    /// ends a stand-by (after a handover, or with manual failback) and
+    /// reclaims through the ordinary handshake: the secondary releases
+    /// first, then this node adds the addresses. While this node cannot be
+    /// reached, the reclaim waits for the network as usual.
+    pub fn request_reclaim(&mut self, now: Instant) -> Result<Accepted, Refusal> {
+        let now = self.enter(now);
+        match self.phase {
+            Phase::Unmanaged => return Err(Refusal::NotManaging),
+            Phase::Stopped => return Err(Refusal::Stopping),
+            Phase::Holding => return Ok(Accepted::AlreadySo),
+            Phase::Reclaiming { .. } => {}
+        }
+        let changed = self.standby.order_reclaim();
+        self.evaluate(now);
+        Ok(if changed {
+            Accepted::Started
+        } else {
+            Accepted::AlreadySo
+        })
+    }
+
     fn report_reach(&mut self, now: Instant) {
-        let can_serve = self.can_serve(now);
-        if can_serve && !self.could_serve {
+        if let Some(event) = self.links.report_reach(now) {
+            self.station.notify(event);
+        }
+    }
+
+    /// Follows the operator's requests while not holding, and starts the
+    /// reclaim over whenever what this node asks of the secondary changes:
+    /// the secondary's acknowledgements of frames that asked it to serve
+    /// (`HANDOVER`) say nothing about whether it is acquiring now.
+    fn follow_ask(&mut self, now: Instant) {
+        if let Phase::Reclaiming { .. } = self.phase {
+            let can_serve = self.secondary_can_serve(now);
+            if let Some(event) = self.standby.follow(now, self.secondary_holds, can_serve) {
+                self.station.notify(event);
+            }
+        }
+        let ask = self.ask(now);
+        if ask != self.last_ask {
+            self.last_ask = ask;
             if let Phase::Reclaiming { .. } = self.phase {
                 self.enter_reclaim(now);
             }
-        }
-        self.could_serve = can_serve;
-        if let Some(event) = self.links.report_reach(now) {
-            self.station.notify(event);
         }
     }
 
@@ -356,6 +457,7 @@ impl Primary {
             }));
         }
         self.report_reach(now);
+        self.follow_ask(now);
         let witness_alive = self.witness_alive(now);
         let witness_regained = witness_alive && !self.witness_was_alive;
         self.witness_was_alive = witness_alive;
@@ -382,7 +484,13 @@ impl Primary {
                     since = now;
                     self.phase = Phase::Reclaiming { since };
                 }
-                let acknowledged = self.secondary_acked && !self.secondary_holds;
+                if self.standby.report_due(self.last_ask, self.secondary_holds) {
+                    self.station.notify(Event::StandingBy);
+                }
+                // While handing over, the secondary is about to take the
+                // addresses: its "not holding" is no reason to keep them.
+                let acknowledged =
+                    self.secondary_acked && !self.secondary_holds && self.last_ask != Ask::HandOver;
                 let from = self
                     .secondary
                     .last_heard_any()
@@ -402,9 +510,20 @@ impl Primary {
                     && self.links.carrier()
                     && self.can_serve(now)
                 {
+                    if !acknowledged {
+                        // Taken on the secondary's silence: what it last
+                        // said (that it held the addresses, say) died with
+                        // it. Kept, it would make this node yield at once,
+                        // and take them again a dead time later, over and
+                        // over until the secondary returns.
+                        self.secondary_holds = false;
+                    }
                     self.removal.cancel();
                     self.station.actions.push(Action::AddAddresses);
                     self.station.actions.push(Action::Announce);
+                    if self.standby.acquired() {
+                        self.station.notify(Event::StandbyEnded);
+                    }
                     self.station.actions.push(Action::Notify(Event::Acquired));
                     self.phase = Phase::Holding;
                 }
@@ -413,8 +532,10 @@ impl Primary {
     }
 
     fn heartbeat(&self) -> HeartbeatRepr {
-        let can_serve = self.can_serve(self.station.endpoint.now());
+        let now = self.station.endpoint.now();
+        let can_serve = self.can_serve(now);
         let reclaiming = matches!(self.phase, Phase::Reclaiming { .. });
+        let ask = self.ask(now);
         // A removal that failed: the addresses may still be here.
         let unremoved = self.removal.pending();
         let flags = HeartbeatFlags::empty()
@@ -422,14 +543,15 @@ impl Primary {
                 HeartbeatFlags::HOLDS,
                 self.phase == Phase::Holding || unremoved,
             )
-            .with_if(HeartbeatFlags::RECLAIM, reclaiming && can_serve)
+            .with_if(HeartbeatFlags::RECLAIM, reclaiming && ask == Ask::Back)
             .with_if(HeartbeatFlags::UNREACHABLE, !can_serve)
             // The secondary acquires on a handover: only once the addresses
             // are really gone from here.
             .with_if(
                 HeartbeatFlags::HANDOVER,
-                reclaiming && !can_serve && !unremoved,
-            );
+                reclaiming && ask == Ask::HandOver && !unremoved,
+            )
+            .with_if(HeartbeatFlags::STANDBY, reclaiming && ask == Ask::StandBy);
         let ack = (self.secondary_epoch, self.secondary_seq);
         self.station
             .heartbeat(ack, flags, self.config.message.clone())
@@ -537,6 +659,7 @@ impl Machine for Primary {
         wake.at(self.witness.next_change(now));
         self.links.wake(&mut wake, now);
         self.removal.wake(&mut wake);
+        wake.at(self.standby.handover_until());
         match self.phase {
             Phase::Reclaiming { since } => {
                 let from = self

@@ -237,6 +237,9 @@ pub struct Secondary {
     /// The primary's latest heartbeat says it cannot serve: the addresses
     /// are not given back to it.
     primary_unreachable: bool,
+    /// The primary's latest heartbeat says it stands by (`STANDBY`): it
+    /// does not want the addresses back.
+    primary_standby: bool,
     /// The primary asks this node to serve (it cannot be reached).
     handover: HandoverRequest,
     /// The takeover under way or held was asked for by the primary, not
@@ -300,6 +303,7 @@ impl Secondary {
             removal: RemovalRetry::new(config.interval),
             relinquish_owed: false,
             primary_unreachable: false,
+            primary_standby: false,
             handover: HandoverRequest::default(),
             on_request: false,
             to_witness: Outbox::default(),
@@ -364,7 +368,9 @@ impl Secondary {
     /// addresses always holds a lease that runs out if it is cut off.
     fn take_over_on_request(&mut self, now: Instant) {
         self.on_request = true;
-        self.notify(Event::PrimaryHandedOver);
+        self.notify(Event::PrimaryHandedOver {
+            planned: !self.primary_unreachable,
+        });
         self.verdict_at = Some(now);
         self.denied = None;
         match self.config.witness {
@@ -454,6 +460,7 @@ impl Secondary {
             self.primary_seq = h.seq;
             self.reclaim = hb.flags.contains(HeartbeatFlags::RECLAIM);
             self.primary_unreachable = hb.flags.contains(HeartbeatFlags::UNREACHABLE);
+            self.primary_standby = hb.flags.contains(HeartbeatFlags::STANDBY);
             self.handover.on_frame(h.epoch, hb.flags);
         }
     }
@@ -748,7 +755,11 @@ impl Secondary {
                 abort,
             } => {
                 let before_add = matches!(stage, Stage::Test | Stage::PreAcq);
-                if before_add && !abort && (back || self.shutting_down) {
+                // A primary that handed the service over stands by once it
+                // hears this node hold it: that is the handover going
+                // through, not the primary coming back for the addresses.
+                let standing_by = self.on_request && self.primary_standby;
+                if before_add && !abort && ((back && !standing_by) || self.shutting_down) {
                     self.phase = Phase::Acquiring {
                         stage,
                         deadline,
@@ -763,11 +774,13 @@ impl Secondary {
             }
             Phase::Holding => {
                 // A primary that says it cannot serve (its service network
-                // is out, or just back and settling) is not given the
+                // is out, or just back and settling), or that stands by
+                // (manual failback, or after a handover), is not given the
                 // addresses back, however many links it is heard on.
                 let primary_back = self.primary.heard_any()
                     && !dead
                     && !self.primary_unreachable
+                    && !self.primary_standby
                     && !handed_over
                     && (self.reclaim || self.primary.silent_links(now).is_empty());
                 if primary_back || self.shutting_down || cut_off {
@@ -951,9 +964,13 @@ impl Secondary {
         let flags = HeartbeatFlags::empty()
             .with_if(HeartbeatFlags::HOLDS, holds)
             .with_if(HeartbeatFlags::RELEASED, released)
+            // A takeover its own script refused: this node cannot serve
+            // either, and a primary must not hand the service over to it
+            // (nor wait for it to take a handover it will refuse again).
             .with_if(
                 HeartbeatFlags::UNREACHABLE,
-                !self.can_serve(self.station.endpoint.now()),
+                !self.can_serve(self.station.endpoint.now())
+                    || matches!(self.phase, Phase::Vetoed { .. }),
             );
         let ack = (self.primary_epoch, self.primary_seq);
         self.station

@@ -7,7 +7,9 @@
 
 mod sim;
 
-use failover_core::{Action, Duration, Event, Instant, NodeId, Stage, StageOutcome, WitnessPolicy};
+use failover_core::{
+    Action, Duration, Event, Failback, Instant, Machine, NodeId, Stage, StageOutcome, WitnessPolicy,
+};
 use sim::schedule::{Fault, Schedule};
 use sim::world::World;
 use sim::NodeIx::{self, Primary as P, Secondary as S, Witness as W};
@@ -588,7 +590,7 @@ fn a_primary_cut_from_its_public_network_hands_over_and_takes_back_when_it_retur
     let s = after(&world, S, 400);
     assert!(
         s[1..].starts_with(&[
-            Action::Notify(Event::PrimaryHandedOver),
+            Action::Notify(Event::PrimaryHandedOver { planned: false }),
             Action::RunStage(Stage::Test)
         ]),
         "{:?}",
@@ -750,4 +752,182 @@ fn a_stall_of_the_secondary_during_its_test_script_does_not_cancel_the_takeover(
         "a stall is not the primary's return: {secondary:?}"
     );
     assert!(notified(&secondary, Event::TookOver), "{secondary:?}");
+}
+
+// --- The operator: planned switchover, reclaim, manual failback ----------
+
+/// Whether the primary's machine stands by at the end of the run.
+fn primary_stands_by(world: &World) -> bool {
+    world.primary().is_some_and(|m| {
+        !m.holds_addresses() && m.ask(world.now()) == failover_core::standby::Ask::StandBy
+    })
+}
+
+#[test]
+fn a_planned_switchover_releases_first_then_the_secondary_serves_until_reclaimed() {
+    let world = play(
+        Schedule::calm(Instant::from_millis(3000))
+            .with(500, Fault::Handover)
+            .with(1500, Fault::Reclaim),
+    );
+    assert_eq!(
+        after(&world, P, 400),
+        vec![
+            Action::RemoveAddresses,
+            Action::Notify(Event::HandoverStarted),
+            Action::Notify(Event::StandingBy),
+            Action::AddAddresses,
+            Action::Announce,
+            Action::Notify(Event::Acquired),
+        ],
+        "{:?}",
+        timed(&world, P)
+    );
+    let s = after(&world, S, 400);
+    assert_eq!(
+        s[..2],
+        [
+            Action::Notify(Event::PrimaryHandedOver { planned: true }),
+            Action::RunStage(Stage::Test)
+        ],
+        "{:?}",
+        timed(&world, S)
+    );
+    // The primary's removal came first; three of its frames (no key: one
+    // could be forged) asked the secondary to serve.
+    let released = first_from(&world, P, Action::RemoveAddresses, 400).expect("released");
+    assert_eq!(released, 500);
+    let taken = took_over_by(&world, 500 + 3 * 10 + 5);
+    assert!(ms(taken) > released);
+    // Stood by for the whole second, however well it heard the secondary;
+    // the reclaim went through the handshake: the secondary's release
+    // first, then the primary's add.
+    let given_back = first_from(&world, S, Action::RemoveAddresses, 1000).expect("released");
+    let back = first_from(&world, P, Action::AddAddresses, 1000).expect("reclaimed");
+    assert!(
+        given_back >= 1500 && back > given_back,
+        "{given_back} {back}"
+    );
+    assert!(back <= 1500 + 40, "reclaimed at {back} ms");
+    assert_primary_holds_alone(&world);
+}
+
+#[test]
+fn a_switchover_is_refused_while_the_secondary_is_not_heard() {
+    let world = play(
+        Schedule::calm(Instant::from_millis(1500))
+            .with(300, Fault::Kill(S))
+            .with(500, Fault::Handover),
+    );
+    assert_eq!(world.stats.operator_refused, 1);
+    let p = after(&world, P, 300);
+    assert!(!p.contains(&Action::RemoveAddresses), "{p:?}");
+    assert_primary_holds_alone(&world);
+}
+
+#[test]
+fn a_switchover_the_secondarys_test_script_refuses_leaves_the_primary_serving() {
+    let mut schedule = Schedule::calm(Instant::from_millis(2000)).with(500, Fault::Handover);
+    schedule.veto_chance = 1.0;
+    let world = play(schedule);
+    let p = after(&world, P, 400);
+    // The secondary's next heartbeat said it could not serve (its Test
+    // refused): the primary gave the handover up and took the addresses
+    // back through the handshake, without waiting out its patience.
+    assert_eq!(
+        p,
+        vec![
+            Action::RemoveAddresses,
+            Action::Notify(Event::HandoverStarted),
+            Action::Notify(Event::HandoverFailed),
+            Action::AddAddresses,
+            Action::Announce,
+            Action::Notify(Event::Acquired),
+        ],
+        "{:?}",
+        timed(&world, P)
+    );
+    let back = first_from(&world, P, Action::AddAddresses, 400).expect("served again");
+    assert!(back <= 500 + 100, "served again at {back} ms");
+    assert!(!after(&world, S, 0).contains(&Action::AddAddresses));
+    assert_primary_holds_alone(&world);
+}
+
+#[test]
+fn a_switchover_ends_when_the_secondary_cannot_be_reached_before_it_takes_over() {
+    // The secondary's probe target stops answering just after the request:
+    // it says it cannot serve and does not take the handover, and the
+    // primary serves again at once instead of waiting out the patience.
+    let world = play(
+        Schedule::calm(Instant::from_millis(2000))
+            .with(500, Fault::Handover)
+            .with(500, Fault::Probe { node: S, up: false }),
+    );
+    let p = after(&world, P, 400);
+    assert!(
+        notified(&p, Event::HandoverFailed),
+        "{:?}",
+        timed(&world, P)
+    );
+    let back = first_from(&world, P, Action::AddAddresses, 400).expect("served again");
+    assert!(back <= 500 + 100, "served again at {back} ms");
+    assert!(!after(&world, S, 0).contains(&Action::AddAddresses));
+    assert_primary_holds_alone(&world);
+}
+
+#[test]
+fn a_primary_standing_by_takes_the_service_when_the_secondary_dies() {
+    let world = play(
+        Schedule::calm(Instant::from_millis(2000))
+            .with(500, Fault::Handover)
+            .with(1000, Fault::Kill(S)),
+    );
+    let p = after(&world, P, 900);
+    assert_eq!(
+        p,
+        vec![
+            Action::Notify(Event::PeerLost),
+            Action::AddAddresses,
+            Action::Announce,
+            Action::Notify(Event::StandbyEnded),
+            Action::Notify(Event::Acquired),
+        ],
+        "{:?}",
+        timed(&world, P)
+    );
+    let back = first_from(&world, P, Action::AddAddresses, 900).expect("served again");
+    assert!(back <= 1000 + 45, "served again at {back} ms");
+    assert!(world.has_addresses(P));
+}
+
+#[test]
+fn with_manual_failback_a_returning_primary_stands_by_until_reclaimed() {
+    let mut schedule = Schedule::calm(Instant::from_millis(3000))
+        .unplugged(500, P)
+        .with(1000, Fault::port(P, 0, true))
+        .with(1000, Fault::port(P, 1, true));
+    schedule.failback = Failback::Manual;
+    let stays = play(schedule.clone());
+    assert!(stays.has_addresses(S) && !stays.has_addresses(P));
+    assert!(primary_stands_by(&stays));
+    assert!(notified(&after(&stays, P, 1000), Event::StandingBy));
+    assert!(!after(&stays, S, 600).contains(&Action::RemoveAddresses));
+
+    let reclaimed = play(schedule.with(2000, Fault::Reclaim));
+    let given_back = first_from(&reclaimed, S, Action::RemoveAddresses, 1000).expect("released");
+    let back = first_from(&reclaimed, P, Action::AddAddresses, 1000).expect("reclaimed");
+    assert!(
+        given_back >= 2000 && back > given_back,
+        "{given_back} {back}"
+    );
+    assert_primary_holds_alone(&reclaimed);
+}
+
+#[test]
+fn with_manual_failback_a_primary_starting_beside_an_idle_secondary_serves() {
+    let mut schedule = Schedule::calm(Instant::from_millis(1000));
+    schedule.failback = Failback::Manual;
+    let world = play(schedule);
+    assert_primary_holds_alone(&world);
+    assert!(!primary_stands_by(&world));
 }

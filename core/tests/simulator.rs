@@ -137,7 +137,8 @@ fn fault_schedules_keep_every_invariant() {
     println!(
         "simulator: {} schedules from seed {first} in {:.1} s: {} takeovers, {} liveness checks, {} frames, \
          {} epoch rollovers, {} single forged frames found harmless, {} failed removals; documented overlaps: {} partitions without a required witness, {} false verdicts \
-         the blind witness could not veto, {} removals that failed after the peer had taken over",
+         the blind witness could not veto, {} removals that failed after the peer had taken over; \
+         operator requests: {} accepted, {} refused; {} planned switchovers checked in time; {} runs ended with the primary standing by",
         played.into_inner(),
         started.elapsed().as_secs_f64(),
         t.takeovers,
@@ -148,7 +149,11 @@ fn fault_schedules_keep_every_invariant() {
         t.removals_failed,
         t.partition_overlaps,
         t.blind_witness_overlaps,
-        t.failed_removal_overlaps
+        t.failed_removal_overlaps,
+        t.operator_accepted,
+        t.operator_refused,
+        t.handovers_checked,
+        t.ended_standing_by
     );
     let failures = failures.into_inner().unwrap();
     if let Some(first_failure) = failures.first() {
@@ -167,5 +172,9 @@ fn fault_schedules_keep_every_invariant() {
             "no schedule checked a single forged frame (invariant 6)"
         );
         assert!(t.liveness_checked > 0, "no schedule checked liveness");
+        assert!(
+            t.operator_accepted > 0 && t.ended_standing_by > 0 && t.handovers_checked > 0,
+            "no schedule exercised the operator's handover and a stand-by"
+        );
     }
 }

@@ -38,15 +38,25 @@ impl HeartbeatFlags {
     pub const RELEASED: HeartbeatFlags = HeartbeatFlags(0x04);
     /// The sender cannot serve clients now: a service interface has no
     /// carrier, or its probe target does not answer, or it came back too
-    /// recently to be trusted (the reachability rule). A secondary does not
-    /// give the addresses back to a primary that says this.
+    /// recently to be trusted (the reachability rule), or, from a
+    /// secondary, its Test or PreAcq script refused the takeover it
+    /// attempted. A secondary does not give the addresses back to a
+    /// primary that says this; a primary does not hand them over to a
+    /// secondary that says it.
     pub const UNREACHABLE: HeartbeatFlags = HeartbeatFlags(0x08);
     /// The primary does not hold the addresses and asks the secondary to
     /// serve them: it cannot be reached where they live (with
-    /// `UNREACHABLE`).
+    /// `UNREACHABLE`), or the operator asked it to hand the service over
+    /// (`heartbeatd --handover`).
     pub const HANDOVER: HeartbeatFlags = HeartbeatFlags(0x10);
+    /// The primary does not hold the addresses and does not ask for them
+    /// back: it stands by (manual failback, or after an operator's
+    /// handover) until the operator reclaims them. A secondary that holds
+    /// them keeps them, however well it hears the primary; one that does
+    /// not hold them is not asked to take them.
+    pub const STANDBY: HeartbeatFlags = HeartbeatFlags(0x20);
     /// The flags this version defines; others are ignored on receipt.
-    pub const KNOWN: HeartbeatFlags = HeartbeatFlags(0x1F);
+    pub const KNOWN: HeartbeatFlags = HeartbeatFlags(0x3F);
 
     /// No flag set.
     #[must_use]

@@ -1,7 +1,7 @@
 //! Random fault schedules, drawn from a seed: the same seed always gives the
 //! same schedule, so a failure replays exactly with `SIM_SEED`.
 
-use failover_core::{AdaptiveDeadTime, DeadTime, Duration, Instant, WitnessPolicy};
+use failover_core::{AdaptiveDeadTime, DeadTime, Duration, Failback, Instant, WitnessPolicy};
 use rand::seq::SliceRandom;
 use rand::Rng;
 use rand_pcg::Pcg64Mcg;
@@ -38,6 +38,12 @@ pub enum Fault {
     /// Without a key: an attacker on the LAN sends one frame with arbitrary
     /// header values (docs/simulator.md, invariant 6).
     ForgeOne(Forgery),
+    /// The operator asks the primary for a planned switchover
+    /// (`heartbeatd --handover`).
+    Handover,
+    /// The operator asks the primary to take the service back
+    /// (`heartbeatd --reclaim`).
+    Reclaim,
 }
 
 impl Fault {
@@ -109,6 +115,8 @@ pub struct Schedule {
     /// `removal_failures_until`; after it, every removal works.
     pub removal_failure_chance: f64,
     pub removal_failures_until: Instant,
+    /// The primary's failback policy.
+    pub failback: Failback,
 }
 
 impl Schedule {
@@ -137,6 +145,7 @@ impl Schedule {
             start_seq: 0,
             removal_failure_chance: 0.0,
             removal_failures_until: Instant::ZERO,
+            failback: Failback::Auto,
         }
     }
 
@@ -382,6 +391,39 @@ impl Schedule {
         } else {
             0.0
         };
+        // The operator, from a stream of its own (so every other choice of
+        // a seed stays what it was): one primary in five fails back
+        // manually, and one schedule in four has a planned switchover,
+        // mostly followed by a reclaim, some of them after a second
+        // (repeated) handover. Schedules kept to one forged frame keep it
+        // alone (invariant 6).
+        let mut operator_rng = Pcg64Mcg::new((u128::from(seed) << 1) ^ 0x0000_0be7_a70e_0001);
+        let failback = if operator_rng.gen_bool(0.2) {
+            Failback::Manual
+        } else {
+            Failback::Auto
+        };
+        let forged_only = matches!(faults.as_slice(), [(_, Fault::ForgeOne(_))]);
+        if !forged_only && operator_rng.gen_bool(0.25) {
+            let at = Instant::from_micros(operator_rng.gen_range(earliest..latest));
+            faults.push((at, Fault::Handover));
+            let later = |rng: &mut Pcg64Mcg, from: Instant| {
+                (from + interval.saturating_mul(rng.gen_range(1..=300))).min(faults_until)
+            };
+            if operator_rng.gen_bool(0.2) {
+                let again = later(&mut operator_rng, at);
+                faults.push((again, Fault::Handover));
+            }
+            if operator_rng.gen_bool(0.7) {
+                let back = later(&mut operator_rng, at);
+                faults.push((back, Fault::Reclaim));
+            }
+            faults.sort_by_key(|(t, _)| *t);
+        } else if !forged_only && failback == Failback::Manual && operator_rng.gen_bool(0.5) {
+            let at = Instant::from_micros(operator_rng.gen_range(earliest..latest));
+            faults.push((at, Fault::Reclaim));
+            faults.sort_by_key(|(t, _)| *t);
+        }
         Schedule {
             seed,
             interval,
@@ -402,6 +444,7 @@ impl Schedule {
             start_seq,
             removal_failure_chance,
             removal_failures_until: faults_until,
+            failback,
         }
     }
 }

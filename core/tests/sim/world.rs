@@ -11,9 +11,9 @@ use failover_core::wire::{
     Body, FrameRepr, Header, HeartbeatFlags, HeartbeatRepr, Key, Keyring, MAX_FRAME_LEN,
 };
 use failover_core::{
-    Action, DeadTime, Dest, Duration, FenceConfig, Instant, LinkId, Machine, NodeId, Primary,
-    PrimaryConfig, Removal, Role, Secondary, SecondaryConfig, Server, Stage, StageOutcome, Timing,
-    Witness, WitnessConfig, WitnessPolicy,
+    standby::Accepted, Action, DeadTime, Dest, Duration, FenceConfig, Instant, LinkId, Machine,
+    NodeId, Primary, PrimaryConfig, Removal, Role, Secondary, SecondaryConfig, Server, Stage,
+    StageOutcome, Timing, Witness, WitnessConfig, WitnessPolicy,
 };
 use rand::Rng;
 use rand_pcg::Pcg64Mcg;
@@ -191,6 +191,15 @@ pub struct RunStats {
     /// Schedules whose only fault, one forged frame, was checked to have
     /// left no trace (invariant 6).
     pub forgeries_checked: u64,
+    /// Operator requests (handover, reclaim) the primary accepted and
+    /// refused.
+    pub operator_accepted: u64,
+    pub operator_refused: u64,
+    /// Runs that ended with the secondary serving and the primary standing
+    /// by (manual failback, or a handover not reclaimed).
+    pub ended_standing_by: u64,
+    /// Planned switchovers checked to complete in time (invariant 8).
+    pub handovers_checked: u64,
 }
 
 impl RunStats {
@@ -205,6 +214,10 @@ impl RunStats {
         self.frames += other.frames;
         self.rollovers += other.rollovers;
         self.forgeries_checked += other.forgeries_checked;
+        self.operator_accepted += other.operator_accepted;
+        self.operator_refused += other.operator_refused;
+        self.ended_standing_by += other.ended_standing_by;
+        self.handovers_checked += other.handovers_checked;
     }
 }
 
@@ -232,6 +245,14 @@ pub struct World {
     verbose: bool,
     /// When the schedule's forged frame (if any) was sent.
     forged_at: Option<Instant>,
+    /// The last instant the primary's machine was handing the service over
+    /// on the operator's request (its frames asked the secondary to serve).
+    operator_handover_at: Option<Instant>,
+    /// Invariant 8's deadline: a planned switchover with everything healthy
+    /// puts the addresses on the secondary by then.
+    handover_deadline: Option<Instant>,
+    /// When the last fault other than an operator's command struck.
+    last_fault_at: Option<Instant>,
     /// Every action of every node, when recording (scenario tests).
     pub log: Option<Vec<(Instant, NodeIx, Action)>>,
 }
@@ -277,6 +298,9 @@ impl World {
             verbose,
             log: None,
             forged_at: None,
+            operator_handover_at: None,
+            handover_deadline: None,
+            last_fault_at: None,
             sched,
         };
         world.boot(NodeIx::Primary);
@@ -307,6 +331,19 @@ impl World {
     }
 
     /// Whether node `ix` has the service addresses on its interfaces now.
+    /// The primary's machine, while it runs.
+    pub fn primary(&self) -> Option<&Primary> {
+        match self.nodes[NodeIx::Primary as usize].machine.as_ref() {
+            Some(AnyMachine::Primary(m)) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// The simulated time.
+    pub fn now(&self) -> Instant {
+        self.now
+    }
+
     pub fn has_addresses(&self, ix: NodeIx) -> bool {
         self.nodes[ix as usize].has_addresses
     }
@@ -354,6 +391,7 @@ impl World {
                     c.isolation_fence = Some(isolation_fence(s));
                 }
                 c.keys = self.keys();
+                c.failback = s.failback;
                 let m = Primary::try_new(c, now).expect("primary configuration");
                 AnyMachine::Primary(Box::new(m.starting_after_seq(s.start_seq)))
             }
@@ -461,6 +499,13 @@ impl World {
             }
             if next > self.now {
                 self.now = next;
+            }
+            if self.handover_deadline.is_some_and(|t| self.now >= t) {
+                self.handover_deadline = None;
+                self.stats.handovers_checked += 1;
+                if !self.nodes[NodeIx::Secondary as usize].has_addresses {
+                    return Err(self.violation("(8) a planned switchover with everything healthy did not put the addresses on the secondary in time"));
+                }
             }
             // Liveness deadline passed?
             if let Some(deadline) = self.liveness {
@@ -595,6 +640,10 @@ impl World {
         if !matches!(fault, Fault::Kill(NodeIx::Primary)) {
             self.liveness = None;
         }
+        self.handover_deadline = None;
+        if !matches!(fault, Fault::Handover | Fault::Reclaim) {
+            self.last_fault_at = Some(self.now);
+        }
         match fault {
             Fault::Port { node, link, up } => {
                 self.net.up[link][node as usize] = up;
@@ -703,6 +752,7 @@ impl World {
                 }
             }
             Fault::ForgeOne(f) => self.forge_one(f),
+            Fault::Handover | Fault::Reclaim => self.operator(fault),
             Fault::Replay { count } => {
                 for _ in 0..count {
                     if self.captured.is_empty() {
@@ -729,6 +779,91 @@ impl World {
     }
 
     /// One unkeyed forged heartbeat, delivered now.
+    /// The operator's command reaches the primary's daemon, if it runs (a
+    /// frozen one answers nothing: the command times out).
+    fn operator(&mut self, fault: Fault) {
+        let now = self.now;
+        let n = &mut self.nodes[NodeIx::Primary as usize];
+        if n.power != Power::Up {
+            return;
+        }
+        let Some(AnyMachine::Primary(m)) = n.machine.as_mut() else {
+            return;
+        };
+        let was_holding = m.holds_addresses();
+        let answer = if fault == Fault::Handover {
+            m.request_handover(now)
+        } else {
+            m.request_reclaim(now)
+        };
+        match answer {
+            Ok(_) => self.stats.operator_accepted += 1,
+            Err(_) => self.stats.operator_refused += 1,
+        }
+        self.note(|| format!("operator {fault:?}: {answer:?}"));
+        if fault == Fault::Handover && was_holding && answer == Ok(Accepted::Started) {
+            self.arm_handover_check();
+        }
+    }
+
+    /// (8) The operator's handover was accepted from a holding primary with
+    /// everything healthy: the secondary must hold the addresses within the
+    /// handover frames it needs, a witness round trip (when it asks one),
+    /// its Test and PreAcq scripts, and the delays.
+    fn arm_handover_check(&mut self) {
+        let s = &self.sched;
+        let p = &self.nodes[NodeIx::Primary as usize];
+        let sec = &self.nodes[NodeIx::Secondary as usize];
+        let removals_work = s.removal_failure_chance == 0.0 || self.now >= s.removal_failures_until;
+        let healthy = self.net.all_up()
+            && self.net.max_loss() == 0.0
+            && s.veto_chance == 0.0
+            && s.hang_chance == 0.0
+            && removals_work
+            && p.reachable
+            && sec.reachable
+            && sec.power == Power::Up
+            && (!s.witness_present || self.nodes[NodeIx::Witness as usize].power == Power::Up)
+            && (s.policy != WitnessPolicy::Required || s.witness_present);
+        let monitoring = matches!(
+            sec.machine.as_ref(),
+            Some(AnyMachine::Secondary(m)) if m.phase() == failover_core::secondary::Phase::Monitoring
+        );
+        // A primary that rolls its epoch over mid-handover is, to an
+        // unkeyed secondary, a restarted primary that has asked for nothing
+        // yet: the takeover is cancelled and the primary serves on (safe,
+        // and once in 2^32 frames). The schedules that start near the end
+        // of the seq space are left out.
+        // Calm for a while, too: a carrier blip or a repair moments ago
+        // may still be settling (a secondary just back says it cannot
+        // serve yet, and the handover rightly fails).
+        let settle = s.interval.saturating_mul(5);
+        let calm = self
+            .last_fault_at
+            .is_none_or(|t| self.now.saturating_since(t) >= settle);
+        if !healthy || !monitoring || !calm || s.start_seq != 0 {
+            return;
+        }
+        let frames = if s.authenticated {
+            1
+        } else {
+            u64::from(failover_core::reach::HANDOVER_FRAMES_UNKEYED)
+        };
+        // The handover frames, the removal's report before the first of
+        // them, and a witness request with one retry.
+        let bound = s.interval.saturating_mul(frames + 4)
+            + s.script_max.saturating_mul(2)
+            + s.delay_max.saturating_mul(6);
+        self.handover_deadline = Some(self.now + bound);
+    }
+
+    /// Whether the primary has been handing the service over on the
+    /// operator's request within `window`.
+    fn operator_handover_within(&self, window: Duration) -> bool {
+        self.operator_handover_at
+            .is_some_and(|t| self.now.saturating_since(t) < window)
+    }
+
     fn forge_one(&mut self, f: Forgery) {
         let real = |ix: Option<NodeIx>| ix.map_or(0, |ix| self.nodes[ix as usize].epoch);
         let epoch = match f.epoch {
@@ -894,6 +1029,11 @@ impl World {
     fn drain(&mut self, ix: NodeIx, buf: &mut [u8; MAX_FRAME_LEN]) -> Result<(), Violation> {
         if self.nodes[ix as usize].power != Power::Up {
             return Ok(());
+        }
+        if let Some(AnyMachine::Primary(m)) = self.nodes[ix as usize].machine.as_ref() {
+            if m.standby().handover_until().is_some() {
+                self.operator_handover_at = Some(self.now);
+            }
         }
         // Bounded: a machine's queues are finite.
         for _ in 0..1000 {
@@ -1106,8 +1246,8 @@ impl World {
         let p_up = self.nodes[P as usize].power == Power::Up;
         if p_up && self.hears(S, P) {
             let settle = self.sched.interval.saturating_mul(5);
-            let handover =
-                !self.nodes[P as usize].has_addresses && self.unreachable_within(P, settle);
+            let handover = !self.nodes[P as usize].has_addresses
+                && (self.unreachable_within(P, settle) || self.operator_handover_within(settle));
             if !handover {
                 return Err(self.violation(
                     "(3) the secondary started a takeover while it was hearing the primary",
@@ -1150,7 +1290,8 @@ impl World {
     }
 
     /// (4) Once every fault is repaired, the addresses end on the primary
-    /// alone.
+    /// alone, or, where the primary stands by (manual failback, or a
+    /// handover the operator did not undo), on the secondary alone.
     fn final_check(&mut self) -> Result<(), Violation> {
         self.check_forgery_forgotten()?;
         // Repair everything still broken at faults_until is the schedule's
@@ -1164,6 +1305,16 @@ impl World {
             && self.net.all_up()
             && self.net.max_loss() == 0.0
         {
+            let standing_by = match p.machine.as_ref() {
+                Some(AnyMachine::Primary(m)) => {
+                    m.ask(self.now) == failover_core::standby::Ask::StandBy
+                }
+                _ => false,
+            };
+            if standing_by && s.has_addresses && !p.has_addresses {
+                self.stats.ended_standing_by += 1;
+                return Ok(());
+            }
             if s.has_addresses {
                 return Err(self.violation(
                     "(4) after every fault was repaired, the secondary still holds the addresses",

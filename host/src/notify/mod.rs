@@ -55,6 +55,10 @@
 //! | ActionsLost | crit | yes | the daemon dropped decisions unperformed: addresses may be wrong |
 //! | RemovalFailed | crit | yes | the addresses may still be here: the peer waits, the removal is retried |
 //! | RemovalRecovered | notice | yes | closes it: the handshake goes on |
+//! | HandoverStarted | notice | yes | the operator's switchover: the primary let go first |
+//! | HandoverFailed | err | yes | the secondary did not take it: the primary serves again |
+//! | StandingBy | notice | yes | the secondary serves; `heartbeatd --reclaim` takes it back |
+//! | StandbyEnded | crit | yes | the secondary stopped serving while the primary stood by |
 //!
 //! Script output, skipped scripts and mail delivery go to the same log (see
 //! [`crate::scripts`]).
@@ -457,7 +461,11 @@ pub(crate) mod tests {
             Event::Unreachable,
             Event::Reachable,
             Event::HandedOver,
-            Event::PrimaryHandedOver,
+            Event::PrimaryHandedOver { planned: false },
+            Event::HandoverStarted,
+            Event::HandoverFailed,
+            Event::StandingBy,
+            Event::StandbyEnded,
             Event::RemovalFailed,
             Event::RemovalRecovered,
             Event::IntervalRefused {
@@ -500,7 +508,7 @@ pub(crate) mod tests {
             }
             rows += 1;
         }
-        assert_eq!(rows, 26);
+        assert_eq!(rows, 30);
     }
 
     #[test]
@@ -514,7 +522,8 @@ pub(crate) mod tests {
     #[test]
     fn every_event_reads_well_for_every_role() {
         for role in [Role::Primary, Role::Secondary, Role::Witness] {
-            for e in all_events() {
+            let planned = Event::PrimaryHandedOver { planned: true };
+            for e in all_events().into_iter().chain([planned]) {
                 let ctx = context(role);
                 let n = describe(&e, &ctx);
                 assert!(!n.summary.is_empty() && !n.happened.is_empty() && !n.did.is_empty());

@@ -49,7 +49,14 @@ pub fn policy(event: &Event, role: Role) -> (Level, bool) {
         Event::Unreachable => (Level::Crit, true),
         Event::Reachable => (Level::Notice, true),
         Event::HandedOver => (Level::Crit, true),
-        Event::PrimaryHandedOver => (Level::Crit, true),
+        // A switchover the operator asked for is news, not an alarm.
+        Event::PrimaryHandedOver { planned } => {
+            (if *planned { Level::Notice } else { Level::Crit }, true)
+        }
+        Event::HandoverStarted => (Level::Notice, true),
+        Event::HandoverFailed => (Level::Err, true),
+        Event::StandingBy => (Level::Notice, true),
+        Event::StandbyEnded => (Level::Crit, true),
         // The handshake waits on it: the peer does not add the addresses.
         Event::RemovalFailed => (Level::Crit, true),
         Event::RemovalRecovered => (Level::Notice, true),
@@ -259,9 +266,10 @@ pub fn describe(event: &Event, ctx: &NotifyContext) -> Notice {
         Event::TookOver if ctx.reason.as_deref() == Some(HANDED_OVER) => (
             format!("took over {addrs}: {peer} handed them over"),
             format!(
-                "{peer} (primary) said clients cannot reach it (a service interface without \
-                 carrier, or its probe unanswered) and released the addresses; {host} has taken \
-                 them over: {addrs_long}."
+                "{peer} (primary) released the addresses and asked {host} to serve them: \
+                 clients could not reach it (a service interface without carrier, or its probe \
+                 unanswered), or its operator asked for a switchover (heartbeatd --handover). \
+                 {host} has taken them over: {addrs_long}."
             ),
             format!(
                 "Ran the Test and PreAcq scripts, added the addresses, announced them \
@@ -269,10 +277,14 @@ pub fn describe(event: &Event, ctx: &NotifyContext) -> Notice {
                  served by {host}."
             ),
             vec![
-                format!("The service network of {peer}: cable, switch port, `ip link`."),
+                format!(
+                    "Unless it was a planned switchover: the service network of {peer} (cable, \
+                     switch port, `ip link`)."
+                ),
                 format!(
                     "Nothing else is needed for failback: once {peer} can be reached again (and \
-                     has been for the settling time), it reclaims the addresses and {daemon} \
+                     has been for the settling time), or when its operator runs `heartbeatd \
+                     --reclaim` after a switchover, it reclaims the addresses and {daemon} \
                      gives them back."
                 ),
             ],
@@ -611,7 +623,73 @@ pub fn describe(event: &Event, ctx: &NotifyContext) -> Notice {
                 "The service interface of {host}: cable, switch port, `ip link`."
             )],
         ),
-        Event::PrimaryHandedOver => (
+        Event::PrimaryHandedOver { planned: true } => (
+            format!("{peer} handed {addrs} over: a planned switchover"),
+            format!(
+                "The operator of {peer} (primary) asked for a switchover (heartbeatd \
+                 --handover); {peer} has released the addresses."
+            ),
+            format!(
+                "{host} takes them over now, with the usual sequence (Test, PreAcq, add and \
+                 announce, PostAcq); {peer} stands by until its operator runs heartbeatd \
+                 --reclaim (or until {host} no longer serves)."
+            ),
+            vec!["Nothing: this is what the operator asked for.".to_owned()],
+        ),
+        Event::HandoverStarted => (
+            format!("handing {addrs} to {peer}: a planned switchover"),
+            format!("The operator asked {host} (primary) to hand the service over (--handover)."),
+            format!(
+                "Removed the addresses here first; {peer} acquires them when it hears that \
+                 (zero overlap). {host} then stands by, beating as before, until \
+                 `heartbeatd --reclaim`. If {peer} does not take them (a script refuses, it \
+                 cannot be reached), {host} serves again."
+            ),
+            vec![format!(
+                "`heartbeatd --status` on {host}: \"standing by\" once {peer} serves."
+            )],
+        ),
+        Event::HandoverFailed => (
+            format!("the switchover of {addrs} to {peer} failed: {host} serves again"),
+            format!(
+                "{host} handed the service over on its operator's request, but {peer} did not \
+                 take the addresses: it said it cannot serve (its Test or PreAcq script \
+                 refused, its service network is out, the witness it needs is not heard), or \
+                 it did not take them in time."
+            ),
+            "Stopped standing by and takes the addresses back through the reclaim handshake."
+                .to_owned(),
+            vec![
+                format!("The secondary's log on {peer} (`journalctl -t failoverd`): why it did not take over."),
+                "Then try the switchover again.".to_owned(),
+            ],
+        ),
+        Event::StandingBy => (
+            format!("{peer} serves {addrs}; {host} stands by"),
+            format!(
+                "{peer} holds the service addresses and {host} (primary) does not ask for them \
+                 back: failback is manual (FAILOVER_FAILBACK=manual), or the operator handed \
+                 the service over."
+            ),
+            format!(
+                "Stands by, beating as before; it takes the addresses if {peer} stops serving \
+                 them."
+            ),
+            vec![format!(
+                "When it suits the clients: `heartbeatd --reclaim` on {host} takes the service \
+                 back (the secondary releases first, then {host} adds the addresses)."
+            )],
+        ),
+        Event::StandbyEnded => (
+            format!("{host} serves {addrs} again: {peer} stopped serving them"),
+            format!(
+                "{host} (primary) stood by on its operator's request, and {peer} no longer \
+                 serves the addresses: it released them, a script refused, or it is silent."
+            ),
+            format!("Took the addresses back (after {peer}'s release, or its dead time)."),
+            vec![format!("The secondary on {peer}: its log, whether failoverd runs.")],
+        ),
+        Event::PrimaryHandedOver { planned: false } => (
             format!("{peer} handed {addrs} over: it cannot be reached"),
             format!(
                 "{peer} (primary) says clients cannot reach it (a service interface without \
