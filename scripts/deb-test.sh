@@ -592,7 +592,6 @@ serving_ms=$(($(date +%s%3N) - pair_t0))
 wait_for 15 "failoverd --status --json: the secondary monitors an alive primary, $SERVICE_ADDRESS not held" \
     secondary_monitoring
 beat_rates
-dead_time_ms="$(jq -r '.peer.dead_time_ms | floor' "$WORK/failoverd.json")"
 # The metrics files are rewritten every 5 s: the first may predate the pair.
 wait_for 15 "$PRIMARY_PROM: role primary, phase holding, $SERVICE_ADDRESS held, the peer up" \
     metrics_say "$PRIMARY_PROM" primary holding 1 1
@@ -602,6 +601,8 @@ wait_for 15 "$SECONDARY_PROM: role secondary, phase monitoring, $SERVICE_ADDRESS
 # A planned switchover, as `systemctl stop heartbeatd` does it (the unit's
 # KillSignal=SIGTERM): heartbeatd removes the address and exits 0; the
 # secondary takes over after its dead time.
+secondary_monitoring || pair_die "failoverd --status --json: the secondary no longer monitors an alive primary"
+dead_time_ms="$(jq -r '.peer.dead_time_ms | floor' "$WORK/failoverd.json")"
 term_ms=$(date +%s%3N)
 stop_daemon "$HB_PID" 10
 ! on_pub0 "$NSP" || pair_die "heartbeatd exited but left $SERVICE_ADDRESS on the primary's pub0"
@@ -622,7 +623,7 @@ ip netns del "$NSP"
 ip netns del "$NSS"
 rm -r "/etc/netns/$NSP" "/etc/netns/$NSS"
 if [[ $ETC_NETNS_MADE -eq 1 ]]; then rmdir /etc/netns && ETC_NETNS_MADE=0; fi
-pair_summary="$(printf 'package: pair from the units'"'"' ExecStart lines (%d ms beats, %s accepted): serving after %d ms, takeover %d ms after heartbeatd'"'"'s SIGTERM (dead time %d ms), both exited 0 and left nothing in /run; %ds' \
+pair_summary="$(printf 'package: pair from the units'"'"' ExecStart lines (%d ms beats, %s accepted): serving after %d ms, takeover %d ms after heartbeatd'"'"'s SIGTERM (its dead time then %d ms), both exited 0 and left nothing in /run; %ds' \
     "$PAIR_INTERVAL_MS" "$RATES" "$serving_ms" "$takeover_ms" "$dead_time_ms" "$((SECONDS - pair_started))")"
 say "the installed pair: OK"
 
