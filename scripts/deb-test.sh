@@ -586,10 +586,10 @@ start_unit "$NSP" heartbeatd.service
 HB_PID=$STARTED_PID
 start_unit "$NSS" failoverd.service
 FO_PID=$STARTED_PID
-wait_for 15 "heartbeatd --status --json: the primary holds $SERVICE_ADDRESS on pub0 (and ip addr shows it), the secondary is alive" \
+wait_for 15 "heartbeatd --status --json: the primary holds $SERVICE_ADDRESS on pub0 (and ip addr shows it), the secondary is alive, mail is off" \
     primary_serving
 serving_ms=$(($(date +%s%3N) - pair_t0))
-wait_for 15 "failoverd --status --json: the secondary monitors an alive primary, $SERVICE_ADDRESS not held" \
+wait_for 15 "failoverd --status --json: the secondary monitors an alive primary, $SERVICE_ADDRESS not held, mail is off" \
     secondary_monitoring
 beat_rates
 # The metrics files are rewritten every 5 s: the first may predate the pair.
