@@ -379,8 +379,17 @@ unit_command() {
 # as_unit NS COMMAND...: becomes COMMAND... in NS, as systemd starts a
 # service (see UNIT_PATH): it execs, so run it in a subshell or in the
 # background. env and ip netns exec exec too, so a background as_unit's $!
-# is COMMAND's own pid (checked in start_unit).
+# is COMMAND's own pid (checked in start_unit). Like systemd, it passes
+# only stdin, stdout and stderr: a daemon must not hold this script's
+# descriptors, such as the lock files' (fd 9 here, and flock(1)'s when
+# test.sh or a person runs this under flock), which would keep them locked
+# for as long as it runs.
 as_unit() {
+    local fd n
+    for fd in /proc/"$BASHPID"/fd/*; do
+        n="${fd##*/}"
+        if ((n > 2)) && [[ -e "$fd" ]]; then exec {n}>&-; fi
+    done
     cd / && exec env -i PATH="$UNIT_PATH" ip netns exec "$@" </dev/null
 }
 
@@ -546,7 +555,7 @@ accepted() {
 # it: RATES becomes the heartbeats a second each accepted over a second,
 # which must be at least 10 (at 100 ms on two links, 20; at the default
 # 1000 ms, 2). The dead time would not tell: at 100 ms it adapts and was
-# seen anywhere from 850 to 2550 ms at start, near the default's 3000.
+# seen anywhere from 450 to 2550 ms here, near the default's 3000.
 beat_rates() {
     local p1 pt1 s1 st1 hb fo
     accepted "$NSP" heartbeatd
