@@ -18,9 +18,12 @@
 #      builds the no_std core and the whole workspace (cargo check
 #      --all-targets); step 2 built both boards with it too
 #   6. the Debian package (scripts/deb-test.sh, root only): cargo deb,
-#      lintian, dpkg -i on this machine, its files, modes and units checked,
-#      the installed daemons run (-n in a network namespace), dpkg -r and
-#      dpkg -P, and nothing of it left
+#      lintian, apt-get install on this machine, its files, modes and units
+#      checked, the installed daemons run (-n in a network namespace, then
+#      the pair started by the units' own ExecStartPre=/ExecStart= lines in
+#      two namespaces with only /etc/default/failover edited: serving,
+#      failover, clean stops), apt-get remove and purge, and nothing of it
+#      left
 #
 # The summary names both toolchains and the firmware's footprints.
 #
@@ -292,7 +295,7 @@ debian_package() {
     while IFS= read -r line; do FACTS+=("$line"); done < <(grep -E '^package: ' "$log")
     pass
 }
-begin "Debian package (scripts/deb-test.sh: cargo deb, lintian, dpkg -i, checks, dpkg -r, dpkg -P)"
+begin "Debian package (scripts/deb-test.sh: cargo deb, lintian, apt-get install, checks, the pair as the units start it, apt-get remove, purge)"
 debian_package
 
 # The QEMU witness's peak stack, as the lab measured it under its traffic
