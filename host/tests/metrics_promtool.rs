@@ -108,6 +108,7 @@ fn snapshot() -> Snapshot {
             ago: Duration::from_secs(60),
         }),
         mail_spool_depth: Some(2),
+        operator: None,
     }
 }
 

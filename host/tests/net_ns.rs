@@ -961,6 +961,7 @@ fn run_daemon_loop<N: Node>(
             daemon: DaemonSettings::Heartbeatd {
                 targets: Vec::new(),
                 peer: None,
+                failback: Default::default(),
             },
         },
     };

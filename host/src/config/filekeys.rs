@@ -45,7 +45,7 @@ const fn key(key: &'static str, flag: &'static str, reader: Reader) -> OptionKey
 }
 
 /// Every key that stands for an option.
-pub const OPTION_KEYS: [OptionKey; 18] = [
+pub const OPTION_KEYS: [OptionKey; 19] = [
     key("FAILOVER_PORT", "--port", Reader::Both),
     key("FAILOVER_SYSLOG_FACILITY", "--syslog", Reader::Both),
     key("FAILOVER_INTERVAL", "--interval", Reader::Both),
@@ -72,6 +72,7 @@ pub const OPTION_KEYS: [OptionKey; 18] = [
     ),
     key("FAILOVER_MESSAGE", "--message", Reader::Heartbeatd),
     key("FAILOVER_SERVICES", "--service", Reader::Heartbeatd),
+    key("FAILOVER_FAILBACK", "--failback", Reader::Heartbeatd),
 ];
 
 /// The key that stands for `flag`, if any.
@@ -176,6 +177,7 @@ pub fn fill_heartbeatd(a: &mut HeartbeatdArgs, file: &HostConfig) -> Origins {
     let mut o = Origins::default();
     fill_common(&mut a.common, file, &mut o);
     take(file, &mut o, "--message", &mut a.message, str::to_owned);
+    take(file, &mut o, "--failback", &mut a.failback, str::to_owned);
     let mut services = (!a.service.is_empty()).then(|| std::mem::take(&mut a.service));
     take(file, &mut o, "--service", &mut services, |v| {
         v.split_whitespace().map(str::to_owned).collect()

@@ -12,6 +12,7 @@ pub mod epoch;
 pub mod faults;
 pub mod metrics;
 pub mod node;
+pub mod operator;
 pub mod pidfile;
 pub mod ports;
 pub mod reload;

@@ -6,8 +6,12 @@
 //! the primary (`heartbeatd`) and the secondary (`failoverd`), so one loop
 //! drives both.
 
+use failover_core::standby::{Accepted, Ask, Refusal};
 use failover_core::{primary, secondary};
-use failover_core::{Instant, Primary, Secondary, Server};
+use failover_core::{Failback, Instant, Primary, Secondary, Server};
+
+use super::status::snapshot::OperatorView;
+use crate::config::cli::OperatorCommand;
 
 /// A core server machine the daemon loop can drive.
 pub trait Node: Server {
@@ -17,7 +21,19 @@ pub trait Node: Server {
     /// The phase as a stable key (lowercase, underscores), for programs:
     /// the core's [`Server::phase_name`] is for the log, in words that may
     /// be reworded. Documented in `docs/operations.md`.
-    fn phase_key(&self) -> &'static str;
+    fn phase_key(&self, now: Instant) -> &'static str;
+
+    /// The operator's commands and the failback policy as they stand, for
+    /// `--status` (the primary's; `None` on the secondary).
+    fn operator_view(&self, now: Instant) -> Option<OperatorView>;
+
+    /// Carries out an operator's command (`heartbeatd --handover` or
+    /// `--reclaim`). `None`: this daemon takes no such command.
+    fn operator(
+        &mut self,
+        now: Instant,
+        command: OperatorCommand,
+    ) -> Option<Result<Accepted, Refusal>>;
 }
 
 fn until(now: Instant, t: Instant) -> String {
@@ -65,7 +81,7 @@ impl Node for Secondary {
         }
     }
 
-    fn phase_key(&self) -> &'static str {
+    fn phase_key(&self, _now: Instant) -> &'static str {
         match self.phase() {
             secondary::Phase::Monitoring => "monitoring",
             secondary::Phase::HoldDown { .. } => "hold_down",
@@ -76,6 +92,28 @@ impl Node for Secondary {
             secondary::Phase::Vetoed { .. } => "vetoed",
             secondary::Phase::Stopped => "stopped",
         }
+    }
+
+    fn operator_view(&self, _now: Instant) -> Option<OperatorView> {
+        None
+    }
+
+    fn operator(
+        &mut self,
+        _now: Instant,
+        _command: OperatorCommand,
+    ) -> Option<Result<Accepted, Refusal>> {
+        None
+    }
+}
+
+/// What a primary that does not hold the addresses asks for, as a stable
+/// key for programs.
+fn ask_key(ask: Ask) -> &'static str {
+    match ask {
+        Ask::Back => "back",
+        Ask::StandBy => "standby",
+        Ask::HandOver => "handover",
     }
 }
 
@@ -90,6 +128,24 @@ impl Node for Primary {
                  (a service interface without carrier, or back for less than the settling time)"
                     .into()
             }
+            primary::Phase::Reclaiming { .. } if self.ask(now) == Ask::HandOver => {
+                "handing the service to the secondary (the operator's switchover): waiting \
+                 until it serves"
+                    .into()
+            }
+            primary::Phase::Reclaiming { .. } if self.ask(now) == Ask::StandBy => format!(
+                "standing by ({}): {}; heartbeatd --reclaim takes the service back",
+                if self.standby().ordered() {
+                    "after the operator's switchover"
+                } else {
+                    "failback is manual"
+                },
+                if self.secondary_holds() {
+                    "the secondary serves"
+                } else {
+                    "taking the addresses once the secondary confirms it does not hold them"
+                }
+            ),
             primary::Phase::Reclaiming { .. } => format!(
                 "reclaiming the service addresses: waiting until the secondary {}",
                 if self.secondary_holds() {
@@ -103,12 +159,41 @@ impl Node for Primary {
         }
     }
 
-    fn phase_key(&self) -> &'static str {
+    fn phase_key(&self, now: Instant) -> &'static str {
         match self.phase() {
             primary::Phase::Unmanaged => "beating",
-            primary::Phase::Reclaiming { .. } => "reclaiming",
+            primary::Phase::Reclaiming { .. } => match self.ask(now) {
+                Ask::Back => "reclaiming",
+                Ask::StandBy => "standing_by",
+                Ask::HandOver => "handing_over",
+            },
             primary::Phase::Holding => "holding",
             primary::Phase::Stopped => "stopped",
         }
+    }
+
+    fn operator_view(&self, now: Instant) -> Option<OperatorView> {
+        let managed = !matches!(self.phase(), primary::Phase::Unmanaged);
+        managed.then(|| OperatorView {
+            failback: match self.standby().failback() {
+                Failback::Auto => "auto",
+                Failback::Manual => "manual",
+            },
+            standby_ordered: self.standby().ordered(),
+            asks: matches!(self.phase(), primary::Phase::Reclaiming { .. })
+                .then(|| ask_key(self.ask(now))),
+            secondary_holds: self.secondary_holds(),
+        })
+    }
+
+    fn operator(
+        &mut self,
+        now: Instant,
+        command: OperatorCommand,
+    ) -> Option<Result<Accepted, Refusal>> {
+        Some(match command {
+            OperatorCommand::Handover => self.request_handover(now),
+            OperatorCommand::Reclaim => self.request_reclaim(now),
+        })
     }
 }

@@ -6,7 +6,7 @@ use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
 use failover_core::wire::Keyring;
-use failover_core::{DeadTime, Duration};
+use failover_core::{DeadTime, Duration, Failback};
 
 use crate::config::cli::{Facility, ServiceAddress, StartupError};
 use crate::config::options::{CommonOptions, FailoverdOptions, HeartbeatdOptions, WitnessMode};
@@ -68,6 +68,8 @@ pub enum DaemonSettings {
         /// `--peer`: the core's secondary and the channels' kernel filter
         /// are set from it at start.
         peer: Option<Ipv4Addr>,
+        /// `--failback`: the core's policy is set at start.
+        failback: Failback,
     },
 }
 
@@ -111,6 +113,7 @@ impl RestartSettings {
             DaemonSettings::Heartbeatd {
                 targets: o.targets.clone(),
                 peer: o.peer,
+                failback: o.failback,
             },
         )
     }

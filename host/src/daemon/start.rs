@@ -15,6 +15,7 @@ use super::clock::BootClock;
 use super::faults::Faults;
 use super::metrics;
 use super::node::Node;
+use super::operator;
 use super::pidfile::PidFile;
 use super::ports::{LinkSpec, Ports};
 use super::reload::{Reload, Reloader, RestartSettings};
@@ -219,6 +220,15 @@ fn first_step<T: HasCommon + HasWarnings>(
             }
             Err(answer.exit_code())
         }
+        Ok(Invocation::Operator(request)) => {
+            let outcome = operator::ask(program, &request);
+            if outcome.code == 0 {
+                println!("{}: {}", program.name(), outcome.message);
+            } else {
+                eprintln!("{}: {}", program.name(), outcome.message);
+            }
+            Err(outcome.code)
+        }
         Ok(Invocation::Run(r)) => {
             for w in &r.options.common().warnings {
                 eprintln!("{}: warning: {w}", program.name());
@@ -413,14 +423,16 @@ fn start<N: Node>(
             Err(e) => return fail(program, &format!("cannot open the --probe channel: {e}")),
         }
     };
-    // Before the pid file exists: a --status query (SIGUSR1) must never
-    // find a daemon that would die of it.
+    // Before the pid file exists: a --status query (SIGUSR1) or an
+    // operator's command (SIGUSR2) must never find a daemon that would die
+    // of it.
     let mut mask = SigSet::empty();
     for s in [
         Signal::SIGTERM,
         Signal::SIGINT,
         Signal::SIGHUP,
         Signal::SIGUSR1,
+        Signal::SIGUSR2,
     ] {
         mask.add(s);
     }

@@ -122,7 +122,8 @@ const FAILOVERD_USAGE: &str = "failoverd [-d | -n | -x] [-p port] [-L facility] 
 master_priv_addr interface:pub_addr[/mask] ...\n       failoverd --status [--json] [--pid-file PATH]\n       failoverd [-h | -v]";
 const HEARTBEATD_USAGE: &str =
     "heartbeatd [-d | -n | -x] [-p port] [-m message] [-L facility] [options] ip_addr ...\n       \
-heartbeatd --status [--json] [--pid-file PATH]\n       heartbeatd [-h | -v]";
+heartbeatd --status [--json] [--pid-file PATH]\n       \
+heartbeatd --handover | --reclaim [--wait SECONDS] [--pid-file PATH]\n       heartbeatd [-h | -v]";
 
 /// What a successfully parsed command line asks for: run (or, with `-n`,
 /// validate), or print help or the version and exit 0.
@@ -136,7 +137,53 @@ pub enum Invocation<T> {
     Version(String),
     /// `--status`: ask a running daemon for its state.
     Status(StatusRequest),
+    /// `--handover` or `--reclaim`: ask the running heartbeatd to move the
+    /// service, and wait until it has.
+    Operator(OperatorRequest),
 }
+
+/// An operator's command to the running primary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OperatorCommand {
+    /// `--handover`: a planned switchover to the secondary.
+    Handover,
+    /// `--reclaim`: take the service back.
+    Reclaim,
+}
+
+impl OperatorCommand {
+    /// The word that carries it to the daemon, and its option's name
+    /// without the dashes.
+    pub const fn word(self) -> &'static str {
+        match self {
+            OperatorCommand::Handover => "handover",
+            OperatorCommand::Reclaim => "reclaim",
+        }
+    }
+
+    /// The command a word names.
+    pub fn from_word(word: &str) -> Option<OperatorCommand> {
+        [OperatorCommand::Handover, OperatorCommand::Reclaim]
+            .into_iter()
+            .find(|c| c.word() == word)
+    }
+}
+
+/// What `--handover` or `--reclaim` asks, and of whom.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OperatorRequest {
+    /// The running heartbeatd's pid file.
+    pub pid_file: PathBuf,
+    /// What to ask.
+    pub command: OperatorCommand,
+    /// How long to wait for it to be done (`--wait`).
+    pub wait: std::time::Duration,
+}
+
+/// How long `--handover` and `--reclaim` wait by default: longer than a
+/// handover's patience at 1 s beats (20 s), with the Test and PreAcq
+/// scripts of a typical takeover.
+pub const DEFAULT_OPERATOR_WAIT_SECS: u64 = 60;
 
 /// What `--status` asks, and of whom.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -380,6 +427,18 @@ pub struct HeartbeatdArgs {
     /// The secondary's address on the private network: only that node may claim the secondary role [default: any node, with a warning].
     #[arg(long = "peer", value_name = "ADDR", display_order = 12)]
     pub peer: Option<String>,
+    /// Whether this primary takes the service back by itself when it returns while the secondary serves: auto, or manual (it stands by until heartbeatd --reclaim) [default: auto].
+    #[arg(long = "failback", value_name = "auto|manual", display_order = 15)]
+    pub failback: Option<String>,
+    /// Hand the service to the secondary (a planned switchover: the address leaves here first, then the secondary takes it) and stand by; waits until the secondary serves: 0 done, 1 failed (this server serves again), 5 refused, 3 not running, 4 cannot ask from here.
+    #[arg(long = "handover", conflicts_with_all = ["mode", "status", "reclaim"], display_order = 24)]
+    pub handover: bool,
+    /// Take the service back from the secondary (after --handover, or with --failback manual), through the zero-overlap handshake; waits until this server serves.
+    #[arg(long = "reclaim", conflicts_with_all = ["mode", "status"], display_order = 24)]
+    pub reclaim: bool,
+    /// With --handover or --reclaim: wait at most this many seconds for it to be done [default: 60].
+    #[arg(long = "wait", value_name = "SECONDS", display_order = 24)]
+    pub wait: Option<u64>,
     /// Where to send heartbeats: broadcast (or unicast) addresses, private network first.
     #[arg(value_name = "ip_addr")]
     pub targets: Vec<String>,
@@ -423,7 +482,33 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    parse_args(Program::Heartbeatd, args, |a: &HeartbeatdArgs| &a.common)
+    let program = Program::Heartbeatd;
+    let parsed = parse_args(program, args, |a: &HeartbeatdArgs| &a.common)?;
+    let Invocation::Run(a) = parsed else {
+        return Ok(parsed);
+    };
+    let command = if a.handover {
+        Some(OperatorCommand::Handover)
+    } else if a.reclaim {
+        Some(OperatorCommand::Reclaim)
+    } else {
+        None
+    };
+    match (command, a.wait) {
+        (Some(command), wait) => Ok(Invocation::Operator(OperatorRequest {
+            pid_file: pid_file_path(program, &a.common),
+            command,
+            wait: std::time::Duration::from_secs(wait.unwrap_or(DEFAULT_OPERATOR_WAIT_SECS)),
+        })),
+        (None, Some(_)) => Err(StartupError::new(
+            program,
+            vec![Problem::usage(
+                "--wait goes with --handover or --reclaim: it says how long to wait for them",
+            )],
+            Vec::new(),
+        )),
+        (None, None) => Ok(Invocation::Run(a)),
+    }
 }
 
 /// Parses `program`'s command line into `A`, whose shared options `common`

@@ -153,6 +153,41 @@ fn status_asks_for_text_or_json() {
 }
 
 #[test]
+fn handover_and_reclaim_ask_the_running_primary_and_wait() {
+    match heartbeatd(&["--handover"]) {
+        Ok(Invocation::Operator(r)) => assert_eq!(
+            r,
+            OperatorRequest {
+                pid_file: PathBuf::from("/run/heartbeatd.pid"),
+                command: OperatorCommand::Handover,
+                wait: std::time::Duration::from_secs(DEFAULT_OPERATOR_WAIT_SECS),
+            }
+        ),
+        other => panic!("{other:?}"),
+    }
+    match heartbeatd(&["--reclaim", "--wait", "5", "--pid-file", "/srv/h.pid"]) {
+        Ok(Invocation::Operator(r)) => {
+            assert_eq!(r.command, OperatorCommand::Reclaim);
+            assert_eq!(r.wait, std::time::Duration::from_secs(5));
+            assert_eq!(r.pid_file, PathBuf::from("/srv/h.pid"));
+        }
+        other => panic!("{other:?}"),
+    }
+    for bad in [
+        &["--handover", "--reclaim"][..],
+        &["--handover", "--status"],
+        &["--handover", "-n"],
+        &["--wait", "5", "192.0.2.255"],
+        &["--reclaim", "--wait", "soon"],
+    ] {
+        let e = heartbeatd(bad).expect_err("refused");
+        assert_eq!(e.exit_code(), EXIT_USAGE, "{bad:?}: {e}");
+    }
+    // failoverd takes no such command.
+    assert!(failoverd(&["--handover"]).is_err());
+}
+
+#[test]
 fn clap_errors_are_prefixed_with_the_program_and_show_usage() {
     let e = failoverd(&["--bogus"]).expect_err("unknown");
     let text = e.to_string();

@@ -4,7 +4,7 @@
 use std::net::Ipv4Addr;
 
 use failover_core::wire::MAX_MESSAGE_LEN;
-use failover_core::{PrimaryConfig, Timing};
+use failover_core::{Failback, PrimaryConfig, Timing};
 
 use super::{
     core_problems, node_id, resolve_common, resolve_keys, Collector, HeartbeatdOptions, Resolved,
@@ -124,6 +124,25 @@ impl HeartbeatdOptions {
                 ));
             }
         }
+        let failback = match args.failback.as_deref().map(str::trim) {
+            None | Some("auto") => Failback::Auto,
+            Some("manual") => Failback::Manual,
+            Some(other) => {
+                let name = c.name("--failback");
+                c.bad(
+                    "--failback",
+                    format!("{name} is {other:?}: it is auto or manual"),
+                );
+                Failback::Auto
+            }
+        };
+        if failback == Failback::Manual && services.is_empty() {
+            c.warnings.push(
+                "--failback manual has no effect without --service: this primary does not \
+                 manage the service addresses, so it never takes them back"
+                    .to_owned(),
+            );
+        }
         resolve_keys(&mut common, &mut c);
         if peer.is_none() && common.key_file.is_none() {
             // With a key only key holders can claim anything.
@@ -139,6 +158,7 @@ impl HeartbeatdOptions {
             services,
             message,
             peer,
+            failback,
         };
         // An empty target list is reported above; the core's link count
         // check covers too many.
@@ -170,6 +190,7 @@ impl HeartbeatdOptions {
             .witness
             .map(|_| Timing::recommended(interval).isolation_fence);
         c.keys = self.common.keys.clone();
+        c.failback = self.failback;
         // Checked against MAX_MESSAGE_LEN when resolving; a longer one is
         // cut rather than dropped.
         let bytes = self.message.as_bytes();

@@ -28,7 +28,7 @@ use std::path::PathBuf;
 
 use failover_core::config::ConfigError;
 use failover_core::wire::Keyring;
-use failover_core::{AdaptiveDeadTime, DeadTime, Duration, NodeId, MAX_LINKS};
+use failover_core::{AdaptiveDeadTime, DeadTime, Duration, Failback, NodeId, MAX_LINKS};
 
 use crate::config::cli::{
     parse_digits, parse_failoverd_args, parse_heartbeatd_args, parse_ipv4, parse_port,
@@ -200,6 +200,8 @@ pub struct HeartbeatdOptions {
     /// `FAILOVER_SECONDARY_IP`): its node id is the only one listened to in
     /// the secondary role. `None`: any node may claim it (warned about).
     pub peer: Option<Ipv4Addr>,
+    /// `--failback` (`FAILOVER_FAILBACK`).
+    pub failback: Failback,
 }
 
 /// Reads `failoverd`'s command line (with the program name first) and its
@@ -230,6 +232,7 @@ where
         Invocation::Help(t) => Invocation::Help(t),
         Invocation::Version(t) => Invocation::Version(t),
         Invocation::Status(p) => Invocation::Status(p),
+        Invocation::Operator(r) => Invocation::Operator(r),
     })
 }
 
@@ -260,6 +263,7 @@ where
         Invocation::Help(t) => Invocation::Help(t),
         Invocation::Version(t) => Invocation::Version(t),
         Invocation::Status(p) => Invocation::Status(p),
+        Invocation::Operator(r) => Invocation::Operator(r),
     })
 }
 
@@ -270,6 +274,7 @@ fn into_result<T: HasWarnings>(i: Invocation<Resolved<T>>) -> Result<Invocation<
         Invocation::Help(t) => Invocation::Help(t),
         Invocation::Version(t) => Invocation::Version(t),
         Invocation::Status(p) => Invocation::Status(p),
+        Invocation::Operator(r) => Invocation::Operator(r),
     })
 }
 

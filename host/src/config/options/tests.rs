@@ -1324,3 +1324,25 @@ fn file_options_a_reload_cannot_apply_are_restart_settings() {
     // Applied by a reload, so not a restart setting.
     assert_eq!(settings("FAILOVER_SCRIPT_TIMEOUT=60\n"), before);
 }
+
+#[test]
+fn failback_is_auto_by_default_manual_on_request_and_checked() {
+    use failover_core::Failback;
+    let base = ["--service", "eth0:192.0.2.10", "198.51.100.255"];
+    assert_eq!(heartbeatd(&base, &no_file()).failback, Failback::Auto);
+    let manual = [&base[..], &["--failback", "manual"]].concat();
+    let o = heartbeatd(&manual, &no_file());
+    assert_eq!(o.failback, Failback::Manual);
+    assert_eq!(o.primary_config(ip("198.51.100.1"), 1).failback, Failback::Manual);
+    let from_file = heartbeatd(&base, &file("FAILOVER_FAILBACK=manual\n"));
+    assert_eq!(from_file.failback, Failback::Manual);
+
+    let bad = [&base[..], &["--failback", "sometimes"]].concat();
+    assert_eq!(h_one(&bad), "--failback is \"sometimes\": it is auto or manual");
+    let e = h_err(&base, &file("FAILOVER_FAILBACK=never\n"));
+    assert_eq!(
+        e.messages(),
+        ["FAILOVER_FAILBACK at /etc/default/failover:1 is \"never\": it is auto or manual"]
+    );
+    assert_eq!(e.exit_code(), EXIT_CONFIG);
+}

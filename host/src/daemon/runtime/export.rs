@@ -106,7 +106,7 @@ impl<N: Node> Runtime<N> {
                 .as_secs(),
             role: self.node.role().name(),
             phase: Phase {
-                name: self.node.phase_key(),
+                name: self.node.phase_key(t),
                 text: self.node.phase_text(t),
                 since: phase_wall,
                 age: t.saturating_since(phase_at),
@@ -138,6 +138,7 @@ impl<N: Node> Runtime<N> {
                 .mailer()
                 .and_then(|m| m.spool())
                 .map(|s| s.len()),
+            operator: self.node.operator_view(t),
         }
     }
 

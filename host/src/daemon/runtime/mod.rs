@@ -70,6 +70,7 @@ use nix::sys::signalfd::SignalFd;
 use super::clock::Clock;
 use super::metrics::MetricsFile;
 use super::node::Node;
+use super::operator;
 use super::ports::{Ports, SendReport};
 use super::reload::{Reloader, RestartSettings};
 use super::services::Services;
@@ -104,7 +105,7 @@ pub struct Io {
     pub carrier: LinkWatch,
     /// The `--probe` of the service interfaces, if configured.
     pub probe: Option<Prober>,
-    /// SIGTERM, SIGINT, SIGHUP and SIGUSR1, blocked and read here.
+    /// SIGTERM, SIGINT, SIGHUP, SIGUSR1 and SIGUSR2, blocked and read here.
     pub signals: SignalFd,
 }
 
@@ -604,6 +605,7 @@ impl<N: Node> Runtime<N> {
                 Ok(Signal::SIGTERM | Signal::SIGINT) => self.on_stop(signo),
                 Ok(Signal::SIGHUP) => self.on_reload(),
                 Ok(Signal::SIGUSR1) => self.on_status(),
+                Ok(Signal::SIGUSR2) => self.on_operator(),
                 _ => {}
             }
         }
@@ -677,6 +679,42 @@ impl<N: Node> Runtime<N> {
 
     fn on_status(&mut self) {
         self.write_status();
+    }
+
+    /// SIGUSR2: an operator's command (`heartbeatd --handover` or
+    /// `--reclaim`), read from the request file; the answer goes to the
+    /// answer file and the log.
+    fn on_operator(&mut self) {
+        let pid_file = self.files.pid_file.clone();
+        let reply = match operator::take_request(&pid_file) {
+            Err(e) => {
+                self.log.warning(format_args!("SIGUSR2: {e}"));
+                operator::Reply::Refused(e)
+            }
+            Ok(command) => {
+                let now = self.now();
+                let reply = operator::Reply::from_core(self.node.operator(now, command));
+                let word = command.word();
+                match &reply {
+                    operator::Reply::Started => self
+                        .log
+                        .notice(format_args!("the operator asked for a {word}: under way")),
+                    operator::Reply::AlreadySo => self.log.notice(format_args!(
+                        "the operator asked for a {word}: already so, nothing to do"
+                    )),
+                    operator::Reply::Refused(why) => self.log.warning(format_args!(
+                        "the operator asked for a {word}: refused: {why}"
+                    )),
+                }
+                reply
+            }
+        };
+        if let Err(e) = operator::write_reply(&pid_file, &reply) {
+            self.log.error(format_args!(
+                "cannot write the answer {}: {e}",
+                operator::answer_path(&pid_file).display()
+            ));
+        }
     }
 }
 

@@ -108,6 +108,7 @@ fn runtime<N: Node>(node: N, program: Program, clock: &FakeClock) -> (Runtime<N>
             daemon: DaemonSettings::Heartbeatd {
                 targets: Vec::new(),
                 peer: None,
+                failback: Default::default(),
             },
         },
     };

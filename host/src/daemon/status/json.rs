@@ -92,7 +92,8 @@ mod tests {
                     "at": "2026-11-30T03:55:25.000Z",
                     "ago_s": 600.0
                 },
-                "mail_spool_depth": 0
+                "mail_spool_depth": 0,
+                "operator": null
             })
         );
     }

@@ -69,10 +69,12 @@ pub fn write_json(pid_file: &Path, json: &str) -> io::Result<()> {
     safefile::replace(&json_path(pid_file), json)
 }
 
-/// Removes the status files at exit.
+/// Removes the status files at exit, and any operator request left
+/// unanswered ([`super::operator`]).
 pub fn remove(pid_file: &Path) {
     let _ = fs::remove_file(status_path(pid_file));
     let _ = fs::remove_file(json_path(pid_file));
+    super::operator::remove_files(pid_file);
 }
 
 #[cfg(test)]

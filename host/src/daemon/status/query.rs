@@ -12,6 +12,7 @@
 
 use std::fs;
 use std::io::{self, Read};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use nix::fcntl::{Flock, FlockArg};
@@ -54,66 +55,21 @@ impl Answer {
 /// as text or JSON, waiting at most `timeout`.
 pub fn query(program: Program, request: &StatusRequest, timeout: Duration) -> Answer {
     let pid_file = request.pid_file.as_path();
-    let shown = pid_file.display();
     let path = if request.json {
         json_path(pid_file)
     } else {
         status_path(pid_file)
     };
-    let needs_root = || {
-        Answer::NeedsRoot(format!(
-            "--status needs root (it signals the daemon and reads {})",
-            path.display()
-        ))
+    let needs_root = format!(
+        "--status needs root (it signals the daemon and reads {})",
+        path.display()
+    );
+    let pid = match locate(pid_file, &needs_root, |pid, name, id| {
+        elsewhere(program, request, pid, name, id)
+    }) {
+        Ok(pid) => pid,
+        Err(answer) => return answer,
     };
-    let mut file = match safefile::open_read(pid_file) {
-        Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            return Answer::NotRunning(format!("not running (no pid file {shown})"))
-        }
-        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => return needs_root(),
-        Err(e) => return Answer::NoAnswer(format!("cannot read the pid file: {e}")),
-    };
-    let mut text = String::new();
-    if let Err(e) = file.read_to_string(&mut text) {
-        return Answer::NoAnswer(format!("cannot read the pid file {shown}: {e}"));
-    }
-    // Taking the lock succeeds only if no daemon holds it.
-    match Flock::lock(file, FlockArg::LockSharedNonblock) {
-        Ok(_unlocked_on_drop) => {
-            return Answer::NotRunning(format!(
-                "not running (the pid file {shown} is left from a process that has exited)"
-            ))
-        }
-        Err((_, nix::errno::Errno::EWOULDBLOCK)) => {}
-        Err((_, e)) => return Answer::NoAnswer(format!("cannot check the pid file {shown}: {e}")),
-    }
-    let Some(pid) = text.trim().parse::<i32>().ok().filter(|p| *p > 0) else {
-        return Answer::NoAnswer(format!("the pid file {shown} does not hold a process id"));
-    };
-    // Whether the daemon is running anyone may know (the pid file is
-    // world-readable); its state only root may ask for. Checked before
-    // anything else is tried, so the answer does not depend on which
-    // refusal (the namespace's, the signal's) would have come first.
-    if !nix::unistd::geteuid().is_root() {
-        return needs_root();
-    }
-    match netns::locate(pid) {
-        Ok(Place::Here) => {}
-        Ok(Place::Gone) => {
-            return Answer::NotRunning(format!(
-                "not running (pid {pid} of the pid file {shown} has just exited)"
-            ))
-        }
-        Ok(Place::Elsewhere { name, id }) => {
-            return Answer::OtherNamespace(elsewhere(program, request, pid, name, &id))
-        }
-        Err(e) => {
-            return Answer::NoAnswer(format!(
-                "cannot tell the network namespace of pid {pid} (/proc/{pid}/ns/net): {e}"
-            ))
-        }
-    }
     let _ = fs::remove_file(&path);
     if let Err(e) = kill(Pid::from_raw(pid), Signal::SIGUSR1) {
         return Answer::NoAnswer(format!("cannot signal the daemon (pid {pid}): {e}"));
@@ -134,6 +90,72 @@ pub fn query(program: Program, request: &StatusRequest, timeout: Duration) -> An
     ))
 }
 
+/// Finds the daemon that holds `pid_file` and makes sure it may and should
+/// be signalled from here: running (the pid file locked), asked by root
+/// (`needs_root` says why it must be), in this network namespace
+/// (`elsewhere` words the refusal for one that is not). Its pid, or the
+/// answer to give instead.
+pub fn locate(
+    pid_file: &Path,
+    needs_root: &str,
+    elsewhere: impl FnOnce(i32, Option<String>, &str) -> String,
+) -> Result<i32, Answer> {
+    let shown = pid_file.display();
+    let needs_root = || Answer::NeedsRoot(needs_root.to_owned());
+    let mut file = match safefile::open_read(pid_file) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Err(Answer::NotRunning(format!(
+                "not running (no pid file {shown})"
+            )))
+        }
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => return Err(needs_root()),
+        Err(e) => return Err(Answer::NoAnswer(format!("cannot read the pid file: {e}"))),
+    };
+    let mut text = String::new();
+    if let Err(e) = file.read_to_string(&mut text) {
+        return Err(Answer::NoAnswer(format!(
+            "cannot read the pid file {shown}: {e}"
+        )));
+    }
+    // Taking the lock succeeds only if no daemon holds it.
+    match Flock::lock(file, FlockArg::LockSharedNonblock) {
+        Ok(_unlocked_on_drop) => {
+            return Err(Answer::NotRunning(format!(
+                "not running (the pid file {shown} is left from a process that has exited)"
+            )))
+        }
+        Err((_, nix::errno::Errno::EWOULDBLOCK)) => {}
+        Err((_, e)) => {
+            return Err(Answer::NoAnswer(format!(
+                "cannot check the pid file {shown}: {e}"
+            )))
+        }
+    }
+    let Some(pid) = text.trim().parse::<i32>().ok().filter(|p| *p > 0) else {
+        return Err(Answer::NoAnswer(format!(
+            "the pid file {shown} does not hold a process id"
+        )));
+    };
+    // Whether the daemon is running anyone may know (the pid file is
+    // world-readable); its state only root may ask for. Checked before
+    // anything else is tried, so the answer does not depend on which
+    // refusal (the namespace's, the signal's) would have come first.
+    if !nix::unistd::geteuid().is_root() {
+        return Err(needs_root());
+    }
+    match netns::locate(pid) {
+        Ok(Place::Here) => Ok(pid),
+        Ok(Place::Gone) => Err(Answer::NotRunning(format!(
+            "not running (pid {pid} of the pid file {shown} has just exited)"
+        ))),
+        Ok(Place::Elsewhere { name, id }) => Err(Answer::OtherNamespace(elsewhere(pid, name, &id))),
+        Err(e) => Err(Answer::NoAnswer(format!(
+            "cannot tell the network namespace of pid {pid} (/proc/{pid}/ns/net): {e}"
+        ))),
+    }
+}
+
 /// The refusal for a daemon in another network namespace, with the
 /// command that asks it there.
 fn elsewhere(
@@ -143,12 +165,26 @@ fn elsewhere(
     name: Option<String>,
     id: &str,
 ) -> String {
-    let mut command = format!("{program} --status");
+    let mut command = "--status".to_owned();
     if request.json {
         command.push_str(" --json");
     }
-    if request.pid_file != default_pid_file(program) {
-        command.push_str(&format!(" --pid-file {}", request.pid_file.display()));
+    elsewhere_command(program, &request.pid_file, &command, pid, name, id)
+}
+
+/// The refusal for a daemon in another network namespace: `command` (the
+/// options after the program's name) is how to ask it there.
+pub fn elsewhere_command(
+    program: Program,
+    pid_file: &Path,
+    options: &str,
+    pid: i32,
+    name: Option<String>,
+    id: &str,
+) -> String {
+    let mut command = format!("{program} {options}");
+    if pid_file != default_pid_file(program) {
+        command.push_str(&format!(" --pid-file {}", pid_file.display()));
     }
     let (which, there) = match name {
         Some(name) => (name.clone(), format!("ip netns exec {name} {command}")),
@@ -157,8 +193,9 @@ fn elsewhere(
             format!("nsenter --target {pid} --net {command}"),
         ),
     };
+    let verb = options.split(' ').next().unwrap_or(options);
     format!(
-        "the {program} of pid {pid} runs in another network namespace ({which}); run --status \
+        "the {program} of pid {pid} runs in another network namespace ({which}); run {verb} \
          there ({there})"
     )
 }

@@ -23,6 +23,23 @@ use crate::notify::log::utc_timestamp;
 /// reader should ignore the fields it does not know.
 pub const SCHEMA: u32 = 1;
 
+/// The operator's commands and the failback policy on a primary that
+/// manages the service addresses (`"operator"` in the JSON).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OperatorView {
+    /// `auto` or `manual` (`--failback`).
+    pub failback: &'static str,
+    /// The operator asked this primary to stand by (`--handover`), until
+    /// `--reclaim`.
+    pub standby_ordered: bool,
+    /// While it does not hold the addresses, what it asks of the
+    /// secondary: `back`, `standby` or `handover`; `null` while it holds
+    /// them.
+    pub asks: Option<&'static str>,
+    /// The secondary's latest heartbeat says it holds the addresses.
+    pub secondary_holds: bool,
+}
+
 /// Everything `--status` and the metrics say, at one moment.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Snapshot {
@@ -71,6 +88,9 @@ pub struct Snapshot {
     pub last_transition: Option<Transition>,
     /// Mail waiting in the spool; `None` with mail off.
     pub mail_spool_depth: Option<usize>,
+    /// heartbeatd with `--service`: the operator's switchover and the
+    /// failback policy; `None` otherwise.
+    pub operator: Option<OperatorView>,
 }
 
 /// The machine's phase, and since when.

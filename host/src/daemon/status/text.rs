@@ -186,6 +186,7 @@ pub(crate) mod tests {
                 ago: Duration::from_secs(600),
             }),
             mail_spool_depth: Some(0),
+            operator: None,
         }
     }
 
