@@ -48,16 +48,65 @@ pub fn run_bounded(mut cmd: Command, timeout: Duration) -> io::Result<(bool, Str
 /// joins the daemon's first (`nsenter --target <pid> --net`, which needs
 /// only the pid, not the namespace's name).
 pub fn status(binary: &Path, d: &Daemon) -> String {
+    status_with(binary, d, &[])
+}
+
+/// [`status`] with more options (`--json`).
+pub fn status_with(binary: &Path, d: &Daemon, options: &[&str]) -> String {
     let mut cmd = Command::new("nsenter");
     cmd.args(["--target", &d.pid.to_string(), "--net"])
         .arg(binary)
         .arg("--status")
+        .args(options)
         .arg("--pid-file")
         .arg(&d.pid_file);
     match run_bounded(cmd, COMMAND_LIMIT) {
         Ok((_, text)) => text,
         Err(e) => format!("--status: {e}"),
     }
+}
+
+/// `heartbeatd <option> --pid-file <its pid file> [args]` (`--handover`
+/// or `--reclaim`), run in the daemon's network namespace as [`status`]
+/// is: its exit status (`None` if it was killed or did not end within
+/// [`COMMAND_LIMIT`] plus its own wait) and what it printed.
+pub fn operator(binary: &Path, d: &Daemon, option: &str, args: &[&str]) -> (Option<i32>, String) {
+    let mut cmd = Command::new("nsenter");
+    cmd.args(["--target", &d.pid.to_string(), "--net"])
+        .arg(binary)
+        .arg(option)
+        .arg("--pid-file")
+        .arg(&d.pid_file)
+        .args(args);
+    let mut child = match cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(e) => return (None, format!("{option}: {e}")),
+    };
+    let deadline = Instant::now() + COMMAND_LIMIT + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        match child.try_wait() {
+            Ok(Some(_)) => {
+                return match child.wait_with_output() {
+                    Ok(out) => (
+                        out.status.code(),
+                        String::from_utf8_lossy(&out.stdout).into_owned()
+                            + &String::from_utf8_lossy(&out.stderr),
+                    ),
+                    Err(e) => (None, format!("{option}: {e}")),
+                }
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(5)),
+            Err(e) => return (None, format!("{option}: {e}")),
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    (None, format!("{option}: still running, killed"))
 }
 
 /// The frame counters of a `--status` text ("frames received: ...").

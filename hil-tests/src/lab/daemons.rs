@@ -84,6 +84,24 @@ impl Lab {
         status(binary, d)
     }
 
+    /// `heartbeatd <option>` (`--handover`, `--reclaim`) asked of the
+    /// running `d`, with `args` (`--wait N`): its exit status and output.
+    pub fn operator(&self, d: &Daemon, option: &str, args: &[&str]) -> (Option<i32>, String) {
+        crate::control::operator(&self.bins.heartbeatd, d, option, args)
+    }
+
+    /// `d`'s JSON status (`--status --json`), parsed; `Null` if there is
+    /// none.
+    pub fn status_json(&self, d: &Daemon) -> serde_json::Value {
+        let binary = if d.name == "heartbeatd" {
+            &self.bins.heartbeatd
+        } else {
+            &self.bins.failoverd
+        };
+        let text = crate::control::status_with(binary, d, &["--json"]);
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)
+    }
+
     /// `d`'s frame counters, from its `--status`; the test fails if it
     /// gives none.
     pub fn counters(&self, d: &Daemon) -> FrameCounters {

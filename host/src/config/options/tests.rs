@@ -1333,12 +1333,18 @@ fn failback_is_auto_by_default_manual_on_request_and_checked() {
     let manual = [&base[..], &["--failback", "manual"]].concat();
     let o = heartbeatd(&manual, &no_file());
     assert_eq!(o.failback, Failback::Manual);
-    assert_eq!(o.primary_config(ip("198.51.100.1"), 1).failback, Failback::Manual);
+    assert_eq!(
+        o.primary_config(ip("198.51.100.1"), 1).failback,
+        Failback::Manual
+    );
     let from_file = heartbeatd(&base, &file("FAILOVER_FAILBACK=manual\n"));
     assert_eq!(from_file.failback, Failback::Manual);
 
     let bad = [&base[..], &["--failback", "sometimes"]].concat();
-    assert_eq!(h_one(&bad), "--failback is \"sometimes\": it is auto or manual");
+    assert_eq!(
+        h_one(&bad),
+        "--failback is \"sometimes\": it is auto or manual"
+    );
     let e = h_err(&base, &file("FAILOVER_FAILBACK=never\n"));
     assert_eq!(
         e.messages(),
