@@ -545,11 +545,17 @@ impl Primary {
             )
             .with_if(HeartbeatFlags::RECLAIM, reclaiming && ask == Ask::Back)
             .with_if(HeartbeatFlags::UNREACHABLE, !can_serve)
-            // The secondary acquires on a handover: only once the addresses
-            // are really gone from here.
+            // The secondary acquires on a handover: only once the host has
+            // reported the addresses really gone from here (a frame sent
+            // between the removal and its report might otherwise ask for a
+            // handover of addresses still here, and with a key one frame is
+            // enough for the secondary).
             .with_if(
                 HeartbeatFlags::HANDOVER,
-                reclaiming && ask == Ask::HandOver && !unremoved,
+                reclaiming
+                    && ask == Ask::HandOver
+                    && !unremoved
+                    && !self.removal.unreported(),
             )
             .with_if(HeartbeatFlags::STANDBY, reclaiming && ask == Ask::StandBy);
         let ack = (self.secondary_epoch, self.secondary_seq);

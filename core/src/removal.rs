@@ -82,6 +82,12 @@ impl RemovalRetry {
         self.next.is_some()
     }
 
+    /// Whether a removal was asked for and its report has not come yet: the
+    /// addresses may or may not be gone.
+    pub fn unreported(&self) -> bool {
+        self.outstanding > 0
+    }
+
     /// Takes in the host's report; the event to notify, if the state
     /// changed: the first failure, or a success after failures.
     pub fn report(&mut self, now: Instant, outcome: Removal) -> Option<Event> {
