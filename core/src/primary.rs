@@ -322,10 +322,10 @@ impl Primary {
             return Err(Refusal::SecondaryCannotServe);
         }
         self.standby.order_handover(now, self.secondary_holds);
+        // HandoverStarted says the addresses left this node: only a
+        // holding one has any to let go (the daemon logs the request).
         if self.phase == Phase::Holding {
             self.start_reclaim(now, Event::HandoverStarted);
-        } else if self.standby.handover_until().is_some() {
-            self.station.notify(Event::HandoverStarted);
         }
         self.evaluate(now);
         Ok(Accepted::Started)
@@ -552,10 +552,7 @@ impl Primary {
             // enough for the secondary).
             .with_if(
                 HeartbeatFlags::HANDOVER,
-                reclaiming
-                    && ask == Ask::HandOver
-                    && !unremoved
-                    && !self.removal.unreported(),
+                reclaiming && ask == Ask::HandOver && !unremoved && !self.removal.unreported(),
             )
             .with_if(HeartbeatFlags::STANDBY, reclaiming && ask == Ask::StandBy);
         let ack = (self.secondary_epoch, self.secondary_seq);

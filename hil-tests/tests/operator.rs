@@ -116,7 +116,7 @@ fn a_switchover_the_secondarys_test_script_refuses_leaves_the_primary_serving() 
     let logs = [&hb, &fo];
 
     let asked = Instant::now();
-    let said = ask(&lab, &hb, "--handover", 1, &logs);
+    let said = ask(&lab, &hb, "--handover", 6, &logs);
     lab.check(
         said.contains("the handover failed"),
         &format!("--handover says it failed: {said}"),

@@ -27,11 +27,13 @@ use super::status::query::{elsewhere_command, locate};
 use super::status::{self, Answer, EXIT_NO_ANSWER};
 use crate::config::cli::{OperatorCommand, OperatorRequest, Program, StatusRequest};
 
+/// Exit status: not done within `--wait` (the daemon goes on with it).
+pub const EXIT_NOT_DONE: u8 = 2;
 /// Exit status: the daemon refused the command (the reason is printed).
 pub const EXIT_REFUSED: u8 = 5;
 /// Exit status: the command was carried out and did not work (a handover
 /// the secondary did not take: this server serves again).
-pub const EXIT_FAILED: u8 = 1;
+pub const EXIT_FAILED: u8 = 6;
 /// How long the daemon has to answer the request (its loop turns at least
 /// every few hundred milliseconds).
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
@@ -298,7 +300,7 @@ fn follow(program: Program, request: &OperatorRequest, start: Instant) -> Outcom
                      (heartbeatd --status)",
                     request.wait.as_secs()
                 ),
-                EXIT_NO_ANSWER,
+                EXIT_NOT_DONE,
             );
         }
         std::thread::sleep(POLL);

@@ -405,6 +405,7 @@ pub struct FailoverdArgs {
                   FAILOVER_INTERVAL, ...: heartbeatd(8)).\n\
                   Exit status: 0 success, 1 failure at run time, 3 --status: not running, \
                   4 --status: cannot ask from here, \
+                  2, 5, 6 --handover/--reclaim: not done within --wait, refused, failed, \
                   64 usage, 66 unreadable file, 77 not root, \
                   78 configuration problem."
 )]
@@ -430,7 +431,7 @@ pub struct HeartbeatdArgs {
     /// Whether this primary takes the service back by itself when it returns while the secondary serves: auto, or manual (it stands by until heartbeatd --reclaim) [default: auto].
     #[arg(long = "failback", value_name = "auto|manual", display_order = 15)]
     pub failback: Option<String>,
-    /// Hand the service to the secondary (a planned switchover: the address leaves here first, then the secondary takes it) and stand by; waits until the secondary serves: 0 done, 1 failed (this server serves again), 5 refused, 3 not running, 4 cannot ask from here.
+    /// Hand the service to the secondary (a planned switchover: the address leaves here first, then the secondary takes it) and stand by; waits until the secondary serves: 0 done, 6 failed (this server serves again), 5 refused, 2 not done within --wait, 3 not running, 4 cannot ask from here, 1 no answer.
     #[arg(long = "handover", conflicts_with_all = ["mode", "status", "reclaim"], display_order = 24)]
     pub handover: bool,
     /// Take the service back from the secondary (after --handover, or with --failback manual), through the zero-overlap handshake; waits until this server serves.

@@ -64,7 +64,11 @@ impl TransitionKind {
             (Role::Primary, Event::Acquired) => Some(TransitionKind::Acquire),
             (
                 Role::Primary,
-                Event::Yielded | Event::Isolated | Event::HandedOver | Event::Stalled,
+                Event::Yielded
+                | Event::Isolated
+                | Event::HandedOver
+                | Event::HandoverStarted
+                | Event::Stalled,
             ) => Some(TransitionKind::Release),
             _ => None,
         }
