@@ -20,6 +20,11 @@ pub enum Stage {
     PreRel,
     /// After the addresses are removed.
     PostRel,
+    /// The primary's periodic health check (`heartbeatd`'s Check scripts):
+    /// a non-zero exit is a failed check. Never asked for by a machine: the
+    /// host runs it on its own schedule and reports the health
+    /// (`Primary::set_healthy`).
+    Check,
 }
 
 impl Stage {
@@ -32,7 +37,15 @@ impl Stage {
             Stage::PostAcq => "PostAcq",
             Stage::PreRel => "PreRel",
             Stage::PostRel => "PostRel",
+            Stage::Check => "Check",
         }
+    }
+
+    /// Whether the stage stops at its first failing script (the veto
+    /// stages, and a health check: one failure decides it).
+    #[must_use]
+    pub const fn stops_at_failure(self) -> bool {
+        matches!(self, Stage::Test | Stage::PreAcq | Stage::Check)
     }
 
     /// The first argument scripts receive: `acquire` or `release`.
@@ -41,6 +54,7 @@ impl Stage {
         match self {
             Stage::Test | Stage::PreAcq | Stage::PostAcq => "acquire",
             Stage::PreRel | Stage::PostRel => "release",
+            Stage::Check => "check",
         }
     }
 }
@@ -207,6 +221,13 @@ pub enum Event {
     /// addresses because the secondary no longer served them (a script
     /// refused, it released them, or it is gone) (primary only).
     StandbyEnded,
+    /// The primary's health checks (its Check scripts) fail: clients
+    /// cannot be served well here, and the primary hands the service to
+    /// the secondary if the secondary can serve (primary only).
+    CheckFailed,
+    /// The health checks pass again, and have for the settling time
+    /// (primary only).
+    CheckPassed,
     /// The host could not remove the service addresses: this node keeps
     /// saying it holds them, so the peer does not add them, and asks for
     /// the removal again, with growing waits ([`crate::removal`]).
@@ -264,6 +285,8 @@ impl Event {
             Event::HandoverFailed => "HandoverFailed",
             Event::StandingBy => "StandingBy",
             Event::StandbyEnded => "StandbyEnded",
+            Event::CheckFailed => "CheckFailed",
+            Event::CheckPassed => "CheckPassed",
             Event::RemovalFailed => "RemovalFailed",
             Event::RemovalRecovered => "RemovalRecovered",
             Event::Isolated => "Isolated",

@@ -357,6 +357,29 @@ impl Primary {
         if let Some(event) = self.links.report_reach(now) {
             self.station.notify(event);
         }
+        if let Some(event) = self.links.report_health(now) {
+            self.station.notify(event);
+        }
+    }
+
+    /// The host's health checks (`heartbeatd`'s Check scripts, failing
+    /// several times in a row, or passing again): a primary whose service
+    /// is broken cannot serve clients, however reachable it is. It is
+    /// treated as the reachability rule treats an unreachable primary:
+    /// after one interval of it, a holding primary hands the addresses to
+    /// the secondary if the secondary can serve (released here first), and
+    /// its heartbeats say `UNREACHABLE` until the checks have passed for
+    /// `reach_settle`; then failback follows the failback policy.
+    pub fn set_healthy(&mut self, now: Instant, healthy: bool) {
+        let now = self.enter(now);
+        self.links.health.set(now, healthy);
+        self.evaluate(now);
+    }
+
+    /// Whether the host's health checks pass, as last reported.
+    #[must_use]
+    pub fn healthy(&self) -> bool {
+        self.links.health.reported()
     }
 
     /// Follows the operator's requests while not holding, and starts the
@@ -469,7 +492,7 @@ impl Primary {
                     self.start_reclaim(now, Event::Isolated);
                 } else if self.secondary_holds {
                     self.start_reclaim(now, Event::Yielded);
-                } else if !self.links.reach_ok && self.secondary_can_serve(now) {
+                } else if self.links.should_hand_over() && self.secondary_can_serve(now) {
                     self.start_reclaim(now, Event::HandedOver);
                 } else if let Some(fence) = self.config.isolation_fence {
                     if now.saturating_since(self.last_contact) >= fence {

@@ -182,6 +182,13 @@ pub(crate) struct HostLinks {
     /// The reachability last notified: lost after an interval out, back
     /// after the settling time.
     pub reach_ok: bool,
+    /// Whether the host's health checks pass (the primary's Check
+    /// scripts): kept as a reachability of its own, with the same grace
+    /// and settling time, since a server whose service is broken cannot
+    /// serve clients either.
+    pub health: Reach,
+    /// The health last notified.
+    pub health_ok: bool,
     interval: Duration,
     settle: Duration,
 }
@@ -193,6 +200,8 @@ impl HostLinks {
             carrier_lost_at: None,
             reach: Reach::new(),
             reach_ok: true,
+            health: Reach::new(),
+            health_ok: true,
             interval,
             settle,
         }
@@ -226,9 +235,16 @@ impl HostLinks {
         }
     }
 
-    /// Whether this node can serve clients now (reachable, and settled).
+    /// Whether this node can serve clients now (reachable and healthy, and
+    /// settled).
     pub fn can_serve(&self, now: Instant) -> bool {
-        self.reach.can_serve(now, self.settle)
+        self.reach.can_serve(now, self.settle) && self.health.can_serve(now, self.settle)
+    }
+
+    /// Whether this node should hand the service over if someone else can
+    /// serve: unreachable, or failing its health checks, for an interval.
+    pub fn should_hand_over(&self) -> bool {
+        !self.reach_ok || !self.health_ok
     }
 
     /// The change of reachability to notify, if there is one.
@@ -236,9 +252,22 @@ impl HostLinks {
         if self.reach_ok && self.reach.lost_for(now, self.interval) {
             self.reach_ok = false;
             Some(Event::Unreachable)
-        } else if !self.reach_ok && self.can_serve(now) {
+        } else if !self.reach_ok && self.reach.can_serve(now, self.settle) {
             self.reach_ok = true;
             Some(Event::Reachable)
+        } else {
+            None
+        }
+    }
+
+    /// The change of health to notify, if there is one.
+    pub fn report_health(&mut self, now: Instant) -> Option<Event> {
+        if self.health_ok && self.health.lost_for(now, self.interval) {
+            self.health_ok = false;
+            Some(Event::CheckFailed)
+        } else if !self.health_ok && self.health.can_serve(now, self.settle) {
+            self.health_ok = true;
+            Some(Event::CheckPassed)
         } else {
             None
         }
@@ -250,6 +279,7 @@ impl HostLinks {
             wake.at(Some(t + self.interval));
         }
         wake.at(self.reach.next_change(now, self.interval, self.settle));
+        wake.at(self.health.next_change(now, self.interval, self.settle));
     }
 }
 

@@ -936,3 +936,41 @@ fn with_manual_failback_a_primary_starting_beside_an_idle_secondary_serves() {
     assert_primary_holds_alone(&world);
     assert!(!primary_stands_by(&world));
 }
+
+#[test]
+fn a_primary_whose_health_checks_fail_hands_over_and_takes_the_service_back_once_they_pass() {
+    let world = play(
+        Schedule::calm(Instant::from_millis(2000))
+            .with(500, Fault::Health { ok: false })
+            .with(1000, Fault::Health { ok: true }),
+    );
+    assert_eq!(
+        after(&world, P, 400),
+        vec![
+            Action::Notify(Event::CheckFailed),
+            Action::RemoveAddresses,
+            Action::Notify(Event::HandedOver),
+            Action::Notify(Event::CheckPassed),
+            Action::AddAddresses,
+            Action::Announce,
+            Action::Notify(Event::Acquired),
+        ],
+        "{:?}",
+        timed(&world, P)
+    );
+    // One interval of failing checks, then the handover; the secondary
+    // serves meanwhile, and gives the addresses back (released first) once
+    // the checks have passed for the settling time.
+    assert_eq!(
+        first_from(&world, P, Action::RemoveAddresses, 400),
+        Some(510)
+    );
+    took_over_by(&world, 510 + 3 * 10 + 5);
+    let given_back = first_from(&world, S, Action::RemoveAddresses, 1000).expect("released");
+    let back = first_from(&world, P, Action::AddAddresses, 1000).expect("reclaimed");
+    assert!(
+        given_back >= 1030 && back > given_back,
+        "{given_back} {back}"
+    );
+    assert_primary_holds_alone(&world);
+}

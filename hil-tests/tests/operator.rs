@@ -207,3 +207,73 @@ fn with_manual_failback_a_returning_primary_stands_by_until_reclaimed() {
         longest_outage(&lab.probes(), back, Instant::now())
     );
 }
+
+#[test]
+fn a_primary_whose_check_scripts_fail_hands_the_service_over_and_takes_it_back_once_they_pass() {
+    let Some(_serial) = lab_test!() else { return };
+    let mut lab = Lab::scenario("health-check", Profile::fast());
+    // The check fails while the file exists (the stand-in for a web server
+    // that stopped answering).
+    let broken = lab.prun.path.join("service-broken");
+    lab.prun
+        .script(
+            "Check_service",
+            &format!("test ! -e {}\n", broken.display()),
+        )
+        .expect("script");
+    let scripts = lab.prun.path.join("scripts").display().to_string();
+    let checks = [
+        "--check-interval",
+        "100",
+        "--check-failures",
+        "2",
+        "--scripts-dir",
+        &scripts,
+    ];
+    let (hb, fo) = lab.start_both_with(&checks, &[]);
+    let logs = [&hb, &fo];
+    // Healthy: a second of checks moves nothing.
+    let calm = Instant::now();
+    std::thread::sleep(Duration::from_secs(1));
+    lab.check(
+        lab.runs_since(calm) == ["primary"],
+        &format!("passing checks move nothing: {:?}", lab.runs_since(calm)),
+        &logs,
+    );
+
+    std::fs::write(&broken, "").expect("break the service");
+    let broke = Instant::now();
+    lab.wait_served_by("secondary", broke, &logs);
+    lab.wait_owner(Owner::Secondary, &logs);
+    let moved = broke.elapsed();
+    lab.check(
+        notified(&hb, broke).iter().any(|e| e == "CheckFailed")
+            && notified(&hb, broke).iter().any(|e| e == "HandedOver"),
+        &format!("heartbeatd's notices: {:?}", notified(&hb, broke)),
+        &logs,
+    );
+    lab.check(
+        phase(&lab, &hb) == "handing_over",
+        &format!(
+            "an unhealthy primary asks the secondary to serve: {}",
+            lab.status(&hb)
+        ),
+        &logs,
+    );
+
+    std::fs::remove_file(&broken).expect("mend the service");
+    let mended = Instant::now();
+    lab.wait_served_by("primary", mended, &logs);
+    lab.wait_owner(Owner::Primary, &logs);
+    lab.check(
+        notified(&hb, mended).iter().any(|e| e == "CheckPassed"),
+        &format!("heartbeatd's notices: {:?}", notified(&hb, mended)),
+        &logs,
+    );
+    lab.check_never_two_holders(&logs);
+    println!(
+        "health checks every 100 ms, 2 failures: the secondary served {moved:?} after the service \
+         broke; the primary {:?} after it was mended",
+        mended.elapsed()
+    );
+}

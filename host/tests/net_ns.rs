@@ -919,6 +919,7 @@ fn run_daemon_loop<N: Node>(
         effects: Effects {
             services: Services::default(),
             runner: Some(StageRunner::new(ScriptConfig::new(dir.path()), log.clone())),
+            health: None,
             notifier: Notifier::new(log.clone(), None),
             announce: AnnouncePlan::default(),
         },
@@ -962,6 +963,7 @@ fn run_daemon_loop<N: Node>(
                 targets: Vec::new(),
                 peer: None,
                 failback: Default::default(),
+                checks: None,
             },
         },
     };

@@ -44,6 +44,9 @@ pub enum Fault {
     /// The operator asks the primary to take the service back
     /// (`heartbeatd --reclaim`).
     Reclaim,
+    /// The primary's health checks start failing (its host reports it
+    /// unhealthy) or pass again.
+    Health { ok: bool },
 }
 
 impl Fault {
@@ -422,6 +425,23 @@ impl Schedule {
         } else if !forged_only && failback == Failback::Manual && operator_rng.gen_bool(0.5) {
             let at = Instant::from_micros(operator_rng.gen_range(earliest..latest));
             faults.push((at, Fault::Reclaim));
+            faults.sort_by_key(|(t, _)| *t);
+        }
+        // The primary's health checks, from a stream of their own: one
+        // schedule in eight has its service fail for a while (and with
+        // manual failback, a reclaim some time after it passes again).
+        let mut health_rng = Pcg64Mcg::new((u128::from(seed) << 1) ^ 0x0000_4ea1_74c4_0001);
+        if !forged_only && health_rng.gen_bool(0.125) {
+            let at = Instant::from_micros(health_rng.gen_range(earliest..latest));
+            let heal =
+                (at + interval.saturating_mul(health_rng.gen_range(1..=200))).min(faults_until);
+            faults.push((at, Fault::Health { ok: false }));
+            faults.push((heal, Fault::Health { ok: true }));
+            if failback == Failback::Manual {
+                let reclaim = (heal + interval.saturating_mul(health_rng.gen_range(1..=100)))
+                    .min(faults_until);
+                faults.push((reclaim, Fault::Reclaim));
+            }
             faults.sort_by_key(|(t, _)| *t);
         }
         Schedule {

@@ -83,6 +83,9 @@ struct SimNode {
     deferred: Vec<(Stage, StageOutcome)>,
     /// Ground truth: the probe target does not answer this node.
     probe_down: bool,
+    /// Ground truth: the primary's service is broken (its health checks
+    /// fail).
+    unhealthy: bool,
     /// Ground truth: clients can reach this node (its public port is up
     /// and its probe answers).
     reachable: bool,
@@ -276,6 +279,7 @@ impl World {
             life: 0,
             deferred: Vec::new(),
             probe_down: false,
+            unhealthy: false,
             reachable: true,
             told_reachable: true,
             told_since: Instant::ZERO,
@@ -446,7 +450,8 @@ impl World {
         let now = self.now;
         let public_up = self.net.up[1][ix as usize];
         let n = &mut self.nodes[ix as usize];
-        let reachable = public_up && !n.probe_down;
+        // Clients are served here only if the service works too.
+        let reachable = public_up && !n.probe_down && !n.unhealthy;
         n.reachable = reachable;
         if n.power == Power::Up {
             if reachable != n.told_reachable {
@@ -456,9 +461,14 @@ impl World {
             // What a host's link monitor reports: whether any cable has a
             // carrier; and of its service network (the public link here):
             // its carrier, and the probe target answering.
+            let healthy = !n.unhealthy;
             if let Some(m) = n.machine.as_mut().and_then(AnyMachine::as_server) {
                 m.set_carrier(now, any_up);
-                m.set_reachable(now, reachable);
+                m.set_reachable(now, public_up && !n.probe_down);
+            }
+            // And, on the primary, what its health checks find.
+            if let Some(AnyMachine::Primary(m)) = n.machine.as_mut() {
+                m.set_healthy(now, healthy);
             }
         }
     }
@@ -753,6 +763,10 @@ impl World {
             }
             Fault::ForgeOne(f) => self.forge_one(f),
             Fault::Handover | Fault::Reclaim => self.operator(fault),
+            Fault::Health { ok } => {
+                self.nodes[NodeIx::Primary as usize].unhealthy = !ok;
+                self.report_carrier(NodeIx::Primary);
+            }
             Fault::Replay { count } => {
                 for _ in 0..count {
                     if self.captured.is_empty() {

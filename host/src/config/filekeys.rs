@@ -45,7 +45,7 @@ const fn key(key: &'static str, flag: &'static str, reader: Reader) -> OptionKey
 }
 
 /// Every key that stands for an option.
-pub const OPTION_KEYS: [OptionKey; 19] = [
+pub const OPTION_KEYS: [OptionKey; 21] = [
     key("FAILOVER_PORT", "--port", Reader::Both),
     key("FAILOVER_SYSLOG_FACILITY", "--syslog", Reader::Both),
     key("FAILOVER_INTERVAL", "--interval", Reader::Both),
@@ -64,7 +64,7 @@ pub const OPTION_KEYS: [OptionKey; 19] = [
         "--witness-policy",
         Reader::Failoverd,
     ),
-    key("FAILOVER_SCRIPTS_DIR", "--scripts-dir", Reader::Failoverd),
+    key("FAILOVER_SCRIPTS_DIR", "--scripts-dir", Reader::Both),
     key(
         "FAILOVER_SCRIPT_TIMEOUT",
         "--script-timeout",
@@ -73,6 +73,16 @@ pub const OPTION_KEYS: [OptionKey; 19] = [
     key("FAILOVER_MESSAGE", "--message", Reader::Heartbeatd),
     key("FAILOVER_SERVICES", "--service", Reader::Heartbeatd),
     key("FAILOVER_FAILBACK", "--failback", Reader::Heartbeatd),
+    key(
+        "FAILOVER_CHECK_INTERVAL",
+        "--check-interval",
+        Reader::Heartbeatd,
+    ),
+    key(
+        "FAILOVER_CHECK_FAILURES",
+        "--check-failures",
+        Reader::Heartbeatd,
+    ),
 ];
 
 /// The key that stands for `flag`, if any.
@@ -178,6 +188,23 @@ pub fn fill_heartbeatd(a: &mut HeartbeatdArgs, file: &HostConfig) -> Origins {
     fill_common(&mut a.common, file, &mut o);
     take(file, &mut o, "--message", &mut a.message, str::to_owned);
     take(file, &mut o, "--failback", &mut a.failback, str::to_owned);
+    take(
+        file,
+        &mut o,
+        "--check-interval",
+        &mut a.check_interval,
+        str::to_owned,
+    );
+    take(
+        file,
+        &mut o,
+        "--check-failures",
+        &mut a.check_failures,
+        str::to_owned,
+    );
+    take(file, &mut o, "--scripts-dir", &mut a.scripts_dir, |v| {
+        PathBuf::from(v)
+    });
     let mut services = (!a.service.is_empty()).then(|| std::mem::take(&mut a.service));
     take(file, &mut o, "--service", &mut services, |v| {
         v.split_whitespace().map(str::to_owned).collect()

@@ -34,6 +34,10 @@ pub trait Node: Server {
         now: Instant,
         command: OperatorCommand,
     ) -> Option<Result<Accepted, Refusal>>;
+
+    /// The health checks' verdict (heartbeatd's Check scripts); the
+    /// secondary runs none.
+    fn set_healthy(&mut self, now: Instant, healthy: bool);
 }
 
 fn until(now: Instant, t: Instant) -> String {
@@ -105,6 +109,8 @@ impl Node for Secondary {
     ) -> Option<Result<Accepted, Refusal>> {
         None
     }
+
+    fn set_healthy(&mut self, _now: Instant, _healthy: bool) {}
 }
 
 /// What a primary that does not hold the addresses asks for, as a stable
@@ -195,5 +201,9 @@ impl Node for Primary {
             OperatorCommand::Handover => self.request_handover(now),
             OperatorCommand::Reclaim => self.request_reclaim(now),
         })
+    }
+
+    fn set_healthy(&mut self, now: Instant, healthy: bool) {
+        Primary::set_healthy(self, now, healthy);
     }
 }

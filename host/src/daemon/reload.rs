@@ -9,7 +9,9 @@ use failover_core::wire::Keyring;
 use failover_core::{DeadTime, Duration, Failback};
 
 use crate::config::cli::{Facility, ServiceAddress, StartupError};
-use crate::config::options::{CommonOptions, FailoverdOptions, HeartbeatdOptions, WitnessMode};
+use crate::config::options::{
+    CommonOptions, FailoverdOptions, HealthChecks, HeartbeatdOptions, WitnessMode,
+};
 use crate::net::AnnouncePlan;
 use crate::notify::MailConfig;
 use crate::scripts::ScriptConfig;
@@ -70,6 +72,9 @@ pub enum DaemonSettings {
         peer: Option<Ipv4Addr>,
         /// `--failback`: the core's policy is set at start.
         failback: Failback,
+        /// `--check-interval`, `--check-failures`, `--scripts-dir`: the
+        /// checks' schedule and runner are set up at start.
+        checks: Option<HealthChecks>,
     },
 }
 
@@ -114,6 +119,7 @@ impl RestartSettings {
                 targets: o.targets.clone(),
                 peer: o.peer,
                 failback: o.failback,
+                checks: o.checks.clone(),
             },
         )
     }

@@ -7,7 +7,7 @@
 use std::ffi::OsString;
 use std::net::{IpAddr, Ipv4Addr};
 
-use failover_core::{ConfigError, DeadTime, Instant, NodeId, Primary, Role, Secondary};
+use failover_core::{ConfigError, DeadTime, Instant, NodeId, Primary, Role, Secondary, Stage};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 
@@ -19,7 +19,7 @@ use super::operator;
 use super::pidfile::PidFile;
 use super::ports::{LinkSpec, Ports};
 use super::reload::{Reload, Reloader, RestartSettings};
-use super::runtime::{Effects, Io, Labels, Runtime, Setup, StateFiles};
+use super::runtime::{Effects, HealthSchedule, Io, Labels, Runtime, Setup, StateFiles};
 use super::safedir;
 use super::safefile;
 use super::services::Services;
@@ -78,6 +78,7 @@ pub fn failoverd_main(args: Vec<OsString>) -> u8 {
         common: opts.common.clone(),
         services: opts.services.clone(),
         scripts: Some(script_config(&opts)),
+        health: None,
         peer: Some(opts.master),
         peer_label: format!("primary {}", opts.master),
         witness_label: opts
@@ -126,6 +127,38 @@ pub fn failoverd_checks(opts: &FailoverdOptions, nl: &mut Netlink) -> Plan {
     plan
 }
 
+/// What `heartbeatd -n` reports: the [`heartbeatd_plan`], and with health
+/// checks, their scripts as `failoverd -n` reports its own (and a named
+/// scripts directory that does not exist; no Check script at all is a
+/// warning: every check would pass).
+pub fn heartbeatd_checks(opts: &HeartbeatdOptions, nl: &mut Netlink) -> Plan {
+    let mut plan = heartbeatd_plan(opts, nl);
+    let (Some(checks), Some(config)) = (&opts.checks, opts.check_script_config()) else {
+        return plan;
+    };
+    let scripts = crate::scripts::check_stages(&config, &opts.services, &[Stage::Check]);
+    plan.warnings.extend(scripts.warnings);
+    plan.problems.extend(scripts.problems);
+    if !checks.scripts_dir.exists() {
+        plan.problems.push(format!(
+            "the scripts directory {} does not exist (--scripts-dir or FAILOVER_SCRIPTS_DIR): \
+             the Check scripts of --check-interval live there",
+            checks.scripts_dir.display()
+        ));
+    } else if opts.services.iter().all(|s| {
+        crate::scripts::scan(&config, Stage::Check, s.addr.into())
+            .scripts
+            .is_empty()
+    }) {
+        plan.warnings.push(format!(
+            "--check-interval is set but there is no Check script in {}/<address>/: every \
+             check passes",
+            checks.scripts_dir.display()
+        ));
+    }
+    plan
+}
+
 /// `heartbeatd`'s `main`: `args` is the whole command line.
 pub fn heartbeatd_main(args: Vec<OsString>) -> u8 {
     let program = Program::Heartbeatd;
@@ -137,7 +170,7 @@ pub fn heartbeatd_main(args: Vec<OsString>) -> u8 {
         Ok(nl) => nl,
         Err(e) => return fail(program, &format!("cannot open netlink: {e}")),
     };
-    let mut plan = heartbeatd_plan(&opts, &mut nl);
+    let mut plan = heartbeatd_checks(&opts, &mut nl);
     if opts.targets.is_empty() {
         // No target, no plan: the options' problems say so.
         plan.problems.clear();
@@ -156,7 +189,11 @@ pub fn heartbeatd_main(args: Vec<OsString>) -> u8 {
         program,
         common: opts.common.clone(),
         services: opts.services.clone(),
-        scripts: None,
+        scripts: opts.check_script_config(),
+        health: opts
+            .checks
+            .as_ref()
+            .map(|h| (crate::config::options::to_std(h.every), h.failures)),
         peer: opts.peer,
         peer_label: opts
             .peer
@@ -358,6 +395,9 @@ struct Spec {
     plan: Plan,
     services: Vec<ServiceAddress>,
     scripts: Option<ScriptConfig>,
+    /// heartbeatd's health checks: how often, and how many failures in a
+    /// row make it unhealthy.
+    health: Option<(std::time::Duration, u32)>,
     peer: Option<Ipv4Addr>,
     peer_label: String,
     witness_label: Option<String>,
@@ -567,6 +607,9 @@ fn start<N: Node>(
         effects: Effects {
             services,
             runner: spec.scripts.map(|c| StageRunner::new(c, log.clone())),
+            health: spec.health.map(|(every, failures)| {
+                HealthSchedule::new(every, failures, std::time::Instant::now())
+            }),
             notifier: Notifier::new(log.clone(), mail_config(common)),
             announce: common.announce,
         },

@@ -59,6 +59,8 @@
 //! | HandoverFailed | err | yes | the secondary did not take it: the primary serves again |
 //! | StandingBy | notice | yes | the secondary serves; `heartbeatd --reclaim` takes it back |
 //! | StandbyEnded | crit | yes | the secondary stopped serving while the primary stood by |
+//! | CheckFailed | crit | yes | the primary's Check scripts fail: it hands the service over |
+//! | CheckPassed | notice | yes | closes it: failback follows the failback setting |
 //!
 //! Script output, skipped scripts and mail delivery go to the same log (see
 //! [`crate::scripts`]).
@@ -466,6 +468,8 @@ pub(crate) mod tests {
             Event::HandoverFailed,
             Event::StandingBy,
             Event::StandbyEnded,
+            Event::CheckFailed,
+            Event::CheckPassed,
             Event::RemovalFailed,
             Event::RemovalRecovered,
             Event::IntervalRefused {
@@ -508,7 +512,7 @@ pub(crate) mod tests {
             }
             rows += 1;
         }
-        assert_eq!(rows, 30);
+        assert_eq!(rows, 32);
     }
 
     #[test]

@@ -57,6 +57,8 @@ pub fn policy(event: &Event, role: Role) -> (Level, bool) {
         Event::HandoverFailed => (Level::Err, true),
         Event::StandingBy => (Level::Notice, true),
         Event::StandbyEnded => (Level::Crit, true),
+        Event::CheckFailed => (Level::Crit, true),
+        Event::CheckPassed => (Level::Notice, true),
         // The handshake waits on it: the peer does not add the addresses.
         Event::RemovalFailed => (Level::Crit, true),
         Event::RemovalRecovered => (Level::Notice, true),
@@ -609,18 +611,21 @@ pub fn describe(event: &Event, ctx: &NotifyContext) -> Notice {
             vec!["Nothing urgent. If it flaps, the cable or switch port.".to_owned()],
         ),
         Event::HandedOver => (
-            format!("handed {addrs} to {peer}: {host} cannot be reached"),
+            format!("handed {addrs} to {peer}: {host} cannot serve them"),
             format!(
-                "{host} (primary) lost the carrier (or its probe) on a service interface, while \
-                 {peer} can serve: a server nobody can reach should not hold the addresses."
+                "{host} (primary) lost the carrier (or its probe) on a service interface, or its \
+                 Check scripts fail (the notice before this one says which), while {peer} can \
+                 serve: a server that cannot serve clients should not hold the addresses."
             ),
             format!(
                 "Removed the addresses here first; {peer} acquires them when it hears that \
                  (zero overlap). {host} takes them back with the reclaim handshake once its \
-                 service network has been back for the settling time."
+                 service network and its checks have been healthy for the settling time (with \
+                 manual failback, on `heartbeatd --reclaim`)."
             ),
             vec![format!(
-                "The service interface of {host}: cable, switch port, `ip link`."
+                "The service interface of {host} (cable, switch port, `ip link`), or its \
+                 service and Check scripts."
             )],
         ),
         Event::PrimaryHandedOver { planned: true } => (
@@ -688,6 +693,34 @@ pub fn describe(event: &Event, ctx: &NotifyContext) -> Notice {
             ),
             format!("Took the addresses back (after {peer}'s release, or its dead time)."),
             vec![format!("The secondary on {peer}: its log, whether failoverd runs.")],
+        ),
+        Event::CheckFailed => (
+            format!("the health checks of {host} fail"),
+            format!(
+                "The Check scripts of {host} (primary) failed several times in a row: the \
+                 service behind {addrs} is not working here, whatever the network says."
+            ),
+            format!(
+                "If {peer} can serve (it is heard and says it can), {host} hands the addresses \
+                 to it: released here first, then {peer} acquires them. Otherwise {host} keeps \
+                 them, since moving them would help no one."
+            ),
+            vec![
+                format!("The Check scripts' output in {log_hint}."),
+                format!("The service itself on {host}."),
+            ],
+        ),
+        Event::CheckPassed => (
+            format!("the health checks of {host} pass again"),
+            format!(
+                "The Check scripts of {host} pass again, and have for the settling time."
+            ),
+            format!(
+                "With automatic failback {host} takes the addresses back from {peer} through \
+                 the reclaim handshake; with manual failback it stands by until `heartbeatd \
+                 --reclaim`."
+            ),
+            vec!["Nothing urgent. If it flaps, the service and its Check scripts.".to_owned()],
         ),
         Event::PrimaryHandedOver { planned: false } => (
             format!("{peer} handed {addrs} over: it cannot be reached"),

@@ -127,7 +127,7 @@ mod runner;
 mod scan;
 
 pub use runner::StageRunner;
-pub use scan::{check, scan, Scan, ScriptReport, SkipReason, Skipped};
+pub use scan::{check, check_stages, scan, Scan, ScriptReport, SkipReason, Skipped};
 
 /// Default per-script limit: `--script-timeout`'s default
 /// (`crate::config::cli::DEFAULT_SCRIPT_TIMEOUT_SECS`), so that a runner built

@@ -23,6 +23,17 @@ use crate::process::{
     CHILD_PATH,
 };
 
+/// The level of a stage's routine lines (started, succeeded): the health
+/// checks run every few seconds for months, so theirs are debug lines; a
+/// failure is logged as every stage's is.
+fn routine(stage: Stage) -> Level {
+    if stage == Stage::Check {
+        Level::Debug
+    } else {
+        Level::Info
+    }
+}
+
 /// A script of the running stage.
 #[derive(Debug)]
 struct Planned {
@@ -372,12 +383,15 @@ impl StageRunner {
             ));
         } else {
             let names: Vec<&str> = plan.iter().map(|p| p.label.as_str()).collect();
-            self.log.info(format_args!(
-                "{} {}: running {}",
-                stage.name(),
-                stage.operation(),
-                names.join(", ")
-            ));
+            self.log.log(
+                routine(stage),
+                format_args!(
+                    "{} {}: running {}",
+                    stage.name(),
+                    stage.operation(),
+                    names.join(", ")
+                ),
+            );
         }
         self.run = Some(StageRun {
             stage,
@@ -451,7 +465,7 @@ impl StageRunner {
                                 StageOutcome::TimedOut,
                                 format!("{label} timed out and could not be killed"),
                             );
-                            if matches!(run.stage, Stage::Test | Stage::PreAcq) {
+                            if run.stage.stops_at_failure() {
                                 run.stop = true;
                             }
                         } else {
@@ -472,7 +486,7 @@ impl StageRunner {
                             StageOutcome::Failed(126),
                             format!("{label} could not be waited for: {e}"),
                         );
-                        if matches!(run.stage, Stage::Test | Stage::PreAcq) {
+                        if run.stage.stops_at_failure() {
                             run.stop = true;
                         }
                     }
@@ -513,7 +527,7 @@ impl StageRunner {
                         StageOutcome::Failed(code),
                         format!("{label} could not be run: {e}"),
                     );
-                    if matches!(run.stage, Stage::Test | Stage::PreAcq) {
+                    if run.stage.stops_at_failure() {
                         run.stop = true;
                     }
                 }
@@ -535,13 +549,15 @@ impl StageRunner {
         let secs = now.saturating_duration_since(cur.started).as_secs_f64();
         run.ran += 1;
         if outcome.is_success() {
-            self.log
-                .info(format_args!("{} {what} after {secs:.1} s", cur.label));
+            self.log.log(
+                routine(run.stage),
+                format_args!("{} {what} after {secs:.1} s", cur.label),
+            );
         } else {
             self.log
                 .error(format_args!("{} {what} after {secs:.1} s", cur.label));
             record_failure(run, outcome, format!("{} {what}", cur.label));
-            if matches!(run.stage, Stage::Test | Stage::PreAcq) || cur.stage_limit {
+            if run.stage.stops_at_failure() || cur.stage_limit {
                 run.stop = true;
             }
         }
@@ -562,11 +578,14 @@ impl StageRunner {
         let outcome = match run.failure {
             None => {
                 if !run.plan.is_empty() {
-                    self.log.info(format_args!(
-                        "{}: {} script(s) succeeded in {secs:.1} s",
-                        run.stage.name(),
-                        run.ran
-                    ));
+                    self.log.log(
+                        routine(run.stage),
+                        format_args!(
+                            "{}: {} script(s) succeeded in {secs:.1} s",
+                            run.stage.name(),
+                            run.ran
+                        ),
+                    );
                 }
                 StageOutcome::Success
             }

@@ -290,6 +290,15 @@ pub struct ScriptReport {
 /// skipped and files skipped, with the reason, for every stage. Empty when
 /// all is well (including when there are no scripts at all).
 pub fn check(config: &ScriptConfig, addresses: &[ServiceAddress]) -> ScriptReport {
+    check_stages(config, addresses, &STAGES)
+}
+
+/// [`check`] for the scripts of `stages` only (heartbeatd's Check).
+pub fn check_stages(
+    config: &ScriptConfig,
+    addresses: &[ServiceAddress],
+    stages: &[Stage],
+) -> ScriptReport {
     let mut report = ScriptReport::default();
     let problems = &mut report.warnings;
     let mut seen: Vec<Ipv4Addr> = Vec::new();
@@ -298,7 +307,7 @@ pub fn check(config: &ScriptConfig, addresses: &[ServiceAddress]) -> ScriptRepor
             continue;
         }
         seen.push(a.addr);
-        for stage in STAGES {
+        for &stage in stages {
             let s = scan(config, stage, a.addr.into());
             if let Some(p) = s.problem {
                 if !problems.contains(&p) {

@@ -431,6 +431,15 @@ pub struct HeartbeatdArgs {
     /// Whether this primary takes the service back by itself when it returns while the secondary serves: auto, or manual (it stands by until heartbeatd --reclaim) [default: auto].
     #[arg(long = "failback", value_name = "auto|manual", display_order = 15)]
     pub failback: Option<String>,
+    /// Run the Check scripts (DIR/ADDRESS/Check_*) every this many milliseconds; after --check-failures failures in a row this primary hands the service to the secondary [default: no checks].
+    #[arg(long = "check-interval", value_name = "MS", display_order = 16)]
+    pub check_interval: Option<String>,
+    /// Failed checks in a row that make this primary hand the service over (1 to 100) [default: 3].
+    #[arg(long = "check-failures", value_name = "N", display_order = 16)]
+    pub check_failures: Option<String>,
+    /// Directory holding one script directory per service address, for the Check scripts [default: /etc/failover].
+    #[arg(long = "scripts-dir", value_name = "DIR", display_order = 16)]
+    pub scripts_dir: Option<PathBuf>,
     /// Hand the service to the secondary (a planned switchover: the address leaves here first, then the secondary takes it) and stand by; waits until the secondary serves: 0 done, 6 failed (this server serves again), 5 refused, 2 not done within --wait, 3 not running, 4 cannot ask from here, 1 no answer.
     #[arg(long = "handover", conflicts_with_all = ["mode", "status", "reclaim"], display_order = 24)]
     pub handover: bool,

@@ -2,16 +2,18 @@
 //! primary's core configuration.
 
 use std::net::Ipv4Addr;
+use std::path::PathBuf;
 
 use failover_core::wire::MAX_MESSAGE_LEN;
-use failover_core::{Failback, PrimaryConfig, Timing};
+use failover_core::{Duration, Failback, PrimaryConfig, Timing};
 
 use super::{
-    core_problems, node_id, resolve_common, resolve_keys, Collector, HeartbeatdOptions, Resolved,
-    WitnessMode,
+    core_problems, node_id, resolve_common, resolve_keys, Collector, HealthChecks,
+    HeartbeatdOptions, Resolved, WitnessMode, DEFAULT_CHECK_FAILURES,
 };
 use crate::config::cli::{
-    parse_ipv4, parse_service_addr, AddrUse, HeartbeatdArgs, Program, StartupError,
+    parse_digits, parse_ipv4, parse_service_addr, value_error, AddrUse, HeartbeatdArgs, Program,
+    StartupError, DEFAULT_SCRIPTS_DIR,
 };
 use crate::config::filekeys::fill_heartbeatd;
 use crate::config::hostconfig::{HostConfig, KEY_BCAST_IPS, KEY_SECONDARY_IP};
@@ -143,6 +145,7 @@ impl HeartbeatdOptions {
                     .to_owned(),
             );
         }
+        let checks = resolve_checks(args, !services.is_empty(), &mut c);
         resolve_keys(&mut common, &mut c);
         if peer.is_none() && common.key_file.is_none() {
             // With a key only key holders can claim anything.
@@ -159,6 +162,7 @@ impl HeartbeatdOptions {
             message,
             peer,
             failback,
+            checks,
         };
         // An empty target list is reported above; the core's link count
         // check covers too many.
@@ -167,6 +171,18 @@ impl HeartbeatdOptions {
             core_problems(program, &config.problems(), WitnessMode::Off, false, &mut c);
         }
         c.finish(program, options)
+    }
+
+    /// The script settings the health checks run with: each script, and
+    /// the whole run, limited to one period.
+    pub fn check_script_config(&self) -> Option<crate::scripts::ScriptConfig> {
+        self.checks.as_ref().map(|h| {
+            let mut c = crate::scripts::ScriptConfig::new(&h.scripts_dir);
+            let every = super::to_std(h.every);
+            c.script_timeout = every;
+            c.stage_timeout = every;
+            c
+        })
     }
 
     /// How many networks the primary beats on: one per target.
@@ -200,3 +216,80 @@ impl HeartbeatdOptions {
         c
     }
 }
+
+/// `--check-interval`, `--check-failures` and `--scripts-dir`: the health
+/// checks, when an interval is given (and only with `--service`: a primary
+/// that does not manage the addresses has nothing to hand over).
+fn resolve_checks(
+    args: &HeartbeatdArgs,
+    managing: bool,
+    c: &mut Collector,
+) -> Option<HealthChecks> {
+    let Some(text) = args.check_interval.as_deref() else {
+        if args.check_failures.is_some() {
+            c.warnings.push(
+                "--check-failures has no effect without --check-interval: no checks run".to_owned(),
+            );
+        }
+        return None;
+    };
+    let every = match parse_digits(text.trim()) {
+        Some(ms) if (MIN_CHECK_INTERVAL_MS..=MAX_CHECK_INTERVAL_MS).contains(&ms) => {
+            Duration::from_millis(ms)
+        }
+        _ => {
+            let name = c.name("--check-interval");
+            c.bad(
+                "--check-interval",
+                value_error(
+                    "Invalid check interval",
+                    text,
+                    &name,
+                    Some("give milliseconds from 100 to 3600000"),
+                ),
+            );
+            return None;
+        }
+    };
+    let failures = match args.check_failures.as_deref() {
+        None => DEFAULT_CHECK_FAILURES,
+        Some(t) => match parse_digits(t.trim()).and_then(|n| u32::try_from(n).ok()) {
+            Some(n) if (1..=100).contains(&n) => n,
+            _ => {
+                let name = c.name("--check-failures");
+                c.bad(
+                    "--check-failures",
+                    value_error(
+                        "Invalid number of failed checks",
+                        t,
+                        &name,
+                        Some("give a whole number from 1 to 100"),
+                    ),
+                );
+                return None;
+            }
+        },
+    };
+    if !managing {
+        c.usage(
+            "--check-interval needs --service: the checks decide whether this primary serves the \
+             service addresses, and without --service it manages none"
+                .to_owned(),
+        );
+        return None;
+    }
+    Some(HealthChecks {
+        scripts_dir: args
+            .scripts_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_SCRIPTS_DIR)),
+        every,
+        failures,
+    })
+}
+
+/// The shortest `--check-interval`: a script started ten times a second
+/// is already a load of its own.
+const MIN_CHECK_INTERVAL_MS: u64 = 100;
+/// The longest `--check-interval`: an hour.
+const MAX_CHECK_INTERVAL_MS: u64 = 3_600_000;

@@ -202,7 +202,25 @@ pub struct HeartbeatdOptions {
     pub peer: Option<Ipv4Addr>,
     /// `--failback` (`FAILOVER_FAILBACK`).
     pub failback: Failback,
+    /// `--check-interval` and its companions: the health checks, if any.
+    pub checks: Option<HealthChecks>,
 }
+
+/// The primary's health checks: its Check scripts, run periodically.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthChecks {
+    /// `--scripts-dir`: the Check scripts are `DIR/ADDRESS/Check_*`.
+    pub scripts_dir: PathBuf,
+    /// `--check-interval`: how often they run; also each run's time limit
+    /// (a check slower than its period has failed).
+    pub every: Duration,
+    /// `--check-failures`: failed runs in a row that make the primary
+    /// hand the service over.
+    pub failures: u32,
+}
+
+/// The default of `--check-failures`.
+pub const DEFAULT_CHECK_FAILURES: u32 = 3;
 
 /// Reads `failoverd`'s command line (with the program name first) and its
 /// configuration file, and checks everything.

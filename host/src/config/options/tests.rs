@@ -1352,3 +1352,40 @@ fn failback_is_auto_by_default_manual_on_request_and_checked() {
     );
     assert_eq!(e.exit_code(), EXIT_CONFIG);
 }
+
+#[test]
+fn health_checks_run_only_when_asked_with_service_and_checked_values() {
+    let base = ["--service", "eth0:192.0.2.10", "198.51.100.255"];
+    assert_eq!(heartbeatd(&base, &no_file()).checks, None);
+    let with = [
+        &base[..],
+        &["--check-interval", "500", "--scripts-dir", "/srv/f"],
+    ]
+    .concat();
+    let checks = heartbeatd(&with, &no_file()).checks.expect("checks");
+    assert_eq!(checks.every, Duration::from_millis(500));
+    assert_eq!(checks.failures, 3);
+    assert_eq!(checks.scripts_dir, Path::new("/srv/f"));
+    let f = file("FAILOVER_CHECK_INTERVAL=2000\nFAILOVER_CHECK_FAILURES=5\n");
+    let checks = heartbeatd(&base, &f).checks.expect("checks from the file");
+    assert_eq!((checks.every, checks.failures), (Duration::from_secs(2), 5));
+    assert_eq!(checks.scripts_dir, Path::new("/etc/failover"));
+
+    let slow = [&base[..], &["--check-interval", "50"]].concat();
+    assert!(
+        h_one(&slow).starts_with("Invalid check interval: 50"),
+        "{}",
+        h_one(&slow)
+    );
+    let many = [
+        &base[..],
+        &["--check-interval", "500", "--check-failures", "0"],
+    ]
+    .concat();
+    assert!(h_one(&many).starts_with("Invalid number of failed checks: 0"));
+    assert_eq!(
+        h_one(&["--check-interval", "500", "198.51.100.255"]),
+        "--check-interval needs --service: the checks decide whether this primary serves the \
+         service addresses, and without --service it manages none"
+    );
+}

@@ -41,6 +41,7 @@
 mod act;
 mod alarm;
 mod export;
+mod health;
 mod jump;
 mod links;
 mod report;
@@ -86,6 +87,7 @@ use crate::netlink::linkwatch::LinkWatch;
 use crate::notify::{Logger, Notifier, NotifyContext};
 use crate::scripts::{StageContext, StageRunner};
 use alarm::Alarm;
+pub use health::HealthSchedule;
 use jump::JumpWatch;
 use wait::Ready;
 
@@ -113,8 +115,10 @@ pub struct Io {
 pub struct Effects {
     /// The service addresses managed here.
     pub services: Services,
-    /// The script runner (failoverd); heartbeatd runs no scripts.
+    /// The script runner: failoverd's stages, heartbeatd's health checks.
     pub runner: Option<StageRunner>,
+    /// heartbeatd's health checks (`--check-interval`), run by `runner`.
+    pub health: Option<HealthSchedule>,
     /// Syslog and mail.
     pub notifier: Notifier,
     /// How acquired addresses are announced.
@@ -174,6 +178,7 @@ pub struct Runtime<N: Node> {
     io: Io,
     services: Services,
     runner: Option<StageRunner>,
+    health: Option<HealthSchedule>,
     notifier: Notifier,
     announcer: Announcer,
     labels: Labels,
@@ -240,6 +245,7 @@ impl<N: Node> Runtime<N> {
             io,
             services: effects.services,
             runner: effects.runner,
+            health: effects.health,
             notifier: effects.notifier,
             announcer: Announcer::new(effects.announce),
             labels,
@@ -407,9 +413,12 @@ impl<N: Node> Runtime<N> {
         }
         self.take_probes(now);
         let t = self.now();
-        if let Some((stage, outcome)) = self.runner.as_mut().and_then(|r| r.poll(now)) {
-            self.node.handle_stage_done(t, stage, outcome);
+        match self.runner.as_mut().and_then(|r| r.poll(now)) {
+            Some((Stage::Check, outcome)) => self.on_check_done(t, outcome),
+            Some((stage, outcome)) => self.node.handle_stage_done(t, stage, outcome),
+            None => {}
         }
+        self.start_due_check(now);
         for report in std::mem::take(&mut self.reported) {
             match report {
                 Reported::Stage(stage, outcome) => self.node.handle_stage_done(t, stage, outcome),

@@ -72,6 +72,7 @@ fn runtime<N: Node>(node: N, program: Program, clock: &FakeClock) -> (Runtime<N>
         effects: Effects {
             services: Services::default(),
             runner: None,
+            health: None,
             notifier: Notifier::new(log.clone(), None),
             announce: AnnouncePlan::default(),
         },
@@ -109,6 +110,7 @@ fn runtime<N: Node>(node: N, program: Program, clock: &FakeClock) -> (Runtime<N>
                 targets: Vec::new(),
                 peer: None,
                 failback: Default::default(),
+                checks: None,
             },
         },
     };

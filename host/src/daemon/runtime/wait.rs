@@ -9,7 +9,7 @@ use failover_core::Instant;
 use nix::poll::{PollFd, PollFlags};
 use nix::sys::time::TimeSpec;
 
-use super::{Node, Runtime};
+use super::{HealthSchedule, Node, Runtime};
 use crate::daemon::metrics::MetricsFile;
 use crate::net::probe::Prober;
 use crate::scripts::StageRunner;
@@ -53,6 +53,7 @@ impl<N: Node> Runtime<N> {
         // hour (the longest --interval) still wakes in time to ping.
         let monotonic = [
             self.runner.as_ref().and_then(StageRunner::next_deadline),
+            self.health.as_ref().and_then(HealthSchedule::next_due),
             self.notifier.next_deadline(),
             self.io.probe.as_ref().and_then(|p| p.next_deadline(now)),
             self.metrics.as_ref().map(MetricsFile::next_due),
