@@ -14,7 +14,8 @@ impl<N: Node> Runtime<N> {
         let peer = &self.labels.peer;
         if acquiring && self.node.took_over_on_request() {
             format!(
-                "the {peer} handed the service over: clients cannot reach it ({})",
+                "the {peer} handed the service over: clients cannot reach it there, or its \
+                 operator asked for a switchover ({})",
                 self.links_text(t)
             )
         } else if acquiring {
