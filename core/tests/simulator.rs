@@ -138,7 +138,8 @@ fn fault_schedules_keep_every_invariant() {
         "simulator: {} schedules from seed {first} in {:.1} s: {} takeovers, {} liveness checks, {} frames, \
          {} epoch rollovers, {} single forged frames found harmless, {} failed removals; documented overlaps: {} partitions without a required witness, {} false verdicts \
          the blind witness could not veto, {} removals that failed after the peer had taken over; \
-         operator requests: {} accepted, {} refused; {} planned switchovers checked in time; {} runs ended with the primary standing by",
+         operator requests: {} accepted, {} refused; {} planned switchovers checked in time; {} runs ended with the primary standing by; \
+         the primary's service broke {} times",
         played.into_inner(),
         started.elapsed().as_secs_f64(),
         t.takeovers,
@@ -153,7 +154,8 @@ fn fault_schedules_keep_every_invariant() {
         t.operator_accepted,
         t.operator_refused,
         t.handovers_checked,
-        t.ended_standing_by
+        t.ended_standing_by,
+        t.health_failures
     );
     let failures = failures.into_inner().unwrap();
     if let Some(first_failure) = failures.first() {
@@ -173,7 +175,10 @@ fn fault_schedules_keep_every_invariant() {
         );
         assert!(t.liveness_checked > 0, "no schedule checked liveness");
         assert!(
-            t.operator_accepted > 0 && t.ended_standing_by > 0 && t.handovers_checked > 0,
+            t.operator_accepted > 0
+                && t.ended_standing_by > 0
+                && t.handovers_checked > 0
+                && t.health_failures > 0,
             "no schedule exercised the operator's handover and a stand-by"
         );
     }

@@ -203,6 +203,8 @@ pub struct RunStats {
     pub ended_standing_by: u64,
     /// Planned switchovers checked to complete in time (invariant 8).
     pub handovers_checked: u64,
+    /// Times the primary's service broke (its health checks failing).
+    pub health_failures: u64,
 }
 
 impl RunStats {
@@ -221,6 +223,7 @@ impl RunStats {
         self.operator_refused += other.operator_refused;
         self.ended_standing_by += other.ended_standing_by;
         self.handovers_checked += other.handovers_checked;
+        self.health_failures += other.health_failures;
     }
 }
 
@@ -764,6 +767,7 @@ impl World {
             Fault::ForgeOne(f) => self.forge_one(f),
             Fault::Handover | Fault::Reclaim => self.operator(fault),
             Fault::Health { ok } => {
+                self.stats.health_failures += u64::from(!ok);
                 self.nodes[NodeIx::Primary as usize].unhealthy = !ok;
                 self.report_carrier(NodeIx::Primary);
             }
