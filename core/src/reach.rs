@@ -103,6 +103,9 @@ pub const HANDOVER_FRAMES_UNKEYED: u8 = 3;
 pub struct HandoverRequest {
     /// Consecutive fresh frames asking for it.
     run: u8,
+    /// Consecutive fresh frames saying the primary stands by (`STANDBY`
+    /// without `HOLDS`): it lets the secondary keep serving.
+    standby_run: u8,
     /// The primary's epoch they came in: a request belongs to one life of
     /// the primary, and a restarted primary has asked for nothing yet.
     epoch: u32,
@@ -115,6 +118,7 @@ impl HandoverRequest {
         if epoch != self.epoch {
             self.epoch = epoch;
             self.run = 0;
+            self.standby_run = 0;
         }
     }
 
@@ -124,11 +128,19 @@ impl HandoverRequest {
         let asks =
             flags.contains(HeartbeatFlags::HANDOVER) && !flags.contains(HeartbeatFlags::HOLDS);
         self.run = if asks { self.run.saturating_add(1) } else { 0 };
+        let stands_by =
+            flags.contains(HeartbeatFlags::STANDBY) && !flags.contains(HeartbeatFlags::HOLDS);
+        self.standby_run = if stands_by {
+            self.standby_run.saturating_add(1)
+        } else {
+            0
+        };
     }
 
     /// Forget what was heard (the primary was lost, or this node stalled).
     pub fn reset(&mut self) {
         self.run = 0;
+        self.standby_run = 0;
     }
 
     /// Whether the request stands: the latest frames ask for it, enough of
@@ -136,6 +148,14 @@ impl HandoverRequest {
     #[must_use]
     pub fn stands(&self, keyed: bool) -> bool {
         self.run >= if keyed { 1 } else { HANDOVER_FRAMES_UNKEYED }
+    }
+
+    /// Whether the primary stands by (after a handover, or with manual
+    /// failback): the latest frames say so, as many as [`Self::stands`]
+    /// needs.
+    #[must_use]
+    pub fn stands_by(&self, keyed: bool) -> bool {
+        self.standby_run >= if keyed { 1 } else { HANDOVER_FRAMES_UNKEYED }
     }
 }
 

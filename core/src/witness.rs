@@ -275,8 +275,14 @@ impl Witness {
         let deny = |reason| (WitnessKind::Deny, Duration::ZERO, reason);
         // The primary, alive, asks the secondary to serve: it released the
         // addresses first, so no fence is needed either.
+        let keyed = self.config.keys.is_some();
+        let alive = !self.primary.is_dead(now);
+        // A primary that stands by (after a handover, or with manual
+        // failback) lets the secondary that serves keep serving: its
+        // renewals are granted as a handover's first request is.
+        let renewal = self.grant.is_some_and(|g| g.holder == requester);
         let handover =
-            !self.primary.is_dead(now) && self.handover.stands(self.config.keys.is_some());
+            alive && (self.handover.stands(keyed) || (renewal && self.handover.stands_by(keyed)));
         let (kind, lease, reason) = if self.config.secondary.is_some_and(|s| s != requester) {
             deny(DenyReason::NotSecondary)
         } else if !self.primary.is_dead(now) && !handover {

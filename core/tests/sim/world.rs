@@ -257,6 +257,8 @@ pub struct World {
     /// Invariant 8's deadline: a planned switchover with everything healthy
     /// puts the addresses on the secondary by then.
     handover_deadline: Option<Instant>,
+    /// Invariant 8's second deadline: the switchover lasts.
+    standby_deadline: Option<Instant>,
     /// When the last fault other than an operator's command struck.
     last_fault_at: Option<Instant>,
     /// Every action of every node, when recording (scenario tests).
@@ -307,6 +309,7 @@ impl World {
             forged_at: None,
             operator_handover_at: None,
             handover_deadline: None,
+            standby_deadline: None,
             last_fault_at: None,
             sched,
         };
@@ -519,6 +522,15 @@ impl World {
                 if !self.nodes[NodeIx::Secondary as usize].has_addresses {
                     return Err(self.violation("(8) a planned switchover with everything healthy did not put the addresses on the secondary in time"));
                 }
+                // And it lasts: fifty intervals later, still calm, the
+                // secondary still serves (a witness's lease included).
+                self.standby_deadline = Some(self.now + self.sched.interval.saturating_mul(50));
+            }
+            if self.standby_deadline.is_some_and(|t| self.now >= t) {
+                self.standby_deadline = None;
+                if !self.nodes[NodeIx::Secondary as usize].has_addresses {
+                    return Err(self.violation("(8) after a planned switchover with everything healthy, the secondary stopped serving"));
+                }
             }
             // Liveness deadline passed?
             if let Some(deadline) = self.liveness {
@@ -654,6 +666,7 @@ impl World {
             self.liveness = None;
         }
         self.handover_deadline = None;
+        self.standby_deadline = None;
         if !matches!(fault, Fault::Handover | Fault::Reclaim) {
             self.last_fault_at = Some(self.now);
         }
