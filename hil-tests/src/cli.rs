@@ -81,11 +81,14 @@ impl DemoArgs {
 #[command(
     after_help = "Writes bench.json and recovery.svg into --out and prints a table of the \
                         figures next to the targets\n(fast profile: client-visible recovery \
-                        <= 20 ms median; 0 false takeovers at 30 % loss; backup RSS <= 2 MB).\n\
+                        <= 20 ms median; 0 false takeovers at 30 % loss; backup RSS <= 2 MB),\n\
+                        and of the planned switchovers (heartbeatd --handover, then --reclaim: \
+                        the client's gap,\nboth servers holding the address, the command's \
+                        time).\n\
                         The full run (the defaults) takes about a quarter of an hour."
 )]
 pub struct BenchArgs {
-    /// Primary power-loss runs per profile [default: 3 for apple, 10 for fast and fastest].
+    /// Primary power-loss runs, and planned switchovers, per profile [default: 3 for apple, 10 for fast and fastest].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1000))]
     pub runs: Option<u16>,
     /// Heartbeat profiles, in order: apple (1 s beats), fast (10 ms), fastest (the shortest sustained).

@@ -154,7 +154,8 @@ fn bench_smoke_run_writes_its_json_and_picture() {
     let dir = std::env::temp_dir().join(format!("failover-lab-bench-smoke-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let out_dir = dir.to_str().expect("a UTF-8 temporary directory");
-    // The smoke run: one takeover, 30 % loss for 2 s with each dead time.
+    // The smoke run: one takeover, one planned switchover and its reclaim,
+    // 30 % loss for 2 s with each dead time.
     let o = lab(&[
         "bench",
         "--runs",
@@ -172,7 +173,13 @@ fn bench_smoke_run_writes_its_json_and_picture() {
     ]);
     let out = String::from_utf8_lossy(&o.stdout);
     assert_eq!(o.status.code(), Some(0), "{out}\n{}", stderr(&o));
-    for needle in ["run 1/1: verdict", "targets:", "bench: done"] {
+    for needle in [
+        "run 1/1: verdict",
+        "switchover 1/1: handover: client gap",
+        "planned switchover",
+        "targets:",
+        "bench: done",
+    ] {
         assert!(out.contains(needle), "{needle:?} missing from:\n{out}");
     }
     let json = std::fs::read_to_string(dir.join("bench.json")).expect("bench.json written");
@@ -189,6 +196,17 @@ fn bench_smoke_run_writes_its_json_and_picture() {
                 "{key}.{stat}: {json}"
             );
         }
+    }
+    // One planned switchover and its reclaim: both done, and the figures
+    // there (not judged: the bench prints them).
+    let sw = &fast["switchover"];
+    assert_eq!(sw["runs"], 1, "{json}");
+    for key in ["handover", "reclaim"] {
+        assert_eq!(sw[key]["completed"], 1, "{key}: {json}");
+        for stat in ["gap_ms", "command_ms"] {
+            assert!(sw[key][stat]["median"].is_number(), "{key}.{stat}: {json}");
+        }
+        assert!(sw[key]["overlap_ms"].is_number(), "{key}: {json}");
     }
     let loss = fast["loss"].as_array().expect("loss runs");
     assert_eq!(loss.len(), 2, "{json}");

@@ -9,7 +9,15 @@
 //!    run): the secondary's verdict, its first gratuitous ARP, and the
 //!    client's first answer from the secondary, in ms after the primary's
 //!    last cable lost its carrier; median, p95 and max;
-//! 3. runs with random loss on every switch port (nftables, see
+//! 3. as many planned switchovers: from the steady state,
+//!    `heartbeatd --handover` until the secondary serves the client, then
+//!    `heartbeatd --reclaim` until the primary does again, each command
+//!    run against the running daemon as an administrator runs it; for each
+//!    move the client's longest gap, the time both servers held the
+//!    address (none expected: the handshake removes before it adds) and
+//!    how long the command took; median, p95 and max of the moves that
+//!    completed, and every failed command or overlap said so;
+//! 4. runs with random loss on every switch port (nftables, see
 //!    [`crate::faults`]) and no real fault, counting false takeovers, with
 //!    a fixed dead time of three intervals (Apple's rule) and with
 //!    `--deadtime auto` (failoverd's default below 1 s intervals).
@@ -28,15 +36,17 @@
 //! [`crate::lab::Lab`] that removes itself.
 //!
 //! The parts: the command line's choices (`options.rs`), the runs on the
-//! lab (`runs.rs`), a daemon's CPU and memory (`usage.rs`), the
-//! statistics (`stats.rs`), the result file's shape (`report.rs`), the
-//! table next to the targets (`table.rs`) and the picture (`plot.rs`).
+//! lab (`runs.rs`), the planned switchovers (`switchover.rs`), a daemon's
+//! CPU and memory (`usage.rs`), the statistics (`stats.rs`), the result
+//! file's shape (`report.rs`), the table next to the targets (`table.rs`)
+//! and the picture (`plot.rs`).
 
 mod options;
 mod plot;
 mod report;
 mod runs;
 mod stats;
+mod switchover;
 mod table;
 mod usage;
 
@@ -48,8 +58,9 @@ use std::time::{Duration, Instant, SystemTime};
 pub use options::{DeadtimeMode, LossWay, Options, ProfileName};
 pub use plot::plot;
 pub use report::{
-    Failover, FastestSearch, Files, HostInfo, LossResult, OptionsReport, ProfileResult, Report,
-    RunSample, Steady, TargetCheck, Trial, Usage,
+    Failover, FastestSearch, Files, HostInfo, LossResult, MoveSample, MoveStats, OptionsReport,
+    ProfileResult, Report, RunSample, Steady, Switchover, SwitchoverSample, TargetCheck, Trial,
+    Usage,
 };
 pub use stats::{stats, Stats};
 pub use table::{summary, targets};
@@ -76,8 +87,8 @@ pub const SVG_FILE: &str = "recovery.svg";
 
 /// How often the client probes the service during a failover run.
 pub const PROBE_PERIOD: Duration = Duration::from_millis(1);
-/// The longest any one step (a takeover, a failback, the lab coming up)
-/// may take.
+/// The longest any one step (a takeover, a failback, a planned switchover,
+/// the lab coming up) may take.
 pub const STEP_LIMIT: Duration = Duration::from_secs(20);
 /// How long a run keeps watching after the client is served again.
 pub const SETTLE: Duration = Duration::from_millis(500);

@@ -31,8 +31,9 @@ impl ProfileName {
         }
     }
 
-    /// Failover runs when `--runs` is not given: 3 at 1 s beats (each takes
-    /// about ten seconds), else 10.
+    /// Failover runs (and as many planned switchovers) when `--runs` is
+    /// not given: 3 at 1 s beats (each failover takes about ten seconds),
+    /// else 10.
     pub fn default_runs(self) -> usize {
         match self {
             ProfileName::Apple => 3,
@@ -112,7 +113,8 @@ impl LossWay {
 /// What to run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {
-    /// Failover runs per profile (`None`: [`ProfileName::default_runs`]).
+    /// Failover runs, and planned switchovers, per profile (`None`:
+    /// [`ProfileName::default_runs`]).
     pub runs: Option<usize>,
     /// The profiles, in order.
     pub profiles: Vec<ProfileName>,

@@ -1,6 +1,6 @@
 //! The benchmark's result, as written to its JSON file: the host, the
-//! options, each profile's steady window, failover runs and loss runs, the
-//! fastest-interval search and the targets.
+//! options, each profile's steady window, failover runs, planned
+//! switchovers and loss runs, the fastest-interval search and the targets.
 
 use std::fs;
 use std::path::PathBuf;
@@ -135,6 +135,9 @@ pub struct ProfileResult {
     pub steady: Steady,
     /// The primary power-loss runs.
     pub failover: Failover,
+    /// The planned switchovers (`heartbeatd --handover`) and the reclaims
+    /// after them (`--reclaim`).
+    pub switchover: Switchover,
     /// The loss runs.
     pub loss: Vec<LossResult>,
 }
@@ -224,6 +227,102 @@ pub struct RunSample {
     pub failed_back: bool,
     /// Time both servers held the address during the run, ms.
     pub overlap_ms: f64,
+}
+
+/// The planned switchover runs of a profile: each from the steady state
+/// (the primary serving the client), `heartbeatd --handover` until the
+/// secondary serves, then `heartbeatd --reclaim` until the primary serves
+/// again, on the lab of the last power-loss run (a fresh one if that did
+/// not fail back).
+#[derive(Debug, Clone, Serialize)]
+pub struct Switchover {
+    /// Runs asked for (as many as the power-loss runs).
+    pub runs: usize,
+    /// Labs built for them (the power-loss runs' last one counts as one
+    /// when it is reused; one more after each run that did not end with
+    /// the primary serving).
+    pub labs: usize,
+    /// Runs that ended with the primary serving the client, alone holding
+    /// the address.
+    pub back: usize,
+    /// The handovers.
+    pub handover: MoveStats,
+    /// The reclaims.
+    pub reclaim: MoveStats,
+    /// Each run.
+    pub samples: Vec<SwitchoverSample>,
+}
+
+/// One kind of move (the handovers, or the reclaims) over every run. The
+/// statistics are of the moves that completed; the overlap is over all.
+#[derive(Debug, Clone, Serialize)]
+pub struct MoveStats {
+    /// Commands run (a reclaim is asked only after a handover the
+    /// secondary served).
+    pub asked: usize,
+    /// Commands that exited 0 with the client then served by the other
+    /// server, which alone held the address.
+    pub completed: usize,
+    /// The client's longest gap around the move, ms.
+    pub gap_ms: Option<Stats>,
+    /// The client's first answer from the other server, ms after the
+    /// command was started.
+    pub served_ms: Option<Stats>,
+    /// How long the command ran, ms (it follows the move through the
+    /// daemon's status every 100 ms, so it ends up to 100 ms after the
+    /// move did).
+    pub command_ms: Option<Stats>,
+    /// Time both servers held the address, over all the moves, ms.
+    pub overlap_ms: f64,
+    /// Moves in which both servers held the address at some time.
+    pub overlapping: usize,
+}
+
+/// One planned switchover run.
+#[derive(Debug, Clone, Serialize)]
+pub struct SwitchoverSample {
+    /// 1-based.
+    pub run: usize,
+    /// The primary served the client before the handover (else nothing
+    /// was asked).
+    pub primary_served_before: bool,
+    /// `heartbeatd --handover`; `None` if not asked.
+    pub handover: Option<MoveSample>,
+    /// `heartbeatd --reclaim`; `None` if not asked (the secondary did not
+    /// serve after the handover).
+    pub reclaim: Option<MoveSample>,
+    /// The primary served the client, alone holding the address, at the
+    /// end.
+    pub back: bool,
+}
+
+/// One operator command and what followed it.
+#[derive(Debug, Clone, Serialize)]
+pub struct MoveSample {
+    /// The command's exit status (`None`: it was killed, or could not be
+    /// run).
+    pub exit_code: Option<i32>,
+    /// What it printed (trimmed, at most 400 characters).
+    pub output: String,
+    /// How long it ran, ms.
+    pub command_ms: f64,
+    /// The other server answered the client and alone held the address
+    /// within the step limit.
+    pub served: bool,
+    /// The client's first answer from the other server, ms after the
+    /// command was started.
+    pub served_ms: Option<f64>,
+    /// The client's longest gap from the command's start to the end of the
+    /// settling after the move, ms; `None` when the other server never
+    /// served.
+    pub gap_ms: Option<f64>,
+    /// Probes unanswered in that time.
+    pub lost_probes: usize,
+    /// Time both servers held the address, from the command's start to the
+    /// next command (or the run's end), ms.
+    pub overlap_ms: f64,
+    /// Exit status 0 and `served`.
+    pub completed: bool,
 }
 
 /// One run with random loss and no real fault.

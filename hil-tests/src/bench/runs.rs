@@ -1,12 +1,14 @@
 //! The benchmark's runs on the lab: a profile's steady window, its failover
-//! runs (a fresh lab for each that did not fail back), its loss runs, and
-//! the fastest-interval search.
+//! runs (a fresh lab for each that did not fail back), its planned
+//! switchovers (`switchover.rs`), its loss runs, and the fastest-interval
+//! search.
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use super::switchover::{describe as describe_switchover, summarise_switchovers, switchover_run};
 use super::usage::{clock_ticks_per_second, proc_usage};
 use super::{
     stats, Ctx, DeadtimeMode, Failover, FastestSearch, LossResult, ProfileName, ProfileResult,
@@ -64,8 +66,8 @@ fn rest(profile: &Profile) -> Duration {
     Duration::from_secs(1).max(Duration::from_millis(profile.interval_ms * 5))
 }
 
-/// One profile: its steady window, its failover runs and its loss runs,
-/// with progress on `out`.
+/// One profile: its steady window, its failover runs, its planned
+/// switchovers and its loss runs, with progress on `out`.
 pub(super) fn bench_profile(
     ctx: &Ctx,
     name: ProfileName,
@@ -126,8 +128,46 @@ pub(super) fn bench_profile(
             (lab, daemons) = start_lab(profile, &dir.join(format!("failover-{labs}")))?;
         }
     }
-    drop((lab, daemons));
     let failover = summarise_runs(runs, labs, samples);
+    // The planned switchovers, as many, on the same lab if it failed back.
+    let mut sw_labs = 1;
+    if failover.samples.last().is_some_and(|s| !s.failed_back) {
+        drop((lab, daemons));
+        writeln!(
+            out,
+            "  (no clean failback: building a fresh lab for the planned switchovers)"
+        )?;
+        (lab, daemons) = start_lab(profile, &dir.join("switchover-1"))?;
+    } else {
+        interrupt::sleep(rest(profile))?;
+    }
+    let mut sw_samples = Vec::with_capacity(runs);
+    for run in 1..=runs {
+        let sample = switchover_run(&lab, &daemons, run)?;
+        writeln!(
+            out,
+            "  switchover {run}/{runs}: {}",
+            describe_switchover(&sample)
+        )?;
+        let back = sample.back;
+        sw_samples.push(sample);
+        if run == runs {
+            break;
+        }
+        if back {
+            interrupt::sleep(rest(profile))?;
+        } else {
+            drop((lab, daemons));
+            sw_labs += 1;
+            writeln!(
+                out,
+                "  (the primary does not serve again: building a fresh lab for the next switchover)"
+            )?;
+            (lab, daemons) = start_lab(profile, &dir.join(format!("switchover-{sw_labs}")))?;
+        }
+    }
+    drop((lab, daemons));
+    let switchover = summarise_switchovers(runs, sw_labs, sw_samples);
     let mut loss = Vec::new();
     for mode in &ctx.opts.deadtimes {
         for percent in &ctx.opts.loss_percents {
@@ -150,6 +190,7 @@ pub(super) fn bench_profile(
         deadtime_ms: fixed_ms,
         steady,
         failover,
+        switchover,
         loss,
     })
 }
@@ -195,7 +236,7 @@ fn steady_window(d: &Daemons, window: Duration) -> io::Result<Steady> {
     })
 }
 
-fn ms(d: Duration) -> f64 {
+pub(super) fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 

@@ -1,11 +1,13 @@
-//! The benchmark's table: each profile's figures next to the targets, and
-//! the targets checked.
+//! The benchmark's table: each profile's figures next to the targets
+//! (failover, planned switchover, loss, resources), and the targets
+//! checked.
 
 use std::fmt::Write as _;
 
+use super::switchover::problems;
 use super::{
-    LossWay, Report, Stats, TargetCheck, TARGET_BACKUP_RSS_KB, TARGET_FALSE_TAKEOVERS_AT_30,
-    TARGET_FAST_RECOVERY_MEDIAN_MS,
+    LossWay, MoveStats, Report, Stats, TargetCheck, TARGET_BACKUP_RSS_KB,
+    TARGET_FALSE_TAKEOVERS_AT_30, TARGET_FAST_RECOVERY_MEDIAN_MS,
 };
 
 /// The targets, checked against `report`.
@@ -59,7 +61,57 @@ fn triple(s: &Option<Stats>) -> String {
     )
 }
 
-/// The readable table: failover times, loss runs, resources, targets.
+/// "0 ms", or loudly how long both servers held the address and in how
+/// many moves.
+fn overlap_cell(m: &MoveStats) -> String {
+    if m.overlapping == 0 {
+        format!("{:.0} ms", m.overlap_ms)
+    } else {
+        format!("OVERLAP {:.1} ms in {}", m.overlap_ms, m.overlapping)
+    }
+}
+
+/// The planned switchovers: per profile a line for the handovers and one
+/// for the reclaims, then every move that did not complete or overlapped.
+fn switchover_table(s: &mut String, r: &Report) {
+    let _ = writeln!(
+        s,
+        "\nplanned switchover (heartbeatd --handover, then --reclaim; the client asks every ms), \
+         median / p95 / max, ms,\nof the moves that completed; both servers holding the address: \
+         in all, over every move:"
+    );
+    let _ = writeln!(
+        s,
+        "  {:<8} {:>6} {:<9} {:>7}  {:<25} {:<25} both held",
+        "profile", "beat", "move", "done", "client's longest gap", "command"
+    );
+    for p in &r.profiles {
+        let sw = &p.switchover;
+        for (name, m) in [("handover", &sw.handover), ("reclaim", &sw.reclaim)] {
+            let _ = writeln!(
+                s,
+                "  {:<8} {:>4}ms {:<9} {:>7}  {:<25} {:<25} {}",
+                p.name,
+                p.interval_ms,
+                name,
+                format!("{}/{}", m.completed, sw.runs),
+                triple(&m.gap_ms),
+                triple(&m.command_ms),
+                overlap_cell(m),
+            );
+        }
+    }
+    for p in &r.profiles {
+        for sample in &p.switchover.samples {
+            for line in problems(sample) {
+                let _ = writeln!(s, "  {} run {}: {line}", p.name, sample.run);
+            }
+        }
+    }
+}
+
+/// The readable table: failover times, planned switchovers, loss runs,
+/// resources, targets.
 pub fn summary(r: &Report) -> String {
     let mut s = String::new();
     let _ = writeln!(
@@ -109,6 +161,7 @@ pub fn summary(r: &Report) -> String {
             fs.chosen_ms
         );
     }
+    switchover_table(&mut s, r);
     let way = r.options.loss_direction;
     let _ = writeln!(
         s,

@@ -1,6 +1,7 @@
 //! The benchmark's figures, table, file and picture on made-up runs.
 
 use super::runs::summarise_runs;
+use super::switchover::{describe as describe_switchover, problems, summarise_switchovers};
 use super::*;
 use std::time::UNIX_EPOCH;
 
@@ -123,6 +124,60 @@ fn sample(run: usize, recovery: f64) -> RunSample {
     }
 }
 
+/// A move that went as designed: exit 0, served, no overlap.
+fn moved(gap: f64, command: f64) -> MoveSample {
+    MoveSample {
+        exit_code: Some(0),
+        output: "handed 192.0.2.10 over to the secondary; this server stands by".to_owned(),
+        command_ms: command,
+        served: true,
+        served_ms: Some(gap + 40.0),
+        gap_ms: Some(gap),
+        lost_probes: gap as usize,
+        overlap_ms: 0.0,
+        completed: true,
+    }
+}
+
+fn switchover(run: usize, handover_gap: f64, reclaim_gap: f64) -> SwitchoverSample {
+    SwitchoverSample {
+        run,
+        primary_served_before: true,
+        handover: Some(moved(handover_gap, 300.0 + run as f64)),
+        reclaim: Some(moved(reclaim_gap, 200.0 + run as f64)),
+        back: true,
+    }
+}
+
+/// Four runs: two clean, one whose handover failed (exit 1, the primary
+/// kept serving: no reclaim asked), one whose reclaim overlapped.
+fn switchovers() -> Switchover {
+    let mut failed = switchover(3, 99.0, 0.0);
+    if let Some(h) = failed.handover.as_mut() {
+        h.exit_code = Some(1);
+        h.output = "--handover: the handover failed; this server serves again\nmore".to_owned();
+        h.served = false;
+        h.served_ms = None;
+        h.gap_ms = None;
+        h.completed = false;
+    }
+    failed.reclaim = None;
+    let mut overlapping = switchover(4, 19.0, 9.0);
+    if let Some(r) = overlapping.reclaim.as_mut() {
+        r.overlap_ms = 2.5;
+    }
+    summarise_switchovers(
+        4,
+        1,
+        vec![
+            switchover(1, 17.0, 7.0),
+            switchover(2, 18.0, 8.0),
+            failed,
+            overlapping,
+        ],
+    )
+}
+
 fn loss(percent: u8, deadtime: &'static str, false_takeovers: u64) -> LossResult {
     LossResult {
         percent,
@@ -168,6 +223,7 @@ fn profile(name: &'static str, interval_ms: u64, recoveries: &[f64]) -> ProfileR
             },
         },
         failover: summarise_runs(recoveries.len(), 1, samples),
+        switchover: switchovers(),
         loss: vec![
             loss(10, "fixed", 0),
             loss(30, "fixed", 4),
@@ -240,6 +296,26 @@ fn json_shape() {
     assert_eq!(fast["loss"][1]["deadtime"], "fixed");
     assert_eq!(fast["steady"]["failoverd"]["rss_kb"], 1900);
     assert!(fast["steady"]["heartbeatd"]["cpu_percent"].is_number());
+    let sw = &fast["switchover"];
+    assert_eq!(
+        (sw["runs"].as_u64(), sw["labs"].as_u64()),
+        (Some(4), Some(1))
+    );
+    for key in ["handover", "reclaim"] {
+        for field in ["gap_ms", "served_ms", "command_ms"] {
+            assert!(sw[key][field]["median"].is_number(), "{key}.{field}: {sw}");
+        }
+        for field in ["asked", "completed", "overlap_ms", "overlapping"] {
+            assert!(sw[key][field].is_number(), "{key}.{field}: {sw}");
+        }
+    }
+    assert_eq!(sw["handover"]["gap_ms"]["median"], 18.0);
+    let failed = &sw["samples"][2];
+    assert_eq!(failed["handover"]["exit_code"], 1);
+    assert_eq!(failed["handover"]["completed"], false);
+    assert!(failed["handover"]["gap_ms"].is_null());
+    assert!(failed["reclaim"].is_null());
+    assert_eq!(sw["samples"][3]["reclaim"]["overlap_ms"], 2.5);
     let targets = v["targets"].as_array().unwrap();
     assert_eq!(targets[0]["met"], false);
     assert_eq!(targets[0]["measured"], "21.8 ms");
@@ -262,9 +338,99 @@ fn table_shows_figures_next_to_targets() {
         "MISSED fast: false takeovers at 30 % loss (both, dead time fixed, 30 s): 4",
         "met    fast: backup (failoverd) RSS: 1.86 MB (target ≤ 2 MB)",
         "the benchmark took 812 s",
+        "planned switchover (heartbeatd --handover, then --reclaim",
+        "fast       10ms handover      3/4  18.0 / 19.0 / 19.0        302.0 / 304.0 / 304.0     0 ms",
+        "fast       10ms reclaim       3/4  8.0 / 9.0 / 9.0           202.0 / 204.0 / 204.0     \
+         OVERLAP 2.5 ms in 1",
+        "apple    1000ms handover      3/4",
+        "fast run 3: --handover FAILED (exit 1): --handover: the handover failed",
+        "fast run 3: --reclaim NOT ASKED",
+        "fast run 4: --reclaim: OVERLAP, both servers held the address for 2.5 ms",
     ] {
         assert!(text.contains(needle), "{needle:?} missing from:\n{text}");
     }
+}
+
+#[test]
+fn switchover_statistics_are_of_completed_moves_and_overlaps_of_all() {
+    let sw = switchovers();
+    let (h, r) = (&sw.handover, &sw.reclaim);
+    assert_eq!((h.asked, h.completed), (4, 3));
+    // The failed handover's 99 ms is left out of the figures...
+    let gap = h.gap_ms.unwrap();
+    assert_eq!((gap.n, gap.median, gap.max), (3, 18.0, 19.0));
+    assert_eq!(h.command_ms.unwrap().n, 3);
+    assert_eq!(h.served_ms.unwrap().median, 58.0);
+    // ...and no reclaim was asked after it.
+    assert_eq!((r.asked, r.completed), (3, 3));
+    assert_eq!(r.gap_ms.unwrap().median, 8.0);
+    // The overlap is counted whatever else happened.
+    assert_eq!((h.overlap_ms, h.overlapping), (0.0, 0));
+    assert_eq!((r.overlap_ms, r.overlapping), (2.5, 1));
+    assert_eq!(sw.back, 4);
+    // Nothing measured: no figures, nothing hidden either.
+    let none = summarise_switchovers(
+        1,
+        2,
+        vec![SwitchoverSample {
+            run: 1,
+            primary_served_before: false,
+            handover: None,
+            reclaim: None,
+            back: false,
+        }],
+    );
+    assert_eq!((none.handover.asked, none.handover.gap_ms), (0, None));
+    assert_eq!(none.back, 0);
+}
+
+#[test]
+fn switchover_problems_are_said_and_a_clean_run_has_none() {
+    let sw = switchovers();
+    assert!(problems(&sw.samples[0]).is_empty());
+    let failed = problems(&sw.samples[2]);
+    assert_eq!(
+        failed,
+        [
+            "--handover FAILED (exit 1): --handover: the handover failed; this server serves again",
+            "--handover: the secondary DID NOT SERVE the client",
+            "--reclaim NOT ASKED (the secondary did not serve after the handover)",
+        ]
+    );
+    assert_eq!(
+        problems(&sw.samples[3]),
+        ["--reclaim: OVERLAP, both servers held the address for 2.5 ms"]
+    );
+    let mut killed = switchover(5, 17.0, 7.0);
+    if let Some(r) = killed.reclaim.as_mut() {
+        r.exit_code = None;
+    }
+    killed.back = false;
+    let said = problems(&killed);
+    assert!(
+        said[0].starts_with("--reclaim FAILED (no exit status)"),
+        "{said:?}"
+    );
+    assert!(said[1].starts_with("NOT BACK"), "{said:?}");
+    let nothing = SwitchoverSample {
+        run: 1,
+        primary_served_before: false,
+        handover: None,
+        reclaim: None,
+        back: false,
+    };
+    assert!(problems(&nothing)[0].contains("NOTHING ASKED"));
+    // The progress line: each move's figures, then the problems.
+    let line = describe_switchover(&sw.samples[3]);
+    assert!(
+        line.starts_with(
+            "handover: client gap 19.0 ms (19 probes lost), command 304 ms, both held 0.0 ms; \
+             reclaim: client gap 9.0 ms (9 probes lost), command 204 ms, both held 2.5 ms; \
+             --reclaim: OVERLAP"
+        ),
+        "{line}"
+    );
+    assert!(describe_switchover(&sw.samples[2]).contains("client gap — (99 probes lost)"));
 }
 
 #[test]
