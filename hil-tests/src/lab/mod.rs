@@ -55,7 +55,8 @@ pub use mail::{anomaly_mails_only, events, events_since, notified, only};
 pub use outcome::primary_kept_it;
 pub use owners::{Owner, Owners};
 pub use stages::{
-    acquire_then_release, record_file, record_stage, record_stages, stages, ACQUIRE, RELEASE,
+    acquire_then_dropped, acquire_then_release, record_file, record_stage, record_stages, stages,
+    ACQUIRE, RELEASE,
 };
 pub use testing::{ready, serial, witness_ready, Serial, SCENARIO_LIMIT, WITNESS_LIMIT};
 

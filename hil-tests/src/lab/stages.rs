@@ -71,3 +71,11 @@ pub fn acquire_then_release(ran: &[String]) -> bool {
         && ran.ends_with(&RELEASE.map(str::to_owned))
         && ran.iter().filter(|s| s.starts_with("PreRel")).count() == 1
 }
+
+/// The acquire stages, then PostRel alone: the addresses dropped at once by
+/// a failoverd that stalled while holding them.
+pub fn acquire_then_dropped(ran: &[String]) -> bool {
+    let mut expected: Vec<String> = ACQUIRE.map(str::to_owned).to_vec();
+    expected.push(RELEASE[1].to_owned());
+    ran == expected.as_slice()
+}
