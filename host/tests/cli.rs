@@ -215,8 +215,15 @@ fn help_lists_every_option() {
         "--witness",
         "--key-file",
         "--interval",
+        "--failback",
+        "--handover",
+        "--reclaim",
+        "--wait",
+        "--check-interval",
+        "--check-failures",
+        "--scripts-dir",
     ] {
         assert!(h.contains(opt), "heartbeatd help lacks {opt}");
     }
-    assert!(!h.contains("--hold-down") && !h.contains("--scripts-dir"));
+    assert!(!h.contains("--hold-down") && !h.contains("--script-timeout"));
 }

@@ -733,7 +733,23 @@ fn summary_heartbeatd(o: &HeartbeatdOptions, plan: &Plan) -> String {
         if services.is_empty() {
             "none".to_owned()
         } else {
-            services.join(", ")
+            format!(
+                "{}\n  failback: {}\n  health checks: {}",
+                services.join(", "),
+                match o.failback {
+                    failover_core::Failback::Auto => "automatic",
+                    failover_core::Failback::Manual => "manual (heartbeatd --reclaim)",
+                },
+                o.checks.as_ref().map_or_else(
+                    || "none".to_owned(),
+                    |h| format!(
+                        "{}/<address>/Check_* every {} ms, {} failures in a row hand the service over",
+                        h.scripts_dir.display(),
+                        h.every.total_millis(),
+                        h.failures
+                    ),
+                )
+            )
         }
     )
 }
