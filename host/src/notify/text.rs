@@ -1,72 +1,25 @@
 //! What each [`Event`] says: severity, whether it is mailed, and the words
-//! an administrator reads in the log line and the email. The table in the
-//! [`crate::notify`] module documentation is generated from the same
-//! [`policy`] function (a unit test keeps them in step).
+//! an administrator reads in the log line and the email.
+//!
+//! Three parts: [`policy`] (severity and mail, the table the
+//! [`crate::notify`] module documentation shows), `phrases` (how a notice
+//! names this server, its peer, the addresses and links, a script's
+//! outcome and a witness's refusal), and here, [`describe`]: the words of
+//! each event, one arm per event.
 
-use failover_core::action::{Event, StageOutcome};
-use failover_core::node::LinkId;
-use failover_core::wire::DenyReason;
+use failover_core::action::Event;
+use failover_core::Role;
 use failover_core::Stage;
 
 use super::log::Level;
 use super::NotifyContext;
-use crate::config::cli::ServiceAddress;
-use failover_core::Role;
+use phrases::{deny_text, outcome_short, Words};
 
-/// Severity and mail decision for `event` on a node of `role`.
-pub fn policy(event: &Event, role: Role) -> (Level, bool) {
-    match event {
-        Event::TookOver => (Level::Crit, true),
-        Event::NetworkAnomaly { .. } => (Level::Warning, true),
-        Event::NetworkRestored => (Level::Notice, true),
-        Event::Relinquished => (Level::Notice, true),
-        Event::Vetoed { .. } => (Level::Crit, true),
-        Event::ScriptFailed { .. } => (Level::Err, true),
-        Event::TakeoverCancelled => (Level::Warning, true),
-        Event::LeaseExpired => (Level::Crit, true),
-        Event::WitnessLost => (Level::Warning, true),
-        Event::WitnessRegained => (Level::Notice, true),
-        Event::WitnessDenied { .. } => (Level::Warning, true),
-        Event::WitnessFallback => (Level::Err, true),
-        Event::Acquired => (Level::Notice, true),
-        Event::Yielded => (Level::Crit, true),
-        Event::Isolated => (Level::Crit, true),
-        Event::Stalled => (Level::Err, true),
-        // On the primary nobody else reports it: the backup is gone. On the
-        // secondary the outcome follows in its own notice (took over,
-        // refused, cancelled, relinquished), which is what gets mailed.
-        Event::PeerLost => match role {
-            Role::Primary => (Level::Err, true),
-            _ => (Level::Warning, false),
-        },
-        Event::PeerRegained => match role {
-            Role::Primary => (Level::Notice, true),
-            _ => (Level::Notice, false),
-        },
-        Event::Granted => (Level::Notice, false),
-        Event::GrantEnded => (Level::Info, false),
-        Event::IntervalRefused { .. } => (Level::Err, true),
-        Event::Unreachable => (Level::Crit, true),
-        Event::Reachable => (Level::Notice, true),
-        Event::HandedOver => (Level::Crit, true),
-        // A switchover the operator asked for is news, not an alarm.
-        Event::PrimaryHandedOver { planned } => {
-            (if *planned { Level::Notice } else { Level::Crit }, true)
-        }
-        Event::HandoverStarted => (Level::Notice, true),
-        Event::HandoverFailed => (Level::Err, true),
-        Event::StandingBy => (Level::Notice, true),
-        Event::StandbyEnded => (Level::Crit, true),
-        Event::CheckFailed => (Level::Crit, true),
-        Event::CheckPassed => (Level::Notice, true),
-        // The handshake waits on it: the peer does not add the addresses.
-        Event::RemovalFailed => (Level::Crit, true),
-        Event::RemovalRecovered => (Level::Notice, true),
-        // The daemon's own loop failed to carry out what the core decided:
-        // the addresses may not be where the core thinks.
-        Event::ActionsLost { .. } => (Level::Crit, true),
-    }
-}
+mod phrases;
+mod policy;
+
+pub use phrases::outcome_text;
+pub use policy::policy;
 
 /// The reason a takeover notice carries when the primary handed the
 /// service over instead of falling silent.
@@ -95,163 +48,6 @@ pub struct Notice {
     pub did: String,
     /// What the administrator should check, most likely first.
     pub check: Vec<String>,
-}
-
-/// How a script stage ended, in words.
-pub fn outcome_text(outcome: StageOutcome) -> String {
-    match outcome {
-        StageOutcome::Success => "succeeded".to_owned(),
-        StageOutcome::TimedOut => "did not finish within its time limit and was killed".to_owned(),
-        StageOutcome::Failed(126) => "could not be run (status 126)".to_owned(),
-        StageOutcome::Failed(127) => "was not found (status 127)".to_owned(),
-        StageOutcome::Failed(code) if (129..=192).contains(&code) => {
-            format!("was killed by signal {} (status {code})", code - 128)
-        }
-        StageOutcome::Failed(code) => format!("exited with status {code}"),
-    }
-}
-
-fn outcome_short(outcome: StageOutcome) -> String {
-    match outcome {
-        StageOutcome::Success => "ok".to_owned(),
-        StageOutcome::TimedOut => "timed out".to_owned(),
-        StageOutcome::Failed(code) => format!("status {code}"),
-    }
-}
-
-fn deny_text(reason: DenyReason) -> (&'static str, &'static str) {
-    match reason {
-        DenyReason::PrimaryAlive => (
-            "the witness still hears the primary",
-            "The witness still hears the primary, so this server is probably the one cut off \
-             from it: check this server's private and public links first.",
-        ),
-        DenyReason::GrantOutstanding => (
-            "another node holds the witness's grant",
-            "Another node holds the witness's only grant: check that no other secondary is \
-             configured against the same witness.",
-        ),
-        DenyReason::NotSecondary => (
-            "this node is not the witness's configured secondary",
-            "The witness is not configured with this node as the secondary: check the node ids \
-             and addresses in the witness's configuration.",
-        ),
-        DenyReason::Fencing => (
-            "the witness is fencing",
-            "The witness is driving its fence output (isolating or powering off the primary); \
-             the request is retried shortly.",
-        ),
-        DenyReason::Listening => (
-            "the witness is still listening",
-            "The witness has only just started hearing the private network (it was booting, or \
-             its own link was down) and has not yet listened for a whole dead time, so it cannot \
-             tell whether the primary is silent; the request is retried shortly.",
-        ),
-        DenyReason::None | DenyReason::Other => (
-            "a reason this version does not know",
-            "The witness gave a reason code this version does not know: check that the witness \
-             firmware and the daemons are of matching versions.",
-        ),
-    }
-}
-
-struct Words<'a> {
-    ctx: &'a NotifyContext,
-}
-
-impl Words<'_> {
-    fn host(&self) -> &str {
-        if self.ctx.hostname.is_empty() {
-            "this server"
-        } else {
-            &self.ctx.hostname
-        }
-    }
-
-    fn daemon(&self) -> &'static str {
-        match self.ctx.role {
-            Role::Primary => "heartbeatd",
-            Role::Secondary => "failoverd",
-            Role::Witness => "the witness",
-        }
-    }
-
-    /// `192.0.2.10`, `192.0.2.10 and 192.0.2.11`, `192.0.2.10 and 3 more`.
-    fn addrs(&self) -> String {
-        let a = &self.ctx.addresses;
-        match a.len() {
-            0 => "the service addresses".to_owned(),
-            1 => a[0].addr.to_string(),
-            2 => format!("{} and {}", a[0].addr, a[1].addr),
-            n => format!("{} and {} more", a[0].addr, n - 1),
-        }
-    }
-
-    /// `192.0.2.10 on eth0, 192.0.2.11/24 on eth1`.
-    fn addrs_long(&self) -> String {
-        if self.ctx.addresses.is_empty() {
-            return "the service addresses".to_owned();
-        }
-        self.ctx
-            .addresses
-            .iter()
-            .map(ServiceAddress::on_interface)
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
-
-    /// `the primary (198.51.100.1)` from the secondary's side.
-    fn peer(&self) -> String {
-        let who = match self.ctx.role {
-            Role::Primary => "the secondary",
-            Role::Secondary => "the primary",
-            Role::Witness => "the peer",
-        };
-        match &self.ctx.peer {
-            Some(p) if !p.is_empty() => format!("{who} ({p})"),
-            _ => who.to_owned(),
-        }
-    }
-
-    fn link_name(&self, i: u8) -> String {
-        match self.ctx.links.get(usize::from(i)) {
-            Some(l) if !l.name.is_empty() => l.name.clone(),
-            _ => match LinkId(i) {
-                LinkId::PRIVATE => "the private link".to_owned(),
-                LinkId::PUBLIC => "the public link".to_owned(),
-                _ => format!("link {i}"),
-            },
-        }
-    }
-
-    /// The names of the links in (or out of) `mask`, among the configured
-    /// ones (at least the two Apple ones).
-    fn links(&self, mask: failover_core::action::LinkMask, inside: bool) -> String {
-        let n = self.ctx.links.len().clamp(2, 8) as u8;
-        let names: Vec<String> = (0..n)
-            .filter(|&i| mask.contains(LinkId(i)) == inside)
-            .map(|i| self.link_name(i))
-            .collect();
-        if names.is_empty() {
-            "no link".to_owned()
-        } else {
-            names.join(" and ")
-        }
-    }
-
-    fn scripts_dir(&self) -> String {
-        match &self.ctx.scripts_dir {
-            Some(d) => d.display().to_string(),
-            None => crate::config::cli::DEFAULT_SCRIPTS_DIR.to_owned(),
-        }
-    }
-
-    fn log_hint(&self) -> String {
-        format!(
-            "the system log (`journalctl -t {}` or /var/log/syslog)",
-            self.daemon()
-        )
-    }
 }
 
 /// Puts `event` into words for `ctx`.

@@ -1,5 +1,5 @@
 use super::*;
-use failover_core::action::LinkMask;
+use failover_core::action::{LinkMask, StageOutcome};
 
 #[test]
 fn outcomes_read_like_a_shell() {
