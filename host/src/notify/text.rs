@@ -1,7 +1,7 @@
 //! What each [`Event`] says: severity, whether it is mailed, and the words
 //! an administrator reads in the log line and the email.
 //!
-//! Three parts: [`policy`] (severity and mail, the table the
+//! Three parts: [`policy()`] (severity and mail, the table the
 //! [`crate::notify`] module documentation shows), `phrases` (how a notice
 //! names this server, its peer, the addresses and links, a script's
 //! outcome and a witness's refusal), and here, [`describe`]: the words of
