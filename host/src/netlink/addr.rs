@@ -6,6 +6,14 @@
 //! to know an interface's index, MAC, up state and addresses
 //! ([`Netlink::interface`]).
 //!
+//! Here: the connection ([`Netlink`]) and its one bounded request/answer
+//! exchange, and the errors. Around it, one file a concern: what an
+//! interface is made of, with the subnet arithmetic `-n` checks by
+//! (`facts`, plain data); reading interfaces and addresses from the kernel
+//! (`query`); adding and removing the service addresses under the
+//! daemon's marks (`change`, with the rules in [`mark`]); and whether this
+//! kernel keeps the protocol mark ([`support`]).
+//!
 //! # Marking the daemon's addresses
 //!
 //! A restarted daemon must find every address it added, to reconcile them
@@ -77,28 +85,27 @@
 
 use std::fmt;
 use std::io;
-use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use netlink_packet_core::{
-    NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP,
-    NLM_F_DUMP_INTR, NLM_F_EXCL, NLM_F_REQUEST,
+    NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_DUMP_INTR, NLM_F_REQUEST,
 };
-use netlink_packet_route::address::{
-    AddressAttribute, AddressHeaderFlags, AddressMessage, AddressProtocol, AddressScope,
-};
-use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkLayerType, LinkMessage};
-use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+use netlink_packet_route::RouteNetlinkMessage;
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
-use pnet_datalink::MacAddr;
 
+mod change;
+mod facts;
 pub mod mark;
+mod query;
 pub mod support;
 
+pub use change::Change;
+pub use facts::{directed_broadcast, netmask, InterfaceInfo, Ipv4IfAddr, LinkInfo, TargetKind};
 pub use mark::{
     daemon_label, is_ours, mark_of, renamed_label, Mark, ADDR_PROTO, LABEL_SUFFIX,
     MAX_LABELLED_IFNAME_LEN, MAX_LABEL_LEN,
 };
+pub(crate) use query::link_info;
 pub use support::{MarkError, ProtoSupport};
 
 /// The longest interface name Linux allows (IFNAMSIZ - 1).
@@ -183,179 +190,6 @@ const EACCES: i32 = 13;
 const EEXIST: i32 = 17;
 const ENODEV: i32 = 19;
 const EADDRNOTAVAIL: i32 = 99;
-
-/// What an idempotent [`Netlink::add`] or [`Netlink::remove`] did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Change {
-    /// The address was added or removed now.
-    Done,
-    /// Nothing to do: `add` found the address already on the interface
-    /// (EEXIST, whatever its marks), `remove` found no such address with
-    /// the daemon's mark (EADDRNOTAVAIL for a label; for the protocol, none
-    /// carrying it in the interface's list).
-    AlreadyThere,
-}
-
-/// A network interface's link-level facts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LinkInfo {
-    /// The interface name.
-    pub name: String,
-    /// The interface index (what AF_PACKET and netlink address by).
-    pub index: u32,
-    /// Whether it is an Ethernet-like link (ARPHRD_ETHER): the only kind
-    /// the heartbeat channels and gratuitous ARP support.
-    pub ethernet: bool,
-    /// Its hardware address, if it has a 6-byte one.
-    pub mac: Option<MacAddr>,
-    /// Administratively up (IFF_UP).
-    pub up: bool,
-    /// Carrier present (IFF_LOWER_UP).
-    pub lower_up: bool,
-    /// The MTU, if reported.
-    pub mtu: Option<u32>,
-}
-
-/// One IPv4 address on an interface.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Ipv4IfAddr {
-    /// The interface index.
-    pub ifindex: u32,
-    /// The address (IFA_LOCAL).
-    pub addr: Ipv4Addr,
-    /// The prefix length (mask).
-    pub prefix_len: u8,
-    /// The broadcast address configured with it, if any.
-    pub broadcast: Option<Ipv4Addr>,
-    /// Its label (the interface name when none was given).
-    pub label: String,
-    /// Its protocol (IFA_PROTO): who added it; 0 when the kernel did not
-    /// say (none given, or a kernel before 5.18). [`ADDR_PROTO`] marks the
-    /// daemon's.
-    pub proto: u8,
-    /// Whether the kernel lists it as a secondary address of its subnet.
-    pub secondary: bool,
-}
-
-/// The mask for a prefix length (clamped to 32).
-pub const fn netmask(prefix_len: u8) -> Ipv4Addr {
-    let p = if prefix_len > 32 { 32 } else { prefix_len };
-    let bits = if p == 0 { 0 } else { u32::MAX << (32 - p) };
-    Ipv4Addr::new(
-        (bits >> 24) as u8,
-        (bits >> 16) as u8,
-        (bits >> 8) as u8,
-        bits as u8,
-    )
-}
-
-/// The directed broadcast address of `addr/prefix_len`; `None` for /31 and
-/// /32, which have none.
-pub fn directed_broadcast(addr: Ipv4Addr, prefix_len: u8) -> Option<Ipv4Addr> {
-    if prefix_len >= 31 {
-        return None;
-    }
-    Some(Ipv4Addr::from(
-        u32::from(addr) | !u32::from(netmask(prefix_len)),
-    ))
-}
-
-impl Ipv4IfAddr {
-    /// The mask.
-    pub fn netmask(&self) -> Ipv4Addr {
-        netmask(self.prefix_len)
-    }
-
-    /// The network address.
-    pub fn network(&self) -> Ipv4Addr {
-        Ipv4Addr::from(u32::from(self.addr) & u32::from(self.netmask()))
-    }
-
-    /// Whether `ip` is inside this address's subnet.
-    pub fn contains(&self, ip: Ipv4Addr) -> bool {
-        let m = u32::from(self.netmask());
-        u32::from(ip) & m == u32::from(self.addr) & m
-    }
-
-    /// The subnet's directed broadcast address (computed from the mask, not
-    /// the configured IFA_BROADCAST).
-    pub fn directed_broadcast(&self) -> Option<Ipv4Addr> {
-        directed_broadcast(self.addr, self.prefix_len)
-    }
-}
-
-/// How a heartbeat target relates to an interface's addresses: the `-n`
-/// check for the seed's classic trap of a broadcast address that does not
-/// match the interface's netmask.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TargetKind {
-    /// 255.255.255.255.
-    LimitedBroadcast,
-    /// The directed broadcast of one of the interface's subnets: correct.
-    SubnetBroadcast(Ipv4IfAddr),
-    /// The broadcast address the interface's address would have with
-    /// another mask (`implied_prefix`, /24 or shorter): the netmask and the
-    /// broadcast target disagree, the seed's classic mistake.
-    MismatchedBroadcast {
-        /// The interface address it was derived from.
-        addr: Ipv4IfAddr,
-        /// The prefix length the target implies.
-        implied_prefix: u8,
-    },
-    /// A unicast address inside one of the interface's subnets.
-    OnLinkUnicast(Ipv4IfAddr),
-    /// Not on any of the interface's subnets.
-    OffLink,
-}
-
-/// An interface: its link facts and IPv4 addresses.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InterfaceInfo {
-    /// Link-level facts.
-    pub link: LinkInfo,
-    /// IPv4 addresses, in the kernel's order (primary before secondaries).
-    pub addrs: Vec<Ipv4IfAddr>,
-}
-
-impl InterfaceInfo {
-    /// The first address whose subnet contains `ip` (for Apple's /32 rule:
-    /// a service address on the interface's own subnet).
-    pub fn subnet_containing(&self, ip: Ipv4Addr) -> Option<&Ipv4IfAddr> {
-        self.addrs.iter().find(|a| a.contains(ip))
-    }
-
-    /// Classifies a heartbeat target against this interface's addresses.
-    pub fn classify_target(&self, target: Ipv4Addr) -> TargetKind {
-        if target == Ipv4Addr::BROADCAST {
-            return TargetKind::LimitedBroadcast;
-        }
-        if let Some(a) = self
-            .addrs
-            .iter()
-            .find(|a| a.directed_broadcast() == Some(target))
-        {
-            return TargetKind::SubnetBroadcast(a.clone());
-        }
-        // Only masks whose host part is at least a whole octet count: a
-        // target ending in fewer one bits (x.y.z.3) is an ordinary host.
-        for a in &self.addrs {
-            // Longest first: a broadcast can match several masks (x.51.255.255
-            // is the /16 and the /15 broadcast); report the closest.
-            for p in (1..=24u8).rev() {
-                if p != a.prefix_len && directed_broadcast(a.addr, p) == Some(target) {
-                    return TargetKind::MismatchedBroadcast {
-                        addr: a.clone(),
-                        implied_prefix: p,
-                    };
-                }
-            }
-        }
-        match self.subnet_containing(target) {
-            Some(a) => TargetKind::OnLinkUnicast(a.clone()),
-            None => TargetKind::OffLink,
-        }
-    }
-}
 
 /// A synchronous rtnetlink connection in the network namespace of the
 /// thread that opened it. Cheap to keep open for the daemon's lifetime;
@@ -474,353 +308,10 @@ impl Netlink {
             "netlink: answer never ended",
         ))
     }
-
-    /// The link facts of the interface called `name`.
-    pub fn link_by_name(&mut self, name: &str) -> Result<LinkInfo, AddrError> {
-        if name.is_empty() || name.len() > MAX_IFNAME_LEN || name.contains(['/', '\0']) {
-            return Err(AddrError::NoSuchInterface {
-                name: name.to_owned(),
-            });
-        }
-        let mut msg = LinkMessage::default();
-        msg.attributes.push(LinkAttribute::IfName(name.to_owned()));
-        let answers = self
-            .exchange(RouteNetlinkMessage::GetLink(msg), NLM_F_ACK)
-            .map_err(|e| AddrError::from_io("querying an interface", || name.to_owned(), e))?;
-        answers
-            .into_iter()
-            .find_map(|m| match m {
-                RouteNetlinkMessage::NewLink(l) => Some(link_info(&l)),
-                _ => None,
-            })
-            .ok_or_else(|| AddrError::NoSuchInterface {
-                name: name.to_owned(),
-            })
-    }
-
-    /// Every link in the namespace (for listing choices in error messages).
-    pub fn links(&mut self) -> Result<Vec<LinkInfo>, AddrError> {
-        let answers = self
-            .exchange(
-                RouteNetlinkMessage::GetLink(LinkMessage::default()),
-                NLM_F_DUMP,
-            )
-            .map_err(|e| AddrError::from_io("listing interfaces", String::new, e))?;
-        Ok(answers
-            .iter()
-            .filter_map(|m| match m {
-                RouteNetlinkMessage::NewLink(l) => Some(link_info(l)),
-                _ => None,
-            })
-            .collect())
-    }
-
-    /// The IPv4 addresses on the interface with index `ifindex`.
-    pub fn addresses(&mut self, ifindex: u32) -> Result<Vec<Ipv4IfAddr>, AddrError> {
-        let mut all = self.all_addresses()?;
-        all.retain(|a| a.ifindex == ifindex);
-        Ok(all)
-    }
-
-    /// Every IPv4 address in the namespace, on any interface.
-    pub fn all_addresses(&mut self) -> Result<Vec<Ipv4IfAddr>, AddrError> {
-        let mut msg = AddressMessage::default();
-        msg.header.family = AddressFamily::Inet;
-        let answers = self
-            .exchange(RouteNetlinkMessage::GetAddress(msg), NLM_F_DUMP)
-            .map_err(|e| AddrError::from_io("listing addresses", String::new, e))?;
-        Ok(answers
-            .iter()
-            .filter_map(|m| match m {
-                RouteNetlinkMessage::NewAddress(a) => ipv4_addr(a),
-                _ => None,
-            })
-            .collect())
-    }
-
-    /// Link facts and addresses of the interface called `name`: what `-n`
-    /// validates (exists, up, masks, broadcast targets).
-    pub fn interface(&mut self, name: &str) -> Result<InterfaceInfo, AddrError> {
-        let link = self.link_by_name(name)?;
-        let addrs = self.addresses(link.index)?;
-        Ok(InterfaceInfo { link, addrs })
-    }
-
-    /// The addresses on `ifname` that the daemon added ([`is_ours`]: they
-    /// carry its label or its protocol): what a restarted daemon
-    /// reconciles.
-    pub fn list_ours(&mut self, ifname: &str) -> Result<Vec<Ipv4IfAddr>, AddrError> {
-        let link = self.link_by_name(ifname)?;
-        Ok(self
-            .addresses(link.index)?
-            .into_iter()
-            .filter(|a| is_ours(ifname, a))
-            .collect())
-    }
-
-    /// Adds `addr/prefix_len` to the interface `ifindex` with the daemon's
-    /// marks: the protocol [`ADDR_PROTO`] and, for [`Mark::Label`], the
-    /// label; and the subnet's broadcast address for prefixes up to /30.
-    /// Idempotent: an address already present (with any marks) is
-    /// [`Change::AlreadyThere`].
-    ///
-    /// With [`Mark::Proto`] the protocol is the only mark, so the first such
-    /// address this connection adds is read back: if the kernel did not
-    /// keep the protocol (before Linux 5.18), the address is removed again
-    /// and the result is [`AddrError::Mark`].
-    pub fn add(
-        &mut self,
-        ifindex: u32,
-        addr: Ipv4Addr,
-        prefix_len: u8,
-        mark: &Mark,
-    ) -> Result<Change, AddrError> {
-        let msg = address_message(ifindex, addr, prefix_len, mark.label(), true)?;
-        let change = self.change(
-            ifindex,
-            RouteNetlinkMessage::NewAddress(msg),
-            NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
-            EEXIST,
-            "adding an address",
-        )?;
-        if change == Change::Done && *mark == Mark::Proto && !self.proto_kept {
-            self.check_proto_kept(ifindex, addr, prefix_len)?;
-        }
-        Ok(change)
-    }
-
-    /// After adding `addr/prefix_len` with the protocol as its only mark:
-    /// whether the kernel kept the protocol. If not, the address is removed
-    /// again (this connection added it a moment ago, and nothing could
-    /// tell it from an administrator's later) and the error names the
-    /// interface.
-    fn check_proto_kept(
-        &mut self,
-        ifindex: u32,
-        addr: Ipv4Addr,
-        prefix_len: u8,
-    ) -> Result<(), AddrError> {
-        let found = self.addresses(ifindex)?;
-        let Some(a) = found
-            .into_iter()
-            .find(|a| a.addr == addr && a.prefix_len == prefix_len)
-        else {
-            // Removed in the meantime by someone else: nothing to judge by
-            // (the next add checks again).
-            return Ok(());
-        };
-        if a.proto == ADDR_PROTO {
-            self.proto_kept = true;
-            return Ok(());
-        }
-        let undone = match self.delete_exact(ifindex, &a) {
-            Ok(_) => "so the daemon removed it again".to_owned(),
-            Err(e) => format!("and the daemon could not remove it again ({e}): remove it by hand"),
-        };
-        let ifname = self
-            .links()
-            .ok()
-            .and_then(|l| l.into_iter().find(|l| l.index == ifindex))
-            .map_or_else(|| format!("#{ifindex}"), |l| l.name);
-        Err(AddrError::Mark(MarkError {
-            ifname,
-            why: format!(
-                "this kernel (Linux {}) added {addr}/{prefix_len} without the address protocol \
-                 mark (IFA_PROTO, Linux {}.{} and later) that marks the daemon's addresses \
-                 instead, {undone}",
-                support::kernel_release(),
-                support::PROTO_SINCE.0,
-                support::PROTO_SINCE.1
-            ),
-        }))
-    }
-
-    /// Removes `addr/prefix_len` from the interface `ifindex`, but only if it
-    /// carries the daemon's `mark`. Idempotent: no such address with the
-    /// mark is [`Change::AlreadyThere`].
-    ///
-    /// [`Mark::Label`]: the kernel matches the label. [`Mark::Proto`]: the
-    /// kernel does not match the protocol on delete, so the interface's
-    /// addresses are read first, and the address is deleted (under the
-    /// label it was read with) only if it carries [`ADDR_PROTO`]; the module
-    /// documentation says why that is exact but for a window of two
-    /// requests.
-    pub fn remove(
-        &mut self,
-        ifindex: u32,
-        addr: Ipv4Addr,
-        prefix_len: u8,
-        mark: &Mark,
-    ) -> Result<Change, AddrError> {
-        match mark {
-            Mark::Label(label) => self.delete(ifindex, addr, prefix_len, Some(label)),
-            Mark::Proto => {
-                let found = self.addresses(ifindex)?;
-                match found
-                    .iter()
-                    .find(|a| a.addr == addr && a.prefix_len == prefix_len)
-                {
-                    Some(a) if a.proto == ADDR_PROTO => self.delete_exact(ifindex, a),
-                    // Not there, or not ours (an administrator's): leave it.
-                    _ => Ok(Change::AlreadyThere),
-                }
-            }
-        }
-    }
-
-    /// Deletes the address `a` as it was read from the kernel: its address,
-    /// prefix length and label, which name one address on the interface.
-    fn delete_exact(&mut self, ifindex: u32, a: &Ipv4IfAddr) -> Result<Change, AddrError> {
-        let label = Some(a.label.as_str()).filter(|l| !l.is_empty());
-        self.delete(ifindex, a.addr, a.prefix_len, label)
-    }
-
-    /// Deletes `addr/prefix_len` from `ifindex`, under `label` if given
-    /// (the kernel then deletes it only if the label matches).
-    fn delete(
-        &mut self,
-        ifindex: u32,
-        addr: Ipv4Addr,
-        prefix_len: u8,
-        label: Option<&str>,
-    ) -> Result<Change, AddrError> {
-        let msg = address_message(ifindex, addr, prefix_len, label, false)?;
-        self.change(
-            ifindex,
-            RouteNetlinkMessage::DelAddress(msg),
-            NLM_F_ACK,
-            EADDRNOTAVAIL,
-            "removing an address",
-        )
-    }
-
-    /// Sends an address change for the interface `ifindex` and waits for
-    /// its acknowledgement. The error `already_errno` means the change is
-    /// already made ([`Change::AlreadyThere`]); `doing` names the change in
-    /// other errors.
-    fn change(
-        &mut self,
-        ifindex: u32,
-        message: RouteNetlinkMessage,
-        flags: u16,
-        already_errno: i32,
-        doing: &'static str,
-    ) -> Result<Change, AddrError> {
-        match self.exchange(message, flags) {
-            Ok(_) => Ok(Change::Done),
-            Err(e) if e.raw_os_error() == Some(already_errno) => Ok(Change::AlreadyThere),
-            Err(e) => Err(AddrError::from_io(doing, || format!("#{ifindex}"), e)),
-        }
-    }
 }
 
 const fn align4(len: usize) -> usize {
     (len + 3) & !3
-}
-
-/// The request to add (`adding`: with the subnet's broadcast address and
-/// the daemon's protocol) or delete `addr/prefix_len` on `ifindex`, with
-/// `label` if given.
-fn address_message(
-    ifindex: u32,
-    addr: Ipv4Addr,
-    prefix_len: u8,
-    label: Option<&str>,
-    adding: bool,
-) -> Result<AddressMessage, AddrError> {
-    let invalid = |what: &str| AddrError::Io {
-        operation: "preparing an address change",
-        source: io::Error::new(io::ErrorKind::InvalidInput, what.to_owned()),
-    };
-    if prefix_len > 32 {
-        return Err(invalid("prefix length above 32"));
-    }
-    if let Some(label) = label {
-        if label.is_empty() || label.len() > MAX_LABEL_LEN || label.contains('\0') {
-            return Err(invalid("address label must be 1 to 15 bytes"));
-        }
-    }
-    let mut msg = AddressMessage::default();
-    msg.header.family = AddressFamily::Inet;
-    msg.header.prefix_len = prefix_len;
-    msg.header.index = ifindex;
-    msg.header.scope = AddressScope::Universe;
-    msg.attributes
-        .push(AddressAttribute::Local(IpAddr::V4(addr)));
-    msg.attributes
-        .push(AddressAttribute::Address(IpAddr::V4(addr)));
-    if adding {
-        if let Some(b) = directed_broadcast(addr, prefix_len) {
-            msg.attributes.push(AddressAttribute::Broadcast(b));
-        }
-        // On every address the daemon adds; the kernel ignores it on delete.
-        msg.attributes
-            .push(AddressAttribute::Protocol(AddressProtocol::from(
-                ADDR_PROTO,
-            )));
-    }
-    if let Some(label) = label {
-        msg.attributes
-            .push(AddressAttribute::Label(label.to_owned()));
-    }
-    Ok(msg)
-}
-
-pub(crate) fn link_info(l: &LinkMessage) -> LinkInfo {
-    let mut info = LinkInfo {
-        name: String::new(),
-        index: l.header.index,
-        ethernet: l.header.link_layer_type == LinkLayerType::Ether,
-        mac: None,
-        up: l.header.flags.contains(LinkFlags::Up),
-        lower_up: l.header.flags.contains(LinkFlags::LowerUp),
-        mtu: None,
-    };
-    for a in &l.attributes {
-        match a {
-            LinkAttribute::IfName(n) => info.name.clone_from(n),
-            LinkAttribute::Address(b) => {
-                if let [a, b, c, d, e, f] = b[..] {
-                    info.mac = Some(MacAddr(a, b, c, d, e, f));
-                }
-            }
-            LinkAttribute::Mtu(m) => info.mtu = Some(*m),
-            _ => {}
-        }
-    }
-    info
-}
-
-fn ipv4_addr(a: &AddressMessage) -> Option<Ipv4IfAddr> {
-    if a.header.family != AddressFamily::Inet {
-        return None;
-    }
-    let mut local = None;
-    let mut address = None;
-    let mut broadcast = None;
-    let mut label = None;
-    let mut proto = 0;
-    for attr in &a.attributes {
-        match attr {
-            AddressAttribute::Local(IpAddr::V4(ip)) => local = Some(*ip),
-            AddressAttribute::Address(IpAddr::V4(ip)) => address = Some(*ip),
-            AddressAttribute::Broadcast(ip) => broadcast = Some(*ip),
-            AddressAttribute::Label(l) => label = Some(l.clone()),
-            AddressAttribute::Protocol(p) => proto = u8::from(*p),
-            _ => {}
-        }
-    }
-    Some(Ipv4IfAddr {
-        ifindex: a.header.index,
-        // IFA_LOCAL is the interface's own address; IFA_ADDRESS differs only
-        // on point-to-point links (it is the peer there).
-        addr: local.or(address)?,
-        prefix_len: a.header.prefix_len,
-        broadcast,
-        label: label.unwrap_or_default(),
-        proto,
-        secondary: a.header.flags.contains(AddressHeaderFlags::Secondary),
-    })
 }
 
 #[cfg(test)]

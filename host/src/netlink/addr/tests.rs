@@ -1,3 +1,8 @@
+use std::net::Ipv4Addr;
+
+use netlink_packet_route::address::{AddressAttribute, AddressMessage, AddressProtocol};
+
+use super::change::address_message;
 use super::support::release_keeps_proto;
 use super::*;
 
