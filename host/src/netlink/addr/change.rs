@@ -47,14 +47,7 @@ impl Netlink {
         prefix_len: u8,
         mark: &Mark,
     ) -> Result<Change, AddrError> {
-        let msg = address_message(ifindex, addr, prefix_len, mark.label(), true)?;
-        let change = self.change(
-            ifindex,
-            RouteNetlinkMessage::NewAddress(msg),
-            NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
-            EEXIST,
-            "adding an address",
-        )?;
+        let change = self.request(Request::Add, ifindex, addr, prefix_len, mark.label())?;
         if change == Change::Done && *mark == Mark::Proto && !self.proto_kept {
             self.check_proto_kept(ifindex, addr, prefix_len)?;
         }
@@ -125,7 +118,9 @@ impl Netlink {
         mark: &Mark,
     ) -> Result<Change, AddrError> {
         match mark {
-            Mark::Label(label) => self.delete(ifindex, addr, prefix_len, Some(label)),
+            Mark::Label(label) => {
+                self.request(Request::Delete, ifindex, addr, prefix_len, Some(label))
+            }
             Mark::Proto => {
                 let found = self.addresses(ifindex)?;
                 match found
@@ -144,57 +139,64 @@ impl Netlink {
     /// prefix length and label, which name one address on the interface.
     fn delete_exact(&mut self, ifindex: u32, a: &Ipv4IfAddr) -> Result<Change, AddrError> {
         let label = Some(a.label.as_str()).filter(|l| !l.is_empty());
-        self.delete(ifindex, a.addr, a.prefix_len, label)
+        self.request(Request::Delete, ifindex, a.addr, a.prefix_len, label)
     }
 
-    /// Deletes `addr/prefix_len` from `ifindex`, under `label` if given
-    /// (the kernel then deletes it only if the label matches).
-    fn delete(
+    /// Asks the kernel to add or delete `addr/prefix_len` on `ifindex`
+    /// (under `label` if given: a delete then matches it) and waits for its
+    /// acknowledgement. The one error that means the change is already made
+    /// is [`Change::AlreadyThere`]: EEXIST for an add (the address is there,
+    /// whatever its marks), EADDRNOTAVAIL for a delete (no such address, or
+    /// not under that label).
+    fn request(
         &mut self,
+        request: Request,
         ifindex: u32,
         addr: Ipv4Addr,
         prefix_len: u8,
         label: Option<&str>,
     ) -> Result<Change, AddrError> {
-        let msg = address_message(ifindex, addr, prefix_len, label, false)?;
-        self.change(
-            ifindex,
-            RouteNetlinkMessage::DelAddress(msg),
-            NLM_F_ACK,
-            EADDRNOTAVAIL,
-            "removing an address",
-        )
-    }
-
-    /// Sends an address change for the interface `ifindex` and waits for
-    /// its acknowledgement. The error `already_errno` means the change is
-    /// already made ([`Change::AlreadyThere`]); `doing` names the change in
-    /// other errors.
-    fn change(
-        &mut self,
-        ifindex: u32,
-        message: RouteNetlinkMessage,
-        flags: u16,
-        already_errno: i32,
-        doing: &'static str,
-    ) -> Result<Change, AddrError> {
+        let msg = address_message(request, ifindex, addr, prefix_len, label)?;
+        let (message, flags, already, doing) = match request {
+            Request::Add => (
+                RouteNetlinkMessage::NewAddress(msg),
+                NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
+                EEXIST,
+                "adding an address",
+            ),
+            Request::Delete => (
+                RouteNetlinkMessage::DelAddress(msg),
+                NLM_F_ACK,
+                EADDRNOTAVAIL,
+                "removing an address",
+            ),
+        };
         match self.exchange(message, flags) {
             Ok(_) => Ok(Change::Done),
-            Err(e) if e.raw_os_error() == Some(already_errno) => Ok(Change::AlreadyThere),
+            Err(e) if e.raw_os_error() == Some(already) => Ok(Change::AlreadyThere),
             Err(e) => Err(AddrError::from_io(doing, || format!("#{ifindex}"), e)),
         }
     }
 }
 
-/// The request to add (`adding`: with the subnet's broadcast address and
-/// the daemon's protocol) or delete `addr/prefix_len` on `ifindex`, with
-/// `label` if given.
+/// The two changes the daemons make to an interface's addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Request {
+    /// RTM_NEWADDR, with the daemon's marks.
+    Add,
+    /// RTM_DELADDR.
+    Delete,
+}
+
+/// The message that adds `addr/prefix_len` to `ifindex` (with the subnet's
+/// broadcast address and the daemon's protocol) or deletes it, with `label`
+/// if given.
 pub(super) fn address_message(
+    request: Request,
     ifindex: u32,
     addr: Ipv4Addr,
     prefix_len: u8,
     label: Option<&str>,
-    adding: bool,
 ) -> Result<AddressMessage, AddrError> {
     let invalid = |what: &str| AddrError::Io {
         operation: "preparing an address change",
@@ -217,7 +219,7 @@ pub(super) fn address_message(
         .push(AddressAttribute::Local(IpAddr::V4(addr)));
     msg.attributes
         .push(AddressAttribute::Address(IpAddr::V4(addr)));
-    if adding {
+    if request == Request::Add {
         if let Some(b) = directed_broadcast(addr, prefix_len) {
             msg.attributes.push(AddressAttribute::Broadcast(b));
         }

@@ -2,7 +2,7 @@ use std::net::Ipv4Addr;
 
 use netlink_packet_route::address::{AddressAttribute, AddressMessage, AddressProtocol};
 
-use super::change::address_message;
+use super::change::{address_message, Request};
 use super::support::release_keeps_proto;
 use super::*;
 
@@ -57,18 +57,18 @@ fn added_addresses_carry_the_protocol_and_the_label_where_it_fits() {
             .collect::<Vec<_>>()
     };
     let short = Mark::for_interface("pub0");
-    let m = address_message(3, ip, 32, short.label(), true).unwrap();
+    let m = address_message(Request::Add, 3, ip, 32, short.label()).unwrap();
     assert!(m.attributes.contains(&proto));
     assert_eq!(labels(&m), ["pub0:fo"]);
     let long = Mark::for_interface("enp129s0f0.1001");
-    let m = address_message(3, ip, 32, long.label(), true).unwrap();
+    let m = address_message(Request::Add, 3, ip, 32, long.label()).unwrap();
     assert!(m.attributes.contains(&proto));
     assert!(labels(&m).is_empty(), "the kernel gives it the name");
     // A delete never carries the protocol (the kernel ignores it there).
-    let m = address_message(3, ip, 32, None, false).unwrap();
+    let m = address_message(Request::Delete, 3, ip, 32, None).unwrap();
     assert!(!m.attributes.contains(&proto));
-    assert!(address_message(3, ip, 32, Some(""), true).is_err());
-    assert!(address_message(3, ip, 32, Some("abcdefghijklmno:fo"), true).is_err());
+    assert!(address_message(Request::Add, 3, ip, 32, Some("")).is_err());
+    assert!(address_message(Request::Add, 3, ip, 32, Some("abcdefghijklmno:fo")).is_err());
 }
 
 #[test]
