@@ -65,11 +65,7 @@ impl Netlink {
         addr: Ipv4Addr,
         prefix_len: u8,
     ) -> Result<(), AddrError> {
-        let found = self.addresses(ifindex)?;
-        let Some(a) = found
-            .into_iter()
-            .find(|a| a.addr == addr && a.prefix_len == prefix_len)
-        else {
+        let Some(a) = self.find(ifindex, addr, prefix_len)? else {
             // Removed in the meantime by someone else: nothing to judge by
             // (the next add checks again).
             return Ok(());
@@ -122,17 +118,28 @@ impl Netlink {
                 self.request(Request::Delete, ifindex, addr, prefix_len, Some(label))
             }
             Mark::Proto => {
-                let found = self.addresses(ifindex)?;
-                match found
-                    .iter()
-                    .find(|a| a.addr == addr && a.prefix_len == prefix_len)
-                {
-                    Some(a) if a.proto == ADDR_PROTO => self.delete_exact(ifindex, a),
+                match self.find(ifindex, addr, prefix_len)? {
+                    Some(a) if a.proto == ADDR_PROTO => self.delete_exact(ifindex, &a),
                     // Not there, or not ours (an administrator's): leave it.
                     _ => Ok(Change::AlreadyThere),
                 }
             }
         }
+    }
+
+    /// The address `addr/prefix_len` on `ifindex` as the kernel lists it
+    /// now, if there is one: an interface holds at most one (adding a
+    /// second is EEXIST).
+    fn find(
+        &mut self,
+        ifindex: u32,
+        addr: Ipv4Addr,
+        prefix_len: u8,
+    ) -> Result<Option<Ipv4IfAddr>, AddrError> {
+        Ok(self
+            .addresses(ifindex)?
+            .into_iter()
+            .find(|a| a.addr == addr && a.prefix_len == prefix_len))
     }
 
     /// Deletes the address `a` as it was read from the kernel: its address,
