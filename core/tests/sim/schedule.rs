@@ -1,6 +1,8 @@
 //! Random fault schedules, drawn from a seed: the same seed always gives the
 //! same schedule, so a failure replays exactly with `SIM_SEED`.
 
+use std::ops::RangeInclusive;
+
 use failover_core::{AdaptiveDeadTime, DeadTime, Duration, Failback, Instant, WitnessPolicy};
 use rand::seq::SliceRandom;
 use rand::Rng;
@@ -181,10 +183,7 @@ impl Schedule {
 
     /// The schedule of `seed`.
     pub fn generate(seed: u64) -> Schedule {
-        // The generator's state must be odd (`new` sets the lowest bit), so
-        // the seed goes in shifted: unshifted, seeds 2k and 2k + 1 drew the
-        // same schedule (half the seeds repeated a neighbour's faults).
-        let mut rng = Pcg64Mcg::new((u128::from(seed) << 1) ^ 0x005e_ed0f_fa11_0fe7);
+        let mut rng = stream(seed, 0x005e_ed0f_fa11_0fe7);
         let interval = Duration::from_millis(*[5u64, 10, 20, 100].choose(&mut rng).unwrap_or(&10));
         let dead_time = if rng.gen_bool(0.5) {
             DeadTime::Adaptive(AdaptiveDeadTime::default())
@@ -225,13 +224,16 @@ impl Schedule {
         // Let the system settle for a while before the first fault.
         let earliest = interval.saturating_mul(60).total_micros();
         let latest = faults_until.total_micros().max(earliest + 1);
+        // A moment while faults last; and a moment a number of intervals in
+        // `intervals` after `from`, but before the faults end.
+        let fault_at = |rng: &mut Pcg64Mcg| Instant::from_micros(rng.gen_range(earliest..latest));
+        let later = |rng: &mut Pcg64Mcg, from: Instant, intervals: RangeInclusive<u64>| {
+            (from + interval.saturating_mul(rng.gen_range(intervals))).min(faults_until)
+        };
         for _ in 0..n {
-            let at = Instant::from_micros(rng.gen_range(earliest..latest));
-            let heal = at + interval.saturating_mul(rng.gen_range(1..=200));
-            let heal = heal.min(faults_until);
-            let node = *[NodeIx::Primary, NodeIx::Secondary, NodeIx::Witness]
-                .choose(&mut rng)
-                .unwrap_or(&NodeIx::Primary);
+            let at = fault_at(&mut rng);
+            let heal = later(&mut rng, at, 1..=200);
+            let node = any_node(&mut rng);
             match rng.gen_range(0..8) {
                 0 | 1 => {
                     let link = if node == NodeIx::Witness {
@@ -286,7 +288,7 @@ impl Schedule {
         // probe target goes silent, and a server cut off on both links gets
         // its private cable back first and its public one (the service
         // network) only later: the half-healed cable.
-        let mut reach_rng = Pcg64Mcg::new((u128::from(seed) << 1) ^ 0x0000_2eac_4ab1_e000);
+        let mut reach_rng = stream(seed, 0x0000_2eac_4ab1_e000);
         let server = |rng: &mut Pcg64Mcg| {
             if rng.gen_bool(0.5) {
                 NodeIx::Primary
@@ -296,34 +298,29 @@ impl Schedule {
         };
         if reach_rng.gen_bool(0.15) {
             let node = server(&mut reach_rng);
-            let at = Instant::from_micros(reach_rng.gen_range(earliest..latest));
-            let heal =
-                (at + interval.saturating_mul(reach_rng.gen_range(1..=200))).min(faults_until);
+            let at = fault_at(&mut reach_rng);
+            let heal = later(&mut reach_rng, at, 1..=200);
             faults.push((at, Fault::Probe { node, up: false }));
             faults.push((heal, Fault::Probe { node, up: true }));
         }
         if reach_rng.gen_bool(0.15) {
             let node = server(&mut reach_rng);
-            let at = Instant::from_micros(reach_rng.gen_range(earliest..latest));
-            let private_back =
-                (at + interval.saturating_mul(reach_rng.gen_range(5..=100))).min(faults_until);
-            let public_back = (private_back
-                + interval.saturating_mul(reach_rng.gen_range(1..=100)))
-            .min(faults_until);
+            let at = fault_at(&mut reach_rng);
+            let private_back = later(&mut reach_rng, at, 5..=100);
+            let public_back = later(&mut reach_rng, private_back, 1..=100);
             for link in 0..2 {
                 faults.push((at, Fault::port(node, link, false)));
             }
             faults.push((private_back, Fault::port(node, 0, true)));
             faults.push((public_back, Fault::port(node, 1, true)));
         }
-        faults.sort_by_key(|(t, _)| *t);
         // From a stream of its own, so every other choice of a seed stays
         // what it was (failing seeds quoted elsewhere still replay): one
         // schedule in ten starts each life a few hundred frames short of
         // the end of the seq space, so every node rolls its epoch over
         // within the first half of the run (each node sends at least one
         // frame per interval).
-        let mut seq_rng = Pcg64Mcg::new((u128::from(seed) << 1) ^ 0x0005_e9e9_0000_0123);
+        let mut seq_rng = stream(seed, 0x0005_e9e9_0000_0123);
         let start_seq = if seq_rng.gen_bool(0.1) {
             let frames = u32::try_from(intervals / 2).unwrap_or(u32::MAX).max(1);
             u32::MAX - seq_rng.gen_range(0..frames)
@@ -334,15 +331,13 @@ impl Schedule {
         // choice of a seed stays what it was): one in four gets one forged
         // frame; then one in two has no other fault, and invariant 6 holds
         // it to doing nothing at all.
-        let mut forge_rng = Pcg64Mcg::new((u128::from(seed) << 1) ^ 0x00f0_49ed_0000_0001);
+        let mut forge_rng = stream(seed, 0x00f0_49ed_0000_0001);
         if !authenticated && forge_rng.gen_bool(0.25) {
             if forge_rng.gen_bool(0.5) {
                 faults.clear();
             }
-            let at = Instant::from_micros(forge_rng.gen_range(earliest..latest));
-            let to = *[NodeIx::Primary, NodeIx::Secondary, NodeIx::Witness]
-                .choose(&mut forge_rng)
-                .unwrap_or(&NodeIx::Secondary);
+            let at = fault_at(&mut forge_rng);
+            let to = any_node(&mut forge_rng);
             let sender = match forge_rng.gen_range(0..4) {
                 0 => None,
                 1 => Some(NodeIx::Primary),
@@ -382,13 +377,12 @@ impl Schedule {
                 flags: forge_rng.gen_range(0..32),
             };
             faults.push((at, Fault::ForgeOne(forgery)));
-            faults.sort_by_key(|(t, _)| *t);
         }
         // From a stream of its own, so every other choice of a seed stays
         // what it was: one schedule in eight has a host whose removals of
         // the addresses fail half the time while faults last (netlink errors
         // or timeouts).
-        let mut removal_rng = Pcg64Mcg::new((u128::from(seed) << 1) ^ 0x00de_1add_0000_0001);
+        let mut removal_rng = stream(seed, 0x00de_1add_0000_0001);
         let removal_failure_chance = if removal_rng.gen_bool(0.125) {
             0.5
         } else {
@@ -400,7 +394,7 @@ impl Schedule {
         // mostly followed by a reclaim, some of them after a second
         // (repeated) handover. Schedules kept to one forged frame keep it
         // alone (invariant 6).
-        let mut operator_rng = Pcg64Mcg::new((u128::from(seed) << 1) ^ 0x0000_0be7_a70e_0001);
+        let mut operator_rng = stream(seed, 0x0000_0be7_a70e_0001);
         let failback = if operator_rng.gen_bool(0.2) {
             Failback::Manual
         } else {
@@ -408,42 +402,37 @@ impl Schedule {
         };
         let forged_only = matches!(faults.as_slice(), [(_, Fault::ForgeOne(_))]);
         if !forged_only && operator_rng.gen_bool(0.25) {
-            let at = Instant::from_micros(operator_rng.gen_range(earliest..latest));
+            let at = fault_at(&mut operator_rng);
             faults.push((at, Fault::Handover));
-            let later = |rng: &mut Pcg64Mcg, from: Instant| {
-                (from + interval.saturating_mul(rng.gen_range(1..=300))).min(faults_until)
-            };
             if operator_rng.gen_bool(0.2) {
-                let again = later(&mut operator_rng, at);
+                let again = later(&mut operator_rng, at, 1..=300);
                 faults.push((again, Fault::Handover));
             }
             if operator_rng.gen_bool(0.7) {
-                let back = later(&mut operator_rng, at);
+                let back = later(&mut operator_rng, at, 1..=300);
                 faults.push((back, Fault::Reclaim));
             }
-            faults.sort_by_key(|(t, _)| *t);
         } else if !forged_only && failback == Failback::Manual && operator_rng.gen_bool(0.5) {
-            let at = Instant::from_micros(operator_rng.gen_range(earliest..latest));
+            let at = fault_at(&mut operator_rng);
             faults.push((at, Fault::Reclaim));
-            faults.sort_by_key(|(t, _)| *t);
         }
         // The primary's health checks, from a stream of their own: one
         // schedule in eight has its service fail for a while (and with
         // manual failback, a reclaim some time after it passes again).
-        let mut health_rng = Pcg64Mcg::new((u128::from(seed) << 1) ^ 0x0000_4ea1_74c4_0001);
+        let mut health_rng = stream(seed, 0x0000_4ea1_74c4_0001);
         if !forged_only && health_rng.gen_bool(0.125) {
-            let at = Instant::from_micros(health_rng.gen_range(earliest..latest));
-            let heal =
-                (at + interval.saturating_mul(health_rng.gen_range(1..=200))).min(faults_until);
+            let at = fault_at(&mut health_rng);
+            let heal = later(&mut health_rng, at, 1..=200);
             faults.push((at, Fault::Health { ok: false }));
             faults.push((heal, Fault::Health { ok: true }));
             if failback == Failback::Manual {
-                let reclaim = (heal + interval.saturating_mul(health_rng.gen_range(1..=100)))
-                    .min(faults_until);
+                let reclaim = later(&mut health_rng, heal, 1..=100);
                 faults.push((reclaim, Fault::Reclaim));
             }
-            faults.sort_by_key(|(t, _)| *t);
         }
+        // In time order, and in the order drawn among faults at the same
+        // moment (a stable sort).
+        faults.sort_by_key(|(t, _)| *t);
         Schedule {
             seed,
             interval,
@@ -467,4 +456,22 @@ impl Schedule {
             failback,
         }
     }
+}
+
+/// The random stream `salt` of `seed`. Each part of a schedule added after
+/// the first draws from a stream of its own, so that every earlier choice
+/// of a seed stays what it was (the failing seeds quoted in `simulator.rs`
+/// still replay). The generator's state must be odd (`Pcg64Mcg::new` sets
+/// the lowest bit), so the seed goes in shifted: unshifted, seeds 2k and
+/// 2k + 1 drew the same schedule (half the seeds repeated a neighbour's
+/// faults).
+fn stream(seed: u64, salt: u128) -> Pcg64Mcg {
+    Pcg64Mcg::new((u128::from(seed) << 1) ^ salt)
+}
+
+/// One of the three nodes, each as likely.
+fn any_node(rng: &mut Pcg64Mcg) -> NodeIx {
+    *[NodeIx::Primary, NodeIx::Secondary, NodeIx::Witness]
+        .choose(rng)
+        .unwrap_or(&NodeIx::Primary)
 }
