@@ -55,6 +55,18 @@ fn after(world: &World, node: NodeIx, from_ms: u64) -> Vec<Action> {
         .collect()
 }
 
+/// Asserts `node`'s actions from `from_ms` (as [`after`] lists them) are
+/// exactly `expected`, showing its whole timeline when they are not.
+#[track_caller]
+fn assert_actions(world: &World, node: NodeIx, from_ms: u64, expected: &[Action]) {
+    assert_eq!(
+        after(world, node, from_ms),
+        expected,
+        "{:?}",
+        timed(world, node)
+    );
+}
+
 /// The peer epochs `node` asked its host to persist.
 fn peer_epochs_persisted(world: &World, node: NodeIx) -> Vec<(NodeId, u32)> {
     actions(world, node)
@@ -141,15 +153,17 @@ fn assert_primary_holds_alone(world: &World) {
 #[test]
 fn steady_state_primary_takes_the_addresses_once_and_nothing_else_happens() {
     let world = play(Schedule::calm(Instant::from_millis(2000)));
-    assert_eq!(
-        after(&world, P, 0),
-        vec![
+    assert_actions(
+        &world,
+        P,
+        0,
+        &[
             Action::AddAddresses,
             Action::Announce,
-            Action::Notify(Event::Acquired)
-        ]
+            Action::Notify(Event::Acquired),
+        ],
     );
-    assert!(after(&world, S, 0).is_empty(), "{:?}", after(&world, S, 0));
+    assert_actions(&world, S, 0, &[]);
     assert_primary_holds_alone(&world);
 }
 
@@ -160,19 +174,18 @@ fn silence_on_one_network_is_an_anomaly_notice_only() {
             .with(500, Fault::port(P, 0, false))
             .with(1200, Fault::port(P, 0, true)),
     );
-    let s = after(&world, S, 0);
-    assert_eq!(
-        s,
-        vec![
-            Action::Notify(Event::NetworkAnomaly {
-                silent: failover_core::LinkMask(0b01)
-            }),
-            Action::Notify(Event::NetworkRestored),
-        ]
+    let anomaly = Action::Notify(Event::NetworkAnomaly {
+        silent: failover_core::LinkMask(0b01),
+    });
+    assert_actions(
+        &world,
+        S,
+        0,
+        &[anomaly, Action::Notify(Event::NetworkRestored)],
     );
     // The notice comes once the private link has been silent for its dead
     // time (three 10 ms intervals after the last heartbeat), not before.
-    let at = first_at(&world, S, s[0]).expect("anomaly notice");
+    let at = first_at(&world, S, anomaly).expect("anomaly notice");
     assert!(
         ms(at) >= 515 && ms(at) <= 535,
         "anomaly noticed at {} ms",
@@ -184,9 +197,11 @@ fn silence_on_one_network_is_an_anomaly_notice_only() {
 #[test]
 fn silence_on_both_networks_runs_the_acquire_sequence_in_apples_order() {
     let world = play(Schedule::calm(Instant::from_millis(1500)).with(500, Fault::Kill(P)));
-    assert_eq!(
-        after(&world, S, 0),
-        vec![
+    assert_actions(
+        &world,
+        S,
+        0,
+        &[
             Action::Notify(Event::PeerLost),
             Action::RunStage(Stage::Test),
             Action::RunStage(Stage::PreAcq),
@@ -194,7 +209,7 @@ fn silence_on_both_networks_runs_the_acquire_sequence_in_apples_order() {
             Action::Announce,
             Action::RunStage(Stage::PostAcq),
             Action::Notify(Event::TookOver),
-        ]
+        ],
     );
     // Dead time 30 ms after the last heartbeat (sent at most one interval
     // before the kill), scripts instant: the addresses move within 40 ms.
@@ -567,10 +582,11 @@ fn a_primary_cut_from_its_public_network_hands_over_and_takes_back_when_it_retur
             .with(500, Fault::port(P, 1, false))
             .with(1200, Fault::port(P, 1, true)),
     );
-    let p = after(&world, P, 400);
-    assert_eq!(
-        p,
-        vec![
+    assert_actions(
+        &world,
+        P,
+        400,
+        &[
             Action::Notify(Event::Unreachable),
             Action::RemoveAddresses,
             Action::Notify(Event::HandedOver),
@@ -579,8 +595,6 @@ fn a_primary_cut_from_its_public_network_hands_over_and_takes_back_when_it_retur
             Action::Announce,
             Action::Notify(Event::Acquired),
         ],
-        "{:?}",
-        timed(&world, P)
     );
     let released = first_at(&world, P, Action::RemoveAddresses).expect("handed over");
     assert_eq!(ms(released), 510, "one interval after the carrier went");
@@ -767,6 +781,21 @@ fn assert_switchover_given_up(world: &World, asked_ms: u64) {
     assert_primary_holds_alone(world);
 }
 
+/// Asserts the primary, standing by from `from_ms`, took the addresses back
+/// only on the operator's reclaim at `reclaim_ms`, and through the
+/// handshake: the secondary's release first, then the primary's add.
+/// Returns the millisecond of the add.
+#[track_caller]
+fn assert_reclaimed_on_request(world: &World, from_ms: u64, reclaim_ms: u64) -> u64 {
+    let given_back = first_from(world, S, Action::RemoveAddresses, from_ms).expect("released");
+    let back = first_from(world, P, Action::AddAddresses, from_ms).expect("reclaimed");
+    assert!(
+        given_back >= reclaim_ms && back > given_back,
+        "released at {given_back} ms, reclaimed at {back} ms"
+    );
+    back
+}
+
 /// Whether the primary's machine stands by at the end of the run.
 fn primary_stands_by(world: &World) -> bool {
     world.primary().is_some_and(|m| {
@@ -781,9 +810,11 @@ fn a_planned_switchover_releases_first_then_the_secondary_serves_until_reclaimed
             .with(500, Fault::Handover)
             .with(1500, Fault::Reclaim),
     );
-    assert_eq!(
-        after(&world, P, 400),
-        vec![
+    assert_actions(
+        &world,
+        P,
+        400,
+        &[
             Action::RemoveAddresses,
             Action::Notify(Event::HandoverStarted),
             Action::Notify(Event::StandingBy),
@@ -791,8 +822,6 @@ fn a_planned_switchover_releases_first_then_the_secondary_serves_until_reclaimed
             Action::Announce,
             Action::Notify(Event::Acquired),
         ],
-        "{:?}",
-        timed(&world, P)
     );
     let s = after(&world, S, 400);
     assert_eq!(
@@ -813,12 +842,7 @@ fn a_planned_switchover_releases_first_then_the_secondary_serves_until_reclaimed
     // Stood by for the whole second, however well it heard the secondary;
     // the reclaim went through the handshake: the secondary's release
     // first, then the primary's add.
-    let given_back = first_from(&world, S, Action::RemoveAddresses, 1000).expect("released");
-    let back = first_from(&world, P, Action::AddAddresses, 1000).expect("reclaimed");
-    assert!(
-        given_back >= 1500 && back > given_back,
-        "{given_back} {back}"
-    );
+    let back = assert_reclaimed_on_request(&world, 1000, 1500);
     assert!(back <= 1500 + 40, "reclaimed at {back} ms");
     assert_primary_holds_alone(&world);
 }
@@ -841,13 +865,14 @@ fn a_switchover_the_secondarys_test_script_refuses_leaves_the_primary_serving() 
     let mut schedule = Schedule::calm(Instant::from_millis(2000)).with(500, Fault::Handover);
     schedule.veto_chance = 1.0;
     let world = play(schedule);
-    let p = after(&world, P, 400);
     // The secondary's next heartbeat said it could not serve (its Test
     // refused): the primary gave the handover up and took the addresses
     // back through the handshake, without waiting out its patience.
-    assert_eq!(
-        p,
-        vec![
+    assert_actions(
+        &world,
+        P,
+        400,
+        &[
             Action::RemoveAddresses,
             Action::Notify(Event::HandoverStarted),
             Action::Notify(Event::HandoverFailed),
@@ -855,8 +880,6 @@ fn a_switchover_the_secondarys_test_script_refuses_leaves_the_primary_serving() 
             Action::Announce,
             Action::Notify(Event::Acquired),
         ],
-        "{:?}",
-        timed(&world, P)
     );
     assert_switchover_given_up(&world, 500);
 }
@@ -887,18 +910,17 @@ fn a_primary_standing_by_takes_the_service_when_the_secondary_dies() {
             .with(500, Fault::Handover)
             .with(1000, Fault::Kill(S)),
     );
-    let p = after(&world, P, 900);
-    assert_eq!(
-        p,
-        vec![
+    assert_actions(
+        &world,
+        P,
+        900,
+        &[
             Action::Notify(Event::PeerLost),
             Action::AddAddresses,
             Action::Announce,
             Action::Notify(Event::StandbyEnded),
             Action::Notify(Event::Acquired),
         ],
-        "{:?}",
-        timed(&world, P)
     );
     let back = first_from(&world, P, Action::AddAddresses, 900).expect("served again");
     assert!(back <= 1000 + 45, "served again at {back} ms");
@@ -919,12 +941,7 @@ fn with_manual_failback_a_returning_primary_stands_by_until_reclaimed() {
     assert!(!after(&stays, S, 600).contains(&Action::RemoveAddresses));
 
     let reclaimed = play(schedule.with(2000, Fault::Reclaim));
-    let given_back = first_from(&reclaimed, S, Action::RemoveAddresses, 1000).expect("released");
-    let back = first_from(&reclaimed, P, Action::AddAddresses, 1000).expect("reclaimed");
-    assert!(
-        given_back >= 2000 && back > given_back,
-        "{given_back} {back}"
-    );
+    assert_reclaimed_on_request(&reclaimed, 1000, 2000);
     assert_primary_holds_alone(&reclaimed);
 }
 
