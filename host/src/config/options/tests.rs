@@ -1300,31 +1300,6 @@ fn bad_file_values_name_their_key_and_unknown_keys_fail_the_check() {
     assert!(e.to_string().contains("unknown key HEARTBEATD_ARGS"), "{e}");
 }
 
-/// Every option may now change in the file under a running daemon: one a
-/// reload cannot apply must count as a restart setting, so the reload
-/// says so instead of ignoring it.
-#[test]
-fn file_options_a_reload_cannot_apply_are_restart_settings() {
-    use crate::daemon::reload::RestartSettings;
-    let base = "FAILOVER_PEER_IP=198.51.100.1\nFAILOVER_PEER_IP_PAIRS=pub0:192.0.2.10\n";
-    let settings =
-        |extra: &str| RestartSettings::failoverd(&failoverd(&[], &file(&format!("{base}{extra}"))));
-    let before = settings("");
-    for extra in [
-        "FAILOVER_PROBE=192.0.2.254\n",
-        "FAILOVER_STATE_DIR=/srv/state\n",
-        "FAILOVER_SYSLOG_FACILITY=local3\n",
-        "FAILOVER_ARP_REFRESH=60\n",
-        "FAILOVER_ARP_COUNT=5\n",
-        "FAILOVER_INTERVAL=500\n",
-        "FAILOVER_HOLD_DOWN=100\n",
-    ] {
-        assert_ne!(settings(extra), before, "{extra}");
-    }
-    // Applied by a reload, so not a restart setting.
-    assert_eq!(settings("FAILOVER_SCRIPT_TIMEOUT=60\n"), before);
-}
-
 #[test]
 fn failback_is_auto_by_default_manual_on_request_and_checked() {
     use failover_core::Failback;
