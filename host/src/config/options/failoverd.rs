@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use failover_core::{AdaptiveDeadTime, DeadTime, Duration, SecondaryConfig, Timing, WitnessPolicy};
 
+use super::fill::fill_failoverd;
 use super::{
     core_problems, default_dead_time, node_id, resolve_common, resolve_keys, Collector,
     FailoverdOptions, Resolved, WitnessMode, STAGE_TIMEOUT_SCRIPTS,
@@ -15,7 +16,6 @@ use crate::config::cli::{
     InterfaceName, Program, StartupError, DEFAULT_SCRIPTS_DIR, DEFAULT_SCRIPT_TIMEOUT_SECS,
     MAX_SCRIPT_TIMEOUT_SECS, MSG_INVALID_IP,
 };
-use crate::config::filekeys::fill_failoverd;
 use crate::config::hostconfig::{HostConfig, KEY_PEER_IP, KEY_PEER_IP_PAIRS};
 
 impl FailoverdOptions {

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use failover_core::wire::MAX_MESSAGE_LEN;
 use failover_core::{Duration, Failback, PrimaryConfig, Timing};
 
+use super::fill::fill_heartbeatd;
 use super::{
     core_problems, node_id, resolve_common, resolve_keys, Collector, HealthChecks,
     HeartbeatdOptions, Resolved, WitnessMode, DEFAULT_CHECK_FAILURES,
@@ -15,7 +16,6 @@ use crate::config::cli::{
     parse_digits, parse_ipv4, parse_service_addr, value_error, AddrUse, HeartbeatdArgs, Program,
     StartupError, DEFAULT_SCRIPTS_DIR,
 };
-use crate::config::filekeys::fill_heartbeatd;
 use crate::config::hostconfig::{HostConfig, KEY_BCAST_IPS, KEY_SECONDARY_IP};
 
 impl HeartbeatdOptions {

@@ -36,15 +36,16 @@ use crate::config::cli::{
     RunMode, ServiceAddress, StartupError, DEFAULT_INTERVAL_MS, DEFAULT_PORT, DEFAULT_SENDMAIL,
     DEFAULT_SPOOL_DIR, MAX_INTERVAL_MS,
 };
-use crate::config::filekeys::Origins;
 use crate::config::hostconfig::{HostConfig, KEY_EMAIL_RECIPIENT, KEY_METRICS_FILE, KEY_SPOOL_DIR};
 use crate::config::recipients::parse_recipients;
 use crate::net::AnnouncePlan;
 
 mod failoverd;
+mod fill;
 mod heartbeatd;
 mod keys;
 
+use fill::Origins;
 pub use keys::{load_key_file, parse_keys};
 
 /// Who is mailed when `FAILOVER_EMAIL_RECIPIENT` is not set (Apple's
@@ -337,7 +338,7 @@ impl Collector {
     /// configuration problem (naming the key and line) from the file.
     fn bad(&mut self, flag: &str, m: impl Into<String>) {
         let m = m.into();
-        if self.origins.from_file(flag) {
+        if self.origins.came_from_file(flag) {
             let name = self.name(flag);
             if m.contains(&name) {
                 self.config(m);
