@@ -324,13 +324,20 @@ impl<N: Node> Runtime<N> {
             self.wait();
         }
         self.notifier.flush(MAIL_FLUSH);
-        status::remove(&self.files.pid_file);
-        if let Some(m) = &self.metrics {
-            m.remove();
-        }
+        self.remove_files();
         // "stopped" is logged by the caller once the pid file's lock is
         // released, so a restart prompted by that line finds it free.
         0
+    }
+
+    /// At exit: the files the daemon keeps while it runs (the status
+    /// files, an operator's request and answer, the metrics) go with it.
+    fn remove_files(&self) {
+        status::remove(&self.files.pid_file);
+        operator::remove_files(&self.files.pid_file);
+        if let Some(m) = &self.metrics {
+            m.remove();
+        }
     }
 
     /// One turn of the loop: take in, step, carry out, then wait for the
@@ -633,10 +640,7 @@ impl<N: Node> Runtime<N> {
             }
             self.services.remove_all(&mut self.io.netlink, &self.log);
             self.notifier.flush(MAIL_FLUSH);
-            status::remove(&self.files.pid_file);
-            if let Some(m) = &self.metrics {
-                m.remove();
-            }
+            self.remove_files();
             std::process::exit(1);
         }
         self.stopping = true;

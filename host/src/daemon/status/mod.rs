@@ -69,12 +69,10 @@ pub fn write_json(pid_file: &Path, json: &str) -> io::Result<()> {
     safefile::replace(&json_path(pid_file), json)
 }
 
-/// Removes the status files at exit, and any operator request left
-/// unanswered ([`super::operator`]).
+/// Removes the status files at exit.
 pub fn remove(pid_file: &Path) {
     let _ = fs::remove_file(status_path(pid_file));
     let _ = fs::remove_file(json_path(pid_file));
-    super::operator::remove_files(pid_file);
 }
 
 #[cfg(test)]
