@@ -49,15 +49,11 @@ impl FailoverdOptions {
                 Some(ms) => DeadTime::Fixed(Duration::from_millis(ms)),
                 None => {
                     dead_time_ok = false;
-                    let name = c.name("--deadtime");
-                    c.bad(
+                    c.invalid(
                         "--deadtime",
-                        value_error(
-                            "Invalid dead time",
-                            t,
-                            &name,
-                            Some("give milliseconds, or \"auto\""),
-                        ),
+                        "Invalid dead time",
+                        t,
+                        "give milliseconds, or \"auto\"",
                     );
                     DeadTime::Fixed(interval.saturating_mul(3))
                 }
@@ -67,11 +63,7 @@ impl FailoverdOptions {
             None => Duration::ZERO,
             Some(t) => parse_digits(t).map_or_else(
                 || {
-                    let name = c.name("--hold-down");
-                    c.bad(
-                        "--hold-down",
-                        value_error("Invalid hold-down", t, &name, Some("give milliseconds")),
-                    );
+                    c.invalid("--hold-down", "Invalid hold-down", t, "give milliseconds");
                     Duration::ZERO
                 },
                 Duration::from_millis,
@@ -81,15 +73,11 @@ impl FailoverdOptions {
             None if args.common.witness.is_some() => WitnessMode::Required,
             None => WitnessMode::Off,
             Some(t) => WitnessMode::parse(t).unwrap_or_else(|| {
-                let name = c.name("--witness-policy");
-                c.bad(
+                c.invalid(
                     "--witness-policy",
-                    value_error(
-                        "Invalid witness policy",
-                        t,
-                        &name,
-                        Some("give off, preferred or required"),
-                    ),
+                    "Invalid witness policy",
+                    t,
+                    "give off, preferred or required",
                 );
                 WitnessMode::Off
             }),
@@ -106,15 +94,11 @@ impl FailoverdOptions {
             Some(t) => match parse_digits(t) {
                 Some(s) if (1..=MAX_SCRIPT_TIMEOUT_SECS).contains(&s) => Duration::from_secs(s),
                 _ => {
-                    let name = c.name("--script-timeout");
-                    c.bad(
+                    c.invalid(
                         "--script-timeout",
-                        value_error(
-                            "Invalid script timeout",
-                            t,
-                            &name,
-                            Some("give whole seconds from 1 to 86400"),
-                        ),
+                        "Invalid script timeout",
+                        t,
+                        "give whole seconds from 1 to 86400",
                     );
                     Duration::from_secs(DEFAULT_SCRIPT_TIMEOUT_SECS)
                 }

@@ -350,6 +350,14 @@ impl Collector {
         }
     }
 
+    /// A value of `flag` that does not parse, reported as [`Collector::bad`]
+    /// in the crate's form, `{sentence}: {value} ({name}): {hint}`, where the
+    /// name is the option or the file's key and line.
+    fn invalid(&mut self, flag: &str, sentence: &str, value: &str, hint: &str) {
+        let name = self.name(flag);
+        self.bad(flag, value_error(sentence, value, &name, Some(hint)));
+    }
+
     fn usage(&mut self, m: impl Into<String>) {
         self.problems.push(Problem::usage(m));
     }
@@ -466,15 +474,11 @@ fn resolve_common(
     let interval = match a.interval.as_deref() {
         Some(t) => parse_interval(t).unwrap_or_else(|| {
             interval_ok = false;
-            let name = c.name("--interval");
-            c.bad(
+            c.invalid(
                 "--interval",
-                value_error(
-                    "Invalid interval",
-                    t,
-                    &name,
-                    Some(&format!("give milliseconds from 1 to {MAX_INTERVAL_MS}")),
-                ),
+                "Invalid interval",
+                t,
+                &format!("give milliseconds from 1 to {MAX_INTERVAL_MS}"),
             );
             Duration::from_millis(DEFAULT_INTERVAL_MS)
         }),
@@ -526,42 +530,33 @@ fn resolve_common(
     if let Some(t) = a.arp_count.as_deref() {
         match parse_digits(t).and_then(|n| u8::try_from(n).ok()) {
             Some(n) => announce.rounds = n,
-            None => c.bad(
+            None => c.invalid(
                 "--arp-count",
-                value_error(
-                    "Invalid gratuitous ARP count",
-                    t,
-                    &c.name("--arp-count"),
-                    Some("give a number of rounds from 1 to 50"),
-                ),
+                "Invalid gratuitous ARP count",
+                t,
+                "give a number of rounds from 1 to 50",
             ),
         }
     }
     if let Some(t) = a.arp_spacing.as_deref() {
         match parse_digits(t) {
             Some(ms) => announce.spacing = Duration::from_millis(ms),
-            None => c.bad(
+            None => c.invalid(
                 "--arp-spacing",
-                value_error(
-                    "Invalid gratuitous ARP spacing",
-                    t,
-                    &c.name("--arp-spacing"),
-                    Some("give milliseconds from 0 to 10000"),
-                ),
+                "Invalid gratuitous ARP spacing",
+                t,
+                "give milliseconds from 0 to 10000",
             ),
         }
     }
     if let Some(t) = a.arp_refresh.as_deref() {
         match parse_digits(t).filter(|s| AnnouncePlan::REFRESH_SECS.contains(s)) {
             Some(secs) => announce.refresh = Some(Duration::from_secs(secs)),
-            None => c.bad(
+            None => c.invalid(
                 "--arp-refresh",
-                value_error(
-                    "Invalid gratuitous ARP refresh",
-                    t,
-                    &c.name("--arp-refresh"),
-                    Some("give whole seconds from 1 to 3600"),
-                ),
+                "Invalid gratuitous ARP refresh",
+                t,
+                "give whole seconds from 1 to 3600",
             ),
         }
     }
