@@ -10,6 +10,8 @@
 //! They need root. Without it each test prints a loud "SKIPPED: needs root"
 //! and returns; CI runs as root and runs them all.
 
+mod support;
+
 use std::fs::{self, File};
 use std::net::{Ipv4Addr, UdpSocket};
 use std::os::unix::fs::PermissionsExt;
@@ -25,6 +27,7 @@ use failover_lab::topology::{
     Net, Server, Topology, CLIENT_IP, PRIVATE_BROADCAST, PUBLIC_BROADCAST, PUBLIC_IF, SERVICE,
 };
 use nix::sys::signal::Signal;
+use support::promtool;
 
 /// Heartbeat interval of the test daemons: fast, so the tests are short,
 /// but slow enough for a loaded CI machine.
@@ -511,19 +514,6 @@ fn seed_000_procedure_with_scripts_and_mail() {
 /// How long a metrics file may take to show a state: the first write is
 /// at the start, the next ones every `metrics::PERIOD` (5 s).
 const METRICS_WAIT: Duration = Duration::from_secs(20);
-
-/// `$PROMTOOL`, else `promtool` from `PATH` (see
-/// `tests/metrics_promtool.rs` for how to have it without a server).
-fn promtool() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("PROMTOOL") {
-        return Some(PathBuf::from(p));
-    }
-    std::env::var_os("PATH").and_then(|path| {
-        std::env::split_paths(&path)
-            .map(|d| d.join("promtool"))
-            .find(|p| p.is_file())
-    })
-}
 
 /// The value of the sample whose line starts with `series` (name and
 /// labels as written) in the metrics file `text`.

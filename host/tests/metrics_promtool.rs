@@ -11,9 +11,10 @@
 //! `PROMTOOL=/tmp/prom/usr/bin/promtool`. Without promtool (not in `PATH`,
 //! no `PROMTOOL`) the test prints a loud "SKIPPED" and passes.
 
+mod support;
+
 use std::io::Write;
 use std::net::Ipv4Addr;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration as StdDuration, UNIX_EPOCH};
 
@@ -22,18 +23,7 @@ use failover_host::daemon::metrics;
 use failover_host::daemon::status::snapshot::{
     Address, Frames, Link, Peer, PeerState, Phase, Snapshot, Transition, Witness, SCHEMA,
 };
-
-/// `$PROMTOOL`, else `promtool` from `PATH`.
-fn promtool() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("PROMTOOL") {
-        return Some(PathBuf::from(p));
-    }
-    std::env::var_os("PATH").and_then(|path| {
-        std::env::split_paths(&path)
-            .map(|d| d.join("promtool"))
-            .find(|p| p.is_file())
-    })
-}
+use support::promtool;
 
 /// A secondary with two links, a witness, an address, a takeover behind
 /// it and mail on: every family the daemon can write.
