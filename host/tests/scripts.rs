@@ -633,20 +633,28 @@ fn notify_context() -> NotifyContext {
     ctx
 }
 
-/// A fake `sendmail` that saves its arguments and its input.
-fn fake_sendmail(dir: &Path, extra: &str) -> (PathBuf, PathBuf) {
+/// A fake `sendmail` in `dir` that appends its arguments and its input to
+/// `dir/mail.out`, running the shell commands `before` first and `after`
+/// last; returns the program and the output file.
+fn sendmail_script(dir: &Path, before: &str, after: &str) -> (PathBuf, PathBuf) {
     let out = dir.join("mail.out");
     let bin = dir.join("sendmail");
     fs::write(
         &bin,
         format!(
-            "#!/bin/sh\n{{ echo \"ARGS: $*\"; cat; }} >> '{}'\n{extra}\n",
+            "#!/bin/sh\n{before}\n{{ echo \"ARGS: $*\"; cat; }} >> '{}'\n{after}\n",
             out.display()
         ),
     )
     .unwrap();
     fs::set_permissions(&bin, fs::Permissions::from_mode(0o755)).unwrap();
     (bin, out)
+}
+
+/// A fake `sendmail` that saves its arguments and its input, then runs
+/// `extra` (which decides its exit status).
+fn fake_sendmail(dir: &Path, extra: &str) -> (PathBuf, PathBuf) {
+    sendmail_script(dir, "", extra)
 }
 
 /// Polls until nothing runs and nothing is due (what waits for its
@@ -874,18 +882,7 @@ fn flaky_sendmail(dir: &Path, fails: u32) -> (PathBuf, PathBuf) {
 
 /// A fake `sendmail` that runs `first` before keeping its input.
 fn fake_sendmail_first(dir: &Path, first: &str) -> (PathBuf, PathBuf) {
-    let out = dir.join("mail.out");
-    let bin = dir.join("sendmail");
-    fs::write(
-        &bin,
-        format!(
-            "#!/bin/sh\n{first}\n{{ echo \"ARGS: $*\"; cat; }} >> '{}'\n",
-            out.display()
-        ),
-    )
-    .unwrap();
-    fs::set_permissions(&bin, fs::Permissions::from_mode(0o755)).unwrap();
-    (bin, out)
+    sendmail_script(dir, first, "")
 }
 
 fn spool_files(dir: &Path) -> Vec<String> {
