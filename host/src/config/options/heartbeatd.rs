@@ -13,8 +13,8 @@ use super::{
     HeartbeatdOptions, Resolved, WitnessMode, DEFAULT_CHECK_FAILURES,
 };
 use crate::config::cli::{
-    parse_digits, parse_ipv4, parse_service_addr, value_error, AddrUse, HeartbeatdArgs, Program,
-    StartupError, DEFAULT_SCRIPTS_DIR,
+    parse_digits, parse_ipv4, parse_service_addr, AddrUse, HeartbeatdArgs, Program, StartupError,
+    DEFAULT_SCRIPTS_DIR,
 };
 use crate::config::hostconfig::{HostConfig, KEY_BCAST_IPS, KEY_SECONDARY_IP};
 
@@ -173,18 +173,6 @@ impl HeartbeatdOptions {
         c.finish(program, options)
     }
 
-    /// The script settings the health checks run with: each script, and
-    /// the whole run, limited to one period.
-    pub fn check_script_config(&self) -> Option<crate::scripts::ScriptConfig> {
-        self.checks.as_ref().map(|h| {
-            let mut c = crate::scripts::ScriptConfig::new(&h.scripts_dir);
-            let every = super::to_std(h.every);
-            c.script_timeout = every;
-            c.stage_timeout = every;
-            c
-        })
-    }
-
     /// How many networks the primary beats on: one per target.
     pub fn links(&self) -> u8 {
         u8::try_from(self.targets.len()).unwrap_or(u8::MAX)
@@ -238,15 +226,11 @@ fn resolve_checks(
             Duration::from_millis(ms)
         }
         _ => {
-            let name = c.name("--check-interval");
-            c.bad(
+            c.invalid(
                 "--check-interval",
-                value_error(
-                    "Invalid check interval",
-                    text,
-                    &name,
-                    Some("give milliseconds from 100 to 3600000"),
-                ),
+                "Invalid check interval",
+                text,
+                "give milliseconds from 100 to 3600000",
             );
             return None;
         }
@@ -256,15 +240,11 @@ fn resolve_checks(
         Some(t) => match parse_digits(t.trim()).and_then(|n| u32::try_from(n).ok()) {
             Some(n) if (1..=100).contains(&n) => n,
             _ => {
-                let name = c.name("--check-failures");
-                c.bad(
+                c.invalid(
                     "--check-failures",
-                    value_error(
-                        "Invalid number of failed checks",
-                        t,
-                        &name,
-                        Some("give a whole number from 1 to 100"),
-                    ),
+                    "Invalid number of failed checks",
+                    t,
+                    "give a whole number from 1 to 100",
                 );
                 return None;
             }
