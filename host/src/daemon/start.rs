@@ -133,7 +133,7 @@ pub fn failoverd_checks(opts: &FailoverdOptions, nl: &mut Netlink) -> Plan {
 /// warning: every check would pass).
 pub fn heartbeatd_checks(opts: &HeartbeatdOptions, nl: &mut Netlink) -> Plan {
     let mut plan = heartbeatd_plan(opts, nl);
-    let (Some(checks), Some(config)) = (&opts.checks, opts.check_script_config()) else {
+    let (Some(checks), Some(config)) = (&opts.checks, check_script_config(opts)) else {
         return plan;
     };
     let scripts = crate::scripts::check_stages(&config, &opts.services, &[Stage::Check]);
@@ -189,7 +189,7 @@ pub fn heartbeatd_main(args: Vec<OsString>) -> u8 {
         program,
         common: opts.common.clone(),
         services: opts.services.clone(),
-        scripts: opts.check_script_config(),
+        scripts: check_script_config(&opts),
         health: opts
             .checks
             .as_ref()
@@ -677,6 +677,18 @@ fn mail_config(common: &CommonOptions) -> Option<MailConfig> {
         recipient: r.clone(),
         spool_dir: common.spool_dir.clone(),
         ..MailConfig::default()
+    })
+}
+
+/// The script settings heartbeatd's health checks run with, if it has
+/// any: each script, and the whole run, limited to one period.
+fn check_script_config(o: &HeartbeatdOptions) -> Option<ScriptConfig> {
+    o.checks.as_ref().map(|h| {
+        let mut c = ScriptConfig::new(&h.scripts_dir);
+        let every = to_std(h.every);
+        c.script_timeout = every;
+        c.stage_timeout = every;
+        c
     })
 }
 
