@@ -240,14 +240,22 @@ pub(super) fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
-/// One primary power-loss run on a lab where the primary serves.
-fn failover_run(lab: &Lab, d: &Daemons, run: usize) -> io::Result<RunSample> {
+/// Every run's starting line: a client prober started, and the primary
+/// alone holding the address and answering it (`false` if it does not
+/// within the step limit).
+pub(super) fn primary_serving(lab: &Lab) -> io::Result<(Prober, bool)> {
     let prober = Prober::start(&lab.t.client, SERVICE, PROBE_PERIOD)?;
     let since = Instant::now();
     let serving = poll(STEP_LIMIT, POLL_STEP, || {
         lab.owners.are(Owner::Primary)
             && first_answer_from(&prober.probes(), "primary", since).is_some()
     })?;
+    Ok((prober, serving))
+}
+
+/// One primary power-loss run on a lab where the primary serves.
+fn failover_run(lab: &Lab, d: &Daemons, run: usize) -> io::Result<RunSample> {
+    let (prober, serving) = primary_serving(lab)?;
     if !serving {
         return Ok(RunSample {
             run,

@@ -9,17 +9,15 @@
 use std::io;
 use std::time::{Duration, Instant};
 
-use super::runs::ms;
+use super::runs::{ms, primary_serving};
 use super::{
-    stats, MoveSample, MoveStats, Switchover, SwitchoverSample, PRE_CUT, PROBE_PERIOD, SETTLE,
-    STEP_LIMIT,
+    stats, MoveSample, MoveStats, Switchover, SwitchoverSample, PRE_CUT, SETTLE, STEP_LIMIT,
 };
 use crate::holds::overlap_within;
 use crate::interrupt;
 use crate::lab::{longest_outage, Daemons, Lab, Owner};
 use crate::measure::{first_answer_from, poll, POLL_STEP};
 use crate::service::{Probe, Prober};
-use crate::topology::SERVICE;
 
 /// The `--wait` each command is given, s: as long as any step may take.
 const WAIT_S: u64 = STEP_LIMIT.as_secs();
@@ -116,12 +114,7 @@ fn figures(asked: Asked, who: &str, probes: &[Probe], lab: &Lab, until: Instant)
 /// primary serves. The reclaim is asked only if the secondary served after
 /// the handover.
 pub(super) fn switchover_run(lab: &Lab, d: &Daemons, run: usize) -> io::Result<SwitchoverSample> {
-    let prober = Prober::start(&lab.t.client, SERVICE, PROBE_PERIOD)?;
-    let since = Instant::now();
-    let serving = poll(STEP_LIMIT, POLL_STEP, || {
-        lab.owners.are(Owner::Primary)
-            && first_answer_from(&prober.probes(), "primary", since).is_some()
-    })?;
+    let (prober, serving) = primary_serving(lab)?;
     if !serving {
         let _ = prober.stop();
         return Ok(SwitchoverSample {
