@@ -376,12 +376,6 @@ impl Primary {
         self.evaluate(now);
     }
 
-    /// Whether the host's health checks pass, as last reported.
-    #[must_use]
-    pub fn healthy(&self) -> bool {
-        self.links.health.reported()
-    }
-
     /// Follows the operator's requests while not holding, and starts the
     /// reclaim over whenever what this node asks of the secondary changes:
     /// the secondary's acknowledgements of frames that asked it to serve
