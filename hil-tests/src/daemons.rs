@@ -375,8 +375,10 @@ impl RunDir {
             if let Some(d) = &profile.deadtime {
                 a.extend(["--deadtime".to_owned(), d.clone()]);
             }
-            a.extend(["--scripts-dir".to_owned(), p("scripts")]);
         }
+        // Both: failoverd's stages, heartbeatd's Check scripts and hooks
+        // (never the machine's own /etc/failover).
+        a.extend(["--scripts-dir".to_owned(), p("scripts")]);
         a
     }
 }

@@ -1,7 +1,8 @@
 //! The operator at work, in the lab: a planned switchover
 //! (`heartbeatd --handover`) and taking the service back (`--reclaim`), a
-//! switchover the secondary cannot take, and manual failback
-//! (`--failback manual`). Real daemons in network namespaces, a client
+//! switchover the secondary cannot take, manual failback
+//! (`--failback manual`), health checks, and the primary's own
+//! PostAcq/PostRel scripts. Real daemons in network namespaces, a client
 //! asking the service address every few milliseconds, and the commands run
 //! as an administrator runs them, in the primary's namespace.
 //!
@@ -226,15 +227,7 @@ fn a_primary_whose_check_scripts_fail_hands_the_service_over_and_takes_it_back_o
             &format!("test ! -e {}\n", broken.display()),
         )
         .expect("script");
-    let scripts = lab.prun.path.join("scripts").display().to_string();
-    let checks = [
-        "--check-interval",
-        "100",
-        "--check-failures",
-        "2",
-        "--scripts-dir",
-        &scripts,
-    ];
+    let checks = ["--check-interval", "100", "--check-failures", "2"];
     let (hb, fo) = lab.start_both_with(&checks, &[]);
     let logs = [&hb, &fo];
     // Healthy: a second of checks moves nothing.
@@ -281,4 +274,69 @@ fn a_primary_whose_check_scripts_fail_hands_the_service_over_and_takes_it_back_o
          broke; the primary {:?} after it was mended",
         mended.elapsed()
     );
+}
+
+/// What heartbeatd's hook scripts recorded: `<stage> <argument> <address>
+/// present|absent`, the last word saying whether the address was on the
+/// primary when the script ran.
+fn hooks_ran(lab: &Lab) -> Vec<String> {
+    std::fs::read_to_string(lab.prun.path.join("hooks.txt"))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn the_primarys_own_post_acq_and_post_rel_scripts_run_after_its_address_moved() {
+    let Some(_serial) = lab_test!() else { return };
+    let mut lab = Lab::scenario("primary-hooks", Profile::fast());
+    let record = lab.prun.path.join("hooks.txt");
+    for stage in ["PostAcq", "PostRel", "PreAcq", "PreRel", "Test"] {
+        lab.prun
+            .script(
+                &format!("{stage}_record"),
+                &format!(
+                    "if ip -o -4 addr show | grep -q ' 192.0.2.10/'; then where=present; \
+                     else where=absent; fi\n\
+                     echo \"$FAILOVER_STAGE $1 $2 $where\" >> {}\n",
+                    record.display()
+                ),
+            )
+            .expect("script");
+    }
+    let (hb, fo) = lab.start_both();
+    let logs = [&hb, &fo];
+    let acquired = "PostAcq acquire 192.0.2.10 present";
+    let released = "PostRel release 192.0.2.10 absent";
+    lab.wait(
+        "PostAcq after the primary's first acquisition",
+        &logs,
+        || hooks_ran(&lab) == [acquired],
+    );
+
+    // A planned switchover: PostRel once the address has left; the reclaim
+    // brings PostAcq again once it is back.
+    ask(&lab, &hb, "--handover", 0, &logs);
+    lab.wait("PostRel after the handover", &logs, || {
+        hooks_ran(&lab) == [acquired, released]
+    });
+    ask(&lab, &hb, "--reclaim", 0, &logs);
+    lab.wait("PostAcq after the reclaim", &logs, || {
+        hooks_ran(&lab) == [acquired, released, acquired]
+    });
+
+    // A stop lets go of the address, then runs PostRel before it exits.
+    lab.t.primary.ns.signal(hb.pid, Signal::SIGTERM).unwrap();
+    lab.wait("heartbeatd to stop", &logs, || !is_running(hb.pid));
+    lab.check(
+        hooks_ran(&lab) == [acquired, released, acquired, released],
+        &format!(
+            "PostRel ran before heartbeatd exited, and never a Test, PreAcq or PreRel script \
+             (those are failoverd's): {:?}",
+            hooks_ran(&lab)
+        ),
+        &logs,
+    );
+    lab.check_never_two_holders(&logs);
 }

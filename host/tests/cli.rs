@@ -222,8 +222,9 @@ fn help_lists_every_option() {
         "--check-interval",
         "--check-failures",
         "--scripts-dir",
+        "--script-timeout",
     ] {
         assert!(h.contains(opt), "heartbeatd help lacks {opt}");
     }
-    assert!(!h.contains("--hold-down") && !h.contains("--script-timeout"));
+    assert!(!h.contains("--hold-down") && !h.contains("--witness-policy"));
 }

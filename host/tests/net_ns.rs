@@ -920,6 +920,7 @@ fn run_daemon_loop<N: Node>(
             services: Services::default(),
             runner: Some(StageRunner::new(ScriptConfig::new(dir.path()), log.clone())),
             health: None,
+            hooks: None,
             notifier: Notifier::new(log.clone(), None),
             announce: AnnouncePlan::default(),
         },

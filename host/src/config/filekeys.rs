@@ -64,11 +64,7 @@ pub const OPTION_KEYS: [OptionKey; 21] = [
         Reader::Failoverd,
     ),
     key("FAILOVER_SCRIPTS_DIR", "--scripts-dir", Reader::Both),
-    key(
-        "FAILOVER_SCRIPT_TIMEOUT",
-        "--script-timeout",
-        Reader::Failoverd,
-    ),
+    key("FAILOVER_SCRIPT_TIMEOUT", "--script-timeout", Reader::Both),
     key("FAILOVER_MESSAGE", "--message", Reader::Heartbeatd),
     key("FAILOVER_SERVICES", "--service", Reader::Heartbeatd),
     key("FAILOVER_FAILBACK", "--failback", Reader::Heartbeatd),

@@ -137,6 +137,8 @@ pub struct Reload {
     pub mail: Option<MailConfig>,
     /// Script settings (failoverd).
     pub scripts: Option<ScriptConfig>,
+    /// heartbeatd's PostAcq/PostRel hook settings.
+    pub hooks: Option<ScriptConfig>,
     /// heartbeatd's `-m` message.
     pub message: String,
 }

@@ -19,7 +19,7 @@ use super::operator;
 use super::pidfile::PidFile;
 use super::ports::{LinkSpec, Ports};
 use super::reload::{Reload, Reloader, RestartSettings};
-use super::runtime::{Effects, HealthSchedule, Io, Labels, Runtime, Setup, StateFiles};
+use super::runtime::{Effects, HealthSchedule, Hooks, Io, Labels, Runtime, Setup, StateFiles};
 use super::safedir;
 use super::safefile;
 use super::services::Services;
@@ -78,6 +78,7 @@ pub fn failoverd_main(args: Vec<OsString>) -> u8 {
         common: opts.common.clone(),
         services: opts.services.clone(),
         scripts: Some(script_config(&opts)),
+        hooks: None,
         health: None,
         peer: Some(opts.master),
         peer_label: format!("primary {}", opts.master),
@@ -92,6 +93,7 @@ pub fn failoverd_main(args: Vec<OsString>) -> u8 {
                 keys: o.common.keys.clone(),
                 mail: mail_config(&o.common),
                 scripts: Some(script_config(&o)),
+                hooks: None,
                 message: String::new(),
             }),
             _ => Err(not_a_run(program)),
@@ -127,23 +129,32 @@ pub fn failoverd_checks(opts: &FailoverdOptions, nl: &mut Netlink) -> Plan {
     plan
 }
 
-/// What `heartbeatd -n` reports: the [`heartbeatd_plan`], and with health
-/// checks, their scripts as `failoverd -n` reports its own (and a named
-/// scripts directory that does not exist; no Check script at all is a
-/// warning: every check would pass).
+/// What `heartbeatd -n` reports: the [`heartbeatd_plan`], and its scripts
+/// as `failoverd -n` reports its own: the PostAcq/PostRel hooks when it
+/// manages addresses, the Check scripts with health checks (a named
+/// scripts directory that does not exist is a problem; no Check script at
+/// all is a warning: every check would pass). Scripts of the stages only
+/// failoverd runs are pointed out: heartbeatd never runs them.
 pub fn heartbeatd_checks(opts: &HeartbeatdOptions, nl: &mut Netlink) -> Plan {
     let mut plan = heartbeatd_plan(opts, nl);
-    let (Some(checks), Some(config)) = (&opts.checks, check_script_config(opts)) else {
+    if let Some(config) = hook_script_config(opts) {
+        let scripts = crate::scripts::check_stages(&config, &opts.services, &PRIMARY_HOOKS);
+        plan.warnings.extend(scripts.warnings);
+        plan.problems.extend(scripts.problems);
+        plan.warnings
+            .extend(unrun_stage_scripts(&config, &opts.services));
+    }
+    let (Some(_), Some(config)) = (&opts.checks, check_script_config(opts)) else {
         return plan;
     };
     let scripts = crate::scripts::check_stages(&config, &opts.services, &[Stage::Check]);
     plan.warnings.extend(scripts.warnings);
     plan.problems.extend(scripts.problems);
-    if !checks.scripts_dir.exists() {
+    if !opts.scripts_dir.exists() {
         plan.problems.push(format!(
             "the scripts directory {} does not exist (--scripts-dir or FAILOVER_SCRIPTS_DIR): \
              the Check scripts of --check-interval live there",
-            checks.scripts_dir.display()
+            opts.scripts_dir.display()
         ));
     } else if opts.services.iter().all(|s| {
         crate::scripts::scan(&config, Stage::Check, s.addr.into())
@@ -153,10 +164,36 @@ pub fn heartbeatd_checks(opts: &HeartbeatdOptions, nl: &mut Netlink) -> Plan {
         plan.warnings.push(format!(
             "--check-interval is set but there is no Check script in {}/<address>/: every \
              check passes",
-            checks.scripts_dir.display()
+            opts.scripts_dir.display()
         ));
     }
     plan
+}
+
+/// The stages heartbeatd runs on its own transitions.
+const PRIMARY_HOOKS: [Stage; 2] = [Stage::PostAcq, Stage::PostRel];
+
+/// Scripts in heartbeatd's directories for stages only failoverd runs
+/// (Test, PreAcq, PreRel): a tree copied from the secondary, or a hope
+/// that the primary waits for them. Either way the operator should know.
+fn unrun_stage_scripts(config: &ScriptConfig, services: &[ServiceAddress]) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in services {
+        for stage in [Stage::Test, Stage::PreAcq, Stage::PreRel] {
+            for script in crate::scripts::scan(config, stage, s.addr.into()).scripts {
+                let line = format!(
+                    "{}: heartbeatd never runs {} scripts (failoverd does); the primary runs \
+                     PostAcq and PostRel only, after it moved its addresses",
+                    script.display(),
+                    stage.name()
+                );
+                if !out.contains(&line) {
+                    out.push(line);
+                }
+            }
+        }
+    }
+    out
 }
 
 /// `heartbeatd`'s `main`: `args` is the whole command line.
@@ -190,6 +227,7 @@ pub fn heartbeatd_main(args: Vec<OsString>) -> u8 {
         common: opts.common.clone(),
         services: opts.services.clone(),
         scripts: check_script_config(&opts),
+        hooks: hook_script_config(&opts),
         health: opts
             .checks
             .as_ref()
@@ -209,6 +247,7 @@ pub fn heartbeatd_main(args: Vec<OsString>) -> u8 {
                 keys: o.common.keys.clone(),
                 mail: mail_config(&o.common),
                 scripts: None,
+                hooks: hook_script_config(&o),
                 message: o.message.clone(),
             }),
             _ => Err(not_a_run(program)),
@@ -395,6 +434,8 @@ struct Spec {
     plan: Plan,
     services: Vec<ServiceAddress>,
     scripts: Option<ScriptConfig>,
+    /// heartbeatd's PostAcq/PostRel hooks.
+    hooks: Option<ScriptConfig>,
     /// heartbeatd's health checks: how often, and how many failures in a
     /// row make it unhealthy.
     health: Option<(std::time::Duration, u32)>,
@@ -607,6 +648,9 @@ fn start<N: Node>(
         effects: Effects {
             services,
             runner: spec.scripts.map(|c| StageRunner::new(c, log.clone())),
+            hooks: spec
+                .hooks
+                .map(|c| Hooks::new(StageRunner::new(c, log.clone()))),
             health: spec.health.map(|(every, failures)| {
                 HealthSchedule::new(every, failures, std::time::Instant::now())
             }),
@@ -684,10 +728,24 @@ fn mail_config(common: &CommonOptions) -> Option<MailConfig> {
 /// any: each script, and the whole run, limited to one period.
 fn check_script_config(o: &HeartbeatdOptions) -> Option<ScriptConfig> {
     o.checks.as_ref().map(|h| {
-        let mut c = ScriptConfig::new(&h.scripts_dir);
+        let mut c = ScriptConfig::new(&o.scripts_dir);
         let every = to_std(h.every);
         c.script_timeout = every;
         c.stage_timeout = every;
+        c
+    })
+}
+
+/// heartbeatd's PostAcq/PostRel hooks: with `--service` only (a primary
+/// that manages no address has no transition to run them on).
+fn hook_script_config(o: &HeartbeatdOptions) -> Option<ScriptConfig> {
+    (!o.services.is_empty()).then(|| {
+        let mut c = ScriptConfig::new(&o.scripts_dir);
+        c.script_timeout = to_std(o.script_timeout);
+        c.stage_timeout = to_std(
+            o.script_timeout
+                .saturating_mul(crate::config::options::STAGE_TIMEOUT_SCRIPTS),
+        );
         c
     })
 }
@@ -756,7 +814,7 @@ fn summary_heartbeatd(o: &HeartbeatdOptions, plan: &Plan) -> String {
                     || "none".to_owned(),
                     |h| format!(
                         "{}/<address>/Check_* every {} ms, {} failures in a row hand the service over",
-                        h.scripts_dir.display(),
+                        o.scripts_dir.display(),
                         h.every.total_millis(),
                         h.failures
                     ),
@@ -764,4 +822,38 @@ fn summary_heartbeatd(o: &HeartbeatdOptions, plan: &Plan) -> String {
             )
         }
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    #[test]
+    fn heartbeatd_n_points_out_the_scripts_only_failoverd_runs() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let addr_dir = dir.path().join("192.0.2.10");
+        std::fs::create_dir(&addr_dir).expect("address directory");
+        for name in ["PostAcq_ok", "PreRel_stop_db", "Test_copied"] {
+            let p = addr_dir.join(name);
+            std::fs::write(&p, "#!/bin/sh\n").expect("script");
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).expect("mode");
+        }
+        let mut config = ScriptConfig::new(dir.path());
+        config.owner = nix::unistd::getuid().as_raw();
+        let services = [
+            crate::config::cli::parse_service_addr("eth0:192.0.2.10", "--service")
+                .expect("service address"),
+        ];
+        let said = unrun_stage_scripts(&config, &services);
+        assert_eq!(said.len(), 2, "{said:?}");
+        assert!(
+            said.iter()
+                .any(|w| w.contains("PreRel_stop_db") && w.contains("never runs PreRel scripts")),
+            "{said:?}"
+        );
+        assert!(said.iter().any(|w| w.contains("Test_copied")), "{said:?}");
+        assert!(!said.iter().any(|w| w.contains("PostAcq_ok")), "{said:?}");
+    }
 }

@@ -437,9 +437,12 @@ pub struct HeartbeatdArgs {
     /// Failed checks in a row that make this primary hand the service over (1 to 100) [default: 3].
     #[arg(long = "check-failures", value_name = "N", display_order = 16)]
     pub check_failures: Option<String>,
-    /// Directory holding one script directory per service address, for the Check scripts [default: /etc/failover].
+    /// Directory holding one script directory per service address: the Check scripts, and the PostAcq/PostRel scripts run after this primary added or removed the address [default: /etc/failover].
     #[arg(long = "scripts-dir", value_name = "DIR", display_order = 16)]
     pub scripts_dir: Option<PathBuf>,
+    /// Kill a PostAcq or PostRel script that runs longer than this many seconds [default: 300].
+    #[arg(long = "script-timeout", value_name = "SECONDS", display_order = 16)]
+    pub script_timeout: Option<String>,
     /// Hand the service to the secondary (a planned switchover: the address leaves here first, then the secondary takes it) and stand by; waits until the secondary serves: 0 done, 6 failed (this server serves again), 5 refused, 2 not done within --wait, 3 not running, 4 cannot ask from here, 1 no answer.
     #[arg(long = "handover", conflicts_with_all = ["mode", "status", "reclaim"], display_order = 24)]
     pub handover: bool,

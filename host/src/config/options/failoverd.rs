@@ -8,13 +8,13 @@ use failover_core::{AdaptiveDeadTime, DeadTime, Duration, SecondaryConfig, Timin
 
 use super::fill::fill_failoverd;
 use super::{
-    core_problems, default_dead_time, node_id, resolve_common, resolve_keys, Collector,
-    FailoverdOptions, Resolved, WitnessMode, STAGE_TIMEOUT_SCRIPTS,
+    core_problems, default_dead_time, node_id, resolve_common, resolve_keys,
+    resolve_script_timeout, Collector, FailoverdOptions, Resolved, WitnessMode,
+    STAGE_TIMEOUT_SCRIPTS,
 };
 use crate::config::cli::{
     parse_digits, parse_ipv4, parse_service_addr, value_error, AddrUse, FailoverdArgs,
-    InterfaceName, Program, StartupError, DEFAULT_SCRIPTS_DIR, DEFAULT_SCRIPT_TIMEOUT_SECS,
-    MAX_SCRIPT_TIMEOUT_SECS, MSG_INVALID_IP,
+    InterfaceName, Program, StartupError, DEFAULT_SCRIPTS_DIR, MSG_INVALID_IP,
 };
 use crate::config::hostconfig::{HostConfig, KEY_PEER_IP, KEY_PEER_IP_PAIRS};
 
@@ -89,21 +89,7 @@ impl FailoverdOptions {
                     .into(),
             );
         }
-        let script_timeout = match args.script_timeout.as_deref() {
-            None => Duration::from_secs(DEFAULT_SCRIPT_TIMEOUT_SECS),
-            Some(t) => match parse_digits(t) {
-                Some(s) if (1..=MAX_SCRIPT_TIMEOUT_SECS).contains(&s) => Duration::from_secs(s),
-                _ => {
-                    c.invalid(
-                        "--script-timeout",
-                        "Invalid script timeout",
-                        t,
-                        "give whole seconds from 1 to 86400",
-                    );
-                    Duration::from_secs(DEFAULT_SCRIPT_TIMEOUT_SECS)
-                }
-            },
-        };
+        let script_timeout = resolve_script_timeout(args.script_timeout.as_deref(), &mut c);
 
         // The master and the triplets: the command line, else the file.
         let from_file = args.master_priv_addr.is_none() && args.pairs.is_empty();

@@ -126,6 +126,13 @@ pub fn fill_heartbeatd(a: &mut HeartbeatdArgs, file: &HostConfig) -> Origins {
     take(file, &mut o, "--scripts-dir", &mut a.scripts_dir, |v| {
         PathBuf::from(v)
     });
+    take(
+        file,
+        &mut o,
+        "--script-timeout",
+        &mut a.script_timeout,
+        str::to_owned,
+    );
     let mut services = (!a.service.is_empty()).then(|| std::mem::take(&mut a.service));
     take(file, &mut o, "--service", &mut services, |v| {
         v.split_whitespace().map(str::to_owned).collect()

@@ -9,8 +9,8 @@ use failover_core::{Duration, Failback, PrimaryConfig, Timing};
 
 use super::fill::fill_heartbeatd;
 use super::{
-    core_problems, node_id, resolve_common, resolve_keys, Collector, HealthChecks,
-    HeartbeatdOptions, Resolved, WitnessMode, DEFAULT_CHECK_FAILURES,
+    core_problems, node_id, resolve_common, resolve_keys, resolve_script_timeout, Collector,
+    HealthChecks, HeartbeatdOptions, Resolved, WitnessMode, DEFAULT_CHECK_FAILURES,
 };
 use crate::config::cli::{
     parse_digits, parse_ipv4, parse_service_addr, AddrUse, HeartbeatdArgs, Program, StartupError,
@@ -146,6 +146,11 @@ impl HeartbeatdOptions {
             );
         }
         let checks = resolve_checks(args, !services.is_empty(), &mut c);
+        let script_timeout = resolve_script_timeout(args.script_timeout.as_deref(), &mut c);
+        let scripts_dir = args
+            .scripts_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_SCRIPTS_DIR));
         resolve_keys(&mut common, &mut c);
         if peer.is_none() && common.key_file.is_none() {
             // With a key only key holders can claim anything.
@@ -162,6 +167,8 @@ impl HeartbeatdOptions {
             message,
             peer,
             failback,
+            scripts_dir,
+            script_timeout,
             checks,
         };
         // An empty target list is reported above; the core's link count
@@ -258,14 +265,7 @@ fn resolve_checks(
         );
         return None;
     }
-    Some(HealthChecks {
-        scripts_dir: args
-            .scripts_dir
-            .clone()
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_SCRIPTS_DIR)),
-        every,
-        failures,
-    })
+    Some(HealthChecks { every, failures })
 }
 
 /// The shortest `--check-interval`: a script started ten times a second

@@ -33,8 +33,9 @@ use failover_core::{AdaptiveDeadTime, DeadTime, Duration, Failback, NodeId, MAX_
 use crate::config::cli::{
     parse_digits, parse_failoverd_args, parse_heartbeatd_args, parse_ipv4, parse_port,
     pid_file_path, value_error, AddrUse, CommonArgs, Facility, Invocation, Problem, Program,
-    RunMode, ServiceAddress, StartupError, DEFAULT_INTERVAL_MS, DEFAULT_PORT, DEFAULT_SENDMAIL,
-    DEFAULT_SPOOL_DIR, MAX_INTERVAL_MS,
+    RunMode, ServiceAddress, StartupError, DEFAULT_INTERVAL_MS, DEFAULT_PORT,
+    DEFAULT_SCRIPT_TIMEOUT_SECS, DEFAULT_SENDMAIL, DEFAULT_SPOOL_DIR, MAX_INTERVAL_MS,
+    MAX_SCRIPT_TIMEOUT_SECS,
 };
 use crate::config::hostconfig::{HostConfig, KEY_EMAIL_RECIPIENT, KEY_METRICS_FILE, KEY_SPOOL_DIR};
 use crate::config::recipients::parse_recipients;
@@ -203,6 +204,12 @@ pub struct HeartbeatdOptions {
     pub peer: Option<Ipv4Addr>,
     /// `--failback` (`FAILOVER_FAILBACK`).
     pub failback: Failback,
+    /// `--scripts-dir`: the Check scripts and the PostAcq/PostRel hooks
+    /// are `DIR/ADDRESS/<stage>_*`.
+    pub scripts_dir: PathBuf,
+    /// `--script-timeout`: the time limit of each PostAcq/PostRel hook
+    /// (a Check's is its period).
+    pub script_timeout: Duration,
     /// `--check-interval` and its companions: the health checks, if any.
     pub checks: Option<HealthChecks>,
 }
@@ -210,8 +217,6 @@ pub struct HeartbeatdOptions {
 /// The primary's health checks: its Check scripts, run periodically.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HealthChecks {
-    /// `--scripts-dir`: the Check scripts are `DIR/ADDRESS/Check_*`.
-    pub scripts_dir: PathBuf,
     /// `--check-interval`: how often they run; also each run's time limit
     /// (a check slower than its period has failed).
     pub every: Duration,
@@ -741,3 +746,23 @@ pub fn default_dead_time(interval: Duration) -> DeadTime {
 
 #[cfg(test)]
 pub(crate) mod tests;
+
+/// `--script-timeout` (both daemons): whole seconds from 1 to a day,
+/// [`DEFAULT_SCRIPT_TIMEOUT_SECS`] when not given (or wrong, with the
+/// problem collected).
+fn resolve_script_timeout(text: Option<&str>, c: &mut Collector) -> Duration {
+    let default = Duration::from_secs(DEFAULT_SCRIPT_TIMEOUT_SECS);
+    let Some(t) = text else { return default };
+    match parse_digits(t) {
+        Some(s) if (1..=MAX_SCRIPT_TIMEOUT_SECS).contains(&s) => Duration::from_secs(s),
+        _ => {
+            c.invalid(
+                "--script-timeout",
+                "Invalid script timeout",
+                t,
+                "give whole seconds from 1 to 86400",
+            );
+            default
+        }
+    }
+}

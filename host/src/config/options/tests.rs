@@ -1337,14 +1337,16 @@ fn health_checks_run_only_when_asked_with_service_and_checked_values() {
         &["--check-interval", "500", "--scripts-dir", "/srv/f"],
     ]
     .concat();
-    let checks = heartbeatd(&with, &no_file()).checks.expect("checks");
+    let o = heartbeatd(&with, &no_file());
+    let checks = o.checks.expect("checks");
     assert_eq!(checks.every, Duration::from_millis(500));
     assert_eq!(checks.failures, 3);
-    assert_eq!(checks.scripts_dir, Path::new("/srv/f"));
+    assert_eq!(o.scripts_dir, Path::new("/srv/f"));
     let f = file("FAILOVER_CHECK_INTERVAL=2000\nFAILOVER_CHECK_FAILURES=5\n");
-    let checks = heartbeatd(&base, &f).checks.expect("checks from the file");
+    let o = heartbeatd(&base, &f);
+    let checks = o.checks.expect("checks from the file");
     assert_eq!((checks.every, checks.failures), (Duration::from_secs(2), 5));
-    assert_eq!(checks.scripts_dir, Path::new("/etc/failover"));
+    assert_eq!(o.scripts_dir, Path::new("/etc/failover"));
 
     let slow = [&base[..], &["--check-interval", "50"]].concat();
     assert!(
@@ -1362,5 +1364,31 @@ fn health_checks_run_only_when_asked_with_service_and_checked_values() {
         h_one(&["--check-interval", "500", "198.51.100.255"]),
         "--check-interval needs --service: the checks decide whether this primary serves the \
          service addresses, and without --service it manages none"
+    );
+}
+
+#[test]
+fn heartbeatd_reads_the_hooks_script_timeout_from_the_line_or_the_file() {
+    let base = ["--service", "eth0:192.0.2.10", "198.51.100.255"];
+    assert_eq!(
+        heartbeatd(&base, &no_file()).script_timeout,
+        Duration::from_secs(300)
+    );
+    let line = [&base[..], &["--script-timeout", "7"]].concat();
+    assert_eq!(
+        heartbeatd(&line, &no_file()).script_timeout,
+        Duration::from_secs(7)
+    );
+    let f = file("FAILOVER_SCRIPT_TIMEOUT=9\nFAILOVER_SCRIPTS_DIR=/srv/s\n");
+    let o = heartbeatd(&base, &f);
+    assert_eq!(
+        (o.script_timeout, o.scripts_dir.as_path()),
+        (Duration::from_secs(9), Path::new("/srv/s"))
+    );
+    let bad = [&base[..], &["--script-timeout", "0"]].concat();
+    assert!(
+        h_one(&bad).starts_with("Invalid script timeout: 0"),
+        "{}",
+        h_one(&bad)
     );
 }

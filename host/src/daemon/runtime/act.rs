@@ -6,6 +6,7 @@ use std::time::Instant as StdInstant;
 
 use failover_core::{Action, Removal, StageOutcome};
 
+use super::export::event_reason;
 use super::{Node, Reported, Runtime};
 use crate::daemon::epoch;
 use crate::scripts::StageContext;
@@ -32,10 +33,16 @@ impl<N: Node> Runtime<N> {
             }
             Action::AddAddresses => {
                 self.services.add_all(&mut self.io.netlink, &self.log);
+                if let Some(h) = self.hooks.as_mut() {
+                    h.added();
+                }
             }
             Action::RemoveAddresses => {
                 self.announcer.stop();
                 let failed = self.services.remove_all(&mut self.io.netlink, &self.log);
+                if let (Some(h), 0) = (self.hooks.as_mut(), failed) {
+                    h.removed();
+                }
                 self.reported.push(Reported::Removal(if failed == 0 {
                     Removal::Done
                 } else {
@@ -49,6 +56,9 @@ impl<N: Node> Runtime<N> {
             }
             Action::Notify(event) => {
                 let ctx = self.notify_context(t, event);
+                if let Some(h) = self.hooks.as_mut() {
+                    h.explain(|| event_reason(&event, &ctx));
+                }
                 self.notifier.notify(now, event, &ctx);
                 self.note_transition(t, &event, &ctx);
             }

@@ -200,14 +200,18 @@ impl<N: Node> Runtime<N> {
         let reason = match event {
             Event::TookOver => self.stage_reason(t, Stage::PostAcq),
             Event::Relinquished => self.stage_reason(t, Stage::PostRel),
-            _ => {
-                let notice = describe(event, ctx);
-                match &ctx.reason {
-                    Some(why) => format!("{}: {why}", notice.summary),
-                    None => notice.summary,
-                }
-            }
+            _ => event_reason(event, ctx),
         };
         self.history.note(event, reason, SystemTime::now(), t);
+    }
+}
+
+/// An event in words, with its cause when known: the history's and the
+/// primary's hooks' reason.
+pub(super) fn event_reason(event: &Event, ctx: &NotifyContext) -> String {
+    let notice = describe(event, ctx);
+    match &ctx.reason {
+        Some(why) => format!("{}: {why}", notice.summary),
+        None => notice.summary,
     }
 }

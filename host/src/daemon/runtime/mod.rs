@@ -42,6 +42,7 @@ mod act;
 mod alarm;
 mod export;
 mod health;
+mod hooks;
 mod jump;
 mod links;
 mod report;
@@ -88,6 +89,7 @@ use crate::notify::{Logger, Notifier, NotifyContext};
 use crate::scripts::{StageContext, StageRunner};
 use alarm::Alarm;
 pub use health::HealthSchedule;
+pub use hooks::Hooks;
 use jump::JumpWatch;
 use wait::Ready;
 
@@ -119,6 +121,8 @@ pub struct Effects {
     pub runner: Option<StageRunner>,
     /// heartbeatd's health checks (`--check-interval`), run by `runner`.
     pub health: Option<HealthSchedule>,
+    /// heartbeatd's PostAcq/PostRel hooks, on a runner of their own.
+    pub hooks: Option<Hooks>,
     /// Syslog and mail.
     pub notifier: Notifier,
     /// How acquired addresses are announced.
@@ -179,6 +183,7 @@ pub struct Runtime<N: Node> {
     services: Services,
     runner: Option<StageRunner>,
     health: Option<HealthSchedule>,
+    hooks: Option<Hooks>,
     notifier: Notifier,
     announcer: Announcer,
     labels: Labels,
@@ -246,6 +251,7 @@ impl<N: Node> Runtime<N> {
             services: effects.services,
             runner: effects.runner,
             health: effects.health,
+            hooks: effects.hooks,
             notifier: effects.notifier,
             announcer: Announcer::new(effects.announce),
             labels,
@@ -356,6 +362,7 @@ impl<N: Node> Runtime<N> {
 
     fn runner_idle(&self) -> bool {
         self.runner.as_ref().is_none_or(|r| r.running().is_none())
+            && self.hooks.as_ref().is_none_or(Hooks::idle)
     }
 
     /// Everything but the wait: take in, step the machine, carry out. A
@@ -369,6 +376,7 @@ impl<N: Node> Runtime<N> {
             self.node.handle_timeout(t);
         }
         self.carry_out(now);
+        self.start_next_hook(now);
         self.notifier.poll(now);
         self.export_metrics(now);
         // The watchdog is fed here, where every turn passes: only when a
@@ -426,6 +434,7 @@ impl<N: Node> Runtime<N> {
             None => {}
         }
         self.start_due_check(now);
+        self.take_hook_done(now);
         for report in std::mem::take(&mut self.reported) {
             match report {
                 Reported::Stage(stage, outcome) => self.node.handle_stage_done(t, stage, outcome),
@@ -638,6 +647,9 @@ impl<N: Node> Runtime<N> {
             if let Some(r) = self.runner.as_mut() {
                 r.cancel(now);
             }
+            if let Some(h) = self.hooks.as_mut() {
+                h.cancel(now);
+            }
             self.services.remove_all(&mut self.io.netlink, &self.log);
             self.notifier.flush(MAIL_FLUSH);
             self.remove_files();
@@ -684,6 +696,9 @@ impl<N: Node> Runtime<N> {
                 self.notifier.reconfigure(r.mail);
                 if let (Some(runner), Some(cfg)) = (self.runner.as_mut(), r.scripts) {
                     runner.set_config(cfg);
+                }
+                if let (Some(hooks), Some(cfg)) = (self.hooks.as_mut(), r.hooks) {
+                    hooks.set_config(cfg);
                 }
                 self.log.notice("configuration reloaded");
             }

@@ -73,6 +73,7 @@ fn runtime<N: Node>(node: N, program: Program, clock: &FakeClock) -> (Runtime<N>
             services: Services::default(),
             runner: None,
             health: None,
+            hooks: None,
             notifier: Notifier::new(log.clone(), None),
             announce: AnnouncePlan::default(),
         },

@@ -9,7 +9,7 @@ use failover_core::Instant;
 use nix::poll::{PollFd, PollFlags};
 use nix::sys::time::TimeSpec;
 
-use super::{HealthSchedule, Node, Runtime};
+use super::{HealthSchedule, Hooks, Node, Runtime};
 use crate::daemon::metrics::MetricsFile;
 use crate::net::probe::Prober;
 use crate::scripts::StageRunner;
@@ -53,6 +53,7 @@ impl<N: Node> Runtime<N> {
         // hour (the longest --interval) still wakes in time to ping.
         let monotonic = [
             self.runner.as_ref().and_then(StageRunner::next_deadline),
+            self.hooks.as_ref().and_then(Hooks::next_deadline),
             self.health.as_ref().and_then(HealthSchedule::next_due),
             self.notifier.next_deadline(),
             self.io.probe.as_ref().and_then(|p| p.next_deadline(now)),
@@ -76,11 +77,12 @@ impl<N: Node> Runtime<N> {
         let alarm = self.alarm.as_ref().ok().filter(|a| a.arm(timeout).is_ok());
         let channels = self.io.ports.channel_count();
         let probes = self.io.probe.as_ref().map_or(0, Prober::len);
-        let script_fds = self
+        let mut script_fds = self
             .runner
             .as_ref()
             .map(StageRunner::fds)
             .unwrap_or_default();
+        script_fds.extend(self.hooks.as_ref().map(Hooks::fds).unwrap_or_default());
         let mut fds: heapless::Vec<PollFd<'_>, MAX_POLL_FDS> = heapless::Vec::new();
         let _ = fds.push(PollFd::new(self.io.signals.as_fd(), PollFlags::POLLIN));
         let _ = fds.push(PollFd::new(self.io.carrier.as_fd(), PollFlags::POLLIN));
