@@ -88,17 +88,20 @@ pub fn fill_failoverd(a: &mut FailoverdArgs, file: &HostConfig) -> Origins {
         &mut a.witness_policy,
         text,
     );
-    take(file, &mut o, "--scripts-dir", &mut a.scripts_dir, |v| {
-        PathBuf::from(v)
-    });
-    take(
-        file,
-        &mut o,
-        "--script-timeout",
-        &mut a.script_timeout,
-        text,
-    );
+    fill_scripts(&mut a.scripts_dir, &mut a.script_timeout, file, &mut o);
     o
+}
+
+/// `--scripts-dir` and `--script-timeout`, which both daemons read:
+/// failoverd for its stages, heartbeatd for its checks and hooks.
+fn fill_scripts(
+    dir: &mut Option<PathBuf>,
+    timeout: &mut Option<String>,
+    file: &HostConfig,
+    o: &mut Origins,
+) {
+    take(file, o, "--scripts-dir", dir, |v| PathBuf::from(v));
+    take(file, o, "--script-timeout", timeout, str::to_owned);
 }
 
 /// [`fill_common`] and `heartbeatd`'s own options. `FAILOVER_SERVICES`
@@ -123,16 +126,7 @@ pub fn fill_heartbeatd(a: &mut HeartbeatdArgs, file: &HostConfig) -> Origins {
         &mut a.check_failures,
         str::to_owned,
     );
-    take(file, &mut o, "--scripts-dir", &mut a.scripts_dir, |v| {
-        PathBuf::from(v)
-    });
-    take(
-        file,
-        &mut o,
-        "--script-timeout",
-        &mut a.script_timeout,
-        str::to_owned,
-    );
+    fill_scripts(&mut a.scripts_dir, &mut a.script_timeout, file, &mut o);
     let mut services = (!a.service.is_empty()).then(|| std::mem::take(&mut a.service));
     take(file, &mut o, "--service", &mut services, |v| {
         v.split_whitespace().map(str::to_owned).collect()
