@@ -144,6 +144,9 @@ pub struct BenchArgs {
     /// Where to write bench.json, recovery.svg and the daemons' logs [default: target/lab-bench/UTC-TIME/].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Do not measure keepalived (VRRP at the same interval, the reference) beside each profile; by default it is measured when /usr/sbin/keepalived is installed.
+    #[arg(long)]
+    pub no_keepalived: bool,
 }
 
 impl BenchArgs {
@@ -160,6 +163,7 @@ impl BenchArgs {
             steady_seconds: self.steady_seconds,
             fastest_candidates: self.fastest_candidates.clone(),
             out: self.out.clone(),
+            keepalived: !self.no_keepalived,
         }
     }
 }

@@ -225,6 +225,19 @@ fn bench_smoke_run_writes_its_json_and_picture() {
         );
         assert!(fast["steady"][daemon]["cpu_ms"].is_number(), "{json}");
     }
+    // The reference, when keepalived is installed (CI installs it): one
+    // power loss at the same interval, the client answered.
+    if std::path::Path::new("/usr/sbin/keepalived").exists() {
+        assert!(out.contains("keepalived (Keepalived v"), "{out}");
+        assert_eq!(fast["keepalived"]["took_over"], 1, "{json}");
+        assert!(
+            fast["keepalived"]["recovery_ms"]["median"].is_number(),
+            "{json}"
+        );
+    } else {
+        assert!(out.contains("keepalived: not measured"), "{out}");
+        assert!(fast["keepalived_skipped"].is_string(), "{json}");
+    }
     assert!(
         v["targets"].as_array().is_some_and(|t| t.len() >= 3),
         "{json}"

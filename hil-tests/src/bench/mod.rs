@@ -41,6 +41,7 @@
 //! file's shape (`report.rs`), the table next to the targets (`table.rs`)
 //! and the picture (`plot.rs`).
 
+mod keepalived;
 mod options;
 mod plot;
 mod report;
@@ -55,6 +56,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
+pub use keepalived::Reference as KeepalivedReference;
 pub use options::{DeadtimeMode, LossWay, Options, ProfileName};
 pub use plot::plot;
 pub use report::{

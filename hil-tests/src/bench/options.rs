@@ -135,6 +135,8 @@ pub struct Options {
     pub fastest_candidates: Vec<u64>,
     /// Output directory (`None`: `target/lab-bench/<timestamp>/`).
     pub out: Option<PathBuf>,
+    /// Measure keepalived beside each profile, when it is installed.
+    pub keepalived: bool,
 }
 
 impl Default for Options {
@@ -150,6 +152,7 @@ impl Default for Options {
             steady_seconds: 10,
             fastest_candidates: vec![5, 3, 2],
             out: None,
+            keepalived: true,
         }
     }
 }

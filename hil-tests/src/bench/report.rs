@@ -140,6 +140,10 @@ pub struct ProfileResult {
     pub switchover: Switchover,
     /// The loss runs.
     pub loss: Vec<LossResult>,
+    /// keepalived at the same interval, measured the same way.
+    pub keepalived: Option<super::keepalived::Reference>,
+    /// Why keepalived was not measured, when it was not.
+    pub keepalived_skipped: Option<String>,
 }
 
 /// A window without faults.

@@ -8,6 +8,7 @@ use std::io::{self, Write};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use super::keepalived;
 use super::switchover::{describe as describe_switchover, summarise_switchovers, switchover_run};
 use super::usage::{clock_ticks_per_second, proc_usage};
 use super::{
@@ -184,6 +185,10 @@ pub(super) fn bench_profile(
             loss.push(r);
         }
     }
+    let (keepalived, keepalived_skipped) = match reference(ctx, profile, runs, &dir, out)? {
+        Ok(r) => (Some(r), None),
+        Err(why) => (None, Some(why)),
+    };
     Ok(ProfileResult {
         name: profile.name,
         interval_ms: profile.interval_ms,
@@ -192,7 +197,41 @@ pub(super) fn bench_profile(
         failover,
         switchover,
         loss,
+        keepalived,
+        keepalived_skipped,
     })
+}
+
+/// keepalived at `profile`'s interval, with progress on `out`; `Ok(Err)`
+/// says why it was not measured.
+fn reference(
+    ctx: &Ctx,
+    profile: &Profile,
+    runs: usize,
+    dir: &Path,
+    out: &mut impl Write,
+) -> io::Result<Result<keepalived::Reference, String>> {
+    let skipped = if !ctx.opts.keepalived {
+        Some("not asked for (--no-keepalived)".to_owned())
+    } else if profile.interval_ms < keepalived::MIN_INTERVAL_MS
+        || profile.interval_ms % keepalived::MIN_INTERVAL_MS != 0
+    {
+        Some(format!(
+            "keepalived advertises in whole hundredths of a second, not every {} ms",
+            profile.interval_ms
+        ))
+    } else {
+        keepalived::installed().err()
+    };
+    if let Some(why) = skipped {
+        writeln!(out, "  keepalived: not measured: {why}")?;
+        return Ok(Err(why));
+    }
+    let version = keepalived::installed().unwrap_or_default();
+    let steady = Duration::from_secs(ctx.opts.steady_seconds);
+    let r = keepalived::measure(profile, version, runs, steady, &dir.join("keepalived"))?;
+    writeln!(out, "  {}", keepalived::describe(&r))?;
+    Ok(Ok(r))
 }
 
 /// Counts the lines of `failoverd` (`fo`) in `[from, to)` that contain

@@ -110,6 +110,43 @@ fn switchover_table(s: &mut String, r: &Report) {
     }
 }
 
+/// keepalived beside each profile it was measured for: the client's
+/// recovery (from the primary's second port going down), its ratio to
+/// ours, the failback overlap and the backup's CPU next to failoverd's.
+fn keepalived_lines(s: &mut String, r: &Report) {
+    for p in &r.profiles {
+        match (&p.keepalived, &p.keepalived_skipped) {
+            (Some(k), _) => {
+                let ratio = p
+                    .failover
+                    .recovery_ms
+                    .zip(k.recovery_ms)
+                    .filter(|(_, k)| k.median > 0.0)
+                    .map_or_else(String::new, |(ours, k)| {
+                        format!(" (ours {:.2}× keepalived's)", ours.median / k.median)
+                    });
+                let _ = writeln!(
+                    s,
+                    "  {:<8} keepalived, advert_int {} ms: client back {}{ratio}; both held {:.1} ms \
+                     over {} failbacks; backup CPU {:.2} % (failoverd {:.2} %), RSS {:.2} MB",
+                    p.name,
+                    k.advert_int_ms,
+                    triple(&k.recovery_ms),
+                    k.failback_overlap_ms,
+                    k.took_over,
+                    k.backup.cpu_percent,
+                    p.steady.failoverd.cpu_percent,
+                    k.backup.rss_kb as f64 / 1024.0,
+                );
+            }
+            (None, Some(why)) => {
+                let _ = writeln!(s, "  {:<8} keepalived not measured: {why}", p.name);
+            }
+            (None, None) => {}
+        }
+    }
+}
+
 /// The readable table: failover times, planned switchovers, loss runs,
 /// resources, targets.
 pub fn summary(r: &Report) -> String {
@@ -140,6 +177,7 @@ pub fn summary(r: &Report) -> String {
             triple(&f.outage_ms),
         );
     }
+    keepalived_lines(&mut s, r);
     if let Some(fs) = &r.fastest_search {
         let tried: Vec<String> = fs
             .tried

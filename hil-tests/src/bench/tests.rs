@@ -230,6 +230,10 @@ fn profile(name: &'static str, interval_ms: u64, recoveries: &[f64]) -> ProfileR
             loss(10, "auto", 0),
             loss(30, "auto", 0),
         ],
+        keepalived: None,
+        keepalived_skipped: Some(
+            "keepalived advertises in whole hundredths of a second".to_owned(),
+        ),
     }
 }
 
@@ -238,6 +242,30 @@ fn report() -> Report {
         loss_percents: vec![10, 30],
         ..Options::default()
     };
+    let mut fast = profile("fast", 10, &[22.5, 21.0, 19.0, 30.0]);
+    fast.keepalived = Some(KeepalivedReference {
+        version: "Keepalived v2.2.7 (01/16,2022)".to_owned(),
+        advert_int_ms: 10,
+        runs: 4,
+        took_over: 4,
+        recovery_ms: stats(&[24.0, 25.0, 23.0, 26.0]),
+        failback_overlap_ms: 3.5,
+        backup: Usage {
+            rss_kb: 15_000,
+            rss_peak_kb: 15_000,
+            cpu_ms: 25.0,
+            user_ms: 10.0,
+            cpu_percent: 0.25,
+        },
+        master: Usage {
+            rss_kb: 15_000,
+            rss_peak_kb: 15_000,
+            cpu_ms: 110.0,
+            user_ms: 40.0,
+            cpu_percent: 1.1,
+        },
+    });
+    fast.keepalived_skipped = None;
     let mut r = Report {
         schema: SCHEMA,
         started_utc: utc(UNIX_EPOCH, false),
@@ -252,10 +280,7 @@ fn report() -> Report {
         },
         options: OptionsReport::from(&options),
         fastest_search: None,
-        profiles: vec![
-            profile("apple", 1000, &[3020.0, 3010.0, 3030.0]),
-            profile("fast", 10, &[22.5, 21.0, 19.0, 30.0]),
-        ],
+        profiles: vec![profile("apple", 1000, &[3020.0, 3010.0, 3030.0]), fast],
         targets: Vec::new(),
     };
     r.targets = targets(&r);
@@ -295,6 +320,9 @@ fn json_shape() {
     assert_eq!(fast["loss"][1]["false_takeovers"], 4);
     assert_eq!(fast["loss"][1]["deadtime"], "fixed");
     assert_eq!(fast["steady"]["failoverd"]["rss_kb"], 1900);
+    assert_eq!(fast["keepalived"]["recovery_ms"]["median"], 24.5);
+    assert_eq!(fast["keepalived"]["failback_overlap_ms"], 3.5);
+    assert!(v["profiles"][0]["keepalived"].is_null());
     assert!(fast["steady"]["heartbeatd"]["cpu_percent"].is_number());
     let sw = &fast["switchover"];
     assert_eq!(
@@ -346,6 +374,10 @@ fn table_shows_figures_next_to_targets() {
         "fast run 3: --handover FAILED (exit 1): --handover: the handover failed",
         "fast run 3: --reclaim NOT ASKED",
         "fast run 4: --reclaim: OVERLAP, both servers held the address for 2.5 ms",
+        "fast     keepalived, advert_int 10 ms: client back 24.5 / 26.0 / 26.0 (ours 0.89× \
+         keepalived's); both held 3.5 ms over 4 failbacks; backup CPU 0.25 % (failoverd 2.00 %), \
+         RSS 14.65 MB",
+        "apple    keepalived not measured: keepalived advertises in whole hundredths of a second",
     ] {
         assert!(text.contains(needle), "{needle:?} missing from:\n{text}");
     }
