@@ -8,7 +8,15 @@
 //! that much longer (unless a frame woke it first). This timer counts the
 //! suspend, so it is already due at the resume and the loop wakes at once;
 //! the machine then sees the jump and its stall rule acts.
+//!
+//! Only waits longer than [`SHORT_WAIT`] arm it: a shorter one ends at
+//! most that long after a resume anyway, and at fast heartbeats nearly
+//! every wait is short, so the alarm would cost two system calls a wake-up
+//! (arming it, and reading off a stale expiry) for nothing. A disarmed or
+//! re-armed timer holds no old expiry (the kernel clears it), so nothing
+//! is ever read from it.
 
+use std::cell::Cell;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::time::Duration as StdDuration;
 
@@ -20,7 +28,13 @@ use nix::sys::timerfd::{ClockId, Expiration, TimerFd, TimerFlags, TimerSetTimeFl
 #[derive(Debug)]
 pub(super) struct Alarm {
     timer: TimerFd,
+    /// Whether the timer is set: only then does a short wait disarm it.
+    armed: Cell<bool>,
 }
+
+/// The longest wait that leaves the alarm alone: a suspend that begins
+/// during it is noticed at most this long after the resume.
+pub(super) const SHORT_WAIT: StdDuration = StdDuration::from_millis(50);
 
 impl Alarm {
     /// A disarmed alarm.
@@ -29,25 +43,29 @@ impl Alarm {
             ClockId::CLOCK_BOOTTIME,
             TimerFlags::TFD_NONBLOCK | TimerFlags::TFD_CLOEXEC,
         )?;
-        Ok(Alarm { timer })
+        Ok(Alarm {
+            timer,
+            armed: Cell::new(false),
+        })
     }
 
-    /// Makes the descriptor readable `after` from now, counting a suspend;
-    /// forgets an earlier expiry. A zero `after` disarms it (the wait does
-    /// not sleep then anyway).
-    pub(super) fn arm(&self, after: StdDuration) -> nix::Result<()> {
-        self.clear();
-        self.timer.set(
-            Expiration::OneShot(TimeSpec::from_duration(after)),
-            TimerSetTimeFlags::empty(),
-        )
-    }
-
-    /// Reads an expiry off the descriptor, if there is one, so it stops
-    /// being readable.
-    pub(super) fn clear(&self) {
-        // Non-blocking: EAGAIN when it has not expired, which is fine.
-        let _ = self.timer.wait();
+    /// For a wait of `after`: makes the descriptor readable `after` from
+    /// now, counting a suspend, when that is longer than [`SHORT_WAIT`];
+    /// else makes sure it stays quiet (a system call only if it was set).
+    /// Either way an earlier expiry is forgotten. Returns whether the
+    /// alarm is set, so whether the wait should poll it.
+    pub(super) fn arm(&self, after: StdDuration) -> nix::Result<bool> {
+        if after > SHORT_WAIT {
+            self.timer.set(
+                Expiration::OneShot(TimeSpec::from_duration(after)),
+                TimerSetTimeFlags::empty(),
+            )?;
+            self.armed.set(true);
+        } else if self.armed.get() {
+            self.timer.unset()?;
+            self.armed.set(false);
+        }
+        Ok(self.armed.get())
     }
 }
 
@@ -68,14 +86,29 @@ mod tests {
     }
 
     #[test]
-    fn it_rings_after_its_time_and_rearming_forgets_the_ring() {
+    fn it_rings_after_its_time_and_rearming_or_disarming_forgets_the_ring() {
         let alarm = Alarm::open().expect("timerfd on CLOCK_BOOTTIME");
-        alarm.arm(StdDuration::from_millis(20)).expect("arm");
+        let long = SHORT_WAIT + StdDuration::from_millis(20);
+        assert!(alarm.arm(long).expect("arm"), "a long wait arms it");
         assert!(!readable(&alarm, 0), "rang at once");
         assert!(readable(&alarm, 2000), "never rang");
         alarm.arm(StdDuration::from_secs(60)).expect("arm again");
         assert!(!readable(&alarm, 0), "an old ring still shows");
-        alarm.arm(StdDuration::ZERO).expect("disarm");
-        assert!(!readable(&alarm, 30), "a disarmed alarm rang");
+        assert!(
+            !alarm.arm(SHORT_WAIT).expect("disarm"),
+            "a short wait disarms it"
+        );
+        assert!(
+            !readable(&alarm, 120),
+            "a disarmed alarm rang (or kept its old ring)"
+        );
+        assert!(alarm.arm(long).expect("arm"));
+        assert!(readable(&alarm, 2000), "never rang");
+        assert!(!alarm.arm(StdDuration::ZERO).expect("disarm"));
+        assert!(!readable(&alarm, 0), "disarming kept the ring");
+        assert!(
+            !alarm.arm(StdDuration::from_millis(1)).expect("left alone"),
+            "already quiet: nothing to do"
+        );
     }
 }

@@ -74,7 +74,11 @@ impl<N: Node> Runtime<N> {
             .map_or(MAX_SLEEP, |d| d.min(MAX_SLEEP));
         // ppoll() counts its timeout on CLOCK_MONOTONIC, which stops during
         // a suspend; the alarm counts it, and wakes the loop at the resume.
-        let alarm = self.alarm.as_ref().ok().filter(|a| a.arm(timeout).is_ok());
+        let alarm = self
+            .alarm
+            .as_ref()
+            .ok()
+            .filter(|a| a.arm(timeout).unwrap_or(false));
         let channels = self.io.ports.channel_count();
         let probes = self.io.probe.as_ref().map_or(0, Prober::len);
         let mut script_fds = self
