@@ -146,7 +146,7 @@ pub fn heartbeatd_checks(opts: &HeartbeatdOptions, nl: &mut Netlink) -> Plan {
             checks.scripts_dir.display()
         ));
     } else if opts.services.iter().all(|s| {
-        crate::scripts::scan(&config, Stage::Check, s.addr.into())
+        crate::scripts::scan(&config, Stage::Check, s.addr)
             .scripts
             .is_empty()
     }) {
