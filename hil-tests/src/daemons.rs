@@ -433,6 +433,21 @@ pub fn start_daemon(
     profile: &Profile,
     extra: &[&str],
 ) -> io::Result<Daemon> {
+    start_daemon_serving(program, t, bins, run, profile, extra, &[])
+}
+
+/// [`start_daemon`] with more service addresses after the lab's own
+/// (`pub0:2001:db8::10/128`, say): `--service` options for `heartbeatd`,
+/// more `interface:pub_addr` triplets for `failoverd`.
+pub fn start_daemon_serving(
+    program: Program,
+    t: &Topology,
+    bins: &Binaries,
+    run: &RunDir,
+    profile: &Profile,
+    extra: &[&str],
+    services: &[String],
+) -> io::Result<Daemon> {
     let name = program.name();
     let mut args = run.common_args(name, profile);
     args.extend(extra.iter().map(|s| (*s).to_owned()));
@@ -441,9 +456,11 @@ pub fn start_daemon(
             args.extend([
                 "--service".to_owned(),
                 format!("{}:{SERVICE}/32", t.primary.public_if),
-                PRIVATE_BROADCAST.to_string(),
-                PUBLIC_BROADCAST.to_string(),
             ]);
+            for s in services {
+                args.extend(["--service".to_owned(), s.clone()]);
+            }
+            args.extend([PRIVATE_BROADCAST.to_string(), PUBLIC_BROADCAST.to_string()]);
             (&t.primary.ns, &bins.heartbeatd)
         }
         Program::Failoverd => {
@@ -451,6 +468,7 @@ pub fn start_daemon(
                 t.primary.private_ip.to_string(),
                 format!("{}:{SERVICE}", t.secondary.public_if),
             ]);
+            args.extend(services.iter().cloned());
             (&t.secondary.ns, &bins.failoverd)
         }
     };

@@ -13,7 +13,7 @@
 //! ([`crate::daemons`]) they make the run's [`crate::timeline`].
 
 use std::io;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -229,13 +229,15 @@ pub struct Ownership {
 }
 
 impl Ownership {
-    /// Starts sampling `ifname` in `ns` for `addr` every `period`.
+    /// Starts sampling `ifname` in `ns` for `addr` (IPv4 or IPv6) every
+    /// `period`.
     pub fn start(
         ns: &Netns,
         ifname: &'static str,
-        addr: Ipv4Addr,
+        addr: impl Into<IpAddr>,
         period: Duration,
     ) -> io::Result<Ownership> {
+        let addr: IpAddr = addr.into();
         let held = Arc::new(Mutex::new(Vec::new()));
         let stop = Worker::flag();
         let (flag, sink) = (Arc::clone(&stop), Arc::clone(&held));
@@ -249,14 +251,19 @@ impl Ownership {
                 let before = Instant::now();
                 // An interface that is gone (a scenario deletes and
                 // re-creates it) has no address.
-                let has = match nl.link_by_name(ifname) {
-                    Ok(link) => nl
+                let has = match (nl.link_by_name(ifname), addr) {
+                    (Ok(link), IpAddr::V4(addr)) => nl
                         .addresses(link.index)
                         .map_err(io::Error::other)?
                         .iter()
                         .any(|a| a.addr == addr),
-                    Err(AddrError::NoSuchInterface { .. }) => false,
-                    Err(e) => return Err(io::Error::other(e)),
+                    (Ok(link), IpAddr::V6(addr)) => nl
+                        .addresses_v6(link.index)
+                        .map_err(io::Error::other)?
+                        .iter()
+                        .any(|a| a.addr == addr),
+                    (Err(AddrError::NoSuchInterface { .. }), _) => false,
+                    (Err(e), _) => return Err(io::Error::other(e)),
                 };
                 let after = Instant::now();
                 if has != had {

@@ -8,7 +8,7 @@ use std::io;
 use failover_host::config::cli::Program;
 
 use crate::control::{real_time, status, FrameCounters};
-use crate::daemons::{start_daemon, Daemon};
+use crate::daemons::{start_daemon_serving, Daemon};
 use crate::witness::WITNESS_IP;
 
 use super::Lab;
@@ -51,12 +51,31 @@ impl Lab {
 
     /// Starts `program` with the witness's arguments and `extra`.
     fn start_program(&self, program: Program, extra: &[&str]) -> io::Result<Daemon> {
+        self.start_program_serving(program, extra, &[])
+    }
+
+    /// [`Lab::start_heartbeatd`] or [`Lab::start_failoverd`] with more
+    /// service addresses than the lab's own (`pub0:2001:db8::10/128`).
+    pub fn start_program_serving(
+        &self,
+        program: Program,
+        extra: &[&str],
+        services: &[String],
+    ) -> io::Result<Daemon> {
         let failoverd = program == Program::Failoverd;
         let mut args = self.witness_args(failoverd);
         args.extend(extra.iter().map(|a| (*a).to_owned()));
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let run = if failoverd { &self.srun } else { &self.prun };
-        let d = start_daemon(program, &self.t, &self.bins, run, &self.profile, &args)?;
+        let d = start_daemon_serving(
+            program,
+            &self.t,
+            &self.bins,
+            run,
+            &self.profile,
+            &args,
+            services,
+        )?;
         if failoverd {
             self.failoverds.borrow_mut().push(d.pid);
         }

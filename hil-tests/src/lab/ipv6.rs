@@ -1,0 +1,101 @@
+//! A scenario's IPv6 service: the lab's public network given IPv6 beside
+//! IPv4 ([`crate::topology::Topology::add_ipv6`]), an IPv6 echo responder
+//! on each server, who holds the IPv6 service address (sampled every
+//! [`PERIOD`]), and a second client asking it over IPv6. The lab's own
+//! IPv4 service address, owners and client stay as they are: a scenario
+//! with this is a mixed IPv4 + IPv6 service. Heartbeats stay on IPv4.
+
+use std::net::IpAddr;
+use std::time::Instant;
+
+use failover_host::config::cli::Program;
+
+use crate::daemons::Daemon;
+use crate::service::{service_runs, Prober, Responder};
+use crate::topology::SERVICE6;
+
+use super::{Lab, Owner, Owners, PERIOD};
+
+/// The IPv6 side of a scenario; see the module documentation.
+#[derive(Debug)]
+pub struct Ipv6Side {
+    /// Who holds [`SERVICE6`].
+    pub owners: Owners,
+    /// The client asking [`SERVICE6`] every [`PERIOD`], once started.
+    pub client: Option<Prober>,
+    _responders: (Responder, Responder),
+}
+
+impl Ipv6Side {
+    /// The service address as the daemons are given it on `ifname`:
+    /// `pub0:2001:db8::10/128`.
+    pub fn triplet(ifname: &str) -> String {
+        format!("{ifname}:{SERVICE6}/128")
+    }
+
+    /// The servers that answered the IPv6 client, in runs.
+    pub fn runs(&self) -> Vec<String> {
+        let probes = self.client.as_ref().map(Prober::probes).unwrap_or_default();
+        service_runs(&probes).into_iter().map(|r| r.0).collect()
+    }
+}
+
+impl Lab {
+    /// Gives the lab IPv6 ([`Ipv6Side`]): addresses, responders, owners.
+    pub fn ipv6(&self) -> Ipv6Side {
+        self.t
+            .add_ipv6()
+            .expect("IPv6 addresses on the public network");
+        Ipv6Side {
+            owners: Owners::start_for(&self.t, IpAddr::V6(SERVICE6), PERIOD)
+                .expect("IPv6 ownership samplers"),
+            client: None,
+            _responders: (
+                Responder::start_v6(&self.t.primary.ns, "primary").expect("responder"),
+                Responder::start_v6(&self.t.secondary.ns, "secondary").expect("responder"),
+            ),
+        }
+    }
+
+    /// Starts both daemons serving the IPv6 service address too, and waits
+    /// for the steady state on both families: the primary alone holds both
+    /// addresses, both clients are answered by it.
+    pub fn start_both_ipv6(&mut self, v6: &mut Ipv6Side) -> (Daemon, Daemon) {
+        let svc = |d: &str| vec![Ipv6Side::triplet(d)];
+        let hb = self
+            .start_program_serving(Program::Heartbeatd, &[], &svc(self.t.primary.public_if))
+            .expect("start heartbeatd");
+        self.wait("heartbeatd to start", &[&hb], || hb.logged("started"));
+        let fo = self
+            .start_program_serving(Program::Failoverd, &[], &svc(self.t.secondary.public_if))
+            .expect("start failoverd");
+        self.wait("failoverd to start", &[&fo], || fo.logged("started"));
+        self.steady(&hb, &fo);
+        self.wait_owner6(v6, Owner::Primary, &[&hb, &fo]);
+        v6.client = Some(Prober::start(&self.t.client, SERVICE6, PERIOD).expect("prober"));
+        self.wait_served6(v6, "primary", Instant::now(), &[&hb, &fo]);
+        (hb, fo)
+    }
+
+    /// Waits until exactly `owner` holds the IPv6 service address.
+    pub fn wait_owner6(&self, v6: &Ipv6Side, owner: Owner, logs: &[&Daemon]) {
+        self.wait(&format!("{owner:?} alone to hold {SERVICE6}"), logs, || {
+            v6.owners.are(owner)
+        });
+    }
+
+    /// Waits until `who` answers an IPv6 probe sent at or after `since`.
+    pub fn wait_served6(&self, v6: &Ipv6Side, who: &str, since: Instant, logs: &[&Daemon]) {
+        self.wait(
+            &format!("the IPv6 client to be served by the {who}"),
+            logs,
+            || {
+                v6.client.as_ref().is_some_and(|c| {
+                    c.probes()
+                        .iter()
+                        .any(|p| p.sent >= since && p.answer.as_ref().is_some_and(|a| a.1 == who))
+                })
+            },
+        );
+    }
+}

@@ -1,0 +1,96 @@
+//! The lab's IPv6 scenarios: the real daemons serving an IPv6 service
+//! address (2001:db8::10/128) beside the lab's IPv4 one (192.0.2.10), a
+//! mixed service, with the heartbeats on IPv4. A second client asks the
+//! IPv6 address every millisecond ([`Ipv6Side`]); who holds it is sampled
+//! on both servers every millisecond, as for IPv4.
+//!
+//! They need root and the daemons built with the lab's fault injection
+//! (`cargo build -p failover-host --features fault-injection`), like
+//! `tests/scenarios.rs`, whose conventions they follow.
+
+use std::time::Instant;
+
+use failover_lab::daemons::Profile;
+use failover_lab::holds::overlap;
+use failover_lab::lab::{events, longest_outage, Lab, Owner};
+use failover_lab::lab_test;
+use failover_lab::topology::SERVICE6;
+
+#[test]
+fn ipv6_takeover_and_failback_with_the_client_answered_over_ipv6() {
+    let Some(_serial) = lab_test!() else { return };
+    let mut lab = Lab::scenario("ipv6-both-cut", Profile::fast());
+    let mut v6 = lab.ipv6();
+    let (hb, fo) = lab.start_both_ipv6(&mut v6);
+    let logs = [&hb, &fo];
+
+    // The primary's plug is pulled: the secondary takes both addresses.
+    let cut = lab.cut_primary_off(&logs);
+    lab.wait_owner6(&v6, Owner::Secondary, &logs);
+    lab.wait_served6(&v6, "secondary", cut, &logs);
+    let answered = Instant::now();
+    lab.wait_mailed(&lab.srun, "TookOver", &logs);
+    lab.check(
+        fo.logged_after(cut, &format!("added {SERVICE6}/128 to pub0 (protocol 70)"))
+            .is_some(),
+        "failoverd added the IPv6 address under the protocol mark",
+        &logs,
+    );
+    lab.check(
+        fo.logged_after(
+            cut,
+            "with gratuitous ARP and unsolicited neighbour advertisements",
+        )
+        .is_some(),
+        "failoverd announced both families",
+        &logs,
+    );
+    let probes6 = v6.client.as_ref().map(|c| c.probes()).unwrap_or_default();
+    let gap6 = longest_outage(&probes6, cut, answered);
+    let gap4 = longest_outage(&lab.probes(), cut, answered);
+    println!("takeover: the IPv6 client went unanswered {gap6:?} (IPv4 client: {gap4:?})");
+    // Without the neighbour advertisement the client's cache would point
+    // at the primary's MAC until neighbour unreachability detection gave
+    // up: seconds (5 s reachable time, 3 probes 1 s apart).
+    lab.check(
+        gap6 < std::time::Duration::from_secs(2),
+        &format!("the IPv6 client was redirected promptly (gap {gap6:?})"),
+        &logs,
+    );
+
+    // Back in: the secondary releases first, then the primary adds.
+    let plugged = lab.plug_primary_back(&logs);
+    lab.wait_owner6(&v6, Owner::Primary, &logs);
+    lab.wait_served6(&v6, "primary", plugged, &logs);
+    lab.wait_mailed(&lab.srun, "Relinquished", &logs);
+    lab.check(
+        fo.logged_after(plugged, &format!("removed {SERVICE6} from pub0"))
+            .is_some(),
+        "failoverd removed the IPv6 address",
+        &logs,
+    );
+
+    lab.check_never_two_holders(&logs);
+    let (p6, s6) = v6.owners.held();
+    let both6 = overlap(&p6, &s6, Instant::now());
+    lab.check(
+        both6.is_zero(),
+        &format!("never two holders of {SERVICE6} (overlap {both6:?}): {p6:?} {s6:?}"),
+        &logs,
+    );
+    lab.check_served_over_and_back(&logs);
+    lab.check(
+        v6.runs() == ["primary", "secondary", "primary"],
+        &format!(
+            "the IPv6 client was served by the primary, the secondary, the primary: {:?}",
+            v6.runs()
+        ),
+        &logs,
+    );
+    let sm = events(&lab.srun);
+    lab.check(
+        sm.contains(&"TookOver".to_owned()),
+        &format!("the secondary mailed its takeover: {sm:?}"),
+        &logs,
+    );
+}
