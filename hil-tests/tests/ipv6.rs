@@ -8,13 +8,16 @@
 //! (`cargo build -p failover-host --features fault-injection`), like
 //! `tests/scenarios.rs`, whose conventions they follow.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use failover_host::config::cli::Program;
 use failover_lab::daemons::Profile;
 use failover_lab::holds::overlap;
+use failover_lab::lab::Ipv6Side;
 use failover_lab::lab::{events, longest_outage, Lab, Owner};
 use failover_lab::lab_test;
 use failover_lab::topology::SERVICE6;
+use nix::sys::signal::Signal;
 
 #[test]
 fn ipv6_takeover_and_failback_with_the_client_answered_over_ipv6() {
@@ -45,6 +48,18 @@ fn ipv6_takeover_and_failback_with_the_client_answered_over_ipv6() {
         "failoverd announced both families",
         &logs,
     );
+    // --status --json names the IPv6 address and reads it back held.
+    let status = lab.status_json(&fo);
+    let held6 = status["addresses"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|a| a["address"] == SERVICE6.to_string());
+    lab.check(
+        held6.is_some_and(|a| a["held"] == true && a["prefix_len"] == 128),
+        &format!("failoverd --status --json shows {SERVICE6}/128 held: {status}"),
+        &logs,
+    );
     let probes6 = v6.client.as_ref().map(|c| c.probes()).unwrap_or_default();
     let gap6 = longest_outage(&probes6, cut, answered);
     let gap4 = longest_outage(&lab.probes(), cut, answered);
@@ -53,7 +68,7 @@ fn ipv6_takeover_and_failback_with_the_client_answered_over_ipv6() {
     // at the primary's MAC until neighbour unreachability detection gave
     // up: seconds (5 s reachable time, 3 probes 1 s apart).
     lab.check(
-        gap6 < std::time::Duration::from_secs(2),
+        gap6 < Duration::from_secs(2),
         &format!("the IPv6 client was redirected promptly (gap {gap6:?})"),
         &logs,
     );
@@ -91,6 +106,78 @@ fn ipv6_takeover_and_failback_with_the_client_answered_over_ipv6() {
     lab.check(
         sm.contains(&"TookOver".to_owned()),
         &format!("the secondary mailed its takeover: {sm:?}"),
+        &logs,
+    );
+}
+
+#[test]
+fn a_killed_failoverd_leaves_no_ipv6_address_after_its_restart_and_an_administrators_stays() {
+    let Some(_serial) = lab_test!() else { return };
+    let mut lab = Lab::scenario("ipv6-failoverd-killed", Profile::fast());
+    let mut v6 = lab.ipv6();
+    let (hb, fo) = lab.start_both_ipv6(&mut v6);
+    let logs = [&hb, &fo];
+    lab.cut_primary_off(&logs);
+    lab.wait_owner6(&v6, Owner::Secondary, &logs);
+    // An administrator's own IPv6 address on the secondary's interface.
+    let admin = "2001:db8::30";
+    lab.t
+        .secondary
+        .ns
+        .add_addr6("pub0", &format!("{admin}/128"))
+        .unwrap();
+
+    // kill -9: the address stays behind, marked with the protocol.
+    lab.t.secondary.ns.signal(fo.pid, Signal::SIGKILL).unwrap();
+    lab.check(
+        v6.owners.secondary.holds_now(),
+        "the killed failoverd's IPv6 address stays",
+        &[&hb],
+    );
+    // Restarted (with the primary still cut off): it removes what the
+    // killed one added, and only that, before anything else.
+    let restarted = Instant::now();
+    let fo2 = lab
+        .start_program_serving(Program::Failoverd, &[], &[Ipv6Side::triplet("pub0")])
+        .expect("restart failoverd");
+    let logs = [&hb, &fo2];
+    let removed = format!("removed {SERVICE6}/128 from pub0: left by a previous run (protocol 70)");
+    lab.wait("the leftover's removal", &logs, || {
+        fo2.logged_after(restarted, &removed).is_some()
+    });
+    let shown = lab
+        .t
+        .secondary
+        .ns
+        .ip(&["-6", "addr", "show", "dev", "pub0"])
+        .unwrap();
+    lab.check(
+        shown.contains(&format!("{admin}/128")),
+        &format!("the administrator's {admin} stays: {shown}"),
+        &logs,
+    );
+    // It takes over again on a verdict of its own; then the primary is
+    // plugged back and the address goes home, with no overlap.
+    lab.wait_owner6(&v6, Owner::Secondary, &logs);
+    let plugged = lab.plug_primary_back(&logs);
+    lab.wait_owner6(&v6, Owner::Primary, &logs);
+    lab.wait_served6(&v6, "primary", plugged, &logs);
+    let (p6, s6) = v6.owners.held();
+    let both6 = overlap(&p6, &s6, Instant::now());
+    lab.check(
+        both6.is_zero(),
+        &format!("never two holders of {SERVICE6} (overlap {both6:?})"),
+        &logs,
+    );
+    let shown = lab
+        .t
+        .secondary
+        .ns
+        .ip(&["-6", "addr", "show", "dev", "pub0"])
+        .unwrap();
+    lab.check(
+        shown.contains(&format!("{admin}/128")) && !shown.contains(&format!("{SERVICE6}/")),
+        &format!("after the failback the secondary has the administrator's address only: {shown}"),
         &logs,
     );
 }
