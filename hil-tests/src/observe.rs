@@ -13,7 +13,7 @@
 //! ([`crate::daemons`]) they make the run's [`crate::timeline`].
 
 use std::io;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -22,6 +22,7 @@ use failover_core::wire::{Body, FrameRepr, WitnessKind, WitnessRepr};
 use failover_host::net::channel::{Channel, ChannelConfig};
 use failover_host::net::frame::parse_udp_frame;
 use failover_host::net::garp::{parse_arp, GarpForm};
+use failover_host::net::na::parse_na;
 use failover_host::netlink::addr::{AddrError, Netlink};
 
 use crate::background::Background;
@@ -148,6 +149,52 @@ impl Capture {
     pub fn stop(mut self) -> io::Result<Vec<ArpSeen>> {
         halt(&mut self.worker)?;
         Ok(self.seen())
+    }
+}
+
+/// An unsolicited neighbour advertisement for an IPv6 service address seen
+/// on a bridge: gratuitous ARP's IPv6 counterpart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NaSeen {
+    /// When.
+    pub at: Instant,
+    /// The sender's MAC, as `ip link` prints it.
+    pub mac: String,
+}
+
+/// The capture of the unsolicited neighbour advertisements (Override set,
+/// Solicited not, hop limit 255) for one IPv6 address on a bridge.
+#[derive(Debug)]
+pub struct NaCapture {
+    seen: Arc<Mutex<Vec<NaSeen>>>,
+    _worker: Worker,
+}
+
+impl NaCapture {
+    /// Starts capturing on `bridge` in `switch` the unsolicited neighbour
+    /// advertisements for `addr`.
+    pub fn start(switch: &Netns, bridge: &'static str, addr: Ipv6Addr) -> io::Result<NaCapture> {
+        let (seen, worker) = spawn_capture(switch, bridge, move |frame, at| {
+            let na = parse_na(frame)?;
+            (na.target == addr && na.override_flag && !na.solicited && na.hop_limit == 255).then(
+                || NaSeen {
+                    at,
+                    mac: na.eth_src.to_string(),
+                },
+            )
+        })?;
+        Ok(NaCapture {
+            seen,
+            _worker: worker,
+        })
+    }
+
+    /// How many came from `mac` after `after` and up to `until`.
+    pub fn count_from(&self, mac: &str, after: Instant, until: Instant) -> usize {
+        lock(&self.seen)
+            .iter()
+            .filter(|s| s.mac == mac && s.at > after && s.at <= until)
+            .count()
     }
 }
 

@@ -60,6 +60,12 @@ fn ipv6_takeover_and_failback_with_the_client_answered_over_ipv6() {
         &format!("failoverd --status --json shows {SERVICE6}/128 held: {status}"),
         &logs,
     );
+    let (_, smac) = lab.macs.clone();
+    lab.check(
+        v6.na.count_from(&smac, cut, Instant::now()) >= 1,
+        "the secondary announced the IPv6 address (an unsolicited neighbour advertisement)",
+        &logs,
+    );
     let probes6 = v6.client.as_ref().map(|c| c.probes()).unwrap_or_default();
     let gap6 = longest_outage(&probes6, cut, answered);
     let gap4 = longest_outage(&lab.probes(), cut, answered);
@@ -180,4 +186,41 @@ fn a_killed_failoverd_leaves_no_ipv6_address_after_its_restart_and_an_administra
         &format!("after the failback the secondary has the administrator's address only: {shown}"),
         &logs,
     );
+}
+
+#[test]
+fn arp_refresh_announces_the_ipv6_address_again_while_held_and_stops_on_release() {
+    let Some(_serial) = lab_test!() else { return };
+    let mut lab = Lab::scenario("ipv6-arp-refresh", Profile::fast());
+    let mut v6 = lab.ipv6();
+    let (hb, fo) = lab.start_both_ipv6_with(&mut v6, &[], &["--arp-refresh", "1"]);
+    let logs = [&hb, &fo];
+    let (_, smac) = lab.macs.clone();
+    lab.cut_primary_off(&logs);
+    lab.wait_owner6(&v6, Owner::Secondary, &logs);
+    lab.wait_mailed(&lab.srun, "TookOver", &logs);
+    let took = Instant::now();
+    // The takeover's own rounds are over within 100 ms; then one
+    // advertisement a second.
+    std::thread::sleep(Duration::from_millis(2700));
+    let refreshed = v6
+        .na
+        .count_from(&smac, took + Duration::from_millis(500), Instant::now());
+    lab.check(
+        (2..=4).contains(&refreshed),
+        &format!("two refresh rounds in 2.2 s, one advertisement each: {refreshed}"),
+        &logs,
+    );
+    let plugged = lab.plug_primary_back(&logs);
+    lab.wait_owner6(&v6, Owner::Primary, &logs);
+    lab.wait_mailed(&lab.srun, "Relinquished", &logs);
+    let released = Instant::now();
+    std::thread::sleep(Duration::from_millis(2200));
+    let after = v6.na.count_from(&smac, released, Instant::now());
+    lab.check(
+        after == 0,
+        &format!("no refresh after the release: {after} advertisements from the secondary"),
+        &logs,
+    );
+    lab.check_never_two_holders_from(plugged, "never two holders", &logs);
 }

@@ -11,8 +11,9 @@ use std::time::Instant;
 use failover_host::config::cli::Program;
 
 use crate::daemons::Daemon;
+use crate::observe::NaCapture;
 use crate::service::{service_runs, Prober, Responder};
-use crate::topology::SERVICE6;
+use crate::topology::{PUBLIC_BRIDGE, SERVICE6};
 
 use super::{Lab, Owner, Owners, PERIOD};
 
@@ -23,6 +24,9 @@ pub struct Ipv6Side {
     pub owners: Owners,
     /// The client asking [`SERVICE6`] every [`PERIOD`], once started.
     pub client: Option<Prober>,
+    /// The unsolicited neighbour advertisements for [`SERVICE6`] on the
+    /// public bridge.
+    pub na: NaCapture,
     _responders: (Responder, Responder),
 }
 
@@ -50,6 +54,7 @@ impl Lab {
             owners: Owners::start_for(&self.t, IpAddr::V6(SERVICE6), PERIOD)
                 .expect("IPv6 ownership samplers"),
             client: None,
+            na: NaCapture::start(self.t.switch.ns(), PUBLIC_BRIDGE, SERVICE6).expect("NA capture"),
             _responders: (
                 Responder::start_v6(&self.t.primary.ns, "primary").expect("responder"),
                 Responder::start_v6(&self.t.secondary.ns, "secondary").expect("responder"),
@@ -61,13 +66,32 @@ impl Lab {
     /// for the steady state on both families: the primary alone holds both
     /// addresses, both clients are answered by it.
     pub fn start_both_ipv6(&mut self, v6: &mut Ipv6Side) -> (Daemon, Daemon) {
+        self.start_both_ipv6_with(v6, &[], &[])
+    }
+
+    /// [`Lab::start_both_ipv6`] with `hb_extra` arguments for `heartbeatd`
+    /// and `fo_extra` for `failoverd`.
+    pub fn start_both_ipv6_with(
+        &mut self,
+        v6: &mut Ipv6Side,
+        hb_extra: &[&str],
+        fo_extra: &[&str],
+    ) -> (Daemon, Daemon) {
         let svc = |d: &str| vec![Ipv6Side::triplet(d)];
         let hb = self
-            .start_program_serving(Program::Heartbeatd, &[], &svc(self.t.primary.public_if))
+            .start_program_serving(
+                Program::Heartbeatd,
+                hb_extra,
+                &svc(self.t.primary.public_if),
+            )
             .expect("start heartbeatd");
         self.wait("heartbeatd to start", &[&hb], || hb.logged("started"));
         let fo = self
-            .start_program_serving(Program::Failoverd, &[], &svc(self.t.secondary.public_if))
+            .start_program_serving(
+                Program::Failoverd,
+                fo_extra,
+                &svc(self.t.secondary.public_if),
+            )
             .expect("start failoverd");
         self.wait("failoverd to start", &[&fo], || fo.logged("started"));
         self.steady(&hb, &fo);

@@ -98,6 +98,52 @@ pub fn build_unsolicited_na(
     Ok(NA_FRAME_LEN)
 }
 
+/// A received unsolicited-or-not Neighbor Advertisement, decoded: what the
+/// lab's capture reads. Never panics on any input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NaView {
+    /// Ethernet source.
+    pub eth_src: MacAddr,
+    /// The IPv6 hop limit (255 for a valid one).
+    pub hop_limit: u8,
+    /// The address advertised.
+    pub target: Ipv6Addr,
+    /// The Override flag.
+    pub override_flag: bool,
+    /// The Solicited flag.
+    pub solicited: bool,
+}
+
+/// Decodes `frame` if it is an Ethernet/IPv6 ICMPv6 Neighbor Advertisement
+/// (checksum not checked: the capture shows what was on the wire).
+pub fn parse_na(frame: &[u8]) -> Option<NaView> {
+    use pnet_packet::ethernet::EthernetPacket;
+    use pnet_packet::icmpv6::ndp::NeighborAdvertPacket;
+    use pnet_packet::ipv6::Ipv6Packet;
+    use pnet_packet::Packet;
+
+    let eth = EthernetPacket::new(frame)?;
+    if eth.get_ethertype() != EtherTypes::Ipv6 {
+        return None;
+    }
+    let ip = Ipv6Packet::new(eth.payload())?;
+    if ip.get_next_header() != IpNextHeaderProtocols::Icmpv6 {
+        return None;
+    }
+    let payload = ip.payload();
+    if payload.len() < NA_LEN || payload.first() != Some(&Icmpv6Types::NeighborAdvert.0) {
+        return None;
+    }
+    let na = NeighborAdvertPacket::new(payload)?;
+    Some(NaView {
+        eth_src: eth.get_source(),
+        hop_limit: ip.get_hop_limit(),
+        target: na.get_target_addr(),
+        override_flag: na.get_flags() & NeighborAdvertFlags::Override != 0,
+        solicited: na.get_flags() & NeighborAdvertFlags::Solicited != 0,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use pnet_packet::icmpv6::ndp::NeighborAdvertPacket;
@@ -164,6 +210,25 @@ mod tests {
         let na = NeighborAdvertPacket::new(ip.payload()).unwrap();
         assert_eq!(na.get_flags(), NeighborAdvertFlags::Override);
         assert_eq!(na.get_target_addr(), ip.get_source());
+    }
+
+    #[test]
+    fn parsed_back() {
+        let f = frame();
+        let na = parse_na(&f).expect("an NA");
+        assert_eq!(na.eth_src, MAC);
+        assert_eq!(na.hop_limit, 255);
+        assert_eq!(na.target, "2001:db8::10".parse::<Ipv6Addr>().unwrap());
+        assert!(na.override_flag && !na.solicited);
+        // Cut before the end of the target it is not one (and nothing
+        // panics); without the option it still is.
+        let whole = ETHERNET_HEADER_LEN + IPV6_HEADER_LEN + NA_LEN;
+        for n in 0..f.len() {
+            assert_eq!(parse_na(&f[..n]).is_some(), n >= whole, "{n} bytes");
+        }
+        let mut other = f.clone();
+        other[ETHERNET_HEADER_LEN + IPV6_HEADER_LEN] = 135; // a solicitation
+        assert_eq!(parse_na(&other), None);
     }
 
     #[test]
