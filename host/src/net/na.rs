@@ -58,6 +58,7 @@ pub fn build_unsolicited_na(
     addr: Ipv6Addr,
 ) -> Result<usize, BufferTooSmall> {
     let too_small = BufferTooSmall {
+        needed: NA_FRAME_LEN,
         available: buf.len(),
     };
     let frame = buf.get_mut(..NA_FRAME_LEN).ok_or(too_small)?;
@@ -235,6 +236,16 @@ mod tests {
     fn a_short_buffer_is_refused() {
         let mut buf = [0u8; 85];
         let e = build_unsolicited_na(&mut buf, MAC, "2001:db8::10".parse().unwrap());
-        assert_eq!(e, Err(BufferTooSmall { available: 85 }));
+        assert_eq!(
+            e,
+            Err(BufferTooSmall {
+                needed: 86,
+                available: 85
+            })
+        );
+        assert_eq!(
+            e.unwrap_err().to_string(),
+            "frame buffer too small: 86 bytes needed, 85 available"
+        );
     }
 }
