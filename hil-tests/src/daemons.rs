@@ -433,12 +433,18 @@ pub fn start_daemon(
     profile: &Profile,
     extra: &[&str],
 ) -> io::Result<Daemon> {
-    start_daemon_serving(program, t, bins, run, profile, extra, &[])
+    let lab = match program {
+        Program::Heartbeatd => format!("{}:{SERVICE}/32", t.primary.public_if),
+        Program::Failoverd => format!("{}:{SERVICE}", t.secondary.public_if),
+    };
+    start_daemon_serving(program, t, bins, run, profile, extra, &[lab])
 }
 
-/// [`start_daemon`] with more service addresses after the lab's own
-/// (`pub0:2001:db8::10/128`, say): `--service` options for `heartbeatd`,
-/// more `interface:pub_addr` triplets for `failoverd`.
+/// [`start_daemon`] with other service addresses than the lab's own
+/// 192.0.2.10 (`pub0:2001:db8::10/128`, say, beside it or alone):
+/// `--service` options for `heartbeatd`, `interface:pub_addr` triplets for
+/// `failoverd`. Both servers' public interfaces have the same name, so the
+/// same triplets serve both.
 pub fn start_daemon_serving(
     program: Program,
     t: &Topology,
@@ -453,10 +459,6 @@ pub fn start_daemon_serving(
     args.extend(extra.iter().map(|s| (*s).to_owned()));
     let (ns, binary) = match program {
         Program::Heartbeatd => {
-            args.extend([
-                "--service".to_owned(),
-                format!("{}:{SERVICE}/32", t.primary.public_if),
-            ]);
             for s in services {
                 args.extend(["--service".to_owned(), s.clone()]);
             }
@@ -464,10 +466,7 @@ pub fn start_daemon_serving(
             (&t.primary.ns, &bins.heartbeatd)
         }
         Program::Failoverd => {
-            args.extend([
-                t.primary.private_ip.to_string(),
-                format!("{}:{SERVICE}", t.secondary.public_if),
-            ]);
+            args.push(t.primary.private_ip.to_string());
             args.extend(services.iter().cloned());
             (&t.secondary.ns, &bins.failoverd)
         }

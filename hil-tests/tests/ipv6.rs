@@ -224,3 +224,57 @@ fn arp_refresh_announces_the_ipv6_address_again_while_held_and_stops_on_release(
     );
     lab.check_never_two_holders_from(plugged, "never two holders", &logs);
 }
+
+#[test]
+fn an_ipv6_only_service_fails_over_and_back() {
+    // No IPv4 service address at all: the daemons hold and hand over
+    // 2001:db8::10 alone (the heartbeats still go over IPv4).
+    let Some(_serial) = lab_test!() else { return };
+    let mut lab = Lab::scenario("ipv6-only", Profile::fast());
+    let mut v6 = lab.ipv6();
+    let (hb, fo) = lab.start_both_ipv6_only(&mut v6);
+    let logs = [&hb, &fo];
+
+    let cut = Instant::now();
+    lab.t.unplug_both(&lab.t.primary).unwrap();
+    lab.wait_owner6(&v6, Owner::Secondary, &logs);
+    lab.wait_served6(&v6, "secondary", cut, &logs);
+    let answered = Instant::now();
+    lab.check(
+        fo.logged_after(cut, "with unsolicited neighbour advertisements (")
+            .is_some(),
+        "failoverd announced with neighbour advertisements only",
+        &logs,
+    );
+    let probes6 = v6.client.as_ref().map(|c| c.probes()).unwrap_or_default();
+    let gap6 = longest_outage(&probes6, cut, answered);
+    println!("IPv6 only: the client went unanswered {gap6:?} at the takeover");
+
+    let plugged = Instant::now();
+    lab.t.plug_both(&lab.t.primary).unwrap();
+    lab.wait_owner6(&v6, Owner::Primary, &logs);
+    lab.wait_served6(&v6, "primary", plugged, &logs);
+    lab.wait_mailed(&lab.srun, "Relinquished", &logs);
+
+    let (p6, s6) = v6.owners.held();
+    let both6 = overlap(&p6, &s6, Instant::now());
+    lab.check(
+        both6.is_zero(),
+        &format!("never two holders of {SERVICE6} (overlap {both6:?}): {p6:?} {s6:?}"),
+        &logs,
+    );
+    lab.check(
+        v6.runs() == ["primary", "secondary", "primary"],
+        &format!(
+            "served by the primary, the secondary, the primary: {:?}",
+            v6.runs()
+        ),
+        &logs,
+    );
+    let (p4, s4) = lab.held();
+    lab.check(
+        p4.is_empty() && s4.is_empty(),
+        "no IPv4 service address anywhere",
+        &logs,
+    );
+}

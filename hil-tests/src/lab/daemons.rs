@@ -9,6 +9,7 @@ use failover_host::config::cli::Program;
 
 use crate::control::{real_time, status, FrameCounters};
 use crate::daemons::{start_daemon_serving, Daemon};
+use crate::topology::SERVICE;
 use crate::witness::WITNESS_IP;
 
 use super::Lab;
@@ -49,13 +50,21 @@ impl Lab {
         self.start_program(Program::Failoverd, extra)
     }
 
-    /// Starts `program` with the witness's arguments and `extra`.
+    /// Starts `program` with the witness's arguments and `extra`, serving
+    /// the lab's service address.
     fn start_program(&self, program: Program, extra: &[&str]) -> io::Result<Daemon> {
-        self.start_program_serving(program, extra, &[])
+        let t = &self.t;
+        let lab = match program {
+            Program::Heartbeatd => format!("{}:{SERVICE}/32", t.primary.public_if),
+            Program::Failoverd => format!("{}:{SERVICE}", t.secondary.public_if),
+        };
+        self.start_program_serving(program, extra, &[lab])
     }
 
-    /// [`Lab::start_heartbeatd`] or [`Lab::start_failoverd`] with more
-    /// service addresses than the lab's own (`pub0:2001:db8::10/128`).
+    /// [`Lab::start_heartbeatd`] or [`Lab::start_failoverd`] serving
+    /// `services` (triplets valid on both servers) instead of the lab's
+    /// own address alone: `pub0:192.0.2.10` and `pub0:2001:db8::10/128`,
+    /// or the IPv6 one alone.
     pub fn start_program_serving(
         &self,
         program: Program,

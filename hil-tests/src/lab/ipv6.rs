@@ -13,7 +13,7 @@ use failover_host::config::cli::Program;
 use crate::daemons::Daemon;
 use crate::observe::NaCapture;
 use crate::service::{service_runs, Prober, Responder};
-use crate::topology::{PUBLIC_BRIDGE, SERVICE6};
+use crate::topology::{PUBLIC_BRIDGE, SERVICE, SERVICE6};
 
 use super::{Lab, Owner, Owners, PERIOD};
 
@@ -77,28 +77,49 @@ impl Lab {
         hb_extra: &[&str],
         fo_extra: &[&str],
     ) -> (Daemon, Daemon) {
-        let svc = |d: &str| vec![Ipv6Side::triplet(d)];
+        let ifname = self.t.primary.public_if;
+        let services = [format!("{ifname}:{SERVICE}"), Ipv6Side::triplet(ifname)];
+        let (hb, fo) = self.start_serving(&services, hb_extra, fo_extra);
+        self.steady(&hb, &fo);
+        self.steady6(v6, &hb, &fo);
+        (hb, fo)
+    }
+
+    /// Starts both daemons serving the IPv6 service address alone (the
+    /// lab's IPv4 one is left out: its owners and client see nobody), and
+    /// waits until the primary alone holds it, `failoverd` hears the
+    /// primary and the IPv6 client is answered by the primary.
+    pub fn start_both_ipv6_only(&mut self, v6: &mut Ipv6Side) -> (Daemon, Daemon) {
+        let services = [Ipv6Side::triplet(self.t.primary.public_if)];
+        let (hb, fo) = self.start_serving(&services, &[], &[]);
+        self.wait_hears_primary(&fo, &[&hb, &fo]);
+        self.steady6(v6, &hb, &fo);
+        (hb, fo)
+    }
+
+    fn start_serving(
+        &self,
+        services: &[String],
+        hb_extra: &[&str],
+        fo_extra: &[&str],
+    ) -> (Daemon, Daemon) {
         let hb = self
-            .start_program_serving(
-                Program::Heartbeatd,
-                hb_extra,
-                &svc(self.t.primary.public_if),
-            )
+            .start_program_serving(Program::Heartbeatd, hb_extra, services)
             .expect("start heartbeatd");
         self.wait("heartbeatd to start", &[&hb], || hb.logged("started"));
         let fo = self
-            .start_program_serving(
-                Program::Failoverd,
-                fo_extra,
-                &svc(self.t.secondary.public_if),
-            )
+            .start_program_serving(Program::Failoverd, fo_extra, services)
             .expect("start failoverd");
         self.wait("failoverd to start", &[&fo], || fo.logged("started"));
-        self.steady(&hb, &fo);
-        self.wait_owner6(v6, Owner::Primary, &[&hb, &fo]);
-        v6.client = Some(Prober::start(&self.t.client, SERVICE6, PERIOD).expect("prober"));
-        self.wait_served6(v6, "primary", Instant::now(), &[&hb, &fo]);
         (hb, fo)
+    }
+
+    /// The IPv6 steady state: the primary alone holds [`SERVICE6`]; then
+    /// the IPv6 client starts and waits until the primary answers it.
+    fn steady6(&self, v6: &mut Ipv6Side, hb: &Daemon, fo: &Daemon) {
+        self.wait_owner6(v6, Owner::Primary, &[hb, fo]);
+        v6.client = Some(Prober::start(&self.t.client, SERVICE6, PERIOD).expect("prober"));
+        self.wait_served6(v6, "primary", Instant::now(), &[hb, fo]);
     }
 
     /// Waits until exactly `owner` holds the IPv6 service address.
