@@ -270,7 +270,7 @@ fn ip_address_messages() {
         (
             "2001:db8::1",
             AddrUse::Host,
-            "CNode: invalid IP address: 2001:db8::1 (master_priv_addr): heartbeats and the witness are IPv4 only; only service addresses may be IPv6",
+            "CNode: invalid IP address: 2001:db8::1 (master_priv_addr): only service addresses may be IPv6 (heartbeats, the witness and --probe are IPv4)",
         ),
         (
             "0.0.0.0",

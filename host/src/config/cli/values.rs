@@ -213,6 +213,10 @@ pub fn parse_port(text: &str) -> Result<u16, String> {
     }
 }
 
+/// Why an IPv6 address is refused where an IPv4 one is expected.
+const ONLY_SERVICES_IPV6: &str =
+    "only service addresses may be IPv6 (heartbeats, the witness and --probe are IPv4)";
+
 /// Parses an IPv4 address in dotted decimal (strictly: four parts, no
 /// leading zeros), refusing the addresses that make no sense for `usage`.
 /// `context` says which argument it was, for the message.
@@ -220,11 +224,7 @@ pub fn parse_ipv4(text: &str, context: &str, usage: AddrUse) -> Result<Ipv4Addr,
     let err = |reason: Option<&str>| value_error(MSG_INVALID_IP, text, context, reason);
     let addr: Ipv4Addr = match text.parse() {
         Ok(a) => a,
-        Err(_) if text.parse::<Ipv6Addr>().is_ok() => {
-            return Err(err(Some(
-                "heartbeats and the witness are IPv4 only; only service addresses may be IPv6",
-            )))
-        }
+        Err(_) if text.parse::<Ipv6Addr>().is_ok() => return Err(err(Some(ONLY_SERVICES_IPV6))),
         Err(_) => return Err(err(None)),
     };
     let reason = if addr.is_unspecified() {
