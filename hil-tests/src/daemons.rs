@@ -435,24 +435,41 @@ pub fn start_daemon(
     profile: &Profile,
     extra: &[&str],
 ) -> io::Result<Daemon> {
+    let lab = match program {
+        Program::Heartbeatd => format!("{}:{SERVICE}/32", t.primary.public_if),
+        Program::Failoverd => format!("{}:{SERVICE}", t.secondary.public_if),
+    };
+    start_daemon_serving(program, t, bins, run, profile, extra, &[lab])
+}
+
+/// [`start_daemon`] with other service addresses than the lab's own
+/// 192.0.2.10 (`pub0:2001:db8::10/128`, say, beside it or alone):
+/// `--service` options for `heartbeatd`, `interface:pub_addr` triplets for
+/// `failoverd`. Both servers' public interfaces have the same name, so the
+/// same triplets serve both.
+pub fn start_daemon_serving(
+    program: Program,
+    t: &Topology,
+    bins: &Binaries,
+    run: &RunDir,
+    profile: &Profile,
+    extra: &[&str],
+    services: &[String],
+) -> io::Result<Daemon> {
     let name = program.name();
     let mut args = run.common_args(name, profile);
     args.extend(extra.iter().map(|s| (*s).to_owned()));
     let (ns, binary) = match program {
         Program::Heartbeatd => {
-            args.extend([
-                "--service".to_owned(),
-                format!("{}:{SERVICE}/32", t.primary.public_if),
-                PRIVATE_BROADCAST.to_string(),
-                PUBLIC_BROADCAST.to_string(),
-            ]);
+            for s in services {
+                args.extend(["--service".to_owned(), s.clone()]);
+            }
+            args.extend([PRIVATE_BROADCAST.to_string(), PUBLIC_BROADCAST.to_string()]);
             (&t.primary.ns, &bins.heartbeatd)
         }
         Program::Failoverd => {
-            args.extend([
-                t.primary.private_ip.to_string(),
-                format!("{}:{SERVICE}", t.secondary.public_if),
-            ]);
+            args.push(t.primary.private_ip.to_string());
+            args.extend(services.iter().cloned());
             (&t.secondary.ns, &bins.failoverd)
         }
     };

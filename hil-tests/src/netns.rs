@@ -29,7 +29,7 @@
 
 use std::fs::File;
 use std::io::{self, Write};
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -102,6 +102,33 @@ pub fn is_documentation_addr(addr: Ipv4Addr) -> bool {
         addr.octets(),
         [192, 0, 2, _] | [198, 51, 100, _] | [203, 0, 113, _]
     )
+}
+
+/// Checks that `cidr` ("2001:db8::1/64", or a bare address meaning /128)
+/// lies in the IPv6 documentation prefix 2001:db8::/32 (RFC 3849), the only
+/// IPv6 addresses the tests may use, and returns it parsed.
+pub fn check_documentation_cidr6(cidr: &str) -> io::Result<(Ipv6Addr, u8)> {
+    let invalid = |why: &str| io::Error::new(io::ErrorKind::InvalidInput, format!("{cidr}: {why}"));
+    let (addr, len) = match cidr.split_once('/') {
+        Some((a, l)) => (
+            a,
+            l.parse::<u8>().map_err(|_| invalid("bad prefix length"))?,
+        ),
+        None => (cidr, 128),
+    };
+    let addr: Ipv6Addr = addr.parse().map_err(|_| invalid("bad IPv6 address"))?;
+    if len > 128 {
+        return Err(invalid("prefix length above 128"));
+    }
+    if !is_documentation_addr6(addr) || len < 32 {
+        return Err(invalid("tests may only use 2001:db8::/32"));
+    }
+    Ok((addr, len))
+}
+
+/// Whether `addr` is in 2001:db8::/32.
+pub fn is_documentation_addr6(addr: Ipv6Addr) -> bool {
+    addr.segments()[..2] == [0x2001, 0x0db8]
 }
 
 /// Polls `condition` every `step` until it holds or `timeout` passes;
@@ -234,6 +261,16 @@ impl Netns {
         let (addr, len) = check_documentation_cidr(cidr)?;
         let cidr = format!("{addr}/{len}");
         self.ip(&["addr", "add", &cidr, "dev", ifname]).map(drop)
+    }
+
+    /// Adds a documentation-prefix IPv6 address (`"2001:db8::1/64"`) to an
+    /// interface, without duplicate address detection (`nodad`: usable at
+    /// once); anything outside 2001:db8::/32 is refused before `ip` runs.
+    pub fn add_addr6(&self, ifname: &str, cidr: &str) -> io::Result<()> {
+        let (addr, len) = check_documentation_cidr6(cidr)?;
+        let cidr = format!("{addr}/{len}");
+        self.ip(&["-6", "addr", "add", &cidr, "dev", ifname, "nodad"])
+            .map(drop)
     }
 
     /// The interface's MAC address, as `ip` reports it.

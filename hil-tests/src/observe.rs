@@ -13,7 +13,7 @@
 //! ([`crate::daemons`]) they make the run's [`crate::timeline`].
 
 use std::io;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -22,6 +22,7 @@ use failover_core::wire::{Body, FrameRepr, WitnessKind, WitnessRepr};
 use failover_host::net::channel::{Channel, ChannelConfig};
 use failover_host::net::frame::parse_udp_frame;
 use failover_host::net::garp::{parse_arp, GarpForm};
+use failover_host::net::na::parse_na;
 use failover_host::netlink::addr::{AddrError, Netlink};
 
 use crate::background::Background;
@@ -151,6 +152,52 @@ impl Capture {
     }
 }
 
+/// An unsolicited neighbour advertisement for an IPv6 service address seen
+/// on a bridge: gratuitous ARP's IPv6 counterpart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NaSeen {
+    /// When.
+    pub at: Instant,
+    /// The sender's MAC, as `ip link` prints it.
+    pub mac: String,
+}
+
+/// The capture of the unsolicited neighbour advertisements (Override set,
+/// Solicited not, hop limit 255) for one IPv6 address on a bridge.
+#[derive(Debug)]
+pub struct NaCapture {
+    seen: Arc<Mutex<Vec<NaSeen>>>,
+    _worker: Worker,
+}
+
+impl NaCapture {
+    /// Starts capturing on `bridge` in `switch` the unsolicited neighbour
+    /// advertisements for `addr`.
+    pub fn start(switch: &Netns, bridge: &'static str, addr: Ipv6Addr) -> io::Result<NaCapture> {
+        let (seen, worker) = spawn_capture(switch, bridge, move |frame, at| {
+            let na = parse_na(frame)?;
+            (na.target == addr && na.override_flag && !na.solicited && na.hop_limit == 255).then(
+                || NaSeen {
+                    at,
+                    mac: na.eth_src.to_string(),
+                },
+            )
+        })?;
+        Ok(NaCapture {
+            seen,
+            _worker: worker,
+        })
+    }
+
+    /// How many came from `mac` after `after` and up to `until`.
+    pub fn count_from(&self, mac: &str, after: Instant, until: Instant) -> usize {
+        lock(&self.seen)
+            .iter()
+            .filter(|s| s.mac == mac && s.at > after && s.at <= until)
+            .count()
+    }
+}
+
 /// A failover-protocol frame seen on a bridge: a heartbeat or a witness
 /// exchange message, and who sent it. Signed frames are read without
 /// checking their tags (the capture holds no key): this is what was on the
@@ -229,13 +276,15 @@ pub struct Ownership {
 }
 
 impl Ownership {
-    /// Starts sampling `ifname` in `ns` for `addr` every `period`.
+    /// Starts sampling `ifname` in `ns` for `addr` (IPv4 or IPv6) every
+    /// `period`.
     pub fn start(
         ns: &Netns,
         ifname: &'static str,
-        addr: Ipv4Addr,
+        addr: impl Into<IpAddr>,
         period: Duration,
     ) -> io::Result<Ownership> {
+        let addr: IpAddr = addr.into();
         let held = Arc::new(Mutex::new(Vec::new()));
         let stop = Worker::flag();
         let (flag, sink) = (Arc::clone(&stop), Arc::clone(&held));
@@ -249,14 +298,19 @@ impl Ownership {
                 let before = Instant::now();
                 // An interface that is gone (a scenario deletes and
                 // re-creates it) has no address.
-                let has = match nl.link_by_name(ifname) {
-                    Ok(link) => nl
+                let has = match (nl.link_by_name(ifname), addr) {
+                    (Ok(link), IpAddr::V4(addr)) => nl
                         .addresses(link.index)
                         .map_err(io::Error::other)?
                         .iter()
                         .any(|a| a.addr == addr),
-                    Err(AddrError::NoSuchInterface { .. }) => false,
-                    Err(e) => return Err(io::Error::other(e)),
+                    (Ok(link), IpAddr::V6(addr)) => nl
+                        .addresses_v6(link.index)
+                        .map_err(io::Error::other)?
+                        .iter()
+                        .any(|a| a.addr == addr),
+                    (Err(AddrError::NoSuchInterface { .. }), _) => false,
+                    (Err(e), _) => return Err(io::Error::other(e)),
                 };
                 let after = Instant::now();
                 if has != had {

@@ -7,7 +7,7 @@
 //! the gratuitous ARP of the new holder.
 
 use std::io;
-use std::net::{Ipv4Addr, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -35,10 +35,32 @@ impl Responder {
     /// Starts answering on UDP port [`SERVICE_PORT`] of every address of
     /// `ns` with the request's bytes followed by `name`.
     pub fn start(ns: &Netns, name: &'static str) -> io::Result<Responder> {
+        Responder::start_bound(ns, name, false)
+    }
+
+    /// Starts answering on UDP port [`SERVICE_PORT`] of every IPv6 address
+    /// of `ns` (a socket of its own, IPv6 only, beside [`Responder::start`]'s
+    /// IPv4 one), the same way.
+    pub fn start_v6(ns: &Netns, name: &'static str) -> io::Result<Responder> {
+        Responder::start_bound(ns, name, true)
+    }
+
+    fn start_bound(ns: &Netns, name: &'static str, v6: bool) -> io::Result<Responder> {
         let stop = Worker::flag();
         let flag = Arc::clone(&stop);
         let handle = ns.spawn_thread(move || -> io::Result<()> {
-            let sock = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, SERVICE_PORT))?;
+            let sock = if v6 {
+                let s = socket2::Socket::new(
+                    socket2::Domain::IPV6,
+                    socket2::Type::DGRAM,
+                    Some(socket2::Protocol::UDP),
+                )?;
+                s.set_only_v6(true)?;
+                s.bind(&SocketAddr::from((Ipv6Addr::UNSPECIFIED, SERVICE_PORT)).into())?;
+                UdpSocket::from(s)
+            } else {
+                UdpSocket::bind((Ipv4Addr::UNSPECIFIED, SERVICE_PORT))?
+            };
             sock.set_read_timeout(Some(Duration::from_millis(50)))?;
             let start = Instant::now();
             let mut buf = [0u8; 64];
@@ -82,8 +104,14 @@ pub struct Prober {
 }
 
 impl Prober {
-    /// Starts probing `target`:[`SERVICE_PORT`] from `ns` every `period`.
-    pub fn start(ns: &Netns, target: Ipv4Addr, period: Duration) -> io::Result<Prober> {
+    /// Starts probing `target`:[`SERVICE_PORT`] (IPv4 or IPv6) from `ns`
+    /// every `period`.
+    pub fn start(ns: &Netns, target: impl Into<IpAddr>, period: Duration) -> io::Result<Prober> {
+        let target: IpAddr = target.into();
+        let any: IpAddr = match target {
+            IpAddr::V4(_) => Ipv4Addr::UNSPECIFIED.into(),
+            IpAddr::V6(_) => Ipv6Addr::UNSPECIFIED.into(),
+        };
         let stop = Worker::flag();
         let probes = Arc::new(Mutex::new(Vec::new()));
         let (flag, log) = (Arc::clone(&stop), Arc::clone(&probes));
@@ -91,7 +119,7 @@ impl Prober {
             // Non-blocking, with the waits in thread::sleep: a socket read
             // timeout is rounded up to the kernel's tick (4 ms here), far
             // coarser than the probe period.
-            let sock = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0))?;
+            let sock = UdpSocket::bind((any, 0))?;
             sock.set_nonblocking(true)?;
             let start = Instant::now();
             let mut next = start;

@@ -16,7 +16,7 @@
 //! leaves no room for the daemons' address label).
 
 use std::io;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::netns::{Netns, Switch};
 
@@ -36,6 +36,13 @@ pub const PUBLIC_BROADCAST: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 255);
 pub const SERVICE: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 10);
 /// The client's address.
 pub const CLIENT_IP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 100);
+/// The IPv6 service address of the scenarios that add IPv6
+/// ([`Topology::add_ipv6`]).
+pub const SERVICE6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x10);
+/// The client's IPv6 address ([`Topology::add_ipv6`]).
+pub const CLIENT_IP6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x100);
+/// The public network's IPv6 prefix length (2001:db8::/64).
+pub const PUBLIC_PREFIX6_LEN: u8 = 64;
 /// The switch port of the client's cable.
 pub const CLIENT_PORT: &str = "client-pub";
 
@@ -98,6 +105,14 @@ impl Server {
         Ok(out.contains(&needle))
     }
 
+    /// Its own IPv6 address on the public network once
+    /// [`Topology::add_ipv6`] gave it one: `2001:db8::<n>`, `n` the last
+    /// number of its IPv4 address.
+    pub fn public_ip6(&self) -> Ipv6Addr {
+        let n = u16::from(self.public_ip.octets()[3]);
+        Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, n)
+    }
+
     /// The MAC of its public interface.
     pub fn public_mac(&self) -> io::Result<String> {
         self.ns.mac(self.public_if)
@@ -155,6 +170,19 @@ impl Topology {
             client,
             switch,
         })
+    }
+
+    /// Adds IPv6 to the public network, beside IPv4: each server's own
+    /// `2001:db8::<n>/64` and the client's [`CLIENT_IP6`], all without
+    /// duplicate address detection (usable at once). Heartbeats stay on
+    /// IPv4.
+    pub fn add_ipv6(&self) -> io::Result<()> {
+        for s in [&self.primary, &self.secondary] {
+            let cidr = format!("{}/{PUBLIC_PREFIX6_LEN}", s.public_ip6());
+            s.ns.add_addr6(s.public_if, &cidr)?;
+        }
+        self.client
+            .add_addr6(PUBLIC_IF, &format!("{CLIENT_IP6}/{PUBLIC_PREFIX6_LEN}"))
     }
 
     /// Every port of the switch: both cables of each server, and the

@@ -107,6 +107,55 @@ fn seed_walkthrough_configures_both_daemons() {
     assert!(secondary.poll_at().is_some());
 }
 
+/// IPv6 service addresses from the configuration file's keys
+/// (`FAILOVER_SERVICES`, `FAILOVER_PEER_IP_PAIRS`) and the command line,
+/// beside IPv4 ones; the heartbeats stay on IPv4.
+#[test]
+fn ipv6_service_addresses_from_the_file_and_the_command_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let conf = write(
+        dir.path(),
+        "conf",
+        "FAILOVER_BCAST_IPS=\"198.51.100.255 192.0.2.255\"\n\
+         FAILOVER_SERVICES=\"eth0:192.0.2.10 eth0:2001:db8::10/128\"\n\
+         FAILOVER_PEER_IP=198.51.100.1\n\
+         FAILOVER_PEER_IP_PAIRS=\"eth0:192.0.2.10 eth0:2001:db8::10\"\n",
+        0o644,
+    );
+    let conf = conf.to_str().expect("utf-8");
+    let h = run_heartbeatd(&["-x", "--config", conf]);
+    let shown: Vec<String> = h.services.iter().map(ToString::to_string).collect();
+    assert_eq!(shown, ["eth0:192.0.2.10", "eth0:2001:db8::10/128"]);
+    assert!(h.services[1].is_ipv6());
+    let f = run_failoverd(&["-x", "--config", conf]);
+    assert_eq!(f.services[1].prefix_len(), 128);
+    assert_eq!(f.services[1].addr.to_string(), "2001:db8::10");
+    let h = run_heartbeatd(&[
+        "-x",
+        "--service",
+        "eth1:2001:db8:1::10/64",
+        "198.51.100.255",
+    ]);
+    assert_eq!(h.services[0].interface.as_str(), "eth1");
+    assert_eq!(h.services[0].prefix_len(), 64);
+    // The same address twice is refused, whichever way it is written.
+    let e = heartbeatd_from_args([
+        "heartbeatd",
+        "-x",
+        "--service",
+        "eth0:2001:db8::10",
+        "--service",
+        "eth0:2001:DB8:0::10/128",
+        "198.51.100.255",
+    ])
+    .expect_err("twice");
+    assert!(
+        e.to_string()
+            .contains("the service address 2001:db8::10 is given twice"),
+        "{e}"
+    );
+}
+
 /// Apple's two man-page examples, on documentation addresses.
 #[test]
 fn apples_examples() {

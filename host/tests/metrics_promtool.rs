@@ -72,7 +72,7 @@ fn snapshot() -> Snapshot {
             alive: false,
         }),
         addresses: vec![Address {
-            address: Ipv4Addr::new(192, 0, 2, 10),
+            address: Ipv4Addr::new(192, 0, 2, 10).into(),
             prefix_len: 32,
             interface: "pub0".to_owned(),
             held: Some(true),

@@ -430,3 +430,45 @@ fn failoverd_warns_about_skipped_scripts() {
     let p = fplan(&lab.sec, &o);
     the_problem(&p, &["nonexistent", "does not exist"]);
 }
+
+/// `-n` with IPv6 service addresses against real interfaces: sound on the
+/// interface's own prefix (heartbeats stay on IPv4), a problem when the
+/// address is configured by hand, a warning off every prefix.
+#[test]
+fn ipv6_service_addresses_against_real_interfaces() {
+    let Some(lab) = lab("plan_ns::ipv6_service_addresses_against_real_interfaces") else {
+        return;
+    };
+    lab.sec.add_addr6("a1", "2001:db8::2/64").expect("a1 IPv6");
+    lab.pri.add_addr6("b1", "2001:db8::1/64").expect("b1 IPv6");
+
+    let p = lab.failoverd(&["198.51.100.1", "a1:192.0.2.10", "a1:2001:db8::10/128"]);
+    assert!(p.is_sound(), "{:#?}", p.problems);
+    assert!(p.warnings.is_empty(), "{:#?}", p.warnings);
+    assert_eq!(p.links.len(), 2, "heartbeats on IPv4: {:#?}", p.links);
+    let p = lab.heartbeatd(&[
+        "--service",
+        "b1:2001:db8::10",
+        "198.51.100.255",
+        "192.0.2.255",
+    ]);
+    assert!(p.is_sound(), "{:#?}", p.problems);
+
+    let p = lab.failoverd(&["198.51.100.1", "a1:2001:db8:1::10"]);
+    assert!(
+        p.warnings
+            .iter()
+            .any(|w| w.contains("2001:db8:1::10 is on none of a1's IPv6 prefixes")),
+        "{:#?}",
+        p.warnings
+    );
+
+    lab.sec
+        .add_addr6("a1", "2001:db8::10/128")
+        .expect("by hand");
+    let p = lab.failoverd(&["198.51.100.1", "a1:2001:db8::10"]);
+    the_problem(
+        &p,
+        &["2001:db8::10", "already configured on a1", "failoverd"],
+    );
+}

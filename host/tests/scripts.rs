@@ -225,6 +225,33 @@ fn scripts_get_a_clean_environment_describing_the_event() {
 }
 
 #[test]
+fn an_ipv6_address_reaches_its_scripts_as_an_ipv4_one_does() {
+    // Its directory is named by the address as Rust and iproute2 print it
+    // (compressed); the address is the argument and FAILOVER_ADDRESS.
+    let v6 = "2001:db8::10";
+    let lab = Lab::new(&[A, v6]);
+    let out = lab.path("env6");
+    lab.script(
+        v6,
+        "PostAcq",
+        &format!("{{ echo \"$1 $2\"; env; }} > '{}'", out.display()),
+        0o755,
+    );
+    let (outcome, cap, _) = run(&lab, Stage::PostAcq);
+    assert_eq!(outcome, StageOutcome::Success, "{}", cap.text());
+    let env = fs::read_to_string(&out).unwrap();
+    let vars: Vec<&str> = env.lines().collect();
+    for want in [
+        format!("acquire {v6}"),
+        format!("FAILOVER_ADDRESS={v6}"),
+        "FAILOVER_INTERFACE=eth1".to_owned(),
+        format!("FAILOVER_ADDRESSES=eth0:{A}/24 eth1:{v6}"),
+    ] {
+        assert!(vars.contains(&want.as_str()), "missing {want} in\n{env}");
+    }
+}
+
+#[test]
 fn a_failing_test_script_vetoes_and_stops_the_stage() {
     let lab = Lab::new(&[A]);
     lab.recorder(A, "Test_1");

@@ -8,7 +8,8 @@ use std::io;
 use failover_host::config::cli::Program;
 
 use crate::control::{real_time, status, FrameCounters};
-use crate::daemons::{start_daemon, Daemon};
+use crate::daemons::{start_daemon_serving, Daemon};
+use crate::topology::SERVICE;
 use crate::witness::WITNESS_IP;
 
 use super::Lab;
@@ -49,14 +50,41 @@ impl Lab {
         self.start_program(Program::Failoverd, extra)
     }
 
-    /// Starts `program` with the witness's arguments and `extra`.
+    /// Starts `program` with the witness's arguments and `extra`, serving
+    /// the lab's service address.
     fn start_program(&self, program: Program, extra: &[&str]) -> io::Result<Daemon> {
+        let t = &self.t;
+        let lab = match program {
+            Program::Heartbeatd => format!("{}:{SERVICE}/32", t.primary.public_if),
+            Program::Failoverd => format!("{}:{SERVICE}", t.secondary.public_if),
+        };
+        self.start_program_serving(program, extra, &[lab])
+    }
+
+    /// [`Lab::start_heartbeatd`] or [`Lab::start_failoverd`] serving
+    /// `services` (triplets valid on both servers) instead of the lab's
+    /// own address alone: `pub0:192.0.2.10` and `pub0:2001:db8::10/128`,
+    /// or the IPv6 one alone.
+    pub fn start_program_serving(
+        &self,
+        program: Program,
+        extra: &[&str],
+        services: &[String],
+    ) -> io::Result<Daemon> {
         let failoverd = program == Program::Failoverd;
         let mut args = self.witness_args(failoverd);
         args.extend(extra.iter().map(|a| (*a).to_owned()));
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let run = if failoverd { &self.srun } else { &self.prun };
-        let d = start_daemon(program, &self.t, &self.bins, run, &self.profile, &args)?;
+        let d = start_daemon_serving(
+            program,
+            &self.t,
+            &self.bins,
+            run,
+            &self.profile,
+            &args,
+            services,
+        )?;
         if failoverd {
             self.failoverds.borrow_mut().push(d.pid);
         }

@@ -32,6 +32,7 @@
 mod checks;
 mod client;
 mod daemons;
+mod ipv6;
 mod mail;
 mod outcome;
 mod owners;
@@ -51,6 +52,7 @@ use nix::sys::signal::Signal;
 
 pub use client::{longest_outage, NO_OUTAGE};
 pub use daemons::Daemons;
+pub use ipv6::Ipv6Side;
 pub use mail::{anomaly_mails_only, events, events_since, notified, only};
 pub use outcome::primary_kept_it;
 pub use owners::{Owner, Owners};

@@ -2,6 +2,7 @@
 //! together.
 
 use std::io;
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use crate::holds::{overlap, Held};
@@ -31,9 +32,15 @@ pub struct Owners {
 impl Owners {
     /// Starts sampling both servers of `t` every `period`.
     pub fn start(t: &Topology, period: Duration) -> io::Result<Owners> {
+        Owners::start_for(t, SERVICE.into(), period)
+    }
+
+    /// Starts sampling both servers of `t` for another service address,
+    /// `addr` (an IPv6 one, say), every `period`.
+    pub fn start_for(t: &Topology, addr: IpAddr, period: Duration) -> io::Result<Owners> {
         Ok(Owners {
-            primary: Ownership::start(&t.primary.ns, t.primary.public_if, SERVICE, period)?,
-            secondary: Ownership::start(&t.secondary.ns, t.secondary.public_if, SERVICE, period)?,
+            primary: Ownership::start(&t.primary.ns, t.primary.public_if, addr, period)?,
+            secondary: Ownership::start(&t.secondary.ns, t.secondary.public_if, addr, period)?,
         })
     }
 

@@ -14,7 +14,7 @@
 //! knows them by it.
 
 use std::io;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::os::fd::{AsFd, BorrowedFd};
 
 use failover_core::wire::MAX_FRAME_LEN;
@@ -22,6 +22,7 @@ use failover_core::{Dest, LinkId, Transmit};
 
 use crate::net::frame::{frame_len, parse_udp_frame};
 use crate::net::garp::{build_garp, GarpForm, ARP_FRAME_LEN};
+use crate::net::na::{build_unsolicited_na, NA_FRAME_LEN};
 use crate::net::{
     build_udp_frame, Channel, ChannelConfig, ChannelError, RxFilter, Senders, UdpFlow,
     BROADCAST_MAC,
@@ -317,6 +318,21 @@ impl Ports {
         let ch = slot.channel.as_mut().ok_or_else(|| gone(interface))?;
         let mut buf = [0u8; ARP_FRAME_LEN];
         let len = build_garp(&mut buf, form, ch.mac(), addr)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+        ch.send(&buf[..len])
+    }
+
+    /// Sends one unsolicited neighbour advertisement for the IPv6 `addr`
+    /// from `interface`: gratuitous ARP's IPv6 counterpart.
+    pub fn send_na(&mut self, interface: &str, addr: Ipv6Addr) -> io::Result<()> {
+        let slot = self
+            .channels
+            .iter_mut()
+            .find(|c| c.name == interface)
+            .ok_or_else(|| io::Error::other(format!("no channel on {interface}")))?;
+        let ch = slot.channel.as_mut().ok_or_else(|| gone(interface))?;
+        let mut buf = [0u8; NA_FRAME_LEN];
+        let len = build_unsolicited_na(&mut buf, ch.mac(), addr)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
         ch.send(&buf[..len])
     }

@@ -11,11 +11,15 @@
 //! remove ([`Services::interface_gone`]), and one that is renamed keeps
 //! them, with the label the kernel renamed along
 //! ([`Services::interface_renamed`]; the protocol mark needs no tracking).
+//!
+//! IPv6 service addresses go the same way, marked by the protocol alone
+//! (IPv6 has no labels) and added without duplicate address detection
+//! ([`crate::netlink::addr::Ipv6IfAddr`]'s module says why).
 
-use std::net::Ipv4Addr;
+use std::fmt;
+use std::net::IpAddr;
 
 use crate::config::cli::ServiceAddress;
-use std::fmt;
 
 use crate::netlink::addr::{
     mark_of, AddrError, Change, Mark, MarkError, Netlink, ProtoSupport, ADDR_PROTO,
@@ -97,7 +101,7 @@ impl Services {
             let link = nl
                 .link_by_name(name)
                 .map_err(|e| ResolveError::Interface(s.clone(), e))?;
-            let mark = match Mark::for_interface(name) {
+            let mark = match configured_mark(s) {
                 Mark::Proto => {
                     let known = match support.take() {
                         Some(known) => known,
@@ -106,7 +110,7 @@ impl Services {
                             .map_err(|e| ResolveError::Interface(s.clone(), e))?,
                     };
                     let mark = known
-                        .mark_for(name)
+                        .mark_for_address(name, s.is_ipv6())
                         .map_err(|e| ResolveError::Mark(s.clone(), e))?;
                     support = Some(known);
                     mark
@@ -175,7 +179,7 @@ impl Services {
                 ));
                 continue;
             };
-            match nl.add(ifindex, addr, prefix, &s.mark) {
+            match add_addr(nl, ifindex, addr, prefix, &s.mark) {
                 Ok(Change::Done) => {
                     s.added = true;
                     log.info(format_args!(
@@ -264,6 +268,9 @@ impl Services {
                     "cannot list the addresses of {name} to clean up after a previous run: {e}"
                 )),
             }
+            if self.list.iter().any(|s| s.address.is_ipv6()) {
+                remove_leftovers_v6(nl, log, name, ifindex);
+            }
         }
         self.remove_leftovers_elsewhere(nl, log);
     }
@@ -285,12 +292,52 @@ impl Services {
                 return;
             }
         };
-        for a in found.iter().filter(|a| {
-            a.proto == ADDR_PROTO
-                && !configured.contains(&a.ifindex)
-                && self.list.iter().any(|s| s.address.addr == a.addr)
-        }) {
-            match nl.remove(a.ifindex, a.addr, a.prefix_len, &Mark::Proto) {
+        let found = found.into_iter().map(|a| {
+            (
+                a.ifindex,
+                IpAddr::V4(a.addr),
+                a.prefix_len,
+                a.proto,
+                a.label,
+            )
+        });
+        let found6 = if self.list.iter().any(|s| s.address.is_ipv6()) {
+            match nl.all_addresses_v6() {
+                Ok(found) => found,
+                Err(e) => {
+                    log.error(format_args!(
+                        "cannot list the IPv6 addresses to clean up after a previous run: {e}"
+                    ));
+                    Vec::new()
+                }
+            }
+        } else {
+            Vec::new()
+        };
+        let found6 = found6.into_iter().map(|a| {
+            (
+                a.ifindex,
+                IpAddr::V6(a.addr),
+                a.prefix_len,
+                a.proto,
+                format!("#{}", a.ifindex),
+            )
+        });
+        let found: Vec<_> = found.chain(found6).collect();
+        for (ifindex, addr, prefix_len, _, label) in
+            found.iter().filter(|(i, addr, _, proto, _)| {
+                *proto == ADDR_PROTO
+                    && !configured.contains(i)
+                    && self.list.iter().any(|s| s.address.addr == *addr)
+            })
+        {
+            let a = Leftover {
+                ifindex: *ifindex,
+                addr: *addr,
+                prefix_len: *prefix_len,
+                label,
+            };
+            match remove_addr(nl, a.ifindex, a.addr, a.prefix_len, &Mark::Proto) {
                 Ok(_) => log.warning(format_args!(
                     "removed {}/{} from {}: left by a previous run on an interface it had \
                      followed (protocol {ADDR_PROTO})",
@@ -310,20 +357,28 @@ impl Services {
         self.list
             .iter()
             .map(|s| {
-                nl.list_ours(s.address.interface.as_str())
-                    .ok()
-                    .map(|found| found.iter().any(|a| a.addr == s.address.addr))
+                let name = s.address.interface.as_str();
+                match s.address.addr {
+                    IpAddr::V4(addr) => nl
+                        .list_ours(name)
+                        .ok()
+                        .map(|found| found.iter().any(|a| a.addr == addr)),
+                    IpAddr::V6(addr) => nl
+                        .list_ours_v6(name)
+                        .ok()
+                        .map(|found| found.iter().any(|a| a.addr == addr)),
+                }
             })
             .collect()
     }
 
     /// The addresses alone.
-    pub fn addrs(&self) -> Vec<Ipv4Addr> {
+    pub fn addrs(&self) -> Vec<IpAddr> {
         self.list.iter().map(|s| s.address.addr).collect()
     }
 
     /// The addresses that go on the interface configured as `name`.
-    pub fn addrs_on(&self, name: &str) -> Vec<Ipv4Addr> {
+    pub fn addrs_on(&self, name: &str) -> Vec<IpAddr> {
         self.list
             .iter()
             .filter(|s| s.address.interface.as_str() == name)
@@ -341,7 +396,7 @@ impl Services {
             s.called = name.to_owned();
             // The mark of the configured name again: what a re-created
             // interface's addresses get.
-            s.mark = Mark::for_interface(name);
+            s.mark = configured_mark(&s.address);
         }
     }
 
@@ -353,7 +408,7 @@ impl Services {
             s.ifindex = Some(index);
             s.called = name.to_owned();
             s.added = false;
-            s.mark = Mark::for_interface(name);
+            s.mark = configured_mark(&s.address);
         }
     }
 
@@ -375,7 +430,9 @@ impl Services {
             let Some(ifindex) = s.ifindex.filter(|_| s.added) else {
                 continue;
             };
-            let (addr, prefix) = (s.address.addr, s.address.prefix_len());
+            let (IpAddr::V4(addr), prefix) = (s.address.addr, s.address.prefix_len()) else {
+                continue; // IPv6: the protocol alone, which a rename keeps
+            };
             match nl.addresses(ifindex) {
                 Ok(found) => {
                     let now_labelled = found
@@ -432,7 +489,7 @@ fn remove_one(s: &mut Installed, nl: &mut Netlink, log: &Logger) -> bool {
         ));
         return true;
     };
-    match nl.remove(ifindex, addr, prefix, &s.mark) {
+    match remove_addr(nl, ifindex, addr, prefix, &s.mark) {
         Ok(Change::Done) => {
             s.added = false;
             log.info(format_args!("removed {addr} from {}", s.shown()));
@@ -461,5 +518,80 @@ fn remove_one(s: &mut Installed, nl: &mut Netlink, log: &Logger) -> bool {
             log.error(format_args!("cannot remove {addr} from {}: {e}", s.shown()));
             false
         }
+    }
+}
+
+/// The mark of `s`'s addresses on its configured interface: the protocol
+/// alone for IPv6 (no labels) or a long name, the label otherwise.
+fn configured_mark(s: &ServiceAddress) -> Mark {
+    if s.is_ipv6() {
+        Mark::Proto
+    } else {
+        Mark::for_interface(s.interface.as_str())
+    }
+}
+
+/// Adds `addr/prefix` to `ifindex` under `mark`, over IPv4's or IPv6's
+/// request (an IPv6 address is marked by the protocol whatever `mark`).
+fn add_addr(
+    nl: &mut Netlink,
+    ifindex: u32,
+    addr: IpAddr,
+    prefix: u8,
+    mark: &Mark,
+) -> Result<Change, AddrError> {
+    match addr {
+        IpAddr::V4(a) => nl.add(ifindex, a, prefix, mark),
+        IpAddr::V6(a) => nl.add_v6(ifindex, a, prefix),
+    }
+}
+
+/// Removes `addr/prefix` from `ifindex` if it carries `mark` (an IPv6
+/// address: the protocol).
+fn remove_addr(
+    nl: &mut Netlink,
+    ifindex: u32,
+    addr: IpAddr,
+    prefix: u8,
+    mark: &Mark,
+) -> Result<Change, AddrError> {
+    match addr {
+        IpAddr::V4(a) => nl.remove(ifindex, a, prefix, mark),
+        IpAddr::V6(a) => nl.remove_v6(ifindex, a, prefix),
+    }
+}
+
+/// An address with the daemon's protocol found at start on an interface it
+/// is not configured for.
+struct Leftover<'a> {
+    ifindex: u32,
+    addr: IpAddr,
+    prefix_len: u8,
+    /// The IPv4 label, or `#<index>` for IPv6: how the log names where.
+    label: &'a str,
+}
+
+/// At start: removes every IPv6 address with the daemon's protocol from
+/// the interface `name` (index `ifindex`), which a previous run left.
+fn remove_leftovers_v6(nl: &mut Netlink, log: &Logger, name: &str, ifindex: u32) {
+    match nl.list_ours_v6(name) {
+        Ok(found) => {
+            for a in found {
+                match nl.remove_v6(ifindex, a.addr, a.prefix_len) {
+                    Ok(_) => log.warning(format_args!(
+                        "removed {}/{} from {name}: left by a previous run (protocol \
+                         {ADDR_PROTO})",
+                        a.addr, a.prefix_len
+                    )),
+                    Err(e) => log.error(format_args!(
+                        "cannot remove {} left on {name} by a previous run: {e}",
+                        a.addr
+                    )),
+                }
+            }
+        }
+        Err(e) => log.error(format_args!(
+            "cannot list the IPv6 addresses of {name} to clean up after a previous run: {e}"
+        )),
     }
 }

@@ -157,7 +157,7 @@ pub fn heartbeatd_checks(opts: &HeartbeatdOptions, nl: &mut Netlink) -> Plan {
             opts.scripts_dir.display()
         ));
     } else if opts.services.iter().all(|s| {
-        crate::scripts::scan(&config, Stage::Check, s.addr.into())
+        crate::scripts::scan(&config, Stage::Check, s.addr)
             .scripts
             .is_empty()
     }) {
@@ -180,7 +180,7 @@ fn unrun_stage_scripts(config: &ScriptConfig, services: &[ServiceAddress]) -> Ve
     let mut out = Vec::new();
     for s in services {
         for stage in [Stage::Test, Stage::PreAcq, Stage::PreRel] {
-            for script in crate::scripts::scan(config, stage, s.addr.into()).scripts {
+            for script in crate::scripts::scan(config, stage, s.addr).scripts {
                 let line = format!(
                     "{}: heartbeatd never runs {} scripts (failoverd does); the primary runs \
                      PostAcq and PostRel only, after it moved its addresses",

@@ -38,8 +38,9 @@ pub fn duration_words(secs: u64) -> String {
     }
 }
 
-/// `192.0.2.10, 192.0.2.11`.
-pub fn join(addrs: &[std::net::Ipv4Addr]) -> String {
+/// `192.0.2.10, 2001:db8::10`: addresses (or anything printable) in a
+/// list.
+pub fn join<T: std::fmt::Display>(addrs: &[T]) -> String {
     let parts: Vec<String> = addrs.iter().map(ToString::to_string).collect();
     parts.join(", ")
 }

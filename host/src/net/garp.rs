@@ -68,9 +68,12 @@ pub enum GarpForm {
     Reply,
 }
 
-/// The buffer given to a builder here is shorter than [`ARP_FRAME_LEN`].
+/// The buffer given to a frame builder (here, or [`super::na`]'s) is
+/// shorter than the frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BufferTooSmall {
+    /// Bytes the frame needs ([`ARP_FRAME_LEN`] for ARP).
+    pub needed: usize,
     /// Bytes the buffer has.
     pub available: usize,
 }
@@ -79,8 +82,8 @@ impl fmt::Display for BufferTooSmall {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "ARP frame buffer too small: {ARP_FRAME_LEN} bytes needed, {} available",
-            self.available
+            "frame buffer too small: {} bytes needed, {} available",
+            self.needed, self.available
         )
     }
 }
@@ -109,6 +112,7 @@ pub struct ArpFields {
 /// [`build_garp`] and [`build_arp_request`].
 pub fn build_arp(buf: &mut [u8], fields: &ArpFields) -> Result<usize, BufferTooSmall> {
     let too_small = BufferTooSmall {
+        needed: ARP_FRAME_LEN,
         available: buf.len(),
     };
     let frame = buf.get_mut(..ARP_FRAME_LEN).ok_or(too_small)?;
@@ -518,7 +522,10 @@ mod tests {
         assert_eq!(v.garp_form(), None);
         assert_eq!(
             build_garp(&mut buf[..59], GarpForm::Reply, MAC, ADDR),
-            Err(BufferTooSmall { available: 59 })
+            Err(BufferTooSmall {
+                needed: 60,
+                available: 59
+            })
         );
     }
 

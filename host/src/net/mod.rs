@@ -11,6 +11,7 @@ pub mod bpf;
 pub mod channel;
 pub mod frame;
 pub mod garp;
+pub mod na;
 pub mod probe;
 
 pub use bpf::Senders;

@@ -1,5 +1,5 @@
-//! IPv4 addresses and interface facts over rtnetlink, never by running
-//! `ip` or `ifconfig`.
+//! IPv4 and IPv6 addresses and interface facts over rtnetlink, never by
+//! running `ip` or `ifconfig`.
 //!
 //! The daemons add the service addresses on takeover and remove them on
 //! release ([`Netlink::add`], [`Netlink::remove`]); `-n` and start-up need
@@ -11,7 +11,8 @@
 //! interface is made of, with the subnet arithmetic `-n` checks by
 //! (`facts`, plain data); reading interfaces and addresses from the kernel
 //! (`query`); adding and removing the service addresses under the
-//! daemon's marks (`change`, with the rules in [`mark`]); and whether this
+//! daemon's marks (`change`, with the rules in [`mark`]); the same for IPv6
+//! service addresses, marked by the protocol alone (`v6`); and whether this
 //! kernel keeps the protocol mark ([`support`]).
 //!
 //! # Marking the daemon's addresses
@@ -98,6 +99,7 @@ mod facts;
 pub mod mark;
 mod query;
 pub mod support;
+mod v6;
 
 pub use change::Change;
 pub use facts::{directed_broadcast, netmask, InterfaceInfo, Ipv4IfAddr, LinkInfo, TargetKind};
@@ -107,6 +109,7 @@ pub use mark::{
 };
 pub(crate) use query::link_info;
 pub use support::{MarkError, ProtoSupport};
+pub use v6::{network6, same_prefix, Ipv6IfAddr};
 
 /// The longest interface name Linux allows (IFNAMSIZ - 1).
 pub const MAX_IFNAME_LEN: usize = 15;
@@ -201,6 +204,9 @@ pub struct Netlink {
     /// An address added with [`Mark::Proto`] was read back with the
     /// protocol: the kernel keeps it, no need to check again.
     proto_kept: bool,
+    /// Likewise for the first IPv6 address added (always marked by the
+    /// protocol alone: IPv6 has no labels).
+    proto6_kept: bool,
 }
 
 type Msg = NetlinkMessage<RouteNetlinkMessage>;
@@ -220,6 +226,7 @@ impl Netlink {
             socket,
             seq: 0,
             proto_kept: false,
+            proto6_kept: false,
         })
     }
 

@@ -3,7 +3,7 @@
 
 use std::ffi::OsStr;
 use std::io;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::os::fd::BorrowedFd;
 use std::path::PathBuf;
 use std::process::{Child, Command};
@@ -344,13 +344,13 @@ impl StageRunner {
     /// Finds the stage's scripts and makes it the running stage.
     fn begin(&mut self, now: Instant, stage: Stage, ctx: StageContext) {
         let mut plan = Vec::new();
-        let mut seen: Vec<Ipv4Addr> = Vec::new();
+        let mut seen: Vec<IpAddr> = Vec::new();
         for (i, a) in ctx.addresses.iter().enumerate() {
             if seen.contains(&a.addr) {
                 continue;
             }
             seen.push(a.addr);
-            let scan = scan(&self.config, stage, a.addr.into());
+            let scan = scan(&self.config, stage, a.addr);
             if let Some(p) = &scan.problem {
                 self.log.warning(format_args!("{}: {p}", stage.name()));
             }

@@ -3,7 +3,7 @@
 
 use std::fmt;
 use std::io;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -301,14 +301,14 @@ pub fn check_stages(
 ) -> ScriptReport {
     let mut report = ScriptReport::default();
     let problems = &mut report.warnings;
-    let mut seen: Vec<Ipv4Addr> = Vec::new();
+    let mut seen: Vec<IpAddr> = Vec::new();
     for a in addresses {
         if seen.contains(&a.addr) {
             continue;
         }
         seen.push(a.addr);
         for &stage in stages {
-            let s = scan(config, stage, a.addr.into());
+            let s = scan(config, stage, a.addr);
             if let Some(p) = s.problem {
                 if !problems.contains(&p) {
                     problems.push(p);

@@ -270,7 +270,7 @@ fn ip_address_messages() {
         (
             "2001:db8::1",
             AddrUse::Host,
-            "CNode: invalid IP address: 2001:db8::1 (master_priv_addr): IPv6 is not supported yet",
+            "CNode: invalid IP address: 2001:db8::1 (master_priv_addr): only service addresses may be IPv6 (heartbeats, the witness and --probe are IPv4)",
         ),
         (
             "0.0.0.0",
@@ -345,6 +345,7 @@ fn service_addresses() {
     let s = parse_service_addr("en0:192.0.2.10/24", "").expect("valid");
     assert_eq!(s.interface.as_str(), "en0");
     assert_eq!(s.addr, Ipv4Addr::new(192, 0, 2, 10));
+    assert!(!s.is_ipv6());
     assert_eq!(s.prefix, Some(24));
     assert_eq!(s.prefix_len(), 24);
     assert_eq!(s.to_string(), "en0:192.0.2.10/24");
@@ -358,6 +359,33 @@ fn service_addresses() {
     assert_eq!(
         parse_service_addr("e:192.0.2.1/32", "").expect("ok").prefix,
         Some(32)
+    );
+}
+
+#[test]
+fn ipv6_service_addresses_split_at_the_first_colon() {
+    let s = parse_service_addr("eth0:2001:db8::10/128", "").expect("valid");
+    assert_eq!(s.interface.as_str(), "eth0");
+    assert_eq!(s.addr, "2001:db8::10".parse::<std::net::IpAddr>().unwrap());
+    assert!(s.is_ipv6());
+    assert_eq!((s.prefix, s.prefix_len()), (Some(128), 128));
+    assert_eq!(s.to_string(), "eth0:2001:db8::10/128");
+    // Without a mask: a host address, /128.
+    let s = parse_service_addr("pub0:2001:db8:0:1::10", "").expect("valid");
+    assert_eq!((s.prefix, s.prefix_len()), (None, 128));
+    assert_eq!(s.on_interface(), "2001:db8:0:1::10 on pub0");
+    let s = parse_service_addr("pub0:2001:db8::10/64", "").expect("valid");
+    assert_eq!(s.prefix_len(), 64);
+    // The name ends at the first colon, even one made of hex digits.
+    let s = parse_service_addr("a1:2001:db8::10", "").expect("valid");
+    assert_eq!(s.interface.as_str(), "a1");
+    assert_eq!(s.to_string(), "a1:2001:db8::10");
+    // An IPv4 address still defaults to /32.
+    assert_eq!(
+        parse_service_addr("pub0:192.0.2.10", "")
+            .expect("ok")
+            .prefix_len(),
+        32
     );
 }
 
@@ -389,13 +417,40 @@ fn service_address_messages() {
         "CNode: invalid IP address: 192.0.2.300 (in en0:192.0.2.300/24)"
     );
     assert_eq!(
-        one("en0:2001:db8::1", ""),
-        "CNode: invalid IP address: 2001:db8::1 (in en0:2001:db8::1): IPv6 is not supported yet"
+        one("2001::1/64", ""),
+        "Invalid interface / IP address pair: 2001::1/64: expected \
+         interface:pub_addr[/mask]; an IPv6 address needs its interface too"
     );
     assert_eq!(
-        one("2001:db8::1/64", ""),
-        "Invalid interface / IP address pair: 2001:db8::1/64: expected \
-         interface:pub_addr[/mask], and IPv6 is not supported yet"
+        one("::1", ""),
+        "Invalid interface / IP address pair: ::1: expected \
+         interface:pub_addr[/mask]; an IPv6 address needs its interface too"
+    );
+    assert_eq!(
+        one("en0:2001:db8::1/129", ""),
+        "Invalid mask: /129 (in en0:2001:db8::1/129): a mask is a prefix length from /0 to /128"
+    );
+    assert_eq!(
+        one("en0:fe80::1", ""),
+        "CNode: invalid IP address: fe80::1 (in en0:fe80::1): a link-local address (fe80::/10) \
+         cannot be a service address"
+    );
+    assert_eq!(
+        one("en0:ff02::1", ""),
+        "CNode: invalid IP address: ff02::1 (in en0:ff02::1): a multicast address cannot be used"
+    );
+    assert_eq!(
+        one("en0:::1", ""),
+        "CNode: invalid IP address: ::1 (in en0:::1): a loopback address cannot be used"
+    );
+    assert_eq!(
+        one("en0:::ffff:192.0.2.1", ""),
+        "CNode: invalid IP address: ::ffff:192.0.2.1 (in en0:::ffff:192.0.2.1): an IPv4-mapped \
+         address (::ffff:0:0/96) cannot be used: give the IPv4 address"
+    );
+    assert_eq!(
+        one("en0:2001:db8::zz", ""),
+        "CNode: invalid IP address: 2001:db8::zz (in en0:2001:db8::zz)"
     );
     assert_eq!(
         one(":192.0.2.1", ""),

@@ -1,8 +1,8 @@
 //! The values options take, parsed and checked: syslog facilities, interface
-//! names, service addresses, ports, IPv4 addresses.
+//! names, service addresses (IPv4 or IPv6), ports, IPv4 addresses.
 
 use std::fmt;
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::{
     MAX_IFNAME_LEN, MSG_INVALID_FACILITY, MSG_INVALID_IFNAME, MSG_INVALID_IP, MSG_INVALID_PAIR,
@@ -131,23 +131,32 @@ impl fmt::Display for InterfaceName {
 /// One `interface:pub_addr[/mask]` triplet: a service address the secondary
 /// takes over (`failoverd`) or the primary holds (`heartbeatd --service`).
 /// The one type for it everywhere: options, plan, scripts, notifications
-/// and the addresses the daemon adds.
+/// and the addresses the daemon adds. IPv4 or IPv6 (`eth0:2001:db8::10/128`:
+/// the interface name ends at the first colon, since a Linux interface name
+/// cannot contain one); the heartbeats stay on IPv4 either way.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ServiceAddress {
     /// The interface that carries the address.
     pub interface: InterfaceName,
     /// The address.
-    pub addr: Ipv4Addr,
-    /// The prefix length, if one was given (`/0` to `/32`). Apple: left
-    /// blank (or `/32`) when the address is on the interface's own subnet.
+    pub addr: IpAddr,
+    /// The prefix length, if one was given (`/0` to `/32` for IPv4, `/0` to
+    /// `/128` for IPv6). Apple: left blank (or `/32`) when the address is
+    /// on the interface's own subnet.
     pub prefix: Option<u8>,
 }
 
 impl ServiceAddress {
-    /// The prefix length to configure: the one given, or 32 (a host
-    /// address, which is what Linux assumes without a mask too).
+    /// The prefix length to configure: the one given, or a host address's
+    /// (32 for IPv4, 128 for IPv6; what Linux assumes without a mask too).
     pub fn prefix_len(&self) -> u8 {
-        self.prefix.unwrap_or(32)
+        self.prefix.unwrap_or(host_prefix(self.addr))
+    }
+
+    /// Whether it is an IPv6 address (added with IFA_F_NODAD and announced
+    /// with unsolicited neighbour advertisements instead of ARP).
+    pub fn is_ipv6(&self) -> bool {
+        self.addr.is_ipv6()
     }
 
     /// In words, for notifications: `192.0.2.10/24 on eth0`.
@@ -204,6 +213,10 @@ pub fn parse_port(text: &str) -> Result<u16, String> {
     }
 }
 
+/// Why an IPv6 address is refused where an IPv4 one is expected.
+const ONLY_SERVICES_IPV6: &str =
+    "only service addresses may be IPv6 (heartbeats, the witness and --probe are IPv4)";
+
 /// Parses an IPv4 address in dotted decimal (strictly: four parts, no
 /// leading zeros), refusing the addresses that make no sense for `usage`.
 /// `context` says which argument it was, for the message.
@@ -211,9 +224,7 @@ pub fn parse_ipv4(text: &str, context: &str, usage: AddrUse) -> Result<Ipv4Addr,
     let err = |reason: Option<&str>| value_error(MSG_INVALID_IP, text, context, reason);
     let addr: Ipv4Addr = match text.parse() {
         Ok(a) => a,
-        Err(_) if text.parse::<Ipv6Addr>().is_ok() => {
-            return Err(err(Some("IPv6 is not supported yet")))
-        }
+        Err(_) if text.parse::<Ipv6Addr>().is_ok() => return Err(err(Some(ONLY_SERVICES_IPV6))),
         Err(_) => return Err(err(None)),
     };
     let reason = if addr.is_unspecified() {
@@ -233,19 +244,47 @@ pub fn parse_ipv4(text: &str, context: &str, usage: AddrUse) -> Result<Ipv4Addr,
     }
 }
 
-/// Parses an `interface:pub_addr[/mask]` triplet. `context` names where it
-/// came from (empty for the command line). Every problem in it is reported:
-/// a bad interface name and a bad address both.
-pub fn parse_service_addr(arg: &str, context: &str) -> Result<ServiceAddress, Vec<String>> {
-    let bare = arg.split_once('/').map_or(arg, |(a, _)| a);
-    if bare.parse::<Ipv6Addr>().is_ok() {
-        return Err(vec![value_error(
-            MSG_INVALID_PAIR,
-            arg,
-            context,
-            Some("expected interface:pub_addr[/mask], and IPv6 is not supported yet"),
-        )]);
+/// The prefix length of a single host's address in `addr`'s family: 32
+/// or 128.
+pub fn host_prefix(addr: IpAddr) -> u8 {
+    match addr {
+        IpAddr::V4(_) => 32,
+        IpAddr::V6(_) => 128,
     }
+}
+
+/// Parses an IPv6 service address, refusing the ones no service can live
+/// at: unspecified, loopback, multicast, link-local (fe80::/10: scoped to
+/// one link, and the kernel's own on every interface) and IPv4-mapped
+/// (::ffff:0:0/96, which is IPv4 in disguise). `context` says which
+/// argument it was, for the message.
+pub fn parse_ipv6_service(text: &str, context: &str) -> Result<Ipv6Addr, String> {
+    let err = |reason: Option<&str>| value_error(MSG_INVALID_IP, text, context, reason);
+    let addr: Ipv6Addr = text.parse().map_err(|_| err(None))?;
+    let reason = if addr.is_unspecified() {
+        Some(":: is not a host address")
+    } else if addr.is_loopback() {
+        Some("a loopback address cannot be used")
+    } else if addr.is_multicast() {
+        Some("a multicast address cannot be used")
+    } else if addr.segments()[0] & 0xffc0 == 0xfe80 {
+        Some("a link-local address (fe80::/10) cannot be a service address")
+    } else if addr.to_ipv4_mapped().is_some() {
+        Some("an IPv4-mapped address (::ffff:0:0/96) cannot be used: give the IPv4 address")
+    } else {
+        None
+    };
+    match reason {
+        Some(r) => Err(err(Some(r))),
+        None => Ok(addr),
+    }
+}
+
+/// Parses an `interface:pub_addr[/mask]` triplet, IPv4 or IPv6 (the
+/// interface name ends at the first colon: Linux names cannot contain one).
+/// `context` names where it came from (empty for the command line). Every
+/// problem in it is reported: a bad interface name and a bad address both.
+pub fn parse_service_addr(arg: &str, context: &str) -> Result<ServiceAddress, Vec<String>> {
     let Some((ifname, rest)) = arg.split_once(':') else {
         return Err(vec![pair_error(arg, context)]);
     };
@@ -264,28 +303,29 @@ pub fn parse_service_addr(arg: &str, context: &str) -> Result<ServiceAddress, Ve
             problems.push(value_error(MSG_INVALID_IFNAME, shown, &inner, Some(why)));
         })
         .ok();
-    // An IPv6 address has colons of its own and, maybe, a mask: try the
-    // whole rest first so that it is named as IPv6, not as a bad mask.
-    let (addr_text, mask_text) = if rest.parse::<Ipv6Addr>().is_ok() {
-        (rest, None)
-    } else {
-        match rest.split_once('/') {
-            Some((a, m)) => (a, Some(m)),
-            None => (rest, None),
-        }
+    let (addr_text, mask_text) = match rest.split_once('/') {
+        Some((a, m)) => (a, Some(m)),
+        None => (rest, None),
     };
-    let addr = parse_ipv4(addr_text, &inner, AddrUse::Host)
-        .map_err(|e| problems.push(e))
-        .ok();
+    // The rest has colons of its own: IPv6 (an IPv4 address has none).
+    let v6 = addr_text.contains(':');
+    let addr = if v6 {
+        parse_ipv6_service(addr_text, &inner).map(IpAddr::V6)
+    } else {
+        parse_ipv4(addr_text, &inner, AddrUse::Host).map(IpAddr::V4)
+    }
+    .map_err(|e| problems.push(e))
+    .ok();
+    let most = if v6 { 128 } else { 32 };
     let mut prefix = None;
     if let Some(m) = mask_text {
         match parse_digits(m) {
-            Some(n) if n <= 32 => prefix = Some(n as u8),
+            Some(n) if n <= most => prefix = Some(n as u8),
             _ => problems.push(value_error(
                 "Invalid mask",
                 &format!("/{m}"),
                 &inner,
-                Some("a mask is a prefix length from /0 to /32"),
+                Some(&format!("a mask is a prefix length from /0 to /{most}")),
             )),
         }
     }
@@ -295,6 +335,21 @@ pub fn parse_service_addr(arg: &str, context: &str) -> Result<ServiceAddress, Ve
             addr,
             prefix,
         }),
+        // Read from its first colon on, it is no pair; whole, it is an IPv6
+        // address: the interface was left out.
+        _ if arg
+            .split_once('/')
+            .map_or(arg, |(a, _)| a)
+            .parse::<Ipv6Addr>()
+            .is_ok() =>
+        {
+            Err(vec![value_error(
+                MSG_INVALID_PAIR,
+                arg,
+                context,
+                Some("expected interface:pub_addr[/mask]; an IPv6 address needs its interface too"),
+            )])
+        }
         _ => Err(problems),
     }
 }

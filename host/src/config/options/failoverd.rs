@@ -1,7 +1,7 @@
 //! failoverd's options: put together, checked, and turned into the
 //! secondary's core configuration.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 
 use failover_core::{AdaptiveDeadTime, DeadTime, Duration, SecondaryConfig, Timing, WitnessPolicy};
@@ -166,7 +166,7 @@ impl FailoverdOptions {
                     format!("the public address {} is given twice", s.addr),
                 );
             }
-            if Some(s.addr) == master {
+            if Some(s.addr) == master.map(IpAddr::V4) {
                 c.value(
                     from_file,
                     format!(
@@ -183,7 +183,7 @@ impl FailoverdOptions {
                     "--witness {w} is master_priv_addr: the witness must be a third machine"
                 ));
             }
-            if services.iter().any(|s| s.addr == w) {
+            if services.iter().any(|s| s.addr == IpAddr::V4(w)) {
                 c.usage(format!(
                     "--witness {w} is also a public address to take over: the witness must be a \
                      third machine"

@@ -1,7 +1,7 @@
 //! heartbeatd's options: put together, checked, and turned into the
 //! primary's core configuration.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 
 use failover_core::wire::MAX_MESSAGE_LEN;
@@ -95,7 +95,7 @@ impl HeartbeatdOptions {
             if services[..i].iter().any(|o| o.addr == s.addr) {
                 c.usage(format!("the service address {} is given twice", s.addr));
             }
-            if Some(s.addr) == common.witness {
+            if Some(s.addr) == common.witness.map(IpAddr::V4) {
                 c.usage(format!(
                     "--witness {} is also a --service address: the witness must be a third machine",
                     s.addr
@@ -120,7 +120,7 @@ impl HeartbeatdOptions {
                     "--peer {p} is also the --witness: the secondary and the witness are two machines"
                 ));
             }
-            if services.iter().any(|s| s.addr == p) {
+            if services.iter().any(|s| s.addr == IpAddr::V4(p)) {
                 c.usage(format!(
                     "--peer {p} is also a --service address: give the secondary's private address"
                 ));

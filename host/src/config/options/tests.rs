@@ -670,7 +670,7 @@ fn every_problem_is_reported_not_just_the_first() {
     assert!(m[2].starts_with("Invalid interval: 0"));
     assert_eq!(
         m[3],
-        "CNode: invalid IP address: ::1 (--witness): IPv6 is not supported yet"
+        "CNode: invalid IP address: ::1 (--witness): only service addresses may be IPv6 (heartbeats, the witness and --probe are IPv4)"
     );
     assert!(m[4].starts_with("Invalid email recipient"));
     assert!(m[5].starts_with("Invalid witness policy"));

@@ -1,7 +1,7 @@
 //! The checks both plans share: service addresses, their masks and presence,
 //! `--probe`, `--witness`.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use super::{find, is_daemons, subnet, Plan};
 use crate::config::cli::ServiceAddress;
@@ -23,19 +23,27 @@ pub(super) fn check_service(
     plan: &mut Plan,
 ) {
     let ifname = s.interface.as_str();
-    check_mask(s, shown, find(own, ifname), plan);
-    check_present(s, shown, daemon, ifaces, strict, plan);
+    let addr = match s.addr {
+        IpAddr::V4(addr) => addr,
+        IpAddr::V6(addr) => {
+            let own = find(own, ifname);
+            super::checks6::check_service_v6(s, addr, shown, daemon, ifaces, own, plan);
+            return;
+        }
+    };
+    check_mask(s, addr, shown, find(own, ifname), plan);
+    check_present(s, addr, shown, daemon, ifaces, strict, plan);
 }
 
 /// Apple's /32 rule, and a mask that leaves the address a host address.
 pub(super) fn check_mask(
     s: &ServiceAddress,
+    addr: Ipv4Addr,
     shown: &str,
     own: Option<&InterfaceInfo>,
     plan: &mut Plan,
 ) {
     let prefix = s.prefix_len();
-    let addr = s.addr;
     let ifname = s.interface.as_str();
     if prefix <= 30 {
         let probe = Ipv4IfAddr {
@@ -112,13 +120,13 @@ pub(super) fn check_mask(
 /// Whether the host already has the service address.
 pub(super) fn check_present(
     s: &ServiceAddress,
+    addr: Ipv4Addr,
     shown: &str,
     daemon: &str,
     ifaces: &[InterfaceInfo],
     strict: bool,
     plan: &mut Plan,
 ) {
-    let addr = s.addr;
     for i in ifaces {
         let name = &i.link.name;
         for a in i.addrs.iter().filter(|a| a.addr == addr) {
@@ -189,7 +197,7 @@ pub(super) fn check_probe(
         ));
         return;
     }
-    if services.iter().any(|s| s.addr == target) {
+    if services.iter().any(|s| s.addr == IpAddr::V4(target)) {
         plan.problem(format!(
             "--probe {target} is a service address: it moves between the servers; give a host \
              that stays put, such as the gateway"
@@ -205,10 +213,23 @@ pub(super) fn check_probe(
         let Some(i) = find(own, name) else {
             continue; // a missing interface is reported already
         };
+        let v6_only = services
+            .iter()
+            .filter(|s| s.interface.as_str() == name)
+            .all(ServiceAddress::is_ipv6);
+        if v6_only && i.addrs.is_empty() {
+            plan.problem(format!(
+                "--probe {target} asks over ARP, which is IPv4, and {name} carries only IPv6 \
+                 service addresses and has no IPv4 address: the probe could not tell whether \
+                 clients reach this server there; leave --probe out or give {name} an IPv4 \
+                 address on {target}'s network"
+            ));
+            continue;
+        }
         let mine = i
             .addrs
             .iter()
-            .filter(|a| !services.iter().any(|s| s.addr == a.addr));
+            .filter(|a| !services.iter().any(|s| s.addr == IpAddr::V4(a.addr)));
         let on = mine.clone().find(|a| a.contains(target));
         let source = match on {
             Some(a) if a.addr == target => {

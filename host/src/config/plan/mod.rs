@@ -48,16 +48,17 @@
 //! source address: they are service addresses a previous run added, not the
 //! host's own.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use failover_core::LinkId;
 
 use crate::config::cli::{value_error, ServiceAddress, MSG_INVALID_IFNAME};
 use crate::config::options::{FailoverdOptions, HeartbeatdOptions};
 use crate::net::probe::ProbeTarget;
-use crate::netlink::addr::{is_ours, InterfaceInfo, Ipv4IfAddr, Netlink};
+use crate::netlink::addr::{is_ours, InterfaceInfo, Ipv4IfAddr, Netlink, ADDR_PROTO};
 
 mod checks;
+mod checks6;
 mod failoverd;
 mod heartbeatd;
 mod marks;
@@ -196,7 +197,17 @@ fn snapshot(nl: &mut Netlink) -> Result<Vec<InterfaceInfo>, String> {
                 link.name
             )
         })?;
-        out.push(InterfaceInfo { link, addrs });
+        let addrs6 = nl.addresses_v6(link.index).map_err(|e| {
+            format!(
+                "cannot list the IPv6 addresses of interface {} over netlink: {e}",
+                link.name
+            )
+        })?;
+        out.push(InterfaceInfo {
+            link,
+            addrs,
+            addrs6,
+        });
     }
     Ok(out)
 }
@@ -221,6 +232,12 @@ fn own_view(ifaces: &[InterfaceInfo]) -> Vec<InterfaceInfo> {
                 .addrs
                 .iter()
                 .filter(|a| !is_daemons(&i.link.name, a))
+                .cloned()
+                .collect(),
+            addrs6: i
+                .addrs6
+                .iter()
+                .filter(|a| a.proto != ADDR_PROTO)
                 .cloned()
                 .collect(),
         })
@@ -387,10 +404,15 @@ fn public_source<'a>(i: &'a InterfaceInfo, services: &[&ServiceAddress]) -> Opti
     let candidates = || {
         i.addrs
             .iter()
-            .filter(|a| !services.iter().any(|s| s.addr == a.addr))
+            .filter(|a| !services.iter().any(|s| s.addr == IpAddr::V4(a.addr)))
     };
     candidates()
-        .find(|a| services.iter().any(|s| a.contains(s.addr)))
+        .find(|a| {
+            services.iter().any(|s| match s.addr {
+                IpAddr::V4(addr) => a.contains(addr),
+                IpAddr::V6(_) => false,
+            })
+        })
         .or_else(|| candidates().next())
 }
 

@@ -30,7 +30,138 @@ fn iface(index: u32, name: &str, addrs: &[(&str, u8)]) -> InterfaceInfo {
                 secondary: false,
             })
             .collect(),
+        addrs6: Vec::new(),
     }
+}
+
+/// `i` with the IPv6 addresses `addrs` (and a link-local one, as every
+/// interface with IPv6 has), each with protocol `proto`.
+fn with_v6(mut i: InterfaceInfo, addrs: &[(&str, u8, u8)]) -> InterfaceInfo {
+    let index = i.link.index;
+    let ll = format!("fe80::{index}");
+    for &(a, prefix_len, proto) in [(ll.as_str(), 64, 3)].iter().chain(addrs) {
+        i.addrs6.push(crate::netlink::addr::Ipv6IfAddr {
+            ifindex: index,
+            addr: a.parse().unwrap(),
+            prefix_len,
+            proto,
+            tentative: false,
+        });
+    }
+    i
+}
+
+/// The secondary with IPv6 on its public interface: 2001:db8::2/64.
+fn secondary_host_v6() -> Vec<InterfaceInfo> {
+    let mut h = secondary_host();
+    h[2] = with_v6(h[2].clone(), &[("2001:db8::2", 64, 0)]);
+    h
+}
+
+#[test]
+fn an_ipv6_service_address_on_its_interfaces_prefix_is_sound_with_any_mask() {
+    for svc in [
+        "a1:2001:db8::10",
+        "a1:2001:db8::10/128",
+        "a1:2001:db8::10/64",
+    ] {
+        let o = fopts(&["198.51.100.1", "a1:192.0.2.10", svc]);
+        let p = plan_failoverd(&o, &secondary_host_v6());
+        assert!(p.is_sound(), "{svc}: {:#?}", p.problems);
+        assert!(p.warnings.is_empty(), "{svc}: {:#?}", p.warnings);
+        // Heartbeats stay on IPv4.
+        assert_eq!(p.links[1], link(1, "a1", "192.0.2.2", "192.0.2.255"));
+    }
+}
+
+#[test]
+fn ipv6_service_address_problems() {
+    // Off every prefix of the interface: a warning naming what it has.
+    let o = fopts(&["198.51.100.1", "a1:2001:db8:1::10"]);
+    let p = plan_failoverd(&o, &secondary_host_v6());
+    assert!(p.is_sound(), "{:#?}", p.problems);
+    assert!(
+        p.warnings.iter().any(|w| w.contains(
+            "a1:2001:db8:1::10: 2001:db8:1::10 is on none of a1's IPv6 prefixes (it has \
+             2001:db8::/64): and with no mask it is added as a /128"
+        )),
+        "{:#?}",
+        p.warnings
+    );
+    // The subnet-router anycast address.
+    let o = fopts(&["198.51.100.1", "a1:2001:db8::/64"]);
+    let p = plan_failoverd(&o, &secondary_host_v6());
+    assert!(
+        one_problem(&p).contains("is the subnet-router anycast address of 2001:db8::/64"),
+        "{:#?}",
+        p.problems
+    );
+    // Configured by hand: a problem for both daemons.
+    let mut h = secondary_host_v6();
+    h[2] = with_v6(h[2].clone(), &[("2001:db8::10", 128, 0)]);
+    let o = fopts(&["198.51.100.1", "a1:2001:db8::10"]);
+    let p = plan_failoverd(&o, &h);
+    assert!(
+        one_problem(&p).contains(
+            "2001:db8::10 is already configured on a1 (2001:db8::10/128), not by failoverd"
+        ),
+        "{:#?}",
+        p.problems
+    );
+    // The daemon's own (protocol 70) on its interface: a leftover it
+    // removes at start, nothing to say.
+    let mut h = secondary_host_v6();
+    h[2] = with_v6(h[2].clone(), &[("2001:db8::10", 128, ADDR_PROTO)]);
+    let p = plan_failoverd(&o, &h);
+    assert!(p.is_sound(), "{:#?}", p.problems);
+    assert!(p.warnings.is_empty(), "{:#?}", p.warnings);
+    // No IPv6 on the interface at all.
+    let p = plan_failoverd(&o, &secondary_host());
+    assert!(
+        p.warnings
+            .iter()
+            .any(|w| w.contains("a1 has no IPv6 address, not even a link-local one")),
+        "{:#?}",
+        p.warnings
+    );
+}
+
+#[test]
+fn ipv6_service_addresses_need_a_kernel_that_keeps_the_protocol() {
+    let o = fopts(&["198.51.100.1", "a1:192.0.2.10", "a1:2001:db8::10"]);
+    let old = || Ok(ProtoSupport::Missing("5.10.0-28-amd64".into()));
+    let mut p = Plan::default();
+    marks::check_marks(&o.services, ToString::to_string, old, &mut p);
+    let m = one_problem(&p);
+    assert!(
+        m.starts_with(
+            "a1:2001:db8::10: an IPv6 service address on a1 cannot be marked as the daemon's"
+        ),
+        "{m}"
+    );
+    let mut p = Plan::default();
+    let new = || Ok(ProtoSupport::Release("6.18.0".into()));
+    marks::check_marks(&o.services, ToString::to_string, new, &mut p);
+    assert!(p.is_sound(), "{:#?}", p.problems);
+}
+
+#[test]
+fn the_arp_probe_refuses_an_interface_with_only_ipv6() {
+    let mut h = secondary_host_v6();
+    h[2].addrs.clear();
+    let o = fopts(&["--probe", "192.0.2.254", "198.51.100.1", "a1:2001:db8::10"]);
+    let p = plan_failoverd(&o, &h);
+    assert!(
+        p.problems.iter().any(|m| m.contains(
+            "--probe 192.0.2.254 asks over ARP, which is IPv4, and a1 carries only IPv6 service \
+             addresses and has no IPv4 address"
+        )),
+        "{:#?}",
+        p.problems
+    );
+    // With an IPv4 address of its own there, the probe works as for IPv4.
+    let p = plan_failoverd(&o, &secondary_host_v6());
+    assert_eq!(p.probes[0].source, ip("192.0.2.2"));
 }
 
 fn lo() -> InterfaceInfo {

@@ -61,6 +61,7 @@ enum Reported {
     Removal(Removal),
 }
 
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::{Duration as StdDuration, Instant as StdInstant, SystemTime};
 
@@ -80,7 +81,7 @@ use super::status;
 use super::status::history::History;
 use super::systemd::{self, Systemd};
 use super::words::{duration_text, join};
-use crate::config::cli::Program;
+use crate::config::cli::{Program, ServiceAddress};
 use crate::net::probe::Prober;
 use crate::net::{AnnouncePlan, Announcer};
 use crate::netlink::addr::Netlink;
@@ -498,26 +499,39 @@ impl<N: Node> Runtime<N> {
         }
     }
 
-    /// Sends the gratuitous ARP rounds due.
+    /// Sends the announcement rounds due: gratuitous ARP for the IPv4
+    /// addresses (each form of the round), one unsolicited neighbour
+    /// advertisement a round for the IPv6 ones.
     fn announce(&mut self, t: Instant) {
         while let Some(round) = self.announcer.poll(t) {
             for svc in self.services.iter() {
-                for form in round.forms() {
-                    if let Err(e) = self
-                        .io
-                        .ports
-                        .send_garp(svc.interface.as_str(), form, svc.addr)
-                    {
-                        self.log.warning(format_args!(
-                            "cannot announce {} on {}: {e}",
-                            svc.addr, svc.interface
-                        ));
-                    }
+                let ifname = svc.interface.as_str();
+                let sent = match svc.addr {
+                    IpAddr::V4(addr) => round
+                        .forms()
+                        .map(|form| self.io.ports.send_garp(ifname, form, addr))
+                        .find(Result::is_err)
+                        .unwrap_or(Ok(())),
+                    IpAddr::V6(addr) => self.io.ports.send_na(ifname, addr),
+                };
+                if let Err(e) = sent {
+                    self.log.warning(format_args!(
+                        "cannot announce {} on {}: {e}",
+                        svc.addr, svc.interface
+                    ));
                 }
             }
             if round.index == 0 {
+                let how = match (
+                    self.services.iter().any(|s| !s.is_ipv6()),
+                    self.services.iter().any(ServiceAddress::is_ipv6),
+                ) {
+                    (true, true) => "gratuitous ARP and unsolicited neighbour advertisements",
+                    (false, true) => "unsolicited neighbour advertisements",
+                    _ => "gratuitous ARP",
+                };
                 self.log.info(format_args!(
-                    "announced {} with gratuitous ARP ({} rounds)",
+                    "announced {} with {how} ({} rounds)",
                     join(&self.services.addrs()),
                     round.plan.rounds
                 ));

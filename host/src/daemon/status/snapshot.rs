@@ -10,7 +10,7 @@
 //! "now" are taken on the daemon's own clock (`CLOCK_BOOTTIME`, which a
 //! wall-clock step does not move); wall-clock times are only labels.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::SystemTime;
 
 use failover_core::Duration;
@@ -185,8 +185,8 @@ pub struct Witness {
 /// One service address.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Address {
-    /// The address.
-    pub address: Ipv4Addr,
+    /// The address (IPv4 or IPv6).
+    pub address: IpAddr,
     /// Its prefix length.
     pub prefix_len: u8,
     /// The interface that carries it.

@@ -164,7 +164,7 @@ pub(crate) mod tests {
                 alive: true,
             }),
             addresses: vec![Address {
-                address: Ipv4Addr::new(192, 0, 2, 10),
+                address: Ipv4Addr::new(192, 0, 2, 10).into(),
                 prefix_len: 32,
                 interface: "eth0".to_owned(),
                 held: Some(false),

@@ -93,6 +93,7 @@ impl Netlink {
                 support::PROTO_SINCE.0,
                 support::PROTO_SINCE.1
             ),
+            ipv6: false,
         }))
     }
 

@@ -119,13 +119,16 @@ pub enum TargetKind {
     OffLink,
 }
 
-/// An interface: its link facts and IPv4 addresses.
+/// An interface: its link facts and its IPv4 and IPv6 addresses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InterfaceInfo {
     /// Link-level facts.
     pub link: LinkInfo,
     /// IPv4 addresses, in the kernel's order (primary before secondaries).
     pub addrs: Vec<Ipv4IfAddr>,
+    /// IPv6 addresses (link-local ones included), for `-n`'s checks of
+    /// IPv6 service addresses.
+    pub addrs6: Vec<super::Ipv6IfAddr>,
 }
 
 impl InterfaceInfo {

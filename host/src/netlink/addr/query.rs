@@ -81,7 +81,12 @@ impl Netlink {
     pub fn interface(&mut self, name: &str) -> Result<InterfaceInfo, AddrError> {
         let link = self.link_by_name(name)?;
         let addrs = self.addresses(link.index)?;
-        Ok(InterfaceInfo { link, addrs })
+        let addrs6 = self.addresses_v6(link.index)?;
+        Ok(InterfaceInfo {
+            link,
+            addrs,
+            addrs6,
+        })
     }
 
     /// The addresses on `ifname` that the daemon added ([`is_ours`]: they

@@ -1,6 +1,7 @@
 //! Whether this kernel keeps the address protocol mark (IFA_PROTO, Linux
 //! 5.18 and later), which the daemon needs on interfaces whose names are too
-//! long for its label ([`super::Mark::Proto`]).
+//! long for its label ([`super::Mark::Proto`]) and on every IPv6 service
+//! address (IPv6 has no labels; [`ProtoSupport::mark_for_address`]).
 //!
 //! An older kernel does not refuse the attribute: IPv4's RTM_NEWADDR
 //! parses its attributes leniently (`nlmsg_parse_deprecated` in
@@ -55,8 +56,30 @@ impl ProtoSupport {
                      instead",
                     PROTO_SINCE.0, PROTO_SINCE.1
                 ),
+                ipv6: false,
             }),
             (mark, _) => Ok(mark),
+        }
+    }
+
+    /// [`mark_for`](Self::mark_for) for one service address: an IPv6
+    /// address has no label, so the protocol is its only mark whatever the
+    /// interface's name, and a kernel that does not keep it cannot carry
+    /// IPv6 service addresses at all.
+    pub fn mark_for_address(&self, ifname: &str, ipv6: bool) -> Result<Mark, MarkError> {
+        match self {
+            ProtoSupport::Missing(release) if ipv6 => Err(MarkError {
+                ifname: ifname.to_owned(),
+                why: format!(
+                    "this kernel (Linux {release}) does not keep the address protocol mark \
+                     (IFA_PROTO, Linux {}.{} and later), the only mark an IPv6 address can \
+                     carry",
+                    PROTO_SINCE.0, PROTO_SINCE.1
+                ),
+                ipv6: true,
+            }),
+            _ if ipv6 => Ok(Mark::Proto),
+            _ => self.mark_for(ifname),
         }
     }
 }
@@ -71,11 +94,22 @@ pub struct MarkError {
     pub ifname: String,
     /// How the kernel's lack of support showed.
     pub why: String,
+    /// The address is IPv6: it has no label whatever the name, so the
+    /// only remedy is a newer kernel.
+    pub ipv6: bool,
 }
 
 impl fmt::Display for MarkError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let name = &self.ifname;
+        if self.ipv6 {
+            return write!(
+                f,
+                "an IPv6 service address on {name} cannot be marked as the daemon's: {}: run \
+                 Linux {}.{} or later, or use an IPv4 service address",
+                self.why, PROTO_SINCE.0, PROTO_SINCE.1
+            );
+        }
         write!(
             f,
             "interface {name} has a {}-byte name, too long for the daemon's address label (names \

@@ -144,6 +144,26 @@ fn a_long_name_needs_a_kernel_that_keeps_the_protocol() {
 }
 
 #[test]
+fn an_ipv6_address_needs_a_kernel_that_keeps_the_protocol_whatever_the_name() {
+    let old = ProtoSupport::Missing("5.10.0-28-amd64".into());
+    let m = old.mark_for_address("eth0", true).unwrap_err().to_string();
+    assert!(
+        m.starts_with("an IPv6 service address on eth0 cannot be marked as the daemon's"),
+        "{m}"
+    );
+    assert!(m.contains("Linux 5.10.0-28-amd64"), "{m}");
+    assert!(m.contains("run Linux 5.18 or later"), "{m}");
+    // IPv4 on the same kernel and name keeps its label.
+    assert_eq!(
+        old.mark_for_address("eth0", false).unwrap(),
+        Mark::Label("eth0:fo".into())
+    );
+    for ok in [ProtoSupport::Seen, ProtoSupport::Release("6.18.0".into())] {
+        assert_eq!(ok.mark_for_address("eth0", true).unwrap(), Mark::Proto);
+    }
+}
+
+#[test]
 fn masks_and_broadcasts() {
     assert_eq!(netmask(0), Ipv4Addr::new(0, 0, 0, 0));
     assert_eq!(netmask(24), Ipv4Addr::new(255, 255, 255, 0));
@@ -185,6 +205,7 @@ fn iface(addrs: &[(Ipv4Addr, u8)]) -> InterfaceInfo {
                 secondary: false,
             })
             .collect(),
+        addrs6: Vec::new(),
     }
 }
 
