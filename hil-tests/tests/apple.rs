@@ -166,7 +166,7 @@ fn failoverd_backs_up_a_mac_primary() {
     );
     let status = lab.status(&fo);
     lab.check(
-        status.contains("monitoring"),
+        status.contains("monitoring") && status.contains("Apple compatibility: on"),
         &format!("failoverd monitors the Mac: {status}"),
         &logs,
     );
