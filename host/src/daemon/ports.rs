@@ -59,6 +59,16 @@ pub fn looks_like_our_frame(payload: &[u8]) -> bool {
         && payload.get(2) == Some(&failover_core::wire::PROTOCOL_VERSION)
 }
 
+/// With `--apple-compat`: what a datagram to the port from `src`, on a link
+/// whose Apple heartbeats may come from `sources`, is: an Apple heartbeat,
+/// or nothing (`None`: dropped). Its payload is only looked at to say
+/// whether it is one of this protocol's frames.
+pub fn apple_rx<'a>(sources: &[Ipv4Addr], src: Ipv4Addr, payload: &'a [u8]) -> Option<Rx<'a>> {
+    sources.contains(&src).then(|| Rx::AppleBeat {
+        ours: looks_like_our_frame(payload),
+    })
+}
+
 /// One link as the daemon sends on it.
 #[derive(Debug)]
 struct LinkPort {
@@ -324,9 +334,8 @@ impl Ports {
             };
             if !apple {
                 deliver(link, Rx::Frame(udp.payload));
-            } else if sources.contains(&udp.src_ip) {
-                let ours = looks_like_our_frame(udp.payload);
-                deliver(link, Rx::AppleBeat { ours });
+            } else if let Some(rx) = apple_rx(sources, udp.src_ip, udp.payload) {
+                deliver(link, rx);
             }
         }
         Ok(n)
@@ -405,7 +414,41 @@ fn gone(name: &str) -> io::Error {
 
 #[cfg(test)]
 mod tests {
-    use super::looks_like_our_frame;
+    use std::net::Ipv4Addr;
+
+    use super::{apple_rx, looks_like_our_frame, Rx};
+
+    #[test]
+    fn an_apple_heartbeat_counts_only_from_its_links_sources() {
+        let private = Ipv4Addr::new(198, 51, 100, 1);
+        let public = Ipv4Addr::new(192, 0, 2, 10);
+        let link0 = [private];
+        let link1 = [private, public];
+        let beat = Some(Rx::AppleBeat { ours: false });
+        assert_eq!(apple_rx(&link0, private, b"heartbeat"), beat);
+        assert_eq!(apple_rx(&link1, public, b"heartbeat"), beat);
+        assert_eq!(apple_rx(&link1, private, b""), beat, "any payload");
+        assert_eq!(
+            apple_rx(&link0, public, b"heartbeat"),
+            None,
+            "the public address does not count on the private link"
+        );
+        assert_eq!(
+            apple_rx(&link1, Ipv4Addr::new(192, 0, 2, 99), b"heartbeat"),
+            None
+        );
+        assert_eq!(
+            apple_rx(&[], private, b"heartbeat"),
+            None,
+            "a link without sources"
+        );
+        let mut ours = [0u8; 24];
+        ours[..3].copy_from_slice(b"HB\x01");
+        assert_eq!(
+            apple_rx(&link0, private, &ours),
+            Some(Rx::AppleBeat { ours: true })
+        );
+    }
 
     #[test]
     fn our_frames_are_told_from_apples_heartbeats_by_magic_and_version() {
