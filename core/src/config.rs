@@ -57,6 +57,23 @@ pub enum ConfigError {
         /// The secondary's request timeout.
         request_timeout: Duration,
     },
+    /// The secondary's Apple compatibility with something Apple's
+    /// heartbeat cannot support.
+    AppleCompat(AppleConflict),
+}
+
+/// What the secondary's Apple compatibility
+/// ([`SecondaryConfig::apple_compat`]) cannot be combined with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppleConflict {
+    /// A witness: Apple's primary has no isolation fence and answers no
+    /// witness.
+    Witness,
+    /// Authentication keys: Apple's heartbeat carries no tag.
+    Keys,
+    /// An adaptive dead time: Apple's heartbeat carries no round number, so
+    /// loss cannot be measured.
+    AdaptiveDeadTime,
 }
 
 impl fmt::Display for ConfigError {
@@ -88,6 +105,18 @@ impl fmt::Display for ConfigError {
             } => write!(
                 f,
                 "the witness lease ({lease}) must be at least three request timeouts ({request_timeout} each)"
+            ),
+            ConfigError::AppleCompat(AppleConflict::Witness) => write!(
+                f,
+                "Apple compatibility cannot use a witness: Apple's primary has no isolation fence"
+            ),
+            ConfigError::AppleCompat(AppleConflict::Keys) => write!(
+                f,
+                "Apple compatibility cannot use keys: Apple's heartbeats are not authenticated"
+            ),
+            ConfigError::AppleCompat(AppleConflict::AdaptiveDeadTime) => write!(
+                f,
+                "Apple compatibility needs a fixed dead time: Apple's heartbeats carry no round number to measure loss by"
             ),
         }
     }
@@ -208,6 +237,23 @@ impl SecondaryConfig {
         check_peer_interval(&mut problems, self.primary_interval);
         if self.witness != WitnessPolicy::Off && self.witness_node.is_none() {
             push(&mut problems, ConfigError::NoWitness);
+        }
+        if self.apple_compat {
+            if self.witness != WitnessPolicy::Off || self.witness_node.is_some() {
+                push(
+                    &mut problems,
+                    ConfigError::AppleCompat(AppleConflict::Witness),
+                );
+            }
+            if self.keys.is_some() {
+                push(&mut problems, ConfigError::AppleCompat(AppleConflict::Keys));
+            }
+            if matches!(self.dead_time, DeadTime::Adaptive(_)) {
+                push(
+                    &mut problems,
+                    ConfigError::AppleCompat(AppleConflict::AdaptiveDeadTime),
+                );
+            }
         }
         problems
     }

@@ -57,7 +57,7 @@ pub mod epochs;
 mod station;
 
 pub use action::{Action, Dest, Event, LinkMask, Stage, StageOutcome, Transmit};
-pub use config::{ConfigError, Timing};
+pub use config::{AppleConflict, ConfigError, Timing};
 pub use detector::{AdaptiveDeadTime, DeadTime, PeerDetector};
 pub use endpoint::RxStats;
 pub use machine::{Machine, Server, Stats};

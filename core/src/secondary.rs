@@ -16,7 +16,7 @@ use crate::config::{ConfigError, Timing};
 use crate::detector::{DeadTime, PeerDetector};
 use crate::endpoint::Freshness;
 use crate::machine::{Machine, Server, Wake};
-use crate::node::{LinkId, NodeId, Role};
+use crate::node::{LinkId, NodeId, Role, MAX_LINKS};
 use crate::reach::HandoverRequest;
 use crate::removal::RemovalRetry;
 use crate::station::{
@@ -87,6 +87,15 @@ pub struct SecondaryConfig {
     /// How long the service network must have been reachable again
     /// ([`Secondary::set_reachable`]) before this node says it can serve.
     pub reach_settle: Duration,
+    /// Back up an old Mac OS X Server primary (`failoverd --apple-compat`):
+    /// the primary is heard only through
+    /// [`Secondary::handle_apple_beat`] (Apple's heartbeat, a datagram
+    /// that carries no state), frames are ignored and none are sent. The
+    /// primary is taken to hold its addresses (Apple's kept them configured
+    /// statically): the addresses are given back when it is heard on every
+    /// link again, with no handshake. Refused with a witness, keys or an
+    /// adaptive dead time ([`ConfigError::AppleCompat`]).
+    pub apple_compat: bool,
 }
 
 impl SecondaryConfig {
@@ -112,6 +121,7 @@ impl SecondaryConfig {
             keys: None,
             message: heapless::Vec::new(),
             reach_settle: interval.saturating_mul(3),
+            apple_compat: false,
         }
     }
 }
@@ -246,6 +256,10 @@ pub struct Secondary {
     /// caused by its silence.
     on_request: bool,
     to_witness: Outbox,
+    /// With [`SecondaryConfig::apple_compat`]: Apple's heartbeats counted on
+    /// each link, which stand for the rounds the detector needs (an Apple
+    /// heartbeat carries no round number).
+    apple_beats: [u32; MAX_LINKS],
 }
 
 impl Secondary {
@@ -307,6 +321,7 @@ impl Secondary {
             handover: HandoverRequest::default(),
             on_request: false,
             to_witness: Outbox::default(),
+            apple_beats: [0; MAX_LINKS],
             config,
         };
         machine.sync_timing();
@@ -378,6 +393,33 @@ impl Secondary {
             WitnessPolicy::Preferred { .. } if !self.witness_reachable() => self.start_acquire(now),
             WitnessPolicy::Required | WitnessPolicy::Preferred { .. } => self.request_grant(now),
         }
+    }
+
+    /// An Apple heartbeat (Mac OS X Server's `heartbeatd`: a UDP datagram
+    /// whose payload is only its `-m` message) from the primary arrived on
+    /// `link`. With [`SecondaryConfig::apple_compat`] it counts as a round
+    /// of the primary on that link: its silence on every link for the
+    /// (fixed) dead time is the verdict, and a primary heard on every link
+    /// again gets its addresses back (Apple's rule: once it hears "the
+    /// heartbeat on both interfaces again"). The host decides what is an
+    /// Apple heartbeat (the port, and the primary's source addresses on
+    /// that link); nothing in it is read. Without the option, and on a link
+    /// this node does not watch, it is ignored.
+    pub fn handle_apple_beat(&mut self, now: Instant, link: LinkId) {
+        if !self.config.apple_compat || usize::from(link.0) >= usize::from(self.config.links) {
+            return;
+        }
+        let now = self.enter(now);
+        let Some(beat) = self.apple_beats.get_mut(usize::from(link.0)) else {
+            return;
+        };
+        *beat = beat.wrapping_add(1);
+        let beat = *beat;
+        // Epoch 0 and no advertised interval: the detector keeps the
+        // configured one, and each datagram is the link's next round.
+        self.primary
+            .on_heartbeat(now, link, 0, beat, Duration::ZERO);
+        self.evaluate(now);
     }
 
     /// Every entry point starts here ([`Station::enter`]).
@@ -983,6 +1025,12 @@ impl Machine for Secondary {
 
     fn handle_frame(&mut self, now: Instant, link: LinkId, bytes: &[u8]) {
         let now = self.enter(now);
+        if self.config.apple_compat {
+            // Apple's primary sends no frames, and there is no witness:
+            // only handle_apple_beat hears the primary.
+            self.evaluate(now);
+            return;
+        }
         let primary = self.config.primary;
         let witness = self.config.witness_node;
         let Some(frame) = self.station.endpoint.receive(bytes, |h| match h.role {
@@ -1032,6 +1080,13 @@ impl Machine for Secondary {
                 .transmit_queued(&mut self.to_witness, Dest::Witness, buf);
         }
         if self.phase == Phase::Stopped {
+            return None;
+        }
+        if self.config.apple_compat {
+            // Apple's failoverd sends nothing, and its primary listens to
+            // nothing. The schedule still runs: it wakes this node every
+            // interval, which its stall rule counts on.
+            while self.station.beater.poll(now).is_some() {}
             return None;
         }
         let link = self.station.beater.poll(now)?;

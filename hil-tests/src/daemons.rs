@@ -476,6 +476,23 @@ pub fn start_daemon_serving(
     start(ns, binary, name, &args, run)
 }
 
+/// Starts `heartbeatd` on the lab's primary like [`start_daemon`], but
+/// without `--service`: a primary that only beats, as Apple's did (and as
+/// `--apple-compat` requires).
+pub fn start_heartbeatd_unmanaged(
+    t: &Topology,
+    bins: &Binaries,
+    run: &RunDir,
+    profile: &Profile,
+    extra: &[&str],
+) -> io::Result<Daemon> {
+    let name = Program::Heartbeatd.name();
+    let mut args = run.common_args(name, profile);
+    args.extend(extra.iter().map(|s| (*s).to_owned()));
+    args.extend([PRIVATE_BROADCAST.to_string(), PUBLIC_BROADCAST.to_string()]);
+    start(&t.primary.ns, &bins.heartbeatd, name, &args, run)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

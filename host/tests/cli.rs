@@ -252,6 +252,7 @@ fn help_lists_every_option() {
         "--pid-file",
         "--sendmail",
         "--spool-dir",
+        "--apple-compat",
     ] {
         assert!(f.contains(opt), "failoverd help lacks {opt}");
     }
@@ -272,8 +273,72 @@ fn help_lists_every_option() {
         "--check-failures",
         "--scripts-dir",
         "--script-timeout",
+        "--apple-compat",
     ] {
         assert!(h.contains(opt), "heartbeatd help lacks {opt}");
     }
     assert!(!h.contains("--hold-down") && !h.contains("--witness-policy"));
+}
+
+/// `--apple-compat` with what Apple's heartbeat cannot carry: the binaries
+/// refuse to start, with the problem named on stderr and a usage status
+/// (78 when the file set it).
+#[test]
+fn apple_compat_refuses_what_it_cannot_do_at_the_binaries() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let empty = write(dir.path(), "empty", "", 0o644);
+    let empty = empty.to_str().expect("utf-8");
+    let run = |binary: &str, args: &[&str]| {
+        let out = std::process::Command::new(binary)
+            .args(["--config", empty])
+            .args(args)
+            .output()
+            .expect("run");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, err) = run(
+        env!("CARGO_BIN_EXE_failoverd"),
+        &[
+            "--apple-compat",
+            "--deadtime",
+            "auto",
+            "198.51.100.1",
+            "eth0:192.0.2.10",
+        ],
+    );
+    assert_eq!(code, Some(i32::from(EXIT_USAGE)), "{err}");
+    assert!(
+        err.contains("failoverd: --apple-compat cannot be combined with --deadtime"),
+        "{err}"
+    );
+    let (code, err) = run(
+        env!("CARGO_BIN_EXE_heartbeatd"),
+        &[
+            "--apple-compat",
+            "--service",
+            "eth0:192.0.2.10",
+            "198.51.100.255",
+        ],
+    );
+    assert_eq!(code, Some(i32::from(EXIT_USAGE)), "{err}");
+    assert!(
+        err.contains("heartbeatd: --apple-compat cannot be combined with --service"),
+        "{err}"
+    );
+    let conf = write(
+        dir.path(),
+        "conf",
+        "FAILOVER_APPLE_COMPAT=maybe\nFAILOVER_PEER_IP=198.51.100.1\nFAILOVER_PEER_IP_PAIRS=eth0:192.0.2.10\n",
+        0o644,
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_failoverd"))
+        .args(["--config", conf.to_str().expect("utf-8")])
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(i32::from(EXIT_CONFIG)), "{err}");
+    assert!(err.contains("Invalid Apple compatibility: maybe"), "{err}");
 }

@@ -927,6 +927,17 @@ fn no_run_reports_every_problem_and_exits_78() {
     assert_eq!(code, Some(0), "{text}");
     assert!(text.contains("configuration OK"), "{text}");
     assert!(text.contains("link 1 on pub0"), "{text}");
+    // Apple compatibility: which source counts on which network.
+    let (code, text) = run(&["--apple-compat", "198.51.100.1", "pub0:192.0.2.10"]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains(
+            "Apple compatibility: the primary is a Mac OS X Server heartbeatd; any datagram to \
+             port 1694 counts as its heartbeat (link 0 from 198.51.100.1, link 1 from \
+             198.51.100.1 or 192.0.2.10)"
+        ),
+        "{text}"
+    );
     // The mail spool directory (--spool-dir) is checked, not created.
     assert!(!files.path("spool").exists(), "-n creates nothing");
     fs::write(files.path("spool"), "").unwrap();

@@ -42,6 +42,7 @@ fn snapshot() -> Snapshot {
         carrier: Some(index == 0),
     };
     Snapshot {
+        apple_compat: false,
         schema: SCHEMA,
         program: "failoverd",
         version: "0.1.0",

@@ -960,6 +960,7 @@ fn run_daemon_loop<N: Node>(
             facility: Default::default(),
             announce: Default::default(),
             metrics_file: Some(metrics_file.clone()),
+            apple_compat: false,
             daemon: DaemonSettings::Heartbeatd {
                 targets: Vec::new(),
                 peer: None,

@@ -43,6 +43,23 @@ impl Lab {
         self.start_program(Program::Heartbeatd, extra)
     }
 
+    /// Starts `heartbeatd` on the primary without `--service` (it only
+    /// beats, as Apple's did), with `extra` arguments, at real-time
+    /// priority if the setup says so; the lab has no witness then.
+    pub fn start_heartbeatd_unmanaged(&self, extra: &[&str]) -> io::Result<Daemon> {
+        let d = crate::daemons::start_heartbeatd_unmanaged(
+            &self.t,
+            &self.bins,
+            &self.prun,
+            &self.profile,
+            extra,
+        )?;
+        if self.real_time {
+            real_time(&d);
+        }
+        Ok(d)
+    }
+
     /// Starts `failoverd` on the secondary with `extra` arguments (at
     /// real-time priority if the setup says so), without waiting for it;
     /// the lab kills it first when it goes.

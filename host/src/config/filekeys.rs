@@ -44,13 +44,14 @@ const fn key(key: &'static str, flag: &'static str, reader: Reader) -> OptionKey
 }
 
 /// Every key that stands for an option.
-pub const OPTION_KEYS: [OptionKey; 21] = [
+pub const OPTION_KEYS: [OptionKey; 22] = [
     key("FAILOVER_PORT", "--port", Reader::Both),
     key("FAILOVER_SYSLOG_FACILITY", "--syslog", Reader::Both),
     key("FAILOVER_INTERVAL", "--interval", Reader::Both),
     key("FAILOVER_WITNESS", "--witness", Reader::Both),
     key("FAILOVER_PROBE", "--probe", Reader::Both),
     key("FAILOVER_KEY_FILE", "--key-file", Reader::Both),
+    key("FAILOVER_APPLE_COMPAT", "--apple-compat", Reader::Both),
     key("FAILOVER_SENDMAIL", "--sendmail", Reader::Both),
     key("FAILOVER_STATE_DIR", "--state-dir", Reader::Both),
     key("FAILOVER_ARP_COUNT", "--arp-count", Reader::Both),

@@ -8,7 +8,7 @@
 
 use failover_core::standby::{Accepted, Ask, Refusal};
 use failover_core::{primary, secondary};
-use failover_core::{Failback, Instant, Primary, Secondary, Server};
+use failover_core::{Failback, Instant, LinkId, Primary, Secondary, Server};
 
 use super::status::snapshot::OperatorView;
 use crate::config::cli::OperatorCommand;
@@ -38,6 +38,11 @@ pub trait Node: Server {
     /// The health checks' verdict (heartbeatd's Check scripts); the
     /// secondary runs none.
     fn set_healthy(&mut self, now: Instant, healthy: bool);
+
+    /// An Apple heartbeat from the primary on `link` (`failoverd
+    /// --apple-compat`: [`Secondary::handle_apple_beat`]); the primary
+    /// hears none.
+    fn handle_apple_beat(&mut self, now: Instant, link: LinkId);
 }
 
 fn until(now: Instant, t: Instant) -> String {
@@ -111,6 +116,10 @@ impl Node for Secondary {
     }
 
     fn set_healthy(&mut self, _now: Instant, _healthy: bool) {}
+
+    fn handle_apple_beat(&mut self, now: Instant, link: LinkId) {
+        Secondary::handle_apple_beat(self, now, link);
+    }
 }
 
 /// What a primary that does not hold the addresses asks for, as a stable
@@ -206,4 +215,6 @@ impl Node for Primary {
     fn set_healthy(&mut self, now: Instant, healthy: bool) {
         Primary::set_healthy(self, now, healthy);
     }
+
+    fn handle_apple_beat(&mut self, _now: Instant, _link: LinkId) {}
 }

@@ -35,6 +35,41 @@ const FRAME_BUF_LEN: usize = frame_len(MAX_FRAME_LEN);
 /// one interface cannot starve timers and the other links.
 pub const RX_BURST: usize = 64;
 
+/// What [`Ports::drain`] hands over for one datagram to the port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rx<'a> {
+    /// A UDP payload for the machine's `handle_frame`.
+    Frame(&'a [u8]),
+    /// With [`Ports::set_apple_sources`]: a datagram from one of the
+    /// primary's addresses on this link, which is Apple's heartbeat
+    /// (`docs/protocol.md`, "Apple's heartbeat"). `ours` says whether its
+    /// payload starts as a frame of this protocol does (a heartbeatd without
+    /// `--apple-compat`): it counts the same, and is worth a word in the
+    /// log.
+    AppleBeat {
+        /// The payload has this protocol's magic and version.
+        ours: bool,
+    },
+}
+
+/// Whether `payload` starts like a frame of this protocol: magic and
+/// version (an Apple heartbeat is free text).
+pub fn looks_like_our_frame(payload: &[u8]) -> bool {
+    payload.len() >= failover_core::wire::HEADER_LEN
+        && payload.get(..2) == Some(&failover_core::wire::MAGIC[..])
+        && payload.get(2) == Some(&failover_core::wire::PROTOCOL_VERSION)
+}
+
+/// With `--apple-compat`: what a datagram to the port from `src`, on a link
+/// whose Apple heartbeats may come from `sources`, is: an Apple heartbeat,
+/// or nothing (`None`: dropped). Its payload is only looked at to say
+/// whether it is one of this protocol's frames.
+pub fn apple_rx<'a>(sources: &[Ipv4Addr], src: Ipv4Addr, payload: &'a [u8]) -> Option<Rx<'a>> {
+    sources.contains(&src).then(|| Rx::AppleBeat {
+        ours: looks_like_our_frame(payload),
+    })
+}
+
 /// One link as the daemon sends on it.
 #[derive(Debug)]
 struct LinkPort {
@@ -77,6 +112,12 @@ pub struct Ports {
     links: Vec<LinkPort>,
     port: u16,
     frame: Box<[u8; FRAME_BUF_LEN]>,
+    /// `failoverd --apple-compat`: per link, the addresses an Apple
+    /// heartbeat may come from; empty without the option.
+    apple_sources: Vec<Vec<Ipv4Addr>>,
+    /// `heartbeatd --apple-compat`: what every heartbeat to the peers
+    /// carries instead of the machine's frame (Apple's: the `-m` message).
+    apple_message: Option<Vec<u8>>,
 }
 
 /// One link to open: its interface, our address on it, where its
@@ -159,7 +200,31 @@ impl Ports {
             links: ports,
             port,
             frame: Box::new([0; FRAME_BUF_LEN]),
+            apple_sources: Vec::new(),
+            apple_message: None,
         })
+    }
+
+    /// `failoverd --apple-compat`: from now on a datagram to the port on
+    /// link *i* is Apple's heartbeat ([`Rx::AppleBeat`]) when it comes from
+    /// one of `sources[i]`, and dropped otherwise (a link without an entry
+    /// takes none). The channels' kernel filter must pass those sources
+    /// ([`crate::net::Senders::addresses`]).
+    pub fn set_apple_sources(&mut self, sources: Vec<Vec<Ipv4Addr>>) {
+        self.apple_sources = sources;
+    }
+
+    /// `heartbeatd --apple-compat`: every frame to the peers is sent as
+    /// `message` instead (Apple's heartbeat: only the `-m` message); frames
+    /// to the witness are unchanged (there is none in that mode).
+    pub fn set_apple_message(&mut self, message: Vec<u8>) {
+        self.apple_message = Some(message);
+    }
+
+    /// Whether [`set_apple_message`](Self::set_apple_message) was called:
+    /// a reload replaces the message through it.
+    pub fn sends_apple(&self) -> bool {
+        self.apple_message.is_some()
     }
 
     /// How many channels are open (each is one pollable descriptor).
@@ -247,9 +312,17 @@ impl Ports {
     /// each heartbeat payload, with its link, to `deliver`. Returns how many
     /// frames were taken, or the channel's error (e.g. the interface went
     /// down).
-    pub fn drain(&mut self, i: usize, mut deliver: impl FnMut(LinkId, &[u8])) -> io::Result<usize> {
+    pub fn drain(
+        &mut self,
+        i: usize,
+        mut deliver: impl FnMut(LinkId, Rx<'_>),
+    ) -> io::Result<usize> {
         let link = self.link_of_channel(i);
         let port = self.port;
+        let apple = !self.apple_sources.is_empty();
+        let sources: &[Ipv4Addr] = link
+            .and_then(|l| self.apple_sources.get(usize::from(l.0)))
+            .map_or(&[], Vec::as_slice);
         let Some(ch) = self.channels.get_mut(i).and_then(|c| c.channel.as_mut()) else {
             return Ok(0);
         };
@@ -257,8 +330,13 @@ impl Ports {
         while n < RX_BURST {
             let Some(frame) = ch.try_recv()? else { break };
             n += 1;
-            if let (Some(link), Some(udp)) = (link, parse_udp_frame(frame, port)) {
-                deliver(link, udp.payload);
+            let (Some(link), Some(udp)) = (link, parse_udp_frame(frame, port)) else {
+                continue;
+            };
+            if !apple {
+                deliver(link, Rx::Frame(udp.payload));
+            } else if let Some(rx) = apple_rx(sources, udp.src_ip, udp.payload) {
+                deliver(link, rx);
             }
         }
         Ok(n)
@@ -291,6 +369,10 @@ impl Ports {
             .links
             .get(usize::from(t.link.0))
             .ok_or_else(|| io::Error::other(format!("no link {}", t.link.0)))?;
+        let payload = match (&self.apple_message, t.dest) {
+            (Some(message), Dest::Peers) => message.as_slice(),
+            _ => payload,
+        };
         let flow = match t.dest {
             Dest::Peers => &port.peers,
             Dest::Witness => port
@@ -344,4 +426,57 @@ fn gone(name: &str) -> io::Error {
         io::ErrorKind::NotConnected,
         format!("{name} is gone (waiting for an interface of that name)"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use super::{apple_rx, looks_like_our_frame, Rx};
+
+    #[test]
+    fn an_apple_heartbeat_counts_only_from_its_links_sources() {
+        let private = Ipv4Addr::new(198, 51, 100, 1);
+        let public = Ipv4Addr::new(192, 0, 2, 10);
+        let link0 = [private];
+        let link1 = [private, public];
+        let beat = Some(Rx::AppleBeat { ours: false });
+        assert_eq!(apple_rx(&link0, private, b"heartbeat"), beat);
+        assert_eq!(apple_rx(&link1, public, b"heartbeat"), beat);
+        assert_eq!(apple_rx(&link1, private, b""), beat, "any payload");
+        assert_eq!(
+            apple_rx(&link0, public, b"heartbeat"),
+            None,
+            "the public address does not count on the private link"
+        );
+        assert_eq!(
+            apple_rx(&link1, Ipv4Addr::new(192, 0, 2, 99), b"heartbeat"),
+            None
+        );
+        assert_eq!(
+            apple_rx(&[], private, b"heartbeat"),
+            None,
+            "a link without sources"
+        );
+        let mut ours = [0u8; 24];
+        ours[..3].copy_from_slice(b"HB\x01");
+        assert_eq!(
+            apple_rx(&link0, private, &ours),
+            Some(Rx::AppleBeat { ours: true })
+        );
+    }
+
+    #[test]
+    fn our_frames_are_told_from_apples_heartbeats_by_magic_and_version() {
+        let mut ours = [0u8; 24];
+        ours[..3].copy_from_slice(b"HB\x01");
+        assert!(looks_like_our_frame(&ours));
+        assert!(!looks_like_our_frame(&ours[..23]), "too short for a header");
+        for apple in [&b"heartbeat"[..], b"", b"HB", &[0xff; 300]] {
+            assert!(!looks_like_our_frame(apple), "{apple:?}");
+        }
+        let mut v2 = ours;
+        v2[2] = 2;
+        assert!(!looks_like_our_frame(&v2));
+    }
 }

@@ -45,6 +45,9 @@ pub struct RestartSettings {
     /// `--metrics-file`: its directory is checked at start (and by `-n`),
     /// so a new one waits for a restart that checks it.
     pub metrics_file: Option<PathBuf>,
+    /// `--apple-compat`: the channels' filter and the heartbeats' format
+    /// are set at start.
+    pub apple_compat: bool,
     /// What only one of the daemons has.
     pub daemon: DaemonSettings,
 }
@@ -92,6 +95,7 @@ impl RestartSettings {
             facility: c.facility,
             announce: c.announce,
             metrics_file: c.metrics_file.clone(),
+            apple_compat: c.apple_compat,
             daemon,
         }
     }

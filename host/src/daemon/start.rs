@@ -87,6 +87,8 @@ pub fn failoverd_main(args: Vec<OsString>) -> u8 {
             .witness
             .map(|w| format!("witness {w} (policy {})", opts.witness_mode.name())),
         settings: RestartSettings::failoverd(&opts),
+        apple_sources: opts.apple_sources(),
+        apple_message: None,
         reload: Box::new(move || match failoverd_from_args(args.clone())? {
             Invocation::Run(o) => Ok(Reload {
                 restart: RestartSettings::failoverd(&o),
@@ -241,6 +243,11 @@ pub fn heartbeatd_main(args: Vec<OsString>) -> u8 {
             .witness
             .map(|w| format!("witness {w} (isolation fence on)")),
         settings: RestartSettings::heartbeatd(&opts),
+        apple_sources: Vec::new(),
+        apple_message: opts
+            .common
+            .apple_compat
+            .then(|| opts.message.as_bytes().to_vec()),
         reload: Box::new(move || match heartbeatd_from_args(args.clone())? {
             Invocation::Run(o) => Ok(Reload {
                 restart: RestartSettings::heartbeatd(&o),
@@ -444,6 +451,12 @@ struct Spec {
     witness_label: Option<String>,
     settings: RestartSettings,
     reload: Reloader,
+    /// `failoverd --apple-compat`: per link, the primary's addresses an
+    /// Apple heartbeat may come from; empty otherwise.
+    apple_sources: Vec<Vec<Ipv4Addr>>,
+    /// `heartbeatd --apple-compat`: what each heartbeat carries instead of
+    /// a frame (the `-m` message).
+    apple_message: Option<Vec<u8>>,
 }
 
 fn start<N: Node>(
@@ -474,15 +487,31 @@ fn start<N: Node>(
     // Whom the kernel lets through: the peer and the witness, when the
     // peer is known (heartbeatd without --peer listens to any secondary).
     let senders = match spec.peer {
+        // failoverd --apple-compat: the primary's addresses, by IPv4 source.
+        _ if !spec.apple_sources.is_empty() => {
+            let mut all: Vec<Ipv4Addr> = Vec::new();
+            for a in spec.apple_sources.iter().flatten() {
+                if !all.contains(a) {
+                    all.push(*a);
+                }
+            }
+            Senders::addresses(&all)
+        }
         Some(peer) => {
             Senders::peer_and_witness(node_id(peer).0, common.witness.map(|w| node_id(w).0))
         }
         None => Senders::Any,
     };
-    let ports = match Ports::open(&links, &extra, common.port, senders) {
+    let mut ports = match Ports::open(&links, &extra, common.port, senders) {
         Ok(p) => p,
         Err(e) => return fail(program, &e.to_string()),
     };
+    if !spec.apple_sources.is_empty() {
+        ports.set_apple_sources(spec.apple_sources.clone());
+    }
+    if let Some(message) = &spec.apple_message {
+        ports.set_apple_message(message.clone());
+    }
     let services = match Services::resolve(&mut nl, &spec.services) {
         Ok(s) => s.with_faults(Faults::in_state_dir(&common.state_dir)),
         Err(e) => return fail(program, &e.to_string()),
@@ -787,14 +816,47 @@ fn summary_failoverd(o: &FailoverdOptions, plan: &Plan) -> String {
         o.witness_mode.name(),
         links_summary(plan),
         services.join(", ")
+    ) + &apple_summary_failoverd(o)
+}
+
+/// `failoverd -n`'s line about `--apple-compat`: where Apple heartbeats
+/// are taken from, link by link.
+fn apple_summary_failoverd(o: &FailoverdOptions) -> String {
+    if !o.common.apple_compat {
+        return String::new();
+    }
+    let links: Vec<String> = o
+        .apple_sources()
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let s: Vec<String> = s.iter().map(ToString::to_string).collect();
+            format!("link {i} from {}", s.join(" or "))
+        })
+        .collect();
+    format!(
+        "\n  Apple compatibility: the primary is a Mac OS X Server heartbeatd; any datagram to \
+         port {} counts as its heartbeat ({}); this daemon sends none; failback without \
+         handshake",
+        o.common.port,
+        links.join(", ")
     )
 }
 
 fn summary_heartbeatd(o: &HeartbeatdOptions, plan: &Plan) -> String {
     let services: Vec<String> = o.services.iter().map(ToString::to_string).collect();
     format!(
-        "  beating every {} ms\n{}\n  secondary: {}\n  service addresses held here: {}",
+        "  beating every {} ms{}\n{}\n  secondary: {}\n  service addresses held here: {}",
         o.common.interval.total_millis(),
+        if o.common.apple_compat {
+            format!(
+                ", Apple's format (for a Mac OS X Server failoverd): each heartbeat is only the \
+                 message {:?}",
+                o.message
+            )
+        } else {
+            String::new()
+        },
         links_summary(plan),
         o.peer.map_or_else(
             || "any node that claims the role (no --peer)".to_owned(),

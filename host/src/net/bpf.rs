@@ -62,7 +62,15 @@ pub enum Senders {
     /// Only these two node ids (the same one twice when there is one): the
     /// peer and the witness.
     Only([u32; 2]),
+    /// Datagrams whose IPv4 source is one of these addresses (repeat one to
+    /// fill the array), whatever their payload: `failoverd --apple-compat`,
+    /// whose primary's heartbeats (Apple's) carry no sender field. Such a
+    /// channel runs [`apple_filter`]; [`udp_filter`] alone tests no source.
+    SourceAddresses([u32; APPLE_SOURCES]),
 }
+
+/// How many source addresses [`Senders::SourceAddresses`] holds.
+pub const APPLE_SOURCES: usize = 8;
 
 impl Senders {
     /// The peer, and the witness when there is one.
@@ -71,6 +79,23 @@ impl Senders {
             Some(w) => Senders::Only([peer, w]),
             None => Senders::Only([peer, peer]),
         }
+    }
+
+    /// Datagrams from these IPv4 addresses; [`Senders::Any`] when there
+    /// are none or more than [`APPLE_SOURCES`] (the daemon checks the
+    /// source itself in any case: `daemon::ports`).
+    pub fn addresses(addrs: &[std::net::Ipv4Addr]) -> Senders {
+        let Some(first) = addrs.first() else {
+            return Senders::Any;
+        };
+        if addrs.len() > APPLE_SOURCES {
+            return Senders::Any;
+        }
+        let mut out = [u32::from(*first); APPLE_SOURCES];
+        for (slot, a) in out.iter_mut().zip(addrs) {
+            *slot = u32::from(*a);
+        }
+        Senders::SourceAddresses(out)
     }
 }
 
@@ -93,7 +118,9 @@ pub const fn udp_filter(port: u16, arp: bool, senders: Senders) -> [BpfInsn; 17]
     // Any sender: jump over the sender test (12 to ACCEPT). Else load the
     // sender: a datagram too short to hold it is dropped by the load.
     let (sender_step, s0, s1) = match senders {
-        Senders::Any => ((BPF_JMP | BPF_JA, 0, 0, off(12, ACCEPT) as u32), 0, 0),
+        Senders::Any | Senders::SourceAddresses(_) => {
+            ((BPF_JMP | BPF_JA, 0, 0, off(12, ACCEPT) as u32), 0, 0)
+        }
         Senders::Only([s0, s1]) => ((BPF_LD | BPF_W | BPF_IND, 0, 0, SENDER_AT), s0, s1),
     };
     [
@@ -129,6 +156,50 @@ pub const fn udp_filter(port: u16, arp: bool, senders: Senders) -> [BpfInsn; 17]
     ]
 }
 
+/// Where the IPv4 source address is: the Ethernet header, then 12 bytes
+/// into the IPv4 header.
+const SRC_IP_AT: u32 = 14 + 12;
+
+/// The program for a `failoverd --apple-compat` channel: drop outgoing
+/// frames; accept unfragmented IPv4 UDP to `port` whose IPv4 source is one
+/// of `sources`, whatever the payload (Apple's heartbeat is free text);
+/// drop the rest, ARP included.
+pub const fn apple_filter(port: u16, sources: [u32; APPLE_SOURCES]) -> [BpfInsn; 22] {
+    const ACCEPT: u8 = 20;
+    const DROP: u8 = 21;
+    const fn off(at: u8, to: u8) -> u8 {
+        to - at - 1
+    }
+    const fn source(at: u8, addr: u32, last: bool) -> BpfInsn {
+        let jf = if last { off(at, DROP) } else { 0 };
+        (BPF_JMP | BPF_JEQ | BPF_K, off(at, ACCEPT), jf, addr)
+    }
+    [
+        /* 0 */ (BPF_LD | BPF_W | BPF_ABS, 0, 0, SKF_AD_PKTTYPE),
+        /* 1 */ (BPF_JMP | BPF_JEQ | BPF_K, off(1, DROP), 0, PACKET_OUTGOING),
+        /* 2 */ (BPF_LD | BPF_H | BPF_ABS, 0, 0, 12),
+        /* 3 */ (BPF_JMP | BPF_JEQ | BPF_K, 0, off(3, DROP), 0x0800),
+        /* 4 */ (BPF_LD | BPF_B | BPF_ABS, 0, 0, 23),
+        /* 5 */ (BPF_JMP | BPF_JEQ | BPF_K, 0, off(5, DROP), 17),
+        /* 6 */ (BPF_LD | BPF_H | BPF_ABS, 0, 0, 20),
+        /* 7 */ (BPF_JMP | BPF_JSET | BPF_K, off(7, DROP), 0, 0x3fff),
+        /* 8 */ (BPF_LDX | BPF_B | BPF_MSH, 0, 0, UDP_AT),
+        /* 9 */ (BPF_LD | BPF_H | BPF_IND, 0, 0, DST_PORT_AT),
+        /* 10 */ (BPF_JMP | BPF_JEQ | BPF_K, 0, off(10, DROP), port as u32),
+        /* 11 */ (BPF_LD | BPF_W | BPF_ABS, 0, 0, SRC_IP_AT),
+        /* 12 */ source(12, sources[0], false),
+        /* 13 */ source(13, sources[1], false),
+        /* 14 */ source(14, sources[2], false),
+        /* 15 */ source(15, sources[3], false),
+        /* 16 */ source(16, sources[4], false),
+        /* 17 */ source(17, sources[5], false),
+        /* 18 */ source(18, sources[6], false),
+        /* 19 */ source(19, sources[7], true),
+        /* 20 */ (BPF_RET | BPF_K, 0, 0, ACCEPT_ALL),
+        /* 21 */ (BPF_RET | BPF_K, 0, 0, 0),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use std::net::Ipv4Addr;
@@ -151,10 +222,11 @@ mod tests {
         for _ in 0..prog.len() {
             let (code, jt, jf, k) = prog[pc];
             match code {
-                c if c == BPF_LD | BPF_W | BPF_ABS => {
-                    assert_eq!(k, SKF_AD_PKTTYPE);
-                    a = pkttype;
-                }
+                c if c == BPF_LD | BPF_W | BPF_ABS && k == SKF_AD_PKTTYPE => a = pkttype,
+                c if c == BPF_LD | BPF_W | BPF_ABS => match load(k, 4) {
+                    Some(v) => a = v,
+                    None => return 0,
+                },
                 c if c == BPF_LD | BPF_H | BPF_ABS => match load(k, 2) {
                     Some(v) => a = v,
                     None => return 0,
@@ -303,6 +375,68 @@ mod tests {
         let mut garp = [0u8; 60];
         build_garp(&mut garp, GarpForm::Reply, flow().src_mac, flow().src_ip).unwrap();
         assert_eq!(run(&arp, &garp, BROADCAST), ACCEPT_ALL);
+    }
+
+    #[test]
+    fn the_apple_filter_passes_any_payload_from_the_sources_only() {
+        let primary = Ipv4Addr::new(198, 51, 100, 1);
+        let public = Ipv4Addr::new(192, 0, 2, 10);
+        let Senders::SourceAddresses(sources) = Senders::addresses(&[primary, public]) else {
+            panic!("two addresses fit");
+        };
+        let prog = apple_filter(1694, sources);
+        let datagram = |src: Ipv4Addr, port: u16, payload: &[u8]| {
+            let mut buf = [0u8; 256];
+            let flow = UdpFlow {
+                src_ip: src,
+                dst_port: port,
+                ..flow()
+            };
+            let n = build_udp_frame(&mut buf, &flow, payload).unwrap();
+            buf[..n].to_vec()
+        };
+        for payload in [&b"heartbeat"[..], b"", b"HB\x01", &[0xff; 100]] {
+            assert_eq!(
+                run(&prog, &datagram(primary, 1694, payload), BROADCAST),
+                ACCEPT_ALL,
+                "{payload:?} from the private address"
+            );
+            assert_eq!(
+                run(&prog, &datagram(public, 1694, payload), HOST),
+                ACCEPT_ALL,
+                "{payload:?} from the public address"
+            );
+        }
+        let stranger = Ipv4Addr::new(198, 51, 100, 99);
+        assert_eq!(
+            run(&prog, &datagram(stranger, 1694, b"heartbeat"), BROADCAST),
+            0
+        );
+        assert_eq!(
+            run(&prog, &datagram(primary, 1695, b"heartbeat"), BROADCAST),
+            0
+        );
+        assert_eq!(
+            run(
+                &prog,
+                &datagram(primary, 1694, b"heartbeat"),
+                PACKET_OUTGOING
+            ),
+            0
+        );
+        let mut tcp = datagram(primary, 1694, b"heartbeat");
+        tcp[23] = 6;
+        assert_eq!(run(&prog, &tcp, BROADCAST), 0);
+        let mut frag = datagram(primary, 1694, b"heartbeat");
+        frag[20] |= 0x20;
+        assert_eq!(run(&prog, &frag, BROADCAST), 0);
+        let mut garp = [0u8; 60];
+        build_garp(&mut garp, GarpForm::Reply, flow().src_mac, primary).unwrap();
+        assert_eq!(run(&prog, &garp, BROADCAST), 0, "no ARP");
+        // Too many sources for the program: the daemon checks them alone.
+        let many: Vec<Ipv4Addr> = (1..=9).map(|i| Ipv4Addr::new(192, 0, 2, i)).collect();
+        assert_eq!(Senders::addresses(&many), Senders::Any);
+        assert_eq!(Senders::addresses(&[]), Senders::Any);
     }
 
     #[test]

@@ -82,7 +82,7 @@ use nix::poll::{PollFd, PollFlags, PollTimeout};
 use pnet_datalink::{ChannelType, DataLinkReceiver, DataLinkSender, MacAddr, NetworkInterface};
 use socket2::{Domain, SockFilter, Socket, Type};
 
-use super::bpf::{udp_filter, BpfInsn, Senders, DROP_ALL};
+use super::bpf::{apple_filter, udp_filter, BpfInsn, Senders, DROP_ALL};
 use super::garp::{build_arp_request, parse_arp, ARP_FRAME_LEN};
 use crate::netlink::addr::{AddrError, Netlink};
 
@@ -318,6 +318,11 @@ impl Channel {
         let program: &[BpfInsn] = match config.filter {
             RxFilter::Everything => &[],
             RxFilter::Nothing => &DROP_ALL,
+            RxFilter::Udp {
+                port,
+                senders: Senders::SourceAddresses(sources),
+                ..
+            } => &apple_filter(port, sources),
             RxFilter::Udp { port, arp, senders } => &udp_filter(port, arp, senders),
         };
         if !program.is_empty() {

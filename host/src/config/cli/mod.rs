@@ -281,6 +281,13 @@ pub struct CommonArgs {
     /// Pre-shared key file (lines "ID HEXSECRET"; mode 600): authenticate heartbeats.
     #[arg(long = "key-file", value_name = "PATH", display_order = 13)]
     pub key_file: Option<PathBuf>,
+    /// Speak Mac OS X Server's heartbeat (help text: each daemon's).
+    #[arg(long = "apple-compat", display_order = 13)]
+    pub apple_compat: bool,
+    /// `FAILOVER_APPLE_COMPAT` (yes or no), when the command line has no
+    /// `--apple-compat`.
+    #[arg(skip)]
+    pub apple_compat_file: Option<String>,
     /// Configuration file of KEY=VALUE lines [default: /etc/default/failover].
     #[arg(long = "config", value_name = "FILE", display_order = 16)]
     pub config: Option<PathBuf>,
@@ -342,12 +349,17 @@ impl CommonArgs {
     disable_help_flag = true,
     disable_version_flag = true,
     mut_arg("port", |a| a.help("Listen on this UDP port instead of 1694; must match heartbeatd's")),
+    mut_arg("apple_compat", |a| a.help(
+        "Back up a Mac OS X Server primary: its heartbeats (any datagram to the port from \
+         master_priv_addr, or on a public network from one of its addresses there) count; \
+         fixed dead time; no key, no witness"
+    )),
     mut_arg("witness", |a| a.help("The witness's address on the private network")),
     mut_arg("pid_file", |a| a.help("Write the daemon's process id here [default: /run/failoverd.pid]")),
     after_help = "Configuration file keys (the command line wins): FAILOVER_PEER_IP, \
                   FAILOVER_PEER_IP_PAIRS, FAILOVER_EMAIL_RECIPIENT, FAILOVER_SPOOL_DIR, \
                   FAILOVER_METRICS_FILE, and one per option (FAILOVER_INTERVAL, \
-                  FAILOVER_DEADTIME, ...: failoverd(8)).\n\
+                  FAILOVER_DEADTIME, FAILOVER_APPLE_COMPAT=yes, ...: failoverd(8)).\n\
                   Exit status: 0 success, 1 failure at run time, 3 --status: not running, \
                   4 --status: cannot ask from here, \
                   64 usage, 66 unreadable file, 77 not root, \
@@ -394,6 +406,10 @@ pub struct FailoverdArgs {
     disable_help_flag = true,
     disable_version_flag = true,
     mut_arg("port", |a| a.help("Send to this UDP port instead of 1694; must match failoverd's")),
+    mut_arg("apple_compat", |a| a.help(
+        "Beat for a Mac OS X Server failoverd: each heartbeat is only the -m message \
+         [default: heartbeat]; no --service, no key, no witness"
+    )),
     mut_arg("witness", |a| a.help(
         "The witness's address on the private network (with --service: give up the addresses \
          when cut off from both the secondary and the witness)"

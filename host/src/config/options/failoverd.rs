@@ -42,8 +42,22 @@ impl FailoverdOptions {
         let interval = common.interval;
 
         let mut dead_time_ok = true;
+        let apple = common.apple_compat;
         let dead_time = match args.deadtime.as_deref() {
+            // Apple's rule, fixed, whatever the interval: Apple's heartbeats
+            // carry no round number to measure loss by.
+            None if apple => DeadTime::Fixed(interval.saturating_mul(3)),
             None => default_dead_time(interval),
+            Some("auto") if apple => {
+                dead_time_ok = false;
+                super::apple_conflict(
+                    &mut c,
+                    "--deadtime",
+                    "Apple's heartbeats carry no round number to measure loss by; give \
+                     milliseconds (the default is Apple's three intervals)",
+                );
+                DeadTime::Fixed(interval.saturating_mul(3))
+            }
             Some("auto") => DeadTime::Adaptive(AdaptiveDeadTime::default()),
             Some(t) => match parse_digits(t) {
                 Some(ms) => DeadTime::Fixed(Duration::from_millis(ms)),
@@ -82,7 +96,14 @@ impl FailoverdOptions {
                 WitnessMode::Off
             }),
         };
-        if witness_mode == WitnessMode::Off && common.witness.is_some() {
+        if apple && witness_mode != WitnessMode::Off && args.common.witness.is_none() {
+            super::apple_conflict(
+                &mut c,
+                "--witness-policy",
+                "Apple's daemons know no witness",
+            );
+        }
+        if witness_mode == WitnessMode::Off && common.witness.is_some() && !apple {
             c.warnings.push(
                 "--witness is given but --witness-policy is off: the witness is not asked before \
                  a takeover"
@@ -278,7 +299,37 @@ impl FailoverdOptions {
         c.witness_node = self.common.witness.map(node_id);
         c.stage_timeout = self.script_timeout.saturating_mul(STAGE_TIMEOUT_SCRIPTS);
         c.keys = self.common.keys.clone();
+        c.apple_compat = self.common.apple_compat;
         c
+    }
+
+    /// With `--apple-compat`: the source addresses an Apple heartbeat on
+    /// each link may come from, link by link. Everywhere the master's
+    /// private address (the man page's "used to communicate the master's
+    /// status"); on a public link also the master's public addresses there,
+    /// the triplets' addresses on that link's interface, which a Mac has
+    /// configured statically and sends its broadcasts on that network
+    /// from. Empty without the option.
+    pub fn apple_sources(&self) -> Vec<Vec<Ipv4Addr>> {
+        if !self.common.apple_compat {
+            return Vec::new();
+        }
+        let mut out = vec![vec![self.master]];
+        for iface in self.public_interfaces() {
+            let mut sources = vec![self.master];
+            sources.extend(
+                self.services
+                    .iter()
+                    .filter(|s| &s.interface == iface)
+                    // A Mac beats over IPv4 only.
+                    .filter_map(|s| match s.addr {
+                        std::net::IpAddr::V4(a) => Some(a),
+                        std::net::IpAddr::V6(_) => None,
+                    }),
+            );
+            out.push(sources);
+        }
+        out
     }
 }
 

@@ -72,6 +72,9 @@ fn fill_common(a: &mut CommonArgs, file: &HostConfig, o: &mut Origins) {
     take(file, o, "--arp-count", &mut a.arp_count, text);
     take(file, o, "--arp-spacing", &mut a.arp_spacing, text);
     take(file, o, "--arp-refresh", &mut a.arp_refresh, text);
+    if !a.apple_compat {
+        take(file, o, "--apple-compat", &mut a.apple_compat_file, text);
+    }
 }
 
 /// [`fill_common`] and `failoverd`'s own options.

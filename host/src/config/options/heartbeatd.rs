@@ -18,6 +18,10 @@ use crate::config::cli::{
 };
 use crate::config::hostconfig::{HostConfig, KEY_BCAST_IPS, KEY_SECONDARY_IP};
 
+/// What Apple's heartbeatd sends without `-m`, and so what heartbeatd
+/// `--apple-compat` sends.
+pub const APPLE_DEFAULT_MESSAGE: &str = "heartbeat";
+
 impl HeartbeatdOptions {
     /// Puts `args` and the configuration `file` together and checks every
     /// value. The targets come from the command line if it gives any, else
@@ -38,7 +42,13 @@ impl HeartbeatdOptions {
         let args = &args;
         let mut c = Collector::new(file, &args.common, origins);
         let (mut common, interval_ok) = resolve_common(program, &args.common, file, &mut c);
-        let message = args.message.clone().unwrap_or_default();
+        let apple = common.apple_compat;
+        let message = match args.message.clone() {
+            // Apple's heartbeatd's default message, which is all its
+            // heartbeat carries.
+            None if apple => APPLE_DEFAULT_MESSAGE.to_owned(),
+            m => m.unwrap_or_default(),
+        };
         if message.len() > MAX_MESSAGE_LEN {
             let name = c.name("--message");
             c.bad(
@@ -145,6 +155,14 @@ impl HeartbeatdOptions {
                     .to_owned(),
             );
         }
+        if apple && !args.service.is_empty() {
+            super::apple_conflict(
+                &mut c,
+                "--service",
+                "a Mac's failoverd sends nothing, so this primary could never learn that it \
+                 released the addresses; configure them statically, as on Apple's primary",
+            );
+        }
         let checks = resolve_checks(args, !services.is_empty(), &mut c);
         let script_timeout = resolve_script_timeout(args.script_timeout.as_deref(), &mut c);
         let scripts_dir = args
@@ -152,7 +170,7 @@ impl HeartbeatdOptions {
             .clone()
             .unwrap_or_else(|| PathBuf::from(DEFAULT_SCRIPTS_DIR));
         resolve_keys(&mut common, &mut c);
-        if peer.is_none() && common.key_file.is_none() {
+        if peer.is_none() && common.key_file.is_none() && !apple {
             // With a key only key holders can claim anything.
             c.warnings.push(format!(
                 "no --peer (or {KEY_SECONDARY_IP}) and no key: any node on the networks may \

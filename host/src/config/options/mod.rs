@@ -155,6 +155,9 @@ pub struct CommonOptions {
     /// How acquired addresses are announced (`--arp-count`,
     /// `--arp-spacing`).
     pub announce: AnnouncePlan,
+    /// `--apple-compat` (`FAILOVER_APPLE_COMPAT=yes`): speak Mac OS X
+    /// Server's heartbeat (docs/protocol.md, "Apple's heartbeat").
+    pub apple_compat: bool,
     /// Things to log at startup that did not stop it (unknown keys in the
     /// configuration file, …).
     pub warnings: Vec<String>,
@@ -578,6 +581,36 @@ fn resolve_common(
             Some(why),
         ));
     }
+    let apple_compat = a.apple_compat
+        || match a.apple_compat_file.as_deref() {
+            None | Some("no" | "") => false,
+            Some("yes") => true,
+            Some(t) => {
+                c.invalid(
+                    "--apple-compat",
+                    "Invalid Apple compatibility",
+                    t,
+                    "give yes or no",
+                );
+                false
+            }
+        };
+    if apple_compat {
+        if a.key_file.is_some() {
+            apple_conflict(
+                c,
+                "--key-file",
+                "Apple's heartbeats are not authenticated, so a key would protect nothing",
+            );
+        }
+        if a.witness.is_some() {
+            apple_conflict(
+                c,
+                "--witness",
+                "Apple's daemons know no witness (its primary never fences itself)",
+            );
+        }
+    }
     let common = CommonOptions {
         mode: a.mode(),
         strict: a.strict,
@@ -603,9 +636,22 @@ fn resolve_common(
             .unwrap_or_else(|| PathBuf::from(DEFAULT_SENDMAIL)),
         email_recipient,
         announce,
+        apple_compat,
         warnings: Vec::new(),
     };
     (common, interval_ok)
+}
+
+/// `--apple-compat` given with `flag`, which it cannot go with: `why`.
+/// Reported against `flag` (a usage error, or a configuration problem when
+/// the file set it), naming both where they came from.
+fn apple_conflict(c: &mut Collector, flag: &str, why: &str) {
+    let apple = c.name("--apple-compat");
+    let other = c.name(flag);
+    c.bad(
+        flag,
+        format!("{apple} cannot be combined with {other}: {why}"),
+    );
 }
 
 /// The spool directory: `--spool-dir`, else `FAILOVER_SPOOL_DIR`, else
@@ -701,6 +747,8 @@ fn core_problems<'a>(
         let m = match e {
             // A --witness that did not parse is reported already.
             ConfigError::NoWitness if witness_given => continue,
+            // Reported in this crate's words, naming the options.
+            ConfigError::AppleCompat(_) => continue,
             ConfigError::NoWitness => format!(
                 "--witness-policy {} needs a witness: give its private address with --witness ADDR",
                 witness_mode.name()

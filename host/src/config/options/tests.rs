@@ -1392,3 +1392,165 @@ fn heartbeatd_reads_the_hooks_script_timeout_from_the_line_or_the_file() {
         h_one(&bad)
     );
 }
+
+#[test]
+fn apple_compat_from_the_command_line_or_the_file() {
+    let pair = ["198.51.100.1", "eth0:192.0.2.10", "eth1:203.0.113.10"];
+    let o = failoverd(&pair, &no_file());
+    assert!(!o.common.apple_compat);
+    assert!(o.apple_sources().is_empty());
+    assert!(!o.secondary_config(ip("198.51.100.2"), 1).apple_compat);
+
+    let mut args = vec!["--apple-compat"];
+    args.extend(pair);
+    let o = failoverd(&args, &no_file());
+    assert!(o.common.apple_compat);
+    assert!(o.secondary_config(ip("198.51.100.2"), 1).apple_compat);
+    // Apple's fixed dead time, even below 1 s intervals (where the default
+    // is otherwise adaptive).
+    assert_eq!(o.dead_time, DeadTime::Fixed(Duration::from_secs(3)));
+    args.extend(["--interval", "100"]);
+    let o = failoverd(&args, &no_file());
+    assert_eq!(o.dead_time, DeadTime::Fixed(Duration::from_millis(300)));
+    // The private address everywhere; on each public link also the
+    // master's public addresses there.
+    assert_eq!(
+        o.apple_sources(),
+        [
+            vec![ip("198.51.100.1")],
+            vec![ip("198.51.100.1"), ip("192.0.2.10")],
+            vec![ip("198.51.100.1"), ip("203.0.113.10")],
+        ]
+    );
+
+    for (value, on) in [("yes", true), ("no", false)] {
+        let f = file(&format!("FAILOVER_APPLE_COMPAT={value}\n"));
+        assert_eq!(failoverd(&pair, &f).common.apple_compat, on, "{value}");
+        let h = heartbeatd(&["198.51.100.255"], &f);
+        assert_eq!(h.common.apple_compat, on, "{value}");
+    }
+    // The command line wins over "no".
+    let f = file("FAILOVER_APPLE_COMPAT=no\n");
+    assert!(failoverd(&args, &f).common.apple_compat);
+    // Anything else is refused, naming the key and its line.
+    let e = f_err(&pair, &file("\nFAILOVER_APPLE_COMPAT=true\n"));
+    assert_eq!(e.exit_code(), EXIT_CONFIG, "{e}");
+    let m = e.to_string();
+    assert!(
+        m.contains("Invalid Apple compatibility: true")
+            && m.contains("FAILOVER_APPLE_COMPAT at /etc/default/failover:2")
+            && m.contains("give yes or no"),
+        "{m}"
+    );
+}
+
+#[test]
+fn apple_compat_refuses_what_apple_cannot_do() {
+    let base = ["--apple-compat", "198.51.100.1", "eth0:192.0.2.10"];
+    fn with<'a>(base: [&'a str; 3], extra: &[&'a str]) -> Vec<&'a str> {
+        let mut a: Vec<&str> = extra.to_vec();
+        a.extend(base);
+        a
+    }
+    let m = f_one(&with(base, &["--deadtime", "auto"]));
+    assert!(
+        m.contains("--apple-compat cannot be combined with --deadtime")
+            && m.contains("round number"),
+        "{m}"
+    );
+    let e = f_err(&with(base, &["--witness", "198.51.100.3"]), &no_file());
+    assert_eq!(e.exit_code(), EXIT_USAGE);
+    assert!(
+        e.to_string()
+            .contains("--apple-compat cannot be combined with --witness"),
+        "{e}"
+    );
+    let m = f_err(&with(base, &["--witness-policy", "preferred"]), &no_file()).to_string();
+    assert!(
+        m.contains("--apple-compat cannot be combined with --witness-policy"),
+        "{m}"
+    );
+    // A fixed dead time of one's own is fine.
+    let o = failoverd(&with(base, &["--deadtime", "5000"]), &no_file());
+    assert_eq!(o.dead_time, DeadTime::Fixed(Duration::from_secs(5)));
+
+    // heartbeatd: no --service (nor FAILOVER_SERVICES), naming the key.
+    let m = h_one(&[
+        "--apple-compat",
+        "--service",
+        "eth0:192.0.2.10",
+        "198.51.100.255",
+    ]);
+    assert!(
+        m.contains("--apple-compat cannot be combined with --service")
+            && m.contains("configure them statically"),
+        "{m}"
+    );
+    let f = file("FAILOVER_APPLE_COMPAT=yes\nFAILOVER_SERVICES=\"eth0:192.0.2.10\"\n");
+    let e = h_err(&["198.51.100.255"], &f);
+    assert_eq!(e.exit_code(), EXIT_CONFIG);
+    assert!(
+        e.to_string().contains(
+            "FAILOVER_APPLE_COMPAT at /etc/default/failover:1 cannot be combined with \
+             FAILOVER_SERVICES at /etc/default/failover:2"
+        ),
+        "{e}"
+    );
+    let m = h_one(&[
+        "--apple-compat",
+        "--witness",
+        "198.51.100.3",
+        "198.51.100.255",
+    ]);
+    assert!(m.contains("cannot be combined with --witness"), "{m}");
+}
+
+#[test]
+fn apple_compat_refuses_a_key_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = dir.path().join("heartbeat.key");
+    std::fs::write(&key, format!("1 {KEY32}\n")).expect("write");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let key = key.to_str().expect("utf-8");
+    let e = f_err(
+        &[
+            "--apple-compat",
+            "--key-file",
+            key,
+            "198.51.100.1",
+            "eth0:192.0.2.10",
+        ],
+        &no_file(),
+    );
+    assert_ne!(e.exit_code(), 0);
+    assert!(
+        e.to_string()
+            .contains("--apple-compat cannot be combined with --key-file: Apple's heartbeats are not authenticated"),
+        "{e}"
+    );
+    let e = h_err(
+        &["--apple-compat", "--key-file", key, "198.51.100.255"],
+        &no_file(),
+    );
+    assert!(
+        e.to_string().contains("cannot be combined with --key-file"),
+        "{e}"
+    );
+}
+
+#[test]
+fn heartbeatd_apple_compat_sends_apples_default_message() {
+    let o = heartbeatd(
+        &["--apple-compat", "198.51.100.255", "192.0.2.255"],
+        &no_file(),
+    );
+    assert_eq!(o.message, "heartbeat");
+    assert!(o.services.is_empty());
+    let o = heartbeatd(
+        &["--apple-compat", "-m", "server1 alive", "198.51.100.255"],
+        &no_file(),
+    );
+    assert_eq!(o.message, "server1 alive");
+    // Without the option the message stays empty by default.
+    assert_eq!(heartbeatd(&["198.51.100.255"], &no_file()).message, "");
+}

@@ -95,6 +95,7 @@ impl<N: Node> Runtime<N> {
         let (phase_wall, phase_at) = self.history.phase_since();
         Snapshot {
             schema: SCHEMA,
+            apple_compat: self.settings.apple_compat,
             program: self.labels.program.name(),
             version: env!("CARGO_PKG_VERSION"),
             pid: std::process::id(),

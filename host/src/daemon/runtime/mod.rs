@@ -74,7 +74,7 @@ use super::clock::Clock;
 use super::metrics::MetricsFile;
 use super::node::Node;
 use super::operator;
-use super::ports::{Ports, SendReport};
+use super::ports::{Ports, Rx, SendReport};
 use super::reload::{Reloader, RestartSettings};
 use super::services::Services;
 use super::status;
@@ -221,6 +221,9 @@ pub struct Runtime<N: Node> {
     /// turn without allocating).
     reach_state: Option<(u32, u32)>,
     payload: [u8; MAX_FRAME_LEN],
+    /// `--apple-compat`: a heartbeat in this daemon's own format came from
+    /// the primary (logged once).
+    heard_our_format: bool,
 }
 
 impl<N: Node> Runtime<N> {
@@ -274,6 +277,7 @@ impl<N: Node> Runtime<N> {
             rx_failing: vec![false; channels],
             reach_state: None,
             payload: [0; MAX_FRAME_LEN],
+            heard_our_format: false,
         }
     }
 
@@ -548,9 +552,22 @@ impl<N: Node> Runtime<N> {
     fn receive(&mut self, channel: usize) {
         let node = &mut self.node;
         let clock = &self.clock;
-        let result = self.io.ports.drain(channel, |link, payload| {
-            node.handle_frame(clock.now(), link, payload)
+        let mut ours = false;
+        let result = self.io.ports.drain(channel, |link, rx| match rx {
+            Rx::Frame(payload) => node.handle_frame(clock.now(), link, payload),
+            Rx::AppleBeat { ours: o } => {
+                ours |= o;
+                node.handle_apple_beat(clock.now(), link);
+            }
         });
+        if ours && !self.heard_our_format {
+            self.heard_our_format = true;
+            self.log.notice(
+                "--apple-compat: the primary sends this daemon's own heartbeats (heartbeatd \
+                 without --apple-compat); they count as Apple's, without the failback \
+                 handshake: leave --apple-compat out on both servers to have it",
+            );
+        }
         let failing = self.rx_failing.get_mut(channel);
         match (result, failing) {
             (Err(e), Some(f)) if !*f => {
@@ -699,13 +716,18 @@ impl<N: Node> Runtime<N> {
                     self.log.warning(
                         "the new configuration changes a setting that takes effect only after a \
                          restart (systemctl restart): addresses, interfaces, the peer, the \
-                         interval, the port, the witness, the probe, the gratuitous ARP plan, the \
+                         interval, the port, the witness, the probe, --apple-compat, the \
+                         gratuitous ARP plan, the \
                          log facility, the metrics file or a directory; keys, mail, script \
                          settings and the message are applied now",
                     );
                 }
                 self.node.set_keys(r.keys);
                 self.node.set_message(heartbeat_message(&r.message));
+                if self.io.ports.sends_apple() {
+                    let message = heartbeat_message(&r.message);
+                    self.io.ports.set_apple_message(message.to_vec());
+                }
                 // Never waits: mail being sent goes on, spooled mail stays.
                 self.notifier.reconfigure(r.mail);
                 if let (Some(runner), Some(cfg)) = (self.runner.as_mut(), r.scripts) {

@@ -107,6 +107,7 @@ fn runtime<N: Node>(node: N, program: Program, clock: &FakeClock) -> (Runtime<N>
             facility: Default::default(),
             announce: Default::default(),
             metrics_file: None,
+            apple_compat: false,
             daemon: DaemonSettings::Heartbeatd {
                 targets: Vec::new(),
                 peer: None,

@@ -93,7 +93,8 @@ mod tests {
                     "ago_s": 600.0
                 },
                 "mail_spool_depth": 0,
-                "operator": null
+                "operator": null,
+                "apple_compat": false
             })
         );
     }

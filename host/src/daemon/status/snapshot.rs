@@ -91,6 +91,9 @@ pub struct Snapshot {
     /// heartbeatd with `--service`: the operator's switchover and the
     /// failback policy; `None` otherwise.
     pub operator: Option<OperatorView>,
+    /// `--apple-compat`: this daemon speaks Mac OS X Server's heartbeat
+    /// (docs/protocol.md, "Apple's heartbeat").
+    pub apple_compat: bool,
 }
 
 /// The machine's phase, and since when.

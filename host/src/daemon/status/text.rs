@@ -31,6 +31,13 @@ pub fn render(s: &Snapshot) -> String {
         duration_words(s.uptime_s)
     );
     let _ = writeln!(out, "role: {}; state: {}", s.role, s.phase.text);
+    if s.apple_compat {
+        let _ = writeln!(
+            out,
+            "Apple compatibility: on (Mac OS X Server's heartbeat: no authentication, no \
+             failback handshake)"
+        );
+    }
     let _ = writeln!(
         out,
         "{}: {} (dead after {} of silence on every network)",
@@ -131,6 +138,7 @@ pub(crate) mod tests {
             carrier: Some(true),
         };
         Snapshot {
+            apple_compat: false,
             schema: SCHEMA,
             program: "failoverd",
             version: "0.1.0",
@@ -204,6 +212,21 @@ pub(crate) mod tests {
              192.0.2.10/32 on eth0: not on this host\n\
              frames received: 11532 accepted, 0 malformed, 0 unknown version or type, 0 failed \
              authentication, 2 replayed, 3 ignored, 0 unconfirmed\n"
+        );
+    }
+
+    #[test]
+    fn apple_compatibility_is_said_after_the_role() {
+        let mut s = example();
+        assert!(!render(&s).contains("Apple"));
+        s.apple_compat = true;
+        let text = render(&s);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[1].starts_with("role: "), "{text}");
+        assert_eq!(
+            lines[2],
+            "Apple compatibility: on (Mac OS X Server's heartbeat: no authentication, no \
+             failback handshake)"
         );
     }
 
