@@ -26,14 +26,14 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::Signal;
 use serde::Serialize;
 
-use super::runs::{ms, primary_serving};
+use super::runs::{bench_lab, ms, primary_serving};
 use super::stats::{stats, Stats};
 use super::usage::{clock_ticks_per_second, proc_usage};
 use super::{Usage, PRE_CUT, SETTLE, STEP_LIMIT};
 use crate::daemons::Profile;
 use crate::holds::overlap_within;
 use crate::interrupt;
-use crate::lab::{Lab, Owner, Place, Setup};
+use crate::lab::Owner;
 use crate::measure::{first_answer_from, poll, POLL_STEP};
 use crate::netns::Netns;
 use crate::process::is_running;
@@ -228,15 +228,7 @@ pub fn measure(
     steady: Duration,
     dir: &Path,
 ) -> io::Result<Reference> {
-    let lab = Lab::new(Setup {
-        place: Place::Kept(dir.to_path_buf()),
-        profile: profile.clone(),
-        witness: None,
-        real_time: false,
-        client_when_steady: false,
-        limit: STEP_LIMIT,
-        public_if: PUBLIC_IF,
-    })?;
+    let lab = bench_lab(profile, dir)?;
     let master = Keepalived::start(&lab.t.primary, dir, 150, profile.interval_ms)?;
     let backup = Keepalived::start(&lab.t.secondary, dir, 100, profile.interval_ms)?;
     let (before, start) = ((master.usage()?, backup.usage()?), Instant::now());

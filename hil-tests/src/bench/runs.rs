@@ -30,15 +30,7 @@ use crate::topology::{PUBLIC_IF, SERVICE};
 /// at normal priority, as deployed by default: what is measured is what a
 /// deployment gets.
 fn start_lab(profile: &Profile, dir: &Path) -> io::Result<(Lab, Daemons)> {
-    let mut lab = Lab::new(Setup {
-        place: Place::Kept(dir.to_path_buf()),
-        profile: profile.clone(),
-        witness: None,
-        real_time: false,
-        client_when_steady: false,
-        limit: STEP_LIMIT,
-        public_if: PUBLIC_IF,
-    })?;
+    let mut lab = bench_lab(profile, dir)?;
     lab.capture_arp()?;
     lab.capture_protocol()?;
     let d = lab.start_daemons()?;
@@ -53,6 +45,20 @@ fn start_lab(profile: &Profile, dir: &Path) -> io::Result<(Lab, Daemons)> {
     }
     interrupt::sleep(warm_up(profile))?;
     Ok((lab, d))
+}
+
+/// A benchmark's lab, kept in `dir`, without a witness and without the
+/// daemons (each kind of run starts its own).
+pub(super) fn bench_lab(profile: &Profile, dir: &Path) -> io::Result<Lab> {
+    Lab::new(Setup {
+        place: Place::Kept(dir.to_path_buf()),
+        profile: profile.clone(),
+        witness: None,
+        real_time: false,
+        client_when_steady: false,
+        limit: STEP_LIMIT,
+        public_if: PUBLIC_IF,
+    })
 }
 
 /// How long the daemons run before anything is measured: two seconds, and

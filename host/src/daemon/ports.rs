@@ -24,7 +24,7 @@ use crate::net::frame::{frame_len, parse_udp_frame};
 use crate::net::garp::{build_garp, GarpForm, ARP_FRAME_LEN};
 use crate::net::na::{build_unsolicited_na, NA_FRAME_LEN};
 use crate::net::{
-    build_udp_frame, Channel, ChannelConfig, ChannelError, RxFilter, Senders, UdpFlow,
+    build_udp_frame, Channel, ChannelConfig, ChannelError, MacAddr, RxFilter, Senders, UdpFlow,
     BROADCAST_MAC,
 };
 
@@ -392,31 +392,38 @@ impl Ports {
 
     /// Sends one gratuitous ARP for `addr` in `form` from `interface`.
     pub fn send_garp(&mut self, interface: &str, form: GarpForm, addr: Ipv4Addr) -> io::Result<()> {
-        let slot = self
-            .channels
-            .iter_mut()
-            .find(|c| c.name == interface)
-            .ok_or_else(|| io::Error::other(format!("no channel on {interface}")))?;
-        let ch = slot.channel.as_mut().ok_or_else(|| gone(interface))?;
         let mut buf = [0u8; ARP_FRAME_LEN];
-        let len = build_garp(&mut buf, form, ch.mac(), addr)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
-        ch.send(&buf[..len])
+        self.send_announcement(interface, &mut buf, |buf, mac| {
+            build_garp(buf, form, mac, addr).map_err(|e| e.to_string())
+        })
     }
 
     /// Sends one unsolicited neighbour advertisement for the IPv6 `addr`
     /// from `interface`: gratuitous ARP's IPv6 counterpart.
     pub fn send_na(&mut self, interface: &str, addr: Ipv6Addr) -> io::Result<()> {
+        let mut buf = [0u8; NA_FRAME_LEN];
+        self.send_announcement(interface, &mut buf, |buf, mac| {
+            build_unsolicited_na(buf, mac, addr).map_err(|e| e.to_string())
+        })
+    }
+
+    /// Builds an announcement with `build` (given the interface's MAC) in
+    /// `buf` and sends it from `interface`.
+    fn send_announcement(
+        &mut self,
+        interface: &str,
+        buf: &mut [u8],
+        build: impl FnOnce(&mut [u8], MacAddr) -> Result<usize, String>,
+    ) -> io::Result<()> {
         let slot = self
             .channels
             .iter_mut()
             .find(|c| c.name == interface)
             .ok_or_else(|| io::Error::other(format!("no channel on {interface}")))?;
         let ch = slot.channel.as_mut().ok_or_else(|| gone(interface))?;
-        let mut buf = [0u8; NA_FRAME_LEN];
-        let len = build_unsolicited_na(&mut buf, ch.mac(), addr)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
-        ch.send(&buf[..len])
+        let len =
+            build(buf, ch.mac()).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        ch.send(buf.get(..len).unwrap_or(buf))
     }
 }
 

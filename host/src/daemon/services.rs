@@ -252,16 +252,8 @@ impl Services {
                         let Some(mark) = mark_of(name, &a) else {
                             continue;
                         };
-                        match nl.remove(ifindex, a.addr, a.prefix_len, &mark) {
-                            Ok(_) => log.warning(format_args!(
-                                "removed {}/{} from {name}: left by a previous run ({mark})",
-                                a.addr, a.prefix_len
-                            )),
-                            Err(e) => log.error(format_args!(
-                                "cannot remove {} left on {name} by a previous run: {e}",
-                                a.addr
-                            )),
-                        }
+                        let removed = nl.remove(ifindex, a.addr, a.prefix_len, &mark);
+                        log_leftover(log, name, a.addr.into(), a.prefix_len, &mark, removed);
                     }
                 }
                 Err(e) => log.error(format_args!(
@@ -571,23 +563,35 @@ struct Leftover<'a> {
     label: &'a str,
 }
 
+/// Logs how the removal of a previous run's leftover `addr/prefix` from
+/// `name` (found by its `mark`) ended.
+fn log_leftover<T, E: std::fmt::Display>(
+    log: &Logger,
+    name: &str,
+    addr: IpAddr,
+    prefix: u8,
+    mark: &dyn std::fmt::Display,
+    removed: Result<T, E>,
+) {
+    match removed {
+        Ok(_) => log.warning(format_args!(
+            "removed {addr}/{prefix} from {name}: left by a previous run ({mark})"
+        )),
+        Err(e) => log.error(format_args!(
+            "cannot remove {addr} left on {name} by a previous run: {e}"
+        )),
+    }
+}
+
 /// At start: removes every IPv6 address with the daemon's protocol from
 /// the interface `name` (index `ifindex`), which a previous run left.
 fn remove_leftovers_v6(nl: &mut Netlink, log: &Logger, name: &str, ifindex: u32) {
     match nl.list_ours_v6(name) {
         Ok(found) => {
             for a in found {
-                match nl.remove_v6(ifindex, a.addr, a.prefix_len) {
-                    Ok(_) => log.warning(format_args!(
-                        "removed {}/{} from {name}: left by a previous run (protocol \
-                         {ADDR_PROTO})",
-                        a.addr, a.prefix_len
-                    )),
-                    Err(e) => log.error(format_args!(
-                        "cannot remove {} left on {name} by a previous run: {e}",
-                        a.addr
-                    )),
-                }
+                let removed = nl.remove_v6(ifindex, a.addr, a.prefix_len);
+                let mark = format!("protocol {ADDR_PROTO}");
+                log_leftover(log, name, a.addr.into(), a.prefix_len, &mark, removed);
             }
         }
         Err(e) => log.error(format_args!(
