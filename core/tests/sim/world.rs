@@ -464,13 +464,15 @@ impl World {
                 n.told_reachable = reachable;
                 n.told_since = now;
             }
-            // What a host's link monitor reports: whether any cable has a
-            // carrier; and of its service network (the public link here):
-            // its carrier, and the probe target answering.
+            // What a host's link monitor reports: of its service network
+            // (the public link here): its carrier, and the probe target
+            // answering; and whether any cable has a carrier. Reachability
+            // first, as the daemons do: a machine that re-evaluates on the
+            // carrier report must not act on the reachability of before.
             let healthy = !n.unhealthy;
             if let Some(m) = n.machine.as_mut().and_then(AnyMachine::as_server) {
-                m.set_carrier(now, any_up);
                 m.set_reachable(now, public_up && !n.probe_down);
+                m.set_carrier(now, any_up);
             }
             // And, on the primary, what its health checks find.
             if let Some(AnyMachine::Primary(m)) = n.machine.as_mut() {

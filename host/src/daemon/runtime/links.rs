@@ -67,8 +67,12 @@ impl<N: Node> Runtime<N> {
                  service address until a link is back",
             );
         }
-        self.node.set_carrier(t, any);
+        // Reachability first: the machine re-evaluates on each input, and
+        // must not act on the carrier news with the reachability of
+        // before (a secondary would start taking a handover on a service
+        // interface that just went dark).
         self.report_reachability(now);
+        self.node.set_carrier(t, any);
         self.announce_again |= announce;
     }
 

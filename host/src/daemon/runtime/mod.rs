@@ -316,8 +316,9 @@ impl<N: Node> Runtime<N> {
             self.log
                 .warning("no carrier on any link: this host is cut off from everyone");
         }
-        self.node.set_carrier(t, any);
+        // Reachability first, as at every carrier change (links.rs).
         self.report_reachability(now);
+        self.node.set_carrier(t, any);
         let mut first = true;
         loop {
             self.advance(StdInstant::now());
