@@ -14,8 +14,11 @@ static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 /// Blocks SIGINT and SIGTERM and starts the thread that waits for them.
 /// Call first thing in `main`, before any other thread exists (threads
-/// inherit the mask; the daemons the lab starts get a clean one from
-/// `std::process::Command`).
+/// inherit the mask). So do the processes the lab starts:
+/// `std::process::Command` does not reset it. The daemons and keepalived
+/// read their signals from a signalfd, for which they block them anyway;
+/// the rest are stopped with SIGKILL; strace is stopped with SIGHUP
+/// (`bench::usage`).
 pub fn install() -> io::Result<()> {
     let mut mask = SigSet::empty();
     mask.add(Signal::SIGINT);

@@ -18,7 +18,9 @@
 //! runner ([`scripts`]) and `sendmail` ([`notify`]), syslog and email
 //! ([`notify`]). Users' documentation: `docs/operations.md` and the man
 //! pages in `docs/man/`.
-#![forbid(unsafe_code)]
+// One reviewed exception, `process::reset_signal_mask`: a child must not
+// inherit the signals the daemon blocks for its signalfd.
+#![deny(unsafe_code)]
 
 // Floors, bottom-up; a module uses only modules on its own floor or below.
 // netlink, net, process: the kernel's interfaces, raw frames, children.

@@ -64,11 +64,34 @@ pub(crate) fn spawn_captured(mut cmd: Command, stdin_piped: bool) -> io::Result<
     .stdout(Stdio::from(write_end))
     .stderr(Stdio::from(write_err))
     .process_group(0);
+    reset_signal_mask(&mut cmd);
     let child = cmd.spawn();
     // The command owns the pipe's write ends: drop them now, or the read end
     // never sees end-of-file.
     drop(cmd);
     Ok((child?, File::from(read_end)))
+}
+
+/// Makes the child start with no signal blocked. The daemon blocks the
+/// signals it reads from its signalfd (TERM, INT, HUP, USR1, USR2), a
+/// blocked mask survives `exec`, and `std::process::Command` does not
+/// reset it: without this, a script's `trap ... TERM` never ran (its
+/// time-out's SIGTERM stayed pending until the SIGKILL), and whatever a
+/// script started in the background (a service, say) could not be stopped
+/// or reloaded by TERM or HUP.
+#[allow(unsafe_code)]
+fn reset_signal_mask(cmd: &mut Command) {
+    // SAFETY: the closure runs in the child between fork and exec, where
+    // only async-signal-safe calls are allowed: it makes two, sigemptyset
+    // on a set on the stack and pthread_sigmask, and allocates nothing (an
+    // error becomes an io::Error from its errno, without allocating).
+    unsafe {
+        cmd.pre_exec(|| {
+            nix::sys::signal::SigSet::empty()
+                .thread_set_mask()
+                .map_err(io::Error::from)
+        });
+    }
 }
 
 /// The status a shell would report: the exit code, or 128 + the signal that

@@ -328,6 +328,80 @@ fn a_hanging_script_is_killed_with_its_process_group() {
     );
 }
 
+/// Blocks the signals the daemons block for their signalfd, on this test's
+/// thread (the runner spawns from it), as `daemon::start` does.
+fn block_signals_as_the_daemons_do() {
+    use nix::sys::signal::{SigSet, Signal};
+    let mut mask = SigSet::empty();
+    for s in [
+        Signal::SIGTERM,
+        Signal::SIGINT,
+        Signal::SIGHUP,
+        Signal::SIGUSR1,
+        Signal::SIGUSR2,
+    ] {
+        mask.add(s);
+    }
+    mask.thread_block().unwrap();
+}
+
+#[test]
+fn scripts_start_with_no_signal_blocked_though_the_daemon_blocks_them() {
+    block_signals_as_the_daemons_do();
+    let lab = Lab::new(&[A]);
+    let rec = lab.path("record");
+    // bash keeps the mask it inherits (dash clears it): the script reads
+    // its own with a builtin, so no child of it is what is measured.
+    let p = lab.config.dir.join(A).join("Test_mask");
+    fs::write(
+        &p,
+        format!(
+            "#!/bin/bash\nwhile read -r key value; do [ \"$key\" = SigBlk: ] && echo \"$value\"; \
+             done < /proc/$$/status >> '{}'\nexit 0\n",
+            rec.display()
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(&p, fs::Permissions::from_mode(0o755)).unwrap();
+    let (outcome, cap, _) = run(&lab, Stage::Test);
+    assert_eq!(outcome, StageOutcome::Success, "{}", cap.text());
+    let record = lab.record();
+    let [mask] = record.as_slice() else {
+        panic!("{record:?}");
+    };
+    let mask = u64::from_str_radix(mask, 16).unwrap();
+    // Bit n-1 is signal n: HUP 1, INT 2, USR1 10, USR2 12, TERM 15.
+    let daemons = [1u32, 2, 10, 12, 15]
+        .iter()
+        .fold(0u64, |m, s| m | 1 << (s - 1));
+    assert_eq!(mask & daemons, 0, "the script's SigBlk is {mask:#x}");
+}
+
+#[test]
+fn a_script_trapping_sigterm_cleans_up_at_its_time_out() {
+    block_signals_as_the_daemons_do();
+    let mut lab = Lab::new(&[A]);
+    lab.config.script_timeout = Duration::from_millis(300);
+    lab.config.kill_grace = Duration::from_secs(5);
+    let rec = lab.path("record");
+    lab.script(
+        A,
+        "PreAcq_slow",
+        &format!(
+            "trap 'echo cleaned up >> \'{}\'; exit 1' TERM\nsleep 1000 &\nwait",
+            rec.display()
+        ),
+        0o755,
+    );
+    let start = Instant::now();
+    let (outcome, cap, _) = run(&lab, Stage::PreAcq);
+    let took = start.elapsed();
+    assert_eq!(outcome, StageOutcome::TimedOut, "{}", cap.text());
+    // The trap ran on SIGTERM, long before the SIGKILL grace was over.
+    assert_eq!(lab.record(), ["cleaned up"], "after {took:?}");
+    assert!(took < Duration::from_secs(4), "{took:?}");
+}
+
 #[test]
 fn a_script_ignoring_sigterm_gets_sigkill_after_the_grace() {
     let mut lab = Lab::new(&[A]);
