@@ -9,6 +9,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::net::{Ipv4Addr, UdpSocket};
+use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
 use failover_core::Instant as CoreInstant;
@@ -17,7 +18,7 @@ use failover_host::config::cli::Program;
 use failover_host::config::options::node_id;
 use failover_host::daemon::node::Node;
 use failover_host::net::channel::{
-    Channel, ChannelConfig, ChannelError, RxFilter, DAEMON_QUEUE_BYTES,
+    wait_readable, Channel, ChannelConfig, ChannelError, RxFilter, DAEMON_QUEUE_BYTES,
 };
 use failover_host::net::frame::{build_udp_frame, parse_udp_frame, UdpFlow, BROADCAST_MAC};
 use failover_host::net::garp::{build_garp, parse_arp, AnnouncePlan, Announcer, GarpForm};
@@ -177,6 +178,47 @@ fn heartbeat_reaches_peer_without_any_address() {
         .recv_timeout(Duration::from_millis(100))
         .unwrap()
         .is_none());
+}
+
+#[test]
+fn a_burst_is_read_sixteen_frames_per_system_call_in_order() {
+    if skip_unless_root("net_ns::a_burst_is_read_sixteen_frames_per_system_call_in_order") {
+        return;
+    }
+    let (a, b) = pair();
+    let mut tx = open(&a, "a0", ChannelConfig::heartbeat(PORT));
+    let mut rx = open(&b, "b0", ChannelConfig::heartbeat(PORT));
+    let flow = heartbeat_flow(&tx);
+    let mut buf = [0u8; 256];
+    for i in 0..40u32 {
+        let n = build_udp_frame(&mut buf, &flow, &i.to_be_bytes()).unwrap();
+        tx.send(&buf[..n]).unwrap();
+    }
+    assert!(wait_readable(rx.as_fd(), WAIT).unwrap(), "nothing arrived");
+    // veth hands frames over in its softirq: let the rest of the burst land.
+    std::thread::sleep(Duration::from_millis(100));
+
+    let mut seen = Vec::new();
+    let mut sizes = Vec::new();
+    for _ in 0..10 {
+        let batch = rx.recv_batch().unwrap();
+        let drained = batch.drained;
+        let before = seen.len();
+        for frame in batch {
+            let v = parse_udp_frame(frame, PORT).expect("parses");
+            seen.push(u32::from_be_bytes(v.payload.try_into().expect("4 bytes")));
+        }
+        sizes.push(seen.len() - before);
+        if drained {
+            break;
+        }
+    }
+    assert_eq!(seen, (0..40).collect::<Vec<_>>(), "batches {sizes:?}");
+    assert_eq!(sizes, [16, 16, 8], "frames per recvmmsg");
+    // An empty queue is an empty, drained batch, not an error.
+    let mut empty = rx.recv_batch().unwrap();
+    assert!(empty.drained);
+    assert!(empty.next().is_none());
 }
 
 /// A payload shaped like a heartbeat header naming `sender` (the kernel
@@ -741,10 +783,11 @@ fn steady_state_heartbeat_allocates_nothing() {
         tx.send(&buf[..n]).unwrap();
         let g = build_garp(&mut garp, GarpForm::Reply, flow.src_mac, SERVICE).unwrap();
         tx.send(&garp[..g]).unwrap();
-        let frame = rx.recv_timeout(WAIT).unwrap().expect("beat");
+        assert!(wait_readable(rx.as_fd(), WAIT).unwrap(), "beat {i}");
+        // As the daemons read: one batch (the beat; the ARP is filtered).
+        let frame = rx.recv_batch().unwrap().next().expect("beat");
         let v = parse_udp_frame(frame, PORT).expect("parses");
         assert_eq!(&v.payload[..4], &i.to_be_bytes());
-        while rx.try_recv().unwrap().is_some() {}
         received += 1;
     };
     beat(0, &mut tx, &mut rx);
@@ -1198,8 +1241,6 @@ fn a_deleted_interfaces_channel_reports_it_once_then_sleeps() {
     if skip_unless_root("net_ns::a_deleted_interfaces_channel_reports_it_once_then_sleeps") {
         return;
     }
-    use failover_host::net::channel::wait_readable;
-    use std::os::fd::AsFd;
     let (a, b) = pair();
     let mut ch = open(&b, "b0", ChannelConfig::heartbeat(PORT));
     a.ip(&["link", "del", "dev", "a0"])

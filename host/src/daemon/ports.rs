@@ -328,15 +328,21 @@ impl Ports {
         };
         let mut n = 0;
         while n < RX_BURST {
-            let Some(frame) = ch.try_recv()? else { break };
-            n += 1;
-            let (Some(link), Some(udp)) = (link, parse_udp_frame(frame, port)) else {
-                continue;
-            };
-            if !apple {
-                deliver(link, Rx::Frame(udp.payload));
-            } else if let Some(rx) = apple_rx(sources, udp.src_ip, udp.payload) {
-                deliver(link, rx);
+            let batch = ch.recv_batch()?;
+            let drained = batch.drained;
+            for frame in batch {
+                n += 1;
+                let (Some(link), Some(udp)) = (link, parse_udp_frame(frame, port)) else {
+                    continue;
+                };
+                if !apple {
+                    deliver(link, Rx::Frame(udp.payload));
+                } else if let Some(rx) = apple_rx(sources, udp.src_ip, udp.payload) {
+                    deliver(link, rx);
+                }
+            }
+            if drained {
+                break;
             }
         }
         Ok(n)
