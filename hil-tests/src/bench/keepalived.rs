@@ -28,7 +28,7 @@ use serde::Serialize;
 
 use super::runs::{bench_lab, ms, primary_serving};
 use super::stats::{stats, Stats};
-use super::usage::{clock_ticks_per_second, proc_usage};
+use super::usage::{count_syscalls, proc_usage, Sample, SYSCALL_WINDOW};
 use super::{Usage, PRE_CUT, SETTLE, STEP_LIMIT};
 use crate::daemons::Profile;
 use crate::holds::overlap_within;
@@ -155,15 +155,19 @@ impl<'a> Keepalived<'a> {
             .ok()
     }
 
-    /// The parent's and the VRRP child's CPU ticks and resident memory,
-    /// added up.
-    fn usage(&self) -> io::Result<(u64, u64, u64, u64)> {
-        let mut sum = proc_usage(self.parent)?;
-        if let Some(child) = self.vrrp_pid() {
-            let c = proc_usage(child)?;
-            sum = (sum.0 + c.0, sum.1 + c.1, sum.2 + c.2, sum.3 + c.3);
-        }
-        Ok(sum)
+    /// The parent and the VRRP child, the processes that do the job.
+    fn pids(&self) -> Vec<u32> {
+        std::iter::once(self.parent)
+            .chain(self.vrrp_pid())
+            .collect()
+    }
+
+    /// The parent's and the VRRP child's CPU ticks, wake-ups and resident
+    /// memory, added up.
+    fn usage(&self) -> io::Result<Sample> {
+        self.pids()
+            .into_iter()
+            .try_fold(Sample::default(), |sum, pid| Ok(sum + proc_usage(pid)?))
     }
 }
 
@@ -237,6 +241,11 @@ pub fn measure(
         (master.usage()?, backup.usage()?),
         start.elapsed().as_secs_f64(),
     );
+    // After the CPU window: strace slows what it counts.
+    let calls = (
+        count_syscalls(&master.pids(), SYSCALL_WINDOW, dir)?,
+        count_syscalls(&backup.pids(), SYSCALL_WINDOW, dir)?,
+    );
     let mut recovery = Vec::new();
     let mut overlap = Duration::ZERO;
     for _ in 0..runs {
@@ -276,17 +285,6 @@ pub fn measure(
         let (p_held, s_held) = lab.owners.held();
         overlap += overlap_within(&p_held, &s_held, plugged, Instant::now());
     }
-    let hz = clock_ticks_per_second();
-    let usage = |b: (u64, u64, u64, u64), a: (u64, u64, u64, u64)| {
-        let cpu = (a.0 + a.1).saturating_sub(b.0 + b.1) as f64 / hz * 1e3;
-        Usage {
-            rss_kb: a.2,
-            rss_peak_kb: a.3,
-            cpu_ms: cpu,
-            user_ms: a.0.saturating_sub(b.0) as f64 / hz * 1e3,
-            cpu_percent: cpu / (seconds * 1e3) * 100.0,
-        }
-    };
     Ok(Reference {
         version,
         advert_int_ms: profile.interval_ms,
@@ -294,8 +292,8 @@ pub fn measure(
         took_over: recovery.len(),
         recovery_ms: stats(&recovery),
         failback_overlap_ms: ms(overlap),
-        master: usage(before.0, after.0),
-        backup: usage(before.1, after.1),
+        master: Usage::between(before.0, after.0, seconds, profile.interval_ms, calls.0),
+        backup: Usage::between(before.1, after.1, seconds, profile.interval_ms, calls.1),
     })
 }
 
@@ -312,17 +310,8 @@ pub fn describe(r: &Reference) -> String {
     );
     format!(
         "keepalived ({}, advert_int {} ms): client back {back} ({}/{} runs); both held the \
-         address for {:.1} ms over the failbacks; backup {:.2} % CPU, {} kB RSS; master {:.2} % \
-         CPU, {} kB RSS",
-        r.version,
-        r.advert_int_ms,
-        r.took_over,
-        r.runs,
-        r.failback_overlap_ms,
-        r.backup.cpu_percent,
-        r.backup.rss_kb,
-        r.master.cpu_percent,
-        r.master.rss_kb
+         address for {:.1} ms over the failbacks\n    backup: {}\n    master: {}",
+        r.version, r.advert_int_ms, r.took_over, r.runs, r.failback_overlap_ms, r.backup, r.master
     )
 }
 

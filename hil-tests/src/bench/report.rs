@@ -166,12 +166,23 @@ pub struct Usage {
     pub rss_kb: u64,
     /// Peak resident memory (VmHWM), kB.
     pub rss_peak_kb: u64,
+    /// Of the resident memory at the end, anonymous pages (heap, stacks;
+    /// RssAnon), kB.
+    pub rss_anon_kb: u64,
+    /// And file-backed pages (the binary's text, the C library; RssFile),
+    /// kB: shared with every process that maps the same files.
+    pub rss_file_kb: u64,
     /// CPU time (user + system) over the window, ms.
     pub cpu_ms: f64,
     /// Of that, user time, ms.
     pub user_ms: f64,
     /// CPU time as a share of one core over the window, %.
     pub cpu_percent: f64,
+    /// Context switches (wake-ups, mostly) per heartbeat interval.
+    pub wakeups_per_interval: f64,
+    /// System calls per heartbeat interval, counted by `strace -c` in a
+    /// window of their own (`None` without strace).
+    pub syscalls_per_interval: Option<f64>,
 }
 
 /// The primary power-loss runs of a profile.

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use super::keepalived;
 use super::switchover::{describe as describe_switchover, summarise_switchovers, switchover_run};
-use super::usage::{clock_ticks_per_second, proc_usage};
+use super::usage::{count_syscalls, proc_usage, SYSCALL_WINDOW};
 use super::{
     stats, Ctx, DeadtimeMode, Failover, FastestSearch, LossResult, ProfileName, ProfileResult,
     RunSample, Stats, Steady, Trial, Usage, PRE_CUT, PROBE_PERIOD, SEARCH_SECONDS_MAX, SETTLE,
@@ -101,17 +101,16 @@ pub(super) fn bench_profile(
     let dir = ctx.logs.join(profile.name);
     let mut labs = 1;
     let (mut lab, mut daemons) = start_lab(profile, &dir.join("failover-1"))?;
-    let steady = steady_window(&daemons, Duration::from_secs(ctx.opts.steady_seconds))?;
+    let steady = steady_window(
+        &daemons,
+        Duration::from_secs(ctx.opts.steady_seconds),
+        profile.interval_ms,
+        &dir,
+    )?;
     writeln!(
         out,
-        "  steady {} s: heartbeatd {} kB RSS, {:.1} % CPU; failoverd {} kB RSS, {:.1} % CPU; \
-         {} false takeover(s)",
-        ctx.opts.steady_seconds,
-        steady.heartbeatd.rss_kb,
-        steady.heartbeatd.cpu_percent,
-        steady.failoverd.rss_kb,
-        steady.failoverd.cpu_percent,
-        steady.false_takeovers
+        "  steady {} s, {} false takeover(s)\n    heartbeatd: {}\n    failoverd: {}",
+        ctx.opts.steady_seconds, steady.false_takeovers, steady.heartbeatd, steady.failoverd
     )?;
     let mut samples = Vec::with_capacity(runs);
     for run in 1..=runs {
@@ -253,7 +252,12 @@ fn count_takeovers(fo: &Daemon, from: Instant, to: Instant) -> u64 {
     count_lines(fo, from, to, "took over 192.0.2.10")
 }
 
-fn steady_window(d: &Daemons, window: Duration) -> io::Result<Steady> {
+fn steady_window(
+    d: &Daemons,
+    window: Duration,
+    interval_ms: u64,
+    dir: &Path,
+) -> io::Result<Steady> {
     let pids = (d.hb.pid, d.fo.pid);
     let before = (proc_usage(pids.0)?, proc_usage(pids.1)?);
     let start = Instant::now();
@@ -261,23 +265,16 @@ fn steady_window(d: &Daemons, window: Duration) -> io::Result<Steady> {
     let after = (proc_usage(pids.0)?, proc_usage(pids.1)?);
     let end = Instant::now();
     let seconds = end.duration_since(start).as_secs_f64();
-    let hz = clock_ticks_per_second();
-    let usage = |b: (u64, u64, u64, u64), a: (u64, u64, u64, u64)| {
-        let user = a.0.saturating_sub(b.0) as f64 / hz * 1e3;
-        let cpu = (a.0 + a.1).saturating_sub(b.0 + b.1) as f64 / hz * 1e3;
-        Usage {
-            rss_kb: a.2,
-            rss_peak_kb: a.3,
-            cpu_ms: cpu,
-            user_ms: user,
-            cpu_percent: cpu / (seconds * 1e3) * 100.0,
-        }
-    };
+    // After the CPU window: strace slows what it counts.
+    let calls = (
+        count_syscalls(&[pids.0], SYSCALL_WINDOW, dir)?,
+        count_syscalls(&[pids.1], SYSCALL_WINDOW, dir)?,
+    );
     Ok(Steady {
         seconds,
         false_takeovers: count_takeovers(&d.fo, start, end),
-        heartbeatd: usage(before.0, after.0),
-        failoverd: usage(before.1, after.1),
+        heartbeatd: Usage::between(before.0, after.0, seconds, interval_ms, calls.0),
+        failoverd: Usage::between(before.1, after.1, seconds, interval_ms, calls.1),
     })
 }
 

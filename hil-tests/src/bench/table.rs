@@ -147,6 +147,59 @@ fn keepalived_lines(s: &mut String, r: &Report) {
     }
 }
 
+/// Each daemon's resources in the steady window, keepalived's beside
+/// them where it was measured.
+fn resource_lines(s: &mut String, r: &Report) {
+    let _ = writeln!(
+        s,
+        "\nthe daemons over a {} s window without faults (RSS at its end, anonymous + file-backed; \
+         CPU as a share of one core; wake-ups and strace's system calls per heartbeat interval):",
+        r.options.steady_seconds
+    );
+    let _ = writeln!(
+        s,
+        "  {:<8} {:<18} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9}",
+        "profile", "process", "RSS MB", "anon kB", "file kB", "CPU %", "wake-ups", "syscalls"
+    );
+    for p in &r.profiles {
+        let mut rows = vec![
+            ("heartbeatd", &p.steady.heartbeatd),
+            ("failoverd", &p.steady.failoverd),
+        ];
+        if let Some(k) = &p.keepalived {
+            rows.push(("keepalived master", &k.master));
+            rows.push(("keepalived backup", &k.backup));
+        }
+        for (name, u) in rows {
+            let calls = u
+                .syscalls_per_interval
+                .map_or_else(|| "—".to_owned(), |c| format!("{c:.1}"));
+            let _ = writeln!(
+                s,
+                "  {:<8} {:<18} {:>8.2} {:>8} {:>8} {:>8.2} {:>9.1} {:>9}",
+                p.name,
+                name,
+                u.rss_kb as f64 / 1024.0,
+                u.rss_anon_kb,
+                u.rss_file_kb,
+                u.cpu_percent,
+                u.wakeups_per_interval,
+                calls
+            );
+        }
+    }
+    let takeovers: Vec<String> = r
+        .profiles
+        .iter()
+        .map(|p| format!("{} {}", p.name, p.steady.false_takeovers))
+        .collect();
+    let _ = writeln!(
+        s,
+        "  false takeovers in the window: {}",
+        takeovers.join(", ")
+    );
+}
+
 /// The readable table: failover times, planned switchovers, loss runs,
 /// resources, targets.
 pub fn summary(r: &Report) -> String {
@@ -229,35 +282,7 @@ pub fn summary(r: &Report) -> String {
             let _ = writeln!(s, "{line}");
         }
     }
-    let _ = writeln!(
-        s,
-        "\nthe daemons over a {} s window without faults (RSS at its end; CPU as a share of one \
-         core), and any false takeover in it:",
-        r.options.steady_seconds
-    );
-    let _ = writeln!(
-        s,
-        "  {:<8} {:>16} {:>16} {:>16} {:>16} {:>16}",
-        "profile",
-        "heartbeatd RSS",
-        "heartbeatd CPU",
-        "failoverd RSS",
-        "failoverd CPU",
-        "false takeovers"
-    );
-    for p in &r.profiles {
-        let st = &p.steady;
-        let _ = writeln!(
-            s,
-            "  {:<8} {:>13.2} MB {:>14.2} % {:>13.2} MB {:>14.2} % {:>16}",
-            p.name,
-            st.heartbeatd.rss_kb as f64 / 1024.0,
-            st.heartbeatd.cpu_percent,
-            st.failoverd.rss_kb as f64 / 1024.0,
-            st.failoverd.cpu_percent,
-            st.false_takeovers,
-        );
-    }
+    resource_lines(&mut s, r);
     let _ = writeln!(s, "\ntargets:");
     for t in &r.targets {
         let _ = writeln!(

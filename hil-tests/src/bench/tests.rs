@@ -205,9 +205,13 @@ fn profile(name: &'static str, interval_ms: u64, recoveries: &[f64]) -> ProfileR
     let usage = Usage {
         rss_kb: 3100,
         rss_peak_kb: 3200,
+        rss_anon_kb: 280,
+        rss_file_kb: 2820,
         cpu_ms: 200.0,
         user_ms: 50.0,
         cpu_percent: 2.0,
+        wakeups_per_interval: 3.0,
+        syscalls_per_interval: Some(9.0),
     };
     ProfileResult {
         name,
@@ -253,6 +257,10 @@ fn report() -> Report {
         backup: Usage {
             rss_kb: 15_000,
             rss_peak_kb: 15_000,
+            rss_anon_kb: 1_000,
+            rss_file_kb: 14_000,
+            wakeups_per_interval: 1.0,
+            syscalls_per_interval: None,
             cpu_ms: 25.0,
             user_ms: 10.0,
             cpu_percent: 0.25,
@@ -260,6 +268,10 @@ fn report() -> Report {
         master: Usage {
             rss_kb: 15_000,
             rss_peak_kb: 15_000,
+            rss_anon_kb: 1_000,
+            rss_file_kb: 14_000,
+            wakeups_per_interval: 1.0,
+            syscalls_per_interval: None,
             cpu_ms: 110.0,
             user_ms: 40.0,
             cpu_percent: 1.1,
