@@ -163,7 +163,17 @@ pub(super) fn count_syscalls(
     // blocks SIGINT and SIGTERM (`interrupt::install`).
     let pid = Pid::from_raw(i32::try_from(child.id()).map_err(io::Error::other)?);
     let _ = kill(pid, Signal::SIGHUP);
-    child.wait()?;
+    // Bounded: a strace that keeps ignoring SIGHUP (the bench run under
+    // nohup) is killed, and there is no count.
+    let ended = interrupt::wait_for(Duration::from_secs(5), || {
+        matches!(child.try_wait(), Ok(Some(_)))
+    });
+    if ended.is_err() {
+        let _ = child.kill();
+        let _ = child.wait();
+        slept?;
+        return Ok(None);
+    }
     slept?;
     let seconds = started.elapsed().as_secs_f64();
     let text = fs::read_to_string(&out)?;
