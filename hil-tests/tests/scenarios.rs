@@ -58,6 +58,9 @@ use failover_lab::process::{is_running, listed_pids, KillListed};
 use failover_lab::topology::{Net, CLIENT_IP};
 use nix::sys::signal::Signal;
 
+/// The heartbeat key of the tests with signed heartbeats (hexadecimal).
+const SECRET: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
 #[test]
 fn private_cut_is_an_anomaly_only() {
     let Some(_serial) = lab_test!() else { return };
@@ -642,11 +645,7 @@ fn thirty_percent_loss_everywhere_makes_no_false_takeover() {
 fn forged_and_replayed_heartbeats_neither_hold_off_nor_undo_a_takeover() {
     let Some(_serial) = lab_test!() else { return };
     let mut lab = Lab::scenario("forged", Profile::fast()).recording_stages();
-    let secret = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
-    let (pkeys, skeys) = (
-        lab.prun.key_file(secret).unwrap(),
-        lab.srun.key_file(secret).unwrap(),
-    );
+    let (pkeys, skeys) = lab.key_files(SECRET);
     let (hb, fo) = lab.start_both_with(&["--key-file", &pkeys], &["--key-file", &skeys]);
     let logs = [&hb, &fo];
     let attacker = Attacker::join_private(&lab.t).expect("the attacker joins");
@@ -751,12 +750,9 @@ fn forged_and_replayed_heartbeats_neither_hold_off_nor_undo_a_takeover() {
 fn forged_unkeyed_heartbeats_of_a_huge_epoch_change_nothing() {
     let Some(_serial) = lab_test!() else { return };
     let mut lab = Lab::scenario("forged-unkeyed", Profile::fast_patient()).recording_stages();
-    let secondary_ip = lab.t.secondary.private_ip.to_string();
-    let (hb, fo) = lab.start_both_with(&["--peer", &secondary_ip], &[]);
+    let (hb, fo) = lab.start_both_peered(&[], &[]);
     let logs = [&hb, &fo];
-    let attacker = Attacker::join_private(&lab.t).expect("the attacker joins");
-    let mut ch = attacker.channel().expect("the attacker's channel");
-    let flow = Attacker::flow(&ch);
+    let (_attacker, mut ch, flow) = Attacker::on_private(&lab.t);
 
     // One real heartbeat of each server, as the tester captured them.
     let (mut primary, mut secondary) = (None, None);
@@ -881,9 +877,7 @@ fn a_flood_of_malformed_frames_changes_nothing() {
     let mut lab = Lab::scenario("malformed-flood", Profile::fast_patient()).recording_stages();
     let (hb, fo) = lab.start_both();
     let logs = [&hb, &fo];
-    let attacker = Attacker::join_private(&lab.t).expect("the attacker joins");
-    let mut ch = attacker.channel().expect("the attacker's channel");
-    let flow = Attacker::flow(&ch);
+    let (_attacker, mut ch, flow) = Attacker::on_private(&lab.t);
     let before = (lab.counters(&hb), lab.counters(&fo));
 
     // 3 s of garbage on port 1694, about 5000 datagrams a second: every
@@ -1008,12 +1002,9 @@ fn a_flood_of_malformed_frames_changes_nothing() {
 fn a_line_rate_flood_from_a_stranger_never_reaches_the_daemons() {
     let Some(_serial) = lab_test!() else { return };
     let mut lab = Lab::scenario("line-rate-flood", Profile::fast_patient()).recording_stages();
-    let secondary_ip = lab.t.secondary.private_ip.to_string();
-    let (hb, fo) = lab.start_both_with(&["--peer", &secondary_ip], &[]);
+    let (hb, fo) = lab.start_both_peered(&[], &[]);
     let logs = [&hb, &fo];
-    let attacker = Attacker::join_private(&lab.t).expect("the attacker joins");
-    let mut ch = attacker.channel().expect("the attacker's channel");
-    let flow = Attacker::flow(&ch);
+    let (_attacker, mut ch, flow) = Attacker::on_private(&lab.t);
     // Let the counters settle on the steady state first.
     std::thread::sleep(Duration::from_millis(300));
     let before = (lab.counters(&hb), lab.counters(&fo));
@@ -1091,20 +1082,10 @@ fn a_line_rate_flood_from_a_stranger_never_reaches_the_daemons() {
 fn a_flood_of_forgeries_in_the_primarys_name_changes_nothing() {
     let Some(_serial) = lab_test!() else { return };
     let mut lab = Lab::scenario("forgery-flood", Profile::fast_patient()).recording_stages();
-    let secret = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
-    let (pkeys, skeys) = (
-        lab.prun.key_file(secret).unwrap(),
-        lab.srun.key_file(secret).unwrap(),
-    );
-    let secondary_ip = lab.t.secondary.private_ip.to_string();
-    let (hb, fo) = lab.start_both_with(
-        &["--key-file", &pkeys, "--peer", &secondary_ip],
-        &["--key-file", &skeys],
-    );
+    let (pkeys, skeys) = lab.key_files(SECRET);
+    let (hb, fo) = lab.start_both_peered(&["--key-file", &pkeys], &["--key-file", &skeys]);
     let logs = [&hb, &fo];
-    let attacker = Attacker::join_private(&lab.t).expect("the attacker joins");
-    let mut ch = attacker.channel().expect("the attacker's channel");
-    let flow = Attacker::flow(&ch);
+    let (_attacker, mut ch, flow) = Attacker::on_private(&lab.t);
 
     // Genuine, signed frames of the primary, to replay.
     let captured = capture_from(&mut ch, lab.t.primary.private_ip, 50);

@@ -38,6 +38,19 @@ impl Lab {
         args
     }
 
+    /// Writes `secret` (hexadecimal, key id 1) to a key file in each
+    /// server's run directory and returns their paths, the primary's
+    /// first: the same key on both, as the tests of signed heartbeats
+    /// give it (`--key-file`).
+    pub fn key_files(&self, secret: &str) -> (String, String) {
+        (
+            self.prun.key_file(secret).expect("the primary's key file"),
+            self.srun
+                .key_file(secret)
+                .expect("the secondary's key file"),
+        )
+    }
+
     /// Starts `heartbeatd` on the primary with `extra` arguments (at
     /// real-time priority if the setup says so), without waiting for it.
     pub fn start_heartbeatd(&self, extra: &[&str]) -> io::Result<Daemon> {
