@@ -5,6 +5,7 @@
 //! rules, the scripts' order, the reclaim handshake, the witness policies.
 //! Every run also checks the simulator's invariants.
 
+mod common;
 mod sim;
 
 use failover_core::{
@@ -197,20 +198,7 @@ fn silence_on_one_network_is_an_anomaly_notice_only() {
 #[test]
 fn silence_on_both_networks_runs_the_acquire_sequence_in_apples_order() {
     let world = play(Schedule::calm(Instant::from_millis(1500)).with(500, Fault::Kill(P)));
-    assert_actions(
-        &world,
-        S,
-        0,
-        &[
-            Action::Notify(Event::PeerLost),
-            Action::RunStage(Stage::Test),
-            Action::RunStage(Stage::PreAcq),
-            Action::AddAddresses,
-            Action::Announce,
-            Action::RunStage(Stage::PostAcq),
-            Action::Notify(Event::TookOver),
-        ],
-    );
+    assert_actions(&world, S, 0, &common::TAKEOVER);
     // Dead time 30 ms after the last heartbeat (sent at most one interval
     // before the kill), scripts instant: the addresses move within 40 ms.
     took_over_by(&world, 540);

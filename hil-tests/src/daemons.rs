@@ -422,31 +422,13 @@ pub fn start(
     })
 }
 
-/// Starts `program` with the profile's arguments, then `extra`:
-/// `heartbeatd` on the lab's primary, holding the service address itself
-/// (`--service`), beating on the private network first; `failoverd` on the
-/// lab's secondary, watching the primary and taking over the service
-/// address on its public interface.
-pub fn start_daemon(
-    program: Program,
-    t: &Topology,
-    bins: &Binaries,
-    run: &RunDir,
-    profile: &Profile,
-    extra: &[&str],
-) -> io::Result<Daemon> {
-    let lab = match program {
-        Program::Heartbeatd => format!("{}:{SERVICE}/32", t.primary.public_if),
-        Program::Failoverd => format!("{}:{SERVICE}", t.secondary.public_if),
-    };
-    start_daemon_serving(program, t, bins, run, profile, extra, &[lab])
-}
-
-/// [`start_daemon`] with other service addresses than the lab's own
-/// 192.0.2.10 (`pub0:2001:db8::10/128`, say, beside it or alone):
-/// `--service` options for `heartbeatd`, `interface:pub_addr` triplets for
-/// `failoverd`. Both servers' public interfaces have the same name, so the
-/// same triplets serve both.
+/// Starts `program` with the profile's arguments, then `extra`, serving
+/// `services`: `heartbeatd` on the lab's primary, holding them itself
+/// (a `--service` option each; none, and it only beats), beating on the
+/// private network first; `failoverd` on the lab's secondary, watching the
+/// primary and taking them over (`interface:pub_addr` triplets). Both
+/// servers' public interfaces have the same name, so the same triplets
+/// serve both.
 pub fn start_daemon_serving(
     program: Program,
     t: &Topology,
@@ -474,23 +456,6 @@ pub fn start_daemon_serving(
         }
     };
     start(ns, binary, name, &args, run)
-}
-
-/// Starts `heartbeatd` on the lab's primary like [`start_daemon`], but
-/// without `--service`: a primary that only beats, as Apple's did (and as
-/// `--apple-compat` requires).
-pub fn start_heartbeatd_unmanaged(
-    t: &Topology,
-    bins: &Binaries,
-    run: &RunDir,
-    profile: &Profile,
-    extra: &[&str],
-) -> io::Result<Daemon> {
-    let name = Program::Heartbeatd.name();
-    let mut args = run.common_args(name, profile);
-    args.extend(extra.iter().map(|s| (*s).to_owned()));
-    args.extend([PRIVATE_BROADCAST.to_string(), PUBLIC_BROADCAST.to_string()]);
-    start(&t.primary.ns, &bins.heartbeatd, name, &args, run)
 }
 
 #[cfg(test)]

@@ -151,12 +151,7 @@ fn a_killed_failoverd_leaves_no_ipv6_address_after_its_restart_and_an_administra
     lab.wait("the leftover's removal", &logs, || {
         fo2.logged_after(restarted, &removed).is_some()
     });
-    let shown = lab
-        .t
-        .secondary
-        .ns
-        .ip(&["-6", "addr", "show", "dev", "pub0"])
-        .unwrap();
+    let shown = secondary_ipv6_addresses(&lab);
     lab.check(
         shown.contains(&format!("{admin}/128")),
         &format!("the administrator's {admin} stays: {shown}"),
@@ -175,12 +170,7 @@ fn a_killed_failoverd_leaves_no_ipv6_address_after_its_restart_and_an_administra
         &format!("never two holders of {SERVICE6} (overlap {both6:?})"),
         &logs,
     );
-    let shown = lab
-        .t
-        .secondary
-        .ns
-        .ip(&["-6", "addr", "show", "dev", "pub0"])
-        .unwrap();
+    let shown = secondary_ipv6_addresses(&lab);
     lab.check(
         shown.contains(&format!("{admin}/128")) && !shown.contains(&format!("{SERVICE6}/")),
         &format!("after the failback the secondary has the administrator's address only: {shown}"),
@@ -277,4 +267,14 @@ fn an_ipv6_only_service_fails_over_and_back() {
         "no IPv4 service address anywhere",
         &logs,
     );
+}
+
+/// What `ip -6 addr show dev pub0` lists on the secondary: the test of a
+/// killed `failoverd` reads it after the restart and after the failback.
+fn secondary_ipv6_addresses(lab: &Lab) -> String {
+    lab.t
+        .secondary
+        .ns
+        .ip(&["-6", "addr", "show", "dev", "pub0"])
+        .unwrap()
 }

@@ -758,6 +758,17 @@ fn fake_sendmail(dir: &Path, extra: &str) -> (PathBuf, PathBuf) {
     sendmail_script(dir, "", extra)
 }
 
+/// The mail configuration of these tests: `sendmail` as the program and
+/// the spool in `dir/spool`, the rest as default; tests that change a
+/// bound set it over this.
+fn mail_config(sendmail: PathBuf, dir: &Path) -> MailConfig {
+    MailConfig {
+        sendmail,
+        spool_dir: dir.join("spool"),
+        ..MailConfig::default()
+    }
+}
+
 /// Polls until nothing runs and nothing is due (what waits for its
 /// back-off is not due), at most `limit`.
 fn drain(n: &mut Notifier, limit: Duration) {
@@ -774,10 +785,8 @@ fn took_over_is_mailed_through_sendmail_t_i() {
     let (bin, out) = fake_sendmail(dir.path(), "");
     let (log, cap) = Logger::memory("failoverd");
     let mail = MailConfig {
-        sendmail: bin,
         recipient: "admin@example.org, oncall@example.org".to_owned(),
-        spool_dir: dir.path().join("spool"),
-        ..MailConfig::default()
+        ..mail_config(bin, dir.path())
     };
     let mut n = Notifier::new(log, Some(mail));
     n.notify(Instant::now(), Event::TookOver, &notify_context());
@@ -825,11 +834,7 @@ fn log_only_events_do_not_mail() {
     let dir = tempdir();
     let (bin, out) = fake_sendmail(dir.path(), "");
     let (log, cap) = Logger::memory("failoverd");
-    let mail = MailConfig {
-        sendmail: bin,
-        spool_dir: dir.path().join("spool"),
-        ..MailConfig::default()
-    };
+    let mail = mail_config(bin, dir.path());
     let mut n = Notifier::new(log, Some(mail));
     // On the secondary, "peer lost" is followed by its outcome's notice.
     n.notify(Instant::now(), Event::PeerLost, &notify_context());
@@ -850,11 +855,7 @@ fn log_only_events_do_not_mail() {
 fn missing_sendmail_is_logged_once_not_an_error() {
     let dir = tempdir();
     let (log, cap) = Logger::memory("failoverd");
-    let mail = MailConfig {
-        sendmail: dir.path().join("no-such-sendmail"),
-        spool_dir: dir.path().join("spool"),
-        ..MailConfig::default()
-    };
+    let mail = mail_config(dir.path().join("no-such-sendmail"), dir.path());
     let mut n = Notifier::new(log, Some(mail));
     n.notify(Instant::now(), Event::Relinquished, &notify_context());
     n.notify(Instant::now(), Event::TookOver, &notify_context());
@@ -877,11 +878,7 @@ fn a_failing_or_hanging_sendmail_is_reported_and_bounded() {
     let dir = tempdir();
     let (bin, _) = fake_sendmail(dir.path(), "echo 'queue dir missing' >&2; exit 75");
     let (log, cap) = Logger::memory("failoverd");
-    let mail = MailConfig {
-        sendmail: bin,
-        spool_dir: dir.path().join("spool"),
-        ..MailConfig::default()
-    };
+    let mail = mail_config(bin, dir.path());
     let mut n = Notifier::new(log, Some(mail));
     n.notify(
         Instant::now(),
@@ -902,11 +899,9 @@ fn a_failing_or_hanging_sendmail_is_reported_and_bounded() {
     let (bin, _) = fake_sendmail(dir.path(), "sleep 1000");
     let (log, cap) = Logger::memory("failoverd");
     let mail = MailConfig {
-        sendmail: bin,
         timeout: Duration::from_millis(300),
         kill_grace: Duration::from_millis(300),
-        spool_dir: dir.path().join("spool"),
-        ..MailConfig::default()
+        ..mail_config(bin, dir.path())
     };
     let mut n = Notifier::new(log, Some(mail));
     let start = Instant::now();
@@ -934,12 +929,10 @@ fn mail_is_bounded_in_concurrency_spool_and_rate() {
     let (bin, out) = fake_sendmail(dir.path(), "sleep 0.2");
     let (log, cap) = Logger::memory("failoverd");
     let mail = MailConfig {
-        sendmail: bin,
         max_concurrent: 2,
         max_spooled: 3,
         max_per_hour: 4,
-        spool_dir: dir.path().join("spool"),
-        ..MailConfig::default()
+        ..mail_config(bin, dir.path())
     };
     let mut n = Notifier::new(log, Some(mail));
     for _ in 0..6 {
@@ -1004,13 +997,11 @@ fn a_failed_mail_stays_spooled_and_is_retried_after_its_back_off() {
     let spool = dir.path().join("spool");
     let (log, cap) = Logger::memory("failoverd");
     let mail = MailConfig {
-        sendmail: bin,
-        spool_dir: spool.clone(),
         retry: Backoff {
             first: Duration::from_millis(200),
             max: Duration::from_millis(300),
         },
-        ..MailConfig::default()
+        ..mail_config(bin, dir.path())
     };
     let mut n = Notifier::new(log, Some(mail));
     let t0 = Instant::now();
@@ -1053,11 +1044,7 @@ fn what_one_life_could_not_send_the_next_sends_first() {
     // without a flush, as SIGKILL would).
     let (bin, _) = fake_sendmail(dir.path(), "exit 75");
     let (log, _) = Logger::memory("failoverd");
-    let mail = MailConfig {
-        sendmail: bin.clone(),
-        spool_dir: spool.clone(),
-        ..MailConfig::default()
-    };
+    let mail = mail_config(bin.clone(), dir.path());
     let mut n = Notifier::new(log, Some(mail.clone()));
     n.notify(Instant::now(), Event::TookOver, &notify_context());
     drain(&mut n, Duration::from_secs(10));
@@ -1106,11 +1093,7 @@ fn a_reload_neither_waits_for_mail_nor_loses_it() {
     let dir = tempdir();
     let (bin, out) = fake_sendmail_first(dir.path(), "sleep 0.5");
     let (log, cap) = Logger::memory("heartbeatd");
-    let mail = MailConfig {
-        sendmail: bin,
-        spool_dir: dir.path().join("spool"),
-        ..MailConfig::default()
-    };
+    let mail = mail_config(bin, dir.path());
     let mut n = Notifier::new(log, Some(mail.clone()));
     n.notify(Instant::now(), Event::Acquired, &notify_context());
     n.poll(Instant::now());
@@ -1151,11 +1134,7 @@ fn a_stop_leaves_unsent_mail_in_the_spool() {
     let spool = dir.path().join("spool");
     let (bin, _) = fake_sendmail(dir.path(), "exit 75");
     let (log, cap) = Logger::memory("heartbeatd");
-    let mail = MailConfig {
-        sendmail: bin,
-        spool_dir: spool.clone(),
-        ..MailConfig::default()
-    };
+    let mail = mail_config(bin, dir.path());
     let mut n = Notifier::new(log, Some(mail.clone()));
     n.notify(Instant::now(), Event::Relinquished, &notify_context());
     // SIGTERM's wait: bounded, and what failed is not waited for (its

@@ -43,6 +43,17 @@ impl Attacker {
         Ok(Attacker { ns })
     }
 
+    /// Joins `t`'s private network ([`Attacker::join_private`]) and opens
+    /// its channel, with the headers of its frames ([`Attacker::flow`]):
+    /// how the tests that flood or forge on the private network start.
+    /// The host stays as long as the returned [`Attacker`] lives.
+    pub fn on_private(t: &Topology) -> (Attacker, Channel, UdpFlow) {
+        let attacker = Attacker::join_private(t).expect("the attacker joins");
+        let ch = attacker.channel().expect("the attacker's channel");
+        let flow = Attacker::flow(&ch);
+        (attacker, ch, flow)
+    }
+
     /// A raw channel on the attacker's private interface, receiving the
     /// protocol's frames (port 1694).
     pub fn channel(&self) -> io::Result<Channel> {

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use crate::daemons::Daemon;
 use crate::netns::wait_until;
+use crate::process::is_running;
 
 use super::{events, stages, Lab, STEP};
 
@@ -47,6 +48,18 @@ impl Lab {
     pub fn check(&self, ok: bool, what: &str, logs: &[&Daemon]) {
         if !ok {
             self.fail(what, logs);
+        }
+    }
+
+    /// Checks that each of `daemons` is still running (what a flood or a
+    /// forgery must not change), failing the test with their logs.
+    pub fn check_running(&self, daemons: &[&Daemon]) {
+        for d in daemons {
+            self.check(
+                is_running(d.pid),
+                &format!("{} keeps running", d.name),
+                daemons,
+            );
         }
     }
 

@@ -4,6 +4,7 @@
 //! for their own account (`--status`) and frame counters.
 
 use std::io;
+use std::path::Path;
 
 use failover_host::config::cli::Program;
 
@@ -37,6 +38,19 @@ impl Lab {
         args
     }
 
+    /// Writes `secret` (hexadecimal, key id 1) to a key file in each
+    /// server's run directory and returns their paths, the primary's
+    /// first: the same key on both, as the tests of signed heartbeats
+    /// give it (`--key-file`).
+    pub fn key_files(&self, secret: &str) -> (String, String) {
+        (
+            self.prun.key_file(secret).expect("the primary's key file"),
+            self.srun
+                .key_file(secret)
+                .expect("the secondary's key file"),
+        )
+    }
+
     /// Starts `heartbeatd` on the primary with `extra` arguments (at
     /// real-time priority if the setup says so), without waiting for it.
     pub fn start_heartbeatd(&self, extra: &[&str]) -> io::Result<Daemon> {
@@ -47,17 +61,7 @@ impl Lab {
     /// beats, as Apple's did), with `extra` arguments, at real-time
     /// priority if the setup says so; the lab has no witness then.
     pub fn start_heartbeatd_unmanaged(&self, extra: &[&str]) -> io::Result<Daemon> {
-        let d = crate::daemons::start_heartbeatd_unmanaged(
-            &self.t,
-            &self.bins,
-            &self.prun,
-            &self.profile,
-            extra,
-        )?;
-        if self.real_time {
-            real_time(&d);
-        }
-        Ok(d)
+        self.start_program_serving(Program::Heartbeatd, extra, &[])
     }
 
     /// Starts `failoverd` on the secondary with `extra` arguments (at
@@ -121,12 +125,17 @@ impl Lab {
 
     /// `d`'s own account (`--status`), or why there is none.
     pub fn status(&self, d: &Daemon) -> String {
-        let binary = if d.name == "heartbeatd" {
+        status(self.binary_of(d), d)
+    }
+
+    /// The program `d` runs, to ask it for its status: the status
+    /// queries of both kinds need it.
+    fn binary_of(&self, d: &Daemon) -> &Path {
+        if d.name == "heartbeatd" {
             &self.bins.heartbeatd
         } else {
             &self.bins.failoverd
-        };
-        status(binary, d)
+        }
     }
 
     /// `heartbeatd <option>` (`--handover`, `--reclaim`) asked of the
@@ -138,12 +147,7 @@ impl Lab {
     /// `d`'s JSON status (`--status --json`), parsed; `Null` if there is
     /// none.
     pub fn status_json(&self, d: &Daemon) -> serde_json::Value {
-        let binary = if d.name == "heartbeatd" {
-            &self.bins.heartbeatd
-        } else {
-            &self.bins.failoverd
-        };
-        let text = crate::control::status_with(binary, d, &["--json"]);
+        let text = crate::control::status_with(self.binary_of(d), d, &["--json"]);
         serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)
     }
 

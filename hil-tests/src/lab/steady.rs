@@ -42,6 +42,16 @@ impl Lab {
         (hb, fo)
     }
 
+    /// [`Lab::start_both_with`], `heartbeatd` given the secondary's private
+    /// address as its `--peer` before `hb_extra`: the flood and forgery
+    /// tests start so, where a stranger may claim to be the secondary.
+    pub fn start_both_peered(&mut self, hb_extra: &[&str], fo_extra: &[&str]) -> (Daemon, Daemon) {
+        let secondary_ip = self.t.secondary.private_ip.to_string();
+        let mut hb = vec!["--peer", secondary_ip.as_str()];
+        hb.extend_from_slice(hb_extra);
+        self.start_both_with(&hb, fo_extra)
+    }
+
     /// Powers the witness on, starts both daemons and waits for the steady
     /// state.
     pub fn start_all(&mut self) -> (Daemon, Daemon) {

@@ -1,7 +1,8 @@
 //! Faults and moves that several tests make on the lab: the primary's
 //! cables pulled and put back with the takeover and the failback waited
 //! for, the switch keeping the servers apart, a dead primary's kernel
-//! forgetting its address, a `failoverd` frozen (while it holds).
+//! forgetting its address, a `failoverd` frozen (while it holds), a
+//! holding `failoverd` killed and started again.
 
 use std::time::{Duration, Instant};
 
@@ -10,7 +11,7 @@ use nix::sys::signal::Signal;
 use crate::daemons::Daemon;
 use crate::topology::{Net, SERVICE};
 
-use super::{Lab, Owner, QUIET};
+use super::{stages, Lab, Owner, ACQUIRE, QUIET};
 
 impl Lab {
     /// Waits until exactly `owner` holds the service address and, when the
@@ -131,5 +132,59 @@ impl Lab {
         self.cut_primary_off(&[hb, fo]);
         self.wait_mailed(&self.srun, "TookOver", &[fo]);
         self.freeze_failoverd(fo, Duration::from_millis(300))
+    }
+
+    /// Kills the holding `failoverd` `fo` with SIGKILL, checks that its
+    /// address stays behind (a killed daemon cannot remove it), starts a
+    /// new `failoverd` and waits for `takeover` (its name in a failure),
+    /// the primary being silent still: then checks that the leftover went
+    /// when the new one started, before it took over. Returns the new
+    /// `failoverd`, for the caller's checks of how it found the leftover.
+    /// Why: the tests of a leftover's removal (by label, by protocol) do
+    /// all this the same way.
+    pub fn kill_and_restart_failoverd(&self, fo: &Daemon, takeover: &str) -> Daemon {
+        self.t.secondary.ns.signal(fo.pid, Signal::SIGKILL).unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        self.check(
+            self.owners.secondary.holds_now(),
+            "a killed failoverd cannot remove its address",
+            &[fo],
+        );
+        let holds_before = self.owners.secondary.held().len();
+        let restarted = Instant::now();
+        let fo2 = self.failoverd(&[]);
+        self.wait(takeover, &[&fo2], || {
+            self.owners.secondary.holds_now()
+                && fo2.logged("took over 192.0.2.10")
+                && stages(&self.srun).ends_with(&ACQUIRE.map(str::to_owned))
+        });
+        let s = self.owners.secondary.held();
+        self.check(
+            s.len() > holds_before
+                && s[holds_before - 1]
+                    .until
+                    .is_some_and(|gone| gone >= restarted),
+            &format!("the leftover went when failoverd started again, then it took over: {s:?}"),
+            &[&fo2],
+        );
+        fo2
+    }
+
+    /// Renames the secondary's interface `from` to `to` the way an
+    /// administrator must (down, renamed, up again), for the tests of
+    /// `failoverd` following its public interface by name.
+    pub fn rename_secondary_interface(&self, from: &str, to: &str) {
+        let steps: [&[&str]; 3] = [
+            &["link", "set", "dev", from, "down"],
+            &["link", "set", "dev", from, "name", to],
+            &["link", "set", "dev", to, "up"],
+        ];
+        for args in steps {
+            self.t
+                .secondary
+                .ns
+                .ip(args)
+                .unwrap_or_else(|e| panic!("rename {from} to {to}: {e}"));
+        }
     }
 }

@@ -179,7 +179,7 @@ impl Services {
                 ));
                 continue;
             };
-            match add_addr(nl, ifindex, addr, prefix, &s.mark) {
+            match change_addr(nl, AddrOp::Add, ifindex, addr, prefix, &s.mark) {
                 Ok(Change::Done) => {
                     s.added = true;
                     log.info(format_args!(
@@ -329,7 +329,14 @@ impl Services {
                 prefix_len: *prefix_len,
                 label,
             };
-            match remove_addr(nl, a.ifindex, a.addr, a.prefix_len, &Mark::Proto) {
+            match change_addr(
+                nl,
+                AddrOp::Remove,
+                a.ifindex,
+                a.addr,
+                a.prefix_len,
+                &Mark::Proto,
+            ) {
                 Ok(_) => log.warning(format_args!(
                     "removed {}/{} from {}: left by a previous run on an interface it had \
                      followed (protocol {ADDR_PROTO})",
@@ -481,7 +488,7 @@ fn remove_one(s: &mut Installed, nl: &mut Netlink, log: &Logger) -> bool {
         ));
         return true;
     };
-    match remove_addr(nl, ifindex, addr, prefix, &s.mark) {
+    match change_addr(nl, AddrOp::Remove, ifindex, addr, prefix, &s.mark) {
         Ok(Change::Done) => {
             s.added = false;
             log.info(format_args!("removed {addr} from {}", s.shown()));
@@ -523,33 +530,30 @@ fn configured_mark(s: &ServiceAddress) -> Mark {
     }
 }
 
-/// Adds `addr/prefix` to `ifindex` under `mark`, over IPv4's or IPv6's
-/// request (an IPv6 address is marked by the protocol whatever `mark`).
-fn add_addr(
-    nl: &mut Netlink,
-    ifindex: u32,
-    addr: IpAddr,
-    prefix: u8,
-    mark: &Mark,
-) -> Result<Change, AddrError> {
-    match addr {
-        IpAddr::V4(a) => nl.add(ifindex, a, prefix, mark),
-        IpAddr::V6(a) => nl.add_v6(ifindex, a, prefix),
-    }
+/// What [`change_addr`] does with an address.
+#[derive(Clone, Copy)]
+enum AddrOp {
+    Add,
+    Remove,
 }
 
-/// Removes `addr/prefix` from `ifindex` if it carries `mark` (an IPv6
-/// address: the protocol).
-fn remove_addr(
+/// Adds `addr/prefix` to `ifindex` under `mark`, or removes it if it
+/// carries `mark`, over IPv4's or IPv6's request (an IPv6 address is marked
+/// by the protocol whatever `mark`): one place picks the request for both
+/// directions.
+fn change_addr(
     nl: &mut Netlink,
+    op: AddrOp,
     ifindex: u32,
     addr: IpAddr,
     prefix: u8,
     mark: &Mark,
 ) -> Result<Change, AddrError> {
-    match addr {
-        IpAddr::V4(a) => nl.remove(ifindex, a, prefix, mark),
-        IpAddr::V6(a) => nl.remove_v6(ifindex, a, prefix),
+    match (op, addr) {
+        (AddrOp::Add, IpAddr::V4(a)) => nl.add(ifindex, a, prefix, mark),
+        (AddrOp::Add, IpAddr::V6(a)) => nl.add_v6(ifindex, a, prefix),
+        (AddrOp::Remove, IpAddr::V4(a)) => nl.remove(ifindex, a, prefix, mark),
+        (AddrOp::Remove, IpAddr::V6(a)) => nl.remove_v6(ifindex, a, prefix),
     }
 }
 

@@ -52,27 +52,20 @@ pub fn failoverd_main(args: Vec<OsString>) -> u8 {
         Ok(r) => (r.options, r.problems),
         Err(code) => return code,
     };
-    let mut nl = match Netlink::open() {
-        Ok(nl) => nl,
-        Err(e) => return fail(program, &format!("cannot open netlink: {e}")),
-    };
     // Without the primary's address or a public address there is no plan
     // to check: the options' problems say what is missing.
     let complete = opts.master != Ipv4Addr::UNSPECIFIED && !opts.services.is_empty();
-    let mut plan = failoverd_checks(&opts, &mut nl);
-    if !complete {
-        plan.problems.clear();
-    }
-    plan.problems.extend(spool_problem(&opts.common));
-    if let Some(code) = check(
+    let (nl, plan) = match checked_plan(
         program,
         &opts.common,
         &problems,
-        &plan,
-        &summary_failoverd(&opts, &plan),
+        complete,
+        |nl| failoverd_checks(&opts, nl),
+        |plan| summary_failoverd(&opts, plan),
     ) {
-        return code;
-    }
+        Ok(r) => r,
+        Err(code) => return code,
+    };
     let spec = Spec {
         program,
         common: opts.common.clone(),
@@ -205,25 +198,18 @@ pub fn heartbeatd_main(args: Vec<OsString>) -> u8 {
         Ok(r) => (r.options, r.problems),
         Err(code) => return code,
     };
-    let mut nl = match Netlink::open() {
-        Ok(nl) => nl,
-        Err(e) => return fail(program, &format!("cannot open netlink: {e}")),
-    };
-    let mut plan = heartbeatd_checks(&opts, &mut nl);
-    if opts.targets.is_empty() {
-        // No target, no plan: the options' problems say so.
-        plan.problems.clear();
-    }
-    plan.problems.extend(spool_problem(&opts.common));
-    if let Some(code) = check(
+    // No target, no plan: the options' problems say so.
+    let (nl, plan) = match checked_plan(
         program,
         &opts.common,
         &problems,
-        &plan,
-        &summary_heartbeatd(&opts, &plan),
+        !opts.targets.is_empty(),
+        |nl| heartbeatd_checks(&opts, nl),
+        |plan| summary_heartbeatd(&opts, plan),
     ) {
-        return code;
-    }
+        Ok(r) => r,
+        Err(code) => return code,
+    };
     let spec = Spec {
         program,
         common: opts.common.clone(),
@@ -318,6 +304,35 @@ fn first_step<T: HasCommon + HasWarnings>(
             }
             Ok(r)
         }
+    }
+}
+
+/// The start both `main`s share once the options are read: opens netlink,
+/// makes the daemon's `checks` into a plan (whose problems are dropped
+/// when the options lack what a plan needs, `complete` false: their own
+/// problems say so), adds the mail spool's problem and hands all to
+/// [`check`]. Returns the channel and the plan to run with, or the exit
+/// status when the daemon must not run.
+fn checked_plan(
+    program: Program,
+    common: &CommonOptions,
+    option_problems: &[Problem],
+    complete: bool,
+    checks: impl FnOnce(&mut Netlink) -> Plan,
+    summary: impl FnOnce(&Plan) -> String,
+) -> Result<(Netlink, Plan), u8> {
+    let mut nl = match Netlink::open() {
+        Ok(nl) => nl,
+        Err(e) => return Err(fail(program, &format!("cannot open netlink: {e}"))),
+    };
+    let mut plan = checks(&mut nl);
+    if !complete {
+        plan.problems.clear();
+    }
+    plan.problems.extend(spool_problem(common));
+    match check(program, common, option_problems, &plan, &summary(&plan)) {
+        Some(code) => Err(code),
+        None => Ok((nl, plan)),
     }
 }
 

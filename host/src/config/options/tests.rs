@@ -885,6 +885,16 @@ fn key_file(dir: &Path, text: &str, mode: u32) -> PathBuf {
     path
 }
 
+/// The message of the one problem refusing the key file at `path`, after
+/// checking that it is refused with exactly one configuration problem: the
+/// refusals of an unsafe file differ only in that message.
+fn the_one_config_problem(path: &Path) -> String {
+    let e = load_key_file(path).expect_err("refused");
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert_eq!(e[0].kind, ProblemKind::Config);
+    e[0].message.clone()
+}
+
 #[test]
 fn key_file_mode_600_is_read() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -910,12 +920,9 @@ fn key_file_readable_by_others_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     for mode in [0o644, 0o640, 0o604, 0o620, 0o660, 0o666, 0o610] {
         let path = key_file(dir.path(), &format!("1 {KEY16}\n"), mode);
-        let e = load_key_file(&path).expect_err("refused");
-        assert_eq!(e.len(), 1);
-        assert_eq!(e[0].kind, ProblemKind::Config);
         let p = path.display();
         assert_eq!(
-            e[0].message,
+            the_one_config_problem(&path),
             format!(
                 "key file {p} is accessible by group or others (mode {mode:04o}): anyone who \
                  can read it can forge heartbeats; fix with: chmod 600 {p}"
@@ -933,12 +940,9 @@ fn key_file_not_owned_by_root_is_refused_when_running_as_root() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = key_file(dir.path(), &format!("1 {KEY16}\n"), 0o600);
     std::os::unix::fs::chown(&path, Some(4321), Some(4321)).expect("chown");
-    let e = load_key_file(&path).expect_err("refused");
-    assert_eq!(e.len(), 1);
-    assert_eq!(e[0].kind, ProblemKind::Config);
     let p = path.display();
     assert_eq!(
-        e[0].message,
+        the_one_config_problem(&path),
         format!(
             "key file {p} is owned by uid 4321, not root: its owner can read and change the \
              keys; fix with: chown root:root {p}"
