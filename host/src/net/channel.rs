@@ -32,8 +32,10 @@
 //! 3. keeps a duplicate of the descriptor for `poll(2)` ([`Channel`]
 //!    implements [`AsFd`]) and hands the original to pnet, which binds it and
 //!    owns it from then on;
-//! 4. configures pnet with `read_timeout = Some(0)` and
-//!    `write_timeout = Some(0)`: receive and send never block.
+//! 4. reads and writes through the duplicate itself, without blocking:
+//!    `recvmmsg` takes up to 16 frames per call ([`Channel::recv_batch`]),
+//!    and one `send` puts out a frame ([`Channel::send`]; pnet's `send_to`
+//!    would poll for POLLOUT first, a second system call per frame).
 //!
 //! # The event loop this enables (recommended for the daemons)
 //!
@@ -42,7 +44,7 @@
 //!     timeout = min(machine.poll_at(), announcer.next_due(), script deadlines) - now
 //!     poll([channel fds (POLLIN)..., signal self-pipe/signalfd, script pipes], timeout)
 //!     now = monotonic clock
-//!     for each readable channel: while let Some(frame) = ch.try_recv()? (at most N per wake-up):
+//!     for each readable channel: for frame in ch.recv_batch()? (again while a batch fills, at most N):
 //!         if let Some(v) = parse_udp_frame(frame, port) { machine.handle_frame(now, link, v.payload) }
 //!     machine.handle_timeout(now); drain poll_transmit -> build_udp_frame -> ch.send
 //!     announcer.poll(now) -> build_garp -> ch.send
@@ -50,7 +52,7 @@
 //! ```
 //!
 //! When `poll()` reports POLLIN *or POLLERR* on a channel, call
-//! [`Channel::try_recv`]: it returns a pending socket error (ENETDOWN when
+//! [`Channel::recv_batch`]: it returns a pending socket error (ENETDOWN when
 //! the interface went down) once and clears it, so the loop never spins on
 //! a sticky POLLERR; the channel keeps working when the interface comes
 //! back. An interface that is deleted and re-created gets a new index: reopen
@@ -65,8 +67,8 @@
 //! down spins until the deadline).
 //!
 //! Steady state allocates nothing: [`Channel::send`] passes the caller's
-//! slice to `sendto`, [`Channel::try_recv`] returns a slice of pnet's
-//! receive buffer, and the frame builders and parsers write into and borrow
+//! slice to `send`, [`Channel::recv_batch`] returns slices of the
+//! channel's receive buffers, and the frame builders and parsers write into and borrow
 //! from caller buffers.
 
 use std::cell::RefCell;
@@ -241,7 +243,9 @@ pub struct Channel {
     index: u32,
     mac: MacAddr,
     filter: RxFilter,
-    tx: Box<dyn DataLinkSender>,
+    /// pnet's sender: it owns the socket (frames are sent through
+    /// `poll_fd`, see [`Channel::send`]).
+    _tx: Box<dyn DataLinkSender>,
     /// pnet's receiver: it shares the socket with `tx`; frames are read
     /// through `poll_fd` instead (see [`Channel::recv_timeout`]).
     _rx: Box<dyn DataLinkReceiver>,
@@ -418,7 +422,7 @@ impl Channel {
             index: link.index,
             mac,
             filter: config.filter,
-            tx,
+            _tx: tx,
             _rx: rx,
             poll_fd,
             rx_buf: vec![0; slot_len * slots].into_boxed_slice(),
@@ -448,18 +452,25 @@ impl Channel {
         self.filter
     }
 
-    /// Sends one complete Ethernet frame. Never blocks: a full socket buffer
-    /// is reported as [`io::ErrorKind::WouldBlock`] (the frame is dropped;
-    /// the next beat follows), a downed interface as ENETDOWN.
+    /// Sends one complete Ethernet frame, in one non-blocking `send` on the
+    /// bound socket (pnet's `send_to` first polls for POLLOUT, a system
+    /// call per frame for nothing). Never blocks: a full socket buffer is
+    /// reported as [`io::ErrorKind::WouldBlock`] (the frame is dropped; the
+    /// next beat follows), a downed interface as ENETDOWN, a deleted one as
+    /// ENXIO.
     pub fn send(&mut self, frame: &[u8]) -> io::Result<()> {
-        match self.tx.send_to(frame, None) {
-            Some(Ok(())) => Ok(()),
-            Some(Err(e)) if e.kind() == io::ErrorKind::TimedOut => Err(io::Error::new(
+        use std::os::fd::AsRawFd;
+        match nix::sys::socket::send(self.poll_fd.as_raw_fd(), frame, MsgFlags::MSG_DONTWAIT) {
+            Ok(n) if n == frame.len() => Ok(()),
+            Ok(n) => Err(io::Error::other(format!(
+                "sent {n} of the frame's {} bytes",
+                frame.len()
+            ))),
+            Err(nix::errno::Errno::EAGAIN) => Err(io::Error::new(
                 io::ErrorKind::WouldBlock,
                 "socket send buffer full",
             )),
-            Some(Err(e)) => Err(e),
-            None => Err(io::Error::other("pnet refused the frame")),
+            Err(e) => Err(io::Error::from(e)),
         }
     }
 
