@@ -1069,15 +1069,17 @@ fn a_line_rate_flood_from_a_stranger_never_reaches_the_daemons() {
     lab.check(lab.runs() == ["primary"], "only the primary served", &logs);
 }
 
-/// Issue 12's flood: with a key, a third host on the private network sends
-/// 60 000 frames a second for 10 s, at 10 ms beats, heartbeats in the primary's
-/// name with a wrong tag (each with a fresh seq, so each costs the
-/// secondary an HMAC) and genuine frames it captured, replayed. These pass
-/// the kernel filter (they name the primary); the core refuses them by the
-/// cheapest check. No verdict, no takeover, and the primary's real
-/// heartbeats keep being accepted; the numbers (frames flooded, refused,
-/// the primary's heartbeats accepted against those sent, each daemon's CPU)
-/// are printed.
+/// With a key, a third host on the private network floods at line rate
+/// (as fast as it can send: about 200 000 frames a second on the lab's
+/// veths) for 10 s, at 10 ms beats: heartbeats in the primary's name with a
+/// wrong tag (each with a fresh seq, so each costs the secondary an HMAC)
+/// and genuine frames it captured, replayed. These pass the kernel filter
+/// (they name the primary); the core refuses them by the cheapest check.
+/// No verdict, no takeover, and not one of the primary's real heartbeats
+/// lost: the daemon reads 16 frames per system call (`recvmmsg`), where one
+/// call per frame lost 3 to 10 % of them. The numbers (frames flooded,
+/// refused, the primary's heartbeats accepted, each daemon's CPU) are
+/// printed.
 #[test]
 fn a_flood_of_forgeries_in_the_primarys_name_changes_nothing() {
     let Some(_serial) = lab_test!() else { return };
@@ -1119,24 +1121,13 @@ fn a_flood_of_forgeries_in_the_primarys_name_changes_nothing() {
     let before = (lab.counters(&hb), lab.counters(&fo));
     let cpu_before = (cpu(&hb), cpu(&fo));
     let flood = Duration::from_secs(10);
-    // Paced: the attacker shares the lab's two cores with both daemons and
-    // the bridge, so unpaced it starves the primary (a third machine would
-    // not); 60 000 a second is 300 times the primary's own rate.
-    const RATE: u64 = 60_000;
     let attack = Instant::now();
     let (mut sent, mut full) = (0u64, 0u64);
     let mut payload = [0u8; MAX_FRAME_LEN];
     let mut frame = [0u8; 256];
     for i in 0..100_000_000u32 {
-        if i % 256 == 0 {
-            let elapsed = attack.elapsed();
-            if elapsed >= flood {
-                break;
-            }
-            let due = Duration::from_micros(u64::from(i) * 1_000_000 / RATE);
-            if let Some(ahead) = due.checked_sub(elapsed) {
-                std::thread::sleep(ahead);
-            }
+        if i % 1024 == 0 && attack.elapsed() >= flood {
+            break;
         }
         let bytes: &[u8] = if i % 2 == 0 {
             forged.header.seq = i;
@@ -1181,11 +1172,18 @@ fn a_flood_of_forgeries_in_the_primarys_name_changes_nothing() {
         &logs,
     );
     lab.check_no_takeover(&hb, &fo, &logs);
-    // Three quarters leaves room for a slow machine's stalls and still
-    // fails a receive path that drowns.
+    // The detector's count of lost rounds, per link, over its window (the
+    // last 1024 to 2048 rounds: the whole flood).
+    let status = lab.status_json(&fo);
+    let losses: Vec<String> = (0..2)
+        .map(|l| status["links"][l]["loss"].to_string())
+        .collect();
     lab.check(
-        accepted >= expected * 3 / 4,
-        &format!("failoverd kept accepting the primary's heartbeats ({accepted} of ~{expected})"),
+        losses.iter().all(|l| l.parse::<f64>() == Ok(0.0)),
+        &format!(
+            "failoverd lost none of the primary's heartbeats (loss per link {losses:?}; \
+             {accepted} accepted of ~{expected})"
+        ),
         &logs,
     );
     lab.check(lab.runs() == ["primary"], "only the primary served", &logs);
