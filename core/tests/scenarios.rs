@@ -1140,8 +1140,7 @@ fn witness_required_a_lease_granted_early_still_ends_the_takeover_when_the_witne
     let lease = failover_core::Timing::recommended(Duration::from_millis(10)).lease;
     let last_granted_request = exchange_at(&world, S, REQUEST)
         .into_iter()
-        .filter(|&t| t < Instant::from_millis(900))
-        .last()
+        .rfind(|&t| t < Instant::from_millis(900))
         .expect("a renewal before the witness died");
     let expired = first_at(&world, S, Action::Notify(Event::LeaseExpired)).expect("expiry");
     assert_eq!(expired, last_granted_request + lease);
