@@ -139,7 +139,9 @@ pub enum Phase {
         /// Whether this is the witness fallback wait.
         fallback: bool,
     },
-    /// Asked the witness for a grant; waiting for the answer.
+    /// Asked the witness for a grant; waiting for the answer. Asked at the
+    /// verdict, in parallel with the wait for the primary's isolation
+    /// fence ([`Phase::Granted`]).
     AwaitGrant {
         /// The request's nonce.
         nonce: u32,
@@ -147,6 +149,13 @@ pub enum Phase {
         sent_at: Instant,
         /// When to ask again.
         resend_at: Instant,
+    },
+    /// The witness granted before the primary must have fenced itself:
+    /// the grant is held (and renewed) until `until`, when acquiring
+    /// starts. A primary heard again meanwhile gets it handed back.
+    Granted {
+        /// When the primary must have fenced itself.
+        until: Instant,
     },
     /// Running the acquire sequence; `stage` is the script stage under way.
     Acquiring {
@@ -185,6 +194,7 @@ impl Phase {
             Phase::Monitoring => "monitoring",
             Phase::HoldDown { .. } => "hold-down",
             Phase::AwaitGrant { .. } => "awaiting the witness's grant",
+            Phase::Granted { .. } => "granted, waiting out the primary's fence",
             Phase::Acquiring { .. } => "acquiring",
             Phase::Holding => "holding the addresses",
             Phase::Releasing { .. } => "releasing",
@@ -514,8 +524,14 @@ impl Secondary {
         match msg.kind {
             WitnessKind::Grant => self.on_grant(now, msg),
             WitnessKind::Deny => {
+                // Asked at the verdict, before the primary must have fenced
+                // itself: "not yet" is the expected answer then (the
+                // witness keeps the request and grants it when its own
+                // dead time has passed), not news for the administrator.
+                let early = matches!(msg.reason, DenyReason::PrimaryAlive | DenyReason::Listening)
+                    && self.fenced_at().is_some_and(|t| now < t);
                 if let Phase::AwaitGrant { nonce, .. } = self.phase {
-                    if nonce == msg.nonce && self.denied != Some(msg.reason) {
+                    if nonce == msg.nonce && !early && self.denied != Some(msg.reason) {
                         self.denied = Some(msg.reason);
                         self.notify(Event::WitnessDenied { reason: msg.reason });
                     }
@@ -532,7 +548,7 @@ impl Secondary {
                     nonce,
                     expires: sent_at + msg.lease,
                 });
-                self.start_acquire(now);
+                self.acquire_when_fenced(now);
             }
             _ => match self.renewal {
                 Some((nonce, sent_at)) if nonce == msg.nonce => {
@@ -592,12 +608,24 @@ impl Secondary {
         self.station.actions.push(Action::RunStage(stage));
     }
 
+    /// Granted: start acquiring once the primary must have fenced itself
+    /// ([`Secondary::fenced_at`]), holding the grant until then.
+    fn acquire_when_fenced(&mut self, now: Instant) {
+        match self.fenced_at() {
+            Some(until) if now < until => self.phase = Phase::Granted { until },
+            _ => self.start_acquire(now),
+        }
+    }
+
     /// The primary is dead: hold down, ask the witness, or start acquiring.
+    /// The witness is asked at once (after a configured hold-down): the
+    /// wait for the primary's isolation fence runs in parallel, and only
+    /// the use of the grant waits for it ([`Secondary::acquire_when_fenced`]).
     fn begin_takeover(&mut self, now: Instant) {
         self.on_request = false;
         self.verdict_at = Some(now);
         self.denied = None;
-        let until = (now + self.config.hold_down).max(self.fenced_at().unwrap_or(now));
+        let until = now + self.config.hold_down;
         if until > now {
             self.phase = Phase::HoldDown {
                 until,
@@ -609,7 +637,7 @@ impl Secondary {
     }
 
     /// With a witness, when a primary that is in fact alive is sure to have
-    /// fenced itself: the witness's own rule (`Timing::recommended`'s
+    /// fenced itself (no acquiring before then, grant or not): the witness's own rule (`Timing::recommended`'s
     /// witness dead time: the primary's isolation fence, plus a stall's
     /// margin and the delay allowance), counted from when this node last
     /// heard the primary. The witness may grant at once when it lost the
@@ -642,7 +670,9 @@ impl Secondary {
         let WitnessPolicy::Preferred { fallback_hold_down } = self.config.witness else {
             return;
         };
-        let until = self.verdict_at.unwrap_or(now) + fallback_hold_down;
+        // Apple's rule acts no sooner than a grant would.
+        let until = (self.verdict_at.unwrap_or(now) + fallback_hold_down)
+            .max(self.fenced_at().unwrap_or(now));
         if now >= until {
             self.notify(Event::WitnessFallback);
             self.start_acquire(now);
@@ -750,6 +780,7 @@ impl Secondary {
             Phase::Monitoring
             | Phase::HoldDown { .. }
             | Phase::AwaitGrant { .. }
+            | Phase::Granted { .. }
             | Phase::Vetoed { .. }
                 if self.shutting_down =>
             {
@@ -759,8 +790,38 @@ impl Secondary {
             Phase::Monitoring if dead => self.begin_takeover(now),
             Phase::Monitoring if handed_over => self.take_over_on_request(now),
             Phase::Monitoring | Phase::Stopped => {}
-            Phase::HoldDown { .. } | Phase::AwaitGrant { .. } | Phase::Vetoed { .. } if back => {
+            Phase::HoldDown { .. }
+            | Phase::AwaitGrant { .. }
+            | Phase::Granted { .. }
+            | Phase::Vetoed { .. }
+                if back =>
+            {
+                // A grant taken while waiting out the fence goes back to
+                // the witness at once: nothing was acquired.
+                self.release_lease();
                 self.phase = Phase::Monitoring;
+            }
+            // The primary, alive, hands the service over while this node
+            // holds a grant: take it now (the witness grants a handover
+            // without the fence, and the primary released first).
+            Phase::Granted { .. } if handed_over => {
+                self.on_request = true;
+                self.notify(Event::PrimaryHandedOver {
+                    planned: !self.primary_unreachable,
+                });
+                self.verdict_at = Some(now);
+                self.start_acquire(now);
+            }
+            Phase::Granted { until } => {
+                if self.lease.is_none() {
+                    // The grant ran out before the fence (a lease shorter
+                    // than the wait, or renewals unanswered): ask again.
+                    self.request_grant(now);
+                } else if now >= until {
+                    self.start_acquire(now);
+                } else {
+                    self.renew_lease(now);
+                }
             }
             // Asked to serve while waiting out a verdict's hold-down: the
             // primary is alive, and released first.
@@ -1117,6 +1178,10 @@ impl Machine for Secondary {
         wake.at(match self.phase {
             Phase::HoldDown { until, .. } => Some(until),
             Phase::AwaitGrant { resend_at, .. } => Some(resend_at),
+            Phase::Granted { until } => Some(match self.renew_at() {
+                Some(renew) => renew.min(until),
+                None => until,
+            }),
             Phase::Acquiring { deadline, .. } | Phase::Releasing { deadline, .. } => Some(deadline),
             Phase::Vetoed { retry_at } => Some(retry_at),
             Phase::Holding => self.renew_at(),

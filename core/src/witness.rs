@@ -96,6 +96,22 @@ pub struct Grant {
     pub expires: Instant,
 }
 
+/// A request answered "not yet" (the primary is still heard, the witness
+/// is still listening, or fencing): kept, and granted unasked as soon as
+/// the witness's rules allow, so the requester can ask at its verdict and
+/// need not re-ask at the right instant. One slot: a newer early request
+/// replaces it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pending {
+    /// Who asked.
+    pub requester: NodeId,
+    /// The request's nonce (echoed in the grant).
+    pub nonce: u32,
+    /// When it lapses: one dead time after it arrived (the requester asks
+    /// again every request timeout while it waits).
+    pub until: Instant,
+}
+
 /// The fence step's progress.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fence {
@@ -144,6 +160,9 @@ pub struct Witness {
     /// for longer than the dead time means this witness may have been deaf.
     heard_anyone: Option<Instant>,
     grant: Option<Grant>,
+    /// An early request, kept and granted as soon as the rules allow
+    /// (docs/protocol.md, "Early requests").
+    pending: Option<Pending>,
     /// Until then, a grant from before this boot may still be running at
     /// the secondary: heartbeats say a grant is outstanding.
     amnesia_until: Instant,
@@ -190,6 +209,7 @@ impl Witness {
             secondary_heard: None,
             heard_anyone: None,
             grant: None,
+            pending: None,
             amnesia_until: now + config.lease,
             fence: Fence::Idle,
             replies: Outbox::default(),
@@ -268,10 +288,72 @@ impl Witness {
         });
     }
 
+    /// The outstanding early request, if any.
+    #[must_use]
+    pub fn pending(&self) -> Option<Pending> {
+        self.pending
+    }
+
     fn on_request(&mut self, now: Instant, requester: NodeId, msg: &WitnessRepr) {
         if msg.subject != requester {
             return;
         }
+        let (kind, lease, reason) = self.decide(now, requester, msg);
+        self.pending = match (kind, reason) {
+            // Not yet: keep it, and grant it when the rules allow.
+            (
+                WitnessKind::Deny,
+                DenyReason::PrimaryAlive | DenyReason::Listening | DenyReason::Fencing,
+            ) => Some(Pending {
+                requester,
+                nonce: msg.nonce,
+                until: now + self.primary.dead_time(),
+            }),
+            // Granted, or refused for good: nothing is kept for anyone
+            // (one slot, and a grant now outstanding answers the others).
+            _ => None,
+        };
+        self.reply(kind, msg, lease, reason);
+    }
+
+    /// Grants a kept early request once the rules that would grant a
+    /// request arriving now allow it; drops it once they refuse it for
+    /// another reason, or it lapses.
+    fn answer_pending(&mut self, now: Instant) {
+        let Some(p) = self.pending else { return };
+        if now >= p.until {
+            self.pending = None;
+            return;
+        }
+        let msg = WitnessRepr {
+            kind: WitnessKind::Request,
+            nonce: p.nonce,
+            subject: p.requester,
+            lease: Duration::ZERO,
+            reason: DenyReason::None,
+        };
+        let (kind, lease, reason) = self.decide(now, p.requester, &msg);
+        match (kind, reason) {
+            (
+                WitnessKind::Deny,
+                DenyReason::PrimaryAlive | DenyReason::Listening | DenyReason::Fencing,
+            ) => {}
+            (WitnessKind::Grant, _) => {
+                self.pending = None;
+                self.reply(kind, &msg, lease, reason);
+            }
+            _ => self.pending = None,
+        }
+    }
+
+    /// The answer to `requester`'s request `msg` now: grant (and record
+    /// the grant), or deny and why. Starts the fence step when it is due.
+    fn decide(
+        &mut self,
+        now: Instant,
+        requester: NodeId,
+        msg: &WitnessRepr,
+    ) -> (WitnessKind, Duration, DenyReason) {
         let deny = |reason| (WitnessKind::Deny, Duration::ZERO, reason);
         // The primary, alive, asks the secondary to serve: it released the
         // addresses first, so no fence is needed either.
@@ -283,7 +365,7 @@ impl Witness {
         let renewal = self.grant.is_some_and(|g| g.holder == requester);
         let handover =
             alive && (self.handover.stands(keyed) || (renewal && self.handover.stands_by(keyed)));
-        let (kind, lease, reason) = if self.config.secondary.is_some_and(|s| s != requester) {
+        if self.config.secondary.is_some_and(|s| s != requester) {
             deny(DenyReason::NotSecondary)
         } else if !self.primary.is_dead(now) && !handover {
             deny(if self.primary.heard_any() {
@@ -306,8 +388,7 @@ impl Witness {
             deny(DenyReason::Fencing)
         } else {
             self.grant_to(now, requester, msg)
-        };
-        self.reply(kind, msg, lease, reason);
+        }
     }
 
     /// Grants (or renews) the one lease to `requester`; the caller has
@@ -378,6 +459,7 @@ impl Witness {
             }
             Fence::Idle => {}
         }
+        self.answer_pending(now);
     }
 }
 
@@ -443,6 +525,9 @@ impl Machine for Witness {
                         self.on_request(now, sender, msg);
                     }
                     WitnessKind::Release => {
+                        if self.pending.is_some_and(|p| p.requester == sender) {
+                            self.pending = None;
+                        }
                         if self.grant.is_some_and(|g| g.holder == sender) {
                             self.grant = None;
                             self.station.actions.push(Action::Notify(Event::GrantEnded));
@@ -492,6 +577,7 @@ impl Machine for Witness {
         self.station.beater.wake(&mut wake, now);
         wake.at(self.primary.next_change(now));
         wake.at(self.grant.map(|g| g.expires));
+        wake.at(self.pending.map(|p| p.until));
         wake.at(Some(self.amnesia_until));
         wake.at(match self.fence {
             Fence::Asserted { until, .. }

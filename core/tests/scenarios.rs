@@ -974,3 +974,194 @@ fn a_primary_whose_health_checks_fail_hands_over_and_takes_the_service_back_once
     assert_reclaimed(&world, 1000, 1030);
     assert_primary_holds_alone(&world);
 }
+
+/// [`play`], recording the witness exchange's frames too.
+fn play_exchange(schedule: Schedule) -> World {
+    let mut world = World::new(schedule, false);
+    world.log = Some(Vec::new());
+    world.exchange = Some(Vec::new());
+    if let Err(v) = world.run() {
+        panic!(
+            "invariant violated at {:?}: {}\n{}",
+            v.at,
+            v.what,
+            world.trace()
+        );
+    }
+    world
+}
+
+/// Message types of the witness exchange, as the simulator records them.
+const REQUEST: u8 = 2;
+const GRANT: u8 = 3;
+const DENY: u8 = 4;
+const RELEASE: u8 = 5;
+
+/// When `node` sent exchange frames of message type `kind`, in order.
+fn exchange_at(world: &World, node: NodeIx, kind: u8) -> Vec<Instant> {
+    world
+        .exchange
+        .as_ref()
+        .map(|x| {
+            x.iter()
+                .filter(|(_, n, k, _)| *n == node && *k == kind)
+                .map(|(t, _, _, _)| *t)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// When the secondary reached its verdict (it notifies the peer lost).
+fn verdict_at(world: &World) -> Instant {
+    first_at(world, S, Action::Notify(Event::PeerLost)).expect("a verdict")
+}
+
+/// The secondary's wait for the primary's isolation fence after its
+/// verdict, with the calm schedule (a fixed dead time of three intervals):
+/// the witness's recommended dead time counts from the last frame heard,
+/// three intervals before the verdict.
+fn fence_after_verdict() -> Duration {
+    let interval = Duration::from_millis(10);
+    failover_core::Timing::recommended(interval).witness_dead_time - interval.saturating_mul(3)
+}
+
+#[test]
+fn witness_required_the_request_goes_out_at_the_verdict_and_the_grant_comes_without_a_retry() {
+    let world = play_exchange(
+        Schedule::calm(Instant::from_millis(2000))
+            .with(500, Fault::Kill(P))
+            .witness(WitnessPolicy::Required),
+    );
+    let verdict = verdict_at(&world);
+    let fenced = verdict + fence_after_verdict();
+    // Asked at the verdict, not after the fence wait.
+    let requests = exchange_at(&world, S, REQUEST);
+    assert_eq!(requests.first(), Some(&verdict), "{requests:?}");
+    // The witness, which still counted the primary alive, said "not yet"
+    // and kept the request: the secondary does not report that deny.
+    let denies = exchange_at(&world, W, DENY);
+    assert!(denies.first().is_some_and(|&t| t < fenced), "{denies:?}");
+    let s = after(&world, S, 0);
+    assert!(
+        !s.iter()
+            .any(|a| matches!(a, Action::Notify(Event::WitnessDenied { .. }))),
+        "{s:?}"
+    );
+    // The grant comes as soon as the witness's own dead time has passed
+    // (one delay after the secondary's count, which starts one delay
+    // earlier), not at the secondary's next request an interval later.
+    let test = first_at(&world, S, Action::RunStage(Stage::Test)).expect("a takeover");
+    assert!(
+        test >= fenced,
+        "Test at {test:?}, before the fence {fenced:?}"
+    );
+    assert!(
+        test <= fenced + Duration::from_millis(1),
+        "Test at {test:?}, the fence passed at {fenced:?}"
+    );
+    let grant = exchange_at(&world, W, GRANT)[0];
+    assert!(
+        !requests
+            .iter()
+            .any(|&r| r < grant && grant.saturating_since(r) < Duration::from_millis(1)),
+        "the grant answered a request sent just before it: {requests:?}, grant {grant:?}"
+    );
+    assert!(world.has_addresses(S));
+}
+
+#[test]
+fn witness_required_a_grant_before_the_fence_is_held_until_the_fence() {
+    // The witness lost the primary first (its private port went), so its
+    // own dead time passed before the secondary's verdict: it grants the
+    // request at once, and the secondary holds the grant, acquiring only
+    // once the primary must have fenced itself.
+    let world = play_exchange(
+        Schedule::calm(Instant::from_millis(2000))
+            .with(400, Fault::port(P, 0, false))
+            .with(500, Fault::Kill(P))
+            .witness(WitnessPolicy::Required),
+    );
+    let verdict = verdict_at(&world);
+    let fenced = verdict + fence_after_verdict();
+    assert_eq!(exchange_at(&world, S, REQUEST).first(), Some(&verdict));
+    let grant = exchange_at(&world, W, GRANT)[0];
+    assert!(
+        grant < verdict + Duration::from_millis(1),
+        "granted at {grant:?}"
+    );
+    assert!(exchange_at(&world, W, DENY).is_empty());
+    let test = first_at(&world, S, Action::RunStage(Stage::Test)).expect("a takeover");
+    let added = first_at(&world, S, Action::AddAddresses).expect("a takeover");
+    assert_eq!(
+        test, fenced,
+        "Test at {test:?}, the fence passes at {fenced:?}"
+    );
+    assert!(added >= fenced);
+    // The lease counts from the request, sent at the verdict: its renewal
+    // is due three request timeouts before it ends, and the grant lasts.
+    let lease = failover_core::Timing::recommended(Duration::from_millis(10)).lease;
+    let renewals: Vec<Instant> = exchange_at(&world, S, REQUEST)
+        .into_iter()
+        .filter(|&t| t > test)
+        .collect();
+    assert_eq!(
+        renewals.first(),
+        Some(&(verdict + lease - Duration::from_millis(30))),
+        "{renewals:?}"
+    );
+    assert!(!notified(&after(&world, S, 0), Event::LeaseExpired));
+    assert!(world.has_addresses(S) && !world.has_addresses(P));
+}
+
+#[test]
+fn witness_required_a_lease_granted_early_still_ends_the_takeover_when_the_witness_dies() {
+    // As above, then the witness dies: the lease, counted from the last
+    // renewal's request, runs out at the secondary first, and the
+    // addresses go at once.
+    let world = play_exchange(
+        Schedule::calm(Instant::from_millis(2000))
+            .with(400, Fault::port(P, 0, false))
+            .with(500, Fault::Kill(P))
+            .with(900, Fault::Kill(W))
+            .witness(WitnessPolicy::Required),
+    );
+    let lease = failover_core::Timing::recommended(Duration::from_millis(10)).lease;
+    let last_granted_request = exchange_at(&world, S, REQUEST)
+        .into_iter()
+        .rfind(|&t| t < Instant::from_millis(900))
+        .expect("a renewal before the witness died");
+    let expired = first_at(&world, S, Action::Notify(Event::LeaseExpired)).expect("expiry");
+    assert_eq!(expired, last_granted_request + lease);
+    assert!(!world.has_addresses(S));
+}
+
+#[test]
+fn witness_required_a_primary_back_during_the_fence_wait_gets_the_grant_handed_back() {
+    // The witness lost the primary first and grants at the secondary's
+    // verdict; the secondary hears the primary again (its public cable is
+    // back) before the fence has passed: it hands the grant back and
+    // acquires nothing.
+    let world = play_exchange(
+        Schedule::calm(Instant::from_millis(2000))
+            .with(400, Fault::port(P, 0, false))
+            .with(500, Fault::port(S, 1, false))
+            .with(540, Fault::port(S, 1, true))
+            .with(700, Fault::port(P, 0, true))
+            .witness(WitnessPolicy::Required),
+    );
+    let verdict = verdict_at(&world);
+    let fenced = verdict + fence_after_verdict();
+    let grant = exchange_at(&world, W, GRANT)[0];
+    assert!(grant < verdict + Duration::from_millis(1), "{grant:?}");
+    let released = exchange_at(&world, S, RELEASE);
+    assert!(
+        released.first().is_some_and(|&t| t > grant && t < fenced),
+        "released {released:?}, fence {fenced:?}"
+    );
+    let w = after(&world, W, 0);
+    assert!(notified(&w, Event::GrantEnded), "{w:?}");
+    let s = after(&world, S, 0);
+    assert!(!s.contains(&Action::RunStage(Stage::Test)), "{s:?}");
+    assert!(!s.contains(&Action::AddAddresses), "{s:?}");
+    assert_primary_holds_alone(&world);
+}

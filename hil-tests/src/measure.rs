@@ -163,7 +163,7 @@ impl Takeover {
         );
         tl.add(
             self.asked.as_ref().map(|f| f.at),
-            "failoverd asks the witness for the address, now that the primary must have fenced itself",
+            "failoverd asks the witness for the address (at its verdict; it acquires once the primary must have fenced itself)",
         );
         if let Some(g) = &self.granted {
             let lease = g.witness.map_or(0, |w| w.lease.total_millis());

@@ -263,6 +263,10 @@ pub struct World {
     last_fault_at: Option<Instant>,
     /// Every action of every node, when recording (scenario tests).
     pub log: Option<Vec<(Instant, NodeIx, Action)>>,
+    /// Every witness-exchange frame sent (request, grant, deny, release),
+    /// when recording: when, by whom, its message type (2 to 5) and its
+    /// reason byte.
+    pub exchange: Option<Vec<(Instant, NodeIx, u8, u8)>>,
 }
 
 fn keyring() -> Keyring {
@@ -306,6 +310,7 @@ impl World {
             stats: RunStats::default(),
             verbose,
             log: None,
+            exchange: None,
             forged_at: None,
             operator_handover_at: None,
             handover_deadline: None,
@@ -1083,6 +1088,15 @@ impl World {
             let Some(tx) = tx else { return Ok(()) };
             let frame: Rc<[u8]> = Rc::from(&buf[..tx.len]);
             self.stats.frames += 1;
+            if let Some(exchange) = self.exchange.as_mut() {
+                // The header's type byte; a witness body's reason byte
+                // (the 24-byte header, then offset 12).
+                let kind = frame.get(3).copied().unwrap_or(0);
+                if (2..=5).contains(&kind) {
+                    let reason = frame.get(36).copied().unwrap_or(0);
+                    exchange.push((now, ix, kind, reason));
+                }
+            }
             for to in NODES {
                 if to == ix {
                     continue;

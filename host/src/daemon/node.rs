@@ -69,6 +69,10 @@ impl Node for Secondary {
                 "primary declared dead; asked the witness for a grant (asking again {})",
                 until(now, resend_at)
             ),
+            secondary::Phase::Granted { until: t } => format!(
+                "primary declared dead; the witness granted; acquiring {}, once the primary must have fenced itself",
+                until(now, t)
+            ),
             secondary::Phase::Acquiring { stage, abort, .. } => format!(
                 "taking over: running {}{}",
                 stage.name(),
@@ -95,6 +99,7 @@ impl Node for Secondary {
             secondary::Phase::Monitoring => "monitoring",
             secondary::Phase::HoldDown { .. } => "hold_down",
             secondary::Phase::AwaitGrant { .. } => "awaiting_grant",
+            secondary::Phase::Granted { .. } => "granted",
             secondary::Phase::Acquiring { .. } => "acquiring",
             secondary::Phase::Holding => "holding",
             secondary::Phase::Releasing { .. } => "releasing",
