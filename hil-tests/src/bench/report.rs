@@ -172,7 +172,8 @@ pub struct Usage {
     /// And file-backed pages (the binary's text, the C library; RssFile),
     /// kB: shared with every process that maps the same files.
     pub rss_file_kb: u64,
-    /// CPU time (user + system) over the window, ms.
+    /// CPU time (user + system) over the window, ms: on-CPU time from
+    /// schedstat where the kernel has it, clock ticks otherwise.
     pub cpu_ms: f64,
     /// Of that, user time, ms.
     pub user_ms: f64,
