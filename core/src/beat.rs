@@ -1,5 +1,14 @@
 //! The heartbeat schedule every node keeps: one round per interval, one
 //! frame per link per round.
+//!
+//! The secondary's rounds follow the primary's frames ([`Beater::follow`]):
+//! a node woken by a frame anyway sends a round due within a quarter
+//! interval at once, and then expects the next one an eighth of an interval
+//! after the primary's next frame should come, so that frame, not a timer,
+//! starts it. A backup thus wakes once per interval, for the primary's
+//! frames, instead of twice; its beats keep the primary's rhythm, and a
+//! round whose frame does not come goes out on the timer an eighth of an
+//! interval late, once.
 
 use crate::action::LinkMask;
 use crate::machine::Wake;
@@ -17,6 +26,9 @@ pub(crate) struct Beater {
     /// When the current round started: never two rounds at one instant,
     /// even where time saturates and the next round cannot move ahead.
     round_started: Option<Instant>,
+    /// How early a round may start when the node is polled before it is
+    /// due (zero: never; see [`Beater::follow`]).
+    early: Duration,
 }
 
 impl Beater {
@@ -34,7 +46,16 @@ impl Beater {
             beat: 0,
             pending: LinkMask::NONE,
             round_started: None,
+            early: Duration::ZERO,
         }
+    }
+
+    /// Lets rounds start up to a quarter interval early when the node is
+    /// awake anyway, and follow the frames that woke it (see the module
+    /// documentation). For the secondary; the primary and the witness keep
+    /// their own clock.
+    pub fn follow(&mut self) {
+        self.early = self.interval.saturating_div(4);
     }
 
     pub fn interval(&self) -> Duration {
@@ -56,10 +77,15 @@ impl Beater {
     /// The next link owed a heartbeat at `now`, starting a round if one is due.
     pub fn poll(&mut self, now: Instant) -> Option<LinkId> {
         if self.round_due(now) {
+            let early = now < self.next_round;
             self.round_started = Some(now);
             self.beat = self.beat.wrapping_add(1);
             self.pending = LinkMask::first(self.links);
-            self.next_round += self.interval;
+            self.next_round = if early {
+                now + self.interval + self.early.saturating_div(2)
+            } else {
+                self.next_round + self.interval
+            };
             // After a stall (a frozen process, a suspended VM) do not burst
             // the missed rounds out: resume the rhythm from now.
             if self.next_round <= now {
@@ -74,10 +100,14 @@ impl Beater {
     }
 
     fn round_due(&self, now: Instant) -> bool {
-        self.pending.is_empty() && now >= self.next_round && self.round_started != Some(now)
+        self.pending.is_empty()
+            && now >= self.next_round - self.early
+            && self.round_started != Some(now)
     }
 
-    /// Adds the next heartbeat's time to `wake`.
+    /// Adds the next heartbeat's time to `wake`: the round's own time, not
+    /// the earliest it may start (that start is only taken when the node
+    /// is awake anyway).
     pub fn wake(&self, wake: &mut Wake, now: Instant) {
         if !self.pending.is_empty() || self.round_due(now) {
             wake.now();
@@ -91,6 +121,50 @@ impl Beater {
 mod tests {
     use super::*;
     use crate::machine::Wake;
+
+    fn ms(t: u64) -> Instant {
+        Instant::from_millis(t)
+    }
+
+    fn round(b: &mut Beater, now: Instant) -> usize {
+        core::iter::from_fn(|| b.poll(now)).count()
+    }
+
+    #[test]
+    fn a_follower_sends_with_the_frame_that_woke_it_and_keeps_its_rhythm() {
+        let i = Duration::from_millis(10);
+        let mut b = Beater::new(i, 2, ms(0));
+        b.follow();
+        assert_eq!(round(&mut b, ms(0)), 2);
+        // Woken by a frame 3 ms before the next round: still too early.
+        assert_eq!(round(&mut b, ms(7)), 0);
+        // 2 ms before it: the round goes out with the frame.
+        assert_eq!(round(&mut b, ms(8)), 2);
+        // The next is due an eighth of an interval after the next frame
+        // (18 ms): that frame starts it, and the rhythm is the frames'.
+        let mut wake = Wake::new(ms(8));
+        b.wake(&mut wake, ms(8));
+        assert_eq!(wake.get(), Some(Instant::from_micros(19_250)));
+        for k in 1..=100 {
+            assert_eq!(round(&mut b, ms(8 + 10 * k)), 2, "frame {k}");
+            assert_eq!(round(&mut b, ms(8 + 10 * k) + Duration::from_micros(50)), 0);
+        }
+        // The frame does not come: the timer sends the round, 1.25 ms late,
+        // and the next is due on the plain rhythm from there.
+        assert_eq!(round(&mut b, Instant::from_micros(1_019_250)), 2);
+        let mut wake = Wake::new(Instant::from_micros(1_019_250));
+        b.wake(&mut wake, Instant::from_micros(1_019_250));
+        assert_eq!(wake.get(), Some(Instant::from_micros(1_029_250)));
+    }
+
+    #[test]
+    fn without_follow_a_round_never_starts_early() {
+        let i = Duration::from_millis(10);
+        let mut b = Beater::new(i, 1, ms(0));
+        assert_eq!(round(&mut b, ms(0)), 1);
+        assert_eq!(round(&mut b, Instant::from_micros(9_999)), 0);
+        assert_eq!(round(&mut b, ms(10)), 1);
+    }
 
     #[test]
     fn one_round_per_interval_and_none_twice_at_the_end_of_time() {

@@ -334,6 +334,13 @@ impl Secondary {
             apple_beats: [0; MAX_LINKS],
             config,
         };
+        // A backup that beats at its primary's rate sends with the frames
+        // that wake it (`beat.rs`): one wake-up per interval, not two.
+        if !machine.config.apple_compat
+            && machine.config.interval == machine.config.primary_interval
+        {
+            machine.station.beater.follow();
+        }
         machine.sync_timing();
         machine
     }
