@@ -93,6 +93,16 @@ fn open(ns: &Netns, ifname: &'static str, config: ChannelConfig) -> Channel {
         .unwrap_or_else(|e| panic!("open {ifname} in {}: {e}", ns.name()))
 }
 
+/// The two namespaces (kept alive by the caller), a heartbeat channel at
+/// each end of the veth (a0 sends, b0 receives) and the flow a0 sends.
+fn beating_pair() -> (Netns, Netns, Channel, Channel, UdpFlow) {
+    let (a, b) = pair();
+    let tx = open(&a, "a0", ChannelConfig::heartbeat(PORT));
+    let rx = open(&b, "b0", ChannelConfig::heartbeat(PORT));
+    let flow = heartbeat_flow(&tx);
+    (a, b, tx, rx, flow)
+}
+
 fn heartbeat_flow(ch: &Channel) -> UdpFlow {
     UdpFlow {
         src_mac: ch.mac(),
@@ -185,10 +195,7 @@ fn a_burst_is_read_sixteen_frames_per_system_call_in_order() {
     if skip_unless_root("net_ns::a_burst_is_read_sixteen_frames_per_system_call_in_order") {
         return;
     }
-    let (a, b) = pair();
-    let mut tx = open(&a, "a0", ChannelConfig::heartbeat(PORT));
-    let mut rx = open(&b, "b0", ChannelConfig::heartbeat(PORT));
-    let flow = heartbeat_flow(&tx);
+    let (_a, _b, mut tx, mut rx, flow) = beating_pair();
     let mut buf = [0u8; 256];
     for i in 0..40u32 {
         let n = build_udp_frame(&mut buf, &flow, &i.to_be_bytes()).unwrap();
@@ -717,10 +724,7 @@ fn idle_wait_sleeps_and_noise_never_wakes_it() {
     if skip_unless_root("net_ns::idle_wait_sleeps_and_noise_never_wakes_it") {
         return;
     }
-    let (a, b) = pair();
-    let mut tx = open(&a, "a0", ChannelConfig::heartbeat(PORT));
-    let mut rx = open(&b, "b0", ChannelConfig::heartbeat(PORT));
-    let flow = heartbeat_flow(&tx);
+    let (_a, _b, mut tx, mut rx, flow) = beating_pair();
     std::thread::scope(|s| {
         let waiter = s.spawn(move || {
             let cpu0 = thread_cpu();
@@ -768,10 +772,7 @@ fn steady_state_heartbeat_allocates_nothing() {
     if skip_unless_root("net_ns::steady_state_heartbeat_allocates_nothing") {
         return;
     }
-    let (a, b) = pair();
-    let mut tx = open(&a, "a0", ChannelConfig::heartbeat(PORT));
-    let mut rx = open(&b, "b0", ChannelConfig::heartbeat(PORT));
-    let flow = heartbeat_flow(&tx);
+    let (_a, _b, mut tx, mut rx, flow) = beating_pair();
     let mut buf = [0u8; 256];
     let mut garp = [0u8; 64];
     let mut received = 0usize;
@@ -844,10 +845,7 @@ fn receiving_5ms_beats_costs_little_cpu() {
     if skip_unless_root("net_ns::receiving_5ms_beats_costs_little_cpu") {
         return;
     }
-    let (a, b) = pair();
-    let mut tx = open(&a, "a0", ChannelConfig::heartbeat(PORT));
-    let mut rx = open(&b, "b0", ChannelConfig::heartbeat(PORT));
-    let flow = heartbeat_flow(&tx);
+    let (_a, _b, mut tx, mut rx, flow) = beating_pair();
     const BEATS: u32 = 200; // 1 s at 5 ms
     std::thread::scope(|s| {
         let receiver = s.spawn(move || {

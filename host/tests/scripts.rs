@@ -331,17 +331,10 @@ fn a_hanging_script_is_killed_with_its_process_group() {
 /// Blocks the signals the daemons block for their signalfd, on this test's
 /// thread (the runner spawns from it), as `daemon::start` does.
 fn block_signals_as_the_daemons_do() {
-    use nix::sys::signal::{SigSet, Signal};
-    let mut mask = SigSet::empty();
-    for s in [
-        Signal::SIGTERM,
-        Signal::SIGINT,
-        Signal::SIGHUP,
-        Signal::SIGUSR1,
-        Signal::SIGUSR2,
-    ] {
-        mask.add(s);
-    }
+    let mask: nix::sys::signal::SigSet = failover_host::daemon::start::HANDLED_SIGNALS
+        .iter()
+        .copied()
+        .collect();
     mask.thread_block().unwrap();
 }
 

@@ -41,6 +41,18 @@ use crate::netlink::linkwatch::LinkWatch;
 use crate::notify::{local_hostname, LogConfig, Logger, MailConfig, Notifier, NotifyContext};
 use crate::scripts::{ScriptConfig, StageContext, StageRunner};
 
+/// The signals a daemon reads from its signalfd, and so blocks: stop (TERM,
+/// INT), reload (HUP), a status query (USR1), an operator's command
+/// (USR2). Its children must not inherit them blocked
+/// (`process::spawn_captured`).
+pub const HANDLED_SIGNALS: [Signal; 5] = [
+    Signal::SIGTERM,
+    Signal::SIGINT,
+    Signal::SIGHUP,
+    Signal::SIGUSR1,
+    Signal::SIGUSR2,
+];
+
 /// Exit status for a failure at run time (a channel that cannot be opened,
 /// another copy running).
 pub const EXIT_FAILURE: u8 = 1;
@@ -551,16 +563,7 @@ fn start<N: Node>(
     // Before the pid file exists: a --status query (SIGUSR1) or an
     // operator's command (SIGUSR2) must never find a daemon that would die
     // of it.
-    let mut mask = SigSet::empty();
-    for s in [
-        Signal::SIGTERM,
-        Signal::SIGINT,
-        Signal::SIGHUP,
-        Signal::SIGUSR1,
-        Signal::SIGUSR2,
-    ] {
-        mask.add(s);
-    }
+    let mask: SigSet = HANDLED_SIGNALS.iter().copied().collect();
     let signals = match mask
         .thread_block()
         .and_then(|()| SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC))
