@@ -1,9 +1,11 @@
 //! The failover benchmark (`failover-lab bench`): per heartbeat
 //! profile,
 //!
-//! 1. a steady window without faults: each daemon's resident memory and
-//!    CPU time (`/proc/<pid>/status` VmRSS, `/proc/<pid>/stat`
-//!    utime + stime), and any false takeover;
+//! 1. a steady window without faults: each daemon's resident memory,
+//!    anonymous and file-backed (`/proc/<pid>/status`), CPU time (on-CPU
+//!    nanoseconds from `/proc/<pid>/task/*/schedstat`), wake-ups
+//!    (voluntary context switches) and, in a window of its own, system
+//!    calls (`strace -c`, when installed), and any false takeover;
 //! 2. N runs of primary power loss (both of its switch ports down, as in
 //!    the demo, then plugged back, waiting for the failback before the next
 //!    run): the secondary's verdict, its first gratuitous ARP, and the
