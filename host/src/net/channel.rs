@@ -68,8 +68,8 @@
 //!
 //! Steady state allocates nothing: [`Channel::send`] passes the caller's
 //! slice to `send`, [`Channel::recv_batch`] returns slices of the
-//! channel's receive buffers, and the frame builders and parsers write into and borrow
-//! from caller buffers.
+//! channel's receive buffers, and the frame builders and parsers write into
+//! and borrow from caller buffers.
 
 use std::cell::RefCell;
 use std::fmt;
@@ -90,7 +90,7 @@ use super::bpf::{apple_filter, udp_filter, BpfInsn, Senders, DROP_ALL};
 use super::garp::{build_arp_request, parse_arp, ARP_FRAME_LEN};
 use crate::netlink::addr::{AddrError, Netlink};
 
-/// Which frames the kernel lets through to the channel (see [`bpf`]).
+/// Which frames the kernel lets through to the channel (see [`super::bpf`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RxFilter {
     /// Everything, both directions (the lab's capture).
@@ -246,14 +246,15 @@ pub struct Channel {
     /// pnet's sender: it owns the socket (frames are sent through
     /// `poll_fd`, see [`Channel::send`]).
     _tx: Box<dyn DataLinkSender>,
-    /// pnet's receiver: it shares the socket with `tx`; frames are read
-    /// through `poll_fd` instead (see [`Channel::recv_timeout`]).
+    /// pnet's receiver: it shares the socket with `_tx`; frames are read
+    /// through `poll_fd` instead (see [`Channel::recv_batch`]).
     _rx: Box<dyn DataLinkReceiver>,
-    /// A dup of pnet's socket, for poll() and reading: same open file, same
-    /// queue.
+    /// A dup of pnet's socket, for poll(), reading and sending: same open
+    /// file, same queue.
     poll_fd: OwnedFd,
-    /// The receive buffers, allocated once: [`Channel::rx_slots`] slots of
-    /// `slot_len` bytes, one frame each.
+    /// The receive buffers, allocated once: one slot of `slot_len` bytes
+    /// per frame of a batch (as many as fit in [`RX_BATCH_BYTES`], at most
+    /// [`MAX_RX_SLOTS`]).
     rx_buf: Box<[u8]>,
     slot_len: usize,
     /// The length of each frame the last batch received.
