@@ -49,13 +49,15 @@ fn clean_links_verdict_within_three_intervals() {
     );
     assert!(warm.is_some_and(|n| n < 400));
     assert_eq!(d.required_intervals(), 2);
-    let verdict = last + Duration::from_micros(12_500);
+    // Punctual beats: the grace is an eighth of an interval.
+    assert_eq!(d.grace(), Duration::from_micros(625));
+    let verdict = last + Duration::from_micros(10_625);
     assert_eq!(d.next_change(last), Some(verdict));
     assert!(!d.is_dead(verdict - US));
     assert!(d.is_dead(verdict));
     assert!(verdict.saturating_since(last) <= I.saturating_mul(3));
-    // A beat that is late by less than half an interval is no verdict.
-    assert!(!d.is_dead(at(2001) + Duration::from_micros(2499)));
+    // A beat that is late by less than the grace is no verdict.
+    assert!(!d.is_dead(at(2001) + Duration::from_micros(624)));
 }
 
 struct Run {
@@ -67,10 +69,10 @@ struct Run {
 }
 
 /// Beats every round on two links, each losing a round independently with
-/// probability `loss[i]`, arrival jitter below a quarter
-/// interval. Counts the silences during which the detector said "dead" while
-/// the peer was beating all along.
-fn simulate(seed: u64, loss: [f64; 2], rounds: u64, warm_up: u64) -> Run {
+/// probability `loss[i]`, each arrival late by up to `jitter` (uniform).
+/// Counts the silences during which the detector said "dead" while the peer
+/// was beating all along.
+fn simulate(seed: u64, loss: [f64; 2], rounds: u64, warm_up: u64, jitter: Duration) -> Run {
     let mut rng = Pcg64Mcg::seed_from_u64(seed);
     let mut d = PeerDetector::new(adaptive(), 2, I, Instant::ZERO);
     let mut run = Run {
@@ -83,7 +85,7 @@ fn simulate(seed: u64, loss: [f64; 2], rounds: u64, warm_up: u64) -> Run {
         // Deliver in time order, each on its own link.
         let mut deliveries: [(Option<Instant>, u8); 2] = [(None, 0), (None, 1)];
         for (link, item) in deliveries.iter_mut().enumerate() {
-            item.0 = arrivals_for(&mut rng, loss[link], n);
+            item.0 = arrivals_for(&mut rng, loss[link], n, jitter);
         }
         deliveries.sort_by_key(|&(t, _)| t.map_or(u64::MAX, Instant::total_micros));
         for (t, link) in deliveries {
@@ -104,13 +106,17 @@ fn simulate(seed: u64, loss: [f64; 2], rounds: u64, warm_up: u64) -> Run {
     run
 }
 
-fn arrivals_for(rng: &mut Pcg64Mcg, loss: f64, n: u64) -> Option<Instant> {
+fn arrivals_for(rng: &mut Pcg64Mcg, loss: f64, n: u64, jitter: Duration) -> Option<Instant> {
     if rng.gen_bool(loss.clamp(0.0, 1.0)) {
         None
     } else {
-        Some(at(n) + Duration::from_micros(rng.gen_range(0..I.total_micros() / 4)))
+        Some(at(n) + Duration::from_micros(rng.gen_range(0..jitter.total_micros().max(1))))
     }
 }
+
+/// Arrival jitter of the statistical runs: below a quarter interval, so the
+/// grace stays at its half-interval ceiling.
+const WIDE: Duration = Duration::from_micros(I.total_micros() / 4);
 
 fn summary(hist: &[u64; 65]) -> String {
     let total: u64 = hist.iter().sum();
@@ -128,7 +134,7 @@ fn summary(hist: &[u64; 65]) -> String {
 #[test]
 fn thirty_percent_loss_false_verdicts_below_one_per_million() {
     let rounds = intervals_from_env(20_000_000);
-    let run = simulate(0x5eed_0030, [0.3, 0.3], rounds, 5_000);
+    let run = simulate(0x5eed_0030, [0.3, 0.3], rounds, 5_000, WIDE);
     let rate = run.false_verdicts as f64 / run.rounds as f64;
     println!(
         "30 % loss on both links: {} false verdicts in {} intervals = {:.2e} per interval (bound 1e-6); \
@@ -140,6 +146,34 @@ fn thirty_percent_loss_false_verdicts_below_one_per_million() {
         summary(&run.link_k_hist)
     );
     assert!(run.rounds >= 10_000_000);
+    assert!(
+        run.false_verdicts * 1_000_000 < run.rounds,
+        "{} false verdicts",
+        run.false_verdicts
+    );
+}
+
+/// On a punctual network (arrivals within 100 µs at 5 ms beats) the grace
+/// shrinks to its floor, an eighth of an interval, and the bound still holds
+/// at 30 % loss: a false verdict needs `k − 1` rounds lost everywhere *and*
+/// the next one later than the grace.
+#[test]
+fn a_short_grace_on_a_punctual_network_keeps_the_bound() {
+    let rounds = intervals_from_env(10_000_000);
+    let run = simulate(
+        0x5eed_0100,
+        [0.3, 0.3],
+        rounds,
+        5_000,
+        Duration::from_micros(100),
+    );
+    println!(
+        "30 % loss, arrivals within 100 µs: {} false verdicts in {} intervals; peer k: {}",
+        run.false_verdicts,
+        run.rounds,
+        summary(&run.k_hist)
+    );
+    assert!(run.rounds >= 5_000_000);
     assert!(
         run.false_verdicts * 1_000_000 < run.rounds,
         "{} false verdicts",
@@ -162,7 +196,7 @@ fn one_link_cut_other_lossy_still_within_bound() {
             if link == 1 && n >= warm_up {
                 continue;
             }
-            if let Some(t) = arrivals_for(&mut rng, 0.3, n) {
+            if let Some(t) = arrivals_for(&mut rng, 0.3, n, WIDE) {
                 if n >= warm_up && d.is_dead(t - US) {
                     false_verdicts += 1;
                 }
@@ -189,7 +223,7 @@ fn one_link_cut_other_lossy_still_within_bound() {
 #[test]
 fn k_versus_loss_table() {
     for (i, &p) in [0.0, 0.1, 0.2, 0.3].iter().enumerate() {
-        let run = simulate(0x7ab1e + i as u64, [p, p], 1_000_000, 5_000);
+        let run = simulate(0x7ab1e + i as u64, [p, p], 1_000_000, 5_000, WIDE);
         let q: f64 = p * p;
         let mode = run
             .k_hist
@@ -233,7 +267,7 @@ fn abrupt_onset_exposure() {
         for n in 0..4000u64 {
             let p = if n < 2000 { 0.0 } else { 0.3 };
             for link in 0..2u8 {
-                if let Some(t) = arrivals_for(&mut rng, p, n) {
+                if let Some(t) = arrivals_for(&mut rng, p, n, WIDE) {
                     false_verdict |= d.is_dead(t - US);
                     d.on_heartbeat(t, LinkId(link), 1, n as u32, I);
                 }

@@ -63,6 +63,7 @@ fn snapshot() -> Snapshot {
             address: Some("198.51.100.1".to_owned()),
             state: PeerState::Dead,
             dead_time: Duration::from_millis(150),
+            grace: Duration::from_millis(5),
         },
         links: vec![link(0, "private", "priv0"), link(1, "public", "pub0")],
         witness: Some(Witness {

@@ -98,11 +98,12 @@ fn powi(q: f64, n: u32) -> f64 {
     result
 }
 
-/// `k` silent intervals plus half an interval of grace for scheduling and
-/// network jitter: the verdict then falls between the k-th and the (k+1)-th
-/// missed beat, never on a beat that is merely a little late.
-pub(crate) fn span(k: u32, interval: Duration) -> Duration {
-    interval.saturating_mul(u64::from(k)) + interval.saturating_div(2)
+/// `k` silent intervals plus a grace for scheduling and network jitter
+/// (at most half an interval, measured: `lateness.rs`): the verdict then
+/// falls between the k-th and the (k+1)-th missed beat, never on a beat that
+/// is merely a little late.
+pub(crate) fn span(k: u32, interval: Duration, grace: Duration) -> Duration {
+    interval.saturating_mul(u64::from(k)).saturating_add(grace)
 }
 
 /// `ceil(d / interval)`, saturating; the interval is never zero here.
@@ -244,8 +245,11 @@ mod tests {
     #[test]
     fn durations() {
         let i = Duration::from_millis(5);
-        assert_eq!(span(2, i), Duration::from_micros(12_500));
-        assert_eq!(span(u32::MAX, Duration::MAX), Duration::MAX);
+        assert_eq!(
+            span(2, i, i.saturating_div(2)),
+            Duration::from_micros(12_500)
+        );
+        assert_eq!(span(u32::MAX, Duration::MAX, Duration::MAX), Duration::MAX);
         assert_eq!(intervals_in(Duration::from_millis(15), i), 3);
         assert_eq!(intervals_in(Duration::from_micros(15_001), i), 4);
         assert_eq!(intervals_in(Duration::ZERO, i), 0);

@@ -17,6 +17,7 @@
 //! against cached dead times.
 
 mod dead_time;
+mod lateness;
 mod loss;
 
 #[cfg(test)]
@@ -29,6 +30,7 @@ use crate::time::{Duration, Instant};
 use dead_time::{
     intervals_for, intervals_in, intervals_near, span, INTERVALS_CEILING, INTERVALS_FLOOR,
 };
+use lateness::Lateness;
 use loss::{from_q24, q24_to_ppm, LossEstimator, ONE};
 
 /// How long silence must last before a verdict.
@@ -192,6 +194,10 @@ pub struct PeerDetector {
     /// The first instant of the dead verdict (latest heartbeat plus dead
     /// time); `None`: never.
     dead_from: Option<Instant>,
+    /// How late the peer's heartbeats come (adaptive mode), and the grace
+    /// it gives every adaptive dead time on top of its whole intervals.
+    lateness: Lateness,
+    grace: Duration,
 }
 
 impl PeerDetector {
@@ -231,6 +237,8 @@ impl PeerDetector {
             k: 0,
             dead_time: Duration::ZERO,
             dead_from: Some(Instant::ZERO),
+            lateness: Lateness::new(),
+            grace: Duration::ZERO,
         };
         detector.reset(start);
         detector
@@ -280,6 +288,7 @@ impl PeerDetector {
         for link in self.link.iter_mut() {
             *link = Link::new();
         }
+        self.lateness = Lateness::new();
         self.refresh_all();
     }
 
@@ -293,6 +302,7 @@ impl PeerDetector {
         for l in self.link.iter_mut() {
             l.last_beat = None;
         }
+        self.lateness.rebase();
     }
 
     /// Counts silence afresh from `now`, as if watching began then, but
@@ -313,6 +323,7 @@ impl PeerDetector {
         for l in self.link.iter_mut() {
             l.last_beat = None;
         }
+        self.lateness.rebase();
         self.refresh_all();
     }
 
@@ -435,12 +446,15 @@ impl PeerDetector {
             for l in self.link.iter_mut() {
                 l.last_beat = None;
             }
+            self.lateness.rebase();
         }
 
         let interval = self.believable(interval);
         let interval_changed = interval != Duration::ZERO && interval != self.interval;
         if interval_changed {
             self.interval = interval;
+            // Offsets on the old rhythm do not compare with the new one.
+            self.lateness.rebase();
         }
 
         let adaptive = matches!(self.mode, DeadTime::Adaptive(_));
@@ -456,6 +470,10 @@ impl PeerDetector {
             l.pending_beat = Some(beat);
         }
         let p_changed = l.record(lost, adaptive);
+        // A round held as pending is not compared: its number is in doubt.
+        if adaptive && stored {
+            self.lateness.arrival(now, beat, self.interval);
+        }
 
         match self.mode {
             DeadTime::Fixed(d) => {
@@ -480,14 +498,17 @@ impl PeerDetector {
                         );
                         if k != l.k {
                             l.k = k;
-                            l.dead_time = span(k, self.interval);
+                            l.dead_time = span(k, self.interval, self.grace);
                         }
                     }
                 }
-                if interval_changed {
+                let grace = self.lateness.grace(self.interval);
+                let timing_changed = interval_changed || grace != self.grace;
+                self.grace = grace;
+                if timing_changed {
                     let interval = self.interval;
                     for l in self.watched_mut() {
-                        l.dead_time = span(l.k, interval);
+                        l.dead_time = span(l.k, interval, grace);
                     }
                     for i in 0..usize::from(self.links) {
                         self.update_link_deadline(i);
@@ -503,12 +524,12 @@ impl PeerDetector {
                 let p_counts = p_changed && counted & (1 << index) != 0;
                 if p_counts || counted_changed {
                     let k = self.peer_intervals(a);
-                    if k != self.k || interval_changed {
+                    if k != self.k || timing_changed {
                         self.k = k;
-                        self.dead_time = span(k, self.interval);
+                        self.dead_time = span(k, self.interval, self.grace);
                     }
-                } else if interval_changed {
-                    self.dead_time = span(self.k, self.interval);
+                } else if timing_changed {
+                    self.dead_time = span(self.k, self.interval, self.grace);
                 }
             }
         }
@@ -552,7 +573,7 @@ impl PeerDetector {
 
     /// The current dead time for the whole peer (all links together).
     ///
-    /// Adaptive mode: `k` intervals plus half an interval, where `k` comes
+    /// Adaptive mode: `k` intervals plus the [grace](Self::grace), where `k` comes
     /// from the product of the loss estimates of the links counted. A link
     /// that was already silent for its own dead time when the latest
     /// heartbeat arrived is not counted (its silence is an outage, not
@@ -618,6 +639,19 @@ impl PeerDetector {
         match self.mode {
             DeadTime::Fixed(_) => q24_to_ppm(l.loss.wilson_now()),
             DeadTime::Adaptive(_) => q24_to_ppm(l.p),
+        }
+    }
+
+    /// What the adaptive dead time adds to its whole intervals for late
+    /// heartbeats: twice the spread of their lateness measured over the last
+    /// 1024 to 2048 arrivals plus a sixteenth of an interval, between an
+    /// eighth and a half of the interval (half while warming up). Zero in
+    /// Fixed mode, whose dead time is the configured one.
+    #[must_use]
+    pub fn grace(&self) -> Duration {
+        match self.mode {
+            DeadTime::Fixed(_) => Duration::ZERO,
+            DeadTime::Adaptive(_) => self.grace,
         }
     }
 
@@ -738,6 +772,8 @@ impl PeerDetector {
                 }
             }
             DeadTime::Adaptive(a) => {
+                let grace = self.lateness.grace(interval);
+                self.grace = grace;
                 for l in self.watched_mut() {
                     l.k = intervals_for(
                         from_q24(l.p),
@@ -745,14 +781,14 @@ impl PeerDetector {
                         a.min_intervals,
                         a.max_intervals,
                     );
-                    l.dead_time = span(l.k, interval);
+                    l.dead_time = span(l.k, interval, grace);
                 }
                 for i in 0..usize::from(self.links) {
                     self.update_link_deadline(i);
                 }
                 self.counted = self.counted_links(self.latest());
                 self.k = self.peer_intervals(a);
-                self.dead_time = span(self.k, interval);
+                self.dead_time = span(self.k, interval, grace);
             }
         }
         self.dead_from = deadline(self.latest(), self.dead_time);

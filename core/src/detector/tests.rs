@@ -132,11 +132,13 @@ fn adaptive_clean_links_reach_two_intervals() {
     let last = beat(&mut d, &[A, B], ms(0), 0, 3000);
     assert_eq!(d.required_intervals(), 2);
     assert_eq!(d.link_required_intervals(A), 3);
-    assert_eq!(d.dead_time(), Duration::from_micros(12_500));
-    assert_eq!(d.link_dead_time(A), Duration::from_micros(17_500));
+    // Punctual beats: the grace is an eighth of an interval.
+    assert_eq!(d.grace(), Duration::from_micros(625));
+    assert_eq!(d.dead_time(), Duration::from_micros(10_625));
+    assert_eq!(d.link_dead_time(A), Duration::from_micros(15_625));
     assert_eq!(d.loss_ppm(A), 0);
     assert!(d.loss_bound_ppm(A) < 9_000);
-    let verdict = last + Duration::from_micros(12_500);
+    let verdict = last + Duration::from_micros(10_625);
     assert_eq!(d.next_change(last), Some(verdict));
     assert!(!d.is_dead(verdict - Duration::from_micros(1)));
     assert_eq!(
@@ -148,6 +150,35 @@ fn adaptive_clean_links_reach_two_intervals() {
     assert_eq!(d.silent_links(verdict), LinkMask(0b11));
     assert!(!d.link_alive(verdict, A));
     assert_eq!(d.next_change(verdict), None);
+}
+
+#[test]
+fn late_beats_keep_half_an_interval_of_grace() {
+    let mut d = PeerDetector::new(adaptive(), 2, I, ms(0));
+    // Every seventh round 1.2 ms late on link B: twice that is more than
+    // half an interval of 5 ms.
+    for n in 0..3000u32 {
+        let t = ms(0) + I.saturating_mul(u64::from(n));
+        let late = Duration::from_micros(if n % 7 == 0 { 1_200 } else { 0 });
+        d.on_heartbeat(t, A, 1, n, I);
+        d.on_heartbeat(t + late, B, 1, n, I);
+    }
+    assert_eq!(d.required_intervals(), 2);
+    assert_eq!(d.grace(), Duration::from_micros(2_500));
+    assert_eq!(d.dead_time(), Duration::from_micros(12_500));
+    // A quarter of that lateness: 2 · 300 + 312 µs, above the floor.
+    let mut d = PeerDetector::new(adaptive(), 2, I, ms(0));
+    for n in 0..3000u32 {
+        let t = ms(0) + I.saturating_mul(u64::from(n));
+        let late = Duration::from_micros(if n % 7 == 0 { 300 } else { 0 });
+        d.on_heartbeat(t, A, 1, n, I);
+        d.on_heartbeat(t + late, B, 1, n, I);
+    }
+    assert_eq!(d.grace(), Duration::from_micros(2 * 300 + 312));
+    assert_eq!(d.dead_time(), Duration::from_micros(10_000 + 912));
+    // Fixed mode knows no grace of its own.
+    let f = PeerDetector::new(DeadTime::Fixed(ms_d(15)), 2, I, ms(0));
+    assert_eq!(f.grace(), Duration::ZERO);
 }
 
 #[test]
@@ -173,7 +204,7 @@ fn one_link_cut_is_an_anomaly_not_a_death() {
     let mut d = PeerDetector::new(adaptive(), 2, I, ms(0));
     let cut = beat(&mut d, &[A, B], ms(0), 0, 3000);
     let ldt = d.link_dead_time(B);
-    assert_eq!(ldt, Duration::from_micros(17_500));
+    assert_eq!(ldt, Duration::from_micros(15_625));
     // B is cut; A goes on for a long time.
     let mut t = cut;
     for n in 3000..30_000u32 {
@@ -318,8 +349,10 @@ fn interval_change_rescales_adaptive_dead_times() {
     // Four times the expected interval: the most a peer is believed.
     d.on_heartbeat(t + I, A, 1, 3000, ms_d(20));
     d.on_heartbeat(t + I, B, 1, 3000, ms_d(20));
-    assert_eq!(d.dead_time(), ms_d(50));
-    assert_eq!(d.link_dead_time(A), ms_d(70));
+    // The spread measured at 5 ms (none) still holds: the grace is the
+    // new interval's eighth.
+    assert_eq!(d.dead_time(), ms_d(40) + Duration::from_micros(2_500));
+    assert_eq!(d.link_dead_time(A), ms_d(60) + Duration::from_micros(2_500));
     assert_eq!(d.take_interval_refused(), None);
     // Zero is ignored.
     d.on_heartbeat(t + I, B, 1, 3001, Duration::ZERO);

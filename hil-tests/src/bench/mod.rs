@@ -64,7 +64,7 @@ pub use plot::plot;
 pub use report::{
     Failover, FastestSearch, Files, HostInfo, LossResult, MoveSample, MoveStats, OptionsReport,
     ProfileResult, Report, RunSample, Steady, Switchover, SwitchoverSample, TargetCheck, Trial,
-    Usage,
+    Usage, WarmUp,
 };
 pub use stats::{stats, Stats};
 pub use table::{summary, targets};

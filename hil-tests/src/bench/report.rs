@@ -131,6 +131,10 @@ pub struct ProfileResult {
     /// The power-loss runs' dead time: three intervals, fixed, ms; `None`
     /// with `--failover-deadtime auto`.
     pub deadtime_ms: Option<u64>,
+    /// With `--failover-deadtime auto`: how long `failoverd`'s adaptive
+    /// dead time took to reach two intervals and its grace; `None` with a
+    /// fixed one, or when it did not within the limit.
+    pub warm_up: Option<WarmUp>,
     /// The steady window: resources, false takeovers.
     pub steady: Steady,
     /// The primary power-loss runs.
@@ -144,6 +148,16 @@ pub struct ProfileResult {
     pub keepalived: Option<super::keepalived::Reference>,
     /// Why keepalived was not measured, when it was not.
     pub keepalived_skipped: Option<String>,
+}
+
+/// An adaptive dead time's warm-up, from `failoverd`'s start.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct WarmUp {
+    /// Until the dead time first read under three intervals (two, and the
+    /// grace for late heartbeats), s.
+    pub seconds: f64,
+    /// The dead time then, ms.
+    pub dead_time_ms: f64,
 }
 
 /// A window without faults.
@@ -243,6 +257,9 @@ pub struct RunSample {
     pub failed_back: bool,
     /// Time both servers held the address during the run, ms.
     pub overlap_ms: f64,
+    /// `failoverd`'s dead time just before the cut, as its status gave it,
+    /// ms.
+    pub dead_time_ms: Option<f64>,
 }
 
 /// The planned switchover runs of a profile: each from the steady state

@@ -13,8 +13,8 @@ use super::switchover::{describe as describe_switchover, summarise_switchovers, 
 use super::usage::{count_syscalls, proc_usage, SYSCALL_WINDOW};
 use super::{
     stats, Ctx, DeadtimeMode, Failover, FastestSearch, LossResult, ProfileName, ProfileResult,
-    RunSample, Stats, Steady, Trial, Usage, PRE_CUT, PROBE_PERIOD, SEARCH_SECONDS_MAX, SETTLE,
-    STEP_LIMIT,
+    RunSample, Stats, Steady, Trial, Usage, WarmUp, PRE_CUT, PROBE_PERIOD, SEARCH_SECONDS_MAX,
+    SETTLE, STEP_LIMIT,
 };
 use crate::daemons::{Daemon, Profile};
 use crate::faults::Loss;
@@ -30,9 +30,15 @@ use crate::topology::{PUBLIC_IF, SERVICE};
 /// at normal priority, as deployed by default: what is measured is what a
 /// deployment gets.
 fn start_lab(profile: &Profile, dir: &Path) -> io::Result<(Lab, Daemons)> {
+    start_lab_at(profile, dir).map(|(lab, d, _)| (lab, d))
+}
+
+/// [`start_lab`], and when the daemons were started.
+fn start_lab_at(profile: &Profile, dir: &Path) -> io::Result<(Lab, Daemons, Instant)> {
     let mut lab = bench_lab(profile, dir)?;
     lab.capture_arp()?;
     lab.capture_protocol()?;
+    let started = Instant::now();
     let d = lab.start_daemons()?;
     if !measure::wait_ready(&lab, &d, STEP_LIMIT)? {
         return Err(io::Error::new(
@@ -44,7 +50,41 @@ fn start_lab(profile: &Profile, dir: &Path) -> io::Result<(Lab, Daemons)> {
         ));
     }
     interrupt::sleep(warm_up(profile))?;
-    Ok((lab, d))
+    Ok((lab, d, started))
+}
+
+/// The longest wait for an adaptive dead time to come down to two
+/// intervals: after a failback the outage counts as 64 lost rounds in a
+/// window of 1024 to 2048 (docs/detector.md), which keeps `k` at 3 for up
+/// to 2048 intervals.
+fn settle_limit(profile: &Profile) -> Duration {
+    Duration::from_secs(10).max(Duration::from_millis(profile.interval_ms * 2200))
+}
+
+/// `failoverd`'s dead time as its status gives it, ms.
+fn dead_time_ms(lab: &Lab, d: &Daemons) -> Option<f64> {
+    lab.status_json(&d.fo)["peer"]["dead_time_ms"].as_f64()
+}
+
+/// Waits (at most [`settle_limit`]) until `failoverd`'s adaptive dead time
+/// reads under three intervals: two, and the grace for late heartbeats, the
+/// value it keeps on clean links. Returns it and when it was first seen.
+fn settle_dead_time(
+    lab: &Lab,
+    d: &Daemons,
+    profile: &Profile,
+) -> io::Result<Option<(f64, Instant)>> {
+    let three = (profile.interval_ms * 3) as f64;
+    let limit = Instant::now() + settle_limit(profile);
+    loop {
+        if let Some(ms) = dead_time_ms(lab, d).filter(|ms| *ms < three) {
+            return Ok(Some((ms, Instant::now())));
+        }
+        if Instant::now() >= limit {
+            return Ok(None);
+        }
+        interrupt::sleep(Duration::from_millis(100))?;
+    }
 }
 
 /// A benchmark's lab, kept in `dir`, without a witness and without the
@@ -100,7 +140,30 @@ pub(super) fn bench_profile(
     }
     let dir = ctx.logs.join(profile.name);
     let mut labs = 1;
-    let (mut lab, mut daemons) = start_lab(profile, &dir.join("failover-1"))?;
+    let (mut lab, mut daemons, started) = start_lab_at(profile, &dir.join("failover-1"))?;
+    let adaptive = mode == DeadtimeMode::Auto;
+    let warm_up = if adaptive {
+        let settled = settle_dead_time(&lab, &daemons, profile)?;
+        let warm_up = settled.map(|(dead_time_ms, at)| WarmUp {
+            seconds: at.duration_since(started).as_secs_f64(),
+            dead_time_ms,
+        });
+        match warm_up {
+            Some(w) => writeln!(
+                out,
+                "  warm-up: the dead time read {:.2} ms (under three intervals) {:.1} s after the daemons started",
+                w.dead_time_ms, w.seconds
+            )?,
+            None => writeln!(
+                out,
+                "  warm-up: the dead time did not come under three intervals within {:?}",
+                settle_limit(profile)
+            )?,
+        }
+        warm_up
+    } else {
+        None
+    };
     let steady = steady_window(
         &daemons,
         Duration::from_secs(ctx.opts.steady_seconds),
@@ -114,6 +177,11 @@ pub(super) fn bench_profile(
     )?;
     let mut samples = Vec::with_capacity(runs);
     for run in 1..=runs {
+        // Each run from the steady state: after a failback the outage keeps
+        // the adaptive dead time up for a while.
+        if adaptive && run > 1 {
+            settle_dead_time(&lab, &daemons, profile)?;
+        }
         let sample = failover_run(&lab, &daemons, run)?;
         writeln!(out, "  run {run}/{runs}: {}", describe(&sample))?;
         let failed_back = sample.failed_back;
@@ -198,6 +266,7 @@ pub(super) fn bench_profile(
         name: profile.name,
         interval_ms: profile.interval_ms,
         deadtime_ms: fixed_ms,
+        warm_up,
         steady,
         failover,
         switchover,
@@ -312,9 +381,11 @@ fn failover_run(lab: &Lab, d: &Daemons, run: usize) -> io::Result<RunSample> {
             failback_outage_ms: None,
             failed_back: false,
             overlap_ms: 0.0,
+            dead_time_ms: None,
         });
     }
     interrupt::sleep(PRE_CUT)?;
+    let dead_time_ms = dead_time_ms(lab, d);
     let tk = measure::pull_plug(lab, d, &prober, STEP_LIMIT, SETTLE)?;
     let (fb, _probes) = measure::plug_back(lab, d, prober, STEP_LIMIT, SETTLE)?;
     let (p_held, s_held) = lab.owners.held();
@@ -332,6 +403,7 @@ fn failover_run(lab: &Lab, d: &Daemons, run: usize) -> io::Result<RunSample> {
         failback_outage_ms: fb.outage().map(ms),
         failed_back: fb.failed_back,
         overlap_ms: ms(both),
+        dead_time_ms,
     })
 }
 
@@ -341,7 +413,8 @@ fn opt_ms(v: Option<f64>) -> String {
 
 fn describe(s: &RunSample) -> String {
     let mut text = format!(
-        "verdict {}, first GARP {}, client back {} (outage {}, {} probes lost)",
+        "dead time {}: verdict {}, first GARP {}, client back {} (outage {}, {} probes lost)",
+        opt_ms(s.dead_time_ms),
         opt_ms(s.verdict_ms),
         opt_ms(s.first_garp_ms),
         opt_ms(s.recovery_ms),

@@ -230,6 +230,24 @@ pub fn summary(r: &Report) -> String {
             triple(&f.outage_ms),
         );
     }
+    for p in &r.profiles {
+        if let Some(w) = &p.warm_up {
+            let at_cut: Vec<f64> = p
+                .failover
+                .samples
+                .iter()
+                .filter_map(|x| x.dead_time_ms)
+                .collect();
+            let _ = writeln!(
+                s,
+                "  {}: adaptive dead time {:.2} ms {:.1} s after the start; at the cuts {}",
+                p.name,
+                w.dead_time_ms,
+                w.seconds,
+                triple(&super::stats(&at_cut))
+            );
+        }
+    }
     keepalived_lines(&mut s, r);
     if let Some(fs) = &r.fastest_search {
         let tried: Vec<String> = fs

@@ -121,6 +121,7 @@ fn sample(run: usize, recovery: f64) -> RunSample {
         failback_outage_ms: Some(11.0),
         failed_back: true,
         overlap_ms: 0.0,
+        dead_time_ms: Some(30.0),
     }
 }
 
@@ -217,6 +218,7 @@ fn profile(name: &'static str, interval_ms: u64, recoveries: &[f64]) -> ProfileR
         name,
         interval_ms,
         deadtime_ms: Some(interval_ms * 3),
+        warm_up: None,
         steady: Steady {
             seconds: 10.0,
             false_takeovers: 0,

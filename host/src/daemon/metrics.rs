@@ -268,6 +268,12 @@ pub fn render(s: &Snapshot) -> String {
         "The silence on every network after which the other server is declared dead.",
         seconds(s.peer.dead_time),
     );
+    e.one(
+        "failover_peer_dead_time_grace_seconds",
+        "gauge",
+        "Of that silence, what an adaptive dead time adds to its whole heartbeat intervals for late heartbeats (0 with a fixed dead time).",
+        seconds(s.peer.grace),
+    );
     let link = |l: &super::status::snapshot::Link| {
         vec![
             ("link", l.index.to_string()),

@@ -64,6 +64,7 @@ impl<N: Node> Runtime<N> {
                 PeerState::NotHeard
             },
             dead_time: peer.dead_time(),
+            grace: peer.grace(),
         };
         let witness = match (&self.labels.witness, self.node.witness_detector()) {
             (Some(label), Some(w)) => Some(Witness {

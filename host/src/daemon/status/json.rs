@@ -54,7 +54,8 @@ mod tests {
                     "role": "primary",
                     "address": "198.51.100.1",
                     "state": "alive",
-                    "dead_time_ms": 3000.0
+                    "dead_time_ms": 3000.0,
+                    "grace_ms": 0.0
                 },
                 "links": [
                     {

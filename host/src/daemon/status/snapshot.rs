@@ -138,6 +138,10 @@ pub struct Peer {
     /// The silence on every network that makes the verdict.
     #[serde(rename = "dead_time_ms", serialize_with = "millis")]
     pub dead_time: Duration,
+    /// Of that, what an adaptive dead time adds to its whole intervals for
+    /// late heartbeats (zero with a fixed dead time; docs/detector.md).
+    #[serde(rename = "grace_ms", serialize_with = "millis")]
+    pub grace: Duration,
 }
 
 /// One link: the peer as heard on one network.

@@ -159,6 +159,7 @@ pub(crate) mod tests {
                 address: Some("198.51.100.1".to_owned()),
                 state: PeerState::Alive,
                 dead_time: Duration::from_secs(3),
+                grace: Duration::ZERO,
             },
             links: vec![
                 link(0, "private", "eth1", 0),
