@@ -7,19 +7,26 @@
 //! sender's and the receiver's scheduling, the network's queueing, the skew
 //! between links. With no round lost `Δ = 1` and the verdict is far away; a
 //! false verdict needs `k − 1` rounds lost on every link *and* then `e` above
-//! the grace. So the grace needs to cover the lateness `e` of the next
-//! arrival, and that is what this module measures: for every heartbeat that
-//! moves the peer forward, `e = (now − t₀) − Δ·I` against the arrival before it
-//! (on any link, the same epoch), the largest over a window of the last 1024
-//! to 2048 arrivals, as the loss estimator's window.
+//! the grace. So the grace needs to cover how much later than the peer's
+//! rhythm one heartbeat can come than another, and that is what this module
+//! measures: for every heartbeat that moves the peer forward, its offset
+//! `(now − t₀) − Δ·I` from the first arrival `t₀` of its block of 64 (any
+//! link, the same epoch; `Δ` signed, so a slower link's copy of an older
+//! round counts too), and the *spread*, the range of the offsets over the
+//! current and the previous block: every pair up to 64 arrivals apart is
+//! compared, so a slow ramp that no two neighbours show is seen. The
+//! largest spread over the last 1024 to 2048 arrivals (as the loss
+//! estimator's window) is what the grace covers.
 //!
-//! The grace is twice that largest lateness plus a sixteenth of an interval,
+//! The grace is twice that largest spread plus a sixteenth of an interval,
 //! never under an eighth of an interval and never over half of one (the
-//! fixed grace it replaces, used until enough arrivals were seen). On a quiet
+//! fixed grace it replaces, used until enough arrivals were seen). The
+//! detector uses it only for the peer's verdict at the fewest intervals
+//! (clean links; `PeerDetector::peer_grace` says why). On a quiet
 //! LAN at 10 ms beats that takes the verdict from 25 ms after the last
 //! heartbeat to about 21 ms; one scheduling hiccup of a few milliseconds
 //! brings the half interval back for the next window. Each shortcut errs the
-//! safe way: the window's maximum, doubled, against a false verdict that also
+//! safe way: the window's largest spread, doubled, against a false verdict that also
 //! needs `k − 1` whole rounds lost.
 
 use crate::time::{Duration, Instant};

@@ -195,7 +195,7 @@ pub struct PeerDetector {
     /// time); `None`: never.
     dead_from: Option<Instant>,
     /// How late the peer's heartbeats come (adaptive mode), and the grace
-    /// it gives every adaptive dead time on top of its whole intervals.
+    /// it gives the peer's verdict on top of its whole intervals.
     lateness: Lateness,
     grace: Duration,
 }
@@ -498,17 +498,14 @@ impl PeerDetector {
                         );
                         if k != l.k {
                             l.k = k;
-                            l.dead_time = span(k, self.interval, self.grace);
+                            l.dead_time = span(k, self.interval, half(self.interval));
                         }
                     }
                 }
-                let grace = self.lateness.grace(self.interval);
-                let timing_changed = interval_changed || grace != self.grace;
-                self.grace = grace;
-                if timing_changed {
+                if interval_changed {
                     let interval = self.interval;
                     for l in self.watched_mut() {
-                        l.dead_time = span(l.k, interval, grace);
+                        l.dead_time = span(l.k, interval, half(interval));
                     }
                     for i in 0..usize::from(self.links) {
                         self.update_link_deadline(i);
@@ -522,14 +519,16 @@ impl PeerDetector {
                 let counted_changed = counted != self.counted;
                 self.counted = counted;
                 let p_counts = p_changed && counted & (1 << index) != 0;
-                if p_counts || counted_changed {
-                    let k = self.peer_intervals(a);
-                    if k != self.k || timing_changed {
-                        self.k = k;
-                        self.dead_time = span(k, self.interval, self.grace);
-                    }
-                } else if timing_changed {
-                    self.dead_time = span(self.k, self.interval, self.grace);
+                let k = if p_counts || counted_changed {
+                    self.peer_intervals(a)
+                } else {
+                    self.k
+                };
+                let grace = self.peer_grace(a, k);
+                if k != self.k || grace != self.grace || interval_changed {
+                    self.k = k;
+                    self.grace = grace;
+                    self.dead_time = span(k, self.interval, grace);
                 }
             }
         }
@@ -643,10 +642,11 @@ impl PeerDetector {
     }
 
     /// What the adaptive dead time adds to its whole intervals for late
-    /// heartbeats: twice the spread of their lateness measured over the last
-    /// 1024 to 2048 arrivals plus a sixteenth of an interval, between an
-    /// eighth and a half of the interval (half while warming up). Zero in
-    /// Fixed mode, whose dead time is the configured one.
+    /// heartbeats: at the fewest intervals (clean links), twice the spread of
+    /// their lateness measured over the last 1024 to 2048 arrivals plus a
+    /// sixteenth of an interval, between an eighth and a half of the
+    /// interval; half an interval while warming up and on lossy links. Zero
+    /// in Fixed mode, whose dead time is the configured one.
     #[must_use]
     pub fn grace(&self) -> Duration {
         match self.mode {
@@ -754,6 +754,20 @@ impl PeerDetector {
         )
     }
 
+    /// The grace of the peer's verdict after `k` silent intervals: measured
+    /// ([`Lateness::grace`]) on links clean enough for the fewest intervals,
+    /// half an interval otherwise. Loss and lateness come together (a
+    /// congested queue drops and delays), and on a lossy network a false
+    /// verdict needs only `k − 1` lost rounds and one late heartbeat, so
+    /// the grace is shortened only where it is the verdict's largest part.
+    fn peer_grace(&self, a: AdaptiveDeadTime, k: u32) -> Duration {
+        if k <= a.min_intervals {
+            self.lateness.grace(self.interval)
+        } else {
+            half(self.interval)
+        }
+    }
+
     /// Recompute every cached dead time from scratch.
     fn refresh_all(&mut self) {
         let interval = self.interval;
@@ -766,14 +780,13 @@ impl PeerDetector {
                 }
                 self.k = k;
                 self.dead_time = d;
+                self.grace = Duration::ZERO;
                 self.counted = LinkMask::first(self.links).0;
                 for i in 0..usize::from(self.links) {
                     self.update_link_deadline(i);
                 }
             }
             DeadTime::Adaptive(a) => {
-                let grace = self.lateness.grace(interval);
-                self.grace = grace;
                 for l in self.watched_mut() {
                     l.k = intervals_for(
                         from_q24(l.p),
@@ -781,18 +794,25 @@ impl PeerDetector {
                         a.min_intervals,
                         a.max_intervals,
                     );
-                    l.dead_time = span(l.k, interval, grace);
+                    l.dead_time = span(l.k, interval, half(interval));
                 }
                 for i in 0..usize::from(self.links) {
                     self.update_link_deadline(i);
                 }
                 self.counted = self.counted_links(self.latest());
                 self.k = self.peer_intervals(a);
-                self.dead_time = span(self.k, interval, grace);
+                self.grace = self.peer_grace(a, self.k);
+                self.dead_time = span(self.k, interval, self.grace);
             }
         }
         self.dead_from = deadline(self.latest(), self.dead_time);
     }
+}
+
+/// Half an interval: the grace of a link's own dead time, and of the
+/// peer's until its heartbeats' lateness is known (or while it is lossy).
+fn half(interval: Duration) -> Duration {
+    interval.saturating_div(2)
 }
 
 /// The first instant `t` with `t.saturating_since(from) >= span`: `from +

@@ -135,7 +135,8 @@ fn adaptive_clean_links_reach_two_intervals() {
     // Punctual beats: the grace is an eighth of an interval.
     assert_eq!(d.grace(), Duration::from_micros(625));
     assert_eq!(d.dead_time(), Duration::from_micros(10_625));
-    assert_eq!(d.link_dead_time(A), Duration::from_micros(15_625));
+    // A link's own dead time keeps half an interval of grace.
+    assert_eq!(d.link_dead_time(A), Duration::from_micros(17_500));
     assert_eq!(d.loss_ppm(A), 0);
     assert!(d.loss_bound_ppm(A) < 9_000);
     let verdict = last + Duration::from_micros(10_625);
@@ -176,6 +177,16 @@ fn late_beats_keep_half_an_interval_of_grace() {
     }
     assert_eq!(d.grace(), Duration::from_micros(2 * 300 + 312));
     assert_eq!(d.dead_time(), Duration::from_micros(10_000 + 912));
+    // Punctual but lossy (every third round lost on both links): k is
+    // above its floor and the grace is half an interval again.
+    let mut d = PeerDetector::new(adaptive(), 2, I, ms(0));
+    for n in (0..3000u32).filter(|n| n % 3 != 0) {
+        let t = ms(0) + I.saturating_mul(u64::from(n));
+        d.on_heartbeat(t, A, 1, n, I);
+        d.on_heartbeat(t, B, 1, n, I);
+    }
+    assert!(d.required_intervals() > 2);
+    assert_eq!(d.grace(), Duration::from_micros(2_500));
     // Fixed mode knows no grace of its own.
     let f = PeerDetector::new(DeadTime::Fixed(ms_d(15)), 2, I, ms(0));
     assert_eq!(f.grace(), Duration::ZERO);
@@ -204,7 +215,7 @@ fn one_link_cut_is_an_anomaly_not_a_death() {
     let mut d = PeerDetector::new(adaptive(), 2, I, ms(0));
     let cut = beat(&mut d, &[A, B], ms(0), 0, 3000);
     let ldt = d.link_dead_time(B);
-    assert_eq!(ldt, Duration::from_micros(15_625));
+    assert_eq!(ldt, Duration::from_micros(17_500));
     // B is cut; A goes on for a long time.
     let mut t = cut;
     for n in 3000..30_000u32 {
@@ -352,7 +363,7 @@ fn interval_change_rescales_adaptive_dead_times() {
     // The spread measured at 5 ms (none) still holds: the grace is the
     // new interval's eighth.
     assert_eq!(d.dead_time(), ms_d(40) + Duration::from_micros(2_500));
-    assert_eq!(d.link_dead_time(A), ms_d(60) + Duration::from_micros(2_500));
+    assert_eq!(d.link_dead_time(A), ms_d(70));
     assert_eq!(d.take_interval_refused(), None);
     // Zero is ignored.
     d.on_heartbeat(t + I, B, 1, 3001, Duration::ZERO);
