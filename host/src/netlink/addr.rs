@@ -91,8 +91,9 @@ use std::time::Duration;
 use netlink_packet_core::{
     NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_DUMP_INTR, NLM_F_REQUEST,
 };
-use netlink_packet_route::RouteNetlinkMessage;
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
+
+use crate::netlink::message::RouteMessage;
 
 mod change;
 mod facts;
@@ -209,7 +210,7 @@ pub struct Netlink {
     proto6_kept: bool,
 }
 
-type Msg = NetlinkMessage<RouteNetlinkMessage>;
+type Msg = NetlinkMessage<RouteMessage>;
 
 impl Netlink {
     /// Opens a NETLINK_ROUTE socket. Needs no privilege (queries work for
@@ -232,11 +233,7 @@ impl Netlink {
 
     /// Sends one request and collects the kernel's answers up to the
     /// terminating DONE (dumps) or ACK/error (everything else).
-    fn exchange(
-        &mut self,
-        message: RouteNetlinkMessage,
-        flags: u16,
-    ) -> io::Result<Vec<RouteNetlinkMessage>> {
+    fn exchange(&mut self, message: RouteMessage, flags: u16) -> io::Result<Vec<RouteMessage>> {
         for _ in 0..DUMP_RETRIES {
             match self.exchange_once(message.clone(), flags)? {
                 Some(answers) => return Ok(answers),
@@ -251,9 +248,9 @@ impl Netlink {
 
     fn exchange_once(
         &mut self,
-        message: RouteNetlinkMessage,
+        message: RouteMessage,
         flags: u16,
-    ) -> io::Result<Option<Vec<RouteNetlinkMessage>>> {
+    ) -> io::Result<Option<Vec<RouteMessage>>> {
         self.seq = self.seq.wrapping_add(1);
         let seq = self.seq;
         let mut header = NetlinkHeader::default();

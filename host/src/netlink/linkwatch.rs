@@ -18,11 +18,11 @@ use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
 
 use netlink_packet_core::{NetlinkMessage, NetlinkPayload};
-use netlink_packet_route::RouteNetlinkMessage;
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket};
 
 use super::follow::{Follow, Followed, LinkMsg};
 use crate::netlink::addr::{link_info, AddrError, LinkInfo, Netlink};
+use crate::netlink::message::RouteMessage;
 
 pub use super::follow::LinkEvent;
 
@@ -170,19 +170,17 @@ impl LinkWatch {
             };
             let mut offset = 0;
             while let Some(bytes) = data.get(offset..).filter(|b| !b.is_empty()) {
-                let Ok(msg) = NetlinkMessage::<RouteNetlinkMessage>::deserialize(bytes) else {
+                let Ok(msg) = NetlinkMessage::<RouteMessage>::deserialize(bytes) else {
                     break;
                 };
                 let len = msg.header.length as usize;
                 let link = match &msg.payload {
-                    NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(l)) => {
+                    NetlinkPayload::InnerMessage(RouteMessage::NewLink(l)) => {
                         Some(msg_of(link_info(l)))
                     }
-                    NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelLink(l)) => {
-                        Some(LinkMsg::Del {
-                            index: l.header.index,
-                        })
-                    }
+                    NetlinkPayload::InnerMessage(RouteMessage::DelLink(l)) => Some(LinkMsg::Del {
+                        index: l.header.index,
+                    }),
                     _ => None,
                 };
                 if let Some(link) = link {

@@ -6,3 +6,4 @@
 pub mod addr;
 pub mod follow;
 pub mod linkwatch;
+pub mod message;

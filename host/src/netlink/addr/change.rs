@@ -10,7 +10,9 @@ use netlink_packet_core::{NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL};
 use netlink_packet_route::address::{
     AddressAttribute, AddressMessage, AddressProtocol, AddressScope,
 };
-use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+use netlink_packet_route::AddressFamily;
+
+use crate::netlink::message::RouteMessage;
 
 use super::{
     directed_broadcast, support, AddrError, Ipv4IfAddr, Mark, MarkError, Netlink, ADDR_PROTO,
@@ -167,13 +169,13 @@ impl Netlink {
         let msg = address_message(request, ifindex, addr, prefix_len, label)?;
         let (message, flags, already, doing) = match request {
             Request::Add => (
-                RouteNetlinkMessage::NewAddress(msg),
+                RouteMessage::NewAddress(msg),
                 NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
                 EEXIST,
                 "adding an address",
             ),
             Request::Delete => (
-                RouteNetlinkMessage::DelAddress(msg),
+                RouteMessage::DelAddress(msg),
                 NLM_F_ACK,
                 EADDRNOTAVAIL,
                 "removing an address",

@@ -7,8 +7,10 @@ use std::net::IpAddr;
 use netlink_packet_core::{NLM_F_ACK, NLM_F_DUMP};
 use netlink_packet_route::address::{AddressAttribute, AddressHeaderFlags, AddressMessage};
 use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkLayerType, LinkMessage};
-use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+use netlink_packet_route::AddressFamily;
 use pnet_datalink::MacAddr;
+
+use crate::netlink::message::RouteMessage;
 
 use super::{is_ours, AddrError, InterfaceInfo, Ipv4IfAddr, LinkInfo, Netlink, MAX_IFNAME_LEN};
 
@@ -23,12 +25,12 @@ impl Netlink {
         let mut msg = LinkMessage::default();
         msg.attributes.push(LinkAttribute::IfName(name.to_owned()));
         let answers = self
-            .exchange(RouteNetlinkMessage::GetLink(msg), NLM_F_ACK)
+            .exchange(RouteMessage::GetLink(msg), NLM_F_ACK)
             .map_err(|e| AddrError::from_io("querying an interface", || name.to_owned(), e))?;
         answers
             .into_iter()
             .find_map(|m| match m {
-                RouteNetlinkMessage::NewLink(l) => Some(link_info(&l)),
+                RouteMessage::NewLink(l) => Some(link_info(&l)),
                 _ => None,
             })
             .ok_or_else(|| AddrError::NoSuchInterface {
@@ -39,15 +41,12 @@ impl Netlink {
     /// Every link in the namespace (for listing choices in error messages).
     pub fn links(&mut self) -> Result<Vec<LinkInfo>, AddrError> {
         let answers = self
-            .exchange(
-                RouteNetlinkMessage::GetLink(LinkMessage::default()),
-                NLM_F_DUMP,
-            )
+            .exchange(RouteMessage::GetLink(LinkMessage::default()), NLM_F_DUMP)
             .map_err(|e| AddrError::from_io("listing interfaces", String::new, e))?;
         Ok(answers
             .iter()
             .filter_map(|m| match m {
-                RouteNetlinkMessage::NewLink(l) => Some(link_info(l)),
+                RouteMessage::NewLink(l) => Some(link_info(l)),
                 _ => None,
             })
             .collect())
@@ -65,12 +64,12 @@ impl Netlink {
         let mut msg = AddressMessage::default();
         msg.header.family = AddressFamily::Inet;
         let answers = self
-            .exchange(RouteNetlinkMessage::GetAddress(msg), NLM_F_DUMP)
+            .exchange(RouteMessage::GetAddress(msg), NLM_F_DUMP)
             .map_err(|e| AddrError::from_io("listing addresses", String::new, e))?;
         Ok(answers
             .iter()
             .filter_map(|m| match m {
-                RouteNetlinkMessage::NewAddress(a) => ipv4_addr(a),
+                RouteMessage::NewAddress(a) => ipv4_addr(a),
                 _ => None,
             })
             .collect())

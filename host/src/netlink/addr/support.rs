@@ -21,7 +21,8 @@ use std::fmt;
 
 use netlink_packet_core::NLM_F_DUMP;
 use netlink_packet_route::address::{AddressAttribute, AddressMessage};
-use netlink_packet_route::RouteNetlinkMessage;
+
+use crate::netlink::message::RouteMessage;
 
 use super::{AddrError, Mark, Netlink, MAX_LABELLED_IFNAME_LEN};
 
@@ -169,12 +170,12 @@ impl Netlink {
         // own protocols).
         let answers = self
             .exchange(
-                RouteNetlinkMessage::GetAddress(AddressMessage::default()),
+                RouteMessage::GetAddress(AddressMessage::default()),
                 NLM_F_DUMP,
             )
             .map_err(|e| AddrError::from_io("listing addresses", String::new, e))?;
         Ok(answers.iter().any(|m| match m {
-            RouteNetlinkMessage::NewAddress(a) => a
+            RouteMessage::NewAddress(a) => a
                 .attributes
                 .iter()
                 .any(|x| matches!(x, AddressAttribute::Protocol(_))),

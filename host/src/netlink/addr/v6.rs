@@ -30,7 +30,9 @@ use netlink_packet_route::address::{
     AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage, AddressProtocol,
     AddressScope,
 };
-use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+use netlink_packet_route::AddressFamily;
+
+use crate::netlink::message::RouteMessage;
 
 use super::change::Request;
 use super::{support, AddrError, Change, MarkError, Netlink, ADDR_PROTO, EADDRNOTAVAIL, EEXIST};
@@ -101,12 +103,12 @@ impl Netlink {
         let mut msg = AddressMessage::default();
         msg.header.family = AddressFamily::Inet6;
         let answers = self
-            .exchange(RouteNetlinkMessage::GetAddress(msg), NLM_F_DUMP)
+            .exchange(RouteMessage::GetAddress(msg), NLM_F_DUMP)
             .map_err(|e| AddrError::from_io("listing IPv6 addresses", String::new, e))?;
         Ok(answers
             .iter()
             .filter_map(|m| match m {
-                RouteNetlinkMessage::NewAddress(a) => ipv6_addr(a),
+                RouteMessage::NewAddress(a) => ipv6_addr(a),
                 _ => None,
             })
             .collect())
@@ -213,13 +215,13 @@ impl Netlink {
         let msg = ipv6_address_message(request, ifindex, addr, prefix_len)?;
         let (message, flags, already, doing) = match request {
             Request::Add => (
-                RouteNetlinkMessage::NewAddress(msg),
+                RouteMessage::NewAddress(msg),
                 NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
                 EEXIST,
                 "adding an IPv6 address",
             ),
             Request::Delete => (
-                RouteNetlinkMessage::DelAddress(msg),
+                RouteMessage::DelAddress(msg),
                 NLM_F_ACK,
                 EADDRNOTAVAIL,
                 "removing an IPv6 address",
@@ -333,10 +335,8 @@ mod tests {
         let m = ipv6_address_message(Request::Add, 7, addr(), 128).unwrap();
         let mut header = NetlinkHeader::default();
         header.flags = 0x0605;
-        let mut packet = NetlinkMessage::new(
-            header,
-            NetlinkPayload::from(RouteNetlinkMessage::NewAddress(m)),
-        );
+        let mut packet =
+            NetlinkMessage::new(header, NetlinkPayload::from(RouteMessage::NewAddress(m)));
         packet.finalize();
         let mut buf = vec![0u8; packet.buffer_len()];
         packet.serialize(&mut buf);
