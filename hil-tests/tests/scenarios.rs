@@ -2122,3 +2122,73 @@ fn a_service_interface_with_a_15_byte_name_fails_over_and_cleans_up_after_a_kill
     lab.check_never_two_holders(&logs);
     lab.check_served_over_and_back(&logs);
 }
+
+/// The adaptive dead time's grace is measured, not fixed at half an
+/// interval: on the lab's quiet links it comes down towards an eighth of
+/// an interval (the verdict on clean links at `2·I + grace`), and a primary
+/// whose heartbeats start coming late (here heartbeatd stopped for 20 ms at
+/// a time, 30 times, at 50 ms beats, so some rounds leave up to 20 ms late
+/// and none is lost) brings it back to half an interval while `k` stays 2.
+/// With the grace fixed at `I/2` the first wait fails. 50 ms beats leave
+/// room for a loaded machine's hiccups (under 12 ms keeps the grace short).
+#[test]
+fn the_adaptive_dead_times_grace_follows_how_late_heartbeats_come() {
+    let Some(_serial) = lab_test!() else { return };
+    let interval_ms = 50.0;
+    let profile = Profile {
+        name: "grace",
+        interval_ms: 50,
+        deadtime: Some("auto".to_owned()),
+    };
+    let mut lab = Lab::scenario("adaptive-grace", profile);
+    let (hb, fo) = lab.start_both();
+    let logs = [&hb, &fo];
+    let peer = |lab: &Lab| {
+        let s = lab.status_json(&fo);
+        (
+            s["peer"]["grace_ms"].as_f64().unwrap_or(f64::NAN),
+            s["peer"]["dead_time_ms"].as_f64().unwrap_or(f64::NAN),
+        )
+    };
+    // Warm-up: k = 2 after ~280 rounds (14 s), the grace below I/2 after
+    // 128 rounds; generous for a loaded machine.
+    let limit = Instant::now() + Duration::from_secs(90);
+    let mut seen = peer(&lab);
+    while !(seen.0 < interval_ms / 2.0 && seen.1 < 3.0 * interval_ms) && Instant::now() < limit {
+        std::thread::sleep(Duration::from_millis(250));
+        seen = peer(&lab);
+    }
+    println!(
+        "warmed up: grace {:.2} ms, dead time {:.2} ms",
+        seen.0, seen.1
+    );
+    lab.check(
+        seen.0 < interval_ms / 2.0 && seen.1 < 3.0 * interval_ms,
+        "on quiet links the grace came under half an interval (25 ms) and the dead time under three intervals",
+        &logs,
+    );
+    lab.check(
+        seen.0 >= interval_ms / 8.0 && seen.1 == 2.0 * interval_ms + seen.0,
+        "the dead time is two intervals and the grace, never under an eighth of an interval",
+        &logs,
+    );
+
+    // Late heartbeats: heartbeatd stopped for 20 ms every 131 ms (a period
+    // that is no multiple of the interval, so the stops fall on send times).
+    for _ in 0..30 {
+        lab.t.primary.ns.signal(hb.pid, Signal::SIGSTOP).unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        lab.t.primary.ns.signal(hb.pid, Signal::SIGCONT).unwrap();
+        std::thread::sleep(Duration::from_millis(111));
+    }
+    let late = peer(&lab);
+    println!(
+        "after late heartbeats: grace {:.2} ms, dead time {:.2} ms",
+        late.0, late.1
+    );
+    lab.check(
+        late.0 == interval_ms / 2.0 && late.1 == 2.5 * interval_ms,
+        "heartbeats up to 20 ms late bring the grace back to half an interval, at two intervals",
+        &logs,
+    );
+}

@@ -186,6 +186,9 @@ pub struct Usage {
     /// And file-backed pages (the binary's text, the C library; RssFile),
     /// kB: shared with every process that maps the same files.
     pub rss_file_kb: u64,
+    /// Proportional set size at the end, kB: shared pages divided among
+    /// the processes that map them (the C library counts for a sliver).
+    pub pss_kb: u64,
     /// CPU time (user + system) over the window, ms: on-CPU time from
     /// schedstat where the kernel has it, clock ticks otherwise.
     pub cpu_ms: f64,

@@ -152,14 +152,23 @@ fn keepalived_lines(s: &mut String, r: &Report) {
 fn resource_lines(s: &mut String, r: &Report) {
     let _ = writeln!(
         s,
-        "\nthe daemons over a {} s window without faults (RSS at its end, anonymous + file-backed; \
-         CPU as a share of one core; wake-ups and strace's system calls per heartbeat interval):",
+        "\nthe daemons over a {} s window without faults (RSS at its end, anonymous + file-backed, and \
+         Pss, shared pages divided among the processes mapping them; CPU as a share of one core; \
+         wake-ups and strace's system calls per heartbeat interval):",
         r.options.steady_seconds
     );
     let _ = writeln!(
         s,
-        "  {:<8} {:<18} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9}",
-        "profile", "process", "RSS MB", "anon kB", "file kB", "CPU %", "wake-ups", "syscalls"
+        "  {:<8} {:<18} {:>8} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9}",
+        "profile",
+        "process",
+        "RSS MB",
+        "anon kB",
+        "file kB",
+        "Pss kB",
+        "CPU %",
+        "wake-ups",
+        "syscalls"
     );
     for p in &r.profiles {
         let mut rows = vec![
@@ -176,12 +185,13 @@ fn resource_lines(s: &mut String, r: &Report) {
                 .map_or_else(|| "—".to_owned(), |c| format!("{c:.1}"));
             let _ = writeln!(
                 s,
-                "  {:<8} {:<18} {:>8.2} {:>8} {:>8} {:>8.2} {:>9.1} {:>9}",
+                "  {:<8} {:<18} {:>8.2} {:>8} {:>8} {:>8} {:>8.2} {:>9.1} {:>9}",
                 p.name,
                 name,
                 u.rss_kb as f64 / 1024.0,
                 u.rss_anon_kb,
                 u.rss_file_kb,
+                u.pss_kb,
                 u.cpu_percent,
                 u.wakeups_per_interval,
                 calls

@@ -30,6 +30,11 @@ pub(super) struct Sample {
     pub hwm_kb: u64,
     pub anon_kb: u64,
     pub file_kb: u64,
+    /// Pss (`/proc/<pid>/smaps_rollup`), kB: the resident pages with each
+    /// shared one divided by the processes that map it, so the C library
+    /// every process maps counts for a sliver. What the process really
+    /// costs the machine.
+    pub pss_kb: u64,
     /// Voluntary context switches: each is a sleep that ended, a wake-up,
     /// the cost a timer or a frame adds (preemptions, which other load
     /// causes, are not counted).
@@ -50,6 +55,7 @@ impl Add for Sample {
             hwm_kb: self.hwm_kb + o.hwm_kb,
             anon_kb: self.anon_kb + o.anon_kb,
             file_kb: self.file_kb + o.file_kb,
+            pss_kb: self.pss_kb + o.pss_kb,
             switches: self.switches + o.switches,
         }
     }
@@ -62,7 +68,10 @@ pub(super) fn proc_usage(pid: u32) -> io::Result<Sample> {
         .ok_or_else(|| io::Error::other(format!("/proc/{pid}/stat: cannot parse {stat:?}")))?;
     let status = fs::read_to_string(format!("/proc/{pid}/status"))?;
     let kb = |key: &str| status_field(&status, key);
+    // Unreadable (an old kernel): 0, as the other fields when absent.
+    let rollup = fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
     Ok(Sample {
+        pss_kb: status_field(&rollup, "Pss:"),
         utime,
         stime,
         rss_kb: kb("VmRSS:"),
@@ -86,8 +95,8 @@ fn task_cpu_ns(pid: u32) -> u64 {
         .sum()
 }
 
-/// The first number after `key` in a `/proc/<pid>/status` text, 0 if
-/// absent.
+/// The first number after `key` at the start of a line of a
+/// `/proc/<pid>/status` (or `smaps_rollup`) text, 0 if absent.
 fn status_field(status: &str, key: &str) -> u64 {
     status
         .lines()
@@ -121,6 +130,7 @@ impl Usage {
             rss_peak_kb: after.hwm_kb,
             rss_anon_kb: after.anon_kb,
             rss_file_kb: after.file_kb,
+            pss_kb: after.pss_kb,
             cpu_ms: cpu,
             user_ms: user,
             cpu_percent: cpu / (seconds * 1e3) * 100.0,
@@ -137,10 +147,11 @@ impl std::fmt::Display for Usage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} kB RSS ({} anon + {} file), {:.2} % CPU, {:.1} wake-ups",
+            "{} kB RSS ({} anon + {} file; Pss {} kB), {:.2} % CPU, {:.1} wake-ups",
             self.rss_kb,
             self.rss_anon_kb,
             self.rss_file_kb,
+            self.pss_kb,
             self.cpu_percent,
             self.wakeups_per_interval
         )?;
@@ -290,6 +301,14 @@ mod tests {
     }
 
     #[test]
+    fn a_process_reads_its_own_memory_and_pss_is_at_most_its_rss() {
+        let s = proc_usage(std::process::id()).unwrap();
+        assert!(s.rss_kb > 0 && s.anon_kb > 0 && s.file_kb > 0, "{s:?}");
+        // Shared pages count for a share only: Pss never exceeds RSS.
+        assert!(s.pss_kb > 0 && s.pss_kb <= s.rss_kb, "{s:?}");
+    }
+
+    #[test]
     fn usage_per_interval_counts_wakeups_over_the_window() {
         let before = Sample {
             switches: 100,
@@ -300,12 +319,13 @@ mod tests {
             rss_kb: 3000,
             anon_kb: 300,
             file_kb: 2700,
+            pss_kb: 1800,
             ..Sample::default()
         };
         // 3 s at 10 ms beats: 300 intervals, 300 wake-ups.
         let u = Usage::between(before, after, 3.0, 10, Some((2200, 2.0)));
         assert!((u.wakeups_per_interval - 1.0).abs() < 1e-9, "{u:?}");
         assert_eq!(u.syscalls_per_interval, Some(11.0));
-        assert_eq!((u.rss_anon_kb, u.rss_file_kb), (300, 2700));
+        assert_eq!((u.rss_anon_kb, u.rss_file_kb, u.pss_kb), (300, 2700, 1800));
     }
 }
