@@ -125,8 +125,8 @@ pub struct BenchArgs {
         default_value = "fixed,auto"
     )]
     pub deadtimes: Vec<DeadtimeMode>,
-    /// failoverd's dead time in the power-loss runs and the steady window: fixed (three intervals) or auto (its default below 1 s intervals).
-    #[arg(long, value_enum, value_name = "MODE", default_value = "fixed")]
+    /// failoverd's dead time in the power-loss runs and the steady window below 1 s beats: auto (its default there; each run waits until it has come down to two intervals and its grace) or fixed (three intervals). At 1 s beats Apple's fixed dead time is used.
+    #[arg(long, value_enum, value_name = "MODE", default_value = "auto")]
     pub failover_deadtime: DeadtimeMode,
     /// Seconds of the fault-free window in which each daemon's memory and CPU time are read.
     #[arg(long, value_name = "S", default_value_t = 10,

@@ -174,6 +174,7 @@ fn bench_smoke_run_writes_its_json_and_picture() {
     let out = String::from_utf8_lossy(&o.stdout);
     assert_eq!(o.status.code(), Some(0), "{out}\n{}", stderr(&o));
     for needle in [
+        "warm-up: the dead time read",
         "run 1/1: verdict",
         "switchover 1/1: handover: client gap",
         "planned switchover",
@@ -189,6 +190,14 @@ fn bench_smoke_run_writes_its_json_and_picture() {
     let fast = &v["profiles"][0];
     assert_eq!(fast["name"], "fast", "{json}");
     assert_eq!(fast["failover"]["took_over"], 1, "{json}");
+    // The adaptive dead time (the default below 1 s) warmed up before the
+    // run: under three intervals, at least two.
+    let warm = fast["warm_up"]["dead_time_ms"].as_f64().unwrap_or(f64::NAN);
+    assert!((20.0..30.0).contains(&warm), "{json}");
+    assert!(
+        fast["failover"]["samples"][0]["dead_time_ms"].is_number(),
+        "{json}"
+    );
     for key in ["verdict_ms", "first_garp_ms", "recovery_ms"] {
         for stat in ["median", "p95", "max"] {
             assert!(

@@ -148,7 +148,7 @@ impl Default for Options {
             loss_percents: vec![10, 20, 30],
             loss_way: LossWay::Both,
             deadtimes: vec![DeadtimeMode::Fixed, DeadtimeMode::Auto],
-            failover_deadtime: DeadtimeMode::Fixed,
+            failover_deadtime: DeadtimeMode::Auto,
             steady_seconds: 10,
             fastest_candidates: vec![5, 3, 2],
             out: None,

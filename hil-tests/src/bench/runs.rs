@@ -122,7 +122,13 @@ pub(super) fn bench_profile(
     out: &mut impl Write,
 ) -> io::Result<ProfileResult> {
     let runs = ctx.opts.runs_for(name);
-    let mode = ctx.opts.failover_deadtime;
+    // As failoverd's default: adaptive below 1 s beats; at Apple's 1 s,
+    // Apple's fixed dead time (an adaptive one would warm up for minutes).
+    let mode = if profile.interval_ms >= 1000 {
+        DeadtimeMode::Fixed
+    } else {
+        ctx.opts.failover_deadtime
+    };
     let fixed_ms = (mode == DeadtimeMode::Fixed).then_some(profile.interval_ms * 3);
     let failover_profile = mode.apply(profile);
     let profile = &failover_profile;
@@ -413,13 +419,13 @@ fn opt_ms(v: Option<f64>) -> String {
 
 fn describe(s: &RunSample) -> String {
     let mut text = format!(
-        "dead time {}: verdict {}, first GARP {}, client back {} (outage {}, {} probes lost)",
-        opt_ms(s.dead_time_ms),
+        "verdict {}, first GARP {}, client back {} (outage {}, {} probes lost; dead time {})",
         opt_ms(s.verdict_ms),
         opt_ms(s.first_garp_ms),
         opt_ms(s.recovery_ms),
         opt_ms(s.outage_ms),
-        s.lost_probes
+        s.lost_probes,
+        opt_ms(s.dead_time_ms),
     );
     if s.recovery_ms.is_none() {
         text.push_str(": NO TAKEOVER");
