@@ -105,9 +105,13 @@ impl Lateness {
             self.start_block(now, beat, None);
             return;
         }
+        // |apart| <= 64 and the interval under 2^32 µs (71 minutes; the
+        // believed one is within four times the configured one): the
+        // product cannot overflow, and 32-bit factors keep the witness's
+        // Cortex-M code small.
+        let interval = i64::from(u32::try_from(interval.total_micros()).unwrap_or(u32::MAX));
         let elapsed = i64::try_from(now.saturating_since(t0).total_micros()).unwrap_or(i64::MAX);
-        let expected = apart.saturating_mul(i64::try_from(interval.total_micros()).unwrap_or(0));
-        let offset = elapsed.saturating_sub(expected);
+        let offset = elapsed.saturating_sub(apart * interval);
         self.block = (self.block.0.min(offset), self.block.1.max(offset));
         self.in_block = self.in_block.saturating_add(1);
         let (lo, hi) = match self.prev {
