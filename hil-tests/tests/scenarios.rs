@@ -1076,7 +1076,8 @@ fn a_line_rate_flood_from_a_stranger_never_reaches_the_daemons() {
 /// and genuine frames it captured, replayed. These pass the kernel filter
 /// (they name the primary); the core refuses them by the cheapest check.
 /// No verdict, no takeover, and not one of the primary's real heartbeats
-/// lost: the daemon reads 16 frames per system call (`recvmmsg`), where one
+/// lost (at most 1 % if the whole machine stalled meanwhile, as heartbeatd
+/// logs): the daemon reads 16 frames per system call (`recvmmsg`), where one
 /// call per frame lost 3 to 10 % of them. The numbers (frames flooded,
 /// refused, the primary's heartbeats accepted, each daemon's CPU) are
 /// printed.
@@ -1178,11 +1179,26 @@ fn a_flood_of_forgeries_in_the_primarys_name_changes_nothing() {
     let losses: Vec<String> = (0..2)
         .map(|l| status["links"][l]["loss"].to_string())
         .collect();
+    // A stall of the whole machine (heartbeatd, which the flood does not
+    // reach, logged one: in CI both daemons once stood still for 100 ms)
+    // lets any receive queue overflow at 200 000 frames a second, and
+    // then a few rounds are lost whatever the daemon does; reading one
+    // frame per call lost 3 to 10 % without any stall, so 1 % still tells
+    // the two apart.
+    let stalls = hb.stalls();
+    let allowed = if stalls > 0 { 0.01 } else { 0.0 };
+    if stalls > 0 {
+        eprintln!(
+            "note: heartbeatd logged {stalls} stall(s) of the machine: up to 1 % loss allowed"
+        );
+    }
     lab.check(
-        losses.iter().all(|l| l.parse::<f64>() == Ok(0.0)),
+        losses
+            .iter()
+            .all(|l| l.parse::<f64>().is_ok_and(|x| x <= allowed)),
         &format!(
-            "failoverd lost none of the primary's heartbeats (loss per link {losses:?}; \
-             {accepted} accepted of ~{expected})"
+            "failoverd lost none of the primary's heartbeats (at most {allowed} with the machine \
+             stalled; loss per link {losses:?}; {accepted} accepted of ~{expected})"
         ),
         &logs,
     );
