@@ -271,6 +271,13 @@ impl Endpoint {
         self.seq = seq;
     }
 
+    /// Whether frames are authenticated: without a key anyone on the
+    /// segment can forge one, and a claim that costs the receiver its
+    /// service needs a second frame's word.
+    pub fn keyed(&self) -> bool {
+        self.keys.is_some()
+    }
+
     /// Replaces the keys frames are signed and checked with.
     pub fn set_keys(&mut self, keys: Option<Keyring>) {
         self.keys = keys;

@@ -156,6 +156,11 @@ pub struct Primary {
     reclaim_floor: (u32, u32),
     /// The secondary's latest state: holds (or may hold) the addresses.
     secondary_holds: bool,
+    /// Consecutive frames of the secondary that said it holds them: without
+    /// a key a holding primary yields only to two (one frame on each link of
+    /// a round, or two rounds), so one forged frame cannot take the service
+    /// down (simulator seed 40352295766).
+    holds_frames: u8,
     /// The secondary's latest heartbeat acknowledges this boot's epoch.
     secondary_acked: bool,
     witness: PeerDetector,
@@ -219,6 +224,7 @@ impl Primary {
             sent: Deque::new(),
             reclaim_floor: (0, 0),
             secondary_holds: false,
+            holds_frames: 0,
             secondary_acked: false,
             witness: PeerDetector::new(DeadTime::Fixed(witness_dead), 1, config.interval, now),
             witness_view: None,
@@ -406,6 +412,7 @@ impl Primary {
             self.secondary.reset(now);
             self.witness.reset(now);
             self.secondary_holds = false;
+            self.holds_frames = 0;
             self.secondary_acked = false;
             self.witness_view = None;
             if self.phase == Phase::Holding {
@@ -484,7 +491,9 @@ impl Primary {
             Phase::Holding => {
                 if self.links.cut_off(now) {
                     self.start_reclaim(now, Event::Isolated);
-                } else if self.secondary_holds {
+                } else if self.secondary_holds
+                    && (self.station.endpoint.keyed() || self.holds_frames >= 2)
+                {
                     self.start_reclaim(now, Event::Yielded);
                 } else if self.links.should_hand_over() && self.secondary_can_serve(now) {
                     self.start_reclaim(now, Event::HandedOver);
@@ -534,6 +543,7 @@ impl Primary {
                         // and take them again a dead time later, over and
                         // over until the secondary returns.
                         self.secondary_holds = false;
+                        self.holds_frames = 0;
                     }
                     self.removal.cancel();
                     self.station.actions.push(Action::AddAddresses);
@@ -620,6 +630,11 @@ impl Machine for Primary {
                         self.secondary_epoch = h.epoch;
                         self.secondary_seq = h.seq;
                         self.secondary_holds = hb.flags.contains(HeartbeatFlags::HOLDS);
+                        self.holds_frames = if self.secondary_holds {
+                            self.holds_frames.saturating_add(1)
+                        } else {
+                            0
+                        };
                         self.secondary_unreachable = hb.flags.contains(HeartbeatFlags::UNREACHABLE);
                         self.secondary_acked = self.acknowledges(now, hb);
                     }

@@ -80,6 +80,7 @@ const ONCE_FAILED: &[u64] = &[
     107_549_943_381,   // a stale failed-removal report removed what was just added
     4_000_000_192_390, // the same stale report, after a freeze, a kill and replays
     34_698_546_691,    // a handover taken on the carrier report, before the reachability one
+    40_352_295_766,    // one forged unkeyed HOLDS frame made the primary yield
 ];
 
 #[test]
