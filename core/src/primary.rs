@@ -154,10 +154,9 @@ pub struct Primary {
     /// Only acknowledgements of frames after this `(epoch, seq)` answer the
     /// current reclaim.
     reclaim_floor: (u32, u32),
-    /// The secondary's latest state: holds (or may hold) the addresses.
-    secondary_holds: bool,
-    /// Consecutive frames of the secondary that said it holds them: without
-    /// a key a holding primary yields only to two (one frame on each link of
+    /// The secondary's latest state, as consecutive frames of it that said
+    /// it holds (or may hold) the addresses (zero: it does not). Without a
+    /// key a holding primary yields only to two (one frame on each link of
     /// a round, or two rounds), so one forged frame cannot take the service
     /// down (simulator seed 40352295766).
     holds_frames: u8,
@@ -223,7 +222,6 @@ impl Primary {
             secondary_seq: 0,
             sent: Deque::new(),
             reclaim_floor: (0, 0),
-            secondary_holds: false,
             holds_frames: 0,
             secondary_acked: false,
             witness: PeerDetector::new(DeadTime::Fixed(witness_dead), 1, config.interval, now),
@@ -264,7 +262,7 @@ impl Primary {
     /// Whether the secondary's latest heartbeat says it holds the addresses.
     #[must_use]
     pub fn secondary_holds(&self) -> bool {
-        self.secondary_holds
+        self.holds_frames > 0
     }
 
     /// The configuration in force.
@@ -324,10 +322,10 @@ impl Primary {
         if self.standby.ordered() {
             return Ok(Accepted::AlreadySo);
         }
-        if !self.secondary_holds && !self.secondary_can_serve(now) {
+        if !self.secondary_holds() && !self.secondary_can_serve(now) {
             return Err(Refusal::SecondaryCannotServe);
         }
-        self.standby.order_handover(now, self.secondary_holds);
+        self.standby.order_handover(now, self.secondary_holds());
         // HandoverStarted says the addresses left this node: only a
         // holding one has any to let go (the daemon logs the request).
         if self.phase == Phase::Holding {
@@ -389,7 +387,7 @@ impl Primary {
     fn follow_ask(&mut self, now: Instant) {
         if let Phase::Reclaiming { .. } = self.phase {
             let can_serve = self.secondary_can_serve(now);
-            if let Some(event) = self.standby.follow(now, self.secondary_holds, can_serve) {
+            if let Some(event) = self.standby.follow(now, self.secondary_holds(), can_serve) {
                 self.station.notify(event);
             }
         }
@@ -411,7 +409,6 @@ impl Primary {
             // meanwhile, and the secondary may have taken the addresses.
             self.secondary.reset(now);
             self.witness.reset(now);
-            self.secondary_holds = false;
             self.holds_frames = 0;
             self.secondary_acked = false;
             self.witness_view = None;
@@ -491,7 +488,7 @@ impl Primary {
             Phase::Holding => {
                 if self.links.cut_off(now) {
                     self.start_reclaim(now, Event::Isolated);
-                } else if self.secondary_holds
+                } else if self.secondary_holds()
                     && (self.station.endpoint.keyed() || self.holds_frames >= 2)
                 {
                     self.start_reclaim(now, Event::Yielded);
@@ -510,13 +507,17 @@ impl Primary {
                     since = now;
                     self.phase = Phase::Reclaiming { since };
                 }
-                if self.standby.report_due(self.last_ask, self.secondary_holds) {
+                if self
+                    .standby
+                    .report_due(self.last_ask, self.secondary_holds())
+                {
                     self.station.notify(Event::StandingBy);
                 }
                 // While handing over, the secondary is about to take the
                 // addresses: its "not holding" is no reason to keep them.
-                let acknowledged =
-                    self.secondary_acked && !self.secondary_holds && self.last_ask != Ask::HandOver;
+                let acknowledged = self.secondary_acked
+                    && !self.secondary_holds()
+                    && self.last_ask != Ask::HandOver;
                 let from = self
                     .secondary
                     .last_heard_any()
@@ -542,7 +543,6 @@ impl Primary {
                         // it. Kept, it would make this node yield at once,
                         // and take them again a dead time later, over and
                         // over until the secondary returns.
-                        self.secondary_holds = false;
                         self.holds_frames = 0;
                     }
                     self.removal.cancel();
@@ -629,8 +629,7 @@ impl Machine for Primary {
                     if confirmed && self.secondary_state.advance(h.epoch, h.seq) {
                         self.secondary_epoch = h.epoch;
                         self.secondary_seq = h.seq;
-                        self.secondary_holds = hb.flags.contains(HeartbeatFlags::HOLDS);
-                        self.holds_frames = if self.secondary_holds {
+                        self.holds_frames = if hb.flags.contains(HeartbeatFlags::HOLDS) {
                             self.holds_frames.saturating_add(1)
                         } else {
                             0

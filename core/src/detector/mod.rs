@@ -195,7 +195,8 @@ pub struct PeerDetector {
     /// time); `None`: never.
     dead_from: Option<Instant>,
     /// How late the peer's heartbeats come (adaptive mode), and the grace
-    /// it gives the peer's verdict on top of its whole intervals.
+    /// it gives the peer's verdict on top of its whole intervals (zero in
+    /// Fixed mode).
     lateness: Lateness,
     grace: Duration,
 }
@@ -649,10 +650,7 @@ impl PeerDetector {
     /// in Fixed mode, whose dead time is the configured one.
     #[must_use]
     pub fn grace(&self) -> Duration {
-        match self.mode {
-            DeadTime::Fixed(_) => Duration::ZERO,
-            DeadTime::Adaptive(_) => self.grace,
-        }
+        self.grace
     }
 
     /// The peer's interval as last advertised (or the expected one).
