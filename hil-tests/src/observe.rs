@@ -19,7 +19,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use failover_core::wire::{Body, FrameRepr, WitnessKind, WitnessRepr};
-use failover_host::net::channel::{Channel, ChannelConfig};
+use failover_host::net::bpf::Senders;
+use failover_host::net::channel::{Channel, ChannelConfig, RxFilter};
 use failover_host::net::frame::parse_udp_frame;
 use failover_host::net::garp::{parse_arp, GarpForm};
 use failover_host::net::na::parse_na;
@@ -66,12 +67,18 @@ pub struct Capture {
 }
 
 /// Opens a capture on `bridge` in `switch` and runs it in a bounded
-/// background thread: every frame goes to `classify`, and what it returns
-/// is kept, stamped on arrival. Returns once the capture is open (or why it
-/// could not be).
+/// background thread: every frame `filter` passes goes to `classify`, and
+/// what it returns is kept, stamped on arrival. Returns once the capture is
+/// open (or why it could not be).
+///
+/// The filter runs in the kernel: a capture that wakes for every heartbeat
+/// crossing the bridge costs the daemon that sent it (the wake-up happens
+/// in the sender's system call on a veth), which the benchmark would then
+/// count as the daemon's CPU.
 fn spawn_capture<T: Send + 'static>(
     switch: &Netns,
     bridge: &'static str,
+    filter: RxFilter,
     classify: impl Fn(&[u8], Instant) -> Option<T> + Send + 'static,
 ) -> io::Result<(Arc<Mutex<Vec<T>>>, Worker)> {
     // Opened in the thread (the namespace's), reported here, so that a
@@ -81,7 +88,7 @@ fn spawn_capture<T: Send + 'static>(
     let stop = Worker::flag();
     let (flag, sink, report) = (Arc::clone(&stop), Arc::clone(&seen), Arc::clone(&ready));
     let handle = switch.spawn_thread(move || -> io::Result<()> {
-        let mut ch = match Channel::open(bridge, &ChannelConfig::capture()) {
+        let mut ch = match Channel::open(bridge, &ChannelConfig::capture_of(filter)) {
             Ok(ch) => {
                 *lock(&report) = Some(Ok(()));
                 ch
@@ -120,7 +127,7 @@ impl Capture {
     /// Starts capturing on `bridge` in `switch`: ARP frames whose sender is
     /// `addr` (gratuitous ARPs and replies).
     pub fn start(switch: &Netns, bridge: &'static str, addr: Ipv4Addr) -> io::Result<Capture> {
-        let (seen, worker) = spawn_capture(switch, bridge, move |frame, at| {
+        let (seen, worker) = spawn_capture(switch, bridge, RxFilter::Arp, move |frame, at| {
             let arp = parse_arp(frame)?;
             let garp = arp.garp_form();
             (arp.sender_ip == addr && (garp.is_some() || arp.operation == 2)).then(|| ArpSeen {
@@ -174,15 +181,15 @@ impl NaCapture {
     /// Starts capturing on `bridge` in `switch` the unsolicited neighbour
     /// advertisements for `addr`.
     pub fn start(switch: &Netns, bridge: &'static str, addr: Ipv6Addr) -> io::Result<NaCapture> {
-        let (seen, worker) = spawn_capture(switch, bridge, move |frame, at| {
-            let na = parse_na(frame)?;
-            (na.target == addr && na.override_flag && !na.solicited && na.hop_limit == 255).then(
-                || NaSeen {
-                    at,
-                    mac: na.eth_src.to_string(),
-                },
-            )
-        })?;
+        let (seen, worker) =
+            spawn_capture(switch, bridge, RxFilter::Everything, move |frame, at| {
+                let na = parse_na(frame)?;
+                (na.target == addr && na.override_flag && !na.solicited && na.hop_limit == 255)
+                    .then(|| NaSeen {
+                        at,
+                        mac: na.eth_src.to_string(),
+                    })
+            })?;
         Ok(NaCapture {
             seen,
             _worker: worker,
@@ -225,7 +232,12 @@ impl ProtocolCapture {
     /// Starts capturing the protocol's frames to UDP `port` on `bridge` in
     /// `switch`.
     pub fn start(switch: &Netns, bridge: &'static str, port: u16) -> io::Result<ProtocolCapture> {
-        let (seen, worker) = spawn_capture(switch, bridge, move |frame, at| {
+        let filter = RxFilter::Udp {
+            port,
+            arp: false,
+            senders: Senders::Any,
+        };
+        let (seen, worker) = spawn_capture(switch, bridge, filter, move |frame, at| {
             let udp = parse_udp_frame(frame, port)?;
             let repr = FrameRepr::parse(udp.payload, None).ok()?;
             Some(FrameSeen {

@@ -102,6 +102,16 @@ impl Senders {
 /// The program that drops every frame: for a channel that only sends.
 pub const DROP_ALL: [BpfInsn; 1] = [(BPF_RET | BPF_K, 0, 0, 0)];
 
+/// The program that passes ARP frames only, in both directions: for an
+/// observer of address announcements, which then does not wake for the
+/// heartbeats that cross the same bridge.
+pub const ARP_ONLY: [BpfInsn; 4] = [
+    (BPF_LD | BPF_H | BPF_ABS, 0, 0, 12),
+    (BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 0x0806),
+    (BPF_RET | BPF_K, 0, 0, ACCEPT_ALL),
+    (BPF_RET | BPF_K, 0, 0, 0),
+];
+
 /// The program for a heartbeat channel: drop outgoing frames; accept ARP if
 /// asked (for address resolution and probes); accept unfragmented IPv4 UDP
 /// to `port` whose heartbeat sender is one of `senders`; drop the rest.
@@ -338,6 +348,10 @@ mod tests {
         assert_eq!(run(&prog, hb, BROADCAST), ACCEPT_ALL);
         assert_eq!(run(&prog, &garp, PACKET_OUTGOING), 0);
         assert_eq!(run(&udp_filter(9, true, Senders::Any), hb, BROADCAST), 0);
+        assert_eq!(run(&ARP_ONLY, &garp, BROADCAST), ACCEPT_ALL, "ARP");
+        assert_eq!(run(&ARP_ONLY, &garp, PACKET_OUTGOING), ACCEPT_ALL);
+        assert_eq!(run(&ARP_ONLY, hb, BROADCAST), 0, "a heartbeat is not ARP");
+        assert_eq!(run(&ARP_ONLY, &[], BROADCAST), 0, "empty");
     }
 
     #[test]

@@ -86,7 +86,7 @@ use nix::sys::socket::{recvmmsg, MsgFlags, MultiHeaders};
 use pnet_datalink::{ChannelType, DataLinkReceiver, DataLinkSender, MacAddr, NetworkInterface};
 use socket2::{Domain, SockFilter, Socket, Type};
 
-use super::bpf::{apple_filter, udp_filter, BpfInsn, Senders, DROP_ALL};
+use super::bpf::{apple_filter, udp_filter, BpfInsn, Senders, ARP_ONLY, DROP_ALL};
 use super::garp::{build_arp_request, parse_arp, ARP_FRAME_LEN};
 use crate::netlink::addr::{AddrError, Netlink};
 
@@ -95,6 +95,9 @@ use crate::netlink::addr::{AddrError, Netlink};
 pub enum RxFilter {
     /// Everything, both directions (the lab's capture).
     Everything,
+    /// ARP frames only, both directions (the lab's observer of gratuitous
+    /// ARPs, which must not wake for every heartbeat on its bridge).
+    Arp,
     /// Nothing: the channel only sends (an interface that only announces
     /// service addresses).
     Nothing,
@@ -159,8 +162,13 @@ impl ChannelConfig {
     /// What the lab's capture uses: every frame in both directions,
     /// promiscuous, 64 KiB frames (veth delivers GRO-merged ones).
     pub const fn capture() -> Self {
+        Self::capture_of(RxFilter::Everything)
+    }
+
+    /// [`ChannelConfig::capture`] of the frames `filter` passes only.
+    pub const fn capture_of(filter: RxFilter) -> Self {
         ChannelConfig {
-            filter: RxFilter::Everything,
+            filter,
             promiscuous: true,
             require_up: true,
             read_buffer_size: 65536,
@@ -364,6 +372,7 @@ impl Channel {
         let program: &[BpfInsn] = match config.filter {
             RxFilter::Everything => &[],
             RxFilter::Nothing => &DROP_ALL,
+            RxFilter::Arp => &ARP_ONLY,
             RxFilter::Udp {
                 port,
                 senders: Senders::SourceAddresses(sources),
