@@ -20,7 +20,8 @@
 //!    how long the command took; median, p95 and max of the moves that
 //!    completed, and every failed command or overlap said so;
 //! 4. runs with random loss on every switch port (nftables, see
-//!    [`crate::faults`]) and no real fault, counting false takeovers, with
+//!    [`crate::faults`]), in place before the daemons start, and no real
+//!    fault, counting false takeovers, with
 //!    a fixed dead time of three intervals (Apple's rule) and with
 //!    `--deadtime auto` (failoverd's default below 1 s intervals).
 //!

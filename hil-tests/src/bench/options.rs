@@ -137,6 +137,9 @@ pub struct Options {
     pub out: Option<PathBuf>,
     /// Measure keepalived beside each profile, when it is installed.
     pub keepalived: bool,
+    /// Run the daemons, and keepalived, at real-time priority (SCHED_FIFO
+    /// 20; keepalived's `vrrp_rt_priority 20`).
+    pub real_time: bool,
 }
 
 impl Default for Options {
@@ -153,6 +156,7 @@ impl Default for Options {
             fastest_candidates: vec![5, 3, 2],
             out: None,
             keepalived: true,
+            real_time: false,
         }
     }
 }

@@ -78,6 +78,8 @@ pub struct OptionsReport {
     pub steady_seconds: u64,
     /// Intervals the fastest profile tries, ms.
     pub fastest_candidates: Vec<u64>,
+    /// Whether the daemons and keepalived ran at real-time priority.
+    pub real_time: bool,
 }
 
 impl OptionsReport {
@@ -93,6 +95,7 @@ impl OptionsReport {
             failover_deadtime: o.failover_deadtime.as_str(),
             steady_seconds: o.steady_seconds,
             fastest_candidates: o.fastest_candidates.clone(),
+            real_time: o.real_time,
         }
     }
 }

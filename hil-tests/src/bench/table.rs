@@ -154,8 +154,13 @@ fn resource_lines(s: &mut String, r: &Report) {
         s,
         "\nthe daemons over a {} s window without faults (RSS at its end, anonymous + file-backed, and \
          Pss, shared pages divided among the processes mapping them; CPU as a share of one core; \
-         wake-ups and strace's system calls per heartbeat interval):",
-        r.options.steady_seconds
+         wake-ups and strace's system calls per heartbeat interval){}:",
+        r.options.steady_seconds,
+        if r.options.real_time {
+            ", every daemon at real-time priority"
+        } else {
+            ""
+        }
     );
     let _ = writeln!(
         s,
