@@ -2208,3 +2208,71 @@ fn the_adaptive_dead_times_grace_follows_how_late_heartbeats_come() {
         &logs,
     );
 }
+
+/// `failoverd --deadtime auto:4`: the adaptive dead time never counts fewer
+/// than four silent intervals (docs/detector.md, "Onset": the knob for a
+/// site that would rather take over later than risk a false verdict when
+/// heavy loss starts everywhere at once). Warmed up on clean links it
+/// reads four intervals and the grace (`auto` reads two), and a silence of
+/// two or three lost rounds (every frame the primary sends into the switch
+/// dropped for about 2.5 intervals) is no verdict, where `auto`'s two
+/// intervals and the grace would have taken over. Without `auto:N` the
+/// daemon refuses the option and the lab does not come up.
+#[test]
+fn a_dead_time_floor_of_four_intervals_outlasts_three_lost_rounds() {
+    let Some(_serial) = lab_test!() else { return };
+    let interval_ms = 50.0;
+    let profile = Profile {
+        name: "floor",
+        interval_ms: 50,
+        deadtime: Some("auto:4".to_owned()),
+    };
+    let mut lab = Lab::scenario("deadtime-floor", profile);
+    let (hb, fo) = lab.start_both();
+    let logs = [&hb, &fo];
+    let dead_time = |lab: &Lab| {
+        lab.status_json(&fo)["peer"]["dead_time_ms"]
+            .as_f64()
+            .unwrap_or(f64::NAN)
+    };
+    // Past the ~280 clean rounds after which `auto` reads two intervals
+    // (14 s at 50 ms beats); `auto:4` reaches its floor after ~40.
+    std::thread::sleep(Duration::from_secs(15));
+    let seen = dead_time(&lab);
+    println!("warmed up: dead time {seen:.2} ms");
+    lab.check(
+        seen >= 4.0 * interval_ms + interval_ms / 8.0 && seen <= 4.5 * interval_ms,
+        "on clean links the dead time comes down to four intervals and the grace, no lower",
+        &logs,
+    );
+
+    // About 2.5 intervals of silence (the sleep, plus nft's own time to
+    // apply and lift the rule): two or three rounds lost on both links.
+    let ports = [
+        lab.t.primary.port(Net::Private),
+        lab.t.primary.port(Net::Public),
+    ];
+    let ports: Vec<&str> = ports.iter().map(String::as_str).collect();
+    let verdicts_before = fo.verdicts().len();
+    Loss::set_many(&lab.t.switch, &ports, Direction::FromHost, 100).expect("loss");
+    std::thread::sleep(Duration::from_millis(115));
+    let counts = Loss::counts(&lab.t.switch, ports[0], Direction::FromHost).expect("counts");
+    Loss::clear_all(&lab.t.switch).expect("clear the loss");
+    std::thread::sleep(Duration::from_millis(500));
+    println!("silence: {counts:?} on the primary's private port");
+    lab.check(
+        counts.dropped >= 2,
+        &format!("the primary's frames were dropped at the switch: {counts:?}"),
+        &logs,
+    );
+    lab.check(
+        fo.verdicts().len() == verdicts_before,
+        "two or three lost rounds on every link are no verdict at a floor of four intervals",
+        &logs,
+    );
+    lab.check(
+        lab.owners.are(Owner::Primary),
+        "the primary still serves, alone",
+        &logs,
+    );
+}

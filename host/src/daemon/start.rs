@@ -7,7 +7,9 @@
 use std::ffi::OsString;
 use std::net::{IpAddr, Ipv4Addr};
 
-use failover_core::{ConfigError, DeadTime, Instant, NodeId, Primary, Role, Secondary, Stage};
+use failover_core::{
+    AdaptiveDeadTime, ConfigError, DeadTime, Instant, NodeId, Primary, Role, Secondary, Stage,
+};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 
@@ -828,7 +830,8 @@ fn summary_failoverd(o: &FailoverdOptions, plan: &Plan) -> String {
         o.common.interval.total_millis(),
         match o.dead_time {
             DeadTime::Fixed(d) => format!("{} ms", d.total_millis()),
-            DeadTime::Adaptive(_) => "auto".to_owned(),
+            DeadTime::Adaptive(a) if a == AdaptiveDeadTime::default() => "auto".to_owned(),
+            DeadTime::Adaptive(a) => format!("auto:{}", a.min_intervals),
         },
         o.hold_down.total_millis(),
         o.witness_mode.name(),

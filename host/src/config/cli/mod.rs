@@ -369,8 +369,8 @@ pub struct FailoverdArgs {
     /// The options both daemons take.
     #[command(flatten)]
     pub common: CommonArgs,
-    /// How long the primary must be silent on every network before it is declared dead: milliseconds, or "auto" to adapt to the measured loss [default: 3 × interval at intervals of 1 s and longer (Apple's rule), auto below].
-    #[arg(long = "deadtime", value_name = "MS|auto", display_order = 9)]
+    /// How long the primary must be silent on every network before it is declared dead: milliseconds, or "auto" to adapt to the measured loss ("auto:N": never fewer than N silent intervals, 2 to 64; auto is auto:2) [default: 3 × interval at intervals of 1 s and longer (Apple's rule), auto below].
+    #[arg(long = "deadtime", value_name = "MS|auto[:N]", display_order = 9)]
     pub deadtime: Option<String>,
     /// Wait this many milliseconds after the verdict before taking over [default: 0].
     #[arg(long = "hold-down", value_name = "MS", display_order = 10)]

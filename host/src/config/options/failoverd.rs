@@ -48,7 +48,7 @@ impl FailoverdOptions {
             // carry no round number to measure loss by.
             None if apple => DeadTime::Fixed(interval.saturating_mul(3)),
             None => default_dead_time(interval),
-            Some("auto") if apple => {
+            Some(t) if apple && parse_auto(t).is_some() => {
                 dead_time_ok = false;
                 super::apple_conflict(
                     &mut c,
@@ -58,17 +58,16 @@ impl FailoverdOptions {
                 );
                 DeadTime::Fixed(interval.saturating_mul(3))
             }
-            Some("auto") => DeadTime::Adaptive(AdaptiveDeadTime::default()),
-            Some(t) => match parse_digits(t) {
-                Some(ms) => DeadTime::Fixed(Duration::from_millis(ms)),
-                None => {
+            Some(t) => match (parse_auto(t), parse_digits(t)) {
+                (Some(Ok(adaptive)), _) => DeadTime::Adaptive(adaptive),
+                (_, Some(ms)) => DeadTime::Fixed(Duration::from_millis(ms)),
+                (found, None) => {
                     dead_time_ok = false;
-                    c.invalid(
-                        "--deadtime",
-                        "Invalid dead time",
-                        t,
-                        "give milliseconds, or \"auto\"",
-                    );
+                    let hint = match found {
+                        Some(Err(hint)) => hint,
+                        _ => "give milliseconds, \"auto\", or \"auto:N\" for at least N silent intervals (2 to 64)",
+                    };
+                    c.invalid("--deadtime", "Invalid dead time", t, hint);
                     DeadTime::Fixed(interval.saturating_mul(3))
                 }
             },
@@ -347,5 +346,28 @@ fn parse_master(text: &str) -> Result<Ipv4Addr, String> {
         } else {
             e
         }
+    })
+}
+
+/// `--deadtime auto` or `auto:N`: the adaptive dead time, never fewer than
+/// `N` silent intervals (default 2). `None` if `text` is not of that form;
+/// `Err` says what is wrong with an `N`. A larger `N` is for a site that
+/// would rather take over later than risk a false verdict when heavy loss
+/// starts all at once on every link (docs/detector.md, "Onset").
+pub(crate) fn parse_auto(text: &str) -> Option<Result<AdaptiveDeadTime, &'static str>> {
+    const RANGE: &str = "auto:N takes 2 to 64 silent intervals";
+    let default = AdaptiveDeadTime::default();
+    let n = match text.split_once(':') {
+        None if text == "auto" => return Some(Ok(default)),
+        Some(("auto", n)) => n,
+        _ => return None,
+    };
+    Some(match parse_digits(n) {
+        Some(n @ 2..=64) => Ok(AdaptiveDeadTime {
+            // In range, so the conversion cannot fail.
+            min_intervals: u32::try_from(n).unwrap_or(2),
+            ..default
+        }),
+        _ => Err(RANGE),
     })
 }

@@ -2,7 +2,7 @@ use std::os::unix::fs::PermissionsExt;
 
 use std::path::Path;
 
-use failover_core::WitnessPolicy;
+use failover_core::{AdaptiveDeadTime, WitnessPolicy};
 
 use super::*;
 use crate::config::cli::{FailoverdArgs, HeartbeatdArgs};
@@ -516,8 +516,15 @@ fn failoverd_extension_messages() {
     }
     assert_eq!(
         with(&["--deadtime", "fast"]),
-        "Invalid dead time: fast (--deadtime): give milliseconds, or \"auto\""
+        "Invalid dead time: fast (--deadtime): give milliseconds, \"auto\", or \"auto:N\" \
+         for at least N silent intervals (2 to 64)"
     );
+    for bad in ["auto:1", "auto:65", "auto:", "auto:x", "auto:3.5"] {
+        assert_eq!(
+            with(&["--deadtime", bad]),
+            format!("Invalid dead time: {bad} (--deadtime): auto:N takes 2 to 64 silent intervals")
+        );
+    }
     assert_eq!(
         with(&["--hold-down", "10s"]),
         "Invalid hold-down: 10s (--hold-down): give milliseconds"
@@ -1240,7 +1247,18 @@ fn every_option_can_come_from_the_file_and_the_command_line_wins() {
     // The command line wins, one option at a time.
     let o = failoverd(&["--interval", "20", "--deadtime", "auto"], &f);
     assert_eq!(o.common.interval, Duration::from_millis(20));
-    assert!(matches!(o.dead_time, DeadTime::Adaptive(_)));
+    assert_eq!(o.dead_time, DeadTime::Adaptive(AdaptiveDeadTime::default()));
+    // auto:N keeps every default but the floor.
+    let o = failoverd(&["--interval", "20", "--deadtime", "auto:4"], &f);
+    let four = AdaptiveDeadTime {
+        min_intervals: 4,
+        ..AdaptiveDeadTime::default()
+    };
+    assert_eq!(o.dead_time, DeadTime::Adaptive(four));
+    for n in [2, 64] {
+        let o = failoverd(&["--deadtime", &format!("auto:{n}")], &f);
+        assert!(matches!(o.dead_time, DeadTime::Adaptive(a) if a.min_intervals == n));
+    }
     assert_eq!(o.hold_down, Duration::from_millis(20));
 
     let h = heartbeatd(&[], &f);
@@ -1456,12 +1474,14 @@ fn apple_compat_refuses_what_apple_cannot_do() {
         a.extend(base);
         a
     }
-    let m = f_one(&with(base, &["--deadtime", "auto"]));
-    assert!(
-        m.contains("--apple-compat cannot be combined with --deadtime")
-            && m.contains("round number"),
-        "{m}"
-    );
+    for auto in ["auto", "auto:4"] {
+        let m = f_one(&with(base, &["--deadtime", auto]));
+        assert!(
+            m.contains("--apple-compat cannot be combined with --deadtime")
+                && m.contains("round number"),
+            "{m}"
+        );
+    }
     let e = f_err(&with(base, &["--witness", "198.51.100.3"]), &no_file());
     assert_eq!(e.exit_code(), EXIT_USAGE);
     assert!(
