@@ -81,6 +81,7 @@ const ONCE_FAILED: &[u64] = &[
     4_000_000_192_390, // the same stale report, after a freeze, a kill and replays
     34_698_546_691,    // a handover taken on the carrier report, before the reachability one
     40_352_295_766,    // one forged unkeyed HOLDS frame made the primary yield
+    5_000_000_346_913, // the check's deadline ignored a frame landing after the kill
 ];
 
 #[test]

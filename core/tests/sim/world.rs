@@ -604,6 +604,11 @@ impl World {
                 if let Some(m) = n.machine.as_mut() {
                     m.as_machine().handle_frame(self.now, LinkId(link), &frame);
                 }
+                if from == Some(NodeIx::Primary)
+                    && self.nodes[NodeIx::Primary as usize].power != Power::Up
+                {
+                    self.rearm_liveness(to);
+                }
                 // With SIM_DEBUG_FRAMES set, a replay lists every frame
                 // delivered (`from: None` marks a replayed or forged one).
                 if self.verbose && std::env::var_os("SIM_DEBUG_FRAMES").is_some() {
@@ -1009,6 +1014,31 @@ impl World {
     /// secondary must hold the addresses within its dead time, the witness's
     /// (when asked), the scripts and one interval.
     fn arm_liveness(&mut self) {
+        if let Some(bound) = self.liveness_bound() {
+            self.liveness = Some(self.now + bound);
+        }
+    }
+
+    /// A frame the primary sent before it died has just landed on `to`:
+    /// the secondary and the witness count the primary's silence from its
+    /// arrival, with the dead time that frame leaves them (a frame after a
+    /// long outage of the primary's port counts the rounds it missed as
+    /// loss, and an adaptive dead time grows with them: seed
+    /// 5000000346913). The deadline moves to what they now promise, never
+    /// earlier than it was.
+    fn rearm_liveness(&mut self, to: NodeIx) {
+        if self.liveness.is_none() || to == NodeIx::Primary {
+            return;
+        }
+        if let (Some(deadline), Some(bound)) = (self.liveness, self.liveness_bound()) {
+            self.liveness = Some(deadline.max(self.now + bound));
+        }
+    }
+
+    /// How long after now the secondary must hold the addresses, with the
+    /// primary dead and everything else healthy; `None` when that is not
+    /// the situation invariant 2 describes.
+    fn liveness_bound(&self) -> Option<Duration> {
         let s = &self.sched;
         let healthy = self.net.all_up()
             && self.net.max_loss() == 0.0
@@ -1018,19 +1048,19 @@ impl World {
             && (!s.witness_present || self.nodes[NodeIx::Witness as usize].power == Power::Up)
             && (s.policy != WitnessPolicy::Required || s.witness_present);
         if !healthy {
-            return;
+            return None;
         }
         let Some(AnyMachine::Secondary(sec)) =
             self.nodes[NodeIx::Secondary as usize].machine.as_ref()
         else {
-            return;
+            return None;
         };
         // Already holding or part-way through something else: not the
         // scenario this invariant describes.
         if sec.phase() != failover_core::secondary::Phase::Monitoring
             || !sec.primary_detector().heard_any()
         {
-            return;
+            return None;
         }
         let mut dead = sec.primary_detector().dead_time();
         let asks_witness = match s.policy {
@@ -1056,12 +1086,12 @@ impl World {
             // One request round trip, plus a retry if it raced the verdict.
             dead = dead + s.interval;
         }
-        let bound = dead
-            + s.hold_down
-            + s.script_max.saturating_mul(2)
-            + s.interval
-            + s.delay_max.saturating_mul(4);
-        self.liveness = Some(self.now + bound);
+        Some(
+            dead + s.hold_down
+                + s.script_max.saturating_mul(2)
+                + s.interval
+                + s.delay_max.saturating_mul(4),
+        )
     }
 
     fn drain(&mut self, ix: NodeIx, buf: &mut [u8; MAX_FRAME_LEN]) -> Result<(), Violation> {
