@@ -82,6 +82,7 @@ const ONCE_FAILED: &[u64] = &[
     34_698_546_691,    // a handover taken on the carrier report, before the reachability one
     40_352_295_766,    // one forged unkeyed HOLDS frame made the primary yield
     5_000_000_346_913, // the check's deadline ignored a frame landing after the kill
+    5_000_000_991_580, // the check missed an overlap begun by an add on silence
 ];
 
 #[test]

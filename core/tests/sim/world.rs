@@ -73,6 +73,12 @@ struct SimNode {
     has_addresses: bool,
     /// When the addresses were last added here.
     added_at: Instant,
+    /// Whether the two servers could not hear each other at that moment
+    /// (Apple's rule cannot tell a silent peer from a dead one).
+    added_deaf: bool,
+    /// When this node's latest acquisition began (its Test stage; the
+    /// primary, which runs none, at its add).
+    acquire_began: Instant,
     /// Since when a removal that failed left them here (until a removal
     /// works or the node adds them again).
     removal_failed_at: Option<Instant>,
@@ -283,6 +289,8 @@ impl World {
             power: Power::Down,
             has_addresses: false,
             added_at: Instant::ZERO,
+            added_deaf: false,
+            acquire_began: Instant::ZERO,
             removal_failed_at: None,
             epoch: 0,
             life: 0,
@@ -1173,6 +1181,7 @@ impl World {
             Action::RunStage(stage) => {
                 if ix == NodeIx::Secondary && stage == Stage::Test {
                     self.check_no_takeover_while_heard()?;
+                    self.nodes[ix as usize].acquire_began = self.now;
                 }
                 let s = &self.sched;
                 let acquire_gate = matches!(stage, Stage::Test | Stage::PreAcq);
@@ -1207,9 +1216,14 @@ impl World {
                         "(5) the primary took the addresses where clients cannot reach it",
                     ));
                 }
+                let deaf = self.servers_deaf();
                 let n = &mut self.nodes[ix as usize];
                 n.has_addresses = true;
                 n.added_at = self.now;
+                n.added_deaf = deaf;
+                if ix != NodeIx::Secondary {
+                    n.acquire_began = self.now;
+                }
                 n.removal_failed_at = None;
                 if ix == NodeIx::Secondary {
                     self.stats.takeovers += 1;
@@ -1303,15 +1317,39 @@ impl World {
         if stuck(P, S) || stuck(S, P) {
             return Some(Excuse::FailedRemoval);
         }
-        let servers_deaf = !self.hears(S, P) || !self.hears(P, S);
+        let servers_deaf = self.servers_deaf();
         match self.sched.policy {
             WitnessPolicy::Required => {
                 let blind =
                     servers_deaf && !self.hears(W, P) && (self.hears(P, S) || self.hears(P, W));
                 blind.then_some(Excuse::BlindWitness)
             }
-            _ => servers_deaf.then_some(Excuse::Partition),
+            _ => (servers_deaf || self.raced_a_deaf_add()).then_some(Excuse::Partition),
         }
+    }
+
+    /// Whether either server has not heard the other for two intervals.
+    fn servers_deaf(&self) -> bool {
+        use NodeIx::{Primary as P, Secondary as S};
+        !self.hears(S, P) || !self.hears(P, S)
+    }
+
+    /// The overlap that begins now was started while the servers could
+    /// not hear each other, even if they hear each other again by now: the
+    /// node that holds already added the addresses on its peer's silence,
+    /// and the one adding now began its acquisition before word of that
+    /// could reach it (seed 5000000991580: a primary standing by after a
+    /// handover took the service back on the secondary's silence under
+    /// loss while the secondary ran its Test and PreAcq scripts for the
+    /// handover, and added the addresses 4 ms later).
+    fn raced_a_deaf_add(&self) -> bool {
+        let [p, s] = [NodeIx::Primary, NodeIx::Secondary].map(|ix| &self.nodes[ix as usize]);
+        let (first, now_adding) = if p.added_at <= s.added_at {
+            (p, s)
+        } else {
+            (s, p)
+        };
+        first.added_deaf && now_adding.acquire_began <= first.added_at + self.sched.delay_max
     }
 
     /// (3) No takeover while the secondary hears the primary, unless the
