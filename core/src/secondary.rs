@@ -576,11 +576,16 @@ impl Secondary {
         }
     }
 
+    /// Hands the grant back. The witness ends only the grant of the nonce
+    /// a Release names, and it may have granted a renewal whose answer has
+    /// not arrived (or was lost): that renewal is handed back too.
     fn release_lease(&mut self) {
         if let Some(lease) = self.lease.take() {
             self.send_witness(WitnessKind::Release, lease.nonce);
         }
-        self.renewal = None;
+        if let Some((nonce, _)) = self.renewal.take() {
+            self.send_witness(WitnessKind::Release, nonce);
+        }
     }
 
     fn request_grant(&mut self, now: Instant) {

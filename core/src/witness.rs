@@ -525,10 +525,19 @@ impl Machine for Witness {
                         self.on_request(now, sender, msg);
                     }
                     WitnessKind::Release => {
-                        if self.pending.is_some_and(|p| p.requester == sender) {
+                        // A Release hands back the request of its nonce. One
+                        // for an older nonce, overtaken on the way by a newer
+                        // request of the same node that was granted or kept
+                        // since, ends nothing (simulator seed 5000001353235).
+                        let handed_back =
+                            |holder: NodeId, nonce: u32| holder == sender && nonce == msg.nonce;
+                        if self
+                            .pending
+                            .is_some_and(|p| handed_back(p.requester, p.nonce))
+                        {
                             self.pending = None;
                         }
-                        if self.grant.is_some_and(|g| g.holder == sender) {
+                        if self.grant.is_some_and(|g| handed_back(g.holder, g.nonce)) {
                             self.grant = None;
                             self.station.actions.push(Action::Notify(Event::GrantEnded));
                         }

@@ -83,6 +83,7 @@ const ONCE_FAILED: &[u64] = &[
     40_352_295_766,    // one forged unkeyed HOLDS frame made the primary yield
     5_000_000_346_913, // the check's deadline ignored a frame landing after the kill
     5_000_000_991_580, // the check missed an overlap begun by an add on silence
+    5_000_001_353_235, // a Release of an old nonce ended the witness's newer grant
 ];
 
 #[test]
