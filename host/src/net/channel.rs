@@ -159,13 +159,9 @@ impl ChannelConfig {
         }
     }
 
-    /// What the lab's capture uses: every frame in both directions,
-    /// promiscuous, 64 KiB frames (veth delivers GRO-merged ones).
-    pub const fn capture() -> Self {
-        Self::capture_of(RxFilter::Everything)
-    }
-
-    /// [`ChannelConfig::capture`] of the frames `filter` passes only.
+    /// What the lab's captures use: the frames `filter` passes, in both
+    /// directions, promiscuous, 64 KiB frames (veth delivers GRO-merged
+    /// ones).
     pub const fn capture_of(filter: RxFilter) -> Self {
         ChannelConfig {
             filter,
