@@ -649,22 +649,30 @@ impl Secondary {
     }
 
     /// With a witness, when a primary that is in fact alive is sure to have
-    /// fenced itself (no acquiring before then, grant or not): the witness's own rule (`Timing::recommended`'s
-    /// witness dead time: the primary's isolation fence, plus a stall's
-    /// margin and the delay allowance), counted from when this node last
-    /// heard the primary. The witness may grant at once when it lost the
-    /// primary long before (the primary's private port went first, and it
-    /// kept in touch through this node on a public link); this node's own
-    /// count covers that case. A primary's isolation fence counts from its
-    /// last round trip, which cannot be later than the last frame of its
-    /// this node heard, so this bound holds. `None` without a witness
-    /// (Apple's rule has no fence) or if the primary was never heard.
+    /// fenced itself (no acquiring before then, grant or not): the witness's
+    /// own rule (`Timing::recommended`'s witness dead time: the primary's
+    /// isolation fence, plus a stall's margin and the delay allowance),
+    /// counted from when this node last heard the primary, or from when it
+    /// started watching if it has not heard it since.
+    ///
+    /// A primary's isolation fence counts from its last round trip: the
+    /// newest of its frames that the witness or this node echoed. Echoed by
+    /// the witness, the witness's own count covers it. Echoed by this node,
+    /// the frame was heard here, so it is no later than this node's last
+    /// frame from the primary, or, if this node restarted (or forgot what
+    /// it heard, after a stall) since, no later than the restart. Counting
+    /// from the restart matters: the witness may have lost the primary long
+    /// before (its private port went first, while this node kept it in
+    /// touch on a public link) and grant at once, and a secondary restarted
+    /// just as the primary was cut off never hears it, yet the primary
+    /// holds the addresses until a fence after the old life's last echo.
+    /// `None` without a witness (Apple's rule has no fence).
     fn fenced_at(&self) -> Option<Instant> {
         if self.config.witness == WitnessPolicy::Off {
             return None;
         }
         let wait = Timing::recommended(self.primary.interval()).witness_dead_time;
-        self.primary.last_heard_any().map(|t| t + wait)
+        Some(self.primary.silent_since() + wait)
     }
 
     fn after_hold_down(&mut self, now: Instant) {

@@ -1165,3 +1165,34 @@ fn witness_required_a_primary_back_during_the_fence_wait_gets_the_grant_handed_b
     assert!(!s.contains(&Action::AddAddresses), "{s:?}");
     assert_primary_holds_alone(&world);
 }
+
+#[test]
+fn a_secondary_restarted_as_the_primary_is_cut_off_waits_out_its_fence_before_acquiring() {
+    // The witness has been deaf to the primary for long (the primary's
+    // private port is down): the primary keeps its round trips through the
+    // secondary on the public link. Then that link goes silent (no carrier
+    // lost: the primary keeps serving until its isolation fence), and the
+    // secondary restarts just then. The restarted secondary never hears the
+    // primary, and the witness, long without it, grants at once: only the
+    // secondary's own count, from its start, keeps it from adding the
+    // addresses while the primary, whose last round trip was just before
+    // the restart, still holds them.
+    let world = play(
+        Schedule::calm(Instant::from_millis(2000))
+            // A restart early on puts the secondary's heartbeats 5 ms after
+            // the primary's, so each echoes a frame only 5 ms old.
+            .with(100, Fault::Kill(S))
+            .with(105, Fault::Restart(S))
+            .with(300, Fault::port(P, 0, false))
+            .with(986, Fault::Kill(S))
+            .with(986, Fault::Loss { link: 1, loss: 1.0 })
+            .with(987, Fault::Restart(S))
+            .witness(WitnessPolicy::Required),
+    );
+    let added = first_at(&world, S, Action::AddAddresses).expect("the secondary took over");
+    let let_go = last_at(&world, P, Action::RemoveAddresses).expect("the primary let go");
+    assert!(
+        added > let_go,
+        "added at {added:?}, the primary let go at {let_go:?}"
+    );
+}

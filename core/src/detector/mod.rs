@@ -619,6 +619,16 @@ impl PeerDetector {
         self.last_any
     }
 
+    /// When the silence being counted began: the last heartbeat, or when
+    /// watching (re)started if none came since. A bound that must hold for
+    /// every frame this node *could* have heard (a restarted node's earlier
+    /// life heard frames this one never saw) counts from here, not from
+    /// [`PeerDetector::last_heard_any`].
+    #[must_use]
+    pub fn silent_since(&self) -> Instant {
+        self.latest()
+    }
+
     /// Measured loss on `link`, parts per million: the plain ratio of lost
     /// to expected rounds over the last 1024 to 2048 rounds, each gap counted
     /// at most 64 rounds. Zero before any data and for unwatched links.
