@@ -38,7 +38,8 @@ pub enum ConfigError {
     },
     /// The primary's isolation fence must end before the witness can grant:
     /// the witness's dead time must exceed the fence by more than one
-    /// interval plus the network delay allowance.
+    /// interval (a primary that runs late) plus the network delay
+    /// allowance.
     FenceTooLate {
         /// The primary's isolation fence.
         fence: Duration,
@@ -132,8 +133,8 @@ pub const DELAY_ALLOWANCE: Duration = Duration::from_millis(1);
 /// Settings that keep the three nodes consistent, derived from the
 /// heartbeat interval. The primary lets go after four silent intervals
 /// (three frames an interval, all lost for four intervals at 30 % loss, is a
-/// 5e-7 event); the witness waits six, one interval of margin over the rule
-/// [`check_fence`] enforces; a grant lasts twenty.
+/// 5e-7 event); the witness waits five and two delay allowances, the least
+/// [`check_fence`] allows; a grant lasts twenty.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timing {
     /// The heartbeat interval of every node.
@@ -153,7 +154,9 @@ impl Timing {
         Timing {
             interval,
             isolation_fence: interval.saturating_mul(4),
-            witness_dead_time: interval.saturating_mul(6).saturating_add(DELAY_ALLOWANCE),
+            witness_dead_time: interval
+                .saturating_mul(5)
+                .saturating_add(DELAY_ALLOWANCE.saturating_mul(2)),
             lease: interval.saturating_mul(20),
         }
     }
@@ -185,8 +188,14 @@ fn check_common(problems: &mut Problems, interval: Duration, links: u8, dead_tim
 }
 
 /// Checks that a primary's isolation `fence` ends before a witness with
-/// `witness_dead_time` can grant: the primary's last round trip can be up to
-/// one interval later than the witness's last frame from it, plus delay.
+/// `witness_dead_time` can grant. The fence counts from the primary's last
+/// round trip, which the witness or the secondary heard: a round trip
+/// through the witness is no later than its last frame from the primary,
+/// and one through the secondary is covered by the secondary's own count
+/// (it acquires no sooner than this dead time after it last heard the
+/// primary). On top of the fence: one interval for a primary that runs
+/// late when its fence expires (its addresses answer ARP until its daemon
+/// runs and removes them), and the network delay.
 #[must_use]
 pub fn check_fence(
     fence: Duration,

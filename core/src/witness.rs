@@ -65,8 +65,8 @@ pub struct WitnessConfig {
 
 impl WitnessConfig {
     /// Defaults: the [recommended timing](crate::config::Timing) for
-    /// `interval` (a dead time of six intervals, a lease of twenty), no
-    /// fence.
+    /// `interval` (a dead time of five intervals and two delay
+    /// allowances, a lease of twenty), no fence.
     #[must_use]
     pub fn new(node: NodeId, epoch: u32, interval: Duration) -> Self {
         let timing = crate::config::Timing::recommended(interval);

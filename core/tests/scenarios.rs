@@ -308,8 +308,9 @@ fn witness_required_primary_death_is_taken_over_with_the_grant() {
             .witness(WitnessPolicy::Required),
     );
     assert!(notified(&after(&world, W, 0), Event::Granted));
-    // The witness's own dead time is six intervals (see the simulator's
-    // configuration), then one request round trip.
+    // The witness's own dead time is five intervals and two delay
+    // allowances (the simulator's configuration), then one request round
+    // trip.
     took_over_by(&world, 580);
     assert!(world.has_addresses(S));
 }

@@ -120,9 +120,9 @@ pub const QEMU: &str = "qemu-system-arm";
 /// (`firmware/witness.toml`); the daemons must use the same.
 pub const INTERVAL_MS: u64 = 10;
 /// The witness's dead time as built for the lab (`Timing::recommended` for
-/// 10 ms: six intervals and 1 ms): a freshly booted witness grants no
+/// 10 ms: five intervals and 2 ms): a freshly booted witness grants no
 /// sooner than this after its boot.
-pub const WITNESS_DEAD_TIME: Duration = Duration::from_millis(61);
+pub const WITNESS_DEAD_TIME: Duration = Duration::from_millis(52);
 /// A grant's lease as built for the lab (twenty intervals): also how long a
 /// rebooted witness says a grant may be outstanding, and the longer
 /// hold-down of policy "preferred" after the verdict.

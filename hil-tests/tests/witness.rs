@@ -227,7 +227,7 @@ fn witness_down_with_policy_preferred_apple_rule_after_the_longer_hold_down() {
     // interval or so before the cut, and the fallback a lease (200 ms)
     // after the verdict; so not before 220 ms after the cut. 150 ms leaves
     // 70 ms for a primary that beat late before the cut, and is still far
-    // above the 61 ms the secondary waits with a witness's grant (or the
+    // above the 52 ms the secondary waits with a witness's grant (or the
     // 30 ms of Apple's rule alone). Load only makes it later. The sampled
     // start is no earlier than the address really appeared.
     let took = s[0].from.saturating_duration_since(cut);
