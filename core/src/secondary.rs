@@ -500,6 +500,14 @@ impl Secondary {
         }
     }
 
+    /// Whether the primary's frame echoes a frame of this node's present
+    /// life (its epoch since this machine started: epochs only grow, across
+    /// restarts and rollovers alike), so it was sent after this node
+    /// started.
+    fn echoes_this_life(&self, hb: &HeartbeatRepr) -> bool {
+        hb.ack_epoch >= self.config.epoch
+    }
+
     fn on_primary_heartbeat(
         &mut self,
         now: Instant,
@@ -517,6 +525,14 @@ impl Secondary {
         if !self.station.endpoint.provisional() && self.primary_state.advance(h.epoch, h.seq) {
             self.primary_epoch = h.epoch;
             self.primary_seq = h.seq;
+            if !self.echoes_this_life(hb) {
+                // Echoed, so the primary keeps its round trips, but what it
+                // asks is not believed: after this node's restart the
+                // replay window starts afresh, and a copy of a frame of the
+                // primary's, sent before the restart (a handover while it
+                // was cut off, say), would pass for news.
+                return;
+            }
             self.reclaim = hb.flags.contains(HeartbeatFlags::RECLAIM);
             self.primary_unreachable = hb.flags.contains(HeartbeatFlags::UNREACHABLE);
             self.primary_standby = hb.flags.contains(HeartbeatFlags::STANDBY);

@@ -327,6 +327,37 @@ impl Schedule {
         } else {
             0
         };
+        // From a stream of their own (so every other choice of a seed stays
+        // what it was): a dead switch, whose ports keep their carrier but
+        // forward nothing, so that no node is told; and a node power-cycled
+        // or its daemon restarted (back within an interval), often right on
+        // another fault, when a node's memory of what it heard matters most
+        // (a secondary restarted as the primary was cut off must still wait
+        // out the fence of the round trips its earlier life carried).
+        let mut outage_rng = stream(seed, 0x0de4_d5e1_7c40_0001);
+        if outage_rng.gen_bool(0.1) {
+            let link = outage_rng.gen_range(0..2);
+            let at = fault_at(&mut outage_rng);
+            let heal = later(&mut outage_rng, at, 1..=200);
+            faults.push((at, Fault::Loss { link, loss: 1.0 }));
+            faults.push((heal, Fault::Loss { link, loss: 0.0 }));
+        }
+        if outage_rng.gen_bool(0.15) {
+            let node = any_node(&mut outage_rng);
+            let near = match faults.choose(&mut outage_rng) {
+                Some(&(t, _)) if outage_rng.gen_bool(0.7) => t,
+                _ => fault_at(&mut outage_rng),
+            };
+            let spread = interval.total_micros();
+            let at = Instant::from_micros(
+                (near.total_micros() + outage_rng.gen_range(0..2 * spread))
+                    .saturating_sub(spread)
+                    .clamp(earliest, latest),
+            );
+            let back = at + Duration::from_micros(outage_rng.gen_range(0..spread));
+            faults.push((at, Fault::Kill(node)));
+            faults.push((back, Fault::Restart(node)));
+        }
         // Unkeyed schedules, from a stream of their own (so every other
         // choice of a seed stays what it was): one in four gets one forged
         // frame; then one in two has no other fault, and invariant 6 holds
