@@ -260,6 +260,10 @@ pub struct Secondary {
     /// The primary's latest heartbeat says it stands by (`STANDBY`): it
     /// does not want the addresses back.
     primary_standby: bool,
+    /// The primary's latest heartbeat echoes a frame of this node's present
+    /// life (`Secondary::echoes_this_life`): what it asks may start a
+    /// takeover.
+    primary_verified: bool,
     /// The primary asks this node to serve (it cannot be reached).
     handover: HandoverRequest,
     /// The takeover under way or held was asked for by the primary, not
@@ -328,6 +332,7 @@ impl Secondary {
             relinquish_owed: false,
             primary_unreachable: false,
             primary_standby: false,
+            primary_verified: false,
             handover: HandoverRequest::default(),
             on_request: false,
             to_witness: Outbox::default(),
@@ -503,7 +508,10 @@ impl Secondary {
     /// Whether the primary's frame echoes a frame of this node's present
     /// life (its epoch since this machine started: epochs only grow, across
     /// restarts and rollovers alike), so it was sent after this node
-    /// started.
+    /// started. After a restart the replay window starts afresh, and a copy
+    /// of a primary frame sent before it (a handover while the primary was
+    /// cut off, say) would pass for news: what such a frame asks may keep
+    /// this node serving, but never starts a takeover.
     fn echoes_this_life(&self, hb: &HeartbeatRepr) -> bool {
         hb.ack_epoch >= self.config.epoch
     }
@@ -525,14 +533,7 @@ impl Secondary {
         if !self.station.endpoint.provisional() && self.primary_state.advance(h.epoch, h.seq) {
             self.primary_epoch = h.epoch;
             self.primary_seq = h.seq;
-            if !self.echoes_this_life(hb) {
-                // Echoed, so the primary keeps its round trips, but what it
-                // asks is not believed: after this node's restart the
-                // replay window starts afresh, and a copy of a frame of the
-                // primary's, sent before the restart (a handover while it
-                // was cut off, say), would pass for news.
-                return;
-            }
+            self.primary_verified = self.echoes_this_life(hb);
             self.reclaim = hb.flags.contains(HeartbeatFlags::RECLAIM);
             self.primary_unreachable = hb.flags.contains(HeartbeatFlags::UNREACHABLE);
             self.primary_standby = hb.flags.contains(HeartbeatFlags::STANDBY);
@@ -799,14 +800,21 @@ impl Secondary {
             // A request dies with the primary that made it.
             self.handover.reset();
         }
-        // The primary, alive, asks this node to serve.
-        let handed_over = !dead && !cut_off && self.handed_over(now);
+        // The primary, alive, asks this node to serve: enough to keep
+        // serving, and, once its latest frame is known to be of this node's
+        // present life (`echoes_this_life`), to take over.
+        let asked = !dead && !cut_off && self.handed_over(now);
+        let handed_over = asked && self.primary_verified;
         // Not dead only because silence counts afresh (this node stalled,
         // or its carrier came back) is not the primary's return: only a
         // heartbeat heard since is. Taking the reset for a return cancelled
         // every takeover whose Test script outlasted the node's next stall
         // of a few intervals, over and over on a loaded machine.
         let recounting = !silent && !self.primary.heard_any() && self.links.carrier();
+        // A primary heard asking, but not yet in a frame of this node's
+        // present life, counts as back too: a takeover it did not ask for
+        // in a believed frame stops (it starts again on request once it
+        // is). Only a node already holding keeps serving on its word.
         let back = !dead && !handed_over && !recounting;
         self.report_reach(now);
         self.report_witness(now);
@@ -920,7 +928,7 @@ impl Secondary {
                     && !dead
                     && !self.primary_unreachable
                     && !self.primary_standby
-                    && !handed_over
+                    && !asked
                     && (self.reclaim || self.primary.silent_links(now).is_empty());
                 if primary_back || self.shutting_down || cut_off {
                     self.run_release_stage(now, Stage::PreRel);
@@ -1012,6 +1020,7 @@ impl Secondary {
     /// primary's return.
     fn forget_primary(&mut self, now: Instant) {
         self.primary.reset(now);
+        self.primary_verified = false;
         self.handover.reset();
         self.witness.reset(now);
         self.regained_at = now;

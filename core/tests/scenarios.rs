@@ -1197,3 +1197,28 @@ fn a_secondary_restarted_as_the_primary_is_cut_off_waits_out_its_fence_before_ac
         "added at {added:?}, the primary let go at {let_go:?}"
     );
 }
+
+#[test]
+fn a_restarted_secondary_keeps_serving_a_primary_back_but_not_yet_reachable() {
+    // The secondary restarts while the primary is cut off, and takes over.
+    // When the primary's cables come back, its first frames cannot echo the
+    // new secondary (it never heard it) and say it cannot serve yet (its
+    // service link is settling). Those frames do not start a takeover (they
+    // could be copies from before the restart), but they do keep this node
+    // serving: one failback, when the primary can serve, and no release
+    // followed by a second takeover.
+    let world = play(
+        Schedule::calm(Instant::from_millis(2000))
+            .with(300, Fault::Kill(S))
+            .unplugged(300, P)
+            .with(320, Fault::Restart(S))
+            .plugged_back(600, P),
+    );
+    let s = after(&world, S, 320);
+    let count = |action: Action| s.iter().filter(|a| **a == action).count();
+    assert_eq!(count(Action::AddAddresses), 1, "{:?}", timed(&world, S));
+    assert_eq!(count(Action::RemoveAddresses), 1, "{:?}", timed(&world, S));
+    let released = last_at(&world, S, Action::RemoveAddresses).expect("a failback");
+    assert!(ms(released) > 600, "released at {} ms", ms(released));
+    assert_primary_holds_alone(&world);
+}
