@@ -1766,7 +1766,8 @@ fn settle_after_recreate(server: &failover_lab::topology::Server, net: Net) {
 
 #[test]
 fn a_secondary_whose_public_interface_was_recreated_takes_over_and_is_reached() {
-    // Issue 12, item 2: the secondary's service interface is deleted and
+    // An interface rebuilt under a running daemon (docs/operations.md): the
+    // secondary's service interface is deleted and
     // created again (same name, same address; a new index and MAC: a
     // rebuilt VLAN or bond, a driver reload). Then the primary loses power.
     // Before: failoverd "took over", but every add and announcement went to
@@ -2042,7 +2043,7 @@ fn a_service_interface_recreated_while_holding_gets_its_address_back() {
 
 #[test]
 fn a_service_interface_with_a_15_byte_name_fails_over_and_cleans_up_after_a_kill() {
-    // Issue 12: the servers' public interface has a 15-byte name (a VLAN on
+    // The servers' public interface has a 15-byte name (a VLAN on
     // a multi-port card), which leaves no room for the daemons' address
     // label `<if>:fo`: their addresses there carry the address protocol
     // alone (70). Takeover and failback work as anywhere; a failoverd

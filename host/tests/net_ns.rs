@@ -552,7 +552,7 @@ fn rename(ns: &Netns, from: &str, to: &str) {
 
 #[test]
 fn long_interface_names_are_marked_by_the_protocol() {
-    // Issue 12: a 15-byte name leaves no room for the daemon's label; its
+    // A 15-byte name leaves no room for the daemon's label; its
     // addresses there carry the address protocol alone, and a removal
     // checks it first, so an administrator's address is never touched.
     if skip_unless_root("net_ns::long_interface_names_are_marked_by_the_protocol") {

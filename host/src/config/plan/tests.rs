@@ -431,7 +431,7 @@ const LONG: &str = "enp129s0f0.1001";
 
 #[test]
 fn long_interface_names_are_planned_like_any_other() {
-    // Issue 12: a 14- or 15-byte name is marked by the protocol alone; the
+    // A 14- or 15-byte name is marked by the protocol alone; the
     // interface facts have nothing against it (the kernel's support is
     // `marks.rs`'s question).
     let mut host = secondary_host();
