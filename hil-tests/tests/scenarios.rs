@@ -428,6 +428,12 @@ fn primary_frozen_then_thawed_drops_at_once() {
     let mut lab = Lab::scenario("primary-frozen", Profile::fast()).recording_stages();
     let (hb, fo) = lab.start_both();
     let logs = [&hb, &fo];
+    // Frozen before it has heard the secondary's epoch for a dead time,
+    // heartbeatd would settle that epoch (and log it) in its first turn
+    // after the thaw, before the line about the jump that this test reads.
+    lab.wait("heartbeatd to settle the secondary's epoch", &logs, || {
+        hb.logged("settled in epoch")
+    });
 
     let frozen = Instant::now();
     lab.t.primary.ns.signal(hb.pid, Signal::SIGSTOP).unwrap();
