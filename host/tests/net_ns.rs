@@ -840,6 +840,85 @@ fn channel_survives_interface_down_and_up() {
     assert!(got, "no heartbeat after the interface came back");
 }
 
+/// Whether `ch` receives a heartbeat carrying `payload` within `WAIT`.
+fn receives(ch: &mut Channel, payload: &[u8]) -> bool {
+    recv_until(ch, |f| {
+        parse_udp_frame(f, PORT)
+            .filter(|v| v.payload == payload)
+            .map(|_| ())
+    })
+    .is_some()
+}
+
+#[test]
+fn a_round_on_two_links_reaches_both_and_a_dead_link_fails_alone() {
+    if skip_unless_root("net_ns::a_round_on_two_links_reaches_both_and_a_dead_link_fails_alone") {
+        return;
+    }
+    use failover_core::{Dest, LinkId, Transmit};
+    use failover_host::daemon::ports::{LinkSpec, Ports, SendReport};
+    let (a, b) = pair();
+    veth(&a, "a1", &b, "b1").expect("second veth pair");
+    let spec = |interface: &str| LinkSpec {
+        interface: interface.to_owned(),
+        source: A_IP,
+        peers: PRIVATE_BCAST,
+        witness: None,
+    };
+    let links = [spec("a0"), spec("a1")];
+    let mut ports = a
+        .run(move || Ports::open(&links, &[], PORT, Senders::Any))
+        .expect("enter namespace")
+        .expect("open the ports");
+    let mut rx0 = open(&b, "b0", ChannelConfig::heartbeat(PORT));
+    let mut rx1 = open(&b, "b1", ChannelConfig::heartbeat(PORT));
+    let round = |ports: &mut Ports, payload: &[u8]| {
+        let mut reports = Vec::new();
+        for link in [0, 1] {
+            let t = Transmit {
+                link: LinkId(link),
+                dest: Dest::Peers,
+                len: payload.len(),
+            };
+            ports.queue(&t, payload, &mut reports);
+        }
+        ports.flush(&mut reports);
+        reports
+    };
+
+    let reports = round(&mut ports, b"both");
+    assert!(reports.is_empty(), "{reports:?}");
+    assert!(receives(&mut rx0, b"both") && receives(&mut rx1, b"both"));
+
+    // One link down: its frame fails, and says so once; the other still
+    // goes out.
+    a.link_down("a1").unwrap();
+    let reports = round(&mut ports, b"one");
+    assert!(
+        matches!(reports.as_slice(), [(LinkId(1), SendReport::Failing(_))]),
+        "{reports:?}"
+    );
+    assert!(receives(&mut rx0, b"one"));
+    let reports = round(&mut ports, b"again");
+    assert!(
+        reports.is_empty(),
+        "the failure is reported once: {reports:?}"
+    );
+    assert!(receives(&mut rx0, b"again"));
+
+    // Back up: the recovery is reported, and both links get the round.
+    a.link_up("a1").unwrap();
+    let deadline = Instant::now() + WAIT;
+    let mut recovered = false;
+    while !recovered && Instant::now() < deadline {
+        let reports = round(&mut ports, b"back");
+        recovered = matches!(reports.as_slice(), [(LinkId(1), SendReport::Recovered)]);
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(recovered, "no recovery reported after the link came back");
+    assert!(receives(&mut rx1, b"back"));
+}
+
 #[test]
 fn receiving_5ms_beats_costs_little_cpu() {
     if skip_unless_root("net_ns::receiving_5ms_beats_costs_little_cpu") {

@@ -20,6 +20,7 @@ use std::os::fd::{AsFd, BorrowedFd};
 use failover_core::wire::MAX_FRAME_LEN;
 use failover_core::{Dest, LinkId, Transmit};
 
+use crate::net::channel::MAX_TX_FRAMES;
 use crate::net::frame::{frame_len, parse_udp_frame};
 use crate::net::garp::{build_garp, GarpForm, ARP_FRAME_LEN};
 use crate::net::na::{build_unsolicited_na, NA_FRAME_LEN};
@@ -94,6 +95,17 @@ pub enum SendReport {
     Recovered,
 }
 
+/// The frames the machine put out in one turn, built whole and sent
+/// together ([`Ports::flush`]).
+#[derive(Debug)]
+struct Outbox {
+    frames: [[u8; FRAME_BUF_LEN]; MAX_TX_FRAMES],
+    lens: [usize; MAX_TX_FRAMES],
+    /// The link each frame is for (an index into `Ports::links`).
+    links: [usize; MAX_TX_FRAMES],
+    count: usize,
+}
+
 /// One interface's channel, closed while the interface is gone.
 #[derive(Debug)]
 struct Slot {
@@ -111,7 +123,8 @@ pub struct Ports {
     channels: Vec<Slot>,
     links: Vec<LinkPort>,
     port: u16,
-    frame: Box<[u8; FRAME_BUF_LEN]>,
+    /// The frames of one round, built and waiting for [`Ports::flush`].
+    outbox: Box<Outbox>,
     /// `failoverd --apple-compat`: per link, the addresses an Apple
     /// heartbeat may come from; empty without the option.
     apple_sources: Vec<Vec<Ipv4Addr>>,
@@ -199,7 +212,12 @@ impl Ports {
             channels,
             links: ports,
             port,
-            frame: Box::new([0; FRAME_BUF_LEN]),
+            outbox: Box::new(Outbox {
+                frames: [[0; FRAME_BUF_LEN]; MAX_TX_FRAMES],
+                lens: [0; MAX_TX_FRAMES],
+                links: [0; MAX_TX_FRAMES],
+                count: 0,
+            }),
             apple_sources: Vec::new(),
             apple_message: None,
         })
@@ -348,32 +366,123 @@ impl Ports {
         Ok(n)
     }
 
-    /// Puts the frame `payload` that the machine described in `t` on the
-    /// wire. A link or destination the daemon does not have is reported as
-    /// an error (a configuration mismatch, not a panic).
-    pub fn send(&mut self, t: &Transmit, payload: &[u8]) -> SendReport {
-        let result = self.try_send(t, payload);
-        let Some(port) = self.links.get_mut(usize::from(t.link.0)) else {
-            return match result {
-                Err(e) => SendReport::Failing(e),
-                Ok(()) => SendReport::Quiet,
-            };
-        };
-        match result {
-            Ok(()) if port.failing.take().is_some() => SendReport::Recovered,
-            Ok(()) => SendReport::Quiet,
-            Err(e) if port.failing == Some(e.kind()) => SendReport::Quiet,
-            Err(e) => {
-                port.failing = Some(e.kind());
-                SendReport::Failing(e)
-            }
+    /// Builds the frame `payload` that the machine described in `t` and
+    /// holds it for [`Ports::flush`] (which runs first if a whole round is
+    /// already waiting). A frame that cannot be built or whose interface is
+    /// gone is reported at once; a link or destination the daemon does not
+    /// have is an error (a configuration mismatch, not a panic). What is
+    /// worth logging goes to `reports`.
+    pub fn queue(&mut self, t: &Transmit, payload: &[u8], reports: &mut Vec<(LinkId, SendReport)>) {
+        if self.outbox.count == MAX_TX_FRAMES {
+            self.flush(reports);
+        }
+        let link = usize::from(t.link.0);
+        if let Err(e) = self.build(t, payload) {
+            self.record(link, Err(e), reports);
         }
     }
 
-    fn try_send(&mut self, t: &Transmit, payload: &[u8]) -> io::Result<()> {
+    /// Sends every frame [`Ports::queue`] holds, in one `sendmmsg` for all
+    /// the links ([`Channel::send_each`]): one system call a round, and the
+    /// peer wakes once for the whole round. A frame the batch did not send
+    /// (the call stops at the first that fails) is sent alone on its own
+    /// channel, which reports its error.
+    pub fn flush(&mut self, reports: &mut Vec<(LinkId, SendReport)>) {
+        let count = std::mem::take(&mut self.outbox.count);
+        // The batch: every frame whose link is not failing (a link that
+        // fails goes alone, so its error stays its own and the others go
+        // out in one call) and whose interface the kernel named.
+        let mut batch = [0usize; MAX_TX_FRAMES];
+        let mut frames: [&[u8]; MAX_TX_FRAMES] = [&[]; MAX_TX_FRAMES];
+        let mut to = [None; MAX_TX_FRAMES];
+        let mut n = 0;
+        let mut sender = None;
+        for i in 0..count {
+            let link = self.outbox.links[i];
+            let failing = self.links.get(link).is_none_or(|p| p.failing.is_some());
+            let ch = self.link_channel(link);
+            let Some(addr) = ch.and_then(Channel::link_addr).filter(|_| !failing) else {
+                continue;
+            };
+            sender = sender.or(ch);
+            batch[n] = i;
+            frames[n] = self.outbox.frames[i]
+                .get(..self.outbox.lens[i])
+                .unwrap_or_default();
+            to[n] = Some(addr);
+            n += 1;
+        }
+        let sent = sender
+            .map_or(Ok(0), |ch| ch.send_each(&frames[..n], &to[..n]))
+            .unwrap_or(0);
+        let mut went = [false; MAX_TX_FRAMES];
+        for &i in batch.iter().take(sent) {
+            went[i] = true;
+        }
+        for (i, &went) in went.iter().enumerate().take(count) {
+            let link = self.outbox.links[i];
+            let result = if went {
+                Ok(())
+            } else {
+                let frame = self.outbox.frames[i];
+                self.send_alone(link, frame.get(..self.outbox.lens[i]).unwrap_or_default())
+            };
+            self.record(link, result, reports);
+        }
+    }
+
+    /// The open channel of link `link`.
+    fn link_channel(&self, link: usize) -> Option<&Channel> {
+        let port = self.links.get(link)?;
+        self.channels.get(port.channel)?.channel.as_ref()
+    }
+
+    fn send_alone(&mut self, link: usize, frame: &[u8]) -> io::Result<()> {
         let port = self
             .links
-            .get(usize::from(t.link.0))
+            .get(link)
+            .ok_or_else(|| io::Error::other(format!("no link {link}")))?;
+        let slot = self
+            .channels
+            .get_mut(port.channel)
+            .ok_or_else(|| io::Error::other("no channel"))?;
+        let ch = slot.channel.as_mut().ok_or_else(|| gone(&slot.name))?;
+        ch.send(frame)
+    }
+
+    /// Notes how a send on `link` went, and what of it to log: the first
+    /// failure (or a different one) and the recovery, once each.
+    fn record(
+        &mut self,
+        link: usize,
+        result: io::Result<()>,
+        reports: &mut Vec<(LinkId, SendReport)>,
+    ) {
+        let id = LinkId(u8::try_from(link).unwrap_or(u8::MAX));
+        let report = match (self.links.get_mut(link), result) {
+            (None, Err(e)) => SendReport::Failing(e),
+            (None, Ok(())) => SendReport::Quiet,
+            (Some(port), Ok(())) => match port.failing.take() {
+                Some(_) => SendReport::Recovered,
+                None => SendReport::Quiet,
+            },
+            (Some(port), Err(e)) if port.failing == Some(e.kind()) => SendReport::Quiet,
+            (Some(port), Err(e)) => {
+                port.failing = Some(e.kind());
+                SendReport::Failing(e)
+            }
+        };
+        if !matches!(report, SendReport::Quiet) {
+            reports.push((id, report));
+        }
+    }
+
+    /// Builds the frame for `t` into the outbox's next slot.
+    fn build(&mut self, t: &Transmit, payload: &[u8]) -> io::Result<()> {
+        let link = usize::from(t.link.0);
+        let port = self
+            .links
+            .get(link)
             .ok_or_else(|| io::Error::other(format!("no link {}", t.link.0)))?;
         let payload = match (&self.apple_message, t.dest) {
             (Some(message), Dest::Peers) => message.as_slice(),
@@ -386,14 +495,25 @@ impl Ports {
                 .as_ref()
                 .ok_or_else(|| io::Error::other("no witness on this link"))?,
         };
-        let len = build_udp_frame(&mut self.frame[..], flow, payload)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
         let slot = self
             .channels
-            .get_mut(port.channel)
+            .get(port.channel)
             .ok_or_else(|| io::Error::other("no channel"))?;
-        let ch = slot.channel.as_mut().ok_or_else(|| gone(&slot.name))?;
-        ch.send(&self.frame[..len])
+        if slot.channel.is_none() {
+            return Err(gone(&slot.name));
+        }
+        let n = self.outbox.count;
+        let buf = self
+            .outbox
+            .frames
+            .get_mut(n)
+            .ok_or_else(|| io::Error::other("outbox full"))?;
+        let len = build_udp_frame(&mut buf[..], flow, payload)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+        self.outbox.lens[n] = len;
+        self.outbox.links[n] = link;
+        self.outbox.count = n + 1;
+        Ok(())
     }
 
     /// Sends one gratuitous ARP for `addr` in `form` from `interface`.

@@ -82,7 +82,7 @@ use std::os::fd::{AsFd, BorrowedFd, IntoRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 use nix::poll::{PollFd, PollFlags, PollTimeout};
-use nix::sys::socket::{recvmmsg, MsgFlags, MultiHeaders};
+use nix::sys::socket::{getsockname, recvmmsg, sendmmsg, MsgFlags, MultiHeaders, SockaddrStorage};
 use pnet_datalink::{ChannelType, DataLinkReceiver, DataLinkSender, MacAddr, NetworkInterface};
 use socket2::{Domain, SockFilter, Socket, Type};
 
@@ -263,6 +263,14 @@ pub struct Channel {
     slot_len: usize,
     /// The length of each frame the last batch received.
     rx_lens: [usize; MAX_RX_SLOTS],
+    /// The socket's own address (a `sockaddr_ll` naming the interface's
+    /// index), as the kernel reports it once bound: where another channel's
+    /// [`Channel::send_each`] sends a frame meant for this interface.
+    /// `None` if the kernel would not say. (Kept as nix's
+    /// `SockaddrStorage`: its `LinkAddr` refuses the 18 bytes the kernel
+    /// reports for an Ethernet `sockaddr_ll`, which is shorter than the
+    /// struct.)
+    link_addr: Option<SockaddrStorage>,
 }
 
 std::thread_local! {
@@ -272,7 +280,14 @@ std::thread_local! {
     /// thread); every batch points them at its own buffers anew.
     static RX_HEADERS: RefCell<MultiHeaders<()>> =
         RefCell::new(MultiHeaders::preallocate(MAX_RX_SLOTS, None));
+    /// sendmmsg's message headers, likewise.
+    static TX_HEADERS: RefCell<MultiHeaders<SockaddrStorage>> =
+        RefCell::new(MultiHeaders::preallocate(MAX_TX_FRAMES, None));
 }
+
+/// The most frames one [`Channel::send_each`] sends: a round of heartbeats
+/// on every link, and the witness's.
+pub const MAX_TX_FRAMES: usize = 8;
 
 /// Receive memory per channel for one batched read: 16 frames of 2 KiB
 /// for a daemon; a capture with 64 KiB frames reads one at a time.
@@ -423,6 +438,11 @@ impl Channel {
             }
             Err(e) => return Err(io_err("binding the AF_PACKET socket")(e)),
         };
+        // Bound by pnet now: the kernel names the interface it is bound to.
+        let link_addr = {
+            use std::os::fd::AsRawFd;
+            getsockname::<SockaddrStorage>(poll_fd.as_raw_fd()).ok()
+        };
         Ok(Channel {
             name: link.name,
             index: link.index,
@@ -430,6 +450,7 @@ impl Channel {
             filter: config.filter,
             _tx: tx,
             _rx: rx,
+            link_addr,
             poll_fd,
             rx_buf: vec![0; slot_len * slots].into_boxed_slice(),
             slot_len,
@@ -476,6 +497,51 @@ impl Channel {
                 io::ErrorKind::WouldBlock,
                 "socket send buffer full",
             )),
+            Err(e) => Err(io::Error::from(e)),
+        }
+    }
+
+    /// The address that sends a frame out of this channel's interface
+    /// from any packet socket ([`Channel::send_each`]).
+    pub fn link_addr(&self) -> Option<SockaddrStorage> {
+        self.link_addr
+    }
+
+    /// Sends `frames[i]` out of the interface `to[i]` names (each some
+    /// channel's [`Channel::link_addr`]), all in one non-blocking
+    /// `sendmmsg` on this channel's socket: a round of heartbeats on every
+    /// link is one system call, and its frames reach the peer together, so
+    /// the peer wakes once for all of them. Returns how many frames, from
+    /// the first, went out; the first that did not is better sent alone
+    /// ([`Channel::send`] on its own channel), which reports its error.
+    /// Allocates nothing.
+    pub fn send_each(&self, frames: &[&[u8]], to: &[Option<SockaddrStorage>]) -> io::Result<usize> {
+        use std::io::IoSlice;
+        use std::os::fd::AsRawFd;
+        let n = frames.len().min(to.len()).min(MAX_TX_FRAMES);
+        if n == 0 {
+            return Ok(0);
+        }
+        let iovs: [[IoSlice<'_>; 1]; MAX_TX_FRAMES] =
+            std::array::from_fn(|i| [IoSlice::new(frames.get(i).copied().unwrap_or_default())]);
+        let addrs = to.get(..n).unwrap_or_default();
+        let result = TX_HEADERS.with(|headers| {
+            let mut headers = headers
+                .try_borrow_mut()
+                .map_err(|_| nix::errno::Errno::EBUSY)?;
+            sendmmsg(
+                self.poll_fd.as_raw_fd(),
+                &mut headers,
+                iovs.iter().take(n),
+                addrs,
+                [],
+                MsgFlags::MSG_DONTWAIT,
+            )
+            .map(|results| results.count())
+        });
+        match result {
+            Ok(sent) => Ok(sent),
+            Err(nix::errno::Errno::EAGAIN) => Ok(0),
             Err(e) => Err(io::Error::from(e)),
         }
     }

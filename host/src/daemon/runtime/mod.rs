@@ -66,7 +66,7 @@ use std::path::PathBuf;
 use std::time::{Duration as StdDuration, Instant as StdInstant, SystemTime};
 
 use failover_core::wire::{MAX_FRAME_LEN, MAX_MESSAGE_LEN};
-use failover_core::{Instant, Removal, Stage, StageOutcome};
+use failover_core::{Instant, LinkId, Removal, Stage, StageOutcome};
 use nix::sys::signal::Signal;
 use nix::sys::signalfd::SignalFd;
 
@@ -82,6 +82,7 @@ use super::status::history::History;
 use super::systemd::{self, Systemd};
 use super::words::{duration_text, join};
 use crate::config::cli::{Program, ServiceAddress};
+use crate::net::channel::MAX_TX_FRAMES;
 use crate::net::probe::Prober;
 use crate::net::{AnnouncePlan, Announcer};
 use crate::netlink::addr::Netlink;
@@ -221,6 +222,9 @@ pub struct Runtime<N: Node> {
     /// turn without allocating).
     reach_state: Option<(u32, u32)>,
     payload: [u8; MAX_FRAME_LEN],
+    /// What [`Ports::flush`](crate::daemon::ports::Ports::flush) found worth
+    /// logging, kept between rounds for its capacity.
+    send_reports: Vec<(LinkId, SendReport)>,
     /// `--apple-compat`: a heartbeat in this daemon's own format came from
     /// the primary (logged once).
     heard_our_format: bool,
@@ -277,6 +281,7 @@ impl<N: Node> Runtime<N> {
             rx_failing: vec![false; channels],
             reach_state: None,
             payload: [0; MAX_FRAME_LEN],
+            send_reports: Vec::with_capacity(MAX_TX_FRAMES),
             heard_our_format: false,
         }
     }
@@ -456,20 +461,29 @@ impl<N: Node> Runtime<N> {
         while let Some(a) = self.node.poll_action() {
             self.act(now, a);
         }
+        // A round's frames go out together (Ports::flush), and what is
+        // worth logging about them is said after: the reports' vector
+        // keeps its capacity, so a round allocates nothing.
+        let mut reports = std::mem::take(&mut self.send_reports);
         while let Some(tx) = self.node.poll_transmit(t, &mut self.payload) {
             let payload = self.payload.get(..tx.len).unwrap_or(&[]);
-            match self.io.ports.send(&tx, payload) {
+            self.io.ports.queue(&tx, payload, &mut reports);
+        }
+        self.io.ports.flush(&mut reports);
+        for (link, report) in reports.drain(..) {
+            match report {
                 SendReport::Quiet => {}
                 SendReport::Failing(e) => self.log.warning(format_args!(
                     "cannot send on {}: {e} (logged once until it works again)",
-                    self.link_name(tx.link)
+                    self.link_name(link)
                 )),
                 SendReport::Recovered => self.log.notice(format_args!(
                     "sending on {} works again",
-                    self.link_name(tx.link)
+                    self.link_name(link)
                 )),
             }
         }
+        self.send_reports = reports;
         // Gratuitous ARPs sent while a service interface had no carrier
         // were lost (the addresses may be added as soon as the private link
         // is back, before the public one): announce again the moment it
