@@ -70,20 +70,21 @@ fn run_seed(seed: u64, verbose: bool) -> Result<RunStats, String> {
 /// Seeds that once broke an invariant on a CI run's new ground, kept so
 /// that the bug they found stays fixed whatever the default range covers.
 const ONCE_FAILED: &[u64] = &[
-    90_620_999_365,    // a forged round number far ahead
-    745_920_630_735,   // a forged seq far ahead gave a provisional belief
-    767_295_190_957,   // a genuine round far ahead of a stale one
-    891_900_045_935,   // an epoch roll-over under loss went unheard
-    1_000_000_273_055, // a frame delayed for seconds gave a stale round
-    1_069_470_591_171, // a forged round far ahead, first of its epoch on a link
-    377_982_327_856,   // replayed frames left a stale top seq; the real one was a jump
-    107_549_943_381,   // a stale failed-removal report removed what was just added
-    4_000_000_192_390, // the same stale report, after a freeze, a kill and replays
-    34_698_546_691,    // a handover taken on the carrier report, before the reachability one
-    40_352_295_766,    // one forged unkeyed HOLDS frame made the primary yield
-    5_000_000_346_913, // the check's deadline ignored a frame landing after the kill
-    5_000_000_991_580, // the check missed an overlap begun by an add on silence
-    5_000_001_353_235, // a Release of an old nonce ended the witness's newer grant
+    90_620_999_365,     // a forged round number far ahead
+    745_920_630_735,    // a forged seq far ahead gave a provisional belief
+    767_295_190_957,    // a genuine round far ahead of a stale one
+    891_900_045_935,    // an epoch roll-over under loss went unheard
+    1_000_000_273_055,  // a frame delayed for seconds gave a stale round
+    1_069_470_591_171,  // a forged round far ahead, first of its epoch on a link
+    377_982_327_856,    // replayed frames left a stale top seq; the real one was a jump
+    107_549_943_381,    // a stale failed-removal report removed what was just added
+    4_000_000_192_390,  // the same stale report, after a freeze, a kill and replays
+    34_698_546_691,     // a handover taken on the carrier report, before the reachability one
+    40_352_295_766,     // one forged unkeyed HOLDS frame made the primary yield
+    5_000_000_346_913,  // the check's deadline ignored a frame landing after the kill
+    5_000_000_991_580,  // the check missed an overlap begun by an add on silence
+    5_000_001_353_235,  // a Release of an old nonce ended the witness's newer grant
+    10_000_000_274_850, // the check counted an unconfirmed new-epoch frame as heard
 ];
 
 #[test]

@@ -246,7 +246,8 @@ pub struct World {
     order: u64,
     captured: VecDeque<(u8, Rc<[u8]>)>,
     /// `heard[to][from]`: the last instant a genuine frame from `from`
-    /// reached `to` (replayed copies do not count).
+    /// reached `to` (replayed copies do not count, nor frames `to` refused
+    /// as unconfirmed).
     heard: [[Option<Instant>; 3]; 3],
     /// Whether the current overlap (if any) is one of the documented
     /// exceptions.
@@ -606,11 +607,20 @@ impl World {
                 if n.power != Power::Up {
                     return Ok(());
                 }
-                if let Some(from) = from {
-                    self.heard[to as usize][from as usize] = Some(self.now);
-                }
+                let mut unconfirmed = false;
                 if let Some(m) = n.machine.as_mut() {
+                    let before = m.as_machine().stats().rx.unconfirmed;
                     m.as_machine().handle_frame(self.now, LinkId(link), &frame);
+                    unconfirmed = m.as_machine().stats().rx.unconfirmed != before;
+                }
+                // A frame refused as unconfirmed (without a key: a new
+                // epoch not yet corroborated) is one the node cannot tell
+                // from a forgery: it has not heard its peer (seed
+                // 10000000274850: a primary power-cycled within an interval
+                // under loss got one frame of its new life through, and the
+                // secondary, rightly, took over on the old life's silence).
+                if let Some(from) = from.filter(|_| !unconfirmed) {
+                    self.heard[to as usize][from as usize] = Some(self.now);
                 }
                 if from == Some(NodeIx::Primary)
                     && self.nodes[NodeIx::Primary as usize].power != Power::Up
