@@ -34,8 +34,10 @@
 //!    owns it from then on;
 //! 4. reads and writes through the duplicate itself, without blocking:
 //!    `recvmmsg` takes up to 16 frames per call ([`Channel::recv_batch`]),
-//!    and one `send` puts out a frame ([`Channel::send`]; pnet's `send_to`
-//!    would poll for POLLOUT first, a second system call per frame).
+//!    one `send` puts out a frame ([`Channel::send`]; pnet's `send_to`
+//!    would poll for POLLOUT first, a second system call per frame), and
+//!    one `sendmmsg` a round of frames on several interfaces
+//!    ([`Channel::send_each`]).
 //!
 //! # The event loop this enables (recommended for the daemons)
 //!
