@@ -2283,3 +2283,125 @@ fn a_dead_time_floor_of_four_intervals_outlasts_three_lost_rounds() {
         &logs,
     );
 }
+
+/// A handover replayed to a restarted failoverd (docs/protocol.md, "Replay
+/// protection"): the attacker records the primary's signed frames during a
+/// planned switchover, among them frames asking the secondary to serve.
+/// The service comes back to the primary. Later failoverd restarts, and
+/// before any fresh frame of the primary reaches it (the switch drops them
+/// for a moment), the attacker replays the recorded handover. The new
+/// failoverd's replay window is empty, so it accepts the frames (their
+/// tags are genuine); but they echo its previous life, so they start no
+/// takeover. Before: it took the address over from a primary that still
+/// held it.
+#[test]
+fn a_handover_replayed_to_a_restarted_failoverd_moves_nothing() {
+    let Some(_serial) = lab_test!() else { return };
+    let mut lab = Lab::scenario("replayed-handover", Profile::fast_patient()).recording_stages();
+    let (pkeys, skeys) = lab.key_files(SECRET);
+    let (hb, fo) = lab.start_both_with(&["--key-file", &pkeys], &["--key-file", &skeys]);
+    let attacker = Attacker::join_private(&lab.t).expect("the attacker joins");
+    let ch = attacker.channel().expect("the attacker's channel");
+    let primary_ip = lab.t.primary.private_ip;
+
+    // The switchover and back, recorded.
+    let recorder = std::thread::spawn(move || {
+        let mut ch = ch;
+        let frames = capture_from(&mut ch, primary_ip, 400);
+        (ch, frames)
+    });
+    let (code, said) = lab.operator(&hb, "--handover", &["--wait", "20"]);
+    lab.check(
+        code == Some(0),
+        &format!("heartbeatd --handover exits 0: {said}"),
+        &[&hb, &fo],
+    );
+    let (mut ch, captured) = recorder.join().expect("the recorder");
+    lab.wait_owner(Owner::Secondary, &[&hb, &fo]);
+    let (code, said) = lab.operator(&hb, "--reclaim", &["--wait", "20"]);
+    lab.check(
+        code == Some(0),
+        &format!("heartbeatd --reclaim exits 0: {said}"),
+        &[&hb, &fo],
+    );
+    lab.wait_owner(Owner::Primary, &[&hb, &fo]);
+
+    let keys = Keyring::new(Key::new(1, &secret_bytes(SECRET)).expect("the lab's key"));
+    let asks = |frame: &Vec<u8>| {
+        parse_udp_frame(frame, DEFAULT_PORT)
+            .and_then(|u| FrameRepr::parse(u.payload, Some(&keys)).ok())
+            .is_some_and(|f| match f.body {
+                Body::Heartbeat(b) => {
+                    b.flags.contains(HeartbeatFlags::HANDOVER)
+                        && !b.flags.contains(HeartbeatFlags::HOLDS)
+                }
+                _ => false,
+            })
+    };
+    let handover: Vec<Vec<u8>> = captured.into_iter().filter(asks).collect();
+    lab.check(
+        !handover.is_empty(),
+        "the attacker recorded frames of the primary asking the secondary to serve",
+        &[&hb, &fo],
+    );
+
+    // failoverd restarts while the primary's frames are dropped at the
+    // switch (for well under failoverd's dead time of 200 ms, so that its
+    // silence is no verdict), and the first frames of the primary it hears
+    // are the replayed ones.
+    let ports = [
+        lab.t.primary.port(Net::Private),
+        lab.t.primary.port(Net::Public),
+    ];
+    let ports: Vec<&str> = ports.iter().map(String::as_str).collect();
+    Loss::set_many(&lab.t.switch, &ports, Direction::FromHost, 100).expect("drop");
+    lab.t.secondary.ns.signal(fo.pid, Signal::SIGKILL).unwrap();
+    let restarted = Instant::now();
+    let fo2 = lab.failoverd(&["--key-file", &skeys]);
+    let logs = [&hb, &fo2];
+    let mut sent = 0;
+    for frame in &handover {
+        if send(&mut ch, frame) {
+            sent += 1;
+        }
+    }
+    std::thread::sleep(Duration::from_millis(30));
+    Loss::clear_all(&lab.t.switch).expect("clear the drop");
+    let dropped_for = restarted.elapsed();
+    std::thread::sleep(QUIET);
+
+    lab.check(
+        sent == handover.len(),
+        &format!("the attacker replayed {sent} of {} frames", handover.len()),
+        &logs,
+    );
+    lab.check(
+        dropped_for < Duration::from_millis(200),
+        &format!("the primary's frames were dropped for {dropped_for:?}, under the dead time"),
+        &logs,
+    );
+    let (_, s) = lab.held();
+    lab.check(
+        s.iter()
+            .all(|h| h.until.is_some_and(|gone| gone < restarted)),
+        &format!("the secondary held nothing after the restart: {s:?}"),
+        &logs,
+    );
+    lab.check(
+        !fo2.logged("handed 192.0.2.10 over") && !fo2.logged("took over"),
+        "the restarted failoverd took nothing over",
+        &logs,
+    );
+    lab.check(
+        lab.owners.are(Owner::Primary),
+        "the primary still serves, alone",
+        &logs,
+    );
+}
+
+/// The bytes of a hexadecimal key.
+fn secret_bytes(hex: &str) -> Vec<u8> {
+    (0..hex.len() / 2)
+        .filter_map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok())
+        .collect()
+}
