@@ -292,18 +292,40 @@ impl<const N: usize> EpochTrust<N> {
             return Verdict::Unconfirmed;
         }
         // A candidate: a newer epoch, a far jump in seq, or an older epoch
-        // while the believed one is silent.
-        let corroborates = e.candidate.is_some_and(|c| {
-            c.epoch == epoch && seq > c.seq && now.saturating_since(c.first) < quiet
-        });
+        // while the believed one is silent. A later frame of it corroborates
+        // it only if its seq is as near the candidate's as a genuine peer's
+        // can be (the allowance above, counted from the candidate's first
+        // frame): one forged frame with a seq far ahead, landing after a
+        // restarted peer's first frame, corroborated its real new epoch with
+        // that seq, and every genuine frame after it was refused as a
+        // replay on its link for good (simulator seed 10000003577937: the
+        // secondary's echo stuck at the forged seq, the restarted primary
+        // never reclaimed, and nobody served). A lower frame of the
+        // candidate's epoch replaces it: a genuine peer's frames climb from
+        // there, while a candidate far ahead may be the forged one.
+        let candidate_allowance = |c: &Candidate| {
+            let intervals =
+                now.saturating_since(c.first).total_micros() / interval.total_micros().max(1);
+            PACE.saturating_mul(u32::try_from(intervals).unwrap_or(u32::MAX))
+                .saturating_add(WINDOW)
+        };
         match e.candidate.as_mut() {
-            Some(c) if corroborates => {
-                c.seq = seq;
-                c.count = c.count.saturating_add(1);
-            }
             Some(c) if c.epoch == epoch && now.saturating_since(c.first) < quiet => {
-                // The same epoch without a greater seq (a copy): no news.
-                return Verdict::Unconfirmed;
+                if seq > c.seq && seq - c.seq <= candidate_allowance(c) {
+                    c.seq = seq;
+                    c.count = c.count.saturating_add(1);
+                } else if seq < c.seq {
+                    *c = Candidate {
+                        epoch,
+                        seq,
+                        count: 1,
+                        first: c.first,
+                    };
+                    return Verdict::Unconfirmed;
+                } else {
+                    // A copy, or a seq far ahead of the candidate's: no news.
+                    return Verdict::Unconfirmed;
+                }
             }
             _ => {
                 e.candidate = Some(Candidate {
@@ -448,6 +470,27 @@ mod tests {
         assert!(feed(&mut t, 8, 3, 20));
         assert!(!t.provisional(P), "confirmed");
         assert!(!feed(&mut t, 7, u32::MAX, 21), "the old epoch is over");
+    }
+
+    #[test]
+    fn a_seq_far_ahead_of_a_new_epochs_first_frame_does_not_corroborate_it() {
+        let mut t = EpochTrust::<4>::new();
+        feed(&mut t, 7, 1000, 0);
+        feed(&mut t, 7, 1001, 0);
+        // The peer restarts: its first round reordered (seq 2, then 1),
+        // too soon after its last frame to be believed on its own.
+        assert!(!feed(&mut t, 8, 2, 5), "a candidate");
+        assert!(!feed(&mut t, 8, 1, 5), "a lower frame replaces it");
+        assert!(
+            !feed(&mut t, 8, 2_885_492_760, 6),
+            "a forged seq far ahead, in the real new epoch: no corroboration"
+        );
+        assert!(feed(&mut t, 8, 3, 25), "the peer's next frame corroborates");
+        assert!(feed(&mut t, 8, 4, 25), "and the ones after it are believed");
+        assert!(
+            !feed(&mut t, 8, 2_885_492_761, 26),
+            "the forged seq stays out"
+        );
     }
 
     #[test]
