@@ -38,6 +38,7 @@
 
 use std::time::{Duration, Instant};
 
+use failover_core::keyfile::KeyLines;
 use failover_core::wire::{
     Body, FrameRepr, HeartbeatFlags, Key, Keyring, DEFAULT_PORT, MAX_FRAME_LEN,
 };
@@ -2326,7 +2327,12 @@ fn a_handover_replayed_to_a_restarted_failoverd_moves_nothing() {
     );
     lab.wait_owner(Owner::Primary, &[&hb, &fo]);
 
-    let keys = Keyring::new(Key::new(1, &secret_bytes(SECRET)).expect("the lab's key"));
+    // The key file's line, read by the parser the daemons use.
+    let line = format!("1 {SECRET}");
+    let key = KeyLines::new(&line)
+        .find_map(|(_, k)| k.ok())
+        .expect("the lab's key");
+    let keys = Keyring::new(key.into_key());
     let asks = |frame: &Vec<u8>| {
         parse_udp_frame(frame, DEFAULT_PORT)
             .and_then(|u| FrameRepr::parse(u.payload, Some(&keys)).ok())
@@ -2397,11 +2403,4 @@ fn a_handover_replayed_to_a_restarted_failoverd_moves_nothing() {
         "the primary still serves, alone",
         &logs,
     );
-}
-
-/// The bytes of a hexadecimal key.
-fn secret_bytes(hex: &str) -> Vec<u8> {
-    (0..hex.len() / 2)
-        .filter_map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok())
-        .collect()
 }
