@@ -424,8 +424,7 @@ impl Ports {
             let result = if went {
                 Ok(())
             } else {
-                let frame = self.outbox.frames[i];
-                self.send_alone(link, frame.get(..self.outbox.lens[i]).unwrap_or_default())
+                self.send_alone(link, i)
             };
             self.record(link, result, reports);
         }
@@ -437,7 +436,14 @@ impl Ports {
         self.channels.get(port.channel)?.channel.as_ref()
     }
 
-    fn send_alone(&mut self, link: usize, frame: &[u8]) -> io::Result<()> {
+    /// Sends the outbox's frame `i`, for `link`, on that link's own channel.
+    fn send_alone(&mut self, link: usize, i: usize) -> io::Result<()> {
+        let frame = self
+            .outbox
+            .frames
+            .get(i)
+            .and_then(|f| f.get(..*self.outbox.lens.get(i)?))
+            .unwrap_or_default();
         let port = self
             .links
             .get(link)
