@@ -432,9 +432,24 @@ impl<N: Node> Runtime<N> {
         if ready.links {
             self.take_link_events(now);
         }
+        let mut heard = false;
         for (i, r) in ready.channels.iter().enumerate() {
             if *r {
                 self.receive(i);
+                heard = true;
+            }
+        }
+        if heard {
+            // A peer's round is one frame per link, sent together but
+            // delivered link by link: the wait may have returned for the
+            // first before the next was in. Looking at the other links now
+            // (a system call that finds nothing when they are empty) takes
+            // the rest of the round in this turn instead of waking again
+            // for it.
+            for (i, r) in ready.channels.iter().enumerate() {
+                if !*r && self.io.ports.hears_peers(i) {
+                    self.receive(i);
+                }
             }
         }
         self.take_probes(now);
