@@ -9,6 +9,14 @@
 //! frames, instead of twice; its beats keep the primary's rhythm, and a
 //! round whose frame does not come goes out on the timer an eighth of an
 //! interval late, once.
+//!
+//! A backup whose rounds start on its timer a little before the primary's
+//! frames come (at start, or after the primary's rhythm moved) would never
+//! be woken by a frame in that quarter interval: its timer always rings
+//! first, and it wakes twice an interval for good. So a frame of the
+//! primary that did not start a round moves the next one towards an eighth
+//! of an interval after the primary's next frame ([`Beater::heard_leader`]),
+//! by at most a quarter interval per round, until the frames start them.
 
 use crate::action::LinkMask;
 use crate::machine::Wake;
@@ -29,6 +37,10 @@ pub(crate) struct Beater {
     /// How early a round may start when the node is polled before it is
     /// due (zero: never; see [`Beater::follow`]).
     early: Duration,
+    /// Whether the next round's time already follows a frame of the
+    /// primary: the current round started with one, or one moved the next
+    /// ([`Beater::heard_leader`]). At most one move per round.
+    anchored: bool,
 }
 
 impl Beater {
@@ -47,6 +59,7 @@ impl Beater {
             pending: LinkMask::NONE,
             round_started: None,
             early: Duration::ZERO,
+            anchored: false,
         }
     }
 
@@ -56,6 +69,26 @@ impl Beater {
     /// their own clock.
     pub fn follow(&mut self) {
         self.early = self.interval.saturating_div(4);
+    }
+
+    /// A frame of the primary (the node this one follows) came at `now`.
+    /// If it did not start a round (it came too long before the next one
+    /// was due, or just after a round the timer started), the next round
+    /// moves towards an eighth of an interval after the primary's next
+    /// frame, by at most a quarter interval, once per round: never more
+    /// than a quarter interval later than the plain rhythm, and within a
+    /// few rounds the frames start the rounds. Without [`Beater::follow`],
+    /// nothing.
+    pub fn heard_leader(&mut self, now: Instant) {
+        if self.early == Duration::ZERO || self.anchored || self.round_due(now) {
+            return;
+        }
+        let target = now + self.interval + self.early.saturating_div(2);
+        if target > self.next_round {
+            let step = target.saturating_since(self.next_round).min(self.early);
+            self.next_round += step;
+        }
+        self.anchored = true;
     }
 
     pub fn interval(&self) -> Duration {
@@ -78,6 +111,8 @@ impl Beater {
     pub fn poll(&mut self, now: Instant) -> Option<LinkId> {
         if self.round_due(now) {
             let early = now < self.next_round;
+            // An early start is a frame's: the next round follows it.
+            self.anchored = early;
             self.round_started = Some(now);
             self.beat = self.beat.wrapping_add(1);
             self.pending = LinkMask::first(self.links);
@@ -155,6 +190,72 @@ mod tests {
         let mut wake = Wake::new(Instant::from_micros(1_019_250));
         b.wake(&mut wake, Instant::from_micros(1_019_250));
         assert_eq!(wake.get(), Some(Instant::from_micros(1_029_250)));
+    }
+
+    /// Rounds the timer starts (the frame comes `lag` after each), then
+    /// how many rounds until the frames start them, checking on the way
+    /// that no round is more than a quarter interval later than the one
+    /// before it plus an interval.
+    fn rounds_until_locked(lag: Duration) -> Option<u64> {
+        let i = Duration::from_millis(10);
+        let mut b = Beater::new(i, 2, ms(0));
+        b.follow();
+        // The primary's frames: every 10 ms from `lag`, on two links 20 µs
+        // apart.
+        let frame = |k: u64| ms(10 * k) + lag;
+        let mut last_round = ms(0);
+        assert_eq!(round(&mut b, ms(0)), 2);
+        for k in 0..20 {
+            for at in [frame(k), frame(k) + Duration::from_micros(20)] {
+                // As the secondary does: the frame first, then the poll.
+                b.heard_leader(at);
+                let sent = round(&mut b, at);
+                if sent > 0 {
+                    assert!(at.saturating_since(last_round) <= i + i.saturating_div(4));
+                    last_round = at;
+                    if k > 0 {
+                        return Some(k);
+                    }
+                }
+            }
+            // The timer, if it is due before the next frame.
+            let mut wake = Wake::new(frame(k));
+            b.wake(&mut wake, frame(k) + Duration::from_micros(20));
+            if let Some(t) = wake.get().filter(|t| *t < frame(k + 1)) {
+                assert_eq!(round(&mut b, t), 2, "the timer at {t:?}");
+                assert!(t.saturating_since(last_round) <= i + i.saturating_div(4));
+                last_round = t;
+            }
+        }
+        None
+    }
+
+    #[test]
+    fn a_follower_whose_timer_rings_just_before_the_frames_catches_their_rhythm() {
+        // Without the move, a timer that rings before the frames rings
+        // first for ever: two wake-ups an interval.
+        for lag_us in [1, 300, 1_800, 2_499, 2_500, 4_000, 7_000] {
+            let lag = Duration::from_micros(lag_us);
+            let locked = rounds_until_locked(lag);
+            assert!(
+                locked.is_some_and(|k| k <= 4),
+                "frames {lag_us} µs after the timer's rounds: locked after {locked:?} rounds"
+            );
+        }
+    }
+
+    #[test]
+    fn the_frame_that_starts_a_round_does_not_move_the_next() {
+        let i = Duration::from_millis(10);
+        let mut b = Beater::new(i, 1, ms(0));
+        b.follow();
+        assert_eq!(round(&mut b, ms(0)), 1);
+        b.heard_leader(ms(8));
+        assert_eq!(round(&mut b, ms(8)), 1);
+        b.heard_leader(ms(8) + Duration::from_micros(20));
+        let mut wake = Wake::new(ms(8));
+        b.wake(&mut wake, ms(8));
+        assert_eq!(wake.get(), Some(Instant::from_micros(19_250)));
     }
 
     #[test]

@@ -533,6 +533,7 @@ impl Secondary {
         if !self.station.endpoint.provisional() && self.primary_state.advance(h.epoch, h.seq) {
             self.primary_epoch = h.epoch;
             self.primary_seq = h.seq;
+            self.station.beater.heard_leader(now);
             self.primary_verified = self.echoes_this_life(hb);
             self.reclaim = hb.flags.contains(HeartbeatFlags::RECLAIM);
             self.primary_unreachable = hb.flags.contains(HeartbeatFlags::UNREACHABLE);

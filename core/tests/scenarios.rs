@@ -743,6 +743,9 @@ fn a_stall_of_the_secondary_during_its_test_script_does_not_cancel_the_takeover(
         .with(545, Fault::Freeze(S))
         .with(580, Fault::Thaw(S));
     schedule.script_max = Duration::from_millis(300);
+    // Scripts run up to 300 ms: the stage limit (twice this) must not end
+    // them, or the outcome depends on the duration drawn, not on the stall.
+    schedule.script_timeout = Duration::from_millis(500);
     let world = play(schedule);
     let secondary = after(&world, S, 500);
     let test_started = first_from(&world, S, Action::RunStage(Stage::Test), 500);
