@@ -258,6 +258,65 @@ mod tests {
         assert_eq!(wake.get(), Some(Instant::from_micros(19_250)));
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// Whatever the primary's frames do (jitter, loss, a rhythm that
+        /// moves, a second link's copy a little later), a follower's rounds
+        /// stay between three quarters of an interval and an interval and
+        /// a quarter apart: the bounds docs/protocol.md gives the receivers.
+        #[test]
+        fn a_followers_rounds_stay_within_a_quarter_interval_of_the_rhythm(
+            start_us in 0u64..10_000,
+            frames in proptest::collection::vec(
+                (5_000u64..15_000, proptest::bool::ANY, 0u64..300),
+                1..60,
+            ),
+        ) {
+            let i = Duration::from_millis(10);
+            let mut b = Beater::new(i, 2, ms(0));
+            b.follow();
+            let mut rounds = std::vec![ms(0)];
+            assert_eq!(round(&mut b, ms(0)), 2);
+            let mut now = ms(0);
+            let mut frame = Instant::from_micros(start_us);
+            // Events in time order: the timer whenever it rings before the
+            // next frame, then the frame and its second link's copy.
+            for (gap, lost, second) in frames {
+                for _ in 0..10 {
+                    let mut wake = Wake::new(now);
+                    b.wake(&mut wake, now);
+                    match wake.get().filter(|t| *t < frame) {
+                        Some(t) => {
+                            now = t;
+                            if round(&mut b, now) > 0 {
+                                rounds.push(now);
+                            }
+                        }
+                        None => break,
+                    }
+                }
+                if !lost {
+                    for at in [frame, frame + Duration::from_micros(second)] {
+                        now = at;
+                        b.heard_leader(now);
+                        if round(&mut b, now) > 0 {
+                            rounds.push(now);
+                        }
+                    }
+                }
+                frame += Duration::from_micros(gap);
+            }
+            for w in rounds.windows(2) {
+                let gap = w[1].saturating_since(w[0]);
+                proptest::prop_assert!(
+                    gap >= i - i.saturating_div(4) && gap <= i + i.saturating_div(4),
+                    "rounds {:?} apart: {:?}", gap, rounds
+                );
+            }
+        }
+    }
+
     #[test]
     fn without_follow_a_round_never_starts_early() {
         let i = Duration::from_millis(10);
