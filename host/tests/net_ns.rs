@@ -1241,6 +1241,42 @@ fn frames_handed<N: Node>(rt: &failover_host::daemon::runtime::Runtime<N>) -> u3
 }
 
 #[test]
+fn a_daemon_channel_is_not_handed_what_the_host_sends() {
+    if skip_unless_root("net_ns::a_daemon_channel_is_not_handed_what_the_host_sends") {
+        return;
+    }
+    use failover_host::net::channel::IgnoreOutgoing;
+    use nix::sys::socket::getsockopt;
+    // Every frame any program sends out of a service interface would be
+    // cloned for the daemon's socket and run through its filter, only to
+    // be dropped: the kernel is told not to hand them over at all. The
+    // lab's captures, which record both directions, still get them.
+    let (a, b) = pair();
+    let daemon = open(&a, "a0", ChannelConfig::heartbeat(PORT));
+    let send_only = open(
+        &a,
+        "a0",
+        ChannelConfig {
+            filter: RxFilter::Nothing,
+            ..ChannelConfig::heartbeat(PORT)
+        },
+    );
+    let mut capture = open(&a, "a0", ChannelConfig::capture_of(RxFilter::Everything));
+    assert_eq!(getsockopt(&daemon.as_fd(), IgnoreOutgoing), Ok(true));
+    assert_eq!(getsockopt(&send_only.as_fd(), IgnoreOutgoing), Ok(true));
+    assert_eq!(getsockopt(&capture.as_fd(), IgnoreOutgoing), Ok(false));
+    // What the host sends still reaches the wire, and the capture.
+    let mut tx = open(&a, "a0", ChannelConfig::heartbeat(PORT));
+    let mut rx = open(&b, "b0", ChannelConfig::heartbeat(PORT));
+    let flow = heartbeat_flow(&tx);
+    let mut frame = [0u8; 128];
+    let len = build_udp_frame(&mut frame, &flow, b"outgoing").unwrap();
+    tx.send(&frame[..len]).unwrap();
+    assert!(receives(&mut rx, b"outgoing"));
+    assert!(receives(&mut capture, b"outgoing"));
+}
+
+#[test]
 fn a_round_split_across_the_wake_up_is_read_in_one_turn() {
     if skip_unless_root("net_ns::a_round_split_across_the_wake_up_is_read_in_one_turn") {
         return;

@@ -3,7 +3,7 @@
 //! back; with `--failback manual`, the only way it comes back).
 //!
 //! Both sides of it live here. The command finds the running heartbeatd
-//! as `--status` does ([`query::locate`]: its pid file's lock, root, the
+//! as `--status` does ([`super::status::query::locate`]: its pid file's lock, root, the
 //! same network namespace), writes the command into a request file next to
 //! the pid file (`/run/heartbeatd.request`) and sends SIGUSR2. The daemon
 //! reads and deletes the request, hands it to the core

@@ -28,7 +28,10 @@
 //!    (optionally: or ARP), every IPv4 fragment, and this host's own
 //!    outgoing frames (which an ETH_P_ALL socket otherwise sees). A daemon on
 //!    a busy or hostile network thus wakes only for its peers' heartbeats;
-//!    and sizes the receive queue ([`DAEMON_QUEUE_BYTES`]);
+//!    sizes the receive queue ([`DAEMON_QUEUE_BYTES`]); and, where the
+//!    filter drops outgoing frames anyway, tells the kernel not to clone
+//!    them for the socket at all ([`IgnoreOutgoing`]: on a service
+//!    interface that is every packet the service sends);
 //! 3. keeps a duplicate of the descriptor for `poll(2)` ([`Channel`]
 //!    implements [`AsFd`]) and hands the original to pnet, which binds it and
 //!    owns it from then on;
@@ -114,6 +117,14 @@ pub enum RxFilter {
         /// Whose heartbeats pass.
         senders: Senders,
     },
+}
+
+impl RxFilter {
+    /// Whether the filter drops this host's own outgoing frames (all but
+    /// the lab's captures do): the socket need not be handed them at all.
+    pub fn drops_outgoing(self) -> bool {
+        matches!(self, RxFilter::Nothing | RxFilter::Udp { .. })
+    }
 }
 
 /// How to open a [`Channel`].
@@ -405,6 +416,11 @@ impl Channel {
         if let Some(bytes) = config.queue_bytes {
             set_queue_bytes(&socket, bytes).map_err(io_err("sizing the receive queue"))?;
         }
+        if config.filter.drops_outgoing() {
+            // Not even cloned for the filter to drop. A kernel without the
+            // option (before 4.20) refuses it; the filter still drops them.
+            let _ = nix::sys::socket::setsockopt(&socket, IgnoreOutgoing, &true);
+        }
         let poll_fd: OwnedFd = socket
             .try_clone()
             .map_err(io_err("duplicating the socket"))?
@@ -695,6 +711,22 @@ impl AsFd for Channel {
         self.poll_fd.as_fd()
     }
 }
+
+// nix has no PACKET_IGNORE_OUTGOING; its macro for a socket option it
+// lacks makes one (the macro's expansion names `libc`).
+use nix::{getsockopt_impl, libc, setsockopt_impl, sockopt_impl};
+sockopt_impl!(
+    /// PACKET_IGNORE_OUTGOING (Linux 4.20): the kernel does not hand the
+    /// socket the frames this host sends. An ETH_P_ALL socket otherwise
+    /// gets a clone of every frame any program sends out of its interface,
+    /// and runs its filter over it only to drop it: on a service interface
+    /// that is every packet the service sends.
+    IgnoreOutgoing,
+    Both,
+    libc::SOL_PACKET,
+    libc::PACKET_IGNORE_OUTGOING,
+    bool
+);
 
 /// Sizes `socket`'s receive queue: SO_RCVBUFFORCE, or SO_RCVBUF (which
 /// the kernel caps at `net.core.rmem_max`) when not permitted.
