@@ -726,6 +726,17 @@ impl World {
                 n.power = Power::Down;
                 n.machine = None;
                 n.has_addresses = false;
+                // A machine that knew itself unreachable said so in its
+                // last frames, and a peer may act on them after it died, as
+                // it would had it lived (seed 260906847952: an unhealthy
+                // primary asked for a handover, was power-cycled within an
+                // interval, and its new life's first frames were not yet
+                // believed; the secondary took over on the old life's word).
+                // Its word counts from its death, not from when it was told.
+                if !n.told_reachable {
+                    n.told_reachable = true;
+                    n.told_since = self.now;
+                }
                 if ix == NodeIx::Primary && was_clean {
                     self.arm_liveness();
                 }
