@@ -319,8 +319,6 @@ impl Ports {
         Ok(true)
     }
 
-    /// The link that receives on channel `i`, if any (a channel opened only
-    /// to announce addresses carries no link).
     /// Whether channel `i` is open and carries a link's heartbeats (not an
     /// interface that only announces service addresses).
     pub fn hears_peers(&self, i: usize) -> bool {
@@ -328,6 +326,8 @@ impl Ports {
             && self.channels.get(i).is_some_and(|c| c.channel.is_some())
     }
 
+    /// The link that receives on channel `i`, if any (a channel opened only
+    /// to announce addresses carries no link).
     fn link_of_channel(&self, i: usize) -> Option<LinkId> {
         let l = self.links.iter().position(|l| l.channel == i)?;
         u8::try_from(l).ok().map(LinkId)
