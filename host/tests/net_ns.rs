@@ -1334,6 +1334,92 @@ fn a_round_split_across_the_wake_up_is_read_in_one_turn() {
 }
 
 #[test]
+fn a_steady_primary_reads_the_backups_answer_at_its_round_not_when_it_comes() {
+    if skip_unless_root(
+        "net_ns::a_steady_primary_reads_the_backups_answer_at_its_round_not_when_it_comes",
+    ) {
+        return;
+    }
+    // A primary in a steady phase lets the peers' frames wait for its next
+    // round: one wake-up an interval (its timer) instead of two (its timer,
+    // then the backup's answer). One in a handshake, or whose link floods,
+    // wakes for them.
+    use failover_host::daemon::ports::RX_BURST;
+    let (a, b) = pair();
+    let mut tx = open(&a, "a0", ChannelConfig::heartbeat(PORT));
+    let mut send = move |count: usize| {
+        let mut frame = [0u8; 128];
+        let flow = heartbeat_flow(&tx);
+        let len = build_udp_frame(&mut frame, &flow, b"not a heartbeat").unwrap();
+        for _ in 0..count {
+            tx.send(&frame[..len]).unwrap();
+        }
+    };
+    b.run(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let interval = failover_core::Duration::from_millis(50);
+        let build = |manage: bool| {
+            let mut config = PrimaryConfig::new(node_id(B_IP), 1, 1, interval);
+            config.manage_addresses = manage;
+            let node = Primary::try_new(config, CoreInstant::from_micros(0)).expect("config");
+            daemon_runtime(node, Program::Heartbeatd, &["b0"], interval, dir.path())
+        };
+        // Reclaiming (it manages addresses, and has not heard that the
+        // secondary holds none): the handshake wants the answer at once.
+        let (reclaiming, _) = build(true);
+        assert!(
+            reclaiming.watches_links(),
+            "a reclaiming primary must wake for frames"
+        );
+        drop(reclaiming);
+
+        // Beating without addresses: steady.
+        let (mut rt, capture) = build(false);
+        assert!(
+            !rt.watches_links(),
+            "a steady primary need not wake for frames"
+        );
+        // The first round out, and the wait to the second.
+        rt.turn();
+        assert_eq!(frames_handed(&rt), 0);
+        // A frame a fifth of the way into the next wait: the wait goes on
+        // to the round (a lower bound only: a loaded machine makes it
+        // later, never sooner).
+        let waited = std::thread::scope(|scope| {
+            scope.spawn(|| {
+                std::thread::sleep(Duration::from_millis(10));
+                send(1);
+            });
+            let start = Instant::now();
+            rt.turn();
+            start.elapsed()
+        });
+        assert!(
+            waited >= Duration::from_millis(40),
+            "the wait returned after {waited:?} for a frame that could wait for the round:\n{}",
+            capture.text()
+        );
+        assert_eq!(frames_handed(&rt), 0, "read before the turn after the wait");
+        rt.turn();
+        assert_eq!(frames_handed(&rt), 1, "the frame was read at the round");
+
+        // A flood: more than one read takes. The next wait watches the
+        // link, so the rest is read as it comes, not a round later.
+        send(RX_BURST + 10);
+        rt.turn();
+        assert_eq!(frames_handed(&rt), 1 + RX_BURST as u32);
+        assert!(rt.watches_links(), "a flooded link must be watched");
+        rt.turn();
+        assert_eq!(frames_handed(&rt), 11 + RX_BURST as u32);
+        assert!(
+            !rt.watches_links(),
+            "the flood is over: the frames wait again"
+        );
+    })
+    .expect("enter namespace b");
+}
+
+#[test]
 fn link_watch_tells_a_dark_service_interface_from_a_dark_link() {
     // The reachability rule's input: a service interface without carrier
     // makes this host unreachable for clients; only the heartbeat links

@@ -74,7 +74,7 @@ use super::clock::Clock;
 use super::metrics::MetricsFile;
 use super::node::Node;
 use super::operator;
-use super::ports::{Ports, Rx, SendReport};
+use super::ports::{Ports, Rx, SendReport, RX_BURST};
 use super::reload::{Reloader, RestartSettings};
 use super::services::Services;
 use super::status;
@@ -207,6 +207,11 @@ pub struct Runtime<N: Node> {
     metrics: Option<MetricsFile>,
     /// What the last wait found ready, for the next take-in.
     ready: Ready,
+    /// The last take-in found a link's queue fuller than one read takes
+    /// ([`RX_BURST`]): the next wait watches the links even where the
+    /// machine would let their frames wait for its round, so that a flood
+    /// is read as it comes instead of overflowing the queue between rounds.
+    flooded: bool,
     /// Results of carried-out actions, for the machine at the next take-in.
     reported: Vec<Reported>,
     /// A service interface's carrier came back: announce again once the
@@ -273,6 +278,7 @@ impl<N: Node> Runtime<N> {
             history,
             metrics,
             ready: Ready::default(),
+            flooded: false,
             reported: Vec::new(),
             announce_again: false,
             last_phase,
@@ -433,9 +439,10 @@ impl<N: Node> Runtime<N> {
             self.take_link_events(now);
         }
         let mut heard = false;
+        let mut taken = 0;
         for (i, r) in ready.channels.iter().enumerate() {
             if *r {
-                self.receive(i);
+                taken = taken.max(self.receive(i));
                 heard = true;
             }
         }
@@ -448,10 +455,11 @@ impl<N: Node> Runtime<N> {
             // for it.
             for (i, r) in ready.channels.iter().enumerate() {
                 if !*r && self.io.ports.hears_peers(i) {
-                    self.receive(i);
+                    taken = taken.max(self.receive(i));
                 }
             }
         }
+        self.flooded = taken >= RX_BURST;
         self.take_probes(now);
         let t = self.now();
         match self.runner.as_mut().and_then(|r| r.poll(now)) {
@@ -578,8 +586,9 @@ impl<N: Node> Runtime<N> {
     /// between the two (SIGSTOP, a suspended VM) would otherwise hand the
     /// frames queued meanwhile to the machine with a time from before the
     /// stop, and the machine would act on them (a HOLDS from the secondary
-    /// that took over) before it noticed its own stall.
-    fn receive(&mut self, channel: usize) {
+    /// that took over) before it noticed its own stall. Returns how many
+    /// frames it took.
+    fn receive(&mut self, channel: usize) -> usize {
         let node = &mut self.node;
         let clock = &self.clock;
         let mut ours = false;
@@ -598,6 +607,7 @@ impl<N: Node> Runtime<N> {
                  handshake: leave --apple-compat out on both servers to have it",
             );
         }
+        let taken = *result.as_ref().unwrap_or(&0);
         let failing = self.rx_failing.get_mut(channel);
         match (result, failing) {
             (Err(e), Some(f)) if !*f => {
@@ -613,6 +623,7 @@ impl<N: Node> Runtime<N> {
             }
             _ => {}
         }
+        taken
     }
 
     /// `--probe`: the replies (all of them, also those that queued up

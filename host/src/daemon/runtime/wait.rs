@@ -1,5 +1,7 @@
 //! The loop's wait: one `ppoll()` over every descriptor, until one is
-//! ready or the next deadline.
+//! ready or the next deadline. The links are left out of it while the
+//! peers' frames can wait for the machine's next round
+//! ([`Runtime::watches_links`]): they are read when the wait ends.
 
 use std::os::fd::AsFd;
 use std::time::{Duration as StdDuration, Instant as StdInstant};
@@ -66,6 +68,14 @@ impl<N: Node> Runtime<N> {
         core.chain(monotonic).min()
     }
 
+    /// Whether the next wait wakes for the peers' frames. It does not while
+    /// the machine lets them wait for its next round
+    /// ([`Node::frames_can_wait`]) and the last read found no flood; they
+    /// are read when the wait ends, whatever ended it.
+    pub fn watches_links(&self) -> bool {
+        self.flooded || !self.node.frames_can_wait()
+    }
+
     /// Waits in `ppoll()` until a descriptor is ready or the next deadline,
     /// and notes what is ready.
     pub(super) fn wait(&mut self) {
@@ -95,11 +105,16 @@ impl<N: Node> Runtime<N> {
             let _ = fds.push(PollFd::new(a.as_fd(), PollFlags::POLLIN));
         }
         let first_channel = fds.len();
-        // The channels polled, by position: a channel whose interface is
-        // gone is closed and has no descriptor.
+        let frames_wait = !self.watches_links();
+        // The channels polled, by position (a channel whose interface is
+        // gone is closed and has no descriptor), and those read at the end
+        // of the wait without being polled.
         let mut polled: heapless::Vec<usize, MAX_POLL_FDS> = heapless::Vec::new();
+        let mut unpolled: heapless::Vec<usize, MAX_POLL_FDS> = heapless::Vec::new();
         for i in 0..channels {
-            if let Some(fd) = self.io.ports.fd(i) {
+            if frames_wait && self.io.ports.hears_peers(i) {
+                let _ = unpolled.push(i);
+            } else if let Some(fd) = self.io.ports.fd(i) {
                 if fds.push(PollFd::new(fd, PollFlags::POLLIN)).is_ok() {
                     let _ = polled.push(i);
                 }
@@ -137,6 +152,14 @@ impl<N: Node> Runtime<N> {
             }
         }
         drop(fds);
+        // Whatever woke the loop, the frames that waited are read now,
+        // before the machine's round.
+        ready.channels.resize(channels, false).ok();
+        for i in unpolled {
+            if let Some(r) = ready.channels.get_mut(i) {
+                *r = true;
+            }
+        }
         self.ready = ready;
     }
 }
