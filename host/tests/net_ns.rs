@@ -1206,10 +1206,18 @@ fn daemon_loops_allocate_nothing_per_heartbeat() {
     }
     // 5.5 s at 5 ms is 1100 beats; a loaded machine may lose some, not most.
     assert!(p.accepted >= 250 && s.accepted >= 250, "{p:?} {s:?}");
-    // No busy loop: a wake-up per beat sent and per beat received, give or
-    // take (about 1.5 per beat); a spinning loop would turn millions of
+    // No busy loop: about a wake-up per beat for each (the primary for its
+    // timer, the backup for the primary's frames); a spinning loop would turn millions of
     // times.
     assert!(p.turns < 11_000 && s.turns < 11_000, "{p:?} {s:?}");
+    // The primary, steady, reads the backup's answers at its own rounds:
+    // it turns once per beat (1 100 here), not once for its timer and
+    // again for each answer (Node::frames_can_wait).
+    assert!(
+        p.turns <= 1_650,
+        "the primary woke for the backup's answers: {} turns for 1 100 beats",
+        p.turns
+    );
     // Nothing per heartbeat: the turns that logged nothing and wrote no
     // metrics (nearly all of them) allocated nothing. A turn that logged (a
     // stall on a loaded machine, and the notice it leads to) may allocate
