@@ -52,7 +52,7 @@ use failover_lab::faults::{ArpBlock, Direction, Loss};
 use failover_lab::holds::{held_at, Held};
 use failover_lab::lab::{
     events, notified, primary_kept_it, record_file, record_stage, stages, Lab, Owner, ACQUIRE,
-    QUIET, RELEASE,
+    QUIET, RELEASE, SCENARIO_LIMIT,
 };
 use failover_lab::lab_test;
 use failover_lab::process::{is_running, listed_pids, KillListed};
@@ -2401,6 +2401,63 @@ fn a_handover_replayed_to_a_restarted_failoverd_moves_nothing() {
     lab.check(
         lab.owners.are(Owner::Primary),
         "the primary still serves, alone",
+        &logs,
+    );
+}
+
+/// The resident memory of process `pid` (`VmRSS`), kB; 0 if unreadable.
+fn vm_rss_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn quiet_daemons_keep_resident_only_the_code_they_run() {
+    // host/src/daemon/resident.rs: 10 s after its last log line a daemon
+    // drops its pages of code and constants, and the loop faults back in
+    // only what it runs; start-up's pages go, and later a takeover's.
+    let Some(_serial) = lab_test!() else { return };
+    let mut lab = Lab::scenario("resident", Profile::fast());
+    let (hb, fo) = lab.start_both();
+    let logs = [&hb, &fo];
+    let started = [vm_rss_kb(hb.pid), vm_rss_kb(fo.pid)];
+    let quiet_spell = failover_host::daemon::resident::QUIET + SCENARIO_LIMIT;
+    lab.wait_up_to("start-up to be over in both", quiet_spell, &logs, || {
+        hb.logged("start-up over") && fo.logged("start-up over")
+    });
+    std::thread::sleep(QUIET);
+    let steady = [vm_rss_kb(hb.pid), vm_rss_kb(fo.pid)];
+    for (name, (before, after)) in ["heartbeatd", "failoverd"]
+        .into_iter()
+        .zip(started.into_iter().zip(steady))
+    {
+        lab.check(
+            before > 0 && after > 0 && after * 4 <= before * 3,
+            &format!("{name}'s RSS fell by a quarter or more: {before} kB at start, {after} kB"),
+            &logs,
+        );
+    }
+
+    let cut = lab.cut_primary_off(&logs);
+    lab.wait_mailed(&lab.srun, "TookOver", &[&fo]);
+    let took_over = vm_rss_kb(fo.pid);
+    lab.wait_up_to("the takeover's pages to go", quiet_spell, &[&fo], || {
+        fo.logged_after(cut, "quiet again").is_some()
+    });
+    std::thread::sleep(QUIET);
+    let settled = vm_rss_kb(fo.pid);
+    lab.check(
+        settled > 0 && settled + 256 <= took_over,
+        &format!("failoverd's RSS fell after the takeover: {took_over} kB, then {settled} kB"),
+        &logs,
+    );
+    lab.check(
+        lab.owners.are(Owner::Secondary),
+        "the secondary still serves",
         &logs,
     );
 }

@@ -5,7 +5,8 @@
 //! ([`status`]) and the metrics file ([`metrics`]), the boot epoch and the
 //! pid file, and the checks that keep those files safe ([`safedir`],
 //! [`safefile`]); systemd's readiness and watchdog notifications
-//! ([`systemd`]); [`faults`] for the lab.
+//! ([`systemd`]); the pages start-up ran, given back once the daemon is quiet
+//! ([`resident`]); [`faults`] for the lab.
 
 pub mod clock;
 pub mod epoch;
@@ -16,6 +17,7 @@ pub mod operator;
 pub mod pidfile;
 pub mod ports;
 pub mod reload;
+pub mod resident;
 pub mod runtime;
 pub mod safedir;
 pub mod safefile;

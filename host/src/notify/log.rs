@@ -30,6 +30,7 @@ use std::fmt::{self, Write as _};
 use std::io::{ErrorKind, Write as _};
 use std::os::unix::net::UnixDatagram;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 // `Instant` (CLOCK_MONOTONIC) only paces reconnecting to syslog; never the
 // machine's time (daemon::clock).
@@ -202,6 +203,9 @@ struct Inner {
     capture: Option<Arc<Mutex<VecDeque<LogRecord>>>>,
     /// How many lines may still be written (`super::budget`).
     budget: Mutex<LogBudget>,
+    /// Messages logged so far, at any level, written or not: how the loop
+    /// tells a quiet daemon from a busy one ([`Logger::messages`]).
+    messages: AtomicU64,
 }
 
 #[derive(Debug, Default)]
@@ -254,6 +258,7 @@ impl Logger {
                 syslog: Mutex::new(SyslogSocket::default()),
                 capture: None,
                 budget: Mutex::new(LogBudget::new()),
+                messages: AtomicU64::new(0),
             }),
         }
     }
@@ -271,9 +276,19 @@ impl Logger {
                 syslog: Mutex::new(SyslogSocket::default()),
                 capture: Some(Arc::clone(&records)),
                 budget: Mutex::new(LogBudget::new()),
+                messages: AtomicU64::new(0),
             }),
         };
         (logger, LogCapture { records })
+    }
+
+    /// How many messages were logged so far, at any level, whether a sink
+    /// wanted them or not. Everything a daemon does beyond beating logs
+    /// something, so an unchanged count means nothing happened: the loop
+    /// gives back its start-up pages once it stays unchanged a while
+    /// (`daemon::resident`).
+    pub fn messages(&self) -> u64 {
+        self.inner.messages.load(Ordering::Relaxed)
     }
 
     /// The program name the logger writes.
@@ -288,6 +303,7 @@ impl Logger {
     /// line written says how many.
     pub fn log(&self, level: Level, msg: impl fmt::Display) {
         let inner = &*self.inner;
+        inner.messages.fetch_add(1, Ordering::Relaxed);
         let config = &inner.config;
         let want_syslog = config.syslog && level <= config.syslog_level;
         let want_terminal = config.terminal && level <= config.terminal_level;

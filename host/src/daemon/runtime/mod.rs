@@ -28,6 +28,11 @@
 //! wait like any other), says `STATUS=` with each new phase and
 //! `STOPPING=1` at SIGTERM ([`Systemd`]).
 //!
+//! Ten seconds after its last log line the loop gives back the pages of
+//! code that start-up (or a takeover, a reload, a mail) ran and the steady
+//! state does not ([`resident`]): a turn only compares the log's message
+//! count.
+//!
 //! Two clocks. The machine's time, and every deadline it and the
 //! announcer ask for, is the daemon's [`Clock`] (`CLOCK_BOOTTIME`, which
 //! counts a suspend): a resumed node sees the time it was away, and the
@@ -76,6 +81,7 @@ use super::node::Node;
 use super::operator;
 use super::ports::{Ports, Rx, SendReport, RX_BURST};
 use super::reload::{Reloader, RestartSettings};
+use super::resident;
 use super::services::Services;
 use super::status;
 use super::status::history::History;
@@ -87,7 +93,7 @@ use crate::net::probe::Prober;
 use crate::net::{AnnouncePlan, Announcer};
 use crate::netlink::addr::Netlink;
 use crate::netlink::linkwatch::LinkWatch;
-use crate::notify::{Logger, Notifier, NotifyContext};
+use crate::notify::{Level, Logger, Notifier, NotifyContext};
 use crate::scripts::{StageContext, StageRunner};
 use alarm::Alarm;
 pub use health::HealthSchedule;
@@ -331,6 +337,8 @@ impl<N: Node> Runtime<N> {
         self.report_reachability(now);
         self.node.set_carrier(t, any);
         let mut first = true;
+        let mut start_up = true;
+        let mut quiet = resident::Quiet::new(now, self.log.messages());
         loop {
             self.advance(StdInstant::now());
             // Ready once the channels are open (they were, before the loop
@@ -340,6 +348,10 @@ impl<N: Node> Runtime<N> {
                 let status = self.node.phase_text(self.now());
                 let report = self.systemd.ready(StdInstant::now(), &status);
                 self.log_systemd(report);
+            }
+            if quiet.due(StdInstant::now(), self.log.messages()) {
+                self.release_pages(std::mem::take(&mut start_up));
+                quiet.released(self.log.messages());
             }
             if self.node.is_stopped() && self.runner_idle() && self.reported.is_empty() {
                 break;
@@ -351,6 +363,39 @@ impl<N: Node> Runtime<N> {
         // "stopped" is logged by the caller once the pid file's lock is
         // released, so a restart prompted by that line finds it free.
         0
+    }
+
+    /// The daemon has been quiet for [`resident::QUIET`]: what start-up
+    /// (or the last takeover, reload or mail) ran need not stay resident.
+    /// Logged before, so that the logging is not the first thing to come
+    /// back.
+    fn release_pages(&self, start_up: bool) {
+        let pages = match resident::start_up_pages() {
+            Ok(pages) => pages,
+            Err(e) => {
+                if start_up {
+                    self.log.info(format_args!(
+                        "start-up over; its code stays resident: cannot read /proc/self/smaps: {e}"
+                    ));
+                }
+                return;
+            }
+        };
+        let kb = resident::resident_kb(&pages);
+        let count = pages.len();
+        let (level, what) = if start_up {
+            (Level::Info, "start-up over")
+        } else {
+            (Level::Debug, "quiet again")
+        };
+        self.log.log(
+            level,
+            format_args!(
+                "{what}: {kb} kB of code and constants in {count} mappings made non-resident \
+                 (they stay in the page cache; what runs comes back)"
+            ),
+        );
+        resident::release(&pages);
     }
 
     /// At exit: the files the daemon keeps while it runs (the status
