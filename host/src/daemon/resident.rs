@@ -1,4 +1,5 @@
-//! Gives back, once start-up is over, the pages of code start-up ran.
+//! Gives back, once start-up is over, the pages of code start-up ran (and
+//! later, once a takeover or a reload is over, the pages those ran).
 //!
 //! Start-up runs most of a daemon's code once: the command line and the
 //! configuration, their checks and error messages, netlink, the channels,
@@ -103,13 +104,13 @@ pub struct Released {
 /// The pages [`release`] can drop: this process's read-only file mappings
 /// (its code and constants, the C library's) with none of their pages
 /// written. Errors only when `/proc/self/smaps` cannot be read.
-pub fn start_up_pages() -> io::Result<Vec<Mapping>> {
+pub fn code_pages() -> io::Result<Vec<Mapping>> {
     let program = fs::read_link("/proc/self/exe")?;
     let smaps = fs::read_to_string("/proc/self/smaps")?;
     Ok(droppable(&smaps, &program.to_string_lossy()))
 }
 
-/// Drops `mappings`' resident pages ([`start_up_pages`]) from this
+/// Drops `mappings`' resident pages ([`code_pages`]) from this
 /// process, for the loop to fault back in what it uses. A mapping the
 /// kernel refuses to advise is skipped.
 pub fn release(mappings: &[Mapping]) -> Released {
@@ -123,7 +124,7 @@ pub fn release(mappings: &[Mapping]) -> Released {
     released
 }
 
-/// What [`start_up_pages`] found resident, kB.
+/// What [`code_pages`] found resident, kB.
 pub fn resident_kb(mappings: &[Mapping]) -> u64 {
     mappings.iter().map(|m| m.rss_kb).sum()
 }
@@ -359,12 +360,12 @@ Anonymous:             0 kB
 
     #[test]
     fn releasing_our_own_pages_keeps_the_code_running() {
-        let mappings = start_up_pages().expect("smaps readable");
+        let mappings = code_pages().expect("smaps readable");
         let released = release(&mappings);
         assert!(released.mappings > 0 && released.kb > 0, "{released:?}");
         assert_eq!(released.kb, resident_kb(&mappings));
         // Running on faults back in what runs, less than was there.
-        let resident = resident_kb(&start_up_pages().expect("smaps readable"));
+        let resident = resident_kb(&code_pages().expect("smaps readable"));
         assert!(resident < released.kb, "{resident} kB after, {released:?}");
     }
 }

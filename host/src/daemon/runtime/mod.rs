@@ -370,7 +370,7 @@ impl<N: Node> Runtime<N> {
     /// Logged before, so that the logging is not the first thing to come
     /// back.
     fn release_pages(&self, start_up: bool) {
-        let pages = match resident::start_up_pages() {
+        let pages = match resident::code_pages() {
             Ok(pages) => pages,
             Err(e) => {
                 if start_up {
