@@ -36,6 +36,30 @@ unsafe impl InterruptNumber for EthernetIrq {
     }
 }
 
+/// The MPS2-AN385's external interrupts: 32 on QEMU's Cortex-M3 there.
+const EXTERNAL_INTERRUPTS: usize = 32;
+
+extern "C" {
+    /// cortex-m-rt's handler for any exception without one of its own.
+    fn DefaultHandler();
+}
+
+/// The interrupt half of the vector table, one entry per external
+/// interrupt of this board, each to `DefaultHandler`: none is ever taken
+/// ([`FrameOrDeadline`] keeps PRIMASK set; the Ethernet line only ends
+/// `wfi`), but a vector the NVIC has must point somewhere. cortex-m-rt's
+/// own table (without its `device` feature) has 240 entries for any
+/// ARMv7-M, 832 B of flash more than this board has interrupts for.
+// SAFETY: cortex-m-rt's `device` feature requires exactly this symbol in
+// this section (its link.x places it after the exception vectors and checks
+// the table's size); nothing else has the name, and the entries are
+// functions with the ABI and signature of an exception handler.
+#[allow(unsafe_code)]
+#[unsafe(link_section = ".vector_table.interrupts")]
+#[unsafe(no_mangle)]
+static __INTERRUPTS: [unsafe extern "C" fn(); EXTERNAL_INTERRUPTS] =
+    [DefaultHandler; EXTERNAL_INTERRUPTS];
+
 /// Sleeps in `wfi` until a frame arrives or the loop's deadline passes,
 /// with interrupts masked for good (PRIMASK): a pending interrupt still
 /// ends `wfi`, but no handler ever runs. So nothing happens in interrupt
