@@ -2417,12 +2417,16 @@ fn vm_rss_kb(pid: u32) -> u64 {
 
 #[test]
 fn quiet_daemons_keep_resident_only_the_code_they_run() {
-    // host/src/daemon/resident.rs: 10 s after its last log line a daemon
-    // drops its pages of code and constants, and the loop faults back in
-    // only what it runs; start-up's pages go, and later a takeover's.
+    // host/src/daemon/resident.rs: 10 s after its last log line above
+    // debug level a daemon drops its pages of code and constants, and the
+    // loop faults back in only what it runs; start-up's pages go, and
+    // later a takeover's. A health check every second (its lines are
+    // debug) does not keep the primary from it.
     let Some(_serial) = lab_test!() else { return };
     let mut lab = Lab::scenario("resident", Profile::fast());
-    let (hb, fo) = lab.start_both();
+    lab.prun.script("Check_service", "true\n").expect("script");
+    let checks = ["--check-interval", "1000"];
+    let (hb, fo) = lab.start_both_with(&checks, &[]);
     let logs = [&hb, &fo];
     let started = [vm_rss_kb(hb.pid), vm_rss_kb(fo.pid)];
     let quiet_spell = failover_host::daemon::resident::QUIET + SCENARIO_LIMIT;

@@ -8,7 +8,8 @@
 //! 64 kB around each page fault) nearly all of the binary's code ends up
 //! resident: 1.5 MB for `heartbeatd`, where the steady loop runs about
 //! 150 kB of it; of the C library's 1.1 MB and ld.so's 0.2 MB likewise. Once
-//! the daemon has logged nothing for [`QUIET`] ([`Quiet`]), the loop drops
+//! the daemon has logged nothing above debug level for [`QUIET`]
+//! ([`Quiet`]), the loop drops
 //! those mappings' pages from the process's page tables (`MADV_DONTNEED`)
 //! and then faults back in only what it runs (a minor fault each: the
 //! pages are still in the page cache). A takeover later faults in what it
@@ -35,8 +36,8 @@ use std::time::{Duration, Instant};
 
 use nix::sys::mman::{madvise, MmapAdvise};
 
-/// How long the daemon must go without logging anything before it gives
-/// its pages back. Start-up goes on past the loop's first turn (the stage
+/// How long the daemon must go without logging anything above debug level
+/// before it gives its pages back. Start-up goes on past the loop's first turn (the stage
 /// scripts, the first mail, a peer's epoch settling), and so does a
 /// takeover; each logs as it goes, and 10 s of silence is well past all of
 /// it at any interval, without letting the daemon sit on a megabyte for
@@ -46,7 +47,8 @@ pub const QUIET: Duration = Duration::from_secs(10);
 /// When to give pages back: once start-up is over, and again after any
 /// later burst of activity (a takeover, a reload, a mail) once it is over,
 /// never while the daemon only beats. It knows activity by the log: the
-/// daemons log every change and nothing in the steady state
+/// daemons log every change at info level or above, and nothing in the
+/// steady state but routine at debug level (a periodic health check)
 /// ([`crate::notify::log::Logger::messages`]).
 #[derive(Debug, Clone, Copy)]
 pub struct Quiet {

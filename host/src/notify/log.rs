@@ -203,8 +203,8 @@ struct Inner {
     capture: Option<Arc<Mutex<VecDeque<LogRecord>>>>,
     /// How many lines may still be written (`super::budget`).
     budget: Mutex<LogBudget>,
-    /// Messages logged so far, at any level, written or not: how the loop
-    /// tells a quiet daemon from a busy one ([`Logger::messages`]).
+    /// Messages logged so far above debug level, written or not: how the
+    /// loop tells a quiet daemon from a busy one ([`Logger::messages`]).
     messages: AtomicU64,
 }
 
@@ -282,11 +282,12 @@ impl Logger {
         (logger, LogCapture { records })
     }
 
-    /// How many messages were logged so far, at any level, whether a sink
-    /// wanted them or not. Everything a daemon does beyond beating logs
-    /// something, so an unchanged count means nothing happened: the loop
-    /// gives back its start-up pages once it stays unchanged a while
-    /// (`daemon::resident`).
+    /// How many messages were logged so far at info level or above,
+    /// whether a sink wanted them or not. Everything a daemon does beyond
+    /// beating and its routine (a periodic health check logs each run at
+    /// debug level) logs something at info or above, so an unchanged count
+    /// means nothing new happened: the loop gives back the code pages that
+    /// ran once it stays unchanged a while (`daemon::resident`).
     pub fn messages(&self) -> u64 {
         self.inner.messages.load(Ordering::Relaxed)
     }
@@ -303,7 +304,9 @@ impl Logger {
     /// line written says how many.
     pub fn log(&self, level: Level, msg: impl fmt::Display) {
         let inner = &*self.inner;
-        inner.messages.fetch_add(1, Ordering::Relaxed);
+        if level <= Level::Info {
+            inner.messages.fetch_add(1, Ordering::Relaxed);
+        }
         let config = &inner.config;
         let want_syslog = config.syslog && level <= config.syslog_level;
         let want_terminal = config.terminal && level <= config.terminal_level;
@@ -681,6 +684,20 @@ mod tests {
         assert!(s.ends_with(" [cut]"));
         let t = format_terminal(at(0, 5), "failoverd", 9, Level::Warning, "hello");
         assert_eq!(t, "1970-01-01T00:00:00.005Z failoverd[9] warning: hello\n");
+    }
+
+    #[test]
+    fn messages_count_what_is_above_debug_whatever_the_sinks_want() {
+        let mut config = LogConfig::new("t", Facility::Daemon);
+        config.syslog = false;
+        config.terminal = false;
+        let log = Logger::new(config);
+        assert_eq!(log.messages(), 0);
+        log.debug("routine: a health check ran");
+        assert_eq!(log.messages(), 0, "debug lines are routine");
+        log.info("written nowhere, counted");
+        log.warning("w");
+        assert_eq!(log.messages(), 2);
     }
 
     #[test]

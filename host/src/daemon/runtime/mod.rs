@@ -28,7 +28,8 @@
 //! wait like any other), says `STATUS=` with each new phase and
 //! `STOPPING=1` at SIGTERM ([`Systemd`]).
 //!
-//! Ten seconds after its last log line the loop gives back the pages of
+//! Ten seconds after its last log line above debug level (a periodic
+//! health check's are debug) the loop gives back the pages of
 //! code that start-up (or a takeover, a reload, a mail) ran and the steady
 //! state does not ([`resident`]): a turn only compares the log's message
 //! count.
