@@ -37,11 +37,11 @@ use std::time::{Duration, Instant};
 use nix::sys::mman::{madvise, MmapAdvise};
 
 /// How long the daemon must go without logging anything above debug level
-/// before it gives its pages back. Start-up goes on past the loop's first turn (the stage
-/// scripts, the first mail, a peer's epoch settling), and so does a
-/// takeover; each logs as it goes, and 10 s of silence is well past all of
-/// it at any interval, without letting the daemon sit on a megabyte for
-/// long.
+/// before it gives its pages back. Start-up goes on past the loop's first
+/// turn (the stage scripts, the first mail, a peer's epoch settling), and
+/// so does a takeover; each logs as it goes, and 10 s of silence is well
+/// past all of it at any interval, without letting the daemon sit on a
+/// megabyte for long.
 pub const QUIET: Duration = Duration::from_secs(10);
 
 /// When to give pages back: once start-up is over, and again after any
@@ -105,7 +105,8 @@ pub struct Released {
 
 /// The pages [`release`] can drop: this process's read-only file mappings
 /// (its code and constants, the C library's) with none of their pages
-/// written. Errors only when `/proc/self/smaps` cannot be read.
+/// written. Errors only when `/proc/self/exe` or `/proc/self/smaps` cannot
+/// be read (no `/proc`).
 pub fn code_pages() -> io::Result<Vec<Mapping>> {
     let program = fs::read_link("/proc/self/exe")?;
     let smaps = fs::read_to_string("/proc/self/smaps")?;
