@@ -87,6 +87,7 @@ const ONCE_FAILED: &[u64] = &[
     10_000_000_274_850, // the check counted an unconfirmed new-epoch frame as heard
     10_000_003_577_937, // a forged seq far ahead corroborated a restarted peer's epoch
     260_906_847_952,    // the check forgot an unhealthy primary's word when it was power-cycled
+    796_866_848_659, // the check judged a failed removal's overlap by hearing at thaw, not at add
 ];
 
 #[test]

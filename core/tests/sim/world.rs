@@ -76,6 +76,10 @@ struct SimNode {
     /// Whether the two servers could not hear each other at that moment
     /// (Apple's rule cannot tell a silent peer from a dead one).
     added_deaf: bool,
+    /// Whether this node heard the other server at that moment: a node
+    /// that adds while deaf to a peer whose removal failed cannot know it
+    /// still holds them.
+    added_hearing_peer: bool,
     /// When this node's latest acquisition began (its Test stage; the
     /// primary, which runs none, at its add).
     acquire_began: Instant,
@@ -291,6 +295,7 @@ impl World {
             has_addresses: false,
             added_at: Instant::ZERO,
             added_deaf: false,
+            added_hearing_peer: false,
             acquire_began: Instant::ZERO,
             removal_failed_at: None,
             epoch: 0,
@@ -1238,10 +1243,17 @@ impl World {
                     ));
                 }
                 let deaf = self.servers_deaf();
+                let peer = if ix == NodeIx::Primary {
+                    NodeIx::Secondary
+                } else {
+                    NodeIx::Primary
+                };
+                let hearing_peer = self.hears(ix, peer);
                 let n = &mut self.nodes[ix as usize];
                 n.has_addresses = true;
                 n.added_at = self.now;
                 n.added_deaf = deaf;
+                n.added_hearing_peer = hearing_peer;
                 if ix != NodeIx::Secondary {
                     n.acquire_began = self.now;
                 }
@@ -1327,13 +1339,20 @@ impl World {
         use NodeIx::{Primary as P, Secondary as S, Witness as W};
         // A node whose removal failed keeps saying HOLDS: the other must
         // not add the addresses while it hears that. But it may have added
-        // them before the failure, or add them while it cannot hear the
-        // stuck node at all (a cut-off primary's witness-granted takeover:
-        // nobody can tell it the removal failed).
+        // them before the failure, or added them while it could not hear
+        // the stuck node at all (a cut-off primary's witness-granted
+        // takeover: nobody can tell it the removal failed). What it heard
+        // when it added decides, not what it hears now: an overlap is
+        // judged afresh when a frozen node thaws, by which time the adder
+        // may hear the stuck node again (seed 796 866 848 659: the
+        // secondary took over a cut-off primary whose removal kept failing,
+        // and the primary, plugged back in, froze and thawed still holding
+        // them, as it had all along).
         let stuck = |x: NodeIx, y: NodeIx| {
+            let adder = &self.nodes[y as usize];
             self.nodes[x as usize]
                 .removal_failed_at
-                .is_some_and(|f| self.nodes[y as usize].added_at <= f || !self.hears(y, x))
+                .is_some_and(|f| adder.added_at <= f || !adder.added_hearing_peer)
         };
         if stuck(P, S) || stuck(S, P) {
             return Some(Excuse::FailedRemoval);
