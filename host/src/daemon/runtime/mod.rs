@@ -376,7 +376,7 @@ impl<N: Node> Runtime<N> {
             Err(e) => {
                 if start_up {
                     self.log.info(format_args!(
-                        "start-up over; its code stays resident: cannot read /proc/self/smaps: {e}"
+                        "start-up over; its code stays resident: cannot read /proc/self: {e}"
                     ));
                 }
                 return;
