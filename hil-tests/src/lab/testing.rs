@@ -109,6 +109,13 @@ impl Lab {
         Lab::scenario_on(test, profile, PUBLIC_IF)
     }
 
+    /// Starts the daemons from now on at normal priority, as deployed by
+    /// default, not at the scenarios' real-time priority: for a scenario
+    /// about what a daemon asks of the scheduler itself.
+    pub fn at_normal_priority(&mut self) {
+        self.real_time = false;
+    }
+
     /// A scenario's lab ([`Lab::scenario`]) whose servers' public
     /// interfaces are called `public_if`.
     pub fn scenario_on(test: &'static str, profile: Profile, public_if: &'static str) -> Lab {

@@ -6,7 +6,9 @@
 //! pid file, and the checks that keep those files safe ([`safedir`],
 //! [`safefile`]); systemd's readiness and watchdog notifications
 //! ([`systemd`]); the pages start-up ran, given back once the daemon is quiet
-//! ([`resident`]); [`faults`] for the lab.
+//! ([`resident`]); a short time slice from the scheduler, so that a
+//! heartbeat's wake-up does not wait behind a busy process ([`slice`]);
+//! [`faults`] for the lab.
 
 pub mod clock;
 pub mod epoch;
@@ -22,6 +24,7 @@ pub mod runtime;
 pub mod safedir;
 pub mod safefile;
 pub mod services;
+pub mod slice;
 pub mod start;
 pub mod status;
 pub mod systemd;

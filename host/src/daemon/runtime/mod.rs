@@ -84,6 +84,7 @@ use super::ports::{Ports, Rx, SendReport, RX_BURST};
 use super::reload::{Reloader, RestartSettings};
 use super::resident;
 use super::services::Services;
+use super::slice;
 use super::status;
 use super::status::history::History;
 use super::systemd::{self, Systemd};
@@ -323,6 +324,8 @@ impl<N: Node> Runtime<N> {
             self.node.phase_text(t),
             self.labels.link_names.join(", ")
         ));
+        let (level, text) = slice::request().describe();
+        self.log.log(level, text);
         if let Err(e) = &self.alarm {
             self.log.warning(format_args!(
                 "cannot set a timer on CLOCK_BOOTTIME: {e}; after a suspend, this daemon may \
