@@ -170,6 +170,10 @@ pub struct Steady {
     pub seconds: f64,
     /// Takeovers during it (none should happen).
     pub false_takeovers: u64,
+    /// Times the primary found it had not run for two intervals and let
+    /// go of the address (the stall rule; none should happen): each is an
+    /// outage for the client, with or without a takeover.
+    pub stalls: u64,
     /// `heartbeatd` on the primary.
     pub heartbeatd: Usage,
     /// `failoverd` on the secondary (the backup).

@@ -199,8 +199,13 @@ pub(super) fn bench_profile(
     )?;
     writeln!(
         out,
-        "  steady {} s, {} false takeover(s)\n    heartbeatd: {}\n    failoverd: {}",
-        ctx.opts.steady_seconds, steady.false_takeovers, steady.heartbeatd, steady.failoverd
+        "  steady {} s, {} false takeover(s), {} stall(s) of the primary\n    heartbeatd: {}\n    \
+         failoverd: {}",
+        ctx.opts.steady_seconds,
+        steady.false_takeovers,
+        steady.stalls,
+        steady.heartbeatd,
+        steady.failoverd
     )?;
     let mut samples = Vec::with_capacity(runs);
     for run in 1..=runs {
@@ -344,8 +349,8 @@ fn reference(
 
 /// Counts the lines of `failoverd` (`fo`) in `[from, to)` that contain
 /// `needle` (not the mail lines that quote them).
-fn count_lines(fo: &Daemon, from: Instant, to: Instant, needle: &str) -> u64 {
-    fo.lines()
+fn count_lines(d: &Daemon, from: Instant, to: Instant, needle: &str) -> u64 {
+    d.lines()
         .iter()
         .filter(|(t, l)| *t >= from && *t < to && l.contains(needle) && !l.contains("mailing"))
         .count() as u64
@@ -376,6 +381,7 @@ fn steady_window(
     Ok(Steady {
         seconds,
         false_takeovers: count_takeovers(&d.fo, start, end),
+        stalls: count_lines(&d.hb, start, end, "was frozen too long"),
         heartbeatd: Usage::between(before.0, after.0, seconds, interval_ms, calls.0),
         failoverd: Usage::between(before.1, after.1, seconds, interval_ms, calls.1),
     })

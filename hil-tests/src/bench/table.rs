@@ -36,6 +36,21 @@ pub fn targets(report: &Report) -> Vec<TargetCheck> {
         }
     }
     for p in &report.profiles {
+        let st = &p.steady;
+        v.push(TargetCheck {
+            name: format!(
+                "{}: false takeovers and primary stalls, {:.0} s without faults",
+                p.name, st.seconds
+            ),
+            target: format!("{TARGET_FALSE_TAKEOVERS_AT_30}"),
+            measured: format!("{} and {}", st.false_takeovers, st.stalls),
+            met: Some(
+                st.false_takeovers == TARGET_FALSE_TAKEOVERS_AT_30
+                    && st.stalls == TARGET_FALSE_TAKEOVERS_AT_30,
+            ),
+        });
+    }
+    for p in &report.profiles {
         for (who, usage) in [
             ("backup (failoverd)", &p.steady.failoverd),
             ("primary (heartbeatd)", &p.steady.heartbeatd),
@@ -285,7 +300,12 @@ fn resource_lines(s: &mut String, r: &Report) {
     let takeovers: Vec<String> = r
         .profiles
         .iter()
-        .map(|p| format!("{} {}", p.name, p.steady.false_takeovers))
+        .map(|p| {
+            format!(
+                "{} {} ({} stalls of the primary)",
+                p.name, p.steady.false_takeovers, p.steady.stalls
+            )
+        })
         .collect();
     let _ = writeln!(
         s,

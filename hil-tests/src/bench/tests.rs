@@ -223,6 +223,7 @@ fn profile(name: &'static str, interval_ms: u64, recoveries: &[f64]) -> ProfileR
         steady: Steady {
             seconds: 10.0,
             false_takeovers: 0,
+            stalls: 0,
             heartbeatd: usage,
             failoverd: Usage {
                 rss_kb: 1900,
@@ -406,6 +407,8 @@ fn targets_check_issue_16s_goals_against_keepalived_and_at_2_ms() {
     let mut fastest = profile("fastest", 2, &[6.0, 7.0, 9.0]);
     fastest.steady.heartbeatd.cpu_percent = 2.5;
     fastest.steady.failoverd.cpu_percent = 1.5;
+    fastest.steady.false_takeovers = 3;
+    fastest.steady.stalls = 2;
     r.profiles.push(fastest);
     r.targets = targets(&r);
     let text = summary(&r);
@@ -419,6 +422,10 @@ fn targets_check_issue_16s_goals_against_keepalived_and_at_2_ms() {
         "met    fastest (2 ms): failoverd CPU: 1.50 % (target ≤ 2 % of a core)",
         "MISSED fast: primary (heartbeatd) RSS: 3.03 MB (target ≤ 2 MB)",
         "met    fast: backup (failoverd) RSS: 1.86 MB (target ≤ 2 MB)",
+        "met    fast: false takeovers and primary stalls, 10 s without faults: 0 and 0 (target 0)",
+        "MISSED fastest: false takeovers and primary stalls, 10 s without faults: 3 and 2 \
+         (target 0)",
+        "fast 0 (0 stalls of the primary), fastest 3 (2 stalls of the primary)",
     ] {
         assert!(text.contains(needle), "{needle:?} missing from:\n{text}");
     }
