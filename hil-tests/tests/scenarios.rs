@@ -510,6 +510,16 @@ fn primary_frozen_then_thawed_drops_at_once() {
         "heartbeatd dropped the address after saying the clock jumped",
         &logs,
     );
+    // --status counts it, with the longest gap (and the metrics file's
+    // failover_stalls_total, from the same snapshot).
+    let stalls = lab.status_json(&hb)["stalls"].clone();
+    let longest_ms = stalls["longest_ms"].as_f64().unwrap_or(0.0);
+    lab.check(
+        stalls["count"].as_u64().is_some_and(|n| n >= 1)
+            && longest_ms >= stopped.as_secs_f64() * 1e3 * 0.9,
+        &format!("--status --json counts the stall of at least {stopped:?}: {stalls}"),
+        &logs,
+    );
     // While the primary was frozen, both kernels had the address, and
     // either may have answered the client's ARP: which one served then is
     // up to ARP. From the drop on, the secondary at most, then the primary

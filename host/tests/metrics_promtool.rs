@@ -21,7 +21,7 @@ use std::time::{Duration as StdDuration, UNIX_EPOCH};
 use failover_core::Duration;
 use failover_host::daemon::metrics;
 use failover_host::daemon::status::snapshot::{
-    Address, Frames, Link, Peer, PeerState, Phase, Snapshot, Transition, Witness, SCHEMA,
+    Address, Frames, Link, Peer, PeerState, Phase, Snapshot, Stalls, Transition, Witness, SCHEMA,
 };
 use support::promtool;
 
@@ -91,6 +91,10 @@ fn snapshot() -> Snapshot {
             unconfirmed: 7,
         },
         decisions_dropped: 0,
+        stalls: Stalls {
+            count: 2,
+            longest: Some(Duration::from_millis(7)),
+        },
         transitions: vec![("takeover", 1), ("failback", 0)],
         last_transition: Some(Transition {
             kind: "takeover",

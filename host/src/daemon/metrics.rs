@@ -375,6 +375,12 @@ pub fn render(s: &Snapshot) -> String {
         "Decisions the daemon dropped unperformed because its loop fell behind (a fault of the daemon).",
         f64::from(s.decisions_dropped),
     );
+    e.one(
+        "failover_stalls_total",
+        "counter",
+        "Times the daemon did not run for over two intervals (a suspend, a stalled VM, a long wait for the CPU) and let go of any address it held.",
+        s.stalls.count as f64,
+    );
     e.family(
         "failover_transitions_total",
         "counter",
@@ -653,6 +659,7 @@ mod tests {
             value(&samples, "failover_decisions_dropped_total", None),
             0.0
         );
+        assert_eq!(value(&samples, "failover_stalls_total", None), 0.0);
         // Every family is documented in docs/operations.md.
         let docs = include_str!("../../../docs/operations.md");
         let names: BTreeSet<&str> = samples.iter().map(|(n, ..)| n.as_str()).collect();

@@ -133,6 +133,7 @@ impl<N: Node> Runtime<N> {
                 unconfirmed: rx.unconfirmed.into(),
             },
             decisions_dropped: stats.actions_dropped,
+            stalls: self.jumps.seen(),
             transitions: self.history.counts(),
             last_transition: self.history.last(t),
             mail_spool_depth: self

@@ -6,6 +6,8 @@
 
 use failover_core::{Duration, Instant};
 
+use crate::daemon::status::snapshot::Stalls;
+
 /// The time of the loop's last turn, and how long a gap counts as a jump.
 #[derive(Debug)]
 pub(super) struct JumpWatch {
@@ -17,6 +19,8 @@ pub(super) struct JumpWatch {
     /// the loop's last turn, so every jump logged here is a stall the
     /// machine saw too.
     limit: Duration,
+    /// The jumps seen since start, for `--status` and the metrics.
+    seen: Stalls,
 }
 
 impl JumpWatch {
@@ -25,7 +29,13 @@ impl JumpWatch {
         JumpWatch {
             last: None,
             limit: interval.saturating_mul(2),
+            seen: Stalls::default(),
         }
+    }
+
+    /// The jumps seen since start: how many, the longest.
+    pub(super) fn seen(&self) -> Stalls {
+        self.seen
     }
 
     /// A turn starts at `now`: returns how far the clock jumped since the
@@ -33,7 +43,10 @@ impl JumpWatch {
     pub(super) fn turn(&mut self, now: Instant) -> Option<Duration> {
         let gap = self.last.map(|t| now.saturating_since(t));
         self.last = Some(now);
-        gap.filter(|g| *g > self.limit)
+        let jump = gap.filter(|g| *g > self.limit)?;
+        self.seen.count = self.seen.count.saturating_add(1);
+        self.seen.longest = Some(self.seen.longest.map_or(jump, |l| l.max(jump)));
+        Some(jump)
     }
 }
 
@@ -51,5 +64,18 @@ mod tests {
             Some(Duration::from_millis(201))
         );
         assert_eq!(w.turn(Instant::from_millis(5_450)), None);
+        assert_eq!(
+            w.turn(Instant::from_millis(5_750)),
+            Some(Duration::from_millis(300))
+        );
+        assert_eq!(w.turn(Instant::from_millis(5_950)), None);
+        assert_eq!(
+            w.seen(),
+            Stalls {
+                count: 2,
+                longest: Some(Duration::from_millis(300))
+            },
+            "counted, with the longest"
+        );
     }
 }

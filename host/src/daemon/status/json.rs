@@ -85,6 +85,7 @@ mod tests {
                     "auth_failed": 0, "replayed": 2, "ignored": 3, "unconfirmed": 0
                 },
                 "decisions_dropped": 0,
+                "stalls": { "count": 0, "longest_ms": null },
                 "transitions": { "takeover": 1, "failback": 1 },
                 "last_transition": {
                     "kind": "failback",

@@ -80,6 +80,12 @@ pub struct Snapshot {
     /// Decisions the machine dropped because this loop fell behind (zero
     /// unless the daemon is broken).
     pub decisions_dropped: u32,
+    /// Times this daemon did not run for over two intervals (a suspend, a
+    /// frozen or stalled VM, a long wait for the CPU), since start: each
+    /// made it let go of any address it held, and may have made its peer
+    /// take over. A handful a day is a machine to look at; below 10 ms
+    /// beats on a VM, docs/operations.md.
+    pub stalls: Stalls,
     /// How often the addresses changed hands since start, by kind (the two
     /// kinds of this daemon's role, zero included).
     #[serde(serialize_with = "counts")]
@@ -94,6 +100,17 @@ pub struct Snapshot {
     /// `--apple-compat`: this daemon speaks Mac OS X Server's heartbeat
     /// (docs/protocol.md, "Apple's heartbeat").
     pub apple_compat: bool,
+}
+
+/// The daemon's stalls since start ([`Snapshot::stalls`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Stalls {
+    /// How many.
+    pub count: u64,
+    /// The longest gap between two turns of the loop among them (`None`:
+    /// none yet).
+    #[serde(rename = "longest_ms", serialize_with = "option_millis")]
+    pub longest: Option<Duration>,
 }
 
 /// The machine's phase, and since when.

@@ -97,6 +97,16 @@ pub fn render(s: &Snapshot) -> String {
         f.ignored,
         f.unconfirmed
     );
+    // Only when it happened: the machine's (or the host's) doing.
+    if let Some(longest) = s.stalls.longest {
+        let _ = writeln!(
+            out,
+            "stalls: {} since start, the longest {} (this daemon did not run for over two \
+             intervals: it let go of any address it held)",
+            s.stalls.count,
+            duration_text(longest)
+        );
+    }
     // Only when it happened: a fault of this loop, never of the network.
     if s.decisions_dropped > 0 {
         let _ = writeln!(
@@ -117,7 +127,7 @@ pub(crate) mod tests {
 
     use super::*;
     use crate::daemon::status::snapshot::{
-        Address, Frames, Link, Peer, Phase, Transition, Witness, SCHEMA,
+        Address, Frames, Link, Peer, Phase, Stalls, Transition, Witness, SCHEMA,
     };
 
     /// The secondary of docs/operations.md §9's example, with a takeover
@@ -186,6 +196,7 @@ pub(crate) mod tests {
                 ..Frames::default()
             },
             decisions_dropped: 0,
+            stalls: Stalls::default(),
             transitions: vec![("takeover", 1), ("failback", 1)],
             last_transition: Some(Transition {
                 kind: "failback",
@@ -244,6 +255,10 @@ pub(crate) mod tests {
         s.frames.unknown_version = 2;
         s.frames.unknown_type = 3;
         s.decisions_dropped = 4;
+        s.stalls = Stalls {
+            count: 3,
+            longest: Some(Duration::from_millis(7)),
+        };
         let text = render(&s);
         for line in [
             "primary 198.51.100.1: declared dead (dead after",
@@ -253,6 +268,8 @@ pub(crate) mod tests {
             "scripts: PreAcq running\n",
             ", 5 unknown version or type,",
             "decisions dropped unperformed: 4 (see the ActionsLost notices)\n",
+            "stalls: 3 since start, the longest 7 ms (this daemon did not run for over two \
+             intervals: it let go of any address it held)\n",
         ] {
             assert!(text.contains(line), "{line:?} in:\n{text}");
         }
