@@ -16,10 +16,11 @@
 //! them within a fraction of it: at 2 ms beats a primary that waits two
 //! intervals for the CPU lets go of its addresses ("the clock jumped"), and
 //! a secondary whose primary waited that long takes over. On the
-//! development VM, beside one busy process, daemons at 2 ms beats with the
-//! default slice stalled that long 4 times in 60 s and with [`SLICE`] not
-//! once, at the same CPU cost; SCHED_FIFO (docs/operations.md) is what
-//! still holds when every CPU is busy, at a third more CPU per wake-up.
+//! development VM, beside one busy process, a primary at 2 ms beats with
+//! the default slice stalled that long 33 times in four 30 s windows, and
+//! with [`SLICE`] 3 times in four more, at the same CPU cost; SCHED_FIFO
+//! (docs/operations.md) is what still holds when every CPU is busy, at a
+//! third more CPU per wake-up.
 //!
 //! The slice is asked with `SCHED_FLAG_RESET_ON_FORK`: scripts and sendmail
 //! start with the machine's default slice (and a negative nice reset to 0),
@@ -119,10 +120,10 @@ pub fn request() -> Outcome {
     }
 }
 
-/// The running thread's slice as the kernel reports it, in nanoseconds: the
-/// lab reads a daemon's through `/proc/<pid>/sched` instead, and the tests
-/// here through this.
-pub fn current_ns() -> io::Result<u64> {
+/// The running thread's slice as the kernel reports it, in nanoseconds (the
+/// lab reads a daemon's from `/proc/<pid>/sched`).
+#[cfg(test)]
+fn current_ns() -> io::Result<u64> {
     get().map(|attr| attr.sched_runtime)
 }
 

@@ -2,7 +2,8 @@
 //! system was suspended, or this process was stopped or starved for longer
 //! than its peers allow. The machine decides what follows (its stall rule,
 //! docs/protocol.md); this only lets the loop say so in the log, in words
-//! an administrator reads as the cause of what the machine does next.
+//! an administrator reads as the cause of what the machine does next, and
+//! count it for `--status` and the metrics.
 
 use failover_core::{Duration, Instant};
 
