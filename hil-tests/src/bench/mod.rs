@@ -81,6 +81,9 @@ use runs::{bench_profile, search_fastest};
 pub const TARGET_FAST_RECOVERY_MEDIAN_MS: f64 = 20.0;
 /// Target: false takeovers at 30 % loss.
 pub const TARGET_FALSE_TAKEOVERS_AT_30: u64 = 0;
+/// Target: false takeovers, and stalls of the primary, in the window
+/// without faults (each of the two).
+pub const TARGET_STEADY_INCIDENTS: u64 = 0;
 /// Target: each daemon's resident memory, kB (the backup's first; since
 /// issue 16, the primary's too).
 pub const TARGET_BACKUP_RSS_KB: u64 = 2048;
