@@ -2168,7 +2168,7 @@ fn a_service_interface_with_a_15_byte_name_fails_over_and_cleans_up_after_a_kill
 #[test]
 fn the_adaptive_dead_times_grace_follows_how_late_heartbeats_come() {
     let Some(_serial) = lab_test!() else { return };
-    let interval_ms = 50.0;
+    let interval_us: i64 = 50_000;
     let profile = Profile {
         name: "grace",
         interval_ms: 50,
@@ -2177,33 +2177,44 @@ fn the_adaptive_dead_times_grace_follows_how_late_heartbeats_come() {
     let mut lab = Lab::scenario("adaptive-grace", profile);
     let (hb, fo) = lab.start_both();
     let logs = [&hb, &fo];
+    // In whole microseconds, as the daemon keeps them: `--status --json`
+    // prints each as its own decimal of milliseconds, and comparing those
+    // as floats (100.0 + 6.302 against 106.302) fails on rounding alone.
+    let micros = |ms: Option<f64>| ms.map_or(i64::MIN, |ms| (ms * 1e3).round() as i64);
     let peer = |lab: &Lab| {
         let s = lab.status_json(&fo);
         (
-            s["peer"]["grace_ms"].as_f64().unwrap_or(f64::NAN),
-            s["peer"]["dead_time_ms"].as_f64().unwrap_or(f64::NAN),
+            micros(s["peer"]["grace_ms"].as_f64()),
+            micros(s["peer"]["dead_time_ms"].as_f64()),
         )
     };
+    let ms = |us: i64| us as f64 / 1e3;
     // Warm-up: k = 2 after ~280 rounds (14 s), the grace below I/2 after
     // 128 rounds; generous for a loaded machine.
+    let warmed = |(grace, dead): (i64, i64)| {
+        grace > i64::MIN && grace < interval_us / 2 && dead < 3 * interval_us
+    };
     let limit = Instant::now() + Duration::from_secs(90);
     let mut seen = peer(&lab);
-    while !(seen.0 < interval_ms / 2.0 && seen.1 < 3.0 * interval_ms) && Instant::now() < limit {
+    while !warmed(seen) && Instant::now() < limit {
         std::thread::sleep(Duration::from_millis(250));
         seen = peer(&lab);
     }
     println!(
-        "warmed up: grace {:.2} ms, dead time {:.2} ms",
-        seen.0, seen.1
+        "warmed up: grace {:.3} ms, dead time {:.3} ms",
+        ms(seen.0),
+        ms(seen.1)
     );
     lab.check(
-        seen.0 < interval_ms / 2.0 && seen.1 < 3.0 * interval_ms,
+        warmed(seen),
         "on quiet links the grace came under half an interval (25 ms) and the dead time under three intervals",
         &logs,
     );
     lab.check(
-        seen.0 >= interval_ms / 8.0 && seen.1 == 2.0 * interval_ms + seen.0,
-        "the dead time is two intervals and the grace, never under an eighth of an interval",
+        seen.0 >= interval_us / 8 && seen.1 == 2 * interval_us + seen.0,
+        &format!(
+            "the dead time is two intervals and the grace, never under an eighth of an interval: {seen:?} µs"
+        ),
         &logs,
     );
 
@@ -2217,12 +2228,15 @@ fn the_adaptive_dead_times_grace_follows_how_late_heartbeats_come() {
     }
     let late = peer(&lab);
     println!(
-        "after late heartbeats: grace {:.2} ms, dead time {:.2} ms",
-        late.0, late.1
+        "after late heartbeats: grace {:.3} ms, dead time {:.3} ms",
+        ms(late.0),
+        ms(late.1)
     );
     lab.check(
-        late.0 == interval_ms / 2.0 && late.1 == 2.5 * interval_ms,
-        "heartbeats up to 20 ms late bring the grace back to half an interval, at two intervals",
+        late.0 == interval_us / 2 && late.1 == 5 * interval_us / 2,
+        &format!(
+            "heartbeats up to 20 ms late bring the grace back to half an interval, at two intervals: {late:?} µs"
+        ),
         &logs,
     );
 }
