@@ -27,8 +27,10 @@
 pub mod net;
 pub mod netlink;
 pub mod process;
-// config, notify, scripts: the configuration pipeline, and the effects.
+// config, notify, scripts, disk: the configuration pipeline, the effects,
+// and the thread that writes the daemon's files.
 pub mod config;
+pub mod disk;
 pub mod notify;
 pub mod scripts;
 // daemon: start-up and the event loop, over everything below.

@@ -1026,6 +1026,7 @@ fn daemon_runtime<N: Node>(
     mask.add(Sig::SIGUSR2);
     mask.thread_block().unwrap();
     let signals = SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK).unwrap();
+    let disk = failover_host::disk::Disk::start(log.clone()).unwrap();
     let setup = Setup {
         log: log.clone(),
         io: Io {
@@ -1040,7 +1041,7 @@ fn daemon_runtime<N: Node>(
             runner: Some(StageRunner::new(ScriptConfig::new(dir), log.clone())),
             health: None,
             hooks: None,
-            notifier: Notifier::new(log.clone(), None),
+            notifier: Notifier::new(log.clone(), None, disk.clone()),
             announce: AnnouncePlan::default(),
         },
         labels: Labels {
@@ -1060,6 +1061,7 @@ fn daemon_runtime<N: Node>(
             pid_file: dir.join("d.pid"),
             epoch_file: dir.join("d.epoch"),
             peers_file: dir.join("d.peers"),
+            peer_epochs: Vec::new(),
         },
         reload: Box::new(move || {
             Err(failover_host::config::cli::StartupError::new(
@@ -1087,6 +1089,7 @@ fn daemon_runtime<N: Node>(
                 checks: None,
             },
         },
+        disk,
     };
     let clock = failover_host::daemon::clock::BootClock::start().unwrap();
     (Runtime::new(node, setup, Box::new(clock)), capture)

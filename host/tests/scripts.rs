@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use failover_core::action::Event;
 use failover_core::{Role, Stage, StageOutcome};
 use failover_host::config::cli::{InterfaceName, ServiceAddress};
+use failover_host::disk::Disk;
 use failover_host::notify::{Backoff, LinkReport, Logger, MailConfig, Notifier, NotifyContext};
 use failover_host::scripts::{self, ScriptConfig, StageContext, StageRunner};
 
@@ -781,7 +782,7 @@ fn took_over_is_mailed_through_sendmail_t_i() {
         recipient: "admin@example.org, oncall@example.org".to_owned(),
         ..mail_config(bin, dir.path())
     };
-    let mut n = Notifier::new(log, Some(mail));
+    let (mut n, _disk) = notifier(log, Some(mail));
     n.notify(Instant::now(), Event::TookOver, &notify_context());
     assert!(n.next_deadline().is_some());
     drain(&mut n, Duration::from_secs(10));
@@ -828,7 +829,7 @@ fn log_only_events_do_not_mail() {
     let (bin, out) = fake_sendmail(dir.path(), "");
     let (log, cap) = Logger::memory("failoverd");
     let mail = mail_config(bin, dir.path());
-    let mut n = Notifier::new(log, Some(mail));
+    let (mut n, _disk) = notifier(log, Some(mail));
     // On the secondary, "peer lost" is followed by its outcome's notice.
     n.notify(Instant::now(), Event::PeerLost, &notify_context());
     assert_eq!(n.mailer().unwrap().pending(), 0);
@@ -849,7 +850,7 @@ fn missing_sendmail_is_logged_once_not_an_error() {
     let dir = tempdir();
     let (log, cap) = Logger::memory("failoverd");
     let mail = mail_config(dir.path().join("no-such-sendmail"), dir.path());
-    let mut n = Notifier::new(log, Some(mail));
+    let (mut n, _disk) = notifier(log, Some(mail));
     n.notify(Instant::now(), Event::Relinquished, &notify_context());
     n.notify(Instant::now(), Event::TookOver, &notify_context());
     assert_eq!(n.mailer().unwrap().pending(), 0);
@@ -872,7 +873,7 @@ fn a_failing_or_hanging_sendmail_is_reported_and_bounded() {
     let (bin, _) = fake_sendmail(dir.path(), "echo 'queue dir missing' >&2; exit 75");
     let (log, cap) = Logger::memory("failoverd");
     let mail = mail_config(bin, dir.path());
-    let mut n = Notifier::new(log, Some(mail));
+    let (mut n, _disk) = notifier(log, Some(mail));
     n.notify(
         Instant::now(),
         Event::NetworkAnomaly {
@@ -896,7 +897,7 @@ fn a_failing_or_hanging_sendmail_is_reported_and_bounded() {
         kill_grace: Duration::from_millis(300),
         ..mail_config(bin, dir.path())
     };
-    let mut n = Notifier::new(log, Some(mail));
+    let (mut n, _disk) = notifier(log, Some(mail));
     let start = Instant::now();
     n.notify(
         Instant::now(),
@@ -927,7 +928,7 @@ fn mail_is_bounded_in_concurrency_spool_and_rate() {
         max_per_hour: 4,
         ..mail_config(bin, dir.path())
     };
-    let mut n = Notifier::new(log, Some(mail));
+    let (mut n, disk) = notifier(log, Some(mail));
     for _ in 0..6 {
         n.notify(Instant::now(), Event::WitnessLost, &notify_context());
     }
@@ -950,6 +951,7 @@ fn mail_is_bounded_in_concurrency_spool_and_rate() {
         .count();
     assert_eq!(sent, 3);
     assert_eq!(n.mailer().unwrap().pending(), 0);
+    settle(&disk);
     assert_eq!(fs::read_dir(dir.path().join("spool")).unwrap().count(), 0);
 }
 
@@ -970,6 +972,21 @@ fn flaky_sendmail(dir: &Path, fails: u32) -> (PathBuf, PathBuf) {
 /// A fake `sendmail` that runs `first` before keeping its input.
 fn fake_sendmail_first(dir: &Path, first: &str) -> (PathBuf, PathBuf) {
     sendmail_script(dir, first, "")
+}
+
+/// A notifier whose spool files are written by a writer thread of its own,
+/// with the handle a test waits on before it looks at the files.
+fn notifier(log: Logger, mail: Option<MailConfig>) -> (Notifier, Disk) {
+    let disk = Disk::start(log.clone()).expect("the writer thread");
+    (Notifier::new(log, mail, disk.clone()), disk)
+}
+
+/// Waits until the spool's writes and removals so far are done.
+fn settle(disk: &Disk) {
+    assert!(
+        disk.wait_idle(Duration::from_secs(10)),
+        "the writer is stuck"
+    );
 }
 
 fn spool_files(dir: &Path) -> Vec<String> {
@@ -996,9 +1013,10 @@ fn a_failed_mail_stays_spooled_and_is_retried_after_its_back_off() {
         },
         ..mail_config(bin, dir.path())
     };
-    let mut n = Notifier::new(log, Some(mail));
+    let (mut n, disk) = notifier(log, Some(mail));
     let t0 = Instant::now();
     n.notify(t0, Event::TookOver, &notify_context());
+    settle(&disk);
     assert_eq!(
         spool_files(&spool),
         ["failoverd-00000000000000000001-TookOver.mail"]
@@ -1024,6 +1042,7 @@ fn a_failed_mail_stays_spooled_and_is_retried_after_its_back_off() {
         cap.text()
     );
     assert!(cap.contains("exited with status 75"), "{}", cap.text());
+    settle(&disk);
     assert!(spool_files(&spool).is_empty(), "sent, so gone");
     assert_eq!(n.mailer().unwrap().pending(), 0);
     assert_eq!(n.next_deadline(), None);
@@ -1038,10 +1057,11 @@ fn what_one_life_could_not_send_the_next_sends_first() {
     let (bin, _) = fake_sendmail(dir.path(), "exit 75");
     let (log, _) = Logger::memory("failoverd");
     let mail = mail_config(bin.clone(), dir.path());
-    let mut n = Notifier::new(log, Some(mail.clone()));
+    let (mut n, disk) = notifier(log, Some(mail.clone()));
     n.notify(Instant::now(), Event::TookOver, &notify_context());
     drain(&mut n, Duration::from_secs(10));
     assert_eq!(n.mailer().unwrap().pending(), 1, "waiting for its back-off");
+    settle(&disk);
     drop(n);
     // Another daemon's mail in the same directory is not taken.
     fs::write(
@@ -1052,7 +1072,7 @@ fn what_one_life_could_not_send_the_next_sends_first() {
     // Second life, with a working sendmail: the leftover goes first.
     let (bin, out) = fake_sendmail(dir.path(), "");
     let (log, cap) = Logger::memory("failoverd");
-    let mut n = Notifier::new(
+    let (mut n, disk) = notifier(
         log,
         Some(MailConfig {
             sendmail: bin,
@@ -1075,6 +1095,7 @@ fn what_one_life_could_not_send_the_next_sends_first() {
         .find("X-Failover-Event: Relinquished")
         .expect("the new one");
     assert!(took < rel, "oldest first:\n{text}");
+    settle(&disk);
     assert_eq!(
         spool_files(&spool),
         ["heartbeatd-00000000000000000001-Acquired.mail"]
@@ -1087,7 +1108,7 @@ fn a_reload_neither_waits_for_mail_nor_loses_it() {
     let (bin, out) = fake_sendmail_first(dir.path(), "sleep 0.5");
     let (log, cap) = Logger::memory("heartbeatd");
     let mail = mail_config(bin, dir.path());
-    let mut n = Notifier::new(log, Some(mail.clone()));
+    let (mut n, _disk) = notifier(log, Some(mail.clone()));
     n.notify(Instant::now(), Event::Acquired, &notify_context());
     n.poll(Instant::now());
     assert_eq!(n.mailer().unwrap().in_flight(), 1);
@@ -1128,7 +1149,7 @@ fn a_stop_leaves_unsent_mail_in_the_spool() {
     let (bin, _) = fake_sendmail(dir.path(), "exit 75");
     let (log, cap) = Logger::memory("heartbeatd");
     let mail = mail_config(bin, dir.path());
-    let mut n = Notifier::new(log, Some(mail.clone()));
+    let (mut n, _disk) = notifier(log, Some(mail.clone()));
     n.notify(Instant::now(), Event::Relinquished, &notify_context());
     // SIGTERM's wait: bounded, and what failed is not waited for (its
     // retry is 15 s away) but kept.
@@ -1149,7 +1170,7 @@ fn a_stop_leaves_unsent_mail_in_the_spool() {
     // The next start sends it.
     let (bin, out) = fake_sendmail(dir.path(), "");
     let (log, _) = Logger::memory("heartbeatd");
-    let mut n = Notifier::new(
+    let (mut n, _disk) = notifier(
         log,
         Some(MailConfig {
             sendmail: bin,

@@ -98,14 +98,18 @@ pub fn load_peer_epochs(path: &Path) -> (Vec<(u32, u32)>, Vec<String>) {
     (peers, problems)
 }
 
-/// Records `epoch` as the settled epoch of `peer` (a node id) in the peer
-/// epochs file at `path`, keeping the other peers' lines; atomically, as
-/// the daemon's own epoch.
-pub fn persist_peer_epoch(path: &Path, peer: u32, epoch: u32) -> io::Result<()> {
-    let (mut peers, _) = load_peer_epochs(path);
+/// Records `epoch` as the settled epoch of `peer` (a node id) in `peers`,
+/// the peer epochs file's content, kept sorted.
+pub fn record_peer_epoch(peers: &mut Vec<(u32, u32)>, peer: u32, epoch: u32) {
     peers.retain(|(p, _)| *p != peer);
     peers.push((peer, epoch));
     peers.sort_unstable();
+}
+
+/// Writes `peers` as the peer epochs file at `path`, atomically and
+/// durably, as the daemon's own epoch. It waits for the disk: the running
+/// daemon calls it from its writer thread ([`crate::disk`]).
+pub fn persist_peer_epochs(path: &Path, peers: &[(u32, u32)]) -> io::Result<()> {
     let text: String = peers
         .iter()
         .map(|(p, e)| format!("{} {e}\n", std::net::Ipv4Addr::from(*p)))
@@ -142,9 +146,11 @@ mod tests {
         assert_eq!(load_peer_epochs(&path), (Vec::new(), Vec::new()));
         let a = u32::from(std::net::Ipv4Addr::new(198, 51, 100, 2));
         let b = u32::from(std::net::Ipv4Addr::new(198, 51, 100, 3));
-        persist_peer_epoch(&path, a, 10).expect("write");
-        persist_peer_epoch(&path, b, 7).expect("write");
-        persist_peer_epoch(&path, a, 11).expect("write");
+        let mut peers = Vec::new();
+        for (peer, epoch) in [(a, 10), (b, 7), (a, 11)] {
+            record_peer_epoch(&mut peers, peer, epoch);
+            persist_peer_epochs(&path, &peers).expect("write");
+        }
         assert_eq!(load_peer_epochs(&path).0, vec![(a, 11), (b, 7)]);
         assert_eq!(
             fs::read_to_string(&path).expect("read"),
@@ -210,7 +216,7 @@ mod tests {
         // The peers file too.
         let peers = peers_path(&path);
         std::os::unix::fs::symlink(&victim, &peers).unwrap();
-        assert!(persist_peer_epoch(&peers, 1, 2).is_err());
+        assert!(persist_peer_epochs(&peers, &[(1, 2)]).is_err());
         let (found, problems) = load_peer_epochs(&peers);
         assert!(found.is_empty());
         assert!(problems[0].contains("is a symbolic link"), "{problems:?}");

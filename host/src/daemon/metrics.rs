@@ -19,10 +19,14 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::status::snapshot::{PeerState, Snapshot};
 use super::{safedir, safefile};
+use crate::disk::Disk;
+use crate::notify::log::Logger;
 
 /// How often the metrics file is rewritten. Independent of the heartbeat
 /// interval (1 ms or 1 h): a scrape every 15 s or so, Prometheus's usual,
@@ -72,13 +76,42 @@ pub enum WriteReport {
     Recovered,
 }
 
+impl WriteReport {
+    /// What `result`, a write's, is worth saying, given whether the writes
+    /// were `failing` before it (updated).
+    fn of(result: std::io::Result<()>, failing: &AtomicBool) -> WriteReport {
+        let was_failing = failing.swap(result.is_err(), Ordering::Relaxed);
+        match (result, was_failing) {
+            (Ok(()), false) | (Err(_), true) => WriteReport::Quiet,
+            (Ok(()), true) => WriteReport::Recovered,
+            (Err(e), false) => WriteReport::Failing(e),
+        }
+    }
+
+    /// Logs it, about the file at `path`.
+    fn log(self, log: &Logger, path: &Path) {
+        match self {
+            WriteReport::Quiet => {}
+            WriteReport::Failing(e) => log.error(format_args!(
+                "cannot write the metrics file {}: {e} (logged once until it works again)",
+                path.display()
+            )),
+            WriteReport::Recovered => log.notice(format_args!(
+                "writing the metrics file {} works again",
+                path.display()
+            )),
+        }
+    }
+}
+
 /// The metrics file a daemon keeps: where, when next, and whether the
 /// last write failed.
 #[derive(Debug)]
 pub struct MetricsFile {
     path: PathBuf,
     schedule: Schedule,
-    failing: bool,
+    /// Whether the last write failed; the writer thread updates it.
+    failing: Arc<AtomicBool>,
 }
 
 impl MetricsFile {
@@ -87,7 +120,7 @@ impl MetricsFile {
         MetricsFile {
             path,
             schedule: Schedule::new(now),
-            failing: false,
+            failing: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -106,26 +139,25 @@ impl MetricsFile {
         self.schedule.next_due()
     }
 
-    /// Replaces the file with `text`, atomically and without waiting for
-    /// the disk ([`safefile::replace_volatile`]).
-    pub fn write(&mut self, text: &str) -> WriteReport {
-        match (safefile::replace_volatile(&self.path, text), self.failing) {
-            (Ok(()), false) => WriteReport::Quiet,
-            (Ok(()), true) => {
-                self.failing = false;
-                WriteReport::Recovered
-            }
-            (Err(_), true) => WriteReport::Quiet,
-            (Err(e), false) => {
-                self.failing = true;
-                WriteReport::Failing(e)
-            }
-        }
+    /// Has `disk` replace the file with `text`, atomically and without
+    /// waiting for the disk ([`safefile::replace_volatile`]); a failure is
+    /// logged once, and the recovery ([`WriteReport`]). Never waits: a
+    /// write still stuck on a frozen filesystem is replaced by this one.
+    pub fn write(&self, disk: &Disk, text: String) {
+        let path = self.path.clone();
+        let failing = Arc::clone(&self.failing);
+        disk.submit(&self.path, move |log| {
+            WriteReport::of(safefile::replace_volatile(&path, &text), &failing).log(log, &path);
+        });
     }
 
-    /// Removes the file (at exit: stale values must not look current).
-    pub fn remove(&self) {
-        let _ = std::fs::remove_file(&self.path);
+    /// Has `disk` remove the file (at exit: stale values must not look
+    /// current), after any write still queued.
+    pub fn remove(&self, disk: &Disk) {
+        let path = self.path.clone();
+        disk.submit(&self.path, move |_| {
+            let _ = std::fs::remove_file(&path);
+        });
     }
 }
 
@@ -746,19 +778,29 @@ mod tests {
     fn a_failing_write_is_reported_once_and_its_recovery_too() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("m.prom");
-        let mut m = MetricsFile::new(path.clone(), Instant::now());
-        assert!(matches!(m.write("a 1\n"), WriteReport::Quiet));
+        let (log, capture) = Logger::memory("metrics-test");
+        let disk = Disk::start(log).unwrap();
+        let m = MetricsFile::new(path.clone(), Instant::now());
+        let write = |text: &str| {
+            m.write(&disk, text.to_owned());
+            assert!(disk.wait_idle(Duration::from_secs(10)));
+        };
+        write("a 1\n");
+        assert_eq!(capture.count(), 0, "{}", capture.text());
         std::fs::remove_file(&path).unwrap();
         std::os::unix::fs::symlink(dir.path().join("victim"), &path).unwrap();
-        assert!(
-            matches!(m.write("a 2\n"), WriteReport::Failing(e) if e.to_string().contains("symbolic link"))
-        );
-        assert!(matches!(m.write("a 3\n"), WriteReport::Quiet));
+        write("a 2\n");
+        assert_eq!(capture.count(), 1, "{}", capture.text());
+        assert!(capture.contains("symbolic link"), "{}", capture.text());
+        write("a 3\n");
+        assert_eq!(capture.count(), 1, "said once: {}", capture.text());
         assert!(!dir.path().join("victim").exists());
         std::fs::remove_file(&path).unwrap();
-        assert!(matches!(m.write("a 4\n"), WriteReport::Recovered));
+        write("a 4\n");
+        assert!(capture.contains("works again"), "{}", capture.text());
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "a 4\n");
-        m.remove();
+        m.remove(&disk);
+        assert!(disk.wait_idle(Duration::from_secs(10)));
         assert!(!path.exists());
     }
 

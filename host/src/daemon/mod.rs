@@ -7,7 +7,7 @@
 //! [`safefile`]); systemd's readiness and watchdog notifications
 //! ([`systemd`]); the pages start-up ran, given back once the daemon is quiet
 //! ([`resident`]); a short time slice from the scheduler, so that a
-//! heartbeat's wake-up does not wait behind a busy process ([`slice`]);
+//! heartbeat's wake-up does not wait behind a busy process ([`mod@slice`]);
 //! [`faults`] for the lab.
 
 pub mod clock;

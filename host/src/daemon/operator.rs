@@ -26,6 +26,7 @@ use super::safefile;
 use super::status::query::{elsewhere_command, locate};
 use super::status::{self, Answer, EXIT_NO_ANSWER};
 use crate::config::cli::{OperatorCommand, OperatorRequest, Program, StatusRequest};
+use crate::disk::Disk;
 
 /// Exit status: not done within `--wait` (the daemon goes on with it).
 pub const EXIT_NOT_DONE: u8 = 2;
@@ -95,27 +96,44 @@ impl Reply {
     }
 }
 
-/// The daemon's side: reads and deletes the request file next to
-/// `pid_file`. `Err` names what is wrong with it.
-pub fn take_request(pid_file: &Path) -> Result<OperatorCommand, String> {
+/// The daemon's side: reads the request file next to `pid_file` and has
+/// `disk` delete it (the loop never waits on a filesystem, [`Disk`]).
+/// `Err` names what is wrong with it.
+pub fn take_request(pid_file: &Path, disk: &Disk) -> Result<OperatorCommand, String> {
     let path = request_path(pid_file);
     let text = safefile::read_to_string(&path)
         .map_err(|e| format!("cannot read the request {}: {e}", path.display()))?;
-    let _ = std::fs::remove_file(&path);
+    remove_later(disk, path.clone());
     let word = text.trim();
     OperatorCommand::from_word(word)
         .ok_or_else(|| format!("the request {} says {word:?}", path.display()))
 }
 
-/// The daemon's side: writes its reply.
-pub fn write_reply(pid_file: &Path, reply: &Reply) -> io::Result<()> {
-    safefile::replace_volatile(&answer_path(pid_file), &reply.line())
+/// The daemon's side: has `disk` write its reply, after the request's
+/// removal (so a command that reads the reply finds the request gone).
+pub fn write_reply(pid_file: &Path, reply: &Reply, disk: &Disk) {
+    let path = answer_path(pid_file);
+    let line = reply.line();
+    disk.submit(&path.clone(), move |log| {
+        if let Err(e) = safefile::replace_volatile(&path, &line) {
+            log.error(format_args!(
+                "cannot write the answer {}: {e}",
+                path.display()
+            ));
+        }
+    });
 }
 
 /// The daemon's side, at exit: nothing of a request is left behind.
-pub fn remove_files(pid_file: &Path) {
-    let _ = std::fs::remove_file(request_path(pid_file));
-    let _ = std::fs::remove_file(answer_path(pid_file));
+pub fn remove_files(pid_file: &Path, disk: &Disk) {
+    remove_later(disk, request_path(pid_file));
+    remove_later(disk, answer_path(pid_file));
+}
+
+fn remove_later(disk: &Disk, path: PathBuf) {
+    disk.submit(&path.clone(), move |_| {
+        let _ = std::fs::remove_file(&path);
+    });
 }
 
 /// What the command prints and its exit status.

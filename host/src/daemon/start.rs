@@ -36,6 +36,7 @@ use crate::config::options::{
 };
 use crate::config::plan::{failoverd_plan, heartbeatd_plan, Plan};
 use crate::config::privileges::check_privileges;
+use crate::disk::Disk;
 use crate::net::probe::Prober;
 use crate::net::Senders;
 use crate::netlink::addr::Netlink;
@@ -640,6 +641,16 @@ fn start<N: Node>(
         log_config.syslog = false;
     }
     let log = Logger::new(log_config);
+    // After the fork (a thread does not survive it).
+    let disk = match Disk::start(log.clone()) {
+        Ok(disk) => disk,
+        Err(e) => {
+            return fail(
+                program,
+                &format!("cannot start the thread that writes files: {e}"),
+            )
+        }
+    };
     services.remove_leftovers(&mut nl, &log);
 
     let addresses = spec.services.clone();
@@ -703,7 +714,7 @@ fn start<N: Node>(
             health: spec.health.map(|(every, failures)| {
                 HealthSchedule::new(every, failures, std::time::Instant::now())
             }),
-            notifier: Notifier::new(log.clone(), mail_config(common)),
+            notifier: Notifier::new(log.clone(), mail_config(common), disk.clone()),
             announce: common.announce,
         },
         labels: Labels {
@@ -718,9 +729,11 @@ fn start<N: Node>(
             pid_file: common.pid_file.clone(),
             epoch_file: epoch_path.clone(),
             peers_file: peers_path,
+            peer_epochs,
         },
         reload: spec.reload,
         settings: spec.settings,
+        disk,
     };
     log.info(format_args!(
         "epoch {epoch}, node id {}, interval {} ms",

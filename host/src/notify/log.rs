@@ -13,11 +13,12 @@
 //! - **it survives a log daemon restart**: a failed send drops the socket and
 //!   the next message (at most one attempt a second) reconnects; meanwhile
 //!   messages go to stderr, which systemd sends to the journal;
-//! - **local time from the `time` crate**: the RFC 3164 layout stamps
-//!   messages in local time, as `syslog(3)` does. The `time` crate reads
-//!   the zone's offset only while the process has one thread (anything
-//!   else is not sound on Linux); the daemons have one, and where it cannot
-//!   tell (a test harness) the stamp is in UTC. Both Debian log daemons
+//! - **local time read from the zone file**: the RFC 3164 layout stamps
+//!   messages in local time, as `syslog(3)` does. The zone (`TZ`, else
+//!   `/etc/localtime`) is read once with `tz-rs` ([`local_offset`]): the
+//!   `time` crate's own reading works only while the process has one
+//!   thread, and the daemons have a writer thread ([`crate::disk`]); where
+//!   no zone is configured the stamp is in UTC. Both Debian log daemons
 //!   stamp messages from `/dev/log` with their reception time anyway
 //!   (journald always, rsyslog's imuxsock by default:
 //!   `SysSock.IgnoreTimestamp="on"`).
@@ -31,7 +32,7 @@ use std::io::{ErrorKind, Write as _};
 use std::os::unix::net::UnixDatagram;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 // `Instant` (CLOCK_MONOTONIC) only paces reconnecting to syslog; never the
 // machine's time (daemon::clock).
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -383,7 +384,7 @@ impl Logger {
     fn send_syslog(&self, level: Level, message: &str, now: SystemTime) -> bool {
         let inner = &*self.inner;
         let config = &inner.config;
-        let offset = local_offset();
+        let offset = local_offset(now);
         let mut state = lock(&inner.syslog);
         if state.socket.is_none() {
             let due = state
@@ -555,10 +556,29 @@ const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
 
-/// This host's offset from UTC now; UTC when it cannot be told (the process
-/// has more than one thread, or no time zone is configured).
-pub fn local_offset() -> UtcOffset {
-    UtcOffset::current_local_offset().unwrap_or(UtcOffset::UTC)
+/// This host's offset from UTC at `time`, from the time zone `TZ` names
+/// or else `/etc/localtime`, read once (as glibc does; a changed zone
+/// applies from the next start); UTC when neither gives one. Read here, not
+/// with the `time` crate's `current_local_offset`, which answers only while
+/// the process has one thread, and the daemons have two ([`crate::disk`]).
+pub fn local_offset(time: SystemTime) -> UtcOffset {
+    static ZONE: OnceLock<Option<tz::TimeZone>> = OnceLock::new();
+    let zone = ZONE.get_or_init(|| match std::env::var("TZ") {
+        Ok(tz) if !tz.is_empty() => tz::TimeZone::from_posix_tz(&tz).ok(),
+        _ => tz::TimeZone::local().ok(),
+    });
+    offset_in(zone.as_ref(), time)
+}
+
+/// `zone`'s offset from UTC at `time`; UTC without a zone.
+fn offset_in(zone: Option<&tz::TimeZone>, time: SystemTime) -> UtcOffset {
+    let secs = match time.duration_since(UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        Err(e) => i64::try_from(e.duration().as_secs()).map_or(i64::MIN, |s| -s),
+    };
+    zone.and_then(|z| z.find_local_time_type(secs).ok())
+        .and_then(|t| UtcOffset::from_whole_seconds(t.ut_offset()).ok())
+        .unwrap_or(UtcOffset::UTC)
 }
 
 /// `time` at `offset`, within the years the formats can show: a clock
@@ -599,6 +619,24 @@ mod tests {
 
     fn at(secs: u64, millis: u64) -> SystemTime {
         UNIX_EPOCH + Duration::from_secs(secs) + Duration::from_millis(millis)
+    }
+
+    #[test]
+    fn the_local_offset_follows_the_zone_across_daylight_saving() {
+        // Central Europe: +1 h in winter, +2 h from the last Sunday of March.
+        let zone = tz::TimeZone::from_posix_tz("CET-1CEST,M3.5.0,M10.5.0/3").unwrap();
+        let winter = at(1_104_537_600, 0); // 2005-01-01T00:00:00Z
+        let summer = at(1_120_176_000, 0); // 2005-07-01T00:00:00Z
+        assert_eq!(offset_in(Some(&zone), winter).whole_hours(), 1);
+        assert_eq!(offset_in(Some(&zone), summer).whole_hours(), 2);
+        assert_eq!(offset_in(None, summer), UtcOffset::UTC);
+        // And with a second thread alive, as in the daemons (the `time`
+        // crate's own reading gives up then).
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let other = std::thread::spawn(move || rx.recv());
+        assert_eq!(offset_in(Some(&zone), summer).whole_hours(), 2);
+        drop(tx);
+        let _ = other.join();
     }
 
     #[test]

@@ -38,6 +38,7 @@ use super::log::{local_offset, rfc5322_date, Level, Logger};
 use super::spool::{Backoff, Opened, Spool, Ticket};
 use crate::config::cli::{DEFAULT_SENDMAIL, DEFAULT_SPOOL_DIR};
 use crate::config::recipients::{parse_recipients, RecipientError};
+use crate::disk::Disk;
 use crate::process::{
     describe_status, set_nonblocking, signal_group, spawn_captured, Kill, OutputPipe,
 };
@@ -118,7 +119,7 @@ pub fn render_message(recipients: &[String], msg: &MailMessage, ident: &str) -> 
     out.push_str(&header_text(&msg.subject, 200));
     out.push('\n');
     out.push_str("Date: ");
-    out.push_str(&rfc5322_date(msg.time, local_offset()));
+    out.push_str(&rfc5322_date(msg.time, local_offset(msg.time)));
     out.push('\n');
     out.push_str("MIME-Version: 1.0\n");
     out.push_str("Content-Type: text/plain; charset=utf-8\n");
@@ -213,8 +214,8 @@ impl Mailer {
     /// mail a previous run left there is queued, oldest first. An unusable
     /// recipient or spool is logged now and turns mail off (the daemon
     /// still runs: notifications also go to syslog).
-    pub fn new(config: MailConfig, log: Logger) -> Mailer {
-        let m = Mailer::on_reload(config, log);
+    pub fn new(config: MailConfig, log: Logger, disk: Disk) -> Mailer {
+        let m = Mailer::on_reload(config, log, disk);
         // At start, before the event loop: the leftovers to disk.
         if let Ok(spool) = &m.spool {
             if !spool.is_empty() {
@@ -229,7 +230,7 @@ impl Mailer {
     /// [`Mailer::new`] for a reload that turns mail on, from the event
     /// loop: the same, except that the leftovers are not synced to disk
     /// (an `fsync` waits for the disk; see [`crate::notify::spool`]).
-    pub fn on_reload(config: MailConfig, log: Logger) -> Mailer {
+    pub fn on_reload(config: MailConfig, log: Logger, disk: Disk) -> Mailer {
         let recipients = parse_recipients(&config.recipient);
         if let Err(e) = &recipients {
             log.error(format_args!(
@@ -242,6 +243,7 @@ impl Mailer {
             config.max_spooled,
             config.retry,
             Instant::now(),
+            disk,
         ) {
             Ok((spool, opened)) => {
                 report_opened(&log, &spool, &opened);
@@ -446,9 +448,7 @@ impl Mailer {
                 Err(e) => {
                     self.log
                         .error(format_args!("{e}: mail {:?} dropped", ticket.tag));
-                    if let Err(e) = spool.remove(&ticket) {
-                        self.log.error(format_args!("{e}"));
-                    }
+                    spool.remove(&ticket);
                 }
             }
         }
@@ -528,14 +528,7 @@ impl Mailer {
             return;
         };
         match ended {
-            Ended::Sent => {
-                if let Err(e) = spool.remove(&ticket) {
-                    self.log.error(format_args!(
-                        "{e} (mail {:?} was sent; it may be sent again at the next start)",
-                        ticket.tag
-                    ));
-                }
-            }
+            Ended::Sent => spool.remove(&ticket),
             Ended::Failed => match spool.failed(&ticket, now) {
                 Some(delay) => self.log.warning(format_args!(
                     "mail {:?} kept in {}: trying again in {} s",
@@ -778,7 +771,10 @@ mod tests {
         );
         assert_eq!(
             headers[2],
-            format!("Date: {}", rfc5322_date(UNIX_EPOCH, local_offset()))
+            format!(
+                "Date: {}",
+                rfc5322_date(UNIX_EPOCH, local_offset(UNIX_EPOCH))
+            )
         );
         assert!(headers.contains(&"Auto-Submitted: auto-generated"));
         assert!(headers.contains(&"X-Failover-Event: TookOver"));

@@ -87,6 +87,7 @@ pub use self::mail::{MailConfig, MailMessage, Mailer};
 pub use self::spool::{Backoff, Spool, SpoolError};
 pub use self::text::{describe, policy, Notice};
 use crate::config::cli::ServiceAddress;
+use crate::disk::Disk;
 
 /// The state of one network link as the caller sees it, for the log line
 /// and the email ("every transition logs its reason and the link states").
@@ -320,18 +321,21 @@ pub struct Notifier {
     /// Whether new notices are mailed. A reload that turns mail off keeps
     /// the mailer to finish what it already took.
     mail_on: bool,
+    /// For a spool opened by a reload.
+    disk: Disk,
 }
 
 impl Notifier {
     /// Logs to `log`; mails with `mail` unless it is `None` (mail off: the
-    /// spool is then left alone).
-    pub fn new(log: Logger, mail: Option<MailConfig>) -> Notifier {
-        let mailer = mail.map(|m| Mailer::new(m, log.clone()));
+    /// spool is then left alone), its spool's files written by `disk`.
+    pub fn new(log: Logger, mail: Option<MailConfig>, disk: Disk) -> Notifier {
+        let mailer = mail.map(|m| Mailer::new(m, log.clone(), disk.clone()));
         let mail_on = mailer.is_some();
         Notifier {
             log,
             mailer,
             mail_on,
+            disk,
         }
     }
 
@@ -344,7 +348,9 @@ impl Notifier {
         self.mail_on = mail.is_some();
         match (mail, self.mailer.as_mut()) {
             (Some(c), Some(m)) => m.set_config(c),
-            (Some(c), None) => self.mailer = Some(Mailer::on_reload(c, self.log.clone())),
+            (Some(c), None) => {
+                self.mailer = Some(Mailer::on_reload(c, self.log.clone(), self.disk.clone()));
+            }
             (None, _) => {}
         }
     }
@@ -568,7 +574,8 @@ pub(crate) mod tests {
     #[test]
     fn notifier_logs_at_the_event_severity_without_mail() {
         let (log, cap) = Logger::memory("failoverd");
-        let mut n = Notifier::new(log, None);
+        let disk = Disk::start(log.clone()).unwrap();
+        let mut n = Notifier::new(log, None, disk);
         n.notify(
             Instant::now(),
             Event::Vetoed {

@@ -18,19 +18,18 @@
 //! reader never sees half a message; a temporary file left by a daemon
 //! killed between the two is removed at the next start.
 //!
-//! # Why the event loop writes it, and why that is bounded
+//! # Why the event loop never writes it
 //!
-//! The daemon writes the file from its event loop: a create, one write of
-//! a few kilobytes (at most [`MAX_MESSAGE_BYTES`]) into the page cache and
-//! a rename, in a directory of at most [`Spool::max`] files; none of these
-//! waits for the disk. It does **not** `fsync` there: an `fsync` waits for
-//! the disk and can take seconds on a busy one, which at 10 ms heartbeats
-//! is a stall, and a helper thread would cost the log its local time zone
-//! (the `time` crate reads it only while the process has one thread). What
-//! the page cache holds survives the process (SIGKILL, a crash, a restart);
-//! against a power cut the kernel writes it back within its dirty-page
-//! expiry (30 s by default). Files found at start, and what is left at a
-//! stop, are synced ([`Spool::sync`]), outside the loop.
+//! The daemon hands each write and removal to its writer thread
+//! ([`crate::disk`]) and keeps the message in memory until it is sent, so
+//! neither a busy disk nor a frozen filesystem (a VM backup's snapshot)
+//! holds up a heartbeat: the message is handed to `sendmail` from memory
+//! whether or not its file is written yet. A removal queued while the
+//! write still waits cancels it (the file is never written). No `fsync`
+//! either: what the page cache holds survives the process (SIGKILL, a
+//! crash, a restart); against a power cut the kernel writes it back within
+//! its dirty-page expiry (30 s by default). Files found at start, and what
+//! is left at a stop, are synced ([`Spool::sync`]), outside the loop.
 //!
 //! Opening lists the directory and removes unfinished files, no `fsync`:
 //! it may also happen on the loop, when a reload turns mail on.
@@ -48,7 +47,10 @@ use std::fs::{self, DirBuilder, File, OpenOptions};
 use std::io::{self, ErrorKind, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use crate::disk::Disk;
 
 /// The largest message spooled or read back: notices are a few kilobytes;
 /// anything bigger in the directory is not ours.
@@ -56,6 +58,9 @@ pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
 
 /// The longest tag kept in a file name.
 const MAX_TAG: usize = 40;
+
+/// How long [`Spool::sync`] waits for the writer thread.
+pub const SYNC_WAIT: Duration = Duration::from_secs(5);
 
 /// A spool operation that failed, naming the file or directory and what
 /// was being done to it.
@@ -148,6 +153,10 @@ struct Entry {
     not_before: Instant,
     /// A `sendmail` is running for it.
     busy: bool,
+    /// The message, for one added in this run (its file may not be
+    /// written yet); `None` for one a previous run left, read from its
+    /// file.
+    data: Option<Arc<[u8]>>,
 }
 
 /// What [`Spool::open`] found and did, for the log.
@@ -173,19 +182,23 @@ pub struct Spool {
     backoff: Backoff,
     next_seq: u64,
     entries: VecDeque<Entry>,
+    /// Writes and removes the files.
+    disk: Disk,
 }
 
 impl Spool {
     /// Opens (creating it, mode 700, if missing) the spool in `dir` for
     /// the daemon named `prefix`, holding at most `max` messages: removes
     /// the temporary files a previous run left, queues its messages (due
-    /// at `now`, oldest first) and drops the oldest beyond `max`.
+    /// at `now`, oldest first) and drops the oldest beyond `max`. From then
+    /// on, `disk` writes and removes its files.
     pub fn open(
         dir: &Path,
         prefix: &str,
         max: usize,
         backoff: Backoff,
         now: Instant,
+        disk: Disk,
     ) -> Result<(Spool, Opened), SpoolError> {
         prepare(dir)?;
         let mut opened = Opened::default();
@@ -226,8 +239,10 @@ impl Spool {
                     failures: 0,
                     not_before: now,
                     busy: false,
+                    data: None,
                 })
                 .collect(),
+            disk,
         };
         while spool.entries.len() > spool.max {
             if let Some(e) = spool.entries.pop_front() {
@@ -271,10 +286,12 @@ impl Spool {
         self.dir.join(file_name(&self.prefix, ticket))
     }
 
-    /// Writes `data` as a new message about `tag`, due at `now`, and returns
-    /// it with the messages dropped to stay within [`Spool::max`] (the
-    /// oldest waiting ones; the oldest being sent if every one is). See the
-    /// module documentation for why this is bounded.
+    /// Spools `data` as a new message about `tag`, due at `now`, and
+    /// returns it with the messages dropped to stay within [`Spool::max`]
+    /// (the oldest waiting ones; the oldest being sent if every one is).
+    /// The file is written by the writer thread, which logs a failure
+    /// (the message is still sent, from memory); `Err` only for a message
+    /// too large to be a notice.
     pub fn add(
         &mut self,
         now: Instant,
@@ -303,33 +320,24 @@ impl Spool {
         let temp = self
             .dir
             .join(format!(".{}-{:020}.tmp", self.prefix, ticket.seq));
-        let written = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
-            .open(&temp)
-            .map_err(|e| SpoolError::new(&temp, "create", e))
-            .and_then(|mut f| {
-                f.write_all(data)
-                    .map_err(|e| SpoolError::new(&temp, "write", e))
-            })
-            .and_then(|()| {
-                fs::rename(&temp, &path).map_err(|e| SpoolError::new(&path, "rename into place", e))
-            });
-        if let Err(e) = written {
-            let _ = fs::remove_file(&temp);
-            return Err(e);
-        }
+        let data: Arc<[u8]> = Arc::from(data);
+        let content = Arc::clone(&data);
+        let tag = ticket.tag.clone();
+        self.disk.submit(&path.clone(), move |log| {
+            if let Err(e) = write_message(&temp, &path, &content) {
+                log.error(format_args!(
+                    "{e}: mail {tag:?} is sent from memory, without a spool copy (not kept \
+                     if the daemon stops before it is sent)"
+                ));
+            }
+        });
         let mut dropped = Vec::new();
         while self.entries.len() >= self.max {
             let i = self.entries.iter().position(|e| !e.busy).unwrap_or(0);
             let Some(old) = self.entries.remove(i) else {
                 break;
             };
-            // Already gone is as good as removed; any other failure leaves
-            // a file the next start counts against the bound again.
-            let _ = self.unlink(&old.ticket);
+            self.unlink_later(&old.ticket);
             dropped.push(old.ticket);
         }
         self.entries.push_back(Entry {
@@ -337,6 +345,7 @@ impl Spool {
             failures: 0,
             not_before: now,
             busy: false,
+            data: Some(data),
         });
         Ok((ticket, dropped))
     }
@@ -366,9 +375,18 @@ impl Spool {
             .min()
     }
 
-    /// Reads `ticket`'s message back (refusing a symbolic link or a file
-    /// larger than [`MAX_MESSAGE_BYTES`]).
+    /// `ticket`'s message: from memory if it was added in this run, else
+    /// read back from its file (refusing a symbolic link or a file larger
+    /// than [`MAX_MESSAGE_BYTES`]).
     pub fn read(&self, ticket: &Ticket) -> Result<Vec<u8>, SpoolError> {
+        let kept = self
+            .entries
+            .iter()
+            .find(|e| e.ticket.seq == ticket.seq)
+            .and_then(|e| e.data.as_deref());
+        if let Some(data) = kept {
+            return Ok(data.to_vec());
+        }
         let path = self.path(ticket);
         let mut f = OpenOptions::new()
             .read(true)
@@ -394,11 +412,12 @@ impl Spool {
         Ok(data)
     }
 
-    /// `ticket` is done with (delivered, or unreadable): its file goes.
-    /// Already gone is not an error.
-    pub fn remove(&mut self, ticket: &Ticket) -> Result<(), SpoolError> {
+    /// `ticket` is done with (delivered, or unreadable): its file goes,
+    /// through the writer thread (which logs a failure; already gone is
+    /// none).
+    pub fn remove(&mut self, ticket: &Ticket) {
         self.entries.retain(|e| e.ticket.seq != ticket.seq);
-        self.unlink(ticket)
+        self.unlink_later(ticket);
     }
 
     /// `ticket`'s `sendmail` failed at `now`: it waits for its back-off and
@@ -416,11 +435,25 @@ impl Spool {
         Some(delay)
     }
 
-    /// Flushes the messages and the directory to disk. Blocks on the disk:
-    /// for start and stop only, never from the event loop. Returns what
-    /// could not be synced.
+    /// Flushes the messages and the directory to disk, once the writer
+    /// thread has written them (waiting at most [`SYNC_WAIT`]). Blocks on
+    /// the disk: for start and stop only, never from the event loop.
+    /// Returns what could not be synced.
     pub fn sync(&self) -> Vec<SpoolError> {
         let mut errors = Vec::new();
+        if !self.disk.wait_idle(SYNC_WAIT) {
+            errors.push(SpoolError::new(
+                &self.dir,
+                "write",
+                io::Error::new(
+                    ErrorKind::TimedOut,
+                    format!(
+                        "files still being written after {} s (a frozen filesystem?)",
+                        SYNC_WAIT.as_secs()
+                    ),
+                ),
+            ));
+        }
         for e in &self.entries {
             let path = self.path(&e.ticket);
             let synced = OpenOptions::new()
@@ -441,6 +474,22 @@ impl Spool {
         errors
     }
 
+    /// Has the writer thread remove `ticket`'s file (cancelling its write
+    /// if that has not begun).
+    fn unlink_later(&self, ticket: &Ticket) {
+        let path = self.path(ticket);
+        let tag = ticket.tag.clone();
+        self.disk
+            .submit(&path.clone(), move |log| match fs::remove_file(&path) {
+                Err(e) if e.kind() != ErrorKind::NotFound => log.error(format_args!(
+                    "{}: mail {tag:?} is done with, but its file stays (if it was sent, it \
+                     may be sent again at the next start)",
+                    SpoolError::new(&path, "remove", e)
+                )),
+                _ => {}
+            });
+    }
+
     fn unlink(&self, ticket: &Ticket) -> Result<(), SpoolError> {
         let path = self.path(ticket);
         match fs::remove_file(&path) {
@@ -448,6 +497,30 @@ impl Spool {
             _ => Ok(()),
         }
     }
+}
+
+/// Writes a message's file: as `temp` (created with `O_EXCL` and
+/// `O_NOFOLLOW`, mode 600, one `write`), renamed to `path`. On the writer
+/// thread.
+fn write_message(temp: &Path, path: &Path, data: &[u8]) -> Result<(), SpoolError> {
+    let written = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
+        .open(temp)
+        .map_err(|e| SpoolError::new(temp, "create", e))
+        .and_then(|mut f| {
+            f.write_all(data)
+                .map_err(|e| SpoolError::new(temp, "write", e))
+        })
+        .and_then(|()| {
+            fs::rename(temp, path).map_err(|e| SpoolError::new(path, "rename into place", e))
+        });
+    if written.is_err() {
+        let _ = fs::remove_file(temp);
+    }
+    written
 }
 
 /// Makes sure `dir` can be the spool: creates it (mode 700) if missing;

@@ -64,29 +64,37 @@ impl<N: Node> Runtime<N> {
             }
             Action::SetFence(_) => {}
             Action::PersistPeerEpoch { peer, epoch } => {
-                let file = self.files.peers_file.display();
+                epoch::record_peer_epoch(&mut self.files.peer_epochs, peer.0, epoch);
+                let peers = self.files.peer_epochs.clone();
+                let path = self.files.peers_file.clone();
                 let addr = std::net::Ipv4Addr::from(peer.0);
-                match epoch::persist_peer_epoch(&self.files.peers_file, peer.0, epoch) {
-                    Ok(()) => self.log.info(format_args!(
-                        "{addr} settled in epoch {epoch}: older epochs of it stay refused (kept in {file})"
-                    )),
-                    Err(e) => self.log.warning(format_args!(
-                        "{addr} settled in epoch {epoch}, but cannot keep it in {file}: {e} \
-                         (after a restart, frames of its earlier lives would be accepted once more)"
-                    )),
-                }
+                self.disk.submit(&path.clone(), move |log| {
+                    let file = path.display();
+                    match epoch::persist_peer_epochs(&path, &peers) {
+                        Ok(()) => log.info(format_args!(
+                            "{addr} settled in epoch {epoch}: older epochs of it stay refused (kept in {file})"
+                        )),
+                        Err(e) => log.warning(format_args!(
+                            "{addr} settled in epoch {epoch}, but cannot keep it in {file}: {e} \
+                             (after a restart, frames of its earlier lives would be accepted once more)"
+                        )),
+                    }
+                });
             }
             Action::PersistEpoch(epoch) => {
-                let file = self.files.epoch_file.display();
-                match epoch::persist(&self.files.epoch_file, epoch) {
-                    Ok(()) => self.log.notice(format_args!(
-                        "frame counter ran out: now sending in epoch {epoch} (kept in {file})"
-                    )),
-                    Err(e) => self.log.warning(format_args!(
-                        "frame counter ran out: now sending in epoch {epoch}, but cannot keep it in {file}: {e} \
-                         (a restart with the clock behind could choose it again)"
-                    )),
-                }
+                let path = self.files.epoch_file.clone();
+                self.disk.submit(&path.clone(), move |log| {
+                    let file = path.display();
+                    match epoch::persist(&path, epoch) {
+                        Ok(()) => log.notice(format_args!(
+                            "frame counter ran out: now sending in epoch {epoch} (kept in {file})"
+                        )),
+                        Err(e) => log.warning(format_args!(
+                            "frame counter ran out: now sending in epoch {epoch}, but cannot keep it in {file}: {e} \
+                             (a restart with the clock behind could choose it again)"
+                        )),
+                    }
+                });
             }
         }
     }

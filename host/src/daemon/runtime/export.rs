@@ -4,12 +4,13 @@
 //! allocate, and only on their own turns: a steady turn with neither due
 //! costs a comparison of two instants.
 
+use std::path::{Path, PathBuf};
 use std::time::{Instant as StdInstant, SystemTime};
 
 use failover_core::{Event, Instant, LinkId, Role, Stage};
 
 use super::{Node, Runtime};
-use crate::daemon::metrics::{self, WriteReport};
+use crate::daemon::metrics;
 use crate::daemon::reload::DaemonSettings;
 use crate::daemon::status::snapshot::{
     Address, Frames, Link, Peer, PeerState, Phase, Snapshot, Witness, SCHEMA,
@@ -146,27 +147,35 @@ impl<N: Node> Runtime<N> {
     }
 
     /// SIGUSR1: writes the status files, the JSON first (each `--status`
-    /// waits only for the one it asked for, and each is replaced whole).
+    /// waits only for the one it asked for, and each is replaced whole),
+    /// through the writer thread: a `--status` never stalls the loop, even
+    /// on a frozen filesystem (it times out instead).
     pub(super) fn write_status(&mut self) {
+        type Write = fn(&Path, &str) -> std::io::Result<()>;
         let snapshot = self.snapshot();
         let pid_file = &self.files.pid_file;
-        let written = [
+        let files: [(PathBuf, Write, String); 2] = [
             (
                 status::json_path(pid_file),
-                status::write_json(pid_file, &json::render(&snapshot)),
+                status::write_json,
+                json::render(&snapshot),
             ),
             (
                 status::status_path(pid_file),
-                status::write(pid_file, &text::render(&snapshot)),
+                status::write,
+                text::render(&snapshot),
             ),
         ];
-        for (path, result) in written {
-            if let Err(e) = result {
-                self.log.error(format_args!(
-                    "cannot write the status file {}: {e}",
-                    path.display()
-                ));
-            }
+        for (path, write, content) in files {
+            let pid_file = pid_file.clone();
+            self.disk.submit(&path.clone(), move |log| {
+                if let Err(e) = write(&pid_file, &content) {
+                    log.error(format_args!(
+                        "cannot write the status file {}: {e}",
+                        path.display()
+                    ));
+                }
+            });
         }
     }
 
@@ -176,19 +185,8 @@ impl<N: Node> Runtime<N> {
             return;
         }
         let text = metrics::render(&self.snapshot());
-        let Some(m) = self.metrics.as_mut() else {
-            return;
-        };
-        match m.write(&text) {
-            WriteReport::Quiet => {}
-            WriteReport::Failing(e) => self.log.error(format_args!(
-                "cannot write the metrics file {}: {e} (logged once until it works again)",
-                m.path().display()
-            )),
-            WriteReport::Recovered => self.log.notice(format_args!(
-                "writing the metrics file {} works again",
-                m.path().display()
-            )),
+        if let Some(m) = &self.metrics {
+            m.write(&self.disk, text);
         }
     }
 

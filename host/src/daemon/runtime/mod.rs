@@ -1,7 +1,8 @@
 //! The event loop both daemons run: one thread, one `ppoll()`, no busy
-//! waiting. Nothing in the loop waits for a script or a mail: those run as
-//! child processes polled on their own deadlines, so heartbeats and
-//! detection go on while they run.
+//! waiting. Nothing in the loop waits for a script, a mail or a disk:
+//! scripts and `sendmail` run as child processes polled on their own
+//! deadlines, and files are written by the writer thread ([`crate::disk`]),
+//! so heartbeats and detection go on meanwhile.
 //!
 //! Each turn is one pass down a pipeline:
 //!
@@ -90,6 +91,7 @@ use super::status::history::History;
 use super::systemd::{self, Systemd};
 use super::words::{duration_text, join};
 use crate::config::cli::{Program, ServiceAddress};
+use crate::disk::{self, Disk};
 use crate::net::channel::MAX_TX_FRAMES;
 use crate::net::probe::Prober;
 use crate::net::{AnnouncePlan, Announcer};
@@ -107,6 +109,10 @@ use wait::Ready;
 /// sendmail; what is not sent by then stays in the spool for the next
 /// start.
 const MAIL_FLUSH: StdDuration = StdDuration::from_secs(5);
+
+/// How long a stopping daemon waits for the writer thread to finish what
+/// is queued (a frozen filesystem may hold it: the stop goes on).
+const DISK_FLUSH: StdDuration = StdDuration::from_secs(5);
 
 /// The kernel's side of the loop: what it waits on and takes in from, and
 /// netlink for the addresses.
@@ -164,6 +170,9 @@ pub struct StateFiles {
     pub epoch_file: PathBuf,
     /// Where the peers' settled epochs are kept (`<program>.peers`).
     pub peers_file: PathBuf,
+    /// What it holds, `(node id, epoch)`: read at start, kept here as it
+    /// changes, and written whole by the writer thread.
+    pub peer_epochs: Vec<(u32, u32)>,
 }
 
 /// Everything the loop drives besides the machine, set up by the daemon's
@@ -183,6 +192,9 @@ pub struct Setup {
     pub reload: Reloader,
     /// The restart-only settings running now.
     pub settings: RestartSettings,
+    /// The writer thread: every file the loop writes or removes goes
+    /// through it, so that no filesystem makes the loop wait.
+    pub disk: Disk,
 }
 
 /// The loop's state.
@@ -213,6 +225,11 @@ pub struct Runtime<N: Node> {
     history: History,
     /// `--metrics-file`, when given.
     metrics: Option<MetricsFile>,
+    /// See [`Setup::disk`].
+    disk: Disk,
+    /// The writer thread's job stuck longest, once logged (logged again
+    /// only for another file, or after it finished).
+    disk_stuck_logged: Option<PathBuf>,
     /// What the last wait found ready, for the next take-in.
     ready: Ready,
     /// The last take-in found a link's queue fuller than one read takes
@@ -255,6 +272,7 @@ impl<N: Node> Runtime<N> {
             files,
             reload,
             settings,
+            disk,
         } = setup;
         let last_phase = node.phase_name();
         let channels = io.ports.channel_count();
@@ -285,6 +303,8 @@ impl<N: Node> Runtime<N> {
             started,
             history,
             metrics,
+            disk,
+            disk_stuck_logged: None,
             ready: Ready::default(),
             flooded: false,
             reported: Vec::new(),
@@ -364,6 +384,7 @@ impl<N: Node> Runtime<N> {
         }
         self.notifier.flush(MAIL_FLUSH);
         self.remove_files();
+        self.finish_writes();
         // "stopped" is logged by the caller once the pid file's lock is
         // released, so a restart prompted by that line finds it free.
         0
@@ -403,12 +424,31 @@ impl<N: Node> Runtime<N> {
     }
 
     /// At exit: the files the daemon keeps while it runs (the status
-    /// files, an operator's request and answer, the metrics) go with it.
+    /// files, an operator's request and answer, the metrics) go with it,
+    /// after the writes still queued for them.
     fn remove_files(&self) {
-        status::remove(&self.files.pid_file);
-        operator::remove_files(&self.files.pid_file);
+        status::remove(&self.files.pid_file, &self.disk);
+        operator::remove_files(&self.files.pid_file, &self.disk);
         if let Some(m) = &self.metrics {
-            m.remove();
+            m.remove(&self.disk);
+        }
+    }
+
+    /// At exit: waits (at most [`DISK_FLUSH`]) for the writer thread to
+    /// finish, so the peers' epochs and the mail are on disk when
+    /// "stopped" is logged; says what is lost if it cannot.
+    fn finish_writes(&self) {
+        if self.disk.wait_idle(DISK_FLUSH) {
+            return;
+        }
+        if let Some(stuck) = self.disk.stuck(StdInstant::now(), StdDuration::ZERO) {
+            self.log.warning(format_args!(
+                "stopping with {} file(s) not written: writing {} has taken {:.1} s (a frozen \
+                 filesystem?); what the others held is lost",
+                stuck.waiting + 1,
+                stuck.path.display(),
+                stuck.for_.as_secs_f64()
+            ));
         }
     }
 
@@ -445,10 +485,31 @@ impl<N: Node> Runtime<N> {
         self.start_next_hook(now);
         self.notifier.poll(now);
         self.export_metrics(now);
+        self.watch_disk(now);
         // The watchdog is fed here, where every turn passes: only when a
         // ping is due (the common case is one comparison).
         let report = self.systemd.poll(now);
         self.log_systemd(report);
+    }
+
+    /// Says once when the writer thread has been stuck on a file for over
+    /// [`disk::SLOW`] (a frozen filesystem), while the heartbeats go on;
+    /// the thread says when it is done.
+    fn watch_disk(&mut self, now: StdInstant) {
+        match self.disk.stuck(now, disk::SLOW) {
+            Some(stuck) if self.disk_stuck_logged.as_ref() != Some(&stuck.path) => {
+                self.log.warning(format_args!(
+                    "writing {} has taken {:.1} s so far (a slow or frozen filesystem?): the \
+                     heartbeats go on, and {} other file(s) wait to be written",
+                    stuck.path.display(),
+                    stuck.for_.as_secs_f64(),
+                    stuck.waiting
+                ));
+                self.disk_stuck_logged = Some(stuck.path);
+            }
+            Some(_) => {}
+            None => self.disk_stuck_logged = None,
+        }
     }
 
     /// Logs a failing systemd notification once, and its recovery.
@@ -774,6 +835,7 @@ impl<N: Node> Runtime<N> {
             self.services.remove_all(&mut self.io.netlink, &self.log);
             self.notifier.flush(MAIL_FLUSH);
             self.remove_files();
+            self.finish_writes();
             std::process::exit(1);
         }
         self.stopping = true;
@@ -840,7 +902,7 @@ impl<N: Node> Runtime<N> {
     /// answer file and the log.
     fn on_operator(&mut self) {
         let pid_file = self.files.pid_file.clone();
-        let reply = match operator::take_request(&pid_file) {
+        let reply = match operator::take_request(&pid_file, &self.disk) {
             Err(e) => {
                 self.log.warning(format_args!("SIGUSR2: {e}"));
                 operator::Reply::Refused(e)
@@ -863,12 +925,7 @@ impl<N: Node> Runtime<N> {
                 reply
             }
         };
-        if let Err(e) = operator::write_reply(&pid_file, &reply) {
-            self.log.error(format_args!(
-                "cannot write the answer {}: {e}",
-                operator::answer_path(&pid_file).display()
-            ));
-        }
+        operator::write_reply(&pid_file, &reply, &self.disk);
     }
 }
 

@@ -60,6 +60,7 @@ fn runtime<N: Node>(node: N, program: Program, clock: &FakeClock) -> (Runtime<N>
     let signals =
         SignalFd::with_flags(&SigSet::empty(), SfdFlags::SFD_NONBLOCK).expect("a signal fd");
     let dir = std::env::temp_dir();
+    let disk = crate::disk::Disk::start(log.clone()).expect("the writer thread");
     let setup = Setup {
         log: log.clone(),
         io: Io {
@@ -74,7 +75,7 @@ fn runtime<N: Node>(node: N, program: Program, clock: &FakeClock) -> (Runtime<N>
             runner: None,
             health: None,
             hooks: None,
-            notifier: Notifier::new(log.clone(), None),
+            notifier: Notifier::new(log.clone(), None, disk.clone()),
             announce: AnnouncePlan::default(),
         },
         labels: Labels {
@@ -94,6 +95,7 @@ fn runtime<N: Node>(node: N, program: Program, clock: &FakeClock) -> (Runtime<N>
             pid_file: dir.join("failover-clock-test.pid"),
             epoch_file: dir.join("failover-clock-test.epoch"),
             peers_file: dir.join("failover-clock-test.peers"),
+            peer_epochs: Vec::new(),
         },
         reload: Box::new(move || Err(StartupError::new(program, Vec::new(), Vec::new()))),
         settings: RestartSettings {
@@ -115,6 +117,7 @@ fn runtime<N: Node>(node: N, program: Program, clock: &FakeClock) -> (Runtime<N>
                 checks: None,
             },
         },
+        disk,
     };
     (Runtime::new(node, setup, Box::new(clock.clone())), capture)
 }

@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::safefile;
+use crate::disk::Disk;
 
 pub mod history;
 pub mod json;
@@ -58,21 +59,25 @@ pub fn json_path(pid_file: &Path) -> PathBuf {
 }
 
 /// Writes `text` as the status file for `pid_file`, atomically (a reader
-/// never sees half of it) and never through a planted link
-/// ([`safefile::replace`]).
+/// never sees half of it) and never through a planted link, without
+/// waiting for the disk ([`safefile::replace_volatile`]: the file lives
+/// only as long as the daemon, so a crash of the host loses nothing).
 pub fn write(pid_file: &Path, text: &str) -> io::Result<()> {
-    safefile::replace(&status_path(pid_file), text)
+    safefile::replace_volatile(&status_path(pid_file), text)
 }
 
 /// Writes `json` as the JSON status file for `pid_file`, as [`write()`].
 pub fn write_json(pid_file: &Path, json: &str) -> io::Result<()> {
-    safefile::replace(&json_path(pid_file), json)
+    safefile::replace_volatile(&json_path(pid_file), json)
 }
 
-/// Removes the status files at exit.
-pub fn remove(pid_file: &Path) {
-    let _ = fs::remove_file(status_path(pid_file));
-    let _ = fs::remove_file(json_path(pid_file));
+/// Has `disk` remove the status files at exit (after any write queued).
+pub fn remove(pid_file: &Path, disk: &Disk) {
+    for path in [status_path(pid_file), json_path(pid_file)] {
+        disk.submit(&path.clone(), move |_| {
+            let _ = fs::remove_file(&path);
+        });
+    }
 }
 
 #[cfg(test)]
@@ -100,7 +105,10 @@ mod tests {
         write_json(&pid, "{}\n").unwrap();
         assert_eq!(fs::read_to_string(status_path(&pid)).unwrap(), "two\n");
         assert_eq!(fs::read_to_string(json_path(&pid)).unwrap(), "{}\n");
-        remove(&pid);
+        let (log, _) = crate::notify::log::Logger::memory("status-test");
+        let disk = Disk::start(log).unwrap();
+        remove(&pid, &disk);
+        assert!(disk.wait_idle(Duration::from_secs(10)));
         assert!(!status_path(&pid).exists());
         assert!(!json_path(&pid).exists());
     }

@@ -5,8 +5,40 @@ fn dir() -> tempfile::TempDir {
     tempfile::tempdir().expect("a temporary directory")
 }
 
+fn disk() -> (Disk, crate::notify::log::LogCapture) {
+    let (log, capture) = crate::notify::log::Logger::memory("spool-test");
+    (Disk::start(log).expect("the writer thread"), capture)
+}
+
 fn open(dir: &Path, max: usize) -> (Spool, Opened) {
-    Spool::open(dir, "failoverd", max, Backoff::default(), Instant::now()).expect("open")
+    let (disk, _) = disk();
+    Spool::open(
+        dir,
+        "failoverd",
+        max,
+        Backoff::default(),
+        Instant::now(),
+        disk,
+    )
+    .expect("open")
+}
+
+/// Waits until the writer thread has done what `s` queued.
+fn settled(s: &Spool) {
+    assert!(
+        s.disk.wait_idle(Duration::from_secs(10)),
+        "the writer is stuck"
+    );
+}
+
+/// Makes the writer thread wait (on a job of its own) until the returned
+/// sender is dropped.
+fn hold(s: &Spool) -> std::sync::mpsc::Sender<()> {
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    s.disk.submit(Path::new("/hold"), move |_| {
+        let _ = rx.recv_timeout(Duration::from_secs(10));
+    });
+    tx
 }
 
 fn names(dir: &Path) -> Vec<String> {
@@ -31,6 +63,7 @@ fn a_message_is_one_file_named_for_its_daemon_order_and_event() {
         .unwrap();
     assert!(dropped.is_empty());
     assert_eq!(t.tag, "TookOver");
+    settled(&s);
     assert_eq!(
         names(&spool_dir),
         ["failoverd-00000000000000000001-TookOver.mail"]
@@ -54,6 +87,7 @@ fn leftovers_come_back_oldest_first_and_numbering_goes_on() {
     for tag in ["First", "Second", "Third"] {
         s.add(Instant::now(), tag, tag.as_bytes()).unwrap();
     }
+    settled(&s);
     drop(s);
     // Another daemon's mail and strangers are not ours.
     fs::write(
@@ -85,16 +119,22 @@ fn a_delivered_message_is_removed_and_a_failed_one_waits_its_back_off() {
         max: Duration::from_secs(25),
     };
     let t0 = Instant::now();
-    let (mut s, _) = Spool::open(d.path(), "heartbeatd", 10, backoff, t0).unwrap();
+    let (disk, capture) = disk();
+    let (mut s, _) = Spool::open(d.path(), "heartbeatd", 10, backoff, t0, disk).unwrap();
     let (a, _) = s.add(t0, "Acquired", b"a").unwrap();
     let (b, _) = s.add(t0, "PeerLost", b"b").unwrap();
     assert_eq!(s.take_due(t0), Some(a.clone()));
     assert_eq!(s.take_due(t0), Some(b.clone()));
-    s.remove(&a).unwrap();
+    settled(&s);
+    assert!(s.path(&a).exists());
+    s.remove(&a);
+    settled(&s);
     assert!(!s.path(&a).exists());
     assert_eq!(s.len(), 1);
     // Removing what is already gone is not an error.
-    s.remove(&a).unwrap();
+    s.remove(&a);
+    settled(&s);
+    assert_eq!(capture.count(), 0, "{}", capture.text());
 
     assert_eq!(s.failed(&b, t0), Some(Duration::from_secs(10)));
     assert!(s.path(&b).exists(), "a failed message stays spooled");
@@ -107,7 +147,7 @@ fn a_delivered_message_is_removed_and_a_failed_one_waits_its_back_off() {
     let t2 = t1 + Duration::from_secs(20);
     assert_eq!(s.take_due(t2), Some(b.clone()));
     assert_eq!(s.failed(&b, t2), Some(Duration::from_secs(25)), "capped");
-    s.remove(&b).unwrap();
+    s.remove(&b);
     assert_eq!(s.failed(&b, t2), None, "no longer spooled");
     assert!(s.is_empty());
 }
@@ -126,6 +166,7 @@ fn the_spool_is_bounded_by_dropping_the_oldest() {
     let (_, dropped) = s.add(now, "D", b"x").unwrap();
     assert_eq!(dropped.len(), 1);
     assert_eq!(dropped[0].tag, "B");
+    settled(&s);
     assert_eq!(names(d.path()).len(), 3);
     let tags: Vec<&str> = s.tickets().map(|t| t.tag.as_str()).collect();
     assert_eq!(tags, ["A", "C", "D"]);
@@ -162,7 +203,15 @@ fn links_and_foreign_directories_are_refused() {
     fs::set_permissions(&real, fs::Permissions::from_mode(0o700)).unwrap();
     let link = d.path().join("link");
     std::os::unix::fs::symlink(&real, &link).unwrap();
-    let e = Spool::open(&link, "failoverd", 10, Backoff::default(), Instant::now()).unwrap_err();
+    let e = Spool::open(
+        &link,
+        "failoverd",
+        10,
+        Backoff::default(),
+        Instant::now(),
+        disk().0,
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("symbolic link"), "{e}");
     assert!(e.to_string().contains(&link.display().to_string()), "{e}");
     assert!(check(&link).unwrap().contains("symbolic link"));
@@ -187,18 +236,53 @@ fn links_and_foreign_directories_are_refused() {
         .contains("not a directory"));
 
     // A symbolic link planted where the next temporary file goes is not
-    // followed: the write fails and nothing is written through it.
-    let (mut s, _) = open(&d.path().join("ok"), 10);
-    let target = d.path().join("target");
-    std::os::unix::fs::symlink(
-        &target,
-        d.path().join("ok/.failoverd-00000000000000000001.tmp"),
+    // followed: the write fails, nothing is written through it, and the
+    // message is still sent, from memory.
+    let (disk, capture) = disk();
+    let ok = d.path().join("ok");
+    let (mut s, _) = Spool::open(
+        &ok,
+        "failoverd",
+        10,
+        Backoff::default(),
+        Instant::now(),
+        disk,
     )
-    .unwrap();
-    let e = s.add(Instant::now(), "TookOver", b"x").unwrap_err();
-    assert!(e.to_string().contains("cannot create"), "{e}");
+    .expect("open");
+    let target = d.path().join("target");
+    std::os::unix::fs::symlink(&target, ok.join(".failoverd-00000000000000000001.tmp")).unwrap();
+    let (t, _) = s.add(Instant::now(), "TookOver", b"x").unwrap();
+    settled(&s);
+    assert!(capture.contains("cannot create"), "{}", capture.text());
+    assert!(capture.contains("sent from memory"), "{}", capture.text());
     assert!(!target.exists());
-    assert!(s.is_empty());
+    assert_eq!(s.read(&t).unwrap(), b"x");
+}
+
+#[test]
+fn a_message_waiting_for_its_file_is_sent_from_memory_and_its_removal_cancels_the_write() {
+    // The writer thread busy (a frozen filesystem, as far as the spool can
+    // tell): adding and taking a message never waits for it.
+    let d = dir();
+    let (mut s, _) = open(d.path(), 10);
+    let release = hold(&s);
+    let (t, _) = s
+        .add(Instant::now(), "TookOver", b"To: root\n\nhi\n")
+        .unwrap();
+    assert_eq!(s.take_due(Instant::now()), Some(t.clone()));
+    assert_eq!(s.read(&t).unwrap(), b"To: root\n\nhi\n");
+    assert!(!s.path(&t).exists(), "not written yet");
+    // Sent before the filesystem thawed: the file is never written.
+    s.remove(&t);
+    drop(release);
+    settled(&s);
+    assert_eq!(names(d.path()), Vec::<String>::new());
+    // One still waiting at the thaw is written then.
+    let release = hold(&s);
+    let (u, _) = s.add(Instant::now(), "PeerLost", b"u").unwrap();
+    drop(release);
+    settled(&s);
+    assert_eq!(fs::read(s.path(&u)).unwrap(), b"u");
 }
 
 #[test]
