@@ -270,6 +270,14 @@ impl Drop for Scratch {
 pub struct RunDir {
     /// Its path.
     pub path: PathBuf,
+    /// Where the daemon keeps what it writes as it runs: its state
+    /// directory (`state/`: its epoch, its peers' settled epochs), its mail
+    /// spool (`spool/`) and, when [`RunDir::metrics`] says so, its metrics
+    /// file (`<daemon>.prom`). [`RunDir::path`] unless a test puts them
+    /// elsewhere ([`RunDir::keep_files_in`]: on a disk it freezes).
+    pub files: PathBuf,
+    /// Whether the daemon writes its metrics (`--metrics-file`, every 5 s).
+    pub metrics: bool,
 }
 
 impl RunDir {
@@ -296,7 +304,36 @@ impl RunDir {
         fs::set_permissions(&sendmail, fs::Permissions::from_mode(0o755))?;
         Ok(RunDir {
             path: path.to_path_buf(),
+            files: path.to_path_buf(),
+            metrics: false,
         })
+    }
+
+    /// Has the daemons started from now on keep their state directory,
+    /// mail spool and metrics file in `dir` (created, mode 755: the daemons
+    /// refuse a directory others can write) instead of the run directory.
+    pub fn keep_files_in(&mut self, dir: &Path) -> io::Result<()> {
+        fs::create_dir_all(dir)?;
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o755))?;
+        self.files = dir.to_path_buf();
+        Ok(())
+    }
+
+    /// The daemons' state directory (`--state-dir`): `<program>.epoch`,
+    /// `<program>.peers`.
+    pub fn state_dir(&self) -> PathBuf {
+        self.files.join("state")
+    }
+
+    /// The daemons' mail spool (`--spool-dir`).
+    pub fn spool_dir(&self) -> PathBuf {
+        self.files.join("spool")
+    }
+
+    /// `program`'s metrics file (`--metrics-file`, when
+    /// [`RunDir::metrics`]): `heartbeatd.prom`, `failoverd.prom`.
+    pub fn metrics_file(&self, program: &str) -> PathBuf {
+        self.files.join(format!("{program}.prom"))
     }
 
     /// Adds a script for the service address (`Test_lab`, ...).
@@ -339,7 +376,7 @@ impl RunDir {
 
     /// The daemons' mail spool (`--spool-dir`): the files in it, sorted.
     pub fn spooled(&self) -> Vec<String> {
-        let mut names: Vec<String> = fs::read_dir(self.path.join("spool"))
+        let mut names: Vec<String> = fs::read_dir(self.spool_dir())
             .map(|r| {
                 r.filter_map(|e| e.ok()?.file_name().into_string().ok())
                     .collect()
@@ -363,14 +400,20 @@ impl RunDir {
             "--pid-file".to_owned(),
             p(&format!("{name}.pid")),
             "--state-dir".to_owned(),
-            p("state"),
+            self.state_dir().display().to_string(),
             "--config".to_owned(),
             p("failover.conf"),
             "--sendmail".to_owned(),
             p("sendmail"),
             "--spool-dir".to_owned(),
-            p("spool"),
+            self.spool_dir().display().to_string(),
         ];
+        if self.metrics {
+            a.extend([
+                "--metrics-file".to_owned(),
+                self.metrics_file(name).display().to_string(),
+            ]);
+        }
         if name == "failoverd" {
             if let Some(d) = &profile.deadtime {
                 a.extend(["--deadtime".to_owned(), d.clone()]);

@@ -17,6 +17,7 @@ pub mod cli;
 pub mod control;
 pub mod daemons;
 pub mod demo;
+pub mod disk;
 pub mod faults;
 pub mod holds;
 pub mod interrupt;
