@@ -36,7 +36,7 @@
 //! `FAILOVER_BIN_DIR`). A failing
 //! scenario keeps its run directory (logs, mail, scripts) and names it.
 
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use failover_core::keyfile::KeyLines;
 use failover_core::wire::{
@@ -47,12 +47,13 @@ use failover_host::daemon::faults::REMOVAL_FAULT_FILE;
 use failover_host::net::{build_udp_frame, parse_udp_frame};
 use failover_host::netlink::addr::{Netlink, ADDR_PROTO};
 use failover_lab::attacker::{capture_from, send, Attacker, HeartbeatForger};
-use failover_lab::daemons::Profile;
+use failover_lab::daemons::{Profile, RunDir};
+use failover_lab::disk::Disk;
 use failover_lab::faults::{ArpBlock, Direction, Loss};
 use failover_lab::holds::{held_at, Held};
 use failover_lab::lab::{
-    events, notified, primary_kept_it, record_file, record_stage, stages, Lab, Owner, ACQUIRE,
-    QUIET, RELEASE, SCENARIO_LIMIT,
+    events, events_since, notified, primary_kept_it, record_file, record_stage, stages, Lab, Owner,
+    ACQUIRE, QUIET, RELEASE, SCENARIO_LIMIT,
 };
 use failover_lab::lab_test;
 use failover_lab::process::{is_running, listed_pids, KillListed};
@@ -1761,6 +1762,209 @@ fn a_hundred_reloads_with_mail_in_flight_neither_stall_nor_lose_it() {
         "heartbeatd to see it through: the spool empties",
         &logs,
         || lab.prun.spooled().is_empty(),
+    );
+}
+
+/// How long the frozen-disk scenario keeps the primary's disk frozen: over
+/// the metrics' 5 s period, so a metrics write falls due while it is
+/// frozen whatever its phase; 120 intervals at its 50 ms beats.
+const DISK_FROZEN: Duration = Duration::from_secs(6);
+
+/// A daemon's epoch, as its state directory keeps it (`<program>.epoch`).
+fn stored_epoch(run: &RunDir, program: &str) -> String {
+    std::fs::read_to_string(run.state_dir().join(format!("{program}.epoch")))
+        .map(|t| t.trim().to_owned())
+        .unwrap_or_default()
+}
+
+/// Whether `program`'s peers file (`<program>.peers`) holds `epoch` for the
+/// peer `peer`.
+fn keeps_peer_epoch(run: &RunDir, program: &str, peer: &str, epoch: &str) -> bool {
+    std::fs::read_to_string(run.state_dir().join(format!("{program}.peers")))
+        .is_ok_and(|t| t.lines().any(|l| l.trim() == format!("{peer} {epoch}")))
+}
+
+/// When a file was last written, if it exists.
+fn modified(path: &std::path::Path) -> Option<SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+/// A VM backup agent (qemu-guest-agent, for a snapshot) freezes the
+/// primary's filesystems (`fsfreeze`): every write to them waits until the
+/// thaw, seconds later. `heartbeatd` writes there as it runs: its metrics
+/// file every 5 s, each notice into its mail spool, and its peer's epoch
+/// (with `fsync`) when the peer restarted and settled in a new one. None of
+/// that may hold up its loop: a loop that waits for the disk sends no
+/// heartbeat, and when it runs again it has not run for over two intervals,
+/// so it drops the address ("frozen too long", the stall rule) while
+/// `failoverd`, hearing nothing, has taken over from a primary that was
+/// fine. Here the primary's state directory, spool and metrics file are on
+/// a disk of the test's own ([`Disk`]: an ext4 image on a loop device),
+/// frozen for [`DISK_FROZEN`]; meanwhile `failoverd` stops (SIGTERM) for a
+/// second and starts again, so `heartbeatd` mails `PeerLost` and
+/// `PeerRegained` and must keep the new epoch in its peers file, and a
+/// metrics write falls due. The secondary's files stay on the lab's own
+/// disk: it is another machine, which the primary's snapshot does not
+/// freeze (and `failoverd` stores its new epoch before it sends anything,
+/// so on a frozen disk it could not start). Checked: `heartbeatd`'s loop
+/// never went half a second without running; no verdict, the secondary
+/// never held the address and the client was answered by the primary alone;
+/// after the thaw, what waited is written: the peers file holds the new
+/// epoch, the metrics file is rewritten, the mail is delivered and the
+/// spool is empty. A loop that does these writes itself fails the first
+/// check: it logs a clock jump of about the freeze, then "was frozen too
+/// long: dropped 192.0.2.10", and `failoverd` has taken over.
+///
+/// 50 ms beats with a 500 ms dead time: the claim is that nothing happens.
+/// A loop held up by the disk is held up until the thaw, seconds, far over
+/// any stall limit (two intervals, 100 ms here) or dead time, so slower
+/// beats take nothing from the test; they keep a loaded two-core machine's
+/// own hiccups, now and then over the fast profile's 20 ms stall limit,
+/// from failing it. Such a hiccup's stall (a jump of tens of milliseconds)
+/// is allowed, as everywhere ([`primary_kept_it`]).
+#[test]
+fn a_frozen_filesystem_under_the_state_and_spool_stalls_no_heartbeat() {
+    let Some(_serial) = lab_test!() else { return };
+    let profile = Profile {
+        name: "frozen-disk",
+        interval_ms: 50,
+        deadtime: Some("500".to_owned()),
+    };
+    let mut lab = Lab::scenario("frozen-disk", profile);
+    // Made after the lab, so dropped before it: thawed and unmounted
+    // before the daemons are killed, also when a check fails.
+    let mut disk = Disk::create(lab.dir(), "disk", 64)
+        .unwrap_or_else(|e| panic!("the disk to freeze could not be made: {e}"));
+    lab.prun
+        .keep_files_in(&disk.path().join("primary"))
+        .expect("the primary's files on the disk");
+    lab.prun.metrics = true;
+    lab.srun.metrics = true;
+    let (hb, fo) = lab.start_both();
+    let logs = [&hb, &fo];
+    let metrics = lab.prun.metrics_file("heartbeatd");
+    let (primary, secondary) = (
+        lab.t.primary.private_ip.to_string(),
+        lab.t.secondary.private_ip.to_string(),
+    );
+    lab.wait(
+        "each daemon to keep the other's epoch, heartbeatd's metrics and its start-up mail \
+         delivered (its spool empty)",
+        &logs,
+        || {
+            keeps_peer_epoch(
+                &lab.prun,
+                "heartbeatd",
+                &secondary,
+                &stored_epoch(&lab.srun, "failoverd"),
+            ) && keeps_peer_epoch(
+                &lab.srun,
+                "failoverd",
+                &primary,
+                &stored_epoch(&lab.prun, "heartbeatd"),
+            ) && metrics.is_file()
+                && !events(&lab.prun).is_empty()
+                && lab.prun.spooled().is_empty()
+        },
+    );
+    let mail_before = events(&lab.prun);
+
+    disk.freeze()
+        .unwrap_or_else(|e| panic!("fsfreeze --freeze {}: {e}", disk.path().display()));
+    let frozen = Instant::now();
+    let frozen_at = SystemTime::now();
+    lab.t.secondary.ns.signal(fo.pid, Signal::SIGTERM).unwrap();
+    lab.wait("failoverd to stop", &logs, || !is_running(fo.pid));
+    std::thread::sleep(Duration::from_secs(1));
+    let fo2 = lab.failoverd(&[]);
+    let new_epoch = stored_epoch(&lab.srun, "failoverd");
+    std::thread::sleep((frozen + DISK_FROZEN).saturating_duration_since(Instant::now()));
+    disk.thaw()
+        .unwrap_or_else(|e| panic!("fsfreeze --unfreeze {}: {e}", disk.path().display()));
+    let thawed = Instant::now();
+    let logs = [&hb, &fo, &fo2];
+    // Time for a loop that waited for the disk to say so, and to drop.
+    std::thread::sleep(QUIET);
+
+    let waited: Vec<Duration> = hb
+        .clock_jumps_after(frozen)
+        .into_iter()
+        .map(|(_, d)| d)
+        .filter(|d| *d >= Duration::from_millis(500))
+        .collect();
+    let dropped = hb.logged_after(frozen, "was frozen too long").is_some();
+    lab.check(
+        waited.is_empty(),
+        &format!(
+            "heartbeatd's loop kept turning while the disk under its state, spool and metrics \
+             was frozen for {DISK_FROZEN:?}: it went {waited:?} without running (a write waited \
+             for the thaw){}",
+            if dropped {
+                ", then dropped 192.0.2.10 as \"frozen too long\""
+            } else {
+                ""
+            }
+        ),
+        &logs,
+    );
+    let verdicts = fo.verdicts().len() + fo2.verdicts().len();
+    lab.check(
+        verdicts == 0,
+        &format!("failoverd found the primary silent {verdicts} time(s)"),
+        &logs,
+    );
+    let (p, s) = lab.check_never_two_holders(&logs);
+    lab.check(
+        s.is_empty(),
+        &format!("the secondary never held the address: {s:?}"),
+        &logs,
+    );
+    lab.check(
+        primary_kept_it(&p, &hb),
+        &format!("the primary kept the address: {p:?}"),
+        &logs,
+    );
+    lab.check(
+        lab.runs() == ["primary"],
+        &format!(
+            "the client was answered by the primary alone: {:?}",
+            lab.runs()
+        ),
+        &logs,
+    );
+    lab.check_client_kept_service(
+        frozen,
+        Instant::now(),
+        "the client was answered throughout the freeze",
+        &logs,
+    );
+
+    // What waited for the thaw is written now.
+    lab.wait(
+        &format!("heartbeatd's peers file to keep failoverd's new epoch ({new_epoch})"),
+        &logs,
+        || keeps_peer_epoch(&lab.prun, "heartbeatd", &secondary, &new_epoch),
+    );
+    lab.wait(
+        "heartbeatd's metrics file to be rewritten after the thaw",
+        &logs,
+        || modified(&metrics).is_some_and(|t| t > frozen_at),
+    );
+    lab.wait(
+        "heartbeatd's PeerLost and PeerRegained, raised while its disk was frozen, to be \
+         delivered and its spool to empty",
+        &logs,
+        || {
+            let new = events_since(&lab.prun, &mail_before);
+            new.iter().any(|e| e == "PeerLost")
+                && new.iter().any(|e| e == "PeerRegained")
+                && lab.prun.spooled().is_empty()
+        },
+    );
+    eprintln!(
+        "disk frozen {:?}; after the thaw: heartbeatd's mail {:?}",
+        thawed.duration_since(frozen),
+        events_since(&lab.prun, &mail_before)
     );
 }
 
