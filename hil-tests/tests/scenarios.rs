@@ -26,7 +26,7 @@
 //! claim is that nothing happens use a 200 ms dead time
 //! ([`Profile::fast_patient`]); and "the primary held the address
 //! throughout" allows the drops heartbeatd logged as its own stalls
-//! ([`primary_kept_it`]). Typical run: about 40 s in all.
+//! ([`primary_kept_it`]). Typical run: about 170 s in all on two cores.
 //!
 //! They need root. Without it each test prints a loud "SKIPPED: needs root"
 //! and returns; CI runs as root and runs them all. The daemons' binaries
