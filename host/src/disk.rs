@@ -10,8 +10,8 @@
 //! Done from the loop, that froze the heartbeats: a primary whose metrics
 //! file sat on the frozen filesystem found its clock two intervals ahead
 //! at the thaw, dropped its addresses and let the secondary take over
-//! (docs/operations.md, "Slow and frozen filesystems"). A busy disk does
-//! the same to the `fsync`s the epoch files need.
+//! (docs/operations.md §12, "A slow disk or a frozen filesystem"). A busy
+//! disk does the same to the `fsync`s the epoch files need.
 //!
 //! So the loop only queues: [`Disk::submit`] hands a job (a closure that
 //! does the whole write and logs its own outcome) to the thread and
