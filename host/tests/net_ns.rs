@@ -1120,6 +1120,9 @@ fn run_daemon_loop<N: Node>(
     // loaded machine logs (and a log line allocates), the metrics file is
     // written every 5 s (its text is built), a heartbeat sent or received
     // must not allocate. A write replaces the file (a rename): a new inode.
+    // The writer thread writes it (its allocations are its own thread's,
+    // not counted here): each turn waits for it, so the new inode shows in
+    // the turn that queued the write.
     let (mut quiet_turns, mut quiet_allocations, mut metrics_turns) = (0u64, 0u64, 0u64);
     let inode = || {
         use std::os::unix::fs::MetadataExt;
@@ -1132,6 +1135,7 @@ fn run_daemon_loop<N: Node>(
         rt.turn();
         turns += 1;
         let spent = allocations() - allocated;
+        assert!(rt.disk().wait_idle(Duration::from_secs(5)), "the writer is stuck");
         let now = inode();
         let wrote = std::mem::replace(&mut file, now) != now;
         if wrote {

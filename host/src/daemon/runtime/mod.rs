@@ -466,6 +466,12 @@ impl<N: Node> Runtime<N> {
         &self.node
     }
 
+    /// The writer thread, for tests that wait until what a turn queued is
+    /// written.
+    pub fn disk(&self) -> &Disk {
+        &self.disk
+    }
+
     fn runner_idle(&self) -> bool {
         self.runner.as_ref().is_none_or(|r| r.running().is_none())
             && self.hooks.as_ref().is_none_or(Hooks::idle)
