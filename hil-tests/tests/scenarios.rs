@@ -57,7 +57,7 @@ use failover_lab::lab::{
 };
 use failover_lab::lab_test;
 use failover_lab::process::{is_running, listed_pids, KillListed};
-use failover_lab::topology::{Net, CLIENT_IP};
+use failover_lab::topology::{Net, CLIENT_IP, PUBLIC_IF, SERVICE};
 use nix::sys::signal::Signal;
 
 /// The heartbeat key of the tests with signed heartbeats (hexadecimal).
@@ -2260,6 +2260,65 @@ fn a_service_interface_recreated_while_holding_gets_its_address_back() {
         &logs,
     );
     lab.check_never_two_holders(&logs);
+}
+
+/// A service address taken off the primary behind heartbeatd's back (a
+/// network manager reconfiguring the interface and dropping what it did
+/// not configure, a DHCP client's renewal, `ip addr del` by hand) is added
+/// again at once and announced. Nothing else would notice: heartbeatd
+/// still beats, the secondary sees no reason to take over, and the
+/// clients would go unanswered until someone looked. Without the address
+/// watch, the wait for the primary to answer again fails.
+#[test]
+fn a_service_address_taken_off_the_primary_behind_its_back_comes_back_at_once() {
+    let Some(_serial) = lab_test!() else { return };
+    let mut lab = Lab::scenario("address-taken-off", Profile::fast());
+    lab.capture_arp().expect("capture");
+    let (hb, fo) = lab.start_both();
+    let logs = [&hb, &fo];
+    lab.wait_serving(Owner::Primary, Instant::now(), &logs);
+    let mac = lab.t.primary.public_mac().expect("the primary's pub0 MAC");
+
+    // heartbeatd may react (and log) before `ip` has returned.
+    let taking = Instant::now();
+    lab.t
+        .primary
+        .ns
+        .ip(&["addr", "del", &format!("{SERVICE}/32"), "dev", PUBLIC_IF])
+        .expect("take the address off the primary");
+    // Gone from here on: a probe sent from now on is answered only once
+    // the address is back (the primary does not forward).
+    let gone = Instant::now();
+    lab.wait_serving(Owner::Primary, gone, &logs);
+    let answered = Instant::now();
+    lab.wait("heartbeatd's gratuitous ARP for it", &logs, || {
+        lab.arp
+            .as_ref()
+            .is_some_and(|c| c.first_garp(&mac, taking).is_some())
+    });
+    println!("taken off, then answered again after {:?}", answered - gone);
+    lab.check(
+        hb.logged_after(taking, "was taken off pub0 behind this daemon's back")
+            .is_some(),
+        "heartbeatd says the address was taken off and why it adds it again",
+        &logs,
+    );
+    // (The address is back within about a millisecond: the ownership
+    // sampler, every millisecond, need not see the gap at all.)
+    let (_, secondary) = lab.held();
+    lab.check(
+        secondary.is_empty(),
+        &format!("the secondary never held it: {secondary:?}"),
+        &logs,
+    );
+    lab.check(
+        fo.verdicts().is_empty() && lab.runs().iter().all(|r| r == "primary"),
+        &format!(
+            "no takeover, the client answered by the primary alone: {:?}",
+            lab.runs()
+        ),
+        &logs,
+    );
 }
 
 #[test]

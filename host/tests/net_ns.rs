@@ -1135,7 +1135,10 @@ fn run_daemon_loop<N: Node>(
         rt.turn();
         turns += 1;
         let spent = allocations() - allocated;
-        assert!(rt.disk().wait_idle(Duration::from_secs(5)), "the writer is stuck");
+        assert!(
+            rt.disk().wait_idle(Duration::from_secs(5)),
+            "the writer is stuck"
+        );
         let now = inode();
         let wrote = std::mem::replace(&mut file, now) != now;
         if wrote {
@@ -1614,4 +1617,100 @@ fn the_link_watch_follows_an_interface_by_name_through_its_recreation() {
         }),
         "{events:?}"
     );
+}
+
+#[test]
+fn a_service_address_taken_off_behind_the_daemons_back_is_seen_and_added_back() {
+    // What a network manager reconfiguring the interface, a DHCP renewal or
+    // `ip addr flush` does to an address the daemon holds.
+    if skip_unless_root(
+        "net_ns::a_service_address_taken_off_behind_the_daemons_back_is_seen_and_added_back",
+    ) {
+        return;
+    }
+    use failover_host::config::cli::parse_service_addr;
+    use failover_host::daemon::services::Services;
+    use failover_host::netlink::linkwatch::LinkWatch;
+    use failover_host::notify::Logger;
+    let (a, b) = pair();
+    veth(&a, "a1", &b, "b1").expect("second veth pair");
+    let service = parse_service_addr("a1:192.0.2.10", "test").expect("a service address");
+    let (log, capture) = Logger::memory("heartbeatd");
+    let (mut nl, mut watch, mut services) = a
+        .run(|| {
+            let mut nl = Netlink::open().expect("netlink");
+            let watch = LinkWatch::open(&mut nl, &["a0"], &["a1"]).expect("link watch");
+            let mut services = Services::resolve(&mut nl, &[service]).expect("resolve");
+            assert_eq!(services.add_all(&mut nl, &log), 0);
+            (nl, watch, services)
+        })
+        .expect("enter namespace");
+    // Until something is removed, nothing to check; our own add is no
+    // removal.
+    let removed = |watch: &mut LinkWatch, nl: &mut Netlink| {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            watch.poll(nl).expect("read changes");
+            if watch.take_addresses_removed() {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    };
+    let on_a1 = |nl: &mut Netlink| {
+        nl.list_ours("a1")
+            .expect("list")
+            .iter()
+            .any(|x| x.addr == SERVICE)
+    };
+    // An address added wakes nothing (the socket's BPF program drops
+    // RTM_NEWADDR), even on a service interface.
+    let readable = |watch: &LinkWatch| {
+        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+        let mut fds = [PollFd::new(watch.as_fd(), PollFlags::POLLIN)];
+        poll(&mut fds, PollTimeout::from(200u16)).expect("poll") > 0
+    };
+    watch.poll(&mut nl).expect("read changes");
+    let _ = watch.take_addresses_removed();
+    a.add_addr("a1", "203.0.113.7/32").unwrap();
+    assert!(!readable(&watch), "an address added woke the watch");
+    // An address that comes and goes on a heartbeat link is not watched.
+    a.add_addr("a0", "198.51.100.77/32").unwrap();
+    a.ip(&["addr", "del", "198.51.100.77/32", "dev", "a0"])
+        .unwrap();
+    watch.poll(&mut nl).expect("read changes");
+    std::thread::sleep(Duration::from_millis(100));
+    watch.poll(&mut nl).expect("read changes");
+    assert!(
+        !watch.take_addresses_removed(),
+        "a0 is no service interface"
+    );
+
+    a.ip(&["addr", "del", "192.0.2.10/32", "dev", "a1"])
+        .unwrap();
+    assert!(removed(&mut watch, &mut nl), "the removal was heard");
+    assert!(!on_a1(&mut nl));
+    // Not where the caller says the interface is unusable (no carrier).
+    assert!(services
+        .restore_missing(&mut nl, &log, |_| false)
+        .is_empty());
+    assert!(!on_a1(&mut nl));
+    let restored = services.restore_missing(&mut nl, &log, |_| true);
+    assert_eq!(restored, [std::net::IpAddr::V4(SERVICE)]);
+    assert!(on_a1(&mut nl), "back, with the daemon's mark");
+    assert!(
+        capture.contains("was taken off a1 behind this daemon's back"),
+        "{}",
+        capture.text()
+    );
+    // Already there: left alone.
+    assert!(services.restore_missing(&mut nl, &log, |_| true).is_empty());
+    // Released by the daemon itself: not the daemon's to restore.
+    assert_eq!(services.remove_all(&mut nl, &log), 0);
+    assert!(removed(&mut watch, &mut nl), "its own removal is heard too");
+    assert!(services.restore_missing(&mut nl, &log, |_| true).is_empty());
+    assert!(!on_a1(&mut nl));
 }

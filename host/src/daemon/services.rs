@@ -204,6 +204,71 @@ impl Services {
         failed
     }
 
+    /// Adds back, while this server holds them, the addresses that are no
+    /// longer on their interface although this run added them: another
+    /// program removed them (`ip addr flush`, a network manager
+    /// reconfiguring the interface and dropping what it did not configure,
+    /// a DHCP client's renewal), or the kernel flushed an IPv6 address with
+    /// a link that went down. Only on the interfaces `usable` accepts (there,
+    /// with a carrier: elsewhere the machine hands the service over
+    /// anyway). An address found on its interface in any form is left as
+    /// it is. Returns the addresses added back; failures are logged.
+    pub fn restore_missing(
+        &mut self,
+        nl: &mut Netlink,
+        log: &Logger,
+        usable: impl Fn(&str) -> bool,
+    ) -> Vec<IpAddr> {
+        let mut restored = Vec::new();
+        for s in self.list.iter_mut() {
+            let Some(ifindex) = s.ifindex.filter(|_| s.added) else {
+                continue;
+            };
+            if !usable(s.address.interface.as_str()) {
+                continue;
+            }
+            let (addr, prefix) = (s.address.addr, s.address.prefix_len());
+            let there = match addr {
+                IpAddr::V4(a) => nl
+                    .addresses(ifindex)
+                    .map(|found| found.iter().any(|f| f.addr == a)),
+                IpAddr::V6(a) => nl
+                    .addresses_v6(ifindex)
+                    .map(|found| found.iter().any(|f| f.addr == a)),
+            };
+            match there {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(e) => {
+                    log.error(format_args!(
+                        "cannot tell whether {addr} is still on {}: {e}",
+                        s.shown()
+                    ));
+                    continue;
+                }
+            }
+            match change_addr(nl, AddrOp::Add, ifindex, addr, prefix, &s.mark) {
+                Ok(_) => {
+                    log.warning(format_args!(
+                        "{addr} was taken off {} behind this daemon's back while this server \
+                         serves it: added again ({}). To take it off for good, stop the daemon \
+                         (on the primary, heartbeatd --handover moves the service without an \
+                         outage)",
+                        s.shown(),
+                        s.mark
+                    ));
+                    restored.push(addr);
+                }
+                Err(e) => log.error(format_args!(
+                    "{addr} was taken off {} behind this daemon's back, and cannot be added \
+                     again: {e}; the clients are not served here",
+                    s.shown()
+                )),
+            }
+        }
+        restored
+    }
+
     /// Removes every address that carries our mark. Returns how many
     /// removals failed (an address that may still be on its interface);
     /// each failure is logged. The machine is told, and keeps saying it

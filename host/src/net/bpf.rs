@@ -102,6 +102,30 @@ impl Senders {
 /// The program that drops every frame: for a channel that only sends.
 pub const DROP_ALL: [BpfInsn; 1] = [(BPF_RET | BPF_K, 0, 0, 0)];
 
+/// rtnetlink's RTM_NEWADDR (`<linux/rtnetlink.h>`).
+const RTM_NEWADDR: u16 = 20;
+
+/// The program for the netlink socket that watches the daemon's interfaces
+/// and the addresses removed from them (`crate::netlink::linkwatch`): it
+/// drops address additions and changes (RTM_NEWADDR), which the daemon
+/// has no use for and which come often on an IPv6 network (each router
+/// advertisement renews the lifetimes of the addresses it configured), so
+/// that they never wake it. Everything else passes. The message type is
+/// in the host's byte order, and a `BPF_H` load reads big-endian: the
+/// constant is compared as the load sees it.
+pub const NETLINK_NO_NEW_ADDRESSES: [BpfInsn; 4] = [
+    // nlmsghdr.nlmsg_type, after the 4-byte length.
+    (BPF_LD | BPF_H | BPF_ABS, 0, 0, 4),
+    (
+        BPF_JMP | BPF_JEQ | BPF_K,
+        0,
+        1,
+        u16::from_be_bytes(RTM_NEWADDR.to_ne_bytes()) as u32,
+    ),
+    (BPF_RET | BPF_K, 0, 0, 0),
+    (BPF_RET | BPF_K, 0, 0, ACCEPT_ALL),
+];
+
 /// The program that passes ARP frames only, in both directions: for an
 /// observer of address announcements, which then does not wake for the
 /// heartbeats that cross the same bridge.
@@ -451,6 +475,28 @@ mod tests {
         let many: Vec<Ipv4Addr> = (1..=9).map(|i| Ipv4Addr::new(192, 0, 2, i)).collect();
         assert_eq!(Senders::addresses(&many), Senders::Any);
         assert_eq!(Senders::addresses(&[]), Senders::Any);
+    }
+
+    #[test]
+    fn the_netlink_program_drops_new_addresses_only() {
+        // A netlink header: length, type (host order), flags, seq, pid.
+        let message = |kind: u16| {
+            let mut m = Vec::new();
+            m.extend_from_slice(&40u32.to_ne_bytes());
+            m.extend_from_slice(&kind.to_ne_bytes());
+            m.extend_from_slice(&[0; 10]);
+            m
+        };
+        let prog = &NETLINK_NO_NEW_ADDRESSES;
+        assert_eq!(run(prog, &message(RTM_NEWADDR), HOST), 0);
+        // RTM_NEWLINK, RTM_DELLINK, RTM_DELADDR pass.
+        for kind in [16, 17, 21] {
+            assert_eq!(run(prog, &message(kind), HOST), ACCEPT_ALL, "type {kind}");
+        }
+        // The byte order matters: RTM_NEWADDR read the wrong way round is
+        // another type, and passes.
+        let swapped = message(RTM_NEWADDR.swap_bytes());
+        assert_eq!(run(prog, &swapped, HOST), ACCEPT_ALL);
     }
 
     #[test]

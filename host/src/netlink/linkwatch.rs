@@ -11,16 +11,23 @@
 //! its new index, and an interface that is gone counts as one without a
 //! carrier.
 //!
+//! The same socket hears the addresses removed from the service
+//! interfaces (RTNLGRP_IPV4_IFADDR and RTNLGRP_IPV6_IFADDR): one taken off
+//! behind the daemon's back while this server serves it is added again
+//! ([`LinkWatch::take_addresses_removed`]).
+//!
 //! Nothing is read in the steady state: the socket is only readable when a
-//! link changes.
+//! link or an address changes.
 
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
 
 use netlink_packet_core::{NetlinkMessage, NetlinkPayload};
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket};
+use socket2::{SockFilter, SockRef};
 
 use super::follow::{Follow, Followed, LinkMsg};
+use crate::net::bpf::NETLINK_NO_NEW_ADDRESSES;
 use crate::netlink::addr::{link_info, AddrError, LinkInfo, Netlink};
 use crate::netlink::message::RouteMessage;
 
@@ -29,6 +36,10 @@ pub use super::follow::LinkEvent;
 /// The rtnetlink multicast group of link changes (`RTNLGRP_LINK` in
 /// `<linux/rtnetlink.h>`).
 const RTNLGRP_LINK: u32 = 1;
+/// The groups of IPv4 and IPv6 address changes (`RTNLGRP_IPV4_IFADDR`,
+/// `RTNLGRP_IPV6_IFADDR`).
+const RTNLGRP_IPV4_IFADDR: u32 = 5;
+const RTNLGRP_IPV6_IFADDR: u32 = 9;
 
 /// Datagrams read per call at most: bounded work per wake-up.
 const MAX_READS: usize = 64;
@@ -51,6 +62,9 @@ pub struct LinkWatch {
     follow: Follow,
     /// Parallel to `follow`'s list.
     kinds: Vec<Kind>,
+    /// An address was removed from a service interface (or notifications
+    /// were lost) since [`LinkWatch::take_addresses_removed`] last asked.
+    addresses_removed: bool,
 }
 
 fn carrier_of(info: &LinkInfo) -> bool {
@@ -77,7 +91,16 @@ impl LinkWatch {
         let io = |e| AddrError::from_io("watching interface changes", String::new, e);
         let mut socket = Socket::new(NETLINK_ROUTE).map_err(io)?;
         socket.bind_auto().map_err(io)?;
-        socket.add_membership(RTNLGRP_LINK).map_err(io)?;
+        for group in [RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR] {
+            socket.add_membership(group).map_err(io)?;
+        }
+        // Address additions never wake the daemon (the program's doc says
+        // why).
+        let program: Vec<SockFilter> = NETLINK_NO_NEW_ADDRESSES
+            .iter()
+            .map(|&(code, jt, jf, k)| SockFilter::new(code, jt, jf, k))
+            .collect();
+        SockRef::from(&socket).attach_filter(&program).map_err(io)?;
         socket.set_non_blocking(true).map_err(io)?;
         let mut followed: Vec<Followed> = Vec::with_capacity(links.len() + services.len());
         let mut kinds: Vec<Kind> = Vec::with_capacity(links.len() + services.len());
@@ -103,6 +126,7 @@ impl LinkWatch {
             socket,
             follow: Follow::new(followed),
             kinds,
+            addresses_removed: false,
         })
     }
 
@@ -164,6 +188,8 @@ impl LinkWatch {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.raw_os_error() == Some(nix::libc::ENOBUFS) => {
                     self.resync(nl, &mut events)?;
+                    // Address removals may be among what was lost.
+                    self.addresses_removed = true;
                     continue;
                 }
                 Err(e) => return Err(e),
@@ -181,6 +207,12 @@ impl LinkWatch {
                     NetlinkPayload::InnerMessage(RouteMessage::DelLink(l)) => Some(LinkMsg::Del {
                         index: l.header.index,
                     }),
+                    NetlinkPayload::InnerMessage(RouteMessage::DelAddress(a)) => {
+                        let index = Some(a.header.index);
+                        let ours = self.watched().any(|(w, k)| k.service && w.index == index);
+                        self.addresses_removed |= ours;
+                        None
+                    }
                     _ => None,
                 };
                 if let Some(link) = link {
@@ -193,6 +225,13 @@ impl LinkWatch {
             }
         }
         Ok(events)
+    }
+
+    /// Whether an address was removed from a service interface (or
+    /// notifications were lost) since the last call: the caller checks its
+    /// service addresses are still there.
+    pub fn take_addresses_removed(&mut self) -> bool {
+        std::mem::take(&mut self.addresses_removed)
     }
 
     /// Notifications were lost: every interface is listed afresh.

@@ -1,5 +1,7 @@
 //! Taking in what happened to the interfaces: carrier changes, and
-//! interfaces gone, back or renamed ([`LinkEvent`]).
+//! interfaces gone, back or renamed ([`LinkEvent`]); and a service address
+//! taken off behind the daemon's back, added again while this server holds
+//! it.
 //!
 //! The daemon follows its interfaces by name (see
 //! [`crate::netlink::follow`]). An interface that is gone counts as one
@@ -29,6 +31,9 @@ impl<N: Node> Runtime<N> {
                 return;
             }
         };
+        if self.io.carrier.take_addresses_removed() {
+            self.restore_addresses();
+        }
         if events.is_empty() {
             return;
         }
@@ -74,6 +79,21 @@ impl<N: Node> Runtime<N> {
         self.report_reachability(now);
         self.node.set_carrier(t, any);
         self.announce_again |= announce;
+    }
+
+    /// An address went from a service interface: if this server holds the
+    /// service addresses, any of them no longer there is added again and
+    /// announced ([`Services::restore_missing`](crate::daemon::services::Services::restore_missing)).
+    fn restore_addresses(&mut self) {
+        if !self.node.holds_addresses() {
+            return;
+        }
+        let carrier = &self.io.carrier;
+        let usable = |name: &str| carrier.present(name) && carrier.carrier(name) == Some(true);
+        let restored = self
+            .services
+            .restore_missing(&mut self.io.netlink, &self.log, usable);
+        self.announce_again |= !restored.is_empty();
     }
 
     fn is_service_interface(&self, name: &str) -> bool {
