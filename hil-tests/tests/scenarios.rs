@@ -1878,6 +1878,26 @@ fn a_frozen_filesystem_under_the_state_and_spool_stalls_no_heartbeat() {
     std::thread::sleep(Duration::from_secs(1));
     let fo2 = lab.failoverd(&[]);
     let new_epoch = stored_epoch(&lab.srun, "failoverd");
+    // A write has waited over a second by now (the PeerLost mail's): the
+    // status, written by a thread of its own next to the pid file, says
+    // which.
+    std::thread::sleep(
+        (frozen + Duration::from_millis(2500)).saturating_duration_since(Instant::now()),
+    );
+    let status = lab.status_json(&hb);
+    let stuck_on = status["writing"]["path"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    println!("--status during the freeze: writing {}", status["writing"]);
+    lab.check(
+        stuck_on.starts_with(&disk.path().display().to_string()),
+        &format!(
+            "heartbeatd's --status answers during the freeze and names the stuck write: {}",
+            status["writing"]
+        ),
+        &[&hb, &fo2],
+    );
     std::thread::sleep((frozen + DISK_FROZEN).saturating_duration_since(Instant::now()));
     disk.thaw()
         .unwrap_or_else(|e| panic!("fsfreeze --unfreeze {}: {e}", disk.path().display()));

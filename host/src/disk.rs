@@ -23,7 +23,13 @@
 //! bounded amount of memory, and the metrics rewritten every five seconds
 //! meanwhile are written once, current, at the thaw.
 //!
-//! The thread is why the log reads the time zone itself
+//! A daemon runs two: one for its state, spool and metrics, and one for
+//! the files an operator's command waits for (the status and the answer
+//! to `--handover`, next to the pid file in `/run`), so that `--status`
+//! still answers, and says which write is stuck, while a filesystem under
+//! the first is frozen or hung.
+//!
+//! The threads are why the log reads the time zone itself
 //! ([`crate::notify::log::local_offset`]): the `time` crate's own reading
 //! works only while the process has one thread.
 
@@ -96,10 +102,15 @@ pub struct Stuck {
 }
 
 impl Disk {
-    /// Starts the writer thread, which logs to `log`. Fails only if the
-    /// thread cannot be created (the daemon then refuses to start: it
-    /// would stall on the first frozen filesystem).
+    /// Starts a writer thread named `disk`, which logs to `log`. Fails only
+    /// if the thread cannot be created (the daemon then refuses to start:
+    /// it would stall on the first frozen filesystem).
     pub fn start(log: Logger) -> std::io::Result<Disk> {
+        Disk::start_named("disk", log)
+    }
+
+    /// [`Disk::start`], the thread named `name` (as `top -H` shows it).
+    pub fn start_named(name: &str, log: Logger) -> std::io::Result<Disk> {
         let shared = Arc::new(Shared {
             queue: Mutex::new(Queue::default()),
             work: Condvar::new(),
@@ -107,7 +118,7 @@ impl Disk {
         });
         let worker = Arc::clone(&shared);
         std::thread::Builder::new()
-            .name("disk".to_owned())
+            .name(name.to_owned())
             // Jobs format a few lines and call the filesystem: a small
             // stack is plenty, and keeps the daemon's memory small.
             .stack_size(64 * 1024)

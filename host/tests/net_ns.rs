@@ -1090,6 +1090,7 @@ fn daemon_runtime<N: Node>(
             },
         },
         disk,
+        status_disk: failover_host::disk::Disk::start(log.clone()).unwrap(),
     };
     let clock = failover_host::daemon::clock::BootClock::start().unwrap();
     (Runtime::new(node, setup, Box::new(clock)), capture)

@@ -642,12 +642,14 @@ fn start<N: Node>(
     }
     let log = Logger::new(log_config);
     // After the fork (a thread does not survive it).
-    let disk = match Disk::start(log.clone()) {
-        Ok(disk) => disk,
+    let writers = Disk::start(log.clone())
+        .and_then(|disk| Ok((disk, Disk::start_named("status", log.clone())?)));
+    let (disk, status_disk) = match writers {
+        Ok(writers) => writers,
         Err(e) => {
             return fail(
                 program,
-                &format!("cannot start the thread that writes files: {e}"),
+                &format!("cannot start the threads that write files: {e}"),
             )
         }
     };
@@ -734,6 +736,7 @@ fn start<N: Node>(
         reload: spec.reload,
         settings: spec.settings,
         disk,
+        status_disk,
     };
     log.info(format_args!(
         "epoch {epoch}, node id {}, interval {} ms",

@@ -7,15 +7,16 @@
 use std::path::{Path, PathBuf};
 use std::time::{Instant as StdInstant, SystemTime};
 
-use failover_core::{Event, Instant, LinkId, Role, Stage};
+use failover_core::{Duration, Event, Instant, LinkId, Role, Stage};
 
 use super::{Node, Runtime};
 use crate::daemon::metrics;
 use crate::daemon::reload::DaemonSettings;
 use crate::daemon::status::snapshot::{
-    Address, Frames, Link, Peer, PeerState, Phase, Snapshot, Witness, SCHEMA,
+    Address, Frames, Link, Peer, PeerState, Phase, Snapshot, Witness, Writing, SCHEMA,
 };
 use crate::daemon::status::{self, json, text};
+use crate::disk;
 use crate::notify::{describe, NotifyContext};
 use crate::scripts::StageRunner;
 
@@ -135,6 +136,16 @@ impl<N: Node> Runtime<N> {
             },
             decisions_dropped: stats.actions_dropped,
             stalls: self.jumps.seen(),
+            writing: self
+                .disk
+                .stuck(StdInstant::now(), disk::SLOW)
+                .map(|w| Writing {
+                    path: w.path.display().to_string(),
+                    for_: Duration::from_micros(
+                        u64::try_from(w.for_.as_micros()).unwrap_or(u64::MAX),
+                    ),
+                    waiting: w.waiting,
+                }),
             transitions: self.history.counts(),
             last_transition: self.history.last(t),
             mail_spool_depth: self
@@ -168,7 +179,7 @@ impl<N: Node> Runtime<N> {
         ];
         for (path, write, content) in files {
             let pid_file = pid_file.clone();
-            self.disk.submit(&path.clone(), move |log| {
+            self.status_disk.submit(&path.clone(), move |log| {
                 if let Err(e) = write(&pid_file, &content) {
                     log.error(format_args!(
                         "cannot write the status file {}: {e}",

@@ -193,8 +193,13 @@ pub struct Setup {
     /// The restart-only settings running now.
     pub settings: RestartSettings,
     /// The writer thread: every file the loop writes or removes goes
-    /// through it, so that no filesystem makes the loop wait.
+    /// through it (or through `status_disk`), so that no filesystem makes
+    /// the loop wait.
     pub disk: Disk,
+    /// The writer thread of the files an operator's command waits for (the
+    /// status files, `--handover`'s answer): a write stuck on `disk` never
+    /// holds them up ([`crate::disk`]).
+    pub status_disk: Disk,
 }
 
 /// The loop's state.
@@ -227,6 +232,8 @@ pub struct Runtime<N: Node> {
     metrics: Option<MetricsFile>,
     /// See [`Setup::disk`].
     disk: Disk,
+    /// See [`Setup::status_disk`].
+    status_disk: Disk,
     /// The writer thread's job stuck longest, once logged (logged again
     /// only for another file, or after it finished).
     disk_stuck_logged: Option<PathBuf>,
@@ -273,6 +280,7 @@ impl<N: Node> Runtime<N> {
             reload,
             settings,
             disk,
+            status_disk,
         } = setup;
         let last_phase = node.phase_name();
         let channels = io.ports.channel_count();
@@ -304,6 +312,7 @@ impl<N: Node> Runtime<N> {
             history,
             metrics,
             disk,
+            status_disk,
             disk_stuck_logged: None,
             ready: Ready::default(),
             flooded: false,
@@ -427,8 +436,8 @@ impl<N: Node> Runtime<N> {
     /// files, an operator's request and answer, the metrics) go with it,
     /// after the writes still queued for them.
     fn remove_files(&self) {
-        status::remove(&self.files.pid_file, &self.disk);
-        operator::remove_files(&self.files.pid_file, &self.disk);
+        status::remove(&self.files.pid_file, &self.status_disk);
+        operator::remove_files(&self.files.pid_file, &self.status_disk);
         if let Some(m) = &self.metrics {
             m.remove(&self.disk);
         }
@@ -438,6 +447,8 @@ impl<N: Node> Runtime<N> {
     /// finish, so the peers' epochs and the mail are on disk when
     /// "stopped" is logged; says what is lost if it cannot.
     fn finish_writes(&self) {
+        // The status files go quickly (in /run) or not at all.
+        let _ = self.status_disk.wait_idle(DISK_FLUSH);
         if self.disk.wait_idle(DISK_FLUSH) {
             return;
         }
@@ -908,7 +919,7 @@ impl<N: Node> Runtime<N> {
     /// answer file and the log.
     fn on_operator(&mut self) {
         let pid_file = self.files.pid_file.clone();
-        let reply = match operator::take_request(&pid_file, &self.disk) {
+        let reply = match operator::take_request(&pid_file, &self.status_disk) {
             Err(e) => {
                 self.log.warning(format_args!("SIGUSR2: {e}"));
                 operator::Reply::Refused(e)
@@ -931,7 +942,7 @@ impl<N: Node> Runtime<N> {
                 reply
             }
         };
-        operator::write_reply(&pid_file, &reply, &self.disk);
+        operator::write_reply(&pid_file, &reply, &self.status_disk);
     }
 }
 

@@ -118,6 +118,7 @@ fn runtime<N: Node>(node: N, program: Program, clock: &FakeClock) -> (Runtime<N>
             },
         },
         disk,
+        status_disk: crate::disk::Disk::start(log.clone()).expect("the writer thread"),
     };
     (Runtime::new(node, setup, Box::new(clock.clone())), capture)
 }

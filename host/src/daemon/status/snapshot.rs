@@ -86,6 +86,10 @@ pub struct Snapshot {
     /// take over. A handful a day is a machine to look at; below 10 ms
     /// beats on a VM, docs/operations.md.
     pub stalls: Stalls,
+    /// The file the daemon has been writing for over a second, if one: a
+    /// slow or frozen filesystem under its state, spool or metrics
+    /// (docs/operations.md §12). `None` while its writes keep up.
+    pub writing: Option<Writing>,
     /// How often the addresses changed hands since start, by kind (the two
     /// kinds of this daemon's role, zero included).
     #[serde(serialize_with = "counts")]
@@ -111,6 +115,18 @@ pub struct Stalls {
     /// none yet).
     #[serde(rename = "longest_ms", serialize_with = "option_millis")]
     pub longest: Option<Duration>,
+}
+
+/// A write the daemon's writer thread is stuck on ([`Snapshot::writing`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Writing {
+    /// The file.
+    pub path: String,
+    /// For how long.
+    #[serde(rename = "for_ms", serialize_with = "millis")]
+    pub for_: Duration,
+    /// Other files waiting to be written behind it.
+    pub waiting: usize,
 }
 
 /// The machine's phase, and since when.

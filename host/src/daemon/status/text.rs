@@ -107,6 +107,17 @@ pub fn render(s: &Snapshot) -> String {
             duration_text(longest)
         );
     }
+    // Only while it lasts: the disk's doing; the heartbeats go on.
+    if let Some(w) = &s.writing {
+        let _ = writeln!(
+            out,
+            "writing {} for {} so far (a slow or frozen filesystem?), {} other file(s) waiting; \
+             the heartbeats go on",
+            w.path,
+            duration_text(w.for_),
+            w.waiting
+        );
+    }
     // Only when it happened: a fault of this loop, never of the network.
     if s.decisions_dropped > 0 {
         let _ = writeln!(
@@ -127,7 +138,7 @@ pub(crate) mod tests {
 
     use super::*;
     use crate::daemon::status::snapshot::{
-        Address, Frames, Link, Peer, Phase, Stalls, Transition, Witness, SCHEMA,
+        Address, Frames, Link, Peer, Phase, Stalls, Transition, Witness, Writing, SCHEMA,
     };
 
     /// The secondary of docs/operations.md §9's example, with a takeover
@@ -197,6 +208,7 @@ pub(crate) mod tests {
             },
             decisions_dropped: 0,
             stalls: Stalls::default(),
+            writing: None,
             transitions: vec![("takeover", 1), ("failback", 1)],
             last_transition: Some(Transition {
                 kind: "failback",
@@ -259,6 +271,11 @@ pub(crate) mod tests {
             count: 3,
             longest: Some(Duration::from_millis(7)),
         };
+        s.writing = Some(Writing {
+            path: "/var/lib/failover/failoverd.peers".to_owned(),
+            for_: Duration::from_millis(12_300),
+            waiting: 2,
+        });
         let text = render(&s);
         for line in [
             "primary 198.51.100.1: declared dead (dead after",
@@ -270,6 +287,8 @@ pub(crate) mod tests {
             "decisions dropped unperformed: 4 (see the ActionsLost notices)\n",
             "stalls: 3 since start, the longest 7 ms (this daemon did not run for over two \
              intervals: it let go of any address it held)\n",
+            "writing /var/lib/failover/failoverd.peers for 12.3 s so far (a slow or frozen \
+             filesystem?), 2 other file(s) waiting; the heartbeats go on\n",
         ] {
             assert!(text.contains(line), "{line:?} in:\n{text}");
         }
