@@ -2323,6 +2323,12 @@ fn a_service_address_taken_off_the_primary_behind_its_back_comes_back_at_once() 
         "heartbeatd says the address was taken off and why it adds it again",
         &logs,
     );
+    let restored = lab.status_json(&hb)["addresses_restored"].clone();
+    lab.check(
+        restored == 1,
+        &format!("--status --json counts it once: addresses_restored {restored}"),
+        &logs,
+    );
     // (The address is back within about a millisecond: the ownership
     // sampler, every millisecond, need not see the gap at all.)
     let (_, secondary) = lab.held();

@@ -95,6 +95,7 @@ fn snapshot() -> Snapshot {
             count: 2,
             longest: Some(Duration::from_millis(7)),
         },
+        addresses_restored: 1,
         writing: None,
         transitions: vec![("takeover", 1), ("failback", 0)],
         last_transition: Some(Transition {

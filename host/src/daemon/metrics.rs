@@ -413,6 +413,12 @@ pub fn render(s: &Snapshot) -> String {
         "Times the daemon did not run for over two intervals (a suspend, a stalled VM, a long wait for the CPU) and let go of any address it held.",
         s.stalls.count as f64,
     );
+    e.one(
+        "failover_addresses_restored_total",
+        "counter",
+        "Service addresses added back after another program took them off while this server served them.",
+        s.addresses_restored as f64,
+    );
     e.family(
         "failover_transitions_total",
         "counter",
@@ -692,6 +698,10 @@ mod tests {
             0.0
         );
         assert_eq!(value(&samples, "failover_stalls_total", None), 0.0);
+        assert_eq!(
+            value(&samples, "failover_addresses_restored_total", None),
+            0.0
+        );
         // Every family is documented in docs/operations.md.
         let docs = include_str!("../../../docs/operations.md");
         let names: BTreeSet<&str> = samples.iter().map(|(n, ..)| n.as_str()).collect();

@@ -136,6 +136,7 @@ impl<N: Node> Runtime<N> {
             },
             decisions_dropped: stats.actions_dropped,
             stalls: self.jumps.seen(),
+            addresses_restored: self.addresses_restored,
             writing: self
                 .disk
                 .stuck(StdInstant::now(), disk::SLOW)

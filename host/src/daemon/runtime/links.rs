@@ -94,6 +94,9 @@ impl<N: Node> Runtime<N> {
             .services
             .restore_missing(&mut self.io.netlink, &self.log, usable);
         self.announce_again |= !restored.is_empty();
+        self.addresses_restored = self
+            .addresses_restored
+            .saturating_add(restored.len() as u64);
     }
 
     fn is_service_interface(&self, name: &str) -> bool {

@@ -234,6 +234,8 @@ pub struct Runtime<N: Node> {
     disk: Disk,
     /// See [`Setup::status_disk`].
     status_disk: Disk,
+    /// Service addresses added back since start (`--status`, metrics).
+    addresses_restored: u64,
     /// The writer thread's job stuck longest, once logged (logged again
     /// only for another file, or after it finished).
     disk_stuck_logged: Option<PathBuf>,
@@ -313,6 +315,7 @@ impl<N: Node> Runtime<N> {
             metrics,
             disk,
             status_disk,
+            addresses_restored: 0,
             disk_stuck_logged: None,
             ready: Ready::default(),
             flooded: false,

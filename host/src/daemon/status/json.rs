@@ -86,6 +86,7 @@ mod tests {
                 },
                 "decisions_dropped": 0,
                 "stalls": { "count": 0, "longest_ms": null },
+                "addresses_restored": 0,
                 "writing": null,
                 "transitions": { "takeover": 1, "failback": 1 },
                 "last_transition": {

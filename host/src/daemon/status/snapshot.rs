@@ -86,6 +86,11 @@ pub struct Snapshot {
     /// take over. A handful a day is a machine to look at; below 10 ms
     /// beats on a VM, docs/operations.md.
     pub stalls: Stalls,
+    /// Service addresses added back since start after another program
+    /// took them off while this server served them (a network manager, a
+    /// DHCP client, `ip addr del`): a few a year is an upgrade; more is a
+    /// configuration fighting the daemon (docs/operations.md §12).
+    pub addresses_restored: u64,
     /// The file the daemon has been writing for over a second, if one: a
     /// slow or frozen filesystem under its state, spool or metrics
     /// (docs/operations.md §12). `None` while its writes keep up.

@@ -107,6 +107,15 @@ pub fn render(s: &Snapshot) -> String {
             duration_text(longest)
         );
     }
+    // Only when it happened: another program's doing.
+    if s.addresses_restored > 0 {
+        let _ = writeln!(
+            out,
+            "addresses restored: {} since start (taken off by another program while this server \
+             served them, and added back)",
+            s.addresses_restored
+        );
+    }
     // Only while it lasts: the disk's doing; the heartbeats go on.
     if let Some(w) = &s.writing {
         let _ = writeln!(
@@ -208,6 +217,7 @@ pub(crate) mod tests {
             },
             decisions_dropped: 0,
             stalls: Stalls::default(),
+            addresses_restored: 0,
             writing: None,
             transitions: vec![("takeover", 1), ("failback", 1)],
             last_transition: Some(Transition {
@@ -271,6 +281,7 @@ pub(crate) mod tests {
             count: 3,
             longest: Some(Duration::from_millis(7)),
         };
+        s.addresses_restored = 2;
         s.writing = Some(Writing {
             path: "/var/lib/failover/failoverd.peers".to_owned(),
             for_: Duration::from_millis(12_300),
@@ -287,6 +298,8 @@ pub(crate) mod tests {
             "decisions dropped unperformed: 4 (see the ActionsLost notices)\n",
             "stalls: 3 since start, the longest 7 ms (this daemon did not run for over two \
              intervals: it let go of any address it held)\n",
+            "addresses restored: 2 since start (taken off by another program while this server \
+             served them, and added back)\n",
             "writing /var/lib/failover/failoverd.peers for 12.3 s so far (a slow or frozen \
              filesystem?), 2 other file(s) waiting; the heartbeats go on\n",
         ] {
